@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// The `waybill` command. It wires configuration, store and keys once, then calls the use cases.
+// Output files are written beside their target and renamed into place only when complete.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from './config/config';
+import { WaybillError, formatIssue } from './errors';
+import { listTemplates, loadTemplate } from './layout/loadTemplate';
+import { fontMetrics } from './layout/textMeasure';
+import { parseOrders } from './order/readOrders';
+import { printWaybills } from './printing/printWaybills';
+import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
+import { PdfRenderer } from './render/pdfRenderer';
+import { SqliteStore } from './store/sqliteStore';
+import { loadKeys } from './vault/keyFile';
+
+const USAGE = `usage:
+  waybill print <orders.json|.ndjson> [--template ID] [--format pdf|json] --out PATH
+  waybill templates
+
+environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
+
+const FORMATS = ['pdf', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[], log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    const config = loadConfig();
+    switch (command) {
+      case 'print':
+        return await printCommand(rest, config, log);
+      case 'templates':
+        for (const id of listTemplates(config.templatesDir)) log(`${id}\t${loadTemplate(config.templatesDir, id).name}`);
+        return EXIT.ok;
+      case undefined:
+      case 'help':
+      case '--help':
+        log(USAGE);
+        return command === undefined ? EXIT.usage : EXIT.ok;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    return report(e, log);
+  }
+}
+
+async function printCommand(args: string[], config: Config, log: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { template: { type: 'string', default: 'cn-4copy' }, format: { type: 'string', default: 'pdf' }, out: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('print takes exactly one order file');
+  if (!values.out) throw new UsageError('--out PATH is required');
+  if (!FORMATS.includes(values.format as Format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  const format = values.format as Format;
+  const file = positionals[0]!;
+  const started = Date.now();
+
+  // Everything that can be refused is checked before any output or store write.
+  const template = loadTemplate(config.templatesDir, values.template);
+  if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
+  const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
+
+  const keys = loadKeys(config, (m) => log(`warning: ${m}`));
+  const store = SqliteStore.open(path.join(config.dataDir, 'waybill.db'));
+  const out = path.resolve(values.out);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
+  try {
+    const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+    const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(new PdfRenderer(stream));
+    const summary = await printWaybills(
+      { store, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics },
+      { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },
+    );
+    fs.chmodSync(temp, 0o644);
+    fs.renameSync(temp, out);
+    for (const w of summary.warnings) log(`warning: ${w}`);
+    log(
+      `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
+        `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${out}`,
+    );
+    return EXIT.ok;
+  } finally {
+    fs.rmSync(temp, { force: true });
+    await store.close();
+  }
+}
+
+function report(e: unknown, log: (line: string) => void): number {
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    log(`waybill: ${(e as Error).message}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (e instanceof WaybillError) {
+    log(`waybill: ${e.message}`);
+    for (const issue of e.issues.slice(0, 50)) log(`  ${formatIssue(issue)}`);
+    if (e.issues.length > 50) log(`  … and ${e.issues.length - 50} more`);
+    return e.code === 'internal' ? EXIT.failure : EXIT.badInput;
+  }
+  // Unexpected errors: the message only (no stack with data), and a non-zero exit.
+  log(`waybill: failed: ${(e as Error).message ?? String(e)}`);
+  return EXIT.failure;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

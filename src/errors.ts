@@ -1,0 +1,49 @@
+// Domain errors: a stable code and a message free of personal data. Only the edges (CLI, HTTP) decide
+// how a code is shown to a user; domain code never knows about exit codes or HTTP statuses.
+
+export type ErrorCode =
+  | 'invalid_input' // an order file or body that does not meet the contract
+  | 'invalid_template' // a template file that does not meet the template schema or the privacy floor
+  | 'unknown_template'
+  | 'conflict' // e.g. a waybill number that already exists
+  | 'not_found'
+  | 'internal';
+
+/** Where in the input a problem is: file, order index (0-based), line (1-based, NDJSON) and field path. */
+export interface IssueLocation {
+  file?: string;
+  index?: number;
+  line?: number;
+  path: (string | number)[];
+}
+
+export interface Issue extends IssueLocation {
+  message: string;
+}
+
+export class WaybillError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues: Issue[] = [],
+  ) {
+    super(message);
+    this.name = 'WaybillError';
+  }
+}
+
+export function formatPath(path: readonly (string | number | symbol)[]): string {
+  return path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+}
+
+export function formatIssue(issue: Issue): string {
+  const where = [
+    issue.file,
+    issue.index !== undefined ? `order ${issue.index}` : undefined,
+    issue.line !== undefined ? `line ${issue.line}` : undefined,
+    issue.path.length ? formatPath(issue.path) : undefined,
+  ].filter(Boolean);
+  return `${where.join(': ')}: ${issue.message}`;
+}

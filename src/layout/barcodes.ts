@@ -1,0 +1,77 @@
+// Barcodes as modules: encode once with bwip-js, then place them so that every module is a whole
+// number of printer dots at the label's DPI and the quiet zones stay clear.
+
+import bwipjs from 'bwip-js';
+import type { Rect } from './drawing';
+import { dotMm, mmToDots, snapToDots } from './units';
+
+export const CODE128_QUIET_MODULES = 10;
+export const QR_QUIET_MODULES = 4;
+/** Wider modules add nothing once the symbol scans comfortably; cap them to keep symbols compact. */
+const MAX_CODE128_DOTS = 4;
+const MAX_QR_DOTS = 8;
+
+/** Bar/space widths in modules, starting with a bar. */
+export function encodeCode128(data: string): number[] {
+  const [symbol] = bwipjs.raw('code128', data, {}) as { sbs: number[] }[];
+  if (!symbol) throw new Error('code128 encoding produced no symbol');
+  return symbol.sbs;
+}
+
+export interface QrMatrix {
+  size: number;
+  dark: (x: number, y: number) => boolean;
+}
+
+export function encodeQr(data: string): QrMatrix {
+  const [symbol] = bwipjs.raw('qrcode', data, 'eclevel=M') as { pixs: number[]; pixx: number; pixy: number }[];
+  if (!symbol) throw new Error('QR encoding produced no symbol');
+  return { size: symbol.pixx, dark: (x, y) => symbol.pixs[y * symbol.pixx + x] === 1 };
+}
+
+export interface Placed {
+  rects: Rect[];
+  moduleDots: number;
+}
+
+/** Centres a Code128 symbol in a box; returns undefined when even 1-dot modules do not fit. */
+export function placeCode128(widths: number[], box: Rect, dpi: number): Placed | undefined {
+  const modules = widths.reduce((a, b) => a + b, 0) + 2 * CODE128_QUIET_MODULES;
+  const moduleDots = Math.min(MAX_CODE128_DOTS, Math.floor(mmToDots(box.w, dpi) / modules + 1e-9));
+  if (moduleDots < 1) return undefined;
+  const moduleMm = moduleDots * dotMm(dpi);
+  const symbolMm = (modules - 2 * CODE128_QUIET_MODULES) * moduleMm;
+  const x0 = snapToDots(box.x + (box.w - symbolMm) / 2, dpi);
+  const y0 = snapToDots(box.y, dpi);
+  const h = snapToDots(box.h, dpi);
+  const rects: Rect[] = [];
+  let offset = 0;
+  widths.forEach((w, i) => {
+    if (i % 2 === 0) rects.push({ x: x0 + offset * moduleMm, y: y0, w: w * moduleMm, h });
+    offset += w;
+  });
+  return { rects, moduleDots };
+}
+
+/** Places a QR symbol at the top-left of a square box (quiet zone inside the box). */
+export function placeQr(matrix: QrMatrix, box: Rect, dpi: number): Placed | undefined {
+  const side = Math.min(box.w, box.h);
+  const moduleDots = Math.min(MAX_QR_DOTS, Math.floor(mmToDots(side, dpi) / (matrix.size + 2 * QR_QUIET_MODULES) + 1e-9));
+  if (moduleDots < 1) return undefined;
+  const moduleMm = moduleDots * dotMm(dpi);
+  const symbolMm = matrix.size * moduleMm;
+  const x0 = snapToDots(box.x + (side - symbolMm) / 2, dpi);
+  const y0 = snapToDots(box.y + (side - symbolMm) / 2, dpi);
+  const rects: Rect[] = [];
+  for (let y = 0; y < matrix.size; y++) {
+    // Merge each row's dark runs into one rectangle: fewer drawing operations, same pixels.
+    for (let x = 0; x < matrix.size; x++) {
+      if (!matrix.dark(x, y)) continue;
+      let run = 1;
+      while (x + run < matrix.size && matrix.dark(x + run, y)) run++;
+      rects.push({ x: x0 + x * moduleMm, y: y0 + y * moduleMm, w: run * moduleMm, h: moduleMm });
+      x += run - 1;
+    }
+  }
+  return { rects, moduleDots };
+}

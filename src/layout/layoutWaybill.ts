@@ -1,0 +1,145 @@
+// Layout: a template plus the privacy views of one waybill's copies become drawing lists in mm, one per
+// label. Imports no renderer; sees only masked views, never an order.
+
+import { WaybillError } from '../errors';
+import type { CopyKind } from '../privacy/copyPolicy';
+import type { CopyView, TextField } from '../privacy/privacyView';
+import { encodeCode128, encodeQr, placeCode128, placeQr, type QrMatrix } from './barcodes';
+import type { DrawOp, LabelDrawing } from './drawing';
+import { fitText } from './fitText';
+import type { LoadedTemplate, ResolvedSection } from './loadTemplate';
+import type { Element, TextElement } from './templateSchema';
+import type { TextMetrics } from './textMeasure';
+import { ptToMm } from './units';
+
+const LINE_HEIGHT = 1.2;
+const MIN_FONT_PT = 5;
+
+/** Exactly what one printed copy shows: the text of every bound field as drawn, and the symbols. */
+export interface ShownCopy {
+  copy: CopyKind;
+  fields: Partial<Record<TextField, string>>;
+  barcode?: string;
+  qr?: string;
+}
+
+export interface WaybillLayout {
+  labels: LabelDrawing[];
+  shown: ShownCopy[];
+  /** Problems a person should know about (e.g. text shortened to fit); never personal data. */
+  warnings: string[];
+}
+
+export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyKind, CopyView>, metrics: TextMetrics): WaybillLayout {
+  const symbols = new SymbolCache();
+  const shown: ShownCopy[] = [];
+  const warnings: string[] = [];
+  const labels = template.labels.map((label): LabelDrawing => {
+    const ops: DrawOp[] = [];
+    for (const section of label.sections) {
+      const view = views.get(section.copy);
+      if (!view) throw new Error(`no view for the ${section.copy} copy`);
+      const copy: ShownCopy = { copy: section.copy, fields: {} };
+      for (const element of section.elements) {
+        ops.push(...drawElement(element, section, view, template.dpi, metrics, symbols, copy, warnings));
+      }
+      shown.push(copy);
+    }
+    return { widthMm: label.widthMm, heightMm: label.heightMm, dpi: template.dpi, ops };
+  });
+  return { labels, shown, warnings };
+}
+
+function drawElement(
+  element: Element,
+  section: ResolvedSection,
+  view: CopyView,
+  dpi: number,
+  metrics: TextMetrics,
+  symbols: SymbolCache,
+  shown: ShownCopy,
+  warnings: string[],
+): DrawOp[] {
+  const dx = section.x;
+  const dy = section.y;
+  switch (element.type) {
+    case 'line':
+      return [{ op: 'line', x1: element.x1 + dx, y1: element.y1 + dy, x2: element.x2 + dx, y2: element.y2 + dy, widthMm: element.widthMm }];
+    case 'box':
+      return [{ op: 'box', x: element.x + dx, y: element.y + dy, w: element.w, h: element.h, lineMm: element.lineMm, fill: element.fill }];
+    case 'static':
+      return drawText({ ...element, maxLines: 1, minFontPt: undefined }, element.text, dx, dy, metrics, () =>
+        warnings.push(`${section.copy} copy: static text does not fit its box`),
+      );
+    case 'text': {
+      const value = view.fields[element.field];
+      if (value === undefined) throw new Error(`the ${section.copy} view has no ${element.field}`);
+      if (value === '') return [];
+      const missing = metrics.missingGlyphs(value);
+      if (missing.length) warnings.push(`${section.copy} copy: ${element.field} has ${missing.length} character(s) the font cannot draw`);
+      const ops = drawText(element, element.prefix + value, dx, dy, metrics, () =>
+        warnings.push(`${section.copy} copy: ${element.field} was shortened to fit its box`),
+      );
+      shown.fields[element.field] = ops.map((o) => (o.op === 'text' ? o.text : '')).join('\n').slice(element.prefix.length);
+      return ops;
+    }
+    case 'code128': {
+      const placed = placeCode128(symbols.code128(view.barcode), { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
+      if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the Code128 box is too narrow for ${view.barcode.length} characters at ${dpi} dpi`);
+      shown.barcode = view.barcode;
+      return [{ op: 'modules', symbol: 'code128', rects: placed.rects }];
+    }
+    case 'qr': {
+      if (!view.qr) throw new Error(`the ${section.copy} view has no QR`);
+      const box = { x: element.x + dx, y: element.y + dy, w: element.size, h: element.size };
+      const placed = placeQr(symbols.qr(view.qr), box, dpi);
+      if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the QR box is too small at ${dpi} dpi`);
+      shown.qr = view.qr;
+      return [{ op: 'modules', symbol: 'qr', rects: placed.rects }];
+    }
+  }
+}
+
+type TextBox = Pick<TextElement, 'x' | 'y' | 'w' | 'h' | 'fontPt' | 'minFontPt' | 'maxLines' | 'align' | 'bold'>;
+
+function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: TextMetrics, onTruncate: () => void): DrawOp[] {
+  const measure = (t: string, size: number) => metrics.widthMm(t, size, el.bold);
+  const fit = fitText(
+    {
+      text,
+      widthMm: el.w,
+      heightMm: el.h,
+      maxPt: el.fontPt,
+      minPt: Math.min(el.fontPt, el.minFontPt ?? Math.max(MIN_FONT_PT, el.fontPt * 0.6)),
+      maxLines: el.maxLines,
+      lineHeight: LINE_HEIGHT,
+    },
+    measure,
+  );
+  if (fit.truncated) onTruncate();
+  const lineMm = ptToMm(fit.sizePt * LINE_HEIGHT);
+  const sizeMm = ptToMm(fit.sizePt);
+  // Centre the glyphs' ascent+descent inside each line box.
+  const baselineOffset = (lineMm - (metrics.ascent + metrics.descent) * sizeMm) / 2 + metrics.ascent * sizeMm;
+  return fit.lines.map((line, i): DrawOp => {
+    const width = measure(line, fit.sizePt);
+    const x = el.align === 'left' ? el.x : el.align === 'right' ? el.x + el.w - width : el.x + (el.w - width) / 2;
+    return { op: 'text', x: x + dx, baseline: el.y + dy + i * lineMm + baselineOffset, sizePt: fit.sizePt, bold: el.bold, text: line };
+  });
+}
+
+/** Encodes each symbol once per waybill, however many copies draw it. */
+class SymbolCache {
+  private bars?: { data: string; widths: number[] };
+  private matrix?: { data: string; qr: QrMatrix };
+
+  code128(data: string): number[] {
+    if (this.bars?.data !== data) this.bars = { data, widths: encodeCode128(data) };
+    return this.bars.widths;
+  }
+
+  qr(data: string): QrMatrix {
+    if (this.matrix?.data !== data) this.matrix = { data, qr: encodeQr(data) };
+    return this.matrix.qr;
+  }
+}

@@ -1,0 +1,121 @@
+// The privacy view: a presenter that lists every field one copy may show, already masked. It is the
+// only way order data reaches layout; a field the copy's policy does not allow is simply absent.
+
+import type { Order, Party } from '../order/orderSchema';
+import { CARRIERS } from '../order/carriers';
+import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
+import { asMasked, type Masked } from './masked';
+import { maskName } from './maskName';
+import { maskPhone } from './maskPhone';
+import { routingArea } from './routingArea';
+
+export const TEXT_FIELDS = [
+  'waybillNo',
+  'carrier',
+  'service',
+  'serviceNumber',
+  'routingCode',
+  'copyTitle',
+  'copyCode',
+  'reprint',
+  'printedOn',
+  'sender.name',
+  'sender.phone',
+  'sender.area',
+  'recipient.name',
+  'recipient.phone',
+  'recipient.area',
+  'parcel.weight',
+  'parcel.pieces',
+  'parcel.contents',
+] as const;
+export type TextField = (typeof TEXT_FIELDS)[number];
+
+export type Lang = 'zh' | 'en';
+
+export interface CopyView {
+  copy: CopyKind;
+  fields: Partial<Record<TextField, Masked>>;
+  /** Code128 content: the waybill number. */
+  barcode: string;
+  /** QR content: the token URL, only on copies whose policy allows it. */
+  qr?: string;
+}
+
+/** What is known about a waybill when it is printed. The order is plaintext; nothing here leaves unmasked. */
+export interface WaybillFacts {
+  order: Order;
+  waybillNo: string;
+  qrUrl: string;
+  /** Relay numbers with extension per party, once relay bindings exist (issue: relay numbers). */
+  relay?: Partial<Record<'sender' | 'recipient', string>>;
+}
+
+export interface CopyPrintFacts {
+  copy: CopyKind;
+  title: string;
+  copyCode: string;
+  printNo: number;
+  printedAt: Date;
+  lang: Lang;
+}
+
+const REPRINT: Record<Lang, (n: number) => string> = {
+  zh: (n) => `重印 第${n}次`,
+  en: (n) => `REPRINT #${n}`,
+};
+
+const SERVICE: Record<Lang, Record<Order['service'], string>> = {
+  zh: { standard: '标准快递', express: '特快', economy: '经济快递' },
+  en: { standard: 'STANDARD', express: 'EXPRESS', economy: 'ECONOMY' },
+};
+
+export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy: CopyPolicy): CopyView {
+  const { order } = facts;
+  const carrier = CARRIERS[order.carrier];
+  const fields: Partial<Record<TextField, Masked>> = {
+    waybillNo: asMasked(facts.waybillNo),
+    carrier: asMasked(print.lang === 'zh' ? carrier.name : carrier.latinName),
+    service: asMasked(SERVICE[print.lang][order.service]),
+    serviceNumber: asMasked(carrier.serviceNumber),
+    routingCode: asMasked(order.routingCode ?? ''),
+    copyTitle: asMasked(print.title),
+    copyCode: asMasked(print.copyCode),
+    reprint: asMasked(print.printNo > 1 ? REPRINT[print.lang](print.printNo) : ''),
+    printedOn: asMasked(print.printedAt.toISOString().slice(0, 10)),
+    'parcel.weight': asMasked(`${order.parcel.weightKg} kg`),
+    'parcel.pieces': asMasked(String(order.parcel.pieces)),
+    'parcel.contents': asMasked(order.parcel.contents ?? ''),
+  };
+  for (const who of ['sender', 'recipient'] as const) {
+    Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang));
+  }
+  return { copy: print.copy, fields, barcode: facts.waybillNo, ...(policy.qr ? { qr: facts.qrUrl } : {}) };
+}
+
+function partyFields(
+  who: 'sender' | 'recipient',
+  party: Party,
+  policy: PartyPolicy,
+  relay: string | undefined,
+  serviceNumber: string,
+  lang: Lang,
+): Partial<Record<TextField, Masked>> {
+  const fields: Partial<Record<TextField, Masked>> = {
+    [`${who}.name`]: policy.name === 'surname' ? maskName(party.name) : asMasked('***'),
+  };
+  const phone = phoneText(party.phone, policy.phone, relay, serviceNumber);
+  if (phone !== undefined) fields[`${who}.phone`] = phone;
+  if (policy.area !== 'none') fields[`${who}.area`] = routingArea(party.address, policy.area, lang);
+  return fields;
+}
+
+function phoneText(e164: string, policy: PartyPolicy['phone'], relay: string | undefined, serviceNumber: string): Masked | undefined {
+  if (policy.show === 'none') return undefined;
+  if (policy.show === 'relay') {
+    if (relay) return asMasked(relay);
+    // No binding: the masked number plus the carrier's service line, never the real number.
+    return asMasked(`${maskPhone(e164, policy)} / ${serviceNumber}`);
+  }
+  return maskPhone(e164, policy);
+}

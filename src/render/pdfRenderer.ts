@@ -1,0 +1,72 @@
+// PDF backend (pdfkit): one page per label, vector text in the bundled CJK font, barcode modules as
+// filled rectangles. Pages stream out as they are finished, so a batch's memory stays bounded.
+
+import PDFDocument from 'pdfkit';
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
+import { font } from '../fonts/fonts';
+import type { DrawOp, LabelDrawing } from '../layout/drawing';
+import { mmToPt } from '../layout/units';
+import type { LabelRenderer } from './renderer';
+
+export class PdfRenderer implements LabelRenderer {
+  private readonly doc: PDFKit.PDFDocument;
+  private pages = 0;
+  private readonly done: Promise<void>;
+
+  constructor(private readonly out: Writable) {
+    this.doc = new PDFDocument({
+      autoFirstPage: false,
+      compress: true,
+      // Metadata names the product only: never a person, an order or a file name.
+      info: { Title: 'Waybills', Creator: 'privacy-waybill', Producer: 'privacy-waybill' },
+    });
+    this.doc.registerFont('regular', font('regular') as unknown as string);
+    this.doc.registerFont('bold', font('bold') as unknown as string);
+    this.done = new Promise((resolve, reject) => {
+      out.once('finish', resolve);
+      out.once('error', reject);
+      this.doc.once('error', reject);
+    });
+    this.doc.pipe(out);
+  }
+
+  async addLabel(label: LabelDrawing): Promise<void> {
+    this.doc.addPage({ size: [mmToPt(label.widthMm), mmToPt(label.heightMm)], margin: 0 });
+    this.pages++;
+    for (const op of label.ops) this.draw(op);
+    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+  }
+
+  async finish(): Promise<void> {
+    if (this.pages === 0) throw new Error('a PDF needs at least one label');
+    this.doc.end();
+    await this.done;
+  }
+
+  private draw(op: DrawOp): void {
+    const doc = this.doc;
+    switch (op.op) {
+      case 'text':
+        doc
+          .font(op.bold ? 'bold' : 'regular')
+          .fontSize(op.sizePt)
+          .text(op.text, mmToPt(op.x), mmToPt(op.baseline), { lineBreak: false, baseline: 'alphabetic' });
+        return;
+      case 'line':
+        doc.moveTo(mmToPt(op.x1), mmToPt(op.y1)).lineTo(mmToPt(op.x2), mmToPt(op.y2)).lineWidth(mmToPt(op.widthMm)).stroke('#000');
+        return;
+      case 'box': {
+        const r = [mmToPt(op.x), mmToPt(op.y), mmToPt(op.w), mmToPt(op.h)] as const;
+        if (op.fill) doc.rect(...r).fill('#000');
+        if (op.lineMm > 0) doc.rect(...r).lineWidth(mmToPt(op.lineMm)).stroke('#000');
+        return;
+      }
+      case 'modules':
+        // One path for all modules of a symbol: compact and drawn without anti-aliasing seams.
+        for (const m of op.rects) doc.rect(mmToPt(m.x), mmToPt(m.y), mmToPt(m.w), mmToPt(m.h));
+        doc.fill('#000');
+        return;
+    }
+  }
+}

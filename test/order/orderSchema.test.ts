@@ -1,0 +1,103 @@
+import { Order } from '../../src/order/orderSchema';
+import { parseOrders } from '../../src/order/readOrders';
+import { WaybillError } from '../../src/errors';
+import { generateWaybillNo, hasValidCheckDigit } from '../../src/order/waybillNumber';
+
+const order = (patch: (o: any) => void = () => {}) => {
+  const o: any = {
+    orderId: 'SO-1',
+    carrier: 'ZT',
+    sender: {
+      name: '李四',
+      phone: '+86 138 0013 8000',
+      address: { country: 'CN', province: '上海市', city: '上海市', district: '浦东新区', street: '祖冲之路 887 弄', detail: '3 号楼 1201 室', postalCode: '201203' },
+    },
+    recipient: {
+      name: 'Mary-Jane O\'Connor',
+      phone: '020 7946 0018',
+      address: { country: 'GB', city: 'London', postalCode: 'SW1A 1AA', line1: '10 Fake Row' },
+    },
+    parcel: { weightKg: 1.2 },
+  };
+  patch(o);
+  return o;
+};
+
+function issuesOf(text: string) {
+  try {
+    parseOrders(text, 'orders.ndjson');
+  } catch (e) {
+    expect(e).toBeInstanceOf(WaybillError);
+    return (e as WaybillError).issues.map((i) => ({ index: i.index, line: i.line, path: i.path.join('.'), message: i.message }));
+  }
+  throw new Error('expected the orders to be refused');
+}
+
+describe('order schema', () => {
+  it('normalises phones to E.164 using the address country as default region', () => {
+    const parsed = Order.parse(order());
+    expect(parsed.sender.phone).toBe('+8613800138000');
+    expect(parsed.recipient.phone).toBe('+442079460018');
+    expect(parsed.service).toBe('standard');
+    expect(parsed.parcel.pieces).toBe(1);
+  });
+
+  it('accepts Chinese landlines with area codes', () => {
+    expect(Order.parse(order((o) => (o.sender.phone = '021-6888 3210'))).sender.phone).toBe('+862168883210');
+  });
+
+  it.each([
+    ['an invalid phone', (o: any) => (o.recipient.phone = '12345'), 'recipient.phone'],
+    ['a missing phone', (o: any) => delete o.recipient.phone, 'recipient.phone'],
+    ['an unknown country', (o: any) => (o.recipient.address.country = 'XX'), 'recipient.address.country'],
+    ['a Chinese address without district', (o: any) => delete o.sender.address.district, 'sender.address.district'],
+    ['an international address without line1', (o: any) => delete o.recipient.address.line1, 'recipient.address.line1'],
+    ['an unknown carrier', (o: any) => (o.carrier = 'XX'), 'carrier'],
+    ['an unknown property (typo)', (o: any) => (o.recipient.adress = {}), 'recipient'],
+    ['a negative weight', (o: any) => (o.parcel.weightKg = -1), 'parcel.weightKg'],
+    ['a waybill number of another carrier', (o: any) => (o.waybillNo = 'SF1234567890123'), 'waybillNo'],
+    ['an empty name', (o: any) => (o.sender.name = '  '), 'sender.name'],
+  ])('refuses %s with its field path', (_what, patch, path) => {
+    const issues = issuesOf(JSON.stringify(order(patch)));
+    expect(issues.map((i) => i.path)).toContain(path);
+  });
+
+  it('reports every bad order of an NDJSON file with index and line, and quotes no personal data', () => {
+    const lines = [JSON.stringify(order()), '', JSON.stringify(order((o) => (o.recipient.phone = '13957'))), JSON.stringify(order((o) => delete o.parcel))];
+    const issues = issuesOf(lines.join('\n'));
+    expect(issues).toEqual([
+      expect.objectContaining({ index: 1, line: 3, path: 'recipient.phone' }),
+      expect.objectContaining({ index: 2, line: 4, path: 'parcel' }),
+    ]);
+    expect(JSON.stringify(issues)).not.toMatch(/13957|李四|O'Connor/);
+  });
+
+  it('refuses malformed JSON without quoting it', () => {
+    const issues = issuesOf('{"orderId": "SO-1", "sender": {"name": "李四" ');
+    expect(issues[0]!.message).toMatch(/not valid JSON/);
+    expect(JSON.stringify(issues)).not.toContain('李四');
+  });
+
+  it('reads a JSON array, a single object and NDJSON alike', () => {
+    const one = JSON.stringify(order());
+    expect(parseOrders(`[${one},${one}]`, 'a.json')).toHaveLength(2);
+    expect(parseOrders(JSON.stringify(order(), null, 2), 'a.json')).toHaveLength(1);
+    expect(parseOrders(`${one}\n${one}\n`, 'a.ndjson')).toHaveLength(2);
+  });
+});
+
+describe('waybill numbers', () => {
+  it('are the carrier prefix, 12 digits and a Luhn check digit', () => {
+    for (let i = 0; i < 200; i++) {
+      const no = generateWaybillNo('YT');
+      expect(no).toMatch(/^YT[1-9]\d{12}$/);
+      expect(hasValidCheckDigit(no)).toBe(true);
+    }
+  });
+
+  it('catch a single mistyped digit', () => {
+    const no = generateWaybillNo('ZT');
+    const last = Number(no.slice(-1));
+    expect(hasValidCheckDigit(no.slice(0, -1) + String((last + 1) % 10))).toBe(false);
+  });
+});
