@@ -31,10 +31,14 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
 
 class UsageError extends Error {}
 
-export async function main(argv: string[], log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Promise<number> {
+export async function main(
+  argv: string[],
+  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   try {
     const [command, ...rest] = argv;
-    const config = loadConfig();
+    const config = loadConfig(env);
     switch (command) {
       case 'print':
         return await printCommand(rest, config, log);

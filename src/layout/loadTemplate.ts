@@ -53,7 +53,7 @@ export function parseTemplate(text: string, file: string): LoadedTemplate {
     fail([{ file, path: [], message: `not valid JSON: ${(e as Error).message}` }]);
   }
   const parsed = Template.safeParse(json);
-  if (!parsed.success) fail(parsed.error.issues.map((i) => ({ file, path: i.path.map(String), message: i.message })));
+  if (!parsed.success) fail(parsed.error.issues.map((i) => ({ file, path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })));
   const template = parsed.data!;
 
   const issues: Issue[] = [];

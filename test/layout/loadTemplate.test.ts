@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { WaybillError, formatIssue } from '../../src/errors';
+import { loadTemplate, parseTemplate } from '../../src/layout/loadTemplate';
+
+const TEMPLATES = path.join(__dirname, '..', '..', 'templates');
+const base = JSON.parse(fs.readFileSync(path.join(TEMPLATES, 'cn-4copy.json'), 'utf8'));
+
+/** Loads cn-4copy with one change and returns the refusal's issues as text. */
+function refusal(change: (t: any) => void): string[] {
+  const t = structuredClone(base);
+  change(t);
+  try {
+    parseTemplate(JSON.stringify(t), 'changed.json');
+  } catch (e) {
+    expect(e).toBeInstanceOf(WaybillError);
+    expect((e as WaybillError).code).toBe('invalid_template');
+    return (e as WaybillError).issues.map(formatIssue);
+  }
+  throw new Error('expected the template to be refused');
+}
+
+const courier = (t: any) => t.labels[0].sections[0];
+const office = (t: any) => t.labels[2].sections[0];
+
+describe('template loading', () => {
+  it('loads the built-in four-copy waybill with one section per copy', () => {
+    const t = loadTemplate(TEMPLATES, 'cn-4copy');
+    expect(t.copies).toEqual(['courier', 'recipient', 'office', 'sender']);
+    expect(t.labels[0]!.sections[0]!.title).toBe('派件联');
+  });
+
+  it('refuses a phone policy below the GB/T 41833 floor (the familiar 138****1234)', () => {
+    const issues = refusal((t) => (courier(t).policy = { recipient: { phone: { show: 'masked', keepFirst: 3, keepLast: 4 } } }));
+    expect(issues).toEqual([expect.stringMatching(/^changed\.json: labels\[0\]\.sections\[0\]\.policy\.recipient\.phone: shows 7 of 11 digits.*GB\/T 41833/)]);
+  });
+
+  it('refuses binding a phone on a copy whose policy shows none', () => {
+    const issues = refusal((t) => office(t).elements.push({ type: 'text', field: 'recipient.phone', x: 5, y: 5, w: 20, h: 5, fontPt: 9 }));
+    expect(issues.join('\n')).toMatch(/labels\[2\]\.sections\[0\]\.elements\[\d+\]\.field: the office copy's policy does not show recipient\.phone/);
+  });
+
+  it('refuses a QR code on a copy without one', () => {
+    const issues = refusal((t) => office(t).elements.push({ type: 'qr', x: 5, y: 5, size: 25 }));
+    expect(issues.join('\n')).toMatch(/shows no QR code/);
+  });
+
+  it('refuses an element outside its section', () => {
+    const issues = refusal((t) => courier(t).elements.push({ type: 'box', x: 90, y: 5, w: 20, h: 5 }));
+    expect(issues.join('\n')).toMatch(/elements\[\d+\]: box element lies outside its section/);
+  });
+
+  it('refuses fields no view has (a street never reaches paper) and unknown properties', () => {
+    const issues = refusal((t) => {
+      courier(t).elements.push({ type: 'text', field: 'recipient.street', x: 5, y: 5, w: 20, h: 5, fontPt: 9 });
+      courier(t).elements[0].colour = 'red';
+    });
+    expect(issues.join('\n')).toMatch(/elements\[\d+\]\.field: Invalid option/);
+    expect(issues.join('\n')).toMatch(/elements\[0\]: Unrecognized key: "colour"/);
+  });
+
+  it('refuses a copy drawn twice', () => {
+    const issues = refusal((t) => (t.labels[1].sections[0].copy = 'courier'));
+    expect(issues.join('\n')).toMatch(/copy "courier" appears twice/);
+  });
+
+  it('refuses broken JSON and names the file', () => {
+    expect(() => parseTemplate('{"id": ', 'broken.json')).toThrow(/broken\.json/);
+  });
+
+  it('names the available templates for an unknown id', () => {
+    expect(() => loadTemplate(TEMPLATES, 'nope')).toThrow(/unknown template "nope"; available: .*cn-4copy/);
+  });
+});

@@ -1,0 +1,74 @@
+import { Order } from '../../src/order/orderSchema';
+import { DEFAULT_POLICIES, type CopyKind } from '../../src/privacy/copyPolicy';
+import { buildCopyView } from '../../src/privacy/privacyView';
+
+const order = Order.parse({
+  orderId: 'SO-1001',
+  carrier: 'ZT',
+  sender: {
+    name: '李四',
+    phone: '+86 139 1234 5678',
+    address: { country: 'CN', province: '上海市', city: '上海市', district: '浦东新区', street: '祖冲之路 887 弄', detail: '3 号楼 1201 室' },
+  },
+  recipient: {
+    name: '欧阳娜娜',
+    phone: '13957246813',
+    address: { country: 'CN', province: '浙江省', city: '杭州市', district: '西湖区', street: '文三路 90 号', detail: '5 幢 2 单元 1102 室' },
+  },
+  parcel: { weightKg: 1.2, contents: '服装' },
+  routingCode: '571-W12',
+});
+
+const facts = { order, waybillNo: 'ZT5705024606781', qrUrl: 'https://scan.example.com/w/1UC3JaHJhnIKI9iWjZnQVbg' };
+const view = (copy: CopyKind, printNo = 1, relay?: string) =>
+  buildCopyView(
+    { ...facts, relay: relay ? { recipient: relay } : undefined },
+    { copy, title: copy, copyCode: 'ABCD-EFGH', printNo, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' },
+    DEFAULT_POLICIES[copy],
+  );
+
+describe('privacy view per copy', () => {
+  it('courier copy: masked names, relay number (or masked + service number without one), routing area, QR', () => {
+    const v = view('courier', 1, '170 0000 1234 转 5678');
+    expect(v.fields).toMatchObject({
+      'recipient.name': '欧阳**',
+      'recipient.phone': '170 0000 1234 转 5678',
+      'recipient.area': '浙江省 杭州市 西湖区',
+      'sender.name': '李*',
+      'sender.phone': '*******5678',
+      'sender.area': '上海市 浦东新区',
+    });
+    expect(v.qr).toBe(facts.qrUrl);
+    expect(view('courier').fields['recipient.phone']).toBe('*******6813 / 95311');
+  });
+
+  it('recipient and sender copies: masked phones, no QR', () => {
+    for (const copy of ['recipient', 'sender'] as const) {
+      const v = view(copy);
+      expect(v.fields['recipient.phone']).toBe('*******6813');
+      expect(v.fields['sender.phone']).toBe('*******5678');
+      expect(v.qr).toBeUndefined();
+    }
+  });
+
+  it('office stub: no phone at all', () => {
+    const v = view('office');
+    expect(v.fields['recipient.phone']).toBeUndefined();
+    expect(v.fields['sender.phone']).toBeUndefined();
+    expect(v.fields['recipient.name']).toBe('欧阳**');
+  });
+
+  it('no copy carries a full name, a real phone, a street, building, unit or room', () => {
+    for (const copy of ['courier', 'recipient', 'office', 'sender'] as const) {
+      const text = JSON.stringify(view(copy).fields);
+      for (const secret of ['欧阳娜娜', '娜娜', '李四', '13957246813', '39124', '文三路', '1102', '2 单元', '祖冲之路', '1201']) {
+        expect(text).not.toContain(secret);
+      }
+    }
+  });
+
+  it('marks reprints', () => {
+    expect(view('recipient').fields.reprint).toBe('');
+    expect(view('recipient', 2).fields.reprint).toBe('重印 第2次');
+  });
+});
