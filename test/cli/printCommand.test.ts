@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT, main } from '../../src/cli';
+
+const ROOT = path.join(__dirname, '..', '..');
+const SAMPLES = path.join(ROOT, 'samples');
+
+function workspace() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-cli-'));
+  const env = { WAYBILL_DATA_DIR: path.join(dir, 'data'), WAYBILL_TEMPLATES_DIR: path.join(ROOT, 'templates') };
+  const lines: string[] = [];
+  const run = (...argv: string[]) => main(argv, (l) => lines.push(l), env);
+  return { dir, env, lines, run, out: path.join(dir, 'out') };
+}
+
+const filesIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+
+describe('waybill print', () => {
+  it('prints the sample orders to a PDF and reports a summary without personal data', async () => {
+    const w = workspace();
+    expect(await w.run('print', path.join(SAMPLES, 'orders.ndjson'), '--out', path.join(w.out, 'labels.pdf'))).toBe(EXIT.ok);
+    expect(fs.readFileSync(path.join(w.out, 'labels.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
+    expect(filesIn(w.out)).toEqual(['labels.pdf']);
+    expect(w.lines.join('\n')).toMatch(/printed 16 waybill\(s\), 64 label\(s\), template cn-4copy/);
+  });
+
+  it('writes per order and copy exactly what the paper shows, plus the QR payload, with --format json', async () => {
+    const w = workspace();
+    const out = path.join(w.out, 'labels.json');
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'json', '--out', out)).toBe(EXIT.ok);
+    const printed = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect(printed).toHaveLength(3);
+    const courier = printed[0].copies.find((c: { copy: string }) => c.copy === 'courier');
+    expect(courier.qr).toMatch(/^https:\/\/scan\.example\.com\/w\/1[\w-]{22}$/);
+    expect(courier.fields['copyCode']).toBe(courier.copyCode);
+    expect(printed[0].copies.map((c: { copy: string }) => c.copy)).toEqual(['courier', 'recipient', 'office', 'sender']);
+    expect(printed[0].copies.find((c: { copy: string }) => c.copy === 'office').fields['recipient.phone']).toBeUndefined();
+  });
+
+  it.each([
+    ['malformed JSON', 'malformed.json', /malformed\.json: not valid JSON/],
+    ['a missing field', 'missing-field.ndjson', /missing-field\.ndjson: order 1: line 2: recipient\.phone/],
+    ['an invalid phone', 'invalid-phone.json', /invalid-phone\.json: order 0: recipient\.phone: not a valid phone number/],
+    ['an unknown country', 'unknown-country.json', /unknown-country\.json: order 0: recipient\.address\.country: unknown country code/],
+  ])('refuses %s with file, order index and field path, and writes nothing', async (_what, file, message) => {
+    const w = workspace();
+    expect(await w.run('print', path.join(SAMPLES, 'bad', file), '--out', path.join(w.out, 'labels.pdf'))).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(message);
+    expect(filesIn(w.out)).toEqual([]);
+    expect(filesIn(w.env.WAYBILL_DATA_DIR)).toEqual([]);
+  });
+
+  it('refuses an unknown template and names the available ones', async () => {
+    const w = workspace();
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--template', 'a4-invoice', '--out', path.join(w.out, 'x.pdf'))).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(/unknown template "a4-invoice"; available: .*cn-4copy/);
+    expect(filesIn(w.out)).toEqual([]);
+  });
+
+  it('refuses a broken template file with its path inside the file', async () => {
+    const w = workspace();
+    const templates = path.join(w.dir, 'templates');
+    fs.mkdirSync(templates);
+    const t = JSON.parse(fs.readFileSync(path.join(ROOT, 'templates', 'cn-4copy.json'), 'utf8'));
+    t.labels[0].sections[0].elements[1].fontPt = 'large';
+    fs.writeFileSync(path.join(templates, 'cn-4copy.json'), JSON.stringify(t));
+    const code = await main(['print', path.join(SAMPLES, 'orders.json'), '--out', path.join(w.out, 'x.pdf')], (l) => w.lines.push(l), { ...w.env, WAYBILL_TEMPLATES_DIR: templates });
+    expect(code).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(/cn-4copy\.json: labels\[0\]\.sections\[0\]\.elements\[1\]\.fontPt/);
+    expect(filesIn(w.out)).toEqual([]);
+  });
+
+  it('keeps an existing output file untouched when the new input is bad', async () => {
+    const w = workspace();
+    const out = path.join(w.out, 'labels.pdf');
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--out', out)).toBe(EXIT.ok);
+    const before = fs.readFileSync(out);
+    expect(await w.run('print', path.join(SAMPLES, 'bad', 'invalid-phone.json'), '--out', out)).toBe(EXIT.badInput);
+    expect(fs.readFileSync(out).equals(before)).toBe(true);
+  });
+
+  it('refuses a waybill number that is already used, and prints nothing', async () => {
+    const w = workspace();
+    const orders = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'orders.json'), 'utf8')).slice(0, 1);
+    orders[0].waybillNo = `${orders[0].carrier}100000000009`;
+    const file = path.join(w.dir, 'one.json');
+    fs.writeFileSync(file, JSON.stringify(orders));
+    expect(await w.run('print', file, '--out', path.join(w.out, 'a.pdf'))).toBe(EXIT.ok);
+    expect(await w.run('print', file, '--out', path.join(w.out, 'b.pdf'))).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(/one\.json: order 0: waybillNo: waybill number is already used/);
+    expect(filesIn(w.out)).toEqual(['a.pdf']);
+  });
+
+  it('explains its usage', async () => {
+    const w = workspace();
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'))).toBe(EXIT.usage);
+    expect(w.lines.join('\n')).toMatch(/--out PATH is required/);
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'docx', '--out', 'x')).toBe(EXIT.usage);
+  });
+});
