@@ -1,0 +1,77 @@
+// `npm run bench`: one warm four-copy waybill PDF, a 1,000-waybill batch into one PDF, peak RSS, and
+// how much of it is QR encoding. Prints figures; asserts nothing (shared machines are noisy).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { PACKAGE_ROOT } from '../config/config';
+import { encodeCode128, encodeQr } from '../layout/barcodes';
+import { loadTemplate } from '../layout/loadTemplate';
+import { fontMetrics } from '../layout/textMeasure';
+import { parseOrders } from '../order/readOrders';
+import type { Order } from '../order/orderSchema';
+import { printWaybills } from '../printing/printWaybills';
+import { LabelSink } from '../printing/waybillSink';
+import { PdfRenderer } from '../render/pdfRenderer';
+import { SqliteStore } from '../store/sqliteStore';
+
+const templateId = process.argv[2] ?? 'cn-4copy';
+const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
+
+async function main(): Promise<void> {
+  const template = loadTemplate(path.join(PACKAGE_ROOT, 'templates'), templateId);
+  const samples = parseOrders(fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+  const store = SqliteStore.open(':memory:');
+  const deps = {
+    store,
+    keys: { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) },
+    scanBaseUrl: 'https://scan.example.com',
+    metrics: fontMetrics,
+  };
+  let bytes = 0;
+  const print = async (orders: Order[]) => {
+    const sink = new PassThrough();
+    sink.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    await printWaybills(deps, { orders, template, format: 'pdf', sink: new LabelSink(new PdfRenderer(sink)), channel: 'cli', host: 'bench', operator: 'bench' });
+  };
+
+  for (let i = 0; i < 20; i++) await print([samples[i % samples.length]!]); // warm up
+  const singles: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    bytes = 0;
+    const t = process.hrtime.bigint();
+    await print([samples[i % samples.length]!]);
+    singles.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  const singleBytes = bytes;
+  singles.sort((a, b) => a - b);
+
+  const batch = Array.from({ length: BATCH }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `BENCH-${i}` }));
+  bytes = 0;
+  const t0 = process.hrtime.bigint();
+  await print(batch);
+  const batchMs = Number(process.hrtime.bigint() - t0) / 1e6;
+
+  const qrMs = time(500, () => encodeQr(`https://scan.example.com/w/1${randomBytes(16).toString('base64url')}`));
+  const c128Ms = time(500, (i) => encodeCode128(`ZT${String(100000000000 + i)}7`));
+
+  const pct = (p: number) => singles[Math.min(singles.length - 1, Math.floor((p / 100) * singles.length))]!.toFixed(1);
+  console.log(`template ${templateId}: ${template.copies.length} copies, ${template.labels.length} label(s) per waybill`);
+  console.log(`one waybill PDF (warm): p50 ${pct(50)} ms, p95 ${pct(95)} ms, ${(singleBytes / 1024).toFixed(0)} KB`);
+  console.log(`batch of ${BATCH} into one PDF: ${batchMs.toFixed(0)} ms = ${((BATCH * 1000) / batchMs).toFixed(0)} waybills/s, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
+  console.log(`QR encode ${qrMs.toFixed(2)} ms/symbol (${((qrMs * BATCH * 100) / batchMs).toFixed(0)} % of batch time), Code128 ${c128Ms.toFixed(3)} ms/symbol`);
+  console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  await store.close();
+}
+
+function time(n: number, f: (i: number) => unknown): number {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) f(i);
+  return Number(process.hrtime.bigint() - t) / 1e6 / n;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
