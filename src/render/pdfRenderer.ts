@@ -9,6 +9,8 @@ import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { mmToPt } from '../layout/units';
 import type { LabelRenderer } from './renderer';
 
+const MAX_BUFFERED_BYTES = 1 << 20;
+
 export class PdfRenderer implements LabelRenderer {
   private readonly doc: PDFKit.PDFDocument;
   private pages = 0;
@@ -35,7 +37,12 @@ export class PdfRenderer implements LabelRenderer {
     this.doc.addPage({ size: [mmToPt(label.widthMm), mmToPt(label.heightMm)], margin: 0 });
     this.pages++;
     for (const op of label.ops) this.draw(op);
-    if (this.out.writableNeedDrain) await once(this.out, 'drain');
+    // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
+    // the output is full, so memory stays bounded whatever the batch size.
+    do {
+      if (this.out.writableNeedDrain) await once(this.out, 'drain');
+      else await new Promise((resolve) => setImmediate(resolve));
+    } while (this.doc.readableLength > MAX_BUFFERED_BYTES || this.out.writableNeedDrain);
   }
 
   async finish(): Promise<void> {
