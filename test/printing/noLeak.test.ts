@@ -70,6 +70,8 @@ function expectNoLeak(haystack: string, where: string, order: Order, knownNumber
   }
 }
 
+jest.setTimeout(300_000); // rasterising and decoding every page of every template takes a while on 2 cores
+
 describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s', (templateId) => {
   const template = loadTemplate(TEMPLATES, templateId);
   const labelsPerWaybill = template.labels.length;

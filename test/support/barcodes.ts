@@ -68,9 +68,10 @@ export async function decodeBarcodes(png: Buffer): Promise<DecodedBarcode[]> {
     if (!found.some((f) => f.format === format && f.text === text)) found.push({ format, text });
   };
 
-  for (const text of decodeAllQr(grey)) add('QR_CODE', text);
+  const qr = decodeAllQr(grey);
+  for (const text of qr.texts) add('QR_CODE', text);
   // zxing-js misses a few percent of valid symbols; jsQR (one symbol per image) is the second reader.
-  if (!found.length) {
+  if (qr.missed && !found.length) {
     const other = jsQR(toRgba(grey), grey.width, grey.height, { inversionAttempts: 'dontInvert' });
     if (other) add('QR_CODE', other.data);
   }
@@ -153,8 +154,10 @@ class AllFinderPatterns extends FinderPatternFinder {
 }
 
 /** Finds, decodes and paints out every QR code; returns their texts in discovery order. */
-function decodeAllQr(grey: Grey): string[] {
+/** Decoded texts, and whether some finder-pattern triple (a likely QR code) could not be read. */
+function decodeAllQr(grey: Grey): { texts: string[]; missed: boolean } {
   const texts: string[] = [];
+  let missed = false;
   const matrix = new HybridBinarizer(luminance(grey)).getBlackMatrix();
   // Types come from the ESM declarations, the class from the CJS build: same runtime class.
   const finder = new AllFinderPatterns(matrix as unknown as ConstructorParameters<typeof FinderPatternFinder>[0], null as never);
@@ -167,7 +170,10 @@ function decodeAllQr(grey: Grey): string[] {
     const corners = qrCorners(triple);
     const module = (triple[0].module + triple[1].module + triple[2].module) / 3;
     const text = decodeQrCutOut(grey, corners, module);
-    if (text === undefined) continue;
+    if (text === undefined) {
+      missed = true;
+      continue;
+    }
     texts.push(text);
     triple.forEach((c) => used.add(c));
     paintWhite(grey, boundsOf(corners, QR_BLANK_MODULES * module));
@@ -184,7 +190,7 @@ function decodeAllQr(grey: Grey): string[] {
     const corners = [topLeft, topRight, bottomLeft, { x: topRight.x + bottomLeft.x - topLeft.x, y: topRight.y + bottomLeft.y - topLeft.y }];
     paintWhite(grey, boundsOf(corners, QR_BLANK_MODULES * module));
   }
-  return texts;
+  return { texts, missed };
 }
 
 /**
