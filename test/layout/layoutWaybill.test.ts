@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { layoutWaybill } from '../../src/layout/layoutWaybill';
+import { listTemplates, loadTemplate, parseTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import type { CopyKind } from '../../src/privacy/copyPolicy';
+import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
+import type { LoadedTemplate } from '../../src/layout/loadTemplate';
+import type { Order } from '../../src/order/orderSchema';
+
+const ROOT = path.join(__dirname, '..', '..');
+const TEMPLATES = path.join(ROOT, 'templates');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+
+function views(template: LoadedTemplate, order: Order, printNo = 1): Map<CopyKind, CopyView> {
+  const facts = { order, waybillNo: `${order.carrier}123456789012`, qrUrl: 'https://scan.example.com/w/1AAAAAAAAAAAAAAAAAAAAAA' };
+  return new Map(
+    template.labels
+      .flatMap((l) => l.sections)
+      .map((s) => [s.copy, buildCopyView(facts, { copy: s.copy, title: s.title, copyCode: 'W8MQ-WWWW', printNo, printedAt: new Date(), lang: template.lang }, s.policy)]),
+  );
+}
+
+describe.each(listTemplates(TEMPLATES))('layout with template %s', (id) => {
+  const template = loadTemplate(TEMPLATES, id);
+
+  it('keeps every sample text inside its label, without truncation, also on a reprint', () => {
+    for (const order of orders) {
+      const layout = layoutWaybill(template, views(template, order, 12), fontMetrics);
+      expect(layout.warnings).toEqual([]);
+      for (const label of layout.labels)
+        for (const op of label.ops) {
+          if (op.op !== 'text') continue;
+          expect(op.x).toBeGreaterThanOrEqual(0);
+          expect(op.x + fontMetrics.widthMm(op.text, op.sizePt, op.bold)).toBeLessThanOrEqual(label.widthMm + 1e-6);
+          expect(op.baseline).toBeLessThanOrEqual(label.heightMm);
+        }
+    }
+  });
+});
+
+describe('text that cannot fit', () => {
+  const tight = parseTemplate(
+    JSON.stringify({
+      id: 'tight',
+      name: 'tight',
+      lang: 'zh',
+      labels: [
+        {
+          widthMm: 40,
+          heightMm: 30,
+          sections: [
+            {
+              copy: 'office',
+              w: 40,
+              h: 30,
+              elements: [
+                { type: 'text', field: 'recipient.area', x: 1, y: 1, w: 20, h: 5, fontPt: 10, minFontPt: 8 },
+                { type: 'code128', x: 0, y: 10, w: 40, h: 10 },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+    'tight.json',
+  );
+
+  it('shrinks, then ends with a visible ellipsis and a warning — never clips silently', () => {
+    const xinjiang = orders.find((o) => o.recipient.address.country === 'CN' && o.recipient.address.province.startsWith('新疆'))!;
+    const layout = layoutWaybill(tight, views(tight, xinjiang), fontMetrics);
+    const texts = layout.labels[0]!.ops.filter((o) => o.op === 'text');
+    expect(texts).toHaveLength(1);
+    expect(texts[0]).toMatchObject({ sizePt: 8 });
+    expect((texts[0] as { text: string }).text.endsWith('…')).toBe(true);
+    expect(layout.warnings).toEqual(['office copy: recipient.area was shortened to fit its box']);
+    expect(layout.shown[0]!.fields['recipient.area']).toMatch(/…$/);
+  });
+});
