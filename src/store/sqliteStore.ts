@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from './migrations';
+import { MIGRATIONS } from './migrations/index';
 import { UniqueViolation, type CopyPrintRecord, type PrintJobRecord, type Store, type WaybillRecord } from './store';
 import type { CopyKind } from '../privacy/copyPolicy';
 

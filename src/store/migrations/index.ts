@@ -1,4 +1,5 @@
-// Versioned schema migrations, applied in order, each once. Append new versions; never edit old ones.
+// Versioned schema migrations, applied in order, each once. Add new versions (one file per feature is
+// fine); never edit one that has shipped.
 
 export interface Migration {
   version: number;
