@@ -15,12 +15,21 @@ import { parseOrders } from './order/readOrders';
 import { printWaybills } from './printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
 import { PdfRenderer } from './render/pdfRenderer';
-import { SqliteStore } from './store/sqliteStore';
-import { loadKeys } from './vault/keyFile';
+import { auditCommand } from './cli/auditCommands';
+import { courierCommand } from './cli/courierCommands';
+import { eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
+import { serveCommand } from './cli/serveCommand';
+import { openServices, type Services } from './wiring';
 
 const USAGE = `usage:
   waybill print <orders.json|.ndjson> [--template ID] [--format pdf|json] --out PATH
   waybill templates
+  waybill serve [--port 8080] [--host 127.0.0.1]
+  waybill couriers add|list|revoke|reinstate …
+  waybill event <waybill number> picked_up|delivered|returned|cancelled
+  waybill purge
+  waybill audit verify | audit waybill <no> | audit trace <copy code>
+  waybill keys rotate [NEW-ID] | keys retire ID | keys status
 
 environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
 
@@ -45,6 +54,26 @@ export async function main(
       case 'templates':
         for (const id of listTemplates(config.templatesDir)) log(`${id}\t${loadTemplate(config.templatesDir, id).name}`);
         return EXIT.ok;
+      case 'serve': {
+        const services = openServices(config, (m) => log(`warning: ${m}`));
+        const server = await serveCommand(rest, services, log);
+        await new Promise<void>((resolve) => {
+          const stop = () => server.close(() => resolve());
+          process.once('SIGINT', stop).once('SIGTERM', stop);
+        });
+        await services.close();
+        return EXIT.ok;
+      }
+      case 'couriers':
+        return await withServices(config, log, (s) => courierCommand(rest, { couriers: s.couriers, now: () => new Date() }, log));
+      case 'event':
+        return await withServices(config, log, (s) => eventCommand(rest, s, log));
+      case 'purge':
+        return await withServices(config, log, (s) => purgeCommand(s, log));
+      case 'audit':
+        return await withServices(config, log, (s) => auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c) }, log));
+      case 'keys':
+        return await withServices(config, log, (s) => keysCommand(rest, s, log));
       case undefined:
       case 'help':
       case '--help':
@@ -55,6 +84,15 @@ export async function main(
     }
   } catch (e) {
     return report(e, log);
+  }
+}
+
+async function withServices(config: Config, log: (line: string) => void, run: (s: Services) => Promise<number>): Promise<number> {
+  const services = openServices(config, (m) => log(`warning: ${m}`));
+  try {
+    return await run(services);
+  } finally {
+    await services.close();
   }
 }
 
@@ -76,30 +114,29 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
   const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
 
-  const keys = loadKeys(config, (m) => log(`warning: ${m}`));
-  const store = SqliteStore.open(path.join(config.dataDir, 'waybill.db'));
   const out = path.resolve(values.out);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
-  try {
-    const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
-    const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(new PdfRenderer(stream));
-    const summary = await printWaybills(
-      { store, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics },
-      { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },
-    );
-    fs.chmodSync(temp, 0o644);
-    fs.renameSync(temp, out);
-    for (const w of summary.warnings) log(`warning: ${w}`);
-    log(
-      `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
-        `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${out}`,
-    );
-    return EXIT.ok;
-  } finally {
-    fs.rmSync(temp, { force: true });
-    await store.close();
-  }
+  return withServices(config, log, async ({ store, keys, audit }) => {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
+    try {
+      const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(new PdfRenderer(stream));
+      const summary = await printWaybills(
+        { store, audit, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays },
+        { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },
+      );
+      fs.chmodSync(temp, 0o644);
+      fs.renameSync(temp, out);
+      for (const w of summary.warnings) log(`warning: ${w}`);
+      log(
+        `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
+          `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${out}`,
+      );
+      return EXIT.ok;
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
+  });
 }
 
 function report(e: unknown, log: (line: string) => void): number {

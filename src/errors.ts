@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'unknown_template'
   | 'conflict' // e.g. a waybill number that already exists
   | 'not_found'
+  | 'gone' // a waybill past its life: its sealed data is destroyed or about to be
+  | 'forbidden'
   | 'internal';
 
 /** Where in the input a problem is: file, order index (0-based), line (1-based, NDJSON) and field path. */

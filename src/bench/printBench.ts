@@ -15,6 +15,7 @@ import { printWaybills } from '../printing/printWaybills';
 import { LabelSink } from '../printing/waybillSink';
 import { PdfRenderer } from '../render/pdfRenderer';
 import { SqliteStore } from '../store/sqliteStore';
+import { SqliteAuditLog } from '../store/sqliteAuditLog';
 
 const templateId = process.argv[2] ?? 'cn-4copy';
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
@@ -25,9 +26,11 @@ async function main(): Promise<void> {
   const store = SqliteStore.open(':memory:');
   const deps = {
     store,
+    audit: new SqliteAuditLog(store.database),
     keys: { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) },
     scanBaseUrl: 'https://scan.example.com',
     metrics: fontMetrics,
+    maxLifetimeDays: 90,
   };
   let bytes = 0;
   const print = async (orders: Order[]) => {

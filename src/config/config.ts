@@ -17,6 +17,24 @@ export const Config = z
     masterKey: base64Key.optional(),
     masterKeyId: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dot, dash or underscore'),
     tokenKey: base64Key.optional(),
+    /** Retired-but-still-needed master keys during a rotation: "id:base64,id:base64". */
+    previousMasterKeys: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44})*$/, 'must be id:base64 pairs separated by commas')
+      .optional(),
+    /** Sealed data is shredded this long after delivery or cancellation… */
+    retentionGraceDays: z.coerce.number().min(0).max(365),
+    /** …and in any case this long after printing. */
+    maxLifetimeDays: z.coerce.number().min(1).max(3650),
+    scan: z.object({
+      perMinute: z.coerce.number().int().min(1),
+      distinctPerDay: z.coerce.number().int().min(1),
+      harvestDistinctPerDay: z.coerce.number().int().min(1),
+      harvestUnknownPerHour: z.coerce.number().int().min(1),
+      harvestOutOfRoutePerDay: z.coerce.number().int().min(1),
+      /** Only couriers whose routes match the waybill's routing code may scan it. */
+      strict: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    }),
   })
   .refine((c) => (c.masterKey === undefined) === (c.tokenKey === undefined), {
     message: 'WAYBILL_MASTER_KEY and WAYBILL_TOKEN_KEY are set together (or neither, for a generated key file)',
@@ -24,13 +42,22 @@ export const Config = z
   });
 export type Config = z.infer<typeof Config>;
 
-const ENV_NAMES: Record<keyof Config, string> = {
+const ENV_NAMES: Record<string, string> = {
   dataDir: 'WAYBILL_DATA_DIR',
   scanBaseUrl: 'WAYBILL_SCAN_BASE_URL',
   templatesDir: 'WAYBILL_TEMPLATES_DIR',
   masterKey: 'WAYBILL_MASTER_KEY',
   masterKeyId: 'WAYBILL_MASTER_KEY_ID',
   tokenKey: 'WAYBILL_TOKEN_KEY',
+  previousMasterKeys: 'WAYBILL_PREVIOUS_MASTER_KEYS',
+  retentionGraceDays: 'WAYBILL_RETENTION_GRACE_DAYS',
+  maxLifetimeDays: 'WAYBILL_MAX_LIFETIME_DAYS',
+  perMinute: 'WAYBILL_SCAN_PER_MINUTE',
+  distinctPerDay: 'WAYBILL_SCAN_DISTINCT_PER_DAY',
+  harvestDistinctPerDay: 'WAYBILL_HARVEST_DISTINCT_PER_DAY',
+  harvestUnknownPerHour: 'WAYBILL_HARVEST_UNKNOWN_PER_HOUR',
+  harvestOutOfRoutePerDay: 'WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY',
+  strict: 'WAYBILL_SCAN_STRICT',
 };
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -43,9 +70,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: env.WAYBILL_MASTER_KEY || undefined,
     masterKeyId: env.WAYBILL_MASTER_KEY_ID ?? 'k1',
     tokenKey: env.WAYBILL_TOKEN_KEY || undefined,
+    previousMasterKeys: env.WAYBILL_PREVIOUS_MASTER_KEYS || undefined,
+    retentionGraceDays: env.WAYBILL_RETENTION_GRACE_DAYS ?? 7,
+    maxLifetimeDays: env.WAYBILL_MAX_LIFETIME_DAYS ?? 90,
+    scan: {
+      perMinute: env.WAYBILL_SCAN_PER_MINUTE ?? 30,
+      distinctPerDay: env.WAYBILL_SCAN_DISTINCT_PER_DAY ?? 300,
+      harvestDistinctPerDay: env.WAYBILL_HARVEST_DISTINCT_PER_DAY ?? 400,
+      harvestUnknownPerHour: env.WAYBILL_HARVEST_UNKNOWN_PER_HOUR ?? 20,
+      harvestOutOfRoutePerDay: env.WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY ?? 10,
+      strict: env.WAYBILL_SCAN_STRICT ?? 'false',
+    },
   });
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `${ENV_NAMES[i.path[0] as keyof Config] ?? 'config'}: ${i.message}`);
+    const lines = result.error.issues.map((i) => `${ENV_NAMES[String(i.path[i.path.length - 1])] ?? 'config'}: ${i.message}`);
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return result.data;

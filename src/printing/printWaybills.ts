@@ -2,6 +2,7 @@
 // sink; the store records the job only after every byte was handed over, so nothing is half-recorded.
 
 import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../audit/auditLog';
 import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
@@ -17,11 +18,16 @@ import { seal } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
 import type { WaybillSink } from './waybillSink';
 
+const DAY_MS = 86_400_000;
+
 export interface PrintDeps {
   store: Store;
+  audit: AuditLog;
   keys: Keys;
   scanBaseUrl: string;
   metrics: TextMetrics;
+  /** Sealed data is shredded at the latest this many days after printing. */
+  maxLifetimeDays: number;
   now?: () => Date;
 }
 
@@ -77,7 +83,10 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       waybillNo,
       carrier: order.carrier,
       orderId: order.orderId,
+      ...(order.routingCode ? { routingCode: order.routingCode } : {}),
       createdAt: job.createdAt,
+      status: 'created',
+      purgeAfter: new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString(),
       tokenHash: hashToken(token, deps.keys.tokenKey),
       sealed: seal(Buffer.from(JSON.stringify(content)), deps.keys.ring, id),
     });
@@ -102,6 +111,15 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
 
   await req.sink.finish();
   await deps.store.savePrintJob(job, waybills, copies);
+  for (const w of waybills)
+    await deps.audit.append({
+      at: job.createdAt,
+      actor: `${job.channel}:${job.operator}@${job.host}`,
+      action: 'print',
+      waybillNo: w.waybillNo,
+      outcome: 'ok',
+      detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length },
+    });
   return summary;
 }
 

@@ -5,7 +5,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations/index';
-import { UniqueViolation, type CopyPrintRecord, type PrintJobRecord, type Store, type WaybillRecord } from './store';
+import {
+  UniqueViolation,
+  type CopyPrintRecord,
+  type PrintJobRecord,
+  type ScanAttempt,
+  type ScanCounts,
+  type Store,
+  type WaybillRecord,
+  type WaybillStatus,
+} from './store';
+import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 
 interface WaybillRow {
@@ -13,11 +23,15 @@ interface WaybillRow {
   waybill_no: string;
   carrier: string;
   order_id: string;
+  routing_code: string | null;
   created_at: string;
   token_hash: string;
+  status: WaybillStatus;
+  purge_after: string;
+  purged_at: string | null;
   key_id: string;
-  wrapped_key: Buffer;
-  sealed: Buffer;
+  wrapped_key: Buffer | null;
+  sealed: Buffer | null;
 }
 
 export class SqliteStore implements Store {
@@ -27,6 +41,7 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL'); // WAL keeps committed data safe from crashes; only a power cut may lose the last commits
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     migrate(db);
@@ -42,16 +57,18 @@ export class SqliteStore implements Store {
       'INSERT INTO print_jobs (id, created_at, channel, template_id, format, host, operator) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertWaybill = this.db.prepare(
-      `INSERT INTO waybills (id, waybill_no, carrier, order_id, created_at, token_hash, key_id, wrapped_key, sealed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO waybills (id, waybill_no, carrier, order_id, routing_code, created_at, token_hash, status, purge_after, key_id, wrapped_key, sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertCopy = this.db.prepare(
       'INSERT INTO copy_prints (copy_code, job_id, waybill_id, copy, print_no) VALUES (?, ?, ?, ?, ?)',
     );
     const run = this.db.transaction(() => {
       insertJob.run(job.id, job.createdAt, job.channel, job.templateId, job.format, job.host, job.operator);
-      for (const w of waybills)
-        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.createdAt, w.tokenHash, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
+      for (const w of waybills) {
+        if (!w.sealed) throw new Error('a new waybill needs its sealed data');
+        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.routingCode ?? null, w.createdAt, w.tokenHash, w.status, w.purgeAfter, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
+      }
       for (const c of copies) insertCopy.run(c.copyCode, c.jobId, c.waybillId, c.copy, c.printNo);
     });
     try {
@@ -99,6 +116,77 @@ export class SqliteStore implements Store {
     };
   }
 
+  async recordEvent(waybillId: string, event: { type: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO waybill_events (waybill_id, type, at, actor) VALUES (?, ?, ?, ?)').run(waybillId, event.type, event.at, event.actor);
+      this.db
+        .prepare('UPDATE waybills SET status = ?, purge_after = min(purge_after, coalesce(?, purge_after)) WHERE id = ?')
+        .run(event.type, purgeAfter ?? null, waybillId);
+    })();
+  }
+
+  async dueForPurge(now: string, limit: number): Promise<WaybillRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM waybills WHERE purged_at IS NULL AND purge_after <= ? ORDER BY purge_after LIMIT ?').all(now, limit);
+    return (rows as WaybillRow[]).map((r) => toWaybill(r)!);
+  }
+
+  async shred(waybillId: string, at: string): Promise<void> {
+    this.db.prepare('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = ? WHERE id = ?').run(at, waybillId);
+  }
+
+  async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
+    const rows = this.db.prepare('SELECT * FROM waybills WHERE wrapped_key IS NOT NULL AND key_id <> ? LIMIT ?').all(keyId, limit);
+    return (rows as WaybillRow[]).map((r) => toWaybill(r)!);
+  }
+
+  async replaceSealed(waybillId: string, sealed: SealedBox): Promise<void> {
+    this.db
+      .prepare('UPDATE waybills SET key_id = ?, wrapped_key = ?, sealed = ? WHERE id = ? AND wrapped_key IS NOT NULL')
+      .run(sealed.keyId, sealed.wrappedKey, sealed.ciphertext, waybillId);
+  }
+
+  async countSealedByKey(): Promise<Record<string, number>> {
+    const rows = this.db.prepare('SELECT key_id, count(*) AS n FROM waybills WHERE wrapped_key IS NOT NULL GROUP BY key_id').all() as { key_id: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
+  }
+
+  async recordScanAttempt(a: ScanAttempt): Promise<void> {
+    this.db.prepare('INSERT INTO scan_attempts (courier_id, waybill_id, at, outcome) VALUES (?, ?, ?, ?)').run(a.courierId, a.waybillId ?? null, a.at, a.outcome);
+  }
+
+  async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    const row = this.db
+      .prepare(
+        `SELECT
+           count(*) FILTER (WHERE at > @minute) AS lastMinute,
+           count(DISTINCT waybill_id) AS distinctWaybillsDay,
+           count(DISTINCT waybill_id) FILTER (WHERE outcome = 'ok') AS distinctOpenedDay,
+           count(*) FILTER (WHERE outcome = 'unknown' AND at > @hour) AS unknownLastHour,
+           count(*) FILTER (WHERE outcome = 'out_of_route') AS outOfRouteDay,
+           count(*) FILTER (WHERE outcome = 'ok' AND waybill_id = @waybill) AS openedThisWaybill
+         FROM scan_attempts WHERE courier_id = @courier AND at > @day`,
+      )
+      .get({ courier: courierId, waybill: waybillId ?? null, minute: ago(60_000), hour: ago(3_600_000), day: ago(86_400_000) }) as Record<string, number>;
+    return {
+      lastMinute: row.lastMinute!,
+      distinctWaybillsDay: row.distinctWaybillsDay!,
+      distinctOpenedDay: row.distinctOpenedDay!,
+      unknownLastHour: row.unknownLastHour!,
+      outOfRouteDay: row.outOfRouteDay!,
+      openedThisWaybill: row.openedThisWaybill! > 0,
+    };
+  }
+
+  async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
+    this.db.prepare('INSERT INTO alerts (at, kind, courier_id, detail) VALUES (?, ?, ?, ?)').run(alert.at, alert.kind, alert.courierId ?? null, alert.detail);
+  }
+
+  /** The connection, for the other SQLite-backed stores (audit log, couriers) that share this file. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }
@@ -124,8 +212,12 @@ function toWaybill(row: WaybillRow | undefined): WaybillRecord | undefined {
     waybillNo: row.waybill_no,
     carrier: row.carrier,
     orderId: row.order_id,
+    ...(row.routing_code ? { routingCode: row.routing_code } : {}),
     createdAt: row.created_at,
     tokenHash: row.token_hash,
-    sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed },
+    status: row.status,
+    purgeAfter: row.purge_after,
+    ...(row.purged_at ? { purgedAt: row.purged_at } : {}),
+    ...(row.wrapped_key && row.sealed ? { sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed } } : {}),
   };
 }

@@ -4,14 +4,42 @@
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 
+export const WAYBILL_STATUSES = ['created', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
+export type WaybillStatus = (typeof WAYBILL_STATUSES)[number];
+
 export interface WaybillRecord {
   id: string;
   waybillNo: string;
   carrier: string;
   orderId: string;
+  routingCode?: string; // routing data, printed on paper anyway; strict scan mode matches courier routes on it
   createdAt: string; // ISO 8601
   tokenHash: string;
-  sealed: SealedBox;
+  status: WaybillStatus;
+  /** When the sealed data must be shredded: the maximum lifetime, moved earlier by delivery or cancellation. */
+  purgeAfter: string;
+  purgedAt?: string;
+  /** Absent once purged: the data key is destroyed, so nothing can open the data again. */
+  sealed?: SealedBox;
+}
+
+export interface ScanAttempt {
+  courierId: string;
+  waybillId?: string;
+  at: string;
+  outcome: 'ok' | 'unknown' | 'forbidden' | 'out_of_route' | 'gone' | 'limited';
+}
+
+/** Rolling-window counts of one courier's scan attempts, for limits and harvest detection. */
+export interface ScanCounts {
+  lastMinute: number;
+  /** Distinct waybills attempted in the last 24 h (all outcomes), and of those, how many were opened. */
+  distinctWaybillsDay: number;
+  distinctOpenedDay: number;
+  unknownLastHour: number;
+  outOfRouteDay: number;
+  /** Whether this waybill was already opened by this courier in the last 24 h (re-scans are free). */
+  openedThisWaybill: boolean;
 }
 
 export interface PrintJobRecord {
@@ -40,6 +68,22 @@ export interface Store {
   findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined>;
   findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
+
+  /** Records a lifecycle event; `purgeAfter` (when given) can only move the purge earlier. */
+  recordEvent(waybillId: string, event: { type: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void>;
+  /** Live waybills whose time is up, at most `limit` at a time. */
+  dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
+  /** Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone". */
+  shred(waybillId: string, at: string): Promise<void>;
+  /** Sealed boxes not wrapped by `keyId`, at most `limit` at a time, for key rotation. */
+  sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]>;
+  replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;
+  countSealedByKey(): Promise<Record<string, number>>;
+
+  recordScanAttempt(attempt: ScanAttempt): Promise<void>;
+  scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
+  recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
+
   close(): Promise<void>;
 }
 

@@ -61,3 +61,13 @@ function decrypt(key: Buffer, sealed: Buffer, aad: string): Buffer {
   decipher.setAuthTag(sealed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
   return Buffer.concat([decipher.update(sealed.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
 }
+
+/** Re-wraps a box's data key under the ring's active master key; the payload is not touched. */
+export function rewrap(box: SealedBox, ring: KeyRing, context: string): SealedBox {
+  const dataKey = decrypt(masterKey(ring, box.keyId), box.wrappedKey, `key:${context}`);
+  try {
+    return { ...box, keyId: ring.activeKeyId, wrappedKey: encrypt(masterKey(ring, ring.activeKeyId), dataKey, `key:${context}`) };
+  } finally {
+    dataKey.fill(0);
+  }
+}

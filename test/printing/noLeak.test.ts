@@ -15,6 +15,7 @@ import { printWaybills, type PrintSummary } from '../../src/printing/printWaybil
 import { LabelSink } from '../../src/printing/waybillSink';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
 import { SqliteStore } from '../../src/store/sqliteStore';
+import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { hashToken } from '../../src/vault/qrToken';
 import { decodeBarcodes } from '../support/barcodes';
 import { pdfMetadata, pdfText, rasterisePdf } from '../support/pdfProbe';
@@ -85,7 +86,7 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
     pdf = path.join(dir, 'labels.pdf');
     store = SqliteStore.open(path.join(dir, 'waybill.db'));
     summary = await printWaybills(
-      { store, keys, scanBaseUrl: SCAN_BASE, metrics: fontMetrics },
+      { store, audit: new SqliteAuditLog(store.database), keys, scanBaseUrl: SCAN_BASE, metrics: fontMetrics, maxLifetimeDays: 90 },
       { orders, template, format: 'pdf', sink: new LabelSink(new PdfRenderer(fs.createWriteStream(pdf))), channel: 'cli', host: 'test', operator: 'test' },
     );
   });

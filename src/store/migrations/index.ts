@@ -1,6 +1,10 @@
 // Versioned schema migrations, applied in order, each once. Add new versions (one file per feature is
 // fine); never edit one that has shipped.
 
+import { AUDIT_MIGRATION } from './auditMigration';
+import { COURIER_MIGRATION } from './courierMigration';
+import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
+
 export interface Migration {
   version: number;
   name: string;
@@ -43,4 +47,7 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX copy_prints_waybill ON copy_prints(waybill_id);
     `,
   },
+  LIFECYCLE_MIGRATION,
+  AUDIT_MIGRATION,
+  COURIER_MIGRATION,
 ];

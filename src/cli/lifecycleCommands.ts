@@ -1,0 +1,63 @@
+// `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
+
+import os from 'node:os';
+import { addMasterKey, loadKeys, removeMasterKey } from '../vault/keyFile';
+import { rewrapAll, retireBlocker } from '../vault/keyRotation';
+import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
+import type { Services } from '../wiring';
+
+const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
+
+export async function eventCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+  const [waybillNo, type] = args;
+  const event = WaybillEvent.safeParse({ type });
+  if (!waybillNo || !event.success) {
+    log('usage: waybill event <waybill number> picked_up|delivered|returned|cancelled');
+    return 2;
+  }
+  const r = await recordWaybillEvent(
+    { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => new Date() },
+    { waybillNo, event: event.data, actor: operator() },
+  );
+  log(`${r.waybillNo}: ${r.status}; sealed data will be shredded after ${r.purgeAfter}`);
+  return 0;
+}
+
+export async function purgeCommand(s: Services, log: (line: string) => void): Promise<number> {
+  const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => new Date() });
+  log(`shredded the sealed data of ${n} waybill(s)`);
+  return 0;
+}
+
+export async function keysCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+  const [sub, id] = args;
+  const fileMode = !s.config.masterKey;
+  if (sub === 'rotate') {
+    if (fileMode) {
+      const newId = id ?? `k${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+      addMasterKey(s.config, newId);
+      s.keys.ring = loadKeys(s.config, () => {}).ring;
+    }
+    const n = await rewrapAll(s.store, s.keys.ring);
+    await s.audit.append({ at: new Date().toISOString(), actor: operator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });
+    log(`active master key ${s.keys.ring.activeKeyId}; re-wrapped ${n} data key(s)`);
+    return 0;
+  }
+  if (sub === 'retire' && id) {
+    const blocker = await retireBlocker(s.store, s.keys.ring, id);
+    if (blocker) {
+      log(`cannot retire ${id}: ${blocker}`);
+      return 1;
+    }
+    if (fileMode) removeMasterKey(s.config, id);
+    log(fileMode ? `removed master key ${id} from the key file` : `no record uses ${id}; remove it from WAYBILL_PREVIOUS_MASTER_KEYS`);
+    return 0;
+  }
+  if (sub === 'status') {
+    log(`active master key ${s.keys.ring.activeKeyId}`);
+    for (const [keyId, n] of Object.entries(await s.store.countSealedByKey())) log(`${keyId}\t${n} sealed record(s)`);
+    return 0;
+  }
+  log('usage: waybill keys rotate [NEW-ID] | keys retire ID | keys status');
+  return 2;
+}

@@ -1,0 +1,46 @@
+// Courier bearer credentials: `wbc_<courierId>_<secret>`. The id says which row to check, the secret
+// proves possession. Only a hash of the secret is stored; the full text is shown once, at issue.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+const ID_LENGTH = 10; // 50 random bits: enough to keep ids of one deployment apart; ids are not secret
+const SECRET_BYTES = 32;
+
+// 32 bytes are 43 base64url characters; the last one carries 4 bits, so only 16 characters can end a
+// canonical encoding. Refusing the rest keeps one text per secret.
+const CREDENTIAL = /^wbc_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+
+export function newCourierId(): string {
+  // 256 is a multiple of 32, so masking a random byte to 5 bits is unbiased.
+  return Array.from(randomBytes(ID_LENGTH), (b) => BASE32[b & 31]).join('');
+}
+
+/** A fresh credential for `courierId`: the text to hand over once, and the hash to store. */
+export function newCredential(courierId: string): { credential: string; secretHash: Buffer } {
+  if (!/^[a-z2-7]{10}$/.test(courierId)) throw new Error('not a courier id');
+  const secret = randomBytes(SECRET_BYTES).toString('base64url');
+  return { credential: `wbc_${courierId}_${secret}`, secretHash: hashSecret(secret) };
+}
+
+/** Splits a credential text; anything not exactly in the issued format is undefined. */
+export function parseCredential(text: string): { courierId: string; secret: string } | undefined {
+  const m = CREDENTIAL.exec(text);
+  return m ? { courierId: m[1]!, secret: m[2]! } : undefined;
+}
+
+/**
+ * SHA-256 of the secret text. A fast hash is sound here, unlike for passwords: the secret is 256 random
+ * bits, so a stolen hash cannot be reversed by guessing, however fast each guess is. A slow KDF would
+ * only make every scan request slower.
+ */
+export function hashSecret(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}
+
+/** Constant-time comparison of a presented secret with a stored hash. */
+export function secretMatches(secret: string, storedHash: Buffer): boolean {
+  const presented = hashSecret(secret);
+  // timingSafeEqual throws on different lengths; a stored hash is always 32 bytes, so this only guards corruption.
+  return presented.length === storedHash.length && timingSafeEqual(presented, storedHash);
+}

@@ -1,0 +1,54 @@
+// RFC 9457 problem details: the one way errors leave the HTTP layer, with a stable type, the request id
+// and field paths where they help. Only this module maps domain codes to HTTP statuses.
+
+import type { Response } from 'express';
+import type { ErrorCode, Issue } from '../errors';
+import type { RefusalCode } from '../vault/scanAccess';
+
+export type ProblemCode = ErrorCode | RefusalCode | 'bad_request' | 'unsupported_media_type' | 'payload_too_large';
+
+const STATUS: Record<ProblemCode, number> = {
+  invalid_input: 422,
+  invalid_template: 422,
+  unknown_template: 422,
+  conflict: 409,
+  not_found: 404,
+  gone: 410,
+  forbidden: 403,
+  internal: 500,
+  unauthenticated: 401,
+  suspended: 403,
+  invalid_purpose: 400,
+  limited: 429,
+  bad_request: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+};
+
+export function statusOf(code: ProblemCode): number {
+  return STATUS[code];
+}
+
+export function sendProblem(
+  res: Response,
+  code: ProblemCode,
+  detail: string,
+  opts: { issues?: Issue[]; retryAfterSeconds?: number } = {},
+): void {
+  const status = STATUS[code];
+  if (opts.retryAfterSeconds) res.setHeader('Retry-After', String(opts.retryAfterSeconds));
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="waybill"');
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `https://waybill.example/problems/${code}`,
+        title: code.replace(/_/g, ' '),
+        status,
+        detail,
+        requestId: res.locals.requestId as string,
+        ...(opts.issues?.length ? { errors: opts.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } : {}),
+      }),
+    );
+}

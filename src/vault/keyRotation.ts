@@ -1,0 +1,24 @@
+// Master-key rotation without downtime: data keys are re-wrapped under the active master key in small
+// batches while the service runs (payloads are never decrypted); an old key may be retired only when
+// no record needs it.
+
+import type { Store } from '../store/store';
+import type { KeyRing } from './sealing';
+import { rewrap } from './sealing';
+
+export async function rewrapAll(store: Store, ring: KeyRing, batch = 500): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const pending = await store.sealedNotUnder(ring.activeKeyId, batch);
+    for (const w of pending) await store.replaceSealed(w.id, rewrap(w.sealed!, ring, w.id));
+    done += pending.length;
+    if (pending.length < batch) return done;
+  }
+}
+
+/** Why a key may not be retired yet, or undefined when it may. */
+export async function retireBlocker(store: Store, ring: KeyRing, keyId: string): Promise<string | undefined> {
+  if (keyId === ring.activeKeyId) return `${keyId} is the active key`;
+  const n = (await store.countSealedByKey())[keyId] ?? 0;
+  return n > 0 ? `${n} sealed record(s) still use ${keyId}; run: waybill keys rotate` : undefined;
+}

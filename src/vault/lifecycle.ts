@@ -1,0 +1,53 @@
+// A waybill's life: events move its status, delivery and cancellation bring its purge forward, and the
+// purge sweep crypto-shreds sealed data whose time is up (PIPL Art. 47: delete when the purpose is met).
+
+import { z } from 'zod';
+import type { AuditLog } from '../audit/auditLog';
+import { WaybillError } from '../errors';
+import type { Store } from '../store/store';
+
+export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled']) }).strict();
+export type WaybillEvent = z.infer<typeof WaybillEvent>;
+
+export interface LifecycleDeps {
+  store: Store;
+  audit: AuditLog;
+  retentionGraceDays: number;
+  now: () => Date;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function recordWaybillEvent(
+  deps: LifecycleDeps,
+  req: { waybillNo: string; event: WaybillEvent; actor: string; requestId?: string; carrier?: string },
+): Promise<{ waybillNo: string; status: string; purgeAfter: string }> {
+  const waybill = await deps.store.findWaybillByNo(req.waybillNo);
+  // A courier of another carrier learns nothing, not even that the number exists.
+  if (!waybill || (req.carrier && req.carrier !== waybill.carrier)) throw new WaybillError('not_found', 'unknown waybill');
+  if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life');
+  if (waybill.status === 'cancelled') throw new WaybillError('conflict', 'this waybill is cancelled');
+  const now = deps.now();
+  const at = now.toISOString();
+  const closes = req.event.type === 'delivered' || req.event.type === 'cancelled';
+  const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
+  await deps.store.recordEvent(waybill.id, { type: req.event.type, at, actor: req.actor }, purgeAfter);
+  await deps.audit.append({ at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: req.event.type, requestId: req.requestId });
+  const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
+  return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
+}
+
+/** Shreds every waybill whose time is up; returns how many. Safe to run from several places at once. */
+export async function purgeDue(deps: LifecycleDeps, batch = 500): Promise<number> {
+  let purged = 0;
+  for (;;) {
+    const at = deps.now().toISOString();
+    const due = await deps.store.dueForPurge(at, batch);
+    for (const w of due) {
+      await deps.store.shred(w.id, at);
+      await deps.audit.append({ at, actor: 'system', action: 'purge', waybillNo: w.waybillNo, outcome: 'shredded', detail: { status: w.status } });
+    }
+    purged += due.length;
+    if (due.length < batch) return purged;
+  }
+}

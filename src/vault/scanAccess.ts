@@ -1,0 +1,159 @@
+// The only door from a QR token to an address: an authenticated courier of the right carrier, a live
+// waybill, a stated purpose, within rate limits. Every attempt is counted; harvesting suspends the
+// courier; every decision is audited. Refusals carry a stable code, never personal data.
+
+import type { AuditLog } from '../audit/auditLog';
+import type { Courier } from '../couriers/courier';
+import type { CourierStore } from '../couriers/courierStore';
+import { CARRIERS } from '../order/carriers';
+import type { Address, Order } from '../order/orderSchema';
+import { maskPhone } from '../privacy/maskPhone';
+import type { ScanAttempt, Store, WaybillRecord } from '../store/store';
+import type { Keys } from './keyFile';
+import { hashToken, isWellFormedToken } from './qrToken';
+import { unseal } from './sealing';
+import type { SealedContent } from '../printing/printWaybills';
+
+export const SCAN_PURPOSES = ['delivery', 'pickup', 'return', 'customer-service'] as const;
+export type ScanPurpose = (typeof SCAN_PURPOSES)[number];
+
+export type RefusalCode = 'unauthenticated' | 'forbidden' | 'suspended' | 'invalid_purpose' | 'not_found' | 'gone' | 'limited';
+
+export class ScanRefusal extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ScanLimits {
+  perMinute: number;
+  distinctPerDay: number;
+  harvestDistinctPerDay: number;
+  harvestUnknownPerHour: number;
+  harvestOutOfRoutePerDay: number;
+  strict: boolean;
+}
+
+export interface ScanDeps {
+  store: Store;
+  couriers: CourierStore;
+  audit: AuditLog;
+  keys: Keys;
+  limits: ScanLimits;
+  now: () => Date;
+}
+
+export interface ScanRequest {
+  credential: string | undefined;
+  token: string;
+  purpose: string;
+  requestId: string;
+}
+
+export interface PartyDetails {
+  name: string;
+  /** The number the courier should dial: never the real one (masked + carrier service line until relay numbers exist). */
+  phone: string;
+  address: Address;
+}
+
+/** The presenter of a successful scan: everything the courier needs for the stated purpose, nothing more. */
+export interface ScanResult {
+  waybillNo: string;
+  carrier: string;
+  status: WaybillRecord['status'];
+  purpose: ScanPurpose;
+  recipient: PartyDetails;
+  sender?: PartyDetails;
+  parcel: Order['parcel'];
+  routingCode?: string;
+  validUntil: string;
+}
+
+export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<ScanResult> {
+  const now = deps.now();
+  const at = now.toISOString();
+  const courier = req.credential ? await deps.couriers.authenticate(req.credential) : undefined;
+  if (!courier) throw new ScanRefusal('unauthenticated', 'a valid courier credential is required');
+
+  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string) =>
+    deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId });
+  const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
+    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, at, outcome: attempt });
+    await audit('refuse', code, waybill?.waybillNo);
+    await detectHarvest(deps, courier, now, req.requestId);
+    return new ScanRefusal(code, message, retryAfter);
+  };
+
+  if (courier.revokedAt) throw await refuse('forbidden', 'this courier credential is revoked');
+  if (courier.suspendedAt) throw await refuse('suspended', 'this courier is suspended; contact the carrier');
+  if (!(SCAN_PURPOSES as readonly string[]).includes(req.purpose))
+    throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
+
+  const before = await deps.store.scanCounts(courier.id, undefined, now);
+  if (before.lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
+
+  // A malformed token is refused before any lookup, but still counts as an unknown token.
+  const waybill = isWellFormedToken(req.token) ? await deps.store.findWaybillByTokenHash(hashToken(req.token, deps.keys.tokenKey)) : undefined;
+  if (!waybill) throw await refuse('not_found', 'unknown token', 'unknown');
+  if (waybill.carrier !== courier.carrier) throw await refuse('forbidden', 'this waybill belongs to another carrier', 'forbidden', waybill);
+  if (!waybill.sealed || waybill.status === 'cancelled' || waybill.purgeAfter <= at)
+    throw await refuse('gone', 'this waybill is no longer live', 'gone', waybill);
+  if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);
+
+  const counts = await deps.store.scanCounts(courier.id, waybill.id, now);
+  if (!counts.openedThisWaybill && counts.distinctOpenedDay >= deps.limits.distinctPerDay)
+    throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
+
+  // A key added by a rotation while this process runs: learn it instead of failing.
+  if (!deps.keys.ring.keys.has(waybill.sealed.keyId)) deps.keys.refresh?.();
+  const content = JSON.parse(unseal(waybill.sealed, deps.keys.ring, waybill.id).toString('utf8')) as SealedContent;
+  await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, at, outcome: 'ok' });
+  await audit('scan', 'ok', waybill.waybillNo);
+
+  const purpose = req.purpose as ScanPurpose;
+  const party = (p: Order['sender']): PartyDetails => ({
+    name: p.name,
+    phone: `${maskPhone(p.phone)} / ${CARRIERS[content.order.carrier].serviceNumber}`,
+    address: p.address,
+  });
+  return {
+    waybillNo: waybill.waybillNo,
+    carrier: waybill.carrier,
+    status: waybill.status,
+    purpose,
+    recipient: party(content.order.recipient),
+    ...(purpose === 'return' ? { sender: party(content.order.sender) } : {}),
+    parcel: content.order.parcel,
+    ...(waybill.routingCode ? { routingCode: waybill.routingCode } : {}),
+    validUntil: waybill.purgeAfter,
+  };
+}
+
+function onRoute(courier: Courier, waybill: WaybillRecord): boolean {
+  if (courier.routes.length === 0) return true;
+  return waybill.routingCode !== undefined && courier.routes.some((r: string) => waybill.routingCode!.startsWith(r));
+}
+
+/** Suspends a courier whose refused attempts look like harvesting, with an alert and an audit record. */
+async function detectHarvest(deps: ScanDeps, courier: Courier, now: Date, requestId: string): Promise<void> {
+  if (courier.suspendedAt || courier.revokedAt) return;
+  const c = await deps.store.scanCounts(courier.id, undefined, now);
+  const reason =
+    c.distinctWaybillsDay >= deps.limits.harvestDistinctPerDay
+      ? 'too many distinct waybills'
+      : c.unknownLastHour >= deps.limits.harvestUnknownPerHour
+        ? 'too many unknown tokens'
+        : c.outOfRouteDay >= deps.limits.harvestOutOfRoutePerDay
+          ? 'too many scans outside the assigned routes'
+          : undefined;
+  if (!reason) return;
+  const at = now.toISOString();
+  await deps.couriers.suspend(courier.id, now, reason);
+  await deps.store.recordAlert({ at, kind: 'courier_suspended', courierId: courier.id, detail: reason });
+  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { courier: courier.id, reason } });
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { EXIT, main } from '../../src/cli';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+describe('waybill couriers, event, purge, keys and audit from the shell', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-life-'));
+  const env = { WAYBILL_DATA_DIR: path.join(dir, 'data'), WAYBILL_RETENTION_GRACE_DAYS: '0' };
+  const run = async (...argv: string[]) => {
+    const lines: string[] = [];
+    const code = await main(argv, (l) => lines.push(l), env);
+    return { code, out: lines.join('\n') };
+  };
+  let printed: { waybillNo: string; copies: { copy: string; copyCode: string }[] }[];
+
+  beforeAll(async () => {
+    const out = path.join(dir, 'labels.json');
+    expect((await run('print', path.join(ROOT, 'samples', 'orders.json'), '--format', 'json', '--out', out)).code).toBe(EXIT.ok);
+    printed = JSON.parse(fs.readFileSync(out, 'utf8'));
+  });
+
+  it('traces a copy code from a leaked photo back to its print job', async () => {
+    const code = printed[1]!.copies.find((c) => c.copy === 'office')!.copyCode;
+    const { code: exit, out } = await run('audit', 'trace', code.toLowerCase().replace('-', ' '));
+    expect(exit).toBe(EXIT.ok);
+    expect(out).toContain(code);
+    expect(out).toMatch(/office/);
+    expect(out).toContain(os.hostname());
+    expect(out).toMatch(/cn-4copy/);
+    expect((await run('audit', 'trace', 'ZZZZ-ZZZZ')).code).toBe(EXIT.failure);
+  });
+
+  it('adds a courier and shows the credential once, never in the list', async () => {
+    const added = await run('couriers', 'add', '--carrier', 'ZT', '--name', '王师傅', '--outlet', 'HZ-XH01', '--device', 'HH-0042');
+    expect(added.code).toBe(EXIT.ok);
+    const credential = /wbc_\S+/.exec(added.out)![0];
+    const list = await run('couriers', 'list');
+    expect(list.out).toMatch(/HZ-XH01/);
+    expect(list.out).not.toContain(credential);
+  });
+
+  it('records events, purges delivered waybills, rotates and retires keys, and keeps the chain intact', async () => {
+    const [first] = printed;
+    expect((await run('event', first!.waybillNo, 'delivered')).code).toBe(EXIT.ok);
+    expect((await run('purge')).out).toMatch(/shredded the sealed data of 1 waybill/);
+    expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
+
+    const rotated = await run('keys', 'rotate', 'k2');
+    expect(rotated.out).toMatch(/active master key k2; re-wrapped 2 data key/);
+    expect((await run('keys', 'retire', 'k1')).code).toBe(EXIT.ok);
+    expect(JSON.parse(fs.readFileSync(path.join(env.WAYBILL_DATA_DIR, 'keys.json'), 'utf8')).masterKeys).not.toHaveProperty('k1');
+    expect((await run('keys', 'status')).out).toMatch(/k2\t2 sealed record/);
+
+    const history = await run('audit', 'waybill', first!.waybillNo);
+    expect(history.out.split('\n').map((l) => l.split('\t')[2])).toEqual(['print', 'event', 'purge']);
+    expect((await run('audit', 'verify')).out).toMatch(/audit log intact: \d+ records/);
+  });
+
+  it('detects an edited audit record, even by an insider who drops the append-only trigger', async () => {
+    const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'));
+    expect(() => db.prepare("UPDATE audit_log SET outcome = 'x' WHERE seq = 2").run()).toThrow(/append-only/);
+    db.exec('DROP TRIGGER audit_log_no_update');
+    db.prepare("UPDATE audit_log SET outcome = 'nothing to see' WHERE seq = 2").run();
+    db.close();
+    const verify = await run('audit', 'verify');
+    expect(verify.code).toBe(EXIT.failure);
+    expect(verify.out).toMatch(/BROKEN at record 2 \(edited\)/);
+  });
+});

@@ -1,0 +1,264 @@
+// The QR is the single door to an address. These tests walk through it like a courier's handheld does,
+// against a real server on an ephemeral port and real SQLite files: print → decode the QR from the
+// printed label → scan → delivered → after the grace period, gone for ever.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { createApp } from '../../src/http/app';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import { printWaybills } from '../../src/printing/printWaybills';
+import { LabelSink } from '../../src/printing/waybillSink';
+import { PdfRenderer } from '../../src/render/pdfRenderer';
+import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
+import { SqliteStore } from '../../src/store/sqliteStore';
+import { purgeDue } from '../../src/vault/lifecycle';
+import { rewrapAll, retireBlocker } from '../../src/vault/keyRotation';
+import type { Keys } from '../../src/vault/keyFile';
+import { decodeBarcodes } from '../support/barcodes';
+import { rasterisePdf } from '../support/pdfProbe';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-1ply-76x130');
+const DAY = 86_400_000;
+const LIMITS = { perMinute: 30, distinctPerDay: 5, harvestDistinctPerDay: 8, harvestUnknownPerHour: 4, harvestOutOfRoutePerDay: 3, strict: false };
+
+interface World {
+  dir: string;
+  store: SqliteStore;
+  audit: SqliteAuditLog;
+  couriers: SqliteCourierStore;
+  keys: Keys;
+  clock: { now: Date };
+  logs: string[];
+  base: string;
+  server: Server;
+  tokens: string[]; // decoded from the printed labels, in order
+  waybillNos: string[];
+}
+
+async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {}): Promise<World> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-scan-'));
+  const store = SqliteStore.open(path.join(dir, 'waybill.db'));
+  const audit = new SqliteAuditLog(store.database);
+  const couriers = new SqliteCourierStore(store.database);
+  const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  const clock = { now: new Date('2026-11-23T08:00:00Z') };
+  const logs: string[] = [];
+  const printed = opts.orders ?? orders.slice(0, 3);
+  const pdf = path.join(dir, 'labels.pdf');
+  const summary = await printWaybills(
+    { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 30, now: () => clock.now },
+    { orders: printed, template, format: 'pdf', sink: new LabelSink(new PdfRenderer(fs.createWriteStream(pdf))), channel: 'cli', host: 'test', operator: 'test' },
+  );
+  // The token comes off the paper, as on a handheld: rasterise the label and decode its QR.
+  const tokens: string[] = [];
+  for (const page of await rasterisePdf(pdf, 203)) {
+    const qr = (await decodeBarcodes(page)).find((b) => b.format === 'QR_CODE');
+    tokens.push(qr!.text.replace('https://scan.example.com/w/', ''));
+  }
+  const app = createApp({
+    store,
+    audit,
+    couriers,
+    keys,
+    limits: { ...LIMITS, strict: opts.strict ?? false },
+    retentionGraceDays: 7,
+    now: () => clock.now,
+    log: (e) => logs.push(JSON.stringify(e)),
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { dir, store, audit, couriers, keys, clock, logs, base, server, tokens, waybillNos: summary.waybills.map((w) => w.waybillNo) };
+}
+
+async function stopWorld(w: World): Promise<void> {
+  await new Promise((r) => w.server.close(r));
+  await w.store.close();
+  fs.rmSync(w.dir, { recursive: true, force: true });
+}
+
+async function scan(w: World, token: string, credential?: string, purpose = 'delivery') {
+  const res = await fetch(`${w.base}/v1/scan/${token}?purpose=${purpose}`, { headers: credential ? { authorization: `Bearer ${credential}` } : {} });
+  return { status: res.status, type: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
+}
+
+const courier = async (w: World, carrier: string, extra: Partial<{ routes: string[]; outlet: string }> = {}) =>
+  (await w.couriers.add({ carrier: carrier as 'ZT', name: '王师傅', outlet: extra.outlet ?? 'HZ-XH01', routes: extra.routes ?? [], device: 'HH-0042' }, w.clock.now)).credential;
+
+describe('courier scan API', () => {
+  let w: World;
+  beforeEach(async () => (w = await startWorld()));
+  afterEach(async () => stopWorld(w));
+
+  it('print → QR from the label → scan → delivered → shredded after the grace period → 410 for ever', async () => {
+    const order = orders[0]!;
+    const cred = await courier(w, order.carrier);
+    const ok = await scan(w, w.tokens[0]!, cred);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ waybillNo: w.waybillNos[0], purpose: 'delivery', recipient: { name: order.recipient.name, address: order.recipient.address } });
+    expect(ok.body.sender).toBeUndefined();
+    // The courier dials a number that is never the real one.
+    expect(ok.body.recipient.phone).not.toContain(order.recipient.phone.slice(-8));
+    expect(ok.body.recipient.phone).toMatch(/^\*{6,}\d{0,4} \/ \d+$/);
+    expect((await scan(w, w.tokens[0]!, cred, 'return')).body.sender.name).toBe(order.sender.name);
+
+    const delivered = await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'delivered' }),
+    });
+    expect(delivered.status).toBe(201);
+    expect((await scan(w, w.tokens[0]!, cred)).status).toBe(200); // still live during the grace period
+
+    w.clock.now = new Date(w.clock.now.getTime() + 7 * DAY + 1000);
+    const deps = { store: w.store, audit: w.audit, retentionGraceDays: 7, now: () => w.clock.now };
+    expect(await purgeDue(deps)).toBe(1);
+    const gone = await scan(w, w.tokens[0]!, cred);
+    expect(gone.status).toBe(410);
+    expect(gone.type).toMatch(/application\/problem\+json/);
+    expect((await w.store.findWaybillByNo(w.waybillNos[0]!))?.sealed).toBeUndefined();
+    w.clock.now = new Date(w.clock.now.getTime() + 365 * DAY);
+    expect((await scan(w, w.tokens[0]!, cred)).status).toBe(410);
+
+    const actions = (await w.audit.forWaybill(w.waybillNos[0]!)).map((r) => `${r.action}:${r.outcome}`);
+    expect(actions).toEqual(['print:ok', 'scan:ok', 'scan:ok', 'event:delivered', 'scan:ok', 'purge:shredded', 'refuse:gone', 'refuse:gone']);
+    expect(await w.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it('answers 401, 403, 404, 400 and 429 as problem+json without personal data', async () => {
+    const order = orders[0]!;
+    const cred = await courier(w, order.carrier);
+    const other = await courier(w, order.carrier === 'SF' ? 'ZT' : 'SF');
+    const cases = [
+      [await scan(w, w.tokens[0]!), 401],
+      [await scan(w, w.tokens[0]!, 'wbc_nobody_' + 'x'.repeat(43)), 401],
+      [await scan(w, w.tokens[0]!, other), 403],
+      [await scan(w, '1' + randomBytes(16).toString('base64url'), cred), 404],
+      [await scan(w, w.tokens[0]!, cred, 'curiosity'), 400],
+    ] as const;
+    for (const [res, status] of cases) {
+      expect(res.status).toBe(status);
+      expect(res.type).toMatch(/application\/problem\+json/);
+      expect(res.body).toMatchObject({ status, requestId: expect.any(String) });
+      expect(JSON.stringify(res.body)).not.toContain(order.recipient.name);
+    }
+    for (let i = 0; i < LIMITS.perMinute; i++) await scan(w, w.tokens[0]!, cred);
+    const limited = await scan(w, w.tokens[0]!, cred);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+  });
+
+  it('cancelled waybills answer 410', async () => {
+    const cred = await courier(w, orders[1]!.carrier);
+    await fetch(`${w.base}/v1/waybills/${w.waybillNos[1]}/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'cancelled' }),
+    });
+    expect((await scan(w, w.tokens[1]!, cred)).status).toBe(410);
+  });
+
+  it('suspends a courier who probes unknown tokens, records an alert, and refuses them from then on', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    for (let i = 0; i < LIMITS.harvestUnknownPerHour; i++) expect((await scan(w, '1' + randomBytes(16).toString('base64url'), cred)).status).toBe(404);
+    const after = await scan(w, w.tokens[0]!, cred);
+    expect(after.status).toBe(403);
+    expect(after.body.type).toMatch(/suspended/);
+    const alerts = w.store.database.prepare('SELECT kind, detail FROM alerts').all();
+    expect(alerts).toEqual([{ kind: 'courier_suspended', detail: 'too many unknown tokens' }]);
+    expect((await w.audit.verify()).ok).toBe(true);
+  });
+
+  it('refuses malformed tokens without a lookup and counts them as probes', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    expect((await scan(w, "1'%20OR%201=1--", cred)).status).toBe(404);
+    expect((await scan(w, 'x'.repeat(500), cred)).status).toBe(404);
+  });
+
+  it('shows the consumer the same page for valid, unknown and expired tokens', async () => {
+    const page = async (t: string) => {
+      const res = await fetch(`${w.base}/w/${t}`);
+      return `${res.status} ${res.headers.get('content-type')} ${await res.text()}`;
+    };
+    const valid = await page(w.tokens[0]!);
+    expect(valid).toMatch(/^200 text\/html/);
+    expect(valid).toContain('courier');
+    expect(await page('1' + randomBytes(16).toString('base64url'))).toBe(valid);
+    expect(await page('garbage')).toBe(valid);
+    w.clock.now = new Date(w.clock.now.getTime() + 31 * DAY);
+    await purgeDue({ store: w.store, audit: w.audit, retentionGraceDays: 7, now: () => w.clock.now });
+    expect(await page(w.tokens[0]!)).toBe(valid);
+  });
+
+  it('keeps names, phones and streets out of the logs and the database file', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    await scan(w, w.tokens[0]!, cred);
+    await scan(w, w.tokens[0]!, cred, 'return');
+    const db = fs.readFileSync(path.join(w.dir, 'waybill.db')).toString('utf8') + (fs.existsSync(path.join(w.dir, 'waybill.db-wal')) ? fs.readFileSync(path.join(w.dir, 'waybill.db-wal')).toString('utf8') : '');
+    const logs = w.logs.join('\n');
+    for (const o of orders.slice(0, 3))
+      for (const secret of [o.recipient.name, o.sender.name, o.recipient.phone.slice(-8), o.sender.phone.slice(-8), 'street' in o.recipient.address ? o.recipient.address.street : o.recipient.address.line1]) {
+        expect(db).not.toContain(secret);
+        expect(logs).not.toContain(secret);
+      }
+    expect(logs).not.toContain(w.tokens[0]!);
+  });
+
+  it('rotates the master key: old data opens after re-wrapping, and the old key can then be retired', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    w.keys.ring = { activeKeyId: 'k2', keys: new Map([...w.keys.ring.keys, ['k2', randomBytes(32)]]) };
+    expect(await retireBlocker(w.store, w.keys.ring, 'k1')).toMatch(/3 sealed record\(s\) still use k1/);
+    expect(await rewrapAll(w.store, w.keys.ring, 2)).toBe(3);
+    expect(await retireBlocker(w.store, w.keys.ring, 'k1')).toBeUndefined();
+    w.keys.ring = { activeKeyId: 'k2', keys: new Map([['k2', w.keys.ring.keys.get('k2')!]]) };
+    expect((await scan(w, w.tokens[0]!, cred)).status).toBe(200);
+  });
+});
+
+describe('harvest defence', () => {
+  it('limits distinct waybills per day (429), then suspends a courier who keeps reaching for new ones', async () => {
+    const same = Array.from({ length: LIMITS.harvestDistinctPerDay + 1 }, (_, i) => ({ ...orders[0]!, orderId: `H-${i}` }));
+    const w = await startWorld({ orders: same });
+    try {
+      const cred = await courier(w, orders[0]!.carrier);
+      for (let i = 0; i < LIMITS.distinctPerDay; i++) expect((await scan(w, w.tokens[i]!, cred)).status).toBe(200);
+      expect((await scan(w, w.tokens[0]!, cred)).status).toBe(200); // a re-scan of an opened waybill is free
+      const limited = await scan(w, w.tokens[LIMITS.distinctPerDay]!, cred);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+      for (let i = LIMITS.distinctPerDay + 1; i < LIMITS.harvestDistinctPerDay; i++) await scan(w, w.tokens[i]!, cred);
+      expect((await scan(w, w.tokens[0]!, cred)).body.type).toMatch(/suspended/);
+      expect(w.store.database.prepare('SELECT detail FROM alerts').all()).toEqual([{ detail: 'too many distinct waybills' }]);
+    } finally {
+      await stopWorld(w);
+    }
+  });
+});
+
+describe('strict mode', () => {
+  it('lets only couriers on the waybill route scan, and suspends one who keeps trying others', async () => {
+    const routed = orders.filter((o) => o.routingCode && o.carrier === orders.find((x) => x.routingCode)!.carrier).slice(0, 1);
+    const w = await startWorld({ strict: true, orders: routed });
+    try {
+      const prefix = routed[0]!.routingCode!.slice(0, 3);
+      const onRoute = await courier(w, routed[0]!.carrier, { routes: [prefix] });
+      const offRoute = await courier(w, routed[0]!.carrier, { routes: ['ZZZ'] });
+      expect((await scan(w, w.tokens[0]!, onRoute)).status).toBe(200);
+      for (let i = 0; i < LIMITS.harvestOutOfRoutePerDay; i++) expect((await scan(w, w.tokens[0]!, offRoute)).status).toBe(403);
+      expect((await scan(w, w.tokens[0]!, offRoute)).body.type).toMatch(/suspended/);
+    } finally {
+      await stopWorld(w);
+    }
+  });
+});
