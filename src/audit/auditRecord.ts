@@ -104,16 +104,16 @@ export function verifyChain(records: Iterable<AuditRecord>, head?: { seq: number
   });
 
   for (const r of records) {
-    // Checked first: a row past the head was never appended through the log, whatever its links say.
-    if (head && r.seq > head.seq && r.seq > prev.seq) {
-      return fail(r.seq, 'edited', `record ${r.seq} lies past the recorded head (${head.seq}): it was added outside the audit log`);
-    }
     if (!Number.isSafeInteger(r.seq) || r.seq <= prev.seq) {
       return fail(r.seq, 'reordered', `record ${r.seq} comes after record ${prev.seq}: records are out of order`);
     }
     if (r.seq !== prev.seq + 1) {
       const gap = r.seq === prev.seq + 2 ? `record ${prev.seq + 1} is` : `records ${prev.seq + 1} to ${r.seq - 1} are`;
       return fail(prev.seq + 1, 'missing', `${gap} missing (deleted or renumbered)`);
+    }
+    // Before its hashes: a row past the head was never appended through the log, whatever its links say.
+    if (head && r.seq > head.seq) {
+      return fail(r.seq, 'edited', `record ${r.seq} lies past the recorded head (${head.seq}): it was added outside the audit log`);
     }
     const selfOk = hashRecord(r.seq, r.prevHash, r) === r.hash;
     const linkOk = r.prevHash === prev.hash;

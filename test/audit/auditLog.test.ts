@@ -1,0 +1,338 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { GENESIS_HASH, hashRecord, verifyChain, type AuditEntry, type AuditRecord } from '../../src/audit/auditRecord';
+import { auditCommand } from '../../src/cli/auditCommands';
+import { AUDIT_MIGRATION } from '../../src/store/migrations/auditMigration';
+import { MIGRATIONS } from '../../src/store/migrations/index';
+import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import type { CopyPrintRecord, PrintJobRecord } from '../../src/store/store';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-audit-')), 'waybill.db');
+
+function connect(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
+/** A fresh file with every migration up to and including the audit log (once it is listed, only once). */
+function migratedFile(): string {
+  const file = tempFile();
+  const db = connect(file);
+  const all = MIGRATIONS.some((m) => m.version === AUDIT_MIGRATION.version) ? MIGRATIONS : [...MIGRATIONS, AUDIT_MIGRATION];
+  for (const m of [...all].sort((a, b) => a.version - b.version)) db.exec(m.sql);
+  db.close();
+  return file;
+}
+
+/** A second connection that first removes the append-only triggers, as a determined tamperer would. */
+function tamperer(file: string): Database.Database {
+  const db = connect(file);
+  for (const t of ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_in_line', 'audit_head_forward', 'audit_head_no_delete']) db.exec(`DROP TRIGGER ${t}`);
+  return db;
+}
+
+const entry = (i: number): AuditEntry => ({
+  at: new Date(Date.UTC(2026, 10, 23, 10, 0, i)).toISOString(),
+  actor: i % 3 === 0 ? 'cli:ops@pack-01' : `courier:c${i % 4}`,
+  action: i % 3 === 0 ? 'print' : 'scan',
+  waybillNo: `ZT${1000 + (i % 5)}`,
+  ...(i % 3 === 0 ? {} : { purpose: 'delivery' }),
+  outcome: i % 7 === 0 ? 'limited' : 'ok',
+  ...(i % 2 === 0 ? { requestId: `req-${i}` } : {}),
+  ...(i % 3 === 0 ? { detail: { job: `job-${i % 2}`, copies: 4, reprint: false } } : {}),
+});
+
+async function fiftyRecords(): Promise<{ file: string; log: SqliteAuditLog; db: Database.Database }> {
+  const file = migratedFile();
+  const db = connect(file);
+  const log = new SqliteAuditLog(db);
+  for (let i = 1; i <= 50; i++) await log.append(entry(i));
+  return { file, log, db };
+}
+
+describe('audit record chain (pure)', () => {
+  const chain = (n: number): AuditRecord[] => {
+    const out: AuditRecord[] = [];
+    let prevHash = GENESIS_HASH;
+    for (let seq = 1; seq <= n; seq++) {
+      const e = entry(seq);
+      const hash = hashRecord(seq, prevHash, e);
+      out.push({ ...e, seq, prevHash, hash });
+      prevHash = hash;
+    }
+    return out;
+  };
+
+  it('hashes a canonical form: key order of detail and absent fields do not matter', () => {
+    const a: AuditEntry = { at: '2026-11-23T10:00:00.000Z', actor: 'system', action: 'purge', outcome: 'shredded', detail: { b: 1, a: 'x' } };
+    const b: AuditEntry = { outcome: 'shredded', detail: { a: 'x', b: 1 }, action: 'purge', actor: 'system', at: '2026-11-23T10:00:00.000Z', waybillNo: undefined };
+    expect(hashRecord(1, GENESIS_HASH, a)).toBe(hashRecord(1, GENESIS_HASH, b));
+    expect(hashRecord(1, GENESIS_HASH, a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hashRecord(2, GENESIS_HASH, a)).not.toBe(hashRecord(1, GENESIS_HASH, a));
+    expect(hashRecord(1, GENESIS_HASH, { ...a, purpose: '' })).not.toBe(hashRecord(1, GENESIS_HASH, a));
+  });
+
+  it('accepts an intact chain, with or without its head', () => {
+    const records = chain(10);
+    expect(verifyChain(records)).toEqual({ ok: true, count: 10 });
+    expect(verifyChain(records, { seq: 10, hash: records[9]!.hash })).toEqual({ ok: true, count: 10 });
+    expect(verifyChain([], { seq: 0, hash: GENESIS_HASH })).toEqual({ ok: true, count: 0 });
+  });
+
+  it('names the first problem and where it is', () => {
+    const records = chain(10);
+    const head = { seq: 10, hash: records[9]!.hash };
+    expect(verifyChain(records.map((r) => (r.seq === 4 ? { ...r, outcome: 'ok!' } : r)), head)).toMatchObject({ ok: false, seq: 4, problem: 'edited', count: 3 });
+    expect(verifyChain(records.filter((r) => r.seq !== 4), head)).toMatchObject({ ok: false, seq: 4, problem: 'missing' });
+    expect(verifyChain(records.filter((r) => r.seq > 2), head)).toMatchObject({ ok: false, seq: 1, problem: 'missing' });
+    expect(verifyChain([...records].reverse(), head)).toMatchObject({ ok: false, problem: 'missing' });
+    expect(verifyChain([records[0]!, records[2]!, records[1]!], head)).toMatchObject({ ok: false, seq: 2, problem: 'missing' });
+    expect(verifyChain([records[0]!, records[1]!, records[1]!], head)).toMatchObject({ ok: false, seq: 2, problem: 'reordered' });
+    expect(verifyChain(records.slice(0, 8), head)).toMatchObject({ ok: false, seq: 9, problem: 'truncated', count: 8 });
+    expect(verifyChain(records, { seq: 9, hash: records[8]!.hash })).toMatchObject({ ok: false, seq: 10, problem: 'edited' });
+    // Rewritten and re-hashed: the record itself checks out, but the next one's link does not.
+    const r5 = { ...records[4]!, outcome: 'forbidden' };
+    const rehashed = records.map((r) => (r.seq === 5 ? { ...r5, hash: hashRecord(5, r5.prevHash, r5) } : r));
+    expect(verifyChain(rehashed, head)).toMatchObject({ ok: false, seq: 5, problem: 'edited' });
+    const last = { ...records[9]!, outcome: 'forbidden' };
+    const lastRehashed = [...records.slice(0, 9), { ...last, hash: hashRecord(10, last.prevHash, last) }];
+    expect(verifyChain(lastRehashed, head)).toMatchObject({ ok: false, seq: 10, problem: 'edited' });
+  });
+});
+
+describe('SQLite audit log', () => {
+  it('appends a linear chain that verifies, and returns what it stored', async () => {
+    const { log, db } = await fiftyRecords();
+    expect(await log.verify()).toEqual({ ok: true, count: 50 });
+    const seqs = db.prepare('SELECT seq FROM audit_log ORDER BY seq').pluck().all();
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    const appended = await log.append(entry(51));
+    expect(appended.seq).toBe(51);
+    expect((await log.forWaybill(entry(51).waybillNo!)).at(-1)).toEqual(appended);
+    expect(db.prepare('SELECT seq, hash FROM audit_head').get()).toEqual({ seq: 51, hash: appended.hash });
+    db.close();
+  });
+
+  it('returns one waybill\'s records in order, and a print job\'s records', async () => {
+    const { log, db } = await fiftyRecords();
+    const records = await log.forWaybill('ZT1002');
+    expect(records.map((r) => r.seq)).toEqual([2, 7, 12, 17, 22, 27, 32, 37, 42, 47]);
+    expect(records[0]).toEqual({ ...entry(2), seq: 2, prevHash: expect.stringMatching(/^[0-9a-f]{64}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(await log.forWaybill('ZT9999')).toEqual([]);
+    const job = await log.forJob('job-1');
+    expect(job.map((r) => r.seq)).toEqual([3, 9, 15, 21, 27, 33, 39, 45]);
+    expect(job[0]!.detail).toEqual({ job: 'job-1', copies: 4, reprint: false });
+    db.close();
+  });
+
+  it('refuses entries it could not read back exactly', async () => {
+    const { log, db } = await fiftyRecords();
+    await expect(log.append({ ...entry(1), action: 'peek' as never })).rejects.toThrow(/unknown audit action/);
+    await expect(log.append({ ...entry(1), detail: { n: Number.NaN } })).rejects.toThrow(/finite number/);
+    await expect(log.append({ ...entry(1), at: 'yesterday' })).rejects.toThrow(/not a date/);
+    expect(await log.verify()).toEqual({ ok: true, count: 50 });
+    db.close();
+  });
+
+  it('refuses plain edits, deletes and out-of-line inserts in the database itself', async () => {
+    const { file, log, db } = await fiftyRecords();
+    const other = connect(file);
+    expect(() => other.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = 10").run()).toThrow(/append-only/);
+    expect(() => other.prepare('DELETE FROM audit_log WHERE seq = 50').run()).toThrow(/append-only/);
+    expect(() => other.prepare('UPDATE audit_head SET seq = 49').run()).toThrow(/only moves to the newest/);
+    expect(() => other.prepare('DELETE FROM audit_head').run()).toThrow(/cannot be deleted/);
+    expect(() =>
+      other.prepare("INSERT INTO audit_log (seq, at, actor, action, outcome, prev_hash, hash) VALUES (51, 'x', 'x', 'scan', 'ok', 'x', 'x')").run(),
+    ).toThrow(/does not follow the head/);
+    expect(await log.verify()).toEqual({ ok: true, count: 50 });
+    other.close();
+    db.close();
+  });
+
+  describe('finds tampering done through another connection', () => {
+    const cases: [string, string, object][] = [
+      ['one field of a middle row edited', "UPDATE audit_log SET purpose = 'customer-service' WHERE seq = 25", { problem: 'edited', seq: 25, count: 24 }],
+      ['the waybill of a middle row edited', "UPDATE audit_log SET waybill_no = 'ZT1003' WHERE seq = 25", { problem: 'edited', seq: 25 }],
+      ['a middle row deleted', 'DELETE FROM audit_log WHERE seq = 25', { problem: 'missing', seq: 25, count: 24 }],
+      [
+        "two rows' seq values swapped",
+        'UPDATE audit_log SET seq = -1 WHERE seq = 20; UPDATE audit_log SET seq = 20 WHERE seq = 30; UPDATE audit_log SET seq = 30 WHERE seq = -1',
+        { problem: 'reordered', seq: 20, count: 19 },
+      ],
+      ['the last row deleted', 'DELETE FROM audit_log WHERE seq = 50', { problem: 'truncated', seq: 50, count: 49 }],
+      ['the last three rows deleted', 'DELETE FROM audit_log WHERE seq > 47', { problem: 'truncated', seq: 48 }],
+      ['a row inserted behind the log', "INSERT INTO audit_log (seq, at, actor, action, outcome, prev_hash, hash) VALUES (51, 'x', 'x', 'scan', 'ok', 'x', 'x')", { problem: 'edited', seq: 51 }],
+      ['the detail of a row made unreadable', `UPDATE audit_log SET detail = '"job-0"' WHERE seq = 3`, { problem: 'edited', seq: 3 }],
+    ];
+    it.each(cases)('%s', async (_name, sql, expected) => {
+      const { file, log, db } = await fiftyRecords();
+      const evil = tamperer(file);
+      evil.exec(sql);
+      evil.close();
+      const result = await log.verify();
+      expect(result).toMatchObject({ ok: false, ...expected });
+      expect(result.ok ? '' : result.message).toMatch(/record/);
+      db.close();
+    });
+
+    it('a row rewritten and re-hashed', async () => {
+      const { file, log, db } = await fiftyRecords();
+      const evil = tamperer(file);
+      const row = evil.prepare('SELECT * FROM audit_log WHERE seq = 25').get() as Record<string, string | number | null>;
+      const forged: AuditEntry = { at: String(row.at), actor: String(row.actor), action: 'scan', waybillNo: String(row.waybill_no), outcome: 'forbidden' };
+      evil.prepare("UPDATE audit_log SET action = 'scan', purpose = NULL, request_id = NULL, detail = NULL, outcome = 'forbidden', hash = ? WHERE seq = 25").run(hashRecord(25, String(row.prev_hash), forged));
+      evil.close();
+      expect(await log.verify()).toMatchObject({ ok: false, problem: 'edited', seq: 25 });
+      db.close();
+    });
+  });
+
+  it('stays linear when two connections to one file append in turn', async () => {
+    const file = migratedFile();
+    const [dbA, dbB] = [connect(file), connect(file)];
+    const [a, b] = [new SqliteAuditLog(dbA), new SqliteAuditLog(dbB)];
+    for (let i = 1; i <= 100; i++) {
+      await a.append({ ...entry(i), actor: 'courier:a' });
+      await b.append({ ...entry(i), actor: 'courier:b' });
+    }
+    expect(await a.verify()).toEqual({ ok: true, count: 200 });
+    expect(await b.verify()).toEqual({ ok: true, count: 200 });
+    const rows = dbA.prepare('SELECT seq, actor FROM audit_log ORDER BY seq').all() as { seq: number; actor: string }[];
+    expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(rows.slice(0, 4).map((r) => r.actor)).toEqual(['courier:a', 'courier:b', 'courier:a', 'courier:b']);
+    dbA.close();
+    dbB.close();
+  });
+
+  it('stays linear when several processes append at the same time', async () => {
+    const file = migratedFile();
+    const processes = 4;
+    const each = 150;
+    // Each child loads the TypeScript sources through a tiny transpiling hook, says "ready", waits for
+    // "go" so all of them start together, then appends as fast as it can.
+    const child = `
+      const fs = require('node:fs');
+      const ts = require('typescript');
+      require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
+      const Database = require('better-sqlite3');
+      const { SqliteAuditLog } = require(${JSON.stringify(path.join(ROOT, 'src/store/sqliteAuditLog.ts'))});
+      const db = new Database(process.env.AUDIT_DB);
+      db.pragma('busy_timeout = 20000');
+      const log = new SqliteAuditLog(db);
+      process.stdout.write('ready\\n');
+      process.stdin.once('data', async () => {
+        for (let i = 0; i < ${each}; i++) {
+          await log.append({ at: new Date().toISOString(), actor: 'cli:' + process.env.AUDIT_ACTOR, action: 'scan', outcome: 'ok', detail: { i } });
+          await new Promise((r) => setTimeout(r, 1)); // let the others in between, as a busy server would
+        }
+        db.close();
+        process.exit(0);
+      });`;
+    const children = Array.from({ length: processes }, (_, n) =>
+      spawn(process.execPath, ['-e', child], { cwd: ROOT, env: { ...process.env, AUDIT_DB: file, AUDIT_ACTOR: `p${n}` }, stdio: ['pipe', 'pipe', 'pipe'] }),
+    );
+    const stderr = children.map(() => '');
+    const done = children.map(
+      (c, n) =>
+        new Promise<number | null>((resolve) => {
+          c.stderr.on('data', (d) => (stderr[n] += String(d)));
+          c.on('exit', (code) => resolve(code));
+        }),
+    );
+    await Promise.all(children.map((c) => new Promise<void>((resolve) => c.stdout.once('data', () => resolve()))));
+    for (const c of children) c.stdin.write('go\n');
+    expect({ codes: await Promise.all(done), stderr }).toEqual({ codes: children.map(() => 0), stderr: children.map(() => '') });
+
+    const db = connect(file);
+    expect(await new SqliteAuditLog(db).verify()).toEqual({ ok: true, count: processes * each });
+    const rows = db.prepare('SELECT actor, at FROM audit_log ORDER BY seq').all() as { actor: string; at: string }[];
+    const spans = Array.from({ length: processes }, (_, n) => rows.filter((r) => r.actor === `cli:p${n}`).map((r) => r.at));
+    for (const span of spans) expect(span).toHaveLength(each);
+    // They really wrote at the same time: every writer started before any of them had finished.
+    expect(spans.map((s) => s[0]!).sort().at(-1)! < spans.map((s) => s.at(-1)!).sort()[0]!).toBe(true);
+    db.close();
+  });
+});
+
+describe('waybill audit command', () => {
+  const job: PrintJobRecord = { id: 'job-1', createdAt: '2026-11-23T09:59:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' };
+  const copy: CopyPrintRecord = { copyCode: 'ABCD-EFGH', jobId: 'job-1', waybillId: 'w-secret-id', copy: 'courier', printNo: 2 };
+  const findCopyPrint = async (code: string) => (code === 'ABCD-EFGH' ? { ...copy, job } : undefined);
+
+  async function run(args: string[], log: SqliteAuditLog) {
+    const lines: string[] = [];
+    const code = await auditCommand(args, { audit: log, findCopyPrint }, (l) => lines.push(l));
+    return { code, out: lines.join('\n') };
+  }
+
+  it('verify: intact, then the problem and its record after tampering', async () => {
+    const { file, log, db } = await fiftyRecords();
+    expect(await run(['verify'], log)).toEqual({ code: 0, out: 'audit log intact: 50 records' });
+    const evil = tamperer(file);
+    evil.exec('DELETE FROM audit_log WHERE seq = 30');
+    evil.close();
+    const broken = await run(['verify'], log);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/BROKEN at record 30 \(missing\)/);
+    db.close();
+  });
+
+  it('waybill: one line per record with time, actor, action, purpose, outcome and request id', async () => {
+    const { log, db } = await fiftyRecords();
+    const { code, out } = await run(['waybill', 'ZT1002'], log);
+    expect(code).toBe(0);
+    const lines = out.split('\n');
+    expect(lines).toHaveLength(10);
+    expect(lines[0]).toBe(['2026-11-23T10:00:02.000Z', 'courier:c2', 'scan', 'delivery', 'ok', 'req-2'].join('\t'));
+    expect(lines[1]).toBe(['2026-11-23T10:00:07.000Z', 'courier:c3', 'scan', 'delivery', 'limited', '-'].join('\t'));
+    expect(await run(['waybill', 'ZT9999'], log)).toEqual({ code: 1, out: 'no audit records for waybill ZT9999' });
+    db.close();
+  });
+
+  it('trace: from a copy code as read off a photo to its print job and the job\'s records', async () => {
+    const { log, db } = await fiftyRecords();
+    await log.append({ at: '2026-11-23T09:59:00.000Z', actor: 'cli:ops@pack-01', action: 'reprint', waybillNo: 'ZT1000', outcome: 'ok', detail: { job: 'job-late', copies: 1 } });
+    const { code, out } = await run(['trace', 'abcd efgh'], log);
+    expect(code).toBe(0);
+    expect(out).toContain('copy code:  ABCD-EFGH');
+    expect(out).toContain('copy:       courier');
+    expect(out).toContain('print:      2 (reprint)');
+    expect(out).toContain('print job:  job-1');
+    expect(out).toContain('printed at: 2026-11-23T09:59:00.000Z');
+    expect(out).toMatch(/host: +pack-01/);
+    expect(out).toMatch(/operator: +ops/);
+    expect(out).toMatch(/template: +cn-4copy/);
+    expect(out).toMatch(/format: +pdf/);
+    expect(out).toContain('audit records of this job:');
+    expect(out.split('\n').filter((l) => l.startsWith('  '))).toHaveLength(8); // records 3, 9, … 45 carry job-1
+    expect(out).not.toContain('w-secret-id');
+    expect(out).not.toContain('ZT100');
+
+    // An audit log without job lookup still traces the print.
+    const lines: string[] = [];
+    const plain = { append: log.append.bind(log), forWaybill: log.forWaybill.bind(log), verify: log.verify.bind(log) };
+    expect(await auditCommand(['trace', 'ABCD-EFGH'], { audit: plain, findCopyPrint }, (l) => lines.push(l))).toBe(0);
+    expect(lines.at(-1)).toMatch(/not available/);
+
+    expect(await run(['trace', 'ZZZZ-ZZZZ'], log)).toEqual({ code: 1, out: 'no printed copy has the code ZZZZ-ZZZZ' });
+    db.close();
+  });
+
+  it('usage errors exit 2', async () => {
+    const { log, db } = await fiftyRecords();
+    for (const args of [[], ['nope'], ['verify', 'x'], ['waybill'], ['trace'], ['trace', 'a', 'b']]) {
+      const { code, out } = await run(args, log);
+      expect(code).toBe(2);
+      expect(out).toMatch(/usage:/);
+    }
+    db.close();
+  });
+});
