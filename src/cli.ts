@@ -19,7 +19,8 @@ import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
 import { serveCommand } from './cli/serveCommand';
-import { openServices, type Services } from './wiring';
+import { openServices, relayDeps, type Services } from './wiring';
+import { relayCommand } from './cli/relayCommands';
 
 const USAGE = `usage:
   waybill print <orders.json|.ndjson> [--template ID] [--format pdf|json] --out PATH
@@ -30,6 +31,7 @@ const USAGE = `usage:
   waybill purge
   waybill audit verify | audit waybill <no> | audit trace <copy code>
   waybill keys rotate [NEW-ID] | keys retire ID | keys status
+  waybill relay pool | relay show <waybill no> | relay clients add --name NAME | relay courier-phone <id> <number>
 
 environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
 
@@ -74,6 +76,8 @@ export async function main(
         return await withServices(config, log, (s) => auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c) }, log));
       case 'keys':
         return await withServices(config, log, (s) => keysCommand(rest, s, log));
+      case 'relay':
+        return await withServices(config, log, (s) => relayCommand(rest, s, log));
       case undefined:
       case 'help':
       case '--help':
@@ -115,14 +119,15 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
 
   const out = path.resolve(values.out);
-  return withServices(config, log, async ({ store, keys, audit }) => {
+  return withServices(config, log, async (services) => {
+    const { store, keys, audit } = services;
     fs.mkdirSync(path.dirname(out), { recursive: true });
     const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(new PdfRenderer(stream));
       const summary = await printWaybills(
-        { store, audit, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays },
+        { store, audit, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays, relay: relayDeps(services) },
         { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },
       );
       fs.chmodSync(temp, 0o644);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { addMasterKey, loadKeys, removeMasterKey } from '../vault/keyFile';
 import { rewrapAll, retireBlocker } from '../vault/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
-import type { Services } from '../wiring';
+import { relayDeps, type Services } from '../wiring';
 
 const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
 
@@ -16,7 +16,7 @@ export async function eventCommand(args: string[], s: Services, log: (line: stri
     return 2;
   }
   const r = await recordWaybillEvent(
-    { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => new Date() },
+    { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, relay: relayDeps(s), now: () => new Date() },
     { waybillNo, event: event.data, actor: operator() },
   );
   log(`${r.waybillNo}: ${r.status}; sealed data will be shredded after ${r.purgeAfter}`);
@@ -24,8 +24,10 @@ export async function eventCommand(args: string[], s: Services, log: (line: stri
 }
 
 export async function purgeCommand(s: Services, log: (line: string) => void): Promise<number> {
-  const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => new Date() });
-  log(`shredded the sealed data of ${n} waybill(s)`);
+  const now = new Date();
+  const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => now });
+  const numbers = await s.relayStore.expireDue(now);
+  log(`shredded the sealed data of ${n} waybill(s) and the real numbers of ${numbers} expired relay binding(s)`);
   return 0;
 }
 

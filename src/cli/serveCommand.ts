@@ -12,7 +12,7 @@ export async function serveCommand(args: string[], services: Services, log: (lin
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
-  const { config, store, audit, couriers, keys } = services;
+  const { config, store, audit, couriers, keys, relay } = services;
   const now = () => new Date();
   const app = createApp({
     store,
@@ -21,13 +21,17 @@ export async function serveCommand(args: string[], services: Services, log: (lin
     keys,
     limits: config.scan,
     retentionGraceDays: config.retentionGraceDays,
+    ...(relay
+      ? { relay: { provider: relay, calls: services.relayStore, bindings: services.relayStore, telephony: services.telephony, afterSalesDays: config.relay.afterSalesDays, maxDays: config.relay.maxDays } }
+      : {}),
     now,
     log: (entry) => log(JSON.stringify({ time: new Date().toISOString(), ...entry })),
   });
   const sweep = async () => {
     try {
       const n = await purgeDue({ store, audit, retentionGraceDays: config.retentionGraceDays, now });
-      if (n) log(JSON.stringify({ time: new Date().toISOString(), event: 'purge', shredded: n }));
+      const expired = await services.relayStore.expireDue(now());
+      if (n || expired) log(JSON.stringify({ time: new Date().toISOString(), event: 'purge', shredded: n, relayBindingsExpired: expired }));
     } catch (e) {
       log(JSON.stringify({ time: new Date().toISOString(), event: 'purge_failed', error: (e as Error).name }));
     }

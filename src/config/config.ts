@@ -26,6 +26,15 @@ export const Config = z
     retentionGraceDays: z.coerce.number().min(0).max(365),
     /** …and in any case this long after printing. */
     maxLifetimeDays: z.coerce.number().min(1).max(3650),
+    relay: z.object({
+      /** The virtual number pool: "+8617000001234,+8617000001235/3" (extension length after /, default 4). */
+      numbers: z.string(),
+      afterSalesDays: z.coerce.number().min(0).max(365),
+      maxDays: z.coerce.number().min(1).max(365),
+      quarantineDays: z.coerce.number().min(0).max(3650),
+      callerPolicy: z.enum(['anyone', 'couriers', 'parties']),
+      callLimitSeconds: z.coerce.number().int().min(10).max(7200),
+    }),
     scan: z.object({
       perMinute: z.coerce.number().int().min(1),
       distinctPerDay: z.coerce.number().int().min(1),
@@ -58,6 +67,12 @@ const ENV_NAMES: Record<string, string> = {
   harvestUnknownPerHour: 'WAYBILL_HARVEST_UNKNOWN_PER_HOUR',
   harvestOutOfRoutePerDay: 'WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY',
   strict: 'WAYBILL_SCAN_STRICT',
+  numbers: 'WAYBILL_RELAY_NUMBERS',
+  afterSalesDays: 'WAYBILL_RELAY_AFTER_SALES_DAYS',
+  maxDays: 'WAYBILL_RELAY_MAX_DAYS',
+  quarantineDays: 'WAYBILL_RELAY_QUARANTINE_DAYS',
+  callerPolicy: 'WAYBILL_RELAY_CALLER_POLICY',
+  callLimitSeconds: 'WAYBILL_RELAY_CALL_LIMIT_SECONDS',
 };
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -73,6 +88,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     previousMasterKeys: env.WAYBILL_PREVIOUS_MASTER_KEYS || undefined,
     retentionGraceDays: env.WAYBILL_RETENTION_GRACE_DAYS ?? 7,
     maxLifetimeDays: env.WAYBILL_MAX_LIFETIME_DAYS ?? 90,
+    relay: {
+      numbers: env.WAYBILL_RELAY_NUMBERS ?? '',
+      afterSalesDays: env.WAYBILL_RELAY_AFTER_SALES_DAYS ?? 15,
+      maxDays: env.WAYBILL_RELAY_MAX_DAYS ?? 60,
+      quarantineDays: env.WAYBILL_RELAY_QUARANTINE_DAYS ?? 90,
+      callerPolicy: env.WAYBILL_RELAY_CALLER_POLICY ?? 'anyone',
+      callLimitSeconds: env.WAYBILL_RELAY_CALL_LIMIT_SECONDS ?? 600,
+    },
     scan: {
       perMinute: env.WAYBILL_SCAN_PER_MINUTE ?? 30,
       distinctPerDay: env.WAYBILL_SCAN_DISTINCT_PER_DAY ?? 300,

@@ -25,4 +25,8 @@ export interface CourierStore {
    * attempt against the courier: callers must check `isActive` / `revokedAt` / `suspendedAt`.
    */
   authenticate(credential: string): Promise<Courier | undefined>;
+  /** Registers the courier's work phone as a keyed hash (for the relay's couriers-only caller policy). */
+  setPhoneHash(id: string, phoneHash: string): Promise<boolean>;
+  /** Whether an active courier has this phone hash. */
+  isCourierPhone(phoneHash: string): Promise<boolean>;
 }

@@ -1,5 +1,6 @@
-// Courier bearer credentials: `wbc_<courierId>_<secret>`. The id says which row to check, the secret
-// proves possession. Only a hash of the secret is stored; the full text is shown once, at issue.
+// Bearer credentials: `<kind>_<id>_<secret>` (wbc for couriers, wbt for telephony clients). The id says
+// which row to check, the secret proves possession. Only a hash of the secret is stored; the full text
+// is shown once, at issue.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -9,7 +10,9 @@ const SECRET_BYTES = 32;
 
 // 32 bytes are 43 base64url characters; the last one carries 4 bits, so only 16 characters can end a
 // canonical encoding. Refusing the rest keeps one text per secret.
-const CREDENTIAL = /^wbc_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+const CREDENTIAL = /^(wbc|wbt)_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+
+export type CredentialKind = 'wbc' | 'wbt';
 
 export function newCourierId(): string {
   // 256 is a multiple of 32, so masking a random byte to 5 bits is unbiased.
@@ -17,16 +20,16 @@ export function newCourierId(): string {
 }
 
 /** A fresh credential for `courierId`: the text to hand over once, and the hash to store. */
-export function newCredential(courierId: string): { credential: string; secretHash: Buffer } {
-  if (!/^[a-z2-7]{10}$/.test(courierId)) throw new Error('not a courier id');
+export function newCredential(courierId: string, kind: CredentialKind = 'wbc'): { credential: string; secretHash: Buffer } {
+  if (!/^[a-z2-7]{10}$/.test(courierId)) throw new Error('not a credential id');
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
-  return { credential: `wbc_${courierId}_${secret}`, secretHash: hashSecret(secret) };
+  return { credential: `${kind}_${courierId}_${secret}`, secretHash: hashSecret(secret) };
 }
 
 /** Splits a credential text; anything not exactly in the issued format is undefined. */
-export function parseCredential(text: string): { courierId: string; secret: string } | undefined {
+export function parseCredential(text: string, kind: CredentialKind = 'wbc'): { courierId: string; secret: string } | undefined {
   const m = CREDENTIAL.exec(text);
-  return m ? { courierId: m[1]!, secret: m[2]! } : undefined;
+  return m && m[1] === kind ? { courierId: m[2]!, secret: m[3]! } : undefined;
 }
 
 /**

@@ -7,11 +7,13 @@ import type { AuditLog } from '../audit/auditLog';
 import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
 import type { Store } from '../store/store';
+import type { RelayStore } from '../relay/relayStore';
 import type { Keys } from '../vault/keyFile';
 import { WaybillEvent, recordWaybillEvent } from '../vault/lifecycle';
 import { ScanRefusal, scanWaybill, type ScanLimits } from '../vault/scanAccess';
 import { CONSUMER_PAGE } from './consumerPage';
 import { sendProblem } from './problem';
+import { bearer, relayRoutes, type RelayRouteDeps } from './relayRoutes';
 
 export interface AppDeps {
   store: Store;
@@ -20,6 +22,7 @@ export interface AppDeps {
   keys: Keys;
   limits: ScanLimits;
   retentionGraceDays: number;
+  relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
   now: () => Date;
   log: (entry: Record<string, unknown>) => void;
 }
@@ -61,7 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/scan/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    const result = await scanWaybill(deps, {
+    const result = await scanWaybill({ ...deps, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
       credential: bearer(req),
       token: String(req.params.token),
       purpose: typeof req.query.purpose === 'string' ? req.query.purpose : '',
@@ -77,7 +80,7 @@ export function createApp(deps: AppDeps): express.Express {
       const issues = event.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
       return sendProblem(res, 'invalid_input', 'the event is invalid', { issues });
     }
-    const result = await recordWaybillEvent(deps, {
+    const result = await recordWaybillEvent({ ...deps, relay: deps.relay && { provider: deps.relay.provider, afterSalesDays: deps.relay.afterSalesDays, maxDays: deps.relay.maxDays } }, {
       waybillNo: String(req.params.waybillNo),
       event: event.data,
       actor: `courier:${courier.id}`,
@@ -86,6 +89,8 @@ export function createApp(deps: AppDeps): express.Express {
     });
     res.status(201).json(result);
   });
+
+  if (deps.relay) app.use('/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now }));
 
   app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
 
@@ -101,11 +106,6 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   return app;
-}
-
-function bearer(req: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-  return m?.[1];
 }
 
 async function authenticatedCourier(deps: AppDeps, req: Request) {

@@ -16,6 +16,7 @@ import type { Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
 import { seal } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
+import type { Party, RelayProvider } from '../relay/relayProvider';
 import type { WaybillSink } from './waybillSink';
 
 const DAY_MS = 86_400_000;
@@ -28,6 +29,8 @@ export interface PrintDeps {
   metrics: TextMetrics;
   /** Sealed data is shredded at the latest this many days after printing. */
   maxLifetimeDays: number;
+  /** Relay numbers; without them the paper shows the masked phone and the carrier's service number. */
+  relay?: { provider: RelayProvider; maxDays: number };
   now?: () => Date;
 }
 
@@ -71,46 +74,60 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
 
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];
+  const bindings: string[] = [];
+  const relayAlerts: string[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
+  try {
+    for (const [orderIndex, order] of req.orders.entries()) {
+      const id = randomUUID();
+      const waybillNo = numbers[orderIndex]!;
+      const token = newToken();
+      const content: SealedContent = { order, token };
+      const relay = await bindRelay(deps, id, order, now, req.template.lang, bindings);
+      if (relay.unavailable) {
+        summary.warnings.push(`order ${orderIndex}: no relay number could be bound; the label shows the carrier's service number`);
+        relayAlerts.push(`waybill ${waybillNo}: ${relay.unavailable}`);
+      }
+      waybills.push({
+        id,
+        waybillNo,
+        carrier: order.carrier,
+        orderId: order.orderId,
+        ...(order.routingCode ? { routingCode: order.routingCode } : {}),
+        createdAt: job.createdAt,
+        status: 'created',
+        purgeAfter: new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString(),
+        tokenHash: hashToken(token, deps.keys.tokenKey),
+        ...(relay.unavailable ? { relayUnavailable: true } : {}),
+        sealed: seal(Buffer.from(JSON.stringify(content)), deps.keys.ring, id),
+      });
 
-  for (const [orderIndex, order] of req.orders.entries()) {
-    const id = randomUUID();
-    const waybillNo = numbers[orderIndex]!;
-    const token = newToken();
-    const content: SealedContent = { order, token };
-    waybills.push({
-      id,
-      waybillNo,
-      carrier: order.carrier,
-      orderId: order.orderId,
-      ...(order.routingCode ? { routingCode: order.routingCode } : {}),
-      createdAt: job.createdAt,
-      status: 'created',
-      purgeAfter: new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString(),
-      tokenHash: hashToken(token, deps.keys.tokenKey),
-      sealed: seal(Buffer.from(JSON.stringify(content)), deps.keys.ring, id),
-    });
+      const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
+      const views = new Map<CopyKind, CopyView>();
+      const copyCodes: Record<string, string> = {};
+      for (const section of req.template.labels.flatMap((l) => l.sections)) {
+        const copyCode = newCopyCode();
+        copyCodes[section.copy] = copyCode;
+        copies.push({ copyCode, jobId: job.id, waybillId: id, copy: section.copy, printNo: 1 });
+        const print = { copy: section.copy, title: section.title, copyCode, printNo: 1, printedAt: now, lang: req.template.lang };
+        views.set(section.copy, buildCopyView(facts, print, section.policy));
+      }
 
-    const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token) };
-    const views = new Map<CopyKind, CopyView>();
-    const copyCodes: Record<string, string> = {};
-    for (const section of req.template.labels.flatMap((l) => l.sections)) {
-      const copyCode = newCopyCode();
-      copyCodes[section.copy] = copyCode;
-      copies.push({ copyCode, jobId: job.id, waybillId: id, copy: section.copy, printNo: 1 });
-      const print = { copy: section.copy, title: section.title, copyCode, printNo: 1, printedAt: now, lang: req.template.lang };
-      views.set(section.copy, buildCopyView(facts, print, section.policy));
+      const layout = layoutWaybill(req.template, views, deps.metrics);
+      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, copyCodes }, layout);
+      summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo });
+      summary.labels += layout.labels.length;
+      summary.warnings.push(...layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
     }
 
-    const layout = layoutWaybill(req.template, views, deps.metrics);
-    await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, copyCodes }, layout);
-    summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo });
-    summary.labels += layout.labels.length;
-    summary.warnings.push(...layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
+    await req.sink.finish();
+    await deps.store.savePrintJob(job, waybills, copies);
+  } catch (e) {
+    // Nothing of a failed print stays bound: its numbers were never on a recorded label.
+    if (bindings.length) await deps.relay?.provider.release(bindings);
+    throw e;
   }
-
-  await req.sink.finish();
-  await deps.store.savePrintJob(job, waybills, copies);
+  for (const detail of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, kind: 'relay_unavailable', detail });
   for (const w of waybills)
     await deps.audit.append({
       at: job.createdAt,
@@ -121,6 +138,32 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length },
     });
   return summary;
+}
+
+/** Binds relay numbers for both parties; says why when none could be had (never throws for the provider). */
+async function bindRelay(
+  deps: PrintDeps,
+  waybillId: string,
+  order: Order,
+  now: Date,
+  lang: 'zh' | 'en',
+  bindings: string[],
+): Promise<{ printed: Partial<Record<Party, string>>; unavailable?: string }> {
+  const printed: Partial<Record<Party, string>> = {};
+  if (!deps.relay) return { printed };
+  const expiresAt = new Date(now.getTime() + deps.relay.maxDays * DAY_MS);
+  const partyPhones = [order.recipient.phone, order.sender.phone];
+  for (const party of ['recipient', 'sender'] as const) {
+    try {
+      const bound = await deps.relay.provider.bind({ waybillId, party, realPhone: order[party].phone, partyPhones, validFrom: now, expiresAt }, lang);
+      if (!bound) return { printed, unavailable: 'relay pool exhausted' };
+      bindings.push(bound.bindingId);
+      printed[party] = bound.printed;
+    } catch {
+      return { printed, unavailable: 'relay provider failed' };
+    }
+  }
+  return { printed };
 }
 
 /** Keeps given numbers (refusing ones already used) and generates the rest, unique in the store and batch. */

@@ -78,6 +78,15 @@ export class SqliteCourierStore implements CourierStore {
     return changes > 0;
   }
 
+  async setPhoneHash(id: string, phoneHash: string): Promise<boolean> {
+    return this.db.prepare('UPDATE couriers SET phone_hash = ? WHERE id = ? AND revoked_at IS NULL').run(phoneHash, id).changes > 0;
+  }
+
+  async isCourierPhone(phoneHash: string): Promise<boolean> {
+    const row = this.db.prepare('SELECT 1 FROM couriers WHERE phone_hash = ? AND revoked_at IS NULL AND suspended_at IS NULL').get(phoneHash);
+    return row !== undefined;
+  }
+
   async authenticate(credential: string): Promise<Courier | undefined> {
     const parsed = parseCredential(credential);
     if (!parsed) return undefined;

@@ -29,6 +29,7 @@ interface WaybillRow {
   status: WaybillStatus;
   purge_after: string;
   purged_at: string | null;
+  relay_unavailable: number;
   key_id: string;
   wrapped_key: Buffer | null;
   sealed: Buffer | null;
@@ -57,8 +58,8 @@ export class SqliteStore implements Store {
       'INSERT INTO print_jobs (id, created_at, channel, template_id, format, host, operator) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertWaybill = this.db.prepare(
-      `INSERT INTO waybills (id, waybill_no, carrier, order_id, routing_code, created_at, token_hash, status, purge_after, key_id, wrapped_key, sealed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO waybills (id, waybill_no, carrier, order_id, routing_code, created_at, token_hash, status, purge_after, relay_unavailable, key_id, wrapped_key, sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertCopy = this.db.prepare(
       'INSERT INTO copy_prints (copy_code, job_id, waybill_id, copy, print_no) VALUES (?, ?, ?, ?, ?)',
@@ -67,7 +68,7 @@ export class SqliteStore implements Store {
       insertJob.run(job.id, job.createdAt, job.channel, job.templateId, job.format, job.host, job.operator);
       for (const w of waybills) {
         if (!w.sealed) throw new Error('a new waybill needs its sealed data');
-        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.routingCode ?? null, w.createdAt, w.tokenHash, w.status, w.purgeAfter, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
+        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.routingCode ?? null, w.createdAt, w.tokenHash, w.status, w.purgeAfter, w.relayUnavailable ? 1 : 0, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
       }
       for (const c of copies) insertCopy.run(c.copyCode, c.jobId, c.waybillId, c.copy, c.printNo);
     });
@@ -87,6 +88,10 @@ export class SqliteStore implements Store {
 
   async findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined> {
     return toWaybill(this.db.prepare('SELECT * FROM waybills WHERE waybill_no = ?').get(waybillNo) as WaybillRow | undefined);
+  }
+
+  async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
+    return toWaybill(this.db.prepare('SELECT * FROM waybills WHERE id = ?').get(id) as WaybillRow | undefined);
   }
 
   async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
@@ -218,6 +223,7 @@ function toWaybill(row: WaybillRow | undefined): WaybillRecord | undefined {
     status: row.status,
     purgeAfter: row.purge_after,
     ...(row.purged_at ? { purgedAt: row.purged_at } : {}),
+    ...(row.relay_unavailable ? { relayUnavailable: true } : {}),
     ...(row.wrapped_key && row.sealed ? { sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed } } : {}),
   };
 }

@@ -19,6 +19,8 @@ export interface WaybillRecord {
   /** When the sealed data must be shredded: the maximum lifetime, moved earlier by delivery or cancellation. */
   purgeAfter: string;
   purgedAt?: string;
+  /** No relay number could be bound at print time: the label shows the carrier's service number. */
+  relayUnavailable?: boolean;
   /** Absent once purged: the data key is destroyed, so nothing can open the data again. */
   sealed?: SealedBox;
 }
@@ -67,6 +69,7 @@ export interface Store {
   savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void>;
   findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined>;
   findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined>;
+  findWaybillById(id: string): Promise<WaybillRecord | undefined>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
 
   /** Records a lifecycle event; `purgeAfter` (when given) can only move the purge earlier. */

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
 import type { Store } from '../store/store';
+import type { RelayProvider } from '../relay/relayProvider';
 
 export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled']) }).strict();
 export type WaybillEvent = z.infer<typeof WaybillEvent>;
@@ -13,6 +14,8 @@ export interface LifecycleDeps {
   store: Store;
   audit: AuditLog;
   retentionGraceDays: number;
+  /** Relay bindings follow the waybill's life: delivery + after-sales, capped; cancellation ends them. */
+  relay?: { provider: RelayProvider; afterSalesDays: number; maxDays: number };
   now: () => Date;
 }
 
@@ -32,9 +35,18 @@ export async function recordWaybillEvent(
   const closes = req.event.type === 'delivered' || req.event.type === 'cancelled';
   const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
   await deps.store.recordEvent(waybill.id, { type: req.event.type, at, actor: req.actor }, purgeAfter);
+  if (deps.relay) await followRelay(deps.relay, waybill.id, waybill.createdAt, req.event.type, now);
   await deps.audit.append({ at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: req.event.type, requestId: req.requestId });
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
+}
+
+async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId: string, createdAt: string, type: WaybillEvent['type'], now: Date) {
+  const cap = new Date(new Date(createdAt).getTime() + relay.maxDays * DAY_MS);
+  const afterSales = new Date(Math.min(cap.getTime(), now.getTime() + relay.afterSalesDays * DAY_MS));
+  if (type === 'cancelled') await relay.provider.end(waybillId, now);
+  else if (type === 'delivered') await relay.provider.reschedule(waybillId, afterSales);
+  else if (type === 'returned') await relay.provider.extend(waybillId, afterSales);
 }
 
 /** Shreds every waybill whose time is up; returns how many. Safe to run from several places at once. */

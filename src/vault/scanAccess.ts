@@ -13,6 +13,8 @@ import type { Keys } from './keyFile';
 import { hashToken, isWellFormedToken } from './qrToken';
 import { unseal } from './sealing';
 import type { SealedContent } from '../printing/printWaybills';
+import { formatRelay } from '../relay/relayPool';
+import type { RelayStore } from '../relay/relayStore';
 
 export const SCAN_PURPOSES = ['delivery', 'pickup', 'return', 'customer-service'] as const;
 export type ScanPurpose = (typeof SCAN_PURPOSES)[number];
@@ -44,6 +46,8 @@ export interface ScanDeps {
   audit: AuditLog;
   keys: Keys;
   limits: ScanLimits;
+  /** Live relay bindings give the number to dial; without them the masked phone and service line. */
+  relayBindings?: Pick<RelayStore, 'forWaybill'>;
   now: () => Date;
 }
 
@@ -56,7 +60,7 @@ export interface ScanRequest {
 
 export interface PartyDetails {
   name: string;
-  /** The number the courier should dial: never the real one (masked + carrier service line until relay numbers exist). */
+  /** The number the courier should dial: the relay number + extension, or the masked phone and the carrier's service line — never the real one. */
   phone: string;
   address: Address;
 }
@@ -116,18 +120,23 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   await audit('scan', 'ok', waybill.waybillNo);
 
   const purpose = req.purpose as ScanPurpose;
-  const party = (p: Order['sender']): PartyDetails => ({
-    name: p.name,
-    phone: `${maskPhone(p.phone)} / ${CARRIERS[content.order.carrier].serviceNumber}`,
-    address: p.address,
-  });
+  const live = (await deps.relayBindings?.forWaybill(waybill.id))?.filter((b) => !b.endedAt && b.sealed && b.expiresAt > at) ?? [];
+  const party = (who: 'recipient' | 'sender'): PartyDetails => {
+    const p = content.order[who];
+    const relay = live.find((b) => b.party === who);
+    return {
+      name: p.name,
+      phone: relay ? formatRelay(relay.number, relay.ext, 'zh') : `${maskPhone(p.phone)} / ${CARRIERS[content.order.carrier].serviceNumber}`,
+      address: p.address,
+    };
+  };
   return {
     waybillNo: waybill.waybillNo,
     carrier: waybill.carrier,
     status: waybill.status,
     purpose,
-    recipient: party(content.order.recipient),
-    ...(purpose === 'return' ? { sender: party(content.order.sender) } : {}),
+    recipient: party('recipient'),
+    ...(purpose === 'return' ? { sender: party('sender') } : {}),
     parcel: content.order.parcel,
     ...(waybill.routingCode ? { routingCode: waybill.routingCode } : {}),
     validUntil: waybill.purgeAfter,

@@ -4,6 +4,8 @@
 import { AUDIT_MIGRATION } from './auditMigration';
 import { COURIER_MIGRATION } from './courierMigration';
 import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
+import { RELAY_MIGRATION } from './relayMigration';
+import { TELEPHONY_MIGRATION } from './telephonyMigration';
 
 export interface Migration {
   version: number;
@@ -50,4 +52,6 @@ export const MIGRATIONS: Migration[] = [
   LIFECYCLE_MIGRATION,
   AUDIT_MIGRATION,
   COURIER_MIGRATION,
+  RELAY_MIGRATION,
+  TELEPHONY_MIGRATION,
 ];

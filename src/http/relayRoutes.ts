@@ -1,0 +1,99 @@
+// Telephony endpoints: a PBX asks where a relay call goes (resolve) and reports how it went (call
+// receipts). Only telephony clients may call them; the bridge target is the one place a real number
+// leaves the service, and it is never logged or audited.
+
+import express, { type Request } from 'express';
+import { z } from 'zod';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { AuditLog } from '../audit/auditLog';
+import type { RelayProvider } from '../relay/relayProvider';
+import type { RelayStore } from '../relay/relayStore';
+import type { TelephonyClients } from '../relay/telephonyClients';
+import type { Store } from '../store/store';
+import { ScanRefusal } from '../vault/scanAccess';
+import { sendProblem } from './problem';
+
+export interface RelayRouteDeps {
+  provider: RelayProvider;
+  calls: Pick<RelayStore, 'recordCall'>;
+  telephony: TelephonyClients;
+  store: Store;
+  audit: AuditLog;
+  now: () => Date;
+}
+
+const e164 = (value: string, region?: 'CN') => {
+  const phone = parsePhoneNumberFromString(value, region);
+  return phone?.isValid() ? (phone.number as string) : undefined;
+};
+
+const ResolveRequest = z
+  .object({
+    to: z.string().max(32).transform((v, ctx) => e164(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be an E.164 number' }), z.NEVER)),
+    ext: z.string().regex(/^\d{1,4}$/, 'must be 1–4 digits'),
+    /** The caller id as the PBX sees it; absent or unparseable means withheld. */
+    from: z.string().max(32).optional(),
+  })
+  .strict();
+
+const iso = z.string().datetime({ offset: true }).optional();
+const CallReceipt = z
+  .object({
+    callId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits or . _ : -'),
+    bindingId: z.string().uuid().optional(),
+    startedAt: iso,
+    answeredAt: iso,
+    endedAt: iso,
+    releaseCause: z.string().max(64).optional(),
+  })
+  .strict();
+
+export function relayRoutes(deps: RelayRouteDeps): express.Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '4kb' }));
+  router.use((req, _res, next) => {
+    const client = deps.telephony.authenticate(bearer(req));
+    if (!client) return next(new ScanRefusal('unauthenticated', 'a valid telephony credential is required'));
+    _res.locals.telephonyClient = client.id;
+    next();
+  });
+
+  router.post('/resolve', async (req, res) => {
+    const parsed = ResolveRequest.safeParse(req.body);
+    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the resolve request is invalid', { issues: issuesOf(parsed.error) });
+    const { to, ext, from } = parsed.data;
+    const now = deps.now();
+    const decision = await deps.provider.resolve({ to, ext, from: from ? e164(from, 'CN') : undefined }, now);
+    const waybill = decision.waybillId ? await deps.store.findWaybillById(decision.waybillId) : undefined;
+    await deps.audit.append({
+      at: now.toISOString(),
+      actor: `telephony:${String(res.locals.telephonyClient)}`,
+      action: 'call',
+      waybillNo: waybill?.waybillNo,
+      outcome: decision.action === 'bridge' ? 'bridged' : decision.reason,
+      requestId: res.locals.requestId as string,
+      detail: decision.bindingId ? { binding: decision.bindingId } : undefined,
+    });
+    const { waybillId: _internal, ...answer } = decision;
+    res.json(answer);
+  });
+
+  router.post('/calls', async (req, res) => {
+    const parsed = CallReceipt.safeParse(req.body);
+    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the call receipt is invalid', { issues: issuesOf(parsed.error) });
+    const outcome = await deps.calls.recordCall(parsed.data, deps.now().toISOString());
+    if (outcome === 'conflict') return sendProblem(res, 'conflict', 'a different receipt with this call id was already recorded');
+    res.status(outcome === 'recorded' ? 201 : 200).json({ callId: parsed.data.callId, outcome });
+  });
+
+  return router;
+}
+
+function issuesOf(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+}
+
+export function bearer(req: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+  return m?.[1];
+}

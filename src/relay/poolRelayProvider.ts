@@ -1,0 +1,94 @@
+// The built-in relay provider: our own pool of virtual numbers with random extensions. The real number
+// is sealed per binding (so after-sales calls outlive the address, which is shredded sooner), callers
+// are matched by keyed hashes, and an ended binding's number + extension sits in quarantine before reuse.
+
+import { randomUUID } from 'node:crypto';
+import type { CourierStore } from '../couriers/courierStore';
+import type { Keys } from '../vault/keyFile';
+import { hashToken } from '../vault/qrToken';
+import { seal, unseal } from '../vault/sealing';
+import { formatRelay, type RelayNumber } from './relayPool';
+import type { BindRequest, Bound, CallerPolicy, RelayProvider, ResolveDecision } from './relayProvider';
+import type { RelayStore } from './relayStore';
+
+export interface PoolRelaySettings {
+  pool: RelayNumber[];
+  quarantineDays: number;
+  callerPolicy: CallerPolicy;
+  callLimitSeconds: number;
+}
+
+/** Announcement ids the PBX plays on a rejection; stable, so dial plans can map them to audio files. */
+const ANNOUNCEMENTS = { unknown: 'relay-unknown-number', expired: 'relay-expired', caller_not_allowed: 'relay-caller-not-allowed' } as const;
+
+export class PoolRelayProvider implements RelayProvider {
+  constructor(
+    private readonly store: RelayStore,
+    private readonly couriers: CourierStore,
+    private readonly keys: Keys,
+    private readonly settings: PoolRelaySettings,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Keyed hash of a phone number: lets us compare callers without keeping their numbers. */
+  phoneHash(e164: string): string {
+    return hashToken(`phone:${e164}`, this.keys.tokenKey);
+  }
+
+  async bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined> {
+    if (this.settings.pool.length === 0) return undefined;
+    const id = randomUUID();
+    const binding = await this.store.allocate(
+      {
+        id,
+        waybillId: req.waybillId,
+        party: req.party,
+        callerPolicy: this.settings.callerPolicy,
+        partyPhoneHashes: req.partyPhones.map((p) => this.phoneHash(p)),
+        sealed: seal(Buffer.from(req.realPhone), this.keys.ring, `relay:${id}`),
+        validFrom: req.validFrom.toISOString(),
+        expiresAt: req.expiresAt.toISOString(),
+        quarantineDays: this.settings.quarantineDays,
+      },
+      this.settings.pool,
+      this.now(),
+    );
+    return binding && { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
+  }
+
+  release(bindingIds: string[]): Promise<void> {
+    return this.store.release(bindingIds);
+  }
+
+  reschedule(waybillId: string, expiresAt: Date): Promise<void> {
+    return this.store.setExpiry(waybillId, expiresAt.toISOString(), this.settings.quarantineDays, this.now());
+  }
+
+  extend(waybillId: string, expiresAt: Date): Promise<void> {
+    return this.store.extend(waybillId, expiresAt.toISOString(), this.settings.quarantineDays, this.now());
+  }
+
+  end(waybillId: string, at: Date): Promise<void> {
+    return this.store.end(waybillId, at.toISOString(), this.settings.quarantineDays);
+  }
+
+  async resolve(call: { to: string; ext: string; from?: string }, now: Date): Promise<ResolveDecision> {
+    const found = await this.store.lookup(call.to, call.ext, now);
+    if (!found) return { action: 'reject', reason: 'unknown', announcement: ANNOUNCEMENTS.unknown };
+    const { binding, state } = found;
+    if (state !== 'live' || !binding.sealed)
+      return { action: 'reject', reason: 'expired', announcement: ANNOUNCEMENTS.expired, bindingId: binding.id, waybillId: binding.waybillId };
+    if (!(await this.callerAllowed(binding.callerPolicy, binding.partyPhoneHashes, call.from)))
+      return { action: 'reject', reason: 'caller_not_allowed', announcement: ANNOUNCEMENTS.caller_not_allowed, bindingId: binding.id, waybillId: binding.waybillId };
+    if (!this.keys.ring.keys.has(binding.sealed.keyId)) this.keys.refresh?.();
+    const target = unseal(binding.sealed, this.keys.ring, `relay:${binding.id}`).toString('utf8');
+    return { action: 'bridge', bindingId: binding.id, waybillId: binding.waybillId, target, timeLimitSeconds: this.settings.callLimitSeconds };
+  }
+
+  private async callerAllowed(policy: CallerPolicy, partyHashes: string[], from: string | undefined): Promise<boolean> {
+    if (policy === 'anyone') return true;
+    if (!from) return false; // withheld caller id cannot prove who it is
+    const hash = this.phoneHash(from);
+    return policy === 'parties' ? partyHashes.includes(hash) : this.couriers.isCourierPhone(hash);
+  }
+}

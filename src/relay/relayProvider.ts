@@ -1,0 +1,40 @@
+// The relay seam: what printing, lifecycle and telephony need from a number-protection service. The
+// built-in pool implements it over our own numbers; a cloud provider can replace it behind the same calls.
+
+export type Party = 'recipient' | 'sender';
+export type CallerPolicy = 'anyone' | 'couriers' | 'parties';
+
+export interface BindRequest {
+  waybillId: string;
+  party: Party;
+  /** The real number (E.164): handed to the provider, never printed, logged or audited. */
+  realPhone: string;
+  /** Both parties' real numbers, for the "parties only" caller policy. */
+  partyPhones: string[];
+  validFrom: Date;
+  expiresAt: Date;
+}
+
+export interface Bound {
+  bindingId: string;
+  /** What the paper shows, e.g. "170 0000 1234 转 5678". */
+  printed: string;
+}
+
+export type ResolveDecision =
+  | { action: 'bridge'; bindingId: string; waybillId: string; target: string; timeLimitSeconds: number }
+  | { action: 'reject'; reason: 'unknown' | 'expired' | 'caller_not_allowed'; announcement: string; bindingId?: string; waybillId?: string };
+
+export interface RelayProvider {
+  /** A binding, or undefined when none can be made (pool exhausted); throws when the provider fails. */
+  bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined>;
+  /** Undoes bindings of a print that failed before it was recorded. */
+  release(bindingIds: string[]): Promise<void>;
+  /** Sets when a waybill's live bindings stop reaching anyone (delivery + after-sales, capped); may shorten. */
+  reschedule(waybillId: string, expiresAt: Date): Promise<void>;
+  /** Moves that time later, never earlier (returns, after-sales). */
+  extend(waybillId: string, expiresAt: Date): Promise<void>;
+  /** Ends a waybill's bindings now (cancellation); their numbers go into quarantine. */
+  end(waybillId: string, at: Date): Promise<void>;
+  resolve(call: { to: string; ext: string; from?: string }, now: Date): Promise<ResolveDecision>;
+}

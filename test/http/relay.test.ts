@@ -1,0 +1,218 @@
+// Relay numbers end to end: the courier copy prints a virtual number + extension, a PBX resolves it to
+// the real number only while the parcel is live and only for allowed callers, bindings follow the
+// waybill's events, quarantine holds ended numbers back, and an exhausted pool prints the carrier's
+// service number — never the real number.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { createApp } from '../../src/http/app';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import type { Order } from '../../src/order/orderSchema';
+import { printWaybills } from '../../src/printing/printWaybills';
+import { JsonSink } from '../../src/printing/waybillSink';
+import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
+import { parseRelayPool } from '../../src/relay/relayPool';
+import type { CallerPolicy } from '../../src/relay/relayProvider';
+import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
+import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
+import { SqliteStore } from '../../src/store/sqliteStore';
+import type { Keys } from '../../src/vault/keyFile';
+
+const ROOT = path.join(__dirname, '..', '..');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
+const DAY = 86_400_000;
+
+const tokenOf = (entry: { copies: { copy: string; qr?: string }[] }) => entry.copies.find((c) => c.copy === 'courier')!.qr!.split('/w/')[1]!;
+
+async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?: Order[] } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-relay-'));
+  const store = SqliteStore.open(path.join(dir, 'waybill.db'));
+  const audit = new SqliteAuditLog(store.database);
+  const couriers = new SqliteCourierStore(store.database);
+  const relayStore = new SqliteRelayStore(store.database);
+  const telephony = new TelephonyClients(store.database);
+  const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  const clock = { now: new Date('2026-11-23T08:00:00Z') };
+  const provider = new PoolRelayProvider(
+    relayStore,
+    couriers,
+    keys,
+    { pool: parseRelayPool(opts.pool ?? '+8617000001234,+8617000001235'), quarantineDays: 90, callerPolicy: opts.callerPolicy ?? 'anyone', callLimitSeconds: 600 },
+    () => clock.now,
+  );
+  const relay = { provider, afterSalesDays: 15, maxDays: 60 };
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const summary = await printWaybills(
+    { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, relay, now: () => clock.now },
+    { orders: opts.orders ?? orders.slice(0, 2), template, format: 'json', sink: new JsonSink(out), channel: 'cli', host: 'test', operator: 'test' },
+  );
+  const printed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  const logs: string[] = [];
+  const app = createApp({
+    store,
+    audit,
+    couriers,
+    keys,
+    limits: { perMinute: 30, distinctPerDay: 300, harvestDistinctPerDay: 400, harvestUnknownPerHour: 20, harvestOutOfRoutePerDay: 10, strict: false },
+    retentionGraceDays: 7,
+    relay: { provider, calls: relayStore, bindings: relayStore, telephony, afterSalesDays: 15, maxDays: 60 },
+    now: () => clock.now,
+    log: (e) => logs.push(JSON.stringify(e)),
+  });
+  const server: Server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pbx = telephony.add('pbx-1', clock.now).credential;
+  const post = async (url: string, body: unknown, credential = pbx) => {
+    const res = await fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const courierCopy = (i: number) => printed[i].copies.find((c: { copy: string }) => c.copy === 'courier').fields;
+  /** The virtual number and extension printed for order i's recipient. */
+  const relayOf = (i: number) => {
+    const m = /^(\d{3}) (\d{4}) (\d{4}) 转 (\d{4})$/.exec(courierCopy(i)['recipient.phone'])!;
+    return { to: `+86${m[1]}${m[2]}${m[3]}`, ext: m[4]! };
+  };
+  const resolve = (i: number, from?: string) => post('/v1/relay/resolve', { ...relayOf(i), ...(from ? { from } : {}) });
+  const event = async (i: number, type: string) => {
+    const { recordWaybillEvent } = await import('../../src/vault/lifecycle');
+    return recordWaybillEvent({ store, audit, retentionGraceDays: 7, relay, now: () => clock.now }, { waybillNo: printed[i].waybillNo, event: { type } as never, actor: 'test' });
+  };
+  /** What a courier's handheld is told to dial after scanning order i's QR. */
+  const scanPhone = async (i: number) => {
+    const { credential } = await couriers.add({ carrier: (opts.orders ?? orders)[i]!.carrier, name: '李师傅', outlet: 'HZ-2', routes: [], device: 'HH-2' }, clock.now);
+    const token = tokenOf(printed[i]);
+    const res = await fetch(`${base}/v1/scan/${token}?purpose=delivery`, { headers: { authorization: `Bearer ${credential}` } });
+    return ((await res.json()) as { recipient: { phone: string } }).recipient.phone;
+  };
+  const stop = async () => {
+    await new Promise((r) => server.close(r));
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, store, audit, couriers, relayStore, provider, clock, printed, summary, logs, post, resolve, relayOf, courierCopy, event, scanPhone, stop, pbx };
+}
+
+describe('relay numbers', () => {
+  it('prints the relay number + extension on the courier copy and masked numbers elsewhere, never the real one', async () => {
+    const w = await world();
+    try {
+      expect(w.courierCopy(0)['recipient.phone']).toMatch(/^170 0000 123[45] 转 \d{4}$/);
+      for (const [i, order] of orders.slice(0, 2).entries()) {
+        const text = JSON.stringify(w.printed[i]);
+        for (const phone of [order.recipient.phone, order.sender.phone]) expect(text.replace(/\s/g, '')).not.toContain(phone.slice(-8));
+        const recipientCopy = w.printed[i].copies.find((c: { copy: string }) => c.copy === 'recipient').fields;
+        expect(recipientCopy['recipient.phone']).toMatch(/^\*+\d{4}$/);
+      }
+      expect(await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.id)).toHaveLength(2);
+      expect(w.courierCopy(0)['recipient.phone']).toBe(await w.scanPhone(0));
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('resolves a live binding to the real number with a call time limit, and refuses unknown numbers', async () => {
+    const w = await world();
+    try {
+      const ok = await w.resolve(0, '+8613900000000');
+      expect(ok).toEqual({ status: 200, body: { action: 'bridge', bindingId: expect.any(String), target: orders[0]!.recipient.phone, timeLimitSeconds: 600 } });
+      const { to, ext } = w.relayOf(0);
+      const unknownExt = String((Number(ext) + 1) % 10000).padStart(4, '0');
+      const taken = [w.relayOf(1).ext, ...(await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.id)).map((b) => b.ext)];
+      if (!taken.includes(unknownExt)) expect((await w.post('/v1/relay/resolve', { to, ext: unknownExt })).body).toMatchObject({ action: 'reject', reason: 'unknown', announcement: 'relay-unknown-number' });
+      expect((await w.post('/v1/relay/resolve', { to: '+8613800000000', ext: '1' })).body.reason).toBe('unknown');
+      expect((await w.post('/v1/relay/resolve', w.relayOf(0), 'wbt_nobody')).status).toBe(401);
+      expect((await w.post('/v1/relay/resolve', { to: 'not a number', ext: '12345' })).status).toBe(422);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('follows the waybill: delivery + 15 days, then quarantine; cancellation ends the binding at once', async () => {
+    const w = await world();
+    try {
+      w.clock.now = new Date(w.clock.now.getTime() + 2 * DAY);
+      await w.event(0, 'delivered');
+      w.clock.now = new Date(w.clock.now.getTime() + 14 * DAY);
+      expect((await w.resolve(0)).body.action).toBe('bridge');
+      await w.event(0, 'returned'); // after-sales: extends 15 days from now
+      w.clock.now = new Date(w.clock.now.getTime() + 10 * DAY);
+      expect((await w.resolve(0)).body.action).toBe('bridge');
+      w.clock.now = new Date(w.clock.now.getTime() + 6 * DAY);
+      expect((await w.resolve(0)).body).toMatchObject({ action: 'reject', reason: 'expired', announcement: 'relay-expired' });
+
+      await w.event(1, 'cancelled');
+      expect((await w.resolve(1)).body.reason).toBe('expired');
+      w.clock.now = new Date(w.clock.now.getTime() + 91 * DAY);
+      expect((await w.resolve(1)).body.reason).toBe('unknown'); // quarantine over: the slot is free again
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('applies the caller policy: the waybill parties only, or registered couriers only', async () => {
+    const parties = await world({ callerPolicy: 'parties' });
+    try {
+      expect((await parties.resolve(0, orders[0]!.sender.phone)).body.action).toBe('bridge');
+      expect((await parties.resolve(0, '+8613911112222')).body).toMatchObject({ action: 'reject', reason: 'caller_not_allowed' });
+      expect((await parties.resolve(0)).body.reason).toBe('caller_not_allowed');
+    } finally {
+      await parties.stop();
+    }
+    const couriersOnly = await world({ callerPolicy: 'couriers' });
+    try {
+      const { courier } = await couriersOnly.couriers.add({ carrier: orders[0]!.carrier, name: '王师傅', outlet: 'HZ-1', routes: [], device: 'HH-1' }, couriersOnly.clock.now);
+      await couriersOnly.couriers.setPhoneHash(courier.id, couriersOnly.provider.phoneHash('+8613922223333'));
+      expect((await couriersOnly.resolve(0, '+86 139 2222 3333')).body.action).toBe('bridge');
+      expect((await couriersOnly.resolve(0, '+8613911112222')).body.reason).toBe('caller_not_allowed');
+    } finally {
+      await couriersOnly.stop();
+    }
+  });
+
+  it('prints the service number when the pool is exhausted, marks the waybill and raises an alert', async () => {
+    // One number with 1-digit extensions: 10 slots, two per waybill, so the sixth waybill finds none.
+    const six = Array.from({ length: 6 }, (_, i) => ({ ...orders[0]!, orderId: `X-${i}` }));
+    const w = await world({ pool: '+8617000001234/1', orders: six });
+    try {
+      const phones = w.printed.map((_: unknown, i: number) => w.courierCopy(i)['recipient.phone']);
+      expect(phones.slice(0, 5).every((p: string) => /^170 0000 1234 转 \d$/.test(p))).toBe(true);
+      expect(phones[5]).toMatch(/^\*{7}\d{4} \/ \d{5,6}$/); // masked, then the carrier's service line
+      expect(new Set(phones.slice(0, 5)).size).toBe(5);
+      expect((await w.store.findWaybillByNo(w.printed[5].waybillNo))!.relayUnavailable).toBe(true);
+      expect(w.summary.warnings).toEqual(['order 5: no relay number could be bound; the label shows the carrier\'s service number']);
+      expect(w.store.database.prepare("SELECT kind FROM alerts WHERE kind = 'relay_unavailable'").all()).toHaveLength(1);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('records call receipts idempotently, and keeps real numbers out of audit and logs', async () => {
+    const w = await world();
+    try {
+      const ok = await w.resolve(0);
+      const receipt = { callId: 'pbx-1:0001', bindingId: ok.body.bindingId, startedAt: '2026-11-23T08:00:00Z', endedAt: '2026-11-23T08:01:10Z', releaseCause: 'normal_clearing' };
+      expect(await w.post('/v1/relay/calls', receipt)).toMatchObject({ status: 201, body: { outcome: 'recorded' } });
+      expect(await w.post('/v1/relay/calls', receipt)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
+      expect((await w.post('/v1/relay/calls', { ...receipt, releaseCause: 'busy' })).status).toBe(409);
+      const calls = (await w.audit.forWaybill(w.printed[0].waybillNo)).filter((r) => r.action === 'call');
+      expect(calls.map((r) => r.outcome)).toEqual(['bridged']);
+      const trail = JSON.stringify(await w.audit.forWaybill(w.printed[0].waybillNo)) + w.logs.join('\n');
+      for (const order of orders.slice(0, 2)) for (const phone of [order.recipient.phone, order.sender.phone]) expect(trail).not.toContain(phone.slice(-8));
+    } finally {
+      await w.stop();
+    }
+  });
+});
