@@ -27,7 +27,7 @@ const USAGE = `usage:
   waybill templates
   waybill serve [--port 8080] [--host 127.0.0.1]
   waybill couriers add|list|revoke|reinstate …
-  waybill event <waybill number> picked_up|delivered|returned|cancelled
+  waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
   waybill purge
   waybill audit verify | audit waybill <no> | audit trace <copy code>
   waybill keys rotate [NEW-ID] | keys retire ID | keys status

@@ -16,6 +16,10 @@ import { LabelSink } from '../printing/waybillSink';
 import { PdfRenderer } from '../render/pdfRenderer';
 import { SqliteStore } from '../store/sqliteStore';
 import { SqliteAuditLog } from '../store/sqliteAuditLog';
+import { SqliteCourierStore } from '../store/sqliteCourierStore';
+import { SqliteRelayStore } from '../store/sqliteRelayStore';
+import { PoolRelayProvider } from '../relay/poolRelayProvider';
+import { parseRelayPool } from '../relay/relayPool';
 
 const templateId = process.argv[2] ?? 'cn-4copy';
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
@@ -24,10 +28,20 @@ async function main(): Promise<void> {
   const template = loadTemplate(path.join(PACKAGE_ROOT, 'templates'), templateId);
   const samples = parseOrders(fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
   const store = SqliteStore.open(':memory:');
+  const keys = { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  // As in production: every waybill binds two relay numbers (4-digit extensions on 10 numbers).
+  const pool = parseRelayPool(Array.from({ length: 10 }, (_, i) => `+861700000000${i}`).join(','));
+  const provider = new PoolRelayProvider(new SqliteRelayStore(store.database), new SqliteCourierStore(store.database), keys, {
+    pool,
+    quarantineDays: 90,
+    callerPolicy: 'anyone',
+    callLimitSeconds: 600,
+  });
   const deps = {
     store,
     audit: new SqliteAuditLog(store.database),
-    keys: { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) },
+    relay: { provider, maxDays: 60 },
+    keys,
     scanBaseUrl: 'https://scan.example.com',
     metrics: fontMetrics,
     maxLifetimeDays: 90,

@@ -12,7 +12,7 @@ export async function eventCommand(args: string[], s: Services, log: (line: stri
   const [waybillNo, type] = args;
   const event = WaybillEvent.safeParse({ type });
   if (!waybillNo || !event.success) {
-    log('usage: waybill event <waybill number> picked_up|delivered|returned|cancelled');
+    log('usage: waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales');
     return 2;
   }
   const r = await recordWaybillEvent(

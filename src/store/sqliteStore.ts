@@ -121,12 +121,12 @@ export class SqliteStore implements Store {
     };
   }
 
-  async recordEvent(waybillId: string, event: { type: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
+  async recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO waybill_events (waybill_id, type, at, actor) VALUES (?, ?, ?, ?)').run(waybillId, event.type, event.at, event.actor);
       this.db
         .prepare('UPDATE waybills SET status = ?, purge_after = min(purge_after, coalesce(?, purge_after)) WHERE id = ?')
-        .run(event.type, purgeAfter ?? null, waybillId);
+        .run(event.status, purgeAfter ?? null, waybillId);
     })();
   }
 

@@ -72,8 +72,8 @@ export interface Store {
   findWaybillById(id: string): Promise<WaybillRecord | undefined>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
 
-  /** Records a lifecycle event; `purgeAfter` (when given) can only move the purge earlier. */
-  recordEvent(waybillId: string, event: { type: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void>;
+  /** Records a lifecycle event and the status it leads to; `purgeAfter` (when given) can only move the purge earlier. */
+  recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void>;
   /** Live waybills whose time is up, at most `limit` at a time. */
   dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
   /** Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone". */

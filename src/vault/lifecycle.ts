@@ -7,7 +7,8 @@ import { WaybillError } from '../errors';
 import type { Store } from '../store/store';
 import type { RelayProvider } from '../relay/relayProvider';
 
-export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled']) }).strict();
+/** `after_sales` (a complaint, an exchange) keeps the status but keeps the relay number reachable longer. */
+export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales']) }).strict();
 export type WaybillEvent = z.infer<typeof WaybillEvent>;
 
 export interface LifecycleDeps {
@@ -34,7 +35,8 @@ export async function recordWaybillEvent(
   const at = now.toISOString();
   const closes = req.event.type === 'delivered' || req.event.type === 'cancelled';
   const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
-  await deps.store.recordEvent(waybill.id, { type: req.event.type, at, actor: req.actor }, purgeAfter);
+  const status = req.event.type === 'after_sales' ? waybill.status : req.event.type;
+  await deps.store.recordEvent(waybill.id, { type: req.event.type, status, at, actor: req.actor }, purgeAfter);
   if (deps.relay) await followRelay(deps.relay, waybill.id, waybill.createdAt, req.event.type, now);
   await deps.audit.append({ at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: req.event.type, requestId: req.requestId });
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
@@ -46,7 +48,7 @@ async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId
   const afterSales = new Date(Math.min(cap.getTime(), now.getTime() + relay.afterSalesDays * DAY_MS));
   if (type === 'cancelled') await relay.provider.end(waybillId, now);
   else if (type === 'delivered') await relay.provider.reschedule(waybillId, afterSales);
-  else if (type === 'returned') await relay.provider.extend(waybillId, afterSales);
+  else if (type === 'returned' || type === 'after_sales') await relay.provider.extend(waybillId, afterSales);
 }
 
 /** Shreds every waybill whose time is up; returns how many. Safe to run from several places at once. */

@@ -70,3 +70,29 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect(verify.out).toMatch(/BROKEN at record 2 \(edited\)/);
   });
 });
+
+describe('waybill relay from the shell', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-relay-cli-'));
+  const env = { WAYBILL_DATA_DIR: path.join(dir, 'data'), WAYBILL_RELAY_NUMBERS: '+8617000001234/3' };
+  const run = async (...argv: string[]) => {
+    const lines: string[] = [];
+    const code = await main(argv, (l) => lines.push(l), env);
+    return { code, out: lines.join('\n') };
+  };
+
+  it('shows pool utilisation, a waybill’s bindings without real numbers, and issues telephony credentials', async () => {
+    const out = path.join(dir, 'labels.json');
+    expect((await run('print', path.join(ROOT, 'samples', 'orders.json'), '--format', 'json', '--out', out)).code).toBe(EXIT.ok);
+    const [first] = JSON.parse(fs.readFileSync(out, 'utf8'));
+    expect((await run('relay', 'pool')).out).toMatch(/^\+8617000001234\tcapacity 1000\tlive 6\tquarantined 0\t0\.6 % used$/);
+    const show = await run('relay', 'show', first.waybillNo);
+    expect(show.out.split('\n')).toEqual([
+      expect.stringMatching(/^recipient\t\+8617000001234 ext \d{3}\tlive\t/),
+      expect.stringMatching(/^sender\t\+8617000001234 ext \d{3}\tlive\t/),
+    ]);
+    const client = await run('relay', 'clients', 'add', '--name', 'pbx-1');
+    expect(client.out).toMatch(/credential \(shown only once\): wbt_/);
+    expect((await run('event', first.waybillNo, 'cancelled')).code).toBe(EXIT.ok);
+    expect((await run('relay', 'show', first.waybillNo)).out).toMatch(/recipient\t.*\tended /);
+  });
+});

@@ -147,9 +147,10 @@ describe('relay numbers', () => {
       await w.event(0, 'delivered');
       w.clock.now = new Date(w.clock.now.getTime() + 14 * DAY);
       expect((await w.resolve(0)).body.action).toBe('bridge');
-      await w.event(0, 'returned'); // after-sales: extends 15 days from now
+      await w.event(0, 'after_sales'); // a complaint: 15 more days from now
       w.clock.now = new Date(w.clock.now.getTime() + 10 * DAY);
       expect((await w.resolve(0)).body.action).toBe('bridge');
+      expect((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.status).toBe('delivered');
       w.clock.now = new Date(w.clock.now.getTime() + 6 * DAY);
       expect((await w.resolve(0)).body).toMatchObject({ action: 'reject', reason: 'expired', announcement: 'relay-expired' });
 
