@@ -2,26 +2,18 @@
 // may scan waybill QR codes; what they may open is narrowed by carrier and, in strict mode, routes.
 
 import { z } from 'zod';
+import { printableText } from '../validation/printableText';
 import { WaybillError, type Issue } from '../errors';
 import { CARRIER_CODES } from '../order/carriers';
-
-// These values end up in operator terminals and audit lines, so control characters are refused.
-const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 export const NewCourier = z
   .object({
     carrier: z.enum(CARRIER_CODES, { error: `must be one of ${CARRIER_CODES.join(', ')}` }),
-    name: text(40),
+    name: printableText(40),
     outlet: z.string().regex(/^[A-Za-z0-9-]{1,20}$/, 'must be an outlet code: 1–20 letters, digits or hyphens'),
     /** Routing-code prefixes this courier serves; empty means no route restriction. */
-    routes: z.array(text(16)),
-    device: text(40),
+    routes: z.array(printableText(16)),
+    device: printableText(40),
   })
   .strict();
 export type NewCourier = z.infer<typeof NewCourier>;

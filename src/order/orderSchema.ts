@@ -2,16 +2,9 @@
 // later, the API documentation. Phones leave this module normalised to E.164.
 
 import { z } from 'zod';
+import { printableText } from '../validation/printableText';
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { CARRIER_CODES } from './carriers';
-
-const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
 
 const countryCode = z
   .string()
@@ -22,11 +15,11 @@ const countryCode = z
 export const ChineseAddress = z
   .object({
     country: z.literal('CN'),
-    province: text(20),
-    city: text(20),
-    district: text(20),
-    street: text(120),
-    detail: text(120).optional(),
+    province: printableText(20),
+    city: printableText(20),
+    district: printableText(20),
+    street: printableText(120),
+    detail: printableText(120).optional(),
     postalCode: z.string().regex(/^\d{6}$/, 'must be 6 digits').optional(),
   })
   .strict();
@@ -36,11 +29,11 @@ export type ChineseAddress = z.infer<typeof ChineseAddress>;
 export const InternationalAddress = z
   .object({
     country: countryCode.refine((c) => c !== 'CN', 'Chinese addresses use province/city/district/street'),
-    region: text(40).optional(),
-    city: text(60),
+    region: printableText(40).optional(),
+    city: printableText(60),
     postalCode: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,10}$/, 'must be a postal code').optional(),
-    line1: text(120),
-    line2: text(120).optional(),
+    line1: printableText(120),
+    line2: printableText(120).optional(),
   })
   .strict();
 export type InternationalAddress = z.infer<typeof InternationalAddress>;
@@ -65,7 +58,7 @@ export const Address = z.unknown().transform((value, ctx): Address => {
 
 const PartyInput = z
   .object({
-    name: text(64).refine((s) => /\p{L}/u.test(s), 'must contain letters'),
+    name: printableText(64).refine((s) => /\p{L}/u.test(s), 'must contain letters'),
     phone: z.string().trim().min(3, 'must be a phone number').max(32, 'must be at most 32 characters'),
     address: Address,
   })
@@ -88,14 +81,14 @@ export const Parcel = z
   .object({
     weightKg: z.number().positive('must be positive').max(1000, 'must be at most 1000 kg'),
     pieces: z.number().int('must be a whole number').min(1).max(999).default(1),
-    contents: text(40).optional(),
+    contents: printableText(40).optional(),
   })
   .strict();
 export type Parcel = z.infer<typeof Parcel>;
 
 export const Order = z
   .object({
-    orderId: text(64),
+    orderId: printableText(64),
     carrier: z.enum(CARRIER_CODES),
     service: z.enum(['standard', 'express', 'economy']).default('standard'),
     waybillNo: z
@@ -105,7 +98,7 @@ export const Order = z
     sender: Party,
     recipient: Party,
     parcel: Parcel,
-    routingCode: text(32).optional(),
+    routingCode: printableText(32).optional(),
   })
   .strict()
   .refine((o) => o.waybillNo === undefined || o.waybillNo.startsWith(o.carrier), {

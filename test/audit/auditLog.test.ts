@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,9 +7,9 @@ import { auditCommand } from '../../src/cli/auditCommands';
 import { AUDIT_MIGRATION } from '../../src/store/migrations/auditMigration';
 import { MIGRATIONS } from '../../src/store/migrations/index';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import { raceProcesses } from '../support/raceProcesses';
 import type { CopyPrintRecord, PrintJobRecord } from '../../src/store/store';
 
-const ROOT = path.resolve(__dirname, '../..');
 
 const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-audit-')), 'waybill.db');
 
@@ -215,41 +214,22 @@ describe('SQLite audit log', () => {
     const file = migratedFile();
     const processes = 4;
     const each = 150;
-    // Each child loads the TypeScript sources through a tiny transpiling hook, says "ready", waits for
-    // "go" so all of them start together, then appends as fast as it can.
-    const child = `
-      const fs = require('node:fs');
-      const ts = require('typescript');
-      require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
-      const Database = require('better-sqlite3');
-      const { SqliteAuditLog } = require(${JSON.stringify(path.join(ROOT, 'src/store/sqliteAuditLog.ts'))});
-      const db = new Database(process.env.AUDIT_DB);
-      db.pragma('busy_timeout = 20000');
-      const log = new SqliteAuditLog(db);
-      process.stdout.write('ready\\n');
-      process.stdin.once('data', async () => {
+    await raceProcesses({
+      processes,
+      env: (n) => ({ AUDIT_DB: file, AUDIT_ACTOR: `p${n}` }),
+      setup: `
+        const Database = require('better-sqlite3');
+        const { SqliteAuditLog } = src('store/sqliteAuditLog.ts');
+        const db = new Database(process.env.AUDIT_DB);
+        db.pragma('busy_timeout = 20000');
+        const log = new SqliteAuditLog(db);`,
+      race: `
         for (let i = 0; i < ${each}; i++) {
           await log.append({ at: new Date().toISOString(), actor: 'cli:' + process.env.AUDIT_ACTOR, action: 'scan', outcome: 'ok', detail: { i } });
           await new Promise((r) => setTimeout(r, 1)); // let the others in between, as a busy server would
         }
-        db.close();
-        process.exit(0);
-      });`;
-    const children = Array.from({ length: processes }, (_, n) =>
-      spawn(process.execPath, ['-e', child], { cwd: ROOT, env: { ...process.env, AUDIT_DB: file, AUDIT_ACTOR: `p${n}` }, stdio: ['pipe', 'pipe', 'pipe'] }),
-    );
-    const stderr = children.map(() => '');
-    const done = children.map(
-      (c, n) =>
-        new Promise<number | null>((resolve) => {
-          c.stderr.on('data', (d) => (stderr[n] += String(d)));
-          c.on('exit', (code) => resolve(code));
-        }),
-    );
-    await Promise.all(children.map((c) => new Promise<void>((resolve) => c.stdout.once('data', () => resolve()))));
-    for (const c of children) c.stdin.write('go\n');
-    expect({ codes: await Promise.all(done), stderr }).toEqual({ codes: children.map(() => 0), stderr: children.map(() => '') });
+        db.close();`,
+    });
 
     const db = connect(file);
     expect(await new SqliteAuditLog(db).verify()).toEqual({ ok: true, count: processes * each });

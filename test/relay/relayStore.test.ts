@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,11 +5,11 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../../src/store/migrations/index';
 import { RELAY_MIGRATION } from '../../src/store/migrations/relayMigration';
 import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
+import { raceProcesses } from '../support/raceProcesses';
 import { UniqueViolation } from '../../src/store/store';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
 import type { NewRelayBinding } from '../../src/relay/relayStore';
 
-const ROOT = path.resolve(__dirname, '../..');
 const DAY = 86_400_000;
 const T0 = new Date('2026-11-23T10:00:00.000Z');
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
@@ -147,23 +146,19 @@ describe('SQLite relay store', () => {
     const relayPool = '+8617000001234/2,+8617000001235/2';
     const processes = 4;
     const each = 50;
-    // Each child loads the TypeScript sources through a tiny transpiling hook, says "ready", waits for
-    // "go" so all of them start together, then allocates on its own connection.
-    const child = `
-      const fs = require('node:fs');
-      const ts = require('typescript');
-      require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
-      const Database = require('better-sqlite3');
-      const { SqliteRelayStore } = require(${JSON.stringify(path.join(ROOT, 'src/store/sqliteRelayStore.ts'))});
-      const { parseRelayPool } = require(${JSON.stringify(path.join(ROOT, 'src/relay/relayPool.ts'))});
-      const db = new Database(process.env.RELAY_DB);
-      db.pragma('busy_timeout = 5000');
-      const store = new SqliteRelayStore(db);
-      const pool = parseRelayPool(${JSON.stringify(relayPool)});
-      const now = new Date(${JSON.stringify(T0.toISOString())});
-      process.stdout.write('ready\\n');
-      process.stdin.once('data', async () => {
+    const results = (await raceProcesses({
+      processes,
+      env: (n) => ({ RELAY_DB: file, RELAY_TAG: `p${n}` }),
+      setup: `
+        const Database = require('better-sqlite3');
+        const { SqliteRelayStore } = src('store/sqliteRelayStore.ts');
+        const { parseRelayPool } = src('relay/relayPool.ts');
+        const db = new Database(process.env.RELAY_DB);
+        db.pragma('busy_timeout = 5000');
+        const store = new SqliteRelayStore(db);
+        const pool = parseRelayPool(${JSON.stringify(relayPool)});
+        const now = new Date(${JSON.stringify(T0.toISOString())});`,
+      race: `
         const got = [];
         for (let i = 0; i < ${each}; i++) {
           const b = await store.allocate({
@@ -174,26 +169,8 @@ describe('SQLite relay store', () => {
           await new Promise((r) => setTimeout(r, 1)); // let the others in between, as a busy server would
         }
         db.close();
-        process.stdout.write(JSON.stringify(got) + '\\n', () => process.exit(0));
-      });`;
-    const children = Array.from({ length: processes }, (_, n) =>
-      spawn(process.execPath, ['-e', child], { cwd: ROOT, env: { ...process.env, RELAY_DB: file, RELAY_TAG: `p${n}` }, stdio: ['pipe', 'pipe', 'pipe'] }),
-    );
-    const stdout = children.map(() => '');
-    const stderr = children.map(() => '');
-    const done = children.map(
-      (c, n) =>
-        new Promise<number | null>((resolve) => {
-          c.stdout.on('data', (d) => (stdout[n] += String(d)));
-          c.stderr.on('data', (d) => (stderr[n] += String(d)));
-          c.on('exit', (code) => resolve(code));
-        }),
-    );
-    await Promise.all(children.map((c) => new Promise<void>((resolve) => c.stdout.once('data', () => resolve()))));
-    for (const c of children) c.stdin.write('go\n');
-    expect({ codes: await Promise.all(done), stderr }).toEqual({ codes: children.map(() => 0), stderr: children.map(() => '') });
-
-    const results = stdout.map((out) => JSON.parse(out.split('\n').filter(Boolean).at(-1)!) as ({ at: number; number: string; ext: string } | null)[]);
+        return got;`,
+    })) as ({ at: number; number: string; ext: string } | null)[][];
     for (const got of results) expect(got.filter((g) => g === null)).toEqual([]);
     const slots = results.flat().map((g) => `${g!.number}/${g!.ext}`);
     expect(slots).toHaveLength(200);
