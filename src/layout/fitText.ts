@@ -42,9 +42,14 @@ function linesThatFit(req: FitRequest, sizePt: number): number {
   return Math.min(req.maxLines, Math.floor((req.heightMm + 1e-9) / ptToMm(sizePt * req.lineHeight)));
 }
 
+const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\u3000-\\u303f\\uff00-\\uffef';
+const TOKEN = new RegExp(`[${CJK}]|[^\\s${CJK}]+\\s*|\\s+`, 'gu');
+const CJK_CHAR = new RegExp(`^[${CJK}]$`, 'u');
+const isCjk = (token: string) => CJK_CHAR.test(token);
+
 /** Break opportunities: after each CJK character, and at spaces between other words. */
 function tokens(text: string): string[] {
-  return text.match(/[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef]|[^\s\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\u3000-\u303f\uff00-\uffef]+\s*|\s+/gu) ?? [];
+  return text.match(TOKEN) ?? [];
 }
 
 export function wrap(text: string, widthMm: number, width: (t: string) => number): string[] {
@@ -53,6 +58,14 @@ export function wrap(text: string, widthMm: number, width: (t: string) => number
   for (const token of tokens(text.replace(/\s+/g, ' ').trim())) {
     if (width((line + token).trimEnd()) <= widthMm) {
       line += token;
+      continue;
+    }
+    // Rather than split a Chinese place name, carry the words after the line's last space over.
+    const lastSpace = line.trimEnd().lastIndexOf(' ');
+    const carried = line.slice(lastSpace + 1) + token;
+    if (isCjk(token) && lastSpace > 0 && width(carried) <= widthMm) {
+      lines.push(line.slice(0, lastSpace).trimEnd());
+      line = carried;
       continue;
     }
     if (line.trim()) lines.push(line.trimEnd());

@@ -28,8 +28,9 @@ describe('shrink-to-fit', () => {
     for (const line of fit.lines) expect(measure(line, fit.sizePt)).toBeLessThanOrEqual(20);
   });
 
-  it('breaks Chinese between characters and Latin between words', () => {
-    expect(wrap('浙江省 杭州市 西湖区', 5, (t) => [...t].length)).toEqual(['浙江省 杭', '州市 西湖', '区']);
+  it('breaks Chinese at spaces between place names when it can, else between characters, and Latin between words', () => {
+    expect(wrap('浙江省 杭州市 西湖区', 5, (t) => [...t].length)).toEqual(['浙江省', '杭州市', '西湖区']);
+    expect(wrap('新疆维吾尔自治区 喀什地区', 5, (t) => [...t].length)).toEqual(['新疆维吾尔', '自治区', '喀什地区']);
     expect(wrap('San Francisco CA 94105', 14, (t) => t.length)).toEqual(['San Francisco', 'CA 94105']);
   });
 });
