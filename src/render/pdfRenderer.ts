@@ -20,6 +20,8 @@ export class PdfRenderer implements LabelRenderer {
     this.doc = new PDFDocument({
       autoFirstPage: false,
       compress: true,
+      // Our font as the default, so pdfkit does not parse its built-in Helvetica metrics for every document.
+      font: font('regular') as unknown as string,
       // Metadata names the product only: never a person, an order or a file name.
       info: { Title: 'Waybills', Creator: 'privacy-waybill', Producer: 'privacy-waybill' },
     });
