@@ -67,7 +67,9 @@ export async function main(
         return EXIT.ok;
       }
       case 'couriers':
-        return await withServices(config, log, (s) => courierCommand(rest, { couriers: s.couriers, now: () => new Date() }, log));
+        return await withServices(config, log, (s) =>
+          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditOperator(s, action, id) } }, log),
+        );
       case 'event':
         return await withServices(config, log, (s) => eventCommand(rest, s, log));
       case 'purge':
@@ -142,6 +144,10 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
       fs.rmSync(temp, { force: true });
     }
   });
+}
+
+async function auditOperator(s: Services, action: 'courier_add' | 'courier_revoke', courierId: string): Promise<void> {
+  await s.audit.append({ at: new Date().toISOString(), actor: `cli:${os.userInfo().username}@${os.hostname()}`, action, outcome: 'ok', detail: { courier: courierId } });
 }
 
 function report(e: unknown, log: (line: string) => void): number {

@@ -21,6 +21,8 @@ class UsageError extends Error {}
 export interface CourierCommandDeps {
   couriers: CourierStore;
   now: () => Date;
+  /** Who issued or revoked a credential is part of the trail an investigator follows. */
+  audit?: { record: (action: 'courier_add' | 'courier_revoke', courierId: string) => Promise<void> };
 }
 
 export async function courierCommand(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
@@ -65,6 +67,7 @@ async function add(args: string[], deps: CourierCommandDeps, log: (line: string)
   // Field paths in messages are the courier's fields; only --route differs, as routes[i].
   const input = parseNewCourier({ carrier: values.carrier, name: values.name, outlet: values.outlet, routes: values.route ?? [], device: values.device });
   const { courier, credential } = await deps.couriers.add(input, deps.now());
+  await deps.audit?.record('courier_add', courier.id);
   log(`added courier ${courier.id} (${courier.carrier}, outlet ${courier.outlet}, device ${courier.device})`);
   log(`credential: ${credential}`);
   log('this credential is shown only once and cannot be recovered: enter it on the handheld now (a lost one means revoke and add again)');
@@ -98,7 +101,10 @@ async function revoke(args: string[], deps: CourierCommandDeps, log: (line: stri
   const before = await deps.couriers.get(id);
   if (!before || !(await deps.couriers.revoke(id, deps.now()))) return unknown(id, log);
   if (before.revokedAt) log(`courier ${id} was already revoked at ${before.revokedAt}`);
-  else log(`revoked courier ${id}: its credential no longer opens any waybill`);
+  else {
+    await deps.audit?.record('courier_revoke', id);
+    log(`revoked courier ${id}: its credential no longer opens any waybill`);
+  }
   return EXIT.ok;
 }
 

@@ -118,7 +118,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {
-    const rows = this.db.prepare('SELECT * FROM relay_bindings WHERE waybill_id = ? ORDER BY valid_from, id').all(waybillId) as BindingRow[];
+    const rows = this.db.prepare("SELECT * FROM relay_bindings WHERE waybill_id = ? ORDER BY valid_from, party = 'sender', id").all(waybillId) as BindingRow[];
     return rows.map(toBinding);
   }
 

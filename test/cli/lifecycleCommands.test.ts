@@ -33,13 +33,18 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect((await run('audit', 'trace', 'ZZZZ-ZZZZ')).code).toBe(EXIT.failure);
   });
 
-  it('adds a courier and shows the credential once, never in the list', async () => {
+  it('adds a courier and shows the credential once, never in the list; issuing and revoking are audited', async () => {
     const added = await run('couriers', 'add', '--carrier', 'ZT', '--name', '王师傅', '--outlet', 'HZ-XH01', '--device', 'HH-0042');
     expect(added.code).toBe(EXIT.ok);
     const credential = /wbc_\S+/.exec(added.out)![0];
     const list = await run('couriers', 'list');
     expect(list.out).toMatch(/HZ-XH01/);
     expect(list.out).not.toContain(credential);
+    const id = /wbc_([a-z2-7]{10})_/.exec(credential)![1]!;
+    expect((await run('couriers', 'revoke', id)).code).toBe(EXIT.ok);
+    const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'), { readonly: true });
+    expect(db.prepare("SELECT action FROM audit_log WHERE action LIKE 'courier_%' ORDER BY seq").all()).toEqual([{ action: 'courier_add' }, { action: 'courier_revoke' }]);
+    db.close();
   });
 
   it('records events, purges delivered waybills, rotates and retires keys, and keeps the chain intact', async () => {
