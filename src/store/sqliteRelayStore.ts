@@ -124,38 +124,27 @@ export class SqliteRelayStore implements RelayStore {
 
   async extend(waybillId: string, expiresAt: string, quarantineDays: number, now: Date = new Date()): Promise<void> {
     const expires = iso(expiresAt, 'expiresAt');
-    const holdUntil = addDays(expires, checkDays(quarantineDays));
-    // Live only: a binding that ended or expired (its real number may be shredded) is never revived.
-    const live = this.db.prepare(
-      'SELECT id FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL AND sealed IS NOT NULL AND expires_at > ?',
-    );
-    const moveBinding = this.db.prepare('UPDATE relay_bindings SET expires_at = max(expires_at, ?), quarantine_until = max(quarantine_until, ?) WHERE id = ?');
-    const moveSlot = this.db.prepare('UPDATE relay_slots SET held_until = max(held_until, ?) WHERE binding_id = ?');
-    this.db
-      .transaction(() => {
-        for (const { id } of live.all(waybillId, now.toISOString()) as { id: string }[]) {
-          moveBinding.run(expires, holdUntil, id);
-          moveSlot.run(holdUntil, id);
-        }
-      })
-      .immediate();
+    this.retime(waybillId, now, expires, addDays(expires, checkDays(quarantineDays)), 'later only');
   }
 
   async setExpiry(waybillId: string, expiresAt: string, quarantineDays: number, now: Date = new Date()): Promise<void> {
     const expires = iso(expiresAt, 'expiresAt');
     const nowIso = now.toISOString();
     // The number reached the buyer until now at least, so a stale label is quarantined from then.
-    const holdUntil = addDays(expires > nowIso ? expires : nowIso, checkDays(quarantineDays));
-    const live = this.db.prepare(
-      'SELECT id FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL AND sealed IS NOT NULL AND expires_at > ?',
-    );
-    const setBinding = this.db.prepare('UPDATE relay_bindings SET expires_at = ?, quarantine_until = ? WHERE id = ?');
-    const setSlot = this.db.prepare('UPDATE relay_slots SET held_until = ? WHERE binding_id = ?');
+    this.retime(waybillId, now, expires, addDays(expires > nowIso ? expires : nowIso, checkDays(quarantineDays)), 'exactly');
+  }
+
+  /** Moves the expiry and hold of a waybill's live bindings; an ended or expired one is never revived. */
+  private retime(waybillId: string, now: Date, expires: string, holdUntil: string, how: 'later only' | 'exactly'): void {
+    const live = this.db.prepare('SELECT id FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL AND sealed IS NOT NULL AND expires_at > ?');
+    const [expiry, hold] = how === 'later only' ? ['max(expires_at, ?)', 'max(quarantine_until, ?)'] : ['?', '?'];
+    const moveBinding = this.db.prepare(`UPDATE relay_bindings SET expires_at = ${expiry}, quarantine_until = ${hold} WHERE id = ?`);
+    const moveSlot = this.db.prepare(`UPDATE relay_slots SET held_until = ${how === 'later only' ? 'max(held_until, ?)' : '?'} WHERE binding_id = ?`);
     this.db
       .transaction(() => {
-        for (const { id } of live.all(waybillId, nowIso) as { id: string }[]) {
-          setBinding.run(expires, holdUntil, id);
-          setSlot.run(holdUntil, id);
+        for (const { id } of live.all(waybillId, now.toISOString()) as { id: string }[]) {
+          moveBinding.run(expires, holdUntil, id);
+          moveSlot.run(holdUntil, id);
         }
       })
       .immediate();

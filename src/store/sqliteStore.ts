@@ -45,7 +45,7 @@ export class SqliteStore implements Store {
     db.pragma('synchronous = NORMAL'); // WAL keeps committed data safe from crashes; only a power cut may lose the last commits
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    migrate(db);
+    applyMigrations(db);
     return new SqliteStore(db);
   }
 
@@ -197,7 +197,8 @@ export class SqliteStore implements Store {
   }
 }
 
-function migrate(db: Database.Database): void {
+/** Applies the versioned migrations a database lacks; safe when several processes start at once. */
+export function applyMigrations(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
   const isApplied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   for (const m of MIGRATIONS) {

@@ -4,8 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GENESIS_HASH, hashRecord, verifyChain, type AuditEntry, type AuditRecord } from '../../src/audit/auditRecord';
 import { auditCommand } from '../../src/cli/auditCommands';
-import { AUDIT_MIGRATION } from '../../src/store/migrations/auditMigration';
-import { MIGRATIONS } from '../../src/store/migrations/index';
+import { applyMigrations } from '../../src/store/sqliteStore';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { raceProcesses } from '../support/raceProcesses';
 import type { CopyPrintRecord, PrintJobRecord } from '../../src/store/store';
@@ -20,12 +19,11 @@ function connect(file: string): Database.Database {
   return db;
 }
 
-/** A fresh file with every migration up to and including the audit log (once it is listed, only once). */
+/** A fresh database file with every migration applied. */
 function migratedFile(): string {
   const file = tempFile();
   const db = connect(file);
-  const all = MIGRATIONS.some((m) => m.version === AUDIT_MIGRATION.version) ? MIGRATIONS : [...MIGRATIONS, AUDIT_MIGRATION];
-  for (const m of [...all].sort((a, b) => a.version - b.version)) db.exec(m.sql);
+  applyMigrations(db);
   db.close();
   return file;
 }

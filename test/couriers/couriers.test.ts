@@ -5,26 +5,18 @@ import Database from 'better-sqlite3';
 import { courierCommand } from '../../src/cli/courierCommands';
 import { courierStatus, isActive, type NewCourier } from '../../src/couriers/courier';
 import { hashSecret, newCourierId, newCredential, parseCredential, secretMatches } from '../../src/couriers/credentials';
-import { MIGRATIONS, type Migration } from '../../src/store/migrations/index';
-import { COURIER_MIGRATION } from '../../src/store/migrations/courierMigration';
+import { applyMigrations } from '../../src/store/sqliteStore';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 
 const AT = new Date('2026-11-23T10:00:00.000Z');
 const LATER = new Date('2026-11-24T08:30:00.000Z');
-
-// Applies the shipped migrations plus the courier one, each version once (it may already be listed).
-function migrate(db: Database.Database): void {
-  const byVersion = new Map<number, Migration>();
-  for (const m of [...MIGRATIONS, COURIER_MIGRATION]) byVersion.set(m.version, m);
-  for (const m of [...byVersion.values()].sort((a, b) => a.version - b.version)) db.exec(m.sql);
-}
 
 function openDb() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-couriers-'));
   const file = path.join(dir, 'waybill.db');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  migrate(db);
+  applyMigrations(db);
   return { dir, file, db, couriers: new SqliteCourierStore(db) };
 }
 

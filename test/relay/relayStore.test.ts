@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/store/migrations/index';
-import { RELAY_MIGRATION } from '../../src/store/migrations/relayMigration';
+import { applyMigrations } from '../../src/store/sqliteStore';
 import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
 import { raceProcesses } from '../support/raceProcesses';
 import { UniqueViolation } from '../../src/store/store';
@@ -15,9 +14,6 @@ const T0 = new Date('2026-11-23T10:00:00.000Z');
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
 const isoAt = (days: number) => at(days).toISOString();
 
-// Until index.ts lists the relay migration, apply it after the others; versions already applied are skipped.
-const ALL_MIGRATIONS = (MIGRATIONS.includes(RELAY_MIGRATION) ? [...MIGRATIONS] : [...MIGRATIONS, RELAY_MIGRATION]).sort((a, b) => a.version - b.version);
-
 function connect(file: string): Database.Database {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -28,14 +24,7 @@ function connect(file: string): Database.Database {
 function migratedFile(): string {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-relay-')), 'waybill.db');
   const db = connect(file);
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  for (const m of ALL_MIGRATIONS) {
-    db.transaction(() => {
-      if (db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(m.version)) return;
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-    }).immediate();
-  }
+  applyMigrations(db);
   db.close();
   return file;
 }
