@@ -1,7 +1,7 @@
 // `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
 
 import os from 'node:os';
-import { addMasterKey, loadKeys, removeMasterKey } from '../vault/keyFile';
+import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { rewrapAll, retireBlocker } from '../vault/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
 import { relayDeps, type Services } from '../wiring';
@@ -38,7 +38,7 @@ export async function keysCommand(args: string[], s: Services, log: (line: strin
     if (fileMode) {
       const newId = id ?? `k${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
       addMasterKey(s.config, newId);
-      s.keys.ring = loadKeys(s.config, () => {}).ring;
+      s.keys.refresh?.();
     }
     const n = await rewrapAll(s.store, s.keys.ring);
     await s.audit.append({ at: new Date().toISOString(), actor: operator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });

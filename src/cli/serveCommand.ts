@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { createApp } from '../http/app';
 import { purgeDue } from '../vault/lifecycle';
-import type { Services } from '../wiring';
+import { relayDeps, type Services } from '../wiring';
 
 const SWEEP_MS = 60_000;
 
@@ -12,7 +12,8 @@ export async function serveCommand(args: string[], services: Services, log: (lin
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
-  const { config, store, audit, couriers, keys, relay } = services;
+  const { config, store, audit, couriers, keys } = services;
+  const relay = relayDeps(services);
   const now = () => new Date();
   const app = createApp({
     store,
@@ -21,9 +22,7 @@ export async function serveCommand(args: string[], services: Services, log: (lin
     keys,
     limits: config.scan,
     retentionGraceDays: config.retentionGraceDays,
-    ...(relay
-      ? { relay: { provider: relay, calls: services.relayStore, bindings: services.relayStore, telephony: services.telephony, afterSalesDays: config.relay.afterSalesDays, maxDays: config.relay.maxDays } }
-      : {}),
+    ...(relay ? { relay: { ...relay, calls: services.relayStore, bindings: services.relayStore, telephony: services.telephony } } : {}),
     now,
     log: (entry) => log(JSON.stringify({ time: new Date().toISOString(), ...entry })),
   });

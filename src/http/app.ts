@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps): express.Express {
       const issues = event.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
       return sendProblem(res, 'invalid_input', 'the event is invalid', { issues });
     }
-    const result = await recordWaybillEvent({ ...deps, relay: deps.relay && { provider: deps.relay.provider, afterSalesDays: deps.relay.afterSalesDays, maxDays: deps.relay.maxDays } }, {
+    const result = await recordWaybillEvent(deps, {
       waybillNo: String(req.params.waybillNo),
       event: event.data,
       actor: `courier:${courier.id}`,

@@ -51,10 +51,10 @@ const CallReceipt = z
 export function relayRoutes(deps: RelayRouteDeps): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '4kb' }));
-  router.use((req, _res, next) => {
+  router.use((req, res, next) => {
     const client = deps.telephony.authenticate(bearer(req));
     if (!client) return next(new ScanRefusal('unauthenticated', 'a valid telephony credential is required'));
-    _res.locals.telephonyClient = client.id;
+    res.locals.telephonyClient = client.id;
     next();
   });
 

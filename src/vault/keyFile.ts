@@ -31,7 +31,7 @@ const keyFilePath = (config: Config) => path.join(config.dataDir, KEY_FILE_NAME)
 /** Key-file mode only: adds a new master key and makes it the active one; old keys stay until retired. */
 export function addMasterKey(config: Config, id: string): void {
   const file = keyFilePath(config);
-  const content = KeyFile.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const content = readKeyFileContent(file);
   if (content.masterKeys[id]) throw new Error(`master key ${id} already exists`);
   content.masterKeys[id] = randomBytes(32).toString('base64');
   content.activeKeyId = id;
@@ -41,7 +41,7 @@ export function addMasterKey(config: Config, id: string): void {
 /** Key-file mode only: removes a master key that no sealed record needs any more. */
 export function removeMasterKey(config: Config, id: string): void {
   const file = keyFilePath(config);
-  const content = KeyFile.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const content = readKeyFileContent(file);
   if (content.activeKeyId === id) throw new Error(`master key ${id} is the active key`);
   delete content.masterKeys[id];
   writeKeyFile(file, content);
@@ -81,12 +81,16 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
   return loaded;
 }
 
-function readKeyFile(file: string): Keys {
+function readKeyFileContent(file: string): z.infer<typeof KeyFile> {
   const mode = fs.statSync(file).mode & 0o077;
   if (mode !== 0) throw new Error(`key file ${file} is readable by others; run: chmod 600 ${file}`);
   const parsed = KeyFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
   if (!parsed.success) throw new Error(`key file ${file} is not a valid key file`);
-  const { activeKeyId, masterKeys, tokenKey } = parsed.data;
+  return parsed.data;
+}
+
+function readKeyFile(file: string): Keys {
+  const { activeKeyId, masterKeys, tokenKey } = readKeyFileContent(file);
   const keys = new Map(Object.entries(masterKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
   if (!keys.has(activeKeyId)) throw new Error(`key file ${file} does not hold its active key ${activeKeyId}`);
   return { ring: { activeKeyId, keys }, tokenKey: Buffer.from(tokenKey, 'base64') };
