@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { parseNewCourier, type Courier, type NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
 import { newCourierId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
+import { statementCache } from './statementCache';
 
 interface CourierRow {
   id: string;
@@ -21,12 +22,16 @@ interface CourierRow {
 }
 
 export class SqliteCourierStore implements CourierStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly sql: (text: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = statementCache(db);
+  }
 
   async add(input: NewCourier, at: Date): Promise<{ courier: Courier; credential: string }> {
     // Validated here as well as at the edges, so no caller can store a courier the schema refuses.
     const c = parseNewCourier(input);
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT INTO couriers (id, carrier, name, outlet, routes, device, credential_hash, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -46,7 +51,7 @@ export class SqliteCourierStore implements CourierStore {
   }
 
   async list(): Promise<Courier[]> {
-    return (this.db.prepare('SELECT * FROM couriers ORDER BY created_at, id').all() as CourierRow[]).map(toCourier);
+    return (this.sql('SELECT * FROM couriers ORDER BY created_at, id').all() as CourierRow[]).map(toCourier);
   }
 
   async get(id: string): Promise<Courier | undefined> {
@@ -56,13 +61,12 @@ export class SqliteCourierStore implements CourierStore {
 
   async revoke(id: string, at: Date): Promise<boolean> {
     // SQLite counts every matched row as changed, so an already revoked courier still answers true.
-    const { changes } = this.db.prepare('UPDATE couriers SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(at.toISOString(), id);
+    const { changes } = this.sql('UPDATE couriers SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?').run(at.toISOString(), id);
     return changes > 0;
   }
 
   async suspend(id: string, at: Date, reason: string): Promise<boolean> {
-    const { changes } = this.db
-      .prepare(
+    const { changes } = this.sql(
         `UPDATE couriers SET suspended_at = coalesce(suspended_at, ?),
                 suspend_reason = CASE WHEN suspended_at IS NULL THEN ? ELSE suspend_reason END
           WHERE id = ? AND revoked_at IS NULL`,
@@ -72,18 +76,17 @@ export class SqliteCourierStore implements CourierStore {
   }
 
   async reinstate(id: string): Promise<boolean> {
-    const { changes } = this.db
-      .prepare('UPDATE couriers SET suspended_at = NULL, suspend_reason = NULL WHERE id = ? AND revoked_at IS NULL')
+    const { changes } = this.sql('UPDATE couriers SET suspended_at = NULL, suspend_reason = NULL WHERE id = ? AND revoked_at IS NULL')
       .run(id);
     return changes > 0;
   }
 
   async setPhoneHash(id: string, phoneHash: string): Promise<boolean> {
-    return this.db.prepare('UPDATE couriers SET phone_hash = ? WHERE id = ? AND revoked_at IS NULL').run(phoneHash, id).changes > 0;
+    return this.sql('UPDATE couriers SET phone_hash = ? WHERE id = ? AND revoked_at IS NULL').run(phoneHash, id).changes > 0;
   }
 
   async isCourierPhone(phoneHash: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT 1 FROM couriers WHERE phone_hash = ? AND revoked_at IS NULL AND suspended_at IS NULL').get(phoneHash);
+    const row = this.sql('SELECT 1 FROM couriers WHERE phone_hash = ? AND revoked_at IS NULL AND suspended_at IS NULL').get(phoneHash);
     return row !== undefined;
   }
 
@@ -98,7 +101,7 @@ export class SqliteCourierStore implements CourierStore {
   }
 
   private row(id: string): CourierRow | undefined {
-    return this.db.prepare('SELECT * FROM couriers WHERE id = ?').get(id) as CourierRow | undefined;
+    return this.sql('SELECT * FROM couriers WHERE id = ?').get(id) as CourierRow | undefined;
   }
 }
 

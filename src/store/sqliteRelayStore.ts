@@ -16,6 +16,7 @@ import type {
   RelayUtilisation,
 } from '../relay/relayStore';
 import { UniqueViolation } from './store';
+import { statementCache } from './statementCache';
 
 /** Random extensions tried per number before scanning it; a half-full number rarely needs more than 2. */
 const RANDOM_TRIES_PER_NUMBER = 8;
@@ -41,19 +42,23 @@ interface BindingRow {
 }
 
 export class SqliteRelayStore implements RelayStore {
-  constructor(private readonly db: Database.Database) {}
+  private readonly sql: (text: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.sql = statementCache(db);
+  }
 
   async allocate(req: NewRelayBinding, pool: RelayNumber[], now: Date, random: (max: number) => number = randomInt): Promise<RelayBinding | undefined> {
     const nowIso = now.toISOString();
     const r = checkRequest(req, nowIso);
     const holdUntil = addDays(r.expiresAt, r.quarantineDays);
-    const insertSlot = this.db.prepare('INSERT INTO relay_slots (number, ext, binding_id, held_until) VALUES (?, ?, ?, ?) ON CONFLICT (number, ext) DO NOTHING');
-    const takeOver = this.db.prepare('UPDATE relay_slots SET binding_id = ?, held_until = ? WHERE number = ? AND ext = ? AND held_until <= ?');
+    const insertSlot = this.sql('INSERT INTO relay_slots (number, ext, binding_id, held_until) VALUES (?, ?, ?, ?) ON CONFLICT (number, ext) DO NOTHING');
+    const takeOver = this.sql('UPDATE relay_slots SET binding_id = ?, held_until = ? WHERE number = ? AND ext = ? AND held_until <= ?');
     // Whoever held the slot before is long past expiry; make sure its real number is gone too.
-    const shredPrevious = this.db.prepare(
+    const shredPrevious = this.sql(
       'UPDATE relay_bindings SET key_id = NULL, wrapped_key = NULL, sealed = NULL WHERE number = ? AND ext = ? AND sealed IS NOT NULL AND expires_at <= ?',
     );
-    const insertBinding = this.db.prepare(
+    const insertBinding = this.sql(
       `INSERT INTO relay_bindings (id, number, ext, waybill_id, party, caller_policy, party_phone_hashes, key_id, wrapped_key, sealed,
                                    valid_from, expires_at, quarantine_until)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -80,8 +85,8 @@ export class SqliteRelayStore implements RelayStore {
       }
       return toBinding(bindingRow(r, number, ext, holdUntil));
     };
-    const countHeld = this.db.prepare('SELECT count(*) AS n FROM relay_slots WHERE number = ? AND held_until > ?');
-    const heldExts = this.db.prepare('SELECT ext FROM relay_slots WHERE number = ? AND held_until > ?');
+    const countHeld = this.sql('SELECT count(*) AS n FROM relay_slots WHERE number = ? AND held_until > ?');
+    const heldExts = this.sql('SELECT ext FROM relay_slots WHERE number = ? AND held_until > ?');
 
     for (const entry of shuffled(pool, random)) {
       const capacity = checkedCapacity(entry);
@@ -109,8 +114,7 @@ export class SqliteRelayStore implements RelayStore {
 
   async lookup(number: string, ext: string, now: Date): Promise<{ binding: RelayBinding; state: RelayLookupState } | undefined> {
     const nowIso = now.toISOString();
-    const row = this.db
-      .prepare('SELECT b.* FROM relay_slots s JOIN relay_bindings b ON b.id = s.binding_id WHERE s.number = ? AND s.ext = ? AND s.held_until > ?')
+    const row = this.sql('SELECT b.* FROM relay_slots s JOIN relay_bindings b ON b.id = s.binding_id WHERE s.number = ? AND s.ext = ? AND s.held_until > ?')
       .get(number, ext, nowIso) as BindingRow | undefined;
     if (!row) return undefined;
     const live = row.ended_at === null && row.expires_at > nowIso;
@@ -118,7 +122,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {
-    const rows = this.db.prepare("SELECT * FROM relay_bindings WHERE waybill_id = ? ORDER BY valid_from, party = 'sender', id").all(waybillId) as BindingRow[];
+    const rows = this.sql("SELECT * FROM relay_bindings WHERE waybill_id = ? ORDER BY valid_from, party = 'sender', id").all(waybillId) as BindingRow[];
     return rows.map(toBinding);
   }
 
@@ -136,10 +140,10 @@ export class SqliteRelayStore implements RelayStore {
 
   /** Moves the expiry and hold of a waybill's live bindings; an ended or expired one is never revived. */
   private retime(waybillId: string, now: Date, expires: string, holdUntil: string, how: 'later only' | 'exactly'): void {
-    const live = this.db.prepare('SELECT id FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL AND sealed IS NOT NULL AND expires_at > ?');
+    const live = this.sql('SELECT id FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL AND sealed IS NOT NULL AND expires_at > ?');
     const [expiry, hold] = how === 'later only' ? ['max(expires_at, ?)', 'max(quarantine_until, ?)'] : ['?', '?'];
-    const moveBinding = this.db.prepare(`UPDATE relay_bindings SET expires_at = ${expiry}, quarantine_until = ${hold} WHERE id = ?`);
-    const moveSlot = this.db.prepare(`UPDATE relay_slots SET held_until = ${how === 'later only' ? 'max(held_until, ?)' : '?'} WHERE binding_id = ?`);
+    const moveBinding = this.sql(`UPDATE relay_bindings SET expires_at = ${expiry}, quarantine_until = ${hold} WHERE id = ?`);
+    const moveSlot = this.sql(`UPDATE relay_slots SET held_until = ${how === 'later only' ? 'max(held_until, ?)' : '?'} WHERE binding_id = ?`);
     this.db
       .transaction(() => {
         for (const { id } of live.all(waybillId, now.toISOString()) as { id: string }[]) {
@@ -153,10 +157,10 @@ export class SqliteRelayStore implements RelayStore {
   async end(waybillId: string, at: string, quarantineDays: number): Promise<void> {
     const atIso = iso(at, 'at');
     const holdUntil = addDays(atIso, checkDays(quarantineDays));
-    const open = this.db.prepare('SELECT id, expires_at FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL');
-    const shred = this.db.prepare('UPDATE relay_bindings SET ended_at = ?, key_id = NULL, wrapped_key = NULL, sealed = NULL WHERE id = ?');
-    const cut = this.db.prepare('UPDATE relay_bindings SET expires_at = ?, quarantine_until = ? WHERE id = ?');
-    const moveSlot = this.db.prepare('UPDATE relay_slots SET held_until = ? WHERE binding_id = ?');
+    const open = this.sql('SELECT id, expires_at FROM relay_bindings WHERE waybill_id = ? AND ended_at IS NULL');
+    const shred = this.sql('UPDATE relay_bindings SET ended_at = ?, key_id = NULL, wrapped_key = NULL, sealed = NULL WHERE id = ?');
+    const cut = this.sql('UPDATE relay_bindings SET expires_at = ?, quarantine_until = ? WHERE id = ?');
+    const moveSlot = this.sql('UPDATE relay_slots SET held_until = ? WHERE binding_id = ?');
     this.db
       .transaction(() => {
         for (const b of open.all(waybillId) as { id: string; expires_at: string }[]) {
@@ -173,15 +177,14 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async expireDue(now: Date): Promise<number> {
-    const { changes } = this.db
-      .prepare('UPDATE relay_bindings SET key_id = NULL, wrapped_key = NULL, sealed = NULL WHERE sealed IS NOT NULL AND expires_at <= ?')
+    const { changes } = this.sql('UPDATE relay_bindings SET key_id = NULL, wrapped_key = NULL, sealed = NULL WHERE sealed IS NOT NULL AND expires_at <= ?')
       .run(now.toISOString());
     return changes;
   }
 
   async release(bindingIds: string[]): Promise<void> {
-    const dropSlot = this.db.prepare('DELETE FROM relay_slots WHERE binding_id = ?');
-    const dropBinding = this.db.prepare('DELETE FROM relay_bindings WHERE id = ?');
+    const dropSlot = this.sql('DELETE FROM relay_slots WHERE binding_id = ?');
+    const dropBinding = this.sql('DELETE FROM relay_bindings WHERE id = ?');
     this.db
       .transaction(() => {
         for (const id of bindingIds) {
@@ -193,7 +196,7 @@ export class SqliteRelayStore implements RelayStore {
   }
 
   async utilisation(pool: RelayNumber[], now: Date): Promise<RelayUtilisation[]> {
-    const counts = this.db.prepare(
+    const counts = this.sql(
       `SELECT count(*) AS held,
               count(*) FILTER (WHERE b.ended_at IS NULL AND b.expires_at > @now) AS live
          FROM relay_slots s JOIN relay_bindings b ON b.id = s.binding_id
@@ -217,14 +220,13 @@ export class SqliteRelayStore implements RelayStore {
     };
     // The receipt only: a retried delivery arrives later but is the same receipt.
     const bodyHash = createHash('sha256').update(canonicalJson(r)).digest('hex');
-    const { changes } = this.db
-      .prepare(
+    const { changes } = this.sql(
         `INSERT INTO relay_calls (call_id, binding_id, body_hash, started_at, answered_at, ended_at, release_cause, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING`,
       )
       .run(r.callId, r.bindingId ?? null, bodyHash, r.startedAt ?? null, r.answeredAt ?? null, r.endedAt ?? null, r.releaseCause ?? null, iso(receivedAt, 'receivedAt'));
     if (changes === 1) return 'recorded';
-    const stored = this.db.prepare('SELECT body_hash FROM relay_calls WHERE call_id = ?').get(r.callId) as { body_hash: string };
+    const stored = this.sql('SELECT body_hash FROM relay_calls WHERE call_id = ?').get(r.callId) as { body_hash: string };
     return stored.body_hash === bodyHash ? 'duplicate' : 'conflict';
   }
 }

@@ -17,6 +17,7 @@ import {
 } from './store';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
+import { statementCache } from './statementCache';
 
 interface WaybillRow {
   id: string;
@@ -36,7 +37,11 @@ interface WaybillRow {
 }
 
 export class SqliteStore implements Store {
-  private constructor(private readonly db: Database.Database) {}
+  private readonly sql: (text: string) => Database.Statement;
+
+  private constructor(private readonly db: Database.Database) {
+    this.sql = statementCache(db);
+  }
 
   static open(file: string): SqliteStore {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -50,18 +55,18 @@ export class SqliteStore implements Store {
   }
 
   async waybillNoExists(waybillNo: string): Promise<boolean> {
-    return this.db.prepare('SELECT 1 FROM waybills WHERE waybill_no = ?').get(waybillNo) !== undefined;
+    return this.sql('SELECT 1 FROM waybills WHERE waybill_no = ?').get(waybillNo) !== undefined;
   }
 
   async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
-    const insertJob = this.db.prepare(
+    const insertJob = this.sql(
       'INSERT INTO print_jobs (id, created_at, channel, template_id, format, host, operator) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    const insertWaybill = this.db.prepare(
+    const insertWaybill = this.sql(
       `INSERT INTO waybills (id, waybill_no, carrier, order_id, routing_code, created_at, token_hash, status, purge_after, relay_unavailable, key_id, wrapped_key, sealed)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insertCopy = this.db.prepare(
+    const insertCopy = this.sql(
       'INSERT INTO copy_prints (copy_code, job_id, waybill_id, copy, print_no) VALUES (?, ?, ?, ?, ?)',
     );
     const run = this.db.transaction(() => {
@@ -83,20 +88,19 @@ export class SqliteStore implements Store {
   }
 
   async findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined> {
-    return toWaybill(this.db.prepare('SELECT * FROM waybills WHERE token_hash = ?').get(tokenHash) as WaybillRow | undefined);
+    return toWaybill(this.sql('SELECT * FROM waybills WHERE token_hash = ?').get(tokenHash) as WaybillRow | undefined);
   }
 
   async findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined> {
-    return toWaybill(this.db.prepare('SELECT * FROM waybills WHERE waybill_no = ?').get(waybillNo) as WaybillRow | undefined);
+    return toWaybill(this.sql('SELECT * FROM waybills WHERE waybill_no = ?').get(waybillNo) as WaybillRow | undefined);
   }
 
   async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
-    return toWaybill(this.db.prepare('SELECT * FROM waybills WHERE id = ?').get(id) as WaybillRow | undefined);
+    return toWaybill(this.sql('SELECT * FROM waybills WHERE id = ?').get(id) as WaybillRow | undefined);
   }
 
   async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
-    const row = this.db
-      .prepare(
+    const row = this.sql(
         `SELECT c.copy_code, c.job_id, c.waybill_id, c.copy, c.print_no,
                 j.created_at, j.channel, j.template_id, j.format, j.host, j.operator
            FROM copy_prints c JOIN print_jobs j ON j.id = c.job_id WHERE c.copy_code = ?`,
@@ -123,46 +127,43 @@ export class SqliteStore implements Store {
 
   async recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO waybill_events (waybill_id, type, at, actor) VALUES (?, ?, ?, ?)').run(waybillId, event.type, event.at, event.actor);
-      this.db
-        .prepare('UPDATE waybills SET status = ?, purge_after = min(purge_after, coalesce(?, purge_after)) WHERE id = ?')
+      this.sql('INSERT INTO waybill_events (waybill_id, type, at, actor) VALUES (?, ?, ?, ?)').run(waybillId, event.type, event.at, event.actor);
+      this.sql('UPDATE waybills SET status = ?, purge_after = min(purge_after, coalesce(?, purge_after)) WHERE id = ?')
         .run(event.status, purgeAfter ?? null, waybillId);
     })();
   }
 
   async dueForPurge(now: string, limit: number): Promise<WaybillRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM waybills WHERE purged_at IS NULL AND purge_after <= ? ORDER BY purge_after LIMIT ?').all(now, limit);
+    const rows = this.sql('SELECT * FROM waybills WHERE purged_at IS NULL AND purge_after <= ? ORDER BY purge_after LIMIT ?').all(now, limit);
     return (rows as WaybillRow[]).map((r) => toWaybill(r)!);
   }
 
   async shred(waybillId: string, at: string): Promise<void> {
-    this.db.prepare('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = ? WHERE id = ?').run(at, waybillId);
+    this.sql('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = ? WHERE id = ?').run(at, waybillId);
   }
 
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM waybills WHERE wrapped_key IS NOT NULL AND key_id <> ? LIMIT ?').all(keyId, limit);
+    const rows = this.sql('SELECT * FROM waybills WHERE wrapped_key IS NOT NULL AND key_id <> ? LIMIT ?').all(keyId, limit);
     return (rows as WaybillRow[]).map((r) => toWaybill(r)!);
   }
 
   async replaceSealed(waybillId: string, sealed: SealedBox): Promise<void> {
-    this.db
-      .prepare('UPDATE waybills SET key_id = ?, wrapped_key = ?, sealed = ? WHERE id = ? AND wrapped_key IS NOT NULL')
+    this.sql('UPDATE waybills SET key_id = ?, wrapped_key = ?, sealed = ? WHERE id = ? AND wrapped_key IS NOT NULL')
       .run(sealed.keyId, sealed.wrappedKey, sealed.ciphertext, waybillId);
   }
 
   async countSealedByKey(): Promise<Record<string, number>> {
-    const rows = this.db.prepare('SELECT key_id, count(*) AS n FROM waybills WHERE wrapped_key IS NOT NULL GROUP BY key_id').all() as { key_id: string; n: number }[];
+    const rows = this.sql('SELECT key_id, count(*) AS n FROM waybills WHERE wrapped_key IS NOT NULL GROUP BY key_id').all() as { key_id: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
   }
 
   async recordScanAttempt(a: ScanAttempt): Promise<void> {
-    this.db.prepare('INSERT INTO scan_attempts (courier_id, waybill_id, at, outcome) VALUES (?, ?, ?, ?)').run(a.courierId, a.waybillId ?? null, a.at, a.outcome);
+    this.sql('INSERT INTO scan_attempts (courier_id, waybill_id, at, outcome) VALUES (?, ?, ?, ?)').run(a.courierId, a.waybillId ?? null, a.at, a.outcome);
   }
 
   async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {
     const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
-    const row = this.db
-      .prepare(
+    const row = this.sql(
         `SELECT
            count(*) FILTER (WHERE at > @minute) AS lastMinute,
            count(DISTINCT waybill_id) AS distinctWaybillsDay,
@@ -184,7 +185,7 @@ export class SqliteStore implements Store {
   }
 
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
-    this.db.prepare('INSERT INTO alerts (at, kind, courier_id, detail) VALUES (?, ?, ?, ?)').run(alert.at, alert.kind, alert.courierId ?? null, alert.detail);
+    this.sql('INSERT INTO alerts (at, kind, courier_id, detail) VALUES (?, ?, ?, ?)').run(alert.at, alert.kind, alert.courierId ?? null, alert.detail);
   }
 
   /** The connection, for the other SQLite-backed stores (audit log, couriers) that share this file. */
