@@ -16,7 +16,8 @@ import type { Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
 import { seal } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
-import type { Party, RelayProvider } from '../relay/relayProvider';
+import type { RelayProvider } from '../relay/relayProvider';
+import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
 
 const DAY_MS = 86_400_000;
@@ -148,8 +149,8 @@ async function bindRelay(
   now: Date,
   lang: 'zh' | 'en',
   bindings: string[],
-): Promise<{ printed: Partial<Record<Party, string>>; unavailable?: string }> {
-  const printed: Partial<Record<Party, string>> = {};
+): Promise<{ printed: Partial<Record<RelayParty, string>>; unavailable?: string }> {
+  const printed: Partial<Record<RelayParty, string>> = {};
   if (!deps.relay) return { printed };
   const expiresAt = new Date(now.getTime() + deps.relay.maxDays * DAY_MS);
   const partyPhones = [order.recipient.phone, order.sender.phone];

@@ -8,8 +8,8 @@ import type { Keys } from '../vault/keyFile';
 import { hashToken } from '../vault/qrToken';
 import { seal, unseal } from '../vault/sealing';
 import { formatRelay, type RelayNumber } from './relayPool';
-import type { BindRequest, Bound, CallerPolicy, RelayProvider, ResolveDecision } from './relayProvider';
-import type { RelayStore } from './relayStore';
+import type { BindRequest, Bound, RelayProvider, ResolveDecision } from './relayProvider';
+import type { CallerPolicy, RelayStore } from './relayStore';
 
 export interface PoolRelaySettings {
   pool: RelayNumber[];

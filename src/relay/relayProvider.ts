@@ -1,12 +1,12 @@
 // The relay seam: what printing, lifecycle and telephony need from a number-protection service. The
 // built-in pool implements it over our own numbers; a cloud provider can replace it behind the same calls.
 
-export type Party = 'recipient' | 'sender';
-export type CallerPolicy = 'anyone' | 'couriers' | 'parties';
+import type { RelayParty } from './relayStore';
+
 
 export interface BindRequest {
   waybillId: string;
-  party: Party;
+  party: RelayParty;
   /** The real number (E.164): handed to the provider, never printed, logged or audited. */
   realPhone: string;
   /** Both parties' real numbers, for the "parties only" caller policy. */

@@ -24,7 +24,7 @@ interface CourierRow {
 export class SqliteCourierStore implements CourierStore {
   private readonly sql: (text: string) => Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.sql = statementCache(db);
   }
 

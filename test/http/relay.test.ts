@@ -19,7 +19,7 @@ import { printWaybills } from '../../src/printing/printWaybills';
 import { JsonSink } from '../../src/printing/waybillSink';
 import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
-import type { CallerPolicy } from '../../src/relay/relayProvider';
+import type { CallerPolicy } from '../../src/relay/relayStore';
 import { TelephonyClients } from '../../src/relay/telephonyClients';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
