@@ -9,6 +9,10 @@ export type ErrorCode =
   | 'not_found'
   | 'gone' // a waybill past its life: its sealed data is destroyed or about to be
   | 'forbidden'
+  | 'idempotency_mismatch' // an Idempotency-Key reused with a different request
+  | 'in_progress' // the same request is still running elsewhere
+  | 'not_acceptable' // no label format the client accepts
+  | 'unavailable' // the service cannot take this now (shutting down, store unreachable, busy)
   | 'internal';
 
 /** Where in the input a problem is: file, order index (0-based), line (1-based, NDJSON) and field path. */

@@ -1,4 +1,4 @@
-// Bearer credentials: `<kind>_<id>_<secret>` (wbc for couriers, wbt for telephony clients). The id says
+// Bearer credentials: `<kind>_<id>_<secret>` (wbc for couriers, wbt for telephony clients, wbk for API keys). The id says
 // which row to check, the secret proves possession. Only a hash of the secret is stored; the full text
 // is shown once, at issue.
 
@@ -10,11 +10,11 @@ const SECRET_BYTES = 32;
 
 // 32 bytes are 43 base64url characters; the last one carries 4 bits, so only 16 characters can end a
 // canonical encoding. Refusing the rest keeps one text per secret.
-const CREDENTIAL = /^(wbc|wbt)_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+const CREDENTIAL = /^(wbc|wbt|wbk)_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
-export type CredentialKind = 'wbc' | 'wbt';
+export type CredentialKind = 'wbc' | 'wbt' | 'wbk';
 
-export function newCourierId(): string {
+export function newCredentialId(): string {
   // 256 is a multiple of 32, so masking a random byte to 5 bits is unbiased.
   return Array.from(randomBytes(ID_LENGTH), (b) => BASE32[b & 31]).join('');
 }
@@ -27,9 +27,9 @@ export function newCredential(courierId: string, kind: CredentialKind = 'wbc'): 
 }
 
 /** Splits a credential text; anything not exactly in the issued format is undefined. */
-export function parseCredential(text: string, kind: CredentialKind = 'wbc'): { courierId: string; secret: string } | undefined {
+export function parseCredential(text: string, kind: CredentialKind = 'wbc'): { id: string; secret: string } | undefined {
   const m = CREDENTIAL.exec(text);
-  return m && m[1] === kind ? { courierId: m[2]!, secret: m[3]! } : undefined;
+  return m && m[1] === kind ? { id: m[2]!, secret: m[3]! } : undefined;
 }
 
 /**

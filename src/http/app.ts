@@ -13,7 +13,8 @@ import { WaybillEvent, recordWaybillEvent } from '../vault/lifecycle';
 import { ScanRefusal, scanWaybill, type ScanLimits } from '../vault/scanAccess';
 import { CONSUMER_PAGE } from './consumerPage';
 import { sendProblem } from './problem';
-import { bearer, relayRoutes, type RelayRouteDeps } from './relayRoutes';
+import { bearer } from './auth';
+import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 
 export interface AppDeps {
   store: Store;

@@ -2,7 +2,7 @@
 // receipts). Only telephony clients may call them; the bridge target is the one place a real number
 // leaves the service, and it is never logged or audited.
 
-import express, { type Request } from 'express';
+import express from 'express';
 import { z } from 'zod';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { AuditLog } from '../audit/auditLog';
@@ -11,6 +11,7 @@ import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Store } from '../store/store';
 import { ScanRefusal } from '../vault/scanAccess';
+import { bearer } from './auth';
 import { sendProblem } from './problem';
 
 export interface RelayRouteDeps {
@@ -91,9 +92,4 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
 
 function issuesOf(error: z.ZodError) {
   return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
-}
-
-export function bearer(req: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-  return m?.[1];
 }

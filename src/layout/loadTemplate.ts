@@ -115,3 +115,17 @@ function checkElement(element: Element, section: Section, policy: CopyPolicy, fi
 function inside(b: { x: number; y: number; w: number; h: number }, outer: { x: number; y: number; w: number; h: number }): boolean {
   return b.x >= outer.x - EPSILON_MM && b.y >= outer.y - EPSILON_MM && b.x + b.w <= outer.x + outer.w + EPSILON_MM && b.y + b.h <= outer.y + outer.h + EPSILON_MM;
 }
+
+/** A template narrowed to some of its copies and/or set to another printer resolution, per request. */
+export function tailorTemplate(t: LoadedTemplate, opts: { copies?: readonly CopyKind[]; dpi?: Template['dpi'] }): LoadedTemplate {
+  const unknown = (opts.copies ?? []).filter((c) => !t.copies.includes(c));
+  if (unknown.length)
+    throw new WaybillError('invalid_input', `template ${t.id} has no ${unknown.join(', ')} copy`, [
+      { path: ['copies'], message: `must be some of ${t.copies.join(', ')}` },
+    ]);
+  const wanted = new Set(opts.copies?.length ? opts.copies : t.copies);
+  const labels = t.labels
+    .map((l) => ({ ...l, sections: l.sections.filter((s) => wanted.has(s.copy)) }))
+    .filter((l) => l.sections.length > 0);
+  return { ...t, dpi: opts.dpi ?? t.dpi, labels, copies: t.copies.filter((c) => wanted.has(c)) };
+}

@@ -7,14 +7,14 @@ import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
 import type { LoadedTemplate } from '../layout/loadTemplate';
-import { layoutWaybill } from '../layout/layoutWaybill';
+import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import type { CopyKind } from '../privacy/copyPolicy';
-import { buildCopyView, type CopyView } from '../privacy/privacyView';
+import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import type { CopyPrintRecord, PrintJobRecord, Store, WaybillRecord } from '../store/store';
 import type { Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
-import { seal } from '../vault/sealing';
+import { seal, unseal } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
@@ -45,11 +45,18 @@ export interface PrintRequest {
   operator: string;
   /** Named in error messages, e.g. the order file. */
   source?: string;
+  /** The API client (tenant) the new waybills belong to; order ids are unique per client. */
+  clientId?: string;
+  /**
+   * 'preview' creates the waybills and shows what each copy will print, without issuing copy codes:
+   * nothing is on paper yet, so the first label fetched later is print 1, not a reprint.
+   */
+  copies?: 'print' | 'preview';
 }
 
 export interface PrintSummary {
   jobId: string;
-  waybills: { orderIndex: number; orderId: string; waybillNo: string }[];
+  waybills: { orderIndex: number; orderId: string; waybillNo: string; id: string }[];
   labels: number;
   warnings: string[];
 }
@@ -72,6 +79,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     operator: req.operator,
   };
   const numbers = await assignWaybillNumbers(deps.store, req.orders, req.source);
+  if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
+  const preview = req.copies === 'preview';
 
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];
@@ -94,6 +103,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         waybillNo,
         carrier: order.carrier,
         orderId: order.orderId,
+        ...(req.clientId ? { clientId: req.clientId } : {}),
         ...(order.routingCode ? { routingCode: order.routingCode } : {}),
         createdAt: job.createdAt,
         status: 'created',
@@ -104,21 +114,12 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       });
 
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
-      const views = new Map<CopyKind, CopyView>();
-      const copyCodes: Record<string, string> = {};
-      for (const section of req.template.labels.flatMap((l) => l.sections)) {
-        const copyCode = newCopyCode();
-        copyCodes[section.copy] = copyCode;
-        copies.push({ copyCode, jobId: job.id, waybillId: id, copy: section.copy, printNo: 1 });
-        const print = { copy: section.copy, title: section.title, copyCode, printNo: 1, printedAt: now, lang: req.template.lang };
-        views.set(section.copy, buildCopyView(facts, print, section.policy));
-      }
-
-      const layout = layoutWaybill(req.template, views, deps.metrics);
-      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, copyCodes }, layout);
-      summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo });
-      summary.labels += layout.labels.length;
-      summary.warnings.push(...layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
+      const printed = printCopies(req.template, facts, { job, waybillId: id, printNo: preview ? 0 : 1, at: now }, deps.metrics);
+      if (!preview) copies.push(...printed.copies);
+      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed }, printed.layout);
+      summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
+      summary.labels += printed.layout.labels.length;
+      summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
     }
 
     await req.sink.finish();
@@ -133,12 +134,88 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     await deps.audit.append({
       at: job.createdAt,
       actor: `${job.channel}:${job.operator}@${job.host}`,
-      action: 'print',
+      action: preview ? 'create' : 'print',
       waybillNo: w.waybillNo,
       outcome: 'ok',
-      detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length },
+      detail: { job: job.id, template: job.templateId, format: job.format, copies: preview ? 0 : req.template.copies.length, printNo: preview ? 0 : 1 },
     });
   return summary;
+}
+
+export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' | 'clientId' | 'copies'> {
+  waybill: WaybillRecord;
+}
+
+/**
+ * Prints an existing waybill again from its sealed data: new copy codes, the next print number (so
+ * the paper says REPRINT from the second print on), today's relay numbers, and its own audit record.
+ */
+export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Promise<{ jobId: string; printNo: number; labels: number; warnings: string[] }> {
+  const { waybill } = req;
+  if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
+  const now = (deps.now ?? (() => new Date()))();
+  const job: PrintJobRecord = {
+    id: randomUUID(),
+    createdAt: now.toISOString(),
+    channel: req.channel,
+    templateId: req.template.id,
+    format: req.format,
+    host: req.host,
+    operator: req.operator,
+  };
+  if (!deps.keys.ring.keys.has(waybill.sealed.keyId)) deps.keys.refresh?.();
+  const content = JSON.parse(unseal(waybill.sealed, deps.keys.ring, waybill.id).toString('utf8')) as SealedContent;
+  const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
+  const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
+  const printNo = await deps.store.nextPrintNo(waybill.id);
+  const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, at: now }, deps.metrics);
+  await req.sink.add({ orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay }, printed.layout);
+  await req.sink.finish();
+  await deps.store.savePrintJob(job, [], printed.copies);
+  await deps.audit.append({
+    at: job.createdAt,
+    actor: `${job.channel}:${job.operator}@${job.host}`,
+    action: printNo > 1 ? 'reprint' : 'print',
+    waybillNo: waybill.waybillNo,
+    outcome: 'ok',
+    detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length, printNo },
+  });
+  return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
+}
+
+/** One print of one waybill: a copy code per copy (none in a preview, print 0), the views and the layout. */
+function printCopies(
+  template: LoadedTemplate,
+  facts: WaybillFacts,
+  print: { job: PrintJobRecord; waybillId: string; printNo: number; at: Date },
+  metrics: TextMetrics,
+): { layout: WaybillLayout; copies: CopyPrintRecord[]; copyCodes: Record<string, string> } {
+  const views = new Map<CopyKind, CopyView>();
+  const copies: CopyPrintRecord[] = [];
+  const copyCodes: Record<string, string> = {};
+  for (const section of template.labels.flatMap((l) => l.sections)) {
+    const copyCode = print.printNo > 0 ? newCopyCode() : '';
+    if (copyCode) {
+      copyCodes[section.copy] = copyCode;
+      copies.push({ copyCode, jobId: print.job.id, waybillId: print.waybillId, copy: section.copy, printNo: print.printNo });
+    }
+    const copyFacts = { copy: section.copy, title: section.title, copyCode, printNo: print.printNo, printedAt: print.at, lang: template.lang };
+    views.set(section.copy, buildCopyView(facts, copyFacts, section.policy));
+  }
+  return { layout: layoutWaybill(template, views, metrics), copies, copyCodes };
+}
+
+/** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
+async function refuseKnownOrderIds(store: Store, clientId: string, orders: Order[], file?: string): Promise<void> {
+  const issues: Issue[] = [];
+  const seen = new Set<string>();
+  for (const [index, order] of orders.entries()) {
+    const existing = await store.findWaybillByClientOrder(clientId, order.orderId);
+    if (existing || seen.has(order.orderId))
+      issues.push({ file, index, path: ['orderId'], message: existing ? `a waybill exists for this order id: ${existing.id}` : 'order id repeated in this request' });
+    seen.add(order.orderId);
+  }
+  if (issues.length) throw new WaybillError('conflict', 'some orders already have a waybill', issues);
 }
 
 /** Binds relay numbers for both parties; says why when none could be had (never throws for the provider). */

@@ -10,7 +10,11 @@ export interface PrintedWaybill {
   orderIndex: number;
   orderId: string;
   waybillNo: string;
+  id: string;
+  /** Copy codes of this print; empty in a preview (nothing printed yet). */
   copyCodes: Record<string, string>;
+  /** The relay numbers as printed, per party. */
+  relay: Partial<Record<'recipient' | 'sender', string>>;
 }
 
 export interface WaybillSink {

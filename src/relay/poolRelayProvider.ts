@@ -9,7 +9,7 @@ import { hashToken } from '../vault/qrToken';
 import { seal, unseal } from '../vault/sealing';
 import { formatRelay, type RelayNumber } from './relayPool';
 import type { BindRequest, Bound, RelayProvider, ResolveDecision } from './relayProvider';
-import type { CallerPolicy, RelayStore } from './relayStore';
+import type { CallerPolicy, RelayParty, RelayStore } from './relayStore';
 
 export interface PoolRelaySettings {
   pool: RelayNumber[];
@@ -54,6 +54,11 @@ export class PoolRelayProvider implements RelayProvider {
       this.now(),
     );
     return binding && { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
+  }
+
+  async printedFor(waybillId: string, lang: 'zh' | 'en', now: Date): Promise<Partial<Record<RelayParty, string>>> {
+    const live = (await this.store.forWaybill(waybillId)).filter((b) => !b.endedAt && b.sealed && b.expiresAt > now.toISOString());
+    return Object.fromEntries(live.map((b) => [b.party, formatRelay(b.number, b.ext, lang)]));
   }
 
   release(bindingIds: string[]): Promise<void> {

@@ -3,7 +3,6 @@
 
 import type { RelayParty } from './relayStore';
 
-
 export interface BindRequest {
   waybillId: string;
   party: RelayParty;
@@ -28,6 +27,8 @@ export type ResolveDecision =
 export interface RelayProvider {
   /** A binding, or undefined when none can be made (pool exhausted); throws when the provider fails. */
   bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined>;
+  /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
+  printedFor(waybillId: string, lang: 'zh' | 'en', now: Date): Promise<Partial<Record<RelayParty, string>>>;
   /** Undoes bindings of a print that failed before it was recorded. */
   release(bindingIds: string[]): Promise<void>;
   /** Sets when a waybill's live bindings stop reaching anyone (delivery + after-sales, capped); may shorten. */

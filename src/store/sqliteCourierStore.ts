@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { parseNewCourier, type Courier, type NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
-import { newCourierId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
 import { statementCache } from './statementCache';
 
 interface CourierRow {
@@ -38,7 +38,7 @@ export class SqliteCourierStore implements CourierStore {
     const createdAt = at.toISOString();
     // 50-bit ids practically never collide, but a collision must not fail an add: draw again.
     for (let attempt = 0; ; attempt++) {
-      const id = newCourierId();
+      const id = newCredentialId();
       const { credential, secretHash } = newCredential(id);
       try {
         insert.run(id, c.carrier, c.name, c.outlet, JSON.stringify(c.routes), c.device, secretHash, createdAt);
@@ -95,7 +95,7 @@ export class SqliteCourierStore implements CourierStore {
     if (!parsed) return undefined;
     // Courier ids are not secret (lists, audit lines), so an early return for an unknown id leaks
     // nothing; the secret itself is compared in constant time.
-    const row = this.row(parsed.courierId);
+    const row = this.row(parsed.id);
     if (!row || !secretMatches(parsed.secret, row.credential_hash)) return undefined;
     return toCourier(row);
   }

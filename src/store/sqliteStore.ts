@@ -24,6 +24,7 @@ interface WaybillRow {
   waybill_no: string;
   carrier: string;
   order_id: string;
+  client_id: string | null;
   routing_code: string | null;
   created_at: string;
   token_hash: string;
@@ -63,8 +64,8 @@ export class SqliteStore implements Store {
       'INSERT INTO print_jobs (id, created_at, channel, template_id, format, host, operator) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertWaybill = this.sql(
-      `INSERT INTO waybills (id, waybill_no, carrier, order_id, routing_code, created_at, token_hash, status, purge_after, relay_unavailable, key_id, wrapped_key, sealed)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO waybills (id, waybill_no, carrier, order_id, client_id, routing_code, created_at, token_hash, status, purge_after, relay_unavailable, key_id, wrapped_key, sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertCopy = this.sql(
       'INSERT INTO copy_prints (copy_code, job_id, waybill_id, copy, print_no) VALUES (?, ?, ?, ?, ?)',
@@ -73,7 +74,7 @@ export class SqliteStore implements Store {
       insertJob.run(job.id, job.createdAt, job.channel, job.templateId, job.format, job.host, job.operator);
       for (const w of waybills) {
         if (!w.sealed) throw new Error('a new waybill needs its sealed data');
-        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.routingCode ?? null, w.createdAt, w.tokenHash, w.status, w.purgeAfter, w.relayUnavailable ? 1 : 0, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
+        insertWaybill.run(w.id, w.waybillNo, w.carrier, w.orderId, w.clientId ?? null, w.routingCode ?? null, w.createdAt, w.tokenHash, w.status, w.purgeAfter, w.relayUnavailable ? 1 : 0, w.sealed.keyId, w.sealed.wrappedKey, w.sealed.ciphertext);
       }
       for (const c of copies) insertCopy.run(c.copyCode, c.jobId, c.waybillId, c.copy, c.printNo);
     });
@@ -82,6 +83,7 @@ export class SqliteStore implements Store {
     } catch (e) {
       const message = String((e as Error).message);
       if (/UNIQUE constraint failed: waybills\.waybill_no/.test(message)) throw new UniqueViolation('waybill number');
+      if (/UNIQUE constraint failed: waybills\.client_id, waybills\.order_id/.test(message)) throw new UniqueViolation('order id');
       if (/UNIQUE constraint failed/.test(message)) throw new UniqueViolation('generated identifier');
       throw e;
     }
@@ -97,6 +99,15 @@ export class SqliteStore implements Store {
 
   async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
     return toWaybill(this.sql('SELECT * FROM waybills WHERE id = ?').get(id) as WaybillRow | undefined);
+  }
+
+  async findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined> {
+    return toWaybill(this.sql('SELECT * FROM waybills WHERE client_id = ? AND order_id = ?').get(clientId, orderId) as WaybillRow | undefined);
+  }
+
+  async nextPrintNo(waybillId: string): Promise<number> {
+    const row = this.sql('SELECT coalesce(max(print_no), 0) + 1 AS n FROM copy_prints WHERE waybill_id = ?').get(waybillId) as { n: number };
+    return row.n;
   }
 
   async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
@@ -219,6 +230,7 @@ function toWaybill(row: WaybillRow | undefined): WaybillRecord | undefined {
     waybillNo: row.waybill_no,
     carrier: row.carrier,
     orderId: row.order_id,
+    ...(row.client_id ? { clientId: row.client_id } : {}),
     ...(row.routing_code ? { routingCode: row.routing_code } : {}),
     createdAt: row.created_at,
     tokenHash: row.token_hash,

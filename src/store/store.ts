@@ -12,6 +12,8 @@ export interface WaybillRecord {
   waybillNo: string;
   carrier: string;
   orderId: string;
+  /** The API client (tenant) that created it; absent for waybills printed from the CLI. */
+  clientId?: string;
   routingCode?: string; // routing data, printed on paper anyway; strict scan mode matches courier routes on it
   createdAt: string; // ISO 8601
   tokenHash: string;
@@ -70,6 +72,10 @@ export interface Store {
   findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined>;
   findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined>;
   findWaybillById(id: string): Promise<WaybillRecord | undefined>;
+  /** A client's waybill by its own order id (unique per client). */
+  findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined>;
+  /** The print number the next print of this waybill gets: 1 if it was never printed. */
+  nextPrintNo(waybillId: string): Promise<number>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
 
   /** Records a lifecycle event and the status it leads to; `purgeAfter` (when given) can only move the purge earlier. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { courierCommand } from '../../src/cli/courierCommands';
 import { courierStatus, isActive, type NewCourier } from '../../src/couriers/courier';
-import { hashSecret, newCourierId, newCredential, parseCredential, secretMatches } from '../../src/couriers/credentials';
+import { hashSecret, newCredentialId, newCredential, parseCredential, secretMatches } from '../../src/couriers/credentials';
 import { applyMigrations } from '../../src/store/sqliteStore';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 
@@ -25,11 +25,11 @@ const li: NewCourier = { carrier: 'ZT', name: '李师傅', outlet: 'HZ-XH01', ro
 
 describe('courier credentials', () => {
   it('issues wbc_<id>_<secret> texts that parse back, and refuses anything else', () => {
-    const id = newCourierId();
+    const id = newCredentialId();
     expect(id).toMatch(/^[a-z2-7]{10}$/);
     const { credential, secretHash } = newCredential(id);
     const parsed = parseCredential(credential);
-    expect(parsed?.courierId).toBe(id);
+    expect(parsed?.id).toBe(id);
     expect(parsed?.secret).toHaveLength(43);
     expect(secretMatches(parsed!.secret, secretHash)).toBe(true);
     expect(secretMatches(parsed!.secret, hashSecret('x'))).toBe(false);
@@ -67,11 +67,11 @@ describe('SQLite courier store', () => {
     expect(isActive(me!)).toBe(true);
     expect(me).not.toHaveProperty('credentialHash');
 
-    const { courierId, secret } = parseCredential(a.credential)!;
+    const { id: courierId, secret } = parseCredential(a.credential)!;
     const other = parseCredential(newCredential(courierId).credential)!.secret;
     expect(await couriers.authenticate(`wbc_${courierId}_${other}`)).toBeUndefined(); // wrong secret
     expect(await couriers.authenticate(`wbc_${b.courier.id}_${secret}`)).toBeUndefined(); // another courier's id
-    expect(await couriers.authenticate(`wbc_${newCourierId()}_${secret}`)).toBeUndefined(); // unknown id
+    expect(await couriers.authenticate(`wbc_${newCredentialId()}_${secret}`)).toBeUndefined(); // unknown id
     expect(await couriers.authenticate(a.credential.slice(0, -1))).toBeUndefined(); // malformed
     expect(await couriers.authenticate(`Bearer ${a.credential}`)).toBeUndefined();
     expect((await couriers.authenticate(b.credential))?.id).toBe(b.courier.id);
@@ -156,7 +156,7 @@ describe('waybill courier CLI', () => {
     expect(await c.run('add', '--carrier', 'ZT', '--name', ' 张师傅 ', '--outlet', 'HZ-XH01', '--route', '571', '--route', '572', '--device', 'HH-0042')).toBe(0);
     const credential = /^credential: (\S+)$/m.exec(c.lines.join('\n'))?.[1];
     expect(credential).toBeDefined();
-    const { courierId, secret } = parseCredential(credential!)!;
+    const { id: courierId, secret } = parseCredential(credential!)!;
     expect(c.lines.join('\n')).toMatch(/shown only once/);
     expect(c.lines.join('\n')).toContain(courierId);
     const added = await c.couriers.authenticate(credential!);

@@ -1,6 +1,7 @@
 // Versioned schema migrations, applied in order, each once. Add new versions (one file per feature is
 // fine); never edit one that has shipped.
 
+import { API_MIGRATION } from './apiMigration';
 import { AUDIT_MIGRATION } from './auditMigration';
 import { COURIER_MIGRATION } from './courierMigration';
 import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
@@ -54,4 +55,5 @@ export const MIGRATIONS: Migration[] = [
   COURIER_MIGRATION,
   RELAY_MIGRATION,
   TELEPHONY_MIGRATION,
+  API_MIGRATION,
 ];

@@ -1,0 +1,47 @@
+// API keys and the roles they carry. Warehouse and printer keys belong to one client (a tenant) and see
+// only its waybills; admin keys see every client. Couriers and telephony clients hold their own
+// credentials (`wbc_…`, `wbt_…`) with the same shape, so one bearer header serves every role.
+
+import { z } from 'zod';
+
+export const API_ROLES = ['warehouse', 'printer', 'admin'] as const;
+export const ROLES = [...API_ROLES, 'courier', 'telephony'] as const;
+export type ApiRole = (typeof API_ROLES)[number];
+export type Role = (typeof ROLES)[number];
+
+const name = z.string().regex(/^[\p{L}\p{N} ._-]{1,40}$/u, 'must be 1–40 letters, digits, spaces, dots, dashes or underscores');
+
+export const NewApiKey = z
+  .object({
+    name,
+    role: z.enum(API_ROLES, { error: `must be one of ${API_ROLES.join(', ')}` }),
+    /** The tenant whose waybills the key may create and read; required for warehouse and printer keys. */
+    client: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1–40 lower-case letters, digits or hyphens').optional(),
+  })
+  .strict()
+  .refine((k) => (k.role === 'admin') === (k.client === undefined), {
+    message: 'warehouse and printer keys need a client; admin keys have none',
+    path: ['client'],
+  });
+export type NewApiKey = z.infer<typeof NewApiKey>;
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  role: ApiRole;
+  client?: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** Who is calling, once authenticated. */
+export type Principal =
+  | { role: 'warehouse' | 'printer'; id: string; client: string }
+  | { role: 'admin'; id: string }
+  | { role: 'courier'; id: string; carrier: string }
+  | { role: 'telephony'; id: string };
+
+/** The audit actor for a principal: role and key id, never a name a person typed. */
+export function actorOf(p: Principal): string {
+  return `${p.role}:${p.id}`;
+}

@@ -1,0 +1,65 @@
+// Who is calling: one bearer header for every role. API keys (`wbk_…`) carry warehouse, printer or admin;
+// courier (`wbc_…`) and telephony (`wbt_…`) credentials carry their own role. Routes then say which
+// roles they admit; a warehouse or printer key only ever sees its own client's waybills.
+
+import type { NextFunction, Request, Response } from 'express';
+import type { Principal, Role } from '../auth/apiKey';
+import type { ApiKeyStore } from '../auth/apiKeyStore';
+import type { CourierStore } from '../couriers/courierStore';
+import type { TelephonyClients } from '../relay/telephonyClients';
+import type { WaybillRecord } from '../store/store';
+import { ScanRefusal } from '../vault/scanAccess';
+
+export interface AuthDeps {
+  apiKeys: ApiKeyStore;
+  couriers: CourierStore;
+  telephony: TelephonyClients;
+}
+
+export function bearer(req: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
+  return m?.[1];
+}
+
+export async function principalOf(deps: AuthDeps, credential: string | undefined): Promise<Principal | undefined> {
+  if (!credential) return undefined;
+  if (credential.startsWith('wbk_')) {
+    const key = await deps.apiKeys.authenticate(credential);
+    if (!key) return undefined;
+    return key.role === 'admin' ? { role: 'admin', id: key.id } : { role: key.role, id: key.id, client: key.client! };
+  }
+  if (credential.startsWith('wbc_')) {
+    const courier = await deps.couriers.authenticate(credential);
+    if (!courier) return undefined;
+    if (courier.revokedAt || courier.suspendedAt) throw new ScanRefusal('forbidden', 'this courier may not act now');
+    return { role: 'courier', id: courier.id, carrier: courier.carrier };
+  }
+  if (credential.startsWith('wbt_')) {
+    const client = deps.telephony.authenticate(credential);
+    return client && { role: 'telephony', id: client.id };
+  }
+  return undefined;
+}
+
+/** Admits only the given roles; the principal is then in `res.locals.principal`. */
+export function requireRole(deps: AuthDeps, ...roles: Role[]) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const principal = await principalOf(deps, bearer(req));
+      if (!principal) throw new ScanRefusal('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
+      if (!roles.includes(principal.role)) throw new ScanRefusal('forbidden', `this needs one of the roles: ${roles.join(', ')}`);
+      res.locals.principal = principal;
+      next();
+    } catch (e) {
+      next(e);
+    }
+  };
+}
+
+/** Whether a principal may see a waybill. Others get "not found", so ids of other clients leak nothing. */
+export function canSee(p: Principal, w: WaybillRecord): boolean {
+  if (p.role === 'admin') return true;
+  if (p.role === 'warehouse' || p.role === 'printer') return w.clientId === p.client;
+  if (p.role === 'courier') return w.carrier === p.carrier;
+  return false;
+}

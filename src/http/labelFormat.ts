@@ -1,0 +1,75 @@
+// Label options of a request: format from `?format=` or the Accept header (with a `dpi` parameter),
+// template, copies and resolution from the query. One zod schema, so the OpenAPI document says the same.
+
+import type { Request } from 'express';
+import { z } from 'zod';
+import { WaybillError } from '../errors';
+import { CopyKind } from '../privacy/copyPolicy';
+
+export const MEDIA_TYPES = { pdf: 'application/pdf', json: 'application/json' } as const;
+export type LabelFormat = keyof typeof MEDIA_TYPES;
+const FORMATS = Object.keys(MEDIA_TYPES) as LabelFormat[];
+const DPIS = ['203', '300'] as const;
+
+export const LabelQuery = z
+  .object({
+    format: z.enum(FORMATS as [LabelFormat, ...LabelFormat[]]).optional().describe('overrides the Accept header'),
+    template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional(),
+    copies: z
+      .string()
+      .max(100)
+      .transform((s, ctx) => {
+        const kinds = s.split(',').map((c) => CopyKind.safeParse(c.trim()));
+        if (kinds.every((k) => k.success)) return [...new Set(kinds.map((k) => k.data!))];
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${CopyKind.options.join(', ')}` });
+        return z.NEVER;
+      })
+      .optional()
+      .describe('which copies to print, e.g. courier,recipient; all of the template by default'),
+    dpi: z
+      .enum(DPIS)
+      .transform((d) => Number(d) as 203 | 300)
+      .optional()
+      .describe('printer resolution the barcodes are sized for; the template default otherwise'),
+  })
+  .strict();
+export type LabelQuery = z.infer<typeof LabelQuery>;
+
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  throw new WaybillError(
+    'invalid_input',
+    'the query is invalid',
+    result.error.issues.map((i) => ({ path: ['query', ...i.path.map(String)], message: i.message })),
+  );
+}
+
+/**
+ * The format to answer in: `?format=` wins, then the best Accept entry we can produce (q-values honoured,
+ * a `dpi` parameter read), then `fallback` for a missing Accept or a wildcard. 406 when nothing fits.
+ */
+export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat): { format: LabelFormat; dpi?: 203 | 300 } {
+  if (query.format) return { format: query.format, ...(query.dpi ? { dpi: query.dpi } : {}) };
+  const accept = req.get('accept');
+  if (!accept) return { format: fallback, ...(query.dpi ? { dpi: query.dpi } : {}) };
+  const ranges = accept
+    .split(',')
+    .map((part, order) => {
+      const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+      const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
+      const q = Number(param('q') ?? 1);
+      return { type, q: Number.isFinite(q) ? q : 0, dpi: param('dpi'), order };
+    })
+    .filter((r) => r.q > 0)
+    .sort((a, b) => b.q - a.q || a.order - b.order);
+  for (const r of ranges) {
+    const format =
+      r.type === '*/*' || r.type === 'application/*' ? fallback : FORMATS.find((f) => MEDIA_TYPES[f] === r.type);
+    if (!format) continue;
+    const dpi = query.dpi ?? (DPIS.includes(r.dpi as (typeof DPIS)[number]) ? (Number(r.dpi) as 203 | 300) : undefined);
+    if (r.dpi && !dpi) throw new WaybillError('not_acceptable', `dpi must be one of ${DPIS.join(', ')}`);
+    return { format, ...(dpi ? { dpi } : {}) };
+  }
+  throw new WaybillError('not_acceptable', `no acceptable format; this service answers ${FORMATS.map((f) => MEDIA_TYPES[f]).join(', ')}`);
+}

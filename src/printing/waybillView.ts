@@ -1,0 +1,54 @@
+// What the API shows of an existing waybill: the masked fields a courier copy prints (relay numbers,
+// masked names, routing area), never the QR token, and nothing personal once the waybill is purged.
+
+import type { Masked } from '../privacy/masked';
+import { DEFAULT_POLICIES } from '../privacy/copyPolicy';
+import { buildCopyView, type TextField } from '../privacy/privacyView';
+import type { WaybillRecord } from '../store/store';
+import type { Keys } from '../vault/keyFile';
+import { unseal } from '../vault/sealing';
+import type { RelayProvider } from '../relay/relayProvider';
+import type { SealedContent } from './printWaybills';
+
+const SHOWN: TextField[] = ['service', 'routingCode', 'sender.name', 'sender.phone', 'sender.area', 'recipient.name', 'recipient.phone', 'recipient.area', 'parcel.weight', 'parcel.pieces', 'parcel.contents'];
+
+export interface WaybillView {
+  id: string;
+  waybillNo: string;
+  orderId: string;
+  carrier: string;
+  status: string;
+  createdAt: string;
+  purgeAfter: string;
+  purgedAt?: string;
+  relayUnavailable: boolean;
+  /** Absent once purged: the data behind it is destroyed. */
+  shows?: Partial<Record<TextField, Masked>>;
+}
+
+export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now: () => Date }, w: WaybillRecord): Promise<WaybillView> {
+  const base: WaybillView = {
+    id: w.id,
+    waybillNo: w.waybillNo,
+    orderId: w.orderId,
+    carrier: w.carrier,
+    status: w.status,
+    createdAt: w.createdAt,
+    purgeAfter: w.purgeAfter,
+    ...(w.purgedAt ? { purgedAt: w.purgedAt } : {}),
+    relayUnavailable: Boolean(w.relayUnavailable),
+  };
+  if (!w.sealed) return base;
+  if (!deps.keys.ring.keys.has(w.sealed.keyId)) deps.keys.refresh?.();
+  const content = JSON.parse(unseal(w.sealed, deps.keys.ring, w.id).toString('utf8')) as SealedContent;
+  const now = deps.now();
+  const lang = content.order.recipient.address.country === 'CN' ? 'zh' : 'en';
+  const relay = (await deps.relay?.printedFor(w.id, lang, now)) ?? {};
+  const view = buildCopyView(
+    { order: content.order, waybillNo: w.waybillNo, qrUrl: '', relay },
+    { copy: 'courier', title: '', copyCode: '', printNo: 0, printedAt: now, lang },
+    { ...DEFAULT_POLICIES.courier, qr: false },
+  );
+  const shows = Object.fromEntries(SHOWN.filter((f) => view.fields[f]).map((f) => [f, view.fields[f]]));
+  return { ...base, shows };
+}
