@@ -25,12 +25,14 @@ import { relayCommand } from './cli/relayCommands';
 const USAGE = `usage:
   waybill print <orders.json|.ndjson> [--template ID] [--format pdf|json] --out PATH
   waybill templates
-  waybill serve [--port 8080] [--host 127.0.0.1]
+  waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill couriers add|list|revoke|reinstate …
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
   waybill purge
   waybill audit verify | audit waybill <no> | audit trace <copy code>
-  waybill keys rotate [NEW-ID] | keys retire ID | keys status
+  waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client C] …
+  waybill keys list | keys revoke <id>
+  waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
   waybill relay pool | relay show <waybill no> | relay clients add --name NAME | relay courier-phone <id> <number>
 
 environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
@@ -58,11 +60,10 @@ export async function main(
         return EXIT.ok;
       case 'serve': {
         const services = openServices(config, (m) => log(`warning: ${m}`));
-        const server = await serveCommand(rest, services, log);
-        await new Promise<void>((resolve) => {
-          const stop = () => server.close(() => resolve());
-          process.once('SIGINT', stop).once('SIGTERM', stop);
-        });
+        const running = await serveCommand(rest, services, log);
+        await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+        log('shutting down: finishing running requests');
+        await running.shutdown();
         await services.close();
         return EXIT.ok;
       }

@@ -6,7 +6,9 @@ import type { Config } from './config/config';
 import { PoolRelayProvider } from './relay/poolRelayProvider';
 import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import { TelephonyClients } from './relay/telephonyClients';
+import { SqliteApiKeyStore } from './store/sqliteApiKeyStore';
 import { SqliteAuditLog } from './store/sqliteAuditLog';
+import { SqliteIdempotencyStore } from './store/sqliteIdempotencyStore';
 import { SqliteCourierStore } from './store/sqliteCourierStore';
 import { SqliteRelayStore } from './store/sqliteRelayStore';
 import { SqliteStore } from './store/sqliteStore';
@@ -18,6 +20,8 @@ export interface Services {
   audit: SqliteAuditLog;
   couriers: SqliteCourierStore;
   keys: Keys;
+  apiKeys: SqliteApiKeyStore;
+  idempotency: SqliteIdempotencyStore;
   telephony: TelephonyClients;
   relayStore: SqliteRelayStore;
   pool: RelayNumber[];
@@ -46,6 +50,8 @@ export function openServices(config: Config, warn: (message: string) => void): S
     audit: new SqliteAuditLog(store.database),
     couriers,
     keys,
+    apiKeys: new SqliteApiKeyStore(store.database),
+    idempotency: new SqliteIdempotencyStore(store.database),
     telephony: new TelephonyClients(store.database),
     relayStore,
     pool,

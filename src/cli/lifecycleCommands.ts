@@ -5,6 +5,7 @@ import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { rewrapAll, retireBlocker } from '../vault/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
 import { relayDeps, type Services } from '../wiring';
+import { apiKeyCommand } from './apiKeyCommands';
 
 const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
 
@@ -33,6 +34,7 @@ export async function purgeCommand(s: Services, log: (line: string) => void): Pr
 
 export async function keysCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
   const [sub, id] = args;
+  if (sub === 'create' || sub === 'list' || sub === 'revoke') return apiKeyCommand(args, s, log);
   const fileMode = !s.config.masterKey;
   if (sub === 'rotate') {
     if (fileMode) {
@@ -60,6 +62,6 @@ export async function keysCommand(args: string[], s: Services, log: (line: strin
     for (const [keyId, n] of Object.entries(await s.store.countSealedByKey())) log(`${keyId}\t${n} sealed record(s)`);
     return 0;
   }
-  log('usage: waybill keys rotate [NEW-ID] | keys retire ID | keys status');
+  log('usage: waybill keys create|list|revoke … (API credentials) | keys rotate [NEW-ID] | keys retire ID | keys status (master keys)');
   return 2;
 }

@@ -1,20 +1,43 @@
 // `waybill serve`: the HTTP service on the embedded store, with the purge sweep running beside it.
+// JSON logs (pino) go to stdout; shutdown stops taking work, lets running requests finish within a
+// grace period, then returns so the caller can close the store.
 
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { createApp } from '../http/app';
+import { Metrics } from '../http/metrics';
 import { purgeDue } from '../vault/lifecycle';
 import { relayDeps, type Services } from '../wiring';
 
 const SWEEP_MS = 60_000;
+const IDEMPOTENCY_TTL_MS = 86_400_000;
 
-export async function serveCommand(args: string[], services: Services, log: (line: string) => void): Promise<Server> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' } } });
+export interface RunningService {
+  server: Server;
+  url: string;
+  /** Stops taking requests, waits for running ones (up to the grace period), stops the sweep. */
+  shutdown(): Promise<void>;
+}
+
+export async function serveCommand(
+  args: string[],
+  services: Services,
+  log: (line: string) => void,
+  logStream: NodeJS.WritableStream = process.stdout,
+): Promise<RunningService> {
+  const { config, store, audit, couriers, keys } = services;
+  const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
-  const { config, store, audit, couriers, keys } = services;
+  const logger = pino(
+    { level: config.http.logLevel, base: { service: 'waybill' }, redact: { paths: ['authorization', 'token', 'credential', '*.authorization', '*.token'], censor: '[redacted]' } },
+    logStream as pino.DestinationStream,
+  );
   const relay = relayDeps(services);
   const now = () => new Date();
+  let draining = false;
+  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined);
   const app = createApp({
     store,
     couriers,
@@ -23,16 +46,30 @@ export async function serveCommand(args: string[], services: Services, log: (lin
     limits: config.scan,
     retentionGraceDays: config.retentionGraceDays,
     ...(relay ? { relay: { ...relay, calls: services.relayStore, bindings: services.relayStore, telephony: services.telephony } } : {}),
+    api: {
+      apiKeys: services.apiKeys,
+      telephony: services.telephony,
+      idempotency: services.idempotency,
+      templatesDir: config.templatesDir,
+      defaultTemplate: config.http.defaultTemplate,
+      scanBaseUrl: config.scanBaseUrl,
+      maxLifetimeDays: config.maxLifetimeDays,
+      batch: { maxOrders: config.http.batchMaxOrders, bodyLimit: config.http.batchBodyLimit, maxConcurrent: config.http.maxConcurrentBatches },
+    },
+    metrics,
+    checkReady: () => store.ping(),
+    draining: () => draining,
     now,
-    log: (entry) => log(JSON.stringify({ time: new Date().toISOString(), ...entry })),
+    log: (entry) => (entry.level === 'error' ? logger.error(entry) : entry.level === 'warn' ? logger.warn(entry) : logger.info(entry)),
   });
   const sweep = async () => {
     try {
       const n = await purgeDue({ store, audit, retentionGraceDays: config.retentionGraceDays, now });
       const expired = await services.relayStore.expireDue(now());
-      if (n || expired) log(JSON.stringify({ time: new Date().toISOString(), event: 'purge', shredded: n, relayBindingsExpired: expired }));
+      const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
+      if (n || expired || keysForgotten) logger.info({ event: 'purge', shredded: n, relayBindingsExpired: expired, idempotencyKeysExpired: keysForgotten });
     } catch (e) {
-      log(JSON.stringify({ time: new Date().toISOString(), event: 'purge_failed', error: (e as Error).name }));
+      logger.error({ event: 'purge_failed', error: (e as Error).name });
     }
   };
   await sweep();
@@ -41,7 +78,19 @@ export async function serveCommand(args: string[], services: Services, log: (lin
   const server = app.listen(port, values.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const address = server.address();
-  log(`waybill service listening on http://${values.host}:${typeof address === 'object' && address ? address.port : port}`);
-  server.on('close', () => clearInterval(timer));
-  return server;
+  const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;
+  log(`waybill service listening on ${url} (API docs: ${url}/docs)`);
+  logger.info({ event: 'listening', url });
+
+  const shutdown = async () => {
+    draining = true;
+    clearInterval(timer);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceSeconds * 1000);
+    await closed;
+    clearTimeout(grace);
+    logger.info({ event: 'stopped' });
+  };
+  return { server, url, shutdown };
 }

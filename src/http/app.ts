@@ -2,19 +2,28 @@
 // problem+json; log lines carry the route template and request id, never a token or personal data.
 
 import express, { type NextFunction, type Request, type Response } from 'express';
+import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/auditLog';
+import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
-import type { Store } from '../store/store';
+import { loadTemplate, type LoadedTemplate } from '../layout/loadTemplate';
+import { fontMetrics } from '../layout/textMeasure';
+import { UniqueViolation, type Store } from '../store/store';
 import type { RelayStore } from '../relay/relayStore';
+import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Keys } from '../vault/keyFile';
-import { WaybillEvent, recordWaybillEvent } from '../vault/lifecycle';
 import { ScanRefusal, scanWaybill, type ScanLimits } from '../vault/scanAccess';
-import { CONSUMER_PAGE } from './consumerPage';
-import { sendProblem } from './problem';
 import { bearer } from './auth';
+import { batchRoutes, type BatchLimits } from './batchRoutes';
+import { CONSUMER_PAGE } from './consumerPage';
+import { docsPage, openApiDocument } from './openapi';
+import type { IdempotencyStore } from './idempotency';
+import { Metrics } from './metrics';
+import { HttpProblem, sendProblem } from './problem';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
+import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
 
 export interface AppDeps {
   store: Store;
@@ -24,6 +33,22 @@ export interface AppDeps {
   limits: ScanLimits;
   retentionGraceDays: number;
   relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
+  /** The warehouse API (API keys, waybills, batches); without it only scan, relay and health routes exist. */
+  api?: {
+    apiKeys: ApiKeyStore;
+    telephony: TelephonyClients;
+    idempotency: IdempotencyStore;
+    templatesDir: string;
+    defaultTemplate: string;
+    scanBaseUrl: string;
+    maxLifetimeDays: number;
+    batch: BatchLimits;
+  };
+  metrics?: Metrics;
+  /** Throws when the store cannot be reached; /readyz answers 503 then. */
+  checkReady?: () => Promise<void>;
+  /** True once shutdown began: new work is refused with 503 while running requests finish. */
+  draining?: () => boolean;
   now: () => Date;
   log: (entry: Record<string, unknown>) => void;
 }
@@ -32,28 +57,42 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
+  const metrics = deps.metrics ?? new Metrics();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('query parser', 'simple'); // no nested objects from a[b]=c: query values are strings or string arrays
 
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
     res.locals.requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', res.locals.requestId as string);
     const started = process.hrtime.bigint();
-    res.on('finish', () =>
-      deps.log({
-        requestId: res.locals.requestId,
-        method: req.method,
-        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched',
-        status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      }),
-    );
+    res.on('finish', () => {
+      const route = req.route ? `${(res.locals.mountPath as string | undefined) ?? ''}${String(req.route.path)}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
+      metrics.httpSeconds.observe({ method: req.method, route }, seconds);
+      deps.log({ requestId: res.locals.requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000 });
+    });
+    if (deps.draining?.() && req.path !== '/healthz') return next(new HttpProblem('unavailable', 'the service is shutting down', 1));
     next();
   });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await deps.checkReady?.();
+      res.json({ status: 'ready' });
+    } catch {
+      sendProblem(res, 'unavailable', 'the store is not reachable', { retryAfterSeconds: 5 });
+    }
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   // The QR URL itself: a phone camera gets the same page whatever the token.
@@ -65,42 +104,72 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/scan/:token', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    const result = await scanWaybill({ ...deps, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
-      credential: bearer(req),
-      token: String(req.params.token),
-      purpose: typeof req.query.purpose === 'string' ? req.query.purpose : '',
-      requestId: res.locals.requestId as string,
-    });
-    res.json(result);
-  });
-
-  app.post('/v1/waybills/:waybillNo/events', express.json({ limit: '4kb' }), async (req, res) => {
-    const courier = await authenticatedCourier(deps, req);
-    const event = WaybillEvent.safeParse(req.body);
-    if (!event.success) {
-      const issues = event.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
-      return sendProblem(res, 'invalid_input', 'the event is invalid', { issues });
+    try {
+      const result = await scanWaybill({ ...deps, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
+        credential: bearer(req),
+        token: String(req.params.token),
+        purpose: typeof req.query.purpose === 'string' ? req.query.purpose : '',
+        requestId: res.locals.requestId as string,
+      });
+      metrics.scans.inc({ outcome: 'ok' });
+      res.json(result);
+    } catch (e) {
+      metrics.scans.inc({ outcome: e instanceof ScanRefusal ? e.code : 'error' });
+      throw e;
     }
-    const result = await recordWaybillEvent(deps, {
-      waybillNo: String(req.params.waybillNo),
-      event: event.data,
-      actor: `courier:${courier.id}`,
-      carrier: courier.carrier,
-      requestId: res.locals.requestId as string,
-    });
-    res.status(201).json(result);
   });
 
-  if (deps.relay) app.use('/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now }));
+  if (deps.api) {
+    const api = deps.api;
+    const templates = new Map<string, LoadedTemplate>();
+    const routeDeps: WaybillRouteDeps = {
+      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony },
+      print: {
+        store: deps.store,
+        audit: deps.audit,
+        keys: deps.keys,
+        scanBaseUrl: api.scanBaseUrl,
+        metrics: fontMetrics,
+        maxLifetimeDays: api.maxLifetimeDays,
+        ...(deps.relay ? { relay: { provider: deps.relay.provider, maxDays: deps.relay.maxDays } } : {}),
+        now: deps.now,
+      },
+      lifecycle: { store: deps.store, audit: deps.audit, retentionGraceDays: deps.retentionGraceDays, relay: deps.relay, now: deps.now },
+      idempotency: { store: api.idempotency, ring: deps.keys.ring, now: deps.now, waitMs: 30_000 },
+      metrics,
+      template: (id) => {
+        let t = templates.get(id);
+        if (!t) templates.set(id, (t = loadTemplate(api.templatesDir, id)));
+        return t;
+      },
+      defaultTemplate: api.defaultTemplate,
+      host: os.hostname(),
+    };
+    mount(app, '/v1/waybills', waybillRoutes(routeDeps));
+    mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
+    const doc = openApiDocument();
+    app.get('/openapi.json', (_req, res) => {
+      res.json(doc);
+    });
+    app.get('/docs', (_req, res) => {
+      res.type('html').send(docsPage(doc));
+    });
+  }
+
+  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now }));
 
   app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return res.destroy();
     if (err instanceof ScanRefusal) return sendProblem(res, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
-    if (err instanceof WaybillError) return sendProblem(res, err.code, err.message, { issues: err.issues });
+    if (err instanceof HttpProblem) return sendProblem(res, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
+    if (err instanceof UniqueViolation) return sendProblem(res, 'conflict', `that ${err.what} is already taken; fetch the existing resource or retry`);
+    if (err instanceof WaybillError) return sendProblem(res, err.code, err.message, { issues: err.issues, ...(err.code === 'in_progress' ? { retryAfterSeconds: 1 } : {}) });
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body is too large');
     if (e.type === 'entity.parse.failed') return sendProblem(res, 'bad_request', 'the body is not valid JSON');
+    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return sendProblem(res, 'unsupported_media_type', 'unsupported charset or content encoding');
     if (e.status && e.status >= 400 && e.status < 500) return sendProblem(res, 'bad_request', 'the request is malformed');
     deps.log({ requestId: res.locals.requestId, level: 'error', error: (err as Error)?.name ?? 'unknown' });
     return sendProblem(res, 'internal', 'internal error');
@@ -109,10 +178,14 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-async function authenticatedCourier(deps: AppDeps, req: Request) {
-  const credential = bearer(req);
-  const courier = credential ? await deps.couriers.authenticate(credential) : undefined;
-  if (!courier) throw new ScanRefusal('unauthenticated', 'a valid courier credential is required');
-  if (courier.revokedAt || courier.suspendedAt) throw new ScanRefusal('forbidden', 'this courier may not act now');
-  return courier;
+/** Mounts a router and remembers where, so logs and metrics name the full route template. */
+function mount(app: express.Express, path: string, router: express.Router): void {
+  app.use(
+    path,
+    (_req, res, next) => {
+      res.locals.mountPath = path;
+      next();
+    },
+    router,
+  );
 }

@@ -2,7 +2,7 @@
 // and field paths where they help. Only this module maps domain codes to HTTP statuses.
 
 import type { Response } from 'express';
-import type { ErrorCode, Issue } from '../errors';
+import { formatPath, type ErrorCode, type Issue } from '../errors';
 import type { RefusalCode } from '../vault/scanAccess';
 
 export type ProblemCode = ErrorCode | RefusalCode | 'bad_request' | 'unsupported_media_type' | 'payload_too_large';
@@ -29,6 +29,18 @@ const STATUS: Record<ProblemCode, number> = {
   payload_too_large: 413,
 };
 
+/** An HTTP-level refusal (media type, size, rate, shutdown) that no domain code would raise. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'HttpProblem';
+  }
+}
+
 export function statusOf(code: ProblemCode): number {
   return STATUS[code];
 }
@@ -37,7 +49,7 @@ export function sendProblem(
   res: Response,
   code: ProblemCode,
   detail: string,
-  opts: { issues?: Issue[]; retryAfterSeconds?: number } = {},
+  opts: { issues?: Issue[]; retryAfterSeconds?: number; extra?: Record<string, unknown> } = {},
 ): void {
   const status = STATUS[code];
   if (opts.retryAfterSeconds) res.setHeader('Retry-After', String(opts.retryAfterSeconds));
@@ -52,7 +64,10 @@ export function sendProblem(
         status,
         detail,
         requestId: res.locals.requestId as string,
-        ...(opts.issues?.length ? { errors: opts.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } : {}),
+        ...opts.extra,
+        ...(opts.issues?.length
+          ? { errors: opts.issues.map((i) => ({ ...(i.index !== undefined ? { index: i.index } : {}), ...(i.line !== undefined ? { line: i.line } : {}), path: formatPath(i.path), message: i.message })) }
+          : {}),
       }),
     );
 }

@@ -204,6 +204,10 @@ export class SqliteStore implements Store {
     return this.db;
   }
 
+  async ping(): Promise<void> {
+    this.sql('SELECT 1').get();
+  }
+
   async close(): Promise<void> {
     this.db.close();
   }

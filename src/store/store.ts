@@ -93,6 +93,8 @@ export interface Store {
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
   recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
 
+  /** Throws when the database cannot be reached (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

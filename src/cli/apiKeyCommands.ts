@@ -1,0 +1,75 @@
+// `waybill keys create|list|revoke`: credentials for every API role. Warehouse, printer and admin keys
+// are API keys (`wbk_…`); courier and telephony credentials are created through their own stores, so
+// a courier keeps its carrier, outlet and routes. Every credential is printed once and stored hashed.
+
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { NewApiKey, ROLES } from '../auth/apiKey';
+import { WaybillError } from '../errors';
+import type { Services } from '../wiring';
+import { courierCommand } from './courierCommands';
+
+const USAGE = `usage:
+  waybill keys create --role warehouse|printer --name NAME --client CLIENT
+  waybill keys create --role admin --name NAME
+  waybill keys create --role courier --name NAME --carrier CODE --outlet OUTLET --device DEVICE [--route PREFIX]...
+  waybill keys create --role telephony --name NAME
+  waybill keys list
+  waybill keys revoke <key id>`;
+
+const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
+
+export async function apiKeyCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+  const [sub, ...rest] = args;
+  const now = new Date();
+  if (sub === 'create') {
+    const roleAt = rest.indexOf('--role');
+    const role = roleAt >= 0 ? rest[roleAt + 1] : undefined;
+    const others = roleAt >= 0 ? [...rest.slice(0, roleAt), ...rest.slice(roleAt + 2)] : rest;
+    if (role === 'courier')
+      return courierCommand(['add', ...others], { couriers: s.couriers, now: () => now, audit: { record: (action, id) => audit(s, action, id) } }, log);
+    const { values } = parseArgs({ args: others, options: { name: { type: 'string' }, client: { type: 'string' } } });
+    if (!role || !(ROLES as readonly string[]).includes(role) || !values.name) {
+      log(`waybill keys: create needs --role (${ROLES.join(', ')}) and --name\n${USAGE}`);
+      return 2;
+    }
+    if (role === 'telephony') {
+      const { client, credential } = s.telephony.add(values.name, now);
+      await audit(s, 'key_create', client.id);
+      return shown(log, `telephony client ${client.id}`, credential);
+    }
+    const input = NewApiKey.safeParse({ name: values.name, role, ...(values.client ? { client: values.client } : {}) });
+    if (!input.success) throw new WaybillError('invalid_input', 'invalid key', input.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+    const { key, credential } = await s.apiKeys.add(input.data, now);
+    await audit(s, 'key_create', key.id);
+    return shown(log, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}`, credential);
+  }
+  if (sub === 'list') {
+    const keys = await s.apiKeys.list();
+    if (!keys.length) log('no API keys (couriers: waybill couriers list)');
+    for (const k of keys) log([k.id, k.role, k.client ?? '*', k.name, k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.createdAt].join('\t'));
+    return 0;
+  }
+  if (sub === 'revoke' && rest.length === 1) {
+    if (!(await s.apiKeys.revoke(rest[0]!, now))) {
+      log(`waybill keys: unknown key ${rest[0]} (couriers: waybill couriers revoke)`);
+      return 1;
+    }
+    await audit(s, 'key_revoke', rest[0]!);
+    log(`revoked key ${rest[0]}: it no longer opens anything`);
+    return 0;
+  }
+  log(USAGE);
+  return 2;
+}
+
+function shown(log: (line: string) => void, what: string, credential: string): number {
+  log(`created ${what}`);
+  log(`credential: ${credential}`);
+  log('this credential is shown only once and cannot be recovered: store it in your secret store now');
+  return 0;
+}
+
+async function audit(s: Services, action: 'courier_add' | 'courier_revoke' | 'key_create' | 'key_revoke', id: string): Promise<void> {
+  await s.audit.append({ at: new Date().toISOString(), actor: operator(), action, outcome: 'ok', detail: action.startsWith('courier') ? { courier: id } : { key: id } });
+}

@@ -1,0 +1,107 @@
+// Batches: up to N orders in one request. Every order is validated first (422 lists each bad index with
+// its field paths, nothing is created), then one document streams out with backpressure, so memory stays
+// bounded whatever the batch size. Waybills are recorded only once the last byte is handed over; a
+// client that goes away mid-stream leaves nothing behind.
+
+import express from 'express';
+import { PassThrough } from 'node:stream';
+import type { Principal } from '../auth/apiKey';
+import { actorOf } from '../auth/apiKey';
+import { WaybillError } from '../errors';
+import { tailorTemplate } from '../layout/loadTemplate';
+import { validateOrders } from '../order/readOrders';
+import { printWaybills } from '../printing/printWaybills';
+import { JsonSink, LabelSink } from '../printing/waybillSink';
+import { PdfRenderer } from '../render/pdfRenderer';
+import { requireRole } from './auth';
+import { jsonBody } from './body';
+import { LabelQuery, MEDIA_TYPES, negotiate, parseQuery } from './labelFormat';
+import { HttpProblem } from './problem';
+import type { WaybillRouteDeps } from './waybillRoutes';
+
+export interface BatchLimits {
+  maxOrders: number;
+  bodyLimit: string;
+  /** Batches rendering at once in this process; more get 503 with Retry-After. */
+  maxConcurrent: number;
+}
+
+export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: (entry: Record<string, unknown>) => void }): express.Router {
+  const router = express.Router();
+  let running = 0;
+
+  router.post('/', requireRole(deps.auth, 'warehouse'), jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
+    const p = res.locals.principal as Extract<Principal, { client: string }>;
+    const query = parseQuery(LabelQuery, req.query);
+    const { format, dpi } = negotiate(req, query, 'pdf');
+    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const raw = batchOrders(req.body, deps.batch.maxOrders);
+    const orders = validateOrders(raw);
+    if (running >= deps.batch.maxConcurrent) throw new HttpProblem('unavailable', 'too many batches are rendering; retry shortly', 5);
+
+    running++;
+    const out = new PassThrough();
+    res.on('close', () => {
+      if (!res.writableFinished) out.destroy(new Error('the client went away'));
+    });
+    try {
+      res.status(201).type(format === 'json' ? 'application/json; charset=utf-8' : MEDIA_TYPES[format]);
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('X-Waybill-Count', String(orders.length));
+      out.pipe(res);
+      const stop = deps.metrics.renderSeconds.startTimer({ format });
+      const summary = await printWaybills(deps.print, {
+        orders,
+        template,
+        format,
+        sink: format === 'json' ? new JsonSink(out) : new LabelSink(new PdfRenderer(out)),
+        channel: 'http',
+        host: deps.host,
+        operator: actorOf(p),
+        clientId: p.client,
+        copies: format === 'json' ? 'preview' : 'print',
+      });
+      stop();
+      deps.metrics.waybillsCreated.inc({ channel: 'http' }, summary.waybills.length);
+      deps.metrics.labelsRendered.inc({ format }, summary.labels);
+    } catch (e) {
+      // Before the first byte, the error handler answers with a problem; after it, only cutting the
+      // connection tells the client the document is incomplete.
+      if (!res.headersSent) {
+        out.unpipe(res);
+        throw e;
+      }
+      deps.log({ requestId: res.locals.requestId, level: 'warn', event: 'batch_aborted', error: (e as Error).name });
+      res.destroy();
+    } finally {
+      running--;
+    }
+  });
+
+  return router;
+}
+
+/** `{ "orders": [...] }`, a bare array, or NDJSON text: the raw orders, each with its line for NDJSON. */
+function batchOrders(body: unknown, max: number): { value: unknown; line?: number }[] {
+  let raw: { value: unknown; line?: number }[];
+  if (typeof body === 'string') {
+    raw = [];
+    for (const [i, text] of body.split(/\r?\n/).entries()) {
+      if (text.trim() === '') continue;
+      try {
+        raw.push({ value: JSON.parse(text), line: i + 1 });
+      } catch {
+        throw new WaybillError('invalid_input', `line ${i + 1} is not valid JSON`, [{ line: i + 1, path: [], message: 'not valid JSON' }]);
+      }
+      if (raw.length > max) break;
+    }
+  } else {
+    const list = Array.isArray(body) ? body : (body as { orders?: unknown } | undefined)?.orders;
+    if (!Array.isArray(list) || (!Array.isArray(body) && Object.keys(body as object).length !== 1))
+      throw new WaybillError('invalid_input', 'the body must be {"orders": [...]}, an array of orders, or NDJSON', [{ path: ['orders'], message: 'expected an array of orders' }]);
+    raw = list.map((value) => ({ value }));
+  }
+  if (raw.length === 0) throw new WaybillError('invalid_input', 'the batch holds no orders', [{ path: ['orders'], message: 'holds no orders' }]);
+  if (raw.length > max) throw new HttpProblem('payload_too_large', `a batch holds at most ${max} orders`);
+  return raw;
+}

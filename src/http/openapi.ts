@@ -1,0 +1,200 @@
+// The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with (zod's own
+// JSON Schema output, 2020-12, which OpenAPI 3.1 uses as is), and a plain docs page rendered from it.
+
+import { z } from 'zod';
+import { NewApiKey } from '../auth/apiKey';
+import { Address, ChineseAddress, InternationalAddress, Order } from '../order/orderSchema';
+import { CopyKind } from '../privacy/copyPolicy';
+import { WaybillEvent } from '../vault/lifecycle';
+import { SCAN_PURPOSES } from '../vault/scanAccess';
+import { LabelQuery, MEDIA_TYPES } from './labelFormat';
+
+/** Response shapes, for the document only: the presenters build exactly these. */
+const Problem = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  requestId: z.string(),
+  errors: z.array(z.object({ index: z.number().int().optional().describe('order index in a batch'), line: z.number().int().optional(), path: z.string(), message: z.string() })).optional(),
+});
+const Created = z.object({
+  id: z.string().uuid(),
+  waybillNo: z.string(),
+  orderId: z.string(),
+  template: z.string(),
+  dpi: z.number().int(),
+  relay: z.object({ recipient: z.string().optional(), sender: z.string().optional() }).describe('relay number + extension as printed'),
+  qr: z.string().url().optional().describe('the QR payload: an opaque token URL'),
+  copies: z.array(
+    z.object({
+      copy: CopyKind,
+      copyCode: z.string().optional().describe('absent in a preview: nothing is printed yet'),
+      fields: z.record(z.string(), z.string()).describe('every printed text field, as printed (masked)'),
+      barcode: z.string().optional(),
+      qr: z.string().optional(),
+    }),
+  ),
+  warnings: z.array(z.string()),
+  links: z.object({ self: z.string(), label: z.string(), events: z.string() }),
+});
+const View = z.object({
+  id: z.string().uuid(),
+  waybillNo: z.string(),
+  orderId: z.string(),
+  carrier: z.string(),
+  status: z.string(),
+  createdAt: z.string(),
+  purgeAfter: z.string(),
+  purgedAt: z.string().optional(),
+  relayUnavailable: z.boolean(),
+  shows: z.record(z.string(), z.string()).optional().describe('masked fields; absent once purged'),
+  links: z.object({ self: z.string(), label: z.string(), events: z.string() }),
+});
+const EventResult = z.object({ waybillNo: z.string(), status: z.string(), purgeAfter: z.string() });
+const Batch = z.object({ orders: z.array(Order).min(1).max(10_000) }).strict();
+
+function schema(s: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(s, {
+    io: 'input',
+    unrepresentable: 'any',
+    // The address is checked by country in code; document the two shapes it accepts.
+    override: (ctx) => {
+      if (ctx.zodSchema === Address) Object.assign(ctx.jsonSchema, { oneOf: [ChineseAddress, InternationalAddress].map((a) => z.toJSONSchema(a, { io: 'input', unrepresentable: 'any' })) });
+    },
+  }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
+const label = { [MEDIA_TYPES.pdf]: { schema: { type: 'string', format: 'binary' } } };
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem(STATUS_TEXT[c] ?? 'error')]));
+const STATUS_TEXT: Record<number, string> = {
+  400: 'malformed request',
+  401: 'no valid credential',
+  403: 'the role may not do this',
+  404: 'not found (or not yours)',
+  406: 'no acceptable format',
+  409: 'conflict: order id already used, or the same request still running',
+  410: 'the waybill is past its life',
+  413: 'body too large or too many orders',
+  415: 'unsupported media type',
+  422: 'invalid input, with field paths (and order indexes in a batch)',
+  429: 'rate limited; see Retry-After',
+  503: 'busy or shutting down; see Retry-After',
+};
+
+function queryParameters(s: z.ZodObject) {
+  return Object.entries(s.shape).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType) }));
+}
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'waybill id (UUID) or waybill number' };
+
+export function openApiDocument(): Record<string, unknown> {
+  const security = [{ bearer: [] }];
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Privacy waybill print service',
+      version: '1',
+      description:
+        'Waybills whose paper is worthless to a thief: masked names, relay numbers, routing-level addresses and an opaque QR token. ' +
+        'Authenticate with `Authorization: Bearer <key>` (keys from `waybill keys create`). Errors are RFC 9457 problem+json with a request id.',
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'wbk_… API key, wbc_… courier or wbt_… telephony credential' } },
+      schemas: {
+        Order: schema(Order),
+        Batch: schema(Batch),
+        Event: schema(WaybillEvent),
+        WaybillCreated: schema(Created),
+        WaybillView: schema(View),
+        EventResult: schema(EventResult),
+        NewApiKey: schema(NewApiKey),
+        Problem: schema(Problem),
+      },
+    },
+    paths: {
+      '/v1/waybills': {
+        post: {
+          summary: 'Create a waybill from one order (role: warehouse)',
+          description:
+            'Answers JSON (what each copy will show, the QR payload, relay numbers, links) or the label itself when `Accept` or `?format=` asks for it. ' +
+            'A JSON answer is a preview: the first label fetched later is print 1. Send `Idempotency-Key` to make retries safe.',
+          security,
+          parameters: [
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 255 } },
+            ...queryParameters(LabelQuery),
+          ],
+          requestBody: { required: true, content: json('Order') },
+          responses: { '201': { description: 'created', content: { ...json('WaybillCreated'), ...label } }, ...errors(400, 401, 403, 406, 409, 413, 415, 422, 503) },
+        },
+      },
+      '/v1/waybills/{id}': {
+        get: { summary: 'The masked view of a waybill (warehouse, printer, admin)', security, parameters: [idParam], responses: { '200': { description: 'ok', content: json('WaybillView') }, ...errors(401, 403, 404) } },
+      },
+      '/v1/waybills/{id}/label': {
+        get: {
+          summary: 'Print the label (again): from the second print on, the paper and the audit log say REPRINT',
+          security,
+          parameters: [idParam, ...queryParameters(LabelQuery)],
+          responses: { '200': { description: 'the label', content: { ...label, ...json('WaybillCreated') } }, ...errors(401, 403, 404, 406, 410, 422) },
+        },
+      },
+      '/v1/waybills/{id}/events': {
+        post: {
+          summary: 'Record a lifecycle event: couriers picked_up/delivered/returned, warehouses cancelled, admins any',
+          security,
+          parameters: [idParam],
+          requestBody: { required: true, content: json('Event') },
+          responses: { '201': { description: 'recorded', content: json('EventResult') }, ...errors(400, 401, 403, 404, 409, 410, 415, 422) },
+        },
+      },
+      '/v1/batches': {
+        post: {
+          summary: 'Create up to 10,000 waybills in one streamed document (role: warehouse)',
+          description: 'Every order is validated first; nothing is created if any is bad (422 lists each index and field path). Body: `{"orders": [...]}`, an array, or `application/x-ndjson`.',
+          security,
+          parameters: queryParameters(LabelQuery),
+          requestBody: { required: true, content: { ...json('Batch'), 'application/x-ndjson': { schema: { type: 'string' } } } },
+          responses: { '201': { description: 'the labels, streamed', content: { ...label, 'application/json': { schema: { type: 'array', items: ref('WaybillCreated') } } } }, ...errors(400, 401, 403, 406, 409, 413, 415, 422, 503) },
+        },
+      },
+      '/v1/scan/{token}': {
+        get: {
+          summary: "A courier's handheld exchanges a QR token for the delivery details (role: courier)",
+          security,
+          parameters: [
+            { name: 'token', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'purpose', in: 'query', required: true, schema: { type: 'string', enum: [...SCAN_PURPOSES] } },
+          ],
+          responses: { '200': { description: 'recipient details, audited' }, ...errors(400, 401, 403, 404, 410, 429) },
+        },
+      },
+      '/v1/relay/resolve': { post: { summary: 'Where a relay call goes (role: telephony)', security, responses: { '200': { description: 'bridge or reject' }, ...errors(401, 422) } } },
+      '/v1/relay/calls': { post: { summary: 'A call receipt, idempotent by call id (role: telephony)', security, responses: { '201': { description: 'recorded' }, '200': { description: 'duplicate' }, ...errors(401, 409, 422) } } },
+      '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'ok' } } } },
+      '/readyz': { get: { summary: 'The store is reachable', responses: { '200': { description: 'ready' }, ...errors(503) } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },
+    },
+  };
+}
+
+/** A readable page of the operations, with no script or outside asset (the service may run offline). */
+export function docsPage(doc: Record<string, unknown>): string {
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+  const paths = doc.paths as Record<string, Record<string, { summary?: string; description?: string; responses?: Record<string, { description: string }> }>>;
+  const ops = Object.entries(paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(
+      ([method, op]) =>
+        `<section><h2><code>${method.toUpperCase()} ${esc(path)}</code></h2><p>${esc(op.summary ?? '')}</p>${op.description ? `<p>${esc(op.description)}</p>` : ''}` +
+        `<ul>${Object.entries(op.responses ?? {}).map(([code, r]) => `<li><b>${code}</b> ${esc(r.description)}</li>`).join('')}</ul></section>`,
+    ),
+  );
+  const info = doc.info as { title: string; description: string };
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${esc(info.title)} — API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}code{background:#f4f4f4;padding:0 .2em}section{border-top:1px solid #ddd}</style></head>
+<body><h1>${esc(info.title)}</h1><p>${esc(info.description)}</p><p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>${ops.join('\n')}</body></html>`;
+}

@@ -1,0 +1,214 @@
+// The warehouse API over waybills: create (JSON or the label itself, idempotent), read the masked view,
+// fetch a label (each fetch is a recorded print; from the second on the paper says REPRINT) and post
+// lifecycle events. Routes validate, call one use case and present; nothing here touches SQL.
+
+import express, { type Request, type Response } from 'express';
+import { Writable } from 'node:stream';
+import type { Principal } from '../auth/apiKey';
+import { actorOf } from '../auth/apiKey';
+import { WaybillError } from '../errors';
+import type { ShownCopy, WaybillLayout } from '../layout/layoutWaybill';
+import { tailorTemplate, type LoadedTemplate } from '../layout/loadTemplate';
+import { validateOrders } from '../order/readOrders';
+import { printWaybills, reprintWaybill, type PrintDeps } from '../printing/printWaybills';
+import { viewWaybill } from '../printing/waybillView';
+import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
+import { PdfRenderer } from '../render/pdfRenderer';
+import type { WaybillRecord } from '../store/store';
+import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
+import { canSee, requireRole, type AuthDeps } from './auth';
+import { jsonBody } from './body';
+import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';
+import { LabelQuery, MEDIA_TYPES, negotiate, parseQuery, type LabelFormat } from './labelFormat';
+import type { Metrics } from './metrics';
+
+export interface WaybillRouteDeps {
+  auth: AuthDeps;
+  print: PrintDeps;
+  lifecycle: LifecycleDeps;
+  idempotency: IdempotencyDeps;
+  metrics: Metrics;
+  /** Loads a template by id (cached by the caller); throws `unknown_template`. */
+  template: (id: string) => LoadedTemplate;
+  defaultTemplate: string;
+  host: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Which events each role may post: couriers move the parcel, warehouses cancel, admins do anything. */
+const EVENTS_BY_ROLE: Record<string, readonly WaybillEvent['type'][]> = {
+  courier: ['picked_up', 'delivered', 'returned'],
+  warehouse: ['cancelled'],
+  admin: ['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales'],
+};
+
+export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
+  const router = express.Router();
+  const principal = (res: Response) => res.locals.principal as Principal;
+
+  router.post('/', requireRole(deps.auth, 'warehouse'), jsonBody('64kb'), async (req, res) => {
+    const p = principal(res) as Extract<Principal, { client: string }>;
+    const query = parseQuery(LabelQuery, req.query);
+    const { format, dpi } = negotiate(req, query, 'json');
+    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const [order] = validateOrders([{ value: req.body }]);
+    const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
+    if (existing) throw conflictWith(existing);
+
+    const produce = async (): Promise<StoredResponse> => {
+      const created = await render(deps, format, (sink) =>
+        printWaybills(deps.print, {
+          orders: [order!],
+          template,
+          format,
+          sink,
+          channel: 'http',
+          host: deps.host,
+          operator: actorOf(p),
+          clientId: p.client,
+          copies: format === 'json' ? 'preview' : 'print',
+        }),
+      );
+      deps.metrics.waybillsCreated.inc({ channel: 'http' });
+      const w = created.printed[0]!;
+      const body =
+        format === 'json'
+          ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, created.result.warnings)))
+          : created.bytes;
+      return { status: 201, contentType: contentTypeOf(format), location: `/v1/waybills/${w.id}`, body };
+    };
+    const key = req.get('idempotency-key');
+    if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+      throw new WaybillError('invalid_input', 'the Idempotency-Key is malformed', [{ path: ['Idempotency-Key'], message: 'must be 8–255 visible ASCII characters' }]);
+    const response = key
+      ? await once(deps.idempotency, { client: p.client, key, hash: requestHash([format, template.id, template.copies, template.dpi, req.body]) }, produce)
+      : { ...(await produce()), replayed: false };
+    send(res, response, response.replayed);
+  });
+
+  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), async (req, res) => {
+    const w = await visibleWaybill(deps, principal(res), req);
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w)), links: links(w) });
+  });
+
+  router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), async (req, res) => {
+    const p = principal(res);
+    const w = await visibleWaybill(deps, p, req);
+    const query = parseQuery(LabelQuery, req.query);
+    const { format, dpi } = negotiate(req, query, 'pdf');
+    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const done = await render(deps, format, (sink) =>
+      reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p) }),
+    );
+    res.setHeader('X-Print-Number', String(done.result.printNo));
+    const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, done.result.warnings))) : done.bytes;
+    send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
+  });
+
+  router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin'), jsonBody('4kb'), async (req, res) => {
+    const p = principal(res);
+    const w = await visibleWaybill(deps, p, req);
+    const event = WaybillEvent.safeParse(req.body);
+    if (!event.success)
+      throw new WaybillError('invalid_input', 'the event is invalid', event.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+    if (!EVENTS_BY_ROLE[p.role]!.includes(event.data.type))
+      throw new WaybillError('forbidden', `a ${p.role} may post only ${EVENTS_BY_ROLE[p.role]!.join(', ')}`);
+    const result = await recordWaybillEvent(deps.lifecycle, {
+      waybillNo: w.waybillNo,
+      event: event.data,
+      actor: actorOf(p),
+      requestId: res.locals.requestId as string,
+    });
+    res.status(201).json(result);
+  });
+
+  return router;
+}
+
+/** A waybill by id or by waybill number, if this principal may see it; "not found" otherwise. */
+export async function visibleWaybill(deps: Pick<WaybillRouteDeps, 'print'>, p: Principal, req: Request): Promise<WaybillRecord> {
+  const ref = String(req.params.id);
+  const w = UUID.test(ref) ? await deps.print.store.findWaybillById(ref) : /^[A-Z0-9]{6,30}$/.test(ref) ? await deps.print.store.findWaybillByNo(ref) : undefined;
+  if (!w || !canSee(p, w)) throw new WaybillError('not_found', 'no such waybill');
+  return w;
+}
+
+export function conflictWith(existing: WaybillRecord): WaybillError {
+  return new WaybillError('conflict', `a waybill already exists for this order id: /v1/waybills/${existing.id}`, [
+    { path: ['orderId'], message: `already used by waybill ${existing.id}` },
+  ]);
+}
+
+function links(w: { id: string }) {
+  return { self: `/v1/waybills/${w.id}`, label: `/v1/waybills/${w.id}/label`, events: `/v1/waybills/${w.id}/events` };
+}
+
+function contentTypeOf(format: LabelFormat): string {
+  return format === 'json' ? 'application/json; charset=utf-8' : MEDIA_TYPES[format];
+}
+
+function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemplate, warnings: string[]) {
+  const qr = shown.find((c) => c.qr)?.qr;
+  return {
+    id: w.id,
+    waybillNo: w.waybillNo,
+    orderId: w.orderId,
+    template: template.id,
+    dpi: template.dpi,
+    relay: w.relay,
+    ...(qr ? { qr } : {}),
+    copies: shown.map((c) => ({ copy: c.copy, ...(w.copyCodes[c.copy] ? { copyCode: w.copyCodes[c.copy] } : {}), fields: c.fields, barcode: c.barcode, ...(c.qr ? { qr: c.qr } : {}) })),
+    warnings,
+    links: links(w),
+  };
+}
+
+function send(res: Response, r: StoredResponse, replayed: boolean): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (r.location) res.setHeader('Location', r.location);
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  res.status(r.status).type(r.contentType).send(r.body);
+}
+
+/** Runs a print into memory (one waybill's labels are small), timing it and counting labels by format. */
+async function render<T>(
+  deps: Pick<WaybillRouteDeps, 'metrics'>,
+  format: LabelFormat,
+  run: (sink: WaybillSink) => Promise<T>,
+): Promise<{ result: T; bytes: Buffer; printed: PrintedWaybill[]; shown: ShownCopy[] }> {
+  const stop = deps.metrics.renderSeconds.startTimer({ format });
+  const chunks: Buffer[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk);
+      cb();
+    },
+  });
+  const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(new PdfRenderer(out)));
+  const result = await run(capture);
+  stop();
+  deps.metrics.labelsRendered.inc({ format }, capture.labels);
+  return { result, bytes: Buffer.concat(chunks), printed: capture.printed, shown: capture.shown };
+}
+
+/** Remembers what was printed (for the JSON answer) and passes labels on to a renderer, if any. */
+class CaptureSink implements WaybillSink {
+  readonly printed: PrintedWaybill[] = [];
+  readonly shown: ShownCopy[] = [];
+  labels = 0;
+
+  constructor(private readonly next?: WaybillSink) {}
+
+  async add(waybill: PrintedWaybill, layout: WaybillLayout): Promise<void> {
+    this.printed.push(waybill);
+    this.shown.push(...layout.shown);
+    this.labels += layout.labels.length;
+    await this.next?.add(waybill, layout);
+  }
+
+  async finish(): Promise<void> {
+    await this.next?.finish();
+  }
+}
