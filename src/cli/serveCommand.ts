@@ -54,6 +54,7 @@ export async function serveCommand(
       defaultTemplate: config.http.defaultTemplate,
       scanBaseUrl: config.scanBaseUrl,
       maxLifetimeDays: config.maxLifetimeDays,
+      ratePerSecond: config.http.ratePerSecond,
       batch: { maxOrders: config.http.batchMaxOrders, bodyLimit: config.http.batchBodyLimit, maxConcurrent: config.http.maxConcurrentBatches },
     },
     metrics,

@@ -22,6 +22,7 @@ import { docsPage, openApiDocument } from './openapi';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { HttpProblem, sendProblem } from './problem';
+import { rateLimit } from './rateLimit';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
 
@@ -43,6 +44,7 @@ export interface AppDeps {
     scanBaseUrl: string;
     maxLifetimeDays: number;
     batch: BatchLimits;
+    ratePerSecond: number;
   };
   metrics?: Metrics;
   /** Throws when the store cannot be reached; /readyz answers 503 then. */
@@ -68,7 +70,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Request-Id', res.locals.requestId as string);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route ? `${(res.locals.mountPath as string | undefined) ?? ''}${String(req.route.path)}` : 'unmatched';
+      const base = (res.locals.mountPath as string | undefined) ?? '';
+      const route = req.route ? (req.route.path === '/' && base ? base : `${base}${String(req.route.path)}`) : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
       metrics.httpSeconds.observe({ method: req.method, route }, seconds);
@@ -144,6 +147,7 @@ export function createApp(deps: AppDeps): express.Express {
       },
       defaultTemplate: api.defaultTemplate,
       host: os.hostname(),
+      limit: rateLimit(api.ratePerSecond),
     };
     mount(app, '/v1/waybills', waybillRoutes(routeDeps));
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));

@@ -30,7 +30,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
   const router = express.Router();
   let running = 0;
 
-  router.post('/', requireRole(deps.auth, 'warehouse'), jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
+  router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
     const p = res.locals.principal as Extract<Principal, { client: string }>;
     const query = parseQuery(LabelQuery, req.query);
     const { format, dpi } = negotiate(req, query, 'pdf');

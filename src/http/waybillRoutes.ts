@@ -32,6 +32,8 @@ export interface WaybillRouteDeps {
   template: (id: string) => LoadedTemplate;
   defaultTemplate: string;
   host: string;
+  /** Per-credential request rate limit, after authentication. */
+  limit: express.RequestHandler;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -47,16 +49,16 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
   const router = express.Router();
   const principal = (res: Response) => res.locals.principal as Principal;
 
-  router.post('/', requireRole(deps.auth, 'warehouse'), jsonBody('64kb'), async (req, res) => {
+  router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody('64kb'), async (req, res) => {
     const p = principal(res) as Extract<Principal, { client: string }>;
     const query = parseQuery(LabelQuery, req.query);
     const { format, dpi } = negotiate(req, query, 'json');
     const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
     const [order] = validateOrders([{ value: req.body }]);
-    const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
-    if (existing) throw conflictWith(existing);
 
     const produce = async (): Promise<StoredResponse> => {
+      const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
+      if (existing) throw conflictWith(existing);
       const created = await render(deps, format, (sink) =>
         printWaybills(deps.print, {
           orders: [order!],
@@ -87,13 +89,13 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     send(res, response, response.replayed);
   });
 
-  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), async (req, res) => {
+  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
     res.setHeader('Cache-Control', 'no-store');
     res.json({ ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w)), links: links(w) });
   });
 
-  router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), async (req, res) => {
+  router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
     const query = parseQuery(LabelQuery, req.query);
@@ -107,7 +109,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
   });
 
-  router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin'), jsonBody('4kb'), async (req, res) => {
+  router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin'), deps.limit, jsonBody('4kb'), async (req, res) => {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
     const event = WaybillEvent.safeParse(req.body);

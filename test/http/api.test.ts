@@ -1,0 +1,302 @@
+// The warehouse API against a real server on an ephemeral port, as integrators use it: keys from the
+// CLI, orders in, labels out, the QR read back from the printed PDF, a courier scan, delivery, and the
+// waybill gone after retention. Also idempotency, tenant isolation, every error status, and logs free of
+// personal data.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { parsePhoneNumber } from 'libphonenumber-js/max';
+import { apiKeyCommand } from '../../src/cli/apiKeyCommands';
+import { purgeCommand } from '../../src/cli/lifecycleCommands';
+import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
+import { loadConfig } from '../../src/config/config';
+import { openServices, type Services } from '../../src/wiring';
+import { decodeBarcodes } from '../support/barcodes';
+import { expectAbsent } from '../support/expectAbsent';
+import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SAMPLES: Record<string, unknown>[] = fs
+  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim())
+  .map((l) => JSON.parse(l));
+const ZT = SAMPLES.find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
+
+interface World {
+  dir: string;
+  services: Services;
+  running: RunningService;
+  url: string;
+  logs: string[];
+  keys: Record<'acme' | 'acmePrinter' | 'other' | 'admin' | 'courier', string>;
+}
+
+async function credential(services: Services, ...args: string[]): Promise<string> {
+  const lines: string[] = [];
+  expect(await apiKeyCommand(['create', ...args], services, (l) => lines.push(l))).toBe(0);
+  return /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+}
+
+async function startWorld(env: Record<string, string> = {}): Promise<World> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-api-'));
+  const config = loadConfig({ WAYBILL_DATA_DIR: dir, WAYBILL_RELAY_NUMBERS: '+8617000000001', WAYBILL_RETENTION_GRACE_DAYS: '0', ...env });
+  const services = openServices(config, () => {});
+  const logs: string[] = [];
+  const stream = new PassThrough();
+  stream.on('data', (c: Buffer) => logs.push(c.toString('utf8')));
+  const running = await serveCommand(['--port', '0'], services, (l) => logs.push(l), stream);
+  const keys = {
+    acme: await credential(services, '--role', 'warehouse', '--name', 'acme wms', '--client', 'acme'),
+    acmePrinter: await credential(services, '--role', 'printer', '--name', 'acme line 1', '--client', 'acme'),
+    other: await credential(services, '--role', 'warehouse', '--name', 'other wms', '--client', 'other'),
+    admin: await credential(services, '--role', 'admin', '--name', 'ops'),
+    courier: await credential(services, '--role', 'courier', '--name', '张师傅', '--carrier', 'ZT', '--outlet', 'HZ-XH01', '--device', 'HH-1'),
+  };
+  return { dir, services, running, url: running.url, logs, keys };
+}
+
+async function stopWorld(w: World): Promise<void> {
+  await w.running.shutdown();
+  await w.services.close();
+  fs.rmSync(w.dir, { recursive: true, force: true });
+}
+
+let orderSeq = 0;
+const order = (base: Record<string, unknown> = ZT): Record<string, unknown> => ({ ...base, orderId: `T-${process.pid}-${++orderSeq}` });
+
+function call(w: World, method: string, route: string, opts: { key?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
+  return fetch(`${w.url}${route}`, { method, headers, body });
+}
+
+async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const problem = (await res.json()) as Record<string, unknown>;
+  expect(problem).toMatchObject({ status, requestId: res.headers.get('x-request-id') });
+  expect(typeof problem.detail).toBe('string');
+  return problem;
+}
+
+async function savePdf(w: World, res: Response, name: string): Promise<string> {
+  const file = path.join(w.dir, name);
+  fs.writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+  return file;
+}
+
+describe('warehouse API', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld();
+  });
+  afterAll(() => stopWorld(w));
+
+  it('takes an order to a printed label whose QR a courier exchanges, until delivery and retention end it', async () => {
+    const created = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order(), headers: { accept: 'application/pdf' } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('content-type')).toBe('application/pdf');
+    const location = created.headers.get('location')!;
+    expect(location).toMatch(/^\/v1\/waybills\/[0-9a-f-]{36}$/);
+    const pdf = await savePdf(w, created, 'created.pdf');
+    expect(await pdfPageCount(pdf)).toBe(4); // cn-4copy: one label per copy
+
+    const [courierPage] = await rasterisePdf(pdf, 203);
+    const symbols = await decodeBarcodes(courierPage!);
+    const qr = symbols.find((s) => s.format === 'QR_CODE')!.text;
+    const view = (await (await call(w, 'GET', location, { key: w.keys.acme })).json()) as { waybillNo: string; shows: Record<string, string> };
+    expect(symbols.find((s) => s.format === 'CODE_128')?.text).toBe(view.waybillNo);
+    expect(qr).toMatch(/^https:\/\/scan\.example\.com\/w\/[A-Za-z0-9_-]+$/);
+
+    const token = qr.split('/').pop()!;
+    const scanned = await call(w, 'GET', `/v1/scan/${token}?purpose=delivery`, { key: w.keys.courier });
+    expect(scanned.status).toBe(200);
+    expect(((await scanned.json()) as { waybillNo: string }).waybillNo).toBe(view.waybillNo);
+
+    const delivered = await call(w, 'POST', `/v1/waybills/${view.waybillNo}/events`, { key: w.keys.courier, body: { type: 'delivered' } });
+    expect(delivered.status).toBe(201);
+    expect(await purgeCommand(w.services, () => {})).toBe(0); // retention grace is 0 days here
+    await expectProblem(await call(w, 'GET', `/v1/scan/${token}?purpose=delivery`, { key: w.keys.courier }), 410);
+    await expectProblem(await call(w, 'GET', `${location}/label`, { key: w.keys.acme }), 410);
+    const after = (await (await call(w, 'GET', location, { key: w.keys.acme })).json()) as { status: string; purgedAt?: string; shows?: unknown };
+    expect(after).toMatchObject({ status: 'delivered' });
+    expect(after.purgedAt).toBeDefined();
+    expect(after.shows).toBeUndefined();
+  });
+
+  it('answers a create in JSON with what each copy shows, the QR payload and relay numbers, then prints label 1, then reprints', async () => {
+    const res = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { id: string; qr: string; relay: Record<string, string>; copies: { copy: string; copyCode?: string; fields: Record<string, string> }[] };
+    expect(body.copies.map((c) => c.copy)).toEqual(['courier', 'recipient', 'office', 'sender']);
+    expect(body.copies.every((c) => c.copyCode === undefined)).toBe(true); // a preview: nothing on paper yet
+    expect(body.relay.recipient).toMatch(/^170 0000 0001 转 \d{4}$/);
+    expect(body.copies[0]!.fields['recipient.phone']).toBe(body.relay.recipient);
+    expect(body.qr).toMatch(/^https:\/\/scan\.example\.com\/w\//);
+
+    const first = await call(w, 'GET', `/v1/waybills/${body.id}/label?copies=courier&dpi=300`, { key: w.keys.acmePrinter });
+    expect(first.headers.get('x-print-number')).toBe('1');
+    expect(await pdfText(await savePdf(w, first, 'first.pdf'))).not.toMatch(/重印/);
+    const again = await call(w, 'GET', `/v1/waybills/${body.id}/label?copies=courier`, { key: w.keys.acmePrinter });
+    expect(again.headers.get('x-print-number')).toBe('2');
+    expect(await pdfText(await savePdf(w, again, 'again.pdf'))).toMatch(/重印 第2次/);
+    const trail = await w.services.audit.forWaybill(((await (await call(w, 'GET', `/v1/waybills/${body.id}`, { key: w.keys.admin })).json()) as { waybillNo: string }).waybillNo);
+    expect(trail.map((r) => r.action)).toEqual(['create', 'print', 'reprint']);
+  });
+
+  it('replays an Idempotency-Key with the same bytes, refuses it with another body, and makes one waybill of 50 concurrent retries', async () => {
+    const o = order();
+    const headers = { 'idempotency-key': `key-${orderSeq}-aaaaaaaa`, accept: 'application/pdf' };
+    const a = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers });
+    const b = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(b.headers.get('idempotent-replayed')).toBe('true');
+    expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(await a.arrayBuffer()))).toBe(true);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: { ...o, parcel: { weightKg: 9 } }, headers }), 422);
+
+    const o2 = order();
+    const burst = await Promise.all(
+      Array.from({ length: 50 }, () => call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o2, headers: { 'idempotency-key': `burst-${o2.orderId}` } })),
+    );
+    expect(burst.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const ids = new Set(await Promise.all(burst.map(async (r) => ((await r.json()) as { id: string }).id)));
+    expect(ids.size).toBe(1);
+    expect(await w.services.store.findWaybillByClientOrder('acme', String(o2.orderId))).toMatchObject({ id: [...ids][0] });
+  });
+
+  it('keeps order ids unique per client: a second create points at the first waybill', async () => {
+    const o = order();
+    const first = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o })).json()) as { id: string };
+    const again = await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers: { 'idempotency-key': 'another-key-123' } }), 409);
+    expect(again.detail).toContain(`/v1/waybills/${first.id}`);
+    // Another client may use the same order id: it is their own reference.
+    expect((await call(w, 'POST', '/v1/waybills', { key: w.keys.other, body: o })).status).toBe(201);
+  });
+
+  it("isolates clients: another client's waybill is not found, whatever the route", async () => {
+    const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() })).json()) as { id: string; waybillNo: string };
+    for (const ref of [mine.id, mine.waybillNo]) {
+      await expectProblem(await call(w, 'GET', `/v1/waybills/${ref}`, { key: w.keys.other }), 404);
+      await expectProblem(await call(w, 'GET', `/v1/waybills/${ref}/label`, { key: w.keys.other }), 404);
+      await expectProblem(await call(w, 'POST', `/v1/waybills/${ref}/events`, { key: w.keys.other, body: { type: 'cancelled' } }), 404);
+    }
+    expect((await call(w, 'GET', `/v1/waybills/${mine.id}`, { key: w.keys.acmePrinter })).status).toBe(200);
+    expect((await call(w, 'GET', `/v1/waybills/${mine.id}`, { key: w.keys.admin })).status).toBe(200);
+  });
+
+  it('validates a whole batch first, then streams one document', async () => {
+    const good = [order(SAMPLES[0]), order(SAMPLES[1]), order(SAMPLES[2])];
+    const bad = [good[0], { ...good[1], recipient: { ...(good[1]!.recipient as object), phone: 12 } }, { ...good[2], parcel: {} }];
+    const refused = await expectProblem(await call(w, 'POST', '/v1/batches', { key: w.keys.acme, body: { orders: bad } }), 422);
+    expect(refused.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ index: 1, path: 'recipient.phone' }), expect.objectContaining({ index: 2, path: 'parcel.weightKg' })]),
+    );
+    expect(await w.services.store.findWaybillByClientOrder('acme', String(good[0]!.orderId))).toBeUndefined();
+
+    const ndjson = good.map((o) => JSON.stringify(o)).join('\n');
+    const res = await call(w, 'POST', '/v1/batches?template=cn-1ply-76x130', { key: w.keys.acme, body: ndjson, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(res.status).toBe(201);
+    expect(await pdfPageCount(await savePdf(w, res, 'batch.pdf'))).toBe(3);
+    for (const o of good) expect(await w.services.store.findWaybillByClientOrder('acme', String(o!.orderId))).toBeDefined();
+  });
+
+  it('answers every client mistake with the right problem status, never a 500', async () => {
+    const k = w.keys.acme;
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: '{"orderId":' }), 400);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { body: order() }), 401);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: 'wbk_aaaaaaaaaa_nope', body: order() }), 401);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acmePrinter, body: order() }), 403);
+    await expectProblem(await call(w, 'GET', '/v1/waybills/ZT000000000000', { key: k }), 404);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: order(), headers: { accept: 'image/gif' } }), 406);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: JSON.stringify({ ...order(), pad: 'x'.repeat(100_000) }) }), 413);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: 'orderId=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415);
+    const invalid = await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: { ...order(), carrier: 'XX' } }), 422);
+    expect(invalid.errors).toEqual([expect.objectContaining({ path: 'carrier' })]);
+    await expectProblem(await call(w, 'POST', '/v1/waybills?copies=cover', { key: k, body: order() }), 422);
+    const cancelled = (await (await call(w, 'POST', '/v1/waybills', { key: k, body: order() })).json()) as { id: string };
+    expect((await call(w, 'POST', `/v1/waybills/${cancelled.id}/events`, { key: k, body: { type: 'cancelled' } })).status).toBe(201);
+    await expectProblem(await call(w, 'POST', `/v1/waybills/${cancelled.id}/events`, { key: k, body: { type: 'cancelled' } }), 409);
+    await expectProblem(await call(w, 'POST', `/v1/waybills/${cancelled.id}/events`, { key: k, body: { type: 'delivered' } }), 403);
+  });
+
+  it('documents itself: OpenAPI 3.1 from the zod schemas and a readable page', async () => {
+    const doc = (await (await fetch(`${w.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, { required?: string[] }> } };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/waybills', '/v1/waybills/{id}', '/v1/waybills/{id}/label', '/v1/waybills/{id}/events', '/v1/batches']));
+    expect(doc.components.schemas.Order!.required).toEqual(expect.arrayContaining(['orderId', 'carrier', 'sender', 'recipient', 'parcel']));
+    const page = await (await fetch(`${w.url}/docs`)).text();
+    expect(page).toContain('POST /v1/batches');
+  });
+
+  it('counts what it does in /metrics', async () => {
+    const text = await (await fetch(`${w.url}/metrics`)).text();
+    expect(text).toMatch(/waybill_waybills_created_total\{channel="http"\} \d+/);
+    expect(text).toMatch(/waybill_labels_rendered_total\{format="pdf"\} \d+/);
+    expect(text).toMatch(/waybill_render_seconds_count\{format="pdf"\} \d+/);
+    expect(text).toMatch(/waybill_scans_total\{outcome="ok"\} 1/);
+    expect(text).toMatch(/waybill_relay_pool_slots\{state="live"\} \d+/);
+  });
+
+  it('logs no name, phone number or street of any order it handled', () => {
+    const logs = w.logs.join('\n');
+    expect(logs).toMatch(/"route":"\/v1\/waybills"/);
+    for (const o of SAMPLES.slice(0, 3)) {
+      for (const who of ['sender', 'recipient'] as const) {
+        const p = o[who] as { name: string; phone: string; address: Record<string, string> };
+        const national = parsePhoneNumber(p.phone, p.address.country as 'CN').nationalNumber;
+        expectAbsent(logs, [p.name, national, p.address.street ?? p.address.line1 ?? '', p.address.detail ?? ''], `logs (${who})`);
+      }
+    }
+    for (const key of Object.values(w.keys)) expectAbsent(logs, [key.split('_').pop()!], 'logs (credentials)');
+  });
+});
+
+describe('service limits, readiness and shutdown', () => {
+  it('limits each key to its request rate with 429 and Retry-After', async () => {
+    const w = await startWorld({ WAYBILL_API_RATE_PER_SECOND: '3' });
+    try {
+      const answers = await Promise.all(Array.from({ length: 8 }, () => call(w, 'GET', '/v1/waybills/ZT000000000000', { key: w.keys.acme })));
+      const limited = answers.filter((r) => r.status === 429);
+      expect(limited.length).toBeGreaterThanOrEqual(4);
+      expect(Number(limited[0]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      await expectProblem(limited[0]!, 429);
+      // Another key has its own budget.
+      expect((await call(w, 'GET', '/v1/waybills/ZT000000000000', { key: w.keys.other })).status).toBe(404);
+    } finally {
+      await stopWorld(w);
+    }
+  });
+
+  it('lets a running batch finish when shutdown begins, and reports 503 when the store is unreachable', async () => {
+    const w = await startWorld();
+    try {
+      expect((await fetch(`${w.url}/readyz`)).status).toBe(200);
+      const orders = Array.from({ length: 40 }, () => order());
+      const batch = call(w, 'POST', '/v1/batches?template=cn-1ply-76x130', { key: w.keys.acme, body: { orders } });
+      await new Promise((r) => setTimeout(r, 200));
+      const stopping = w.running.shutdown();
+      const res = await batch;
+      expect(res.status).toBe(201);
+      expect(await pdfPageCount(await savePdf(w, res, 'drained.pdf'))).toBe(40);
+      await stopping;
+      await expect(fetch(`${w.url}/healthz`)).rejects.toThrow(); // no longer listening
+    } finally {
+      await w.services.close();
+    }
+    const again = await startWorld();
+    try {
+      await again.services.store.close();
+      await expectProblem(await fetch(`${again.url}/readyz`), 503);
+    } finally {
+      await again.running.shutdown();
+      fs.rmSync(again.dir, { recursive: true, force: true });
+    }
+  });
+});
