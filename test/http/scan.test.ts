@@ -15,7 +15,10 @@ import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills } from '../../src/printing/printWaybills';
 import { LabelSink } from '../../src/printing/waybillSink';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
+import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqliteApiKeyStore } from '../../src/store/sqliteApiKeyStore';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import { SqliteIdempotencyStore } from '../../src/store/sqliteIdempotencyStore';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { purgeDue } from '../../src/vault/lifecycle';
@@ -39,6 +42,7 @@ interface World {
   audit: SqliteAuditLog;
   couriers: SqliteCourierStore;
   keys: Keys;
+  admin: string; // an admin API key: cancellations are not a courier's to make
   clock: { now: Date };
   logs: string[];
   base: string;
@@ -52,6 +56,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
   const store = SqliteStore.open(path.join(dir, 'waybill.db'));
   const audit = new SqliteAuditLog(store.database);
   const couriers = new SqliteCourierStore(store.database);
+  const apiKeys = new SqliteApiKeyStore(store.database);
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const clock = { now: new Date('2026-11-23T08:00:00Z') };
   const logs: string[] = [];
@@ -74,13 +79,25 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
     keys,
     limits: { ...LIMITS, strict: opts.strict ?? false },
     retentionGraceDays: 7,
+    api: {
+      apiKeys,
+      telephony: new TelephonyClients(store.database),
+      idempotency: new SqliteIdempotencyStore(store.database),
+      templatesDir: path.join(ROOT, 'templates'),
+      defaultTemplate: 'cn-1ply-76x130',
+      scanBaseUrl: 'https://scan.example.com',
+      maxLifetimeDays: 30,
+      batch: { maxOrders: 10, bodyLimit: '1mb', maxConcurrent: 1 },
+      ratePerSecond: 1000,
+    },
     now: () => clock.now,
     log: (e) => logs.push(JSON.stringify(e)),
   });
+  const admin = (await apiKeys.add({ name: 'ops', role: 'admin' }, clock.now)).credential;
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { dir, store, audit, couriers, keys, clock, logs, base, server, tokens, waybillNos: summary.waybills.map((w) => w.waybillNo) };
+  return { dir, store, audit, couriers, keys, admin, clock, logs, base, server, tokens, waybillNos: summary.waybills.map((w) => w.waybillNo) };
 }
 
 async function stopWorld(w: World): Promise<void> {
@@ -164,7 +181,7 @@ describe('courier scan API', () => {
     const cred = await courier(w, orders[1]!.carrier);
     await fetch(`${w.base}/v1/waybills/${w.waybillNos[1]}/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${w.admin}`, 'content-type': 'application/json' },
       body: JSON.stringify({ type: 'cancelled' }),
     });
     expect((await scan(w, w.tokens[1]!, cred)).status).toBe(410);

@@ -1,0 +1,304 @@
+// `npm run bench:http`: the HTTP service under load. Starts `waybill serve` in a child process (so the
+// load generator does not share its event loop) on a fresh data dir, then measures with autocannon:
+//   1. create → JSON  (POST /v1/waybills, Accept: application/json) at fixed concurrency, unthrottled;
+//   2. create → PDF   (POST /v1/waybills?format=pdf) at 100 req/s (target p99 ≤ 50 ms), and unthrottled;
+//   3. scan           (GET /v1/scan/<token>?purpose=delivery by a courier) at 500 req/s (target p99 ≤ 10 ms),
+//                     and unthrottled.
+// Prints req/s, p50/p99 latency (2xx responses only, 1 ms resolution) and non-2xx counts; asserts nothing
+// (shared machines are noisy, and here the server and the load generator share its CPUs).
+//
+// Two autocannon details shape the rate-limited runs. Its rate limit is a per-second budget per connection:
+// each connection sends its share back to back at the start of every second, then waits, so "100 req/s over
+// 10 connections" is a burst of up to 10 requests in flight each second, not evenly spaced arrivals. And its
+// coordinated-omission correction uses an expected interval of ceil(1 / rate) = 1 ms instead of 1000 / rate ms,
+// which would add a synthetic sample at every millisecond below each latency; it is turned off here, so the
+// figures are the latencies of the requests actually sent.
+//
+// Never prints tokens, credentials or order data. BENCH_DURATION (seconds, default 15) and BENCH_CONNECTIONS
+// (default 10) change the runs.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const DURATION = Number(process.env.BENCH_DURATION ?? 15);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SCAN_WAYBILLS = 200;
+const SCAN_CARRIER = 'ZT';
+
+type RawOrder = Record<string, unknown> & { carrier?: unknown };
+
+interface Scenario {
+  name: string;
+  load: string;
+  /** The target for p99, and the rate at which it applies. */
+  target?: { rate: number; p99Ms: number };
+  result: autocannon.Result;
+}
+
+async function main(): Promise<void> {
+  const orders = fs
+    .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RawOrder);
+  const scanOrders = orders.filter((o) => o.carrier === SCAN_CARRIER);
+  if (!orders.length || !scanOrders.length) throw new Error(`samples/orders.ndjson needs orders, some of carrier ${SCAN_CARRIER}`);
+
+  console.log(`machine: ${os.cpus().length} CPU(s), ${os.cpus()[0]?.model.trim() ?? 'unknown model'}, ${os.platform()} ${os.arch()}, Node ${process.version}`);
+  console.log(`load average before: ${loadAverage()} (server and load generator share these CPUs)`);
+
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-bench-'));
+  let server: ChildProcess | undefined;
+  const cleanUp = async () => {
+    if (server) await stop(server);
+    server = undefined;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const onSignal = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    const env = serverEnv(dataDir);
+    const warehouse = await credential(['keys', 'create', '--role', 'warehouse', '--name', 'bench', '--client', 'bench'], env);
+    const courier = await credential(
+      ['keys', 'create', '--role', 'courier', '--name', 'c1', '--carrier', SCAN_CARRIER, '--outlet', 'HZ-01', '--device', 'HH-1'],
+      env,
+    );
+
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    server = child;
+    let serverLog = '';
+    child.stderr!.on('data', (chunk: Buffer) => (serverLog = (serverLog + chunk.toString('utf8')).slice(-4000)));
+    await waitReady(base, child, () => serverLog);
+    console.log(`server: child process ${child.pid} on ${base}, ${DURATION} s per run, ${CONNECTIONS} connections\n`);
+
+    let seq = 0;
+    const createRequest = (format: 'json' | 'pdf'): autocannon.Options => ({
+      url: base,
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${warehouse}`,
+        'content-type': 'application/json',
+        accept: format === 'pdf' ? 'application/pdf' : 'application/json',
+      },
+      // Every create needs an order id of its own (a repeated one is a 409).
+      requests: [
+        {
+          path: format === 'pdf' ? '/v1/waybills?format=pdf' : '/v1/waybills',
+          setupRequest: (req) => {
+            const n = seq++;
+            req.body = JSON.stringify({ ...orders[n % orders.length]!, orderId: `B-${n}` });
+            return req;
+          },
+        },
+      ],
+    });
+
+    // Warm up both create paths (template load, fonts, JIT, SQLite page cache); not reported.
+    for (const format of ['json', 'pdf'] as const) {
+      const warm = await autocannon({ ...createRequest(format), connections: CONNECTIONS, amount: format === 'json' ? 300 : 100 });
+      if (warm.non2xx || warm.errors) throw new Error(`warm-up create → ${format} failed: ${statusSummary(warm)}, ${warm.errors} error(s)`);
+    }
+
+    // Waybills of the courier's carrier to scan, created as JSON; the token is the last segment of the QR URL.
+    const tokens = await createForScan(base, warehouse, scanOrders, SCAN_WAYBILLS);
+    let next = 0;
+    const scanRequest: autocannon.Options = {
+      url: base,
+      method: 'GET',
+      headers: { authorization: `Bearer ${courier}` },
+      requests: [
+        {
+          setupRequest: (req) => {
+            req.path = `/v1/scan/${tokens[next++ % tokens.length]}?purpose=delivery`;
+            return req;
+          },
+        },
+      ],
+    };
+    const warmScan = await autocannon({ ...scanRequest, connections: CONNECTIONS, amount: 500 });
+    if (warmScan.non2xx || warmScan.errors) throw new Error(`warm-up scan failed: ${statusSummary(warmScan)}, ${warmScan.errors} error(s)`);
+
+    const scenarios: Scenario[] = [];
+    const run = async (name: string, load: string, options: autocannon.Options, target?: Scenario['target']) => {
+      process.stdout.write(`${name}, ${load} … `);
+      // (autocannon refuses ignoreCoordinatedOmission without a rate)
+      const result = await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options, ...(options.overallRate ? { ignoreCoordinatedOmission: true } : {}) });
+      const s: Scenario = { name, load, result, ...(target ? { target } : {}) };
+      scenarios.push(s);
+      console.log(line(s));
+    };
+    await run('create → JSON', `${CONNECTIONS} connections, unthrottled`, createRequest('json'));
+    await run('create → PDF', '100 req/s', { ...createRequest('pdf'), overallRate: 100 }, { rate: 100, p99Ms: 50 });
+    await run('create → PDF', `${CONNECTIONS} connections, unthrottled`, createRequest('pdf'));
+    await run('scan', '500 req/s', { ...scanRequest, overallRate: 500 }, { rate: 500, p99Ms: 10 });
+    await run('scan', `${CONNECTIONS} connections, unthrottled`, scanRequest);
+
+    console.log(`\nload average after: ${loadAverage()}\n`);
+    printTable(scenarios);
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await cleanUp();
+  }
+}
+
+/** The child's environment: our own settings only (no WAYBILL_* of the caller), limits far above the load. */
+function serverEnv(dataDir: string): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_')));
+  return {
+    ...inherited,
+    WAYBILL_DATA_DIR: dataDir,
+    WAYBILL_LOG_LEVEL: 'silent',
+    // Each number gives 10,000 four-digit extensions and each waybill binds two: room for 50,000 waybills.
+    WAYBILL_RELAY_NUMBERS: Array.from({ length: 10 }, (_, i) => `+86170000000${String(i + 1).padStart(2, '0')}`).join(','),
+    WAYBILL_SCAN_PER_MINUTE: '100000000',
+    WAYBILL_SCAN_DISTINCT_PER_DAY: '100000000',
+    WAYBILL_HARVEST_DISTINCT_PER_DAY: '100000000',
+    WAYBILL_HARVEST_UNKNOWN_PER_HOUR: '100000000',
+    WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY: '100000000',
+  };
+}
+
+/** Runs `waybill <args>` and returns the credential it prints; the credential itself is never shown. */
+function credential(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (error, _stdout, stderr) => {
+      const found = /^credential: (\S+)$/m.exec(stderr)?.[1];
+      if (!error && found) return resolve(found);
+      const said = stderr
+        .split('\n')
+        .filter((l) => !/credential:/i.test(l))
+        .join('\n')
+        .trim();
+      reject(new Error(`waybill ${args.slice(0, 4).join(' ')} failed (exit ${error?.code ?? 0}): ${said || 'no credential printed'}`));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+async function waitReady(base: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    try {
+      const res = await fetch(`${base}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the server did not answer /readyz with 200 within 30 s:\n${log()}`);
+}
+
+/** SIGTERM (the service finishes running requests and closes its store), SIGKILL if it takes too long. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function createForScan(base: string, warehouse: string, scanOrders: RawOrder[], count: number): Promise<string[]> {
+  const tokens: string[] = [];
+  let i = 0;
+  const worker = async () => {
+    while (i < count) {
+      const n = i++;
+      const res = await fetch(`${base}/v1/waybills`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${warehouse}`, 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ ...scanOrders[n % scanOrders.length]!, orderId: `S-${n}` }),
+      });
+      const body = (await res.json()) as { qr?: unknown };
+      if (res.status !== 201 || typeof body.qr !== 'string') throw new Error(`creating a waybill to scan: HTTP ${res.status}${typeof body.qr === 'string' ? '' : ', no qr'}`);
+      tokens.push(new URL(body.qr).pathname.split('/').pop()!);
+    }
+  };
+  await Promise.all(Array.from({ length: 10 }, worker));
+  return tokens;
+}
+
+const reqPerSec = (r: autocannon.Result) => r.requests.total / r.duration;
+
+function statusSummary(r: autocannon.Result): string {
+  const codes = Object.entries(r.statusCodeStats ?? {})
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, s]) => `${s.count ?? 0}×${code}`);
+  return codes.length ? codes.join(' ') : `${r.non2xx} non-2xx`;
+}
+
+function verdict(s: Scenario): string {
+  if (!s.target) return '';
+  const r = s.result;
+  const problems: string[] = [];
+  if (r.latency.p99 > s.target.p99Ms) problems.push(`p99 ${r.latency.p99} > ${s.target.p99Ms} ms`);
+  if (reqPerSec(r) < s.target.rate * 0.95) problems.push(`only ${reqPerSec(r).toFixed(0)} of ${s.target.rate} req/s`);
+  if (r.non2xx || r.errors) problems.push('failures');
+  return problems.length ? `MISSED (${problems.join(', ')})` : 'met';
+}
+
+function line(s: Scenario): string {
+  const r = s.result;
+  const target = s.target ? `   target p99 ≤ ${s.target.p99Ms} ms at ${s.target.rate} req/s: ${verdict(s)}` : '';
+  return (
+    `${reqPerSec(r).toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, ` +
+    `${r.requests.total} responses, non-2xx ${r.non2xx}${r.non2xx ? ` (${statusSummary(r)})` : ''}, errors ${r.errors}${target}`
+  );
+}
+
+function printTable(scenarios: Scenario[]): void {
+  const rows = [
+    ['scenario', 'load', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'target', 'verdict'],
+    ...scenarios.map((s) => [
+      s.name,
+      s.load,
+      reqPerSec(s.result).toFixed(0),
+      String(s.result.latency.p50),
+      String(s.result.latency.p99),
+      String(s.result.non2xx),
+      String(s.result.errors),
+      s.target ? `p99 ≤ ${s.target.p99Ms} ms @ ${s.target.rate}/s` : '',
+      verdict(s),
+    ]),
+  ];
+  const numeric = new Set([2, 3, 4, 5, 6]);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const format = (r: string[]) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
+  console.log(format(rows[0]!));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows.slice(1)) console.log(format(r));
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});
