@@ -69,15 +69,7 @@ export interface SealedContent {
 
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
   const now = (deps.now ?? (() => new Date()))();
-  const job: PrintJobRecord = {
-    id: randomUUID(),
-    createdAt: now.toISOString(),
-    channel: req.channel,
-    templateId: req.template.id,
-    format: req.format,
-    host: req.host,
-    operator: req.operator,
-  };
+  const job = newJob(req, now);
   const numbers = await assignWaybillNumbers(deps.store, req.orders, req.source);
   if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
   const preview = req.copies === 'preview';
@@ -154,15 +146,7 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
   const { waybill } = req;
   if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
   const now = (deps.now ?? (() => new Date()))();
-  const job: PrintJobRecord = {
-    id: randomUUID(),
-    createdAt: now.toISOString(),
-    channel: req.channel,
-    templateId: req.template.id,
-    format: req.format,
-    host: req.host,
-    operator: req.operator,
-  };
+  const job = newJob(req, now);
   if (!deps.keys.ring.keys.has(waybill.sealed.keyId)) deps.keys.refresh?.();
   const content = JSON.parse(unseal(waybill.sealed, deps.keys.ring, waybill.id).toString('utf8')) as SealedContent;
   const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
@@ -181,6 +165,10 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
     detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length, printNo },
   });
   return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
+}
+
+function newJob(req: Pick<PrintRequest, 'channel' | 'template' | 'format' | 'host' | 'operator'>, now: Date): PrintJobRecord {
+  return { id: randomUUID(), createdAt: now.toISOString(), channel: req.channel, templateId: req.template.id, format: req.format, host: req.host, operator: req.operator };
 }
 
 /** One print of one waybill: a copy code per copy (none in a preview, print 0), the views and the layout. */
