@@ -195,6 +195,10 @@ export class SqliteStore implements Store {
     };
   }
 
+  async scanAttemptsSince(courierId: string, since: Date): Promise<number> {
+    return (this.sql('SELECT count(*) AS n FROM scan_attempts WHERE courier_id = ? AND at > ?').get(courierId, since.toISOString()) as { n: number }).n;
+  }
+
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
     this.sql('INSERT INTO alerts (at, kind, courier_id, detail) VALUES (?, ?, ?, ?)').run(alert.at, alert.kind, alert.courierId ?? null, alert.detail);
   }

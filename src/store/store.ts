@@ -91,6 +91,8 @@ export interface Store {
 
   recordScanAttempt(attempt: ScanAttempt): Promise<void>;
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
+  /** A courier's scan attempts after `since`: the cheap per-minute check made before every scan. */
+  scanAttemptsSince(courierId: string, since: Date): Promise<number>;
   recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
 
   /** Throws when the database cannot be reached (readiness). */

@@ -98,8 +98,8 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   if (!(SCAN_PURPOSES as readonly string[]).includes(req.purpose))
     throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
 
-  const before = await deps.store.scanCounts(courier.id, undefined, now);
-  if (before.lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
+  const lastMinute = await deps.store.scanAttemptsSince(courier.id, new Date(now.getTime() - 60_000));
+  if (lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
 
   // A malformed token is refused before any lookup, but still counts as an unknown token.
   const waybill = isWellFormedToken(req.token) ? await deps.store.findWaybillByTokenHash(hashToken(req.token, deps.keys.tokenKey)) : undefined;

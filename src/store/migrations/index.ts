@@ -6,6 +6,7 @@ import { AUDIT_MIGRATION } from './auditMigration';
 import { COURIER_MIGRATION } from './courierMigration';
 import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
 import { RELAY_MIGRATION } from './relayMigration';
+import { SCAN_INDEX_MIGRATION } from './scanIndexMigration';
 import { TELEPHONY_MIGRATION } from './telephonyMigration';
 
 export interface Migration {
@@ -56,4 +57,5 @@ export const MIGRATIONS: Migration[] = [
   RELAY_MIGRATION,
   TELEPHONY_MIGRATION,
   API_MIGRATION,
+  SCAN_INDEX_MIGRATION,
 ];
