@@ -30,6 +30,7 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SCAN_WAYBILLS = 200;
 const SCAN_CARRIER = 'ZT';
+const SCAN_COURIERS = 20;
 
 type RawOrder = Record<string, unknown> & { carrier?: unknown };
 
@@ -65,10 +66,12 @@ async function main(): Promise<void> {
   try {
     const env = serverEnv(dataDir);
     const warehouse = await credential(['keys', 'create', '--role', 'warehouse', '--name', 'bench', '--client', 'bench'], env);
-    const courier = await credential(
-      ['keys', 'create', '--role', 'courier', '--name', 'c1', '--carrier', SCAN_CARRIER, '--outlet', 'HZ-01', '--device', 'HH-1'],
-      env,
-    );
+    // 500 scans a second come from many handhelds, each within its own limits: rotate over several couriers.
+    const couriers: string[] = [];
+    for (let i = 0; i < SCAN_COURIERS; i++)
+      couriers.push(
+        await credential(['keys', 'create', '--role', 'courier', '--name', `c${i}`, '--carrier', SCAN_CARRIER, '--outlet', 'HZ-01', '--device', `HH-${i}`], env),
+      );
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -113,11 +116,12 @@ async function main(): Promise<void> {
     const scanRequest: autocannon.Options = {
       url: base,
       method: 'GET',
-      headers: { authorization: `Bearer ${courier}` },
       requests: [
         {
           setupRequest: (req) => {
-            req.path = `/v1/scan/${tokens[next++ % tokens.length]}?purpose=delivery`;
+            const n = next++;
+            req.headers = { ...req.headers, authorization: `Bearer ${couriers[n % couriers.length]}` };
+            req.path = `/v1/scan/${tokens[n % tokens.length]}?purpose=delivery`;
             return req;
           },
         },
