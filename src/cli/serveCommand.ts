@@ -77,6 +77,14 @@ export async function serveCommand(
   const timer = setInterval(sweep, SWEEP_MS);
   timer.unref();
   const server = app.listen(port, values.host);
+  // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
+  // answer them as problem+json too, then close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ type: 'https://waybill.example/problems/bad_request', title: 'bad request', status, detail: 'the request is malformed' });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const address = server.address();
   const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;

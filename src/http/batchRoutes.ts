@@ -11,7 +11,7 @@ import { WaybillError } from '../errors';
 import { tailorTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
 import { printWaybills } from '../printing/printWaybills';
-import { JsonSink, LabelSink } from '../printing/waybillSink';
+import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { PdfRenderer } from '../render/pdfRenderer';
 import { requireRole } from './auth';
 import { jsonBody } from './body';
@@ -44,17 +44,44 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     res.on('close', () => {
       if (!res.writableFinished) out.destroy(new Error('the client went away'));
     });
-    try {
+    // The 201 is committed only when the first waybill reaches the document: the print's own checks (order
+    // ids already used or repeated in the batch, waybill numbers taken) run before that and still end in a
+    // problem. Until then, whatever the renderer writes up front (the PDF header) waits in `out`.
+    let committed = false;
+    const commit = () => {
+      if (committed) return;
+      committed = true;
       res.status(201).type(format === 'json' ? 'application/json; charset=utf-8' : MEDIA_TYPES[format]);
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Waybill-Count', String(orders.length));
       out.pipe(res);
+    };
+    try {
+      const document = format === 'json' ? new JsonSink(out) : new LabelSink(new PdfRenderer(out));
+      // A client that went away ends the print at the next waybill: a destroyed output never drains, so a
+      // sink waiting on it would wait forever.
+      const next = () => {
+        if (out.destroyed) throw new Error('the client went away');
+        commit();
+      };
+      const sink: WaybillSink = {
+        add: async (waybill, layout) => {
+          next();
+          await document.add(waybill, layout);
+          // Printing is synchronous CPU work over a synchronous store: yield so other requests are served.
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+        finish: async () => {
+          next();
+          await document.finish();
+        },
+      };
       const stop = deps.metrics.renderSeconds.startTimer({ format });
       const summary = await printWaybills(deps.print, {
         orders,
         template,
         format,
-        sink: format === 'json' ? new JsonSink(out) : new LabelSink(new PdfRenderer(out)),
+        sink,
         channel: 'http',
         host: deps.host,
         operator: actorOf(p),

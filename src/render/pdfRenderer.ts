@@ -32,6 +32,9 @@ export class PdfRenderer implements LabelRenderer {
       out.once('error', reject);
       this.doc.once('error', reject);
     });
+    // The output may fail before finish() awaits this (a client gone mid-batch): that must not be an
+    // unhandled rejection, which ends the process. finish() still sees the error.
+    this.done.catch(() => undefined);
     this.doc.pipe(out);
   }
 
@@ -42,6 +45,8 @@ export class PdfRenderer implements LabelRenderer {
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
     // the output is full, so memory stays bounded whatever the batch size.
     do {
+      // An output that is gone (a client that went away, a failed file) never drains: stop, do not spin.
+      if (this.out.destroyed) throw this.out.errored ?? new Error('the output closed before the document was complete');
       if (this.out.writableNeedDrain) await once(this.out, 'drain');
       else await new Promise((resolve) => setImmediate(resolve));
     } while (this.doc.readableLength > MAX_BUFFERED_BYTES || this.out.writableNeedDrain);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -24,6 +25,14 @@ describe('waybill serve', () => {
       expect(missing.status).toBe(404);
       expect(missing.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/waybill_http_requests_total\{method="GET",route="\/healthz",status="200"\} 1/);
+      // Even a request Node's parser refuses before express sees it gets a problem.
+      const raw = await new Promise<string>((resolve) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nBad\u0001Header: y\r\n\r\n'));
+        let text = '';
+        socket.on('data', (c) => (text += c.toString('utf8'))).on('close', () => resolve(text));
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+      expect(raw).toMatch(/Content-Type: application\/problem\+json/);
       const entries = logged.map((l) => JSON.parse(l));
       expect(entries.some((e) => e.route === '/healthz' && e.status === 200 && e.requestId)).toBe(true);
     } finally {

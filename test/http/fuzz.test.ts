@@ -3,6 +3,8 @@
 // request id, and the service keeps serving afterwards. Cases come from a seeded PRNG, one stream per
 // case, so a failure names its case and generator and can be replayed alone:
 //   FUZZ_SEED=<seed> FUZZ_CASE=<n> npx jest test/http/fuzz.test.ts
+// (FUZZ_CASES=<count> runs a longer barrage). The first cases sweep every field path of the sample orders
+// with every other JSON type; the rest are drawn from the weighted generators below.
 // Failures never print a request or response body (bodies may be huge, and hold personal data).
 
 import fs from 'node:fs';
@@ -69,6 +71,8 @@ interface FuzzRequest {
   body?: string | Buffer;
   /** Statuses this case must get; without it only the general rules apply. */
   expect?: readonly number[];
+  /** The client goes away: while its body is still uploading, or once the answer has begun. */
+  abort?: 'upload' | 'response';
 }
 
 interface World {
@@ -280,7 +284,8 @@ const GENERATORS: Generator[] = [
         [600 * KB, '/v1/batches', false],
         [2 * KB * KB, '/v1/batches', true],
       ] as const);
-      setPath(order, p, r.pick(['A', '中', '\u200b', '"', '\\']).repeat(size));
+      // Under the limit only ASCII, so the body is the size it says; over it, any character (up to 3 bytes each, or escaped).
+      setPath(order, p, (limited ? r.pick(['A', '中', '\u200b', '"', '\\']) : 'A').repeat(size));
       const body = route === '/v1/batches' ? json({ orders: [order] }) : json(order);
       return { method: 'POST', path: route, headers: jsonHeaders(w.warehouse), body, expect: limited ? [413] : [422] };
     },
@@ -301,10 +306,12 @@ const GENERATORS: Generator[] = [
         return { method: 'POST', path: '/v1/waybills', headers: jsonHeaders(w.warehouse), body: json(order).replace('"NESTED"', nested), expect: [422] };
       }
       if (target === 'batch') return { method: 'POST', path: '/v1/batches', headers: jsonHeaders(w.warehouse), body: `{"orders":[${nested}]}`, expect: [422] };
-      if (target === 'batch-ndjson')
-        return { method: 'POST', path: '/v1/batches', headers: { ...auth(w.warehouse), 'content-type': 'application/x-ndjson' }, body: `${nested}\n${nested}\n`, expect: [422] };
+      if (target === 'batch-ndjson') {
+        const body = `${nested}\n${nested}\n`;
+        return { method: 'POST', path: '/v1/batches', headers: { ...auth(w.warehouse), 'content-type': 'application/x-ndjson' }, body, expect: body.length > KB * KB ? [413] : [422] };
+      }
       if (target === 'events')
-        return { method: 'POST', path: `/v1/waybills/${w.waybillId}/events`, headers: jsonHeaders(w.warehouse), body: `{"type":${'['.repeat(depth)}${']'.repeat(depth)}}`.slice(0, 4000), expect: [400, 413] };
+        return { method: 'POST', path: `/v1/waybills/${w.waybillId}/events`, headers: jsonHeaders(w.warehouse), body: `{"type":${'['.repeat(depth)}${']'.repeat(depth)}}`, expect: [422] };
       return { method: 'POST', path: '/v1/relay/resolve', headers: jsonHeaders(w.telephony), body: `{"to":${'['.repeat(1500)}${']'.repeat(1500)}}`, expect: [422] };
     },
   },
@@ -360,9 +367,9 @@ const GENERATORS: Generator[] = [
         ['{}', 422],
         ['[null]', 422],
         ['[1,2,3]', 422],
-        ['   ', 422],
+        ['   ', 400],
         ['', 422],
-        ['\ufeff{}', 400],
+        ['\ufeff{}', 422], // the decoder drops a byte order mark
         ['NaN', 400],
         ['undefined', 400],
         ["{'a':1}", 400],
@@ -436,14 +443,14 @@ const GENERATORS: Generator[] = [
         ['application/merge-patch+json', 415],
         ['application/json; charset=latin1', 415],
         ['application/json; charset=iso-8859-1', 415],
-        ['application/json; charset=utf-7', 415],
+        ['application/json; charset=utf-7', 415], // JSON is UTF-8: "+86…" would mean something else in UTF-7
         ['application/json; charset=ebcdic', 415],
         ['application/json; charset="utf-8"', undefined],
         ['APPLICATION/JSON', undefined],
-        ['application/json;;;', 415],
-        ['application/json; charset', 415],
-        ['application/json; charset=utf-16', undefined],
-        ['application/json; charset=utf-32', undefined],
+        ['application/json;;;', undefined], // type-is reads the type and ignores empty parameters
+        ['application/json; charset', undefined], // likewise a parameter without a value
+        ['application/json; charset=utf-16', 415],
+        ['application/json; charset=utf-32', 415],
         ['application/json, text/plain', 415],
         ['json', 415],
         ['*/*', 415],
@@ -786,7 +793,7 @@ const GENERATORS: Generator[] = [
       const ok = validOrder(r, n);
       const ndjson = (text: string) => ({ method: 'POST', path: '/v1/batches', headers: { ...auth(w.warehouse), 'content-type': r.pick(['application/x-ndjson', 'application/x-ndjson; charset=utf-8', 'application/x-ndjson; charset=latin1']) }, body: text });
       const jsonBatch = (body: string, expect?: number[]) => ({ method: 'POST', path: '/v1/batches', headers: jsonHeaders(w.warehouse), body, ...(expect ? { expect } : {}) });
-      switch (r.int(0, 15)) {
+      switch (r.int(0, 16)) {
         case 0:
           return jsonBatch(json({ orders: [ok, bad] }), [422]);
         case 1:
@@ -800,7 +807,7 @@ const GENERATORS: Generator[] = [
         case 5:
           return jsonBatch(json([[], {}, null, 1, 'x']), [422]);
         case 6:
-          return jsonBatch(json({ orders: [ok, { ...ok }] }), [422]); // same order id twice
+          return jsonBatch(json({ orders: [ok, { ...ok }] }), [409]); // the same order id twice
         case 7:
           return jsonBatch(`[${'{},'.repeat(10_000)}{}]`, [413]);
         case 8:
@@ -817,6 +824,8 @@ const GENERATORS: Generator[] = [
           return ndjson(`${json(bad)}\n${'x'.repeat(50_000)}`);
         case 14:
           return ndjson(`1\n"x"\nnull\n[]\n${json(bad)}`);
+        case 15:
+          return jsonBatch(json({ orders: [{ ...ok, orderId: 'FZ-setup' }] }), [409]); // a retried batch: the order id has a waybill
         default:
           return jsonBatch(json({ orders: [ok, bad].concat(Array(50).fill(bad)) }), [422]);
       }
@@ -832,6 +841,20 @@ const GENERATORS: Generator[] = [
     },
   },
   {
+    name: 'client-abort',
+    weight: 1,
+    make: (r, n, w) => {
+      if (r.chance(0.5)) {
+        // A valid batch whose client leaves after the first bytes of the PDF: the print must stop, record
+        // nothing, and leave the service (and its count of running batches) as it was.
+        const orders = Array.from({ length: r.int(5, 20) }, (_, i) => ({ ...validOrder(r, n), orderId: `FZ-${n}-abort-${i}` }));
+        return { method: 'POST', path: '/v1/batches?template=cn-1ply-76x130', headers: jsonHeaders(w.warehouse), body: json({ orders }), expect: [201], abort: 'response' };
+      }
+      const orders = Array.from({ length: 600 }, (_, i) => ({ ...validOrder(r, n), orderId: `FZ-${n}-upload-${i}` }));
+      return { method: 'POST', path: '/v1/batches', headers: jsonHeaders(w.warehouse), body: json({ orders }), abort: 'upload' };
+    },
+  },
+  {
     name: 'request-id',
     weight: 2,
     make: (r, n, w) => {
@@ -843,7 +866,30 @@ const GENERATORS: Generator[] = [
 
 const TOTAL_WEIGHT = GENERATORS.reduce((s, g) => s + g.weight, 0);
 
+/**
+ * Every field path that occurs in any sample order (taken from the first sample that has it), each set to
+ * a value of every other JSON type: the first cases, before the random ones.
+ */
+const SWEEP: { sample: number; path: Path; value: Json }[] = (() => {
+  const byPath = new Map<string, { sample: number; path: Path }>();
+  SAMPLES.forEach((o, sample) => {
+    for (const p of pathsOf(o)) if (!byPath.has(p.join('.'))) byPath.set(p.join('.'), { sample, path: p });
+  });
+  const representatives: Json[] = ['text', 42, null, true, ['text'], { text: 1 }];
+  return [...byPath.values()].flatMap(({ sample, path: p }) => {
+    const original = at(SAMPLES[sample]!, p.slice(0, -1))[p[p.length - 1]!];
+    return representatives.filter((v) => jsonType(v) !== jsonType(original)).map((value) => ({ sample, path: p, value }));
+  });
+})();
+
 function caseFor(n: number, world: World): { generator: string; request: FuzzRequest } {
+  const sweep = SWEEP[n];
+  if (sweep) {
+    const order = clone(SAMPLES[sweep.sample]!);
+    order.orderId = `FZ-${n}-sweep`;
+    setPath(order, sweep.path, clone(sweep.value));
+    return { generator: 'wrong-type-sweep', request: { method: 'POST', path: '/v1/waybills', headers: jsonHeaders(world.warehouse), body: json(order), expect: [422] } };
+  }
   const r = new Rng(caseSeed(n));
   let x = r.next() * TOTAL_WEIGHT;
   let g = GENERATORS[GENERATORS.length - 1]!;
@@ -862,16 +908,30 @@ function caseFor(n: number, world: World): { generator: string; request: FuzzReq
 async function judge(base: string, n: number, generator: string, req: FuzzRequest): Promise<string | undefined> {
   const where = `case ${n} (${generator})`;
   let res: Response;
+  const controller = new AbortController();
+  const timer = req.abort === 'upload' ? setTimeout(() => controller.abort(), 2) : undefined;
   try {
     res = await fetch(`${base}${req.path}`, {
       method: req.method,
       headers: req.headers ?? {},
       ...(req.body !== undefined ? { body: req.body } : {}),
       redirect: 'manual',
+      signal: controller.signal,
     });
   } catch (e) {
+    if (req.abort && (e as Error).name === 'AbortError') return undefined;
     const cause = (e as { cause?: { code?: string; name?: string } }).cause;
     return `${where}: request failed (${(e as Error).name}${cause ? `: ${cause.code ?? cause.name ?? ''}` : ''})`;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (req.abort === 'response') {
+    const reader = res.body?.getReader();
+    await reader?.read().catch(() => undefined);
+    controller.abort();
+    if (res.status >= 500) return `${where}: server error ${res.status}`;
+    if (req.expect && !req.expect.includes(res.status)) return `${where}: expected status ${req.expect.join(' or ')}, got ${res.status}`;
+    return undefined;
   }
   const text = await res.text().catch(() => undefined);
   if (text === undefined) return `${where}: status ${res.status}, response body unreadable`;
@@ -923,7 +983,17 @@ describe('HTTP API under fuzzing', () => {
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-fuzz-'));
-    const config = loadConfig({ WAYBILL_DATA_DIR: dir, WAYBILL_RELAY_NUMBERS: '+8617000000001', WAYBILL_BATCH_BODY_LIMIT: '1mb', WAYBILL_LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      WAYBILL_DATA_DIR: dir,
+      WAYBILL_RELAY_NUMBERS: '+8617000000001',
+      WAYBILL_BATCH_BODY_LIMIT: '1mb',
+      WAYBILL_LOG_LEVEL: 'silent',
+      // The per-key rate limit would turn the barrage into 429s and hide what each case is about.
+      WAYBILL_API_RATE_PER_SECOND: '100000',
+      // More batch slots than requests in flight (plus a few abandoned ones still winding down), so a 503
+      // can only mean batches that never gave their slot back.
+      WAYBILL_MAX_CONCURRENT_BATCHES: String(CONCURRENCY + 4),
+    });
     services = openServices(config, () => {});
     running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
     base = running.url;
@@ -971,7 +1041,7 @@ describe('HTTP API under fuzzing', () => {
     expect(failures.sort((a, b) => Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]))).toEqual([]);
     if (ONLY === undefined) {
       expect(numbers.length).toBeGreaterThanOrEqual(1000);
-      expect(seen.size).toBe(GENERATORS.length);
+      expect(seen.size).toBe(GENERATORS.length + 1); // and the sweep
     }
 
     // Nothing leaked into the prototype of every object in this process.
@@ -990,5 +1060,13 @@ describe('HTTP API under fuzzing', () => {
     expect(((await created.json()) as { orderId: string }).orderId).toBe('FZ-after-the-barrage');
     const read = await fetch(`${base}/v1/waybills/${world.waybillId}`, { headers: auth(world.warehouse) });
     expect(read.status).toBe(200);
+    // Batches still render: none of the abandoned ones is still counted as running.
+    const batch = await fetch(`${base}/v1/batches?template=cn-1ply-76x130`, {
+      method: 'POST',
+      headers: jsonHeaders(world.warehouse),
+      body: json({ orders: [{ ...clone(SAMPLES[1]!), orderId: 'FZ-batch-after-the-barrage' }] }),
+    });
+    expect(batch.status).toBe(201);
+    expect(Buffer.from(await batch.arrayBuffer()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
   }, 180_000);
 });
