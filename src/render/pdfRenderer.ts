@@ -14,6 +14,7 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 export class PdfRenderer implements LabelRenderer {
   private readonly doc: PDFKit.PDFDocument;
   private pages = 0;
+  private readonly names: Record<'regular' | 'bold', string>;
   private readonly done: Promise<void>;
 
   constructor(private readonly out: Writable) {
@@ -25,8 +26,11 @@ export class PdfRenderer implements LabelRenderer {
       // Metadata names the product only: never a person, an order or a file name.
       info: { Title: 'Waybills', Creator: 'privacy-waybill', Producer: 'privacy-waybill' },
     });
-    this.doc.registerFont('regular', font('regular') as unknown as string);
-    this.doc.registerFont('bold', font('bold') as unknown as string);
+    // Registered under their PostScript names: pdfkit files the default font under that name, so the
+    // first switch to it is a cache hit instead of a re-open plus a costly font comparison per document.
+    this.names = { regular: font('regular').postscriptName, bold: font('bold').postscriptName };
+    this.doc.registerFont(this.names.regular, font('regular') as unknown as string);
+    this.doc.registerFont(this.names.bold, font('bold') as unknown as string);
     this.done = new Promise((resolve, reject) => {
       out.once('finish', resolve);
       out.once('error', reject);
@@ -63,7 +67,7 @@ export class PdfRenderer implements LabelRenderer {
     switch (op.op) {
       case 'text':
         doc
-          .font(op.bold ? 'bold' : 'regular')
+          .font(op.bold ? this.names.bold : this.names.regular)
           .fontSize(op.sizePt)
           .text(op.text, mmToPt(op.x), mmToPt(op.baseline), { lineBreak: false, baseline: 'alphabetic' });
         return;
