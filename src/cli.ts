@@ -9,12 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/config';
 import { WaybillError, formatIssue } from './errors';
-import { listTemplates, loadTemplate } from './layout/loadTemplate';
+import { listTemplates, loadTemplate, tailorTemplate } from './layout/loadTemplate';
 import { fontMetrics } from './layout/textMeasure';
 import { parseOrders } from './order/readOrders';
 import { printWaybills } from './printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
-import { PdfRenderer } from './render/pdfRenderer';
+import { DPIS, FORMAT_NAMES, labelRenderer, type Dpi, type OutputFormat } from './render/outputFormats';
 import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
@@ -23,7 +23,7 @@ import { openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
 
 const USAGE = `usage:
-  waybill print <orders.json|.ndjson> [--template ID] [--format pdf|json] --out PATH
+  waybill print <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi 203|300] --out PATH
   waybill templates
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill couriers add|list|revoke|reinstate …
@@ -37,8 +37,6 @@ const USAGE = `usage:
 
 environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
 
-const FORMATS = ['pdf', 'json'] as const;
-type Format = (typeof FORMATS)[number];
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
 
@@ -107,19 +105,21 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { template: { type: 'string', default: 'cn-4copy' }, format: { type: 'string', default: 'pdf' }, out: { type: 'string' } },
+    options: { template: { type: 'string', default: 'cn-4copy' }, format: { type: 'string', default: 'pdf' }, dpi: { type: 'string' }, out: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('print takes exactly one order file');
   if (!values.out) throw new UsageError('--out PATH is required');
-  if (!FORMATS.includes(values.format as Format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
-  const format = values.format as Format;
+  if (!FORMAT_NAMES.includes(values.format as OutputFormat)) throw new UsageError(`--format must be one of ${FORMAT_NAMES.join(', ')}`);
+  const format = values.format as OutputFormat;
+  if (values.dpi !== undefined && !DPIS.includes(Number(values.dpi) as Dpi)) throw new UsageError(`--dpi must be one of ${DPIS.join(', ')}`);
   const file = positionals[0]!;
   const started = Date.now();
 
   // Everything that can be refused is checked before any output or store write.
-  const template = loadTemplate(config.templatesDir, values.template);
+  const template = tailorTemplate(loadTemplate(config.templatesDir, values.template), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
   if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
   const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
+  if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
 
   const out = path.resolve(values.out);
   return withServices(config, log, async (services) => {
@@ -128,7 +128,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
     const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
-      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(new PdfRenderer(stream));
+      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
       const summary = await printWaybills(
         { store, audit, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays, relay: relayDeps(services) },
         { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },

@@ -12,10 +12,10 @@ import { tailorTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
 import { printWaybills } from '../printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
-import { PdfRenderer } from '../render/pdfRenderer';
+import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { jsonBody } from './body';
-import { LabelQuery, MEDIA_TYPES, negotiate, parseQuery } from './labelFormat';
+import { LabelQuery, contentTypeOf, negotiate, parseQuery } from './labelFormat';
 import { HttpProblem } from './problem';
 import type { WaybillRouteDeps } from './waybillRoutes';
 
@@ -37,6 +37,8 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
     const raw = batchOrders(req.body, deps.batch.maxOrders);
     const orders = validateOrders(raw);
+    if (format === 'png' && orders.length > 1)
+      throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for a batch');
     if (running >= deps.batch.maxConcurrent) throw new HttpProblem('unavailable', 'too many batches are rendering; retry shortly', 5);
 
     running++;
@@ -51,13 +53,13 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     const commit = () => {
       if (committed) return;
       committed = true;
-      res.status(201).type(format === 'json' ? 'application/json; charset=utf-8' : MEDIA_TYPES[format]);
+      res.status(201).type(contentTypeOf(format));
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Waybill-Count', String(orders.length));
       out.pipe(res);
     };
     try {
-      const document = format === 'json' ? new JsonSink(out) : new LabelSink(new PdfRenderer(out));
+      const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi));
       // A client that went away ends the print at the next waybill: a destroyed output never drains, so a
       // sink waiting on it would wait forever.
       const next = () => {

@@ -6,10 +6,15 @@ import { z } from 'zod';
 import { WaybillError } from '../errors';
 import { CopyKind } from '../privacy/copyPolicy';
 
-export const MEDIA_TYPES = { pdf: 'application/pdf', json: 'application/json' } as const;
-export type LabelFormat = keyof typeof MEDIA_TYPES;
-const FORMATS = Object.keys(MEDIA_TYPES) as LabelFormat[];
-const DPIS = ['203', '300'] as const;
+import { DPIS as DPI_NUMBERS, FORMAT_NAMES as FORMATS, OUTPUT_FORMATS, formatOfMediaType, type Dpi, type OutputFormat } from '../render/outputFormats';
+
+export type LabelFormat = OutputFormat;
+const DPIS = DPI_NUMBERS.map(String) as ['203', '300'];
+
+/** The Content-Type a format is answered with. */
+export function contentTypeOf(format: LabelFormat): string {
+  return format === 'json' ? 'application/json; charset=utf-8' : OUTPUT_FORMATS[format].mediaType;
+}
 
 export const LabelQuery = z
   .object({
@@ -28,7 +33,7 @@ export const LabelQuery = z
       .describe('which copies to print, e.g. courier,recipient; all of the template by default'),
     dpi: z
       .enum(DPIS)
-      .transform((d) => Number(d) as 203 | 300)
+      .transform((d) => Number(d) as Dpi)
       .optional()
       .describe('printer resolution the barcodes are sized for; the template default otherwise'),
   })
@@ -49,7 +54,7 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
  * The format to answer in: `?format=` wins, then the best Accept entry we can produce (q-values honoured,
  * a `dpi` parameter read), then `fallback` for a missing Accept or a wildcard. 406 when nothing fits.
  */
-export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat): { format: LabelFormat; dpi?: 203 | 300 } {
+export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat): { format: LabelFormat; dpi?: Dpi } {
   if (query.format) return { format: query.format, ...(query.dpi ? { dpi: query.dpi } : {}) };
   const accept = req.get('accept');
   if (!accept) return { format: fallback, ...(query.dpi ? { dpi: query.dpi } : {}) };
@@ -65,11 +70,11 @@ export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat
     .sort((a, b) => b.q - a.q || a.order - b.order);
   for (const r of ranges) {
     const format =
-      r.type === '*/*' || r.type === 'application/*' ? fallback : FORMATS.find((f) => MEDIA_TYPES[f] === r.type);
+      r.type === '*/*' || r.type === 'application/*' ? fallback : formatOfMediaType(r.type);
     if (!format) continue;
-    const dpi = query.dpi ?? (DPIS.includes(r.dpi as (typeof DPIS)[number]) ? (Number(r.dpi) as 203 | 300) : undefined);
+    const dpi = query.dpi ?? (DPIS.includes(r.dpi as (typeof DPIS)[number]) ? (Number(r.dpi) as Dpi) : undefined);
     if (r.dpi && !dpi) throw new WaybillError('not_acceptable', `dpi must be one of ${DPIS.join(', ')}`);
     return { format, ...(dpi ? { dpi } : {}) };
   }
-  throw new WaybillError('not_acceptable', `no acceptable format; this service answers ${FORMATS.map((f) => MEDIA_TYPES[f]).join(', ')}`);
+  throw new WaybillError('not_acceptable', `no acceptable format; this service answers ${FORMATS.map((f) => OUTPUT_FORMATS[f].mediaType).join(', ')}`);
 }

@@ -7,7 +7,8 @@ import { Address, ChineseAddress, InternationalAddress, Order } from '../order/o
 import { CopyKind } from '../privacy/copyPolicy';
 import { WaybillEvent } from '../vault/lifecycle';
 import { SCAN_PURPOSES } from '../vault/scanAccess';
-import { LabelQuery, MEDIA_TYPES } from './labelFormat';
+import { FORMAT_NAMES, OUTPUT_FORMATS } from '../render/outputFormats';
+import { LabelQuery } from './labelFormat';
 
 /** Response shapes, for the document only: the presenters build exactly these. */
 const Problem = z.object({
@@ -70,7 +71,9 @@ function schema(s: z.ZodType): Record<string, unknown> {
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
 const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ref('Problem') } } });
-const label = { [MEDIA_TYPES.pdf]: { schema: { type: 'string', format: 'binary' } } };
+const label = Object.fromEntries(
+  FORMAT_NAMES.filter((f) => f !== 'json').map((f) => [OUTPUT_FORMATS[f].mediaType, { schema: { type: 'string', format: 'binary' } }]),
+);
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem(STATUS_TEXT[c] ?? 'error')]));
 const STATUS_TEXT: Record<number, string> = {
   400: 'malformed request',

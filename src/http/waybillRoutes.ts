@@ -13,13 +13,13 @@ import { validateOrders } from '../order/readOrders';
 import { printWaybills, reprintWaybill, type PrintDeps } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
 import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
-import { PdfRenderer } from '../render/pdfRenderer';
+import { labelRenderer } from '../render/outputFormats';
 import type { WaybillRecord } from '../store/store';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';
-import { LabelQuery, MEDIA_TYPES, negotiate, parseQuery, type LabelFormat } from './labelFormat';
+import { LabelQuery, contentTypeOf, negotiate, parseQuery, type LabelFormat } from './labelFormat';
 import type { Metrics } from './metrics';
 
 export interface WaybillRouteDeps {
@@ -59,7 +59,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const produce = async (): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
-      const created = await render(deps, format, (sink) =>
+      const created = await render(deps, format, template.dpi, (sink) =>
         printWaybills(deps.print, {
           orders: [order!],
           template,
@@ -101,7 +101,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const query = parseQuery(LabelQuery, req.query);
     const { format, dpi } = negotiate(req, query, 'pdf');
     const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
-    const done = await render(deps, format, (sink) =>
+    const done = await render(deps, format, template.dpi, (sink) =>
       reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p) }),
     );
     res.setHeader('X-Print-Number', String(done.result.printNo));
@@ -147,10 +147,6 @@ function links(w: { id: string }) {
   return { self: `/v1/waybills/${w.id}`, label: `/v1/waybills/${w.id}/label`, events: `/v1/waybills/${w.id}/events` };
 }
 
-function contentTypeOf(format: LabelFormat): string {
-  return format === 'json' ? 'application/json; charset=utf-8' : MEDIA_TYPES[format];
-}
-
 function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemplate, warnings: string[]) {
   const qr = shown.find((c) => c.qr)?.qr;
   return {
@@ -178,6 +174,7 @@ function send(res: Response, r: StoredResponse, replayed: boolean): void {
 async function render<T>(
   deps: Pick<WaybillRouteDeps, 'metrics'>,
   format: LabelFormat,
+  dpi: number,
   run: (sink: WaybillSink) => Promise<T>,
 ): Promise<{ result: T; bytes: Buffer; printed: PrintedWaybill[]; shown: ShownCopy[] }> {
   const stop = deps.metrics.renderSeconds.startTimer({ format });
@@ -188,7 +185,7 @@ async function render<T>(
       cb();
     },
   });
-  const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(new PdfRenderer(out)));
+  const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(labelRenderer(format, out, dpi)));
   const result = await run(capture);
   stop();
   deps.metrics.labelsRendered.inc({ format }, capture.labels);

@@ -1,0 +1,31 @@
+// The output formats as one typed table: media type (and the aliases print agents send), and the
+// renderer that writes it. `json` is not a renderer: it reports what each copy shows.
+
+import type { Writable } from 'node:stream';
+import { PdfRenderer } from './pdfRenderer';
+import { PNG, RasterRenderer } from './rasterRenderer';
+import type { LabelRenderer } from './renderer';
+
+export const OUTPUT_FORMATS = {
+  pdf: { mediaType: 'application/pdf', aliases: [] as string[] },
+  png: { mediaType: 'image/png', aliases: [] as string[] },
+  json: { mediaType: 'application/json', aliases: [] as string[] },
+} as const;
+export type OutputFormat = keyof typeof OUTPUT_FORMATS;
+export const FORMAT_NAMES = Object.keys(OUTPUT_FORMATS) as OutputFormat[];
+export const DPIS = [203, 300] as const;
+export type Dpi = (typeof DPIS)[number];
+
+/** The format a media type names, aliases included; undefined when we do not produce it. */
+export function formatOfMediaType(type: string): OutputFormat | undefined {
+  return FORMAT_NAMES.find((f) => OUTPUT_FORMATS[f].mediaType === type || (OUTPUT_FORMATS[f].aliases as readonly string[]).includes(type));
+}
+
+export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writable, dpi: number): LabelRenderer {
+  switch (format) {
+    case 'pdf':
+      return new PdfRenderer(out);
+    case 'png':
+      return new RasterRenderer(out, PNG, dpi);
+  }
+}
