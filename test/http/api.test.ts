@@ -171,6 +171,17 @@ describe('warehouse API', () => {
     expect(await w.services.store.findWaybillByClientOrder('acme', String(o2.orderId))).toMatchObject({ id: [...ids][0] });
   });
 
+  it('negotiates raster labels: Accept image/png with a dpi parameter gives a 1-bit PNG at that resolution', async () => {
+    const res = await call(w, 'POST', '/v1/waybills?copies=courier', { key: w.keys.acme, body: order(), headers: { accept: 'application/pdf;q=0.5, image/png;dpi=300' } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    const png = Buffer.from(await res.arrayBuffer());
+    expect(png.readUInt32BE(16)).toBe(Math.round((100 * 300) / 25.4)); // IHDR width: 100 mm at 300 dpi
+    const symbols = await decodeBarcodes(png);
+    expect(symbols.map((s) => s.format).sort()).toEqual(['CODE_128', 'QR_CODE']);
+    await expectProblem(await call(w, 'POST', '/v1/batches?format=png', { key: w.keys.acme, body: { orders: [order(), order()] } }), 406);
+  });
+
   it('keeps order ids unique per client: a second create points at the first waybill', async () => {
     const o = order();
     const first = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o })).json()) as { id: string };
