@@ -5,10 +5,14 @@ import type { Writable } from 'node:stream';
 import { PdfRenderer } from './pdfRenderer';
 import { PNG, RasterRenderer } from './rasterRenderer';
 import type { LabelRenderer } from './renderer';
+import { encodeTspl } from './tsplEncoder';
+import { encodeZpl } from './zplEncoder';
 
 export const OUTPUT_FORMATS = {
   pdf: { mediaType: 'application/pdf', aliases: [] as string[] },
   png: { mediaType: 'image/png', aliases: [] as string[] },
+  zpl: { mediaType: 'application/vnd.zebra.zpl', aliases: ['text/zpl', 'application/zpl', 'x-application/zpl'] },
+  tspl: { mediaType: 'application/vnd.tsc.tspl', aliases: ['text/tspl', 'application/tspl'] },
   json: { mediaType: 'application/json', aliases: [] as string[] },
 } as const;
 export type OutputFormat = keyof typeof OUTPUT_FORMATS;
@@ -27,5 +31,9 @@ export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writab
       return new PdfRenderer(out);
     case 'png':
       return new RasterRenderer(out, PNG, dpi);
+    case 'zpl':
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, 'z64') }, dpi);
+    case 'tspl':
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap], label) => encodeTspl(bitmap!, label) }, dpi);
   }
 }
