@@ -13,7 +13,9 @@ import { purgeCommand } from '../../src/cli/lifecycleCommands';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
+import { encodePng } from '../../src/render/rasterise';
 import { decodeBarcodes } from '../support/barcodes';
+import { decodeTspl, decodeZpl } from '../support/printerDecoders';
 import { expectAbsent } from '../support/expectAbsent';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
 
@@ -180,6 +182,23 @@ describe('warehouse API', () => {
     const symbols = await decodeBarcodes(png);
     expect(symbols.map((s) => s.format).sort()).toEqual(['CODE_128', 'QR_CODE']);
     await expectProblem(await call(w, 'POST', '/v1/batches?format=png', { key: w.keys.acme, body: { orders: [order(), order()] } }), 406);
+  });
+
+  it.each([
+    ['text/zpl; dpi=300', 'application/vnd.zebra.zpl', decodeZpl],
+    ['application/vnd.tsc.tspl', 'application/vnd.tsc.tspl', decodeTspl],
+  ] as const)('answers %s with printer commands whose raster holds the barcodes and no personal text', async (accept, type, decode) => {
+    const o = order();
+    const res = await call(w, 'POST', '/v1/waybills?copies=courier,recipient', { key: w.keys.acme, body: o, headers: { accept } });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toBe(type);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const people = ['sender', 'recipient'].map((who) => o[who] as { name: string; phone: string; address: { street: string } });
+    expectAbsent(bytes.toString('latin1'), people.flatMap((p) => [p.name, p.phone.replace(/\D/g, '').slice(-8), p.address.street]), 'printer commands');
+    const labels = decode(bytes);
+    expect(labels).toHaveLength(2);
+    const symbols = await decodeBarcodes(await encodePng([labels[0]!], accept.includes('300') ? 300 : 203));
+    expect(symbols.map((s) => s.format).sort()).toEqual(['CODE_128', 'QR_CODE']);
   });
 
   it('keeps order ids unique per client: a second create points at the first waybill', async () => {
