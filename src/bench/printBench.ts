@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { PACKAGE_ROOT } from '../config/config';
 import { encodeCode128, encodeQr } from '../layout/barcodes';
-import { loadTemplate } from '../layout/loadTemplate';
+import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
 import { parseOrders } from '../order/readOrders';
 import type { Order } from '../order/orderSchema';
 import { printWaybills } from '../printing/printWaybills';
 import { LabelSink } from '../printing/waybillSink';
-import { PdfRenderer } from '../render/pdfRenderer';
+import { labelRenderer, type OutputFormat } from '../render/outputFormats';
 import { SqliteStore } from '../store/sqliteStore';
 import { SqliteAuditLog } from '../store/sqliteAuditLog';
 import { SqliteCourierStore } from '../store/sqliteCourierStore';
@@ -47,10 +47,10 @@ async function main(): Promise<void> {
     maxLifetimeDays: 90,
   };
   let bytes = 0;
-  const print = async (orders: Order[]) => {
+  const print = async (orders: Order[], format: Exclude<OutputFormat, 'json'> = 'pdf', t = template) => {
     const sink = new PassThrough();
     sink.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    await printWaybills(deps, { orders, template, format: 'pdf', sink: new LabelSink(new PdfRenderer(sink)), channel: 'cli', host: 'bench', operator: 'bench' });
+    await printWaybills(deps, { orders, template: t, format, sink: new LabelSink(labelRenderer(format, sink, t.dpi)), channel: 'cli', host: 'bench', operator: 'bench' });
   };
 
   for (let i = 0; i < 20; i++) await print([samples[i % samples.length]!]); // warm up
@@ -78,6 +78,18 @@ async function main(): Promise<void> {
   console.log(`one waybill PDF (warm): p50 ${pct(50)} ms, p95 ${pct(95)} ms, ${(singleBytes / 1024).toFixed(0)} KB`);
   console.log(`batch of ${BATCH} into one PDF: ${batchMs.toFixed(0)} ms = ${((BATCH * 1000) / batchMs).toFixed(0)} waybills/s, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
   console.log(`QR encode ${qrMs.toFixed(2)} ms/symbol (${((qrMs * BATCH * 100) / batchMs).toFixed(0)} % of batch time), Code128 ${c128Ms.toFixed(3)} ms/symbol`);
+  for (const dpi of [203, 300] as const) {
+    const t = tailorTemplate(template, { dpi });
+    const figures: string[] = [];
+    for (const format of ['pdf', 'png', 'zpl', 'tspl'] as const) {
+      for (let i = 0; i < 3; i++) await print([samples[i]!], format, t); // warm up
+      const runs = 20;
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < runs; i++) await print([samples[i % samples.length]!], format, t);
+      figures.push(`${format} ${(Number(process.hrtime.bigint() - started) / 1e6 / runs / t.labels.length).toFixed(1)} ms`);
+    }
+    console.log(`per label at ${dpi} dpi (one waybill, ${t.labels.length} labels, incl. its share of the print): ${figures.join(', ')}`);
+  }
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   await store.close();
 }

@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { PdfRenderer } from './pdfRenderer';
 import { PNG, RasterRenderer } from './rasterRenderer';
 import type { LabelRenderer } from './renderer';
+import { encodeCpcl } from './cpclEncoder';
 import { encodeTspl } from './tsplEncoder';
 import { encodeZpl } from './zplEncoder';
 
@@ -13,6 +14,7 @@ export const OUTPUT_FORMATS = {
   png: { mediaType: 'image/png', aliases: [] as string[] },
   zpl: { mediaType: 'application/vnd.zebra.zpl', aliases: ['text/zpl', 'application/zpl', 'x-application/zpl'] },
   tspl: { mediaType: 'application/vnd.tsc.tspl', aliases: ['text/tspl', 'application/tspl'] },
+  cpcl: { mediaType: 'application/vnd.zebra.cpcl', aliases: ['text/cpcl'] },
   json: { mediaType: 'application/json', aliases: [] as string[] },
 } as const;
 export type OutputFormat = keyof typeof OUTPUT_FORMATS;
@@ -35,5 +37,7 @@ export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writab
       return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, 'z64') }, dpi);
     case 'tspl':
       return new RasterRenderer(out, { perLabel: true, encode: ([bitmap], label) => encodeTspl(bitmap!, label) }, dpi);
+    case 'cpcl':
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeCpcl(bitmap!) }, dpi);
   }
 }

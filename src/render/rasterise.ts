@@ -76,8 +76,15 @@ async function drawVector(b: Bitmap, ops: Extract<DrawOp, { op: 'text' | 'line' 
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${b.width}" height="${b.height}" viewBox="0 0 ${b.width} ${b.height}"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>`;
   const grey = await sharp(Buffer.from(svg), { density: 72 }).greyscale().raw().toBuffer({ resolveWithObject: true });
   const { data, info } = grey;
-  for (let y = 0; y < b.height; y++)
-    for (let x = 0; x < b.width; x++) if (data[(y * info.width + x) * info.channels]! < 128) setDot(b, x, y, true);
+  const ch = info.channels;
+  for (let y = 0; y < b.height; y++) {
+    const row = y * info.width * ch;
+    for (let x = 0; x < b.width; x += 8) {
+      let byte = 0;
+      for (let bit = 0; bit < 8 && x + bit < b.width; bit++) if (data[row + (x + bit) * ch]! < 128) byte |= 0x80 >> bit;
+      b.data[y * b.bytesPerRow + (x >> 3)]! |= byte;
+    }
+  }
 }
 
 /** A 1-bit PNG of bitmaps stacked top to bottom (one per label), for viewers and raster drivers. */

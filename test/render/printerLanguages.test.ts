@@ -13,9 +13,10 @@ import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { createBitmap, getDot, setDot, type Bitmap } from '../../src/render/bitmap';
 import { encodePng, rasteriseLabel } from '../../src/render/rasterise';
 import { encodeTspl } from '../../src/render/tsplEncoder';
-import { encodeZpl } from '../../src/render/zplEncoder';
+import { crc16, encodeZpl } from '../../src/render/zplEncoder';
+import { encodeCpcl } from '../../src/render/cpclEncoder';
 import { decodeBarcodes } from '../support/barcodes';
-import { decodeTspl, decodeZpl } from '../support/printerDecoders';
+import { decodeCpcl, decodeTspl, decodeZpl } from '../support/printerDecoders';
 
 jest.setTimeout(60_000);
 
@@ -52,10 +53,26 @@ describe.each(SAMPLES)('round trip: %s', (_name, bitmap) => {
     expect(back!.width).toBe(bitmap.width);
     expect(same(back!, bitmap)).toBe(true);
   });
+  it('CPCL EG decodes to the same bitmap', () => {
+    const [back] = decodeCpcl(encodeCpcl(bitmap));
+    expect(back!.width).toBe(bitmap.width);
+    expect(same(back!, bitmap)).toBe(true);
+  });
   it('TSPL BITMAP decodes to the same bitmap', () => {
     const [back] = decodeTspl(encodeTspl(bitmap, { widthMm: 100, heightMm: 150 }));
     expect(same(back!, bitmap)).toBe(true);
   });
+});
+
+it('Z64 carries the CRC-16/XMODEM printers check (a wrong one makes the printer drop the job)', () => {
+  expect(crc16('123456789')).toBe(0x31c3);
+});
+
+it('command text is printable ASCII and CRLF, outside the binary TSPL bitmap', () => {
+  const b = SAMPLES[0][1];
+  for (const bytes of [encodeZpl(b, 'z64'), encodeZpl(b, 'acs'), encodeCpcl(b)]) expect(bytes.toString('latin1')).toMatch(/^[\x20-\x7e\r\n]*$/);
+  const tspl = encodeTspl(b, { widthMm: 100, heightMm: 150 }).toString('latin1');
+  expect(tspl.slice(0, tspl.indexOf('BITMAP'))).toMatch(/^[\x20-\x7e\r\n]*$/);
 });
 
 it('ACS compresses a mostly white label far below raw hex', () => {
@@ -70,7 +87,7 @@ const order = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndj
 const URL = 'https://scan.example.com/w/1AbCdEfGhIjKlMnOpQrStUv';
 
 describe.each([203, 300] as const)('a real courier label at %i dpi', (dpi) => {
-  it('is the same in PNG, ZPL (Z64 and ACS) and TSPL, and its barcodes decode from the printer bytes', async () => {
+  it('is the same in PNG, ZPL (Z64 and ACS), TSPL and CPCL, and its barcodes decode from the printer bytes', async () => {
     const template = tailorTemplate(loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy'), { copies: ['courier'], dpi });
     const views = new Map<CopyKind, CopyView>();
     for (const s of template.labels.flatMap((l) => l.sections))
@@ -84,7 +101,7 @@ describe.each([203, 300] as const)('a real courier label at %i dpi', (dpi) => {
     for (let y = 0; y < bitmap.height; y++) for (let x = 0; x < bitmap.width; x++) if ((data[(y * info.width + x) * info.channels]! < 128) !== getDot(bitmap, x, y)) differing++;
     expect(differing).toBe(0);
 
-    for (const decoded of [decodeZpl(encodeZpl(bitmap, 'z64'))[0]!, decodeZpl(encodeZpl(bitmap, 'acs'))[0]!, decodeTspl(encodeTspl(bitmap, label))[0]!]) {
+    for (const decoded of [decodeZpl(encodeZpl(bitmap, 'z64'))[0]!, decodeZpl(encodeZpl(bitmap, 'acs'))[0]!, decodeTspl(encodeTspl(bitmap, label))[0]!, decodeCpcl(encodeCpcl(bitmap))[0]!]) {
       expect(same(decoded, bitmap)).toBe(true);
     }
     const fromZpl = decodeZpl(encodeZpl(bitmap, 'acs'))[0]!;

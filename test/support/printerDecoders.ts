@@ -76,3 +76,28 @@ export function decodeTspl(tspl: Buffer): Bitmap[] {
     if (tspl.subarray(at, at + 13).toString('ascii') !== '\r\nPRINT 1,1\r\n') throw new Error('BITMAP not followed by PRINT');
   }
 }
+
+export function decodeCpcl(cpcl: Buffer): Bitmap[] {
+  const lines = cpcl.toString('ascii').split('\r\n').filter((l) => l !== '');
+  const labels: Bitmap[] = [];
+  for (let i = 0; i < lines.length; ) {
+    const head = /^! 0 200 200 (\d+) 1$/.exec(lines[i++]!);
+    if (!head) throw new Error('not a CPCL session header');
+    let width: number | undefined;
+    let bitmap: Bitmap | undefined;
+    for (let line = lines[i++]; line !== 'PRINT'; line = lines[i++]) {
+      if (line === undefined) throw new Error('session without PRINT');
+      const pw = /^PAGE-WIDTH (\d+)$/.exec(line);
+      const eg = /^EG (\d+) (\d+) 0 0 ([0-9A-F]*)$/.exec(line);
+      if (pw) width = Number(pw[1]);
+      else if (eg) {
+        const [bytesPerRow, height] = [Number(eg[1]), Number(eg[2])];
+        if (height !== Number(head[1]) || eg[3]!.length !== bytesPerRow * height * 2) throw new Error('EG size mismatch');
+        bitmap = createBitmap(width ?? bytesPerRow * 8, height);
+        Buffer.from(eg[3]!, 'hex').copy(bitmap.data);
+      } else if (line !== 'FORM') throw new Error('unexpected CPCL line');
+    }
+    labels.push(bitmap!);
+  }
+  return labels;
+}
