@@ -6,7 +6,6 @@
 import express from 'express';
 import { PassThrough } from 'node:stream';
 import type { Principal } from '../auth/apiKey';
-import { actorOf } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { tailorTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
@@ -17,7 +16,7 @@ import { requireRole } from './auth';
 import { jsonBody } from './body';
 import { LabelQuery, contentTypeOf, negotiate, parseQuery } from './labelFormat';
 import { HttpProblem } from './problem';
-import type { WaybillRouteDeps } from './waybillRoutes';
+import { createRequest, type WaybillRouteDeps } from './waybillRoutes';
 
 export interface BatchLimits {
   maxOrders: number;
@@ -79,17 +78,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
         },
       };
       const stop = deps.metrics.renderSeconds.startTimer({ format });
-      const summary = await printWaybills(deps.print, {
-        orders,
-        template,
-        format,
-        sink,
-        channel: 'http',
-        host: deps.host,
-        operator: actorOf(p),
-        clientId: p.client,
-        copies: format === 'json' ? 'preview' : 'print',
-      });
+      const summary = await printWaybills(deps.print, createRequest(deps, p, orders, template, format, sink));
       stop();
       deps.metrics.waybillsCreated.inc({ channel: 'http' }, summary.waybills.length);
       deps.metrics.labelsRendered.inc({ format }, summary.labels);

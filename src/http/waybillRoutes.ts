@@ -10,7 +10,8 @@ import { WaybillError } from '../errors';
 import type { ShownCopy, WaybillLayout } from '../layout/layoutWaybill';
 import { tailorTemplate, type LoadedTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
-import { printWaybills, reprintWaybill, type PrintDeps } from '../printing/printWaybills';
+import type { Order } from '../order/orderSchema';
+import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
 import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
 import { labelRenderer } from '../render/outputFormats';
@@ -59,19 +60,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const produce = async (): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
-      const created = await render(deps, format, template.dpi, (sink) =>
-        printWaybills(deps.print, {
-          orders: [order!],
-          template,
-          format,
-          sink,
-          channel: 'http',
-          host: deps.host,
-          operator: actorOf(p),
-          clientId: p.client,
-          copies: format === 'json' ? 'preview' : 'print',
-        }),
-      );
+      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)));
       deps.metrics.waybillsCreated.inc({ channel: 'http' });
       const w = created.printed[0]!;
       const body =
@@ -135,6 +124,18 @@ export async function visibleWaybill(deps: Pick<WaybillRouteDeps, 'print'>, p: P
   const w = UUID.test(ref) ? await deps.print.store.findWaybillById(ref) : /^[A-Z0-9]{6,30}$/.test(ref) ? await deps.print.store.findWaybillByNo(ref) : undefined;
   if (!w || !canSee(p, w)) throw new WaybillError('not_found', 'no such waybill');
   return w;
+}
+
+/** An API create: the client's orders, on its account; answered in JSON it is a preview, not a print. */
+export function createRequest(
+  deps: Pick<WaybillRouteDeps, 'host'>,
+  p: Extract<Principal, { client: string }>,
+  orders: Order[],
+  template: LoadedTemplate,
+  format: LabelFormat,
+  sink: WaybillSink,
+): PrintRequest {
+  return { orders, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p), clientId: p.client, copies: format === 'json' ? 'preview' : 'print' };
 }
 
 export function conflictWith(existing: WaybillRecord): WaybillError {
