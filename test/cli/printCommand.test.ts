@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, main } from '../../src/cli';
+import { decodeZpl } from '../support/printerDecoders';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLES = path.join(ROOT, 'samples');
@@ -36,6 +37,17 @@ describe('waybill print', () => {
     expect(courier.fields['copyCode']).toBe(courier.copyCode);
     expect(printed[0].copies.map((c: { copy: string }) => c.copy)).toEqual(['courier', 'recipient', 'office', 'sender']);
     expect(printed[0].copies.find((c: { copy: string }) => c.copy === 'office').fields['recipient.phone']).toBeUndefined();
+  });
+
+  it('prints thermal printer commands at the asked resolution with --format zpl --dpi 300', async () => {
+    const w = workspace();
+    const out = path.join(w.out, 'labels.zpl');
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'zpl', '--dpi', '300', '--out', out)).toBe(EXIT.ok);
+    const labels = decodeZpl(fs.readFileSync(out));
+    expect(labels).toHaveLength(12); // 3 orders × 4 copies
+    expect(labels[0]!.width).toBe(Math.round((100 * 300) / 25.4));
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'png', '--out', path.join(w.out, 'x.png'))).toBe(EXIT.usage); // PNG holds one waybill
+    expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'zpl', '--dpi', '600', '--out', out)).toBe(EXIT.usage);
   });
 
   it.each([
