@@ -9,21 +9,27 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/config';
 import { WaybillError, formatIssue } from './errors';
-import { listTemplates, loadTemplate, tailorTemplate } from './layout/loadTemplate';
+import { listTemplates, loadTemplate, tailorTemplate, type LoadedTemplate } from './layout/loadTemplate';
 import { fontMetrics } from './layout/textMeasure';
 import { parseOrders } from './order/readOrders';
-import { printWaybills } from './printing/printWaybills';
+import { printWaybills, type PrintSummary } from './printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
 import { DPIS, FORMAT_NAMES, labelRenderer, type Dpi, type OutputFormat } from './render/outputFormats';
 import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
 import { serveCommand } from './cli/serveCommand';
-import { openServices, relayDeps, type Services } from './wiring';
+import { deliveryDeps, openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
+import { auditCredential, cliOperator } from './cli/apiKeyCommands';
+import { printerCommand, reportDelivery } from './cli/printerCommands';
+import { deliverNew } from './printers/deliverJob';
+import { memoryOutput } from './render/memoryOutput';
 
 const USAGE = `usage:
-  waybill print <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi 203|300] --out PATH
+  waybill print <orders.json|.ndjson> [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
+  waybill print <orders.json|.ndjson> [--template ID] --printer NAME   (raw TCP to a registered network printer)
+  waybill printers add|list|remove|jobs|retry …
   waybill templates
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill couriers add|list|revoke|reinstate …
@@ -35,7 +41,7 @@ const USAGE = `usage:
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
   waybill relay pool | relay show <waybill no> | relay clients add --name NAME | relay courier-phone <id> <number>
 
-environment: WAYBILL_DATA_DIR, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
+environment: WAYBILL_DATA_DIR, DATABASE_URL, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
 
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
@@ -57,7 +63,7 @@ export async function main(
         for (const id of listTemplates(config.templatesDir)) log(`${id}\t${loadTemplate(config.templatesDir, id).name}`);
         return EXIT.ok;
       case 'serve': {
-        const services = openServices(config, (m) => log(`warning: ${m}`));
+        const services = await openServices(config, (m) => log(`warning: ${m}`));
         const running = await serveCommand(rest, services, log);
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         log('shutting down: finishing running requests');
@@ -67,7 +73,7 @@ export async function main(
       }
       case 'couriers':
         return await withServices(config, log, (s) =>
-          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditOperator(s, action, id) } }, log),
+          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditCredential(s, action, id) } }, log),
         );
       case 'event':
         return await withServices(config, log, (s) => eventCommand(rest, s, log));
@@ -79,6 +85,8 @@ export async function main(
         return await withServices(config, log, (s) => keysCommand(rest, s, log));
       case 'relay':
         return await withServices(config, log, (s) => relayCommand(rest, s, log));
+      case 'printers':
+        return await withServices(config, log, (s) => printerCommand(rest, s, log));
       case undefined:
       case 'help':
       case '--help':
@@ -93,7 +101,7 @@ export async function main(
 }
 
 async function withServices(config: Config, log: (line: string) => void, run: (s: Services) => Promise<number>): Promise<number> {
-  const services = openServices(config, (m) => log(`warning: ${m}`));
+  const services = await openServices(config, (m) => log(`warning: ${m}`));
   try {
     return await run(services);
   } finally {
@@ -105,50 +113,60 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { template: { type: 'string', default: 'cn-4copy' }, format: { type: 'string', default: 'pdf' }, dpi: { type: 'string' }, out: { type: 'string' } },
+    options: { template: { type: 'string' }, format: { type: 'string' }, dpi: { type: 'string' }, out: { type: 'string' }, printer: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('print takes exactly one order file');
-  if (!values.out) throw new UsageError('--out PATH is required');
-  if (!FORMAT_NAMES.includes(values.format as OutputFormat)) throw new UsageError(`--format must be one of ${FORMAT_NAMES.join(', ')}`);
-  const format = values.format as OutputFormat;
+  if (!values.out === !values.printer) throw new UsageError('give --out PATH (a file) or --printer NAME (a network printer)');
+  if (values.printer && (values.format || values.dpi)) throw new UsageError("--printer prints in the printer's own language and resolution; leave out --format and --dpi");
+  const format = (values.format ?? 'pdf') as OutputFormat;
+  if (!FORMAT_NAMES.includes(format)) throw new UsageError(`--format must be one of ${FORMAT_NAMES.join(', ')}`);
   if (values.dpi !== undefined && !DPIS.includes(Number(values.dpi) as Dpi)) throw new UsageError(`--dpi must be one of ${DPIS.join(', ')}`);
   const file = positionals[0]!;
   const started = Date.now();
 
   // Everything that can be refused is checked before any output or store write.
-  const template = tailorTemplate(loadTemplate(config.templatesDir, values.template), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
   if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
   const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
 
-  const out = path.resolve(values.out);
   return withServices(config, log, async (services) => {
-    const { store, keys, audit } = services;
+    const deps = { store: services.store, audit: services.audit, keys: services.keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays, relay: relayDeps(services) };
+    const request = { orders, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file) };
+    const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
+      for (const w of summary.warnings) log(`warning: ${w}`);
+      log(
+        `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
+          `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${where}`,
+      );
+    };
+
+    if (values.printer) {
+      const printer = await services.printers.getPrinter(values.printer);
+      if (!printer) throw new WaybillError('invalid_input', `no printer named "${values.printer}" (waybill printers list)`);
+      const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? printer.template ?? 'cn-4copy'), { dpi: printer.dpi });
+      const out = memoryOutput();
+      const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, { zplCompression: printer.zplCompression }));
+      const summary = await printWaybills(deps, { ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
+      done(summary, template, printer.language, `printer ${printer.name}`);
+      return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), log);
+    }
+
+    const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
+    const out = path.resolve(values.out!);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
-      const summary = await printWaybills(
-        { store, audit, keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays, relay: relayDeps(services) },
-        { orders, template, format, sink, channel: 'cli', host: os.hostname(), operator: os.userInfo().username, source: path.basename(file) },
-      );
+      const summary = await printWaybills(deps, { ...request, template, format, sink, host: os.hostname() });
       fs.chmodSync(temp, 0o644);
       fs.renameSync(temp, out);
-      for (const w of summary.warnings) log(`warning: ${w}`);
-      log(
-        `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
-          `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${out}`,
-      );
+      done(summary, template, format, out);
       return EXIT.ok;
     } finally {
       fs.rmSync(temp, { force: true });
     }
   });
-}
-
-async function auditOperator(s: Services, action: 'courier_add' | 'courier_revoke', courierId: string): Promise<void> {
-  await s.audit.append({ at: new Date().toISOString(), actor: `cli:${os.userInfo().username}@${os.hostname()}`, action, outcome: 'ok', detail: { courier: courierId } });
 }
 
 function report(e: unknown, log: (line: string) => void): number {

@@ -2,42 +2,54 @@
 // each built once and passed to the use cases.
 
 import path from 'node:path';
+import type { AuditLog } from './audit/auditLog';
+import type { ApiKeyStore } from './auth/apiKeyStore';
 import type { Config } from './config/config';
+import type { CourierStore } from './couriers/courierStore';
+import type { IdempotencyStore } from './http/idempotency';
 import { PoolRelayProvider } from './relay/poolRelayProvider';
 import { parseRelayPool, type RelayNumber } from './relay/relayPool';
-import { TelephonyClients } from './relay/telephonyClients';
-import { SqliteApiKeyStore } from './store/sqliteApiKeyStore';
-import { SqliteAuditLog } from './store/sqliteAuditLog';
-import { SqliteIdempotencyStore } from './store/sqliteIdempotencyStore';
-import { SqliteCourierStore } from './store/sqliteCourierStore';
-import { SqliteRelayStore } from './store/sqliteRelayStore';
-import { SqliteStore } from './store/sqliteStore';
+import type { RelayStore } from './relay/relayStore';
+import type { TelephonyClients } from './relay/telephonyClients';
+import { openStores, type StoreLocation } from './store/openStores';
+import type { Store } from './store/store';
+import type { DeliveryDeps } from './printers/deliverJob';
+import type { PrinterStore } from './printers/printerStore';
+import { sendRaw } from './printers/rawTcp';
 import { loadKeys, type Keys } from './vault/keyFile';
 
 export interface Services {
   config: Config;
-  store: SqliteStore;
-  audit: SqliteAuditLog;
-  couriers: SqliteCourierStore;
+  /** Which database the stores below live in: the embedded SQLite file or a shared PostgreSQL. */
+  backend: StoreLocation['backend'];
+  store: Store;
+  audit: Required<AuditLog>;
+  couriers: CourierStore;
   keys: Keys;
-  apiKeys: SqliteApiKeyStore;
-  idempotency: SqliteIdempotencyStore;
+  apiKeys: ApiKeyStore;
+  idempotency: IdempotencyStore;
   telephony: TelephonyClients;
-  relayStore: SqliteRelayStore;
+  relayStore: RelayStore;
+  printers: PrinterStore;
   pool: RelayNumber[];
   /** Present when a relay pool is configured (WAYBILL_RELAY_NUMBERS). */
   relay?: PoolRelayProvider;
   close(): Promise<void>;
 }
 
-export function openServices(config: Config, warn: (message: string) => void): Services {
+/** Where the stores live: PostgreSQL when DATABASE_URL is set, else the SQLite file in the data dir. */
+export function storeLocation(config: Config): StoreLocation {
+  return config.databaseUrl
+    ? { backend: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
+    : { backend: 'sqlite', file: path.join(config.dataDir, 'waybill.db') };
+}
+
+export async function openServices(config: Config, warn: (message: string) => void): Promise<Services> {
   const pool = parseRelayPool(config.relay.numbers);
   const keys = loadKeys(config, warn);
-  const store = SqliteStore.open(path.join(config.dataDir, 'waybill.db'));
-  const couriers = new SqliteCourierStore(store.database);
-  const relayStore = new SqliteRelayStore(store.database);
+  const stores = await openStores(storeLocation(config));
   const relay = pool.length
-    ? new PoolRelayProvider(relayStore, couriers, keys, {
+    ? new PoolRelayProvider(stores.relay, stores.couriers, keys, {
         pool,
         quarantineDays: config.relay.quarantineDays,
         callerPolicy: config.relay.callerPolicy,
@@ -46,21 +58,30 @@ export function openServices(config: Config, warn: (message: string) => void): S
     : undefined;
   return {
     config,
-    store,
-    audit: new SqliteAuditLog(store.database),
-    couriers,
+    backend: stores.backend,
+    store: stores.store,
+    audit: stores.audit,
+    couriers: stores.couriers,
     keys,
-    apiKeys: new SqliteApiKeyStore(store.database),
-    idempotency: new SqliteIdempotencyStore(store.database),
-    telephony: new TelephonyClients(store.database),
-    relayStore,
+    apiKeys: stores.apiKeys,
+    idempotency: stores.idempotency,
+    telephony: stores.telephony,
+    relayStore: stores.relay,
+    printers: stores.printers,
     pool,
     ...(relay ? { relay } : {}),
-    close: () => store.close(),
+    close: () => stores.close(),
   };
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */
 export function relayDeps(s: Services) {
   return s.relay && { provider: s.relay, afterSalesDays: s.config.relay.afterSalesDays, maxDays: s.config.relay.maxDays };
+}
+
+/** Sending print jobs to network printers over raw TCP, with the configured timeouts and retries. */
+export function deliveryDeps(s: Services, now: () => Date = () => new Date()): DeliveryDeps {
+  const p = s.config.printers;
+  const opts = { connectTimeoutMs: p.connectTimeoutSeconds * 1000, idleTimeoutMs: p.idleTimeoutSeconds * 1000 };
+  return { printers: s.printers, audit: s.audit, ring: s.keys.ring, send: (to, bytes) => sendRaw(to, bytes, opts), attempts: p.attempts, backoffMs: p.retryBackoffMs, now };
 }

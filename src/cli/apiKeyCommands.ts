@@ -17,7 +17,8 @@ const USAGE = `usage:
   waybill keys list
   waybill keys revoke <key id>`;
 
-const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
+/** Who acts from the shell, as the audit log names them. */
+export const cliOperator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
 
 export async function apiKeyCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
   const [sub, ...rest] = args;
@@ -27,21 +28,21 @@ export async function apiKeyCommand(args: string[], s: Services, log: (line: str
     const role = roleAt >= 0 ? rest[roleAt + 1] : undefined;
     const others = roleAt >= 0 ? [...rest.slice(0, roleAt), ...rest.slice(roleAt + 2)] : rest;
     if (role === 'courier')
-      return courierCommand(['add', ...others], { couriers: s.couriers, now: () => now, audit: { record: (action, id) => audit(s, action, id) } }, log);
+      return courierCommand(['add', ...others], { couriers: s.couriers, now: () => now, audit: { record: (action, id) => auditCredential(s, action, id) } }, log);
     const { values } = parseArgs({ args: others, options: { name: { type: 'string' }, client: { type: 'string' } } });
     if (!role || !(ROLES as readonly string[]).includes(role) || !values.name) {
       log(`waybill keys: create needs --role (${ROLES.join(', ')}) and --name\n${USAGE}`);
       return 2;
     }
     if (role === 'telephony') {
-      const { client, credential } = s.telephony.add(values.name, now);
-      await audit(s, 'key_create', client.id);
+      const { client, credential } = await s.telephony.add(values.name, now);
+      await auditCredential(s, 'key_create', client.id);
       return shown(log, `telephony client ${client.id}`, credential);
     }
     const input = NewApiKey.safeParse({ name: values.name, role, ...(values.client ? { client: values.client } : {}) });
     if (!input.success) throw new WaybillError('invalid_input', 'invalid key', input.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
     const { key, credential } = await s.apiKeys.add(input.data, now);
-    await audit(s, 'key_create', key.id);
+    await auditCredential(s, 'key_create', key.id);
     return shown(log, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}`, credential);
   }
   if (sub === 'list') {
@@ -55,7 +56,7 @@ export async function apiKeyCommand(args: string[], s: Services, log: (line: str
       log(`waybill keys: unknown key ${rest[0]} (couriers: waybill couriers revoke)`);
       return 1;
     }
-    await audit(s, 'key_revoke', rest[0]!);
+    await auditCredential(s, 'key_revoke', rest[0]!);
     log(`revoked key ${rest[0]}: it no longer opens anything`);
     return 0;
   }
@@ -70,6 +71,7 @@ function shown(log: (line: string) => void, what: string, credential: string): n
   return 0;
 }
 
-async function audit(s: Services, action: 'courier_add' | 'courier_revoke' | 'key_create' | 'key_revoke', id: string): Promise<void> {
-  await s.audit.append({ at: new Date().toISOString(), actor: operator(), action, outcome: 'ok', detail: action.startsWith('courier') ? { courier: id } : { key: id } });
+/** Issuing and revoking credentials is part of the trail an investigator follows. */
+export async function auditCredential(s: Services, action: 'courier_add' | 'courier_revoke' | 'key_create' | 'key_revoke', id: string): Promise<void> {
+  await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action, outcome: 'ok', detail: action.startsWith('courier') ? { courier: id } : { key: id } });
 }

@@ -1,13 +1,10 @@
 // `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
 
-import os from 'node:os';
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { rewrapAll, retireBlocker } from '../vault/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
 import { relayDeps, type Services } from '../wiring';
-import { apiKeyCommand } from './apiKeyCommands';
-
-const operator = () => `cli:${os.userInfo().username}@${os.hostname()}`;
+import { apiKeyCommand, cliOperator } from './apiKeyCommands';
 
 export async function eventCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
   const [waybillNo, type] = args;
@@ -18,7 +15,7 @@ export async function eventCommand(args: string[], s: Services, log: (line: stri
   }
   const r = await recordWaybillEvent(
     { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, relay: relayDeps(s), now: () => new Date() },
-    { waybillNo, event: event.data, actor: operator() },
+    { waybillNo, event: event.data, actor: cliOperator() },
   );
   log(`${r.waybillNo}: ${r.status}; sealed data will be shredded after ${r.purgeAfter}`);
   return 0;
@@ -28,7 +25,8 @@ export async function purgeCommand(s: Services, log: (line: string) => void): Pr
   const now = new Date();
   const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => now });
   const numbers = await s.relayStore.expireDue(now);
-  log(`shredded the sealed data of ${n} waybill(s) and the real numbers of ${numbers} expired relay binding(s)`);
+  const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
+  log(`shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s)`);
   return 0;
 }
 
@@ -43,7 +41,7 @@ export async function keysCommand(args: string[], s: Services, log: (line: strin
       s.keys.refresh?.();
     }
     const n = await rewrapAll(s.store, s.keys.ring);
-    await s.audit.append({ at: new Date().toISOString(), actor: operator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });
+    await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });
     log(`active master key ${s.keys.ring.activeKeyId}; re-wrapped ${n} data key(s)`);
     return 0;
   }

@@ -35,7 +35,7 @@ export async function relayCommand(args: string[], s: Services, log: (line: stri
     case 'clients': {
       const name = rest[0] === 'add' && rest[1] === '--name' ? rest[2] : undefined;
       if (!name) break;
-      const { client, credential } = s.telephony.add(name, now);
+      const { client, credential } = await s.telephony.add(name, now);
       log(`telephony client ${client.id} (${client.name})\ncredential (shown only once): ${credential}`);
       return 0;
     }

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createApp } from '../http/app';
 import { Metrics } from '../http/metrics';
 import { purgeDue } from '../vault/lifecycle';
-import { relayDeps, type Services } from '../wiring';
+import { deliveryDeps, relayDeps, type Services } from '../wiring';
 
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = 86_400_000;
@@ -56,6 +56,7 @@ export async function serveCommand(
       maxLifetimeDays: config.maxLifetimeDays,
       ratePerSecond: config.http.ratePerSecond,
       batch: { maxOrders: config.http.batchMaxOrders, bodyLimit: config.http.batchBodyLimit, maxConcurrent: config.http.maxConcurrentBatches },
+      delivery: deliveryDeps(services, now),
     },
     metrics,
     checkReady: () => store.ping(),
@@ -68,7 +69,9 @@ export async function serveCommand(
       const n = await purgeDue({ store, audit, retentionGraceDays: config.retentionGraceDays, now });
       const expired = await services.relayStore.expireDue(now());
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
-      if (n || expired || keysForgotten) logger.info({ event: 'purge', shredded: n, relayBindingsExpired: expired, idempotencyKeysExpired: keysForgotten });
+      const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
+      if (n || expired || keysForgotten || jobsExpired)
+        logger.info({ event: 'purge', shredded: n, relayBindingsExpired: expired, idempotencyKeysExpired: keysForgotten, printJobsExpired: jobsExpired });
     } catch (e) {
       logger.error({ event: 'purge_failed', error: (e as Error).name });
     }

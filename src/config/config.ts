@@ -11,6 +11,16 @@ export const Config = z
   .object({
     /** Where the embedded store and its generated key file live. */
     dataDir: z.string().min(1),
+    /**
+     * A PostgreSQL connection URL (postgres://user:pass@host:5432/db): the stores then live there, shared
+     * by every instance pointed at it, instead of the SQLite file in dataDir.
+     */
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// (or postgresql://) URL')
+      .optional(),
+    /** Connections each instance keeps open to PostgreSQL. */
+    databasePoolSize: z.coerce.number().int().min(1).max(200),
     /** The QR codes point here: `<scanBaseUrl>/w/<token>`. */
     scanBaseUrl: z.string().url().refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
     templatesDir: z.string().min(1),
@@ -46,6 +56,15 @@ export const Config = z
       shutdownGraceSeconds: z.coerce.number().min(0).max(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
     }),
+    printers: z.object({
+      connectTimeoutSeconds: z.coerce.number().min(0.1).max(120),
+      idleTimeoutSeconds: z.coerce.number().min(1).max(600),
+      /** Sends of one job per request when the printer refuses or cannot be reached (nothing printed yet). */
+      attempts: z.coerce.number().int().min(1).max(10),
+      retryBackoffMs: z.coerce.number().int().min(0).max(60_000),
+      /** Undelivered jobs are kept (sealed) this long for a retry, then their bytes are shredded. */
+      jobHours: z.coerce.number().min(1).max(720),
+    }),
     scan: z.object({
       perMinute: z.coerce.number().int().min(1),
       distinctPerDay: z.coerce.number().int().min(1),
@@ -64,6 +83,8 @@ export type Config = z.infer<typeof Config>;
 
 const ENV_NAMES: Record<string, string> = {
   dataDir: 'WAYBILL_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  databasePoolSize: 'WAYBILL_DATABASE_POOL_SIZE',
   scanBaseUrl: 'WAYBILL_SCAN_BASE_URL',
   templatesDir: 'WAYBILL_TEMPLATES_DIR',
   masterKey: 'WAYBILL_MASTER_KEY',
@@ -81,6 +102,11 @@ const ENV_NAMES: Record<string, string> = {
   maxConcurrentBatches: 'WAYBILL_MAX_CONCURRENT_BATCHES',
   shutdownGraceSeconds: 'WAYBILL_SHUTDOWN_GRACE_SECONDS',
   logLevel: 'WAYBILL_LOG_LEVEL',
+  connectTimeoutSeconds: 'WAYBILL_PRINTER_CONNECT_TIMEOUT_SECONDS',
+  idleTimeoutSeconds: 'WAYBILL_PRINTER_IDLE_TIMEOUT_SECONDS',
+  attempts: 'WAYBILL_PRINTER_ATTEMPTS',
+  retryBackoffMs: 'WAYBILL_PRINTER_RETRY_BACKOFF_MS',
+  jobHours: 'WAYBILL_PRINTER_JOB_HOURS',
   perMinute: 'WAYBILL_SCAN_PER_MINUTE',
   distinctPerDay: 'WAYBILL_SCAN_DISTINCT_PER_DAY',
   harvestDistinctPerDay: 'WAYBILL_HARVEST_DISTINCT_PER_DAY',
@@ -100,6 +126,8 @@ export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = Config.safeParse({
     dataDir: env.WAYBILL_DATA_DIR ?? '.waybill',
+    databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: env.WAYBILL_DATABASE_POOL_SIZE ?? 10,
     scanBaseUrl: env.WAYBILL_SCAN_BASE_URL ?? 'https://scan.example.com',
     templatesDir: env.WAYBILL_TEMPLATES_DIR ?? path.join(PACKAGE_ROOT, 'templates'),
     masterKey: env.WAYBILL_MASTER_KEY || undefined,
@@ -126,6 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentBatches: env.WAYBILL_MAX_CONCURRENT_BATCHES ?? 2,
       shutdownGraceSeconds: env.WAYBILL_SHUTDOWN_GRACE_SECONDS ?? 10,
       logLevel: env.WAYBILL_LOG_LEVEL ?? 'info',
+    },
+    printers: {
+      connectTimeoutSeconds: env.WAYBILL_PRINTER_CONNECT_TIMEOUT_SECONDS ?? 5,
+      idleTimeoutSeconds: env.WAYBILL_PRINTER_IDLE_TIMEOUT_SECONDS ?? 30,
+      attempts: env.WAYBILL_PRINTER_ATTEMPTS ?? 3,
+      retryBackoffMs: env.WAYBILL_PRINTER_RETRY_BACKOFF_MS ?? 500,
+      jobHours: env.WAYBILL_PRINTER_JOB_HOURS ?? 24,
     },
     scan: {
       perMinute: env.WAYBILL_SCAN_PER_MINUTE ?? 30,

@@ -14,6 +14,7 @@ import { UniqueViolation, type Store } from '../store/store';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Keys } from '../vault/keyFile';
+import type { DeliveryDeps } from '../printers/deliverJob';
 import { ScanRefusal, scanWaybill, type ScanLimits } from '../vault/scanAccess';
 import { bearer } from './auth';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
@@ -23,6 +24,7 @@ import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { HttpProblem, sendProblem } from './problem';
 import { rateLimit } from './rateLimit';
+import { printerRoutes } from './printerRoutes';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
 
@@ -45,6 +47,8 @@ export interface AppDeps {
     maxLifetimeDays: number;
     batch: BatchLimits;
     ratePerSecond: number;
+    /** Network printers (`POST /v1/waybills/{id}/print`, `/v1/printers`, `/v1/print-jobs`). */
+    delivery?: DeliveryDeps;
   };
   metrics?: Metrics;
   /** Throws when the store cannot be reached; /readyz answers 503 then. */
@@ -148,8 +152,14 @@ export function createApp(deps: AppDeps): express.Express {
       defaultTemplate: api.defaultTemplate,
       host: os.hostname(),
       limit: rateLimit(api.ratePerSecond),
+      ...(api.delivery ? { delivery: api.delivery } : {}),
     };
     mount(app, '/v1/waybills', waybillRoutes(routeDeps));
+    if (api.delivery) {
+      const printers = printerRoutes({ auth: routeDeps.auth, delivery: api.delivery, limit: routeDeps.limit });
+      mount(app, '/v1/printers', printers.printers);
+      mount(app, '/v1/print-jobs', printers.jobs);
+    }
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
     const doc = openApiDocument();
     app.get('/openapi.json', (_req, res) => {

@@ -35,7 +35,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
     return { role: 'courier', id: courier.id, carrier: courier.carrier };
   }
   if (credential.startsWith('wbt_')) {
-    const client = deps.telephony.authenticate(credential);
+    const client = await deps.telephony.authenticate(credential);
     return client && { role: 'telephony', id: client.id };
   }
   return undefined;

@@ -7,16 +7,15 @@ import express from 'express';
 import { PassThrough } from 'node:stream';
 import type { Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
-import { tailorTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
 import { printWaybills } from '../printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { jsonBody } from './body';
-import { LabelQuery, contentTypeOf, negotiate, parseQuery } from './labelFormat';
+import { contentTypeOf } from './labelFormat';
 import { HttpProblem } from './problem';
-import { createRequest, type WaybillRouteDeps } from './waybillRoutes';
+import { createRequest, labelOptions, type WaybillRouteDeps } from './waybillRoutes';
 
 export interface BatchLimits {
   maxOrders: number;
@@ -31,9 +30,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
 
   router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
     const p = res.locals.principal as Extract<Principal, { client: string }>;
-    const query = parseQuery(LabelQuery, req.query);
-    const { format, dpi } = negotiate(req, query, 'pdf');
-    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const { format, template } = labelOptions(deps, req, 'pdf');
     const raw = batchOrders(req.body, deps.batch.maxOrders);
     const orders = validateOrders(raw);
     if (format === 'png' && orders.length > 1)

@@ -9,6 +9,9 @@ import { WaybillEvent } from '../vault/lifecycle';
 import { SCAN_PURPOSES } from '../vault/scanAccess';
 import { FORMAT_NAMES, OUTPUT_FORMATS } from '../render/outputFormats';
 import { LabelQuery } from './labelFormat';
+import { PrintBody } from './printerRoutes';
+import { PRINTER_LANGUAGES } from '../printers/printer';
+import { DELIVERY_STATUSES } from '../printers/printerStore';
 
 /** Response shapes, for the document only: the presenters build exactly these. */
 const Problem = z.object({
@@ -53,6 +56,27 @@ const View = z.object({
   links: z.object({ self: z.string(), label: z.string(), events: z.string() }),
 });
 const EventResult = z.object({ waybillNo: z.string(), status: z.string(), purgeAfter: z.string() });
+const PrintSent = z.object({
+  job: z.string().describe('print job id: GET /v1/print-jobs/{job}'),
+  printer: z.string(),
+  status: z.literal('delivered'),
+  attempts: z.number().int(),
+  waybillNo: z.string().optional().describe('on a new print (not on a retry)'),
+  printNo: z.number().int().optional().describe('2 and more: the paper says REPRINT'),
+  labels: z.number().int().optional(),
+});
+const PrintJob = z.object({
+  job: z.string(),
+  printer: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  bytes: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deliveredAt: z.string().optional(),
+  lastError: z.string().optional().describe('why the last send failed (printer address and cause; never job content)'),
+});
+const PrinterInfo = z.object({ printers: z.array(z.object({ name: z.string(), language: z.enum(PRINTER_LANGUAGES), dpi: z.number().int(), template: z.string().optional() })) });
 const Batch = z.object({ orders: z.array(Order).min(1).max(10_000) }).strict();
 
 function schema(s: z.ZodType): Record<string, unknown> {
@@ -87,12 +111,14 @@ const STATUS_TEXT: Record<number, string> = {
   415: 'unsupported media type',
   422: 'invalid input, with field paths (and order indexes in a batch)',
   429: 'rate limited; see Retry-After',
+  502: 'the printer did not take the job; it is kept for a retry',
   503: 'busy or shutting down; see Retry-After',
 };
 
 function queryParameters(s: z.ZodObject) {
   return Object.entries(s.shape).map(([name, field]) => ({ name, in: 'query', required: false, schema: schema(field as z.ZodType) }));
 }
+const jobParam = { name: 'job', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'waybill id (UUID) or waybill number' };
 
 export function openApiDocument(): Record<string, unknown> {
@@ -116,6 +142,10 @@ export function openApiDocument(): Record<string, unknown> {
         WaybillView: schema(View),
         EventResult: schema(EventResult),
         NewApiKey: schema(NewApiKey),
+        PrintRequest: schema(PrintBody),
+        PrintSent: schema(PrintSent),
+        PrintJob: schema(PrintJob),
+        Printers: schema(PrinterInfo),
         Problem: schema(Problem),
       },
     },
@@ -153,6 +183,30 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [idParam],
           requestBody: { required: true, content: json('Event') },
           responses: { '201': { description: 'recorded', content: json('EventResult') }, ...errors(400, 401, 403, 404, 409, 410, 415, 422) },
+        },
+      },
+      '/v1/waybills/{id}/print': {
+        post: {
+          summary: 'Send the label to a registered network printer (warehouse, printer, admin)',
+          description:
+            "Rendered in the printer's language and resolution and sent over raw TCP (port 9100). A refused or unreachable printer is retried a few times; " +
+            'if it still does not take the job, the answer is 502 naming the kept job (`job`, `links.retry`), which `POST /v1/print-jobs/{job}/retry` sends again.',
+          security,
+          parameters: [idParam],
+          requestBody: { required: true, content: json('PrintRequest') },
+          responses: { '200': { description: 'the printer took every byte', content: json('PrintSent') }, ...errors(401, 403, 404, 410, 415, 422, 502) },
+        },
+      },
+      '/v1/printers': { get: { summary: 'The printers this key may print to', security, responses: { '200': { description: 'ok', content: json('Printers') }, ...errors(401, 403) } } },
+      '/v1/print-jobs/{job}': {
+        get: { summary: 'Where a print job stands: delivered, failed (kept for a retry) or expired', security, parameters: [jobParam], responses: { '200': { description: 'ok', content: json('PrintJob') }, ...errors(401, 403, 404) } },
+      },
+      '/v1/print-jobs/{job}/retry': {
+        post: {
+          summary: 'Send a kept job again, to the printer’s current address',
+          security,
+          parameters: [jobParam],
+          responses: { '200': { description: 'delivered', content: json('PrintSent') }, ...errors(401, 403, 404, 409, 410, 502) },
         },
       },
       '/v1/batches': {

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { formatPath, type ErrorCode, type Issue } from '../errors';
 import type { RefusalCode } from '../vault/scanAccess';
 
-export type ProblemCode = ErrorCode | RefusalCode | 'bad_request' | 'unsupported_media_type' | 'payload_too_large';
+export type ProblemCode = ErrorCode | RefusalCode | 'bad_request' | 'unsupported_media_type' | 'payload_too_large' | 'printer_unreachable';
 
 const STATUS: Record<ProblemCode, number> = {
   invalid_input: 422,
@@ -27,6 +27,7 @@ const STATUS: Record<ProblemCode, number> = {
   bad_request: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  printer_unreachable: 502,
 };
 
 /** An HTTP-level refusal (media type, size, rate, shutdown) that no domain code would raise. */
@@ -59,12 +60,12 @@ export function sendProblem(
     .type('application/problem+json')
     .send(
       JSON.stringify({
+        ...opts.extra, // first, so no extension member can replace a standard one
         type: `https://waybill.example/problems/${code}`,
         title: code.replace(/_/g, ' '),
         status,
         detail,
         requestId: res.locals.requestId as string,
-        ...opts.extra,
         ...(opts.issues?.length
           ? { errors: opts.issues.map((i) => ({ ...(i.index !== undefined ? { index: i.index } : {}), ...(i.line !== undefined ? { line: i.line } : {}), path: formatPath(i.path), message: i.message })) }
           : {}),

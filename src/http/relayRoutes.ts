@@ -53,10 +53,11 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '4kb' }));
   router.use((req, res, next) => {
-    const client = deps.telephony.authenticate(bearer(req));
-    if (!client) return next(new ScanRefusal('unauthenticated', 'a valid telephony credential is required'));
-    res.locals.telephonyClient = client.id;
-    next();
+    deps.telephony.authenticate(bearer(req)).then((client) => {
+      if (!client) return next(new ScanRefusal('unauthenticated', 'a valid telephony credential is required'));
+      res.locals.telephonyClient = client.id;
+      next();
+    }, next);
   });
 
   router.post('/resolve', async (req, res) => {

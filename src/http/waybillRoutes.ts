@@ -3,7 +3,6 @@
 // lifecycle events. Routes validate, call one use case and present; nothing here touches SQL.
 
 import express, { type Request, type Response } from 'express';
-import { Writable } from 'node:stream';
 import type { Principal } from '../auth/apiKey';
 import { actorOf } from '../auth/apiKey';
 import { WaybillError } from '../errors';
@@ -14,7 +13,9 @@ import type { Order } from '../order/orderSchema';
 import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
 import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
-import { labelRenderer } from '../render/outputFormats';
+import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
+import { memoryOutput } from '../render/memoryOutput';
+import { labelRenderer, type RenderOptions } from '../render/outputFormats';
 import type { WaybillRecord } from '../store/store';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';
@@ -22,6 +23,7 @@ import { jsonBody } from './body';
 import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';
 import { LabelQuery, contentTypeOf, negotiate, parseQuery, type LabelFormat } from './labelFormat';
 import type { Metrics } from './metrics';
+import { PrintBody, sendDeliveryResult, usablePrinter } from './printerRoutes';
 
 export interface WaybillRouteDeps {
   auth: AuthDeps;
@@ -35,6 +37,8 @@ export interface WaybillRouteDeps {
   host: string;
   /** Per-credential request rate limit, after authentication. */
   limit: express.RequestHandler;
+  /** Network printers; without them `POST …/print` answers 404. */
+  delivery?: DeliveryDeps;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,9 +56,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
 
   router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody('64kb'), async (req, res) => {
     const p = principal(res) as Extract<Principal, { client: string }>;
-    const query = parseQuery(LabelQuery, req.query);
-    const { format, dpi } = negotiate(req, query, 'json');
-    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const { format, template } = labelOptions(deps, req, 'json');
     const [order] = validateOrders([{ value: req.body }]);
 
     const produce = async (): Promise<StoredResponse> => {
@@ -87,15 +89,37 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
   router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
-    const query = parseQuery(LabelQuery, req.query);
-    const { format, dpi } = negotiate(req, query, 'pdf');
-    const template = tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi });
+    const { format, template } = labelOptions(deps, req, 'pdf');
     const done = await render(deps, format, template.dpi, (sink) =>
       reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p) }),
     );
     res.setHeader('X-Print-Number', String(done.result.printNo));
     const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, done.result.warnings))) : done.bytes;
     send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
+  });
+
+  // A print sent straight to a network printer, in its language and resolution: a recorded print like a
+  // label fetch, whose bytes are kept (sealed) until the printer took them.
+  router.post('/:id/print', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, jsonBody('4kb'), async (req, res) => {
+    const delivery = deps.delivery;
+    if (!delivery) throw new WaybillError('not_found', 'no printers are configured on this service');
+    const p = principal(res);
+    const w = await visibleWaybill(deps, p, req);
+    const body = PrintBody.safeParse(req.body);
+    if (!body.success)
+      throw new WaybillError('invalid_input', 'the print request is invalid', body.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+    const printer = await usablePrinter({ delivery }, p, body.data.printer);
+    const template = tailorTemplate(deps.template(body.data.template ?? printer.template ?? deps.defaultTemplate), { copies: body.data.copies, dpi: printer.dpi });
+    const done = await render(
+      deps,
+      printer.language,
+      template.dpi,
+      (sink) => reprintWaybill(deps.print, { waybill: w, template, format: printer.language, sink, channel: 'http', host: `printer:${printer.name}`, operator: actorOf(p) }),
+      { zplCompression: printer.zplCompression },
+    );
+    const result = await deliverNew(delivery, { jobId: done.result.jobId, printer, ...('client' in p ? { clientId: p.client } : {}), bytes: done.bytes, actor: actorOf(p) });
+    res.setHeader('X-Print-Number', String(done.result.printNo));
+    sendDeliveryResult(res, result, { waybillNo: w.waybillNo, printNo: done.result.printNo, labels: done.result.labels });
   });
 
   router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin'), deps.limit, jsonBody('4kb'), async (req, res) => {
@@ -126,6 +150,13 @@ export async function visibleWaybill(deps: Pick<WaybillRouteDeps, 'print'>, p: P
   return w;
 }
 
+/** The format (query or Accept) and the template tailored to the asked copies and resolution. */
+export function labelOptions(deps: Pick<WaybillRouteDeps, 'template' | 'defaultTemplate'>, req: Request, fallback: LabelFormat) {
+  const query = parseQuery(LabelQuery, req.query);
+  const { format, dpi } = negotiate(req, query, fallback);
+  return { format, template: tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi }) };
+}
+
 /** An API create: the client's orders, on its account; answered in JSON it is a preview, not a print. */
 export function createRequest(
   deps: Pick<WaybillRouteDeps, 'host'>,
@@ -145,7 +176,7 @@ export function conflictWith(existing: WaybillRecord): WaybillError {
 }
 
 function links(w: { id: string }) {
-  return { self: `/v1/waybills/${w.id}`, label: `/v1/waybills/${w.id}/label`, events: `/v1/waybills/${w.id}/events` };
+  return { self: `/v1/waybills/${w.id}`, label: `/v1/waybills/${w.id}/label`, print: `/v1/waybills/${w.id}/print`, events: `/v1/waybills/${w.id}/events` };
 }
 
 function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemplate, warnings: string[]) {
@@ -177,20 +208,15 @@ async function render<T>(
   format: LabelFormat,
   dpi: number,
   run: (sink: WaybillSink) => Promise<T>,
+  opts: RenderOptions = {},
 ): Promise<{ result: T; bytes: Buffer; printed: PrintedWaybill[]; shown: ShownCopy[] }> {
   const stop = deps.metrics.renderSeconds.startTimer({ format });
-  const chunks: Buffer[] = [];
-  const out = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
-  const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(labelRenderer(format, out, dpi)));
+  const out = memoryOutput();
+  const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(labelRenderer(format, out.stream, dpi, opts)));
   const result = await run(capture);
   stop();
   deps.metrics.labelsRendered.inc({ format }, capture.labels);
-  return { result, bytes: Buffer.concat(chunks), printed: capture.printed, shown: capture.shown };
+  return { result, bytes: out.bytes(), printed: capture.printed, shown: capture.shown };
 }
 
 /** Remembers what was printed (for the JSON answer) and passes labels on to a renderer, if any. */

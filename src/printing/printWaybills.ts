@@ -12,9 +12,9 @@ import type { TextMetrics } from '../layout/textMeasure';
 import type { CopyKind } from '../privacy/copyPolicy';
 import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import type { CopyPrintRecord, PrintJobRecord, Store, WaybillRecord } from '../store/store';
-import type { Keys } from '../vault/keyFile';
+import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
-import { seal, unseal } from '../vault/sealing';
+import { seal, type SealedBox } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
@@ -65,6 +65,11 @@ export interface PrintSummary {
 export interface SealedContent {
   order: Order;
   token: string;
+}
+
+/** The sealed order and QR token of a live waybill. */
+export function openSealedContent(keys: Keys, waybillId: string, sealed: SealedBox): SealedContent {
+  return JSON.parse(unsealWithKeys(keys, sealed, waybillId).toString('utf8')) as SealedContent;
 }
 
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
@@ -122,15 +127,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     throw e;
   }
   for (const detail of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, kind: 'relay_unavailable', detail });
-  for (const w of waybills)
-    await deps.audit.append({
-      at: job.createdAt,
-      actor: `${job.channel}:${job.operator}@${job.host}`,
-      action: preview ? 'create' : 'print',
-      waybillNo: w.waybillNo,
-      outcome: 'ok',
-      detail: { job: job.id, template: job.templateId, format: job.format, copies: preview ? 0 : req.template.copies.length, printNo: preview ? 0 : 1 },
-    });
+  for (const w of waybills) await auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length);
   return summary;
 }
 
@@ -147,8 +144,7 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
   if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
   const now = (deps.now ?? (() => new Date()))();
   const job = newJob(req, now);
-  if (!deps.keys.ring.keys.has(waybill.sealed.keyId)) deps.keys.refresh?.();
-  const content = JSON.parse(unseal(waybill.sealed, deps.keys.ring, waybill.id).toString('utf8')) as SealedContent;
+  const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
   const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
   const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
   const printNo = await deps.store.nextPrintNo(waybill.id);
@@ -156,15 +152,20 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
   await req.sink.add({ orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay }, printed.layout);
   await req.sink.finish();
   await deps.store.savePrintJob(job, [], printed.copies);
-  await deps.audit.append({
+  await auditPrint(deps.audit, job, waybill.waybillNo, printNo, req.template.copies.length);
+  return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
+}
+
+/** Print 0 is a create without paper (a preview), 1 the first print, 2+ reprints. */
+function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, printNo: number, copies: number) {
+  return audit.append({
     at: job.createdAt,
     actor: `${job.channel}:${job.operator}@${job.host}`,
-    action: printNo > 1 ? 'reprint' : 'print',
-    waybillNo: waybill.waybillNo,
+    action: printNo === 0 ? 'create' : printNo === 1 ? 'print' : 'reprint',
+    waybillNo,
     outcome: 'ok',
-    detail: { job: job.id, template: job.templateId, format: job.format, copies: req.template.copies.length, printNo },
+    detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo },
   });
-  return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
 }
 
 function newJob(req: Pick<PrintRequest, 'channel' | 'template' | 'format' | 'host' | 'operator'>, now: Date): PrintJobRecord {

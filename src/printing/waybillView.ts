@@ -6,9 +6,8 @@ import { DEFAULT_POLICIES } from '../privacy/copyPolicy';
 import { buildCopyView, type TextField } from '../privacy/privacyView';
 import type { WaybillRecord } from '../store/store';
 import type { Keys } from '../vault/keyFile';
-import { unseal } from '../vault/sealing';
 import type { RelayProvider } from '../relay/relayProvider';
-import type { SealedContent } from './printWaybills';
+import { openSealedContent } from './printWaybills';
 
 const SHOWN: TextField[] = ['service', 'routingCode', 'sender.name', 'sender.phone', 'sender.area', 'recipient.name', 'recipient.phone', 'recipient.area', 'parcel.weight', 'parcel.pieces', 'parcel.contents'];
 
@@ -39,8 +38,7 @@ export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now
     relayUnavailable: Boolean(w.relayUnavailable),
   };
   if (!w.sealed) return base;
-  if (!deps.keys.ring.keys.has(w.sealed.keyId)) deps.keys.refresh?.();
-  const content = JSON.parse(unseal(w.sealed, deps.keys.ring, w.id).toString('utf8')) as SealedContent;
+  const content = openSealedContent(deps.keys, w.id, w.sealed);
   const now = deps.now();
   const lang = content.order.recipient.address.country === 'CN' ? 'zh' : 'en';
   const relay = (await deps.relay?.printedFor(w.id, lang, now)) ?? {};

@@ -4,9 +4,9 @@
 
 import { randomUUID } from 'node:crypto';
 import type { CourierStore } from '../couriers/courierStore';
-import type { Keys } from '../vault/keyFile';
+import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { hashToken } from '../vault/qrToken';
-import { seal, unseal } from '../vault/sealing';
+import { seal } from '../vault/sealing';
 import { formatRelay, type RelayNumber } from './relayPool';
 import type { BindRequest, Bound, RelayProvider, ResolveDecision } from './relayProvider';
 import type { CallerPolicy, RelayParty, RelayStore } from './relayStore';
@@ -85,8 +85,7 @@ export class PoolRelayProvider implements RelayProvider {
       return { action: 'reject', reason: 'expired', announcement: ANNOUNCEMENTS.expired, bindingId: binding.id, waybillId: binding.waybillId };
     if (!(await this.callerAllowed(binding.callerPolicy, binding.partyPhoneHashes, call.from)))
       return { action: 'reject', reason: 'caller_not_allowed', announcement: ANNOUNCEMENTS.caller_not_allowed, bindingId: binding.id, waybillId: binding.waybillId };
-    if (!this.keys.ring.keys.has(binding.sealed.keyId)) this.keys.refresh?.();
-    const target = unseal(binding.sealed, this.keys.ring, `relay:${binding.id}`).toString('utf8');
+    const target = unsealWithKeys(this.keys, binding.sealed, `relay:${binding.id}`).toString('utf8');
     return { action: 'bridge', bindingId: binding.id, waybillId: binding.waybillId, target, timeLimitSeconds: this.settings.callLimitSeconds };
   }
 

@@ -27,14 +27,19 @@ export function formatOfMediaType(type: string): OutputFormat | undefined {
   return FORMAT_NAMES.find((f) => OUTPUT_FORMATS[f].mediaType === type || (OUTPUT_FORMATS[f].aliases as readonly string[]).includes(type));
 }
 
-export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writable, dpi: number): LabelRenderer {
+/** Per-printer choices a format may take; the defaults suit current printers. */
+export interface RenderOptions {
+  zplCompression?: 'z64' | 'acs';
+}
+
+export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writable, dpi: number, opts: RenderOptions = {}): LabelRenderer {
   switch (format) {
     case 'pdf':
       return new PdfRenderer(out);
     case 'png':
       return new RasterRenderer(out, PNG, dpi);
     case 'zpl':
-      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, 'z64') }, dpi);
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, opts.zplCompression ?? 'z64') }, dpi);
     case 'tspl':
       return new RasterRenderer(out, { perLabel: true, encode: ([bitmap], label) => encodeTspl(bitmap!, label) }, dpi);
     case 'cpcl':

@@ -6,7 +6,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { LabelDrawing } from '../layout/drawing';
 import type { Bitmap } from './bitmap';
-import { encodePng, rasteriseLabel } from './rasterise';
+import { encodePng } from './pngEncoder';
+import { rasteriseLabel } from './rasterise';
 import type { LabelRenderer } from './renderer';
 
 /** How one output format turns rasterised labels into bytes. */

@@ -6,10 +6,9 @@
 import sharp from 'sharp';
 import { font, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
-import { mmToDots } from '../layout/units';
+import { PT_PER_INCH, mmToDots } from '../layout/units';
 import { createBitmap, setDot, type Bitmap } from './bitmap';
 
-const PT_PER_INCH = 72;
 const glyphPaths: Record<FontWeight, Map<number, { d: string; advance: number }>> = { regular: new Map(), bold: new Map() };
 
 function glyph(weight: FontWeight, codePoint: number): { d: string; advance: number } {
@@ -30,8 +29,8 @@ export async function rasteriseLabel(label: LabelDrawing, dpi: number = label.dp
   const width = dots(label.widthMm, dpi);
   const height = dots(label.heightMm, dpi);
   const bitmap = createBitmap(width, height);
-  const text = label.ops.filter((op): op is Extract<DrawOp, { op: 'text' | 'line' }> => op.op === 'text' || op.op === 'line');
-  if (text.length) await drawVector(bitmap, text, dpi);
+  const vector = label.ops.filter((op): op is Extract<DrawOp, { op: 'text' | 'line' }> => op.op === 'text' || op.op === 'line');
+  if (vector.length) await drawVector(bitmap, vector, dpi);
   for (const op of label.ops) {
     if (op.op === 'modules') for (const r of op.rects) fill(bitmap, dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi));
     else if (op.op === 'box') {
@@ -85,21 +84,4 @@ async function drawVector(b: Bitmap, ops: Extract<DrawOp, { op: 'text' | 'line' 
       b.data[y * b.bytesPerRow + (x >> 3)]! |= byte;
     }
   }
-}
-
-/** A 1-bit PNG of bitmaps stacked top to bottom (one per label), for viewers and raster drivers. */
-export async function encodePng(bitmaps: Bitmap[], dpi: number): Promise<Buffer> {
-  const width = Math.max(...bitmaps.map((b) => b.width));
-  const height = bitmaps.reduce((h, b) => h + b.height, 0);
-  const grey = Buffer.alloc(width * height, 255);
-  let top = 0;
-  for (const b of bitmaps) {
-    for (let y = 0; y < b.height; y++)
-      for (let x = 0; x < b.width; x++) if ((b.data[y * b.bytesPerRow + (x >> 3)]! >> (7 - (x & 7))) & 1) grey[(top + y) * width + x] = 0;
-    top += b.height;
-  }
-  return sharp(grey, { raw: { width, height, channels: 1 } })
-    .withMetadata({ density: dpi })
-    .png({ palette: true, colours: 2, dither: 0, compressionLevel: 9 })
-    .toBuffer();
 }

@@ -1,20 +1,12 @@
 // API keys in the embedded SQLite file: the secret's hash only, as for couriers.
 
 import type Database from 'better-sqlite3';
-import { NewApiKey, type ApiKey, type ApiRole } from '../auth/apiKey';
+import { NewApiKey, type ApiKey } from '../auth/apiKey';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import { newCredentialId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
+import { toApiKey, type ApiKeyRow } from './apiKeyRows';
 import { statementCache } from './statementCache';
 
-interface ApiKeyRow {
-  id: string;
-  name: string;
-  role: ApiRole;
-  client_id: string | null;
-  secret_hash: Buffer;
-  created_at: string;
-  revoked_at: string | null;
-}
 
 export class SqliteApiKeyStore implements ApiKeyStore {
   private readonly sql: (text: string) => Database.Statement;
@@ -49,15 +41,4 @@ export class SqliteApiKeyStore implements ApiKeyStore {
     if (!row || row.revoked_at || !secretMatches(parsed.secret, row.secret_hash)) return undefined;
     return toApiKey(row);
   }
-}
-
-function toApiKey(r: ApiKeyRow): ApiKey {
-  return {
-    id: r.id,
-    name: r.name,
-    role: r.role,
-    ...(r.client_id ? { client: r.client_id } : {}),
-    createdAt: r.created_at,
-    ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
-  };
 }

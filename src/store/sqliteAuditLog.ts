@@ -4,24 +4,9 @@
 
 import type Database from 'better-sqlite3';
 import type { AuditLog } from '../audit/auditLog';
-import { checkEntry, hashRecord, verifyChain, type AuditAction, type AuditEntry, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
+import { checkEntry, hashRecord, verifyChain, type AuditEntry, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
+import { COLUMNS, clean, toRecord, type AuditRow } from './auditRows';
 import { WaybillError } from '../errors';
-
-interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  waybill_no: string | null;
-  purpose: string | null;
-  outcome: string;
-  request_id: string | null;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
-const COLUMNS = 'seq, at, actor, action, waybill_no, purpose, outcome, request_id, detail, prev_hash, hash';
 
 export class SqliteAuditLog implements AuditLog {
   private readonly appendTx: (entry: AuditEntry) => AuditRecord;
@@ -84,48 +69,6 @@ export class SqliteAuditLog implements AuditLog {
       return verifyChain(mapIterable(rows, toRecord), head);
     })();
   }
-}
-
-/** The entry's own fields only, absent ones left out, so a returned record equals one read back. */
-function clean(entry: AuditEntry): AuditEntry {
-  return {
-    at: entry.at,
-    actor: entry.actor,
-    action: entry.action,
-    ...(entry.waybillNo !== undefined ? { waybillNo: entry.waybillNo } : {}),
-    ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
-    outcome: entry.outcome,
-    ...(entry.requestId !== undefined ? { requestId: entry.requestId } : {}),
-    ...(entry.detail !== undefined ? { detail: { ...entry.detail } } : {}),
-  };
-}
-
-function toRecord(row: AuditRow): AuditRecord {
-  return {
-    seq: row.seq,
-    at: row.at,
-    actor: row.actor,
-    action: row.action as AuditAction,
-    ...(row.waybill_no !== null ? { waybillNo: row.waybill_no } : {}),
-    ...(row.purpose !== null ? { purpose: row.purpose } : {}),
-    outcome: row.outcome,
-    ...(row.request_id !== null ? { requestId: row.request_id } : {}),
-    ...(row.detail !== null ? { detail: parseDetail(row.detail) } : {}),
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  };
-}
-
-// A detail that no longer parses was tampered with: keep the raw text, so the hash check reports it
-// as edited instead of verification crashing.
-function parseDetail(text: string): Record<string, string | number | boolean> {
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, string | number | boolean>;
-  } catch {
-    // fall through
-  }
-  return { unreadable: text };
 }
 
 function* mapIterable<A, B>(items: Iterable<A>, f: (a: A) => B): Generator<B> {

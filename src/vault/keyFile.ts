@@ -6,13 +6,19 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config/config';
-import type { KeyRing } from './sealing';
+import { unseal, type KeyRing, type SealedBox } from './sealing';
 
 export interface Keys {
   ring: KeyRing;
   tokenKey: Buffer;
   /** Re-reads the key file (key-file mode), so a running service learns a key added by `keys rotate`. */
   refresh?: () => void;
+}
+
+/** Opens a sealed box; a key added by a rotation while this process runs is learned instead of failing. */
+export function unsealWithKeys(keys: Keys, box: SealedBox, context: string): Buffer {
+  if (!keys.ring.keys.has(box.keyId)) keys.refresh?.();
+  return unseal(box, keys.ring, context);
 }
 
 const KeyFile = z

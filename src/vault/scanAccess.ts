@@ -11,8 +11,7 @@ import { maskPhone } from '../privacy/maskPhone';
 import type { ScanAttempt, Store, WaybillRecord } from '../store/store';
 import type { Keys } from './keyFile';
 import { hashToken, isWellFormedToken } from './qrToken';
-import { unseal } from './sealing';
-import type { SealedContent } from '../printing/printWaybills';
+import { openSealedContent } from '../printing/printWaybills';
 import { formatRelay } from '../relay/relayPool';
 import type { RelayStore } from '../relay/relayStore';
 
@@ -113,9 +112,7 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   if (!counts.openedThisWaybill && counts.distinctOpenedDay >= deps.limits.distinctPerDay)
     throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
 
-  // A key added by a rotation while this process runs: learn it instead of failing.
-  if (!deps.keys.ring.keys.has(waybill.sealed.keyId)) deps.keys.refresh?.();
-  const content = JSON.parse(unseal(waybill.sealed, deps.keys.ring, waybill.id).toString('utf8')) as SealedContent;
+  const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
   await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, at, outcome: 'ok' });
   await audit('scan', 'ok', waybill.waybillNo);
 

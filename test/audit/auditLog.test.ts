@@ -1,39 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { GENESIS_HASH, hashRecord, verifyChain, type AuditEntry, type AuditRecord } from '../../src/audit/auditRecord';
 import { auditCommand } from '../../src/cli/auditCommands';
-import { applyMigrations } from '../../src/store/sqliteStore';
-import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
+import type { AuditLog } from '../../src/audit/auditLog';
 import { raceProcesses } from '../support/raceProcesses';
+import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
 import type { CopyPrintRecord, PrintJobRecord } from '../../src/store/store';
 
-
-const tempFile = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-audit-')), 'waybill.db');
-
-function connect(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 10000');
-  return db;
-}
-
-/** A fresh database file with every migration applied. */
-function migratedFile(): string {
-  const file = tempFile();
-  const db = connect(file);
-  applyMigrations(db);
-  db.close();
-  return file;
-}
-
-/** A second connection that first removes the append-only triggers, as a determined tamperer would. */
-function tamperer(file: string): Database.Database {
-  const db = connect(file);
-  for (const t of ['audit_log_no_update', 'audit_log_no_delete', 'audit_log_in_line', 'audit_head_forward', 'audit_head_no_delete']) db.exec(`DROP TRIGGER ${t}`);
-  return db;
-}
 
 const entry = (i: number): AuditEntry => ({
   at: new Date(Date.UTC(2026, 10, 23, 10, 0, i)).toISOString(),
@@ -46,12 +17,11 @@ const entry = (i: number): AuditEntry => ({
   ...(i % 3 === 0 ? { detail: { job: `job-${i % 2}`, copies: 4, reprint: false } } : {}),
 });
 
-async function fiftyRecords(): Promise<{ file: string; log: SqliteAuditLog; db: Database.Database }> {
-  const file = migratedFile();
-  const db = connect(file);
-  const log = new SqliteAuditLog(db);
+async function fiftyRecords(backend: StoreBackend): Promise<{ t: TestDatabase; log: Required<AuditLog> }> {
+  const t = await backend.open();
+  const log = t.stores.audit;
   for (let i = 1; i <= 50; i++) await log.append(entry(i));
-  return { file, log, db };
+  return { t, log };
 }
 
 describe('audit record chain (pure)', () => {
@@ -104,21 +74,21 @@ describe('audit record chain (pure)', () => {
   });
 });
 
-describe('SQLite audit log', () => {
+describe.each(STORE_BACKENDS)('%s audit log', (_name, backend) => {
   it('appends a linear chain that verifies, and returns what it stored', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     expect(await log.verify()).toEqual({ ok: true, count: 50 });
-    const seqs = db.prepare('SELECT seq FROM audit_log ORDER BY seq').pluck().all();
+    const seqs = (await t.query('SELECT seq FROM audit_log ORDER BY seq')).map((r) => r.seq);
     expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const appended = await log.append(entry(51));
     expect(appended.seq).toBe(51);
     expect((await log.forWaybill(entry(51).waybillNo!)).at(-1)).toEqual(appended);
-    expect(db.prepare('SELECT seq, hash FROM audit_head').get()).toEqual({ seq: 51, hash: appended.hash });
-    db.close();
+    expect(await t.query('SELECT seq, hash FROM audit_head')).toEqual([{ seq: 51, hash: appended.hash }]);
+    await t.close();
   });
 
   it('returns one waybill\'s records in order, and a print job\'s records', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     const records = await log.forWaybill('ZT1002');
     expect(records.map((r) => r.seq)).toEqual([2, 7, 12, 17, 22, 27, 32, 37, 42, 47]);
     expect(records[0]).toEqual({ ...entry(2), seq: 2, prevHash: expect.stringMatching(/^[0-9a-f]{64}$/), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -126,31 +96,29 @@ describe('SQLite audit log', () => {
     const job = await log.forJob('job-1');
     expect(job.map((r) => r.seq)).toEqual([3, 9, 15, 21, 27, 33, 39, 45]);
     expect(job[0]!.detail).toEqual({ job: 'job-1', copies: 4, reprint: false });
-    db.close();
+    await t.close();
   });
 
   it('refuses entries it could not read back exactly', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     await expect(log.append({ ...entry(1), action: 'peek' as never })).rejects.toThrow(/unknown audit action/);
     await expect(log.append({ ...entry(1), detail: { n: Number.NaN } })).rejects.toThrow(/finite number/);
     await expect(log.append({ ...entry(1), at: 'yesterday' })).rejects.toThrow(/not a date/);
     expect(await log.verify()).toEqual({ ok: true, count: 50 });
-    db.close();
+    await t.close();
   });
 
   it('refuses plain edits, deletes and out-of-line inserts in the database itself', async () => {
-    const { file, log, db } = await fiftyRecords();
-    const other = connect(file);
-    expect(() => other.prepare("UPDATE audit_log SET outcome = 'ok' WHERE seq = 10").run()).toThrow(/append-only/);
-    expect(() => other.prepare('DELETE FROM audit_log WHERE seq = 50').run()).toThrow(/append-only/);
-    expect(() => other.prepare('UPDATE audit_head SET seq = 49').run()).toThrow(/only moves to the newest/);
-    expect(() => other.prepare('DELETE FROM audit_head').run()).toThrow(/cannot be deleted/);
-    expect(() =>
-      other.prepare("INSERT INTO audit_log (seq, at, actor, action, outcome, prev_hash, hash) VALUES (51, 'x', 'x', 'scan', 'ok', 'x', 'x')").run(),
-    ).toThrow(/does not follow the head/);
+    const { t, log } = await fiftyRecords(backend);
+    await expect(t.exec("UPDATE audit_log SET outcome = 'ok' WHERE seq = 10")).rejects.toThrow(/append-only/);
+    await expect(t.exec('DELETE FROM audit_log WHERE seq = 50')).rejects.toThrow(/append-only/);
+    await expect(t.exec('UPDATE audit_head SET seq = 49')).rejects.toThrow(/only moves to the newest/);
+    await expect(t.exec('DELETE FROM audit_head')).rejects.toThrow(/cannot be deleted/);
+    await expect(t.exec("INSERT INTO audit_log (seq, at, actor, action, outcome, prev_hash, hash) VALUES (51, 'x', 'x', 'scan', 'ok', 'x', 'x')")).rejects.toThrow(
+      /does not follow the head/,
+    );
     expect(await log.verify()).toEqual({ ok: true, count: 50 });
-    other.close();
-    db.close();
+    await t.close();
   });
 
   describe('finds tampering done through another connection', () => {
@@ -169,102 +137,94 @@ describe('SQLite audit log', () => {
       ['the detail of a row made unreadable', `UPDATE audit_log SET detail = '"job-0"' WHERE seq = 3`, { problem: 'edited', seq: 3 }],
     ];
     it.each(cases)('%s', async (_name, sql, expected) => {
-      const { file, log, db } = await fiftyRecords();
-      const evil = tamperer(file);
-      evil.exec(sql);
-      evil.close();
+      const { t, log } = await fiftyRecords(backend);
+      await t.dropAuditGuards();
+      await t.exec(sql);
       const result = await log.verify();
       expect(result).toMatchObject({ ok: false, ...expected });
       expect(result.ok ? '' : result.message).toMatch(/record/);
-      db.close();
+      await t.close();
     });
 
     it('a row rewritten and re-hashed', async () => {
-      const { file, log, db } = await fiftyRecords();
-      const evil = tamperer(file);
-      const row = evil.prepare('SELECT * FROM audit_log WHERE seq = 25').get() as Record<string, string | number | null>;
+      const { t, log } = await fiftyRecords(backend);
+      await t.dropAuditGuards();
+      const row = (await t.query('SELECT * FROM audit_log WHERE seq = 25'))[0] as Record<string, string | number | null>;
       const forged: AuditEntry = { at: String(row.at), actor: String(row.actor), action: 'scan', waybillNo: String(row.waybill_no), outcome: 'forbidden' };
-      evil.prepare("UPDATE audit_log SET action = 'scan', purpose = NULL, request_id = NULL, detail = NULL, outcome = 'forbidden', hash = ? WHERE seq = 25").run(hashRecord(25, String(row.prev_hash), forged));
-      evil.close();
+      await t.exec(`UPDATE audit_log SET action = 'scan', purpose = NULL, request_id = NULL, detail = NULL, outcome = 'forbidden', hash = '${hashRecord(25, String(row.prev_hash), forged)}' WHERE seq = 25`);
       expect(await log.verify()).toMatchObject({ ok: false, problem: 'edited', seq: 25 });
-      db.close();
+      await t.close();
     });
   });
 
-  it('stays linear when two connections to one file append in turn', async () => {
-    const file = migratedFile();
-    const [dbA, dbB] = [connect(file), connect(file)];
-    const [a, b] = [new SqliteAuditLog(dbA), new SqliteAuditLog(dbB)];
+  it('stays linear when two connections to one database append in turn', async () => {
+    const t = await backend.open();
+    const [a, b] = [t.stores.audit, (await t.reopen()).audit];
     for (let i = 1; i <= 100; i++) {
       await a.append({ ...entry(i), actor: 'courier:a' });
       await b.append({ ...entry(i), actor: 'courier:b' });
     }
     expect(await a.verify()).toEqual({ ok: true, count: 200 });
     expect(await b.verify()).toEqual({ ok: true, count: 200 });
-    const rows = dbA.prepare('SELECT seq, actor FROM audit_log ORDER BY seq').all() as { seq: number; actor: string }[];
+    const rows = (await t.query('SELECT seq, actor FROM audit_log ORDER BY seq')) as { seq: number; actor: string }[];
     expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(rows.slice(0, 4).map((r) => r.actor)).toEqual(['courier:a', 'courier:b', 'courier:a', 'courier:b']);
-    dbA.close();
-    dbB.close();
+    await t.close();
   });
 
   it('stays linear when several processes append at the same time', async () => {
-    const file = migratedFile();
+    const t = await backend.open();
     const processes = 4;
     const each = 150;
     await raceProcesses({
       processes,
-      env: (n) => ({ AUDIT_DB: file, AUDIT_ACTOR: `p${n}` }),
+      env: (n) => ({ STORE_LOCATION: JSON.stringify(t.location), AUDIT_ACTOR: `p${n}` }),
       setup: `
-        const Database = require('better-sqlite3');
-        const { SqliteAuditLog } = src('store/sqliteAuditLog.ts');
-        const db = new Database(process.env.AUDIT_DB);
-        db.pragma('busy_timeout = 20000');
-        const log = new SqliteAuditLog(db);`,
+        const { openStores } = src('store/openStores.ts');
+        const stores = await openStores(JSON.parse(process.env.STORE_LOCATION));
+        const log = stores.audit;`,
       race: `
         for (let i = 0; i < ${each}; i++) {
           await log.append({ at: new Date().toISOString(), actor: 'cli:' + process.env.AUDIT_ACTOR, action: 'scan', outcome: 'ok', detail: { i } });
           await new Promise((r) => setTimeout(r, 1)); // let the others in between, as a busy server would
         }
-        db.close();`,
+        await stores.close();`,
     });
 
-    const db = connect(file);
-    expect(await new SqliteAuditLog(db).verify()).toEqual({ ok: true, count: processes * each });
-    const rows = db.prepare('SELECT actor, at FROM audit_log ORDER BY seq').all() as { actor: string; at: string }[];
+    expect(await t.stores.audit.verify()).toEqual({ ok: true, count: processes * each });
+    const rows = (await t.query('SELECT actor, at FROM audit_log ORDER BY seq')) as { actor: string; at: string }[];
     const spans = Array.from({ length: processes }, (_, n) => rows.filter((r) => r.actor === `cli:p${n}`).map((r) => r.at));
     for (const span of spans) expect(span).toHaveLength(each);
     // They really wrote at the same time: every writer started before any of them had finished.
     expect(spans.map((s) => s[0]!).sort().at(-1)! < spans.map((s) => s.at(-1)!).sort()[0]!).toBe(true);
-    db.close();
+    await t.close();
   });
 });
 
-describe('waybill audit command', () => {
+describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) => {
   const job: PrintJobRecord = { id: 'job-1', createdAt: '2026-11-23T09:59:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' };
   const copy: CopyPrintRecord = { copyCode: 'ABCD-EFGH', jobId: 'job-1', waybillId: 'w-secret-id', copy: 'courier', printNo: 2 };
   const findCopyPrint = async (code: string) => (code === 'ABCD-EFGH' ? { ...copy, job } : undefined);
 
-  async function run(args: string[], log: SqliteAuditLog) {
+  async function run(args: string[], log: AuditLog) {
     const lines: string[] = [];
     const code = await auditCommand(args, { audit: log, findCopyPrint }, (l) => lines.push(l));
     return { code, out: lines.join('\n') };
   }
 
   it('verify: intact, then the problem and its record after tampering', async () => {
-    const { file, log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     expect(await run(['verify'], log)).toEqual({ code: 0, out: 'audit log intact: 50 records' });
-    const evil = tamperer(file);
-    evil.exec('DELETE FROM audit_log WHERE seq = 30');
-    evil.close();
+    await t.dropAuditGuards();
+    await t.exec('DELETE FROM audit_log WHERE seq = 30');
     const broken = await run(['verify'], log);
     expect(broken.code).toBe(1);
     expect(broken.out).toMatch(/BROKEN at record 30 \(missing\)/);
-    db.close();
+    await t.close();
   });
 
   it('waybill: one line per record with time, actor, action, purpose, outcome and request id', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     const { code, out } = await run(['waybill', 'ZT1002'], log);
     expect(code).toBe(0);
     const lines = out.split('\n');
@@ -272,11 +232,11 @@ describe('waybill audit command', () => {
     expect(lines[0]).toBe(['2026-11-23T10:00:02.000Z', 'courier:c2', 'scan', 'delivery', 'ok', 'req-2'].join('\t'));
     expect(lines[1]).toBe(['2026-11-23T10:00:07.000Z', 'courier:c3', 'scan', 'delivery', 'limited', '-'].join('\t'));
     expect(await run(['waybill', 'ZT9999'], log)).toEqual({ code: 1, out: 'no audit records for waybill ZT9999' });
-    db.close();
+    await t.close();
   });
 
   it('trace: from a copy code as read off a photo to its print job and the job\'s records', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     await log.append({ at: '2026-11-23T09:59:00.000Z', actor: 'cli:ops@pack-01', action: 'reprint', waybillNo: 'ZT1000', outcome: 'ok', detail: { job: 'job-late', copies: 1 } });
     const { code, out } = await run(['trace', 'abcd efgh'], log);
     expect(code).toBe(0);
@@ -301,16 +261,16 @@ describe('waybill audit command', () => {
     expect(lines.at(-1)).toMatch(/not available/);
 
     expect(await run(['trace', 'ZZZZ-ZZZZ'], log)).toEqual({ code: 1, out: 'no printed copy has the code ZZZZ-ZZZZ' });
-    db.close();
+    await t.close();
   });
 
   it('usage errors exit 2', async () => {
-    const { log, db } = await fiftyRecords();
+    const { t, log } = await fiftyRecords(backend);
     for (const args of [[], ['nope'], ['verify', 'x'], ['waybill'], ['trace'], ['trace', 'a', 'b']]) {
       const { code, out } = await run(args, log);
       expect(code).toBe(2);
       expect(out).toMatch(/usage:/);
     }
-    db.close();
+    await t.close();
   });
 });

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, main } from '../../src/cli';
-import { decodeZpl } from '../support/printerDecoders';
+import { fakePrinter } from '../support/fakePrinter';
+import { decodeTspl, decodeZpl } from '../support/printerDecoders';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SAMPLES = path.join(ROOT, 'samples');
@@ -107,7 +108,42 @@ describe('waybill print', () => {
   it('explains its usage', async () => {
     const w = workspace();
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'))).toBe(EXIT.usage);
-    expect(w.lines.join('\n')).toMatch(/--out PATH is required/);
+    expect(w.lines.join('\n')).toMatch(/give --out PATH \(a file\) or --printer NAME/);
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'docx', '--out', 'x')).toBe(EXIT.usage);
+  });
+
+  it('prints to a registered network printer, and keeps a job the printer did not take for `printers retry`', async () => {
+    const w = workspace();
+    const line = await fakePrinter();
+    try {
+      const env = { ...w.env, WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5' };
+      const run = (...argv: string[]) => main(argv, (l) => w.lines.push(l), env);
+      expect(await run('printers', 'add', 'dock-2', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'tspl', '--template', 'cn-1ply-76x130')).toBe(EXIT.ok);
+      expect(await run('printers', 'add', 'Dock 3', '--host', 'http://x', '--language', 'epl')).toBe(EXIT.badInput);
+      expect(w.lines.join('\n')).toMatch(/name: must be 1–40 lower-case[\s\S]*host: must be a host name[\s\S]*language: /);
+      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2', '--format', 'zpl')).toBe(EXIT.usage);
+      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-9')).toBe(EXIT.badInput);
+
+      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2')).toBe(EXIT.ok);
+      const [job] = await line.received(1);
+      expect(decodeTspl(job!).map((l) => l.width)).toEqual([608, 608, 608]); // one 76 mm label per waybill at 203 dpi
+      expect(w.lines.join('\n')).toMatch(/format tspl, job [0-9a-f-]{36}, in \d+ ms → printer dock-2\nsent job [0-9a-f-]{36} to printer dock-2 \(1 attempt\(s\)\)/);
+
+      await line.off();
+      w.lines.length = 0;
+      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2')).toBe(EXIT.failure);
+      const kept = /job ([0-9a-f-]{36}) is kept: waybill printers retry \1/.exec(w.lines.join('\n'));
+      expect(kept).not.toBeNull();
+      expect(w.lines.join('\n')).toMatch(/refused the connection \(printer off or port closed\) after 3 attempt\(s\)/);
+      expect(await run('printers', 'jobs', '--status', 'failed')).toBe(EXIT.ok);
+      expect(w.lines.join('\n')).toContain(`${kept![1]}\tdock-2\tfailed\t3 attempt(s)`);
+
+      await line.on();
+      expect(await run('printers', 'retry', kept![1]!)).toBe(EXIT.ok);
+      expect(decodeTspl((await line.received(2))[1]!)).toHaveLength(3);
+      expect(await run('printers', 'retry', kept![1]!)).toBe(EXIT.badInput); // delivered already
+    } finally {
+      await line.off().catch(() => undefined);
+    }
   });
 });

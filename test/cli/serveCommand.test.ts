@@ -10,7 +10,7 @@ import { openServices } from '../../src/wiring';
 describe('waybill serve', () => {
   it('listens where it says, answers health, readiness and problem+json, logs JSON, and drains on shutdown', async () => {
     const config = loadConfig({ WAYBILL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-serve-')) });
-    const services = openServices(config, () => {});
+    const services = await openServices(config, () => {});
     const lines: string[] = [];
     const logs = new PassThrough();
     const logged: string[] = [];

@@ -1,24 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import { courierCommand } from '../../src/cli/courierCommands';
 import { courierStatus, isActive, type NewCourier } from '../../src/couriers/courier';
 import { hashSecret, newCredentialId, newCredential, parseCredential, secretMatches } from '../../src/couriers/credentials';
-import { applyMigrations } from '../../src/store/sqliteStore';
-import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
+import { STORE_BACKENDS } from '../support/storeBackends';
 
 const AT = new Date('2026-11-23T10:00:00.000Z');
 const LATER = new Date('2026-11-24T08:30:00.000Z');
-
-function openDb() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-couriers-'));
-  const file = path.join(dir, 'waybill.db');
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  applyMigrations(db);
-  return { dir, file, db, couriers: new SqliteCourierStore(db) };
-}
 
 const zhang: NewCourier = { carrier: 'ZT', name: '张师傅', outlet: 'HZ-XH01', routes: ['571', '572'], device: 'HH-0042' };
 const li: NewCourier = { carrier: 'ZT', name: '李师傅', outlet: 'HZ-XH01', routes: [], device: 'HH-0043' };
@@ -54,9 +40,10 @@ describe('courier credentials', () => {
   });
 });
 
-describe('SQLite courier store', () => {
+describe.each(STORE_BACKENDS)('%s courier store', (_name, backend) => {
   it('authenticates the issued credential and nothing else', async () => {
-    const { db, couriers } = openDb();
+    const t = await backend.open();
+    const { couriers } = t.stores;
     const a = await couriers.add(zhang, AT);
     const b = await couriers.add(li, AT);
     expect(a.courier).toMatchObject({ ...zhang, createdAt: AT.toISOString() });
@@ -75,19 +62,19 @@ describe('SQLite courier store', () => {
     expect(await couriers.authenticate(a.credential.slice(0, -1))).toBeUndefined(); // malformed
     expect(await couriers.authenticate(`Bearer ${a.credential}`)).toBeUndefined();
     expect((await couriers.authenticate(b.credential))?.id).toBe(b.courier.id);
-    db.close();
+    await t.close();
   });
 
-  it('stores only a hash: neither the credential nor its secret is in the database files', async () => {
-    const { dir, db, couriers } = openDb();
+  it('stores only a hash: neither the credential nor its secret is in the database', async () => {
+    const t = await backend.open();
+    const { couriers } = t.stores;
     const issued = [await couriers.add(zhang, AT), await couriers.add(li, AT)];
-    const row = db.prepare('SELECT * FROM couriers WHERE id = ?').get(issued[0]!.courier.id) as Record<string, unknown>;
+    const row = (await t.query('SELECT * FROM couriers WHERE id = ?', issued[0]!.courier.id))[0]!;
     expect(row.credential_hash).toEqual(hashSecret(parseCredential(issued[0]!.credential)!.secret));
-    // Read the bytes while open (WAL side file included) and again after close (checkpointed).
-    const bytes = () => Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f))));
-    const snapshots = [bytes()];
-    db.close();
-    snapshots.push(bytes());
+    // Read what the database holds while open (SQLite: WAL side file included) and again after close.
+    const snapshots = [await t.rawBytes()];
+    await t.close();
+    snapshots.push(await t.rawBytes());
     for (const raw of snapshots) {
       expect(raw.includes(Buffer.from('HH-0042'))).toBe(true); // the search does see the rows
       for (const { credential } of issued) {
@@ -95,12 +82,14 @@ describe('SQLite courier store', () => {
         expect(raw.includes(Buffer.from(secret))).toBe(false);
         expect(raw.includes(Buffer.from(secret.slice(0, 16)))).toBe(false);
         expect(raw.includes(Buffer.from(secret, 'base64url'))).toBe(false);
+        expect(raw.includes(Buffer.from(Buffer.from(secret, 'base64url').toString('hex')))).toBe(false);
       }
     }
   });
 
   it('still returns revoked and suspended couriers from authenticate, marked so callers can answer 403', async () => {
-    const { db, couriers } = openDb();
+    const t = await backend.open();
+    const { couriers } = t.stores;
     const a = await couriers.add(zhang, AT);
     const b = await couriers.add(li, AT);
 
@@ -130,29 +119,31 @@ describe('SQLite courier store', () => {
     expect(await couriers.reinstate('nosuchid22')).toBe(false);
     expect(await couriers.get('nosuchid22')).toBeUndefined();
     expect((await couriers.list()).map((c) => c.id)).toEqual([a.courier.id, b.courier.id].sort());
-    db.close();
+    await t.close();
   });
 
   it('refuses input the schema refuses, even when called directly', async () => {
-    const { db, couriers } = openDb();
+    const t = await backend.open();
+    const { couriers } = t.stores;
     await expect(couriers.add({ ...zhang, outlet: 'HZ XH01' }, AT)).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: ['outlet'] }] });
     await expect(couriers.add({ ...zhang, routes: [''] }, AT)).rejects.toMatchObject({ issues: [{ path: ['routes', 0] }] });
     await expect(couriers.add({ ...zhang, extra: 1 } as NewCourier, AT)).rejects.toMatchObject({ code: 'invalid_input' });
     expect(await couriers.list()).toEqual([]);
-    db.close();
+    await t.close();
   });
 });
 
-describe('waybill courier CLI', () => {
-  function cli() {
-    const { db, couriers } = openDb();
+describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
+  async function cli() {
+    const t = await backend.open();
+    const { couriers } = t.stores;
     const lines: string[] = [];
     const run = (...args: string[]) => courierCommand(args, { couriers, now: () => AT }, (l) => lines.push(l));
-    return { db, couriers, lines, run };
+    return { t, couriers, lines, run };
   }
 
   it('adds a courier, shows the credential once, lists without it and revokes', async () => {
-    const c = cli();
+    const c = await cli();
     expect(await c.run('add', '--carrier', 'ZT', '--name', ' 张师傅 ', '--outlet', 'HZ-XH01', '--route', '571', '--route', '572', '--device', 'HH-0042')).toBe(0);
     const credential = /^credential: (\S+)$/m.exec(c.lines.join('\n'))?.[1];
     expect(credential).toBeDefined();
@@ -187,21 +178,21 @@ describe('waybill courier CLI', () => {
     c.lines.length = 0;
     expect(await c.run('reinstate', courierId)).toBe(1);
     expect(c.lines.join('\n')).toMatch(/revoked/);
-    c.db.close();
+    await c.t.close();
   });
 
   it('lists a courier without routes as *, and never prints any credential', async () => {
-    const c = cli();
+    const c = await cli();
     const { credential } = await c.couriers.add(li, AT);
     await c.run('list');
     expect(c.lines[0]!.split('\t')[3]).toBe('*');
     expect(c.lines.join('\n')).not.toContain(parseCredential(credential)!.secret);
     expect(c.lines.join('\n')).not.toContain('wbc_');
-    c.db.close();
+    await c.t.close();
   });
 
   it('refuses an invalid carrier with exit 65, naming the field, and stores nothing', async () => {
-    const c = cli();
+    const c = await cli();
     expect(await c.run('add', '--carrier', 'XX', '--name', 'n', '--outlet', 'HZ-XH01', '--device', 'HH-1')).toBe(65);
     expect(c.lines.join('\n')).toMatch(/^ {2}carrier: must be one of ZT, /m);
     expect(c.lines.join('\n')).not.toContain('wbc_');
@@ -210,11 +201,11 @@ describe('waybill courier CLI', () => {
     c.lines.length = 0;
     expect(await c.run('add', '--carrier', 'ZT', '--name', 'n', '--outlet', 'HZ-XH01', '--route', 'x'.repeat(17), '--device', 'HH-1')).toBe(65);
     expect(c.lines.join('\n')).toContain('routes[0]: must be at most 16 characters');
-    c.db.close();
+    await c.t.close();
   });
 
   it('answers unknown ids with exit 1 and usage mistakes with exit 2', async () => {
-    const c = cli();
+    const c = await cli();
     expect(await c.run('revoke', 'nosuchid22')).toBe(1);
     expect(c.lines.join('\n')).toContain('unknown courier');
     expect(await c.run('reinstate', 'nosuchid22')).toBe(1);
@@ -223,6 +214,6 @@ describe('waybill courier CLI', () => {
       expect(await c.run(...argv)).toBe(2);
       expect(c.lines.join('\n')).toContain('usage:');
     }
-    c.db.close();
+    await c.t.close();
   });
 });

@@ -10,13 +10,15 @@ import { PassThrough } from 'node:stream';
 import { parsePhoneNumber } from 'libphonenumber-js/max';
 import { apiKeyCommand } from '../../src/cli/apiKeyCommands';
 import { purgeCommand } from '../../src/cli/lifecycleCommands';
+import { printerCommand } from '../../src/cli/printerCommands';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
-import { encodePng } from '../../src/render/rasterise';
+import { encodePng } from '../../src/render/pngEncoder';
 import { decodeBarcodes } from '../support/barcodes';
 import { decodeTspl, decodeZpl } from '../support/printerDecoders';
 import { expectAbsent } from '../support/expectAbsent';
+import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
 
 jest.setTimeout(120_000);
@@ -47,7 +49,7 @@ async function credential(services: Services, ...args: string[]): Promise<string
 async function startWorld(env: Record<string, string> = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-api-'));
   const config = loadConfig({ WAYBILL_DATA_DIR: dir, WAYBILL_RELAY_NUMBERS: '+8617000000001', WAYBILL_RETENTION_GRACE_DAYS: '0', ...env });
-  const services = openServices(config, () => {});
+  const services = await openServices(config, () => {});
   const logs: string[] = [];
   const stream = new PassThrough();
   stream.on('data', (c: Buffer) => logs.push(c.toString('utf8')));
@@ -197,7 +199,7 @@ describe('warehouse API', () => {
     expectAbsent(bytes.toString('latin1'), people.flatMap((p) => [p.name, p.phone.replace(/\D/g, '').slice(-8), p.address.street]), 'printer commands');
     const labels = decode(bytes);
     expect(labels).toHaveLength(2);
-    const symbols = await decodeBarcodes(await encodePng([labels[0]!], accept.includes('300') ? 300 : 203));
+    const symbols = await decodeBarcodes(encodePng([labels[0]!], accept.includes('300') ? 300 : 203));
     expect(symbols.map((s) => s.format).sort()).toEqual(['CODE_128', 'QR_CODE']);
   });
 
@@ -328,5 +330,74 @@ describe('service limits, readiness and shutdown', () => {
       await again.running.shutdown();
       fs.rmSync(again.dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('network printers', () => {
+  let w: World;
+  let line: FakePrinter;
+  const register = async (...args: string[]) => expect(await printerCommand(['add', ...args], w.services, () => {})).toBe(0);
+  beforeAll(async () => {
+    w = await startWorld({ WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5' });
+    line = await fakePrinter();
+    await register('acme-line-1', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'zpl', '--dpi', '300', '--client', 'acme');
+    await register('other-line-1', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'tspl', '--client', 'other');
+  });
+  afterAll(async () => {
+    await line.off().catch(() => undefined);
+    await stopWorld(w);
+  });
+
+  it('sends a waybill to a printer in its language and resolution: the printer gets labels with readable barcodes and no personal text', async () => {
+    const o = order();
+    const created = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o })).json()) as { id: string; waybillNo: string };
+    const res = await call(w, 'POST', `/v1/waybills/${created.id}/print`, { key: w.keys.acmePrinter, body: { printer: 'acme-line-1', copies: ['courier', 'recipient'] } });
+    expect(res.status).toBe(200);
+    const sent = (await res.json()) as { job: string; status: string; printNo: number };
+    expect(sent).toMatchObject({ printer: 'acme-line-1', status: 'delivered', attempts: 1, waybillNo: created.waybillNo, printNo: 1, labels: 2 });
+
+    const [job] = await line.received(1);
+    const people = ['sender', 'recipient'].map((who) => o[who] as { name: string; phone: string; address: { street: string } });
+    expectAbsent(job!.toString('latin1'), people.flatMap((p) => [p.name, p.phone.replace(/\D/g, '').slice(-8), p.address.street]), 'printer job');
+    const labels = decodeZpl(job!);
+    expect(labels.map((l) => l.width)).toEqual([1181, 1181]); // 100 mm at 300 dpi
+    const symbols = await decodeBarcodes(encodePng([labels[0]!], 300));
+    expect(symbols.find((s) => s.format === 'CODE_128')?.text).toBe(created.waybillNo);
+    expect(symbols.find((s) => s.format === 'QR_CODE')?.text).toMatch(/^https:\/\/scan\.example\.com\/w\//);
+
+    const status = await call(w, 'GET', `/v1/print-jobs/${sent.job}`, { key: w.keys.acme });
+    expect(await status.json()).toMatchObject({ job: sent.job, status: 'delivered', attempts: 1, bytes: job!.length });
+    expect((await w.services.audit.forWaybill(created.waybillNo)).map((r) => r.action)).toEqual(['create', 'print']);
+    expect((await w.services.audit.forJob!(sent.job)).map((r) => [r.action, r.outcome])).toEqual([['print', 'ok'], ['deliver', 'ok']]);
+  });
+
+  it("keeps a client to its own printers and print jobs", async () => {
+    const listed = (await (await call(w, 'GET', '/v1/printers', { key: w.keys.acme })).json()) as { printers: { name: string }[] };
+    expect(listed.printers).toEqual([{ name: 'acme-line-1', language: 'zpl', dpi: 300 }]);
+    const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() })).json()) as { id: string };
+    const foreign = await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acme, body: { printer: 'other-line-1' } }), 422);
+    expect(foreign.errors).toEqual([{ path: 'printer', message: expect.stringContaining('not a printer this key may use') }]);
+    await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acme, body: { printer: 'acme-line-1', copies: ['nobody'] } }), 422);
+    await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.other, body: { printer: 'other-line-1' } }), 404);
+    const sent = (await (await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acme, body: { printer: 'acme-line-1' } })).json()) as { job: string };
+    await expectProblem(await call(w, 'GET', `/v1/print-jobs/${sent.job}`, { key: w.keys.other }), 404);
+    await expectProblem(await call(w, 'POST', `/v1/print-jobs/${sent.job}/retry`, { key: w.keys.acme }), 409); // already delivered
+  });
+
+  it('reports an offline printer with 502 and keeps the job, which a retry delivers once the printer is back', async () => {
+    await line.off();
+    const before = line.jobs.length;
+    const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() })).json()) as { id: string };
+    const failed = await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acmePrinter, body: { printer: 'acme-line-1' } }), 502);
+    expect(failed).toMatchObject({ status: 502, printer: 'acme-line-1', jobStatus: 'failed', attempts: 3, links: { retry: `/v1/print-jobs/${failed.job}/retry` } });
+    expect(failed.detail).toMatch(/refused the connection.*the job is kept/);
+    const kept = (await (await call(w, 'GET', `/v1/print-jobs/${failed.job}`, { key: w.keys.acme })).json()) as Record<string, unknown>;
+    expect(kept).toMatchObject({ status: 'failed', attempts: 3, lastError: expect.stringContaining('refused') });
+
+    await line.on();
+    const retried = await call(w, 'POST', `/v1/print-jobs/${failed.job}/retry`, { key: w.keys.acmePrinter });
+    expect(retried.status).toBe(200);
+    expect(await retried.json()).toMatchObject({ job: failed.job, status: 'delivered', attempts: 1 });
+    expect(decodeZpl((await line.received(before + 1))[before]!)).toHaveLength(4);
   });
 });

@@ -994,7 +994,7 @@ describe('HTTP API under fuzzing', () => {
       // can only mean batches that never gave their slot back.
       WAYBILL_MAX_CONCURRENT_BATCHES: String(CONCURRENCY + 4),
     });
-    services = openServices(config, () => {});
+    services = await openServices(config, () => {});
     running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
     base = running.url;
     const warehouse = await credential(['--role', 'warehouse', '--name', 'wh', '--client', 'acme']);

@@ -20,7 +20,7 @@ import { JsonSink } from '../../src/printing/waybillSink';
 import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
 import type { CallerPolicy } from '../../src/relay/relayStore';
-import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqliteTelephonyClients } from '../../src/store/sqliteTelephonyClients';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
@@ -41,7 +41,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
   const audit = new SqliteAuditLog(store.database);
   const couriers = new SqliteCourierStore(store.database);
   const relayStore = new SqliteRelayStore(store.database);
-  const telephony = new TelephonyClients(store.database);
+  const telephony = new SqliteTelephonyClients(store.database);
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const clock = { now: new Date('2026-11-23T08:00:00Z') };
   const provider = new PoolRelayProvider(
@@ -75,7 +75,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const pbx = telephony.add('pbx-1', clock.now).credential;
+  const pbx = (await telephony.add('pbx-1', clock.now)).credential;
   const post = async (url: string, body: unknown, credential = pbx) => {
     const res = await fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     return { status: res.status, body: (await res.json()) as any };

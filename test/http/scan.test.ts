@@ -15,7 +15,7 @@ import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills } from '../../src/printing/printWaybills';
 import { LabelSink } from '../../src/printing/waybillSink';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
-import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqliteTelephonyClients } from '../../src/store/sqliteTelephonyClients';
 import { SqliteApiKeyStore } from '../../src/store/sqliteApiKeyStore';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { SqliteIdempotencyStore } from '../../src/store/sqliteIdempotencyStore';
@@ -81,7 +81,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
     retentionGraceDays: 7,
     api: {
       apiKeys,
-      telephony: new TelephonyClients(store.database),
+      telephony: new SqliteTelephonyClients(store.database),
       idempotency: new SqliteIdempotencyStore(store.database),
       templatesDir: path.join(ROOT, 'templates'),
       defaultTemplate: 'cn-1ply-76x130',

@@ -1,6 +1,7 @@
 // The promise of the product, checked like a thief would: print every sample order with every built-in
 // template, then read the PDF with a real parser (text, metadata) and decode its barcodes from
-// rasterised pages. No full name, given name, run of 6 phone digits, street, building, unit or room
+// rasterised pages; read the printer languages (ZPL both compressions, TSPL, CPCL) and the PNG as raw
+// command text and as the bitmaps a printer would print, decoding the barcodes from those. No full name, given name, run of 6 phone digits, street, building, unit or room
 // may appear anywhere; the QR must lead (through the store) to the waybill its Code128 names.
 
 import fs from 'node:fs';
@@ -13,8 +14,13 @@ import { fontMetrics } from '../../src/layout/textMeasure';
 import type { Order, Party } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills, type PrintSummary } from '../../src/printing/printWaybills';
-import { LabelSink } from '../../src/printing/waybillSink';
+import { LabelSink, type PrintedWaybill, type WaybillSink } from '../../src/printing/waybillSink';
+import type { WaybillLayout } from '../../src/layout/layoutWaybill';
+import type { Bitmap } from '../../src/render/bitmap';
+import { memoryOutput } from '../../src/render/memoryOutput';
+import { labelRenderer } from '../../src/render/outputFormats';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
+import { encodePng } from '../../src/render/pngEncoder';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
@@ -23,6 +29,7 @@ import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
 import { hashToken } from '../../src/vault/qrToken';
 import { decodeBarcodes } from '../support/barcodes';
+import { decodeCpcl, decodeTspl, decodeZpl } from '../support/printerDecoders';
 import { pdfMetadata, pdfText, rasterisePdf } from '../support/pdfProbe';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -67,23 +74,67 @@ const squash = (s: string) => s.normalize('NFC').replace(/[\s\-–—]/g, '');
  * no run of 6 phone digits (GB/T 41833); in raw database bytes, where unrelated digit columns sit side
  * by side, a 6-digit run can occur by chance, so there the whole national number is the secret.
  */
-function expectNoLeak(haystack: string, where: string, order: Order, knownNumbers: string[], phoneRun = 6): void {
+function expectNoLeak(haystack: string, where: string, orders: readonly Order[], knownNumbers: string[], phoneRun = 6): void {
   let text = squash(haystack);
   for (const n of knownNumbers) text = text.split(n).join('#'); // waybill numbers are random digits, not phones
   text = text.replace(/\d{4}\d{2}\d{2}/g, (d) => (/^20\d{6}$/.test(d) ? '#' : d)); // print dates
-  for (const who of ['sender', 'recipient'] as const) {
-    const { texts, phoneDigits: e164Digits } = secretsOf(order[who]);
-    const national = parsePhoneNumber(order[who].phone).nationalNumber;
-    const phoneDigits = phoneRun === 6 ? e164Digits : national;
-    const run = Math.min(phoneRun, phoneDigits.length);
-    texts.forEach((secret, i) => {
-      if (text.includes(squash(secret))) throw new Error(`${where}: ${who} text secret #${i} of order ${order.orderId} leaked`);
-    });
-    for (let i = 0; i + run <= phoneDigits.length; i++) {
-      if (text.includes(phoneDigits.slice(i, i + run))) throw new Error(`${where}: ${run} digits of the ${who} phone of order ${order.orderId} leaked`);
+  for (const order of orders) {
+    for (const who of ['sender', 'recipient'] as const) {
+      const { texts, phoneDigits: e164Digits } = secretsOf(order[who]);
+      const national = parsePhoneNumber(order[who].phone).nationalNumber;
+      const phoneDigits = phoneRun === 6 ? e164Digits : national;
+      const run = Math.min(phoneRun, phoneDigits.length);
+      texts.forEach((secret, i) => {
+        if (text.includes(squash(secret))) throw new Error(`${where}: ${who} text secret #${i} of order ${order.orderId} leaked`);
+      });
+      for (let i = 0; i + run <= phoneDigits.length; i++) {
+        if (text.includes(phoneDigits.slice(i, i + run))) throw new Error(`${where}: ${run} digits of the ${who} phone of order ${order.orderId} leaked`);
+      }
     }
   }
 }
+
+/**
+ * The command text of a printer job with its bitmap payloads cut out: there a run of digits is image
+ * data (hex, base64, binary), so those bytes are checked like the database, for whole numbers only.
+ */
+function commandText(name: string, bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  if (name.startsWith('zpl')) return text.replace(/(\^GFA,\d+,\d+,\d+,)[^^]*/g, '$1');
+  if (name === 'cpcl') return text.replace(/^(EG \d+ \d+ \d+ \d+ )[0-9A-F]*$/gm, '$1');
+  if (name === 'tspl') {
+    // BITMAP x,y,width,height,mode,<width × height raw bytes>
+    let out = '';
+    let at = 0;
+    for (let m; (m = /BITMAP \d+,\d+,(\d+),(\d+),\d+,/g.exec(text.slice(at))); ) {
+      out += text.slice(at, at + m.index + m[0].length);
+      at += m.index + m[0].length + Number(m[1]) * Number(m[2]);
+    }
+    return out + text.slice(at);
+  }
+  return ''; // PNG: compressed pixels only
+}
+
+/** One print, many outputs: every sink receives the same waybills and layouts. */
+function teeSink(...sinks: WaybillSink[]): WaybillSink {
+  return {
+    add: async (waybill: PrintedWaybill, layout: WaybillLayout) => {
+      for (const sink of sinks) await sink.add(waybill, layout);
+    },
+    finish: async () => {
+      for (const sink of sinks) await sink.finish();
+    },
+  };
+}
+
+/** PNG holds one waybill: only the first reaches it. */
+function firstWaybillOnly(sink: WaybillSink): WaybillSink {
+  let taken = false;
+  return { add: async (w, layout) => (taken ? undefined : ((taken = true), sink.add(w, layout))), finish: () => sink.finish() };
+}
+
+const PRINTER_LANGUAGES = { zpl: decodeZpl, 'zpl-acs': decodeZpl, tspl: decodeTspl, cpcl: decodeCpcl } as const;
+type PrinterLanguage = keyof typeof PRINTER_LANGUAGES;
 
 jest.setTimeout(300_000); // rasterising and decoding every page of every template takes a while on 2 cores
 
@@ -94,8 +145,16 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
   let pdf: string;
   let store: SqliteStore;
   let summary: PrintSummary;
+  const raster = {} as Record<PrinterLanguage | 'png', () => Buffer>;
 
   beforeAll(async () => {
+    const rasterSinks = (['zpl', 'zpl-acs', 'tspl', 'cpcl', 'png'] as const).map((name) => {
+      const out = memoryOutput();
+      raster[name] = out.bytes;
+      const format = name === 'zpl-acs' ? 'zpl' : name;
+      const sink = new LabelSink(labelRenderer(format, out.stream, template.dpi, { zplCompression: name === 'zpl-acs' ? 'acs' : 'z64' }));
+      return name === 'png' ? firstWaybillOnly(sink) : sink;
+    });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-noleak-'));
     pdf = path.join(dir, 'labels.pdf');
     store = SqliteStore.open(path.join(dir, 'waybill.db'));
@@ -110,7 +169,15 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
         // With relay numbers, as in production: the courier copy shows "170 0000 1234 转 5678".
         relay: { provider: new PoolRelayProvider(new SqliteRelayStore(store.database), new SqliteCourierStore(store.database), keys, RELAY), maxDays: 60 },
       },
-      { orders, template, format: 'pdf', sink: new LabelSink(new PdfRenderer(fs.createWriteStream(pdf))), channel: 'cli', host: 'test', operator: 'test' },
+      {
+        orders,
+        template,
+        format: 'pdf',
+        sink: teeSink(new LabelSink(new PdfRenderer(fs.createWriteStream(pdf))), ...rasterSinks),
+        channel: 'cli',
+        host: 'test',
+        operator: 'test',
+      },
     );
   });
 
@@ -127,16 +194,14 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
     for (const w of summary.waybills) expect(squash(text)).toContain(w.waybillNo);
     expect(text).toMatch(/170 0000 123[45] (转|ext\.) \d{4}/);
     const meta = await pdfMetadata(pdf);
-    for (const order of orders) {
-      expectNoLeak(text, 'PDF text', order, numbers());
-      expectNoLeak(meta, 'PDF metadata', order, numbers());
-    }
+    expectNoLeak(text, 'PDF text', orders, numbers());
+    expectNoLeak(meta, 'PDF metadata', orders, numbers());
   });
 
   it('the stored database (and its write-ahead log) holds none of it either', () => {
     for (const file of ['waybill.db', 'waybill.db-wal'].map((f) => path.join(dir, f)).filter(fs.existsSync)) {
       const bytes = fs.readFileSync(file);
-      for (const order of orders) expectNoLeak(bytes.toString('utf8') + bytes.toString('latin1'), path.basename(file), order, numbers(), Infinity);
+      expectNoLeak(bytes.toString('utf8') + bytes.toString('latin1'), path.basename(file), orders, numbers(), Infinity);
     }
   });
 
@@ -158,8 +223,43 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
         const token = url.slice(`${SCAN_BASE}/w/`.length);
         expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(waybillNo);
       }
-      for (const order of orders) expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on page ${page}`, order, numbers());
+      expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on page ${page}`, orders, numbers());
     }
     expect(seen).toEqual(wanted);
+  });
+
+  it('printer commands and the PNG, read as raw bytes and as command text, hold no name, phone digits, street, building, unit or room', () => {
+    for (const [name, bytes] of Object.entries(raster)) {
+      const command = commandText(name, bytes());
+      if (name !== 'png') {
+        expect(command).toMatch(/PRINT|\^XZ/); // the cut left the commands…
+        expect(command.length).toBeLessThan(bytes().length / 10); // …and only them
+      }
+      expectNoLeak(command, `${name} command text`, orders, numbers());
+      expectNoLeak(bytes().toString('latin1') + bytes().toString('utf8'), `${name} bytes`, orders, numbers(), Infinity);
+    }
+  });
+
+  it('every printer language prints the same dots, whose barcodes decode to the waybill number and its own QR token, and nothing personal', async () => {
+    const decoded = Object.fromEntries(Object.entries(PRINTER_LANGUAGES).map(([name, decode]) => [name, decode(raster[name as PrinterLanguage]())])) as Record<PrinterLanguage, Bitmap[]>;
+    const zpl = decoded.zpl;
+    expect(zpl).toHaveLength(orders.length * labelsPerWaybill);
+    for (const name of ['zpl-acs', 'tspl', 'cpcl'] as const) {
+      expect(decoded[name]).toHaveLength(zpl.length);
+      decoded[name].forEach((b, i) => expect(b.data.equals(zpl[i]!.data)).toBe(true));
+    }
+    // The PNG (first waybill) is those very dots.
+    expect(raster.png().equals(encodePng(zpl.slice(0, labelsPerWaybill), template.dpi))).toBe(true);
+    for (const [i, bitmap] of zpl.entries()) {
+      const waybillNo = summary.waybills[Math.floor(i / labelsPerWaybill)]!.waybillNo;
+      const png = encodePng([bitmap], template.dpi);
+      const found = await decodeBarcodes(png);
+      expect(found.filter((b) => b.format === 'CODE_128').map((b) => b.text)).toEqual([waybillNo]);
+      for (const b of found.filter((b) => b.format === 'QR_CODE')) {
+        const token = b.text.slice(`${SCAN_BASE}/w/`.length);
+        expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(waybillNo);
+      }
+      expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on ${template.id} label ${i}`, orders, numbers());
+    }
   });
 });

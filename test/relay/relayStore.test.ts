@@ -1,10 +1,5 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import Database from 'better-sqlite3';
-import { applyMigrations } from '../../src/store/sqliteStore';
-import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
 import { raceProcesses } from '../support/raceProcesses';
+import { STORE_BACKENDS } from '../support/storeBackends';
 import { UniqueViolation } from '../../src/store/store';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
 import type { NewRelayBinding } from '../../src/relay/relayStore';
@@ -13,26 +8,6 @@ const DAY = 86_400_000;
 const T0 = new Date('2026-11-23T10:00:00.000Z');
 const at = (days: number) => new Date(T0.getTime() + days * DAY);
 const isoAt = (days: number) => at(days).toISOString();
-
-function connect(file: string): Database.Database {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  return db;
-}
-
-function migratedFile(): string {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-relay-')), 'waybill.db');
-  const db = connect(file);
-  applyMigrations(db);
-  db.close();
-  return file;
-}
-
-function openStore(): { store: SqliteRelayStore; db: Database.Database } {
-  const db = connect(migratedFile());
-  return { store: new SqliteRelayStore(db), db };
-}
 
 const sealed = (n: number) => ({ keyId: 'k1', wrappedKey: Buffer.from([1, n]), ciphertext: Buffer.from([2, n]) });
 const request = (id: string, waybillId = 'w1', over: Partial<NewRelayBinding> = {}): NewRelayBinding => ({
@@ -101,9 +76,10 @@ describe('relay pool', () => {
   });
 });
 
-describe('SQLite relay store', () => {
+describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
   it('allocates random extensions, not sequential ones, and keeps every field', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const bindings = [];
     for (let i = 0; i < 30; i++) bindings.push((await store.allocate(request(`b${i}`, `w${i}`), pool('+8617000001234'), T0))!);
     const exts = bindings.map((b) => b.ext);
@@ -127,24 +103,23 @@ describe('SQLite relay store', () => {
     });
     expect(await store.forWaybill('w0')).toEqual([first]);
     expect(await store.lookup('+8617000001234', first.ext, at(1))).toEqual({ binding: first, state: 'live' });
-    db.close();
+    await t.close();
   });
 
   it('hands out 200 distinct slots to 4 racing processes on a 200-slot pool, then reports it exhausted', async () => {
-    const file = migratedFile();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const relayPool = '+8617000001234/2,+8617000001235/2';
     const processes = 4;
     const each = 50;
     const results = (await raceProcesses({
       processes,
-      env: (n) => ({ RELAY_DB: file, RELAY_TAG: `p${n}` }),
+      env: (n) => ({ STORE_LOCATION: JSON.stringify(t.location), RELAY_TAG: `p${n}` }),
       setup: `
-        const Database = require('better-sqlite3');
-        const { SqliteRelayStore } = src('store/sqliteRelayStore.ts');
+        const { openStores } = src('store/openStores.ts');
         const { parseRelayPool } = src('relay/relayPool.ts');
-        const db = new Database(process.env.RELAY_DB);
-        db.pragma('busy_timeout = 5000');
-        const store = new SqliteRelayStore(db);
+        const stores = await openStores(JSON.parse(process.env.STORE_LOCATION));
+        const store = stores.relay;
         const pool = parseRelayPool(${JSON.stringify(relayPool)});
         const now = new Date(${JSON.stringify(T0.toISOString())});`,
       race: `
@@ -157,7 +132,7 @@ describe('SQLite relay store', () => {
           got.push(b ? { at: Date.now(), number: b.number, ext: b.ext } : null);
           await new Promise((r) => setTimeout(r, 1)); // let the others in between, as a busy server would
         }
-        db.close();
+        await stores.close();
         return got;`,
     })) as ({ at: number; number: string; ext: string } | null)[][];
     for (const got of results) expect(got.filter((g) => g === null)).toEqual([]);
@@ -168,19 +143,18 @@ describe('SQLite relay store', () => {
     const spans = results.map((got) => got.map((g) => g!.at));
     expect(Math.max(...spans.map((s) => s[0]!))).toBeLessThan(Math.min(...spans.map((s) => s.at(-1)!)));
 
-    const db = connect(file);
-    const store = new SqliteRelayStore(db);
-    expect(db.prepare('SELECT count(*) AS n, count(DISTINCT number || \'/\' || ext) AS d FROM relay_bindings').get()).toEqual({ n: 200, d: 200 });
+    expect(await t.query("SELECT count(*) AS n, count(DISTINCT number || '/' || ext) AS d FROM relay_bindings")).toEqual([{ n: 200, d: 200 }]);
     expect(await store.allocate(request('one-more'), pool(relayPool), T0)).toBeUndefined();
     expect(await store.utilisation(pool(relayPool), T0)).toEqual([
       { number: '+8617000001234', capacity: 100, live: 100, quarantined: 0 },
       { number: '+8617000001235', capacity: 100, live: 100, quarantined: 0 },
     ]);
-    db.close();
+    await t.close();
   });
 
   it('finds the last free slot of a nearly full pool', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const tiny = pool('+8617000001234/1,+8617000001235/1');
     // A random source stuck on 0 keeps drawing the taken extension "0": only the scan can find the rest.
     const stuck = () => 0;
@@ -188,11 +162,12 @@ describe('SQLite relay store', () => {
     for (let i = 0; i < 20; i++) exts.push((await store.allocate(request(`b${i}`, `w${i}`), tiny, T0, stuck))!);
     expect(new Set(exts.map((b) => `${b.number}/${b.ext}`)).size).toBe(20);
     expect(await store.allocate(request('b20', 'w20'), tiny, T0, stuck)).toBeUndefined();
-    db.close();
+    await t.close();
   });
 
   it('keeps ended slots in quarantine, then reuses them', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const ten = pool('+8617000001234/1');
     const made = [];
     for (let i = 0; i < 10; i++) made.push((await store.allocate(request(`b${i}`, `w${i}`), ten, T0))!);
@@ -213,25 +188,27 @@ describe('SQLite relay store', () => {
     expect(now?.state).toBe('live');
     expect(['x1', 'x2']).toContain(now?.binding.id);
     expect((await store.forWaybill('w3'))[0]).toMatchObject({ id: 'b3', endedAt: isoAt(1) });
-    db.close();
+    await t.close();
   });
 
   it('takes over an expired slot after its quarantine and shreds what the old binding still held', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const ten = pool('+8617000001234/1');
     for (let i = 0; i < 10; i++) await store.allocate(request(`b${i}`, `w${i}`), ten, T0);
     // Nobody ran expireDue: the old bindings still hold their sealed numbers when the hold ends (day 45).
     const next = (await store.allocate(request('n1', 'wn', { validFrom: isoAt(45), expiresAt: isoAt(60) }), ten, at(45)))!;
     expect(next).toBeDefined();
-    const old = db.prepare("SELECT id, sealed FROM relay_bindings WHERE ext = ? AND id <> 'n1'").get(next.ext) as { id: string; sealed: Buffer | null };
+    const old = (await t.query("SELECT id, sealed FROM relay_bindings WHERE ext = ? AND id <> 'n1'", next.ext))[0] as { id: string; sealed: Buffer | null };
     expect(old.sealed).toBeNull();
     expect((await store.forWaybill(`w${old.id.slice(1)}`))[0]!.sealed).toBeUndefined();
     expect((await store.lookup(next.number, next.ext, at(46)))?.binding.id).toBe('n1');
-    db.close();
+    await t.close();
   });
 
   it('looks up live, quarantined, and gone slots', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     const a = (await store.allocate(request('a', 'wa'), one, T0))!;
     const b = (await store.allocate(request('b', 'wb'), one, T0))!;
@@ -249,24 +226,25 @@ describe('SQLite relay store', () => {
     const unused = a.ext === '0000' || b.ext === '0000' ? '0001' : '0000';
     expect(await store.lookup(a.number, unused, at(1))).toBeUndefined();
     expect(await store.lookup('+8617000009999', a.ext, at(1))).toBeUndefined();
-    db.close();
+    await t.close();
   });
 
   it('extends live bindings and their hold, never shortens, never revives', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     const a = (await store.allocate(request('a', 'wa'), one, T0))!;
-    const slotHold = (id: string) => (db.prepare('SELECT held_until FROM relay_slots WHERE binding_id = ?').get(id) as { held_until: string }).held_until;
+    const slotHold = async (id: string) => ((await t.query('SELECT held_until FROM relay_slots WHERE binding_id = ?', id))[0] as { held_until: string }).held_until;
 
     await store.extend('wa', isoAt(18), 30, at(14));
     expect((await store.forWaybill('wa'))[0]).toMatchObject({ expiresAt: isoAt(18), quarantineUntil: isoAt(48) });
-    expect(slotHold('a')).toBe(isoAt(48));
+    expect(await slotHold('a')).toBe(isoAt(48));
     expect((await store.lookup(a.number, a.ext, at(17)))?.state).toBe('live');
 
     await store.extend('wa', isoAt(16), 30, at(14)); // earlier: no change
     await store.extend('wa', isoAt(18), 5, at(14)); // shorter quarantine: no change
     expect((await store.forWaybill('wa'))[0]).toMatchObject({ expiresAt: isoAt(18), quarantineUntil: isoAt(48) });
-    expect(slotHold('a')).toBe(isoAt(48));
+    expect(await slotHold('a')).toBe(isoAt(48));
 
     await store.extend('wa', isoAt(40), 30, at(19)); // already expired: stays expired
     expect((await store.forWaybill('wa'))[0]).toMatchObject({ expiresAt: isoAt(18) });
@@ -275,12 +253,13 @@ describe('SQLite relay store', () => {
     await store.end('wb', isoAt(1), 30);
     await store.extend('wb', isoAt(40), 30, at(2)); // ended: stays ended
     expect((await store.forWaybill('wb'))[0]).toMatchObject({ expiresAt: isoAt(1), quarantineUntil: isoAt(31), endedAt: isoAt(1) });
-    expect(slotHold(b.id)).toBe(isoAt(31));
-    db.close();
+    expect(await slotHold(b.id)).toBe(isoAt(31));
+    await t.close();
   });
 
   it('setExpiry moves live bindings earlier or later, quarantined from no earlier than now', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     const a = (await store.allocate(request('a', 'wa'), one, T0))!;
     await store.setExpiry('wa', isoAt(5), 30, at(2)); // delivered: after-sales window shorter than the 15 days
@@ -293,17 +272,18 @@ describe('SQLite relay store', () => {
     expect((await store.lookup(a.number, a.ext, new Date(at(34).getTime() - 1)))?.state).toBe('quarantined');
     await store.setExpiry('wa', isoAt(20), 30, at(5)); // no longer live: not revived
     expect((await store.forWaybill('wa'))[0]).toMatchObject({ expiresAt: isoAt(1) });
-    db.close();
+    await t.close();
   });
 
   it('ending a binding shreds the sealed real number', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     await store.allocate(request('r', 'w1'), one, T0);
     await store.allocate(request('s', 'w1', { party: 'sender', sealed: sealed(2) }), one, T0);
     await store.allocate(request('other', 'w2'), one, T0);
     await store.end('w1', isoAt(3), 30);
-    const rows = db.prepare('SELECT id, key_id, wrapped_key, sealed, ended_at, expires_at FROM relay_bindings ORDER BY id').all();
+    const rows = await t.query('SELECT id, key_id, wrapped_key, sealed, ended_at, expires_at FROM relay_bindings ORDER BY id');
     expect(rows).toEqual([
       { id: 'other', key_id: 'k1', wrapped_key: sealed(1).wrappedKey, sealed: sealed(1).ciphertext, ended_at: null, expires_at: isoAt(15) },
       { id: 'r', key_id: null, wrapped_key: null, sealed: null, ended_at: isoAt(3), expires_at: isoAt(3) },
@@ -311,11 +291,12 @@ describe('SQLite relay store', () => {
     ]);
     await store.end('w1', isoAt(5), 30); // again: the first end stands
     expect((await store.forWaybill('w1')).map((b) => b.endedAt)).toEqual([isoAt(3), isoAt(3)]);
-    db.close();
+    await t.close();
   });
 
   it('expireDue shreds the real number of expired bindings only', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     await store.allocate(request('a', 'wa', { expiresAt: isoAt(2) }), one, T0);
     await store.allocate(request('b', 'wb', { expiresAt: isoAt(3) }), one, T0);
@@ -327,11 +308,12 @@ describe('SQLite relay store', () => {
     expect((await store.forWaybill('wb'))[0]!.sealed).toBeUndefined();
     expect((await store.forWaybill('wc'))[0]!.sealed).toEqual(sealed(1));
     expect((await store.forWaybill('wa'))[0]!.endedAt).toBeUndefined();
-    db.close();
+    await t.close();
   });
 
   it('release removes the bindings and frees their slots at once', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const ten = pool('+8617000001234/1');
     for (let i = 0; i < 10; i++) await store.allocate(request(`b${i}`, `w${i}`), ten, T0);
     const gone = (await store.forWaybill('w4'))[0]!;
@@ -343,11 +325,12 @@ describe('SQLite relay store', () => {
     expect(await store.allocate(request('n1', 'wn'), ten, T0)).toBeDefined();
     expect(await store.allocate(request('n2', 'wn'), ten, T0)).toBeDefined();
     expect(await store.allocate(request('n3', 'wn'), ten, T0)).toBeUndefined();
-    db.close();
+    await t.close();
   });
 
   it('counts capacity, live and quarantined slots per number', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const two = pool('+8617000001234/2,+14155550100/1');
     const us = pool('+14155550100/1');
     await store.allocate(request('live', 'w1', { expiresAt: isoAt(20) }), us, T0);
@@ -359,11 +342,12 @@ describe('SQLite relay store', () => {
       { number: '+8617000001234', capacity: 100, live: 0, quarantined: 0 },
       { number: '+14155550100', capacity: 10, live: 1, quarantined: 2 },
     ]);
-    db.close();
+    await t.close();
   });
 
   it('records call receipts once: duplicate for the same content, conflict for different content', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const receipt = { callId: 'call-1', bindingId: 'b1', startedAt: '2026-11-24T09:00:00.000Z', answeredAt: '2026-11-24T09:00:05.000Z', endedAt: '2026-11-24T09:01:00.000Z', releaseCause: 'callee_hangup' };
     expect(await store.recordCall(receipt, '2026-11-24T09:01:01.000Z')).toBe('recorded');
     // A retried delivery: later, keys in another order, the same times written without milliseconds.
@@ -371,26 +355,27 @@ describe('SQLite relay store', () => {
     expect(await store.recordCall({ releaseCause, ...rest, startedAt: '2026-11-24T09:00:00Z' }, '2026-11-24T09:05:00.000Z')).toBe('duplicate');
     expect(await store.recordCall({ ...receipt, endedAt: '2026-11-24T09:02:00.000Z' }, '2026-11-24T09:06:00.000Z')).toBe('conflict');
     expect(await store.recordCall({ callId: 'call-2' }, '2026-11-24T09:07:00.000Z')).toBe('recorded');
-    expect(db.prepare('SELECT call_id, binding_id, ended_at, release_cause, received_at FROM relay_calls ORDER BY call_id').all()).toEqual([
+    expect(await t.query('SELECT call_id, binding_id, ended_at, release_cause, received_at FROM relay_calls ORDER BY call_id')).toEqual([
       { call_id: 'call-1', binding_id: 'b1', ended_at: '2026-11-24T09:01:00.000Z', release_cause: 'callee_hangup', received_at: '2026-11-24T09:01:01.000Z' },
       { call_id: 'call-2', binding_id: null, ended_at: null, release_cause: null, received_at: '2026-11-24T09:07:00.000Z' },
     ]);
     await expect(store.recordCall({ callId: '' }, '2026-11-24T09:07:00.000Z')).rejects.toThrow(/call id/);
-    db.close();
+    await t.close();
   });
 
   it('refuses bad requests and leaks no slot when the binding id is taken', async () => {
-    const { store, db } = openStore();
+    const t = await backend.open();
+    const store = t.stores.relay;
     const one = pool('+8617000001234');
     await store.allocate(request('dup', 'w1'), one, T0);
     await expect(store.allocate(request('dup', 'w2'), one, T0)).rejects.toBeInstanceOf(UniqueViolation);
-    expect(db.prepare('SELECT count(*) AS n FROM relay_slots').get()).toEqual({ n: 1 });
+    expect(await t.query('SELECT count(*) AS n FROM relay_slots')).toEqual([{ n: 1 }]);
     await expect(store.allocate(request('p', 'w3', { callerPolicy: 'parties', partyPhoneHashes: [] }), one, T0)).rejects.toThrow(/phone hashes/);
     await expect(store.allocate(request('e', 'w3', { expiresAt: isoAt(0) }), one, T0)).rejects.toThrow(/expire after/);
     await expect(store.allocate(request('e', 'w3', { validFrom: isoAt(-5), expiresAt: isoAt(-1) }), one, T0)).rejects.toThrow(/future/);
     await expect(store.allocate(request('e', 'w3', { quarantineDays: -1 }), one, T0)).rejects.toThrow(/quarantine/);
     await expect(store.allocate(request('e', 'w3', { validFrom: 'soon' }), one, T0)).rejects.toThrow(/validFrom/);
     expect(await store.allocate(request('e', 'w3'), [], T0)).toBeUndefined();
-    db.close();
+    await t.close();
   });
 });

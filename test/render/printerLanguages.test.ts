@@ -11,7 +11,8 @@ import { parseOrders } from '../../src/order/readOrders';
 import type { CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { createBitmap, getDot, setDot, type Bitmap } from '../../src/render/bitmap';
-import { encodePng, rasteriseLabel } from '../../src/render/rasterise';
+import { encodePng } from '../../src/render/pngEncoder';
+import { rasteriseLabel } from '../../src/render/rasterise';
 import { encodeTspl } from '../../src/render/tsplEncoder';
 import { crc16, encodeZpl } from '../../src/render/zplEncoder';
 import { encodeCpcl } from '../../src/render/cpclEncoder';
@@ -96,7 +97,7 @@ describe.each([203, 300] as const)('a real courier label at %i dpi', (dpi) => {
     const bitmap = await rasteriseLabel(label);
 
     // The PNG, read back pixel by pixel, is the bitmap.
-    const { data, info } = await sharp(await encodePng([bitmap], dpi)).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(encodePng([bitmap], dpi)).greyscale().raw().toBuffer({ resolveWithObject: true });
     let differing = 0;
     for (let y = 0; y < bitmap.height; y++) for (let x = 0; x < bitmap.width; x++) if ((data[(y * info.width + x) * info.channels]! < 128) !== getDot(bitmap, x, y)) differing++;
     expect(differing).toBe(0);
@@ -105,7 +106,7 @@ describe.each([203, 300] as const)('a real courier label at %i dpi', (dpi) => {
       expect(same(decoded, bitmap)).toBe(true);
     }
     const fromZpl = decodeZpl(encodeZpl(bitmap, 'acs'))[0]!;
-    const symbols = await decodeBarcodes(await encodePng([fromZpl], dpi));
+    const symbols = await decodeBarcodes(encodePng([fromZpl], dpi));
     expect(symbols).toEqual(expect.arrayContaining([{ format: 'QR_CODE', text: URL }, { format: 'CODE_128', text: 'ZT4815162342001' }]));
   });
 });

@@ -11,7 +11,8 @@ import { parseOrders } from '../../src/order/readOrders';
 import type { CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { getDot } from '../../src/render/bitmap';
-import { encodePng, rasteriseLabel } from '../../src/render/rasterise';
+import { encodePng } from '../../src/render/pngEncoder';
+import { rasteriseLabel } from '../../src/render/rasterise';
 import { decodeBarcodes } from '../support/barcodes';
 
 jest.setTimeout(60_000);
@@ -39,9 +40,9 @@ describe.each([203, 300] as const)('raster labels at %i dpi', (dpi) => {
     expect(bitmap.width).toBe(Math.round((label.widthMm * dpi) / 25.4));
     expect(bitmap.height).toBe(Math.round((label.heightMm * dpi) / 25.4));
 
-    const png = await encodePng([bitmap], dpi);
+    const png = encodePng([bitmap], dpi);
     const meta = await sharp(png).metadata();
-    expect(meta).toMatchObject({ format: 'png', width: bitmap.width, height: bitmap.height });
+    expect(meta).toMatchObject({ format: 'png', width: bitmap.width, height: bitmap.height, density: dpi });
     expect([png[24], png[25]]).toEqual([1, 3]); // IHDR: bit depth 1, colour type 3 (palette)
     const symbols = await decodeBarcodes(png);
     expect(symbols).toEqual(expect.arrayContaining([{ format: 'QR_CODE', text: URL }, { format: 'CODE_128', text: WAYBILL_NO }]));

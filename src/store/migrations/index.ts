@@ -5,6 +5,7 @@ import { API_MIGRATION } from './apiMigration';
 import { AUDIT_MIGRATION } from './auditMigration';
 import { COURIER_MIGRATION } from './courierMigration';
 import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
+import { PRINTER_MIGRATION } from './printerMigration';
 import { RELAY_MIGRATION } from './relayMigration';
 import { SCAN_INDEX_MIGRATION } from './scanIndexMigration';
 import { TELEPHONY_MIGRATION } from './telephonyMigration';
@@ -58,4 +59,5 @@ export const MIGRATIONS: Migration[] = [
   TELEPHONY_MIGRATION,
   API_MIGRATION,
   SCAN_INDEX_MIGRATION,
+  PRINTER_MIGRATION,
 ];

@@ -1,0 +1,100 @@
+// Network printers over HTTP: which printers a key may use, and the print jobs sent to them (status and
+// retry). Sending a waybill to a printer is `POST /v1/waybills/{id}/print` (waybillRoutes).
+
+import express, { type Response } from 'express';
+import { z } from 'zod';
+import type { Principal } from '../auth/apiKey';
+import { actorOf } from '../auth/apiKey';
+import { WaybillError } from '../errors';
+import { CopyKind } from '../privacy/copyPolicy';
+import { retryDelivery, type DeliveryDeps, type DeliveryResult } from '../printers/deliverJob';
+import type { Printer } from '../printers/printer';
+import type { Delivery } from '../printers/printerStore';
+import { requireRole, type AuthDeps } from './auth';
+import { sendProblem } from './problem';
+
+export const PrintBody = z.strictObject({
+  printer: z.string().min(1).max(40).describe('a registered printer name (GET /v1/printers)'),
+  template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional().describe("the printer's template by default"),
+  copies: z.array(CopyKind).min(1).optional().describe('which copies to print; all of the template by default'),
+});
+
+export interface PrinterRouteDeps {
+  auth: AuthDeps;
+  delivery: DeliveryDeps;
+  limit: express.RequestHandler;
+}
+
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Router; jobs: express.Router } {
+  const printers = express.Router();
+  const jobs = express.Router();
+  const principal = (res: Response) => res.locals.principal as Principal;
+  const roles = requireRole(deps.auth, 'warehouse', 'printer', 'admin');
+
+  printers.get('/', roles, deps.limit, async (_req, res) => {
+    const p = principal(res);
+    const all = await deps.delivery.printers.listPrinters();
+    res.json({ printers: all.filter((printer) => mayUse(p, printer)).map(({ name, language, dpi, template }) => ({ name, language, dpi, ...(template ? { template } : {}) })) });
+  });
+
+  jobs.get('/:job', roles, deps.limit, async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job))));
+  });
+
+  jobs.post('/:job/retry', roles, deps.limit, async (req, res) => {
+    const p = principal(res);
+    const d = await visibleDelivery(deps, p, String(req.params.job));
+    sendDeliveryResult(res, await retryDelivery(deps.delivery, d.jobId, actorOf(p)));
+  });
+
+  return { printers, jobs };
+}
+
+/** Admins and the CLI may use any printer; a client's keys only the printers registered to that client. */
+export function mayUse(p: Principal, printer: Printer): boolean {
+  return p.role === 'admin' || ('client' in p && printer.client === p.client);
+}
+
+/** The named printer, if this principal may use it; the same refusal for unknown and foreign printers. */
+export async function usablePrinter(deps: Pick<PrinterRouteDeps, 'delivery'>, p: Principal, name: string): Promise<Printer> {
+  const printer = await deps.delivery.printers.getPrinter(name);
+  if (!printer || !mayUse(p, printer)) throw new WaybillError('invalid_input', 'no such printer', [{ path: ['printer'], message: 'is not a printer this key may use (GET /v1/printers)' }]);
+  return printer;
+}
+
+/** 200 once the printer took the job; 502 when it did not, naming the kept job and how to retry it. */
+export function sendDeliveryResult(res: Response, r: DeliveryResult, extra: Record<string, unknown> = {}): void {
+  const links = { self: `/v1/print-jobs/${r.jobId}`, retry: `/v1/print-jobs/${r.jobId}/retry` };
+  res.setHeader('Cache-Control', 'no-store');
+  if (r.status === 'delivered') {
+    res.json({ job: r.jobId, printer: r.printer, status: r.status, attempts: r.attempts, ...extra, links: { self: links.self } });
+    return;
+  }
+  sendProblem(res, 'printer_unreachable', `${r.error ?? 'the printer did not take the job'}; the job is kept, retry it with POST ${links.retry}`, {
+    extra: { job: r.jobId, printer: r.printer, jobStatus: r.status, attempts: r.attempts, ...extra, links },
+  });
+}
+
+async function visibleDelivery(deps: PrinterRouteDeps, p: Principal, jobId: string): Promise<Delivery> {
+  const d = JOB_ID.test(jobId) ? await deps.delivery.printers.getDelivery(jobId) : undefined;
+  if (!d || (p.role !== 'admin' && !('client' in p && d.clientId === p.client))) throw new WaybillError('not_found', 'no such print job');
+  return d;
+}
+
+function deliveryView(d: Delivery) {
+  return {
+    job: d.jobId,
+    printer: d.printer,
+    status: d.status,
+    attempts: d.attempts,
+    bytes: d.byteLength,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+    ...(d.deliveredAt ? { deliveredAt: d.deliveredAt } : {}),
+    ...(d.lastError ? { lastError: d.lastError } : {}),
+    links: { self: `/v1/print-jobs/${d.jobId}`, ...(d.status === 'failed' || d.status === 'pending' ? { retry: `/v1/print-jobs/${d.jobId}/retry` } : {}) },
+  };
+}

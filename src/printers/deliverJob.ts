@@ -1,0 +1,108 @@
+// Sending a rendered print job to a network printer, never losing it: the bytes are kept sealed before
+// the first attempt, refused or unreachable printers are retried a bounded number of times (nothing can
+// print twice then), and a job that still fails stays 'failed' with its reason until retried or expired.
+
+import type { AuditLog } from '../audit/auditLog';
+import { WaybillError } from '../errors';
+import { seal, unseal, type KeyRing } from '../vault/sealing';
+import type { Printer } from './printer';
+import type { Delivery, PrinterStore } from './printerStore';
+import { SendFailure, type PrinterAddress } from './rawTcp';
+
+export interface DeliveryDeps {
+  printers: PrinterStore;
+  audit: AuditLog;
+  ring: KeyRing;
+  send: (to: PrinterAddress, bytes: Buffer) => Promise<void>;
+  /** Attempts per delivery (≥ 1), and the pause before the second one, doubling after. */
+  attempts: number;
+  backoffMs: number;
+  now: () => Date;
+}
+
+export interface DeliveryResult {
+  jobId: string;
+  printer: string;
+  status: 'delivered' | 'failed';
+  /** Attempts made by this call. */
+  attempts: number;
+  error?: string;
+}
+
+/** A claim on a job in 'sending' older than this belonged to a process that died. */
+const STALE_SENDING_MS = 10 * 60_000;
+
+/** Keeps a rendered job (sealed) and sends it. */
+export async function deliverNew(
+  deps: DeliveryDeps,
+  job: { jobId: string; printer: Printer; clientId?: string; bytes: Buffer; actor: string },
+): Promise<DeliveryResult> {
+  await deps.printers.saveDelivery({
+    jobId: job.jobId,
+    printer: job.printer.name,
+    ...(job.clientId ? { clientId: job.clientId } : {}),
+    byteLength: job.bytes.length,
+    createdAt: deps.now().toISOString(),
+    sealed: seal(job.bytes, deps.ring, deliveryContext(job.jobId)),
+  });
+  return sendDelivery(deps, job.jobId, job.actor, job.bytes);
+}
+
+/** Sends a kept job again (to the printer's current address): after a failure, or one left pending. */
+export async function retryDelivery(deps: DeliveryDeps, jobId: string, actor: string): Promise<DeliveryResult> {
+  return sendDelivery(deps, jobId, actor);
+}
+
+async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, known?: Buffer): Promise<DeliveryResult> {
+  const now = deps.now();
+  const claimed = await deps.printers.claimDelivery(jobId, now, new Date(now.getTime() - STALE_SENDING_MS));
+  if (!claimed) throw await unclaimable(deps.printers, jobId);
+  const bytes = known ?? unseal(claimed.sealed!, deps.ring, deliveryContext(jobId));
+  const printer = await deps.printers.getPrinter(claimed.printer);
+
+  let attempts = 0;
+  let error = `printer "${claimed.printer}" is no longer registered`;
+  let delivered = false;
+  if (printer) {
+    while (attempts < deps.attempts && !delivered) {
+      if (attempts > 0) await sleep(deps.backoffMs * 2 ** (attempts - 1));
+      attempts++;
+      try {
+        await deps.send(printer, bytes);
+        delivered = true;
+      } catch (e) {
+        if (!(e instanceof SendFailure)) throw e;
+        error = `printer "${printer.name}": ${e.message}`;
+        // Part of the job may be on paper: only a person can tell whether to send it again.
+        if (!e.nothingSent) break;
+      }
+    }
+  }
+  const status = delivered ? 'delivered' : 'failed';
+  await deps.printers.finishDelivery(jobId, { status, attempts, ...(delivered ? {} : { error }), at: deps.now() });
+  await deps.audit.append({
+    at: deps.now().toISOString(),
+    actor,
+    action: 'deliver',
+    outcome: delivered ? 'ok' : 'failed',
+    detail: { job: jobId, printer: claimed.printer, attempts, bytes: claimed.byteLength },
+  });
+  return { jobId, printer: claimed.printer, status, attempts, ...(delivered ? {} : { error }) };
+}
+
+async function unclaimable(printers: PrinterStore, jobId: string): Promise<WaybillError> {
+  const d: Delivery | undefined = await printers.getDelivery(jobId);
+  if (!d) return new WaybillError('not_found', 'no such print job');
+  if (d.status === 'delivered') return new WaybillError('conflict', `print job ${jobId} was already delivered; fetch or print the waybill again for another copy`);
+  if (d.status === 'expired') return new WaybillError('gone', `print job ${jobId} expired undelivered; its bytes are destroyed; print the waybill again`);
+  return new WaybillError('in_progress', `print job ${jobId} is being sent right now`);
+}
+
+/** Binds sealed job bytes to their job, so one job's box cannot be passed off as another's. */
+function deliveryContext(jobId: string): string {
+  return `delivery:${jobId}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

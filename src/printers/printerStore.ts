@@ -1,0 +1,53 @@
+// Where printers and their delivery jobs live, behind an async interface like the other stores. A job's
+// bytes hold QR tokens, so they are kept sealed, only until the printer took them or the job expired.
+
+import type { SealedBox } from '../vault/sealing';
+import type { Printer } from './printer';
+
+/**
+ * pending: rendered, not sent yet. sending: one process is sending it now. delivered: the printer took
+ * every byte (its bytes are shredded). failed: kept for a retry. expired: never delivered, bytes shredded.
+ */
+export const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed', 'expired'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+export interface Delivery {
+  /** The print job whose bytes these are: one delivery per job. */
+  jobId: string;
+  printer: string;
+  /** The API client that sent it, if any: only that client sees it. */
+  clientId?: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError?: string;
+  byteLength: number;
+  createdAt: string;
+  updatedAt: string;
+  deliveredAt?: string;
+  /** Present while the job can still be sent (pending, sending, failed). */
+  sealed?: SealedBox;
+}
+
+export interface PrinterStore {
+  /** Throws UniqueViolation('printer') when the name is taken. */
+  addPrinter(printer: Printer): Promise<void>;
+  listPrinters(): Promise<Printer[]>;
+  getPrinter(name: string): Promise<Printer | undefined>;
+  /** False for an unknown name. Jobs already sent to it keep its name. */
+  removePrinter(name: string): Promise<boolean>;
+
+  saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void>;
+  getDelivery(jobId: string): Promise<Delivery | undefined>;
+  /**
+   * Takes a job for sending (pending or failed → sending), so two processes never send it together; a
+   * 'sending' claim older than `staleBefore` (its process died) is taken over. Undefined when the job
+   * is unknown, delivered, expired or being sent.
+   */
+  claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined>;
+  /** Ends a send: delivered shreds the bytes; failed keeps them for a retry. */
+  finishDelivery(jobId: string, outcome: { status: 'delivered' | 'failed'; attempts: number; error?: string; at: Date }): Promise<void>;
+  /** Newest first; `status` filters. */
+  listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
+  /** Shreds the bytes of jobs never delivered and created before `before`; returns how many. */
+  expireDeliveries(before: Date, at: Date): Promise<number>;
+}

@@ -1,0 +1,81 @@
+// Raw TCP printing ("port 9100", JetDirect): open a connection, write the job, close. The protocol has
+// no acknowledgement, so "sent" means every byte was handed over and the connection closed cleanly.
+
+import net from 'node:net';
+
+export interface PrinterAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Why a send failed. `nothingSent` is true when the printer took no byte (refused, unreachable, no
+ * connection in time): a retry cannot print anything twice. Otherwise part of the job may be on paper.
+ */
+export class SendFailure extends Error {
+  constructor(
+    message: string,
+    readonly nothingSent: boolean,
+  ) {
+    super(message);
+    this.name = 'SendFailure';
+  }
+}
+
+export interface SendOptions {
+  /** How long to wait for the connection. */
+  connectTimeoutMs: number;
+  /** How long the printer may stall (not read) before the send is given up. */
+  idleTimeoutMs: number;
+}
+
+export function sendRaw(to: PrinterAddress, bytes: Buffer, opts: SendOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const where = `${to.host}:${to.port}`;
+    let connected = false;
+    let settled = false;
+    const socket = net.connect({ host: to.host, port: to.port });
+    const fail = (message: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(connectTimer);
+      socket.destroy();
+      reject(new SendFailure(message, !connected));
+    };
+    const connectTimer = setTimeout(() => fail(`no connection to ${where} within ${opts.connectTimeoutMs} ms`), opts.connectTimeoutMs);
+    socket.once('connect', () => {
+      connected = true;
+      clearTimeout(connectTimer);
+      socket.setTimeout(opts.idleTimeoutMs, () => fail(`${where} stopped taking data for ${opts.idleTimeoutMs} ms`));
+      socket.end(bytes);
+    });
+    // The printer may close its side as soon as it has read the job: that is success once our FIN is out.
+    socket.once('finish', () => {
+      if (settled) return;
+      settled = true;
+      socket.destroySoon();
+      resolve();
+    });
+    socket.on('data', () => undefined); // status bytes some printers send back; not needed here
+    socket.on('error', (e: NodeJS.ErrnoException) => fail(describe(e, where))); // on, not once: a late second error must not go unhandled
+    socket.once('close', () => fail(`${where} closed the connection before the job was sent`));
+  });
+}
+
+function describe(e: NodeJS.ErrnoException, where: string): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `${where} refused the connection (printer off or port closed)`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${where} is unreachable`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${where}: host name not found`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `${where} reset the connection`;
+    default:
+      return `${where}: ${e.code ?? 'connection error'}`;
+  }
+}

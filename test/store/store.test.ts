@@ -1,0 +1,125 @@
+import { MIGRATIONS } from '../../src/store/migrations/index';
+import { openStores } from '../../src/store/openStores';
+import { PG_MIGRATIONS } from '../../src/store/postgres/pgMigrations';
+import { UniqueViolation, type PrintJobRecord, type WaybillRecord } from '../../src/store/store';
+import { STORE_BACKENDS } from '../support/storeBackends';
+
+const job = (id: string): PrintJobRecord => ({ id, createdAt: '2026-11-23T10:00:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' });
+const waybill = (id: string, waybillNo: string, over: Partial<WaybillRecord> = {}): WaybillRecord => ({
+  id,
+  waybillNo,
+  carrier: 'ZT',
+  orderId: `SO-${id}`,
+  createdAt: '2026-11-23T10:00:00.000Z',
+  tokenHash: `hash-${id}`,
+  status: 'created',
+  purgeAfter: '2027-02-21T10:00:00.000Z',
+  sealed: { keyId: 'k1', wrappedKey: Buffer.from([1, 2]), ciphertext: Buffer.from([3, 4]) },
+  ...over,
+});
+
+describe('migrations', () => {
+  it('PostgreSQL has the same versions, with the same names, as SQLite', () => {
+    expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+  });
+});
+
+describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
+  it('applies versioned migrations once, also when opened again and by several instances starting at once', async () => {
+    const t = await backend.open();
+    await t.reopen();
+    await Promise.all([openStores(t.location), openStores(t.location), openStores(t.location)]).then((all) => Promise.all(all.map((s) => s.close())));
+    expect(await t.query('SELECT version FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+    await t.close();
+  });
+
+  it('saves a print job with its waybills and copies, and finds them again', async () => {
+    const t = await backend.open();
+    const { store } = t.stores;
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009', { clientId: 'acme', routingCode: '571', relayUnavailable: true })], [
+      { copyCode: 'ABCD-EFGH', jobId: 'j1', waybillId: 'w1', copy: 'courier', printNo: 1 },
+    ]);
+    expect(await store.waybillNoExists('ZT1000000000009')).toBe(true);
+    expect(await store.waybillNoExists('ZT1000000000010')).toBe(false);
+    expect(await store.findWaybillByTokenHash('hash-w1')).toEqual(waybill('w1', 'ZT1000000000009', { clientId: 'acme', routingCode: '571', relayUnavailable: true }));
+    expect((await store.findWaybillByNo('ZT1000000000009'))?.sealed?.ciphertext).toEqual(Buffer.from([3, 4]));
+    expect((await store.findWaybillById('w1'))?.waybillNo).toBe('ZT1000000000009');
+    expect((await store.findWaybillByClientOrder('acme', 'SO-w1'))?.id).toBe('w1');
+    expect(await store.findWaybillByClientOrder('other', 'SO-w1')).toBeUndefined();
+    expect(await store.findCopyPrint('ABCD-EFGH')).toMatchObject({ waybillId: 'w1', copy: 'courier', printNo: 1, job: { host: 'pack-01', templateId: 'cn-4copy' } });
+    expect(await store.nextPrintNo('w1')).toBe(2);
+    expect(await store.nextPrintNo('w2')).toBe(1);
+    await t.close();
+  });
+
+  it('is all or nothing: a duplicate waybill number saves no part of the job', async () => {
+    const t = await backend.open();
+    const { store } = t.stores;
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009')], []);
+    await expect(store.savePrintJob(job('j2'), [waybill('w2', 'ZT2000000000008'), waybill('w3', 'ZT1000000000009')], [])).rejects.toEqual(new UniqueViolation('waybill number'));
+    expect(await store.waybillNoExists('ZT2000000000008')).toBe(false);
+    await store.savePrintJob(job('j3'), [waybill('w4', 'ZT3000000000007', { clientId: 'acme', orderId: 'SO-1' })], []);
+    await expect(store.savePrintJob(job('j4'), [waybill('w5', 'ZT4000000000006', { clientId: 'acme', orderId: 'SO-1' })], [])).rejects.toEqual(new UniqueViolation('order id'));
+    await expect(store.savePrintJob(job('j5'), [], [{ copyCode: 'ABCD-EFGH', jobId: 'j5', waybillId: 'w1', copy: 'courier', printNo: 1 }, { copyCode: 'ABCD-EFGH', jobId: 'j5', waybillId: 'w1', copy: 'office', printNo: 1 }])).rejects.toEqual(new UniqueViolation('generated identifier'));
+    expect(await store.findCopyPrint('ABCD-EFGH')).toBeUndefined();
+    await t.close();
+  });
+
+  it('lets exactly one of several instances save the same waybill number at the same time', async () => {
+    const t = await backend.open();
+    const instances = [t.stores, await t.reopen(), await t.reopen()];
+    const results = await Promise.allSettled(instances.map((s, i) => s.store.savePrintJob(job(`j${i}`), [waybill(`w${i}`, 'ZT5000000000005')], [])));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toEqual(new UniqueViolation('waybill number'));
+    await t.close();
+  });
+
+  it('records events, moves the purge only earlier, and shreds what is due', async () => {
+    const t = await backend.open();
+    const { store } = t.stores;
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009'), waybill('w2', 'ZT2000000000008', { purgeAfter: '2027-03-01T00:00:00.000Z' })], []);
+    await store.recordEvent('w1', { type: 'delivered', status: 'delivered', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' }, '2026-12-01T10:00:00.000Z');
+    await store.recordEvent('w1', { type: 'after_sales', status: 'delivered', at: '2026-11-25T10:00:00.000Z', actor: 'admin' }, '2027-05-01T00:00:00.000Z');
+    await store.recordEvent('w2', { type: 'picked_up', status: 'picked_up', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' });
+    expect(await store.findWaybillById('w1')).toMatchObject({ status: 'delivered', purgeAfter: '2026-12-01T10:00:00.000Z' });
+    expect(await store.findWaybillById('w2')).toMatchObject({ status: 'picked_up', purgeAfter: '2027-03-01T00:00:00.000Z' });
+    expect((await store.dueForPurge('2026-12-02T00:00:00.000Z', 10)).map((w) => w.id)).toEqual(['w1']);
+    await store.shred('w1', '2026-12-02T00:00:00.000Z');
+    const shredded = await store.findWaybillById('w1');
+    expect(shredded?.sealed).toBeUndefined();
+    expect(shredded?.purgedAt).toBe('2026-12-02T00:00:00.000Z');
+    expect(await store.dueForPurge('2027-12-31T00:00:00.000Z', 10)).toHaveLength(1);
+    expect(await store.countSealedByKey()).toEqual({ k1: 1 });
+    await store.replaceSealed('w2', { keyId: 'k2', wrappedKey: Buffer.from([9]), ciphertext: Buffer.from([8]) });
+    expect(await store.sealedNotUnder('k2', 10)).toEqual([]);
+    expect((await store.sealedNotUnder('k1', 10)).map((w) => w.id)).toEqual(['w2']);
+    expect(await store.countSealedByKey()).toEqual({ k2: 1 });
+    await t.close();
+  });
+
+  it('counts scan attempts per courier in rolling windows, shared by every instance', async () => {
+    const t = await backend.open();
+    const other = await t.reopen();
+    const now = new Date('2026-11-23T10:00:00.000Z');
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    await t.stores.store.recordScanAttempt({ courierId: 'c1', waybillId: 'w1', at: ago(10_000), outcome: 'ok' });
+    await other.store.recordScanAttempt({ courierId: 'c1', waybillId: 'w2', at: ago(120_000), outcome: 'out_of_route' });
+    await other.store.recordScanAttempt({ courierId: 'c1', at: ago(1_800_000), outcome: 'unknown' });
+    await t.stores.store.recordScanAttempt({ courierId: 'c1', waybillId: 'w3', at: ago(90_000_000), outcome: 'ok' }); // over a day ago
+    await t.stores.store.recordScanAttempt({ courierId: 'c2', waybillId: 'w1', at: ago(5_000), outcome: 'ok' });
+    expect(await t.stores.store.scanCounts('c1', 'w1', now)).toEqual({
+      lastMinute: 1,
+      distinctWaybillsDay: 2,
+      distinctOpenedDay: 1,
+      unknownLastHour: 1,
+      outOfRouteDay: 1,
+      openedThisWaybill: true,
+    });
+    expect((await other.store.scanCounts('c1', 'w2', now)).openedThisWaybill).toBe(false);
+    expect(await other.store.scanAttemptsSince('c1', new Date(now.getTime() - 60_000))).toBe(1);
+    await other.store.recordAlert({ at: now.toISOString(), kind: 'harvest', courierId: 'c1', detail: 'too many distinct waybills' });
+    expect(await t.query('SELECT kind, courier_id, detail FROM alerts')).toEqual([{ kind: 'harvest', courier_id: 'c1', detail: 'too many distinct waybills' }]);
+    await t.stores.store.ping();
+    await t.close();
+  });
+});
