@@ -133,8 +133,8 @@ export class SqliteStore implements Store {
     return (rows as WaybillRow[]).map((r) => toWaybill(r)!);
   }
 
-  async shred(waybillId: string, at: string): Promise<void> {
-    this.sql('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = ? WHERE id = ?').run(at, waybillId);
+  async shred(waybillId: string, at: string): Promise<boolean> {
+    return this.sql('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = ? WHERE id = ? AND purged_at IS NULL').run(at, waybillId).changes === 1;
   }
 
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {

@@ -82,8 +82,11 @@ export interface Store {
   recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void>;
   /** Live waybills whose time is up, at most `limit` at a time. */
   dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
-  /** Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone". */
-  shred(waybillId: string, at: string): Promise<void>;
+  /**
+   * Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone".
+   * False when it was already shredded (another instance's sweep got there first).
+   */
+  shred(waybillId: string, at: string): Promise<boolean>;
   /** Sealed boxes not wrapped by `keyId`, at most `limit` at a time, for key rotation. */
   sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]>;
   replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;

@@ -51,17 +51,20 @@ async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId
   else if (type === 'returned' || type === 'after_sales') await relay.provider.extend(waybillId, afterSales);
 }
 
-/** Shreds every waybill whose time is up; returns how many. Safe to run from several places at once. */
+/**
+ * Shreds every waybill whose time is up; returns how many this call shredded. Safe to run from several
+ * places at once: each waybill is shredded, and its purge audited, by exactly one of them.
+ */
 export async function purgeDue(deps: LifecycleDeps, batch = 500): Promise<number> {
   let purged = 0;
   for (;;) {
     const at = deps.now().toISOString();
     const due = await deps.store.dueForPurge(at, batch);
     for (const w of due) {
-      await deps.store.shred(w.id, at);
+      if (!(await deps.store.shred(w.id, at))) continue;
       await deps.audit.append({ at, actor: 'system', action: 'purge', waybillNo: w.waybillNo, outcome: 'shredded', detail: { status: w.status } });
+      purged++;
     }
-    purged += due.length;
     if (due.length < batch) return purged;
   }
 }

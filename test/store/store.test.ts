@@ -1,6 +1,7 @@
 import { MIGRATIONS } from '../../src/store/migrations/index';
 import { openStores } from '../../src/store/openStores';
 import { PG_MIGRATIONS } from '../../src/store/postgres/pgMigrations';
+import { purgeDue } from '../../src/vault/lifecycle';
 import { UniqueViolation, type PrintJobRecord, type WaybillRecord } from '../../src/store/store';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
@@ -84,7 +85,8 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     expect(await store.findWaybillById('w1')).toMatchObject({ status: 'delivered', purgeAfter: '2026-12-01T10:00:00.000Z' });
     expect(await store.findWaybillById('w2')).toMatchObject({ status: 'picked_up', purgeAfter: '2027-03-01T00:00:00.000Z' });
     expect((await store.dueForPurge('2026-12-02T00:00:00.000Z', 10)).map((w) => w.id)).toEqual(['w1']);
-    await store.shred('w1', '2026-12-02T00:00:00.000Z');
+    expect(await store.shred('w1', '2026-12-02T00:00:00.000Z')).toBe(true);
+    expect(await store.shred('w1', '2026-12-03T00:00:00.000Z')).toBe(false); // already shredded: the first time stands
     const shredded = await store.findWaybillById('w1');
     expect(shredded?.sealed).toBeUndefined();
     expect(shredded?.purgedAt).toBe('2026-12-02T00:00:00.000Z');
@@ -94,6 +96,20 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     expect(await store.sealedNotUnder('k2', 10)).toEqual([]);
     expect((await store.sealedNotUnder('k1', 10)).map((w) => w.id)).toEqual(['w2']);
     expect(await store.countSealedByKey()).toEqual({ k2: 1 });
+    await t.close();
+  });
+
+  it('lets sweeps on several instances at once shred, and audit the purge of, each due waybill exactly once', async () => {
+    const t = await backend.open();
+    const due = Array.from({ length: 30 }, (_, i) => waybill(`w${i}`, `ZT${String(6000000000000 + i)}`, { purgeAfter: '2026-12-01T00:00:00.000Z' }));
+    await t.stores.store.savePrintJob(job('j1'), due, []);
+    const instances = [t.stores, await t.reopen(), await t.reopen()];
+    const now = () => new Date('2026-12-02T00:00:00.000Z');
+    const counts = await Promise.all(instances.map((s) => purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: 7, now }, 4)));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
+    const audited = await Promise.all(due.map((w) => t.stores.audit.forWaybill(w.waybillNo)));
+    expect(audited.map((records) => records.filter((r) => r.action === 'purge').length)).toEqual(Array(30).fill(1));
+    expect(await t.stores.audit.verify()).toMatchObject({ ok: true, count: 30 });
     await t.close();
   });
 

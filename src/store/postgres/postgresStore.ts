@@ -124,8 +124,8 @@ export class PostgresStore implements Store {
     return rows.map((r) => toWaybill(r)!);
   }
 
-  async shred(waybillId: string, at: string): Promise<void> {
-    await this.db.run('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = $1 WHERE id = $2', [at, waybillId]);
+  async shred(waybillId: string, at: string): Promise<boolean> {
+    return (await this.db.run('UPDATE waybills SET wrapped_key = NULL, sealed = NULL, purged_at = $1 WHERE id = $2 AND purged_at IS NULL', [at, waybillId])) === 1;
   }
 
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
