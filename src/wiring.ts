@@ -7,6 +7,7 @@ import type { ApiKeyStore } from './auth/apiKeyStore';
 import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
 import type { IdempotencyStore } from './http/idempotency';
+import type { RateBuckets } from './http/rateLimit';
 import { PoolRelayProvider } from './relay/poolRelayProvider';
 import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import type { RelayStore } from './relay/relayStore';
@@ -31,6 +32,7 @@ export interface Services {
   telephony: TelephonyClients;
   relayStore: RelayStore;
   printers: PrinterStore;
+  rateBuckets: RateBuckets;
   pool: RelayNumber[];
   /** Present when a relay pool is configured (WAYBILL_RELAY_NUMBERS). */
   relay?: PoolRelayProvider;
@@ -68,6 +70,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
     telephony: stores.telephony,
     relayStore: stores.relay,
     printers: stores.printers,
+    rateBuckets: stores.rateBuckets,
     pool,
     ...(relay ? { relay } : {}),
     close: () => stores.close(),

@@ -55,6 +55,7 @@ export async function serveCommand(
       scanBaseUrl: config.scanBaseUrl,
       maxLifetimeDays: config.maxLifetimeDays,
       ratePerSecond: config.http.ratePerSecond,
+      rateBuckets: services.rateBuckets,
       batch: { maxOrders: config.http.batchMaxOrders, bodyLimit: config.http.batchBodyLimit, maxConcurrent: config.http.maxConcurrentBatches },
       delivery: deliveryDeps(services, now),
     },

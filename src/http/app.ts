@@ -23,7 +23,7 @@ import { docsPage, openApiDocument } from './openapi';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { HttpProblem, sendProblem } from './problem';
-import { rateLimit } from './rateLimit';
+import { rateLimit, type RateBuckets } from './rateLimit';
 import { printerRoutes } from './printerRoutes';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
@@ -47,6 +47,8 @@ export interface AppDeps {
     maxLifetimeDays: number;
     batch: BatchLimits;
     ratePerSecond: number;
+    /** Where each credential's request budget is kept (the database: shared by every instance). */
+    rateBuckets: RateBuckets;
     /** Network printers (`POST /v1/waybills/{id}/print`, `/v1/printers`, `/v1/print-jobs`). */
     delivery?: DeliveryDeps;
   };
@@ -151,7 +153,7 @@ export function createApp(deps: AppDeps): express.Express {
       },
       defaultTemplate: api.defaultTemplate,
       host: os.hostname(),
-      limit: rateLimit(api.ratePerSecond),
+      limit: rateLimit(api.ratePerSecond, api.rateBuckets),
       ...(api.delivery ? { delivery: api.delivery } : {}),
     };
     mount(app, '/v1/waybills', waybillRoutes(routeDeps));

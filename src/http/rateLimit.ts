@@ -1,22 +1,23 @@
-// Per-credential request rate (token bucket): one runaway integration cannot starve the others. Kept in
-// process memory: each instance limits its own share; the scan limits that guard personal data live in
-// the store instead, shared by every instance.
+// Per-credential request rate (token bucket): one runaway integration cannot starve the others. The
+// buckets live in the database, so every instance sharing it draws from the same budget per credential.
 
 import type { NextFunction, Request, Response } from 'express';
-import type { Principal } from '../auth/apiKey';
+import { actorOf, type Principal } from '../auth/apiKey';
 import { HttpProblem } from './problem';
 
-export function rateLimit(perSecond: number, now: () => number = Date.now) {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+export interface RateBuckets {
+  /**
+   * Takes one token from the bucket (full at `perSecond`, refilled at `perSecond` tokens a second).
+   * Returns 0 when taken, else the seconds until a token is there (nothing is taken then).
+   */
+  take(bucket: string, perSecond: number): Promise<number>;
+}
+
+export function rateLimit(perSecond: number, buckets: RateBuckets) {
   return (_req: Request, res: Response, next: NextFunction): void => {
-    const id = (res.locals.principal as Principal).id;
-    const t = now();
-    const b = buckets.get(id) ?? { tokens: perSecond, at: t };
-    b.tokens = Math.min(perSecond, b.tokens + ((t - b.at) / 1000) * perSecond);
-    b.at = t;
-    buckets.set(id, b);
-    if (b.tokens < 1) return next(new HttpProblem('limited', `at most ${perSecond} requests per second per key`, Math.ceil((1 - b.tokens) / perSecond)));
-    b.tokens -= 1;
-    next();
+    buckets.take(actorOf(res.locals.principal as Principal), perSecond).then(
+      (wait) => next(wait > 0 ? new HttpProblem('limited', `at most ${perSecond} requests per second per key`, Math.ceil(wait)) : undefined),
+      next,
+    );
   };
 }

@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit/auditLog';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import type { IdempotencyStore } from '../http/idempotency';
+import type { RateBuckets } from '../http/rateLimit';
 import type { PrinterStore } from '../printers/printerStore';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
@@ -15,6 +16,7 @@ import { PostgresAuditLog } from './postgres/postgresAuditLog';
 import { PostgresCourierStore } from './postgres/postgresCourierStore';
 import { PostgresIdempotencyStore } from './postgres/postgresIdempotencyStore';
 import { PostgresPrinterStore } from './postgres/postgresPrinterStore';
+import { PostgresRateBuckets } from './postgres/postgresRateBuckets';
 import { PostgresRelayStore } from './postgres/postgresRelayStore';
 import { PostgresStore } from './postgres/postgresStore';
 import { PostgresTelephonyClients } from './postgres/postgresTelephonyClients';
@@ -23,6 +25,7 @@ import { SqliteAuditLog } from './sqliteAuditLog';
 import { SqliteCourierStore } from './sqliteCourierStore';
 import { SqliteIdempotencyStore } from './sqliteIdempotencyStore';
 import { SqlitePrinterStore } from './sqlitePrinterStore';
+import { SqliteRateBuckets } from './sqliteRateBuckets';
 import { SqliteRelayStore } from './sqliteRelayStore';
 import { SqliteStore } from './sqliteStore';
 import { SqliteTelephonyClients } from './sqliteTelephonyClients';
@@ -41,6 +44,8 @@ export interface Stores {
   telephony: TelephonyClients;
   relay: RelayStore;
   printers: PrinterStore;
+  /** Per-credential API request budgets, shared by every instance on this database. */
+  rateBuckets: RateBuckets;
   /** Closes the one connection (SQLite) or pool (PostgreSQL) every store here shares. */
   close(): Promise<void>;
 }
@@ -58,6 +63,7 @@ export async function openStores(location: StoreLocation): Promise<Stores> {
       telephony: new PostgresTelephonyClients(db),
       relay: new PostgresRelayStore(db),
       printers: new PostgresPrinterStore(db),
+      rateBuckets: new PostgresRateBuckets(db),
       close: () => db.close(),
     };
   }
@@ -73,6 +79,7 @@ export async function openStores(location: StoreLocation): Promise<Stores> {
     telephony: new SqliteTelephonyClients(db),
     relay: new SqliteRelayStore(db),
     printers: new SqlitePrinterStore(db),
+    rateBuckets: new SqliteRateBuckets(db),
     close: () => store.close(),
   };
 }

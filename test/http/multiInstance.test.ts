@@ -19,38 +19,47 @@ const ZT = fs
   .map((l) => JSON.parse(l) as Record<string, unknown>)
   .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
+/** Two `waybill serve` processes on one fresh database, sharing the keys as they share it. */
+async function startTwoInstances(extraEnv: Record<string, string>): Promise<{ url: string; instances: ServiceProcess[]; dirs: string[] }> {
+  const url = await pgTestDatabaseUrl();
+  const env = {
+    DATABASE_URL: url,
+    WAYBILL_MASTER_KEY: randomBytes(32).toString('base64'),
+    WAYBILL_TOKEN_KEY: randomBytes(32).toString('base64'),
+    WAYBILL_LOG_LEVEL: 'silent',
+    ...extraEnv,
+  };
+  const dirs = [0, 1].map((n) => fs.mkdtempSync(path.join(os.tmpdir(), `waybill-instance-${n}-`)));
+  const instances = await Promise.all(dirs.map((dir) => startServiceProcess({ ...env, WAYBILL_DATA_DIR: dir })));
+  return { url, instances, dirs };
+}
+
+async function stopAll(instances: ServiceProcess[], dirs: string[]): Promise<(number | null)[]> {
+  const codes = await Promise.all(instances.map((i) => i.stop()));
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  return codes;
+}
+
 describe('two service instances on one PostgreSQL', () => {
   let instances: ServiceProcess[] = [];
   let stores: Stores;
   let key: string;
-  const dirs: string[] = [];
+  let dirs: string[] = [];
 
   beforeAll(async () => {
-    const url = await pgTestDatabaseUrl();
-    // Every instance must share the master and token keys, as they share the database.
-    const env = {
-      DATABASE_URL: url,
-      WAYBILL_MASTER_KEY: randomBytes(32).toString('base64'),
-      WAYBILL_TOKEN_KEY: randomBytes(32).toString('base64'),
+    let url: string;
+    ({ url, instances, dirs } = await startTwoInstances({
       // 300 slots with two-digit extensions: dense enough that racing instances often draw the same one.
       WAYBILL_RELAY_NUMBERS: '+8617000001234/2,+8617000001235/2,+8617000001236/2',
-      WAYBILL_LOG_LEVEL: 'silent',
       WAYBILL_API_RATE_PER_SECOND: '10000',
-    };
-    instances = await Promise.all(
-      [0, 1].map((n) => {
-        dirs.push(fs.mkdtempSync(path.join(os.tmpdir(), `waybill-instance-${n}-`)));
-        return startServiceProcess({ ...env, WAYBILL_DATA_DIR: dirs[n]! });
-      }),
-    );
+    }));
     stores = await openStores({ backend: 'postgres', url });
     key = (await stores.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
   });
 
   afterAll(async () => {
-    const codes = await Promise.all(instances.map((i) => i.stop()));
+    const codes = await stopAll(instances, dirs);
     await stores?.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     expect(codes).toEqual([0, 0]); // both drained and stopped cleanly
   });
 
@@ -89,5 +98,29 @@ describe('two service instances on one PostgreSQL', () => {
     const verified = await stores.audit.verify();
     expect(verified).toMatchObject({ ok: true });
     expect(verified.count).toBeGreaterThanOrEqual(101);
+  });
+});
+
+describe('a key’s request budget with two instances on one PostgreSQL', () => {
+  it('is one budget: a burst spread over both instances gets the rate, not twice it', async () => {
+    const { url, instances, dirs } = await startTwoInstances({ WAYBILL_API_RATE_PER_SECOND: '5' });
+    const stores = await openStores({ backend: 'postgres', url });
+    try {
+      const key = (await stores.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
+      const started = performance.now();
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => fetch(`${instances[i % 2]!.url}/v1/waybills/ZT000000000000`, { headers: { authorization: `Bearer ${key}` } })),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      const served = answers.filter((r) => r.status === 404).length; // no such waybill, but the request got through
+      const limited = answers.filter((r) => r.status === 429);
+      expect(served + limited.length).toBe(20);
+      expect(served).toBeGreaterThanOrEqual(5);
+      expect(served).toBeLessThanOrEqual(5 + Math.floor(elapsed * 5)); // per-instance budgets would let 10 through
+      expect(Number(limited[0]!.headers.get('retry-after'))).toBe(1);
+    } finally {
+      await stores.close();
+      expect(await stopAll(instances, dirs)).toEqual([0, 0]);
+    }
   });
 });

@@ -19,6 +19,7 @@ import { SqliteTelephonyClients } from '../../src/store/sqliteTelephonyClients';
 import { SqliteApiKeyStore } from '../../src/store/sqliteApiKeyStore';
 import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
 import { SqliteIdempotencyStore } from '../../src/store/sqliteIdempotencyStore';
+import { SqliteRateBuckets } from '../../src/store/sqliteRateBuckets';
 import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { purgeDue } from '../../src/vault/lifecycle';
@@ -89,6 +90,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
       maxLifetimeDays: 30,
       batch: { maxOrders: 10, bodyLimit: '1mb', maxConcurrent: 1 },
       ratePerSecond: 1000,
+      rateBuckets: new SqliteRateBuckets(store.database),
     },
     now: () => clock.now,
     log: (e) => logs.push(JSON.stringify(e)),

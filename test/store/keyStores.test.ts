@@ -3,7 +3,7 @@ import { STORE_BACKENDS } from '../support/storeBackends';
 const AT = new Date('2026-11-23T10:00:00.000Z');
 const sealed = { keyId: 'k1', wrappedKey: Buffer.from([1, 2]), ciphertext: Buffer.from([3, 4]) };
 
-describe.each(STORE_BACKENDS)('%s API keys, telephony clients and idempotency keys', (_name, backend) => {
+describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys and request budgets', (_name, backend) => {
   it('authenticates API keys until revoked, on every instance', async () => {
     const t = await backend.open();
     const other = await t.reopen();
@@ -47,6 +47,23 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients and idempotency ke
     await instances[1]!.idempotency.abandon('acme', 'key-00000002');
     expect((await instances[2]!.idempotency.claim('acme', 'key-00000002', 'h3', later, stale)).state).toBe('claimed');
     expect(await t.stores.idempotency.expire(new Date(AT.getTime() + 1))).toBe(1);
+    await t.close();
+  });
+
+  it('shares each credential’s request budget between instances: a burst of at most the rate, then a wait, refilled with time', async () => {
+    const t = await backend.open();
+    const instances = [t.stores, await t.reopen(), await t.reopen()];
+    const started = performance.now();
+    const waits = await Promise.all(Array.from({ length: 9 }, (_, i) => instances[i % 3]!.rateBuckets.take('warehouse:k1', 3)));
+    const elapsed = (performance.now() - started) / 1000;
+    const taken = waits.filter((w) => w === 0).length;
+    // Three tokens to start with, and one more for each third of a second the burst took (none, unless the machine stalls).
+    expect(taken).toBeGreaterThanOrEqual(3);
+    expect(taken).toBeLessThanOrEqual(3 + Math.floor(elapsed * 3));
+    for (const w of waits.filter((w) => w > 0)) expect(w).toBeLessThanOrEqual(1 / 3);
+    expect(await instances[1]!.rateBuckets.take('warehouse:k2', 3)).toBe(0); // another credential, its own budget
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await instances[2]!.rateBuckets.take('warehouse:k1', 3)).toBe(0);
     await t.close();
   });
 });

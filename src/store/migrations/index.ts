@@ -6,6 +6,7 @@ import { AUDIT_MIGRATION } from './auditMigration';
 import { COURIER_MIGRATION } from './courierMigration';
 import { LIFECYCLE_MIGRATION } from './lifecycleMigration';
 import { PRINTER_MIGRATION } from './printerMigration';
+import { RATE_MIGRATION } from './rateMigration';
 import { RELAY_MIGRATION } from './relayMigration';
 import { SCAN_INDEX_MIGRATION } from './scanIndexMigration';
 import { TELEPHONY_MIGRATION } from './telephonyMigration';
@@ -60,4 +61,5 @@ export const MIGRATIONS: Migration[] = [
   API_MIGRATION,
   SCAN_INDEX_MIGRATION,
   PRINTER_MIGRATION,
+  RATE_MIGRATION,
 ];

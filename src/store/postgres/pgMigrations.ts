@@ -301,6 +301,18 @@ export const PG_MIGRATIONS: Migration[] = [
       CREATE INDEX print_deliveries_status ON print_deliveries(status, created_at);
     `,
   },
+  {
+    version: 10,
+    name: 'shared API request rate buckets',
+    sql: `
+      CREATE TABLE api_rate_buckets (
+        bucket  text PRIMARY KEY,
+        tokens  double precision NOT NULL,
+        at_ms   double precision NOT NULL,
+        allowed integer NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the versions the database lacks, all in one transaction under the migration lock. */
