@@ -23,6 +23,7 @@ import { deliveryDeps, openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
 import { auditCredential, cliOperator } from './cli/apiKeyCommands';
 import { printerCommand, reportDelivery } from './cli/printerCommands';
+import { storeCommand } from './cli/storeCommands';
 import { deliverNew } from './printers/deliverJob';
 import { memoryOutput } from './render/memoryOutput';
 
@@ -40,6 +41,7 @@ const USAGE = `usage:
   waybill keys list | keys revoke <id>
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
   waybill relay pool | relay show <waybill no> | relay clients add --name NAME | relay courier-phone <id> <number>
+  waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
 
 environment: WAYBILL_DATA_DIR, DATABASE_URL, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
 
@@ -87,6 +89,8 @@ export async function main(
         return await withServices(config, log, (s) => relayCommand(rest, s, log));
       case 'printers':
         return await withServices(config, log, (s) => printerCommand(rest, s, log));
+      case 'store':
+        return await storeCommand(rest, config, log);
       case undefined:
       case 'help':
       case '--help':

@@ -43,7 +43,12 @@ export interface Services {
 export function storeLocation(config: Config): StoreLocation {
   return config.databaseUrl
     ? { backend: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize }
-    : { backend: 'sqlite', file: path.join(config.dataDir, 'waybill.db') };
+    : { backend: 'sqlite', file: sqliteFile(config) };
+}
+
+/** The embedded store's file, in the data directory. */
+export function sqliteFile(config: Config): string {
+  return path.join(config.dataDir, 'waybill.db');
 }
 
 export async function openServices(config: Config, warn: (message: string) => void): Promise<Services> {

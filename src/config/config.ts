@@ -7,6 +7,9 @@ const base64Key = z
   .string()
   .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
 
+/** Where PostgreSQL is: the stores' DATABASE_URL, or the target of `waybill store copy --to`. */
+export const DatabaseUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// (or postgresql://) URL');
+
 export const Config = z
   .object({
     /** Where the embedded store and its generated key file live. */
@@ -15,10 +18,7 @@ export const Config = z
      * A PostgreSQL connection URL (postgres://user:pass@host:5432/db): the stores then live there, shared
      * by every instance pointed at it, instead of the SQLite file in dataDir.
      */
-    databaseUrl: z
-      .string()
-      .regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// (or postgresql://) URL')
-      .optional(),
+    databaseUrl: DatabaseUrl.optional(),
     /** Connections each instance keeps open to PostgreSQL. */
     databasePoolSize: z.coerce.number().int().min(1).max(200),
     /** The QR codes point here: `<scanBaseUrl>/w/<token>`. */

@@ -1,0 +1,114 @@
+// Moving an embedded SQLite store into PostgreSQL, for users who outgrow one machine: every table row
+// for row (sealed data stays sealed under the same master keys), the audit chain record by record
+// through the target's own guard triggers, all in one PostgreSQL transaction. The target must be
+// empty, so nothing is ever merged or overwritten; the source is only read, from one snapshot.
+
+import type Database from 'better-sqlite3';
+import { WaybillError } from '../errors';
+import { COLUMNS as AUDIT_COLUMNS, type AuditRow } from './auditRows';
+import type { PgDatabase, Queryable } from './postgres/pgDatabase';
+import { SqliteAuditLog } from './sqliteAuditLog';
+
+export interface CopyReport {
+  tables: { name: string; rows: number }[];
+  auditRecords: number;
+}
+
+/** Not copied row by row: the migration ledger (the target has its own), transient request budgets, and the audit chain (below). */
+const NOT_TABLE_ROWS = new Set(['schema_migrations', 'api_rate_buckets', 'audit_log', 'audit_head']);
+const PAGE = 500;
+
+export async function copySqliteToPostgres(source: Database.Database, target: PgDatabase, progress: (line: string) => void = () => {}): Promise<CopyReport> {
+  source.exec('BEGIN'); // one read snapshot (WAL) for the whole copy, even if a process still writes
+  try {
+    const verified = await new SqliteAuditLog(source).verify();
+    if (!verified.ok)
+      throw new WaybillError('conflict', `the SQLite audit log is broken at record ${verified.seq} (${verified.problem}); investigate with "waybill audit verify" before copying`);
+    const tables = inDependencyOrder(source).filter((t) => !NOT_TABLE_ROWS.has(t));
+    return await target.tx(async (q) => {
+      // Holding the audit head keeps another copy (or a service already on the target) out until we commit.
+      const head = await q.one<{ seq: string }>('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
+      const holding = Number(head!.seq) > 0 ? 'audit_log' : await firstNonEmpty(q, tables);
+      if (holding) throw new WaybillError('conflict', `the PostgreSQL database already holds data (table ${holding}); copy into an empty database only`);
+      const report: CopyReport = { tables: [], auditRecords: 0 };
+      for (const table of tables) {
+        const rows = await copyTable(source, q, table);
+        report.tables.push({ name: table, rows });
+        progress(`${table}: ${rows} rows`);
+      }
+      report.auditRecords = await copyAuditChain(source, q);
+      progress(`audit_log: ${report.auditRecords} records, chain kept`);
+      return report;
+    });
+  } finally {
+    source.exec('COMMIT');
+  }
+}
+
+/** Tables ordered so that every table comes after the tables its foreign keys point to. */
+function inDependencyOrder(source: Database.Database): string[] {
+  const names = (source.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const ordered: string[] = [];
+  const visit = (name: string, path: string[]) => {
+    if (ordered.includes(name) || path.includes(name)) return;
+    for (const fk of source.prepare(`PRAGMA foreign_key_list("${name}")`).all() as { table: string }[]) if (fk.table !== name) visit(fk.table, [...path, name]);
+    ordered.push(name);
+  };
+  for (const name of names) visit(name, []);
+  return ordered;
+}
+
+async function firstNonEmpty(q: Queryable, tables: string[]): Promise<string | undefined> {
+  for (const table of tables) if (await q.one(`SELECT 1 FROM "${table}" LIMIT 1`)) return table;
+  return undefined;
+}
+
+async function copyTable(source: Database.Database, q: Queryable, table: string): Promise<number> {
+  const target = await q.rows<{ column_name: string; is_identity: string }>(
+    'SELECT column_name, is_identity FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+    [table],
+  );
+  const columns = (source.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
+  const missing = columns.filter((c) => !target.some((t) => t.column_name === c));
+  if (missing.length) throw new WaybillError('internal', `table ${table}: PostgreSQL has no column ${missing.join(', ')}; are both stores on the same version?`);
+  const identities = target.filter((t) => t.is_identity === 'YES').map((t) => t.column_name);
+
+  const page = source.prepare(`SELECT rowid AS copy_rowid, ${columns.map((c) => `"${c}"`).join(', ')} FROM "${table}" WHERE rowid > ? ORDER BY rowid LIMIT ${PAGE}`);
+  let copied = 0;
+  for (let after = Number.MIN_SAFE_INTEGER; ; ) {
+    const rows = page.all(after) as Record<string, unknown>[];
+    if (!rows.length) break;
+    after = rows[rows.length - 1]!.copy_rowid as number;
+    // SQLite's 0/1 flags go in as they are: PostgreSQL reads '0' and '1' as booleans.
+    const values = rows.flatMap((row) => columns.map((c) => row[c]));
+    const tuples = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
+    await q.run(
+      `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) ${identities.length ? 'OVERRIDING SYSTEM VALUE ' : ''}VALUES ${tuples.join(', ')}`,
+      values,
+    );
+    copied += rows.length;
+  }
+  // Generated ids continue after the copied ones.
+  for (const column of identities)
+    await q.run(`SELECT setval(pg_get_serial_sequence('"${table}"', '${column}'), max_id) FROM (SELECT max("${column}") AS max_id FROM "${table}") m WHERE max_id IS NOT NULL`);
+  const counted = await q.one<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
+  if (Number(counted!.n) !== copied) throw new WaybillError('internal', `table ${table}: ${copied} rows read but ${counted!.n} in PostgreSQL`);
+  return copied;
+}
+
+/** Record by record, moving the head each time: the target's triggers check every link as it lands. */
+async function copyAuditChain(source: Database.Database, q: Queryable): Promise<number> {
+  const page = source.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ${PAGE}`);
+  const columns = AUDIT_COLUMNS.split(', ') as (keyof AuditRow)[];
+  const placeholders = columns.map((_, i) => `$${i + 1}`).join(', ');
+  let copied = 0;
+  for (;;) {
+    const rows = page.all(copied) as AuditRow[];
+    for (const r of rows) {
+      await q.run(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (${placeholders})`, columns.map((c) => r[c]));
+      await q.run('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [r.seq, r.hash]);
+    }
+    copied += rows.length;
+    if (rows.length < PAGE) return copied;
+  }
+}
