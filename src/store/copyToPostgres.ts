@@ -26,7 +26,7 @@ export async function copySqliteToPostgres(source: Database.Database, target: Pg
       throw new WaybillError('conflict', `the SQLite audit log is broken at record ${verified.seq} (${verified.problem}); investigate with "waybill audit verify" before copying`);
     const tables = inDependencyOrder(source).filter((t) => !NOT_TABLE_ROWS.has(t));
     return await target.tx(async (q) => {
-      // Holding the audit head keeps another copy (or a service already on the target) out until we commit.
+      // Locking the audit head holds back every audited write (another copy, a service started too early) until we commit.
       const head = await q.one<{ seq: string }>('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
       const holding = Number(head!.seq) > 0 ? 'audit_log' : await firstNonEmpty(q, tables);
       if (holding) throw new WaybillError('conflict', `the PostgreSQL database already holds data (table ${holding}); copy into an empty database only`);
