@@ -1,26 +1,14 @@
 // The raster backend: one label's drawing operations → a 1-bit bitmap at the printer's resolution.
-// Barcode modules and boxes are filled dot by dot (their edges are on the dot grid, so no grey edge can
-// exist); text is drawn from the same font's glyph outlines (no system font needed) through sharp's SVG
-// rasteriser, then thresholded to black and white.
+// Barcode modules, boxes and lines are filled dot by dot (their edges are on the dot grid, so no grey
+// edge can exist); text is drawn from the same font's glyph outlines (no system font needed): each
+// glyph is rasterised once per size through sharp's SVG renderer, thresholded, and then stamped at
+// whole-dot positions, so a label costs sharp nothing once its characters have been seen.
 
 import sharp from 'sharp';
 import { font, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { PT_PER_INCH, mmToDots } from '../layout/units';
 import { createBitmap, setDot, type Bitmap } from './bitmap';
-
-const glyphPaths: Record<FontWeight, Map<number, { d: string; advance: number }>> = { regular: new Map(), bold: new Map() };
-
-function glyph(weight: FontWeight, codePoint: number): { d: string; advance: number } {
-  let g = glyphPaths[weight].get(codePoint);
-  if (!g) {
-    const f = font(weight);
-    const fg = f.glyphForCodePoint(codePoint);
-    g = { d: fg.path.toSVG(), advance: fg.advanceWidth / f.unitsPerEm };
-    glyphPaths[weight].set(codePoint, g);
-  }
-  return g;
-}
 
 /** Whole dots of a length in mm at `dpi`; positions on the grid stay on it. */
 const dots = (mm: number, dpi: number) => Math.round(mmToDots(mm, dpi));
@@ -29,10 +17,10 @@ export async function rasteriseLabel(label: LabelDrawing, dpi: number = label.dp
   const width = dots(label.widthMm, dpi);
   const height = dots(label.heightMm, dpi);
   const bitmap = createBitmap(width, height);
-  const vector = label.ops.filter((op): op is Extract<DrawOp, { op: 'text' | 'line' }> => op.op === 'text' || op.op === 'line');
-  if (vector.length) await drawVector(bitmap, vector, dpi);
+  await drawTexts(bitmap, label.ops.filter((op): op is Extract<DrawOp, { op: 'text' }> => op.op === 'text'), dpi);
   for (const op of label.ops) {
-    if (op.op === 'modules') for (const r of op.rects) fill(bitmap, dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi));
+    if (op.op === 'line') drawLine(bitmap, mmToDots(op.x1, dpi), mmToDots(op.y1, dpi), mmToDots(op.x2, dpi), mmToDots(op.y2, dpi), Math.max(1, dots(op.widthMm, dpi)));
+    else if (op.op === 'modules') for (const r of op.rects) fill(bitmap, dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi));
     else if (op.op === 'box') {
       const [x0, y0, x1, y1] = [dots(op.x, dpi), dots(op.y, dpi), dots(op.x + op.w, dpi), dots(op.y + op.h, dpi)];
       if (op.fill) fill(bitmap, x0, y0, x1, y1);
@@ -52,36 +40,109 @@ function fill(b: Bitmap, x0: number, y0: number, x1: number, y1: number): void {
   for (let y = Math.max(0, y0); y < Math.min(b.height, y1); y++) for (let x = Math.max(0, x0); x < Math.min(b.width, x1); x++) setDot(b, x, y, true);
 }
 
-/** Text and lines as one SVG in dot units, rasterised by sharp, then thresholded at half grey. */
-async function drawVector(b: Bitmap, ops: Extract<DrawOp, { op: 'text' | 'line' }>[], dpi: number): Promise<void> {
-  const parts: string[] = [];
+/** A stroke `w` dots wide centred on the line, ending flush at its ends (SVG's butt caps). */
+function drawLine(b: Bitmap, x1: number, y1: number, x2: number, y2: number, w: number): void {
+  const half = w / 2;
+  if (y1 === y2) fill(b, Math.round(Math.min(x1, x2)), Math.round(y1 - half), Math.round(Math.max(x1, x2)), Math.round(y1 - half) + w);
+  else if (x1 === x2) fill(b, Math.round(x1 - half), Math.round(Math.min(y1, y2)), Math.round(x1 - half) + w, Math.round(Math.max(y1, y2)));
+  else {
+    // Diagonal (no template draws one today): a square pen stamped along the line.
+    const steps = Math.ceil(Math.max(Math.abs(x2 - x1), Math.abs(y2 - y1)));
+    for (let i = 0; i <= steps; i++) {
+      const x = Math.round(x1 + ((x2 - x1) * i) / steps - half);
+      const y = Math.round(y1 + ((y2 - y1) * i) / steps - half);
+      fill(b, x, y, x + w, y + w);
+    }
+  }
+}
+
+/** A glyph at one size as runs of black dots, relative to its origin (left end of its baseline). */
+interface GlyphImage {
+  /** Triples: row offset, first dot offset, end dot offset (exclusive). Int16: a few hundred bytes a glyph. */
+  runs: Int16Array;
+}
+
+/** Glyph images by weight, code point and size; bounded, since every size of every character seen lands here. */
+const glyphImages = new Map<string, GlyphImage>();
+const MAX_GLYPH_IMAGES = 20_000; // ≈ 800 bytes each: 16 MB at most
+const glyphKey = (weight: FontWeight, codePoint: number, sizeDots: number) => `${weight}:${codePoint}:${sizeDots.toFixed(3)}`;
+
+async function drawTexts(b: Bitmap, ops: Extract<DrawOp, { op: 'text' }>[], dpi: number): Promise<void> {
+  const placed: { key: string; cached?: GlyphImage; x: number; y: number }[] = [];
+  const missing = new Map<string, { weight: FontWeight; codePoint: number; sizeDots: number }>();
   for (const op of ops) {
-    if (op.op === 'line') {
-      const w = Math.max(1, dots(op.widthMm, dpi));
-      parts.push(`<line x1="${mmToDots(op.x1, dpi)}" y1="${mmToDots(op.y1, dpi)}" x2="${mmToDots(op.x2, dpi)}" y2="${mmToDots(op.y2, dpi)}" stroke="#000" stroke-width="${w}"/>`);
+    const weight: FontWeight = op.bold ? 'bold' : 'regular';
+    const f = font(weight);
+    const sizeDots = (op.sizePt / PT_PER_INCH) * dpi;
+    let x = mmToDots(op.x, dpi);
+    const y = Math.round(mmToDots(op.baseline, dpi));
+    for (const ch of op.text) {
+      const codePoint = ch.codePointAt(0)!;
+      const key = glyphKey(weight, codePoint, sizeDots);
+      const cached = glyphImages.get(key);
+      if (!cached) missing.set(key, { weight, codePoint, sizeDots });
+      placed.push({ key, ...(cached ? { cached } : {}), x: Math.round(x), y });
+      x += (f.glyphForCodePoint(codePoint).advanceWidth / f.unitsPerEm) * sizeDots;
+    }
+  }
+  const rendered = missing.size ? await rasteriseGlyphs([...missing.values()]) : new Map<string, GlyphImage>();
+  if (glyphImages.size + rendered.size > MAX_GLYPH_IMAGES) glyphImages.clear();
+  for (const [key, image] of rendered) glyphImages.set(key, image);
+  for (const { key, cached, x, y } of placed) {
+    const runs = (cached ?? rendered.get(key)!).runs;
+    for (let i = 0; i < runs.length; i += 3) fill(b, x + runs[i + 1]!, y + runs[i]!, x + runs[i + 2]!, y + runs[i]! + 1);
+  }
+}
+
+/** Renders the glyphs, each in its own cell of one sprite sheet (one sharp call), and thresholds them at half grey. */
+async function rasteriseGlyphs(wanted: { weight: FontWeight; codePoint: number; sizeDots: number }[]): Promise<Map<string, GlyphImage>> {
+  const SHEET_WIDTH = 2048;
+  const images = new Map<string, GlyphImage>();
+  const cells: { key: string; d: string; scale: number; left: number; top: number; w: number; h: number; cx: number; cy: number }[] = [];
+  let cx = 0;
+  let cy = 0;
+  let shelf = 0;
+  for (const { weight, codePoint, sizeDots } of wanted) {
+    const f = font(weight);
+    const g = f.glyphForCodePoint(codePoint);
+    const d = g.path.toSVG();
+    if (!d) {
+      images.set(glyphKey(weight, codePoint, sizeDots), { runs: new Int16Array(0) }); // a space: nothing to draw
       continue;
     }
-    const weight: FontWeight = op.bold ? 'bold' : 'regular';
-    const sizeDots = (op.sizePt / PT_PER_INCH) * dpi;
-    const scale = sizeDots / font(weight).unitsPerEm;
-    let x = mmToDots(op.x, dpi);
-    const y = mmToDots(op.baseline, dpi);
-    for (const ch of op.text) {
-      const g = glyph(weight, ch.codePointAt(0)!);
-      if (g.d) parts.push(`<path transform="translate(${x.toFixed(2)} ${y.toFixed(2)}) scale(${scale.toFixed(5)} ${(-scale).toFixed(5)})" d="${g.d}"/>`);
-      x += g.advance * sizeDots;
-    }
+    const scale = sizeDots / f.unitsPerEm;
+    const bbox = g.bbox;
+    // One spare dot on every side, so antialiased edges are never cut.
+    const left = Math.floor(bbox.minX * scale) - 1;
+    const top = Math.floor(-bbox.maxY * scale) - 1;
+    const w = Math.max(1, Math.ceil(bbox.maxX * scale) + 1 - left);
+    const h = Math.max(1, Math.ceil(-bbox.minY * scale) + 1 - top);
+    if (cx + w > SHEET_WIDTH) [cx, cy, shelf] = [0, cy + shelf, 0];
+    cells.push({ key: glyphKey(weight, codePoint, sizeDots), d, scale, left, top, w, h, cx, cy });
+    cx += w;
+    shelf = Math.max(shelf, h);
   }
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${b.width}" height="${b.height}" viewBox="0 0 ${b.width} ${b.height}"><rect width="100%" height="100%" fill="#fff"/>${parts.join('')}</svg>`;
-  const grey = await sharp(Buffer.from(svg), { density: 72 }).greyscale().raw().toBuffer({ resolveWithObject: true });
-  const { data, info } = grey;
-  const ch = info.channels;
-  for (let y = 0; y < b.height; y++) {
-    const row = y * info.width * ch;
-    for (let x = 0; x < b.width; x += 8) {
-      let byte = 0;
-      for (let bit = 0; bit < 8 && x + bit < b.width; bit++) if (data[row + (x + bit) * ch]! < 128) byte |= 0x80 >> bit;
-      b.data[y * b.bytesPerRow + (x >> 3)]! |= byte;
+  if (!cells.length) return images;
+  const width = SHEET_WIDTH;
+  const height = Math.max(1, cy + shelf);
+  const paths = cells.map((c) => `<path transform="translate(${c.cx - c.left} ${c.cy - c.top}) scale(${c.scale.toFixed(6)} ${(-c.scale).toFixed(6)})" d="${c.d}"/>`);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="#fff"/>${paths.join('')}</svg>`;
+  const { data, info } = await sharp(Buffer.from(svg), { density: 72 }).greyscale().raw().toBuffer({ resolveWithObject: true });
+  for (const c of cells) {
+    const runs: number[] = [];
+    for (let y = 0; y < c.h; y++) {
+      const row = (c.cy + y) * info.width * info.channels;
+      for (let x = 0; x < c.w; ) {
+        if (data[row + (c.cx + x) * info.channels]! >= 128) {
+          x++;
+          continue;
+        }
+        const start = x;
+        while (x < c.w && data[row + (c.cx + x) * info.channels]! < 128) x++;
+        runs.push(y + c.top, start + c.left, x + c.left);
+      }
     }
+    images.set(c.key, { runs: Int16Array.from(runs) });
   }
+  return images;
 }

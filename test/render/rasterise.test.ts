@@ -4,6 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import { font } from '../../src/fonts/fonts';
+import type { LabelDrawing } from '../../src/layout/drawing';
 import { layoutWaybill } from '../../src/layout/layoutWaybill';
 import { loadTemplate, tailorTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
@@ -67,5 +69,66 @@ describe.each([203, 300] as const)('raster labels at %i dpi', (dpi) => {
     const moduleDots = Math.min(...runs);
     expect(moduleDots).toBeGreaterThanOrEqual(1);
     for (const r of runs) expect(r % moduleDots).toBe(0);
+  });
+});
+
+/** The text of a label drawn the slow, exact way: every glyph at its fractional position in one SVG, as black/white dots. */
+async function referenceText(label: LabelDrawing, dpi: number): Promise<boolean[][]> {
+  const [width, height] = [Math.round((label.widthMm * dpi) / 25.4), Math.round((label.heightMm * dpi) / 25.4)];
+  const paths: string[] = [];
+  for (const op of label.ops) {
+    if (op.op !== 'text') continue;
+    const f = font(op.bold ? 'bold' : 'regular');
+    const sizeDots = (op.sizePt / 72) * dpi;
+    const scale = sizeDots / f.unitsPerEm;
+    let x = (op.x * dpi) / 25.4;
+    for (const ch of op.text) {
+      const g = f.glyphForCodePoint(ch.codePointAt(0)!);
+      paths.push(`<path transform="translate(${x} ${(op.baseline * dpi) / 25.4}) scale(${scale} ${-scale})" d="${g.path.toSVG()}"/>`);
+      x += (g.advanceWidth / f.unitsPerEm) * sizeDots;
+    }
+  }
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" fill="#fff"/>${paths.join('')}</svg>`;
+  const { data } = await sharp(Buffer.from(svg), { density: 72 }).greyscale().raw().toBuffer({ resolveWithObject: true });
+  return Array.from({ length: height }, (_, y) => Array.from({ length: width }, (_, x) => data[y * width + x]! < 128));
+}
+
+/** Black dots of `a` with no black dot of `b` within one dot of them. */
+function strays(a: (x: number, y: number) => boolean, b: (x: number, y: number) => boolean, width: number, height: number): number {
+  let n = 0;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (!a(x, y)) continue;
+      let near = false;
+      for (let dy = -1; dy <= 1 && !near; dy++) for (let dx = -1; dx <= 1 && !near; dx++) near = b(x + dx, y + dy);
+      if (!near) n++;
+    }
+  return n;
+}
+
+describe.each([203, 300] as const)('raster text at %i dpi', (dpi) => {
+  it('stamps each glyph at a whole dot: within one dot of drawing the line exactly, and the same from the glyph cache', async () => {
+    const label: LabelDrawing = {
+      widthMm: 76,
+      heightMm: 24,
+      dpi,
+      ops: [
+        { op: 'text', x: 2.13, baseline: 7.4, sizePt: 9, bold: false, text: '浙江省 杭州市 西湖区 571-W12 Øresund' },
+        { op: 'text', x: 3.07, baseline: 18.9, sizePt: 16, bold: true, text: '重印 第2次 REPRINT #2' },
+      ],
+    };
+    const first = await rasteriseLabel(label);
+    const cached = await rasteriseLabel(label);
+    expect(cached.data.equals(first.data)).toBe(true);
+
+    const exact = await referenceText(label, dpi);
+    const inBounds = (x: number, y: number) => x >= 0 && y >= 0 && x < first.width && y < first.height;
+    const ours = (x: number, y: number) => inBounds(x, y) && getDot(first, x, y);
+    const theirs = (x: number, y: number) => inBounds(x, y) && exact[y]![x]!;
+    let black = 0;
+    for (let y = 0; y < first.height; y++) for (let x = 0; x < first.width; x++) if (ours(x, y)) black++;
+    expect(black).toBeGreaterThan(500);
+    expect(strays(ours, theirs, first.width, first.height)).toBe(0);
+    expect(strays(theirs, ours, first.width, first.height)).toBe(0);
   });
 });
