@@ -23,6 +23,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { stopServer } from './stopServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-bench-'));
   let server: ChildProcess | undefined;
   const cleanUp = async () => {
-    if (server) await stop(server);
+    if (server) await stopServer(server);
     server = undefined;
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
@@ -212,16 +213,6 @@ async function waitReady(base: string, child: ChildProcess, log: () => string): 
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the server did not answer /readyz with 200 within 30 s:\n${log()}`);
-}
-
-/** SIGTERM (the service finishes running requests and closes its store), SIGKILL if it takes too long. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function createForScan(base: string, warehouse: string, scanOrders: RawOrder[], count: number): Promise<string[]> {

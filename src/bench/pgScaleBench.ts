@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { openStores } from '../store/openStores';
+import { stopServer } from './stopServer';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -91,7 +92,7 @@ async function main(): Promise<void> {
     await check.close();
     console.log(`audit chain after the runs: ${verified.ok ? `intact, ${verified.count} records` : `BROKEN (${verified.message})`}`);
   } finally {
-    await Promise.all(servers.map(stop));
+    await Promise.all(servers.map(stopServer));
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
     await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   }
@@ -127,15 +128,6 @@ function start(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 
 function baseOf(child: ChildProcess): Promise<string> {
   return bases.get(child)!;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 main().catch((e) => {

@@ -15,7 +15,8 @@ export interface TextMetrics {
 
 const advanceCache: Record<FontWeight, Map<number, number>> = { regular: new Map(), bold: new Map() };
 
-function advance(weight: FontWeight, codePoint: number): number {
+/** A character's advance width, as a fraction of the font size (cached: layout and raster ask often). */
+export function advance(weight: FontWeight, codePoint: number): number {
   const cache = advanceCache[weight];
   let a = cache.get(codePoint);
   if (a === undefined) {

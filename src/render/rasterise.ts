@@ -7,6 +7,7 @@
 import sharp from 'sharp';
 import { font, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
+import { advance } from '../layout/textMeasure';
 import { PT_PER_INCH, mmToDots } from '../layout/units';
 import { createBitmap, setDot, type Bitmap } from './bitmap';
 
@@ -72,7 +73,6 @@ async function drawTexts(b: Bitmap, ops: Extract<DrawOp, { op: 'text' }>[], dpi:
   const missing = new Map<string, { weight: FontWeight; codePoint: number; sizeDots: number }>();
   for (const op of ops) {
     const weight: FontWeight = op.bold ? 'bold' : 'regular';
-    const f = font(weight);
     const sizeDots = (op.sizePt / PT_PER_INCH) * dpi;
     let x = mmToDots(op.x, dpi);
     const y = Math.round(mmToDots(op.baseline, dpi));
@@ -82,7 +82,7 @@ async function drawTexts(b: Bitmap, ops: Extract<DrawOp, { op: 'text' }>[], dpi:
       const cached = glyphImages.get(key);
       if (!cached) missing.set(key, { weight, codePoint, sizeDots });
       placed.push({ key, ...(cached ? { cached } : {}), x: Math.round(x), y });
-      x += (f.glyphForCodePoint(codePoint).advanceWidth / f.unitsPerEm) * sizeDots;
+      x += advance(weight, codePoint) * sizeDots;
     }
   }
   const rendered = missing.size ? await rasteriseGlyphs([...missing.values()]) : new Map<string, GlyphImage>();

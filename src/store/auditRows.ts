@@ -20,6 +20,11 @@ export interface AuditRow {
 
 export const COLUMNS = 'seq, at, actor, action, waybill_no, purpose, outcome, request_id, detail, prev_hash, hash';
 
+/** A record's values in COLUMNS order, as both backends store them. */
+export function auditValues(r: AuditRecord): unknown[] {
+  return [r.seq, r.at, r.actor, r.action, r.waybillNo ?? null, r.purpose ?? null, r.outcome, r.requestId ?? null, r.detail === undefined ? null : JSON.stringify(r.detail), r.prevHash, r.hash];
+}
+
 /** The entry's own fields only, absent ones left out, so a returned record equals one read back. */
 export function clean(entry: AuditEntry): AuditEntry {
   return {

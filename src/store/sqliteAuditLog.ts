@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { AuditLog } from '../audit/auditLog';
 import { checkEntry, hashRecord, verifyChain, type AuditEntry, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
-import { COLUMNS, clean, toRecord, type AuditRow } from './auditRows';
+import { COLUMNS, auditValues, clean, toRecord, type AuditRow } from './auditRows';
 import { WaybillError } from '../errors';
 
 export class SqliteAuditLog implements AuditLog {
@@ -21,19 +21,7 @@ export class SqliteAuditLog implements AuditLog {
       if (!head) throw new WaybillError('internal', 'the audit head is missing');
       const seq = head.seq + 1;
       const record: AuditRecord = { ...clean(entry), seq, prevHash: head.hash, hash: hashRecord(seq, head.hash, entry) };
-      insert.run(
-        seq,
-        record.at,
-        record.actor,
-        record.action,
-        record.waybillNo ?? null,
-        record.purpose ?? null,
-        record.outcome,
-        record.requestId ?? null,
-        record.detail === undefined ? null : JSON.stringify(record.detail),
-        record.prevHash,
-        record.hash,
-      );
+      insert.run(...auditValues(record));
       moveHead.run(seq, record.hash);
       return record;
     });

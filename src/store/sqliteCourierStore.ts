@@ -6,20 +6,7 @@ import { parseNewCourier, type Courier, type NewCourier } from '../couriers/cour
 import type { CourierStore } from '../couriers/courierStore';
 import { newCredentialId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
 import { statementCache } from './statementCache';
-
-interface CourierRow {
-  id: string;
-  carrier: string;
-  name: string;
-  outlet: string;
-  routes: string;
-  device: string;
-  credential_hash: Buffer;
-  created_at: string;
-  revoked_at: string | null;
-  suspended_at: string | null;
-  suspend_reason: string | null;
-}
+import { toCourier, type CourierRow } from './credentialRows';
 
 export class SqliteCourierStore implements CourierStore {
   private readonly sql: (text: string) => Database.Statement;
@@ -103,20 +90,4 @@ export class SqliteCourierStore implements CourierStore {
   private row(id: string): CourierRow | undefined {
     return this.sql('SELECT * FROM couriers WHERE id = ?').get(id) as CourierRow | undefined;
   }
-}
-
-// The credential hash stays in this file: no Courier object carries it.
-function toCourier(row: CourierRow): Courier {
-  return {
-    id: row.id,
-    carrier: row.carrier as Courier['carrier'],
-    name: row.name,
-    outlet: row.outlet,
-    routes: JSON.parse(row.routes) as string[],
-    device: row.device,
-    createdAt: row.created_at,
-    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
-    ...(row.suspended_at ? { suspendedAt: row.suspended_at } : {}),
-    ...(row.suspend_reason ? { suspendReason: row.suspend_reason } : {}),
-  };
 }

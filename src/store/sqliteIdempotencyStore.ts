@@ -5,18 +5,7 @@ import type Database from 'better-sqlite3';
 import type { Claim, IdempotencyStore } from '../http/idempotency';
 import type { SealedBox } from '../vault/sealing';
 import { statementCache } from './statementCache';
-
-interface Row {
-  request_hash: string;
-  created_at: string;
-  completed_at: string | null;
-  status: number | null;
-  content_type: string | null;
-  location: string | null;
-  key_id: string | null;
-  wrapped_key: Buffer | null;
-  body: Buffer | null;
-}
+import { settledClaim, type IdempotencyRow } from './idempotencyRows';
 
 export class SqliteIdempotencyStore implements IdempotencyStore {
   private readonly sql: (text: string) => Database.Statement;
@@ -31,12 +20,9 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
         const inserted = this.sql('INSERT OR IGNORE INTO idempotency_keys (client_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)')
           .run(client, key, requestHash, at.toISOString());
         if (inserted.changes === 1) return { state: 'claimed' };
-        const row = this.sql('SELECT * FROM idempotency_keys WHERE client_id = ? AND key = ?').get(client, key) as Row;
-        if (row.request_hash !== requestHash) return { state: 'mismatch' };
-        if (row.completed_at && row.key_id && row.wrapped_key && row.body) {
-          const sealed: SealedBox = { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.body };
-          return { state: 'done', response: { status: row.status!, contentType: row.content_type!, ...(row.location ? { location: row.location } : {}), sealed } };
-        }
+        const row = this.sql('SELECT * FROM idempotency_keys WHERE client_id = ? AND key = ?').get(client, key) as IdempotencyRow;
+        const settled = settledClaim(row, requestHash);
+        if (settled) return settled;
         if (row.created_at < staleBefore.toISOString()) {
           this.sql('UPDATE idempotency_keys SET created_at = ? WHERE client_id = ? AND key = ?').run(at.toISOString(), client, key);
           return { state: 'claimed' };

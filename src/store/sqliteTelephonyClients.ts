@@ -1,17 +1,10 @@
 // Telephony clients in the embedded SQLite file (migration 6): the credential's secret hash only.
 
 import type Database from 'better-sqlite3';
-import { newCredentialId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential } from '../couriers/credentials';
 import { checkTelephonyName, type TelephonyClient, type TelephonyClients } from '../relay/telephonyClients';
 import { statementCache } from './statementCache';
-
-interface TelephonyRow {
-  id: string;
-  name: string;
-  credential_hash: Buffer;
-  created_at: string;
-  revoked_at: string | null;
-}
+import { authenticatedTelephonyClient, type TelephonyRow } from './credentialRows';
 
 export class SqliteTelephonyClients implements TelephonyClients {
   private readonly sql: (text: string) => Database.Statement;
@@ -33,7 +26,6 @@ export class SqliteTelephonyClients implements TelephonyClients {
     const parsed = credential ? parseCredential(credential, 'wbt') : undefined;
     if (!parsed) return undefined;
     const row = this.sql('SELECT * FROM telephony_clients WHERE id = ?').get(parsed.id) as TelephonyRow | undefined;
-    if (!row || row.revoked_at || !secretMatches(parsed.secret, row.credential_hash)) return undefined;
-    return { id: row.id, name: row.name, createdAt: row.created_at };
+    return authenticatedTelephonyClient(row, parsed.secret);
   }
 }

@@ -44,13 +44,28 @@ const AUDIT_GUARDS: [string, string][] = [
   ['audit_head_no_delete', 'audit_head'],
 ];
 
+/** `reopen` opens another set of stores on the same database (a second instance); `close` closes them all. */
+function secondInstances(location: StoreLocation, stores: Stores): Pick<TestDatabase, 'reopen' | 'close'> {
+  const others: Stores[] = [];
+  return {
+    reopen: async () => {
+      const s = await openStores(location);
+      others.push(s);
+      return s;
+    },
+    close: async () => {
+      for (const s of [...others, stores]) await s.close();
+    },
+  };
+}
+
 const sqlite: StoreBackend = {
   name: 'SQLite',
   async open() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-store-'));
     const location: StoreLocation = { backend: 'sqlite', file: path.join(dir, 'waybill.db') };
     const stores = await openStores(location);
-    const others: Stores[] = [];
+    const instances = secondInstances(location, stores);
     // A fresh connection per call, opened after everything before it committed, as another client's would be.
     const side = <T>(use: (db: Database.Database) => T): T => {
       const db = new Database(location.file);
@@ -72,14 +87,7 @@ const sqlite: StoreBackend = {
       exec: async (sql) => side((db) => void db.exec(sql)),
       dropAuditGuards: async () => side((db) => AUDIT_GUARDS.forEach(([trigger]) => db.exec(`DROP TRIGGER ${trigger}`))),
       rawBytes: async () => Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)))),
-      reopen: async () => {
-        const s = await openStores(location);
-        others.push(s);
-        return s;
-      },
-      close: async () => {
-        for (const s of [...others, stores]) await s.close();
-      },
+      ...instances,
     };
   },
 };
@@ -153,7 +161,7 @@ const postgres: StoreBackend = {
     url.searchParams.set('options', `-c search_path=${schema}`);
     const location: StoreLocation = { backend: 'postgres', url: url.toString(), poolSize: 4 };
     const stores = await openStores(location);
-    const others: Stores[] = [];
+    const instances = secondInstances(location, stores);
     const side = sidePool(location.url);
     const placeholders = (sql: string) => {
       let n = 0;
@@ -181,13 +189,9 @@ const postgres: StoreBackend = {
           await client.end();
         }
       },
-      reopen: async () => {
-        const s = await openStores(location);
-        others.push(s);
-        return s;
-      },
+      reopen: instances.reopen,
       close: async () => {
-        for (const s of [...others, stores]) await s.close();
+        await instances.close();
         await side.end();
       },
     };

@@ -5,7 +5,7 @@
 import type { AuditLog } from '../../audit/auditLog';
 import { checkEntry, hashRecord, verifyChain, type AuditEntry, type AuditRecord, type VerifyResult } from '../../audit/auditRecord';
 import { WaybillError } from '../../errors';
-import { COLUMNS, clean, toRecord, type AuditRow } from '../auditRows';
+import { COLUMNS, auditValues, clean, toRecord, type AuditRow } from '../auditRows';
 import type { PgDatabase } from './pgDatabase';
 
 const VERIFY_BATCH = 10_000;
@@ -20,19 +20,7 @@ export class PostgresAuditLog implements AuditLog {
       if (!head) throw new WaybillError('internal', 'the audit head is missing');
       const seq = Number(head.seq) + 1;
       const record: AuditRecord = { ...clean(entry), seq, prevHash: head.hash, hash: hashRecord(seq, head.hash, entry) };
-      await q.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-        seq,
-        record.at,
-        record.actor,
-        record.action,
-        record.waybillNo ?? null,
-        record.purpose ?? null,
-        record.outcome,
-        record.requestId ?? null,
-        record.detail === undefined ? null : JSON.stringify(record.detail),
-        record.prevHash,
-        record.hash,
-      ]);
+      await q.run(`INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, auditValues(record));
       await q.run('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [seq, record.hash]);
       return record;
     });

@@ -5,20 +5,7 @@ import { parseNewCourier, type Courier, type NewCourier } from '../../couriers/c
 import type { CourierStore } from '../../couriers/courierStore';
 import { newCredentialId, newCredential, parseCredential, secretMatches } from '../../couriers/credentials';
 import { uniqueConstraintOf, type PgDatabase } from './pgDatabase';
-
-interface CourierRow {
-  id: string;
-  carrier: string;
-  name: string;
-  outlet: string;
-  routes: string;
-  device: string;
-  credential_hash: Buffer;
-  created_at: string;
-  revoked_at: string | null;
-  suspended_at: string | null;
-  suspend_reason: string | null;
-}
+import { toCourier, type CourierRow } from '../credentialRows';
 
 export class PostgresCourierStore implements CourierStore {
   constructor(private readonly db: PgDatabase) {}
@@ -92,20 +79,4 @@ export class PostgresCourierStore implements CourierStore {
   private row(id: string): Promise<CourierRow | undefined> {
     return this.db.one<CourierRow>('SELECT * FROM couriers WHERE id = $1', [id]);
   }
-}
-
-// The credential hash stays in this file: no Courier object carries it.
-function toCourier(row: CourierRow): Courier {
-  return {
-    id: row.id,
-    carrier: row.carrier as Courier['carrier'],
-    name: row.name,
-    outlet: row.outlet,
-    routes: JSON.parse(row.routes) as string[],
-    device: row.device,
-    createdAt: row.created_at,
-    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
-    ...(row.suspended_at ? { suspendedAt: row.suspended_at } : {}),
-    ...(row.suspend_reason ? { suspendReason: row.suspend_reason } : {}),
-  };
 }

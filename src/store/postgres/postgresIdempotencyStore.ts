@@ -5,18 +5,7 @@
 import type { Claim, IdempotencyStore } from '../../http/idempotency';
 import type { SealedBox } from '../../vault/sealing';
 import type { PgDatabase } from './pgDatabase';
-
-interface Row {
-  request_hash: string;
-  created_at: string;
-  completed_at: string | null;
-  status: number | null;
-  content_type: string | null;
-  location: string | null;
-  key_id: string | null;
-  wrapped_key: Buffer | null;
-  body: Buffer | null;
-}
+import { settledClaim, type IdempotencyRow } from '../idempotencyRows';
 
 export class PostgresIdempotencyStore implements IdempotencyStore {
   constructor(private readonly db: PgDatabase) {}
@@ -28,13 +17,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
         [client, key, requestHash, at.toISOString()],
       );
       if (inserted === 1) return { state: 'claimed' };
-      const row = await this.db.one<Row>('SELECT * FROM idempotency_keys WHERE client_id = $1 AND key = $2', [client, key]);
+      const row = await this.db.one<IdempotencyRow>('SELECT * FROM idempotency_keys WHERE client_id = $1 AND key = $2', [client, key]);
       if (!row) continue; // abandoned (or expired) between the two statements: claim afresh
-      if (row.request_hash !== requestHash) return { state: 'mismatch' };
-      if (row.completed_at && row.key_id && row.wrapped_key && row.body) {
-        const sealed: SealedBox = { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.body };
-        return { state: 'done', response: { status: row.status!, contentType: row.content_type!, ...(row.location ? { location: row.location } : {}), sealed } };
-      }
+      const settled = settledClaim(row, requestHash);
+      if (settled) return settled;
       if (row.created_at < staleBefore.toISOString()) {
         const taken = await this.db.run(
           'UPDATE idempotency_keys SET created_at = $1 WHERE client_id = $2 AND key = $3 AND completed_at IS NULL AND created_at < $4',

@@ -1,16 +1,9 @@
 // Telephony clients on PostgreSQL (migration 6): the credential's secret hash only.
 
-import { newCredentialId, newCredential, parseCredential, secretMatches } from '../../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential } from '../../couriers/credentials';
 import { checkTelephonyName, type TelephonyClient, type TelephonyClients } from '../../relay/telephonyClients';
 import type { PgDatabase } from './pgDatabase';
-
-interface TelephonyRow {
-  id: string;
-  name: string;
-  credential_hash: Buffer;
-  created_at: string;
-  revoked_at: string | null;
-}
+import { authenticatedTelephonyClient, type TelephonyRow } from '../credentialRows';
 
 export class PostgresTelephonyClients implements TelephonyClients {
   constructor(private readonly db: PgDatabase) {}
@@ -28,7 +21,6 @@ export class PostgresTelephonyClients implements TelephonyClients {
     const parsed = credential ? parseCredential(credential, 'wbt') : undefined;
     if (!parsed) return undefined;
     const row = await this.db.one<TelephonyRow>('SELECT * FROM telephony_clients WHERE id = $1', [parsed.id]);
-    if (!row || row.revoked_at || !secretMatches(parsed.secret, row.credential_hash)) return undefined;
-    return { id: row.id, name: row.name, createdAt: row.created_at };
+    return authenticatedTelephonyClient(row, parsed.secret);
   }
 }
