@@ -19,12 +19,15 @@ import { SqliteAuditLog } from '../store/sqliteAuditLog';
 import { SqliteCourierStore } from '../store/sqliteCourierStore';
 import { SqliteRelayStore } from '../store/sqliteRelayStore';
 import { PoolRelayProvider } from '../relay/poolRelayProvider';
+import { divisionTable } from '../address/divisionTable';
+import { splitAddress } from '../address/splitAddress';
 import { parseRelayPool } from '../relay/relayPool';
 
 const templateId = process.argv[2] ?? 'cn-4copy';
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 
 async function main(): Promise<void> {
+  const tableMs = time(1, () => divisionTable()); // first: parsing the samples below loads it too
   const template = loadTemplate(path.join(PACKAGE_ROOT, 'templates'), templateId);
   const samples = parseOrders(fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
   const store = SqliteStore.open(':memory:');
@@ -73,6 +76,9 @@ async function main(): Promise<void> {
   const qrMs = time(500, () => encodeQr(`https://scan.example.com/w/1${randomBytes(16).toString('base64url')}`));
   const c128Ms = time(500, (i) => encodeCode128(`ZT${String(100000000000 + i)}7`));
 
+  const addresses = addressLines();
+  const splitMs = time(20_000, (i) => splitAddress(addresses[i % addresses.length]!));
+
   const pct = (p: number) => singles[Math.min(singles.length - 1, Math.floor((p / 100) * singles.length))]!.toFixed(1);
   console.log(`template ${templateId}: ${template.copies.length} copies, ${template.labels.length} label(s) per waybill`);
   console.log(`one waybill PDF (warm): p50 ${pct(50)} ms, p95 ${pct(95)} ms, ${(singleBytes / 1024).toFixed(0)} KB`);
@@ -90,8 +96,26 @@ async function main(): Promise<void> {
     }
     console.log(`per label at ${dpi} dpi (one waybill, ${t.labels.length} labels, incl. its share of the print): ${figures.join(', ')}`);
   }
+  console.log(`address line → divisions: ${(splitMs * 1000).toFixed(0)} µs per address (${addresses.length} lines, every county), table load ${tableMs.toFixed(0)} ms once per process`);
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   await store.close();
+}
+
+/** One address line per county-level unit, in the usual written forms, rotating. */
+function addressLines(): string[] {
+  const lines: string[] = [];
+  for (const county of divisionTable().byCode.values()) {
+    if (county.level !== 'county') continue;
+    const city = county.parent!;
+    const province = city.parent!;
+    const forms = [
+      `${province.name}${city.name}${county.name}人民路12号3栋402`,
+      `${province.name} ${city.name} ${county.name} 建设大道88号`,
+      `${city.name}${county.name}解放西街5号院2单元301`,
+    ];
+    lines.push(forms[lines.length % forms.length]!);
+  }
+  return lines;
 }
 
 function time(n: number, f: (i: number) => unknown): number {
