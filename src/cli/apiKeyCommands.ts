@@ -6,6 +6,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { NewApiKey, ROLES } from '../auth/apiKey';
 import { WaybillError } from '../errors';
+import { issuesFromZod } from '../validation/zodIssues';
 import type { Services } from '../wiring';
 import { courierCommand } from './courierCommands';
 
@@ -40,7 +41,7 @@ export async function apiKeyCommand(args: string[], s: Services, log: (line: str
       return shown(log, `telephony client ${client.id}`, credential);
     }
     const input = NewApiKey.safeParse({ name: values.name, role, ...(values.client ? { client: values.client } : {}) });
-    if (!input.success) throw new WaybillError('invalid_input', 'invalid key', input.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+    if (!input.success) throw new WaybillError('invalid_input', 'invalid key', issuesFromZod(input.error));
     const { key, credential } = await s.apiKeys.add(input.data, now);
     await auditCredential(s, 'key_create', key.id);
     return shown(log, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}`, credential);

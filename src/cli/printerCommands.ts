@@ -8,6 +8,7 @@ import { retryDelivery, type DeliveryResult } from '../printers/deliverJob';
 import { NewPrinter, PRINTER_LANGUAGES } from '../printers/printer';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../printers/printerStore';
 import { DPIS } from '../render/outputFormats';
+import { issuesFromZod } from '../validation/zodIssues';
 import { deliveryDeps, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
 
@@ -40,7 +41,7 @@ export async function printerCommand(args: string[], s: Services, log: (line: st
     const { 'zpl-compression': zplCompression, ...options } = values;
     const input = NewPrinter.safeParse({ name: positionals[0], ...options, ...(zplCompression ? { zplCompression } : {}) });
     if (positionals.length !== 1 || !input.success)
-      throw new WaybillError('invalid_input', 'invalid printer', input.success ? [{ path: ['name'], message: 'give exactly one printer name' }] : input.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+      throw new WaybillError('invalid_input', 'invalid printer', input.success ? [{ path: ['name'], message: 'give exactly one printer name' }] : issuesFromZod(input.error));
     await s.printers.addPrinter({ ...input.data, createdAt: now.toISOString() });
     await audit('printer_add', input.data.name);
     const p = input.data;

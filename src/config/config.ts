@@ -2,6 +2,7 @@
 
 import path from 'node:path';
 import { z } from 'zod';
+import { issuesFromZod } from '../validation/zodIssues';
 
 const base64Key = z
   .string()
@@ -172,7 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   });
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `${ENV_NAMES[String(i.path[i.path.length - 1])] ?? 'config'}: ${i.message}`);
+    const lines = issuesFromZod(result.error).map((i) => `${ENV_NAMES[String(i.path[i.path.length - 1])] ?? 'config'}: ${i.message}`);
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return result.data;

@@ -3,7 +3,8 @@
 
 import { z } from 'zod';
 import { printableText } from '../validation/printableText';
-import { WaybillError, type Issue } from '../errors';
+import { issuesFromZod } from '../validation/zodIssues';
+import { WaybillError } from '../errors';
 import { CARRIER_CODES } from '../order/carriers';
 
 export const NewCourier = z
@@ -43,9 +44,5 @@ export function courierStatus(c: Courier): CourierStatus {
 export function parseNewCourier(input: unknown): NewCourier {
   const result = NewCourier.safeParse(input);
   if (result.success) return result.data;
-  const issues: Issue[] = result.error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    message: i.message,
-  }));
-  throw new WaybillError('invalid_input', 'invalid courier', issues);
+  throw new WaybillError('invalid_input', 'invalid courier', issuesFromZod(result.error));
 }

@@ -7,6 +7,7 @@ import { WaybillError } from '../errors';
 import { CopyKind } from '../privacy/copyPolicy';
 
 import { DPIS as DPI_NUMBERS, FORMAT_NAMES as FORMATS, OUTPUT_FORMATS, formatOfMediaType, type Dpi, type OutputFormat } from '../render/outputFormats';
+import { issuesFromZod } from '../validation/zodIssues';
 
 export type LabelFormat = OutputFormat;
 const DPIS = DPI_NUMBERS.map(String) as ['203', '300'];
@@ -46,7 +47,7 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
   throw new WaybillError(
     'invalid_input',
     'the query is invalid',
-    result.error.issues.map((i) => ({ path: ['query', ...i.path.map(String)], message: i.message })),
+    issuesFromZod(result.error).map((i) => ({ ...i, path: ['query', ...i.path] })),
   );
 }
 

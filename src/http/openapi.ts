@@ -3,7 +3,7 @@
 
 import { z } from 'zod';
 import { NewApiKey } from '../auth/apiKey';
-import { Address, ChineseAddress, InternationalAddress, Order } from '../order/orderSchema';
+import { Address, ADDRESS_INPUTS, Order } from '../order/orderSchema';
 import { CopyKind } from '../privacy/copyPolicy';
 import { WaybillEvent } from '../vault/lifecycle';
 import { SCAN_PURPOSES } from '../vault/scanAccess';
@@ -78,14 +78,33 @@ const PrintJob = z.object({
 });
 const PrinterInfo = z.object({ printers: z.array(z.object({ name: z.string(), language: z.enum(PRINTER_LANGUAGES), dpi: z.number().int(), template: z.string().optional() })) });
 const Batch = z.object({ orders: z.array(Order).min(1).max(10_000) }).strict();
+const RelayResolved = z.union([
+  z.object({
+    action: z.literal('bridge'),
+    bindingId: z.string().uuid(),
+    target: z.string().describe('the real number to bridge to, E.164; never logged or audited'),
+    targetExtension: z
+      .string()
+      .regex(/^\d{1,6}$/)
+      .optional()
+      .describe('digits to dial (DTMF) once the target answers, before bridging; only when the party gave an extension'),
+    timeLimitSeconds: z.number().int(),
+  }),
+  z.object({
+    action: z.literal('reject'),
+    reason: z.enum(['unknown', 'expired', 'caller_not_allowed']),
+    announcement: z.string().describe('id of the recording to play'),
+    bindingId: z.string().uuid().optional(),
+  }),
+]);
 
 function schema(s: z.ZodType): Record<string, unknown> {
   const json = z.toJSONSchema(s, {
     io: 'input',
     unrepresentable: 'any',
-    // The address is checked by country in code; document the two shapes it accepts.
+    // The address is checked by country in code; document the shapes it accepts.
     override: (ctx) => {
-      if (ctx.zodSchema === Address) Object.assign(ctx.jsonSchema, { oneOf: [ChineseAddress, InternationalAddress].map((a) => z.toJSONSchema(a, { io: 'input', unrepresentable: 'any' })) });
+      if (ctx.zodSchema === Address) Object.assign(ctx.jsonSchema, { oneOf: ADDRESS_INPUTS.map((a) => z.toJSONSchema(a, { io: 'input', unrepresentable: 'any' })) });
     },
   }) as Record<string, unknown>;
   delete json.$schema;
@@ -146,6 +165,7 @@ export function openApiDocument(): Record<string, unknown> {
         PrintSent: schema(PrintSent),
         PrintJob: schema(PrintJob),
         Printers: schema(PrinterInfo),
+        RelayResolved: schema(RelayResolved),
         Problem: schema(Problem),
       },
     },
@@ -230,7 +250,16 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'recipient details, audited' }, ...errors(400, 401, 403, 404, 410, 429) },
         },
       },
-      '/v1/relay/resolve': { post: { summary: 'Where a relay call goes (role: telephony)', security, responses: { '200': { description: 'bridge or reject' }, ...errors(401, 422) } } },
+      '/v1/relay/resolve': {
+        post: {
+          summary: 'Where a relay call goes (role: telephony)',
+          description:
+            'Bridge: call `target` and, when the answer has `targetExtension`, dial those digits once it answers (the real party\'s extension, absent when there is none); ' +
+            'hang up after `timeLimitSeconds`. Reject: play `announcement`.',
+          security,
+          responses: { '200': { description: 'bridge or reject', content: json('RelayResolved') }, ...errors(401, 422) },
+        },
+      },
       '/v1/relay/calls': { post: { summary: 'A call receipt, idempotent by call id (role: telephony)', security, responses: { '201': { description: 'recorded' }, '200': { description: 'duplicate' }, ...errors(401, 409, 422) } } },
       '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'The store is reachable', responses: { '200': { description: 'ready' }, ...errors(503) } } },

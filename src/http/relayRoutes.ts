@@ -11,6 +11,7 @@ import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Store } from '../store/store';
 import { ScanRefusal } from '../vault/scanAccess';
+import { issuesFromZod } from '../validation/zodIssues';
 import { bearer } from './auth';
 import { sendProblem } from './problem';
 
@@ -62,7 +63,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
 
   router.post('/resolve', async (req, res) => {
     const parsed = ResolveRequest.safeParse(req.body);
-    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the resolve request is invalid', { issues: issuesOf(parsed.error) });
+    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the resolve request is invalid', { issues: issuesFromZod(parsed.error) });
     const { to, ext, from } = parsed.data;
     const now = deps.now();
     const decision = await deps.provider.resolve({ to, ext, from: from ? e164(from, 'CN') : undefined }, now);
@@ -82,15 +83,11 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
 
   router.post('/calls', async (req, res) => {
     const parsed = CallReceipt.safeParse(req.body);
-    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the call receipt is invalid', { issues: issuesOf(parsed.error) });
+    if (!parsed.success) return sendProblem(res, 'invalid_input', 'the call receipt is invalid', { issues: issuesFromZod(parsed.error) });
     const outcome = await deps.calls.recordCall(parsed.data, deps.now().toISOString());
     if (outcome === 'conflict') return sendProblem(res, 'conflict', 'a different receipt with this call id was already recorded');
     res.status(outcome === 'recorded' ? 201 : 200).json({ callId: parsed.data.callId, outcome });
   });
 
   return router;
-}
-
-function issuesOf(error: z.ZodError) {
-  return error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
 }

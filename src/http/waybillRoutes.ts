@@ -17,6 +17,7 @@ import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
 import type { WaybillRecord } from '../store/store';
+import { issuesFromZod } from '../validation/zodIssues';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
@@ -107,7 +108,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const w = await visibleWaybill(deps, p, req);
     const body = PrintBody.safeParse(req.body);
     if (!body.success)
-      throw new WaybillError('invalid_input', 'the print request is invalid', body.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+      throw new WaybillError('invalid_input', 'the print request is invalid', issuesFromZod(body.error));
     const printer = await usablePrinter({ delivery }, p, body.data.printer);
     const template = tailorTemplate(deps.template(body.data.template ?? printer.template ?? deps.defaultTemplate), { copies: body.data.copies, dpi: printer.dpi });
     const done = await render(
@@ -127,7 +128,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const w = await visibleWaybill(deps, p, req);
     const event = WaybillEvent.safeParse(req.body);
     if (!event.success)
-      throw new WaybillError('invalid_input', 'the event is invalid', event.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })));
+      throw new WaybillError('invalid_input', 'the event is invalid', issuesFromZod(event.error));
     if (!EVENTS_BY_ROLE[p.role]!.includes(event.data.type))
       throw new WaybillError('forbidden', `a ${p.role} may post only ${EVENTS_BY_ROLE[p.role]!.join(', ')}`);
     const result = await recordWaybillEvent(deps.lifecycle, {
@@ -187,6 +188,8 @@ function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemp
     orderId: w.orderId,
     template: template.id,
     dpi: template.dpi,
+    sender: w.areas.sender,
+    recipient: w.areas.recipient,
     relay: w.relay,
     ...(qr ? { qr } : {}),
     copies: shown.map((c) => ({ copy: c.copy, ...(w.copyCodes[c.copy] ? { copyCode: w.copyCodes[c.copy] } : {}), fields: c.fields, barcode: c.barcode, ...(c.qr ? { qr: c.qr } : {}) })),

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WaybillError, type Issue } from '../errors';
 import { CopyPolicy, DEFAULT_POLICIES, policyFloorViolations, type CopyKind } from '../privacy/copyPolicy';
+import { issuesFromZod } from '../validation/zodIssues';
 import type { TextField } from '../privacy/privacyView';
 import { Template, type Element, type Section } from './templateSchema';
 
@@ -53,7 +54,7 @@ export function parseTemplate(text: string, file: string): LoadedTemplate {
     fail([{ file, path: [], message: `not valid JSON: ${(e as Error).message}` }]);
   }
   const parsed = Template.safeParse(json);
-  if (!parsed.success) fail(parsed.error.issues.map((i) => ({ file, path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message })));
+  if (!parsed.success) fail(issuesFromZod(parsed.error).map((i) => ({ file, ...i })));
   const template = parsed.data!;
 
   const issues: Issue[] = [];

@@ -1,79 +1,64 @@
-// The order contract (DESIGN §5) as zod schemas: the single source for validation, the Order type and,
-// later, the API documentation. Phones leave this module normalised to E.164.
+// The order contract as zod schemas: the single source for validation, the Order type and the API
+// document. Phones leave this module normalised to E.164, addresses checked (addressSchema.ts).
 
 import { z } from 'zod';
-import { printableText } from '../validation/printableText';
-import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { printableText, refusingControls } from '../validation/printableText';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { Address } from './addressSchema';
 import { CARRIER_CODES } from './carriers';
+import { screenPrintedText } from './screenPrintedText';
+import { waybillNoProblem } from './waybillNumber';
 
-const countryCode = z
-  .string()
-  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 country code such as CN or US')
-  .refine((c) => isSupportedCountry(c), 'unknown country code');
+/**
+ * An extension written after the number: `转`, `分机`, `分机号`, `ext`, `ext.`, `extension`, `x` or `#`
+ * (letters in any case, spaces around optional), then 1–6 digits, at the end. A plain `-` is no
+ * separator: `021-6888 3210` is a landline. The first separator after a digit splits the text.
+ */
+const EXTENSION_SEPARATOR = /^(.*?\d)\s*(?:转|分机号?|extension|ext\.?|x|#)\s*(.*)$/iu;
+const EXTENSION_DIGITS = /^\d{1,6}$/;
+const EXTENSION_FORMS = '转, 分机, ext, x or #';
 
-/** Mainland China: the address hierarchy down to the district is routing data; street and detail are sealed. */
-export const ChineseAddress = z
-  .object({
-    country: z.literal('CN'),
-    province: printableText(20),
-    city: printableText(20),
-    district: printableText(20),
-    street: printableText(120),
-    detail: printableText(120).optional(),
-    postalCode: z.string().regex(/^\d{6}$/, 'must be 6 digits').optional(),
-  })
-  .strict();
-export type ChineseAddress = z.infer<typeof ChineseAddress>;
-
-/** Everywhere else: country, region, city and postal code route the parcel; line1/line2 are sealed. */
-export const InternationalAddress = z
-  .object({
-    country: countryCode.refine((c) => c !== 'CN', 'Chinese addresses use province/city/district/street'),
-    region: printableText(40).optional(),
-    city: printableText(60),
-    postalCode: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{1,10}$/, 'must be a postal code').optional(),
-    line1: printableText(120),
-    line2: printableText(120).optional(),
-  })
-  .strict();
-export type InternationalAddress = z.infer<typeof InternationalAddress>;
-
-export type Address = ChineseAddress | InternationalAddress;
-
-/** Picks the address shape by country, so errors name the fields of the right shape. */
-export const Address = z.unknown().transform((value, ctx): Address => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    ctx.addIssue({ code: 'custom', message: 'must be an address object' });
-    return z.NEVER;
-  }
-  const country = (value as { country?: unknown }).country;
-  const shape = country === 'CN' ? ChineseAddress : InternationalAddress;
-  const parsed = shape.safeParse(value);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: 'custom', path: issue.path });
-    return z.NEVER;
-  }
-  return parsed.data;
-});
+export { Address, ADDRESS_INPUTS, ChineseAddress, InternationalAddress } from './addressSchema';
 
 const PartyInput = z
   .object({
     name: printableText(64).refine((s) => /\p{L}/u.test(s), 'must contain letters'),
-    phone: z.string().trim().min(3, 'must be a phone number').max(32, 'must be at most 32 characters'),
+    phone: refusingControls(z
+      .string()
+      .trim()
+      .min(3, 'must be a phone number')
+      .max(40, 'must be at most 40 characters')
+      .describe(`a phone number, national (default region: the address country) or international; an extension follows ${EXTENSION_FORMS} as 1–6 digits, e.g. "0571-8888 6666 转 808"`)),
     address: Address,
   })
   .strict();
 
-/** A party with its phone normalised to E.164, the default region taken from its address country. */
+/**
+ * A party with its phone normalised to E.164, the default region taken from its address country, and
+ * the extension (digits the PBX dials once connected) kept apart in `phoneExtension`: paper never shows
+ * it, only relay bindings carry it. Messages name the region or the form, never the digits.
+ */
 export const Party = PartyInput.transform((party, ctx) => {
   const region = party.address.country as CountryCode;
-  const phone = parsePhoneNumberFromString(party.phone, region);
+  const split = EXTENSION_SEPARATOR.exec(party.phone);
+  const numberText = split ? split[1]! : party.phone;
+  const extension = split?.[2];
+  if (extension !== undefined && !EXTENSION_DIGITS.test(extension)) {
+    ctx.addIssue({ code: 'custom', path: ['phone'], message: `the extension after ${EXTENSION_FORMS} must be 1–6 digits` });
+    return z.NEVER;
+  }
+  const phone = parsePhoneNumberFromString(numberText, region);
   if (!phone || !phone.isValid()) {
-    // The message names the region, never the digits.
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `not a valid phone number (default region ${region})` });
     return z.NEVER;
   }
-  return { ...party, phone: phone.number as string };
+  // libphonenumber reads more forms (",", ";ext=", "extn", "- 808#" …) and would keep a second or
+  // overlong extension from us; one grammar, refused otherwise, so no extension is silently lost.
+  if (phone.ext) {
+    ctx.addIssue({ code: 'custom', path: ['phone'], message: `an extension must follow ${EXTENSION_FORMS}, as 1–6 digits` });
+    return z.NEVER;
+  }
+  return { ...party, phone: phone.number as string, ...(extension !== undefined ? { phoneExtension: extension } : {}) };
 });
 export type Party = z.infer<typeof Party>;
 
@@ -91,19 +76,25 @@ export const Order = z
     orderId: printableText(64),
     carrier: z.enum(CARRIER_CODES),
     service: z.enum(['standard', 'express', 'economy']).default('standard'),
+    // Checked against the carrier's own forms below, once the carrier is known.
     waybillNo: z
       .string()
-      .regex(/^[A-Z]{1,3}\d{8,20}$/, 'must be a carrier prefix followed by 8–20 digits')
+      .describe('a number the carrier issued, in one of its forms (README: Waybill numbers); generated when absent')
       .optional(),
     sender: Party,
     recipient: Party,
     parcel: Parcel,
-    routingCode: printableText(32).optional(),
+    // A sorting code, nothing more: a narrow alphabet leaves no room for a name, a phone or a room.
+    routingCode: z.string().trim().regex(/^[A-Za-z0-9-]{1,16}$/, 'must be 1–16 ASCII letters, digits or "-"').optional(),
   })
   .strict()
-  .refine((o) => o.waybillNo === undefined || o.waybillNo.startsWith(o.carrier), {
-    path: ['waybillNo'],
-    message: 'must start with the carrier code',
+  // zod 4 runs this beside field issues that leave a value (a pattern, a length), so it relies on
+  // types only; a waybill number that is no carrier's is refused as such and not screened further.
+  .superRefine((o, ctx) => {
+    const problem = o.waybillNo === undefined ? undefined : waybillNoProblem(o.carrier, o.waybillNo);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['waybillNo'], message: problem });
+    for (const issue of screenPrintedText(problem ? { ...o, waybillNo: undefined } : o))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 export type Order = z.infer<typeof Order>;
 export type OrderInput = z.input<typeof Order>;

@@ -4,6 +4,7 @@
 
 import { Order } from './orderSchema';
 import { WaybillError, type Issue } from '../errors';
+import { issuesFromZod } from '../validation/zodIssues';
 
 interface RawOrder {
   value: unknown;
@@ -22,9 +23,7 @@ export function validateOrders(raw: RawOrder[], file?: string): Order[] {
   raw.forEach(({ value, line }, index) => {
     const result = Order.safeParse(value);
     if (result.success) orders.push(result.data);
-    else
-      for (const issue of result.error.issues)
-        issues.push({ file, index, line, path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: issue.message });
+    else for (const issue of issuesFromZod(result.error)) issues.push({ file, index, line, ...issue });
   });
   if (issues.length) {
     const bad = new Set(issues.map((i) => i.index)).size;

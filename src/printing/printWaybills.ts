@@ -10,7 +10,8 @@ import type { LoadedTemplate } from '../layout/loadTemplate';
 import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import type { CopyKind } from '../privacy/copyPolicy';
-import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
+import { buildCopyView, type CopyView, type Lang, type WaybillFacts } from '../privacy/privacyView';
+import { partyArea } from '../privacy/routingArea';
 import type { CopyPrintRecord, PrintJobRecord, Store, WaybillRecord } from '../store/store';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
@@ -113,7 +114,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
       const printed = printCopies(req.template, facts, { job, waybillId: id, printNo: preview ? 0 : 1, at: now }, deps.metrics);
       if (!preview) copies.push(...printed.copies);
-      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed }, printed.layout);
+      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang) }, printed.layout);
       summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
@@ -149,11 +150,18 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
   const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
   const printNo = await deps.store.nextPrintNo(waybill.id);
   const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, at: now }, deps.metrics);
-  await req.sink.add({ orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay }, printed.layout);
+  await req.sink.add(
+    { orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang) },
+    printed.layout,
+  );
   await req.sink.finish();
   await deps.store.savePrintJob(job, [], printed.copies);
   await auditPrint(deps.audit, job, waybill.waybillNo, printNo, req.template.copies.length);
   return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
+}
+
+function areasOf(order: Order, lang: Lang) {
+  return { sender: partyArea(order.sender.address, lang), recipient: partyArea(order.recipient.address, lang) };
 }
 
 /** Print 0 is a create without paper (a preview), 1 the first print, 2+ reprints. */
@@ -222,7 +230,8 @@ async function bindRelay(
   const partyPhones = [order.recipient.phone, order.sender.phone];
   for (const party of ['recipient', 'sender'] as const) {
     try {
-      const bound = await deps.relay.provider.bind({ waybillId, party, realPhone: order[party].phone, partyPhones, validFrom: now, expiresAt }, lang);
+      const { phone: realPhone, phoneExtension: realExtension } = order[party];
+      const bound = await deps.relay.provider.bind({ waybillId, party, realPhone, ...(realExtension ? { realExtension } : {}), partyPhones, validFrom: now, expiresAt }, lang);
       if (!bound) return { printed, unavailable: 'relay pool exhausted' };
       bindings.push(bound.bindingId);
       printed[party] = bound.printed;

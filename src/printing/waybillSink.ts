@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { WaybillLayout } from '../layout/layoutWaybill';
 import type { LabelRenderer } from '../render/renderer';
+import type { PartyArea } from '../privacy/routingArea';
 
 export interface PrintedWaybill {
   orderIndex: number;
@@ -15,6 +16,8 @@ export interface PrintedWaybill {
   copyCodes: Record<string, string>;
   /** The relay numbers as printed, per party. */
   relay: Partial<Record<'recipient' | 'sender', string>>;
+  /** Each party's area as printed, with its division code. */
+  areas: Record<'sender' | 'recipient', PartyArea>;
 }
 
 export interface WaybillSink {
@@ -45,6 +48,8 @@ export class JsonSink implements WaybillSink {
       orderIndex: waybill.orderIndex,
       orderId: waybill.orderId,
       waybillNo: waybill.waybillNo,
+      sender: waybill.areas.sender,
+      recipient: waybill.areas.recipient,
       copies: layout.shown.map((c) => ({ copy: c.copy, copyCode: waybill.copyCodes[c.copy], fields: c.fields, barcode: c.barcode, qr: c.qr })),
     };
     const text = (this.count++ === 0 ? '[\n' : ',\n') + JSON.stringify(entry, null, 2);

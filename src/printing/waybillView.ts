@@ -4,6 +4,7 @@
 import type { Masked } from '../privacy/masked';
 import { DEFAULT_POLICIES } from '../privacy/copyPolicy';
 import { buildCopyView, type TextField } from '../privacy/privacyView';
+import { partyArea, type PartyArea } from '../privacy/routingArea';
 import type { WaybillRecord } from '../store/store';
 import type { Keys } from '../vault/keyFile';
 import type { RelayProvider } from '../relay/relayProvider';
@@ -23,6 +24,8 @@ export interface WaybillView {
   relayUnavailable: boolean;
   /** Absent once purged: the data behind it is destroyed. */
   shows?: Partial<Record<TextField, Masked>>;
+  sender?: PartyArea;
+  recipient?: PartyArea;
 }
 
 export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now: () => Date }, w: WaybillRecord): Promise<WaybillView> {
@@ -48,5 +51,5 @@ export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now
     { ...DEFAULT_POLICIES.courier, qr: false },
   );
   const shows = Object.fromEntries(SHOWN.filter((f) => view.fields[f]).map((f) => [f, view.fields[f]]));
-  return { ...base, shows };
+  return { ...base, shows, sender: partyArea(content.order.sender.address, lang), recipient: partyArea(content.order.recipient.address, lang) };
 }

@@ -7,7 +7,7 @@ import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
 import { maskPhone } from './maskPhone';
-import { routingArea } from './routingArea';
+import { destinationZone, routingArea } from './routingArea';
 
 export const TEXT_FIELDS = [
   'waybillNo',
@@ -78,7 +78,8 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     carrier: asMasked(print.lang === 'zh' ? carrier.name : carrier.latinName),
     service: asMasked(SERVICE[print.lang][order.service]),
     serviceNumber: asMasked(carrier.serviceNumber),
-    routingCode: asMasked(order.routingCode ?? ''),
+    // Never blank: without a sorting code the zone shows where the parcel goes.
+    routingCode: order.routingCode ? asMasked(order.routingCode) : destinationZone(order.recipient.address),
     copyTitle: asMasked(print.title),
     copyCode: asMasked(print.copyCode),
     reprint: asMasked(print.printNo > 1 ? REPRINT[print.lang](print.printNo) : ''),

@@ -21,3 +21,25 @@ export function routingArea(address: Address, depth: 'routing' | 'city', lang: L
   const cityLine = [address.city, address.region, depth === 'routing' ? address.postalCode : undefined].filter(Boolean).join(' ');
   return asMasked(`${cityLine}, ${country}`);
 }
+
+/** What a party's area is, as the JSON views report it: the printed text and the division code. */
+export interface PartyArea {
+  area: Masked;
+  /** GB/T 2260 code of the deepest division (mainland China only). */
+  areaCode?: string;
+}
+
+export function partyArea(address: Address, lang: Lang): PartyArea {
+  const area = routingArea(address, 'routing', lang);
+  return address.country === 'CN' && address.areaCode ? { area, areaCode: address.areaCode } : { area };
+}
+
+/**
+ * The large routing zone when the order brings no sorting code: destination city and district, as
+ * carriers print it (大头笔, "杭州 西湖区"); abroad the city and the country code.
+ */
+export function destinationZone(address: Address): Masked {
+  if (address.country !== 'CN') return asMasked(`${address.city.toUpperCase()} ${address.country}`);
+  const city = address.city.length > 2 ? address.city.replace(/市$/u, '') : address.city;
+  return asMasked([city, address.district].filter(Boolean).join(' '));
+}

@@ -1,8 +1,10 @@
 // The built-in relay provider: our own pool of virtual numbers with random extensions. The real number
-// is sealed per binding (so after-sales calls outlive the address, which is shredded sooner), callers
-// are matched by keyed hashes, and an ended binding's number + extension sits in quarantine before reuse.
+// and its extension, if any, are sealed per binding (so after-sales calls outlive the address, which is
+// shredded sooner), callers are matched by keyed hashes, and an ended binding's number + extension sits
+// in quarantine before reuse.
 
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { CourierStore } from '../couriers/courierStore';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { hashToken } from '../vault/qrToken';
@@ -20,6 +22,29 @@ export interface PoolRelaySettings {
 
 /** Announcement ids the PBX plays on a rejection; stable, so dial plans can map them to audio files. */
 const ANNOUNCEMENTS = { unknown: 'relay-unknown-number', expired: 'relay-expired', caller_not_allowed: 'relay-caller-not-allowed' } as const;
+
+/** What a binding seals: the real number and, when the party has one, its extension. */
+const SealedTarget = z
+  .object({ phone: z.string().regex(/^\+[1-9]\d{2,14}$/), extension: z.string().regex(/^\d{1,6}$/).optional() })
+  .strict();
+type SealedTarget = z.infer<typeof SealedTarget>;
+
+function sealTarget(target: SealedTarget): Buffer {
+  return Buffer.from(JSON.stringify(SealedTarget.parse(target)));
+}
+
+/** Opens either form: JSON, or the bare E.164 that bindings sealed before extensions were kept hold. */
+function openTarget(plain: string): SealedTarget {
+  if (plain.startsWith('+')) return { phone: plain };
+  let parsed: ReturnType<typeof SealedTarget.safeParse> | undefined;
+  try {
+    parsed = SealedTarget.safeParse(JSON.parse(plain));
+  } catch {
+    // JSON.parse quotes the text it chokes on; say nothing of it.
+  }
+  if (!parsed?.success) throw new Error('a relay binding holds an unreadable target');
+  return parsed.data;
+}
 
 export class PoolRelayProvider implements RelayProvider {
   constructor(
@@ -45,7 +70,7 @@ export class PoolRelayProvider implements RelayProvider {
         party: req.party,
         callerPolicy: this.settings.callerPolicy,
         partyPhoneHashes: req.partyPhones.map((p) => this.phoneHash(p)),
-        sealed: seal(Buffer.from(req.realPhone), this.keys.ring, `relay:${id}`),
+        sealed: seal(sealTarget({ phone: req.realPhone, ...(req.realExtension ? { extension: req.realExtension } : {}) }), this.keys.ring, `relay:${id}`),
         validFrom: req.validFrom.toISOString(),
         expiresAt: req.expiresAt.toISOString(),
         quarantineDays: this.settings.quarantineDays,
@@ -85,8 +110,15 @@ export class PoolRelayProvider implements RelayProvider {
       return { action: 'reject', reason: 'expired', announcement: ANNOUNCEMENTS.expired, bindingId: binding.id, waybillId: binding.waybillId };
     if (!(await this.callerAllowed(binding.callerPolicy, binding.partyPhoneHashes, call.from)))
       return { action: 'reject', reason: 'caller_not_allowed', announcement: ANNOUNCEMENTS.caller_not_allowed, bindingId: binding.id, waybillId: binding.waybillId };
-    const target = unsealWithKeys(this.keys, binding.sealed, `relay:${binding.id}`).toString('utf8');
-    return { action: 'bridge', bindingId: binding.id, waybillId: binding.waybillId, target, timeLimitSeconds: this.settings.callLimitSeconds };
+    const target = openTarget(unsealWithKeys(this.keys, binding.sealed, `relay:${binding.id}`).toString('utf8'));
+    return {
+      action: 'bridge',
+      bindingId: binding.id,
+      waybillId: binding.waybillId,
+      target: target.phone,
+      ...(target.extension ? { targetExtension: target.extension } : {}),
+      timeLimitSeconds: this.settings.callLimitSeconds,
+    };
   }
 
   private async callerAllowed(policy: CallerPolicy, partyHashes: string[], from: string | undefined): Promise<boolean> {

@@ -8,6 +8,8 @@ export interface BindRequest {
   party: RelayParty;
   /** The real number (E.164): handed to the provider, never printed, logged or audited. */
   realPhone: string;
+  /** Its extension (1–6 digits), dialled once the call is connected; same care as the number. */
+  realExtension?: string;
   /** Both parties' real numbers, for the "parties only" caller policy. */
   partyPhones: string[];
   validFrom: Date;
@@ -21,7 +23,7 @@ export interface Bound {
 }
 
 export type ResolveDecision =
-  | { action: 'bridge'; bindingId: string; waybillId: string; target: string; timeLimitSeconds: number }
+  | { action: 'bridge'; bindingId: string; waybillId: string; target: string; targetExtension?: string; timeLimitSeconds: number }
   | { action: 'reject'; reason: 'unknown' | 'expired' | 'caller_not_allowed'; announcement: string; bindingId?: string; waybillId?: string };
 
 export interface RelayProvider {

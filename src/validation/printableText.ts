@@ -1,12 +1,24 @@
 // The one zod shape for short human-entered text (names, addresses, labels): trimmed, bounded, and free
-// of control characters, which would otherwise reach paper, terminals and audit lines.
+// of control and invisible formatting characters, which would otherwise reach paper, terminals and audit
+// lines: a bidi override can make a printed or logged text read differently from what it holds, and a
+// line separator or C1 control can forge a log line or upset a printer language.
 
 import { z } from 'zod';
 
+/**
+ * C0 controls and DEL, C1 controls, the Unicode line/paragraph separators, and the bidirectional
+ * formatting characters (embeddings, overrides, isolates, LRM/RLM and the Arabic letter mark).
+ */
+const CONTROL_OR_BIDI = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/;
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one: not text at all. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The character checks of printableText, for string fields with their own shape (e.g. phone numbers). */
+export function refusingControls(schema: z.ZodString): z.ZodString {
+  return schema
+    .refine((s) => !CONTROL_OR_BIDI.test(s), 'must not contain control or bidirectional formatting characters')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must not contain unpaired surrogates');
+}
+
 export const printableText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+  refusingControls(z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT, main } from '../../src/cli';
+import { CARRIERS, type CarrierCode } from '../../src/order/carriers';
 import { fakePrinter } from '../support/fakePrinter';
 import { decodeTspl, decodeZpl } from '../support/printerDecoders';
 
@@ -96,7 +97,7 @@ describe('waybill print', () => {
   it('refuses a waybill number that is already used, and prints nothing', async () => {
     const w = workspace();
     const orders = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'orders.json'), 'utf8')).slice(0, 1);
-    orders[0].waybillNo = `${orders[0].carrier}100000000009`;
+    orders[0].waybillNo = CARRIERS[orders[0].carrier as CarrierCode].waybill.forms[0].example; // a valid number of its carrier
     const file = path.join(w.dir, 'one.json');
     fs.writeFileSync(file, JSON.stringify(orders));
     expect(await w.run('print', file, '--out', path.join(w.out, 'a.pdf'))).toBe(EXIT.ok);

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { createApp } from '../../src/http/app';
 import { loadTemplate } from '../../src/layout/loadTemplate';
@@ -26,6 +26,7 @@ import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
 import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import type { Keys } from '../../src/vault/keyFile';
+import { seal } from '../../src/vault/sealing';
 import { expectAbsent } from '../support/expectAbsent';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -103,7 +104,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, store, audit, couriers, relayStore, provider, clock, printed, summary, logs, post, resolve, relayOf, courierCopy, event, scanPhone, stop, pbx };
+  return { dir, store, audit, couriers, relayStore, provider, keys, clock, printed, summary, logs, post, resolve, relayOf, courierCopy, event, scanPhone, stop, pbx };
 }
 
 describe('relay numbers', () => {
@@ -136,6 +137,54 @@ describe('relay numbers', () => {
       expect((await w.post('/v1/relay/resolve', { to: '+8613800000000', ext: '1' })).body.reason).toBe('unknown');
       expect((await w.post('/v1/relay/resolve', w.relayOf(0), 'wbt_nobody')).status).toBe(401);
       expect((await w.post('/v1/relay/resolve', { to: 'not a number', ext: '12345' })).status).toBe(422);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('bridges to the real number plus its extension; bindings without one, or sealed before extensions were kept, answer no targetExtension', async () => {
+    const raw = fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n').slice(0, 2).map((l) => JSON.parse(l));
+    raw[0].recipient.phone = `${raw[0].recipient.phone} 转 802614`;
+    const withExtension = parseOrders(raw.map((o) => JSON.stringify(o)).join('\n'), 'orders.ndjson');
+    expect(withExtension[0]!.recipient.phoneExtension).toBe('802614');
+    const w = await world({ orders: withExtension });
+    try {
+      const bridged = await w.resolve(0, '+8613900000000');
+      expect(bridged).toEqual({
+        status: 200,
+        body: { action: 'bridge', bindingId: expect.any(String), target: orders[0]!.recipient.phone, targetExtension: '802614', timeLimitSeconds: 600 },
+      });
+      const plain = await w.resolve(1);
+      expect(plain.body).toMatchObject({ action: 'bridge', target: orders[1]!.recipient.phone });
+      expect(plain.body).not.toHaveProperty('targetExtension');
+
+      // A binding sealed before this change holds the bare E.164 number: it still bridges.
+      const id = randomUUID();
+      const legacy = await w.relayStore.allocate(
+        {
+          id,
+          waybillId: randomUUID(),
+          party: 'recipient',
+          callerPolicy: 'anyone',
+          partyPhoneHashes: [],
+          sealed: seal(Buffer.from('+8613911112222'), w.keys.ring, `relay:${id}`),
+          validFrom: w.clock.now.toISOString(),
+          expiresAt: new Date(w.clock.now.getTime() + DAY).toISOString(),
+          quarantineDays: 90,
+        },
+        parseRelayPool('+8617000001236'),
+        w.clock.now,
+      );
+      const old = await w.post('/v1/relay/resolve', { to: legacy!.number, ext: legacy!.ext });
+      expect(old.body).toEqual({ action: 'bridge', bindingId: id, target: '+8613911112222', timeLimitSeconds: 600 });
+
+      // The extension stays off paper, off the courier's scan, out of audit records and logs.
+      expect(w.courierCopy(0)['recipient.phone']).toMatch(/^170 0000 123[45] 转 \d{4}$/);
+      const scanned = await w.scanPhone(0);
+      expect(scanned).toBe(w.courierCopy(0)['recipient.phone']);
+      expectAbsent(JSON.stringify(w.printed) + scanned, ['802614'], 'printed JSON and scan');
+      const trail = JSON.stringify(await w.audit.forWaybill(w.printed[0].waybillNo)) + w.logs.join('\n');
+      expectAbsent(trail, ['802614', orders[0]!.recipient.phone.slice(-8)], 'audit and logs');
     } finally {
       await w.stop();
     }

@@ -1,7 +1,6 @@
 import { Order } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
 import { WaybillError } from '../../src/errors';
-import { generateWaybillNo, hasValidCheckDigit } from '../../src/order/waybillNumber';
 import { expectAbsent } from '../support/expectAbsent';
 
 const order = (patch: (o: any) => void = () => {}) => {
@@ -48,6 +47,53 @@ describe('order schema', () => {
   });
 
   it.each([
+    ['13962584017 转 808', 'CN', '+8613962584017', '808'],
+    ['13962584017转808', 'CN', '+8613962584017', '808'],
+    ['0571-8888 6666 转 808', 'CN', '+8657188886666', '808'],
+    ['021 6888 3210 分机 12', 'CN', '+862168883210', '12'],
+    ['021 6888 3210 分机号 0012', 'CN', '+862168883210', '0012'],
+    ['+1 213 373 4253 ext. 808', 'US', '+12133734253', '808'],
+    ['+1 213 373 4253 ext 808', 'US', '+12133734253', '808'],
+    ['+1 213 373 4253 EXT808', 'US', '+12133734253', '808'],
+    ['+1 213 373 4253 extension 123456', 'US', '+12133734253', '123456'],
+    ['(213) 373-4253 x808', 'US', '+12133734253', '808'],
+    ['+1 213 373 4253 #808', 'US', '+12133734253', '808'],
+    ['+86 139 6258 4017 # 808', 'US', '+8613962584017', '808'],
+  ])('keeps the extension of %p apart from the E.164 number', (phone, country, e164, extension) => {
+    const address = country === 'CN' ? order().sender.address : { country, city: 'Los Angeles', line1: '1 Fake St' };
+    const parsed = Order.parse(order((o) => Object.assign(o.recipient, { phone, address })));
+    expect(parsed.recipient.phone).toBe(e164);
+    expect(parsed.recipient.phoneExtension).toBe(extension);
+  });
+
+  it('reads a plain "-" as part of the number, never as an extension separator', () => {
+    const parsed = Order.parse(order((o) => (o.sender.phone = '021-6888 3210')));
+    expect(parsed.sender).not.toHaveProperty('phoneExtension');
+    expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = '13962584017-808'))))).toEqual([
+      expect.objectContaining({ path: 'sender.phone', message: 'not a valid phone number (default region CN)' }),
+    ]);
+  });
+
+  it('has no extension when none is written', () => {
+    expect(Order.parse(order()).sender).not.toHaveProperty('phoneExtension');
+  });
+
+  it.each([
+    ['too long an extension', '13962584017 转 8080808', /extension .* 1–6 digits/],
+    ['letters in the extension', '13962584017 转 80a8', /extension .* 1–6 digits/],
+    ['only letters after the separator', '13962584017 ext abcdef', /extension .* 1–6 digits/],
+    ['a separator and no digits', '13962584017 分机', /extension .* 1–6 digits/],
+    ['a second extension', '13962584017 转 808 转 909', /extension .* 1–6 digits/],
+    ['an extension in a form outside the grammar', '+1 213 373 4253;ext=808', /extension must follow 转, 分机, ext, x or #/],
+    ['a comma as the separator', '+1 213 373 4253, 808', /extension must follow/],
+    ['an invalid number before a good extension', '13957 转 808', /not a valid phone number/],
+  ])('refuses %s at sender.phone without quoting it', (_what, phone, message) => {
+    const issues = issuesOf(JSON.stringify(order((o) => (o.sender.phone = phone))));
+    expect(issues).toEqual([expect.objectContaining({ path: 'sender.phone', message: expect.stringMatching(message) })]);
+    expectAbsent(JSON.stringify(issues), [phone, '808', '8080808', '80a8', 'abcdef', '13962584017', '4253', '13957'], 'extension issues');
+  });
+
+  it.each([
     ['an invalid phone', (o: any) => (o.recipient.phone = '12345'), 'recipient.phone'],
     ['a missing phone', (o: any) => delete o.recipient.phone, 'recipient.phone'],
     ['an unknown country', (o: any) => (o.recipient.address.country = 'XX'), 'recipient.address.country'],
@@ -84,21 +130,5 @@ describe('order schema', () => {
     expect(parseOrders(`[${one},${one}]`, 'a.json')).toHaveLength(2);
     expect(parseOrders(JSON.stringify(order(), null, 2), 'a.json')).toHaveLength(1);
     expect(parseOrders(`${one}\n${one}\n`, 'a.ndjson')).toHaveLength(2);
-  });
-});
-
-describe('waybill numbers', () => {
-  it('are the carrier prefix, 12 digits and a Luhn check digit', () => {
-    for (let i = 0; i < 200; i++) {
-      const no = generateWaybillNo('YT');
-      expect(no).toMatch(/^YT[1-9]\d{12}$/);
-      expect(hasValidCheckDigit(no)).toBe(true);
-    }
-  });
-
-  it('catch a single mistyped digit', () => {
-    const no = generateWaybillNo('ZT');
-    const last = Number(no.slice(-1));
-    expect(hasValidCheckDigit(no.slice(0, -1) + String((last + 1) % 10))).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import { listTemplates, loadTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
 import type { Order, Party } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
+import { formatIssue, formatPath, WaybillError } from '../../src/errors';
 import { printWaybills, type PrintSummary } from '../../src/printing/printWaybills';
 import { LabelSink, type PrintedWaybill, type WaybillSink } from '../../src/printing/waybillSink';
 import type { WaybillLayout } from '../../src/layout/layoutWaybill';
@@ -34,7 +35,13 @@ import { pdfMetadata, pdfText, rasterisePdf } from '../support/pdfProbe';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TEMPLATES = path.join(ROOT, 'templates');
-const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+// The samples, plus orders an integrator's messy data produces that must still print nothing personal:
+// one-line addresses with rooms, digits posing as a Latin name, dotted names, phones with extensions.
+// Latin name words are 5+ letters, so compressed printer data cannot hold one by chance.
+const orders = [
+  ...parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson'),
+  ...parseOrders(fs.readFileSync(path.join(__dirname, 'hostile-orders.ndjson'), 'utf8'), 'hostile-orders.ndjson'),
+];
 const SCAN_BASE = 'https://scan.example.com';
 const keys = { ring: { activeKeyId: 'test', keys: new Map([['test', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
 
@@ -49,12 +56,12 @@ function secretsOf(party: Party): { texts: string[]; phoneDigits: string } {
   if (/^\p{Script=Han}/u.test(name) && !/[·•・]/.test(name)) {
     const surname = COMPOUND_SURNAMES.find((s) => name.startsWith(s)) ?? name[0]!;
     texts.push(name.slice(surname.length).replace(/\s/g, ''));
+  } else if (/[·•・]/.test(name)) {
+    // A dotted name shows at most its first character: every segment is secret (麦麦提·赛帕克 → 麦**·***).
+    texts.push(...name.split(/[·•・]/));
   } else {
     // Every word long enough to mean something ("Mary-Jane O'Connor" → Mary, Jane, Connor).
-    // The first segment of a dotted name is printed by design (DESIGN §2: 麦麦提·赛帕克 → 麦麦提·***).
-    const [first, ...rest] = name.split(/[·•・]/);
-    texts.push(...rest);
-    if (rest.length === 0) texts.push(...first!.split(/[\s'’-]+/).filter((w) => [...w].length >= 4));
+    texts.push(...name.split(/[\s'’-]+/).filter((w) => [...w].length >= 4));
   }
   const a = party.address;
   const lines = a.country === 'CN' ? [a.street, a.detail] : [a.line1, a.line2];
@@ -261,5 +268,32 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
       }
       expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on ${template.id} label ${i}`, orders, numbers());
     }
+  });
+});
+
+describe('hostile free text is refused before anything is created, naming the field and quoting nothing', () => {
+  const base = JSON.parse(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n')[0]!) as Record<string, any>;
+  const recipientAddress = (change: Record<string, unknown>) => ({ ...base, recipient: { ...base.recipient, address: { ...base.recipient.address, ...change } } });
+  const london = { country: 'GB', city: 'London', postalCode: 'EC1V 9HX', line1: 'Flat 12, Rosebery Court' };
+
+  it.each([
+    ['phone digits in the contents', { ...base, parcel: { ...base.parcel, contents: '收件人电话13962584017' } }, 'parcel.contents', '13962584017'],
+    ['the street and room in the district', recipientAddress({ district: '西湖区文三路90号5幢2单元1102室' }), 'recipient.address.district', '文三路'],
+    ['a room in the city', recipientAddress({ city: '杭州市5幢2单元1102室' }), 'recipient.address.city', '1102'],
+    ['the recipient’s name in the contents', { ...base, parcel: { ...base.parcel, contents: '送给欧阳晓岚的生日礼物' } }, 'parcel.contents', '欧阳晓岚'],
+    ['phone digits in a foreign city', { ...base, recipient: { ...base.recipient, phone: '+44 20 7946 0958', address: { ...london, city: 'London 2079460958' } } }, 'recipient.address.city', '2079460958'],
+    ['the street in a routing code', { ...base, routingCode: '文三路90号' }, 'routingCode', '文三路'],
+  ])('%s', (_what, order, fieldPath, secret) => {
+    let refused: unknown;
+    try {
+      parseOrders(JSON.stringify(order), 'hostile.json');
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused).toBeInstanceOf(WaybillError);
+    const error = refused as WaybillError;
+    expect(error.code).toBe('invalid_input');
+    expect(error.issues.map((i) => formatPath(i.path))).toContain(fieldPath);
+    expect(error.issues.map(formatIssue).join('\n') + error.message).not.toContain(secret);
   });
 });

@@ -1,5 +1,5 @@
 // Tests for maskName: each table is one masking rule, with the exact printed form and property checks
-// that the given name (everything beyond the surname / first segment / initials) never reaches paper.
+// that the given name (everything beyond the surname / first letter / initials) never reaches paper.
 
 import { maskName } from '../../src/privacy/maskName';
 
@@ -48,27 +48,40 @@ describe('maskName', () => {
     });
   });
 
-  describe('·-separated names keep the first segment, the rest becomes a fixed ·***', () => {
+  describe('·-separated names show only their first letter, one * per other character, separators kept as ·', () => {
     const cases: [name: string, expected: string][] = [
-      ['麦麦提·赛帕克', '麦麦提·***'],
-      ['阿卜杜拉·买买提·艾力', '阿卜杜拉·***'],
-      ['迪丽热巴•迪力木拉提', '迪丽热巴·***'], // U+2022 bullet normalised to U+00B7
-      ['约翰・史密斯', '约翰·***'], // U+30FB katakana middle dot
-      ['古丽‧努尔', '古丽·***'], // U+2027 hyphenation point
-      ['艾力.买买提', '艾力·***'], // ASCII '.' between Han characters
-      ['艾力 · 努尔 · 买买提', '艾力·***'],
+      ['麦麦提·赛帕克', '麦**·***'],
+      ['王小明·李', '王**·*'],
+      ['阿卜杜拉·买买提·艾力', '阿***·***·**'],
+      ['迪丽热巴•迪力木拉提', '迪***·*****'], // U+2022 bullet normalised to U+00B7
+      ['约翰・史密斯', '约*·***'], // U+30FB katakana middle dot
+      ['古丽‧努尔', '古*·**'], // U+2027 hyphenation point
+      ['古丽･努尔', '古*·**'], // U+FF65 halfwidth katakana middle dot
+      ['古丽∙努尔', '古*·**'], // U+2219 bullet operator
+      ['古丽⋅努尔', '古*·**'], // U+22C5 dot operator
+      ['艾力.买买提', '艾*·***'], // ASCII '.' between Han characters
+      ['艾力 · 努尔 · 买买提', '艾*·**·***'], // spaces around separators are not characters
+      ['李·小明', '李·**'], // a one-character first segment: the rest still hides something
+      ['Anna Maria·Schmidt', 'A********·*******'], // spaces inside a segment are dropped, not starred
+      ['1张·李', '**·*'], // a digit is never printed as the initial
     ];
     test.each(cases.map(([name, expected]) => ({ name, expected })))('→ $expected', ({ name, expected }) => {
       const masked = maskName(name);
       expect(masked).toBe(expected);
       expectSomethingHidden(name, masked);
-      const [first = '', ...rest] = name.split(/[·•・‧.]/).map((s) => s.trim());
-      for (const segment of rest) expect(masked).not.toContain(segment);
-      expectNotPrinted(masked, graphemes(rest.join('')), first);
+      // Nothing but stars and separators after the first character, and that one only if it is a letter.
+      const [first = '', ...rest] = graphemes(masked);
+      expect(rest.join('')).toMatch(/^[*·]*$/u);
+      if (first !== '*') {
+        expect(first).toBe(graphemes(name.trim())[0]);
+        expect(first).toMatch(/^\p{L}/u);
+      }
+      const nameChars = graphemes(name.replace(/[\s·•・‧･∙⋅.]/gu, ''));
+      expectNotPrinted(masked, nameChars.slice(1), first);
     });
   });
 
-  describe('alphabetic names with spaces: each word becomes its initial + fixed ***', () => {
+  describe('alphabetic names with spaces: each word becomes its initial letter + fixed ***', () => {
     const cases: [name: string, expected: string][] = [
       ["Mary-Jane O'Connor", 'M*** O***'],
       ['Иван Петров', 'И*** П***'],
@@ -94,6 +107,29 @@ describe('maskName', () => {
       for (const word of name.split(/\s+/).map((w) => w.replace(/^[^\p{L}]+/u, ''))) {
         if (graphemes(word).length > 1) expect(masked).not.toContain(graphemes(word).slice(0, 2).join(''));
       }
+    });
+  });
+
+  describe('digits and symbols are never initials: words starting with a digit are dropped, whatever their number', () => {
+    const cases: [name: string, expected: string][] = [
+      ['John 1 3 9 6 2 5 8 4 0 1 7', 'J***'],
+      ['John 13962584017', 'J***'],
+      ['13962584017 John', 'J***'],
+      ['Mary 3M Smith', 'M*** S***'],
+      ['J0hn Smith', 'J*** S***'], // a digit inside a word is hidden with the rest of it
+      ['Ann #Lee', 'A*** L***'], // leading symbols are skipped, never printed
+      ['١٢٣ محمد علي', 'م*** ع***'], // Arabic-Indic digits are digits too
+      ['1 2 3', '***'],
+      ['A 1', '***'], // once the digits are gone only a bare initial is left, so it is hidden too
+    ];
+    test.each(cases.map(([name, expected]) => ({ name, expected })))('→ $expected', ({ name, expected }) => {
+      const masked = maskName(name);
+      expect(masked).toBe(expected);
+      expectSomethingHidden(name, masked);
+      expect(masked).not.toMatch(/[\p{N}#]/u);
+      // Dropping the digit words changes nothing: the paper cannot tell whether or how many there were.
+      const withoutDigitWords = name.split(' ').filter((w) => !/^[^\p{L}\p{N}]*\p{N}/u.test(w)).join(' ');
+      expect(maskName(withoutDigitWords)).toBe(masked);
     });
   });
 

@@ -3,7 +3,7 @@ import { DEFAULT_POLICIES, type CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView } from '../../src/privacy/privacyView';
 import { expectAbsent } from '../support/expectAbsent';
 
-const order = Order.parse({
+const input = {
   orderId: 'SO-1001',
   carrier: 'ZT',
   sender: {
@@ -18,7 +18,8 @@ const order = Order.parse({
   },
   parcel: { weightKg: 1.2, contents: '服装' },
   routingCode: '571-W12',
-});
+};
+const order = Order.parse(input);
 
 const facts = { order, waybillNo: 'ZT5705024606781', qrUrl: 'https://scan.example.com/w/1UC3JaHJhnIKI9iWjZnQVbg' };
 const view = (copy: CopyKind, printNo = 1, relay?: string) =>
@@ -69,5 +70,23 @@ describe('privacy view per copy', () => {
   it('marks reprints', () => {
     expect(view('recipient').fields.reprint).toBe('');
     expect(view('recipient', 2).fields.reprint).toBe('重印 第2次');
+  });
+
+  it('no copy shows a phone extension: masked phones and relay numbers stay as they were', () => {
+    const withExtensions = Order.parse({
+      ...input,
+      sender: { ...input.sender, phone: '+86 139 1234 5678 分机 3906' },
+      recipient: { ...input.recipient, phone: '13957246813 转 472901' },
+    });
+    expect([withExtensions.sender.phoneExtension, withExtensions.recipient.phoneExtension]).toEqual(['3906', '472901']);
+    for (const copy of ['courier', 'recipient', 'office', 'sender'] as const) {
+      for (const relay of [undefined, { recipient: '170 0000 1234 转 5678' }]) {
+        const print = { copy, title: copy, copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' as const };
+        const plain = buildCopyView({ ...facts, relay }, print, DEFAULT_POLICIES[copy]);
+        const extended = buildCopyView({ ...facts, order: withExtensions, relay }, print, DEFAULT_POLICIES[copy]);
+        expect(extended).toEqual(plain);
+        expectAbsent(JSON.stringify(extended), ['472901', '3906', '分机'], `${copy} copy${relay ? ' with relay' : ''}`);
+      }
+    }
   });
 });

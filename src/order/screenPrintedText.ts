@@ -1,0 +1,240 @@
+// Screens the free text an integrator sends that reaches paper verbatim, so a mapping mistake (the
+// buyer's phone in `contents`, the room number as a routing code) is refused before a waybill exists.
+// Screened fields: parcel.contents, routingCode, a client waybillNo and, for international (non-CN)
+// addresses, city, region and postalCode of both parties (mainland-China divisions are checked against
+// the official table instead). A pure function of the validated order (names as sent, phones in E.164,
+// addresses split); each finding is an issue at the field's path whose message names the rule and the
+// party, never the value or what matched.
+//
+// Text is compared folded: NFKD (full-width → ASCII, accents split off and dropped), lower case,
+// ß → ss, apostrophes dropped. "Compact" text also drops spaces, hyphens, dots and name separators (·).
+//
+// Rules:
+// 1. digit run: parcel.contents holds no run of 6 or more digits. A run is digits with only spaces,
+//    hyphens or dots between them: "139 6258 4017" and "2024-06-01" are runs of 11 and 8 digits;
+//    full-width, circled and Han digits count (一三九六二五八四零一七 is a phone number).
+// 2. phone: no field holds 6 consecutive digits (in runs as above) of either party's phone: of its
+//    national significant number or of its E.164 digits.
+// 3. name: no field holds either party's full name (compact; alphabetic names as whole words, so
+//    "Bo Li" is not in "Bolivia") or a given name:
+//    - Han or Hangul names: the name minus its surname (compound surnames from maskName.ts), and for a
+//      spaced name ("高橋 悠斗") each word after the first; compared compact.
+//    - ·-separated names: every segment (maskName hides the first one too: it is the given name).
+//    - other names: every word (split at spaces and hyphens; "O'Connor" also as Connor) of 3 or more
+//      letters except particles (de los, van, bin …), as a whole word; Han or kana words of 2 or more.
+//    A one-character given name (李四 → 四) is NOT screened on its own: it is also a common character
+//    (四件套, 明前龙井, 华为 …) and would refuse real product names, while paper shows the surname
+//    only, so a lone character links to nobody. The full name (李四) is still screened.
+//    In city and region, one alphabetic name word is not enough: places are named after people
+//    (Austin, Victoria, North Carolina) and these fields are routing data; two words or the full
+//    name are refused there too.
+// 4. street: no field holds a part of either party's street text (CN street/detail, international
+//    line1/line2). A part is
+//    - a street or place name: a Han place word (路 街 道 巷 弄 胡同 广场 大厦 中心 花园 小区 公寓 园
+//      苑 村 城 …) with the 2 Han characters before it (文三路; 时代广场 of 华星时代广场); a Latin
+//      street or building word with the name word next to it ("Canton Road", "Vista Court", "Rua do
+//      Campo", "Maison Aoba"; any spelling of the word: "Mission St"), or a word ending in one
+//      (Hauptstraße, Sakuragaoka-cho). A street word alone is no part: "Road bike parts" passes;
+//    - a building, unit or room: a number or letter with its unit word (5幢, 2单元, 1102室, 8号楼, 3号院,
+//      B座, 1903房, 三单元 — Han-numeral ones from 3 characters, as 一座 also counts lamps; Apt 4B,
+//      Flat 8C, Suite 1205, Level 3, 3. OG). 号, 层 and 楼 alone are no unit words: 5号电池 and
+//      7层置物架 are products;
+//    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7) as a
+//      whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g, 100 ml,
+//      200 件 are amounts).
+// A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
+// and a client waybillNo must match its carrier's form (waybillNumber.ts).
+
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { hanSurnameLength, nameSegments } from './nameParts';
+import { streetParts, type StreetPart } from './streetParts';
+import { chars, compact, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
+import type { ChineseAddress, InternationalAddress } from './addressSchema';
+
+export interface ScreenIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+interface ScreenedParty {
+  name: string;
+  /** E.164. */
+  phone: string;
+  address: ChineseAddress | InternationalAddress;
+}
+
+/** The part of a validated order the screen reads (structural, so the schema can call it on its own output). */
+export interface PrintedTextOrder {
+  waybillNo?: string | undefined;
+  routingCode?: string | undefined;
+  parcel: { contents?: string | undefined };
+  sender: ScreenedParty;
+  recipient: ScreenedParty;
+}
+
+const PARTIES = ['sender', 'recipient'] as const;
+type Who = (typeof PARTIES)[number];
+
+/** contents: digit-run rule applies; place: names-as-words are not refused; code: neither. */
+type FieldKind = 'contents' | 'place' | 'code';
+
+interface ScreenedField {
+  path: (string | number)[];
+  kind: FieldKind;
+  /** Folded text: for whole-word and whole-number probes. */
+  folded: string;
+  /** Compact text: for substrings of scripts written without spaces, and names with spaces ignored. */
+  compact: string;
+  /** Digit runs with their separators removed. */
+  runs: string[];
+}
+
+interface PartySecrets {
+  phoneGrams: ReadonlySet<string>;
+  /** Full names, and given names of scripts written without spaces. */
+  names: Probe[];
+  /** Given names as alphabetic words (each with its spellings); in place fields only two or more count. */
+  nameWords: Probe[][];
+  street: { part: StreetPart; probe: Probe }[];
+}
+
+const DIGIT_RUN_MIN = 6;
+const PHONE_RUN = 6;
+
+const message = {
+  digitRun: `must not contain ${DIGIT_RUN_MIN} or more digits in a row (spaces, hyphens and dots between digits count as none)`,
+  phone: (who: Who) => `must not contain ${PHONE_RUN} or more digits in a row of the ${who}'s phone number`,
+  name: (who: Who) => `must not contain the ${who}'s name or given name`,
+  street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
+};
+
+export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
+  const fields = screenedFields(order);
+  if (fields.length === 0) return [];
+  const secrets = { sender: partySecrets(order.sender), recipient: partySecrets(order.recipient) };
+  const issues: ScreenIssue[] = [];
+  for (const field of fields) {
+    const found = (msg: string) => issues.push({ path: field.path, message: msg });
+    if (field.kind === 'contents' && field.runs.some((r) => r.length >= DIGIT_RUN_MIN)) found(message.digitRun);
+    for (const who of PARTIES) {
+      const s = secrets[who];
+      if (field.runs.some((run) => holdsGram(run, s.phoneGrams))) found(message.phone(who));
+      const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
+      if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
+      const parts = new Set(s.street.filter(({ probe: p }) => probe(p, field)).map(({ part }) => part));
+      for (const part of parts) found(message.street(who, part));
+    }
+  }
+  return issues;
+}
+
+function screenedFields(order: PrintedTextOrder): ScreenedField[] {
+  const fields: ScreenedField[] = [];
+  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind) => {
+    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text) });
+  };
+  add(['parcel', 'contents'], order.parcel.contents, 'contents');
+  add(['routingCode'], order.routingCode, 'code');
+  add(['waybillNo'], order.waybillNo, 'code');
+  for (const who of PARTIES) {
+    const a = order[who].address;
+    // Mainland-China divisions are checked against the official table; only free-form ones are screened.
+    if (a.country === 'CN') continue;
+    const intl = a as InternationalAddress;
+    add([who, 'address', 'city'], intl.city, 'place');
+    add([who, 'address', 'region'], intl.region, 'place');
+    add([who, 'address', 'postalCode'], intl.postalCode, 'code');
+  }
+  return fields;
+}
+
+function probe(p: Probe, field: ScreenedField): boolean {
+  return p.test(p.on === 'folded' ? field.folded : field.compact);
+}
+
+const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
+const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
+
+const DIGIT_RUN = /\d(?:[\s.\-\u2010-\u2015\u2212]*\d)*/g;
+/** Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七); 十 and 百 are no digits. */
+const HAN_DIGITS = /[〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖]/gu;
+const HAN_DIGIT_VALUE: Record<string, string> = Object.fromEntries(
+  [...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))]).concat([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
+);
+
+/** Digit runs (ASCII, full-width, circled, Han), with the spaces, hyphens and dots between their digits removed. */
+function digitRuns(text: string): string[] {
+  const digits = fold(text).replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d);
+  return (digits.match(DIGIT_RUN) ?? []).map((run) => run.replace(/\D/g, ''));
+}
+
+function partySecrets(party: ScreenedParty): PartySecrets {
+  const a = party.address;
+  const streetTexts = a.country === 'CN' ? [(a as ChineseAddress).street, (a as ChineseAddress).detail] : [(a as InternationalAddress).line1, (a as InternationalAddress).line2];
+  return {
+    phoneGrams: phoneGrams(party.phone),
+    ...nameProbes(party.name),
+    street: streetTexts.flatMap((t) => (t ? streetParts(t) : [])),
+  };
+}
+
+function phoneGrams(e164: string): Set<string> {
+  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? '';
+  const grams = new Set<string>();
+  for (const digits of [e164.replace(/\D/g, ''), String(national)])
+    for (let i = 0; i + PHONE_RUN <= digits.length; i++) grams.add(digits.slice(i, i + PHONE_RUN));
+  return grams;
+}
+
+function holdsGram(run: string, grams: ReadonlySet<string>): boolean {
+  for (let i = 0; i + PHONE_RUN <= run.length; i++) if (grams.has(run.slice(i, i + PHONE_RUN))) return true;
+  return false;
+}
+
+/** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */
+const NAME_PARTICLES: ReadonlySet<string> = new Set(['los', 'las', 'del', 'dos', 'das', 'des', 'van', 'von', 'der', 'den', 'della', 'bin', 'binti', 'ibn']);
+
+function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
+  const clean = name.normalize('NFC').trim().replace(/\s+/gu, ' ');
+  const names: Probe[] = [];
+  const nameWords: Probe[][] = [];
+  const substring = (text: string) => {
+    const c = compact(text);
+    if (c !== '') names.push(literalProbe('compact', c));
+  };
+  /** A given-name word: substring for scripts written without spaces, whole word otherwise. */
+  const givenWord = (word: string) => {
+    if (SPACELESS.test(word)) {
+      if (chars(compact(word)).length >= 2) substring(word);
+      return;
+    }
+    // "O'Callaghan" is screened as ocallaghan and as callaghan: fold() drops the apostrophe.
+    const forms = [word, ...word.split(/['\u2018\u2019\u02BC`]/u)].map((f) => fold(f).replace(/[^\p{L}\p{N}]/gu, ''));
+    const spellings = [...new Set(forms)].filter((w) => chars(w).length >= 3 && !NAME_PARTICLES.has(w));
+    if (spellings.length) nameWords.push(spellings.map((w) => patternProbe('folded', w, wholeWord(escape(w)))));
+  };
+  const givenWords = (text: string) => text.split(/[\s\-\u2010-\u2015]+/u).filter((w) => w !== '').forEach(givenWord);
+
+  // The full name, spaces (and hyphens, dots) ignored: for names in spaceless scripts a substring of 2+
+  // characters, for others the words in order as a whole word, so "Bo Li" is not found in "Bolivia".
+  if (HAN_OR_HANGUL.test(clean) || SPACELESS.test(clean)) {
+    if (chars(compact(clean)).length >= 2) substring(clean);
+  } else {
+    const words = fold(clean).split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+    if (words[0] !== undefined && chars(words.join('')).length >= 3)
+      names.push(patternProbe('folded', words[0], wholeWord(words.map(escape).join('[^\\p{L}\\p{N}]*'))));
+  }
+  const segments = nameSegments(clean);
+  if (segments.length >= 2) {
+    for (const segment of segments) givenWords(segment);
+  } else if (HAN_OR_HANGUL.test(clean)) {
+    const letters = chars(clean.replace(/ /g, ''));
+    const given = letters.slice(hanSurnameLength(letters)).join('');
+    if (chars(given).length >= 2) substring(given);
+    // A spaced name marks its own surname ("高橋 悠斗"): each word after it is a given name too.
+    clean.split(' ').slice(1).forEach(givenWord);
+  } else {
+    givenWords(clean);
+  }
+  return { names, nameWords };
+}

@@ -1,0 +1,43 @@
+// Text probes for screening printed free text: folding (case, width, accents), compact forms, whole
+// words, and probes that test a field's text for a secret without compiling a pattern per order.
+
+/** A test on one form of a field's text. */
+export interface Probe {
+  on: 'folded' | 'compact';
+  test(text: string): boolean;
+}
+
+/** Case-, width- and accent-insensitive text. */
+export function fold(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/['\u2018\u2019\u02BC`]/g, '');
+}
+
+const COMPACT_DROPS = /[\s\-\u2010-\u2015\u2212.\u00B7\u2022\u30FB\u2027\uFF65\u2219\u22C5]/gu;
+
+/** Folded, without spaces, hyphens, dots and name separators. */
+export function compact(text: string): string {
+  return fold(text).replace(COMPACT_DROPS, '');
+}
+
+export const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** A letter or digit of a script written with spaces: what a whole word must not touch. Han and kana run on. */
+export const WORD_CHAR = '(?:(?![\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}])[\\p{L}\\p{N}])';
+export const wholeWord = (body: string) => `(?<!${WORD_CHAR})${body}(?!${WORD_CHAR})`;
+
+/** Characters as code points: folded text has no combining marks left, and Intl.Segmenter doubled the screen's cost. */
+export const chars = (text: string) => Array.from(text);
+
+/** A literal every match contains guards the pattern: most probes never compile (10,000 orders a batch). */
+export function patternProbe(on: Probe['on'], needle: string, source: string): Probe {
+  let pattern: RegExp | undefined;
+  return { on, test: (text) => text.includes(needle) && (pattern ??= new RegExp(source, 'u')).test(text) };
+}
+
+export const literalProbe = (on: Probe['on'], literal: string): Probe => ({ on, test: (text) => text.includes(literal) });

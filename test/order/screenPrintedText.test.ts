@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Order } from '../../src/order/orderSchema';
+import { parseOrders } from '../../src/order/readOrders';
+import { screenPrintedText } from '../../src/order/screenPrintedText';
+import { WaybillError } from '../../src/errors';
+import { expectAbsent } from '../support/expectAbsent';
+
+const SAMPLES = path.join(__dirname, '..', '..', 'samples');
+
+const base: Order = Order.parse({
+  orderId: 'SO-1',
+  carrier: 'SF',
+  sender: {
+    name: '欧阳晓岚',
+    phone: '139 6258 4017',
+    address: { country: 'CN', province: '浙江省', city: '杭州市', district: '西湖区', street: '文三路 478 号', detail: '华星时代广场 5幢 2单元 1102室' },
+  },
+  recipient: {
+    name: "Mary-Jane O'Connor",
+    phone: '+1 415 555 0132',
+    address: { country: 'US', region: 'CA', city: 'San Francisco', postalCode: '94105', line1: '425 Mission Street, Apt 4B', line2: 'Sendlinger Straße 42, 3. OG' },
+  },
+  parcel: { weightKg: 1.2, contents: '服装' },
+  routingCode: '571-W12',
+});
+
+type Field = 'contents' | 'routingCode' | 'waybillNo' | 'city' | 'region' | 'postalCode';
+
+function withField(field: Field, value: string): Order {
+  const o = structuredClone(base);
+  if (field === 'contents') o.parcel.contents = value;
+  else if (field === 'routingCode' || field === 'waybillNo') o[field] = value;
+  else Object.assign(o.recipient.address, { [field]: value });
+  return o;
+}
+
+const PATHS: Record<Field, string> = {
+  contents: 'parcel.contents',
+  routingCode: 'routingCode',
+  waybillNo: 'waybillNo',
+  city: 'recipient.address.city',
+  region: 'recipient.address.region',
+  postalCode: 'recipient.address.postalCode',
+};
+
+/** The screen's messages for one field holding one value; none may quote the value. */
+function messagesFor(field: Field, value: string): string[] {
+  const issues = screenPrintedText(withField(field, value));
+  const messages = issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  expectAbsent(messages.join('\n'), [value], `messages for ${field}`);
+  for (const issue of issues) expect(issue.path.join('.')).toBe(PATHS[field]);
+  return issues.map((i) => i.message);
+}
+
+const refused = (field: Field, value: string, rule: RegExp) => expect(messagesFor(field, value)).toEqual(expect.arrayContaining([expect.stringMatching(rule)]));
+const passes = (field: Field, value: string) => expect(messagesFor(field, value)).toEqual([]);
+
+describe('printed free text screening', () => {
+  it('passes the base order and every sample order', () => {
+    expect(screenPrintedText(base)).toEqual([]);
+    expect(parseOrders(fs.readFileSync(path.join(SAMPLES, 'orders.ndjson'), 'utf8'), 'orders.ndjson')).toHaveLength(16);
+    expect(parseOrders(fs.readFileSync(path.join(SAMPLES, 'orders.json'), 'utf8'), 'orders.json')).toHaveLength(3);
+  });
+
+  it('refuses a run of 6 or more digits in parcel.contents, spaces, hyphens and dots between digits ignored', () => {
+    const rule = /^must not contain 6 or more digits in a row/;
+    for (const text of ['138 0013 8000', '订单 202406', '2024-06-01', '12.34.56', '１２３４５６', '１２３ ４５６', 'SKU 12-34-56-78', '电话一三八零零一三八零零零', '①②③④⑤⑥', '壹贰叁肆伍陆'])
+      refused('contents', text, rule);
+    for (const text of ['12345', 'iPhone 15 256GB', '1.5 kg', '12345 件 6', '手机壳 x2', '３４５６', '一百二十三件', '三件套']) passes('contents', text);
+    // Only contents: a routing code or postal code may have 6 digits of its own.
+    passes('routingCode', '571-310012');
+    passes('postalCode', '941051');
+  });
+
+  it("refuses 6 consecutive digits of either party's phone (national or E.164) in any screened field", () => {
+    const sender = /^must not contain 6 or more digits in a row of the sender's phone number$/;
+    const recipient = /^must not contain 6 or more digits in a row of the recipient's phone number$/;
+    refused('contents', '962584', sender); // national number 13962584017
+    refused('contents', '8613 96', sender); // E.164 digits 8613962584017
+    refused('contents', '5 5 5 0 1 3', recipient);
+    refused('routingCode', 'A-625840-B', sender);
+    refused('waybillNo', 'SF1234962584017', sender);
+    refused('postalCode', '555013', recipient);
+    refused('city', '4155550132', recipient);
+    refused('region', '415-555', recipient);
+    passes('routingCode', 'A-96258-B'); // 5 digits
+    passes('waybillNo', 'SF1234567890123');
+    passes('postalCode', '94105');
+  });
+
+  it("refuses either party's full name or given name, case-, width- and space-insensitively", () => {
+    const sender = /^must not contain the sender's name or given name$/;
+    const recipient = /^must not contain the recipient's name or given name$/;
+    // Han: the name, and the name minus its (compound) surname.
+    for (const text of ['欧阳晓岚', '欧阳 晓 岚的礼物', '晓岚', '给晓岚']) refused('contents', text, sender);
+    // Latin: the full name spaces ignored, and every word of 3+ letters as a whole word, "O'Connor" as Connor too.
+    for (const text of ['MaryJane OConnor', 'gift for MARY', 'ｊａｎｅ', 'Jane-Austen novels', "O'Connor", 'Connor 4 ever']) refused('contents', text, recipient);
+    refused('routingCode', 'MARY-01', recipient);
+    // Not inside other words, nor the surname alone for Han names, nor name particles.
+    for (const text of ['Maryland crab', 'Janet', '欧阳', '晓', 'Connors']) passes('contents', text);
+  });
+
+  it('screens every segment of a ·-separated name, and no one-character Han given name on its own', () => {
+    const dotted = withField('contents', '赛帕克');
+    dotted.sender.name = '麦麦提·赛帕克';
+    expect(screenPrintedText(dotted).map((i) => i.message)).toEqual(["must not contain the sender's name or given name"]);
+    for (const text of ['麦麦提', '麦麦提赛帕克', '麦麦提·赛帕克']) {
+      expect(screenPrintedText({ ...dotted, parcel: { ...dotted.parcel, contents: text } })).toHaveLength(1);
+    }
+    // 李四: 四件套 is bedding, not the buyer; the full name still counts.
+    const short = structuredClone(base);
+    short.sender.name = '李四';
+    expect(screenPrintedText({ ...short, parcel: { ...short.parcel, contents: '四件套' } })).toEqual([]);
+    expect(screenPrintedText({ ...short, parcel: { ...short.parcel, contents: '李四收' } })).toHaveLength(1);
+    // A spaced Han name marks its surname itself: 高橋 悠斗 → 悠斗.
+    short.sender.name = '高橋 悠斗';
+    expect(screenPrintedText({ ...short, parcel: { ...short.parcel, contents: '悠斗' } })).toHaveLength(1);
+  });
+
+  it('lets a city or region share one word with a name, but not two or the full name', () => {
+    const recipient = /^must not contain the recipient's name or given name$/;
+    passes('city', 'Jane');
+    passes('region', 'Mary Land');
+    refused('city', 'Mary Jane', recipient);
+    refused('city', "Mary-Jane O'Connor", recipient);
+    refused('city', '晓岚', /^must not contain the sender's name or given name$/); // Han given names count everywhere
+    refused('contents', 'Jane', recipient);
+  });
+
+  it('refuses a street or place name from either party, but not a street word alone', () => {
+    const sender = /^must not contain part of the sender's street address \(a street or place name\)$/;
+    const recipient = /^must not contain part of the recipient's street address \(a street or place name\)$/;
+    for (const text of ['文三路', '杭州文三路店', '华星时代广场', '时代广场纪念品']) refused('contents', text, sender);
+    for (const text of ['Mission Street', 'mission st.', 'MissionStreet', 'Sendlinger Str', 'sendlinger strasse']) refused('contents', text, recipient);
+    refused('region', 'Mission St', recipient);
+    refused('routingCode', 'MISSION-ST', recipient);
+    for (const text of ['Road bike parts', 'Street wear', 'Mission impossible DVD', '三路', '广场舞音响', '服装', '手机壳']) passes('contents', text);
+  });
+
+  it('refuses a building, unit or room token, but not a product that counts with the same characters', () => {
+    const sender = /^must not contain part of the sender's street address \(a building, unit or room\)$/;
+    const recipient = /^must not contain part of the recipient's street address \(a building, unit or room\)$/;
+    for (const text of ['5幢', '5 幢', '2单元', '1102室', '放1102 室门口']) refused('contents', text, sender);
+    for (const text of ['Apt 4B', 'apt. 4b', 'APT4B', '3. OG']) refused('contents', text, recipient);
+    refused('routingCode', 'APT-4B', recipient);
+    for (const text of ['15幢', '52单元', '5号电池', '7层置物架', 'Apt 4', 'Apartment guide']) passes('contents', text);
+  });
+
+  it('refuses a house number of 3 or more digits appearing as a whole number, not an amount', () => {
+    const sender = /^must not contain part of the sender's street address \(a house number\)$/;
+    const recipient = /^must not contain part of the recipient's street address \(a house number\)$/;
+    refused('contents', '478', sender);
+    refused('contents', '第478号', sender);
+    refused('contents', 'No. 425', recipient);
+    refused('routingCode', 'R-425', recipient);
+    for (const text of ['4780', '1478', '42', '478g 茶叶', '425 ml', '1102 件']) passes('contents', text);
+  });
+
+  it('screens the international party fields only: CN city and district are checked divisions', () => {
+    const issues = screenPrintedText(withField('city', 'Apt 4B'));
+    expect(issues.map((i) => i.path.join('.'))).toEqual(['recipient.address.city']);
+    // The sender's CN city is 杭州市, which holds nothing secret and is not screened.
+    expect(screenPrintedText(base).filter((i) => i.path[0] === 'sender')).toEqual([]);
+  });
+});
+
+describe('the order schema', () => {
+  const input = () => ({
+    orderId: 'SO-1',
+    carrier: 'SF',
+    sender: { name: '欧阳晓岚', phone: '13962584017', address: { country: 'CN', province: '浙江省', city: '杭州市', district: '西湖区', street: '文三路 478 号', detail: '5幢 2单元 1102室' } },
+    recipient: { name: 'Eleanor Whitcombe', phone: '07447 318260', address: { country: 'GB', city: 'London', postalCode: 'EC1V 9HX', line1: 'Flat 12, Rosebery Court', line2: '27 Farringdon Road' } },
+    parcel: { weightKg: 1 },
+  });
+
+  function issuesOf(patch: (o: ReturnType<typeof input>) => void) {
+    const o = input();
+    patch(o);
+    try {
+      parseOrders(JSON.stringify(o), 'orders.json');
+    } catch (e) {
+      expect(e).toBeInstanceOf(WaybillError);
+      return (e as WaybillError).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    }
+    return [];
+  }
+
+  it('refuses screened text at the field path before anything is created', () => {
+    expect(issuesOf((o) => Object.assign(o.parcel, { contents: 'Rosebery Court 1102室' }))).toEqual([
+      "parcel.contents: must not contain part of the sender's street address (a building, unit or room)",
+      "parcel.contents: must not contain part of the sender's street address (a house number)",
+      "parcel.contents: must not contain part of the recipient's street address (a street or place name)",
+    ]);
+    expect(issuesOf((o) => Object.assign(o.recipient.address, { city: 'Eleanor Whitcombe' }))).toEqual(["recipient.address.city: must not contain the recipient's name or given name"]);
+  });
+
+  it('limits routingCode to a sorting-code alphabet: ASCII letters, digits and "-", at most 16', () => {
+    expect(issuesOf((o) => Object.assign(o, { routingCode: 'HZ-571-W12' }))).toEqual([]);
+    for (const routingCode of ['571 W12', '571/W12', '杭州-571', 'A'.repeat(17), '']) {
+      expect(issuesOf((o) => Object.assign(o, { routingCode }))).toEqual(['routingCode: must be 1–16 ASCII letters, digits or "-"']);
+    }
+  });
+
+  it("checks a client waybillNo against its carrier's form", () => {
+    expect(issuesOf((o) => Object.assign(o, { waybillNo: 'SF1234567890123' }))).toEqual([]);
+    expect(issuesOf((o) => Object.assign(o, { waybillNo: 'YT1234567890123' }))).toEqual(['waybillNo: must be a waybill number of SF Express: SF + 13 digits']);
+    expect(issuesOf((o) => Object.assign(o, { carrier: 'EMS', waybillNo: 'EA123456784CN' }))).toEqual(['waybillNo: check digit does not match (UPU S10)']);
+    expect(issuesOf((o) => Object.assign(o, { waybillNo: 'sf1234567890123' }))).toEqual(['waybillNo: must be a waybill number of SF Express: SF + 13 digits']);
+    // Refused as no carrier's number, not screened on top.
+    expect(issuesOf((o) => Object.assign(o, { waybillNo: 'SF13962584017' }))).toEqual(['waybillNo: must be a waybill number of SF Express: SF + 13 digits']);
+  });
+});
