@@ -22,12 +22,17 @@ const Problem = z.object({
   requestId: z.string(),
   errors: z.array(z.object({ index: z.number().int().optional().describe('order index in a batch'), line: z.number().int().optional(), path: z.string(), message: z.string() })).optional(),
 });
+const PartyArea = z
+  .object({ area: z.string().describe('the area as printed'), areaCode: z.string().optional().describe('mainland China: GB/T 2260 code of the deepest division') })
+  .optional();
 const Created = z.object({
   id: z.string().uuid(),
   waybillNo: z.string(),
   orderId: z.string(),
   template: z.string(),
   dpi: z.number().int(),
+  sender: PartyArea,
+  recipient: PartyArea,
   relay: z.object({ recipient: z.string().optional(), sender: z.string().optional() }).describe('relay number + extension as printed'),
   qr: z.string().url().optional().describe('the QR payload: an opaque token URL'),
   copies: z.array(
@@ -53,6 +58,8 @@ const View = z.object({
   purgedAt: z.string().optional(),
   relayUnavailable: z.boolean(),
   shows: z.record(z.string(), z.string()).optional().describe('masked fields; absent once purged'),
+  sender: PartyArea,
+  recipient: PartyArea,
   links: z.object({ self: z.string(), label: z.string(), events: z.string() }),
 });
 const EventResult = z.object({ waybillNo: z.string(), status: z.string(), purgeAfter: z.string() });
