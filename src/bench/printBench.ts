@@ -10,7 +10,7 @@ import { encodeCode128, encodeQr } from '../layout/barcodes';
 import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
 import { parseOrders } from '../order/readOrders';
-import type { Order } from '../order/orderSchema';
+import { Order } from '../order/orderSchema';
 import { printWaybills } from '../printing/printWaybills';
 import { LabelSink } from '../printing/waybillSink';
 import { labelRenderer, type OutputFormat } from '../render/outputFormats';
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
 
   const addresses = addressLines();
   const splitMs = time(20_000, (i) => splitAddress(addresses[i % addresses.length]!));
+  const raw = fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
+  const validateMs = time(5_000, (i) => Order.parse(raw[i % raw.length]));
 
   const pct = (p: number) => singles[Math.min(singles.length - 1, Math.floor((p / 100) * singles.length))]!.toFixed(1);
   console.log(`template ${templateId}: ${template.copies.length} copies, ${template.labels.length} label(s) per waybill`);
@@ -96,6 +98,7 @@ async function main(): Promise<void> {
     }
     console.log(`per label at ${dpi} dpi (one waybill, ${t.labels.length} labels, incl. its share of the print): ${figures.join(', ')}`);
   }
+  console.log(`order validation (schema, divisions, phones, screening of printed text): ${(validateMs * 1000).toFixed(0)} µs per order`);
   console.log(`address line → divisions: ${(splitMs * 1000).toFixed(0)} µs per address (${addresses.length} lines, every county), table load ${tableMs.toFixed(0)} ms once per process`);
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   await store.close();
