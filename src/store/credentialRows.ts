@@ -2,7 +2,7 @@
 // and their mapping. The credential hash stays in the row: no Courier or TelephonyClient carries it.
 
 import type { Courier } from '../couriers/courier';
-import { secretMatches } from '../couriers/credentials';
+import { secretMatches } from '../auth/credentials';
 import type { TelephonyClient } from '../relay/telephonyClients';
 
 export interface CourierRow {

@@ -3,7 +3,9 @@
 // applied on open, safely when several processes start at once, on both backends.
 
 import type { AuditLog } from '../audit/auditLog';
-import type { ApiKeyStore } from '../auth/apiKeyStore';
+import { ApiKeyStore } from '../auth/apiKeyStore';
+import { SqlApiKeyRepository } from './apiKeyRepository';
+import { postgresDatabase, sqliteDatabase, type Database } from './database';
 import type { CourierStore } from '../couriers/courierStore';
 import type { IdempotencyStore } from '../http/idempotency';
 import type { RateBuckets } from '../http/rateLimit';
@@ -11,7 +13,6 @@ import type { PrinterStore } from '../printers/printerStore';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import { PgDatabase } from './postgres/pgDatabase';
-import { PostgresApiKeyStore } from './postgres/postgresApiKeyStore';
 import { PostgresAuditLog } from './postgres/postgresAuditLog';
 import { PostgresCourierStore } from './postgres/postgresCourierStore';
 import { PostgresIdempotencyStore } from './postgres/postgresIdempotencyStore';
@@ -20,7 +21,6 @@ import { PostgresRateBuckets } from './postgres/postgresRateBuckets';
 import { PostgresRelayStore } from './postgres/postgresRelayStore';
 import { PostgresStore } from './postgres/postgresStore';
 import { PostgresTelephonyClients } from './postgres/postgresTelephonyClients';
-import { SqliteApiKeyStore } from './sqliteApiKeyStore';
 import { SqliteAuditLog } from './sqliteAuditLog';
 import { SqliteCourierStore } from './sqliteCourierStore';
 import { SqliteIdempotencyStore } from './sqliteIdempotencyStore';
@@ -53,12 +53,13 @@ export interface Stores {
 export async function openStores(location: StoreLocation): Promise<Stores> {
   if (location.backend === 'postgres') {
     const db = await PgDatabase.open(location.url, location.poolSize !== undefined ? { poolSize: location.poolSize } : {});
+    const database = postgresDatabase(db.pool);
     return {
       backend: 'postgres',
       store: new PostgresStore(db),
       audit: new PostgresAuditLog(db),
       couriers: new PostgresCourierStore(db),
-      apiKeys: new PostgresApiKeyStore(db),
+      ...repositories(database),
       idempotency: new PostgresIdempotencyStore(db),
       telephony: new PostgresTelephonyClients(db),
       relay: new PostgresRelayStore(db),
@@ -69,12 +70,13 @@ export async function openStores(location: StoreLocation): Promise<Stores> {
   }
   const store = SqliteStore.open(location.file);
   const db = store.database;
+  const database = sqliteDatabase(db);
   return {
     backend: 'sqlite',
     store,
     audit: new SqliteAuditLog(db),
     couriers: new SqliteCourierStore(db),
-    apiKeys: new SqliteApiKeyStore(db),
+    ...repositories(database),
     idempotency: new SqliteIdempotencyStore(db),
     telephony: new SqliteTelephonyClients(db),
     relay: new SqliteRelayStore(db),
@@ -82,4 +84,9 @@ export async function openStores(location: StoreLocation): Promise<Stores> {
     rateBuckets: new SqliteRateBuckets(db),
     close: () => store.close(),
   };
+}
+
+/** The aggregates written once over both databases. */
+function repositories(database: Database) {
+  return { apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database)) };
 }

@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { parseNewCourier, type Courier, type NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
-import { newCredentialId, newCredential, parseCredential, secretMatches } from '../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential, secretMatches } from '../auth/credentials';
 import { statementCache } from './statementCache';
 import { toCourier, type CourierRow } from './credentialRows';
 

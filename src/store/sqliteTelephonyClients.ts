@@ -1,7 +1,7 @@
 // Telephony clients in the embedded SQLite file (migration 6): the credential's secret hash only.
 
 import type Database from 'better-sqlite3';
-import { newCredentialId, newCredential, parseCredential } from '../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential } from '../auth/credentials';
 import { checkTelephonyName, type TelephonyClient, type TelephonyClients } from '../relay/telephonyClients';
 import { statementCache } from './statementCache';
 import { authenticatedTelephonyClient, type TelephonyRow } from './credentialRows';

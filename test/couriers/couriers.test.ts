@@ -1,6 +1,6 @@
 import { courierCommand } from '../../src/cli/courierCommands';
 import { courierStatus, isActive, type NewCourier } from '../../src/couriers/courier';
-import { hashSecret, newCredentialId, newCredential, parseCredential, secretMatches } from '../../src/couriers/credentials';
+import { hashSecret, newCredentialId, newCredential, parseCredential, secretMatches } from '../../src/auth/credentials';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
 const AT = new Date('2026-11-23T10:00:00.000Z');

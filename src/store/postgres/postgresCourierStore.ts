@@ -3,7 +3,7 @@
 
 import { parseNewCourier, type Courier, type NewCourier } from '../../couriers/courier';
 import type { CourierStore } from '../../couriers/courierStore';
-import { newCredentialId, newCredential, parseCredential, secretMatches } from '../../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential, secretMatches } from '../../auth/credentials';
 import { uniqueConstraintOf, type PgDatabase } from './pgDatabase';
 import { toCourier, type CourierRow } from '../credentialRows';
 

@@ -1,6 +1,6 @@
 // Telephony clients on PostgreSQL (migration 6): the credential's secret hash only.
 
-import { newCredentialId, newCredential, parseCredential } from '../../couriers/credentials';
+import { newCredentialId, newCredential, parseCredential } from '../../auth/credentials';
 import { checkTelephonyName, type TelephonyClient, type TelephonyClients } from '../../relay/telephonyClients';
 import type { PgDatabase } from './pgDatabase';
 import { authenticatedTelephonyClient, type TelephonyRow } from '../credentialRows';

@@ -1,0 +1,51 @@
+// API key rows on either database.
+
+import type { ApiKey, ApiRole } from '../auth/apiKey';
+import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
+import type { Database } from './database';
+
+type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
+
+function toKey(r: Row): ApiKey {
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role as ApiRole,
+    ...(r.client_id ? { client: r.client_id } : {}),
+    createdAt: r.created_at,
+    ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+  };
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export class SqlApiKeyRepository implements ApiKeyRepository {
+  constructor(private readonly d: Database) {}
+
+  async insert(k: StoredApiKey): Promise<void> {
+    await this.d.db
+      .insertInto('api_keys')
+      .values({ id: k.id, name: k.name, role: k.role, client_id: k.client ?? null, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: k.revokedAt ?? null })
+      .execute();
+  }
+
+  async list(): Promise<ApiKey[]> {
+    // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; the list is short.
+    const rows = await this.d.db.selectFrom('api_keys').selectAll().execute();
+    return rows.sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id)).map(toKey);
+  }
+
+  async findById(id: string): Promise<StoredApiKey | undefined> {
+    const row = await this.d.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && { ...toKey(row), secretHash: row.secret_hash };
+  }
+
+  async revoke(id: string, at: string): Promise<boolean> {
+    const result = await this.d.db
+      .updateTable('api_keys')
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+}

@@ -1,0 +1,132 @@
+// The tables as Kysely sees them: one typed schema for both backends. Times are ISO-8601 UTC text on
+// both; binary data is a Buffer (BLOB / bytea); generated ids are numbers on SQLite and bigint text on
+// PostgreSQL, so repositories never rely on their type.
+
+import type { ColumnType, Generated } from 'kysely';
+
+/** A flag: INTEGER 0/1 on SQLite, boolean on PostgreSQL; written as 0/1, which both accept. */
+type Flag = ColumnType<number | boolean, number, number>;
+type GeneratedId = Generated<number | string>;
+
+export interface Schema {
+  schema_migrations: { version: number; name: string; applied_at: string };
+  waybills: {
+    id: string;
+    waybill_no: string;
+    carrier: string;
+    order_id: string;
+    client_id: string | null;
+    routing_code: string | null;
+    created_at: string;
+    token_hash: string;
+    status: string;
+    purge_after: string | null;
+    purged_at: string | null;
+    relay_unavailable: Flag;
+    key_id: string;
+    wrapped_key: Buffer | null;
+    sealed: Buffer | null;
+  };
+  print_jobs: { id: string; created_at: string; channel: string; template_id: string; format: string; host: string; operator: string };
+  copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number };
+  waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string };
+  scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; at: string; outcome: string };
+  alerts: { id: GeneratedId; at: string; kind: string; courier_id: string | null; detail: string };
+  audit_log: {
+    seq: number | string;
+    at: string;
+    actor: string;
+    action: string;
+    waybill_no: string | null;
+    purpose: string | null;
+    outcome: string;
+    request_id: string | null;
+    detail: string | null;
+    prev_hash: string;
+    hash: string;
+  };
+  audit_head: { id: number; seq: number | string; hash: string };
+  couriers: {
+    id: string;
+    carrier: string;
+    name: string;
+    outlet: string;
+    routes: string;
+    device: string;
+    credential_hash: Buffer;
+    created_at: string;
+    revoked_at: string | null;
+    suspended_at: string | null;
+    suspend_reason: string | null;
+    phone_hash: string | null;
+  };
+  api_keys: { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
+  telephony_clients: { id: string; name: string; credential_hash: Buffer; created_at: string; revoked_at: string | null };
+  idempotency_keys: {
+    client_id: string;
+    key: string;
+    request_hash: string;
+    created_at: string;
+    completed_at: string | null;
+    status: number | null;
+    content_type: string | null;
+    location: string | null;
+    key_id: string | null;
+    wrapped_key: Buffer | null;
+    body: Buffer | null;
+  };
+  relay_bindings: {
+    id: string;
+    number: string;
+    ext: string;
+    waybill_id: string;
+    party: string;
+    caller_policy: string;
+    party_phone_hashes: string;
+    key_id: string | null;
+    wrapped_key: Buffer | null;
+    sealed: Buffer | null;
+    valid_from: string;
+    expires_at: string;
+    ended_at: string | null;
+    quarantine_until: string;
+  };
+  relay_slots: { number: string; ext: string; binding_id: string; held_until: string };
+  relay_calls: {
+    call_id: string;
+    binding_id: string | null;
+    body_hash: string;
+    started_at: string | null;
+    answered_at: string | null;
+    ended_at: string | null;
+    release_cause: string | null;
+    received_at: string;
+  };
+  printers: {
+    name: string;
+    host: string;
+    port: number;
+    language: string;
+    dpi: number;
+    template_id: string | null;
+    client_id: string | null;
+    zpl_compression: string;
+    created_at: string;
+  };
+  print_deliveries: {
+    job_id: string;
+    printer: string;
+    client_id: string | null;
+    status: string;
+    attempts: number;
+    last_error: string | null;
+    byte_length: number;
+    created_at: string;
+    updated_at: string;
+    delivered_at: string | null;
+    key_id: string | null;
+    wrapped_key: Buffer | null;
+    body: Buffer | null;
+  };
+  api_rate_buckets: { bucket: string; tokens: number; at_ms: number; allowed: number };
+}
