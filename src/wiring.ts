@@ -13,7 +13,7 @@ import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import type { RelayStore } from './relay/relayStore';
 import type { TelephonyClients } from './relay/telephonyClients';
 import { openStores, type StoreLocation } from './store/openStores';
-import type { Store } from './store/store';
+import type { WaybillStore } from './printing/waybillStore';
 import type { DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
 import { sendRaw } from './printers/rawTcp';
@@ -23,7 +23,7 @@ export interface Services {
   config: Config;
   /** Which database the stores below live in: the embedded SQLite file or a shared PostgreSQL. */
   backend: StoreLocation['backend'];
-  store: Store;
+  store: WaybillStore;
   audit: Required<AuditLog>;
   couriers: CourierStore;
   keys: Keys;

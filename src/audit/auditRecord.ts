@@ -86,60 +86,104 @@ export function checkEntry(entry: AuditEntry): void {
   }
 }
 
+/** The last seq and hash, recorded apart from the rows (seq 0 and GENESIS_HASH for an empty log). */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+/** The record that follows `head`: the entry's own fields only (so it equals the record read back), linked and hashed. */
+export function nextRecord(head: AuditHead, entry: AuditEntry): AuditRecord {
+  const seq = head.seq + 1;
+  return { ...ownFields(entry), seq, prevHash: head.hash, hash: hashRecord(seq, head.hash, entry) };
+}
+
+function ownFields(entry: AuditEntry): AuditEntry {
+  return {
+    at: entry.at,
+    actor: entry.actor,
+    action: entry.action,
+    ...(entry.waybillNo !== undefined ? { waybillNo: entry.waybillNo } : {}),
+    ...(entry.purpose !== undefined ? { purpose: entry.purpose } : {}),
+    outcome: entry.outcome,
+    ...(entry.requestId !== undefined ? { requestId: entry.requestId } : {}),
+    ...(entry.detail !== undefined ? { detail: { ...entry.detail } } : {}),
+  };
+}
+
+/** What verification reports when the head row itself is gone. */
+export const HEAD_DELETED: VerifyResult = { ok: false, count: 0, seq: 0, problem: 'edited', message: 'the audit head was deleted' };
+
 /**
  * Walks the chain in the order given (stores pass it ordered by seq) and reports the first problem.
  * `head` is the last seq and hash recorded apart from the rows; without it, deleting the newest rows
  * cannot be seen. A writer who can rewrite rows and head together can still rebuild the whole chain
  * from the edit on: compare the head with a copy kept elsewhere to rule that out.
  */
-export function verifyChain(records: Iterable<AuditRecord>, head?: { seq: number; hash: string }): VerifyResult {
-  let count = 0;
-  let prev = { seq: 0, hash: GENESIS_HASH };
-  const fail = (seq: number, problem: 'edited' | 'missing' | 'reordered' | 'truncated', message: string): VerifyResult => ({
-    ok: false,
-    count,
-    seq,
-    problem,
-    message,
-  });
-
+export function verifyChain(records: Iterable<AuditRecord>, head?: AuditHead): VerifyResult {
+  const walk = new ChainWalk(head);
   for (const r of records) {
+    const problem = walk.step(r);
+    if (problem) return problem;
+  }
+  return walk.end();
+}
+
+/** verifyChain one record at a time, for a log read in slices: `step` each record in order, then `end`. */
+export class ChainWalk {
+  private count = 0;
+  private prev: AuditHead = { seq: 0, hash: GENESIS_HASH };
+
+  constructor(private readonly head?: AuditHead) {}
+
+  /** The first problem, found at this record; undefined while the chain holds. */
+  step(r: AuditRecord): VerifyResult | undefined {
+    const { prev, head } = this;
     if (!Number.isSafeInteger(r.seq) || r.seq <= prev.seq) {
-      return fail(r.seq, 'reordered', `record ${r.seq} comes after record ${prev.seq}: records are out of order`);
+      return this.fail(r.seq, 'reordered', `record ${r.seq} comes after record ${prev.seq}: records are out of order`);
     }
     if (r.seq !== prev.seq + 1) {
       const gap = r.seq === prev.seq + 2 ? `record ${prev.seq + 1} is` : `records ${prev.seq + 1} to ${r.seq - 1} are`;
-      return fail(prev.seq + 1, 'missing', `${gap} missing (deleted or renumbered)`);
+      return this.fail(prev.seq + 1, 'missing', `${gap} missing (deleted or renumbered)`);
     }
     // Before its hashes: a row past the head was never appended through the log, whatever its links say.
     if (head && r.seq > head.seq) {
-      return fail(r.seq, 'edited', `record ${r.seq} lies past the recorded head (${head.seq}): it was added outside the audit log`);
+      return this.fail(r.seq, 'edited', `record ${r.seq} lies past the recorded head (${head.seq}): it was added outside the audit log`);
     }
     const selfOk = hashRecord(r.seq, r.prevHash, r) === r.hash;
     const linkOk = r.prevHash === prev.hash;
-    if (!selfOk && linkOk) return fail(r.seq, 'edited', `record ${r.seq} was changed after it was written`);
+    if (!selfOk && linkOk) return this.fail(r.seq, 'edited', `record ${r.seq} was changed after it was written`);
     // Both broken: a record written for another place in the chain (its seq is inside its hash) was moved here.
-    if (!selfOk) return fail(r.seq, 'reordered', `record ${r.seq} does not belong here: moved from another place in the chain, or its link was edited`);
+    if (!selfOk) return this.fail(r.seq, 'reordered', `record ${r.seq} does not belong here: moved from another place in the chain, or its link was edited`);
     // The record is whole but does not link: the one before it was rewritten and re-hashed.
     if (!linkOk) {
       return prev.seq === 0
-        ? fail(r.seq, 'edited', 'record 1 does not start the chain: it was rewritten')
-        : fail(prev.seq, 'edited', `record ${prev.seq} was rewritten: its hash no longer matches the link in record ${r.seq}`);
+        ? this.fail(r.seq, 'edited', 'record 1 does not start the chain: it was rewritten')
+        : this.fail(prev.seq, 'edited', `record ${prev.seq} was rewritten: its hash no longer matches the link in record ${r.seq}`);
     }
-    prev = { seq: r.seq, hash: r.hash };
-    count++;
+    this.prev = { seq: r.seq, hash: r.hash };
+    this.count++;
+    return undefined;
   }
 
-  if (head) {
-    if (prev.seq < head.seq) {
-      const what = head.seq === prev.seq + 1 ? `record ${head.seq} is` : `records ${prev.seq + 1} to ${head.seq} are`;
-      return fail(prev.seq + 1, 'truncated', `the log ends at record ${prev.seq} but the head says ${head.seq}: ${what} gone`);
+  /** The verdict once every record was stepped through without a problem. */
+  end(): VerifyResult {
+    const { prev, head } = this;
+    if (head) {
+      if (prev.seq < head.seq) {
+        const what = head.seq === prev.seq + 1 ? `record ${head.seq} is` : `records ${prev.seq + 1} to ${head.seq} are`;
+        return this.fail(prev.seq + 1, 'truncated', `the log ends at record ${prev.seq} but the head says ${head.seq}: ${what} gone`);
+      }
+      if (prev.hash !== head.hash) {
+        return head.seq === 0
+          ? this.fail(0, 'edited', 'the recorded head of an empty log was changed')
+          : this.fail(head.seq, 'edited', `record ${head.seq} was rewritten: its hash does not match the recorded head`);
+      }
     }
-    if (prev.hash !== head.hash) {
-      return head.seq === 0
-        ? fail(0, 'edited', 'the recorded head of an empty log was changed')
-        : fail(head.seq, 'edited', `record ${head.seq} was rewritten: its hash does not match the recorded head`);
-    }
+    return { ok: true, count: this.count };
   }
-  return { ok: true, count };
+
+  private fail(seq: number, problem: 'edited' | 'missing' | 'reordered' | 'truncated', message: string): VerifyResult {
+    return { ok: false, count: this.count, seq, problem, message };
+  }
 }

@@ -15,9 +15,13 @@ import { printWaybills } from '../printing/printWaybills';
 import { LabelSink } from '../printing/waybillSink';
 import { labelRenderer, type OutputFormat } from '../render/outputFormats';
 import { SqliteStore } from '../store/sqliteStore';
-import { SqliteAuditLog } from '../store/sqliteAuditLog';
-import { SqliteCourierStore } from '../store/sqliteCourierStore';
-import { SqliteRelayStore } from '../store/sqliteRelayStore';
+import { ChainedAuditLog } from '../audit/auditLog';
+import { SqlAuditRepository } from '../store/auditRepository';
+import { CourierStore } from '../couriers/courierStore';
+import { SqlCourierRepository } from '../store/courierRepository';
+import { sqliteDatabase } from '../store/database';
+import { SqlRelayRepository } from '../store/relayRepository';
+import { RelayStore } from '../relay/relayStore';
 import { PoolRelayProvider } from '../relay/poolRelayProvider';
 import { divisionTable } from '../address/divisionTable';
 import { splitAddress } from '../address/splitAddress';
@@ -34,7 +38,7 @@ async function main(): Promise<void> {
   const keys = { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   // As in production: every waybill binds two relay numbers (4-digit extensions on 10 numbers).
   const pool = parseRelayPool(Array.from({ length: 10 }, (_, i) => `+861700000000${i}`).join(','));
-  const provider = new PoolRelayProvider(new SqliteRelayStore(store.database), new SqliteCourierStore(store.database), keys, {
+  const provider = new PoolRelayProvider(new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database))), new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database))), keys, {
     pool,
     quarantineDays: 90,
     callerPolicy: 'anyone',
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
   });
   const deps = {
     store,
-    audit: new SqliteAuditLog(store.database),
+    audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))),
     relay: { provider, maxDays: 60 },
     keys,
     scanBaseUrl: 'https://scan.example.com',

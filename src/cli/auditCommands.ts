@@ -4,7 +4,7 @@
 import type { AuditLog } from '../audit/auditLog';
 import type { AuditRecord } from '../audit/auditRecord';
 import { normaliseCopyCode } from '../printing/copyCode';
-import type { Store } from '../store/store';
+import type { WaybillStore } from '../printing/waybillStore';
 
 export const AUDIT_USAGE = `usage:
   waybill audit verify               check that no record was edited, deleted or moved
@@ -16,7 +16,7 @@ const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export interface AuditCommandDeps {
   audit: AuditLog;
-  findCopyPrint: Store['findCopyPrint'];
+  findCopyPrint: WaybillStore['findCopyPrint'];
 }
 
 export async function auditCommand(args: string[], deps: AuditCommandDeps, log: (line: string) => void): Promise<number> {

@@ -7,11 +7,12 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
 import { Metrics } from '../http/metrics';
+import { DAY_MS } from '../time';
 import { purgeDue } from '../vault/lifecycle';
 import { deliveryDeps, relayDeps, type Services } from '../wiring';
 
 const SWEEP_MS = 60_000;
-const IDEMPOTENCY_TTL_MS = 86_400_000;
+const IDEMPOTENCY_TTL_MS = DAY_MS;
 
 export interface RunningService {
   server: Server;

@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DatabaseUrl, type Config } from '../config/config';
 import { WaybillError } from '../errors';
+import { ChainedAuditLog } from '../audit/auditLog';
+import { SqlAuditRepository } from '../store/auditRepository';
 import { copySqliteToPostgres } from '../store/copyToPostgres';
+import { postgresDatabase } from '../store/database';
 import { PgDatabase } from '../store/postgres/pgDatabase';
-import { PostgresAuditLog } from '../store/postgres/postgresAuditLog';
 import { SqliteStore } from '../store/sqliteStore';
 import { sqliteFile } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
@@ -44,7 +46,7 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
     target = await PgDatabase.open(to);
     const report = await copySqliteToPostgres(source.database, target, (line) => log(`  ${line}`));
     const rows = report.tables.reduce((n, t) => n + t.rows, 0);
-    const audit = new PostgresAuditLog(target);
+    const audit = new ChainedAuditLog(new SqlAuditRepository(postgresDatabase(target.pool)));
     await audit.append({
       at: new Date().toISOString(),
       actor: cliOperator(),

@@ -10,7 +10,8 @@ import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
 import { loadTemplate, type LoadedTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
-import { UniqueViolation, type Store } from '../store/store';
+import type { WaybillStore } from '../printing/waybillStore';
+import { UniqueViolation } from '../store/store';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Keys } from '../vault/keyFile';
@@ -29,7 +30,7 @@ import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
 
 export interface AppDeps {
-  store: Store;
+  store: WaybillStore;
   couriers: CourierStore;
   audit: AuditLog;
   keys: Keys;

@@ -7,7 +7,7 @@ import type { Principal, Role } from '../auth/apiKey';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
-import type { WaybillRecord } from '../store/store';
+import type { WaybillRecord } from '../printing/waybillStore';
 import { ScanRefusal } from '../vault/scanAccess';
 
 export interface AuthDeps {

@@ -15,23 +15,70 @@ export interface StoredResponse {
   body: Buffer;
 }
 
-export type Claim =
-  | { state: 'claimed' }
-  | { state: 'pending' }
-  | { state: 'mismatch' }
-  | { state: 'done'; response: Omit<StoredResponse, 'body'> & { sealed: SealedBox } };
+/** A kept answer: what the first request answered, its body sealed (it holds the QR token). */
+export type KeptResponse = Omit<StoredResponse, 'body'> & { sealed: SealedBox };
 
-export interface IdempotencyStore {
+export type Claim = { state: 'claimed' } | { state: 'pending' } | { state: 'mismatch' } | { state: 'done'; response: KeptResponse };
+
+/** A key as stored: the request that claimed it, when, and once that request completed, its answer. */
+export interface KeptRequest {
+  requestHash: string;
+  createdAt: string;
+  /** Present once completed. */
+  response?: KeptResponse;
+}
+
+/** Where idempotency keys live (one implementation for both databases, in src/store/); keyed by (client, key). */
+export interface IdempotencyRepository {
+  /** Inserts a pending claim unless the key is there already; true when inserted. */
+  insertPending(client: string, key: string, requestHash: string, at: string): Promise<boolean>;
+  find(client: string, key: string): Promise<KeptRequest | undefined>;
+  /** Moves a claim still pending and created before `staleBefore` to `at`; true when it did (one caller wins). */
+  takeOver(client: string, key: string, at: string, staleBefore: string): Promise<boolean>;
+  complete(client: string, key: string, response: KeptResponse, at: string): Promise<void>;
+  /** Deletes the key unless completed. */
+  deletePending(client: string, key: string): Promise<void>;
+  /** Deletes keys created before `before`; returns how many. */
+  deleteCreatedBefore(before: string): Promise<number>;
+}
+
+/**
+ * Claims and answers of idempotency keys. Every step is one conditional statement, so exactly one
+ * request (in any process or instance sharing the database) claims a key or takes over a stale claim.
+ */
+export class IdempotencyStore {
+  constructor(private readonly repo: IdempotencyRepository) {}
+
   /**
    * Claims `key` for a request with this hash. A pending claim older than `staleBefore` (its process
    * died) is taken over, so a crash never blocks a key for a whole day.
    */
-  claim(client: string, key: string, requestHash: string, at: Date, staleBefore: Date): Promise<Claim>;
-  complete(client: string, key: string, response: Omit<StoredResponse, 'body'> & { sealed: SealedBox }, at: Date): Promise<void>;
+  async claim(client: string, key: string, requestHash: string, at: Date, staleBefore: Date): Promise<Claim> {
+    for (;;) {
+      if (await this.repo.insertPending(client, key, requestHash, at.toISOString())) return { state: 'claimed' };
+      const kept = await this.repo.find(client, key);
+      if (!kept) continue; // abandoned (or expired) between the two statements: claim afresh
+      if (kept.requestHash !== requestHash) return { state: 'mismatch' };
+      if (kept.response) return { state: 'done', response: kept.response };
+      if (kept.createdAt < staleBefore.toISOString() && (await this.repo.takeOver(client, key, at.toISOString(), staleBefore.toISOString())))
+        return { state: 'claimed' };
+      return { state: 'pending' };
+    }
+  }
+
+  complete(client: string, key: string, response: KeptResponse, at: Date): Promise<void> {
+    return this.repo.complete(client, key, response, at.toISOString());
+  }
+
   /** Drops a pending claim whose request failed, so a retry runs it again. */
-  abandon(client: string, key: string): Promise<void>;
+  abandon(client: string, key: string): Promise<void> {
+    return this.repo.deletePending(client, key);
+  }
+
   /** Forgets keys created before `before`; returns how many. */
-  expire(before: Date): Promise<number>;
+  expire(before: Date): Promise<number> {
+    return this.repo.deleteCreatedBefore(before.toISOString());
+  }
 }
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{8,255}$/;

@@ -42,10 +42,6 @@ export class HttpProblem extends Error {
   }
 }
 
-export function statusOf(code: ProblemCode): number {
-  return STATUS[code];
-}
-
 export function sendProblem(
   res: Response,
   code: ProblemCode,

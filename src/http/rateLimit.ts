@@ -5,12 +5,32 @@ import type { NextFunction, Request, Response } from 'express';
 import { actorOf, type Principal } from '../auth/apiKey';
 import { HttpProblem } from './problem';
 
-export interface RateBuckets {
+/** A bucket after one draw: the tokens left and whether a token was taken. */
+export interface BucketDraw {
+  tokens: number;
+  allowed: boolean;
+}
+
+/** Where the buckets live (one implementation for both databases, in src/store/). */
+export interface RateBucketRepository {
+  /**
+   * In one atomic step: refills the bucket (full at `perSecond`, `perSecond` tokens a second, never
+   * backwards in time), then takes a token if a whole one is there.
+   */
+  draw(bucket: string, perSecond: number): Promise<BucketDraw>;
+}
+
+export class RateBuckets {
+  constructor(private readonly repo: RateBucketRepository) {}
+
   /**
    * Takes one token from the bucket (full at `perSecond`, refilled at `perSecond` tokens a second).
    * Returns 0 when taken, else the seconds until a token is there (nothing is taken then).
    */
-  take(bucket: string, perSecond: number): Promise<number>;
+  async take(bucket: string, perSecond: number): Promise<number> {
+    const { tokens, allowed } = await this.repo.draw(bucket, perSecond);
+    return allowed ? 0 : (1 - tokens) / perSecond;
+  }
 }
 
 export function rateLimit(perSecond: number, buckets: RateBuckets) {

@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
-import type { Store } from '../store/store';
+import type { WaybillStore } from '../printing/waybillStore';
 import { ScanRefusal } from '../vault/scanAccess';
 import { issuesFromZod } from '../validation/zodIssues';
 import { bearer } from './auth';
@@ -19,7 +19,7 @@ export interface RelayRouteDeps {
   provider: RelayProvider;
   calls: Pick<RelayStore, 'recordCall'>;
   telephony: TelephonyClients;
-  store: Store;
+  store: WaybillStore;
   audit: AuditLog;
   now: () => Date;
 }

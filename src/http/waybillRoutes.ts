@@ -16,7 +16,7 @@ import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/wa
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
-import type { WaybillRecord } from '../store/store';
+import type { WaybillRecord } from '../printing/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { WaybillError, type Issue } from '../errors';
 import { CopyPolicy, DEFAULT_POLICIES, policyFloorViolations, type CopyKind } from '../privacy/copyPolicy';
+import type { Lang } from '../privacy/lang';
 import { issuesFromZod } from '../validation/zodIssues';
 import type { TextField } from '../privacy/privacyView';
 import { Template, type Element, type Section } from './templateSchema';
@@ -20,7 +21,7 @@ export interface LoadedTemplate extends Omit<Template, 'labels'> {
   copies: CopyKind[];
 }
 
-const TITLES: Record<'zh' | 'en', Record<CopyKind, string>> = {
+const TITLES: Record<Lang, Record<CopyKind, string>> = {
   zh: { courier: '派件联', recipient: '收件联', office: '网点存根', sender: '寄件联' },
   en: { courier: 'COURIER COPY', recipient: 'RECIPIENT COPY', office: 'OFFICE COPY', sender: 'SENDER COPY' },
 };

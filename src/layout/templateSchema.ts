@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { CopyKind, PartyPolicy } from '../privacy/copyPolicy';
+import { LANGS } from '../privacy/lang';
 import { TEXT_FIELDS } from '../privacy/privacyView';
 
 const mm = z.number().min(0).max(1000);
@@ -82,7 +83,7 @@ export const Template = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be lower-case letters, digits and dashes'),
     name: z.string().min(1).max(80),
     description: z.string().max(500).optional(),
-    lang: z.enum(['zh', 'en']),
+    lang: z.enum(LANGS),
     /** The printer resolution barcodes are sized for (module = whole dots). */
     dpi: z.union([z.literal(203), z.literal(300)]).default(203),
     labels: z.array(Label).min(1),

@@ -97,4 +97,3 @@ export const Order = z
       ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 export type Order = z.infer<typeof Order>;
-export type OrderInput = z.input<typeof Order>;

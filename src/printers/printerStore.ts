@@ -1,5 +1,5 @@
-// Where printers and their delivery jobs live, behind an async interface like the other stores. A job's
-// bytes hold QR tokens, so they are kept sealed, only until the printer took them or the job expired.
+// Where printers and their delivery jobs live (one implementation for both databases, in src/store/). A
+// job's bytes hold QR tokens, so they are kept sealed, only until the printer took them or the job expired.
 
 import type { SealedBox } from '../vault/sealing';
 import type { Printer } from './printer';
@@ -29,7 +29,7 @@ export interface Delivery {
 }
 
 export interface PrinterStore {
-  /** Throws UniqueViolation('printer') when the name is taken. */
+  /** Throws UniqueViolation('printer name') when the name is taken. */
   addPrinter(printer: Printer): Promise<void>;
   listPrinters(): Promise<Printer[]>;
   getPrinter(name: string): Promise<Printer | undefined>;

@@ -10,21 +10,21 @@ import type { LoadedTemplate } from '../layout/loadTemplate';
 import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import type { CopyKind } from '../privacy/copyPolicy';
-import { buildCopyView, type CopyView, type Lang, type WaybillFacts } from '../privacy/privacyView';
+import type { Lang } from '../privacy/lang';
+import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import { partyArea } from '../privacy/routingArea';
-import type { CopyPrintRecord, PrintJobRecord, Store, WaybillRecord } from '../store/store';
+import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from './waybillStore';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
+import { DAY_MS } from '../time';
 import { seal, type SealedBox } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
 
-const DAY_MS = 86_400_000;
-
 export interface PrintDeps {
-  store: Store;
+  store: WaybillStore;
   audit: AuditLog;
   keys: Keys;
   scanBaseUrl: string;
@@ -91,7 +91,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       const waybillNo = numbers[orderIndex]!;
       const token = newToken();
       const content: SealedContent = { order, token };
-      const relay = await bindRelay(deps, id, order, now, req.template.lang, bindings);
+      const relay = await bindRelay(deps, id, order, now, req.template.lang);
+      bindings.push(...relay.bindingIds);
       if (relay.unavailable) {
         summary.warnings.push(`order ${orderIndex}: no relay number could be bound; the label shows the carrier's service number`);
         relayAlerts.push(`waybill ${waybillNo}: ${relay.unavailable}`);
@@ -203,7 +204,7 @@ function printCopies(
 }
 
 /** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
-async function refuseKnownOrderIds(store: Store, clientId: string, orders: Order[], file?: string): Promise<void> {
+async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders: Order[], file?: string): Promise<void> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const [index, order] of orders.entries()) {
@@ -215,35 +216,39 @@ async function refuseKnownOrderIds(store: Store, clientId: string, orders: Order
   if (issues.length) throw new WaybillError('conflict', 'some orders already have a waybill', issues);
 }
 
+/** The relay numbers bound for one waybill. */
+interface BoundRelay {
+  /** The printed relay number of each party that got one. */
+  printed: Partial<Record<RelayParty, string>>;
+  /** Every binding made, also when the other party got none: the caller releases them if the print fails. */
+  bindingIds: string[];
+  /** Why a party got no number. */
+  unavailable?: string;
+}
+
 /** Binds relay numbers for both parties; says why when none could be had (never throws for the provider). */
-async function bindRelay(
-  deps: PrintDeps,
-  waybillId: string,
-  order: Order,
-  now: Date,
-  lang: 'zh' | 'en',
-  bindings: string[],
-): Promise<{ printed: Partial<Record<RelayParty, string>>; unavailable?: string }> {
+async function bindRelay(deps: PrintDeps, waybillId: string, order: Order, now: Date, lang: Lang): Promise<BoundRelay> {
   const printed: Partial<Record<RelayParty, string>> = {};
-  if (!deps.relay) return { printed };
+  const bindingIds: string[] = [];
+  if (!deps.relay) return { printed, bindingIds };
   const expiresAt = new Date(now.getTime() + deps.relay.maxDays * DAY_MS);
   const partyPhones = [order.recipient.phone, order.sender.phone];
   for (const party of ['recipient', 'sender'] as const) {
     try {
       const { phone: realPhone, phoneExtension: realExtension } = order[party];
       const bound = await deps.relay.provider.bind({ waybillId, party, realPhone, ...(realExtension ? { realExtension } : {}), partyPhones, validFrom: now, expiresAt }, lang);
-      if (!bound) return { printed, unavailable: 'relay pool exhausted' };
-      bindings.push(bound.bindingId);
+      if (!bound) return { printed, bindingIds, unavailable: 'relay pool exhausted' };
+      bindingIds.push(bound.bindingId);
       printed[party] = bound.printed;
     } catch {
-      return { printed, unavailable: 'relay provider failed' };
+      return { printed, bindingIds, unavailable: 'relay provider failed' };
     }
   }
-  return { printed };
+  return { printed, bindingIds };
 }
 
 /** Keeps given numbers (refusing ones already used) and generates the rest, unique in the store and batch. */
-async function assignWaybillNumbers(store: Store, orders: Order[], file?: string): Promise<string[]> {
+async function assignWaybillNumbers(store: WaybillStore, orders: Order[], file?: string): Promise<string[]> {
   const issues: Issue[] = [];
   const taken = new Set<string>();
   for (const [index, order] of orders.entries()) {

@@ -1,5 +1,5 @@
-// Where laid-out waybills go: a label renderer (PDF now, raster and printer languages later) or the
-// JSON report of exactly what each copy shows.
+// Where laid-out waybills go: a label renderer (PDF, or a raster as PNG, ZPL, TSPL or CPCL) or the JSON
+// report of exactly what each copy shows.
 
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';

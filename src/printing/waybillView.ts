@@ -5,7 +5,7 @@ import type { Masked } from '../privacy/masked';
 import { DEFAULT_POLICIES } from '../privacy/copyPolicy';
 import { buildCopyView, type TextField } from '../privacy/privacyView';
 import { partyArea, type PartyArea } from '../privacy/routingArea';
-import type { WaybillRecord } from '../store/store';
+import type { WaybillRecord } from './waybillStore';
 import type { Keys } from '../vault/keyFile';
 import type { RelayProvider } from '../relay/relayProvider';
 import { openSealedContent } from './printWaybills';

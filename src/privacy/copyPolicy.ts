@@ -1,4 +1,4 @@
-// Per-copy privacy policies (DESIGN §3): which fields each copy may show and how masked. Templates may
+// Per-copy privacy policies: which fields each copy may show and how masked. Templates may
 // tighten a copy's policy; a policy below the GB/T 41833-2022 floor is refused when the template loads.
 
 import { z } from 'zod';

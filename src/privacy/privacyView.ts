@@ -7,6 +7,7 @@ import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
 import { maskPhone } from './maskPhone';
+import type { Lang } from './lang';
 import { destinationZone, routingArea } from './routingArea';
 
 export const TEXT_FIELDS = [
@@ -31,8 +32,6 @@ export const TEXT_FIELDS = [
 ] as const;
 export type TextField = (typeof TEXT_FIELDS)[number];
 
-export type Lang = 'zh' | 'en';
-
 export interface CopyView {
   copy: CopyKind;
   fields: Partial<Record<TextField, Masked>>;
@@ -47,7 +46,10 @@ export interface WaybillFacts {
   order: Order;
   waybillNo: string;
   qrUrl: string;
-  /** Relay numbers with extension per party, once relay bindings exist (issue: relay numbers). */
+  /**
+   * The printed relay number (with extension) of each party that has a live binding. A party without one
+   * shows its masked number and the carrier's service line where its copy's policy asks for a relay.
+   */
   relay?: Partial<Record<'sender' | 'recipient', string>>;
 }
 

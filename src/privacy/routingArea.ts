@@ -3,7 +3,7 @@
 
 import type { Address } from '../order/orderSchema';
 import { asMasked, type Masked } from './masked';
-import type { Lang } from './privacyView';
+import type { Lang } from './lang';
 
 const countryNames: Record<Lang, Intl.DisplayNames> = {
   zh: new Intl.DisplayNames(['zh-CN'], { type: 'region' }),

@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { CourierStore } from '../couriers/courierStore';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
-import { hashToken } from '../vault/qrToken';
 import { seal } from '../vault/sealing';
+import { phoneHash } from './phoneHash';
 import { formatRelay, type RelayNumber } from './relayPool';
 import type { BindRequest, Bound, RelayProvider, ResolveDecision } from './relayProvider';
 import type { CallerPolicy, RelayParty, RelayStore } from './relayStore';
@@ -57,7 +57,7 @@ export class PoolRelayProvider implements RelayProvider {
 
   /** Keyed hash of a phone number: lets us compare callers without keeping their numbers. */
   phoneHash(e164: string): string {
-    return hashToken(`phone:${e164}`, this.keys.tokenKey);
+    return phoneHash(e164, this.keys.tokenKey);
   }
 
   async bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined> {

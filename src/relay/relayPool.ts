@@ -3,6 +3,7 @@
 
 import { randomInt } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { Lang } from '../privacy/lang';
 
 export interface RelayNumber {
   e164: string;
@@ -52,7 +53,7 @@ export function parseRelayPool(text: string): RelayNumber[] {
  * other Chinese numbers in national format (`010 1234 5678`, keeps the trunk 0 that 3-4-4 would drop),
  * other regions in international format (`+1 415 555 0100 ext. 5678`). The word follows the language.
  */
-export function formatRelay(e164: string, ext: string, lang: 'zh' | 'en'): string {
+export function formatRelay(e164: string, ext: string, lang: Lang): string {
   const phone = parsePhoneNumberFromString(e164);
   if (!phone || !phone.isValid()) throw new Error(`relay number ${e164} is not a valid phone number`);
   if (!/^\d{1,4}$/.test(ext)) throw new Error('a relay extension is 1 to 4 digits');

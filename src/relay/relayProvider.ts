@@ -1,6 +1,7 @@
 // The relay seam: what printing, lifecycle and telephony need from a number-protection service. The
 // built-in pool implements it over our own numbers; a cloud provider can replace it behind the same calls.
 
+import type { Lang } from '../privacy/lang';
 import type { RelayParty } from './relayStore';
 
 export interface BindRequest {
@@ -28,9 +29,9 @@ export type ResolveDecision =
 
 export interface RelayProvider {
   /** A binding, or undefined when none can be made (pool exhausted); throws when the provider fails. */
-  bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined>;
+  bind(req: BindRequest, lang: Lang): Promise<Bound | undefined>;
   /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
-  printedFor(waybillId: string, lang: 'zh' | 'en', now: Date): Promise<Partial<Record<RelayParty, string>>>;
+  printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>>;
   /** Undoes bindings of a print that failed before it was recorded. */
   release(bindingIds: string[]): Promise<void>;
   /** Sets when a waybill's live bindings stop reaching anyone (delivery + after-sales, capped); may shorten. */

@@ -1,6 +1,8 @@
 // Telephony clients: the PBXs (Asterisk, FreeSWITCH, Kamailio …) that ask where a relay call goes.
-// Their own credential role (`wbt_…`), shown once and stored as a hash, like couriers'. Behind an async
-// interface like the other stores, so SQLite and PostgreSQL can both keep them.
+// Their own credential role (`wbt_…`), shown once and stored as a hash, like couriers', over a
+// repository that stores rows only.
+
+import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
 
 export interface TelephonyClient {
   id: string;
@@ -9,11 +11,38 @@ export interface TelephonyClient {
   revokedAt?: string;
 }
 
-export interface TelephonyClients {
+/** A telephony client as stored: the client and the hash of its credential's secret. */
+export interface StoredTelephonyClient extends TelephonyClient {
+  credentialHash: Buffer;
+}
+
+/** Where telephony clients live (one implementation for both databases, in src/store/). */
+export interface TelephonyClientRepository {
+  insert(client: StoredTelephonyClient): Promise<void>;
+  findById(id: string): Promise<StoredTelephonyClient | undefined>;
+}
+
+export class TelephonyClients {
+  constructor(private readonly repo: TelephonyClientRepository) {}
+
   /** Saves a new client with a fresh credential, returned here and never again. */
-  add(name: string, at: Date): Promise<{ client: TelephonyClient; credential: string }>;
+  async add(name: string, at: Date): Promise<{ client: TelephonyClient; credential: string }> {
+    checkTelephonyName(name);
+    const id = newCredentialId();
+    const { credential, secretHash } = newCredential(id, 'wbt');
+    const client: TelephonyClient = { id, name, createdAt: at.toISOString() };
+    await this.repo.insert({ ...client, credentialHash: secretHash });
+    return { client, credential };
+  }
+
   /** The live client a credential belongs to; undefined when malformed, unknown, wrong secret or revoked. */
-  authenticate(credential: string | undefined): Promise<TelephonyClient | undefined>;
+  async authenticate(credential: string | undefined): Promise<TelephonyClient | undefined> {
+    const parsed = credential ? parseCredential(credential, 'wbt') : undefined;
+    if (!parsed) return undefined;
+    const stored = await this.repo.findById(parsed.id);
+    if (!stored || stored.revokedAt || !secretMatches(parsed.secret, stored.credentialHash)) return undefined;
+    return { id: stored.id, name: stored.name, createdAt: stored.createdAt };
+  }
 }
 
 /** Refuses names that could not be shown safely in lists and logs. */

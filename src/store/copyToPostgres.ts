@@ -4,10 +4,10 @@
 // empty, so nothing is ever merged or overwritten; the source is only read, from one snapshot.
 
 import type Database from 'better-sqlite3';
+import { HEAD_DELETED, verifyChain, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
 import { WaybillError } from '../errors';
-import { COLUMNS as AUDIT_COLUMNS, type AuditRow } from './auditRows';
+import { AUDIT_COLUMNS, toRecord, type AuditRow } from './auditRepository';
 import type { PgDatabase, Queryable } from './postgres/pgDatabase';
-import { SqliteAuditLog } from './sqliteAuditLog';
 
 export interface CopyReport {
   tables: { name: string; rows: number }[];
@@ -21,7 +21,7 @@ const PAGE = 500;
 export async function copySqliteToPostgres(source: Database.Database, target: PgDatabase, progress: (line: string) => void = () => {}): Promise<CopyReport> {
   source.exec('BEGIN'); // one read snapshot (WAL) for the whole copy, even if a process still writes
   try {
-    const verified = await new SqliteAuditLog(source).verify();
+    const verified = verifySourceChain(source);
     if (!verified.ok)
       throw new WaybillError('conflict', `the SQLite audit log is broken at record ${verified.seq} (${verified.problem}); investigate with "waybill audit verify" before copying`);
     const tables = inDependencyOrder(source).filter((t) => !NOT_TABLE_ROWS.has(t));
@@ -43,6 +43,17 @@ export async function copySqliteToPostgres(source: Database.Database, target: Pg
   } finally {
     source.exec('COMMIT');
   }
+}
+
+/** The source's chain, checked inside the copy's snapshot (the audit repository would open a transaction of its own). */
+function verifySourceChain(source: Database.Database): VerifyResult {
+  const head = source.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
+  if (!head) return HEAD_DELETED;
+  const rows = source.prepare(`SELECT ${AUDIT_COLUMNS.join(', ')} FROM audit_log ORDER BY seq`).iterate() as IterableIterator<AuditRow>;
+  function* records(): Generator<AuditRecord> {
+    for (const row of rows) yield toRecord(row);
+  }
+  return verifyChain(records(), head);
 }
 
 /** Tables ordered so that every table comes after the tables its foreign keys point to. */
@@ -98,14 +109,14 @@ async function copyTable(source: Database.Database, q: Queryable, table: string)
 
 /** Record by record, moving the head each time: the target's triggers check every link as it lands. */
 async function copyAuditChain(source: Database.Database, q: Queryable): Promise<number> {
-  const page = source.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ${PAGE}`);
-  const columns = AUDIT_COLUMNS.split(', ') as (keyof AuditRow)[];
-  const placeholders = columns.map((_, i) => `$${i + 1}`).join(', ');
+  const columns = AUDIT_COLUMNS.join(', ');
+  const page = source.prepare(`SELECT ${columns} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ${PAGE}`);
+  const placeholders = AUDIT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
   let copied = 0;
   for (;;) {
     const rows = page.all(copied) as AuditRow[];
     for (const r of rows) {
-      await q.run(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (${placeholders})`, columns.map((c) => r[c]));
+      await q.run(`INSERT INTO audit_log (${columns}) VALUES (${placeholders})`, AUDIT_COLUMNS.map((c) => r[c]));
       await q.run('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [r.seq, r.hash]);
     }
     copied += rows.length;

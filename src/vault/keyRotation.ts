@@ -2,11 +2,11 @@
 // batches while the service runs (payloads are never decrypted); an old key may be retired only when
 // no record needs it.
 
-import type { Store } from '../store/store';
+import type { WaybillStore } from '../printing/waybillStore';
 import type { KeyRing } from './sealing';
 import { rewrap } from './sealing';
 
-export async function rewrapAll(store: Store, ring: KeyRing, batch = 500): Promise<number> {
+export async function rewrapAll(store: WaybillStore, ring: KeyRing, batch = 500): Promise<number> {
   let done = 0;
   for (;;) {
     const pending = await store.sealedNotUnder(ring.activeKeyId, batch);
@@ -17,7 +17,7 @@ export async function rewrapAll(store: Store, ring: KeyRing, batch = 500): Promi
 }
 
 /** Why a key may not be retired yet, or undefined when it may. */
-export async function retireBlocker(store: Store, ring: KeyRing, keyId: string): Promise<string | undefined> {
+export async function retireBlocker(store: WaybillStore, ring: KeyRing, keyId: string): Promise<string | undefined> {
   if (keyId === ring.activeKeyId) return `${keyId} is the active key`;
   const n = (await store.countSealedByKey())[keyId] ?? 0;
   return n > 0 ? `${n} sealed record(s) still use ${keyId}; run: waybill keys rotate` : undefined;

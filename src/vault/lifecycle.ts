@@ -4,23 +4,22 @@
 import { z } from 'zod';
 import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
-import type { Store } from '../store/store';
+import type { WaybillStore } from '../printing/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
+import { DAY_MS } from '../time';
 
 /** `after_sales` (a complaint, an exchange) keeps the status but keeps the relay number reachable longer. */
 export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales']) }).strict();
 export type WaybillEvent = z.infer<typeof WaybillEvent>;
 
 export interface LifecycleDeps {
-  store: Store;
+  store: WaybillStore;
   audit: AuditLog;
   retentionGraceDays: number;
   /** Relay bindings follow the waybill's life: delivery + after-sales, capped; cancellation ends them. */
   relay?: { provider: RelayProvider; afterSalesDays: number; maxDays: number };
   now: () => Date;
 }
-
-const DAY_MS = 86_400_000;
 
 export async function recordWaybillEvent(
   deps: LifecycleDeps,

@@ -8,7 +8,7 @@ import type { CourierStore } from '../couriers/courierStore';
 import { CARRIERS } from '../order/carriers';
 import type { Address, Order } from '../order/orderSchema';
 import { maskPhone } from '../privacy/maskPhone';
-import type { ScanAttempt, Store, WaybillRecord } from '../store/store';
+import type { ScanAttempt, WaybillRecord, WaybillStore } from '../printing/waybillStore';
 import type { Keys } from './keyFile';
 import { hashToken, isWellFormedToken } from './qrToken';
 import { openSealedContent } from '../printing/printWaybills';
@@ -40,7 +40,7 @@ export interface ScanLimits {
 }
 
 export interface ScanDeps {
-  store: Store;
+  store: WaybillStore;
   couriers: CourierStore;
   audit: AuditLog;
   keys: Keys;

@@ -20,10 +20,15 @@ import { JsonSink } from '../../src/printing/waybillSink';
 import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
 import type { CallerPolicy } from '../../src/relay/relayStore';
-import { SqliteTelephonyClients } from '../../src/store/sqliteTelephonyClients';
-import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
-import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
-import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
+import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqlTelephonyClientRepository } from '../../src/store/telephonyClientRepository';
+import { ChainedAuditLog } from '../../src/audit/auditLog';
+import { SqlAuditRepository } from '../../src/store/auditRepository';
+import { CourierStore } from '../../src/couriers/courierStore';
+import { SqlCourierRepository } from '../../src/store/courierRepository';
+import { sqliteDatabase } from '../../src/store/database';
+import { RelayStore } from '../../src/relay/relayStore';
+import { SqlRelayRepository } from '../../src/store/relayRepository';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import type { Keys } from '../../src/vault/keyFile';
 import { seal } from '../../src/vault/sealing';
@@ -39,10 +44,10 @@ const tokenOf = (entry: { copies: { copy: string; qr?: string }[] }) => entry.co
 async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?: Order[] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-relay-'));
   const store = SqliteStore.open(path.join(dir, 'waybill.db'));
-  const audit = new SqliteAuditLog(store.database);
-  const couriers = new SqliteCourierStore(store.database);
-  const relayStore = new SqliteRelayStore(store.database);
-  const telephony = new SqliteTelephonyClients(store.database);
+  const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
+  const couriers = new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database)));
+  const relayStore = new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database)));
+  const telephony = new TelephonyClients(new SqlTelephonyClientRepository(sqliteDatabase(store.database)));
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const clock = { now: new Date('2026-11-23T08:00:00Z') };
   const provider = new PoolRelayProvider(

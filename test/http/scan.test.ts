@@ -15,14 +15,19 @@ import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills } from '../../src/printing/printWaybills';
 import { LabelSink } from '../../src/printing/waybillSink';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
-import { SqliteTelephonyClients } from '../../src/store/sqliteTelephonyClients';
+import { TelephonyClients } from '../../src/relay/telephonyClients';
+import { SqlTelephonyClientRepository } from '../../src/store/telephonyClientRepository';
 import { ApiKeyStore } from '../../src/auth/apiKeyStore';
 import { SqlApiKeyRepository } from '../../src/store/apiKeyRepository';
 import { sqliteDatabase } from '../../src/store/database';
-import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
-import { SqliteIdempotencyStore } from '../../src/store/sqliteIdempotencyStore';
-import { SqliteRateBuckets } from '../../src/store/sqliteRateBuckets';
-import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
+import { ChainedAuditLog } from '../../src/audit/auditLog';
+import { SqlAuditRepository } from '../../src/store/auditRepository';
+import { IdempotencyStore } from '../../src/http/idempotency';
+import { SqlIdempotencyRepository } from '../../src/store/idempotencyRepository';
+import { RateBuckets } from '../../src/http/rateLimit';
+import { SqlRateBucketRepository } from '../../src/store/rateBucketRepository';
+import { CourierStore } from '../../src/couriers/courierStore';
+import { SqlCourierRepository } from '../../src/store/courierRepository';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { purgeDue } from '../../src/vault/lifecycle';
 import { rewrapAll, retireBlocker } from '../../src/vault/keyRotation';
@@ -42,8 +47,8 @@ const LIMITS = { perMinute: 30, distinctPerDay: 5, harvestDistinctPerDay: 8, har
 interface World {
   dir: string;
   store: SqliteStore;
-  audit: SqliteAuditLog;
-  couriers: SqliteCourierStore;
+  audit: ChainedAuditLog;
+  couriers: CourierStore;
   keys: Keys;
   admin: string; // an admin API key: cancellations are not a courier's to make
   clock: { now: Date };
@@ -57,8 +62,8 @@ interface World {
 async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-scan-'));
   const store = SqliteStore.open(path.join(dir, 'waybill.db'));
-  const audit = new SqliteAuditLog(store.database);
-  const couriers = new SqliteCourierStore(store.database);
+  const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
+  const couriers = new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database)));
   const apiKeys = new ApiKeyStore(new SqlApiKeyRepository(sqliteDatabase(store.database)));
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const clock = { now: new Date('2026-11-23T08:00:00Z') };
@@ -84,15 +89,15 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
     retentionGraceDays: 7,
     api: {
       apiKeys,
-      telephony: new SqliteTelephonyClients(store.database),
-      idempotency: new SqliteIdempotencyStore(store.database),
+      telephony: new TelephonyClients(new SqlTelephonyClientRepository(sqliteDatabase(store.database))),
+      idempotency: new IdempotencyStore(new SqlIdempotencyRepository(sqliteDatabase(store.database))),
       templatesDir: path.join(ROOT, 'templates'),
       defaultTemplate: 'cn-1ply-76x130',
       scanBaseUrl: 'https://scan.example.com',
       maxLifetimeDays: 30,
       batch: { maxOrders: 10, bodyLimit: '1mb', maxConcurrent: 1 },
       ratePerSecond: 1000,
-      rateBuckets: new SqliteRateBuckets(store.database),
+      rateBuckets: new RateBuckets(new SqlRateBucketRepository(sqliteDatabase(store.database))),
     },
     now: () => clock.now,
     log: (e) => logs.push(JSON.stringify(e)),

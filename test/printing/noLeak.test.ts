@@ -23,9 +23,13 @@ import { labelRenderer } from '../../src/render/outputFormats';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
 import { encodePng } from '../../src/render/pngEncoder';
 import { SqliteStore } from '../../src/store/sqliteStore';
-import { SqliteAuditLog } from '../../src/store/sqliteAuditLog';
-import { SqliteCourierStore } from '../../src/store/sqliteCourierStore';
-import { SqliteRelayStore } from '../../src/store/sqliteRelayStore';
+import { ChainedAuditLog } from '../../src/audit/auditLog';
+import { SqlAuditRepository } from '../../src/store/auditRepository';
+import { CourierStore } from '../../src/couriers/courierStore';
+import { SqlCourierRepository } from '../../src/store/courierRepository';
+import { sqliteDatabase } from '../../src/store/database';
+import { RelayStore } from '../../src/relay/relayStore';
+import { SqlRelayRepository } from '../../src/store/relayRepository';
 import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
 import { hashToken } from '../../src/vault/qrToken';
@@ -168,13 +172,13 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
     summary = await printWaybills(
       {
         store,
-        audit: new SqliteAuditLog(store.database),
+        audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))),
         keys,
         scanBaseUrl: SCAN_BASE,
         metrics: fontMetrics,
         maxLifetimeDays: 90,
         // With relay numbers, as in production: the courier copy shows "170 0000 1234 转 5678".
-        relay: { provider: new PoolRelayProvider(new SqliteRelayStore(store.database), new SqliteCourierStore(store.database), keys, RELAY), maxDays: 60 },
+        relay: { provider: new PoolRelayProvider(new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database))), new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database))), keys, RELAY), maxDays: 60 },
       },
       {
         orders,

@@ -1,8 +1,8 @@
-import { MIGRATIONS } from '../../src/store/migrations/index';
+import { MIGRATIONS } from '../../src/store/migrations';
 import { openStores } from '../../src/store/openStores';
-import { PG_MIGRATIONS } from '../../src/store/postgres/pgMigrations';
 import { purgeDue } from '../../src/vault/lifecycle';
-import { UniqueViolation, type PrintJobRecord, type WaybillRecord } from '../../src/store/store';
+import type { PrintJobRecord, WaybillRecord } from '../../src/printing/waybillStore';
+import { UniqueViolation } from '../../src/store/store';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
 const job = (id: string): PrintJobRecord => ({ id, createdAt: '2026-11-23T10:00:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' });
@@ -20,8 +20,9 @@ const waybill = (id: string, waybillNo: string, over: Partial<WaybillRecord> = {
 });
 
 describe('migrations', () => {
-  it('PostgreSQL has the same versions, with the same names, as SQLite', () => {
-    expect(PG_MIGRATIONS.map((m) => [m.version, m.name])).toEqual(MIGRATIONS.map((m) => [m.version, m.name]));
+  it('are one list, numbered 1, 2, 3 … without gaps, each written for both databases', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+    for (const m of MIGRATIONS) for (const dialect of ['sqlite', 'postgres'] as const) expect(m.sql(dialect)).toMatch(/\S/);
   });
 });
 

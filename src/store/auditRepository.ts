@@ -1,0 +1,139 @@
+// Audit rows and the head on either database (tables and guard triggers from migration 3). An append
+// is one write transaction that holds the head from its first statement, so appends from every process
+// and instance queue there and seq and prev-hash never fork.
+
+import { sql, type Kysely } from 'kysely';
+import type { AuditRepository } from '../audit/auditLog';
+import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
+import type { Database } from './database';
+import type { Schema } from './schema';
+
+export type AuditRow = Schema['audit_log'];
+
+/** Every column of audit_log, in table order. */
+export const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'waybill_no', 'purpose', 'outcome', 'request_id', 'detail', 'prev_hash', 'hash'] as const satisfies readonly (keyof AuditRow)[];
+
+const VERIFY_BATCH = 10_000;
+
+export class SqlAuditRepository implements AuditRepository {
+  constructor(private readonly d: Database) {}
+
+  append(next: (head: AuditHead | undefined) => AuditRecord): Promise<AuditRecord> {
+    return this.writeTransaction(async (trx) => {
+      // On PostgreSQL the row lock queues every other appender here; SQLite holds its write lock already.
+      const head = await trx
+        .selectFrom('audit_head')
+        .select(['seq', 'hash'])
+        .where('id', '=', 1)
+        .$if(this.d.dialect === 'postgres', (qb) => qb.forUpdate())
+        .executeTakeFirst();
+      const record = next(head && toHead(head));
+      await trx.insertInto('audit_log').values(toRow(record)).execute();
+      await trx.updateTable('audit_head').set({ seq: record.seq, hash: record.hash }).where('id', '=', 1).execute();
+      return record;
+    });
+  }
+
+  async forWaybill(waybillNo: string): Promise<AuditRecord[]> {
+    const rows = await this.d.db.selectFrom('audit_log').select(AUDIT_COLUMNS).where('waybill_no', '=', waybillNo).orderBy('seq').execute();
+    return rows.map(toRecord);
+  }
+
+  async forJob(jobId: string): Promise<AuditRecord[]> {
+    // Same expression and condition as the index audit_log_job, so the database can use it.
+    const job = this.d.dialect === 'sqlite' ? sql<string>`json_extract(detail, '$.job')` : sql<string>`((detail::jsonb) ->> 'job')`;
+    const rows = await this.d.db.selectFrom('audit_log').select(AUDIT_COLUMNS).where('detail', 'is not', null).where(job, '=', jobId).orderBy('seq').execute();
+    return rows.map(toRecord);
+  }
+
+  readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T> {
+    // One snapshot (REPEATABLE READ on PostgreSQL; any read transaction on SQLite's WAL): head and rows
+    // agree while others keep appending.
+    const tx = this.d.dialect === 'postgres' ? this.d.db.transaction().setIsolationLevel('repeatable read') : this.d.db.transaction();
+    return tx.execute(async (trx) => {
+      const head = await trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+      return read(head && toHead(head), recordsInOrder(trx));
+    });
+  }
+
+  private writeTransaction<T>(fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+    if (this.d.dialect === 'postgres') return this.d.db.transaction().execute(fn);
+    // IMMEDIATE takes the write lock before the head is read. Kysely's deferred BEGIN would let two
+    // processes read the same head, and the second would fail on its insert instead of waiting its turn.
+    return this.d.db.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (e) {
+        await sql`rollback`.execute(conn).catch(() => {}); // SQLite may have rolled back on its own already
+        throw e;
+      }
+    });
+  }
+}
+
+/** Every record by seq, read in slices keyed on seq (the order one ORDER BY seq gives), so no single result set holds the log. */
+async function* recordsInOrder(trx: Kysely<Schema>): AsyncGenerator<AuditRecord> {
+  let after: AuditRow['seq'] | undefined;
+  for (;;) {
+    const rows = await trx
+      .selectFrom('audit_log')
+      .select(AUDIT_COLUMNS)
+      .$if(after !== undefined, (qb) => qb.where('seq', '>', after!))
+      .orderBy('seq')
+      .limit(VERIFY_BATCH)
+      .execute();
+    for (const row of rows) yield toRecord(row);
+    if (rows.length < VERIFY_BATCH) return;
+    after = rows.at(-1)!.seq; // as stored: PostgreSQL's bigint text keeps every digit of a tampered seq
+  }
+}
+
+/** PostgreSQL returns bigint as text. */
+const toHead = (row: { seq: number | string; hash: string }): AuditHead => ({ seq: Number(row.seq), hash: row.hash });
+
+function toRow(r: AuditRecord): AuditRow {
+  return {
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    waybill_no: r.waybillNo ?? null,
+    purpose: r.purpose ?? null,
+    outcome: r.outcome,
+    request_id: r.requestId ?? null,
+    detail: r.detail === undefined ? null : JSON.stringify(r.detail),
+    prev_hash: r.prevHash,
+    hash: r.hash,
+  };
+}
+
+export function toRecord(row: AuditRow): AuditRecord {
+  return {
+    seq: Number(row.seq),
+    at: row.at,
+    actor: row.actor,
+    action: row.action as AuditAction,
+    ...(row.waybill_no !== null ? { waybillNo: row.waybill_no } : {}),
+    ...(row.purpose !== null ? { purpose: row.purpose } : {}),
+    outcome: row.outcome,
+    ...(row.request_id !== null ? { requestId: row.request_id } : {}),
+    ...(row.detail !== null ? { detail: parseDetail(row.detail) } : {}),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+// A detail that no longer parses was tampered with: keep the raw text, so the hash check reports it
+// as edited instead of verification crashing.
+function parseDetail(text: string): Record<string, string | number | boolean> {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, string | number | boolean>;
+  } catch {
+    // fall through
+  }
+  return { unreadable: text };
+}

@@ -1,0 +1,76 @@
+// Idempotency key rows on either database. The primary key (client, key) makes the claim atomic; taking
+// over a stale claim is one conditional UPDATE, so two processes cannot both take it over.
+
+import type { IdempotencyRepository, KeptRequest, KeptResponse } from '../http/idempotency';
+import type { Database } from './database';
+
+export class SqlIdempotencyRepository implements IdempotencyRepository {
+  constructor(private readonly d: Database) {}
+
+  async insertPending(client: string, key: string, requestHash: string, at: string): Promise<boolean> {
+    const result = await this.d.db
+      .insertInto('idempotency_keys')
+      .values({ client_id: client, key, request_hash: requestHash, created_at: at })
+      .onConflict((oc) => oc.columns(['client_id', 'key']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async find(client: string, key: string): Promise<KeptRequest | undefined> {
+    const r = await this.d.db.selectFrom('idempotency_keys').selectAll().where('client_id', '=', client).where('key', '=', key).executeTakeFirst();
+    if (!r) return undefined;
+    const done = r.completed_at && r.key_id && r.wrapped_key && r.body;
+    return {
+      requestHash: r.request_hash,
+      createdAt: r.created_at,
+      ...(done
+        ? {
+            response: {
+              status: r.status!,
+              contentType: r.content_type!,
+              ...(r.location ? { location: r.location } : {}),
+              sealed: { keyId: r.key_id!, wrappedKey: r.wrapped_key!, ciphertext: r.body! },
+            },
+          }
+        : {}),
+    };
+  }
+
+  async takeOver(client: string, key: string, at: string, staleBefore: string): Promise<boolean> {
+    const result = await this.d.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: at })
+      .where('client_id', '=', client)
+      .where('key', '=', key)
+      .where('completed_at', 'is', null)
+      .where('created_at', '<', staleBefore)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async complete(client: string, key: string, r: KeptResponse, at: string): Promise<void> {
+    await this.d.db
+      .updateTable('idempotency_keys')
+      .set({
+        completed_at: at,
+        status: r.status,
+        content_type: r.contentType,
+        location: r.location ?? null,
+        key_id: r.sealed.keyId,
+        wrapped_key: r.sealed.wrappedKey,
+        body: r.sealed.ciphertext,
+      })
+      .where('client_id', '=', client)
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async deletePending(client: string, key: string): Promise<void> {
+    await this.d.db.deleteFrom('idempotency_keys').where('client_id', '=', client).where('key', '=', key).where('completed_at', 'is', null).execute();
+  }
+
+  async deleteCreatedBefore(before: string): Promise<number> {
+    const result = await this.d.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}

@@ -1,0 +1,372 @@
+// The schema, as ONE list of versioned migrations for both databases, applied in order, each once
+// (recorded in schema_migrations, so databases made by earlier releases continue from their version).
+// Each migration is written once; column types that differ come from the dialect's type table, and a
+// statement is branched by dialect only where the databases truly differ (the audit log's guard
+// triggers, an expression index, a covering index). Add a version at the end; never edit a shipped one.
+
+import type { Dialect } from './database';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql(dialect: Dialect): string;
+}
+
+interface Types {
+  /** An ISO-8601 UTC time: text, compared bytewise on both (COLLATE "C" on PostgreSQL). */
+  time: string;
+  blob: string;
+  /** A generated row id. */
+  id: string;
+  /** A 64-bit sequence number. */
+  bigint: string;
+  flag: string;
+  real: string;
+}
+
+const TYPES: Record<Dialect, Types> = {
+  sqlite: { time: 'TEXT', blob: 'BLOB', id: 'INTEGER PRIMARY KEY', bigint: 'INTEGER', flag: 'INTEGER NOT NULL DEFAULT 0', real: 'REAL' },
+  postgres: {
+    time: 'text COLLATE "C"',
+    blob: 'bytea',
+    id: 'bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+    bigint: 'bigint',
+    flag: 'boolean NOT NULL DEFAULT false',
+    real: 'double precision',
+  },
+};
+
+const ZERO_HASH = '0'.repeat(64);
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'waybills, print jobs and printed copies',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE waybills (
+          id          text PRIMARY KEY,
+          waybill_no  text NOT NULL UNIQUE,
+          carrier     text NOT NULL,
+          order_id    text NOT NULL,
+          created_at  ${t.time} NOT NULL,
+          token_hash  text NOT NULL UNIQUE,
+          key_id      text NOT NULL,
+          wrapped_key ${t.blob},
+          sealed      ${t.blob}
+        );
+        CREATE TABLE print_jobs (
+          id          text PRIMARY KEY,
+          created_at  ${t.time} NOT NULL,
+          channel     text NOT NULL,
+          template_id text NOT NULL,
+          format      text NOT NULL,
+          host        text NOT NULL,
+          operator    text NOT NULL
+        );
+        CREATE TABLE copy_prints (
+          copy_code   text PRIMARY KEY,
+          job_id      text NOT NULL REFERENCES print_jobs(id),
+          waybill_id  text NOT NULL REFERENCES waybills(id),
+          copy        text NOT NULL,
+          print_no    integer NOT NULL,
+          UNIQUE (waybill_id, copy, print_no)
+        );
+        CREATE INDEX copy_prints_waybill ON copy_prints(waybill_id);`;
+    },
+  },
+  {
+    version: 2,
+    name: 'waybill lifecycle, scan attempts, alerts',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        ALTER TABLE waybills ADD COLUMN routing_code text;
+        ALTER TABLE waybills ADD COLUMN status text NOT NULL DEFAULT 'created';
+        ALTER TABLE waybills ADD COLUMN purge_after ${t.time};
+        ALTER TABLE waybills ADD COLUMN purged_at ${t.time};
+        CREATE INDEX waybills_purge_after ON waybills(purge_after) WHERE purged_at IS NULL;
+        CREATE TABLE waybill_events (
+          id         ${t.id},
+          waybill_id text NOT NULL REFERENCES waybills(id),
+          type       text NOT NULL,
+          at         ${t.time} NOT NULL,
+          actor      text NOT NULL
+        );
+        CREATE TABLE scan_attempts (
+          id         ${t.id},
+          courier_id text NOT NULL,
+          waybill_id text,
+          at         ${t.time} NOT NULL,
+          outcome    text NOT NULL
+        );
+        CREATE INDEX scan_attempts_courier_at ON scan_attempts(courier_id, at);
+        CREATE TABLE alerts (
+          id         ${t.id},
+          at         ${t.time} NOT NULL,
+          kind       text NOT NULL,
+          courier_id text,
+          detail     text NOT NULL
+        );`;
+    },
+  },
+  {
+    version: 3,
+    name: 'audit log',
+    // The head is kept apart from the rows, and triggers refuse edits, deletes, truncation and
+    // out-of-line inserts, so only someone who first drops them can tamper, and the chain shows it.
+    sql: (d) => `
+      CREATE TABLE audit_log (
+        seq        ${TYPES[d].bigint} PRIMARY KEY,
+        at         text NOT NULL,
+        actor      text NOT NULL,
+        action     text NOT NULL,
+        waybill_no text,
+        purpose    text,
+        outcome    text NOT NULL,
+        request_id text,
+        detail     text,
+        prev_hash  text NOT NULL,
+        hash       text NOT NULL
+      );
+      CREATE INDEX audit_log_waybill_no ON audit_log(waybill_no);
+      -- trace: from a copy code to its print job's records; the query must use this exact expression.
+      CREATE INDEX audit_log_job ON audit_log(${d === 'sqlite' ? "json_extract(detail, '$.job')" : "((detail::jsonb) ->> 'job')"}) WHERE detail IS NOT NULL;
+      CREATE TABLE audit_head (
+        id   integer PRIMARY KEY CHECK (id = 1),
+        seq  ${TYPES[d].bigint} NOT NULL,
+        hash text NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${ZERO_HASH}');
+      ${d === 'sqlite' ? SQLITE_AUDIT_GUARDS : POSTGRES_AUDIT_GUARDS}`,
+  },
+  {
+    version: 4,
+    name: 'courier identities',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE couriers (
+          id              text PRIMARY KEY,
+          carrier         text NOT NULL,
+          name            text NOT NULL,
+          outlet          text NOT NULL,
+          routes          text NOT NULL, -- JSON array of routing-code prefixes; [] = no route restriction
+          device          text NOT NULL,
+          credential_hash ${t.blob} NOT NULL CHECK (length(credential_hash) = 32),
+          created_at      ${t.time} NOT NULL,
+          revoked_at      ${t.time},
+          suspended_at    ${t.time},
+          suspend_reason  text
+        );`;
+    },
+  },
+  {
+    version: 5,
+    name: 'relay number bindings, slots and call receipts',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE relay_bindings (
+          id                 text PRIMARY KEY,
+          number             text NOT NULL,
+          ext                text NOT NULL,
+          waybill_id         text NOT NULL,
+          party              text NOT NULL CHECK (party IN ('recipient', 'sender')),
+          caller_policy      text NOT NULL CHECK (caller_policy IN ('anyone', 'couriers', 'parties')),
+          party_phone_hashes text NOT NULL, -- JSON array of keyed hashes of the parties' phones, for the 'parties' policy
+          key_id             text,
+          wrapped_key        ${t.blob},
+          sealed             ${t.blob},       -- the real number, sealed; NULL once the binding ended or expired
+          valid_from         ${t.time} NOT NULL,
+          expires_at         ${t.time} NOT NULL,
+          ended_at           ${t.time},
+          quarantine_until   ${t.time} NOT NULL
+        );
+        CREATE INDEX relay_bindings_waybill ON relay_bindings(waybill_id);
+        CREATE INDEX relay_bindings_number_ext ON relay_bindings(number, ext);
+        -- expireDue looks only at bindings that still hold a real number.
+        CREATE INDEX relay_bindings_sealed_expiry ON relay_bindings(expires_at) WHERE sealed IS NOT NULL;
+        -- One row per number + extension in use, live or quarantined: the PRIMARY KEY makes a number +
+        -- extension exclusive across instances. held_until = the binding's end (or expiry) + quarantine.
+        CREATE TABLE relay_slots (
+          number     text NOT NULL,
+          ext        text NOT NULL,
+          binding_id text NOT NULL,
+          held_until ${t.time} NOT NULL,
+          PRIMARY KEY (number, ext)
+        );
+        CREATE INDEX relay_slots_binding ON relay_slots(binding_id);
+        -- Call receipts from the relay provider, idempotent by call id. No caller or callee numbers.
+        CREATE TABLE relay_calls (
+          call_id       text PRIMARY KEY,
+          binding_id    text,
+          body_hash     text NOT NULL,
+          started_at    ${t.time},
+          answered_at   ${t.time},
+          ended_at      ${t.time},
+          release_cause text,
+          received_at   ${t.time} NOT NULL
+        );
+        CREATE INDEX relay_calls_binding ON relay_calls(binding_id);`;
+    },
+  },
+  {
+    version: 6,
+    name: 'telephony clients, courier phone hashes, relay-unavailable waybills',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE telephony_clients (
+          id              text PRIMARY KEY,
+          name            text NOT NULL,
+          credential_hash ${t.blob} NOT NULL,
+          created_at      ${t.time} NOT NULL,
+          revoked_at      ${t.time}
+        );
+        ALTER TABLE couriers ADD COLUMN phone_hash text;
+        CREATE INDEX couriers_phone_hash ON couriers(phone_hash) WHERE phone_hash IS NOT NULL;
+        ALTER TABLE waybills ADD COLUMN relay_unavailable ${t.flag};`;
+    },
+  },
+  {
+    version: 7,
+    name: 'api keys, waybill clients, idempotency keys',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE api_keys (
+          id          text PRIMARY KEY,
+          name        text NOT NULL,
+          role        text NOT NULL,
+          client_id   text,
+          secret_hash ${t.blob} NOT NULL,
+          created_at  ${t.time} NOT NULL,
+          revoked_at  ${t.time}
+        );
+        ALTER TABLE waybills ADD COLUMN client_id text;
+        CREATE UNIQUE INDEX waybills_client_order ON waybills(client_id, order_id) WHERE client_id IS NOT NULL;
+        CREATE TABLE idempotency_keys (
+          client_id    text NOT NULL,
+          key          text NOT NULL,
+          request_hash text NOT NULL,
+          created_at   ${t.time} NOT NULL,
+          completed_at ${t.time},
+          status       integer,
+          content_type text,
+          location     text,
+          key_id       text,
+          wrapped_key  ${t.blob},
+          body         ${t.blob},
+          PRIMARY KEY (client_id, key)
+        );
+        CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);`;
+    },
+  },
+  {
+    version: 8,
+    name: 'covering index for scan limits',
+    // SQLite has no INCLUDE: the extra columns go into the key, which covers the query just as well.
+    sql: (d) => `
+      CREATE INDEX scan_attempts_courier_at_cover ON scan_attempts${d === 'sqlite' ? '(courier_id, at, outcome, waybill_id)' : '(courier_id, at) INCLUDE (outcome, waybill_id)'};
+      DROP INDEX scan_attempts_courier_at;`,
+  },
+  {
+    version: 9,
+    name: 'printers and print deliveries',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE printers (
+          name            text PRIMARY KEY,
+          host            text NOT NULL,
+          port            integer NOT NULL,
+          language        text NOT NULL,
+          dpi             integer NOT NULL,
+          template_id     text,
+          client_id       text,
+          zpl_compression text NOT NULL,
+          created_at      ${t.time} NOT NULL
+        );
+        CREATE TABLE print_deliveries (
+          job_id       text PRIMARY KEY REFERENCES print_jobs(id),
+          printer      text NOT NULL,
+          client_id    text,
+          status       text NOT NULL,
+          attempts     integer NOT NULL,
+          last_error   text,
+          byte_length  integer NOT NULL,
+          created_at   ${t.time} NOT NULL,
+          updated_at   ${t.time} NOT NULL,
+          delivered_at ${t.time},
+          key_id       text,
+          wrapped_key  ${t.blob},
+          body         ${t.blob}
+        );
+        CREATE INDEX print_deliveries_status ON print_deliveries(status, created_at);`;
+    },
+  },
+  {
+    version: 10,
+    name: 'shared API request rate buckets',
+    sql: (d) => `
+      CREATE TABLE api_rate_buckets (
+        bucket  text PRIMARY KEY,
+        tokens  ${TYPES[d].real} NOT NULL,
+        at_ms   ${TYPES[d].real} NOT NULL,
+        allowed integer NOT NULL
+      );`,
+  },
+];
+
+const SQLITE_AUDIT_GUARDS = `
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_log_in_line BEFORE INSERT ON audit_log
+    WHEN NEW.seq IS NOT (SELECT seq + 1 FROM audit_head WHERE id = 1)
+      OR NEW.prev_hash IS NOT (SELECT hash FROM audit_head WHERE id = 1)
+    BEGIN SELECT RAISE(ABORT, 'audit record does not follow the head'); END;
+  CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head
+    WHEN NEW.id IS NOT OLD.id OR NEW.seq IS NOT OLD.seq + 1
+      OR NEW.hash IS NOT (SELECT hash FROM audit_log WHERE seq = NEW.seq)
+    BEGIN SELECT RAISE(ABORT, 'audit head only moves to the newest record'); END;
+  CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+    BEGIN SELECT RAISE(ABORT, 'audit head cannot be deleted'); END;`;
+
+// PostgreSQL also has TRUNCATE, which row triggers do not see.
+const POSTGRES_AUDIT_GUARDS = `
+  CREATE FUNCTION audit_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '%', TG_ARGV[0]; END $$;
+  CREATE FUNCTION audit_log_check_in_line() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.seq IS DISTINCT FROM (SELECT seq + 1 FROM audit_head WHERE id = 1)
+         OR NEW.prev_hash IS DISTINCT FROM (SELECT hash FROM audit_head WHERE id = 1) THEN
+        RAISE EXCEPTION 'audit record does not follow the head';
+      END IF;
+      RETURN NEW;
+    END $$;
+  CREATE FUNCTION audit_head_check_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.id IS DISTINCT FROM OLD.id OR NEW.seq IS DISTINCT FROM OLD.seq + 1
+         OR NEW.hash IS DISTINCT FROM (SELECT hash FROM audit_log WHERE seq = NEW.seq) THEN
+        RAISE EXCEPTION 'audit head only moves to the newest record';
+      END IF;
+      RETURN NEW;
+    END $$;
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse('audit log is append-only');
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse('audit log is append-only');
+  CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse('audit log is append-only');
+  CREATE TRIGGER audit_log_in_line BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_check_in_line();
+  CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head
+    FOR EACH ROW EXECUTE FUNCTION audit_head_check_forward();
+  CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse('audit head cannot be deleted');
+  CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse('audit head cannot be deleted');`;

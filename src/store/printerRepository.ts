@@ -1,0 +1,161 @@
+// Printer and print delivery rows on either database. Each delivery step is one conditional UPDATE, so
+// two processes or instances never send the same job together.
+
+import type { Selectable } from 'kysely';
+import type { Printer } from '../printers/printer';
+import type { Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
+import type { SealedBox } from '../vault/sealing';
+import { isUniqueViolation, type Database } from './database';
+import type { Schema } from './schema';
+import { UniqueViolation } from './store';
+
+type PrinterRow = Selectable<Schema['printers']>;
+type DeliveryRow = Selectable<Schema['print_deliveries']>;
+
+function toPrinter(r: PrinterRow): Printer {
+  return {
+    name: r.name,
+    host: r.host,
+    port: r.port,
+    language: r.language as Printer['language'],
+    dpi: r.dpi as Printer['dpi'],
+    ...(r.template_id ? { template: r.template_id } : {}),
+    ...(r.client_id ? { client: r.client_id } : {}),
+    zplCompression: r.zpl_compression as Printer['zplCompression'],
+    createdAt: r.created_at,
+  };
+}
+
+function toDelivery(r: DeliveryRow): Delivery {
+  return {
+    jobId: r.job_id,
+    printer: r.printer,
+    ...(r.client_id ? { clientId: r.client_id } : {}),
+    status: r.status as DeliveryStatus,
+    attempts: r.attempts,
+    ...(r.last_error ? { lastError: r.last_error } : {}),
+    byteLength: r.byte_length,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    ...(r.delivered_at ? { deliveredAt: r.delivered_at } : {}),
+    ...(r.key_id && r.wrapped_key && r.body ? { sealed: { keyId: r.key_id, wrappedKey: r.wrapped_key, ciphertext: r.body } } : {}),
+  };
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The bytes of a job no longer kept. */
+const SHREDDED = { key_id: null, wrapped_key: null, body: null } as const;
+
+export class SqlPrinterRepository implements PrinterStore {
+  constructor(private readonly d: Database) {}
+
+  async addPrinter(p: Printer): Promise<void> {
+    try {
+      await this.d.db
+        .insertInto('printers')
+        .values({
+          name: p.name,
+          host: p.host,
+          port: p.port,
+          language: p.language,
+          dpi: p.dpi,
+          template_id: p.template ?? null,
+          client_id: p.client ?? null,
+          zpl_compression: p.zplCompression,
+          created_at: p.createdAt,
+        })
+        .execute();
+    } catch (e) {
+      // The name is the table's only unique value.
+      if (isUniqueViolation(e)) throw new UniqueViolation('printer name');
+      throw e;
+    }
+  }
+
+  async listPrinters(): Promise<Printer[]> {
+    // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; the list is short.
+    const rows = await this.d.db.selectFrom('printers').selectAll().execute();
+    return rows.sort((a, b) => compare(a.name, b.name)).map(toPrinter);
+  }
+
+  async getPrinter(name: string): Promise<Printer | undefined> {
+    const row = await this.d.db.selectFrom('printers').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && toPrinter(row);
+  }
+
+  async removePrinter(name: string): Promise<boolean> {
+    const result = await this.d.db.deleteFrom('printers').where('name', '=', name).executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  }
+
+  async saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void> {
+    await this.d.db
+      .insertInto('print_deliveries')
+      .values({
+        job_id: d.jobId,
+        printer: d.printer,
+        client_id: d.clientId ?? null,
+        status: 'pending',
+        attempts: 0,
+        byte_length: d.byteLength,
+        created_at: d.createdAt,
+        updated_at: d.createdAt,
+        key_id: d.sealed.keyId,
+        wrapped_key: d.sealed.wrappedKey,
+        body: d.sealed.ciphertext,
+      })
+      .execute();
+  }
+
+  async getDelivery(jobId: string): Promise<Delivery | undefined> {
+    const row = await this.d.db.selectFrom('print_deliveries').selectAll().where('job_id', '=', jobId).executeTakeFirst();
+    return row && toDelivery(row);
+  }
+
+  async claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined> {
+    const row = await this.d.db
+      .updateTable('print_deliveries')
+      .set({ status: 'sending', updated_at: at.toISOString() })
+      .where('job_id', '=', jobId)
+      .where('body', 'is not', null)
+      .where((eb) =>
+        eb.or([eb('status', 'in', ['pending', 'failed']), eb.and([eb('status', '=', 'sending'), eb('updated_at', '<', staleBefore.toISOString())])]),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    return row && toDelivery(row);
+  }
+
+  async finishDelivery(jobId: string, o: { status: 'delivered' | 'failed'; attempts: number; error?: string; at: Date }): Promise<void> {
+    const at = o.at.toISOString();
+    await this.d.db
+      .updateTable('print_deliveries')
+      .set((eb) => ({
+        attempts: eb('attempts', '+', o.attempts),
+        updated_at: at,
+        ...(o.status === 'delivered'
+          ? { status: 'delivered', last_error: null, delivered_at: at, ...SHREDDED }
+          : { status: 'failed', last_error: o.error ?? null }),
+      }))
+      .where('job_id', '=', jobId)
+      .execute();
+  }
+
+  async listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]> {
+    let query = this.d.db.selectFrom('print_deliveries').selectAll();
+    if (filter.status) query = query.where('status', '=', filter.status);
+    const rows = await query.orderBy('created_at', 'desc').limit(filter.limit).execute();
+    return rows.map(toDelivery);
+  }
+
+  async expireDeliveries(before: Date, at: Date): Promise<number> {
+    const result = await this.d.db
+      .updateTable('print_deliveries')
+      .set({ status: 'expired', updated_at: at.toISOString(), ...SHREDDED })
+      .where('status', 'in', ['pending', 'sending', 'failed'])
+      .where('created_at', '<', before.toISOString())
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+}

@@ -1,0 +1,279 @@
+// Waybills, print jobs, printed copies, lifecycle events, scan attempts and alerts on either database.
+// Uniqueness (waybill numbers, copy codes, order ids per client) rests on constraints, never on a
+// read-then-write: a racing instance gets UniqueViolation.
+
+import { sql, type Selectable } from 'kysely';
+import type { CopyKind } from '../privacy/copyPolicy';
+import type {
+  CopyPrintRecord,
+  PrintJobRecord,
+  ScanAttempt,
+  ScanCounts,
+  WaybillRecord,
+  WaybillStatus,
+  WaybillStore,
+} from '../printing/waybillStore';
+import type { SealedBox } from '../vault/sealing';
+import { isUniqueViolation, type Database } from './database';
+import type { Schema } from './schema';
+import { UniqueViolation } from './store';
+
+type WaybillRow = Selectable<Schema['waybills']>;
+
+/** Rows per INSERT: well under both databases' limits on bound parameters (14 a waybill). */
+const CHUNK = 500;
+
+function toWaybill(row: WaybillRow): WaybillRecord {
+  return {
+    id: row.id,
+    waybillNo: row.waybill_no,
+    carrier: row.carrier,
+    orderId: row.order_id,
+    ...(row.client_id ? { clientId: row.client_id } : {}),
+    ...(row.routing_code ? { routingCode: row.routing_code } : {}),
+    createdAt: row.created_at,
+    tokenHash: row.token_hash,
+    status: row.status as WaybillStatus,
+    purgeAfter: row.purge_after as string, // set on every waybill the service saves
+    ...(row.purged_at ? { purgedAt: row.purged_at } : {}),
+    ...(row.relay_unavailable ? { relayUnavailable: true } : {}),
+    ...(row.wrapped_key && row.sealed ? { sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed } } : {}),
+  };
+}
+
+/** Which unique value a failed save hit, from the constraint (PostgreSQL) or the columns (SQLite) named in the error. */
+function violated(e: unknown): string {
+  const message = String((e as Error).message);
+  if (/waybills_waybill_no_key|waybills\.waybill_no\b/.test(message)) return 'waybill number';
+  if (/waybills_client_order|waybills\.client_id, waybills\.order_id/.test(message)) return 'order id';
+  return 'generated identifier';
+}
+
+function chunks<T>(all: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < all.length; i += CHUNK) out.push(all.slice(i, i + CHUNK));
+  return out;
+}
+
+export class SqlWaybillRepository implements WaybillStore {
+  constructor(private readonly d: Database) {}
+
+  async waybillNoExists(waybillNo: string): Promise<boolean> {
+    return (await this.d.db.selectFrom('waybills').select(sql<number>`1`.as('one')).where('waybill_no', '=', waybillNo).executeTakeFirst()) !== undefined;
+  }
+
+  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
+    for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
+    try {
+      await this.d.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('print_jobs')
+          .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator })
+          .execute();
+        for (const part of chunks(waybills))
+          await trx
+            .insertInto('waybills')
+            .values(
+              part.map((w) => ({
+                id: w.id,
+                waybill_no: w.waybillNo,
+                carrier: w.carrier,
+                order_id: w.orderId,
+                client_id: w.clientId ?? null,
+                routing_code: w.routingCode ?? null,
+                created_at: w.createdAt,
+                token_hash: w.tokenHash,
+                status: w.status,
+                purge_after: w.purgeAfter,
+                relay_unavailable: w.relayUnavailable ? 1 : 0,
+                key_id: w.sealed!.keyId,
+                wrapped_key: w.sealed!.wrappedKey,
+                sealed: w.sealed!.ciphertext,
+              })),
+            )
+            .execute();
+        for (const part of chunks(copies))
+          await trx
+            .insertInto('copy_prints')
+            .values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo })))
+            .execute();
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new UniqueViolation(violated(e));
+      throw e;
+    }
+  }
+
+  async findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined> {
+    const row = await this.d.db.selectFrom('waybills').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return row && toWaybill(row);
+  }
+
+  async findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined> {
+    const row = await this.d.db.selectFrom('waybills').selectAll().where('waybill_no', '=', waybillNo).executeTakeFirst();
+    return row && toWaybill(row);
+  }
+
+  async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
+    const row = await this.d.db.selectFrom('waybills').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toWaybill(row);
+  }
+
+  async findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined> {
+    const row = await this.d.db.selectFrom('waybills').selectAll().where('client_id', '=', clientId).where('order_id', '=', orderId).executeTakeFirst();
+    return row && toWaybill(row);
+  }
+
+  async nextPrintNo(waybillId: string): Promise<number> {
+    const row = await this.d.db
+      .selectFrom('copy_prints')
+      .select((eb) => eb.fn.max('print_no').as('last'))
+      .where('waybill_id', '=', waybillId)
+      .executeTakeFirstOrThrow();
+    return Number(row.last ?? 0) + 1;
+  }
+
+  async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
+    const row = await this.d.db
+      .selectFrom('copy_prints as c')
+      .innerJoin('print_jobs as j', 'j.id', 'c.job_id')
+      .select(['c.copy_code', 'c.job_id', 'c.waybill_id', 'c.copy', 'c.print_no', 'j.created_at', 'j.channel', 'j.template_id', 'j.format', 'j.host', 'j.operator'])
+      .where('c.copy_code', '=', copyCode)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return {
+      copyCode: row.copy_code,
+      jobId: row.job_id,
+      waybillId: row.waybill_id,
+      copy: row.copy as CopyKind,
+      printNo: Number(row.print_no),
+      job: {
+        id: row.job_id,
+        createdAt: row.created_at,
+        channel: row.channel as PrintJobRecord['channel'],
+        templateId: row.template_id,
+        format: row.format,
+        host: row.host,
+        operator: row.operator,
+      },
+    };
+  }
+
+  async recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
+    // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
+    const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
+    await this.d.db.transaction().execute(async (trx) => {
+      await trx.insertInto('waybill_events').values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor }).execute();
+      await trx
+        .updateTable('waybills')
+        .set((eb) => ({
+          status: event.status,
+          ...(purgeAfter !== undefined ? { purge_after: eb.fn<string>(earlier, ['purge_after', eb.val(purgeAfter)]) } : {}),
+        }))
+        .where('id', '=', waybillId)
+        .execute();
+    });
+  }
+
+  async dueForPurge(now: string, limit: number): Promise<WaybillRecord[]> {
+    const rows = await this.d.db
+      .selectFrom('waybills')
+      .selectAll()
+      .where('purged_at', 'is', null)
+      .where('purge_after', '<=', now)
+      .orderBy('purge_after')
+      .limit(limit)
+      .execute();
+    return rows.map(toWaybill);
+  }
+
+  async shred(waybillId: string, at: string): Promise<boolean> {
+    // Conditional on not yet purged: of two instances sweeping at once, exactly one gets true.
+    const result = await this.d.db
+      .updateTable('waybills')
+      .set({ wrapped_key: null, sealed: null, purged_at: at })
+      .where('id', '=', waybillId)
+      .where('purged_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
+    const rows = await this.d.db.selectFrom('waybills').selectAll().where('wrapped_key', 'is not', null).where('key_id', '<>', keyId).limit(limit).execute();
+    return rows.map(toWaybill);
+  }
+
+  async replaceSealed(waybillId: string, sealed: SealedBox): Promise<void> {
+    await this.d.db
+      .updateTable('waybills')
+      .set({ key_id: sealed.keyId, wrapped_key: sealed.wrappedKey, sealed: sealed.ciphertext })
+      .where('id', '=', waybillId)
+      .where('wrapped_key', 'is not', null)
+      .execute();
+  }
+
+  async countSealedByKey(): Promise<Record<string, number>> {
+    const rows = await this.d.db
+      .selectFrom('waybills')
+      .select((eb) => ['key_id', eb.fn.countAll<number | string>().as('n')])
+      .where('wrapped_key', 'is not', null)
+      .groupBy('key_id')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.key_id, Number(r.n)]));
+  }
+
+  async recordScanAttempt(a: ScanAttempt): Promise<void> {
+    await this.d.db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId ?? null, at: a.at, outcome: a.outcome }).execute();
+  }
+
+  async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    // One pass over the courier's last day; counts are bigint (text) on PostgreSQL.
+    const row = await this.d.db
+      .selectFrom('scan_attempts')
+      .select((eb) => [
+        eb.fn.countAll<number | string>().filterWhere('at', '>', ago(60_000)).as('last_minute'),
+        eb.fn.count<number | string>('waybill_id').distinct().as('distinct_day'),
+        eb.fn.count<number | string>('waybill_id').distinct().filterWhere('outcome', '=', 'ok').as('opened_day'),
+        eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'unknown'), f('at', '>', ago(3_600_000))])).as('unknown_hour'),
+        eb.fn.countAll<number | string>().filterWhere('outcome', '=', 'out_of_route').as('out_of_route_day'),
+        // With no waybill, `waybill_id = NULL` is never true: nothing opened.
+        eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'ok'), f('waybill_id', '=', waybillId ?? null)])).as('opened_this'),
+      ])
+      .where('courier_id', '=', courierId)
+      .where('at', '>', ago(86_400_000))
+      .executeTakeFirstOrThrow();
+    return {
+      lastMinute: Number(row.last_minute),
+      distinctWaybillsDay: Number(row.distinct_day),
+      distinctOpenedDay: Number(row.opened_day),
+      unknownLastHour: Number(row.unknown_hour),
+      outOfRouteDay: Number(row.out_of_route_day),
+      openedThisWaybill: Number(row.opened_this) > 0,
+    };
+  }
+
+  async scanAttemptsSince(courierId: string, since: Date): Promise<number> {
+    const row = await this.d.db
+      .selectFrom('scan_attempts')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('courier_id', '=', courierId)
+      .where('at', '>', since.toISOString())
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
+    await this.d.db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }).execute();
+  }
+
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.d.db);
+  }
+
+  async close(): Promise<void> {
+    // Kysely closes only a connection it has used: take it once, so close() always closes the database.
+    await this.d.db.connection().execute(async () => {}).catch(() => {});
+    await this.d.db.destroy();
+  }
+}

@@ -1,0 +1,69 @@
+// A print binds relay numbers for both parties of every waybill; when the print fails before it is
+// recorded, every binding it made is released, also the first party's when the second got none.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { AuditLog } from '../../src/audit/auditLog';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
+import type { WaybillSink } from '../../src/printing/waybillSink';
+import type { WaybillStore } from '../../src/printing/waybillStore';
+import type { BindRequest, RelayProvider } from '../../src/relay/relayProvider';
+
+const ROOT = path.join(__dirname, '..', '..');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson').slice(0, 2);
+
+/** A provider that binds every party except those `refuse` names (pool exhausted for them). */
+function provider(refuse: (req: BindRequest) => boolean) {
+  let n = 0;
+  const released: string[][] = [];
+  const fake = {
+    bind: async (req: BindRequest) => (refuse(req) ? undefined : { bindingId: `b${++n}-${req.party}`, printed: `170 0000 000${n} 转 1234` }),
+    release: async (ids: string[]) => void released.push(ids),
+  } as unknown as RelayProvider;
+  return { fake, released };
+}
+
+function deps(relay: RelayProvider): PrintDeps {
+  const store = { waybillNoExists: async () => false, savePrintJob: async () => {}, recordAlert: async () => {} } as unknown as WaybillStore;
+  const audit = { append: async () => {} } as unknown as AuditLog;
+  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  return { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, relay: { provider: relay, maxDays: 60 } };
+}
+
+const failingSink: WaybillSink = {
+  add: async () => {},
+  finish: async () => {
+    throw new Error('printer went away');
+  },
+};
+
+const request = (sink: WaybillSink) => ({ orders, template, format: 'json', sink, channel: 'cli' as const, host: 'test', operator: 'test' });
+
+describe('relay bindings of a print', () => {
+  it('releases every binding of a print that fails', async () => {
+    const { fake, released } = provider(() => false);
+    await expect(printWaybills(deps(fake), request(failingSink))).rejects.toThrow('printer went away');
+    expect(released).toEqual([['b1-recipient', 'b2-sender', 'b3-recipient', 'b4-sender']]);
+  });
+
+  it("releases the first party's binding when the second got none and the print then fails", async () => {
+    const { fake, released } = provider((req) => req.party === 'sender');
+    await expect(printWaybills(deps(fake), request(failingSink))).rejects.toThrow('printer went away');
+    expect(released).toEqual([['b1-recipient', 'b2-recipient']]);
+  });
+
+  it('keeps the bindings of a print that succeeds, and warns for a party without one', async () => {
+    const { fake, released } = provider((req) => req.party === 'sender');
+    const printed: Record<string, string | undefined>[] = [];
+    const sink: WaybillSink = { add: async (w) => void printed.push({ ...w.relay }), finish: async () => {} };
+    const summary = await printWaybills(deps(fake), request(sink));
+    expect(released).toEqual([]);
+    expect(printed.map((p) => Object.keys(p))).toEqual([['recipient'], ['recipient']]);
+    expect(summary.warnings.filter((w) => w.includes('no relay number'))).toHaveLength(2);
+  });
+});
