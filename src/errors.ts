@@ -13,6 +13,14 @@ export type ErrorCode =
   | 'in_progress' // the same request is still running elsewhere
   | 'not_acceptable' // no label format the client accepts
   | 'unavailable' // the service cannot take this now (shutting down, store unreachable, busy)
+  | 'unauthenticated' // no valid credential
+  | 'suspended' // a credential suspended after a burst (harvest detection)
+  | 'invalid_purpose' // a scan without a valid purpose
+  | 'limited' // a rate or daily limit reached (retryAfterSeconds says when to come back)
+  | 'bad_request' // a malformed request (not JSON, bad header)
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'printer_unreachable' // a network printer refused or did not answer
   | 'internal';
 
 /** Where in the input a problem is: file, order index (0-based), line (1-based, NDJSON) and field path. */
@@ -27,14 +35,23 @@ export interface Issue extends IssueLocation {
   message: string;
 }
 
+/** The one error class: a stable code, a message free of personal data, and where it applies, the field issues or when to retry. */
 export class WaybillError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
     readonly issues: Issue[] = [],
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'WaybillError';
+  }
+}
+
+/** A unique value (waybill number, order id, printer name …) already taken: a conflict, raised by repositories. */
+export class UniqueViolation extends WaybillError {
+  constructor(readonly what: string) {
+    super('conflict', `that ${what} is already taken; fetch the existing resource or retry`);
   }
 }
 

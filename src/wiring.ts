@@ -13,7 +13,7 @@ import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import type { RelayStore } from './relay/relayStore';
 import type { TelephonyClients } from './relay/telephonyClients';
 import { openStores, type StoreLocation } from './store/openStores';
-import type { WaybillStore } from './printing/waybillStore';
+import type { WaybillStore } from './waybills/waybillStore';
 import type { DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
 import { sendRaw } from './printers/rawTcp';

@@ -4,7 +4,7 @@
 import type { AuditLog } from '../audit/auditLog';
 import type { AuditRecord } from '../audit/auditRecord';
 import { normaliseCopyCode } from '../printing/copyCode';
-import type { WaybillStore } from '../printing/waybillStore';
+import type { WaybillStore } from '../waybills/waybillStore';
 
 export const AUDIT_USAGE = `usage:
   waybill audit verify               check that no record was edited, deleted or moved

@@ -1,8 +1,8 @@
 // `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
 
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
-import { rewrapAll, retireBlocker } from '../vault/keyRotation';
-import { WaybillEvent, purgeDue, recordWaybillEvent } from '../vault/lifecycle';
+import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
+import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
 import { relayDeps, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
 

@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createApp } from '../http/app';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
-import { purgeDue } from '../vault/lifecycle';
+import { purgeDue } from '../waybills/lifecycle';
 import { deliveryDeps, relayDeps, type Services } from '../wiring';
 
 const SWEEP_MS = 60_000;

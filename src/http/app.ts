@@ -10,20 +10,19 @@ import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
 import { loadTemplate, type LoadedTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
-import type { WaybillStore } from '../printing/waybillStore';
-import { UniqueViolation } from '../store/store';
+import type { WaybillStore } from '../waybills/waybillStore';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Keys } from '../vault/keyFile';
 import type { DeliveryDeps } from '../printers/deliverJob';
-import { ScanRefusal, scanWaybill, type ScanLimits } from '../vault/scanAccess';
+import { scanWaybill, type ScanLimits } from '../waybills/scanAccess';
 import { bearer } from './auth';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
 import { docsPage, openApiDocument } from './openapi';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
-import { HttpProblem, sendProblem } from './problem';
+import { sendProblem } from './problem';
 import { rateLimit, type RateBuckets } from './rateLimit';
 import { printerRoutes } from './printerRoutes';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
@@ -84,7 +83,7 @@ export function createApp(deps: AppDeps): express.Express {
       metrics.httpSeconds.observe({ method: req.method, route }, seconds);
       deps.log({ requestId: res.locals.requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000 });
     });
-    if (deps.draining?.() && req.path !== '/healthz') return next(new HttpProblem('unavailable', 'the service is shutting down', 1));
+    if (deps.draining?.() && req.path !== '/healthz') return next(new WaybillError('unavailable', 'the service is shutting down', [], 1));
     next();
   });
 
@@ -124,7 +123,7 @@ export function createApp(deps: AppDeps): express.Express {
       metrics.scans.inc({ outcome: 'ok' });
       res.json(result);
     } catch (e) {
-      metrics.scans.inc({ outcome: e instanceof ScanRefusal ? e.code : 'error' });
+      metrics.scans.inc({ outcome: e instanceof WaybillError ? e.code : 'error' });
       throw e;
     }
   });
@@ -179,10 +178,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return res.destroy();
-    if (err instanceof ScanRefusal) return sendProblem(res, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
-    if (err instanceof HttpProblem) return sendProblem(res, err.code, err.message, { retryAfterSeconds: err.retryAfterSeconds });
-    if (err instanceof UniqueViolation) return sendProblem(res, 'conflict', `that ${err.what} is already taken; fetch the existing resource or retry`);
-    if (err instanceof WaybillError) return sendProblem(res, err.code, err.message, { issues: err.issues, ...(err.code === 'in_progress' ? { retryAfterSeconds: 1 } : {}) });
+    if (err instanceof WaybillError)
+      return sendProblem(res, err.code, err.message, { issues: err.issues, retryAfterSeconds: err.retryAfterSeconds ?? (err.code === 'in_progress' ? 1 : undefined) });
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body is too large');
     if (e.type === 'entity.parse.failed') return sendProblem(res, 'bad_request', 'the body is not valid JSON');

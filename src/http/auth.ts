@@ -2,13 +2,13 @@
 // courier (`wbc_…`) and telephony (`wbt_…`) credentials carry their own role. Routes then say which
 // roles they admit; a warehouse or printer key only ever sees its own client's waybills.
 
+import { WaybillError } from '../errors';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal, Role } from '../auth/apiKey';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
-import type { WaybillRecord } from '../printing/waybillStore';
-import { ScanRefusal } from '../vault/scanAccess';
+import type { WaybillRecord } from '../waybills/waybillStore';
 
 export interface AuthDeps {
   apiKeys: ApiKeyStore;
@@ -31,7 +31,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   if (credential.startsWith('wbc_')) {
     const courier = await deps.couriers.authenticate(credential);
     if (!courier) return undefined;
-    if (courier.revokedAt || courier.suspendedAt) throw new ScanRefusal('forbidden', 'this courier may not act now');
+    if (courier.revokedAt || courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
     return { role: 'courier', id: courier.id, carrier: courier.carrier };
   }
   if (credential.startsWith('wbt_')) {
@@ -46,8 +46,8 @@ export function requireRole(deps: AuthDeps, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       const principal = await principalOf(deps, bearer(req));
-      if (!principal) throw new ScanRefusal('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
-      if (!roles.includes(principal.role)) throw new ScanRefusal('forbidden', `this needs one of the roles: ${roles.join(', ')}`);
+      if (!principal) throw new WaybillError('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
+      if (!roles.includes(principal.role)) throw new WaybillError('forbidden', `this needs one of the roles: ${roles.join(', ')}`);
       res.locals.principal = principal;
       next();
     } catch (e) {

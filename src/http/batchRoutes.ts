@@ -14,7 +14,6 @@ import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { jsonBody } from './body';
 import { contentTypeOf } from './labelFormat';
-import { HttpProblem } from './problem';
 import { createRequest, labelOptions, type WaybillRouteDeps } from './waybillRoutes';
 
 export interface BatchLimits {
@@ -35,7 +34,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     const orders = validateOrders(raw);
     if (format === 'png' && orders.length > 1)
       throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for a batch');
-    if (running >= deps.batch.maxConcurrent) throw new HttpProblem('unavailable', 'too many batches are rendering; retry shortly', 5);
+    if (running >= deps.batch.maxConcurrent) throw new WaybillError('unavailable', 'too many batches are rendering; retry shortly', [], 5);
 
     running++;
     const out = new PassThrough();
@@ -117,6 +116,6 @@ function batchOrders(body: unknown, max: number): { value: unknown; line?: numbe
     raw = list.map((value) => ({ value }));
   }
   if (raw.length === 0) throw new WaybillError('invalid_input', 'the batch holds no orders', [{ path: ['orders'], message: 'holds no orders' }]);
-  if (raw.length > max) throw new HttpProblem('payload_too_large', `a batch holds at most ${max} orders`);
+  if (raw.length > max) throw new WaybillError('payload_too_large', `a batch holds at most ${max} orders`);
   return raw;
 }

@@ -3,11 +3,9 @@
 
 import type { Response } from 'express';
 import { formatPath, type ErrorCode, type Issue } from '../errors';
-import type { RefusalCode } from '../vault/scanAccess';
 
-export type ProblemCode = ErrorCode | RefusalCode | 'bad_request' | 'unsupported_media_type' | 'payload_too_large' | 'printer_unreachable';
 
-const STATUS: Record<ProblemCode, number> = {
+const STATUS: Record<ErrorCode, number> = {
   invalid_input: 422,
   invalid_template: 422,
   unknown_template: 422,
@@ -30,21 +28,9 @@ const STATUS: Record<ProblemCode, number> = {
   printer_unreachable: 502,
 };
 
-/** An HTTP-level refusal (media type, size, rate, shutdown) that no domain code would raise. */
-export class HttpProblem extends Error {
-  constructor(
-    readonly code: ProblemCode,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-    this.name = 'HttpProblem';
-  }
-}
-
 export function sendProblem(
   res: Response,
-  code: ProblemCode,
+  code: ErrorCode,
   detail: string,
   opts: { issues?: Issue[]; retryAfterSeconds?: number; extra?: Record<string, unknown> } = {},
 ): void {

@@ -3,7 +3,7 @@
 
 import type { NextFunction, Request, Response } from 'express';
 import { actorOf, type Principal } from '../auth/apiKey';
-import { HttpProblem } from './problem';
+import { WaybillError } from '../errors';
 
 /** A bucket after one draw: the tokens left and whether a token was taken. */
 export interface BucketDraw {
@@ -36,7 +36,7 @@ export class RateBuckets {
 export function rateLimit(perSecond: number, buckets: RateBuckets) {
   return (_req: Request, res: Response, next: NextFunction): void => {
     buckets.take(actorOf(res.locals.principal as Principal), perSecond).then(
-      (wait) => next(wait > 0 ? new HttpProblem('limited', `at most ${perSecond} requests per second per key`, Math.ceil(wait)) : undefined),
+      (wait) => next(wait > 0 ? new WaybillError('limited', `at most ${perSecond} requests per second per key`, [], Math.ceil(wait)) : undefined),
       next,
     );
   };

@@ -2,6 +2,7 @@
 // receipts). Only telephony clients may call them; the bridge target is the one place a real number
 // leaves the service, and it is never logged or audited.
 
+import { WaybillError } from '../errors';
 import express from 'express';
 import { z } from 'zod';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
@@ -9,8 +10,7 @@ import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayStore } from '../relay/relayStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
-import type { WaybillStore } from '../printing/waybillStore';
-import { ScanRefusal } from '../vault/scanAccess';
+import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { bearer } from './auth';
 import { sendProblem } from './problem';
@@ -55,7 +55,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   router.use(express.json({ limit: '4kb' }));
   router.use((req, res, next) => {
     deps.telephony.authenticate(bearer(req)).then((client) => {
-      if (!client) return next(new ScanRefusal('unauthenticated', 'a valid telephony credential is required'));
+      if (!client) return next(new WaybillError('unauthenticated', 'a valid telephony credential is required'));
       res.locals.telephonyClient = client.id;
       next();
     }, next);

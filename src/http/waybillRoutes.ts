@@ -16,9 +16,9 @@ import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/wa
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
-import type { WaybillRecord } from '../printing/waybillStore';
+import type { WaybillRecord } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
-import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../vault/lifecycle';
+import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../waybills/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';

@@ -13,11 +13,11 @@ import type { CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
 import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import { partyArea } from '../privacy/routingArea';
-import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from './waybillStore';
-import { unsealWithKeys, type Keys } from '../vault/keyFile';
+import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
+import type { Keys } from '../vault/keyFile';
 import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
 import { DAY_MS } from '../time';
-import { seal, type SealedBox } from '../vault/sealing';
+import { openSealedContent, sealWaybill, type SealedContent } from '../vault/sealedWaybill';
 import { newCopyCode } from './copyCode';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
@@ -62,17 +62,6 @@ export interface PrintSummary {
   warnings: string[];
 }
 
-/** What the vault keeps for a waybill: the whole order and its QR token, sealed together. */
-export interface SealedContent {
-  order: Order;
-  token: string;
-}
-
-/** The sealed order and QR token of a live waybill. */
-export function openSealedContent(keys: Keys, waybillId: string, sealed: SealedBox): SealedContent {
-  return JSON.parse(unsealWithKeys(keys, sealed, waybillId).toString('utf8')) as SealedContent;
-}
-
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
   const now = (deps.now ?? (() => new Date()))();
   const job = newJob(req, now);
@@ -109,7 +98,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         purgeAfter: new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString(),
         tokenHash: hashToken(token, deps.keys.tokenKey),
         ...(relay.unavailable ? { relayUnavailable: true } : {}),
-        sealed: seal(Buffer.from(JSON.stringify(content)), deps.keys.ring, id),
+        sealed: sealWaybill(deps.keys, id, content),
       });
 
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };

@@ -5,10 +5,10 @@ import type { Masked } from '../privacy/masked';
 import { DEFAULT_POLICIES } from '../privacy/copyPolicy';
 import { buildCopyView, type TextField } from '../privacy/privacyView';
 import { partyArea, type PartyArea } from '../privacy/routingArea';
-import type { WaybillRecord } from './waybillStore';
+import type { WaybillRecord } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import type { RelayProvider } from '../relay/relayProvider';
-import { openSealedContent } from './printWaybills';
+import { openSealedContent } from '../vault/sealedWaybill';
 
 const SHOWN: TextField[] = ['service', 'routingCode', 'sender.name', 'sender.phone', 'sender.area', 'recipient.name', 'recipient.phone', 'recipient.area', 'parcel.weight', 'parcel.pieces', 'parcel.contents'];
 

@@ -22,7 +22,7 @@ import { PgDatabase } from './postgres/pgDatabase';
 import { SqliteStore } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
-import type { WaybillStore } from '../printing/waybillStore';
+import type { WaybillStore } from '../waybills/waybillStore';
 
 export type StoreLocation = { backend: 'sqlite'; file: string } | { backend: 'postgres'; url: string; poolSize?: number };
 

@@ -7,7 +7,7 @@ import type { Delivery, DeliveryStatus, PrinterStore } from '../printers/printer
 import type { SealedBox } from '../vault/sealing';
 import { isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
-import { UniqueViolation } from './store';
+import { UniqueViolation } from '../errors';
 
 type PrinterRow = Selectable<Schema['printers']>;
 type DeliveryRow = Selectable<Schema['print_deliveries']>;

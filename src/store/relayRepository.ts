@@ -10,7 +10,7 @@ import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
 import { isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
-import { UniqueViolation } from './store';
+import { UniqueViolation } from '../errors';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 

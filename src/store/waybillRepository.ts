@@ -12,11 +12,11 @@ import type {
   WaybillRecord,
   WaybillStatus,
   WaybillStore,
-} from '../printing/waybillStore';
+} from '../waybills/waybillStore';
 import type { SealedBox } from '../vault/sealing';
 import { isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
-import { UniqueViolation } from './store';
+import { UniqueViolation } from '../errors';
 
 type WaybillRow = Selectable<Schema['waybills']>;
 

@@ -3,7 +3,7 @@ import { auditCommand } from '../../src/cli/auditCommands';
 import type { AuditLog } from '../../src/audit/auditLog';
 import { raceProcesses } from '../support/raceProcesses';
 import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
-import type { CopyPrintRecord, PrintJobRecord } from '../../src/printing/waybillStore';
+import type { CopyPrintRecord, PrintJobRecord } from '../../src/waybills/waybillStore';
 
 
 const entry = (i: number): AuditEntry => ({

@@ -10,7 +10,7 @@ import { EXIT, main } from '../../src/cli';
 import { loadConfig } from '../../src/config/config';
 import { openStores, type Stores } from '../../src/store/openStores';
 import { loadKeys } from '../../src/vault/keyFile';
-import { scanWaybill } from '../../src/vault/scanAccess';
+import { scanWaybill } from '../../src/waybills/scanAccess';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 

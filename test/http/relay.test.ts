@@ -94,7 +94,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
   };
   const resolve = (i: number, from?: string) => post('/v1/relay/resolve', { ...relayOf(i), ...(from ? { from } : {}) });
   const event = async (i: number, type: string) => {
-    const { recordWaybillEvent } = await import('../../src/vault/lifecycle');
+    const { recordWaybillEvent } = await import('../../src/waybills/lifecycle');
     return recordWaybillEvent({ store, audit, retentionGraceDays: 7, relay, now: () => clock.now }, { waybillNo: printed[i].waybillNo, event: { type } as never, actor: 'test' });
   };
   /** What a courier's handheld is told to dial after scanning order i's QR. */

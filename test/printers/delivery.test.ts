@@ -156,7 +156,7 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
   });
 
   it('refuses a second printer under a taken name and invalid registrations with field paths', async () => {
-    await expect(printers.addPrinter(registered)).rejects.toMatchObject({ name: 'Error', what: 'printer name' });
+    await expect(printers.addPrinter(registered)).rejects.toMatchObject({ code: 'conflict', what: 'printer name' });
     const bad = NewPrinter.safeParse({ name: 'Line 1', host: 'http://10.0.0.5', port: 70000, language: 'escpos', dpi: 600 });
     expect(bad.success).toBe(false);
     expect(bad.error!.issues.map((i) => i.path.join('.')).sort()).toEqual(['dpi', 'host', 'language', 'name', 'port']);

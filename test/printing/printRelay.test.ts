@@ -10,7 +10,7 @@ import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
 import type { WaybillSink } from '../../src/printing/waybillSink';
-import type { WaybillStore } from '../../src/printing/waybillStore';
+import type { WaybillStore } from '../../src/waybills/waybillStore';
 import type { BindRequest, RelayProvider } from '../../src/relay/relayProvider';
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -1,6 +1,6 @@
 import { raceProcesses } from '../support/raceProcesses';
 import { STORE_BACKENDS } from '../support/storeBackends';
-import { UniqueViolation } from '../../src/store/store';
+import { UniqueViolation } from '../../src/errors';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
 import type { NewRelayBinding } from '../../src/relay/relayStore';
 

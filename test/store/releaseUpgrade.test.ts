@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { MIGRATIONS } from '../../src/store/migrations';
 import { openStores, type StoreLocation } from '../../src/store/openStores';
-import { openSealedContent } from '../../src/printing/printWaybills';
+import { openSealedContent } from '../../src/vault/sealedWaybill';
 import { pgTestDatabaseUrl } from '../support/storeBackends';
 
 const FIXTURES = path.join(__dirname, 'fixtures');

@@ -1,8 +1,8 @@
 import { MIGRATIONS } from '../../src/store/migrations';
 import { openStores } from '../../src/store/openStores';
-import { purgeDue } from '../../src/vault/lifecycle';
-import type { PrintJobRecord, WaybillRecord } from '../../src/printing/waybillStore';
-import { UniqueViolation } from '../../src/store/store';
+import { purgeDue } from '../../src/waybills/lifecycle';
+import type { PrintJobRecord, WaybillRecord } from '../../src/waybills/waybillStore';
+import { UniqueViolation } from '../../src/errors';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
 const job = (id: string): PrintJobRecord => ({ id, createdAt: '2026-11-23T10:00:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' });

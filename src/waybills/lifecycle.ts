@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
-import type { WaybillStore } from '../printing/waybillStore';
+import type { WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
 

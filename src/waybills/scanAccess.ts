@@ -2,16 +2,17 @@
 // waybill, a stated purpose, within rate limits. Every attempt is counted; harvesting suspends the
 // courier; every decision is audited. Refusals carry a stable code, never personal data.
 
+import { WaybillError } from '../errors';
 import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
 import { CARRIERS } from '../order/carriers';
 import type { Address, Order } from '../order/orderSchema';
 import { maskPhone } from '../privacy/maskPhone';
-import type { ScanAttempt, WaybillRecord, WaybillStore } from '../printing/waybillStore';
-import type { Keys } from './keyFile';
-import { hashToken, isWellFormedToken } from './qrToken';
-import { openSealedContent } from '../printing/printWaybills';
+import type { ScanAttempt, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
+import type { Keys } from '../vault/keyFile';
+import { hashToken, isWellFormedToken } from '../vault/qrToken';
+import { openSealedContent } from '../vault/sealedWaybill';
 import { formatRelay } from '../relay/relayPool';
 import type { RelayStore } from '../relay/relayStore';
 
@@ -19,16 +20,6 @@ export const SCAN_PURPOSES = ['delivery', 'pickup', 'return', 'customer-service'
 export type ScanPurpose = (typeof SCAN_PURPOSES)[number];
 
 export type RefusalCode = 'unauthenticated' | 'forbidden' | 'suspended' | 'invalid_purpose' | 'not_found' | 'gone' | 'limited';
-
-export class ScanRefusal extends Error {
-  constructor(
-    readonly code: RefusalCode,
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(message);
-  }
-}
 
 export interface ScanLimits {
   perMinute: number;
@@ -81,7 +72,7 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   const now = deps.now();
   const at = now.toISOString();
   const courier = req.credential ? await deps.couriers.authenticate(req.credential) : undefined;
-  if (!courier) throw new ScanRefusal('unauthenticated', 'a valid courier credential is required');
+  if (!courier) throw new WaybillError('unauthenticated', 'a valid courier credential is required');
 
   const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string) =>
     deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId });
@@ -89,7 +80,7 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, at, outcome: attempt });
     await audit('refuse', code, waybill?.waybillNo);
     await detectHarvest(deps, courier, now, req.requestId);
-    return new ScanRefusal(code, message, retryAfter);
+    return new WaybillError(code, message, [], retryAfter);
   };
 
   if (courier.revokedAt) throw await refuse('forbidden', 'this courier credential is revoked');

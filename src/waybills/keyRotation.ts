@@ -2,9 +2,9 @@
 // batches while the service runs (payloads are never decrypted); an old key may be retired only when
 // no record needs it.
 
-import type { WaybillStore } from '../printing/waybillStore';
-import type { KeyRing } from './sealing';
-import { rewrap } from './sealing';
+import type { WaybillStore } from '../waybills/waybillStore';
+import type { KeyRing } from '../vault/sealing';
+import { rewrap } from '../vault/sealing';
 
 export async function rewrapAll(store: WaybillStore, ring: KeyRing, batch = 500): Promise<number> {
   let done = 0;
