@@ -8,8 +8,7 @@ import { WaybillError } from '../errors';
 import { ChainedAuditLog } from '../audit/auditLog';
 import { SqlAuditRepository } from '../store/auditRepository';
 import { copySqliteToPostgres } from '../store/copyToPostgres';
-import { postgresDatabase } from '../store/database';
-import { PgDatabase } from '../store/postgres/pgDatabase';
+import { openPostgres, type Database } from '../store/database';
 import { SqliteStore } from '../store/sqliteStore';
 import { sqliteFile } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
@@ -41,12 +40,12 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
 
   const started = Date.now();
   const source = SqliteStore.open(file);
-  let target: PgDatabase | undefined;
+  let target: (Database & { close(): Promise<void> }) | undefined;
   try {
-    target = await PgDatabase.open(to);
+    target = await openPostgres(to);
     const report = await copySqliteToPostgres(source.database, target, (line) => log(`  ${line}`));
     const rows = report.tables.reduce((n, t) => n + t.rows, 0);
-    const audit = new ChainedAuditLog(new SqlAuditRepository(postgresDatabase(target.pool)));
+    const audit = new ChainedAuditLog(new SqlAuditRepository(target));
     await audit.append({
       at: new Date().toISOString(),
       actor: cliOperator(),

@@ -7,7 +7,9 @@ import type Database from 'better-sqlite3';
 import { HEAD_DELETED, verifyChain, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
 import { WaybillError } from '../errors';
 import { AUDIT_COLUMNS, toRecord, type AuditRow } from './auditRepository';
-import type { PgDatabase, Queryable } from './postgres/pgDatabase';
+import { CompiledQuery, type Transaction } from 'kysely';
+import type { Database as Target } from './database';
+import type { Schema } from './schema';
 
 export interface CopyReport {
   tables: { name: string; rows: number }[];
@@ -18,16 +20,17 @@ export interface CopyReport {
 const NOT_TABLE_ROWS = new Set(['schema_migrations', 'api_rate_buckets', 'audit_log', 'audit_head']);
 const PAGE = 500;
 
-export async function copySqliteToPostgres(source: Database.Database, target: PgDatabase, progress: (line: string) => void = () => {}): Promise<CopyReport> {
+export async function copySqliteToPostgres(source: Database.Database, target: Target, progress: (line: string) => void = () => {}): Promise<CopyReport> {
   source.exec('BEGIN'); // one read snapshot (WAL) for the whole copy, even if a process still writes
   try {
     const verified = verifySourceChain(source);
     if (!verified.ok)
       throw new WaybillError('conflict', `the SQLite audit log is broken at record ${verified.seq} (${verified.problem}); investigate with "waybill audit verify" before copying`);
     const tables = inDependencyOrder(source).filter((t) => !NOT_TABLE_ROWS.has(t));
-    return await target.tx(async (q) => {
+    return await target.db.transaction().execute(async (trx) => {
+      const q = statements(trx);
       // Locking the audit head holds back every audited write (another copy, a service started too early) until we commit.
-      const head = await q.one<{ seq: string }>('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
+      const [head] = await q<{ seq: string }>('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
       const holding = Number(head!.seq) > 0 ? 'audit_log' : await firstNonEmpty(q, tables);
       if (holding) throw new WaybillError('conflict', `the PostgreSQL database already holds data (table ${holding}); copy into an empty database only`);
       const report: CopyReport = { tables: [], auditRecords: 0 };
@@ -43,6 +46,12 @@ export async function copySqliteToPostgres(source: Database.Database, target: Pg
   } finally {
     source.exec('COMMIT');
   }
+}
+
+/** PostgreSQL statements with $n parameters in the copy's transaction: table names vary, so no query builder. */
+type Query = <R = unknown>(text: string, params?: readonly unknown[]) => Promise<R[]>;
+function statements(trx: Transaction<Schema>): Query {
+  return async <R>(text: string, params: readonly unknown[] = []) => (await trx.executeQuery(CompiledQuery.raw(text, [...params]))).rows as R[];
 }
 
 /** The source's chain, checked inside the copy's snapshot (the audit repository would open a transaction of its own). */
@@ -69,13 +78,13 @@ function inDependencyOrder(source: Database.Database): string[] {
   return ordered;
 }
 
-async function firstNonEmpty(q: Queryable, tables: string[]): Promise<string | undefined> {
-  for (const table of tables) if (await q.one(`SELECT 1 FROM "${table}" LIMIT 1`)) return table;
+async function firstNonEmpty(q: Query, tables: string[]): Promise<string | undefined> {
+  for (const table of tables) if ((await q(`SELECT 1 FROM "${table}" LIMIT 1`)).length) return table;
   return undefined;
 }
 
-async function copyTable(source: Database.Database, q: Queryable, table: string): Promise<number> {
-  const target = await q.rows<{ column_name: string; is_identity: string }>(
+async function copyTable(source: Database.Database, q: Query, table: string): Promise<number> {
+  const target = await q<{ column_name: string; is_identity: string }>(
     'SELECT column_name, is_identity FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
     [table],
   );
@@ -93,7 +102,7 @@ async function copyTable(source: Database.Database, q: Queryable, table: string)
     // SQLite's 0/1 flags go in as they are: PostgreSQL reads '0' and '1' as booleans.
     const values = rows.flatMap((row) => columns.map((c) => row[c]));
     const tuples = rows.map((_, r) => `(${columns.map((_, c) => `$${r * columns.length + c + 1}`).join(', ')})`);
-    await q.run(
+    await q(
       `INSERT INTO "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) ${identities.length ? 'OVERRIDING SYSTEM VALUE ' : ''}VALUES ${tuples.join(', ')}`,
       values,
     );
@@ -101,14 +110,14 @@ async function copyTable(source: Database.Database, q: Queryable, table: string)
   }
   // Generated ids continue after the copied ones.
   for (const column of identities)
-    await q.run(`SELECT setval(pg_get_serial_sequence('"${table}"', '${column}'), max_id) FROM (SELECT max("${column}") AS max_id FROM "${table}") m WHERE max_id IS NOT NULL`);
-  const counted = await q.one<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
+    await q(`SELECT setval(pg_get_serial_sequence('"${table}"', '${column}'), max_id) FROM (SELECT max("${column}") AS max_id FROM "${table}") m WHERE max_id IS NOT NULL`);
+  const [counted] = await q<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
   if (Number(counted!.n) !== copied) throw new WaybillError('internal', `table ${table}: ${copied} rows read but ${counted!.n} in PostgreSQL`);
   return copied;
 }
 
 /** Record by record, moving the head each time: the target's triggers check every link as it lands. */
-async function copyAuditChain(source: Database.Database, q: Queryable): Promise<number> {
+async function copyAuditChain(source: Database.Database, q: Query): Promise<number> {
   const columns = AUDIT_COLUMNS.join(', ');
   const page = source.prepare(`SELECT ${columns} FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ${PAGE}`);
   const placeholders = AUDIT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
@@ -116,8 +125,8 @@ async function copyAuditChain(source: Database.Database, q: Queryable): Promise<
   for (;;) {
     const rows = page.all(copied) as AuditRow[];
     for (const r of rows) {
-      await q.run(`INSERT INTO audit_log (${columns}) VALUES (${placeholders})`, AUDIT_COLUMNS.map((c) => r[c]));
-      await q.run('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [r.seq, r.hash]);
+      await q(`INSERT INTO audit_log (${columns}) VALUES (${placeholders})`, AUDIT_COLUMNS.map((c) => r[c]));
+      await q('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [r.seq, r.hash]);
     }
     copied += rows.length;
     if (rows.length < PAGE) return copied;

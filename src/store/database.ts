@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConn
 import pg from 'pg';
 import type { Schema } from './schema';
 import { statementCache } from './statementCache';
+import { applyPgMigrations } from './postgres/pgMigrations';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -31,6 +32,21 @@ function preparedOn(connection: BetterSqlite3.Database): (sql: string) => Better
 
 export function postgresDatabase(pool: pg.Pool): Database {
   return { db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}
+
+/** Connects a pool and applies the migrations the database lacks (safe when several instances start at once). */
+export async function openPostgres(url: string, poolSize = 10): Promise<Database & { close(): Promise<void> }> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // An idle client that loses its server (restart, failover) emits 'error'; the pool drops it and the
+  // next query connects afresh. Without a listener Node would end the process.
+  pool.on('error', () => {});
+  try {
+    await applyPgMigrations(pool);
+  } catch (e) {
+    await pool.end();
+    throw e;
+  }
+  return { ...postgresDatabase(pool), close: () => pool.end() };
 }
 
 /** Whether a statement failed on a unique value (a primary key or UNIQUE constraint), on either backend. */

@@ -11,14 +11,13 @@ import { SqlPrinterRepository } from './printerRepository';
 import { SqlRateBucketRepository } from './rateBucketRepository';
 import { SqlRelayRepository } from './relayRepository';
 import { SqlCourierRepository } from './courierRepository';
-import { postgresDatabase, sqliteDatabase, type Database } from './database';
+import { openPostgres, sqliteDatabase, type Database } from './database';
 import { CourierStore } from '../couriers/courierStore';
 import { IdempotencyStore } from '../http/idempotency';
 import { RateBuckets } from '../http/rateLimit';
 import type { PrinterStore } from '../printers/printerStore';
 import { RelayStore } from '../relay/relayStore';
 import { TelephonyClients } from '../relay/telephonyClients';
-import { PgDatabase } from './postgres/pgDatabase';
 import { SqliteStore } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
@@ -45,12 +44,11 @@ export interface Stores {
 
 export async function openStores(location: StoreLocation): Promise<Stores> {
   if (location.backend === 'postgres') {
-    const db = await PgDatabase.open(location.url, location.poolSize !== undefined ? { poolSize: location.poolSize } : {});
-    const database = postgresDatabase(db.pool);
+    const database = await openPostgres(location.url, location.poolSize);
     return {
       backend: 'postgres',
       ...repositories(database),
-      close: () => db.close(),
+      close: () => database.close(),
     };
   }
   const store = SqliteStore.open(location.file);
