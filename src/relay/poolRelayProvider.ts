@@ -4,6 +4,7 @@
 // in quarantine before reuse.
 
 import { randomUUID } from 'node:crypto';
+import type { Lang } from '../privacy/lang';
 import { z } from 'zod';
 import type { CourierStore } from '../couriers/courierStore';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
@@ -60,7 +61,7 @@ export class PoolRelayProvider implements RelayProvider {
     return phoneHash(e164, this.keys.tokenKey);
   }
 
-  async bind(req: BindRequest, lang: 'zh' | 'en'): Promise<Bound | undefined> {
+  async bind(req: BindRequest, lang: Lang): Promise<Bound | undefined> {
     if (this.settings.pool.length === 0) return undefined;
     const id = randomUUID();
     const binding = await this.store.allocate(
@@ -81,7 +82,7 @@ export class PoolRelayProvider implements RelayProvider {
     return binding && { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
   }
 
-  async printedFor(waybillId: string, lang: 'zh' | 'en', now: Date): Promise<Partial<Record<RelayParty, string>>> {
+  async printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>> {
     const live = (await this.store.forWaybill(waybillId)).filter((b) => !b.endedAt && b.sealed && b.expiresAt > now.toISOString());
     return Object.fromEntries(live.map((b) => [b.party, formatRelay(b.number, b.ext, lang)]));
   }

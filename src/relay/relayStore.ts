@@ -4,6 +4,7 @@
 // binding ends or expires.
 
 import { createHash, randomInt } from 'node:crypto';
+import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
 import { MAX_EXT_LENGTH, randomExtension, type RelayNumber } from './relayPool';
 
@@ -234,7 +235,6 @@ export class RelayStore {
   }
 }
 
-const DAY_MS = 86_400_000;
 const PARTIES: readonly RelayParty[] = ['recipient', 'sender'];
 const CALLER_POLICIES: readonly CallerPolicy[] = ['anyone', 'couriers', 'parties'];
 

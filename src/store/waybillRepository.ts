@@ -13,6 +13,7 @@ import type {
   WaybillStatus,
   WaybillStore,
 } from '../waybills/waybillStore';
+import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
 import { isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
@@ -241,7 +242,7 @@ export class SqlWaybillRepository implements WaybillStore {
         eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'ok'), f('waybill_id', '=', waybillId ?? null)])).as('opened_this'),
       ])
       .where('courier_id', '=', courierId)
-      .where('at', '>', ago(86_400_000))
+      .where('at', '>', ago(DAY_MS))
       .executeTakeFirstOrThrow();
     return {
       lastMinute: Number(row.last_minute),
