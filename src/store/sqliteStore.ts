@@ -1,6 +1,6 @@
 // The embedded default database: one SQLite file (better-sqlite3, WAL), opened with its pragmas and
-// migrated. Until every store is written over Kysely, SqliteStore is the waybill store on that file and
-// hands its connection (`database`) to the SQLite stores not yet converted.
+// migrated. SqliteStore is the waybill store on that file; its connection (`database`) is what the other
+// repositories on the file are opened over (openStores.ts, tests, benches).
 
 import fs from 'node:fs';
 import path from 'node:path';
