@@ -2,7 +2,7 @@
 
 import type { ApiKey, ApiRole } from '../auth/apiKey';
 import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
-import type { Database } from './database';
+import { bytewise, type Database } from './database';
 
 type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
 
@@ -17,8 +17,6 @@ function toKey(r: Row): ApiKey {
   };
 }
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 export class SqlApiKeyRepository implements ApiKeyRepository {
   constructor(private readonly d: Database) {}
 
@@ -32,7 +30,7 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
   async list(): Promise<ApiKey[]> {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; the list is short.
     const rows = await this.d.db.selectFrom('api_keys').selectAll().execute();
-    return rows.sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id)).map(toKey);
+    return rows.sort((a, b) => bytewise(a.created_at, b.created_at) || bytewise(a.id, b.id)).map(toKey);
   }
 
   async findById(id: string): Promise<StoredApiKey | undefined> {

@@ -2,7 +2,7 @@
 
 import type { Courier } from '../couriers/courier';
 import type { CourierRepository, StoredCourier } from '../couriers/courierStore';
-import { isUniqueViolation, type Database } from './database';
+import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
 
 type Row = Schema['couriers'];
@@ -21,8 +21,6 @@ function toCourier(r: Row): Courier {
     ...(r.suspend_reason ? { suspendReason: r.suspend_reason } : {}),
   };
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class SqlCourierRepository implements CourierRepository {
   constructor(private readonly d: Database) {}
@@ -53,7 +51,7 @@ export class SqlCourierRepository implements CourierRepository {
   async list(): Promise<Courier[]> {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale.
     const rows = await this.d.db.selectFrom('couriers').selectAll().execute();
-    return rows.sort((a, b) => compare(a.created_at, b.created_at) || compare(a.id, b.id)).map(toCourier);
+    return rows.sort((a, b) => bytewise(a.created_at, b.created_at) || bytewise(a.id, b.id)).map(toCourier);
   }
 
   async findById(id: string): Promise<StoredCourier | undefined> {

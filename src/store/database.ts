@@ -49,6 +49,12 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Database
   return { ...postgresDatabase(pool), close: () => pool.end() };
 }
 
+/**
+ * Bytewise string order, for lists sorted after reading: PostgreSQL sorts text without COLLATE "C" by
+ * its locale, so sorting here is what makes both backends list in the same order.
+ */
+export const bytewise = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 /** Whether a statement failed on a unique value (a primary key or UNIQUE constraint), on either backend. */
 export function isUniqueViolation(e: unknown): boolean {
   if (e instanceof pg.DatabaseError) return e.code === '23505';

@@ -5,7 +5,7 @@ import type { Selectable } from 'kysely';
 import type { Printer } from '../printers/printer';
 import type { Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
 import type { SealedBox } from '../vault/sealing';
-import { isUniqueViolation, type Database } from './database';
+import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 
@@ -42,8 +42,6 @@ function toDelivery(r: DeliveryRow): Delivery {
   };
 }
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /** The bytes of a job no longer kept. */
 const SHREDDED = { key_id: null, wrapped_key: null, body: null } as const;
 
@@ -76,7 +74,7 @@ export class SqlPrinterRepository implements PrinterStore {
   async listPrinters(): Promise<Printer[]> {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; the list is short.
     const rows = await this.d.db.selectFrom('printers').selectAll().execute();
-    return rows.sort((a, b) => compare(a.name, b.name)).map(toPrinter);
+    return rows.sort((a, b) => bytewise(a.name, b.name)).map(toPrinter);
   }
 
   async getPrinter(name: string): Promise<Printer | undefined> {

@@ -8,7 +8,7 @@
 
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
-import { isUniqueViolation, type Database } from './database';
+import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 
@@ -30,8 +30,6 @@ function toBinding(row: BindingRow): RelayBinding {
     quarantineUntil: row.quarantine_until,
   };
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The later of a time column and a time (both ISO text of one shape). */
 function later(column: 'expires_at' | 'quarantine_until' | 'held_until', time: string): RawBuilder<string> {
@@ -155,7 +153,7 @@ export class SqlRelayRepository implements RelayRepository {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; a waybill has a few.
     const rows = await this.d.db.selectFrom('relay_bindings').selectAll().where('waybill_id', '=', waybillId).execute();
     const senderLast = (r: BindingRow) => (r.party === 'sender' ? 1 : 0);
-    return rows.sort((a, b) => compare(a.valid_from, b.valid_from) || senderLast(a) - senderLast(b) || compare(a.id, b.id)).map(toBinding);
+    return rows.sort((a, b) => bytewise(a.valid_from, b.valid_from) || senderLast(a) - senderLast(b) || bytewise(a.id, b.id)).map(toBinding);
   }
 
   async retime(waybillId: string, now: string, expiresAt: string, holdUntil: string, how: 'later only' | 'exactly'): Promise<void> {
