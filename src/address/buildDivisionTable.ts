@@ -28,7 +28,7 @@ export interface DivisionSource {
 }
 
 export const TABLE_FILE = path.join(__dirname, 'cnDivisions.json');
-export const MUNICIPALITIES = ['11', '12', '31', '50'];
+const MUNICIPALITIES = ['11', '12', '31', '50'];
 
 /** NBS "city" rows that are only groupings, not places: a municipality's districts or counties, or
  * county-level units governed by the province directly (仙桃, 济源, 石河子 …). */
