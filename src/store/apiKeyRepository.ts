@@ -3,6 +3,7 @@
 import type { ApiKey, ApiRole } from '../auth/apiKey';
 import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
 import { bytewise, type Database } from './database';
+import { prepared } from './prepared';
 
 type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
 
@@ -16,6 +17,8 @@ function toKey(r: Row): ApiKey {
     ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
   };
 }
+
+const keyById = prepared((db, a: { id: string }) => db.selectFrom('api_keys').selectAll().where('id', '=', a.id));
 
 export class SqlApiKeyRepository implements ApiKeyRepository {
   constructor(private readonly d: Database) {}
@@ -34,7 +37,7 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
   }
 
   async findById(id: string): Promise<StoredApiKey | undefined> {
-    const row = await this.d.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await this.d.run(keyById, { id })).rows[0];
     return row && { ...toKey(row), secretHash: row.secret_hash };
   }
 

@@ -5,7 +5,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { AuditRepository } from '../audit/auditLog';
 import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
-import type { Database } from './database';
+import { step, type Database } from './database';
+import { prepared } from './prepared';
 import type { Schema } from './schema';
 
 export type AuditRow = Schema['audit_log'];
@@ -15,21 +16,41 @@ export const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'waybill_no', 'pur
 
 const VERIFY_BATCH = 10_000;
 
+const readHead = prepared((db, _: Record<string, never>, dialect) =>
+  db
+    .selectFrom('audit_head')
+    .select(['seq', 'hash'])
+    .where('id', '=', 1)
+    .$if(dialect === 'postgres', (qb) => qb.forUpdate()),
+);
+const insertRecord = prepared((db, r: AuditRow) =>
+  db.insertInto('audit_log').values({
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    action: r.action,
+    waybill_no: r.waybill_no,
+    purpose: r.purpose,
+    outcome: r.outcome,
+    request_id: r.request_id,
+    detail: r.detail,
+    prev_hash: r.prev_hash,
+    hash: r.hash,
+  }),
+);
+const moveHead = prepared((db, head: { seq: AuditRow['seq']; hash: string }) => db.updateTable('audit_head').set({ seq: head.seq, hash: head.hash }).where('id', '=', 1));
+
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly d: Database) {}
 
   append(next: (head: AuditHead | undefined) => AuditRecord): Promise<AuditRecord> {
-    return this.writeTransaction(async (trx) => {
-      // On PostgreSQL the row lock queues every other appender here; SQLite holds its write lock already.
-      const head = await trx
-        .selectFrom('audit_head')
-        .select(['seq', 'hash'])
-        .where('id', '=', 1)
-        .$if(this.d.dialect === 'postgres', (qb) => qb.forUpdate())
-        .executeTakeFirst();
-      const record = next(head && toHead(head));
-      await trx.insertInto('audit_log').values(toRow(record)).execute();
-      await trx.updateTable('audit_head').set({ seq: record.seq, hash: record.hash }).where('id', '=', 1).execute();
+    // One write transaction from its first statement: SQLite's write lock, PostgreSQL's row lock on the
+    // head, so every other appender queues before reading the head.
+    return this.d.transaction(function* () {
+      const { rows } = yield* step(readHead, {});
+      const record = next(rows[0] && toHead(rows[0]));
+      yield* step(insertRecord, toRow(record));
+      yield* step(moveHead, { seq: record.seq, hash: record.hash });
       return record;
     });
   }
@@ -56,22 +77,6 @@ export class SqlAuditRepository implements AuditRepository {
     });
   }
 
-  private writeTransaction<T>(fn: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
-    if (this.d.dialect === 'postgres') return this.d.db.transaction().execute(fn);
-    // IMMEDIATE takes the write lock before the head is read. Kysely's deferred BEGIN would let two
-    // processes read the same head, and the second would fail on its insert instead of waiting its turn.
-    return this.d.db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (e) {
-        await sql`rollback`.execute(conn).catch(() => {}); // SQLite may have rolled back on its own already
-        throw e;
-      }
-    });
-  }
 }
 
 /** Every record by seq, read in slices keyed on seq (the order one ORDER BY seq gives), so no single result set holds the log. */

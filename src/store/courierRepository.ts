@@ -3,6 +3,7 @@
 import type { Courier } from '../couriers/courier';
 import type { CourierRepository, StoredCourier } from '../couriers/courierStore';
 import { bytewise, isUniqueViolation, type Database } from './database';
+import { prepared } from './prepared';
 import type { Schema } from './schema';
 
 type Row = Schema['couriers'];
@@ -21,6 +22,8 @@ function toCourier(r: Row): Courier {
     ...(r.suspend_reason ? { suspendReason: r.suspend_reason } : {}),
   };
 }
+
+const courierById = prepared((db, a: { id: string }) => db.selectFrom('couriers').selectAll().where('id', '=', a.id));
 
 export class SqlCourierRepository implements CourierRepository {
   constructor(private readonly d: Database) {}
@@ -55,7 +58,7 @@ export class SqlCourierRepository implements CourierRepository {
   }
 
   async findById(id: string): Promise<StoredCourier | undefined> {
-    const row = await this.d.db.selectFrom('couriers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = (await this.d.run(courierById, { id })).rows[0];
     return row && { ...toCourier(row), credentialHash: row.credential_hash };
   }
 

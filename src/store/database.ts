@@ -2,24 +2,88 @@
 // connection (better-sqlite3, statements prepared once) or over the PostgreSQL pool. On SQLite one
 // query or transaction at a time has the connection (and the file, see below), so two requests never
 // interleave inside a transaction. `dialect` is for the few hand-tuned statements whose SQL truly differs.
+//
+// The hot statements (prepared.ts) take a shorter way: `run` and `transaction`. On SQLite they execute
+// synchronously, a transaction included, so nothing can interleave and nothing waits on promises; on
+// PostgreSQL they go through Kysely like any query.
 
 import type BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, type Compilable, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
+import type { Prepared } from './prepared';
 import type { Schema } from './schema';
 import { statementCache } from './statementCache';
 import { applyPgMigrations } from './postgres/pgMigrations';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+/** What a statement gave: its rows (a SELECT or RETURNING) or how many rows it wrote. */
+export interface Result<R> {
+  rows: R[];
+  changes: number;
+}
+
+/** One statement of a transaction's steps, handed to the database by `yield* step(…)`: its SQL in a dialect. */
+export type Step = (db: Kysely<Schema>, dialect: Dialect) => Compiled;
+type Compiled = { sql: string; parameters: readonly unknown[] };
+
+/**
+ * A transaction body: a generator that yields its statements and gets their results back, so the same
+ * body runs synchronously on SQLite and awaits each statement on PostgreSQL. It may branch on results
+ * but must not await anything else.
+ */
+export type Steps<T> = Generator<Step, T, Result<unknown>>;
+
+/**
+ * Inside a transaction's steps: `const { rows } = yield* step(statement, args)` for a prepared statement,
+ * `yield* step(d.db.insertInto(…)…)` for one built on the spot (a multi-row insert).
+ */
+export function step<A, R>(statement: Prepared<A, R>, args: A): Generator<Step, Result<R>, Result<unknown>>;
+export function step<R>(query: Compilable<R>): Generator<Step, Result<R>, Result<unknown>>;
+export function* step<A, R>(statement: Prepared<A, R> | Compilable<R>, args?: A): Generator<Step, Result<R>, Result<unknown>> {
+  const compile: Step = 'bind' in statement ? (db, dialect) => statement.bind(db, dialect, args as A) : () => statement.compile();
+  return (yield compile) as Result<R>;
+}
+
 export interface Database {
   db: Kysely<Schema>;
   dialect: Dialect;
+  run<A, R>(statement: Prepared<A, R>, args: A): Promise<Result<R>>;
+  /** One write transaction (on SQLite it takes the write lock first, as BEGIN IMMEDIATE). */
+  transaction<T>(steps: () => Steps<T>): Promise<T>;
 }
 
 export function sqliteDatabase(connection: BetterSqlite3.Database): Database {
-  const database = { prepare: preparedOn(connection), close: () => connection.close() };
-  return { db: new Kysely<Schema>({ dialect: new TurnTakingSqliteDialect({ database }, turnsOn(connection)) }), dialect: 'sqlite' };
+  const prepare = preparedOn(connection);
+  const turns = turnsOn(connection);
+  const db = new Kysely<Schema>({ dialect: new TurnTakingSqliteDialect({ database: { prepare, close: () => connection.close() } }, turns) });
+  const execute = <R>({ sql, parameters }: Compiled): Result<R> => {
+    const prepared = prepare(sql);
+    return prepared.reader ? { rows: prepared.all(parameters) as R[], changes: 0 } : { rows: [], changes: prepared.run(parameters).changes };
+  };
+  // Synchronous work runs at once unless a Kysely query or transaction holds the file's turn; then after it.
+  const inTurn = async <T>(work: () => T): Promise<T> => {
+    if (turns.idle()) return work();
+    const done = await turns.take();
+    try {
+      return work();
+    } finally {
+      done();
+    }
+  };
+  return {
+    db,
+    dialect: 'sqlite',
+    run: (statement, args) => inTurn(() => execute(statement.bind(db, 'sqlite', args))),
+    transaction: (steps) => inTurn(() => connection.transaction(() => drive(steps(), (compile) => execute(compile(db, 'sqlite')))).immediate()),
+  };
+}
+
+function drive<T>(steps: Steps<T>, execute: (step: Step) => Result<unknown>): T {
+  for (let next = steps.next(); ; ) {
+    if (next.done) return next.value;
+    next = steps.next(execute(next.value));
+  }
 }
 
 /** One statement cache per connection, shared by every Kysely instance on it. */
@@ -31,7 +95,24 @@ function preparedOn(connection: BetterSqlite3.Database): (sql: string) => Better
 }
 
 export function postgresDatabase(pool: pg.Pool): Database {
-  return { db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  const execute = async <R>(on: Kysely<Schema>, { sql, parameters }: Compiled): Promise<Result<R>> => {
+    const result = await on.executeQuery<R>(CompiledQuery.raw(sql, [...parameters]));
+    return { rows: result.rows, changes: Number(result.numAffectedRows ?? 0) };
+  };
+  return {
+    db,
+    dialect: 'postgres',
+    run: async (statement, args) => execute(db, statement.bind(db, 'postgres', args)),
+    transaction: (steps) =>
+      db.transaction().execute(async (trx) => {
+        const body = steps();
+        for (let next = body.next(); ; ) {
+          if (next.done) return next.value;
+          next = body.next(await execute(trx, next.value(db, 'postgres')));
+        }
+      }),
+  };
 }
 
 /** Connects a pool and applies the migrations the database lacks (safe when several instances start at once). */
@@ -66,47 +147,59 @@ export function isUniqueViolation(e: unknown): boolean {
 // awaits between its statements; another connection of this process writing meanwhile would wait for
 // SQLite's write lock synchronously (busy_timeout), blocking the event loop the transaction needs in
 // order to finish: both fail with "database is locked". Other processes still queue on SQLite's lock.
-type TakeTurn = () => Promise<() => void>;
-const turnsByFile = new Map<string, TakeTurn>();
+interface Turns {
+  take(): Promise<() => void>;
+  /** Nobody holds or waits for a turn. */
+  idle(): boolean;
+}
+const turnsByFile = new Map<string, Turns>();
 
-function turnsOn(connection: BetterSqlite3.Database): TakeTurn {
+function turnsOn(connection: BetterSqlite3.Database): Turns {
   if (connection.memory) return turnTaker(); // an in-memory database is its connection's alone
-  let take = turnsByFile.get(connection.name);
-  if (!take) turnsByFile.set(connection.name, (take = turnTaker()));
-  return take;
+  let turns = turnsByFile.get(connection.name);
+  if (!turns) turnsByFile.set(connection.name, (turns = turnTaker()));
+  return turns;
 }
 
-function turnTaker(): TakeTurn {
+function turnTaker(): Turns {
   let last: Promise<void> = Promise.resolve();
-  return async () => {
-    const before = last;
-    let done!: () => void;
-    last = new Promise<void>((resolve) => (done = resolve));
-    await before;
-    return done;
+  let taken = 0;
+  return {
+    idle: () => taken === 0,
+    take: async () => {
+      taken++;
+      const before = last;
+      let done!: () => void;
+      last = new Promise<void>((resolve) => (done = resolve));
+      await before;
+      return () => {
+        taken--;
+        done();
+      };
+    },
   };
 }
 
 class TurnTakingSqliteDialect extends SqliteDialect {
-  constructor(private readonly settings: SqliteDialectConfig, private readonly takeTurn: TakeTurn) {
+  constructor(private readonly settings: SqliteDialectConfig, private readonly turns: Turns) {
     super(settings);
   }
 
   override createDriver(): SqliteDriver {
-    return new TurnTakingSqliteDriver(this.settings, this.takeTurn);
+    return new TurnTakingSqliteDriver(this.settings, this.turns);
   }
 }
 
 class TurnTakingSqliteDriver extends SqliteDriver {
   private endTurn: (() => void) | undefined;
 
-  constructor(settings: SqliteDialectConfig, private readonly takeTurn: TakeTurn) {
+  constructor(settings: SqliteDialectConfig, private readonly turns: Turns) {
     super(settings);
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await super.acquireConnection(); // this instance's own queue first
-    this.endTurn = await this.takeTurn();
+    this.endTurn = await this.turns.take();
     return connection;
   }
 

@@ -4,27 +4,31 @@
 import { sql } from 'kysely';
 import type { BucketDraw, RateBucketRepository } from '../http/rateLimit';
 import type { Database } from './database';
+import { prepared } from './prepared';
+
+// Where the dialects differ: function names, PostgreSQL's parameter typing, and the clock — on
+// PostgreSQL the database's own, so instances whose clocks differ still refill one bucket consistently.
+const drawToken = prepared((_, a: { bucket: string; perSecond: number; nowMs: number }, dialect) => {
+  const pg = dialect === 'postgres';
+  const [least, greatest] = pg ? [sql.raw('LEAST'), sql.raw('GREATEST')] : [sql.raw('min'), sql.raw('max')];
+  const rate = pg ? sql`${a.perSecond}::float8` : sql`${a.perSecond}`;
+  const now = pg ? sql`extract(epoch FROM clock_timestamp()) * 1000` : sql`${a.nowMs}`;
+  const refill = sql`${least}(${rate}, b.tokens + ${greatest}(0, excluded.at_ms - b.at_ms) / 1000.0 * ${rate})`;
+  // SET expressions all read the row as it was, so `allowed` and `tokens` agree.
+  return sql<{ tokens: number; allowed: number }>`
+    INSERT INTO api_rate_buckets AS b (bucket, tokens, at_ms, allowed) VALUES (${a.bucket}, ${rate} - 1, ${now}, 1)
+    ON CONFLICT (bucket) DO UPDATE SET
+      allowed = CASE WHEN ${refill} >= 1 THEN 1 ELSE 0 END,
+      tokens = CASE WHEN ${refill} >= 1 THEN ${refill} - 1 ELSE ${refill} END,
+      at_ms = ${greatest}(b.at_ms, excluded.at_ms)
+    RETURNING tokens, allowed`;
+});
 
 export class SqlRateBucketRepository implements RateBucketRepository {
   constructor(private readonly d: Database) {}
 
   async draw(bucket: string, perSecond: number): Promise<BucketDraw> {
-    // Where the dialects differ: function names, PostgreSQL's parameter typing, and the clock — on
-    // PostgreSQL the database's own, so instances whose clocks differ still refill one bucket consistently.
-    const pg = this.d.dialect === 'postgres';
-    const [least, greatest] = pg ? [sql.raw('LEAST'), sql.raw('GREATEST')] : [sql.raw('min'), sql.raw('max')];
-    const rate = pg ? sql`${perSecond}::float8` : sql`${perSecond}`;
-    const now = pg ? sql`extract(epoch FROM clock_timestamp()) * 1000` : sql`${Date.now()}`;
-    const refill = sql`${least}(${rate}, b.tokens + ${greatest}(0, excluded.at_ms - b.at_ms) / 1000.0 * ${rate})`;
-    // SET expressions all read the row as it was, so `allowed` and `tokens` agree.
-    const { rows } = await sql<{ tokens: number; allowed: number }>`
-      INSERT INTO api_rate_buckets AS b (bucket, tokens, at_ms, allowed) VALUES (${bucket}, ${rate} - 1, ${now}, 1)
-      ON CONFLICT (bucket) DO UPDATE SET
-        allowed = CASE WHEN ${refill} >= 1 THEN 1 ELSE 0 END,
-        tokens = CASE WHEN ${refill} >= 1 THEN ${refill} - 1 ELSE ${refill} END,
-        at_ms = ${greatest}(b.at_ms, excluded.at_ms)
-      RETURNING tokens, allowed`.execute(this.d.db);
-    const row = rows[0]!;
+    const row = (await this.d.run(drawToken, { bucket, perSecond, nowMs: Date.now() })).rows[0]!;
     return { tokens: Number(row.tokens), allowed: Boolean(row.allowed) };
   }
 }

@@ -8,7 +8,8 @@
 
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
-import { bytewise, isUniqueViolation, type Database } from './database';
+import { bytewise, isUniqueViolation, step, type Database } from './database';
+import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 
@@ -36,12 +37,115 @@ function later(column: 'expires_at' | 'quarantine_until' | 'held_until', time: s
   return sql<string>`CASE WHEN ${sql.ref(column)} > ${time} THEN ${sql.ref(column)} ELSE ${time} END`;
 }
 
+/** A claimed binding as its row (and the time of the claim), for the prepared statements below. */
+type ClaimArgs = Omit<BindingRow, 'ended_at'> & { now: string };
+
+function claimArgs(b: ClaimedBinding, now: string): ClaimArgs {
+  return {
+    id: b.id,
+    number: b.number,
+    ext: b.ext,
+    waybill_id: b.waybillId,
+    party: b.party,
+    caller_policy: b.callerPolicy,
+    party_phone_hashes: JSON.stringify(b.partyPhoneHashes),
+    key_id: b.sealed.keyId,
+    wrapped_key: b.sealed.wrappedKey,
+    sealed: b.sealed.ciphertext,
+    valid_from: b.validFrom,
+    expires_at: b.expiresAt,
+    quarantine_until: b.quarantineUntil,
+    now,
+  };
+}
+
+/**
+ * PostgreSQL: ONE statement inserts the slot, or takes it over only when its hold is over (ON CONFLICT …
+ * DO UPDATE … WHERE), and inserts the binding from the claimed row, in one round trip. A racing instance
+ * waits on the row lock, then sees the winner's slot and gets nothing; a taken binding id rolls the
+ * slot back with it.
+ */
+const claimInOneStatement = prepared(
+  (_, a: ClaimArgs) => sql`
+    WITH slot AS (
+      INSERT INTO relay_slots AS s (number, ext, binding_id, held_until) VALUES (${a.number}, ${a.ext}, ${a.id}, ${a.quarantine_until})
+      ON CONFLICT (number, ext) DO UPDATE SET binding_id = EXCLUDED.binding_id, held_until = EXCLUDED.held_until
+        WHERE s.held_until <= ${a.now}
+      RETURNING s.number, s.ext
+    ), shredded AS (
+      -- Whoever held a taken-over slot is long past expiry; make sure its real number is gone too.
+      UPDATE relay_bindings SET key_id = NULL, wrapped_key = NULL, sealed = NULL
+       WHERE number = ${a.number} AND ext = ${a.ext} AND sealed IS NOT NULL AND expires_at <= ${a.now} AND EXISTS (SELECT 1 FROM slot)
+    )
+    INSERT INTO relay_bindings (id, number, ext, waybill_id, party, caller_policy, party_phone_hashes, key_id, wrapped_key, sealed,
+                                valid_from, expires_at, quarantine_until)
+    SELECT ${a.id}::text, number, ext, ${a.waybill_id}::text, ${a.party}::text, ${a.caller_policy}::text, ${a.party_phone_hashes}::text,
+           ${a.key_id}::text, ${a.wrapped_key}::bytea, ${a.sealed}::bytea, ${a.valid_from}::text, ${a.expires_at}::text,
+           ${a.quarantine_until}::text
+      FROM slot`,
+);
+
+// SQLite: the same steps in one transaction, which SQLite has no data-modifying WITH for.
+const claimSlot = prepared((db, a: ClaimArgs) =>
+  db
+    .insertInto('relay_slots')
+    .values({ number: a.number, ext: a.ext, binding_id: a.id, held_until: a.quarantine_until })
+    .onConflict((oc) =>
+      oc
+        .columns(['number', 'ext'])
+        .doUpdateSet((eb) => ({ binding_id: eb.ref('excluded.binding_id'), held_until: eb.ref('excluded.held_until') }))
+        .where('relay_slots.held_until', '<=', a.now),
+    ),
+);
+const shredPreviousHolder = prepared((db, a: ClaimArgs) =>
+  db
+    .updateTable('relay_bindings')
+    .set({ key_id: null, wrapped_key: null, sealed: null })
+    .where('number', '=', a.number)
+    .where('ext', '=', a.ext)
+    .where('sealed', 'is not', null)
+    .where('expires_at', '<=', a.now),
+);
+const insertBinding = prepared((db, a: ClaimArgs) =>
+  db.insertInto('relay_bindings').values({
+    id: a.id,
+    number: a.number,
+    ext: a.ext,
+    waybill_id: a.waybill_id,
+    party: a.party,
+    caller_policy: a.caller_policy,
+    party_phone_hashes: a.party_phone_hashes,
+    key_id: a.key_id,
+    wrapped_key: a.wrapped_key,
+    sealed: a.sealed,
+    valid_from: a.valid_from,
+    expires_at: a.expires_at,
+    quarantine_until: a.quarantine_until,
+  }),
+);
+
+const countHeld = prepared((db, a: { number: string; now: string }) =>
+  db
+    .selectFrom('relay_slots')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('number', '=', a.number)
+    .where('held_until', '>', a.now),
+);
+const bindingsOf = prepared((db, a: { waybillId: string }) => db.selectFrom('relay_bindings').selectAll().where('waybill_id', '=', a.waybillId));
+
 export class SqlRelayRepository implements RelayRepository {
   constructor(private readonly d: Database) {}
 
   async tryClaim(b: ClaimedBinding, now: string): Promise<boolean> {
+    const args = claimArgs(b, now);
     try {
-      return this.d.dialect === 'postgres' ? await this.claimInOneStatement(b, now) : await this.claimInTransaction(b, now);
+      if (this.d.dialect === 'postgres') return (await this.d.run(claimInOneStatement, args)).changes === 1;
+      return await this.d.transaction(function* () {
+        if ((yield* step(claimSlot, args)).changes !== 1) return false;
+        yield* step(shredPreviousHolder, args);
+        yield* step(insertBinding, args);
+        return true;
+      });
     } catch (e) {
       // The slot's conflict is handled in the statement, so the binding id is the only unique value left.
       if (isUniqueViolation(e)) throw new UniqueViolation('relay binding id');
@@ -49,87 +153,9 @@ export class SqlRelayRepository implements RelayRepository {
     }
   }
 
-  /**
-   * PostgreSQL: ONE statement inserts the slot, or takes it over only when its hold is over (ON CONFLICT …
-   * DO UPDATE … WHERE), and inserts the binding from the claimed row, in one round trip. A racing instance
-   * waits on the row lock, then sees the winner's slot and gets nothing; a taken binding id rolls the
-   * slot back with it.
-   */
-  private async claimInOneStatement(b: ClaimedBinding, now: string): Promise<boolean> {
-    const result = await sql`
-      WITH slot AS (
-        INSERT INTO relay_slots AS s (number, ext, binding_id, held_until) VALUES (${b.number}, ${b.ext}, ${b.id}, ${b.quarantineUntil})
-        ON CONFLICT (number, ext) DO UPDATE SET binding_id = EXCLUDED.binding_id, held_until = EXCLUDED.held_until
-          WHERE s.held_until <= ${now}
-        RETURNING s.number, s.ext
-      ), shredded AS (
-        -- Whoever held a taken-over slot is long past expiry; make sure its real number is gone too.
-        UPDATE relay_bindings SET key_id = NULL, wrapped_key = NULL, sealed = NULL
-         WHERE number = ${b.number} AND ext = ${b.ext} AND sealed IS NOT NULL AND expires_at <= ${now} AND EXISTS (SELECT 1 FROM slot)
-      )
-      INSERT INTO relay_bindings (id, number, ext, waybill_id, party, caller_policy, party_phone_hashes, key_id, wrapped_key, sealed,
-                                  valid_from, expires_at, quarantine_until)
-      SELECT ${b.id}::text, number, ext, ${b.waybillId}::text, ${b.party}::text, ${b.callerPolicy}::text, ${JSON.stringify(b.partyPhoneHashes)}::text,
-             ${b.sealed.keyId}::text, ${b.sealed.wrappedKey}::bytea, ${b.sealed.ciphertext}::bytea, ${b.validFrom}::text, ${b.expiresAt}::text,
-             ${b.quarantineUntil}::text
-        FROM slot`.execute(this.d.db);
-    return result.numAffectedRows === 1n;
-  }
-
-  /** SQLite: the same steps in one transaction, which SQLite has no data-modifying WITH for. */
-  private claimInTransaction(b: ClaimedBinding, now: string): Promise<boolean> {
-    return this.d.db.transaction().execute(async (trx) => {
-      const slot = await trx
-        .insertInto('relay_slots')
-        .values({ number: b.number, ext: b.ext, binding_id: b.id, held_until: b.quarantineUntil })
-        .onConflict((oc) =>
-          oc
-            .columns(['number', 'ext'])
-            .doUpdateSet((eb) => ({ binding_id: eb.ref('excluded.binding_id'), held_until: eb.ref('excluded.held_until') }))
-            .where('relay_slots.held_until', '<=', now),
-        )
-        .executeTakeFirst();
-      if (Number(slot.numInsertedOrUpdatedRows ?? 0) !== 1) return false;
-      // Whoever held a taken-over slot is long past expiry; make sure its real number is gone too.
-      await trx
-        .updateTable('relay_bindings')
-        .set({ key_id: null, wrapped_key: null, sealed: null })
-        .where('number', '=', b.number)
-        .where('ext', '=', b.ext)
-        .where('sealed', 'is not', null)
-        .where('expires_at', '<=', now)
-        .execute();
-      await trx
-        .insertInto('relay_bindings')
-        .values({
-          id: b.id,
-          number: b.number,
-          ext: b.ext,
-          waybill_id: b.waybillId,
-          party: b.party,
-          caller_policy: b.callerPolicy,
-          party_phone_hashes: JSON.stringify(b.partyPhoneHashes),
-          key_id: b.sealed.keyId,
-          wrapped_key: b.sealed.wrappedKey,
-          sealed: b.sealed.ciphertext,
-          valid_from: b.validFrom,
-          expires_at: b.expiresAt,
-          ended_at: null,
-          quarantine_until: b.quarantineUntil,
-        })
-        .execute();
-      return true;
-    });
-  }
-
   async countHeld(number: string, now: string): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('relay_slots')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .where('number', '=', number)
-      .where('held_until', '>', now)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const { rows } = await this.d.run(countHeld, { number, now });
+    return Number(rows[0]!.n);
   }
 
   async heldExtensions(number: string, now: string): Promise<string[]> {
@@ -151,59 +177,65 @@ export class SqlRelayRepository implements RelayRepository {
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; a waybill has a few.
-    const rows = await this.d.db.selectFrom('relay_bindings').selectAll().where('waybill_id', '=', waybillId).execute();
+    const { rows } = await this.d.run(bindingsOf, { waybillId });
     const senderLast = (r: BindingRow) => (r.party === 'sender' ? 1 : 0);
     return rows.sort((a, b) => bytewise(a.valid_from, b.valid_from) || senderLast(a) - senderLast(b) || bytewise(a.id, b.id)).map(toBinding);
   }
 
   async retime(waybillId: string, now: string, expiresAt: string, holdUntil: string, how: 'later only' | 'exactly'): Promise<void> {
     const onlyLater = how === 'later only';
-    await this.d.db.transaction().execute(async (trx) => {
+    const { db } = this.d;
+    await this.d.transaction(function* () {
       // An ended or expired binding is never revived. On PostgreSQL this UPDATE locks the live rows, as
       // end() does, so the two wait for each other.
-      const moved = await trx
-        .updateTable('relay_bindings')
-        .set({
-          expires_at: onlyLater ? later('expires_at', expiresAt) : expiresAt,
-          quarantine_until: onlyLater ? later('quarantine_until', holdUntil) : holdUntil,
-        })
-        .where('waybill_id', '=', waybillId)
-        .where('ended_at', 'is', null)
-        .where('sealed', 'is not', null)
-        .where('expires_at', '>', now)
-        .returning('id')
-        .execute();
+      const { rows: moved } = yield* step(
+        db
+          .updateTable('relay_bindings')
+          .set({
+            expires_at: onlyLater ? later('expires_at', expiresAt) : expiresAt,
+            quarantine_until: onlyLater ? later('quarantine_until', holdUntil) : holdUntil,
+          })
+          .where('waybill_id', '=', waybillId)
+          .where('ended_at', 'is', null)
+          .where('sealed', 'is not', null)
+          .where('expires_at', '>', now)
+          .returning('id'),
+      );
       if (moved.length === 0) return;
-      await trx
-        .updateTable('relay_slots')
-        .set({ held_until: onlyLater ? later('held_until', holdUntil) : holdUntil })
-        .where('binding_id', 'in', moved.map((m) => m.id))
-        .execute();
+      yield* step(
+        db
+          .updateTable('relay_slots')
+          .set({ held_until: onlyLater ? later('held_until', holdUntil) : holdUntil })
+          .where('binding_id', 'in', moved.map((m) => m.id)),
+      );
     });
   }
 
   async end(waybillId: string, at: string, holdUntil: string): Promise<void> {
-    await this.d.db.transaction().execute(async (trx) => {
-      if (this.d.dialect === 'postgres') {
+    const { db, dialect } = this.d;
+    await this.d.transaction(function* () {
+      if (dialect === 'postgres') {
         // Row locks: an instance extending the same waybill at this moment waits, then sees it ended.
-        // (Not on SQLite: a read first could not wait for the write lock; the update below takes it.)
-        await trx.selectFrom('relay_bindings').select('id').where('waybill_id', '=', waybillId).where('ended_at', 'is', null).forUpdate().execute();
+        // (Not on SQLite, whose write transaction holds the whole file already.)
+        yield* step(db.selectFrom('relay_bindings').select('id').where('waybill_id', '=', waybillId).where('ended_at', 'is', null).forUpdate());
       }
-      const cut = await trx
-        .updateTable('relay_bindings')
-        .set({ expires_at: at, quarantine_until: holdUntil })
-        .where('waybill_id', '=', waybillId)
-        .where('ended_at', 'is', null)
-        .where('expires_at', '>', at)
-        .returning('id')
-        .execute();
-      if (cut.length > 0) await trx.updateTable('relay_slots').set({ held_until: holdUntil }).where('binding_id', 'in', cut.map((c) => c.id)).execute();
-      await trx
-        .updateTable('relay_bindings')
-        .set({ ended_at: at, key_id: null, wrapped_key: null, sealed: null })
-        .where('waybill_id', '=', waybillId)
-        .where('ended_at', 'is', null)
-        .execute();
+      const { rows: cut } = yield* step(
+        db
+          .updateTable('relay_bindings')
+          .set({ expires_at: at, quarantine_until: holdUntil })
+          .where('waybill_id', '=', waybillId)
+          .where('ended_at', 'is', null)
+          .where('expires_at', '>', at)
+          .returning('id'),
+      );
+      if (cut.length > 0) yield* step(db.updateTable('relay_slots').set({ held_until: holdUntil }).where('binding_id', 'in', cut.map((c) => c.id)));
+      yield* step(
+        db
+          .updateTable('relay_bindings')
+          .set({ ended_at: at, key_id: null, wrapped_key: null, sealed: null })
+          .where('waybill_id', '=', waybillId)
+          .where('ended_at', 'is', null),
+      );
     });
   }
 
@@ -218,12 +250,13 @@ export class SqlRelayRepository implements RelayRepository {
   }
 
   async remove(bindingIds: string[]): Promise<void> {
-    await this.d.db.transaction().execute(async (trx) => {
+    const { db } = this.d;
+    await this.d.transaction(function* () {
       // In slices, well under either database's limit on bound values per statement.
       for (let i = 0; i < bindingIds.length; i += 500) {
         const ids = bindingIds.slice(i, i + 500);
-        await trx.deleteFrom('relay_slots').where('binding_id', 'in', ids).execute();
-        await trx.deleteFrom('relay_bindings').where('id', 'in', ids).execute();
+        yield* step(db.deleteFrom('relay_slots').where('binding_id', 'in', ids));
+        yield* step(db.deleteFrom('relay_bindings').where('id', 'in', ids));
       }
     });
   }

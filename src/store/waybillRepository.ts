@@ -15,7 +15,8 @@ import type {
 } from '../waybills/waybillStore';
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
-import { isUniqueViolation, type Database } from './database';
+import { isUniqueViolation, step, type Database } from './database';
+import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 
@@ -56,25 +57,58 @@ function chunks<T>(all: T[]): T[][] {
   return out;
 }
 
+const waybillNoTaken = prepared((db, a: { waybillNo: string }) => db.selectFrom('waybills').select(sql<number>`1`.as('one')).where('waybill_no', '=', a.waybillNo));
+const waybillByTokenHash = prepared((db, a: { tokenHash: string }) => db.selectFrom('waybills').selectAll().where('token_hash', '=', a.tokenHash));
+const waybillByClientOrder = prepared((db, a: { clientId: string; orderId: string }) =>
+  db.selectFrom('waybills').selectAll().where('client_id', '=', a.clientId).where('order_id', '=', a.orderId),
+);
+const insertScanAttempt = prepared((db, a: { courierId: string; waybillId: string | null; at: string; outcome: string }) =>
+  db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, at: a.at, outcome: a.outcome }),
+);
+/** One pass over the courier's last day; counts are bigint (text) on PostgreSQL. */
+const scanCountsOf = prepared((db, a: { courierId: string; waybillId: string | null; minuteAgo: string; hourAgo: string; dayAgo: string }) =>
+  db
+    .selectFrom('scan_attempts')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().filterWhere('at', '>', a.minuteAgo).as('last_minute'),
+      eb.fn.count<number | string>('waybill_id').distinct().as('distinct_day'),
+      eb.fn.count<number | string>('waybill_id').distinct().filterWhere('outcome', '=', 'ok').as('opened_day'),
+      eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'unknown'), f('at', '>', a.hourAgo)])).as('unknown_hour'),
+      eb.fn.countAll<number | string>().filterWhere('outcome', '=', 'out_of_route').as('out_of_route_day'),
+      // With no waybill, `waybill_id = NULL` is never true: nothing opened.
+      eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'ok'), f('waybill_id', '=', a.waybillId)])).as('opened_this'),
+    ])
+    .where('courier_id', '=', a.courierId)
+    .where('at', '>', a.dayAgo),
+);
+const scanAttemptsSince = prepared((db, a: { courierId: string; since: string }) =>
+  db
+    .selectFrom('scan_attempts')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('courier_id', '=', a.courierId)
+    .where('at', '>', a.since),
+);
+
 export class SqlWaybillRepository implements WaybillStore {
   constructor(private readonly d: Database) {}
 
   async waybillNoExists(waybillNo: string): Promise<boolean> {
-    return (await this.d.db.selectFrom('waybills').select(sql<number>`1`.as('one')).where('waybill_no', '=', waybillNo).executeTakeFirst()) !== undefined;
+    return (await this.d.run(waybillNoTaken, { waybillNo })).rows.length > 0;
   }
 
   async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
     for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
+    const { db } = this.d;
     try {
-      await this.d.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto('print_jobs')
-          .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator })
-          .execute();
+      await this.d.transaction(function* () {
+        yield* step(
+          db
+            .insertInto('print_jobs')
+            .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator }),
+        );
         for (const part of chunks(waybills))
-          await trx
-            .insertInto('waybills')
-            .values(
+          yield* step(
+            db.insertInto('waybills').values(
               part.map((w) => ({
                 id: w.id,
                 waybill_no: w.waybillNo,
@@ -91,13 +125,10 @@ export class SqlWaybillRepository implements WaybillStore {
                 wrapped_key: w.sealed!.wrappedKey,
                 sealed: w.sealed!.ciphertext,
               })),
-            )
-            .execute();
+            ),
+          );
         for (const part of chunks(copies))
-          await trx
-            .insertInto('copy_prints')
-            .values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo })))
-            .execute();
+          yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo }))));
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new UniqueViolation(violated(e));
@@ -106,7 +137,7 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined> {
-    const row = await this.d.db.selectFrom('waybills').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const row = (await this.d.run(waybillByTokenHash, { tokenHash })).rows[0];
     return row && toWaybill(row);
   }
 
@@ -121,7 +152,7 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined> {
-    const row = await this.d.db.selectFrom('waybills').selectAll().where('client_id', '=', clientId).where('order_id', '=', orderId).executeTakeFirst();
+    const row = (await this.d.run(waybillByClientOrder, { clientId, orderId })).rows[0];
     return row && toWaybill(row);
   }
 
@@ -163,16 +194,18 @@ export class SqlWaybillRepository implements WaybillStore {
   async recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
     // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
     const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
-    await this.d.db.transaction().execute(async (trx) => {
-      await trx.insertInto('waybill_events').values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor }).execute();
-      await trx
-        .updateTable('waybills')
-        .set((eb) => ({
-          status: event.status,
-          ...(purgeAfter !== undefined ? { purge_after: eb.fn<string>(earlier, ['purge_after', eb.val(purgeAfter)]) } : {}),
-        }))
-        .where('id', '=', waybillId)
-        .execute();
+    const { db } = this.d;
+    await this.d.transaction(function* () {
+      yield* step(db.insertInto('waybill_events').values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor }));
+      yield* step(
+        db
+          .updateTable('waybills')
+          .set((eb) => ({
+            status: event.status,
+            ...(purgeAfter !== undefined ? { purge_after: eb.fn<string>(earlier, ['purge_after', eb.val(purgeAfter)]) } : {}),
+          }))
+          .where('id', '=', waybillId),
+      );
     });
   }
 
@@ -224,26 +257,13 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async recordScanAttempt(a: ScanAttempt): Promise<void> {
-    await this.d.db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId ?? null, at: a.at, outcome: a.outcome }).execute();
+    await this.d.run(insertScanAttempt, { courierId: a.courierId, waybillId: a.waybillId ?? null, at: a.at, outcome: a.outcome });
   }
 
   async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {
     const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
-    // One pass over the courier's last day; counts are bigint (text) on PostgreSQL.
-    const row = await this.d.db
-      .selectFrom('scan_attempts')
-      .select((eb) => [
-        eb.fn.countAll<number | string>().filterWhere('at', '>', ago(60_000)).as('last_minute'),
-        eb.fn.count<number | string>('waybill_id').distinct().as('distinct_day'),
-        eb.fn.count<number | string>('waybill_id').distinct().filterWhere('outcome', '=', 'ok').as('opened_day'),
-        eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'unknown'), f('at', '>', ago(3_600_000))])).as('unknown_hour'),
-        eb.fn.countAll<number | string>().filterWhere('outcome', '=', 'out_of_route').as('out_of_route_day'),
-        // With no waybill, `waybill_id = NULL` is never true: nothing opened.
-        eb.fn.countAll<number | string>().filterWhere((f) => f.and([f('outcome', '=', 'ok'), f('waybill_id', '=', waybillId ?? null)])).as('opened_this'),
-      ])
-      .where('courier_id', '=', courierId)
-      .where('at', '>', ago(DAY_MS))
-      .executeTakeFirstOrThrow();
+    const { rows } = await this.d.run(scanCountsOf, { courierId, waybillId: waybillId ?? null, minuteAgo: ago(60_000), hourAgo: ago(3_600_000), dayAgo: ago(DAY_MS) });
+    const row = rows[0]!;
     return {
       lastMinute: Number(row.last_minute),
       distinctWaybillsDay: Number(row.distinct_day),
@@ -255,13 +275,8 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async scanAttemptsSince(courierId: string, since: Date): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('scan_attempts')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('courier_id', '=', courierId)
-      .where('at', '>', since.toISOString())
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    const { rows } = await this.d.run(scanAttemptsSince, { courierId, since: since.toISOString() });
+    return Number(rows[0]!.n);
   }
 
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
