@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/config';
 import { WaybillError, formatIssue } from './errors';
@@ -14,10 +13,11 @@ import { fontMetrics } from './layout/textMeasure';
 import { parseOrders } from './order/readOrders';
 import { printWaybills, type PrintSummary } from './printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
+import { partialPath } from './printing/printLeases';
 import { DPIS, FORMAT_NAMES, labelRenderer, type Dpi, type OutputFormat } from './render/outputFormats';
 import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
-import { eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
+import { assignCommand, eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
 import { serveCommand } from './cli/serveCommand';
 import { deliveryDeps, openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
@@ -35,12 +35,15 @@ const USAGE = `usage:
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill couriers add|list|revoke|reinstate …
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
+  waybill event <waybill number> --correct STATUS --reason TEXT   (admin correction, audited)
+  waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
   waybill purge
   waybill audit verify | audit waybill <no> | audit trace <copy code>
   waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client C] …
   waybill keys list | keys revoke <id>
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
-  waybill relay pool | relay show <waybill no> | relay clients add --name NAME | relay courier-phone <id> <number>
+  waybill relay pool | relay show <waybill no> | relay courier-phone <id> <number>
+  waybill relay clients add --name NAME | relay clients list | relay clients revoke|reinstate <id>
   waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
 
 environment: WAYBILL_DATA_DIR, DATABASE_URL, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
@@ -79,6 +82,8 @@ export async function main(
         );
       case 'event':
         return await withServices(config, log, (s) => eventCommand(rest, s, log));
+      case 'assign':
+        return await withServices(config, log, (s) => assignCommand(rest, s, log));
       case 'purge':
         return await withServices(config, log, (s) => purgeCommand(s, log));
       case 'audit':
@@ -134,7 +139,18 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
 
   return withServices(config, log, async (services) => {
-    const deps = { store: services.store, audit: services.audit, keys: services.keys, scanBaseUrl: config.scanBaseUrl, metrics: fontMetrics, maxLifetimeDays: config.maxLifetimeDays, relay: relayDeps(services) };
+    // What killed prints left (provisional relay numbers, .partial files) goes before this one starts.
+    await services.leases.sweep();
+    const deps = {
+      store: services.store,
+      audit: services.audit,
+      keys: services.keys,
+      scanBaseUrl: config.scanBaseUrl,
+      metrics: fontMetrics,
+      maxLifetimeDays: config.maxLifetimeDays,
+      relay: relayDeps(services),
+      leases: services.leases,
+    };
     const request = { orders, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file) };
     const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
       for (const w of summary.warnings) log(`warning: ${w}`);
@@ -158,11 +174,11 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
     const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
     const out = path.resolve(values.out!);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(6).toString('hex')}.partial`);
+    const temp = partialPath(out);
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
-      const summary = await printWaybills(deps, { ...request, template, format, sink, host: os.hostname() });
+      const summary = await printWaybills(deps, { ...request, template, format, sink, host: os.hostname(), output: temp });
       fs.chmodSync(temp, 0o644);
       fs.renameSync(temp, out);
       done(summary, template, format, out);

@@ -6,8 +6,10 @@ export type ErrorCode =
   | 'invalid_template' // a template file that does not meet the template schema or the privacy floor
   | 'unknown_template'
   | 'conflict' // e.g. a waybill number that already exists
+  | 'invalid_transition' // an event the waybill's current state does not allow (src/waybills/transitions.ts)
   | 'not_found'
   | 'gone' // a waybill past its life: its sealed data is destroyed or about to be
+  | 'cancelled' // a cancelled waybill: no label, print or print-job retry any more
   | 'forbidden'
   | 'idempotency_mismatch' // an Idempotency-Key reused with a different request
   | 'in_progress' // the same request is still running elsewhere
@@ -37,6 +39,9 @@ export interface Issue extends IssueLocation {
 
 /** The one error class: a stable code, a message free of personal data, and where it applies, the field issues or when to retry. */
 export class WaybillError extends Error {
+  /** Extra facts for the caller (problem+json extension members), never personal data. */
+  facts?: Record<string, string | string[]>;
+
   constructor(
     readonly code: ErrorCode,
     message: string,

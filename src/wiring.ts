@@ -8,6 +8,7 @@ import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
 import type { IdempotencyStore } from './http/idempotency';
 import type { RateBuckets } from './http/rateLimit';
+import { PrintLeases } from './printing/printLeases';
 import { PoolRelayProvider } from './relay/poolRelayProvider';
 import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import type { RelayStore } from './relay/relayStore';
@@ -17,6 +18,7 @@ import type { WaybillStore } from './waybills/waybillStore';
 import type { DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
 import { sendRaw } from './printers/rawTcp';
+import { jobPrintRefusal } from './waybills/printable';
 import { loadKeys, type Keys } from './vault/keyFile';
 
 export interface Services {
@@ -32,6 +34,8 @@ export interface Services {
   telephony: TelephonyClients;
   relayStore: RelayStore;
   printers: PrinterStore;
+  /** Leases of running prints: their relay bindings are provisional until saved; swept when the run dies. */
+  leases: PrintLeases;
   rateBuckets: RateBuckets;
   pool: RelayNumber[];
   /** Present when a relay pool is configured (WAYBILL_RELAY_NUMBERS). */
@@ -61,6 +65,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
         quarantineDays: config.relay.quarantineDays,
         callerPolicy: config.relay.callerPolicy,
         callLimitSeconds: config.relay.callLimitSeconds,
+        clientShare: config.relay.clientShare,
       })
     : undefined;
   return {
@@ -75,6 +80,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
     telephony: stores.telephony,
     relayStore: stores.relay,
     printers: stores.printers,
+    leases: new PrintLeases(stores.leases, { holdSeconds: config.relay.provisionalHoldSeconds }),
     rateBuckets: stores.rateBuckets,
     pool,
     ...(relay ? { relay } : {}),
@@ -91,5 +97,14 @@ export function relayDeps(s: Services) {
 export function deliveryDeps(s: Services, now: () => Date = () => new Date()): DeliveryDeps {
   const p = s.config.printers;
   const opts = { connectTimeoutMs: p.connectTimeoutSeconds * 1000, idleTimeoutMs: p.idleTimeoutSeconds * 1000 };
-  return { printers: s.printers, audit: s.audit, ring: s.keys.ring, send: (to, bytes) => sendRaw(to, bytes, opts), attempts: p.attempts, backoffMs: p.retryBackoffMs, now };
+  return {
+    printers: s.printers,
+    audit: s.audit,
+    ring: s.keys.ring,
+    send: (to, bytes) => sendRaw(to, bytes, opts),
+    attempts: p.attempts,
+    backoffMs: p.retryBackoffMs,
+    now,
+    sendRefusal: (jobId) => jobPrintRefusal(s.store, jobId, now()),
+  };
 }

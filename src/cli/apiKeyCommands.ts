@@ -6,6 +6,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { NewApiKey, ROLES } from '../auth/apiKey';
 import { WaybillError } from '../errors';
+import { telephonyStatus } from '../relay/telephonyClients';
 import { issuesFromZod } from '../validation/zodIssues';
 import type { Services } from '../wiring';
 import { courierCommand } from './courierCommands';
@@ -48,12 +49,15 @@ export async function apiKeyCommand(args: string[], s: Services, log: (line: str
   }
   if (sub === 'list') {
     const keys = await s.apiKeys.list();
-    if (!keys.length) log('no API keys (couriers: waybill couriers list)');
+    const telephony = await s.telephony.list();
+    if (!keys.length && !telephony.length) log('no API keys (couriers: waybill couriers list)');
     for (const k of keys) log([k.id, k.role, k.client ?? '*', k.name, k.revokedAt ? `revoked ${k.revokedAt}` : 'active', k.createdAt].join('\t'));
+    for (const c of telephony) log([c.id, 'telephony', '*', c.name, telephonyStatus(c), c.createdAt].join('\t'));
     return 0;
   }
   if (sub === 'revoke' && rest.length === 1) {
-    if (!(await s.apiKeys.revoke(rest[0]!, now))) {
+    // Telephony credentials are revoked here too: an operator should not need to know which store holds an id.
+    if (!(await s.apiKeys.revoke(rest[0]!, now)) && !(await s.telephony.revoke(rest[0]!, now))) {
       log(`waybill keys: unknown key ${rest[0]} (couriers: waybill couriers revoke)`);
       return 1;
     }

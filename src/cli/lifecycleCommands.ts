@@ -1,18 +1,40 @@
 // `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
 
+import { parseArgs } from 'node:util';
+import { WaybillError } from '../errors';
+import { issuesFromZod } from '../validation/zodIssues';
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
 import { relayDeps, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
 
+const EVENT_USAGE = `usage: waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
+       waybill event <waybill number> --correct STATUS --reason TEXT   (a correction outside the state machine)
+       waybill assign <waybill number> --outlet OUTLET   (its couriers may pick it up without a pickup scan)`;
+
+/** `waybill event NO TYPE`, `waybill event NO --correct STATUS --reason TEXT`: the shell acts as an admin. */
 export async function eventCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
-  const [waybillNo, type] = args;
-  const event = WaybillEvent.safeParse({ type });
-  if (!waybillNo || !event.success) {
-    log('usage: waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales');
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { correct: { type: 'string' }, reason: { type: 'string' } } });
+  const [waybillNo, type] = positionals;
+  const body = values.correct !== undefined ? { type: 'correction', status: values.correct, reason: values.reason } : { type };
+  return recordFromShell(waybillNo && positionals.length === (values.correct !== undefined ? 1 : 2) ? waybillNo : undefined, body, s, log);
+}
+
+/** `waybill assign NO --outlet OUTLET`. */
+export async function assignCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { outlet: { type: 'string' } } });
+  return recordFromShell(positionals.length === 1 ? positionals[0] : undefined, { type: 'assigned', outlet: values.outlet }, s, log);
+}
+
+async function recordFromShell(waybillNo: string | undefined, body: Record<string, unknown>, s: Services, log: (line: string) => void): Promise<number> {
+  // A hand-over is the holding courier's own act, not the shell's.
+  if (!waybillNo || body.type === undefined || body.type === 'handed_over') {
+    log(EVENT_USAGE);
     return 2;
   }
+  const event = WaybillEvent.safeParse(body);
+  if (!event.success) throw new WaybillError('invalid_input', 'the event is invalid', issuesFromZod(event.error));
   const r = await recordWaybillEvent(
     { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, relay: relayDeps(s), now: () => new Date() },
     { waybillNo, event: event.data, actor: cliOperator() },

@@ -1,12 +1,17 @@
 // `waybill relay …`: pool utilisation, a waybill's bindings, telephony clients and courier phones.
 
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { telephonyStatus } from '../relay/telephonyClients';
 import type { Services } from '../wiring';
+import { auditCredential, cliOperator } from './apiKeyCommands';
 
 const USAGE = `usage:
   waybill relay pool                          utilisation of each virtual number
   waybill relay show <waybill number>         that waybill's bindings (no real numbers)
   waybill relay clients add --name NAME       a telephony (PBX) credential, shown once
+  waybill relay clients list                  telephony clients and their status (active, suspended, revoked)
+  waybill relay clients revoke <client id>    the credential opens nothing any more (permanent)
+  waybill relay clients reinstate <client id> lifts a suspension (after a sweep of the pool)
   waybill relay courier-phone <courier id> <number>   register a courier's work phone (stored as a keyed hash)`;
 
 export async function relayCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
@@ -33,11 +38,9 @@ export async function relayCommand(args: string[], s: Services, log: (line: stri
       return 0;
     }
     case 'clients': {
-      const name = rest[0] === 'add' && rest[1] === '--name' ? rest[2] : undefined;
-      if (!name) break;
-      const { client, credential } = await s.telephony.add(name, now);
-      log(`telephony client ${client.id} (${client.name})\ncredential (shown only once): ${credential}`);
-      return 0;
+      const exit = await clientsCommand(rest, s, now, log);
+      if (exit !== undefined) return exit;
+      break;
     }
     case 'courier-phone': {
       const [id, number] = rest;
@@ -53,4 +56,48 @@ export async function relayCommand(args: string[], s: Services, log: (line: stri
   }
   log(USAGE);
   return 2;
+}
+
+/** `relay clients …`; undefined for a usage error. Issuing, revoking and reinstating are audited. */
+async function clientsCommand(args: string[], s: Services, now: Date, log: (line: string) => void): Promise<number | undefined> {
+  const [sub, arg, ...more] = args;
+  if (sub === 'add' && arg === '--name' && more.length === 1) {
+    const { client, credential } = await s.telephony.add(more[0]!, now);
+    await auditCredential(s, 'key_create', client.id);
+    log(`telephony client ${client.id} (${client.name})\ncredential (shown only once): ${credential}`);
+    return 0;
+  }
+  if (sub === 'list' && arg === undefined) {
+    const clients = await s.telephony.list();
+    if (!clients.length) log('no telephony clients');
+    for (const c of clients) log([c.id, c.name, telephonyStatus(c), c.createdAt].join('\t'));
+    return 0;
+  }
+  if ((sub !== 'revoke' && sub !== 'reinstate') || arg === undefined || more.length) return undefined;
+  const before = await s.telephony.get(arg);
+  if (!before) {
+    log(`waybill relay: unknown telephony client ${arg}`);
+    return 1;
+  }
+  if (sub === 'revoke') {
+    if (before.revokedAt) log(`telephony client ${arg} was already revoked at ${before.revokedAt}`);
+    else {
+      await s.telephony.revoke(arg, now);
+      await auditCredential(s, 'key_revoke', arg);
+      log(`revoked telephony client ${arg}: its credential no longer opens anything`);
+    }
+    return 0;
+  }
+  if (before.revokedAt) {
+    log(`waybill relay: telephony client ${arg} is revoked; revocation is permanent, add a new client instead`);
+    return 1;
+  }
+  if (!before.suspendedAt) {
+    log(`telephony client ${arg} was not suspended`);
+    return 0;
+  }
+  await s.telephony.reinstate(arg);
+  await s.audit.append({ at: now.toISOString(), actor: cliOperator(), action: 'reinstate', outcome: 'ok', detail: { telephony: arg } });
+  log(`reinstated telephony client ${arg} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
+  return 0;
 }

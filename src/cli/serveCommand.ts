@@ -45,8 +45,19 @@ export async function serveCommand(
     audit,
     keys,
     limits: config.scan,
+    courierEvents: config.courierEvents,
     retentionGraceDays: config.retentionGraceDays,
-    ...(relay ? { relay: { ...relay, calls: services.relayStore, bindings: services.relayStore, telephony: services.telephony } } : {}),
+    ...(relay
+      ? {
+          relay: {
+            ...relay,
+            calls: services.relayStore,
+            bindings: services.relayStore,
+            telephony: services.telephony,
+            guard: { rateBuckets: services.rateBuckets, ...config.telephony },
+          },
+        }
+      : {}),
     api: {
       apiKeys: services.apiKeys,
       telephony: services.telephony,
@@ -57,7 +68,14 @@ export async function serveCommand(
       maxLifetimeDays: config.maxLifetimeDays,
       ratePerSecond: config.http.ratePerSecond,
       rateBuckets: services.rateBuckets,
-      batch: { maxOrders: config.http.batchMaxOrders, bodyLimit: config.http.batchBodyLimit, maxConcurrent: config.http.maxConcurrentBatches },
+      batch: {
+        maxOrders: config.http.batchMaxOrders,
+        bodyLimit: config.http.batchBodyLimit,
+        maxConcurrent: config.http.maxConcurrentBatches,
+        perClient: config.http.maxConcurrentBatchesPerClient,
+        idleSeconds: config.http.batchIdleSeconds,
+      },
+      leases: services.leases,
       delivery: deliveryDeps(services, now),
     },
     metrics,
@@ -68,12 +86,23 @@ export async function serveCommand(
   });
   const sweep = async () => {
     try {
+      // First the leftovers of dead prints (at start-up: of a crash before it), so their slots are free.
+      const dead = await services.leases.sweep();
       const n = await purgeDue({ store, audit, retentionGraceDays: config.retentionGraceDays, now });
       const expired = await services.relayStore.expireDue(now());
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
       const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
-      if (n || expired || keysForgotten || jobsExpired)
-        logger.info({ event: 'purge', shredded: n, relayBindingsExpired: expired, idempotencyKeysExpired: keysForgotten, printJobsExpired: jobsExpired });
+      if (n || expired || keysForgotten || jobsExpired || dead.leases || dead.bindings || dead.files)
+        logger.info({
+          event: 'purge',
+          shredded: n,
+          relayBindingsExpired: expired,
+          idempotencyKeysExpired: keysForgotten,
+          printJobsExpired: jobsExpired,
+          deadPrints: dead.leases,
+          provisionalBindingsReleased: dead.bindings,
+          partialFilesRemoved: dead.files,
+        });
     } catch (e) {
       logger.error({ event: 'purge_failed', error: (e as Error).name });
     }

@@ -45,6 +45,16 @@ export const Config = z
       quarantineDays: z.coerce.number().min(0).max(3650),
       callerPolicy: z.enum(['anyone', 'couriers', 'parties']),
       callLimitSeconds: z.coerce.number().int().min(10).max(7200),
+      /** The share of the pool's slots one API client may hold; beyond, its labels show the service number. */
+      clientShare: z.coerce.number().gt(0).max(1),
+      /** How long a print that stopped (killed, stalled) holds its provisional bindings before the sweep frees them. */
+      provisionalHoldSeconds: z.coerce.number().min(1).max(3600),
+    }),
+    telephony: z.object({
+      /** Resolve requests and call receipts per second per telephony credential (429 beyond). */
+      requestsPerSecond: z.coerce.number().int().min(1),
+      /** More `unknown` resolve answers than this within a minute suspend the telephony client (a sweep). */
+      unknownPerMinute: z.coerce.number().int().min(1),
     }),
     http: z.object({
       port: z.coerce.number().int().min(0).max(65535),
@@ -54,6 +64,10 @@ export const Config = z
       batchBodyLimit: z.string().regex(/^\d+(kb|mb)$/, 'must be a size such as 32mb'),
       ratePerSecond: z.coerce.number().int().min(1),
       maxConcurrentBatches: z.coerce.number().int().min(1).max(64),
+      /** Batches of one client running at once, across every instance on the database. */
+      maxConcurrentBatchesPerClient: z.coerce.number().int().min(1).max(64),
+      /** A batch whose client reads nothing for this long is cut off. */
+      batchIdleSeconds: z.coerce.number().min(1).max(3600),
       shutdownGraceSeconds: z.coerce.number().min(0).max(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
     }),
@@ -74,6 +88,11 @@ export const Config = z
       harvestOutOfRoutePerDay: z.coerce.number().int().min(1),
       /** Only couriers whose routes match the waybill's routing code may scan it. */
       strict: z.enum(['true', 'false']).transform((v) => v === 'true'),
+    }),
+    courierEvents: z.object({
+      eventsPerMinute: z.coerce.number().int().min(1),
+      /** More closing events (delivered, returned) than this in a minute suspend the courier. */
+      closeBurst: z.coerce.number().int().min(1),
     }),
   })
   .refine((c) => (c.masterKey === undefined) === (c.tokenKey === undefined), {
@@ -114,12 +133,20 @@ const ENV_NAMES: Record<string, string> = {
   harvestUnknownPerHour: 'WAYBILL_HARVEST_UNKNOWN_PER_HOUR',
   harvestOutOfRoutePerDay: 'WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY',
   strict: 'WAYBILL_SCAN_STRICT',
+  eventsPerMinute: 'WAYBILL_COURIER_EVENTS_PER_MINUTE',
+  closeBurst: 'WAYBILL_COURIER_CLOSE_BURST',
   numbers: 'WAYBILL_RELAY_NUMBERS',
   afterSalesDays: 'WAYBILL_RELAY_AFTER_SALES_DAYS',
   maxDays: 'WAYBILL_RELAY_MAX_DAYS',
   quarantineDays: 'WAYBILL_RELAY_QUARANTINE_DAYS',
   callerPolicy: 'WAYBILL_RELAY_CALLER_POLICY',
   callLimitSeconds: 'WAYBILL_RELAY_CALL_LIMIT_SECONDS',
+  clientShare: 'WAYBILL_RELAY_CLIENT_SHARE',
+  provisionalHoldSeconds: 'WAYBILL_RELAY_PROVISIONAL_HOLD_SECONDS',
+  maxConcurrentBatchesPerClient: 'WAYBILL_MAX_CONCURRENT_BATCHES_PER_CLIENT',
+  batchIdleSeconds: 'WAYBILL_BATCH_IDLE_SECONDS',
+  requestsPerSecond: 'WAYBILL_TELEPHONY_REQUESTS_PER_SECOND',
+  unknownPerMinute: 'WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE',
 };
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
@@ -144,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       quarantineDays: env.WAYBILL_RELAY_QUARANTINE_DAYS ?? 90,
       callerPolicy: env.WAYBILL_RELAY_CALLER_POLICY ?? 'anyone',
       callLimitSeconds: env.WAYBILL_RELAY_CALL_LIMIT_SECONDS ?? 600,
+      clientShare: env.WAYBILL_RELAY_CLIENT_SHARE ?? 0.5,
+      provisionalHoldSeconds: env.WAYBILL_RELAY_PROVISIONAL_HOLD_SECONDS ?? 300,
+    },
+    telephony: {
+      requestsPerSecond: env.WAYBILL_TELEPHONY_REQUESTS_PER_SECOND ?? 50,
+      unknownPerMinute: env.WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE ?? 30,
     },
     http: {
       port: env.WAYBILL_PORT ?? 8080,
@@ -153,6 +186,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchBodyLimit: env.WAYBILL_BATCH_BODY_LIMIT ?? '32mb',
       ratePerSecond: env.WAYBILL_API_RATE_PER_SECOND ?? 500,
       maxConcurrentBatches: env.WAYBILL_MAX_CONCURRENT_BATCHES ?? 2,
+      maxConcurrentBatchesPerClient: env.WAYBILL_MAX_CONCURRENT_BATCHES_PER_CLIENT ?? 2,
+      batchIdleSeconds: env.WAYBILL_BATCH_IDLE_SECONDS ?? 30,
       shutdownGraceSeconds: env.WAYBILL_SHUTDOWN_GRACE_SECONDS ?? 10,
       logLevel: env.WAYBILL_LOG_LEVEL ?? 'info',
     },
@@ -170,6 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       harvestUnknownPerHour: env.WAYBILL_HARVEST_UNKNOWN_PER_HOUR ?? 20,
       harvestOutOfRoutePerDay: env.WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY ?? 10,
       strict: env.WAYBILL_SCAN_STRICT ?? 'false',
+    },
+    courierEvents: {
+      eventsPerMinute: env.WAYBILL_COURIER_EVENTS_PER_MINUTE ?? 60,
+      closeBurst: env.WAYBILL_COURIER_CLOSE_BURST ?? 20,
     },
   });
   if (!result.success) {

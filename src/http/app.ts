@@ -16,6 +16,8 @@ import type { TelephonyClients } from '../relay/telephonyClients';
 import type { Keys } from '../vault/keyFile';
 import type { DeliveryDeps } from '../printers/deliverJob';
 import { scanWaybill, type ScanLimits } from '../waybills/scanAccess';
+import type { CourierEventLimits } from '../waybills/lifecycle';
+import type { PrintLeases } from '../printing/printLeases';
 import { bearer } from './auth';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
@@ -34,6 +36,7 @@ export interface AppDeps {
   audit: AuditLog;
   keys: Keys;
   limits: ScanLimits;
+  courierEvents: CourierEventLimits;
   retentionGraceDays: number;
   relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
   /** The warehouse API (API keys, waybills, batches); without it only scan, relay and health routes exist. */
@@ -51,6 +54,8 @@ export interface AppDeps {
     rateBuckets: RateBuckets;
     /** Network printers (`POST /v1/waybills/{id}/print`, `/v1/printers`, `/v1/print-jobs`). */
     delivery?: DeliveryDeps;
+    /** Leases of running prints (provisional relay bindings, per-client batch slots); absent in some tests. */
+    leases?: PrintLeases;
   };
   metrics?: Metrics;
   /** Throws when the store cannot be reached; /readyz answers 503 then. */
@@ -141,9 +146,18 @@ export function createApp(deps: AppDeps): express.Express {
         metrics: fontMetrics,
         maxLifetimeDays: api.maxLifetimeDays,
         ...(deps.relay ? { relay: { provider: deps.relay.provider, maxDays: deps.relay.maxDays } } : {}),
+        ...(api.delivery ? { printers: api.delivery.printers } : {}),
+        ...(api.leases ? { leases: api.leases } : {}),
         now: deps.now,
       },
-      lifecycle: { store: deps.store, audit: deps.audit, retentionGraceDays: deps.retentionGraceDays, relay: deps.relay, now: deps.now },
+      lifecycle: {
+        store: deps.store,
+        audit: deps.audit,
+        retentionGraceDays: deps.retentionGraceDays,
+        relay: deps.relay,
+        couriers: { store: deps.couriers, limits: deps.courierEvents },
+        now: deps.now,
+      },
       idempotency: { store: api.idempotency, ring: deps.keys.ring, now: deps.now, waitMs: 30_000 },
       metrics,
       template: (id) => {
@@ -179,7 +193,11 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return res.destroy();
     if (err instanceof WaybillError)
-      return sendProblem(res, err.code, err.message, { issues: err.issues, retryAfterSeconds: err.retryAfterSeconds ?? (err.code === 'in_progress' ? 1 : undefined) });
+      return sendProblem(res, err.code, err.message, {
+        issues: err.issues,
+        retryAfterSeconds: err.retryAfterSeconds ?? (err.code === 'in_progress' ? 1 : undefined),
+        ...(err.facts ? { extra: err.facts } : {}),
+      });
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body is too large');
     if (e.type === 'entity.parse.failed') return sendProblem(res, 'bad_request', 'the body is not valid JSON');

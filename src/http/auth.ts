@@ -36,6 +36,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   }
   if (credential.startsWith('wbt_')) {
     const client = await deps.telephony.authenticate(credential);
+    if (client?.suspendedAt) throw new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it');
     return client && { role: 'telephony', id: client.id };
   }
   return undefined;

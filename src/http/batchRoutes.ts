@@ -21,6 +21,10 @@ export interface BatchLimits {
   bodyLimit: string;
   /** Batches rendering at once in this process; more get 503 with Retry-After. */
   maxConcurrent: number;
+  /** Batches of one client rendering at once across every instance (print leases); more get 503. */
+  perClient?: number;
+  /** A client that reads nothing of its batch for this long is cut off and its relay bindings released. */
+  idleSeconds?: number;
 }
 
 export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: (entry: Record<string, unknown>) => void }): express.Router {
@@ -38,6 +42,8 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
 
     running++;
     const out = new PassThrough();
+    // The print notices a destroyed output itself (next() below); the error it carries must not go unhandled.
+    out.on('error', () => {});
     res.on('close', () => {
       if (!res.writableFinished) out.destroy(new Error('the client went away'));
     });
@@ -61,20 +67,32 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
         if (out.destroyed) throw new Error('the client went away');
         commit();
       };
+      // A client that stops reading stalls the document on backpressure while it holds its batch slot and
+      // provisional relay numbers: give up once nothing moved for idleSeconds.
+      const idleMs = (deps.batch.idleSeconds ?? 0) * 1000;
+      const unlessIdle = async (work: Promise<void>) => {
+        if (!idleMs) return work;
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('the client stopped reading')), idleMs);
+        });
+        return Promise.race([work, idle]).finally(() => clearTimeout(timer));
+      };
       const sink: WaybillSink = {
         add: async (waybill, layout) => {
           next();
-          await document.add(waybill, layout);
+          await unlessIdle(document.add(waybill, layout));
           // Printing is synchronous CPU work over a synchronous store: yield so other requests are served.
           await new Promise((resolve) => setImmediate(resolve));
         },
         finish: async () => {
           next();
-          await document.finish();
+          await unlessIdle(document.finish());
         },
       };
       const stop = deps.metrics.renderSeconds.startTimer({ format });
-      const summary = await printWaybills(deps.print, createRequest(deps, p, orders, template, format, sink));
+      const request = { ...createRequest(deps, p, orders, template, format, sink), ...(deps.batch.perClient ? { batchSlots: deps.batch.perClient } : {}) };
+      const summary = await printWaybills(deps.print, request);
       stop();
       deps.metrics.waybillsCreated.inc({ channel: 'http' }, summary.waybills.length);
       deps.metrics.labelsRendered.inc({ format }, summary.labels);

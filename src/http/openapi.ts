@@ -6,6 +6,8 @@ import { NewApiKey } from '../auth/apiKey';
 import { Address, ADDRESS_INPUTS, Order } from '../order/orderSchema';
 import { CopyKind } from '../privacy/copyPolicy';
 import { WaybillEvent } from '../waybills/lifecycle';
+import { POSTED_EVENTS } from '../waybills/transitions';
+import { WAYBILL_STATUSES } from '../waybills/waybillStore';
 import { SCAN_PURPOSES } from '../waybills/scanAccess';
 import { FORMAT_NAMES, OUTPUT_FORMATS } from '../render/outputFormats';
 import { LabelQuery } from './labelFormat';
@@ -21,6 +23,10 @@ const Problem = z.object({
   detail: z.string(),
   requestId: z.string(),
   errors: z.array(z.object({ index: z.number().int().optional().describe('order index in a batch'), line: z.number().int().optional(), path: z.string(), message: z.string() })).optional(),
+});
+const TransitionProblem = Problem.extend({
+  currentStatus: z.enum(WAYBILL_STATUSES).describe('the state the waybill is in'),
+  allowedEvents: z.array(z.enum(POSTED_EVENTS)).describe('the events this state takes now'),
 });
 const PartyArea = z
   .object({ area: z.string().describe('the area as printed'), areaCode: z.string().optional().describe('mainland China: GB/T 2260 code of the deepest division') })
@@ -174,6 +180,7 @@ export function openApiDocument(): Record<string, unknown> {
         Printers: schema(PrinterInfo),
         RelayResolved: schema(RelayResolved),
         Problem: schema(Problem),
+        TransitionProblem: schema(TransitionProblem),
       },
     },
     paths: {
@@ -197,19 +204,31 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/waybills/{id}/label': {
         get: {
-          summary: 'Print the label (again): from the second print on, the paper and the audit log say REPRINT',
+          summary: 'Print the label (again): the second paper says REPRINT #1 (重印 第1次), the third #2, and so on',
+          description:
+            'Each label in a paper format is a recorded print (`X-Print-Number`). JSON is a view of what the next paper would print: no print number, no copy code. ' +
+            'A cancelled waybill answers 409 (`cancelled`); one purged or past its retention 410.',
           security,
           parameters: [idParam, ...queryParameters(LabelQuery)],
-          responses: { '200': { description: 'the label', content: { ...label, ...json('WaybillCreated') } }, ...errors(401, 403, 404, 406, 410, 422) },
+          responses: { '200': { description: 'the label', content: { ...label, ...json('WaybillCreated') } }, ...errors(401, 403, 404, 406, 409, 410, 422) },
         },
       },
       '/v1/waybills/{id}/events': {
         post: {
-          summary: 'Record a lifecycle event: couriers picked_up/delivered/returned, warehouses cancelled, admins any',
+          summary: 'Record a lifecycle event, as the state machine allows (see the README diagram)',
+          description:
+            'Couriers post picked_up (of a waybill they scanned with purpose pickup, or one assigned to their outlet), handed_over, and delivered/returned ' +
+            '(only of a parcel they hold); warehouses cancelled (before pickup); admins assigned, picked_up, delivered, returned, cancelled, after_sales and ' +
+            'correction (any state, with a reason). An event the current state does not allow is 409 `invalid_transition`, naming the current state and the ' +
+            'allowed events. Couriers are limited per minute (429), and a burst of closing events suspends the courier (403 `suspended`).',
           security,
           parameters: [idParam],
           requestBody: { required: true, content: json('Event') },
-          responses: { '201': { description: 'recorded', content: json('EventResult') }, ...errors(400, 401, 403, 404, 409, 410, 415, 422) },
+          responses: {
+            '201': { description: 'recorded', content: json('EventResult') },
+            ...errors(400, 401, 403, 404, 410, 415, 422, 429),
+            '409': { description: 'invalid_transition: the current state does not allow this event', content: { 'application/problem+json': { schema: ref('TransitionProblem') } } },
+          },
         },
       },
       '/v1/waybills/{id}/print': {
@@ -217,20 +236,23 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Send the label to a registered network printer (warehouse, printer, admin)',
           description:
             "Rendered in the printer's language and resolution and sent over raw TCP (port 9100). A refused or unreachable printer is retried a few times; " +
-            'if it still does not take the job, the answer is 502 naming the kept job (`job`, `links.retry`), which `POST /v1/print-jobs/{job}/retry` sends again.',
+            'if it still does not take the job, the answer is 502 naming the kept job (`job`, `links.retry`), which `POST /v1/print-jobs/{job}/retry` sends again ' +
+            'with the same print number. A new print of the waybill replaces a kept, undelivered job of it (cancelled) and reuses its number. ' +
+            'A cancelled waybill answers 409 (`cancelled`); one purged or past its retention 410.',
           security,
           parameters: [idParam],
           requestBody: { required: true, content: json('PrintRequest') },
-          responses: { '200': { description: 'the printer took every byte', content: json('PrintSent') }, ...errors(401, 403, 404, 410, 415, 422, 502) },
+          responses: { '200': { description: 'the printer took every byte', content: json('PrintSent') }, ...errors(401, 403, 404, 409, 410, 415, 422, 502) },
         },
       },
       '/v1/printers': { get: { summary: 'The printers this key may print to', security, responses: { '200': { description: 'ok', content: json('Printers') }, ...errors(401, 403) } } },
       '/v1/print-jobs/{job}': {
-        get: { summary: 'Where a print job stands: delivered, failed (kept for a retry) or expired', security, parameters: [jobParam], responses: { '200': { description: 'ok', content: json('PrintJob') }, ...errors(401, 403, 404) } },
+        get: { summary: 'Where a print job stands: delivered, failed (kept for a retry), expired or cancelled (never to be sent; `lastError` says why)', security, parameters: [jobParam], responses: { '200': { description: 'ok', content: json('PrintJob') }, ...errors(401, 403, 404) } },
       },
       '/v1/print-jobs/{job}/retry': {
         post: {
           summary: 'Send a kept job again, to the printer’s current address',
+          description: 'A job whose waybill was cancelled since is cancelled instead (409 `cancelled`; 410 when a waybill of it is purged or past retention), its bytes destroyed.',
           security,
           parameters: [jobParam],
           responses: { '200': { description: 'delivered', content: json('PrintSent') }, ...errors(401, 403, 404, 409, 410, 502) },
@@ -239,7 +261,9 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/batches': {
         post: {
           summary: 'Create up to 10,000 waybills in one streamed document (role: warehouse)',
-          description: 'Every order is validated first; nothing is created if any is bad (422 lists each index and field path). Body: `{"orders": [...]}`, an array, or `application/x-ndjson`.',
+          description:
+            'Every order is validated first; nothing is created if any is bad (422 lists each index and field path). Body: `{"orders": [...]}`, an array, or `application/x-ndjson`. ' +
+            'A client runs at most WAYBILL_MAX_CONCURRENT_BATCHES_PER_CLIENT batches at once across all instances (503 with Retry-After beyond). A client that reads nothing of the document for WAYBILL_BATCH_IDLE_SECONDS is cut off; nothing of its batch is recorded.',
           security,
           parameters: queryParameters(LabelQuery),
           requestBody: { required: true, content: { ...json('Batch'), 'application/x-ndjson': { schema: { type: 'string' } } } },
@@ -262,12 +286,13 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Where a relay call goes (role: telephony)',
           description:
             'Bridge: call `target` and, when the answer has `targetExtension`, dial those digits once it answers (the real party\'s extension, absent when there is none); ' +
-            'hang up after `timeLimitSeconds`. Reject: play `announcement`.',
+            'hang up after `timeLimitSeconds`. Reject: play `announcement`. ' +
+            'Rate-limited per credential (429); too many `unknown` answers in a minute (a sweep) suspend the client (403 until reinstated).',
           security,
-          responses: { '200': { description: 'bridge or reject', content: json('RelayResolved') }, ...errors(401, 422) },
+          responses: { '200': { description: 'bridge or reject', content: json('RelayResolved') }, ...errors(401, 403, 422, 429) },
         },
       },
-      '/v1/relay/calls': { post: { summary: 'A call receipt, idempotent by call id (role: telephony)', security, responses: { '201': { description: 'recorded' }, '200': { description: 'duplicate' }, ...errors(401, 409, 422) } } },
+      '/v1/relay/calls': { post: { summary: 'A call receipt, idempotent by call id (role: telephony)', security, responses: { '201': { description: 'recorded' }, '200': { description: 'duplicate' }, ...errors(401, 403, 409, 422, 429) } } },
       '/healthz': { get: { summary: 'The process is up', responses: { '200': { description: 'ok' } } } },
       '/readyz': { get: { summary: 'The store is reachable', responses: { '200': { description: 'ready' }, ...errors(503) } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' } } } },

@@ -1,6 +1,7 @@
 // Telephony endpoints: a PBX asks where a relay call goes (resolve) and reports how it went (call
-// receipts). Only telephony clients may call them; the bridge target is the one place a real number
-// leaves the service, and it is never logged or audited.
+// receipts). Only telephony clients may call them, each within its request rate; a client whose answers
+// turn up many unknown extensions is sweeping the pool and is suspended. The bridge target is the one
+// place a real number leaves the service, and it is never logged or audited.
 
 import { WaybillError } from '../errors';
 import express from 'express';
@@ -9,16 +10,19 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayStore } from '../relay/relayStore';
-import type { TelephonyClients } from '../relay/telephonyClients';
+import { SWEEP_REASON, type TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { bearer } from './auth';
 import { sendProblem } from './problem';
+import { rateLimit, type RateBuckets } from './rateLimit';
 
 export interface RelayRouteDeps {
   provider: RelayProvider;
   calls: Pick<RelayStore, 'recordCall'>;
   telephony: TelephonyClients;
+  /** Per-credential request budgets (in the database: shared by every instance) and the sweep threshold. */
+  guard: { rateBuckets: RateBuckets; requestsPerSecond: number; unknownPerMinute: number };
   store: WaybillStore;
   audit: AuditLog;
   now: () => Date;
@@ -56,10 +60,13 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   router.use((req, res, next) => {
     deps.telephony.authenticate(bearer(req)).then((client) => {
       if (!client) return next(new WaybillError('unauthenticated', 'a valid telephony credential is required'));
+      if (client.suspendedAt) return next(new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it'));
       res.locals.telephonyClient = client.id;
+      res.locals.principal = { role: 'telephony', id: client.id };
       next();
     }, next);
   });
+  router.use(rateLimit(deps.guard.requestsPerSecond, deps.guard.rateBuckets));
 
   router.post('/resolve', async (req, res) => {
     const parsed = ResolveRequest.safeParse(req.body);
@@ -77,6 +84,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
       requestId: res.locals.requestId as string,
       detail: decision.bindingId ? { binding: decision.bindingId } : undefined,
     });
+    if (decision.action === 'reject' && decision.reason === 'unknown') await countUnknown(deps, String(res.locals.telephonyClient), now, res.locals.requestId as string);
     const { waybillId: _internal, ...answer } = decision;
     res.json(answer);
   });
@@ -90,4 +98,12 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   });
 
   return router;
+}
+
+/** Counts an `unknown` answer; the one that makes a sweep suspends the client, with an alert and an audit record. */
+async function countUnknown(deps: RelayRouteDeps, clientId: string, now: Date, requestId: string): Promise<void> {
+  if (!(await deps.telephony.countUnknownAnswer(clientId, now, deps.guard.unknownPerMinute))) return;
+  const at = now.toISOString();
+  await deps.store.recordAlert({ at, kind: 'telephony_suspended', detail: `telephony client ${clientId}: ${SWEEP_REASON}` });
+  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { telephony: clientId, reason: SWEEP_REASON } });
 }

@@ -1,5 +1,5 @@
 // The warehouse API over waybills: create (JSON or the label itself, idempotent), read the masked view,
-// fetch a label (each fetch is a recorded print; from the second on the paper says REPRINT) and post
+// fetch a label (each paper fetch is a recorded print; from the second on the paper says REPRINT) and post
 // lifecycle events. Routes validate, call one use case and present; nothing here touches SQL.
 
 import express, { type Request, type Response } from 'express';
@@ -45,10 +45,14 @@ export interface WaybillRouteDeps {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Which events each role may post: couriers move the parcel, warehouses cancel, admins do anything. */
+/**
+ * Which events each role may post: couriers move the parcel (under custody rules), warehouses cancel,
+ * admins post the rest and correct states. The state machine applies to every role.
+ */
 const EVENTS_BY_ROLE: Record<string, readonly WaybillEvent['type'][]> = {
-  courier: ['picked_up', 'delivered', 'returned'],
+  courier: ['picked_up', 'handed_over', 'delivered', 'returned'],
   warehouse: ['cancelled'],
-  admin: ['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales'],
+  admin: ['assigned', 'picked_up', 'delivered', 'returned', 'cancelled', 'after_sales', 'correction'],
 };
 
 export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
@@ -91,10 +95,12 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
     const { format, template } = labelOptions(deps, req, 'pdf');
+    // JSON is a view of the next paper, not paper: it takes no print number and no copy code.
+    const view = format === 'json';
     const done = await render(deps, format, template.dpi, (sink) =>
-      reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p) }),
+      reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p), copies: view ? 'view' : 'print' }),
     );
-    res.setHeader('X-Print-Number', String(done.result.printNo));
+    if (!view) res.setHeader('X-Print-Number', String(done.result.printNo));
     const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, done.result.warnings))) : done.bytes;
     send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
   });
@@ -135,6 +141,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       waybillNo: w.waybillNo,
       event: event.data,
       actor: actorOf(p),
+      ...(p.role === 'courier' ? { courierId: p.id } : {}),
       requestId: res.locals.requestId as string,
     });
     res.status(201).json(result);

@@ -18,6 +18,8 @@ export interface DeliveryDeps {
   attempts: number;
   backoffMs: number;
   now: () => Date;
+  /** Why a kept job may no longer be sent (one of its waybills may not be printed), checked before every retry. */
+  sendRefusal: (jobId: string) => Promise<WaybillError | undefined>;
 }
 
 export interface DeliveryResult {
@@ -48,9 +50,24 @@ export async function deliverNew(
   return sendDelivery(deps, job.jobId, job.actor, job.bytes);
 }
 
-/** Sends a kept job again (to the printer's current address): after a failure, or one left pending. */
+/**
+ * Sends a kept job again (to the printer's current address): after a failure, or one left pending. A job
+ * whose waybill was cancelled or purged since is cancelled instead, and the refusal thrown.
+ */
 export async function retryDelivery(deps: DeliveryDeps, jobId: string, actor: string): Promise<DeliveryResult> {
+  const refusal = await deps.sendRefusal(jobId);
+  if (refusal) {
+    await cancelKept(deps, jobId, refusal.message, actor);
+    throw refusal;
+  }
   return sendDelivery(deps, jobId, actor);
+}
+
+/** Ends a kept job that must never be sent: its bytes are shredded, the reason kept on the job and audited. */
+export async function cancelKept(deps: Pick<DeliveryDeps, 'printers' | 'audit' | 'now'>, jobId: string, reason: string, actor: string): Promise<void> {
+  const at = deps.now();
+  if (!(await deps.printers.cancelDelivery(jobId, reason, at))) return;
+  await deps.audit.append({ at: at.toISOString(), actor, action: 'deliver', outcome: 'cancelled', detail: { job: jobId, reason } });
 }
 
 async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, known?: Buffer): Promise<DeliveryResult> {
@@ -95,6 +112,7 @@ async function unclaimable(printers: PrinterStore, jobId: string): Promise<Waybi
   if (!d) return new WaybillError('not_found', 'no such print job');
   if (d.status === 'delivered') return new WaybillError('conflict', `print job ${jobId} was already delivered; fetch or print the waybill again for another copy`);
   if (d.status === 'expired') return new WaybillError('gone', `print job ${jobId} expired undelivered; its bytes are destroyed; print the waybill again`);
+  if (d.status === 'cancelled') return new WaybillError('conflict', `print job ${jobId} was cancelled, its bytes destroyed: ${d.lastError ?? 'it may not be sent'}`);
   return new WaybillError('in_progress', `print job ${jobId} is being sent right now`);
 }
 

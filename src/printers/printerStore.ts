@@ -7,8 +7,9 @@ import type { Printer } from './printer';
 /**
  * pending: rendered, not sent yet. sending: one process is sending it now. delivered: the printer took
  * every byte (its bytes are shredded). failed: kept for a retry. expired: never delivered, bytes shredded.
+ * cancelled: never to be sent (its waybill was cancelled or purged, or a newer print replaced it), bytes shredded.
  */
-export const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed', 'expired'] as const;
+export const DELIVERY_STATUSES = ['pending', 'sending', 'delivered', 'failed', 'expired', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export interface Delivery {
@@ -46,6 +47,11 @@ export interface PrinterStore {
   claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined>;
   /** Ends a send: delivered shreds the bytes; failed keeps them for a retry. */
   finishDelivery(jobId: string, outcome: { status: 'delivered' | 'failed'; attempts: number; error?: string; at: Date }): Promise<void>;
+  /**
+   * Ends a kept job that must not be sent (pending or failed → cancelled), shredding its bytes; `reason`
+   * becomes its last error. False when it was not kept (delivered, expired, cancelled, being sent).
+   */
+  cancelDelivery(jobId: string, reason: string, at: Date): Promise<boolean>;
   /** Newest first; `status` filters. */
   listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
   /** Shreds the bytes of jobs never delivered and created before `before`; returns how many. */

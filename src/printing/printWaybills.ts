@@ -19,9 +19,13 @@ import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
 import { DAY_MS } from '../time';
 import { openSealedContent, sealWaybill, type SealedContent } from '../vault/sealedWaybill';
 import { newCopyCode } from './copyCode';
+import { cancelKept } from '../printers/deliverJob';
+import type { PrinterStore } from '../printers/printerStore';
+import { assertPrintable } from '../waybills/printable';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
+import type { PrintLeases, RunLease } from './printLeases';
 
 export interface PrintDeps {
   store: WaybillStore;
@@ -33,6 +37,10 @@ export interface PrintDeps {
   maxLifetimeDays: number;
   /** Relay numbers; without them the paper shows the masked phone and the carrier's service number. */
   relay?: { provider: RelayProvider; maxDays: number };
+  /** Kept printer jobs, which a newer paper of their waybill replaces (absent where nothing is sent to printers). */
+  printers?: PrinterStore;
+  /** Leases of running prints: relay bindings stay provisional under them until the save (printLeases.ts). */
+  leases?: PrintLeases;
   now?: () => Date;
 }
 
@@ -53,6 +61,10 @@ export interface PrintRequest {
    * nothing is on paper yet, so the first label fetched later is print 1, not a reprint.
    */
   copies?: 'print' | 'preview';
+  /** A batch: at most this many of the client's batches run at once, across instances (503 beyond). */
+  batchSlots?: number;
+  /** The file the run writes before renaming it into place, removed by the sweep if the run dies. */
+  output?: string;
 }
 
 export interface PrintSummary {
@@ -72,19 +84,24 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];
   const bindings: string[] = [];
-  const relayAlerts: string[] = [];
+  const relayAlerts: { kind: string; detail: string }[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
+  const lease = await takeLease(deps, req);
   try {
     for (const [orderIndex, order] of req.orders.entries()) {
       const id = randomUUID();
       const waybillNo = numbers[orderIndex]!;
       const token = newToken();
       const content: SealedContent = { order, token };
-      const relay = await bindRelay(deps, id, order, now, req.template.lang);
+      const relay = await bindRelay(deps, { waybillId: id, clientId: req.clientId, leaseId: lease?.id }, order, now, req.template.lang);
       bindings.push(...relay.bindingIds);
       if (relay.unavailable) {
         summary.warnings.push(`order ${orderIndex}: no relay number could be bound; the label shows the carrier's service number`);
-        relayAlerts.push(`waybill ${waybillNo}: ${relay.unavailable}`);
+        relayAlerts.push(
+          relay.unavailable === 'client over share'
+            ? { kind: 'relay_client_quota', detail: `waybill ${waybillNo}: client ${req.clientId} holds its share of the relay pool` }
+            : { kind: 'relay_unavailable', detail: `waybill ${waybillNo}: ${relay.unavailable}` },
+        );
       }
       waybills.push({
         id,
@@ -102,51 +119,67 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       });
 
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
-      const printed = printCopies(req.template, facts, { job, waybillId: id, printNo: preview ? 0 : 1, at: now }, deps.metrics);
+      const printed = printCopies(req.template, facts, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics);
       if (!preview) copies.push(...printed.copies);
       await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang) }, printed.layout);
       summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
+      await lease?.keep();
     }
 
     await req.sink.finish();
-    await deps.store.savePrintJob(job, waybills, copies);
+    await deps.store.savePrintJob(job, waybills, copies, lease?.id);
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label.
     if (bindings.length) await deps.relay?.provider.release(bindings);
+    await lease?.drop();
     throw e;
   }
-  for (const detail of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, kind: 'relay_unavailable', detail });
+  for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
   for (const w of waybills) await auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length);
   return summary;
 }
 
 export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' | 'clientId' | 'copies'> {
   waybill: WaybillRecord;
+  /** 'view' shows what the next paper would print (its reprint mark) and records no print: no print number, no copy code. */
+  copies?: 'print' | 'view';
 }
 
 /**
  * Prints an existing waybill again from its sealed data: new copy codes, the next print number (so
- * the paper says REPRINT from the second print on), today's relay numbers, and its own audit record.
+ * the paper says REPRINT from the second paper on), today's relay numbers, and its own audit record.
+ * Only a live waybill is printed (src/waybills/printable.ts).
  */
 export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Promise<{ jobId: string; printNo: number; labels: number; warnings: string[] }> {
   const { waybill } = req;
-  if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
   const now = (deps.now ?? (() => new Date()))();
+  assertPrintable(waybill, now);
+  const paper = req.copies !== 'view';
   const job = newJob(req, now);
-  const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
+  // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
+  // paper under the same number, and the number they held is free again.
+  if (paper && deps.printers)
+    for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
+  const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
   const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
   const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
   const printNo = await deps.store.nextPrintNo(waybill.id);
-  const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, at: now }, deps.metrics);
+  // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
+  const takeOver = paper ? await deps.store.copyCodesAt(waybill.id, printNo) : {};
+  const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
   await req.sink.add(
     { orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang) },
     printed.layout,
   );
   await req.sink.finish();
-  await deps.store.savePrintJob(job, [], printed.copies);
-  await auditPrint(deps.audit, job, waybill.waybillNo, printNo, req.template.copies.length);
+  if (paper) {
+    await deps.store.savePrintJob(job, [], printed.copies);
+    await auditPrint(deps.audit, job, waybill.waybillNo, printNo, req.template.copies.length);
+  } else {
+    await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length } });
+  }
   return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
 }
 
@@ -158,7 +191,7 @@ function areasOf(order: Order, lang: Lang) {
 function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, printNo: number, copies: number) {
   return audit.append({
     at: job.createdAt,
-    actor: `${job.channel}:${job.operator}@${job.host}`,
+    actor: actorOf(job),
     action: printNo === 0 ? 'create' : printNo === 1 ? 'print' : 'reprint',
     waybillNo,
     outcome: 'ok',
@@ -166,25 +199,30 @@ function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, pri
   });
 }
 
+function actorOf(job: PrintJobRecord): string {
+  return `${job.channel}:${job.operator}@${job.host}`;
+}
+
 function newJob(req: Pick<PrintRequest, 'channel' | 'template' | 'format' | 'host' | 'operator'>, now: Date): PrintJobRecord {
   return { id: randomUUID(), createdAt: now.toISOString(), channel: req.channel, templateId: req.template.id, format: req.format, host: req.host, operator: req.operator };
 }
 
-/** One print of one waybill: a copy code per copy (none in a preview, print 0), the views and the layout. */
+/** One print of one waybill: a copy code per copy on paper (none in a preview or view), the views and the layout. */
 function printCopies(
   template: LoadedTemplate,
   facts: WaybillFacts,
-  print: { job: PrintJobRecord; waybillId: string; printNo: number; at: Date },
+  print: { job: PrintJobRecord; waybillId: string; printNo: number; paper: boolean; takeOver?: Partial<Record<CopyKind, string>>; at: Date },
   metrics: TextMetrics,
 ): { layout: WaybillLayout; copies: CopyPrintRecord[]; copyCodes: Record<string, string> } {
   const views = new Map<CopyKind, CopyView>();
   const copies: CopyPrintRecord[] = [];
   const copyCodes: Record<string, string> = {};
   for (const section of template.labels.flatMap((l) => l.sections)) {
-    const copyCode = print.printNo > 0 ? newCopyCode() : '';
+    const takenOver = print.takeOver?.[section.copy];
+    const copyCode = print.paper ? (takenOver ?? newCopyCode()) : '';
     if (copyCode) {
       copyCodes[section.copy] = copyCode;
-      copies.push({ copyCode, jobId: print.job.id, waybillId: print.waybillId, copy: section.copy, printNo: print.printNo });
+      copies.push({ copyCode, jobId: print.job.id, waybillId: print.waybillId, copy: section.copy, printNo: print.printNo, ...(takenOver ? { takenOver: true } : {}) });
     }
     const copyFacts = { copy: section.copy, title: section.title, copyCode, printNo: print.printNo, printedAt: print.at, lang: template.lang };
     views.set(section.copy, buildCopyView(facts, copyFacts, section.policy));
@@ -205,6 +243,18 @@ async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders
   if (issues.length) throw new WaybillError('conflict', 'some orders already have a waybill', issues);
 }
 
+/** The run's lease (when leases are kept): a batch takes one of its client's slots or is refused. */
+async function takeLease(deps: PrintDeps, req: PrintRequest): Promise<RunLease | undefined> {
+  if (!deps.leases) return undefined;
+  const lease = await deps.leases.take({
+    ...(req.clientId ? { clientId: req.clientId } : {}),
+    ...(req.batchSlots ? { slots: req.batchSlots } : {}),
+    ...(req.output ? { output: req.output } : {}),
+  });
+  if (!lease) throw new WaybillError('unavailable', `too many batches of this client are running (at most ${req.batchSlots} at once); retry shortly`, [], 5);
+  return lease;
+}
+
 /** The relay numbers bound for one waybill. */
 interface BoundRelay {
   /** The printed relay number of each party that got one. */
@@ -212,11 +262,17 @@ interface BoundRelay {
   /** Every binding made, also when the other party got none: the caller releases them if the print fails. */
   bindingIds: string[];
   /** Why a party got no number. */
-  unavailable?: string;
+  unavailable?: 'relay pool exhausted' | 'relay provider failed' | 'client over share';
 }
 
 /** Binds relay numbers for both parties; says why when none could be had (never throws for the provider). */
-async function bindRelay(deps: PrintDeps, waybillId: string, order: Order, now: Date, lang: Lang): Promise<BoundRelay> {
+async function bindRelay(
+  deps: PrintDeps,
+  run: { waybillId: string; clientId: string | undefined; leaseId: string | undefined },
+  order: Order,
+  now: Date,
+  lang: Lang,
+): Promise<BoundRelay> {
   const printed: Partial<Record<RelayParty, string>> = {};
   const bindingIds: string[] = [];
   if (!deps.relay) return { printed, bindingIds };
@@ -225,7 +281,21 @@ async function bindRelay(deps: PrintDeps, waybillId: string, order: Order, now: 
   for (const party of ['recipient', 'sender'] as const) {
     try {
       const { phone: realPhone, phoneExtension: realExtension } = order[party];
-      const bound = await deps.relay.provider.bind({ waybillId, party, realPhone, ...(realExtension ? { realExtension } : {}), partyPhones, validFrom: now, expiresAt }, lang);
+      const bound = await deps.relay.provider.bind(
+        {
+          waybillId: run.waybillId,
+          party,
+          realPhone,
+          ...(realExtension ? { realExtension } : {}),
+          partyPhones,
+          validFrom: now,
+          expiresAt,
+          ...(run.leaseId ? { leaseId: run.leaseId } : {}),
+          ...(run.clientId ? { clientId: run.clientId } : {}),
+        },
+        lang,
+      );
+      if (bound === 'client over share') return { printed, bindingIds, unavailable: bound };
       if (!bound) return { printed, bindingIds, unavailable: 'relay pool exhausted' };
       bindingIds.push(bound.bindingId);
       printed[party] = bound.printed;

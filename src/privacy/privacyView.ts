@@ -62,6 +62,7 @@ export interface CopyPrintFacts {
   lang: Lang;
 }
 
+/** The mark of the n-th reprint: print 2 (the second paper) is reprint 1. */
 const REPRINT: Record<Lang, (n: number) => string> = {
   zh: (n) => `重印 第${n}次`,
   en: (n) => `REPRINT #${n}`,
@@ -84,7 +85,7 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     routingCode: order.routingCode ? asMasked(order.routingCode) : destinationZone(order.recipient.address),
     copyTitle: asMasked(print.title),
     copyCode: asMasked(print.copyCode),
-    reprint: asMasked(print.printNo > 1 ? REPRINT[print.lang](print.printNo) : ''),
+    reprint: asMasked(print.printNo > 1 ? REPRINT[print.lang](print.printNo - 1) : ''),
     printedOn: asMasked(print.printedAt.toISOString().slice(0, 10)),
     'parcel.weight': asMasked(`${order.parcel.weightKg} kg`),
     'parcel.pieces': asMasked(String(order.parcel.pieces)),

@@ -19,7 +19,12 @@ export interface PoolRelaySettings {
   quarantineDays: number;
   callerPolicy: CallerPolicy;
   callLimitSeconds: number;
+  /** The share of the pool's slots (0–1] one API client may hold; 1 (the default here) is no limit. */
+  clientShare?: number;
 }
+
+/** How long a process trusts its count of a client's held slots (adding what it binds meanwhile). */
+const CLIENT_COUNT_MS = 1000;
 
 /** Announcement ids the PBX plays on a rejection; stable, so dial plans can map them to audio files. */
 const ANNOUNCEMENTS = { unknown: 'relay-unknown-number', expired: 'relay-expired', caller_not_allowed: 'relay-caller-not-allowed' } as const;
@@ -48,21 +53,30 @@ function openTarget(plain: string): SealedTarget {
 }
 
 export class PoolRelayProvider implements RelayProvider {
+  private readonly capacity: number;
+  /** Per client: slots held as last counted, plus those bound here since; recounted once a second. */
+  private readonly clientHeld = new Map<string, { held: number; countedAt: number }>();
+
   constructor(
     private readonly store: RelayStore,
     private readonly couriers: CourierStore,
     private readonly keys: Keys,
     private readonly settings: PoolRelaySettings,
     private readonly now: () => Date = () => new Date(),
-  ) {}
+  ) {
+    this.capacity = settings.pool.reduce((sum, n) => sum + 10 ** n.extLength, 0);
+  }
 
   /** Keyed hash of a phone number: lets us compare callers without keeping their numbers. */
   phoneHash(e164: string): string {
     return phoneHash(e164, this.keys.tokenKey);
   }
 
-  async bind(req: BindRequest, lang: Lang): Promise<Bound | undefined> {
+  async bind(req: BindRequest, lang: Lang): Promise<Bound | undefined | 'client over share'> {
     if (this.settings.pool.length === 0) return undefined;
+    const share = this.settings.clientShare ?? 1;
+    const held = req.clientId && share < 1 ? await this.clientHolds(req.clientId) : undefined;
+    if (held && held.held >= share * this.capacity) return 'client over share';
     const id = randomUUID();
     const binding = await this.store.allocate(
       {
@@ -75,11 +89,27 @@ export class PoolRelayProvider implements RelayProvider {
         validFrom: req.validFrom.toISOString(),
         expiresAt: req.expiresAt.toISOString(),
         quarantineDays: this.settings.quarantineDays,
+        ...(req.leaseId ? { leaseId: req.leaseId } : {}),
+        ...(req.clientId ? { clientId: req.clientId } : {}),
       },
       this.settings.pool,
       this.now(),
     );
+    if (binding && held) held.held++;
     return binding && { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
+  }
+
+  /**
+   * The client's held slots. Counting on every binding would cost a batch a count per waybill, so the
+   * count is kept a second (wall time) and what this process binds is added; instances may overshoot
+   * the share by what they bind in that second.
+   */
+  private async clientHolds(clientId: string): Promise<{ held: number; countedAt: number }> {
+    const cached = this.clientHeld.get(clientId);
+    if (cached && performance.now() - cached.countedAt < CLIENT_COUNT_MS) return cached;
+    const fresh = { held: await this.store.heldByClient(clientId, this.now()), countedAt: performance.now() };
+    this.clientHeld.set(clientId, fresh);
+    return fresh;
   }
 
   async printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>> {
@@ -107,6 +137,8 @@ export class PoolRelayProvider implements RelayProvider {
     const found = await this.store.lookup(call.to, call.ext, now);
     if (!found) return { action: 'reject', reason: 'unknown', announcement: ANNOUNCEMENTS.unknown };
     const { binding, state } = found;
+    // A binding whose print never saved its waybill is no number of ours yet: say nothing of it.
+    if (state === 'provisional') return { action: 'reject', reason: 'unknown', announcement: ANNOUNCEMENTS.unknown };
     if (state !== 'live' || !binding.sealed)
       return { action: 'reject', reason: 'expired', announcement: ANNOUNCEMENTS.expired, bindingId: binding.id, waybillId: binding.waybillId };
     if (!(await this.callerAllowed(binding.callerPolicy, binding.partyPhoneHashes, call.from)))

@@ -15,6 +15,10 @@ export interface BindRequest {
   partyPhones: string[];
   validFrom: Date;
   expiresAt: Date;
+  /** The print run binding it: the binding stays provisional (reaches nobody) until that run saves its waybill. */
+  leaseId?: string;
+  /** The API client printing, held to its share of the pool. */
+  clientId?: string;
 }
 
 export interface Bound {
@@ -28,8 +32,11 @@ export type ResolveDecision =
   | { action: 'reject'; reason: 'unknown' | 'expired' | 'caller_not_allowed'; announcement: string; bindingId?: string; waybillId?: string };
 
 export interface RelayProvider {
-  /** A binding, or undefined when none can be made (pool exhausted); throws when the provider fails. */
-  bind(req: BindRequest, lang: Lang): Promise<Bound | undefined>;
+  /**
+   * A binding; undefined when none can be made (pool exhausted), 'client over share' when the client
+   * holds its share of the pool already; throws when the provider fails.
+   */
+  bind(req: BindRequest, lang: Lang): Promise<Bound | undefined | 'client over share'>;
   /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
   printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>>;
   /** Undoes bindings of a print that failed before it was recorded. */

@@ -28,6 +28,10 @@ export interface RelayBinding {
   endedAt?: string;
   /** Until when the number + extension stays out of the pool after the binding stops (end or expiry). */
   quarantineUntil: string;
+  /** The print run that made it, while its waybill is not saved: provisional, it reaches nobody. */
+  leaseId?: string;
+  /** The API client whose waybill it serves, for the client's share of the pool. */
+  clientId?: string;
 }
 
 export interface NewRelayBinding {
@@ -41,14 +45,18 @@ export interface NewRelayBinding {
   expiresAt: string;
   /** Days the number + extension stays unused after the binding stops, so stale labels reach nobody. */
   quarantineDays: number;
+  /** The print run making it: the binding is provisional until that run saves its waybill. */
+  leaseId?: string;
+  clientId?: string;
 }
 
 /**
  * 'live': calls go through. 'quarantined': the binding ended or expired and its slot is still held.
+ * 'provisional': made by a print whose waybill is not (or never will be) saved; no call goes through.
  * 'expired' is reserved for callers that want to tell expiry from an explicit end; this store reports
  * both as 'quarantined'.
  */
-export type RelayLookupState = 'live' | 'expired' | 'quarantined';
+export type RelayLookupState = 'live' | 'expired' | 'quarantined' | 'provisional';
 
 export interface RelayCallReceipt {
   callId: string;
@@ -81,6 +89,8 @@ export interface RelayRepository {
    * nothing kept, when the binding id is taken. Exclusivity rests on the slot's primary key.
    */
   tryClaim(binding: ClaimedBinding, now: string): Promise<boolean>;
+  /** How many slots the client's bindings hold after `now`. */
+  countHeldByClient(clientId: string, now: string): Promise<number>;
   /** How many of the number's extensions are held after `now`. */
   countHeld(number: string, now: string): Promise<number>;
   /** The number's extensions held after `now`. */
@@ -140,6 +150,8 @@ export class RelayStore {
         validFrom: r.validFrom,
         expiresAt: r.expiresAt,
         quarantineUntil,
+        ...(r.leaseId ? { leaseId: r.leaseId } : {}),
+        ...(r.clientId ? { clientId: r.clientId } : {}),
       };
       return (await this.repo.tryClaim(binding, nowIso)) ? binding : undefined;
     };
@@ -173,8 +185,14 @@ export class RelayStore {
     const nowIso = now.toISOString();
     const binding = await this.repo.holder(number, ext, nowIso);
     if (!binding) return undefined;
+    if (binding.leaseId) return { binding, state: 'provisional' };
     const live = !binding.endedAt && binding.expiresAt > nowIso;
     return { binding, state: live ? 'live' : 'quarantined' };
+  }
+
+  /** How many slots of the pool the client's bindings hold (live, provisional or quarantined). */
+  heldByClient(clientId: string, now: Date): Promise<number> {
+    return this.repo.countHeldByClient(clientId, now.toISOString());
   }
 
   /** Every binding of a waybill, in every state, oldest first. */

@@ -318,6 +318,86 @@ export const MIGRATIONS: Migration[] = [
         allowed integer NOT NULL
       );`,
   },
+  // Reserved while issue 14 is built in parallel; each is replaced by its real migration.
+  {
+    version: 11,
+    name: 'waybill state machine and courier custody',
+    sql: (d) => {
+      const t = TYPES[d];
+      // Waybills of earlier releases: those with a paper copy were printed; a courier's pickup gave custody.
+      return `
+        ALTER TABLE waybills ADD COLUMN custodian text;
+        ALTER TABLE waybills ADD COLUMN assigned_outlet text;
+        ALTER TABLE waybill_events ADD COLUMN detail text;
+        ALTER TABLE scan_attempts ADD COLUMN purpose text;
+        CREATE INDEX waybill_events_waybill ON waybill_events(waybill_id);
+        CREATE TABLE event_attempts (
+          id         ${t.id},
+          courier_id text NOT NULL,
+          waybill_id text NOT NULL,
+          type       text NOT NULL,
+          at         ${t.time} NOT NULL,
+          outcome    text NOT NULL
+        );
+        CREATE INDEX event_attempts_courier_at ON event_attempts(courier_id, at);
+        -- A kept print job's waybills (its retry checks they are still printable).
+        CREATE INDEX copy_prints_job ON copy_prints(job_id);
+        UPDATE waybills SET status = 'printed'
+          WHERE status = 'created' AND id IN (SELECT waybill_id FROM copy_prints);
+        UPDATE waybills SET custodian = (
+            SELECT substr(e.actor, 9) FROM waybill_events e
+            WHERE e.waybill_id = waybills.id AND e.type = 'picked_up' AND e.actor LIKE 'courier:%'
+            ORDER BY e.id DESC LIMIT 1)
+          WHERE status = 'picked_up';`;
+    },
+  },
+  {
+    version: 12,
+    name: 'print leases, provisional and per-client relay bindings',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        -- A print run in progress (an HTTP create or batch, a CLI print), renewed while it runs: its relay
+        -- bindings stay provisional until its waybills are saved. A batch of a client takes one of its
+        -- numbered slots, so UNIQUE (client_id, slot) caps the client's concurrent batches across instances.
+        CREATE TABLE print_leases (
+          id         text PRIMARY KEY,
+          client_id  text,
+          slot       integer,
+          host       text NOT NULL,
+          pid        integer NOT NULL,
+          output     text,
+          started_at ${t.time} NOT NULL,
+          expires_at ${t.time} NOT NULL
+        );
+        CREATE UNIQUE INDEX print_leases_client_slot ON print_leases(client_id, slot);
+        CREATE INDEX print_leases_expiry ON print_leases(expires_at);
+        -- lease_id: the run that made the binding, until its waybill is saved (provisional: never bridges).
+        ALTER TABLE relay_bindings ADD COLUMN lease_id text;
+        ALTER TABLE relay_bindings ADD COLUMN client_id text;
+        CREATE INDEX relay_bindings_lease ON relay_bindings(lease_id) WHERE lease_id IS NOT NULL;
+        CREATE INDEX relay_bindings_client ON relay_bindings(client_id, quarantine_until) WHERE client_id IS NOT NULL;
+        -- Bindings left by prints that never saved their waybill (killed runs of earlier releases):
+        -- provisional under a lease that does not exist, so the next sweep returns their slots.
+        UPDATE relay_bindings SET lease_id = 'before-v12'
+         WHERE NOT EXISTS (SELECT 1 FROM waybills w WHERE w.id = relay_bindings.waybill_id);`;
+    },
+  },
+  {
+    version: 13,
+    name: 'telephony client suspension, unknown resolve answers',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        ALTER TABLE telephony_clients ADD COLUMN suspended_at ${t.time};
+        ALTER TABLE telephony_clients ADD COLUMN suspend_reason text;
+        CREATE TABLE telephony_unknown_answers (
+          client_id text NOT NULL,
+          at        ${t.time} NOT NULL
+        );
+        CREATE INDEX telephony_unknown_answers_client_at ON telephony_unknown_answers(client_id, at);`;
+    },
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

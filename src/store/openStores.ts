@@ -8,6 +8,7 @@ import { SqlApiKeyRepository } from './apiKeyRepository';
 import { SqlAuditRepository } from './auditRepository';
 import { SqlIdempotencyRepository } from './idempotencyRepository';
 import { SqlPrinterRepository } from './printerRepository';
+import { SqlPrintLeaseRepository } from './printLeaseRepository';
 import { SqlRateBucketRepository } from './rateBucketRepository';
 import { SqlRelayRepository } from './relayRepository';
 import { SqlCourierRepository } from './courierRepository';
@@ -36,6 +37,8 @@ export interface Stores {
   telephony: TelephonyClients;
   relay: RelayStore;
   printers: PrinterStore;
+  /** Leases of running prints, and the sweep of dead ones (src/printing/printLeases.ts). */
+  leases: SqlPrintLeaseRepository;
   /** Per-credential API request budgets, shared by every instance on this database. */
   rateBuckets: RateBuckets;
   /** Closes the one connection (SQLite) or pool (PostgreSQL) every store here shares. */
@@ -71,6 +74,7 @@ function repositories(database: Database) {
     telephony: new TelephonyClients(new SqlTelephonyClientRepository(database)),
     idempotency: new IdempotencyStore(new SqlIdempotencyRepository(database)),
     printers: new SqlPrinterRepository(database),
+    leases: new SqlPrintLeaseRepository(database),
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
     relay: new RelayStore(new SqlRelayRepository(database)),
   };

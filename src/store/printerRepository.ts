@@ -140,6 +140,16 @@ export class SqlPrinterRepository implements PrinterStore {
       .execute();
   }
 
+  async cancelDelivery(jobId: string, reason: string, at: Date): Promise<boolean> {
+    const result = await this.d.db
+      .updateTable('print_deliveries')
+      .set({ status: 'cancelled', last_error: reason, updated_at: at.toISOString(), ...SHREDDED })
+      .where('job_id', '=', jobId)
+      .where('status', 'in', ['pending', 'failed'])
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
   async listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]> {
     let query = this.d.db.selectFrom('print_deliveries').selectAll();
     if (filter.status) query = query.where('status', '=', filter.status);

@@ -29,6 +29,8 @@ function toBinding(row: BindingRow): RelayBinding {
     expiresAt: row.expires_at,
     ...(row.ended_at ? { endedAt: row.ended_at } : {}),
     quarantineUntil: row.quarantine_until,
+    ...(row.lease_id ? { leaseId: row.lease_id } : {}),
+    ...(row.client_id ? { clientId: row.client_id } : {}),
   };
 }
 
@@ -55,6 +57,8 @@ function claimArgs(b: ClaimedBinding, now: string): ClaimArgs {
     valid_from: b.validFrom,
     expires_at: b.expiresAt,
     quarantine_until: b.quarantineUntil,
+    lease_id: b.leaseId ?? null,
+    client_id: b.clientId ?? null,
     now,
   };
 }
@@ -78,10 +82,10 @@ const claimInOneStatement = prepared(
        WHERE number = ${a.number} AND ext = ${a.ext} AND sealed IS NOT NULL AND expires_at <= ${a.now} AND EXISTS (SELECT 1 FROM slot)
     )
     INSERT INTO relay_bindings (id, number, ext, waybill_id, party, caller_policy, party_phone_hashes, key_id, wrapped_key, sealed,
-                                valid_from, expires_at, quarantine_until)
+                                valid_from, expires_at, quarantine_until, lease_id, client_id)
     SELECT ${a.id}::text, number, ext, ${a.waybill_id}::text, ${a.party}::text, ${a.caller_policy}::text, ${a.party_phone_hashes}::text,
            ${a.key_id}::text, ${a.wrapped_key}::bytea, ${a.sealed}::bytea, ${a.valid_from}::text, ${a.expires_at}::text,
-           ${a.quarantine_until}::text
+           ${a.quarantine_until}::text, ${a.lease_id}::text, ${a.client_id}::text
       FROM slot`,
 );
 
@@ -121,6 +125,8 @@ const insertBinding = prepared((db, a: ClaimArgs) =>
     valid_from: a.valid_from,
     expires_at: a.expires_at,
     quarantine_until: a.quarantine_until,
+    lease_id: a.lease_id,
+    client_id: a.client_id,
   }),
 );
 
@@ -130,6 +136,14 @@ const countHeld = prepared((db, a: { number: string; now: string }) =>
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .where('number', '=', a.number)
     .where('held_until', '>', a.now),
+);
+// A binding's quarantine_until is its slot's held_until (set together), so the count needs no join.
+const countHeldByClient = prepared((db, a: { clientId: string; now: string }) =>
+  db
+    .selectFrom('relay_bindings')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('client_id', '=', a.clientId)
+    .where('quarantine_until', '>', a.now),
 );
 const bindingsOf = prepared((db, a: { waybillId: string }) => db.selectFrom('relay_bindings').selectAll().where('waybill_id', '=', a.waybillId));
 
@@ -151,6 +165,11 @@ export class SqlRelayRepository implements RelayRepository {
       if (isUniqueViolation(e)) throw new UniqueViolation('relay binding id');
       throw e;
     }
+  }
+
+  async countHeldByClient(clientId: string, now: string): Promise<number> {
+    const { rows } = await this.d.run(countHeldByClient, { clientId, now });
+    return Number(rows[0]!.n);
   }
 
   async countHeld(number: string, now: string): Promise<number> {

@@ -23,14 +23,17 @@ export interface Schema {
     purge_after: string | null;
     purged_at: string | null;
     relay_unavailable: Flag;
+    custodian: string | null;
+    assigned_outlet: string | null;
     key_id: string;
     wrapped_key: Buffer | null;
     sealed: Buffer | null;
   };
   print_jobs: { id: string; created_at: string; channel: string; template_id: string; format: string; host: string; operator: string };
   copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number };
-  waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string };
-  scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; at: string; outcome: string };
+  waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string; detail: string | null };
+  scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; purpose: string | null; at: string; outcome: string };
+  event_attempts: { id: GeneratedId; courier_id: string; waybill_id: string; type: string; at: string; outcome: string };
   alerts: { id: GeneratedId; at: string; kind: string; courier_id: string | null; detail: string };
   audit_log: {
     seq: number | string;
@@ -61,7 +64,17 @@ export interface Schema {
     phone_hash: string | null;
   };
   api_keys: { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
-  telephony_clients: { id: string; name: string; credential_hash: Buffer; created_at: string; revoked_at: string | null };
+  telephony_clients: {
+    id: string;
+    name: string;
+    credential_hash: Buffer;
+    created_at: string;
+    revoked_at: string | null;
+    suspended_at: string | null;
+    suspend_reason: string | null;
+  };
+  /** One row per `unknown` resolve answer of the last minute (older rows are deleted as new ones come). */
+  telephony_unknown_answers: { client_id: string; at: string };
   idempotency_keys: {
     client_id: string;
     key: string;
@@ -90,6 +103,9 @@ export interface Schema {
     expires_at: string;
     ended_at: string | null;
     quarantine_until: string;
+    /** The print run that made it while its waybill is unsaved (provisional); NULL once saved. */
+    lease_id: string | null;
+    client_id: string | null;
   };
   relay_slots: { number: string; ext: string; binding_id: string; held_until: string };
   relay_calls: {
@@ -127,6 +143,16 @@ export interface Schema {
     key_id: string | null;
     wrapped_key: Buffer | null;
     body: Buffer | null;
+  };
+  print_leases: {
+    id: string;
+    client_id: string | null;
+    slot: number | null;
+    host: string;
+    pid: number;
+    output: string | null;
+    started_at: string;
+    expires_at: string;
   };
   api_rate_buckets: { bucket: string; tokens: number; at_ms: number; allowed: number };
 }

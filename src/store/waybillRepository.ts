@@ -6,6 +6,8 @@ import { sql, type Selectable } from 'kysely';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type {
   CopyPrintRecord,
+  EventAttempt,
+  EventChange,
   PrintJobRecord,
   ScanAttempt,
   ScanCounts,
@@ -19,6 +21,7 @@ import { isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
+import { leaseLost } from '../printing/printLeases';
 
 type WaybillRow = Selectable<Schema['waybills']>;
 
@@ -39,6 +42,8 @@ function toWaybill(row: WaybillRow): WaybillRecord {
     purgeAfter: row.purge_after as string, // set on every waybill the service saves
     ...(row.purged_at ? { purgedAt: row.purged_at } : {}),
     ...(row.relay_unavailable ? { relayUnavailable: true } : {}),
+    ...(row.custodian ? { custodian: row.custodian } : {}),
+    ...(row.assigned_outlet ? { assignedOutlet: row.assigned_outlet } : {}),
     ...(row.wrapped_key && row.sealed ? { sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed } } : {}),
   };
 }
@@ -62,8 +67,31 @@ const waybillByTokenHash = prepared((db, a: { tokenHash: string }) => db.selectF
 const waybillByClientOrder = prepared((db, a: { clientId: string; orderId: string }) =>
   db.selectFrom('waybills').selectAll().where('client_id', '=', a.clientId).where('order_id', '=', a.orderId),
 );
-const insertScanAttempt = prepared((db, a: { courierId: string; waybillId: string | null; at: string; outcome: string }) =>
-  db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, at: a.at, outcome: a.outcome }),
+const insertScanAttempt = prepared((db, a: { courierId: string; waybillId: string | null; purpose: string | null; at: string; outcome: string }) =>
+  db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, purpose: a.purpose, at: a.at, outcome: a.outcome }),
+);
+const scannedFor = prepared((db, a: { courierId: string; waybillId: string; purpose: string }) =>
+  db
+    .selectFrom('scan_attempts')
+    .select(sql<number>`1`.as('one'))
+    .where('courier_id', '=', a.courierId)
+    .where('waybill_id', '=', a.waybillId)
+    .where('purpose', '=', a.purpose)
+    .where('outcome', '=', 'ok')
+    .limit(1),
+);
+const insertEventAttempt = prepared((db, a: { courierId: string; waybillId: string; type: string; at: string; outcome: string }) =>
+  db.insertInto('event_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, type: a.type, at: a.at, outcome: a.outcome }),
+);
+const eventAttemptsSince = prepared((db, a: { courierId: string; since: string }) =>
+  db
+    .selectFrom('event_attempts')
+    .select((eb) => [
+      eb.fn.countAll<number | string>().as('all'),
+      eb.fn.countAll<number | string>().filterWhere('type', 'in', ['delivered', 'returned']).as('closing'),
+    ])
+    .where('courier_id', '=', a.courierId)
+    .where('at', '>', a.since),
 );
 /** One pass over the courier's last day; counts are bigint (text) on PostgreSQL. */
 const scanCountsOf = prepared((db, a: { courierId: string; waybillId: string | null; minuteAgo: string; hourAgo: string; dayAgo: string }) =>
@@ -96,11 +124,20 @@ export class SqlWaybillRepository implements WaybillStore {
     return (await this.d.run(waybillNoTaken, { waybillNo })).rows.length > 0;
   }
 
-  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
+  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void> {
     for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
     const { db } = this.d;
+    // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
+    const onPaper = new Set(copies.map((c) => c.waybillId));
+    const reprinted = [...onPaper].filter((id) => !waybills.some((w) => w.id === id));
     try {
       await this.d.transaction(function* () {
+        if (leaseId !== undefined) {
+          // The run's lease ends with its save, and its relay bindings stop being provisional; a lease
+          // already swept (the run was taken for dead) saves nothing, as its bindings are gone.
+          if ((yield* step(db.deleteFrom('print_leases').where('id', '=', leaseId))).changes !== 1) throw leaseLost();
+          yield* step(db.updateTable('relay_bindings').set({ lease_id: null }).where('lease_id', '=', leaseId));
+        }
         yield* step(
           db
             .insertInto('print_jobs')
@@ -118,7 +155,7 @@ export class SqlWaybillRepository implements WaybillStore {
                 routing_code: w.routingCode ?? null,
                 created_at: w.createdAt,
                 token_hash: w.tokenHash,
-                status: w.status,
+                status: w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status,
                 purge_after: w.purgeAfter,
                 relay_unavailable: w.relayUnavailable ? 1 : 0,
                 key_id: w.sealed!.keyId,
@@ -127,8 +164,13 @@ export class SqlWaybillRepository implements WaybillStore {
               })),
             ),
           );
+        // A copy code taken over from a print of the same number that never reached paper moves to this job.
+        for (const c of copies.filter((c) => c.takenOver))
+          yield* step(db.deleteFrom('copy_prints').where('copy_code', '=', c.copyCode).where('waybill_id', '=', c.waybillId).where('copy', '=', c.copy).where('print_no', '=', c.printNo));
         for (const part of chunks(copies))
           yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo }))));
+        for (const part of chunks(reprinted))
+          yield* step(db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created'));
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new UniqueViolation(violated(e));
@@ -158,11 +200,48 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async nextPrintNo(waybillId: string): Promise<number> {
     const row = await this.d.db
-      .selectFrom('copy_prints')
-      .select((eb) => eb.fn.max('print_no').as('last'))
-      .where('waybill_id', '=', waybillId)
+      .selectFrom('copy_prints as c')
+      .leftJoin('print_deliveries as d', 'd.job_id', 'c.job_id')
+      .select((eb) => eb.fn.max('c.print_no').as('last'))
+      .where('c.waybill_id', '=', waybillId)
+      .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', 'not in', ['cancelled', 'expired'])]))
       .executeTakeFirstOrThrow();
     return Number(row.last ?? 0) + 1;
+  }
+
+  async copyCodesAt(waybillId: string, printNo: number): Promise<Partial<Record<CopyKind, string>>> {
+    const rows = await this.d.db.selectFrom('copy_prints').select(['copy', 'copy_code']).where('waybill_id', '=', waybillId).where('print_no', '=', printNo).execute();
+    return Object.fromEntries(rows.map((r) => [r.copy, r.copy_code]));
+  }
+
+  async waybillsOfJob(jobId: string): Promise<WaybillRecord[]> {
+    const rows = await this.d.db
+      .selectFrom('waybills')
+      .selectAll()
+      .where('id', 'in', (eb) => eb.selectFrom('copy_prints').select('waybill_id').where('job_id', '=', jobId))
+      .execute();
+    return rows.map(toWaybill);
+  }
+
+  async keptJobsOf(waybillId: string): Promise<string[]> {
+    const { db } = this.d;
+    const kept = await db
+      .selectFrom('print_deliveries')
+      .select('job_id')
+      .where('status', 'in', ['pending', 'failed'])
+      .where('job_id', 'in', (eb) => eb.selectFrom('copy_prints').select('job_id').where('waybill_id', '=', waybillId))
+      .execute();
+    // Rarely any: only then look for other waybills on those jobs.
+    if (!kept.length) return [];
+    const shared = await db
+      .selectFrom('copy_prints')
+      .select('job_id')
+      .distinct()
+      .where('job_id', 'in', kept.map((k) => k.job_id))
+      .where('waybill_id', '<>', waybillId)
+      .execute();
+    const others = new Set(shared.map((s) => s.job_id));
+    return kept.map((k) => k.job_id).filter((id) => !others.has(id));
   }
 
   async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
@@ -191,22 +270,48 @@ export class SqlWaybillRepository implements WaybillStore {
     };
   }
 
-  async recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void> {
+  async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string): Promise<boolean> {
     // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
     const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
     const { db } = this.d;
-    await this.d.transaction(function* () {
-      yield* step(db.insertInto('waybill_events').values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor }));
-      yield* step(
+    return this.d.transaction(function* () {
+      // Conditional on the state the event was decided on: on PostgreSQL a racing update waits for the
+      // row lock, then re-checks this condition against the new row and changes nothing.
+      const { changes } = yield* step(
         db
           .updateTable('waybills')
           .set((eb) => ({
             status: event.status,
+            ...(event.custodian !== undefined ? { custodian: event.custodian } : {}),
+            ...(event.assignedOutlet !== undefined ? { assigned_outlet: event.assignedOutlet } : {}),
             ...(purgeAfter !== undefined ? { purge_after: eb.fn<string>(earlier, ['purge_after', eb.val(purgeAfter)]) } : {}),
           }))
-          .where('id', '=', waybillId),
+          .where('id', '=', waybillId)
+          .where('status', '=', event.from.status)
+          .where('custodian', event.from.custodian === undefined ? 'is' : '=', event.from.custodian ?? null)
+          .where('purged_at', 'is', null),
       );
+      if (changes !== 1) return false;
+      yield* step(
+        db
+          .insertInto('waybill_events')
+          .values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor, detail: event.detail ? JSON.stringify(event.detail) : null }),
+      );
+      return true;
     });
+  }
+
+  async hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean> {
+    return (await this.d.run(scannedFor, { courierId, waybillId, purpose })).rows.length > 0;
+  }
+
+  async recordEventAttempt(a: EventAttempt): Promise<void> {
+    await this.d.run(insertEventAttempt, a);
+  }
+
+  async eventAttemptsSince(courierId: string, since: Date): Promise<{ all: number; closing: number }> {
+    const row = (await this.d.run(eventAttemptsSince, { courierId, since: since.toISOString() })).rows[0]!;
+    return { all: Number(row.all), closing: Number(row.closing) };
   }
 
   async dueForPurge(now: string, limit: number): Promise<WaybillRecord[]> {
@@ -257,7 +362,7 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async recordScanAttempt(a: ScanAttempt): Promise<void> {
-    await this.d.run(insertScanAttempt, { courierId: a.courierId, waybillId: a.waybillId ?? null, at: a.at, outcome: a.outcome });
+    await this.d.run(insertScanAttempt, { courierId: a.courierId, waybillId: a.waybillId ?? null, purpose: a.purpose ?? null, at: a.at, outcome: a.outcome });
   }
 
   async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {

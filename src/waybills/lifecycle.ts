@@ -3,14 +3,42 @@
 
 import { z } from 'zod';
 import type { AuditLog } from '../audit/auditLog';
+import type { Courier } from '../couriers/courier';
+import { NewCourier } from '../couriers/courier';
+import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
-import type { WaybillStore } from '../waybills/waybillStore';
+import { printableText } from '../validation/printableText';
+import { WAYBILL_STATUSES, type EventChange, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
+import { suspendCourier } from './scanAccess';
+import { transition } from './transitions';
 
-/** `after_sales` (a complaint, an exchange) keeps the status but keeps the relay number reachable longer. */
-export const WaybillEvent = z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales']) }).strict();
+/**
+ * What a client posts. `after_sales` (a complaint, an exchange) keeps the status but keeps the relay number
+ * reachable longer; `handed_over` passes a parcel to another courier; `assigned` lets an outlet's couriers
+ * pick up without a pickup scan; `correction` (admins) sets a state outside the table, with a reason.
+ */
+export const WaybillEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales']) }).strict(),
+  z.object({ type: z.literal('handed_over'), to: z.string().regex(/^[a-z2-7]{10}$/, 'must be a courier id').describe('the receiving courier') }).strict(),
+  z.object({ type: z.literal('assigned'), outlet: NewCourier.shape.outlet.describe('the outlet whose couriers may pick it up') }).strict(),
+  z
+    .object({
+      type: z.literal('correction'),
+      status: z.enum(WAYBILL_STATUSES),
+      reason: printableText(120).describe('why; kept with the event, never logged or audited'),
+    })
+    .strict(),
+]);
 export type WaybillEvent = z.infer<typeof WaybillEvent>;
+
+/** Per-courier limits on events: a rate, and a burst of closing events that suspends the courier. */
+export interface CourierEventLimits {
+  eventsPerMinute: number;
+  /** More closing events (delivered, returned) than this within a minute suspend the courier. */
+  closeBurst: number;
+}
 
 export interface LifecycleDeps {
   store: WaybillStore;
@@ -18,36 +46,139 @@ export interface LifecycleDeps {
   retentionGraceDays: number;
   /** Relay bindings follow the waybill's life: delivery + after-sales, capped; cancellation ends them. */
   relay?: { provider: RelayProvider; afterSalesDays: number; maxDays: number };
+  /** Needed for events posted by couriers: their custody and limits. */
+  couriers?: { store: CourierStore; limits: CourierEventLimits };
   now: () => Date;
 }
 
-export async function recordWaybillEvent(
-  deps: LifecycleDeps,
-  req: { waybillNo: string; event: WaybillEvent; actor: string; requestId?: string; carrier?: string },
-): Promise<{ waybillNo: string; status: string; purgeAfter: string }> {
-  const waybill = await deps.store.findWaybillByNo(req.waybillNo);
-  // A courier of another carrier learns nothing, not even that the number exists.
-  if (!waybill || (req.carrier && req.carrier !== waybill.carrier)) throw new WaybillError('not_found', 'unknown waybill');
-  if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life');
-  if (waybill.status === 'cancelled') throw new WaybillError('conflict', 'this waybill is cancelled');
+export interface EventRequest {
+  waybillNo: string;
+  event: WaybillEvent;
+  /** The audit actor. */
+  actor: string;
+  /** Set when a courier posts: custody rules and per-courier limits apply. */
+  courierId?: string;
+  requestId?: string;
+}
+
+const CLOSING = new Set(['delivered', 'returned']);
+/** Re-decisions after a racing event changed the waybill, before giving up. */
+const TRIES = 3;
+
+export async function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: string; purgeAfter: string }> {
   const now = deps.now();
   const at = now.toISOString();
-  const closes = req.event.type === 'delivered' || req.event.type === 'cancelled';
+  const courier = req.courierId ? await activeCourier(deps, req.courierId) : undefined;
+  if (courier) await checkCourierLimits(deps, courier, req, now);
+  const { event } = req;
+  // A correction has the effects of the state it sets; any other event, its own.
+  const effect = event.type === 'correction' ? event.status : event.type;
+  const closes = effect === 'delivered' || effect === 'cancelled';
   const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
-  const status = req.event.type === 'after_sales' ? waybill.status : req.event.type;
-  await deps.store.recordEvent(waybill.id, { type: req.event.type, status, at, actor: req.actor }, purgeAfter);
-  if (deps.relay) await followRelay(deps.relay, waybill.id, waybill.createdAt, req.event.type, now);
-  await deps.audit.append({ at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: req.event.type, requestId: req.requestId });
+
+  let waybill: WaybillRecord | undefined;
+  let change: EventChange | undefined;
+  for (let tries = 0; !change; tries++) {
+    if (tries === TRIES) throw new WaybillError('conflict', 'the waybill keeps changing; try again');
+    waybill = await liveWaybill(deps.store, req.waybillNo, courier);
+    const decided = await decide(deps, waybill, req, courier, at);
+    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter)) change = decided;
+  }
+  if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill!.id, type: event.type, at, outcome: 'ok' });
+  if (deps.relay) await followRelay(deps.relay, waybill!.id, waybill!.createdAt, effect, now);
+  await deps.audit.append(
+    event.type === 'correction'
+      ? { at, actor: req.actor, action: 'correct', waybillNo: waybill!.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: change.from.status } }
+      : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...(change.detail ? { detail: change.detail } : {}) },
+  );
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
 
-async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId: string, createdAt: string, type: WaybillEvent['type'], now: Date) {
+async function liveWaybill(store: WaybillStore, waybillNo: string, courier?: Courier): Promise<WaybillRecord> {
+  const waybill = await store.findWaybillByNo(waybillNo);
+  // A courier of another carrier learns nothing, not even that the number exists.
+  if (!waybill || (courier && courier.carrier !== waybill.carrier)) throw new WaybillError('not_found', 'unknown waybill');
+  if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life');
+  return waybill;
+}
+
+async function activeCourier(deps: LifecycleDeps, id: string): Promise<Courier> {
+  if (!deps.couriers) throw new Error('courier events need the courier store');
+  const courier = await deps.couriers.store.get(id);
+  if (!courier || courier.revokedAt || courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
+  return courier;
+}
+
+/** The per-minute limit (429), then the closing burst, which suspends the courier. */
+async function checkCourierLimits(deps: LifecycleDeps, courier: Courier, req: EventRequest, now: Date): Promise<void> {
+  const limits = deps.couriers!.limits;
+  const recent = await deps.store.eventAttemptsSince(courier.id, new Date(now.getTime() - 60_000));
+  if (recent.all >= limits.eventsPerMinute) throw new WaybillError('limited', 'too many events this minute', [], 60);
+  if (!CLOSING.has(req.event.type) || recent.closing < limits.closeBurst) return;
+  const waybill = await deps.store.findWaybillByNo(req.waybillNo);
+  if (waybill) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill.id, type: req.event.type, at: now.toISOString(), outcome: 'suspended' });
+  await suspendCourier({ couriers: deps.couriers!.store, store: deps.store, audit: deps.audit }, courier.id, now, 'too many closing events in a minute', req.requestId);
+  throw new WaybillError('suspended', 'this courier is suspended; contact the carrier');
+}
+
+/**
+ * The change this event makes to this waybill, or a refusal: custody first for couriers (403, so a
+ * courier without custody learns nothing of the state), then the state machine (409).
+ */
+async function decide(deps: LifecycleDeps, w: WaybillRecord, req: EventRequest, courier: Courier | undefined, at: string): Promise<EventChange> {
+  const { event } = req;
+  const from = { status: w.status, ...(w.custodian ? { custodian: w.custodian } : {}) };
+  const base = { type: event.type, at, actor: req.actor, from };
+  const refuse = async (error: WaybillError, outcome: 'forbidden' | 'invalid_transition') => {
+    if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: w.id, type: event.type, at, outcome });
+    if (outcome === 'forbidden')
+      await deps.audit.append({ at, actor: req.actor, action: 'refuse', waybillNo: w.waybillNo, outcome, requestId: req.requestId, detail: { event: event.type } });
+    return error;
+  };
+  if (event.type === 'correction') return { ...base, status: event.status, detail: { from: w.status, reason: event.reason } };
+  if (courier && !(await holdsCustody(deps.store, w, courier, event.type)))
+    throw await refuse(new WaybillError('forbidden', custodyRule(event.type)), 'forbidden');
+  let status: WaybillStatus;
+  try {
+    status = transition(w.status, event.type);
+  } catch (e) {
+    throw await refuse(e as WaybillError, 'invalid_transition');
+  }
+  switch (event.type) {
+    case 'picked_up':
+      return { ...base, status, custodian: courier?.id ?? null };
+    case 'handed_over': {
+      const to = await deps.couriers?.store.get(event.to);
+      if (!to || to.revokedAt || to.suspendedAt || to.carrier !== w.carrier || to.id === courier?.id)
+        throw new WaybillError('invalid_input', 'the event is invalid', [{ path: ['to'], message: 'must be another active courier of this carrier' }]);
+      return { ...base, status, custodian: to.id, detail: { to: to.id } };
+    }
+    case 'assigned':
+      return { ...base, status, assignedOutlet: event.outlet, detail: { outlet: event.outlet } };
+    default:
+      return { ...base, status };
+  }
+}
+
+/** Couriers pick up what they scanned for pickup or what was assigned to their outlet, and close only what they hold. */
+async function holdsCustody(store: WaybillStore, w: WaybillRecord, courier: Courier, type: WaybillEvent['type']): Promise<boolean> {
+  if (type === 'picked_up') return w.assignedOutlet === courier.outlet || (await store.hasScanned(courier.id, w.id, 'pickup'));
+  return w.custodian === courier.id;
+}
+
+function custodyRule(type: WaybillEvent['type']): string {
+  return type === 'picked_up'
+    ? 'a courier picks up only a waybill it scanned for pickup or one assigned to its outlet'
+    : 'only the courier holding the parcel (its own pickup or a hand-over to it) may post this';
+}
+
+async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId: string, createdAt: string, effect: string, now: Date) {
   const cap = new Date(new Date(createdAt).getTime() + relay.maxDays * DAY_MS);
   const afterSales = new Date(Math.min(cap.getTime(), now.getTime() + relay.afterSalesDays * DAY_MS));
-  if (type === 'cancelled') await relay.provider.end(waybillId, now);
-  else if (type === 'delivered') await relay.provider.reschedule(waybillId, afterSales);
-  else if (type === 'returned' || type === 'after_sales') await relay.provider.extend(waybillId, afterSales);
+  if (effect === 'cancelled') await relay.provider.end(waybillId, now);
+  else if (effect === 'delivered') await relay.provider.reschedule(waybillId, afterSales);
+  else if (effect === 'returned' || effect === 'after_sales') await relay.provider.extend(waybillId, afterSales);
 }
 
 /**

@@ -77,7 +77,7 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string) =>
     deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId });
   const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
-    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, at, outcome: attempt });
+    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: req.purpose, at, outcome: attempt });
     await audit('refuse', code, waybill?.waybillNo);
     await detectHarvest(deps, courier, now, req.requestId);
     return new WaybillError(code, message, [], retryAfter);
@@ -104,7 +104,8 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
-  await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, at, outcome: 'ok' });
+  // The purpose is kept: a pickup scan is what lets this courier post `picked_up` (lifecycle.ts).
+  await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, purpose: req.purpose, at, outcome: 'ok' });
   await audit('scan', 'ok', waybill.waybillNo);
 
   const purpose = req.purpose as ScanPurpose;
@@ -148,9 +149,19 @@ async function detectHarvest(deps: ScanDeps, courier: Courier, now: Date, reques
         : c.outOfRouteDay >= deps.limits.harvestOutOfRoutePerDay
           ? 'too many scans outside the assigned routes'
           : undefined;
-  if (!reason) return;
+  if (reason) await suspendCourier(deps, courier.id, now, reason, requestId);
+}
+
+/** Suspends a courier caught in a burst (scan harvesting, closing events), with an alert and an audit record. */
+export async function suspendCourier(
+  deps: { couriers: CourierStore; store: WaybillStore; audit: AuditLog },
+  courierId: string,
+  now: Date,
+  reason: string,
+  requestId?: string,
+): Promise<void> {
   const at = now.toISOString();
-  await deps.couriers.suspend(courier.id, now, reason);
-  await deps.store.recordAlert({ at, kind: 'courier_suspended', courierId: courier.id, detail: reason });
-  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { courier: courier.id, reason } });
+  await deps.couriers.suspend(courierId, now, reason);
+  await deps.store.recordAlert({ at, kind: 'courier_suspended', courierId, detail: reason });
+  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { courier: courierId, reason } });
 }

@@ -5,7 +5,7 @@
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 
-export const WAYBILL_STATUSES = ['created', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
+export const WAYBILL_STATUSES = ['created', 'printed', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
 export type WaybillStatus = (typeof WAYBILL_STATUSES)[number];
 
 export interface WaybillRecord {
@@ -24,6 +24,10 @@ export interface WaybillRecord {
   purgedAt?: string;
   /** No relay number could be bound at print time: the label shows the carrier's service number. */
   relayUnavailable?: boolean;
+  /** The courier holding the parcel: set by its `picked_up`, moved by `handed_over`. */
+  custodian?: string;
+  /** The outlet an admin assigned the pickup to: its couriers may pick up without a pickup scan. */
+  assignedOutlet?: string;
   /** Absent once purged: the data key is destroyed, so nothing can open the data again. */
   sealed?: SealedBox;
 }
@@ -31,6 +35,8 @@ export interface WaybillRecord {
 export interface ScanAttempt {
   courierId: string;
   waybillId?: string;
+  /** The stated purpose (a pickup scan gives custody rights); absent when refused before it was checked. */
+  purpose?: string;
   at: string;
   outcome: 'ok' | 'unknown' | 'forbidden' | 'out_of_route' | 'gone' | 'limited';
 }
@@ -45,6 +51,29 @@ export interface ScanCounts {
   outOfRouteDay: number;
   /** Whether this waybill was already opened by this courier in the last 24 h (re-scans are free). */
   openedThisWaybill: boolean;
+}
+
+/** One applied lifecycle event: what it records, the state it was decided on, the state it leads to. */
+export interface EventChange {
+  type: string;
+  at: string;
+  actor: string;
+  /** Non-personal facts, kept with the event: the courier handed to, the outlet assigned, a correction's reason. */
+  detail?: Record<string, string>;
+  from: { status: WaybillStatus; custodian?: string };
+  status: WaybillStatus;
+  /** A new custodian (null: nobody); absent keeps the current one. */
+  custodian?: string | null;
+  assignedOutlet?: string;
+}
+
+/** A courier's event attempt, counted for its per-minute limit and closing-burst detection. */
+export interface EventAttempt {
+  courierId: string;
+  waybillId: string;
+  type: string;
+  at: string;
+  outcome: 'ok' | 'forbidden' | 'invalid_transition' | 'suspended';
 }
 
 export interface PrintJobRecord {
@@ -64,23 +93,51 @@ export interface CopyPrintRecord {
   waybillId: string;
   copy: CopyKind;
   printNo: number; // 1 for the first print of this copy, 2+ for reprints
+  /** The code was recorded under this number by a print that never reached paper; this print takes it over. */
+  takenOver?: boolean;
 }
 
 export interface WaybillStore {
   waybillNoExists(waybillNo: string): Promise<boolean>;
-  /** Saves a print job, its new waybills and its printed copies in one transaction: all or nothing. */
-  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void>;
+  /**
+   * Saves a print job, its new waybills and its printed copies in one transaction: all or nothing. A
+   * waybill with a copy on paper here moves from `created` to `printed` (src/waybills/transitions.ts).
+   * With the print run's lease: ends the lease and confirms the relay bindings it made, in the same
+   * transaction; throws `unavailable` (nothing saved) when the lease was swept as a dead run's.
+   */
+  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void>;
   findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined>;
   findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined>;
   findWaybillById(id: string): Promise<WaybillRecord | undefined>;
   /** A client's waybill by its own order id (unique per client). */
   findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined>;
-  /** The print number the next print of this waybill gets: 1 if it was never printed. */
+  /**
+   * The print number the next paper of this waybill gets: 1 + the highest of its prints that is or may
+   * still get on paper. A job sent to a printer that was cancelled or expired undelivered does not count.
+   */
   nextPrintNo(waybillId: string): Promise<number>;
+  /**
+   * The copy codes recorded under this print number (as `nextPrintNo` gives it, only a print that never
+   * reached paper can hold it: replaced, or expired undelivered), so the next paper takes them over.
+   */
+  copyCodesAt(waybillId: string, printNo: number): Promise<Partial<Record<CopyKind, string>>>;
+  /** The waybills printed by a print job (from its copies). */
+  waybillsOfJob(jobId: string): Promise<WaybillRecord[]>;
+  /** This waybill's print jobs kept for a printer and not delivered yet (pending or failed) that print no other waybill. */
+  keptJobsOf(waybillId: string): Promise<string[]>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
 
-  /** Records a lifecycle event and the status it leads to; `purgeAfter` (when given) can only move the purge earlier. */
-  recordEvent(waybillId: string, event: { type: string; status: WaybillStatus; at: string; actor: string }, purgeAfter?: string): Promise<void>;
+  /**
+   * Records a lifecycle event and the state it leads to, only if the waybill is still in the state the
+   * decision was made on (`from`): of two racing events at most one applies. False when it was not.
+   * `purgeAfter` (when given) can only move the purge earlier.
+   */
+  recordEvent(waybillId: string, event: EventChange, purgeAfter?: string): Promise<boolean>;
+  /** Whether this courier opened this waybill with a scan of this purpose. */
+  hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean>;
+  recordEventAttempt(attempt: EventAttempt): Promise<void>;
+  /** A courier's event attempts after `since`: all, and the closing ones (delivered, returned). */
+  eventAttemptsSince(courierId: string, since: Date): Promise<{ all: number; closing: number }>;
   /** Live waybills whose time is up, at most `limit` at a time. */
   dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
   /**

@@ -49,6 +49,7 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
 
   it('records events, purges delivered waybills, rotates and retires keys, and keeps the chain intact', async () => {
     const [first] = printed;
+    expect((await run('event', first!.waybillNo, 'picked_up')).code).toBe(EXIT.ok);
     expect((await run('event', first!.waybillNo, 'delivered')).code).toBe(EXIT.ok);
     expect((await run('purge')).out).toMatch(/shredded the sealed data of 1 waybill/);
     expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
@@ -60,7 +61,7 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect((await run('keys', 'status')).out).toMatch(/k2\t2 sealed record/);
 
     const history = await run('audit', 'waybill', first!.waybillNo);
-    expect(history.out.split('\n').map((l) => l.split('\t')[2])).toEqual(['print', 'event', 'purge']);
+    expect(history.out.split('\n').map((l) => l.split('\t')[2])).toEqual(['print', 'event', 'event', 'purge']);
     expect((await run('audit', 'verify')).out).toMatch(/audit log intact: \d+ records/);
   });
 

@@ -48,6 +48,7 @@ describe('waybill store copy: the embedded SQLite store into an empty PostgreSQL
     expect((await run(['print', ORDERS, '--format', 'json', '--out', out])).code).toBe(EXIT.ok);
     printed = JSON.parse(fs.readFileSync(out, 'utf8'));
     courier = /wbc_\S+/.exec((await run(['couriers', 'add', '--carrier', 'ZT', '--name', 'courier 7', '--outlet', 'HZ-XH01', '--device', 'HH-0042'])).out)![0];
+    expect((await run(['event', printed[1]!.waybillNo, 'picked_up'])).code).toBe(EXIT.ok);
     expect((await run(['event', printed[1]!.waybillNo, 'delivered'])).code).toBe(EXIT.ok);
     expect((await run(['purge'])).out).toMatch(/shredded the sealed data of 1 waybill/);
     expect((await run(['printers', 'add', 'line-1', '--host', '127.0.0.1', '--language', 'zpl'])).code).toBe(EXIT.ok);

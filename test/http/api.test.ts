@@ -124,6 +124,9 @@ describe('warehouse API', () => {
     expect(scanned.status).toBe(200);
     expect(((await scanned.json()) as { waybillNo: string }).waybillNo).toBe(view.waybillNo);
 
+    // Custody: the courier scans for pickup, picks up, then delivers.
+    expect((await call(w, 'GET', `/v1/scan/${token}?purpose=pickup`, { key: w.keys.courier })).status).toBe(200);
+    expect((await call(w, 'POST', `/v1/waybills/${view.waybillNo}/events`, { key: w.keys.courier, body: { type: 'picked_up' } })).status).toBe(201);
     const delivered = await call(w, 'POST', `/v1/waybills/${view.waybillNo}/events`, { key: w.keys.courier, body: { type: 'delivered' } });
     expect(delivered.status).toBe(201);
     expect(await purgeCommand(w.services, () => {})).toBe(0); // retention grace is 0 days here
@@ -150,7 +153,7 @@ describe('warehouse API', () => {
     expect(await pdfText(await savePdf(w, first, 'first.pdf'))).not.toMatch(/重印/);
     const again = await call(w, 'GET', `/v1/waybills/${body.id}/label?copies=courier`, { key: w.keys.acmePrinter });
     expect(again.headers.get('x-print-number')).toBe('2');
-    expect(await pdfText(await savePdf(w, again, 'again.pdf'))).toMatch(/重印 第2次/);
+    expect(await pdfText(await savePdf(w, again, 'again.pdf'))).toMatch(/重印 第1次/); // the second paper is reprint 1
     const trail = await w.services.audit.forWaybill(((await (await call(w, 'GET', `/v1/waybills/${body.id}`, { key: w.keys.admin })).json()) as { waybillNo: string }).waybillNo);
     expect(trail.map((r) => r.action)).toEqual(['create', 'print', 'reprint']);
   });
@@ -272,7 +275,7 @@ describe('warehouse API', () => {
     expect(text).toMatch(/waybill_waybills_created_total\{channel="http"\} \d+/);
     expect(text).toMatch(/waybill_labels_rendered_total\{format="pdf"\} \d+/);
     expect(text).toMatch(/waybill_render_seconds_count\{format="pdf"\} \d+/);
-    expect(text).toMatch(/waybill_scans_total\{outcome="ok"\} 1/);
+    expect(text).toMatch(/waybill_scans_total\{outcome="ok"\} 2/); // the delivery and the pickup scan of the first test
     expect(text).toMatch(/waybill_relay_pool_slots\{state="live"\} \d+/);
   });
 

@@ -49,6 +49,9 @@ describe('HTTP API under fuzzing', () => {
       WAYBILL_LOG_LEVEL: 'silent',
       // The per-key rate limit would turn the barrage into 429s and hide what each case is about.
       WAYBILL_API_RATE_PER_SECOND: '100000',
+      // Likewise the telephony budget, and sweep detection, which would suspend the PBX after 30 unknown extensions.
+      WAYBILL_TELEPHONY_REQUESTS_PER_SECOND: '100000',
+      WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE: '100000',
       // More batch slots than requests in flight (plus a few abandoned ones still winding down), so a 503
       // can only mean batches that never gave their slot back.
       WAYBILL_MAX_CONCURRENT_BATCHES: String(CONCURRENCY + 4),

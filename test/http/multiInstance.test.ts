@@ -52,6 +52,7 @@ describe('two service instances on one PostgreSQL', () => {
       // 300 slots with two-digit extensions: dense enough that racing instances often draw the same one.
       WAYBILL_RELAY_NUMBERS: '+8617000001234/2,+8617000001235/2,+8617000001236/2',
       WAYBILL_API_RATE_PER_SECOND: '10000',
+      WAYBILL_RELAY_CLIENT_SHARE: '1', // one client takes 200 of the 300 slots here: no fair-share limit
     }));
     stores = await openStores({ backend: 'postgres', url });
     key = (await stores.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;

@@ -29,6 +29,8 @@ import { SqlCourierRepository } from '../../src/store/courierRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { RelayStore } from '../../src/relay/relayStore';
 import { SqlRelayRepository } from '../../src/store/relayRepository';
+import { RateBuckets } from '../../src/http/rateLimit';
+import { SqlRateBucketRepository } from '../../src/store/rateBucketRepository';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import type { Keys } from '../../src/vault/keyFile';
 import { seal } from '../../src/vault/sealing';
@@ -73,8 +75,17 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     couriers,
     keys,
     limits: { perMinute: 30, distinctPerDay: 300, harvestDistinctPerDay: 400, harvestUnknownPerHour: 20, harvestOutOfRoutePerDay: 10, strict: false },
+    courierEvents: { eventsPerMinute: 60, closeBurst: 20 },
     retentionGraceDays: 7,
-    relay: { provider, calls: relayStore, bindings: relayStore, telephony, afterSalesDays: 15, maxDays: 60 },
+    relay: {
+      provider,
+      calls: relayStore,
+      bindings: relayStore,
+      telephony,
+      guard: { rateBuckets: new RateBuckets(new SqlRateBucketRepository(sqliteDatabase(store.database))), requestsPerSecond: 1000, unknownPerMinute: 30 },
+      afterSalesDays: 15,
+      maxDays: 60,
+    },
     now: () => clock.now,
     log: (e) => logs.push(JSON.stringify(e)),
   });
@@ -199,6 +210,7 @@ describe('relay numbers', () => {
     const w = await world();
     try {
       w.clock.now = new Date(w.clock.now.getTime() + 2 * DAY);
+      await w.event(0, 'picked_up');
       await w.event(0, 'delivered');
       w.clock.now = new Date(w.clock.now.getTime() + 14 * DAY);
       expect((await w.resolve(0)).body.action).toBe('bridge');

@@ -86,6 +86,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
     couriers,
     keys,
     limits: { ...LIMITS, strict: opts.strict ?? false },
+    courierEvents: { eventsPerMinute: 60, closeBurst: 20 },
     retentionGraceDays: 7,
     api: {
       apiKeys,
@@ -140,12 +141,16 @@ describe('courier scan API', () => {
     expect(ok.body.recipient.phone).toMatch(/^\*{6,}\d{0,4} \/ \d+$/);
     expect((await scan(w, w.tokens[0]!, cred, 'return')).body.sender.name).toBe(order.sender.name);
 
-    const delivered = await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'delivered' }),
-    });
-    expect(delivered.status).toBe(201);
+    // A pickup scan gives this courier custody rights: it picks the parcel up, then delivers it.
+    expect((await scan(w, w.tokens[0]!, cred, 'pickup')).status).toBe(200);
+    for (const type of ['picked_up', 'delivered']) {
+      const posted = await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type }),
+      });
+      expect(posted.status).toBe(201);
+    }
     expect((await scan(w, w.tokens[0]!, cred)).status).toBe(200); // still live during the grace period
 
     w.clock.now = new Date(w.clock.now.getTime() + 7 * DAY + 1000);
@@ -159,7 +164,7 @@ describe('courier scan API', () => {
     expect((await scan(w, w.tokens[0]!, cred)).status).toBe(410);
 
     const actions = (await w.audit.forWaybill(w.waybillNos[0]!)).map((r) => `${r.action}:${r.outcome}`);
-    expect(actions).toEqual(['print:ok', 'scan:ok', 'scan:ok', 'event:delivered', 'scan:ok', 'purge:shredded', 'refuse:gone', 'refuse:gone']);
+    expect(actions).toEqual(['print:ok', 'scan:ok', 'scan:ok', 'scan:ok', 'event:picked_up', 'event:delivered', 'scan:ok', 'purge:shredded', 'refuse:gone', 'refuse:gone']);
     expect(await w.audit.verify()).toMatchObject({ ok: true });
   });
 

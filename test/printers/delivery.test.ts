@@ -9,6 +9,7 @@ import { deliverNew, retryDelivery, type DeliveryDeps } from '../../src/printers
 import { NewPrinter, type Printer } from '../../src/printers/printer';
 import { SendFailure, sendRaw } from '../../src/printers/rawTcp';
 import type { PrinterStore } from '../../src/printers/printerStore';
+import { jobPrintRefusal } from '../../src/waybills/printable';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
@@ -64,7 +65,16 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     printer = await fakePrinter();
     registered = { ...NewPrinter.parse({ name: 'line-1', host: '127.0.0.1', port: printer.port, language: 'zpl' }), createdAt: new Date().toISOString() };
     await printers.addPrinter(registered);
-    deps = { printers, audit: db.stores.audit, ring, send: (to, bytes) => sendRaw(to, bytes, OPTS), attempts: 3, backoffMs: 10, now: () => new Date() };
+    deps = {
+      printers,
+      audit: db.stores.audit,
+      ring,
+      send: (to, bytes) => sendRaw(to, bytes, OPTS),
+      attempts: 3,
+      backoffMs: 10,
+      now: () => new Date(),
+      sendRefusal: (jobId) => jobPrintRefusal(db.stores.store, jobId, new Date()),
+    };
   });
 
   afterEach(async () => {

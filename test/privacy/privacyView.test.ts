@@ -69,7 +69,8 @@ describe('privacy view per copy', () => {
 
   it('marks reprints', () => {
     expect(view('recipient').fields.reprint).toBe('');
-    expect(view('recipient', 2).fields.reprint).toBe('重印 第2次');
+    expect(view('recipient', 2).fields.reprint).toBe('重印 第1次'); // the second paper is reprint 1
+    expect(view('recipient', 3).fields.reprint).toBe('重印 第2次');
   });
 
   it('no copy shows a phone extension: masked phones and relay numbers stay as they were', () => {

@@ -24,6 +24,7 @@ async function expectWorking(location: StoreLocation, fixture: (typeof made)['sq
     for (const no of fixture.waybillNos) {
       const w = await stores.store.findWaybillByNo(no);
       expect(w?.sealed).toBeDefined();
+      expect(w?.status).toBe('printed'); // they have copies on paper (migration 11)
       expect(openSealedContent(keys, w!.id, w!.sealed!).order.orderId).toMatch(/^SO-/);
     }
     expect(await stores.audit.verify()).toMatchObject({ ok: true });

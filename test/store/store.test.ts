@@ -43,7 +43,8 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     ]);
     expect(await store.waybillNoExists('ZT1000000000009')).toBe(true);
     expect(await store.waybillNoExists('ZT1000000000010')).toBe(false);
-    expect(await store.findWaybillByTokenHash('hash-w1')).toEqual(waybill('w1', 'ZT1000000000009', { clientId: 'acme', routingCode: '571', relayUnavailable: true }));
+    // Saved with a copy on paper: printed (src/waybills/transitions.ts).
+    expect(await store.findWaybillByTokenHash('hash-w1')).toEqual(waybill('w1', 'ZT1000000000009', { clientId: 'acme', routingCode: '571', relayUnavailable: true, status: 'printed' }));
     expect((await store.findWaybillByNo('ZT1000000000009'))?.sealed?.ciphertext).toEqual(Buffer.from([3, 4]));
     expect((await store.findWaybillById('w1'))?.waybillNo).toBe('ZT1000000000009');
     expect((await store.findWaybillByClientOrder('acme', 'SO-w1'))?.id).toBe('w1');
@@ -80,9 +81,10 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     const t = await backend.open();
     const { store } = t.stores;
     await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009'), waybill('w2', 'ZT2000000000008', { purgeAfter: '2027-03-01T00:00:00.000Z' })], []);
-    await store.recordEvent('w1', { type: 'delivered', status: 'delivered', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' }, '2026-12-01T10:00:00.000Z');
-    await store.recordEvent('w1', { type: 'after_sales', status: 'delivered', at: '2026-11-25T10:00:00.000Z', actor: 'admin' }, '2027-05-01T00:00:00.000Z');
-    await store.recordEvent('w2', { type: 'picked_up', status: 'picked_up', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' });
+    const from = { status: 'created' } as const;
+    await store.recordEvent('w1', { type: 'delivered', from, status: 'delivered', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' }, '2026-12-01T10:00:00.000Z');
+    await store.recordEvent('w1', { type: 'after_sales', from: { status: 'delivered' }, status: 'delivered', at: '2026-11-25T10:00:00.000Z', actor: 'admin' }, '2027-05-01T00:00:00.000Z');
+    await store.recordEvent('w2', { type: 'picked_up', from, status: 'picked_up', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' });
     expect(await store.findWaybillById('w1')).toMatchObject({ status: 'delivered', purgeAfter: '2026-12-01T10:00:00.000Z' });
     expect(await store.findWaybillById('w2')).toMatchObject({ status: 'picked_up', purgeAfter: '2027-03-01T00:00:00.000Z' });
     expect((await store.dueForPurge('2026-12-02T00:00:00.000Z', 10)).map((w) => w.id)).toEqual(['w1']);

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   url: string;
   /** SIGTERM, as an orchestrator would; resolves with the exit code once the process has drained and exited. */
   stop(): Promise<number | null>;
+  /** SIGKILL, as a crash or the OOM killer would: no drain, no clean-up; resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
@@ -43,6 +45,10 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<Servi
       const code = await exited;
       clearTimeout(kill);
       return code;
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

@@ -1,0 +1,86 @@
+// Print leases on either database, and the sweep that ends dead runs. A client's concurrent batches are
+// capped by UNIQUE (client_id, slot), never by a count then an insert. The sweep drops leases and the
+// provisional relay bindings left without one in one transaction; a run's save (waybillRepository's
+// savePrintJob) drops its lease and confirms its bindings in one transaction too, so either the save or
+// the sweep wins, never half of each.
+
+import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
+import { step, type Database } from './database';
+
+/** Bound values per statement stay well under either database's limit. */
+const SLICE = 500;
+
+export class SqlPrintLeaseRepository implements PrintLeaseRepository {
+  constructor(private readonly d: Database) {}
+
+  async take(lease: PrintLease, slots: number | undefined, now: string): Promise<number | null | undefined> {
+    const { db } = this.d;
+    const row = (slot: number | null) => ({
+      id: lease.id,
+      client_id: lease.clientId ?? null,
+      slot,
+      host: lease.host,
+      pid: lease.pid,
+      output: lease.output ?? null,
+      started_at: lease.startedAt,
+      expires_at: lease.expiresAt,
+    });
+    if (slots === undefined) {
+      await db.insertInto('print_leases').values(row(null)).execute();
+      return null;
+    }
+    const clientId = lease.clientId ?? null;
+    return this.d.transaction(function* () {
+      // A dead run's slot is free once its lease expired; its bindings then go with the next sweep.
+      yield* step(db.deleteFrom('print_leases').where('client_id', '=', clientId).where('slot', 'is not', null).where('expires_at', '<=', now));
+      for (let slot = 0; slot < slots; slot++) {
+        const { changes } = yield* step(
+          db
+            .insertInto('print_leases')
+            .values(row(slot))
+            .onConflict((oc) => oc.columns(['client_id', 'slot']).doNothing()),
+        );
+        if (changes === 1) return slot;
+      }
+      return undefined;
+    });
+  }
+
+  async renew(id: string, expiresAt: string): Promise<boolean> {
+    const result = await this.d.db.updateTable('print_leases').set({ expires_at: expiresAt }).where('id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async drop(id: string): Promise<void> {
+    await this.d.db.deleteFrom('print_leases').where('id', '=', id).execute();
+  }
+
+  async onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output'>[]> {
+    const rows = await this.d.db.selectFrom('print_leases').select(['id', 'pid', 'output']).where('host', '=', host).execute();
+    return rows.map((r) => ({ id: r.id, pid: Number(r.pid), ...(r.output ? { output: r.output } : {}) }));
+  }
+
+  async sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number }> {
+    const { db } = this.d;
+    return this.d.transaction(function* () {
+      let leases = (yield* step(db.deleteFrom('print_leases').where('expires_at', '<=', now))).changes;
+      for (let i = 0; i < dead.length; i += SLICE) leases += (yield* step(db.deleteFrom('print_leases').where('id', 'in', dead.slice(i, i + SLICE)))).changes;
+      // Provisional bindings whose run is over: a saved run cleared its lease_id with its waybills.
+      const { rows } = yield* step(
+        db
+          .selectFrom('relay_bindings as b')
+          .select('b.id')
+          .where('b.lease_id', 'is not', null)
+          .where(({ not, exists, selectFrom }) => not(exists(selectFrom('print_leases as l').select('l.id').whereRef('l.id', '=', 'b.lease_id')))),
+      );
+      let bindings = 0;
+      for (let i = 0; i < rows.length; i += SLICE) {
+        const part = rows.slice(i, i + SLICE).map((r) => r.id);
+        const { rows: gone } = yield* step(db.deleteFrom('relay_bindings').where('id', 'in', part).where('lease_id', 'is not', null).returning('id'));
+        if (gone.length > 0) yield* step(db.deleteFrom('relay_slots').where('binding_id', 'in', gone.map((g) => g.id)));
+        bindings += gone.length;
+      }
+      return { leases, bindings };
+    });
+  }
+}

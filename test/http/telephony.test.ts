@@ -1,0 +1,241 @@
+// Telephony clients (the PBXs that ask where a relay call goes) under control: operators list, revoke
+// and reinstate them from the shell; each credential has a request budget; and a client that sweeps
+// the pool — asking for extension after extension that leads nowhere — is suspended long before it
+// has tried 100 of them, with an alert and an audit record, until an operator reinstates it. On both
+// databases, against real `waybill serve` instances and the real `waybill` command.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { EXIT, main } from '../../src/cli';
+import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
+import { loadConfig } from '../../src/config/config';
+import { SWEEP_REASON } from '../../src/relay/telephonyClients';
+import { openServices, type Services } from '../../src/wiring';
+import { expectAbsent } from '../support/expectAbsent';
+import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const POOL = ['+8617000001234', '+8617000001235'];
+const AT = new Date('2026-11-23T10:00:00.000Z');
+
+interface World {
+  t: TestDatabase;
+  dir: string;
+  run(...argv: string[]): Promise<{ code: number; out: string }>;
+  /** Starts another `waybill serve` instance on the same database. */
+  serve(): Promise<string>;
+  urls: string[];
+  addClient(name: string): Promise<{ id: string; credential: string }>;
+  post(url: string, route: string, body: unknown, credential: string): Promise<{ status: number; retryAfter: string | null; body: any }>;
+  /** The relay number + extension printed for the recipient of each printed waybill (live bindings). */
+  live: { to: string; ext: string }[];
+  stop(): Promise<void>;
+}
+
+async function world(backend: StoreBackend, env: Record<string, string> = {}): Promise<World> {
+  const t = await backend.open();
+  const dir = t.location.backend === 'sqlite' ? path.dirname(t.location.file) : fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-telephony-'));
+  const fullEnv = {
+    WAYBILL_DATA_DIR: dir,
+    WAYBILL_RELAY_NUMBERS: POOL.join(','),
+    ...(t.location.backend === 'postgres' ? { DATABASE_URL: t.location.url } : {}),
+    ...env,
+  };
+  const run = async (...argv: string[]) => {
+    const lines: string[] = [];
+    const code = await main(argv, (l) => lines.push(l), fullEnv);
+    return { code, out: lines.join('\n') };
+  };
+  const labels = path.join(dir, 'labels.json');
+  expect((await run('print', path.join(ROOT, 'samples', 'orders.json'), '--format', 'json', '--out', labels)).code).toBe(EXIT.ok);
+  const live = (JSON.parse(fs.readFileSync(labels, 'utf8')) as { copies: { copy: string; fields: Record<string, string> }[] }[]).map((w) => {
+    const m = /^(\d{3}) (\d{4}) (\d{4}) 转 (\d{4})$/.exec(w.copies.find((c) => c.copy === 'courier')!.fields['recipient.phone']!)!;
+    return { to: `+86${m[1]}${m[2]}${m[3]}`, ext: m[4]! };
+  });
+  const instances: { services: Services; running: RunningService }[] = [];
+  const urls: string[] = [];
+  const serve = async () => {
+    const services = await openServices(loadConfig(fullEnv), () => {});
+    const logs = new PassThrough().resume();
+    const running = await serveCommand(['--port', '0'], services, () => {}, logs);
+    instances.push({ services, running });
+    urls.push(running.url);
+    return running.url;
+  };
+  await serve();
+  return {
+    t,
+    dir,
+    run,
+    serve,
+    urls,
+    live,
+    addClient: async (name) => {
+      const { out } = await run('relay', 'clients', 'add', '--name', name);
+      const credential = /credential \(shown only once\): (wbt_\S+)/.exec(out)![1]!;
+      return { id: /^telephony client (\S+) /.exec(out)![1]!, credential };
+    },
+    post: async (url, route, body, credential) => {
+      const res = await fetch(`${url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() };
+    },
+    stop: async () => {
+      for (const { services, running } of instances) {
+        await running.shutdown();
+        await services.close();
+      }
+      await t.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const receipt = (n: number) => ({ callId: `call-${n}`, startedAt: AT.toISOString(), endedAt: AT.toISOString() });
+
+describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
+  it('are listed (also by keys list) and revoked from the shell — by relay clients revoke or keys revoke — and then open nothing', async () => {
+    const w = await world(backend);
+    try {
+      const pbx1 = await w.addClient('pbx-1');
+      const created = await w.run('keys', 'create', '--role', 'telephony', '--name', 'pbx-2');
+      const pbx2 = { id: /telephony client (\S+)/.exec(created.out)![1]!, credential: /^credential: (\S+)$/m.exec(created.out)![1]! };
+
+      const listed = await w.run('relay', 'clients', 'list');
+      expect(listed.out.split('\n')).toEqual([expect.stringMatching(new RegExp(`^${pbx1.id}\tpbx-1\tactive\t`)), expect.stringMatching(new RegExp(`^${pbx2.id}\tpbx-2\tactive\t`))]);
+      const keys = await w.run('keys', 'list');
+      expect(keys.out).toMatch(new RegExp(`^${pbx1.id}\ttelephony\t\\*\tpbx-1\tactive\t`, 'm'));
+      expectAbsent(listed.out + keys.out, [pbx1.credential, pbx2.credential], 'client lists');
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx1.credential)).body).toMatchObject({ action: 'bridge' });
+
+      expect((await w.run('relay', 'clients', 'revoke', pbx1.id)).code).toBe(EXIT.ok);
+      expect((await w.run('keys', 'revoke', pbx2.id)).code).toBe(EXIT.ok);
+      for (const credential of [pbx1.credential, pbx2.credential]) {
+        expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], credential)).status).toBe(401);
+        expect((await w.post(w.urls[0]!, '/v1/relay/calls', receipt(1), credential)).status).toBe(401);
+      }
+      expect((await w.run('relay', 'clients', 'list')).out).toMatch(new RegExp(`^${pbx1.id}\tpbx-1\trevoked `, 'm'));
+      expect((await w.run('keys', 'list')).out).toMatch(new RegExp(`^${pbx2.id}\ttelephony\t\\*\tpbx-2\trevoked `, 'm'));
+
+      // Revocation is permanent; unknown ids are reported as such.
+      expect((await w.run('relay', 'clients', 'reinstate', pbx1.id)).code).toBe(EXIT.failure);
+      expect((await w.run('relay', 'clients', 'revoke', 'nosuchid22')).code).toBe(EXIT.failure);
+      expect((await w.run('keys', 'revoke', 'nosuchid22')).out).toMatch(/unknown key/);
+
+      const audited = await w.t.query("SELECT action, detail FROM audit_log WHERE action IN ('key_create', 'key_revoke') ORDER BY seq");
+      expect(audited).toEqual([
+        { action: 'key_create', detail: JSON.stringify({ key: pbx1.id }) },
+        { action: 'key_create', detail: JSON.stringify({ key: pbx2.id }) },
+        { action: 'key_revoke', detail: JSON.stringify({ key: pbx1.id }) },
+        { action: 'key_revoke', detail: JSON.stringify({ key: pbx2.id }) },
+      ]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('limits resolve requests and call receipts per credential with 429 and Retry-After', async () => {
+    const w = await world(backend, { WAYBILL_TELEPHONY_REQUESTS_PER_SECOND: '3' });
+    try {
+      const [pbx, other] = [await w.addClient('pbx-1'), await w.addClient('pbx-2')];
+      const url = w.urls[0]!;
+      const resolves = await Promise.all(Array.from({ length: 8 }, () => w.post(url, '/v1/relay/resolve', w.live[0], pbx.credential)));
+      const receipts = await Promise.all(Array.from({ length: 8 }, (_, i) => w.post(url, '/v1/relay/calls', receipt(i), pbx.credential)));
+      for (const answers of [resolves, receipts]) {
+        const limited = answers.filter((a) => a.status === 429);
+        expect(limited.length).toBeGreaterThanOrEqual(4);
+        expect(Number(limited[0]!.retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(limited[0]!.body).toMatchObject({ status: 429, type: expect.stringMatching(/limited$/) });
+      }
+      // Another client has its own budget.
+      expect((await w.post(url, '/v1/relay/resolve', w.live[0], other.credential)).status).toBe(200);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('suspends a client sweeping every extension of the pool before 100 unknown answers, across instances, until reinstated', async () => {
+    const w = await world(backend, { WAYBILL_TELEPHONY_REQUESTS_PER_SECOND: '100000' });
+    try {
+      await w.serve(); // a second instance: the unknown answers are counted in the database, not per process
+      const pbx = await w.addClient('pbx-1');
+      // The sweep of the issue: every extension on both numbers, alternating between the instances.
+      const sweep = POOL.flatMap((to) => Array.from({ length: 10_000 }, (_, i) => ({ to, ext: String(i).padStart(4, '0') })));
+      let unknown = 0;
+      let stopped: { status: number; body: any } | undefined;
+      for (const [i, call] of sweep.entries()) {
+        const answer = await w.post(w.urls[i % 2]!, '/v1/relay/resolve', call, pbx.credential);
+        if (answer.status !== 200) {
+          stopped = answer;
+          break;
+        }
+        if (answer.body.reason === 'unknown') unknown++;
+      }
+      expect(stopped).toMatchObject({ status: 403, body: { type: expect.stringMatching(/suspended$/) } });
+      expect(unknown).toBe(31); // the default threshold: more than 30 unknown answers in a minute
+      expect(unknown).toBeLessThan(100);
+
+      expect(await w.t.query("SELECT kind, courier_id, detail FROM alerts WHERE kind = 'telephony_suspended'")).toEqual([
+        { kind: 'telephony_suspended', courier_id: null, detail: `telephony client ${pbx.id}: ${SWEEP_REASON}` },
+      ]);
+      expect(await w.t.query("SELECT actor, outcome, detail FROM audit_log WHERE action = 'suspend'")).toEqual([
+        { actor: 'system', outcome: 'suspended', detail: JSON.stringify({ telephony: pbx.id, reason: SWEEP_REASON }) },
+      ]);
+      expect((await w.run('relay', 'clients', 'list')).out).toMatch(new RegExp(`^${pbx.id}\tpbx-1\tsuspended \\S+ \\(${SWEEP_REASON}\\)\t`, 'm'));
+
+      // Suspended: every later call is turned away, even for a live binding, on every instance.
+      for (const url of w.urls) {
+        expect((await w.post(url, '/v1/relay/resolve', w.live[0], pbx.credential)).status).toBe(403);
+        expect((await w.post(url, '/v1/relay/calls', receipt(1), pbx.credential)).status).toBe(403);
+      }
+
+      // An operator reinstates it (audited); its count starts afresh.
+      const reinstated = await w.run('relay', 'clients', 'reinstate', pbx.id);
+      expect(reinstated).toEqual({ code: EXIT.ok, out: expect.stringMatching(/^reinstated telephony client /) });
+      expect(await w.t.query("SELECT action, detail FROM audit_log WHERE action = 'reinstate'")).toEqual([{ action: 'reinstate', detail: JSON.stringify({ telephony: pbx.id }) }]);
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      expect((await w.post(w.urls[1]!, '/v1/relay/resolve', sweep[0], pbx.credential)).status).toBe(200);
+      expect((await w.post(w.urls[1]!, '/v1/relay/resolve', w.live[0], pbx.credential)).status).toBe(200);
+      expect((await w.run('relay', 'clients', 'reinstate', pbx.id)).out).toMatch(/was not suspended/);
+      expect((await w.run('audit', 'verify')).out).toMatch(/audit log intact/);
+    } finally {
+      await w.stop();
+    }
+  });
+});
+
+describe.each(STORE_BACKENDS)('%s telephony client store', (_name, backend) => {
+  it('counts unknown answers of the last minute across instances and suspends once past the threshold', async () => {
+    const t = await backend.open();
+    try {
+      const other = await t.reopen();
+      const { client } = await t.stores.telephony.add('pbx-1', AT);
+      const at = (seconds: number) => new Date(AT.getTime() + seconds * 1000);
+      // 3 per minute allowed: the 4th within a minute suspends, whichever instance counts it; only that call says so.
+      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(0), 3)).toBe(false);
+      expect(await other.telephony.countUnknownAnswer(client.id, at(1), 3)).toBe(false);
+      // Answers older than a minute no longer count.
+      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(61), 3)).toBe(false);
+      expect(await other.telephony.countUnknownAnswer(client.id, at(62), 3)).toBe(false);
+      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(63), 3)).toBe(false);
+      expect(await other.telephony.countUnknownAnswer(client.id, at(64), 3)).toBe(true);
+      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(65), 3)).toBe(false);
+      expect(await t.stores.telephony.get(client.id)).toEqual({ ...client, suspendedAt: at(64).toISOString(), suspendReason: SWEEP_REASON });
+
+      expect(await other.telephony.reinstate(client.id)).toBe(true);
+      expect(await t.stores.telephony.list()).toEqual([client]);
+      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(66), 3)).toBe(false);
+
+      expect(await t.stores.telephony.revoke(client.id, at(70))).toBe(true);
+      expect(await t.stores.telephony.revoke(client.id, at(80))).toBe(true);
+      expect(await other.telephony.list()).toEqual([{ ...client, revokedAt: at(70).toISOString() }]);
+      expect(await other.telephony.reinstate(client.id)).toBe(false);
+      expect(await t.stores.telephony.revoke('nosuchid22', AT)).toBe(false);
+    } finally {
+      await t.close();
+    }
+  });
+});
