@@ -11,7 +11,8 @@ import { WaybillError, formatIssue } from './errors';
 import { listTemplates, loadTemplate, tailorTemplate, type LoadedTemplate } from './layout/loadTemplate';
 import { fontMetrics } from './layout/textMeasure';
 import { parseOrders } from './order/readOrders';
-import { printWaybills, type PrintSummary } from './printing/printWaybills';
+import { printWaybills, reprintOrders, type PrintRequest, type PrintSummary } from './printing/printWaybills';
+import { CLI_CLIENT, ClientId } from './auth/apiKey';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
 import { partialPath } from './printing/printLeases';
 import { DPIS, FORMAT_NAMES, labelRenderer, type Dpi, type OutputFormat } from './render/outputFormats';
@@ -19,17 +20,22 @@ import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { assignCommand, eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
 import { serveCommand } from './cli/serveCommand';
-import { deliveryDeps, openServices, relayDeps, type Services } from './wiring';
+import { initCommand } from './cli/initCommand';
+import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
 import { auditCredential, cliOperator } from './cli/apiKeyCommands';
 import { printerCommand, reportDelivery } from './cli/printerCommands';
 import { storeCommand } from './cli/storeCommands';
+import { previewCommand } from './cli/previewCommand';
 import { deliverNew } from './printers/deliverJob';
 import { memoryOutput } from './render/memoryOutput';
+import { printProgress, type Progress } from './cli/progress';
 
 const USAGE = `usage:
+  waybill init [--demo]   (the data directory's settings file; --demo adds a demo relay pool)
   waybill print <orders.json|.ndjson> [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
   waybill print <orders.json|.ndjson> [--template ID] --printer NAME   (raw TCP to a registered network printer)
+  waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi 203|300] --out PATH   (stamped 样张/PREVIEW; creates nothing)
   waybill printers add|list|remove|jobs|retry …
   waybill templates
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
@@ -38,10 +44,12 @@ const USAGE = `usage:
   waybill event <waybill number> --correct STATUS --reason TEXT   (admin correction, audited)
   waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
   waybill purge
-  waybill audit verify | audit waybill <no> | audit trace <copy code>
+  waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE] | audit checkpoint [--out FILE]
+  waybill audit waybill <no> | audit trace <copy code>
   waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client C] …
   waybill keys list | keys revoke <id>
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
+  waybill keys rotate-audit [NEW-ID] | keys audit-public   (audit chain key, checkpoint public key)
   waybill relay pool | relay show <waybill no> | relay courier-phone <id> <number>
   waybill relay clients add --name NAME | relay clients list | relay clients revoke|reinstate <id>
   waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
@@ -62,6 +70,10 @@ export async function main(
     const [command, ...rest] = argv;
     const config = loadConfig(env);
     switch (command) {
+      case 'preview':
+        return await previewCommand(rest, config, log, (m) => new UsageError(m));
+      case 'init':
+        return initCommand(rest, config, log);
       case 'print':
         return await printCommand(rest, config, log);
       case 'templates':
@@ -87,7 +99,9 @@ export async function main(
       case 'purge':
         return await withServices(config, log, (s) => purgeCommand(s, log));
       case 'audit':
-        return await withServices(config, log, (s) => auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c) }, log));
+        return await withServices(config, log, (s) =>
+          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), checkpoints: checkpointDeps(s) }, log),
+        );
       case 'keys':
         return await withServices(config, log, (s) => keysCommand(rest, s, log));
       case 'relay':
@@ -122,7 +136,15 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { template: { type: 'string' }, format: { type: 'string' }, dpi: { type: 'string' }, out: { type: 'string' }, printer: { type: 'string' } },
+    options: {
+      template: { type: 'string' },
+      format: { type: 'string' },
+      dpi: { type: 'string' },
+      out: { type: 'string' },
+      printer: { type: 'string' },
+      client: { type: 'string' },
+      reprint: { type: 'boolean' },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('print takes exactly one order file');
   if (!values.out === !values.printer) throw new UsageError('give --out PATH (a file) or --printer NAME (a network printer)');
@@ -132,11 +154,17 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   if (values.dpi !== undefined && !DPIS.includes(Number(values.dpi) as Dpi)) throw new UsageError(`--dpi must be one of ${DPIS.join(', ')}`);
   const file = positionals[0]!;
   const started = Date.now();
+  // Order ids are unique per client, as in the API: a second run of the same orders is refused.
+  const client = ClientId.safeParse(values.client ?? CLI_CLIENT);
+  if (!client.success) throw new UsageError(`--client ${client.error.issues[0]!.message}`);
+  const clientId = client.data;
 
   // Everything that can be refused is checked before any output or store write.
   if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
-  const orders = parseOrders(fs.readFileSync(file, 'utf8'), path.basename(file));
+  const orders = parseOrders(fs.readFileSync(file), path.basename(file));
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
+  const validated = { orders: orders.length, ms: Date.now() - started };
+  let progress: Progress | undefined;
 
   return withServices(config, log, async (services) => {
     // What killed prints left (provisional relay numbers, .partial files) goes before this one starts.
@@ -151,8 +179,11 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
       relay: relayDeps(services),
       leases: services.leases,
     };
-    const request = { orders, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file) };
+    progress = printProgress(validated);
+    const request = { orders, clientId, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file), onProgress: progress?.update };
+    const print = (req: PrintRequest & { clientId: string }) => (values.reprint ? reprintOrders(deps, req) : printWaybills(deps, req));
     const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
+      progress?.stop();
       for (const w of summary.warnings) log(`warning: ${w}`);
       log(
         `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
@@ -166,7 +197,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
       const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? printer.template ?? 'cn-4copy'), { dpi: printer.dpi });
       const out = memoryOutput();
       const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, { zplCompression: printer.zplCompression }));
-      const summary = await printWaybills(deps, { ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
+      const summary = await print({ ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
       done(summary, template, printer.language, `printer ${printer.name}`);
       return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), log);
     }
@@ -178,7 +209,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
-      const summary = await printWaybills(deps, { ...request, template, format, sink, host: os.hostname(), output: temp });
+      const summary = await print({ ...request, template, format, sink, host: os.hostname(), output: temp });
       fs.chmodSync(temp, 0o644);
       fs.renameSync(temp, out);
       done(summary, template, format, out);
@@ -186,7 +217,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
     } finally {
       fs.rmSync(temp, { force: true });
     }
-  });
+  }).finally(() => progress?.stop());
 }
 
 function report(e: unknown, log: (line: string) => void): number {
@@ -195,6 +226,11 @@ function report(e: unknown, log: (line: string) => void): number {
     return EXIT.usage;
   }
   if (e instanceof WaybillError) {
+    // One problem, one line: a lone issue says it more precisely than the summary.
+    if (e.issues.length === 1) {
+      log(`waybill: ${formatIssue(e.issues[0]!)}`);
+      return e.code === 'internal' ? EXIT.failure : EXIT.badInput;
+    }
     log(`waybill: ${e.message}`);
     for (const issue of e.issues.slice(0, 50)) log(`  ${formatIssue(issue)}`);
     if (e.issues.length > 50) log(`  … and ${e.issues.length - 50} more`);

@@ -1,8 +1,9 @@
 // Start-up wiring: configuration in, the embedded store, audit log, courier store, relay and keys out,
 // each built once and passed to the use cases.
 
+import os from 'node:os';
 import path from 'node:path';
-import type { AuditLog } from './audit/auditLog';
+import type { ChainedAuditLog } from './audit/auditLog';
 import type { ApiKeyStore } from './auth/apiKeyStore';
 import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
@@ -18,6 +19,7 @@ import type { WaybillStore } from './waybills/waybillStore';
 import type { DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
 import { sendRaw } from './printers/rawTcp';
+import { networkPolicy, printerAddress, type NetworkPolicy } from './printers/networkPolicy';
 import { jobPrintRefusal } from './waybills/printable';
 import { loadKeys, type Keys } from './vault/keyFile';
 
@@ -26,7 +28,8 @@ export interface Services {
   /** Which database the stores below live in: the embedded SQLite file or a shared PostgreSQL. */
   backend: StoreLocation['backend'];
   store: WaybillStore;
-  audit: Required<AuditLog>;
+  /** Keyed with keys.audit when configured (key file or WAYBILL_AUDIT_KEY). */
+  audit: ChainedAuditLog;
   couriers: CourierStore;
   keys: Keys;
   apiKeys: ApiKeyStore;
@@ -58,7 +61,7 @@ export function sqliteFile(config: Config): string {
 export async function openServices(config: Config, warn: (message: string) => void): Promise<Services> {
   const pool = parseRelayPool(config.relay.numbers);
   const keys = loadKeys(config, warn);
-  const stores = await openStores(storeLocation(config));
+  const stores = await openStores(storeLocation(config), keys.audit);
   const relay = pool.length
     ? new PoolRelayProvider(stores.relay, stores.couriers, keys, {
         pool,
@@ -88,20 +91,39 @@ export async function openServices(config: Config, warn: (message: string) => vo
   };
 }
 
+/** Signing the audit head into the checkpoint directory (`waybill audit checkpoint`, serve's schedule). */
+export function checkpointDeps(s: Services, now: () => Date = () => new Date()) {
+  return { dir: s.config.auditCheckpointDir, signer: s.keys.auditSigner, head: () => s.audit.checkpointHead(), now };
+}
+
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */
 export function relayDeps(s: Services) {
   return s.relay && { provider: s.relay, afterSalesDays: s.config.relay.afterSalesDays, maxDays: s.config.relay.maxDays };
 }
 
+/**
+ * Where printers may be (WAYBILL_PRINTER_NETWORKS). The service's own ports: WAYBILL_PORT, and in `serve`
+ * the port it actually listens on (`listening`).
+ */
+export function printerNetworkPolicy(config: Config, listening: () => readonly number[] = () => []): NetworkPolicy {
+  return networkPolicy(
+    config.printers.networks,
+    () => [config.http.port, ...listening()],
+    () => Object.values(os.networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((a) => a.address)),
+  );
+}
+
 /** Sending print jobs to network printers over raw TCP, with the configured timeouts and retries. */
-export function deliveryDeps(s: Services, now: () => Date = () => new Date()): DeliveryDeps {
+export function deliveryDeps(s: Services, now: () => Date = () => new Date(), listening?: () => readonly number[]): DeliveryDeps {
   const p = s.config.printers;
   const opts = { connectTimeoutMs: p.connectTimeoutSeconds * 1000, idleTimeoutMs: p.idleTimeoutSeconds * 1000 };
+  const policy = printerNetworkPolicy(s.config, listening);
   return {
     printers: s.printers,
     audit: s.audit,
     ring: s.keys.ring,
     send: (to, bytes) => sendRaw(to, bytes, opts),
+    route: (printer) => printerAddress(printer, policy),
     attempts: p.attempts,
     backoffMs: p.retryBackoffMs,
     now,

@@ -3,7 +3,19 @@
 // the repository (one for both databases, in src/store/) keeps the rows and the head.
 
 import { WaybillError } from '../errors';
-import { ChainWalk, HEAD_DELETED, checkEntry, nextRecord, type AuditEntry, type AuditHead, type AuditRecord, type VerifyResult } from './auditRecord';
+import {
+  ChainWalk,
+  HEAD_DELETED,
+  checkEntry,
+  keyChangeEntry,
+  nextRecord,
+  type AuditEntry,
+  type AuditHead,
+  type AuditKeyRing,
+  type AuditRecord,
+  type CheckpointClaim,
+  type VerifyResult,
+} from './auditRecord';
 
 export interface AuditLog {
   /** Adds one record at the end of the chain; returns it with its seq and hashes. */
@@ -15,17 +27,28 @@ export interface AuditLog {
    * implement it; the stored log does.
    */
   forJob?(jobId: string): Promise<AuditRecord[]>;
-  /** Walks the whole chain against the recorded head. */
-  verify(): Promise<VerifyResult>;
+  /**
+   * Walks the whole chain against the recorded head and, when given, against checkpoints (heads kept
+   * outside the database); with them (even none) an intact result also names the head it verified.
+   */
+  verify(checkpoints?: readonly CheckpointClaim[]): Promise<VerifyResult>;
+}
+
+/** The head as a checkpoint states it: the last record's seq and link, its key, and how many records the log holds. */
+export interface CheckpointHead extends AuditHead {
+  count: number;
 }
 
 /** Where the records and the head live. Callbacks run inside a transaction: they must await nothing but what they are given. */
 export interface AuditRepository {
   /**
    * In one write transaction that holds the head against every other writer: reads the head (undefined
-   * if its row is gone), stores the record `next` makes from it and moves the head to that record.
+   * if its row is gone), stores the records `next` makes from it, in order, and moves the head to the last.
+   * Returns the last one; writes nothing (and returns undefined) when `next` returns no record.
    */
-  append(next: (head: AuditHead | undefined) => AuditRecord): Promise<AuditRecord>;
+  append(next: (head: AuditHead | undefined) => AuditRecord[]): Promise<AuditRecord | undefined>;
+  /** The head and the number of records, from one snapshot. */
+  checkpointHead(): Promise<CheckpointHead | undefined>;
   /** Oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
   /** Records whose detail's `job` is this id, oldest first. */
@@ -35,14 +58,56 @@ export interface AuditRepository {
 }
 
 export class ChainedAuditLog implements Required<AuditLog> {
-  constructor(private readonly repo: AuditRepository) {}
+  /**
+   * Without `keys` the log writes plain SHA-256 links (tests, tools on an unkeyed chain) and refuses to
+   * append to a keyed chain. With them, each record's link is an HMAC under the active key; the first
+   * append after the key changed (or on an unkeyed chain) first writes the record that starts its chain.
+   */
+  constructor(
+    private readonly repo: AuditRepository,
+    private readonly keys?: AuditKeyRing,
+  ) {}
 
   async append(entry: AuditEntry): Promise<AuditRecord> {
     checkEntry(entry);
+    const record = await this.repo.append((head) => {
+      if (!head) throw new WaybillError('internal', 'the audit head is missing');
+      return this.link(head, entry, true);
+    });
+    return record!; // link always returns the entry's record last
+  }
+
+  /**
+   * Starts the active key's chain now (after `keys rotate-audit`, or to mark where keying starts) instead
+   * of at the next append. Returns the key change record, or undefined when the head already uses the key.
+   */
+  async startKey(at: string): Promise<AuditRecord | undefined> {
+    if (!this.keys) throw new WaybillError('internal', 'no audit key is loaded');
     return this.repo.append((head) => {
       if (!head) throw new WaybillError('internal', 'the audit head is missing');
-      return nextRecord(head, entry);
+      return this.link(head, undefined, false, at);
     });
+  }
+
+  /** The records to store after `head`: a key change record when the key differs from the head's, then the entry's. */
+  private link(head: AuditHead, entry: AuditEntry | undefined, refresh: boolean, at = entry?.at ?? new Date().toISOString()): AuditRecord[] {
+    const keys = this.keys;
+    if (!keys) {
+      if (head.keyId !== undefined) throw new WaybillError('internal', `the audit chain is keyed (key ${head.keyId}) but no audit key is loaded`);
+      return entry ? [nextRecord(head, entry)] : [];
+    }
+    // The head moved to a key this process does not know: another process rotated; learn it (rare path).
+    if (refresh && head.keyId !== undefined && head.keyId !== keys.activeKeyId && !keys.keys.has(head.keyId)) keys.refresh?.();
+    const active = { id: keys.activeKeyId, secret: keys.keys.get(keys.activeKeyId)! };
+    const out: AuditRecord[] = [];
+    let last = head;
+    if (head.keyId !== active.id) {
+      const change = nextRecord(head, keyChangeEntry(head, active.id, at), active);
+      out.push(change);
+      last = { seq: change.seq, hash: change.hash, keyId: active.id };
+    }
+    if (entry) out.push(nextRecord(last, entry, active));
+    return out;
   }
 
   forWaybill(waybillNo: string): Promise<AuditRecord[]> {
@@ -53,15 +118,21 @@ export class ChainedAuditLog implements Required<AuditLog> {
     return this.repo.forJob(jobId);
   }
 
-  verify(): Promise<VerifyResult> {
+  /** The head and record count, for a checkpoint. */
+  checkpointHead(): Promise<CheckpointHead | undefined> {
+    return this.repo.checkpointHead();
+  }
+
+  verify(checkpoints?: readonly CheckpointClaim[]): Promise<VerifyResult> {
     return this.repo.readChain(async (head, records) => {
       if (!head) return HEAD_DELETED;
-      const walk = new ChainWalk(head);
+      const walk = new ChainWalk(head, { ...(this.keys ? { keys: this.keys } : {}), ...(checkpoints?.length ? { checkpoints } : {}) });
       for await (const record of records) {
         const problem = walk.step(record);
         if (problem) return problem;
       }
-      return walk.end();
+      const result = walk.end();
+      return result.ok && checkpoints ? { ...result, head } : result;
     });
   }
 }

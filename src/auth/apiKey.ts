@@ -9,6 +9,12 @@ export const ROLES = [...API_ROLES, 'courier', 'telephony'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 export type Role = (typeof ROLES)[number];
 
+/** A client (tenant) id: waybills, order-id uniqueness, keys and printers belong to one. */
+export const ClientId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1–40 lower-case letters, digits or hyphens');
+
+/** The client of waybills printed from the command line without --client. */
+export const CLI_CLIENT = 'local';
+
 const name = z.string().regex(/^[\p{L}\p{N} ._-]{1,40}$/u, 'must be 1–40 letters, digits, spaces, dots, dashes or underscores');
 
 export const NewApiKey = z
@@ -16,7 +22,7 @@ export const NewApiKey = z
     name,
     role: z.enum(API_ROLES, { error: `must be one of ${API_ROLES.join(', ')}` }),
     /** The tenant whose waybills the key may create and read; required for warehouse and printer keys. */
-    client: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be 1–40 lower-case letters, digits or hyphens').optional(),
+    client: ClientId.optional(),
   })
   .strict()
   .refine((k) => (k.role === 'admin') === (k.client === undefined), {

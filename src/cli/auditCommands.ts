@@ -1,13 +1,23 @@
 // `waybill audit …`: verify the chain, list a waybill's records, trace a copy code from a leaked photo
 // back to its print job. Output holds ids, times, hosts and staff names only, never personal data.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../audit/auditLog';
-import type { AuditRecord } from '../audit/auditRecord';
+import type { AuditRecord, CheckpointClaim } from '../audit/auditRecord';
+import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { WaybillStore } from '../waybills/waybillStore';
+import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
 
 export const AUDIT_USAGE = `usage:
-  waybill audit verify               check that no record was edited, deleted or moved
+  waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE]
+                                     check that no record was edited, deleted or moved, and that the log
+                                     agrees with every signed checkpoint (default: WAYBILL_AUDIT_CHECKPOINT_DIR)
+  waybill audit checkpoint [--out FILE]
+                                     append the signed head to FILE (default: the checkpoint directory)
   waybill audit waybill <number>     that waybill's records, oldest first
   waybill audit trace <copy code>    where and when a printed copy came from`;
 
@@ -17,6 +27,8 @@ const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 export interface AuditCommandDeps {
   audit: AuditLog;
   findCopyPrint: WaybillStore['findCopyPrint'];
+  /** Checkpoints: where they are kept by default, and the signer (whose public key is also trusted by verify). */
+  checkpoints?: CheckpointWriter & { dir: string };
 }
 
 export async function auditCommand(args: string[], deps: AuditCommandDeps, log: (line: string) => void): Promise<number> {
@@ -27,14 +39,29 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, log: 
   };
   switch (sub) {
     case 'verify': {
-      if (rest.length) return usage('verify takes no arguments');
-      const result = await deps.audit.verify();
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { checkpoints: { type: 'string' }, 'public-key': { type: 'string' } } });
+      if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('verify takes only --checkpoints DIR|FILE and --public-key FILE');
+      const claims = loadClaims(values.checkpoints as string | undefined, values['public-key'] as string | undefined, deps, log);
+      if (!claims) return EXIT.failure;
+      const result = await deps.audit.verify(claims.list);
       if (result.ok) {
         log(`audit log intact: ${result.count} records`);
+        if (result.head) log(`head: record ${result.head.seq}, link ${result.head.hash}, ${result.count} records`);
+        log(result.keyedFrom !== undefined ? `keyed from record ${result.keyedFrom}; head linked under audit key ${result.keyId}` : 'not keyed: no record is linked under an audit key yet');
+        log(claims.summary);
         return EXIT.ok;
       }
       log(`audit log BROKEN at record ${result.seq} (${result.problem}): ${result.message}; ${result.count} records checked before it`);
       return EXIT.failure;
+    }
+    case 'checkpoint': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { out: { type: 'string' } } });
+      if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('checkpoint takes only --out FILE');
+      if (!deps.checkpoints) return usage('checkpoints are not available here');
+      const file = (values.out as string | undefined) ?? path.join(deps.checkpoints.dir, CHECKPOINT_FILE_NAME);
+      const head = await writeCheckpoint(deps.checkpoints, file);
+      log(`checkpoint: record ${head.seq}, link ${head.hash}, ${head.count} records, signed by ${deps.checkpoints.signer!.keyId} → ${file}`);
+      return EXIT.ok;
     }
     case 'waybill': {
       if (rest.length !== 1 || !rest[0]) return usage('waybill takes exactly one waybill number');
@@ -81,6 +108,45 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, log: 
     default:
       return usage(`unknown subcommand "${sub}"`);
   }
+}
+
+/**
+ * The signed checkpoints to hold the log to: from `--checkpoints` (which must exist), else from the
+ * configured directory when it exists. Signatures are checked against the configured signer's public key
+ * and any given with --public-key; a refused line is reported and fails the verification (undefined).
+ */
+function loadClaims(
+  given: string | undefined,
+  publicKeyFile: string | undefined,
+  deps: AuditCommandDeps,
+  log: (line: string) => void,
+): { list: CheckpointClaim[]; summary: string } | undefined {
+  const target = given ?? deps.checkpoints?.dir;
+  if (!target || !fs.existsSync(target)) {
+    if (given) {
+      log(`audit checkpoints: ${given} does not exist`);
+      return undefined;
+    }
+    return { list: [], summary: `checkpoints: none${target ? ` (${target} does not exist)` : ''}` };
+  }
+  const lines = readCheckpointLines(target);
+  if (!lines.length) return { list: [], summary: `checkpoints: none in ${target}` };
+  const trusted: KeyObject[] = deps.checkpoints?.signer ? [deps.checkpoints.signer.publicKey] : [];
+  if (publicKeyFile) {
+    try {
+      trusted.push(...parsePublicKeys(fs.readFileSync(publicKeyFile, 'utf8')));
+    } catch {
+      log(`audit checkpoints: ${publicKeyFile} holds no Ed25519 public key`);
+      return undefined;
+    }
+  }
+  const checked = checkCheckpointLines(lines, trusted);
+  if (!checked.ok) {
+    log(`audit checkpoint REFUSED at ${checked.where}: ${checked.message}`);
+    return undefined;
+  }
+  const latest = checked.claims.reduce((a, b) => (b.seq >= a.seq ? b : a));
+  return { list: checked.claims, summary: `checkpoints: ${checked.claims.length} agree (latest: record ${latest.seq} at ${latest.at}, ${latest.where})` };
 }
 
 /** time, actor, action, purpose, outcome, request id — tab-separated, '-' for absent fields. */

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
+import { auditKeyCommand } from './auditKeyCommands';
 import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
 import { relayDeps, type Services } from '../wiring';
@@ -55,6 +56,7 @@ export async function purgeCommand(s: Services, log: (line: string) => void): Pr
 export async function keysCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
   const [sub, id] = args;
   if (sub === 'create' || sub === 'list' || sub === 'revoke') return apiKeyCommand(args, s, log);
+  if (sub === 'rotate-audit' || sub === 'audit-public') return auditKeyCommand(args, s, log);
   const fileMode = !s.config.masterKey;
   if (sub === 'rotate') {
     if (fileMode) {
@@ -82,6 +84,9 @@ export async function keysCommand(args: string[], s: Services, log: (line: strin
     for (const [keyId, n] of Object.entries(await s.store.countSealedByKey())) log(`${keyId}\t${n} sealed record(s)`);
     return 0;
   }
-  log('usage: waybill keys create|list|revoke … (API credentials) | keys rotate [NEW-ID] | keys retire ID | keys status (master keys)');
+  log(
+    'usage: waybill keys create|list|revoke … (API credentials) | keys rotate [NEW-ID] | keys retire ID | keys status (master keys)' +
+      ' | keys rotate-audit [NEW-ID] | keys audit-public [--out FILE] (audit chain key, checkpoint public key)',
+  );
   return 2;
 }

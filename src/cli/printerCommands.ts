@@ -5,11 +5,12 @@
 import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { retryDelivery, type DeliveryResult } from '../printers/deliverJob';
+import { checkHost } from '../printers/networkPolicy';
 import { NewPrinter, PRINTER_LANGUAGES } from '../printers/printer';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../printers/printerStore';
 import { DPIS } from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
-import { deliveryDeps, type Services } from '../wiring';
+import { deliveryDeps, printerNetworkPolicy, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
 
 const USAGE = `usage:
@@ -42,6 +43,10 @@ export async function printerCommand(args: string[], s: Services, log: (line: st
     const input = NewPrinter.safeParse({ name: positionals[0], ...options, ...(zplCompression ? { zplCompression } : {}) });
     if (positionals.length !== 1 || !input.success)
       throw new WaybillError('invalid_input', 'invalid printer', input.success ? [{ path: ['name'], message: 'give exactly one printer name' }] : issuesFromZod(input.error));
+    // Checked again before every send (the name may resolve elsewhere later); here so a mistake shows at once.
+    const checked = await checkHost(input.data.host, input.data.port, printerNetworkPolicy(s.config));
+    if ('refusal' in checked)
+      throw new WaybillError('invalid_input', 'printers add: the printer network policy refuses this printer', [{ path: [checked.refusal.path], message: checked.refusal.message }]);
     await s.printers.addPrinter({ ...input.data, createdAt: now.toISOString() });
     await audit('printer_add', input.data.name);
     const p = input.data;

@@ -10,6 +10,8 @@ import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
 import { purgeDue } from '../waybills/lifecycle';
 import { deliveryDeps, relayDeps, type Services } from '../wiring';
+import { checkpointDeps } from '../wiring';
+import { startCheckpoints } from './auditCheckpoints';
 
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
@@ -30,6 +32,8 @@ export async function serveCommand(
   const { config, store, audit, couriers, keys } = services;
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host } } });
   const port = Number(values.port);
+  // The port this service listens on (known once listening, for --port 0): never a printer's on this machine.
+  let listening = port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
   const logger = pino(
     { level: config.http.logLevel, base: { service: 'waybill' }, redact: { paths: ['authorization', 'token', 'credential', '*.authorization', '*.token'], censor: '[redacted]' } },
@@ -76,9 +80,11 @@ export async function serveCommand(
         idleSeconds: config.http.batchIdleSeconds,
       },
       leases: services.leases,
-      delivery: deliveryDeps(services, now),
+      delivery: deliveryDeps(services, now, () => [listening]),
     },
     metrics,
+    authFailures: { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst },
+    ...(config.auth.trustProxy !== undefined ? { trustProxy: config.auth.trustProxy } : {}),
     checkReady: () => store.ping(),
     draining: () => draining,
     now,
@@ -110,6 +116,8 @@ export async function serveCommand(
   await sweep();
   const timer = setInterval(sweep, SWEEP_MS);
   timer.unref();
+  // Signed audit heads outside the database, every WAYBILL_AUDIT_CHECKPOINT_MINUTES and at shutdown.
+  const checkpoints = startCheckpoints(checkpointDeps(services, now), config.auditCheckpointMinutes, ({ level, ...entry }) => logger[level](entry));
   const server = app.listen(port, values.host);
   // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
   // answer them as problem+json too, then close.
@@ -121,6 +129,7 @@ export async function serveCommand(
   });
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const address = server.address();
+  if (typeof address === 'object' && address) listening = address.port;
   const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;
   log(`waybill service listening on ${url} (API docs: ${url}/docs)`);
   logger.info({ event: 'listening', url });
@@ -133,6 +142,7 @@ export async function serveCommand(
     const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceSeconds * 1000);
     await closed;
     clearTimeout(grace);
+    await checkpoints.stop();
     logger.info({ event: 'stopped' });
   };
   return { server, url, shutdown };

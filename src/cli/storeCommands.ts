@@ -11,6 +11,7 @@ import { copySqliteToPostgres } from '../store/copyToPostgres';
 import { openPostgres, type Database } from '../store/database';
 import { SqliteStore } from '../store/sqliteStore';
 import { sqliteFile } from '../wiring';
+import { loadKeys } from '../vault/keyFile';
 import { cliOperator } from './apiKeyCommands';
 
 export const STORE_USAGE = `usage:
@@ -43,9 +44,11 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
   let target: (Database & { close(): Promise<void> }) | undefined;
   try {
     target = await openPostgres(to);
-    const report = await copySqliteToPostgres(source.database, target, (line) => log(`  ${line}`));
+    // The audit keys verify the source's keyed chain and link the copy's record; they stay outside both databases.
+    const auditKeys = loadKeys(config, (m) => log(`warning: ${m}`)).audit;
+    const report = await copySqliteToPostgres(source.database, target, (line) => log(`  ${line}`), auditKeys);
     const rows = report.tables.reduce((n, t) => n + t.rows, 0);
-    const audit = new ChainedAuditLog(new SqlAuditRepository(target));
+    const audit = new ChainedAuditLog(new SqlAuditRepository(target), auditKeys);
     await audit.append({
       at: new Date().toISOString(),
       actor: cliOperator(),

@@ -1,6 +1,10 @@
-// Configuration: read once from the environment, validated, then passed in. Nothing else reads process.env.
+// Configuration: read once from the environment (over the data directory's optional waybill.config.json),
+// validated, then passed in. Nothing else reads process.env.
 
+import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { issuesFromZod } from '../validation/zodIssues';
 
@@ -33,6 +37,19 @@ export const Config = z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44})*$/, 'must be id:base64 pairs separated by commas')
       .optional(),
+    /** Links the audit chain (HMAC-SHA256); kept off the database host. Unset: the key file's (embedded default) or none. */
+    auditKey: base64Key.optional(),
+    auditKeyId: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dot, dash or underscore'),
+    /** Older audit keys that records still name: "id:base64,id:base64". */
+    previousAuditKeys: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9._-]{1,40}:[A-Za-z0-9+/=]{43,44})*$/, 'must be id:base64 pairs separated by commas')
+      .optional(),
+    /** The Ed25519 private key (its 32-byte seed, base64) that signs audit checkpoints. */
+    auditSigningKey: base64Key.optional(),
+    /** Where checkpoints are appended (one JSON line each), and how often `serve` writes one (0: never). */
+    auditCheckpointDir: z.string().min(1),
+    auditCheckpointMinutes: z.coerce.number().min(0).max(1440),
     /** Sealed data is shredded this long after delivery or cancellation… */
     retentionGraceDays: z.coerce.number().min(0).max(365),
     /** …and in any case this long after printing. */
@@ -79,6 +96,14 @@ export const Config = z
       retryBackoffMs: z.coerce.number().int().min(0).max(60_000),
       /** Undelivered jobs are kept (sealed) this long for a retry, then their bytes are shredded. */
       jobHours: z.coerce.number().min(1).max(720),
+      /** Where printers may be: CIDR ranges (src/printers/networkPolicy.ts). IPv4 four-part only: "10/8" would read as 0.0.0.10/8. */
+      networks: z
+        .string()
+        .refine(
+          (list) => list.split(',').every((r) => ipaddr.IPv4.isValidCIDRFourPartDecimal(r.trim()) || (r.includes(':') && ipaddr.IPv6.isValidCIDR(r.trim()))),
+          'must be CIDR ranges separated by commas, e.g. 10.0.0.0/8,fc00::/7',
+        )
+        .transform((list) => list.split(',').map((r) => r.trim())),
     }),
     scan: z.object({
       perMinute: z.coerce.number().int().min(1),
@@ -93,6 +118,23 @@ export const Config = z
       eventsPerMinute: z.coerce.number().int().min(1),
       /** More closing events (delivered, returned) than this in a minute suspend the courier. */
       closeBurst: z.coerce.number().int().min(1),
+    }),
+    auth: z.object({
+      /** Refused credentials per minute one source address may keep sending (429 beyond)… */
+      failuresPerMinute: z.coerce.number().gt(0).max(100_000),
+      /** …after a first burst of this many. */
+      failureBurst: z.coerce.number().int().min(1).max(100_000),
+      /**
+       * Express's `trust proxy`: a hop count or a list of proxy addresses (IP, CIDR, loopback, linklocal,
+       * uniquelocal) whose X-Forwarded-For is believed. Unset: the socket's address, never the header.
+       */
+      trustProxy: z
+        .string()
+        .optional()
+        .refine((v) => v === undefined || /^\d{1,2}$/.test(v) || v.split(',').every((p) => isProxyAddress(p.trim())), {
+          message: 'must be a hop count or a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal',
+        })
+        .transform((v) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : v)),
     }),
   })
   .refine((c) => (c.masterKey === undefined) === (c.tokenKey === undefined), {
@@ -111,6 +153,12 @@ const ENV_NAMES: Record<string, string> = {
   masterKeyId: 'WAYBILL_MASTER_KEY_ID',
   tokenKey: 'WAYBILL_TOKEN_KEY',
   previousMasterKeys: 'WAYBILL_PREVIOUS_MASTER_KEYS',
+  auditKey: 'WAYBILL_AUDIT_KEY',
+  auditKeyId: 'WAYBILL_AUDIT_KEY_ID',
+  previousAuditKeys: 'WAYBILL_PREVIOUS_AUDIT_KEYS',
+  auditSigningKey: 'WAYBILL_AUDIT_SIGNING_KEY',
+  auditCheckpointDir: 'WAYBILL_AUDIT_CHECKPOINT_DIR',
+  auditCheckpointMinutes: 'WAYBILL_AUDIT_CHECKPOINT_MINUTES',
   retentionGraceDays: 'WAYBILL_RETENTION_GRACE_DAYS',
   maxLifetimeDays: 'WAYBILL_MAX_LIFETIME_DAYS',
   port: 'WAYBILL_PORT',
@@ -127,6 +175,7 @@ const ENV_NAMES: Record<string, string> = {
   attempts: 'WAYBILL_PRINTER_ATTEMPTS',
   retryBackoffMs: 'WAYBILL_PRINTER_RETRY_BACKOFF_MS',
   jobHours: 'WAYBILL_PRINTER_JOB_HOURS',
+  networks: 'WAYBILL_PRINTER_NETWORKS',
   perMinute: 'WAYBILL_SCAN_PER_MINUTE',
   distinctPerDay: 'WAYBILL_SCAN_DISTINCT_PER_DAY',
   harvestDistinctPerDay: 'WAYBILL_HARVEST_DISTINCT_PER_DAY',
@@ -147,11 +196,57 @@ const ENV_NAMES: Record<string, string> = {
   batchIdleSeconds: 'WAYBILL_BATCH_IDLE_SECONDS',
   requestsPerSecond: 'WAYBILL_TELEPHONY_REQUESTS_PER_SECOND',
   unknownPerMinute: 'WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE',
+  failuresPerMinute: 'WAYBILL_AUTH_FAILURES_PER_MINUTE',
+  failureBurst: 'WAYBILL_AUTH_FAILURE_BURST',
+  trustProxy: 'WAYBILL_TRUST_PROXY',
 };
 
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/** One entry of WAYBILL_TRUST_PROXY, as express's proxy-addr reads it. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [ip, bits, extra] = entry.split('/');
+  const family = isIP(ip ?? '');
+  if (!family || extra !== undefined) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+export const CONFIG_FILE_NAME = 'waybill.config.json';
+
+const SettingsFile = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+/**
+ * The settings of the data directory's waybill.config.json (if there is one) under the environment:
+ * `serve` and every command read the same file the same way, and a variable set in the environment wins.
+ * The file holds setting names exactly as the environment spells them: {"WAYBILL_RELAY_NUMBERS": "+86…"}.
+ */
+export function withConfigFile(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const file = path.join(env.WAYBILL_DATA_DIR ?? '.waybill', CONFIG_FILE_NAME);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return env;
+    throw new Error(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${file}: not valid JSON`);
+  }
+  const settings = SettingsFile.safeParse(parsed);
+  if (!settings.success) throw new Error(`${file}: must be one JSON object of setting names to strings, numbers or booleans`);
+  const known = new Set(Object.values(ENV_NAMES).filter((n) => n !== 'WAYBILL_DATA_DIR'));
+  // Setting names are ours, not personal data: an unknown one is named so a typo is found.
+  const unknown = Object.keys(settings.data).filter((k) => !known.has(k));
+  if (unknown.length) throw new Error(`${file}: unknown setting ${unknown.join(', ')} (the names are those of the environment variables in the README)`);
+  return { ...Object.fromEntries(Object.entries(settings.data).map(([k, v]) => [k, String(v)])), ...env };
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const env = withConfigFile(environment);
   const result = Config.safeParse({
     dataDir: env.WAYBILL_DATA_DIR ?? '.waybill',
     databaseUrl: env.DATABASE_URL || undefined,
@@ -162,6 +257,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKeyId: env.WAYBILL_MASTER_KEY_ID ?? 'k1',
     tokenKey: env.WAYBILL_TOKEN_KEY || undefined,
     previousMasterKeys: env.WAYBILL_PREVIOUS_MASTER_KEYS || undefined,
+    auditKey: env.WAYBILL_AUDIT_KEY || undefined,
+    auditKeyId: env.WAYBILL_AUDIT_KEY_ID ?? 'a1',
+    previousAuditKeys: env.WAYBILL_PREVIOUS_AUDIT_KEYS || undefined,
+    auditSigningKey: env.WAYBILL_AUDIT_SIGNING_KEY || undefined,
+    auditCheckpointDir: env.WAYBILL_AUDIT_CHECKPOINT_DIR || path.join(env.WAYBILL_DATA_DIR ?? '.waybill', 'checkpoints'),
+    auditCheckpointMinutes: env.WAYBILL_AUDIT_CHECKPOINT_MINUTES ?? 10,
     retentionGraceDays: env.WAYBILL_RETENTION_GRACE_DAYS ?? 7,
     maxLifetimeDays: env.WAYBILL_MAX_LIFETIME_DAYS ?? 90,
     relay: {
@@ -197,6 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       attempts: env.WAYBILL_PRINTER_ATTEMPTS ?? 3,
       retryBackoffMs: env.WAYBILL_PRINTER_RETRY_BACKOFF_MS ?? 500,
       jobHours: env.WAYBILL_PRINTER_JOB_HOURS ?? 24,
+      networks: env.WAYBILL_PRINTER_NETWORKS ?? '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
     },
     scan: {
       perMinute: env.WAYBILL_SCAN_PER_MINUTE ?? 30,
@@ -209,6 +311,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     courierEvents: {
       eventsPerMinute: env.WAYBILL_COURIER_EVENTS_PER_MINUTE ?? 60,
       closeBurst: env.WAYBILL_COURIER_CLOSE_BURST ?? 20,
+    },
+    auth: {
+      failuresPerMinute: env.WAYBILL_AUTH_FAILURES_PER_MINUTE ?? 30,
+      failureBurst: env.WAYBILL_AUTH_FAILURE_BURST ?? 30,
+      trustProxy: env.WAYBILL_TRUST_PROXY || undefined,
     },
   });
   if (!result.success) {

@@ -18,8 +18,11 @@ import type { DeliveryDeps } from '../printers/deliverJob';
 import { scanWaybill, type ScanLimits } from '../waybills/scanAccess';
 import type { CourierEventLimits } from '../waybills/lifecycle';
 import type { PrintLeases } from '../printing/printLeases';
+import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
+import { AuthThrottle, type AuthFailureLimit } from './authThrottle';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
+import { previewRoutes } from './previewRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
 import { docsPage, openApiDocument } from './openapi';
 import type { IdempotencyStore } from './idempotency';
@@ -58,6 +61,10 @@ export interface AppDeps {
     leases?: PrintLeases;
   };
   metrics?: Metrics;
+  /** Failed authentication per source address (buckets in the database); without it, failures are only counted. */
+  authFailures?: AuthFailureLimit;
+  /** Express's `trust proxy` (a hop count or proxy addresses): only then is X-Forwarded-For believed for req.ip. */
+  trustProxy?: number | string;
   /** Throws when the store cannot be reached; /readyz answers 503 then. */
   checkReady?: () => Promise<void>;
   /** True once shutdown began: new work is refused with 503 while running requests finish. */
@@ -74,6 +81,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple'); // no nested objects from a[b]=c: query values are strings or string arrays
+  if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
+  const authThrottle = new AuthThrottle({ metrics, audit: deps.audit, now: deps.now, ...(deps.authFailures ? { limit: deps.authFailures } : {}) });
 
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
@@ -129,7 +138,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.json(result);
     } catch (e) {
       metrics.scans.inc({ outcome: e instanceof WaybillError ? e.code : 'error' });
-      throw e;
+      throw e instanceof CredentialRefused ? await authThrottle.refused(req, res, e) : e;
     }
   });
 
@@ -137,7 +146,7 @@ export function createApp(deps: AppDeps): express.Express {
     const api = deps.api;
     const templates = new Map<string, LoadedTemplate>();
     const routeDeps: WaybillRouteDeps = {
-      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony },
+      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle },
       print: {
         store: deps.store,
         audit: deps.audit,
@@ -177,6 +186,7 @@ export function createApp(deps: AppDeps): express.Express {
       mount(app, '/v1/print-jobs', printers.jobs);
     }
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
+    mount(app, '/v1/previews', previewRoutes({ ...routeDeps, batch: api.batch }));
     const doc = openApiDocument();
     app.get('/openapi.json', (_req, res) => {
       res.json(doc);
@@ -186,7 +196,7 @@ export function createApp(deps: AppDeps): express.Express {
     });
   }
 
-  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now }));
+  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle }));
 
   app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
 

@@ -5,15 +5,19 @@
 import { WaybillError } from '../errors';
 import type { NextFunction, Request, Response } from 'express';
 import type { Principal, Role } from '../auth/apiKey';
+import { CredentialRefused } from '../auth/authFailure';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillRecord } from '../waybills/waybillStore';
+import type { AuthThrottle } from './authThrottle';
 
 export interface AuthDeps {
   apiKeys: ApiKeyStore;
   couriers: CourierStore;
   telephony: TelephonyClients;
+  /** Counts refused credentials and throttles their source addresses (absent in some tests). */
+  throttle?: AuthThrottle;
 }
 
 export function bearer(req: Request): string | undefined {
@@ -31,7 +35,9 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   if (credential.startsWith('wbc_')) {
     const courier = await deps.couriers.authenticate(credential);
     if (!courier) return undefined;
-    if (courier.revokedAt || courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
+    // The same answer for both; only a revoked credential counts as failed authentication.
+    if (courier.revokedAt) throw new CredentialRefused('forbidden', 'this courier may not act now');
+    if (courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
     return { role: 'courier', id: courier.id, carrier: courier.carrier };
   }
   if (credential.startsWith('wbt_')) {
@@ -47,12 +53,13 @@ export function requireRole(deps: AuthDeps, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
       const principal = await principalOf(deps, bearer(req));
-      if (!principal) throw new WaybillError('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
+      if (!principal) throw new CredentialRefused('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
       if (!roles.includes(principal.role)) throw new WaybillError('forbidden', `this needs one of the roles: ${roles.join(', ')}`);
       res.locals.principal = principal;
       next();
     } catch (e) {
-      next(e);
+      if (e instanceof CredentialRefused && deps.throttle) deps.throttle.refused(req, res, e).then(next, next);
+      else next(e);
     }
   };
 }

@@ -114,7 +114,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
 }
 
 /** `{ "orders": [...] }`, a bare array, or NDJSON text: the raw orders, each with its line for NDJSON. */
-function batchOrders(body: unknown, max: number): { value: unknown; line?: number }[] {
+export function batchOrders(body: unknown, max: number): { value: unknown; line?: number }[] {
   let raw: { value: unknown; line?: number }[];
   if (typeof body === 'string') {
     raw = [];

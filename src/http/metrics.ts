@@ -2,6 +2,7 @@
 // process. Labels are routes, formats and outcomes: never a waybill, token, key or person.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { PRESENTED_KINDS } from '../auth/authFailure';
 
 export interface RelayPoolReading {
   utilisation(): Promise<{ capacity: number; live: number; quarantined: number }[]>;
@@ -19,6 +20,15 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly scans = new Counter({ name: 'waybill_scans_total', help: 'Courier scans, by outcome', labelNames: ['outcome'], registers: [this.registry] });
+  // Refused credentials by what was presented (kind only: never an id, address or secret), and those
+  // answered 429 because their source address failed too often (authThrottle.ts).
+  readonly authFailures = new Counter({ name: 'waybill_auth_failures_total', help: 'Refused credentials, by kind presented', labelNames: ['kind'], registers: [this.registry] });
+  readonly authThrottled = new Counter({
+    name: 'waybill_auth_throttled_total',
+    help: 'Refused credentials answered 429: their source address failed authentication too often',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
   readonly relayUnavailable = new Counter({ name: 'waybill_relay_unavailable_total', help: 'Waybills printed without a relay number', registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'waybill_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
   readonly httpSeconds = new Histogram({
@@ -31,6 +41,11 @@ export class Metrics {
 
   constructor(relayPool?: RelayPoolReading) {
     collectDefaultMetrics({ register: this.registry, prefix: 'waybill_' });
+    // Every kind shows from the start (at 0), so an alert on a rate works before the first failure.
+    for (const kind of PRESENTED_KINDS) {
+      this.authFailures.inc({ kind }, 0);
+      this.authThrottled.inc({ kind }, 0);
+    }
     if (relayPool) {
       new Gauge({
         name: 'waybill_relay_pool_slots',

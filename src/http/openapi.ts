@@ -91,6 +91,23 @@ const PrintJob = z.object({
 });
 const PrinterInfo = z.object({ printers: z.array(z.object({ name: z.string(), language: z.enum(PRINTER_LANGUAGES), dpi: z.number().int(), template: z.string().optional() })) });
 const Batch = z.object({ orders: z.array(Order).min(1).max(10_000) }).strict();
+const PreviewEntry = z.object({
+  orderIndex: z.number().int(),
+  orderId: z.string(),
+  waybillNo: z.string().describe("a placeholder in the carrier's number form, X for each digit (e.g. SFXXXXXXXXXXXXX): no number is assigned"),
+  sender: PartyArea,
+  recipient: PartyArea,
+  copies: z.array(
+    z.object({
+      copy: CopyKind,
+      copyCode: z.string().describe('the placeholder printed where the copy code goes: 样张 (zh templates) or PREVIEW (en)'),
+      fields: z.record(z.string(), z.string()).describe('every printed text field, as printed (masked); phones as printed without a relay number'),
+      barcode: z.literal('PREVIEW').describe('what the Code128 encodes'),
+      qr: z.literal('PREVIEW').optional().describe('what the QR encodes: no token, no URL'),
+      watermark: z.string().describe('the mark stamped on the label: 样张 or PREVIEW'),
+    }),
+  ),
+});
 const RelayResolved = z.union([
   z.object({
     action: z.literal('bridge'),
@@ -133,7 +150,7 @@ const label = Object.fromEntries(
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), problem(STATUS_TEXT[c] ?? 'error')]));
 const STATUS_TEXT: Record<number, string> = {
   400: 'malformed request',
-  401: 'no valid credential',
+  401: 'no valid credential (after a burst of them from one address: 429)',
   403: 'the role may not do this',
   404: 'not found (or not yours)',
   406: 'no acceptable format',
@@ -142,7 +159,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: 'body too large or too many orders',
   415: 'unsupported media type',
   422: 'invalid input, with field paths (and order indexes in a batch)',
-  429: 'rate limited; see Retry-After',
+  429: 'rate limited (per credential, or failed credentials per address); see Retry-After',
   502: 'the printer did not take the job; it is kept for a retry',
   503: 'busy or shutting down; see Retry-After',
 };
@@ -169,6 +186,7 @@ export function openApiDocument(): Record<string, unknown> {
       schemas: {
         Order: schema(Order),
         Batch: schema(Batch),
+        PreviewEntry: schema(PreviewEntry),
         Event: schema(WaybillEvent),
         WaybillCreated: schema(Created),
         WaybillView: schema(View),
@@ -189,7 +207,7 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'Create a waybill from one order (role: warehouse)',
           description:
             'Answers JSON (what each copy will show, the QR payload, relay numbers, links) or the label itself when `Accept` or `?format=` asks for it. ' +
-            'A JSON answer is a preview: the first label fetched later is print 1. Send `Idempotency-Key` to make retries safe.',
+            'A JSON answer creates the waybill without paper: the first label fetched later is print 1 (`POST /v1/previews` creates nothing). Send `Idempotency-Key` to make retries safe.',
           security,
           parameters: [
             { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', minLength: 8, maxLength: 255 } },
@@ -268,6 +286,21 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: queryParameters(LabelQuery),
           requestBody: { required: true, content: { ...json('Batch'), 'application/x-ndjson': { schema: { type: 'string' } } } },
           responses: { '201': { description: 'the labels, streamed', content: { ...label, 'application/json': { schema: { type: 'array', items: ref('WaybillCreated') } } } }, ...errors(400, 401, 403, 406, 409, 413, 415, 422, 503) },
+        },
+      },
+      '/v1/previews': {
+        post: {
+          summary: 'What the paper of a create or a batch would show, stamped 样张 / PREVIEW; creates nothing (warehouse, printer, admin)',
+          description:
+            'Body: one order (as `POST /v1/waybills`), or `{"orders": [...]}`, an array, or `application/x-ndjson` (as `POST /v1/batches`). Orders are validated and screened ' +
+            'exactly as for a print (422 with field paths and order indexes); order ids are not checked for reuse. Format by `Accept` or `?format=` as for labels (PDF by default). ' +
+            'Every label is stamped 样张 (zh templates) or PREVIEW (en); the Code128 and the QR both encode the text `PREVIEW`, the waybill number is a placeholder in the ' +
+            "carrier's form with X for every digit, copy codes read 样张 / PREVIEW, and phones show as paper does without a relay number (masked, plus the carrier's service number). " +
+            'No waybill, relay binding, copy code, print job, lease or audit record is written, and the relay provider is not asked. JSON answers an array, one entry per order.',
+          security,
+          parameters: queryParameters(LabelQuery),
+          requestBody: { required: true, content: { 'application/json': { schema: { oneOf: [ref('Order'), ref('Batch'), { type: 'array', items: ref('Order') }] } }, 'application/x-ndjson': { schema: { type: 'string' } } } },
+          responses: { '200': { description: 'the stamped labels, streamed', content: { ...label, 'application/json': { schema: { type: 'array', items: ref('PreviewEntry') } } } }, ...errors(400, 401, 403, 406, 413, 415, 422, 429, 503) },
         },
       },
       '/v1/scan/{token}': {

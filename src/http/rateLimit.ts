@@ -14,21 +14,21 @@ export interface BucketDraw {
 /** Where the buckets live (one implementation for both databases, in src/store/). */
 export interface RateBucketRepository {
   /**
-   * In one atomic step: refills the bucket (full at `perSecond`, `perSecond` tokens a second, never
+   * In one atomic step: refills the bucket (full at `capacity`, `perSecond` tokens a second, never
    * backwards in time), then takes a token if a whole one is there.
    */
-  draw(bucket: string, perSecond: number): Promise<BucketDraw>;
+  draw(bucket: string, perSecond: number, capacity: number): Promise<BucketDraw>;
 }
 
 export class RateBuckets {
   constructor(private readonly repo: RateBucketRepository) {}
 
   /**
-   * Takes one token from the bucket (full at `perSecond`, refilled at `perSecond` tokens a second).
-   * Returns 0 when taken, else the seconds until a token is there (nothing is taken then).
+   * Takes one token from the bucket (full at `capacity`, by default `perSecond`; refilled at `perSecond`
+   * tokens a second). Returns 0 when taken, else the seconds until a token is there (nothing is taken then).
    */
-  async take(bucket: string, perSecond: number): Promise<number> {
-    const { tokens, allowed } = await this.repo.draw(bucket, perSecond);
+  async take(bucket: string, perSecond: number, capacity = perSecond): Promise<number> {
+    const { tokens, allowed } = await this.repo.draw(bucket, perSecond, capacity);
     return allowed ? 0 : (1 - tokens) / perSecond;
   }
 }

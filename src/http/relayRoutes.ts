@@ -13,7 +13,9 @@ import type { RelayStore } from '../relay/relayStore';
 import { SWEEP_REASON, type TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
+import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
+import type { AuthThrottle } from './authThrottle';
 import { sendProblem } from './problem';
 import { rateLimit, type RateBuckets } from './rateLimit';
 
@@ -26,6 +28,8 @@ export interface RelayRouteDeps {
   store: WaybillStore;
   audit: AuditLog;
   now: () => Date;
+  /** Counts refused credentials and throttles their source addresses (absent in some tests). */
+  throttle?: AuthThrottle;
 }
 
 const e164 = (value: string, region?: 'CN') => {
@@ -59,7 +63,10 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   router.use(express.json({ limit: '4kb' }));
   router.use((req, res, next) => {
     deps.telephony.authenticate(bearer(req)).then((client) => {
-      if (!client) return next(new WaybillError('unauthenticated', 'a valid telephony credential is required'));
+      if (!client) {
+        const refusal = new CredentialRefused('unauthenticated', 'a valid telephony credential is required');
+        return deps.throttle ? void deps.throttle.refused(req, res, refusal).then(next, next) : next(refusal);
+      }
       if (client.suspendedAt) return next(new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it'));
       res.locals.telephonyClient = client.id;
       res.locals.principal = { role: 'telephony', id: client.id };

@@ -21,6 +21,8 @@ export interface ShownCopy {
   fields: Partial<Record<TextField, string>>;
   barcode?: string;
   qr?: string;
+  /** The preview mark stamped over the copy's label (watermark.ts); absent on real paper. */
+  watermark?: string;
 }
 
 export interface WaybillLayout {

@@ -3,7 +3,7 @@
 //
 // Waybill forms are what the carriers issue today as far as public tracking pages and integrator
 // material show; none of the Chinese express carriers publishes a check digit, so only EMS's UPU S10
-// form is checked beyond its pattern (we do not guess at private algorithms). README "Waybill numbers"
+// form is checked beyond its pattern (we do not guess at private algorithms). docs/orders.md "Waybill numbers"
 // lists the sources and what is uncertain.
 
 /** A check digit a carrier publishes; each rule has its algorithm in waybillNumber.ts. */

@@ -79,7 +79,7 @@ export const Order = z
     // Checked against the carrier's own forms below, once the carrier is known.
     waybillNo: z
       .string()
-      .describe('a number the carrier issued, in one of its forms (README: Waybill numbers); generated when absent')
+      .describe('a number the carrier issued, in one of its forms (docs/orders.md: Waybill numbers); generated when absent')
       .optional(),
     sender: Party,
     recipient: Party,

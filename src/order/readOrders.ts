@@ -2,6 +2,7 @@
 // or one error that lists every bad order with its index, line and field path. Messages never quote
 // the input, because the input is personal data.
 
+import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import { Order } from './orderSchema';
 import { WaybillError, type Issue } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
@@ -11,10 +12,24 @@ interface RawOrder {
   line?: number;
 }
 
-export function parseOrders(text: string, file: string): Order[] {
+/** An order file's content as read (bytes are checked to be UTF-8 text first) → validated orders. */
+export function parseOrders(content: string | Uint8Array, file: string): Order[] {
+  const text = typeof content === 'string' ? content : decodeText(content, file);
   const raw = splitOrders(text.replace(/^\uFEFF/, ''), file);
-  if (raw.length === 0) throw new WaybillError('invalid_input', `${file}: holds no orders`, [{ file, path: [], message: 'holds no orders' }]);
+  if (raw.length === 0) throw malformed(file, 'holds no orders');
   return validateOrders(raw, file);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeText(bytes: Uint8Array, file: string): string {
+  // A NUL never occurs in JSON text: an image, an archive, a spreadsheet or UTF-16 text was given.
+  if (bytes.includes(0)) throw malformed(file, 'is a binary file, not JSON or NDJSON text');
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw malformed(file, 'is not UTF-8 text (another encoding such as GBK?); save it as UTF-8');
+  }
 }
 
 export function validateOrders(raw: RawOrder[], file?: string): Order[] {
@@ -33,44 +48,64 @@ export function validateOrders(raw: RawOrder[], file?: string): Order[] {
 }
 
 function splitOrders(text: string, file: string): RawOrder[] {
-  const trimmed = text.trim();
-  if (trimmed === '') return [];
-  if (trimmed.startsWith('[')) {
-    const value = parseJson(trimmed, file);
+  if (text.trim() === '') return [];
+  if (text.trimStart().startsWith('[')) {
+    const value = parseJson(text, file);
     if (!Array.isArray(value)) throw malformed(file, 'expected an array of orders');
     return value.map((v) => ({ value: v }));
   }
   // One order or NDJSON: try the whole text first so a pretty-printed single order works.
-  const whole = tryJson(trimmed);
+  const whole = tryJson(text);
   if (whole.ok) return [{ value: whole.value }];
   const orders: RawOrder[] = [];
-  text.split(/\r?\n/).forEach((lineText, i) => {
-    if (lineText.trim() === '') return;
+  let offset = 0;
+  for (const [i, lineText] of text.split('\n').entries()) {
+    const start = offset;
+    offset += lineText.length + 1;
+    if (lineText.trim() === '') continue;
     const parsed = tryJson(lineText);
-    if (!parsed.ok) throw malformed(file, `line ${i + 1} is not valid JSON${parsed.where}`, i + 1);
-    orders.push({ value: parsed.value, line: i + 1 });
-  });
+    if (parsed.ok) {
+      orders.push({ value: parsed.value, line: i + 1 });
+      continue;
+    }
+    // A first line that is no JSON value of its own is most likely a pretty-printed document: say where
+    // the document breaks, not where its first line does.
+    if (orders.length === 0) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
+    throw malformed(file, `not valid JSON${where(text, parsed.position === undefined ? undefined : start + parsed.position)}`);
+  }
   return orders;
 }
 
 function parseJson(text: string, file: string): unknown {
   const parsed = tryJson(text);
-  if (!parsed.ok) throw malformed(file, `not valid JSON${parsed.where}`);
+  if (!parsed.ok) throw malformed(file, `not valid JSON${where(text, parsed.position)}`);
   return parsed.value;
 }
 
-type JsonResult = { ok: true; value: unknown } | { ok: false; where: string };
+type JsonResult = { ok: true; value: unknown } | { ok: false; position?: number };
 
 function tryJson(text: string): JsonResult {
   try {
     return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    // V8's message quotes the text around the error; keep only the position.
-    const position = /position (\d+)/.exec(String((e as Error).message));
-    return { ok: false, where: position ? ` (at character ${position[1]})` : '' };
+  } catch {
+    // V8's message quotes the text around the error and often has no position: a strict JSON scanner
+    // locates the first error instead.
+    const errors: ParseError[] = [];
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+    const position = errors[0]?.offset;
+    return position === undefined || position >= text.trimEnd().length ? { ok: false } : { ok: false, position };
   }
 }
 
-function malformed(file: string, message: string, line?: number): WaybillError {
-  return new WaybillError('invalid_input', `${file}: ${message}`, [{ file, line, path: [], message }]);
+/** " at line L, column C" (1-based, columns in characters) of a position in `text`. */
+function where(text: string, position: number | undefined): string {
+  if (position === undefined) return ' (it ends too early)';
+  const before = text.slice(0, position);
+  const line = 1 + (before.match(/\n/g)?.length ?? 0);
+  const column = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
+  return ` at line ${line}, column ${column}`;
+}
+
+function malformed(file: string, message: string): WaybillError {
+  return new WaybillError('invalid_input', `${file}: ${message}`, [{ file, path: [], message }]);
 }

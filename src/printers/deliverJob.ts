@@ -5,6 +5,7 @@
 import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
 import { seal, unseal, type KeyRing } from '../vault/sealing';
+import { PrinterRefused } from './networkPolicy';
 import type { Printer } from './printer';
 import type { Delivery, PrinterStore } from './printerStore';
 import { SendFailure, type PrinterAddress } from './rawTcp';
@@ -14,6 +15,11 @@ export interface DeliveryDeps {
   audit: AuditLog;
   ring: KeyRing;
   send: (to: PrinterAddress, bytes: Buffer) => Promise<void>;
+  /**
+   * Where to connect for this printer now: its host resolved and every address checked against the
+   * printer network policy (networkPolicy.ts printerAddress). Throws PrinterRefused when refused.
+   */
+  route: (printer: Printer) => Promise<PrinterAddress>;
   /** Attempts per delivery (≥ 1), and the pause before the second one, doubling after. */
   attempts: number;
   backoffMs: number;
@@ -80,14 +86,23 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
   let attempts = 0;
   let error = `printer "${claimed.printer}" is no longer registered`;
   let delivered = false;
+  let refused: PrinterRefused | undefined;
   if (printer) {
     while (attempts < deps.attempts && !delivered) {
       if (attempts > 0) await sleep(deps.backoffMs * 2 ** (attempts - 1));
       attempts++;
       try {
-        await deps.send(printer, bytes);
+        await deps.send(await deps.route(printer), bytes);
         delivered = true;
       } catch (e) {
+        if (e instanceof PrinterRefused) {
+          // No connection was tried, and every retry would be refused alike until the printer's host or
+          // the policy changes: fail now, naming the printer only (API clients read this reason).
+          attempts--;
+          refused = e;
+          error = `printer "${printer.name}": ${e.message}`;
+          break;
+        }
         if (!(e instanceof SendFailure)) throw e;
         error = `printer "${printer.name}": ${e.message}`;
         // Part of the job may be on paper: only a person can tell whether to send it again.
@@ -102,7 +117,7 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
     actor,
     action: 'deliver',
     outcome: delivered ? 'ok' : 'failed',
-    detail: { job: jobId, printer: claimed.printer, attempts, bytes: claimed.byteLength },
+    detail: { job: jobId, printer: claimed.printer, attempts, bytes: claimed.byteLength, ...(refused ? { refused: refused.kind } : {}) },
   });
   return { jobId, printer: claimed.printer, status, attempts, ...(delivered ? {} : { error }) };
 }

@@ -29,9 +29,10 @@ export interface SendOptions {
   idleTimeoutMs: number;
 }
 
+// Messages name no host or port: they reach API clients (problem answers, a job's lastError), who know
+// the printer by its name only; the caller prefixes that name.
 export function sendRaw(to: PrinterAddress, bytes: Buffer, opts: SendOptions): Promise<void> {
   return new Promise((resolve, reject) => {
-    const where = `${to.host}:${to.port}`;
     let connected = false;
     let settled = false;
     const socket = net.connect({ host: to.host, port: to.port });
@@ -42,11 +43,11 @@ export function sendRaw(to: PrinterAddress, bytes: Buffer, opts: SendOptions): P
       socket.destroy();
       reject(new SendFailure(message, !connected));
     };
-    const connectTimer = setTimeout(() => fail(`no connection to ${where} within ${opts.connectTimeoutMs} ms`), opts.connectTimeoutMs);
+    const connectTimer = setTimeout(() => fail(`no connection within ${opts.connectTimeoutMs} ms`), opts.connectTimeoutMs);
     socket.once('connect', () => {
       connected = true;
       clearTimeout(connectTimer);
-      socket.setTimeout(opts.idleTimeoutMs, () => fail(`${where} stopped taking data for ${opts.idleTimeoutMs} ms`));
+      socket.setTimeout(opts.idleTimeoutMs, () => fail(`stopped taking data for ${opts.idleTimeoutMs} ms`));
       socket.end(bytes);
     });
     // The printer may close its side as soon as it has read the job: that is success once our FIN is out.
@@ -57,25 +58,25 @@ export function sendRaw(to: PrinterAddress, bytes: Buffer, opts: SendOptions): P
       resolve();
     });
     socket.on('data', () => undefined); // status bytes some printers send back; not needed here
-    socket.on('error', (e: NodeJS.ErrnoException) => fail(describe(e, where))); // on, not once: a late second error must not go unhandled
-    socket.once('close', () => fail(`${where} closed the connection before the job was sent`));
+    socket.on('error', (e: NodeJS.ErrnoException) => fail(describe(e))); // on, not once: a late second error must not go unhandled
+    socket.once('close', () => fail('closed the connection before the job was sent'));
   });
 }
 
-function describe(e: NodeJS.ErrnoException, where: string): string {
+function describe(e: NodeJS.ErrnoException): string {
   switch (e.code) {
     case 'ECONNREFUSED':
-      return `${where} refused the connection (printer off or port closed)`;
+      return 'refused the connection (printer off or port closed)';
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
-      return `${where} is unreachable`;
+      return 'is unreachable';
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `${where}: host name not found`;
+      return 'host name not found';
     case 'ECONNRESET':
     case 'EPIPE':
-      return `${where} reset the connection`;
+      return 'reset the connection';
     default:
-      return `${where}: ${e.code ?? 'connection error'}`;
+      return `connection error (${/^[A-Z0-9_]{1,32}$/.test(e.code ?? '') ? e.code : 'unknown'})`;
   }
 }

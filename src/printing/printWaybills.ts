@@ -65,6 +65,8 @@ export interface PrintRequest {
   batchSlots?: number;
   /** The file the run writes before renaming it into place, removed by the sweep if the run dies. */
   output?: string;
+  /** Told after each waybill is handed to the sink (a progress display). */
+  onProgress?: (waybillsDone: number) => void;
 }
 
 export interface PrintSummary {
@@ -126,6 +128,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
       await lease?.keep();
+      req.onProgress?.(orderIndex + 1);
     }
 
     await req.sink.finish();
@@ -153,34 +156,77 @@ export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' |
  * Only a live waybill is printed (src/waybills/printable.ts).
  */
 export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Promise<{ jobId: string; printNo: number; labels: number; warnings: string[] }> {
-  const { waybill } = req;
+  const { waybill, ...rest } = req;
+  const done = await reprintWaybills(deps, { ...rest, waybills: [waybill] });
+  return { jobId: done.jobId, printNo: done.printNos[0]!, labels: done.labels, warnings: done.warnings };
+}
+
+/** reprintWaybill for several waybills into one document and one print job (`waybill print --reprint`). */
+export async function reprintWaybills(
+  deps: PrintDeps,
+  req: Omit<ReprintRequest, 'waybill'> & { waybills: WaybillRecord[] },
+): Promise<{ jobId: string; printNos: number[]; labels: number; warnings: string[] }> {
   const now = (deps.now ?? (() => new Date()))();
-  assertPrintable(waybill, now);
+  for (const waybill of req.waybills) assertPrintable(waybill, now);
   const paper = req.copies !== 'view';
   const job = newJob(req, now);
-  // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
-  // paper under the same number, and the number they held is free again.
-  if (paper && deps.printers)
-    for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
-  const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
-  const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
-  const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
-  const printNo = await deps.store.nextPrintNo(waybill.id);
-  // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
-  const takeOver = paper ? await deps.store.copyCodesAt(waybill.id, printNo) : {};
-  const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
-  await req.sink.add(
-    { orderIndex: 0, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang) },
-    printed.layout,
-  );
-  await req.sink.finish();
-  if (paper) {
-    await deps.store.savePrintJob(job, [], printed.copies);
-    await auditPrint(deps.audit, job, waybill.waybillNo, printNo, req.template.copies.length);
-  } else {
-    await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length } });
+  const copies: CopyPrintRecord[] = [];
+  const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[] };
+  for (const [orderIndex, waybill] of req.waybills.entries()) {
+    // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
+    // paper under the same number, and the number they held is free again.
+    if (paper && deps.printers)
+      for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
+    const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
+    const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
+    const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
+    const printNo = await deps.store.nextPrintNo(waybill.id);
+    // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
+    const takeOver = paper ? await deps.store.copyCodesAt(waybill.id, printNo) : {};
+    const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
+    await req.sink.add(
+      { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang) },
+      printed.layout,
+    );
+    copies.push(...printed.copies);
+    done.printNos.push(printNo);
+    done.labels += printed.layout.labels.length;
+    done.warnings.push(...printed.layout.warnings);
+    req.onProgress?.(orderIndex + 1);
   }
-  return { jobId: job.id, printNo, labels: printed.layout.labels.length, warnings: printed.layout.warnings };
+  await req.sink.finish();
+  for (const [i, waybill] of req.waybills.entries()) {
+    if (paper) {
+      if (i === 0) await deps.store.savePrintJob(job, [], copies);
+      await auditPrint(deps.audit, job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length);
+    } else {
+      await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length } });
+    }
+  }
+  return done;
+}
+
+/**
+ * Prints again the waybills a client already has for these orders (`waybill print --reprint`); refuses,
+ * naming each order, when one has none yet.
+ */
+export async function reprintOrders(deps: PrintDeps, req: PrintRequest & { clientId: string }): Promise<PrintSummary> {
+  const issues: Issue[] = [];
+  const waybills: WaybillRecord[] = [];
+  for (const [index, order] of req.orders.entries()) {
+    const existing = await deps.store.findWaybillByClientOrder(req.clientId, order.orderId);
+    if (existing) waybills.push(existing);
+    else issues.push({ file: req.source, index, path: ['orderId'], message: 'no waybill for this order id yet: print it without --reprint' });
+  }
+  if (issues.length) throw new WaybillError('not_found', 'some orders have no waybill to print again', issues);
+  const { orders: _orders, source: _source, clientId: _client, copies: _copies, ...rest } = req;
+  const done = await reprintWaybills(deps, { ...rest, waybills });
+  return {
+    jobId: done.jobId,
+    waybills: waybills.map((w, orderIndex) => ({ orderIndex, orderId: w.orderId, waybillNo: w.waybillNo, id: w.id })),
+    labels: done.labels,
+    warnings: done.warnings,
+  };
 }
 
 function areasOf(order: Order, lang: Lang) {
@@ -237,7 +283,7 @@ async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders
   for (const [index, order] of orders.entries()) {
     const existing = await store.findWaybillByClientOrder(clientId, order.orderId);
     if (existing || seen.has(order.orderId))
-      issues.push({ file, index, path: ['orderId'], message: existing ? `a waybill exists for this order id: ${existing.id}` : 'order id repeated in this request' });
+      issues.push({ file, index, path: ['orderId'], message: existing ? `a waybill exists for this order id: ${existing.waybillNo} (id ${existing.id})` : 'order id repeated in this request' });
     seen.add(order.orderId);
   }
   if (issues.length) throw new WaybillError('conflict', 'some orders already have a waybill', issues);

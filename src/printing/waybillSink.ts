@@ -50,7 +50,7 @@ export class JsonSink implements WaybillSink {
       waybillNo: waybill.waybillNo,
       sender: waybill.areas.sender,
       recipient: waybill.areas.recipient,
-      copies: layout.shown.map((c) => ({ copy: c.copy, copyCode: waybill.copyCodes[c.copy], fields: c.fields, barcode: c.barcode, qr: c.qr })),
+      copies: layout.shown.map((c) => ({ copy: c.copy, copyCode: waybill.copyCodes[c.copy], fields: c.fields, barcode: c.barcode, qr: c.qr, watermark: c.watermark })),
     };
     const text = (this.count++ === 0 ? '[\n' : ',\n') + JSON.stringify(entry, null, 2);
     if (!this.out.write(text)) await once(this.out, 'drain');

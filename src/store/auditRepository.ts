@@ -3,7 +3,7 @@
 // and instance queue there and seq and prev-hash never fork.
 
 import { sql, type Kysely } from 'kysely';
-import type { AuditRepository } from '../audit/auditLog';
+import type { AuditRepository, CheckpointHead } from '../audit/auditLog';
 import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
@@ -12,14 +12,14 @@ import type { Schema } from './schema';
 export type AuditRow = Schema['audit_log'];
 
 /** Every column of audit_log, in table order. */
-export const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'waybill_no', 'purpose', 'outcome', 'request_id', 'detail', 'prev_hash', 'hash'] as const satisfies readonly (keyof AuditRow)[];
+export const AUDIT_COLUMNS = ['seq', 'at', 'actor', 'action', 'waybill_no', 'purpose', 'outcome', 'request_id', 'detail', 'prev_hash', 'hash', 'key_id'] as const satisfies readonly (keyof AuditRow)[];
 
 const VERIFY_BATCH = 10_000;
 
 const readHead = prepared((db, _: Record<string, never>, dialect) =>
   db
     .selectFrom('audit_head')
-    .select(['seq', 'hash'])
+    .select(['seq', 'hash', 'key_id'])
     .where('id', '=', 1)
     .$if(dialect === 'postgres', (qb) => qb.forUpdate()),
 );
@@ -36,22 +36,41 @@ const insertRecord = prepared((db, r: AuditRow) =>
     detail: r.detail,
     prev_hash: r.prev_hash,
     hash: r.hash,
+    key_id: r.key_id,
   }),
 );
-const moveHead = prepared((db, head: { seq: AuditRow['seq']; hash: string }) => db.updateTable('audit_head').set({ seq: head.seq, hash: head.hash }).where('id', '=', 1));
+const moveHead = prepared((db, head: { seq: AuditRow['seq']; hash: string; key_id: string | null }) =>
+  db.updateTable('audit_head').set({ seq: head.seq, hash: head.hash, key_id: head.key_id }).where('id', '=', 1),
+);
 
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly d: Database) {}
 
-  append(next: (head: AuditHead | undefined) => AuditRecord): Promise<AuditRecord> {
+  append(next: (head: AuditHead | undefined) => AuditRecord[]): Promise<AuditRecord | undefined> {
     // One write transaction from its first statement: SQLite's write lock, PostgreSQL's row lock on the
     // head, so every other appender queues before reading the head.
     return this.d.transaction(function* () {
       const { rows } = yield* step(readHead, {});
-      const record = next(rows[0] && toHead(rows[0]));
-      yield* step(insertRecord, toRow(record));
-      yield* step(moveHead, { seq: record.seq, hash: record.hash });
-      return record;
+      const records = next(rows[0] && toHead(rows[0]));
+      // The head moves after each record: the guard trigger holds every insert to the head before it.
+      for (const record of records) {
+        yield* step(insertRecord, toRow(record));
+        yield* step(moveHead, { seq: record.seq, hash: record.hash, key_id: record.keyId ?? null });
+      }
+      return records.at(-1);
+    });
+  }
+
+  checkpointHead(): Promise<CheckpointHead | undefined> {
+    const tx = this.d.dialect === 'postgres' ? this.d.db.transaction().setIsolationLevel('repeatable read') : this.d.db.transaction();
+    return tx.execute(async (trx) => {
+      const head = await trx.selectFrom('audit_head').select(['seq', 'hash', 'key_id']).where('id', '=', 1).executeTakeFirst();
+      if (!head) return undefined;
+      const { n } = await trx
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      return { ...toHead(head), count: Number(n) };
     });
   }
 
@@ -72,7 +91,7 @@ export class SqlAuditRepository implements AuditRepository {
     // agree while others keep appending.
     const tx = this.d.dialect === 'postgres' ? this.d.db.transaction().setIsolationLevel('repeatable read') : this.d.db.transaction();
     return tx.execute(async (trx) => {
-      const head = await trx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+      const head = await trx.selectFrom('audit_head').select(['seq', 'hash', 'key_id']).where('id', '=', 1).executeTakeFirst();
       return read(head && toHead(head), recordsInOrder(trx));
     });
   }
@@ -97,7 +116,11 @@ async function* recordsInOrder(trx: Kysely<Schema>): AsyncGenerator<AuditRecord>
 }
 
 /** PostgreSQL returns bigint as text. */
-const toHead = (row: { seq: number | string; hash: string }): AuditHead => ({ seq: Number(row.seq), hash: row.hash });
+const toHead = (row: { seq: number | string; hash: string; key_id: string | null }): AuditHead => ({
+  seq: Number(row.seq),
+  hash: row.hash,
+  ...(row.key_id !== null ? { keyId: row.key_id } : {}),
+});
 
 function toRow(r: AuditRecord): AuditRow {
   return {
@@ -112,6 +135,7 @@ function toRow(r: AuditRecord): AuditRow {
     detail: r.detail === undefined ? null : JSON.stringify(r.detail),
     prev_hash: r.prevHash,
     hash: r.hash,
+    key_id: r.keyId ?? null,
   };
 }
 
@@ -128,6 +152,7 @@ export function toRecord(row: AuditRow): AuditRecord {
     ...(row.detail !== null ? { detail: parseDetail(row.detail) } : {}),
     prevHash: row.prev_hash,
     hash: row.hash,
+    ...(row.key_id !== null ? { keyId: row.key_id } : {}),
   };
 }
 

@@ -4,7 +4,7 @@
 // empty, so nothing is ever merged or overwritten; the source is only read, from one snapshot.
 
 import type Database from 'better-sqlite3';
-import { HEAD_DELETED, verifyChain, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
+import { HEAD_DELETED, verifyChain, type AuditKeyRing, type AuditRecord, type VerifyResult } from '../audit/auditRecord';
 import { WaybillError } from '../errors';
 import { AUDIT_COLUMNS, toRecord, type AuditRow } from './auditRepository';
 import { CompiledQuery, type Transaction } from 'kysely';
@@ -20,10 +20,15 @@ export interface CopyReport {
 const NOT_TABLE_ROWS = new Set(['schema_migrations', 'api_rate_buckets', 'audit_log', 'audit_head']);
 const PAGE = 500;
 
-export async function copySqliteToPostgres(source: Database.Database, target: Target, progress: (line: string) => void = () => {}): Promise<CopyReport> {
+export async function copySqliteToPostgres(
+  source: Database.Database,
+  target: Target,
+  progress: (line: string) => void = () => {},
+  auditKeys?: AuditKeyRing,
+): Promise<CopyReport> {
   source.exec('BEGIN'); // one read snapshot (WAL) for the whole copy, even if a process still writes
   try {
-    const verified = verifySourceChain(source);
+    const verified = verifySourceChain(source, auditKeys);
     if (!verified.ok)
       throw new WaybillError('conflict', `the SQLite audit log is broken at record ${verified.seq} (${verified.problem}); investigate with "waybill audit verify" before copying`);
     const tables = inDependencyOrder(source).filter((t) => !NOT_TABLE_ROWS.has(t));
@@ -55,14 +60,15 @@ function statements(trx: Transaction<Schema>): Query {
 }
 
 /** The source's chain, checked inside the copy's snapshot (the audit repository would open a transaction of its own). */
-function verifySourceChain(source: Database.Database): VerifyResult {
-  const head = source.prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-  if (!head) return HEAD_DELETED;
+function verifySourceChain(source: Database.Database, keys: AuditKeyRing | undefined): VerifyResult {
+  const row = source.prepare('SELECT seq, hash, key_id FROM audit_head WHERE id = 1').get() as { seq: number; hash: string; key_id: string | null } | undefined;
+  if (!row) return HEAD_DELETED;
+  const head = { seq: row.seq, hash: row.hash, ...(row.key_id !== null ? { keyId: row.key_id } : {}) };
   const rows = source.prepare(`SELECT ${AUDIT_COLUMNS.join(', ')} FROM audit_log ORDER BY seq`).iterate() as IterableIterator<AuditRow>;
   function* records(): Generator<AuditRecord> {
     for (const row of rows) yield toRecord(row);
   }
-  return verifyChain(records(), head);
+  return verifyChain(records(), head, keys ? { keys } : {});
 }
 
 /** Tables ordered so that every table comes after the tables its foreign keys point to. */
@@ -126,7 +132,7 @@ async function copyAuditChain(source: Database.Database, q: Query): Promise<numb
     const rows = page.all(copied) as AuditRow[];
     for (const r of rows) {
       await q(`INSERT INTO audit_log (${columns}) VALUES (${placeholders})`, AUDIT_COLUMNS.map((c) => r[c]));
-      await q('UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1', [r.seq, r.hash]);
+      await q('UPDATE audit_head SET seq = $1, hash = $2, key_id = $3 WHERE id = 1', [r.seq, r.hash, r.key_id]);
     }
     copied += rows.length;
     if (rows.length < PAGE) return copied;

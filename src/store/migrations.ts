@@ -398,6 +398,15 @@ export const MIGRATIONS: Migration[] = [
         CREATE INDEX telephony_unknown_answers_client_at ON telephony_unknown_answers(client_id, at);`;
     },
   },
+  {
+    version: 14,
+    // A column rather than a detail field: the hash covers detail, and the key must be known before the
+    // link can be checked; the head carries it too, so an append learns the chain's key without another query.
+    name: 'audit key id per record and on the head (keyed chain)',
+    sql: () => `
+      ALTER TABLE audit_log ADD COLUMN key_id text;
+      ALTER TABLE audit_head ADD COLUMN key_id text;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

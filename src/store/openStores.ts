@@ -2,7 +2,8 @@
 // (one pg.Pool shared by all stores; several service instances may share the database). Migrations are
 // applied on open, safely when several processes start at once, on both backends.
 
-import { ChainedAuditLog, type AuditLog } from '../audit/auditLog';
+import { ChainedAuditLog } from '../audit/auditLog';
+import type { AuditKeyRing } from '../audit/auditRecord';
 import { ApiKeyStore } from '../auth/apiKeyStore';
 import { SqlApiKeyRepository } from './apiKeyRepository';
 import { SqlAuditRepository } from './auditRepository';
@@ -29,8 +30,8 @@ export type StoreLocation = { backend: 'sqlite'; file: string } | { backend: 'po
 export interface Stores {
   backend: StoreLocation['backend'];
   store: WaybillStore;
-  /** Both logs can look records up by print job (`waybill audit trace`). */
-  audit: Required<AuditLog>;
+  /** Both logs can look records up by print job (`waybill audit trace`); keyed when audit keys were given. */
+  audit: ChainedAuditLog;
   couriers: CourierStore;
   apiKeys: ApiKeyStore;
   idempotency: IdempotencyStore;
@@ -45,12 +46,13 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-export async function openStores(location: StoreLocation): Promise<Stores> {
+/** `auditKeys`: the audit chain's keys (held outside the database); without them the chain is linked by plain hashes. */
+export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing): Promise<Stores> {
   if (location.backend === 'postgres') {
     const database = await openPostgres(location.url, location.poolSize);
     return {
       backend: 'postgres',
-      ...repositories(database),
+      ...repositories(database, auditKeys),
       close: () => database.close(),
     };
   }
@@ -59,17 +61,17 @@ export async function openStores(location: StoreLocation): Promise<Stores> {
   const database = sqliteDatabase(db);
   return {
     backend: 'sqlite',
-    ...repositories(database),
+    ...repositories(database, auditKeys),
     close: () => store.close(),
   };
 }
 
 /** The aggregates written once over both databases. */
-function repositories(database: Database) {
+function repositories(database: Database, auditKeys: AuditKeyRing | undefined) {
   return {
     store: new SqlWaybillRepository(database),
     apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database)),
-    audit: new ChainedAuditLog(new SqlAuditRepository(database)),
+    audit: new ChainedAuditLog(new SqlAuditRepository(database), auditKeys),
     couriers: new CourierStore(new SqlCourierRepository(database)),
     telephony: new TelephonyClients(new SqlTelephonyClientRepository(database)),
     idempotency: new IdempotencyStore(new SqlIdempotencyRepository(database)),

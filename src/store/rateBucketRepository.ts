@@ -1,5 +1,6 @@
-// API request rate buckets on either database (`api_rate_buckets`): one upsert per draw, so concurrent
-// requests from any number of processes each see and take a token exactly once.
+// Rate buckets on either database (`api_rate_buckets`): one upsert per draw, so concurrent requests from
+// any number of processes each see and take a token exactly once. Keys are namespaced by use: a
+// credential's actor for API requests, `authfail:<address>` for failed authentication (authThrottle.ts).
 
 import { sql } from 'kysely';
 import type { BucketDraw, RateBucketRepository } from '../http/rateLimit';
@@ -8,15 +9,16 @@ import { prepared } from './prepared';
 
 // Where the dialects differ: function names, PostgreSQL's parameter typing, and the clock — on
 // PostgreSQL the database's own, so instances whose clocks differ still refill one bucket consistently.
-const drawToken = prepared((_, a: { bucket: string; perSecond: number; nowMs: number }, dialect) => {
+const drawToken = prepared((_, a: { bucket: string; perSecond: number; capacity: number; nowMs: number }, dialect) => {
   const pg = dialect === 'postgres';
   const [least, greatest] = pg ? [sql.raw('LEAST'), sql.raw('GREATEST')] : [sql.raw('min'), sql.raw('max')];
   const rate = pg ? sql`${a.perSecond}::float8` : sql`${a.perSecond}`;
+  const capacity = pg ? sql`${a.capacity}::float8` : sql`${a.capacity}`;
   const now = pg ? sql`extract(epoch FROM clock_timestamp()) * 1000` : sql`${a.nowMs}`;
-  const refill = sql`${least}(${rate}, b.tokens + ${greatest}(0, excluded.at_ms - b.at_ms) / 1000.0 * ${rate})`;
+  const refill = sql`${least}(${capacity}, b.tokens + ${greatest}(0, excluded.at_ms - b.at_ms) / 1000.0 * ${rate})`;
   // SET expressions all read the row as it was, so `allowed` and `tokens` agree.
   return sql<{ tokens: number; allowed: number }>`
-    INSERT INTO api_rate_buckets AS b (bucket, tokens, at_ms, allowed) VALUES (${a.bucket}, ${rate} - 1, ${now}, 1)
+    INSERT INTO api_rate_buckets AS b (bucket, tokens, at_ms, allowed) VALUES (${a.bucket}, ${capacity} - 1, ${now}, 1)
     ON CONFLICT (bucket) DO UPDATE SET
       allowed = CASE WHEN ${refill} >= 1 THEN 1 ELSE 0 END,
       tokens = CASE WHEN ${refill} >= 1 THEN ${refill} - 1 ELSE ${refill} END,
@@ -27,8 +29,8 @@ const drawToken = prepared((_, a: { bucket: string; perSecond: number; nowMs: nu
 export class SqlRateBucketRepository implements RateBucketRepository {
   constructor(private readonly d: Database) {}
 
-  async draw(bucket: string, perSecond: number): Promise<BucketDraw> {
-    const row = (await this.d.run(drawToken, { bucket, perSecond, nowMs: Date.now() })).rows[0]!;
+  async draw(bucket: string, perSecond: number, capacity: number): Promise<BucketDraw> {
+    const row = (await this.d.run(drawToken, { bucket, perSecond, capacity, nowMs: Date.now() })).rows[0]!;
     return { tokens: Number(row.tokens), allowed: Boolean(row.allowed) };
   }
 }

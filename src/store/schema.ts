@@ -47,8 +47,10 @@ export interface Schema {
     detail: string | null;
     prev_hash: string;
     hash: string;
+    /** The audit key whose HMAC links this record; null before keying (migration 14). */
+    key_id: string | null;
   };
-  audit_head: { id: number; seq: number | string; hash: string };
+  audit_head: { id: number; seq: number | string; hash: string; key_id: string | null };
   couriers: {
     id: string;
     carrier: string;

@@ -4,6 +4,7 @@
 // line separator or C1 control can forge a log line or upset a printer language.
 
 import { z } from 'zod';
+import './zodMessages'; // our messages for zod's own checks, before any schema parses
 
 /**
  * C0 controls and DEL, C1 controls, the Unicode line/paragraph separators, and the bidirectional

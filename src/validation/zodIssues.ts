@@ -11,6 +11,7 @@
 
 import type { z } from 'zod';
 import type { Issue } from '../errors';
+import './zodMessages'; // our messages for zod's own checks, before any schema parses
 
 export function issuesFromZod(error: { readonly issues: readonly z.core.$ZodIssue[] }): Issue[] {
   return error.issues.map((issue): Issue => {

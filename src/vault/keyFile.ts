@@ -6,6 +6,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Config } from '../config/config';
+import type { AuditKeyRing } from '../audit/auditRecord';
+import { signerFromSeed, type CheckpointSigner } from '../audit/checkpoint';
 import { unseal, type KeyRing, type SealedBox } from './sealing';
 
 export interface Keys {
@@ -13,6 +15,16 @@ export interface Keys {
   tokenKey: Buffer;
   /** Re-reads the key file (key-file mode), so a running service learns a key added by `keys rotate`. */
   refresh?: () => void;
+  /** Links the audit chain; absent when none is configured (environment without WAYBILL_AUDIT_KEY). */
+  audit?: MutableAuditKeyRing;
+  /** Signs audit checkpoints; absent when none is configured. */
+  auditSigner?: CheckpointSigner;
+}
+
+/** An audit key ring that `refresh` updates in place, so every holder sees a rotation. */
+export interface MutableAuditKeyRing extends AuditKeyRing {
+  activeKeyId: string;
+  keys: Map<string, Buffer>;
 }
 
 /** Opens a sealed box; a key added by a rotation while this process runs is learned instead of failing. */
@@ -27,8 +39,14 @@ const KeyFile = z
     activeKeyId: z.string(),
     masterKeys: z.record(z.string(), z.string()),
     tokenKey: z.string(),
+    // Added by the release that keyed the audit chain; older files get them on first load.
+    auditActiveKeyId: z.string().optional(),
+    auditKeys: z.record(z.string(), z.string()).optional(),
+    /** The Ed25519 seed (base64) that signs audit checkpoints. */
+    auditSigningKey: z.string().optional(),
   })
   .strict();
+type KeyFileContent = z.infer<typeof KeyFile>;
 
 export const KEY_FILE_NAME = 'keys.json';
 
@@ -53,8 +71,44 @@ export function removeMasterKey(config: Config, id: string): void {
   writeKeyFile(file, content);
 }
 
+/** Key-file mode only: adds a new audit key and makes it the active one; the older ones stay (their records name them). */
+export function addAuditKey(config: Config, id: string): void {
+  const file = keyFilePath(config);
+  withKeyFileLock(file, () => {
+    const content = readKeyFileContent(file);
+    if (content.auditKeys?.[id]) throw new Error(`audit key ${id} already exists`);
+    content.auditKeys = { ...content.auditKeys, [id]: randomBytes(32).toString('base64') };
+    content.auditActiveKeyId = id;
+    writeKeyFile(file, content);
+  });
+}
+
+/**
+ * Runs `fn` holding a lock file beside the key file: two processes upgrading an old key file at once
+ * must not each generate an audit key and overwrite the other's (records would name a lost key).
+ */
+function withKeyFileLock<T>(file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (Date.now() > deadline) throw new Error(`key file lock ${lock} is held; if no waybill process runs, remove it`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 /** Writes a sibling file and renames it over the key file, so a crash never leaves half a key file. */
-function writeKeyFile(file: string, content: z.infer<typeof KeyFile>): void {
+function writeKeyFile(file: string, content: KeyFileContent): void {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(content, null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(temp, file);
@@ -65,7 +119,8 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
     const previous = (config.previousMasterKeys ?? '').split(',').filter(Boolean).map((pair) => pair.split(':') as [string, string]);
     const keys = new Map(previous.map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
     keys.set(config.masterKeyId, Buffer.from(config.masterKey, 'base64'));
-    return { ring: { activeKeyId: config.masterKeyId, keys }, tokenKey: Buffer.from(config.tokenKey, 'base64') };
+    if (!config.auditKey) warn('WAYBILL_AUDIT_KEY is not set: audit records are linked by plain hashes, which a database insider can recompute');
+    return { ring: { activeKeyId: config.masterKeyId, keys }, tokenKey: Buffer.from(config.tokenKey, 'base64'), ...auditFromEnv(config) };
   }
   const file = keyFilePath(config);
   if (!fs.existsSync(file)) {
@@ -75,19 +130,60 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
       activeKeyId: config.masterKeyId,
       masterKeys: { [config.masterKeyId]: randomBytes(32).toString('base64') },
       tokenKey: randomBytes(32).toString('base64'),
+      ...newAuditKeys(config),
     };
     // 'wx' refuses to overwrite a key file another process just created.
     fs.writeFileSync(file, JSON.stringify(content, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
     warn(`generated a local key file ${file} (mode 0600); set WAYBILL_MASTER_KEY and WAYBILL_TOKEN_KEY in production`);
   }
-  const loaded: Keys = { ...readKeyFile(file) };
+  // A key file from before the keyed audit chain gets its audit keys now (once, under a lock).
+  const before = readKeyFileContent(file);
+  if (!before.auditKeys || !before.auditSigningKey) {
+    withKeyFileLock(file, () => {
+      const content = readKeyFileContent(file);
+      const added = newAuditKeys(config);
+      if (!content.auditKeys || !content.auditActiveKeyId) Object.assign(content, { auditActiveKeyId: added.auditActiveKeyId, auditKeys: added.auditKeys });
+      content.auditSigningKey ??= added.auditSigningKey;
+      writeKeyFile(file, content);
+    });
+  }
+  const fromEnv = auditFromEnv(config);
+  const loaded: Keys = { ...readKeyFile(file), ...fromEnv };
   loaded.refresh = () => {
-    loaded.ring = readKeyFile(file).ring;
+    const again = readKeyFile(file);
+    loaded.ring = again.ring;
+    // In place: the audit log holds this ring object.
+    if (!fromEnv.audit && loaded.audit && again.audit) {
+      loaded.audit.activeKeyId = again.audit.activeKeyId;
+      loaded.audit.keys = again.audit.keys;
+    }
   };
+  if (loaded.audit) loaded.audit.refresh = () => loaded.refresh!();
   return loaded;
 }
 
-function readKeyFileContent(file: string): z.infer<typeof KeyFile> {
+function newAuditKeys(config: Config): Pick<KeyFileContent, 'auditActiveKeyId' | 'auditKeys' | 'auditSigningKey'> {
+  return {
+    auditActiveKeyId: config.auditKeyId,
+    auditKeys: { [config.auditKeyId]: randomBytes(32).toString('base64') },
+    auditSigningKey: randomBytes(32).toString('base64'),
+  };
+}
+
+/** Audit key and checkpoint signer from the environment, where set (they then win over the key file's). */
+function auditFromEnv(config: Config): Pick<Keys, 'audit' | 'auditSigner'> {
+  const out: Pick<Keys, 'audit' | 'auditSigner'> = {};
+  if (config.auditKey) {
+    const previous = (config.previousAuditKeys ?? '').split(',').filter(Boolean).map((pair) => pair.split(':') as [string, string]);
+    const keys = new Map(previous.map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
+    keys.set(config.auditKeyId, Buffer.from(config.auditKey, 'base64'));
+    out.audit = { activeKeyId: config.auditKeyId, keys };
+  }
+  if (config.auditSigningKey) out.auditSigner = signerFromSeed(Buffer.from(config.auditSigningKey, 'base64'));
+  return out;
+}
+
+function readKeyFileContent(file: string): KeyFileContent {
   const mode = fs.statSync(file).mode & 0o077;
   if (mode !== 0) throw new Error(`key file ${file} is readable by others; run: chmod 600 ${file}`);
   const parsed = KeyFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
@@ -96,8 +192,15 @@ function readKeyFileContent(file: string): z.infer<typeof KeyFile> {
 }
 
 function readKeyFile(file: string): Keys {
-  const { activeKeyId, masterKeys, tokenKey } = readKeyFileContent(file);
+  const { activeKeyId, masterKeys, tokenKey, auditActiveKeyId, auditKeys, auditSigningKey } = readKeyFileContent(file);
   const keys = new Map(Object.entries(masterKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
   if (!keys.has(activeKeyId)) throw new Error(`key file ${file} does not hold its active key ${activeKeyId}`);
-  return { ring: { activeKeyId, keys }, tokenKey: Buffer.from(tokenKey, 'base64') };
+  const loaded: Keys = { ring: { activeKeyId, keys }, tokenKey: Buffer.from(tokenKey, 'base64') };
+  if (auditKeys && auditActiveKeyId) {
+    const audit = new Map(Object.entries(auditKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
+    if (!audit.has(auditActiveKeyId)) throw new Error(`key file ${file} does not hold its active audit key ${auditActiveKeyId}`);
+    loaded.audit = { activeKeyId: auditActiveKeyId, keys: audit };
+  }
+  if (auditSigningKey) loaded.auditSigner = signerFromSeed(Buffer.from(auditSigningKey, 'base64'));
+  return loaded;
 }

@@ -3,6 +3,7 @@
 // courier; every decision is audited. Refusals carry a stable code, never personal data.
 
 import { WaybillError } from '../errors';
+import { CredentialRefused } from '../auth/authFailure';
 import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
@@ -72,10 +73,10 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   const now = deps.now();
   const at = now.toISOString();
   const courier = req.credential ? await deps.couriers.authenticate(req.credential) : undefined;
-  if (!courier) throw new WaybillError('unauthenticated', 'a valid courier credential is required');
+  if (!courier) throw new CredentialRefused('unauthenticated', 'a valid courier credential is required');
 
-  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string) =>
-    deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId });
+  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) =>
+    deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(detail ? { detail } : {}) });
   const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
     if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: req.purpose, at, outcome: attempt });
     await audit('refuse', code, waybill?.waybillNo);
@@ -83,7 +84,10 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     return new WaybillError(code, message, [], retryAfter);
   };
 
-  if (courier.revokedAt) throw await refuse('forbidden', 'this courier credential is revoked');
+  if (courier.revokedAt) {
+    await refuse('forbidden', 'this courier credential is revoked');
+    throw new CredentialRefused('forbidden', 'this courier credential is revoked');
+  }
   if (courier.suspendedAt) throw await refuse('suspended', 'this courier is suspended; contact the carrier');
   if (!(SCAN_PURPOSES as readonly string[]).includes(req.purpose))
     throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
@@ -92,9 +96,18 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   if (lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
 
   // A malformed token is refused before any lookup, but still counts as an unknown token.
-  const waybill = isWellFormedToken(req.token) ? await deps.store.findWaybillByTokenHash(hashToken(req.token, deps.keys.tokenKey)) : undefined;
-  if (!waybill) throw await refuse('not_found', 'unknown token', 'unknown');
-  if (waybill.carrier !== courier.carrier) throw await refuse('forbidden', 'this waybill belongs to another carrier', 'forbidden', waybill);
+  const found = isWellFormedToken(req.token) ? await deps.store.findWaybillByTokenHash(hashToken(req.token, deps.keys.tokenKey)) : undefined;
+  // Another carrier's token is answered exactly as an unknown one, after the same work (no oracle for
+  // which tokens are real): counted as an unknown token (per-minute limit, harvest detection), with no
+  // waybill attached. Only the audit record says why, and which waybill it was.
+  const otherCarrier = found !== undefined && found.carrier !== courier.carrier;
+  const waybill = otherCarrier ? undefined : found;
+  if (!waybill) {
+    await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
+    await audit('refuse', 'not_found', found?.waybillNo, otherCarrier ? { reason: 'other_carrier' } : undefined);
+    await detectHarvest(deps, courier, now, req.requestId);
+    throw new WaybillError('not_found', 'unknown token');
+  }
   if (!waybill.sealed || waybill.status === 'cancelled' || waybill.purgeAfter <= at)
     throw await refuse('gone', 'this waybill is no longer live', 'gone', waybill);
   if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);

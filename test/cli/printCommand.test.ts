@@ -41,6 +41,32 @@ describe('waybill print', () => {
     expect(printed[0].copies.find((c: { copy: string }) => c.copy === 'office').fields['recipient.phone']).toBeUndefined();
   });
 
+  it('keeps order ids unique per client, as the API does: a second run is refused naming the waybills, --reprint prints them again', async () => {
+    const w = workspace();
+    const orders = path.join(SAMPLES, 'orders.json');
+    expect(await w.run('print', orders, '--format', 'json', '--out', path.join(w.out, 'first.json'))).toBe(EXIT.ok);
+    const first: { waybillNo: string }[] = JSON.parse(fs.readFileSync(path.join(w.out, 'first.json'), 'utf8'));
+    w.lines.length = 0;
+
+    // The same orders again (default client "local"): refused per order with its waybill number, nothing written.
+    expect(await w.run('print', orders, '--out', path.join(w.out, 'again.pdf'))).toBe(EXIT.badInput);
+    for (const [i, { waybillNo }] of first.entries()) expect(w.lines.join('\n')).toContain(`orders.json: order ${i}: orderId: a waybill exists for this order id: ${waybillNo}`);
+    expect(filesIn(w.out)).toEqual(['first.json']);
+
+    // Another client may use the same order ids; --reprint prints the existing waybills with the reprint mark.
+    expect(await w.run('print', orders, '--client', 'acme', '--out', path.join(w.out, 'acme.pdf'))).toBe(EXIT.ok);
+    expect(await w.run('print', orders, '--reprint', '--format', 'json', '--out', path.join(w.out, 'reprint.json'))).toBe(EXIT.ok);
+    const reprinted: { waybillNo: string; copies: { fields: Record<string, string> }[] }[] = JSON.parse(fs.readFileSync(path.join(w.out, 'reprint.json'), 'utf8'));
+    expect(reprinted.map((r) => r.waybillNo)).toEqual(first.map((f) => f.waybillNo));
+    expect(JSON.stringify(reprinted[0]!.copies[0]!.fields)).toMatch(/重印|REPRINT/);
+
+    // --reprint of orders that have no waybill yet names them.
+    w.lines.length = 0;
+    expect(await w.run('print', orders, '--client', 'nobody', '--reprint', '--out', path.join(w.out, 'none.pdf'))).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(/order 0: orderId: no waybill for this order id yet/);
+    expect(await w.run('print', orders, '--client', 'Not A Client', '--out', path.join(w.out, 'x.pdf'))).toBe(EXIT.usage);
+  });
+
   it('prints thermal printer commands at the asked resolution with --format zpl --dpi 300', async () => {
     const w = workspace();
     const out = path.join(w.out, 'labels.zpl');
@@ -117,7 +143,7 @@ describe('waybill print', () => {
     const w = workspace();
     const line = await fakePrinter();
     try {
-      const env = { ...w.env, WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5' };
+      const env = { ...w.env, WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5', WAYBILL_PRINTER_NETWORKS: '127.0.0.1/32' };
       const run = (...argv: string[]) => main(argv, (l) => w.lines.push(l), env);
       expect(await run('printers', 'add', 'dock-2', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'tspl', '--template', 'cn-1ply-76x130')).toBe(EXIT.ok);
       expect(await run('printers', 'add', 'Dock 3', '--host', 'http://x', '--language', 'epl')).toBe(EXIT.badInput);
@@ -132,7 +158,7 @@ describe('waybill print', () => {
 
       await line.off();
       w.lines.length = 0;
-      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2')).toBe(EXIT.failure);
+      expect(await run('print', path.join(SAMPLES, 'orders.json'), '--client', 'second-run', '--printer', 'dock-2')).toBe(EXIT.failure);
       const kept = /job ([0-9a-f-]{36}) is kept: waybill printers retry \1/.exec(w.lines.join('\n'));
       expect(kept).not.toBeNull();
       expect(w.lines.join('\n')).toMatch(/refused the connection \(printer off or port closed\) after 3 attempt\(s\)/);

@@ -341,7 +341,7 @@ describe('network printers', () => {
   let line: FakePrinter;
   const register = async (...args: string[]) => expect(await printerCommand(['add', ...args], w.services, () => {})).toBe(0);
   beforeAll(async () => {
-    w = await startWorld({ WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5' });
+    w = await startWorld({ WAYBILL_PRINTER_RETRY_BACKOFF_MS: '5', WAYBILL_PRINTER_NETWORKS: '127.0.0.1/32' }); // the fake printer is on loopback
     line = await fakePrinter();
     await register('acme-line-1', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'zpl', '--dpi', '300', '--client', 'acme');
     await register('other-line-1', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'tspl', '--client', 'other');
@@ -394,6 +394,7 @@ describe('network printers', () => {
     const failed = await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acmePrinter, body: { printer: 'acme-line-1' } }), 502);
     expect(failed).toMatchObject({ status: 502, printer: 'acme-line-1', jobStatus: 'failed', attempts: 3, links: { retry: `/v1/print-jobs/${failed.job}/retry` } });
     expect(failed.detail).toMatch(/refused the connection.*the job is kept/);
+    expect(JSON.stringify(failed)).not.toMatch(new RegExp(`127\\.0\\.0\\.1|\\b${line.port}\\b`)); // names the printer, never its address
     const kept = (await (await call(w, 'GET', `/v1/print-jobs/${failed.job}`, { key: w.keys.acme })).json()) as Record<string, unknown>;
     expect(kept).toMatchObject({ status: 'failed', attempts: 3, lastError: expect.stringContaining('refused') });
 

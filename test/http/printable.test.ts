@@ -54,6 +54,7 @@ describe.each(STORE_BACKENDS)('%s: no label without a live waybill; print number
       ...(db.location.backend === 'postgres' ? { DATABASE_URL: db.location.url } : {}),
       WAYBILL_RETENTION_GRACE_DAYS: '1',
       WAYBILL_PRINTER_ATTEMPTS: '1',
+      WAYBILL_PRINTER_NETWORKS: '127.0.0.1/32', // the fake printer is on loopback
       WAYBILL_LOG_LEVEL: 'silent',
     };
     services = await openServices(loadConfig(env), () => {});

@@ -55,7 +55,7 @@ describe('template loading', () => {
       courier(t).elements.push({ type: 'text', field: 'recipient.street', x: 5, y: 5, w: 20, h: 5, fontPt: 9 });
       courier(t).elements[0].colour = 'red';
     });
-    expect(issues.join('\n')).toMatch(/elements\[\d+\]\.field: Invalid option/);
+    expect(issues.join('\n')).toMatch(/elements\[\d+\]\.field: must be one of: waybillNo, /);
     // Reported like any unknown property: at its object, without the key (which, in an order, can be a name).
     expect(issues.join('\n')).toMatch(/elements\[0\]: unknown property/);
   });

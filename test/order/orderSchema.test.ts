@@ -132,3 +132,38 @@ describe('order schema', () => {
     expect(parseOrders(`${one}\n${one}\n`, 'a.ndjson')).toHaveLength(2);
   });
 });
+
+describe('order file errors a person can act on', () => {
+  const messagesOf = (content: string | Uint8Array) => {
+    try {
+      parseOrders(content, 'orders.json');
+    } catch (e) {
+      return (e as WaybillError).issues.map((i) => `${i.path.join('.') || '-'}: ${i.message}`);
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('says "required" for a missing field and names the expected type, in our words, not the schema library’s', () => {
+    expect(messagesOf(JSON.stringify(order((o) => delete o.recipient.name)))).toEqual(['recipient.name: required']);
+    expect(messagesOf(JSON.stringify(order((o) => (o.parcel.weightKg = '1.2'))))).toEqual(['parcel.weightKg: must be a number']);
+    expect(messagesOf(JSON.stringify(order((o) => (o.orderId = 7))))).toEqual(['orderId: must be text']);
+    expect(messagesOf(JSON.stringify(order((o) => (o.carrier = 'XX'))))[0]).toMatch(/^carrier: must be one of: ZT, /);
+  });
+
+  it('gives line and column of a JSON syntax error, in a pretty-printed order and in NDJSON', () => {
+    const pretty = JSON.stringify(order(), null, 2).split('\n');
+    pretty[2] = `  "carrier": 'ZT',`; // single quotes on line 3
+    expect(messagesOf(pretty.join('\n'))).toEqual(['-: not valid JSON at line 3, column 14']);
+    const ndjson = [JSON.stringify(order()), JSON.stringify(order()), '{"orderId": "SO-3",, }'].join('\n');
+    expect(messagesOf(ndjson)).toEqual(['-: not valid JSON at line 3, column 20']);
+    expect(messagesOf('{"orderId": "SO-1"')).toEqual(['-: not valid JSON (it ends too early)']);
+  });
+
+  it('names binary and non-UTF-8 files as such, and an empty file once', () => {
+    expect(messagesOf(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]))).toEqual(['-: is a binary file, not JSON or NDJSON text']);
+    const gbk = Buffer.concat([Buffer.from('{"orderId": "'), Buffer.from([0xc0, 0xee, 0xcb, 0xc4]), Buffer.from('"}')]); // 李四 in GBK
+    expect(messagesOf(gbk)).toEqual([expect.stringMatching(/^-: is not UTF-8 text/)]);
+    expect(messagesOf(Buffer.from('\n\n'))).toEqual(['-: holds no orders']);
+    expect(parseOrders(Buffer.from(JSON.stringify(order())), 'orders.json')).toHaveLength(1);
+  });
+});

@@ -8,12 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { deliverNew, retryDelivery, type DeliveryDeps } from '../../src/printers/deliverJob';
 import { NewPrinter, type Printer } from '../../src/printers/printer';
 import { SendFailure, sendRaw } from '../../src/printers/rawTcp';
+import { networkPolicy, printerAddress } from '../../src/printers/networkPolicy';
 import type { PrinterStore } from '../../src/printers/printerStore';
 import { jobPrintRefusal } from '../../src/waybills/printable';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
 const OPTS = { connectTimeoutMs: 2000, idleTimeoutMs: 2000 };
+/** The fake printers listen on loopback, so the tests list it explicitly. */
+const LOOPBACK_LISTED = networkPolicy(['127.0.0.1/32'], () => [], () => []);
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -37,7 +40,7 @@ describe('sendRaw', () => {
     const port = await closedPort();
     const failure = await sendRaw({ host: '127.0.0.1', port }, Buffer.from('^XA^XZ'), OPTS).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(SendFailure);
-    expect(failure).toMatchObject({ nothingSent: true, message: expect.stringContaining(`127.0.0.1:${port} refused the connection`) });
+    expect(failure).toMatchObject({ nothingSent: true, message: 'refused the connection (printer off or port closed)' }); // no address: API clients read it
   });
 
   it('says part of the job may be on paper when the printer drops the connection midway', async () => {
@@ -70,6 +73,7 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
       audit: db.stores.audit,
       ring,
       send: (to, bytes) => sendRaw(to, bytes, OPTS),
+      route: (p) => printerAddress(p, LOOPBACK_LISTED),
       attempts: 3,
       backoffMs: 10,
       now: () => new Date(),
@@ -107,7 +111,7 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     const bytes = randomBytes(4096);
     const jobId = await job();
     const failed = await deliverNew(deps, { jobId, printer: registered, bytes, actor: 'cli:test' });
-    expect(failed).toMatchObject({ status: 'failed', attempts: 3, error: expect.stringMatching(/printer "line-1": 127\.0\.0\.1:\d+ refused the connection/) });
+    expect(failed).toMatchObject({ status: 'failed', attempts: 3, error: 'printer "line-1": refused the connection (printer off or port closed)' });
     const kept = await printers.getDelivery(jobId);
     expect(kept).toMatchObject({ status: 'failed', attempts: 3, lastError: failed.error });
     expect(kept!.sealed!.ciphertext.includes(bytes)).toBe(false); // kept sealed, not in the clear
@@ -151,6 +155,34 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     await deliverNew({ ...deps, attempts: 1 }, { jobId, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
     await printers.removePrinter('line-1');
     expect(await retryDelivery(deps, jobId, 'cli:test')).toMatchObject({ status: 'failed', attempts: 0, error: 'printer "line-1" is no longer registered' });
+  });
+
+  it('checks the address again at every send: a host an insider changed in the database to another loopback address is never connected to', async () => {
+    // Something else on this machine (a database, say), on a loopback address that is not listed.
+    let connections = 0;
+    const secret = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => secret.listen(0, '127.0.0.2', resolve));
+    const secretPort = (secret.address() as net.AddressInfo).port;
+    try {
+      await db.exec(`UPDATE printers SET host = '127.0.0.2', port = ${secretPort} WHERE name = 'line-1'`);
+      const jobId = await job();
+      const refused = await deliverNew(deps, { jobId, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
+      const reason = 'printer "line-1": its address is not allowed by the printer network policy (WAYBILL_PRINTER_NETWORKS); nothing was sent';
+      expect(refused).toEqual({ jobId, printer: 'line-1', status: 'failed', attempts: 0, error: reason }); // not retried: it would be refused alike
+      expect(connections).toBe(0);
+      expect(await printers.getDelivery(jobId)).toMatchObject({ status: 'failed', attempts: 0, lastError: reason });
+      expect((await deps.audit.forJob!(jobId)).map((r) => r.detail)).toEqual([{ job: jobId, printer: 'line-1', attempts: 0, bytes: 6, refused: 'loopback' }]);
+
+      // Kept, not lost: once the host is put right, a retry delivers it.
+      await db.exec(`UPDATE printers SET host = '127.0.0.1', port = ${printer.port} WHERE name = 'line-1'`);
+      expect(await retryDelivery(deps, jobId, 'cli:test')).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(connections).toBe(0);
+    } finally {
+      secret.close();
+    }
   });
 
   it('shreds the bytes of jobs never delivered once they expire; a retry then says gone', async () => {

@@ -1,0 +1,60 @@
+// One configuration for the server and every command: the data directory's waybill.config.json, under
+// the environment. `waybill init --demo` writes the quick start's demo relay pool there, so the CLI sees
+// the pool the server uses.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EXIT, main } from '../../src/cli';
+import { loadConfig } from '../../src/config/config';
+
+function workspace() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-config-'));
+  const env = { WAYBILL_DATA_DIR: path.join(dir, 'data') };
+  const run = async (argv: string[], extra: NodeJS.ProcessEnv = {}) => {
+    const lines: string[] = [];
+    const code = await main(argv, (l) => lines.push(l), { ...env, ...extra });
+    return { code, out: lines.join('\n') };
+  };
+  return { dir, env, run, file: path.join(env.WAYBILL_DATA_DIR, 'waybill.config.json') };
+}
+
+describe('the settings file in the data directory', () => {
+  it('is written once by init --demo, and the CLI then sees the relay pool the server uses', async () => {
+    const w = workspace();
+    expect((await w.run(['relay', 'pool'])).out).toMatch(/no relay pool configured/);
+    expect((await w.run(['init', '--demo'])).code).toBe(EXIT.ok);
+    expect(JSON.parse(fs.readFileSync(w.file, 'utf8'))).toEqual({ WAYBILL_RELAY_NUMBERS: '+8617000000001,+8617000000002' });
+    expect(fs.statSync(w.file).mode & 0o777).toBe(0o600);
+    expect((await w.run(['relay', 'pool'])).out).toMatch(/\+8617000000001\tcapacity/);
+    expect(loadConfig(w.env).relay.numbers).toBe('+8617000000001,+8617000000002');
+
+    // A second init leaves an edited file alone.
+    fs.writeFileSync(w.file, JSON.stringify({ WAYBILL_RELAY_NUMBERS: '+8617000000009', WAYBILL_SCAN_PER_MINUTE: 12 }));
+    expect((await w.run(['init', '--demo'])).code).toBe(EXIT.ok);
+    expect(loadConfig(w.env).relay.numbers).toBe('+8617000000009');
+    expect(loadConfig(w.env).scan.perMinute).toBe(12);
+  });
+
+  it('yields to the environment', () => {
+    const w = workspace();
+    fs.mkdirSync(w.env.WAYBILL_DATA_DIR, { recursive: true });
+    fs.writeFileSync(w.file, JSON.stringify({ WAYBILL_SCAN_PER_MINUTE: 12, WAYBILL_PORT: 9000 }));
+    const config = loadConfig({ ...w.env, WAYBILL_SCAN_PER_MINUTE: '7' });
+    expect(config.scan.perMinute).toBe(7);
+    expect(config.http.port).toBe(9000);
+  });
+
+  it.each([
+    ['an unknown setting, named so the typo is found', { WAYBILL_RELAY_NUMBRS: 'x' }, /waybill\.config\.json: unknown setting WAYBILL_RELAY_NUMBRS/],
+    ['a value that is not a string, number or boolean', { WAYBILL_PORT: [1] }, /waybill\.config\.json: must be one JSON object/],
+    ['a bad value, named by its setting', { WAYBILL_SCAN_PER_MINUTE: -1 }, /WAYBILL_SCAN_PER_MINUTE: /],
+  ])('refuses %s', async (_what, content, message) => {
+    const w = workspace();
+    fs.mkdirSync(w.env.WAYBILL_DATA_DIR, { recursive: true });
+    fs.writeFileSync(w.file, JSON.stringify(content));
+    const { code, out } = await w.run(['relay', 'pool']);
+    expect(code).not.toBe(EXIT.ok);
+    expect(out).toMatch(message);
+  });
+});
