@@ -7,10 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/config';
-import { WaybillError, formatIssue } from './errors';
+import { WaybillError } from './errors';
 import { listTemplates, loadTemplate, tailorTemplate, type LoadedTemplate } from './layout/loadTemplate';
 import { fontMetrics } from './layout/textMeasure';
-import { parseOrders } from './order/readOrders';
 import { printWaybills, reprintOrders, type PrintRequest, type PrintSummary } from './printing/printWaybills';
 import { CLI_CLIENT, ClientId } from './auth/apiKey';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
@@ -30,101 +29,129 @@ import { previewCommand } from './cli/previewCommand';
 import { deliverNew } from './printers/deliverJob';
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
+import { readOrderFile } from './cli/orderFile';
+import { EXIT, STD_IO, UsageError, asIo, printList, reportError, suggestion, type Io, type Output } from './cli/io';
 
 const USAGE = `usage:
   waybill init [--demo]   (the data directory's settings file; --demo adds a demo relay pool)
-  waybill print <orders.json|.ndjson> [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
-  waybill print <orders.json|.ndjson> [--template ID] --printer NAME   (raw TCP to a registered network printer)
-  waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi 203|300] --out PATH   (stamped 样张/PREVIEW; creates nothing)
-  waybill printers add|list|remove|jobs|retry …
-  waybill templates
+  waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
+  waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] --printer NAME   (raw TCP to a registered network printer)
+  waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi ${DPIS.join('|')}] --out PATH   (stamped 样张/PREVIEW; creates nothing)
+  waybill templates [--json]
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
-  waybill couriers add|list|revoke|reinstate …
+  waybill printers add NAME --host HOST [--port 9100] --language zpl|tspl|cpcl|pdf [--dpi 203|300] [--template ID] [--client ID] [--zpl-compression z64|acs]
+  waybill printers list [--json] | printers remove NAME | printers jobs [--status STATUS] [--json] | printers retry JOB
+  waybill couriers add --carrier CODE --name NAME --outlet OUTLET --device DEVICE [--route PREFIX …]
+  waybill couriers list [--json] | couriers revoke ID | couriers reinstate ID
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
   waybill event <waybill number> --correct STATUS --reason TEXT   (admin correction, audited)
   waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
   waybill purge
   waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE] | audit checkpoint [--out FILE]
   waybill audit waybill <no> | audit trace <copy code>
-  waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client C] …
-  waybill keys list | keys revoke <id>
+  waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client ID] …
+  waybill keys list [--json] | keys revoke ID
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
-  waybill keys rotate-audit [NEW-ID] | keys audit-public   (audit chain key, checkpoint public key)
-  waybill relay pool | relay show <waybill no> | relay courier-phone <id> <number>
-  waybill relay clients add --name NAME | relay clients list | relay clients revoke|reinstate <id>
+  waybill keys rotate-audit [NEW-ID] | keys audit-public [--out FILE]   (audit chain key, checkpoint public key)
+  waybill relay pool [--json] | relay show <waybill no> | relay courier-phone ID NUMBER
+  waybill relay clients add --name NAME | relay clients list [--json] | relay clients revoke|reinstate ID
   waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
 
-environment: WAYBILL_DATA_DIR, DATABASE_URL, WAYBILL_SCAN_BASE_URL, WAYBILL_MASTER_KEY, WAYBILL_TOKEN_KEY (see README)`;
+Data (credentials, lists, paths) goes to stdout, everything else to stderr. Exit codes: 0 done, 1 done but
+the answer is no (e.g. a broken audit chain), 64 usage, 65 bad input, 66 missing file, 70 internal error,
+75 try again later, 78 bad configuration.
+Settings: environment variables or the data directory's waybill.config.json (see README).`;
 
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
+export { EXIT };
 
-class UsageError extends Error {}
+const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store'];
 
-export async function main(
-  argv: string[],
-  log: (line: string) => void = (l) => process.stderr.write(l + '\n'),
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<number> {
+/** A command's own lines of the usage (all of it for no or an unknown command). */
+function usageOf(command: string | undefined): string {
+  const lines = USAGE.split('\n').filter((l) => command !== undefined && l.startsWith(`  waybill ${command} `) || l === `  waybill ${command}`);
+  return lines.length ? `usage:\n${lines.join('\n')}` : USAGE;
+}
+
+/** Runs one `waybill` command; resolves with its exit code. */
+export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const io = asIo(output);
+  let config: Config;
   try {
-    const [command, ...rest] = argv;
-    const config = loadConfig(env);
+    config = loadConfig(env);
+  } catch (e) {
+    io.err(`waybill: ${(e as Error).message}`);
+    return EXIT.config;
+  }
+  const [command, ...rest] = argv;
+  const usage = usageOf(command);
+  try {
+    // Every command explains itself: its lines of the usage, on stdout (asked for, so it is the output).
+    if (command !== undefined && COMMANDS.includes(command) && (rest.includes('--help') || rest.includes('-h'))) {
+      io.out(usage);
+      return EXIT.ok;
+    }
     switch (command) {
       case 'preview':
-        return await previewCommand(rest, config, log, (m) => new UsageError(m));
+        return await previewCommand(rest, config, io);
       case 'init':
-        return initCommand(rest, config, log);
+        return initCommand(rest, config, io);
       case 'print':
-        return await printCommand(rest, config, log);
-      case 'templates':
-        for (const id of listTemplates(config.templatesDir)) log(`${id}\t${loadTemplate(config.templatesDir, id).name}`);
+        return await printCommand(rest, config, io);
+      case 'templates': {
+        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+        const rows = listTemplates(config.templatesDir).map((id) => ({ id, name: loadTemplate(config.templatesDir, id).name }));
+        printList(io, rows, ['id', 'name'], values.json ?? false);
         return EXIT.ok;
+      }
       case 'serve': {
-        const services = await openServices(config, (m) => log(`warning: ${m}`));
-        const running = await serveCommand(rest, services, log);
+        const services = await openServices(config, (m) => io.err(`warning: ${m}`));
+        const running = await serveCommand(rest, services, io);
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
-        log('shutting down: finishing running requests');
+        io.err('shutting down: finishing running requests');
         await running.shutdown();
         await services.close();
         return EXIT.ok;
       }
       case 'couriers':
-        return await withServices(config, log, (s) =>
-          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditCredential(s, action, id) } }, log),
+        return await withServices(config, io, (s) =>
+          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditCredential(s, action, id) } }, io),
         );
       case 'event':
-        return await withServices(config, log, (s) => eventCommand(rest, s, log));
+        return await withServices(config, io, (s) => eventCommand(rest, s, io));
       case 'assign':
-        return await withServices(config, log, (s) => assignCommand(rest, s, log));
+        return await withServices(config, io, (s) => assignCommand(rest, s, io));
       case 'purge':
-        return await withServices(config, log, (s) => purgeCommand(s, log));
+        return await withServices(config, io, (s) => purgeCommand(s, io));
       case 'audit':
-        return await withServices(config, log, (s) =>
-          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), checkpoints: checkpointDeps(s) }, log),
+        return await withServices(config, io, (s) =>
+          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), checkpoints: checkpointDeps(s) }, io),
         );
       case 'keys':
-        return await withServices(config, log, (s) => keysCommand(rest, s, log));
+        return await withServices(config, io, (s) => keysCommand(rest, s, io));
       case 'relay':
-        return await withServices(config, log, (s) => relayCommand(rest, s, log));
+        return await withServices(config, io, (s) => relayCommand(rest, s, io));
       case 'printers':
-        return await withServices(config, log, (s) => printerCommand(rest, s, log));
+        return await withServices(config, io, (s) => printerCommand(rest, s, io));
       case 'store':
-        return await storeCommand(rest, config, log);
-      case undefined:
+        return await storeCommand(rest, config, io);
       case 'help':
       case '--help':
-        log(USAGE);
-        return command === undefined ? EXIT.usage : EXIT.ok;
+      case '-h':
+        io.out(USAGE);
+        return EXIT.ok;
+      case undefined:
+        throw new UsageError('a command is required');
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        throw new UsageError(`unknown command "${command}"${suggestion(command, COMMANDS)}`);
     }
   } catch (e) {
-    return report(e, log);
+    return reportError(e, io, usage);
   }
 }
 
-async function withServices(config: Config, log: (line: string) => void, run: (s: Services) => Promise<number>): Promise<number> {
-  const services = await openServices(config, (m) => log(`warning: ${m}`));
+async function withServices(config: Config, io: Io, run: (s: Services) => Promise<number>): Promise<number> {
+  const services = await openServices(config, (m) => io.err(`warning: ${m}`));
   try {
     return await run(services);
   } finally {
@@ -132,7 +159,7 @@ async function withServices(config: Config, log: (line: string) => void, run: (s
   }
 }
 
-async function printCommand(args: string[], config: Config, log: (line: string) => void): Promise<number> {
+async function printCommand(args: string[], config: Config, io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -160,13 +187,12 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   const clientId = client.data;
 
   // Everything that can be refused is checked before any output or store write.
-  if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
-  const orders = parseOrders(fs.readFileSync(file), path.basename(file));
+  const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
   const validated = { orders: orders.length, ms: Date.now() - started };
   let progress: Progress | undefined;
 
-  return withServices(config, log, async (services) => {
+  return withServices(config, io, async (services) => {
     // What killed prints left (provisional relay numbers, .partial files) goes before this one starts.
     await services.leases.sweep();
     const deps = {
@@ -184,8 +210,8 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
     const print = (req: PrintRequest & { clientId: string }) => (values.reprint ? reprintOrders(deps, req) : printWaybills(deps, req));
     const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
       progress?.stop();
-      for (const w of summary.warnings) log(`warning: ${w}`);
-      log(
+      for (const w of summary.warnings) io.err(`warning: ${w}`);
+      io.err(
         `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
           `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${where}`,
       );
@@ -199,7 +225,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
       const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, { zplCompression: printer.zplCompression }));
       const summary = await print({ ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
       done(summary, template, printer.language, `printer ${printer.name}`);
-      return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), log);
+      return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), io);
     }
 
     const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
@@ -213,6 +239,7 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
       fs.chmodSync(temp, 0o644);
       fs.renameSync(temp, out);
       done(summary, template, format, out);
+      io.out(out);
       return EXIT.ok;
     } finally {
       fs.rmSync(temp, { force: true });
@@ -220,26 +247,6 @@ async function printCommand(args: string[], config: Config, log: (line: string) 
   }).finally(() => progress?.stop());
 }
 
-function report(e: unknown, log: (line: string) => void): number {
-  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    log(`waybill: ${(e as Error).message}\n${USAGE}`);
-    return EXIT.usage;
-  }
-  if (e instanceof WaybillError) {
-    // One problem, one line: a lone issue says it more precisely than the summary.
-    if (e.issues.length === 1) {
-      log(`waybill: ${formatIssue(e.issues[0]!)}`);
-      return e.code === 'internal' ? EXIT.failure : EXIT.badInput;
-    }
-    log(`waybill: ${e.message}`);
-    for (const issue of e.issues.slice(0, 50)) log(`  ${formatIssue(issue)}`);
-    if (e.issues.length > 50) log(`  … and ${e.issues.length - 50} more`);
-    return e.code === 'internal' ? EXIT.failure : EXIT.badInput;
-  }
-  // Unexpected errors: the message only (no stack with data), and a non-zero exit.
-  log(`waybill: failed: ${(e as Error).message ?? String(e)}`);
-  return EXIT.failure;
-}
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {

@@ -11,6 +11,7 @@ import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
+import { EXIT, asIo, type Io, type Output } from './io';
 
 export const AUDIT_USAGE = `usage:
   waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE]
@@ -22,7 +23,6 @@ export const AUDIT_USAGE = `usage:
   waybill audit trace <copy code>    where and when a printed copy came from`;
 
 // Same meaning as the CLI's exit codes; kept here so this module does not import the CLI entry point.
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export interface AuditCommandDeps {
   audit: AuditLog;
@@ -31,27 +31,28 @@ export interface AuditCommandDeps {
   checkpoints?: CheckpointWriter & { dir: string };
 }
 
-export async function auditCommand(args: string[], deps: AuditCommandDeps, log: (line: string) => void): Promise<number> {
+export async function auditCommand(args: string[], deps: AuditCommandDeps, output: Output): Promise<number> {
+  const io = asIo(output);
   const [sub, ...rest] = args;
   const usage = (message: string): number => {
-    log(`waybill audit: ${message}\n${AUDIT_USAGE}`);
+    io.err(`waybill audit: ${message}\n${AUDIT_USAGE}`);
     return EXIT.usage;
   };
   switch (sub) {
     case 'verify': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { checkpoints: { type: 'string' }, 'public-key': { type: 'string' } } });
       if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('verify takes only --checkpoints DIR|FILE and --public-key FILE');
-      const claims = loadClaims(values.checkpoints as string | undefined, values['public-key'] as string | undefined, deps, log);
+      const claims = loadClaims(values.checkpoints as string | undefined, values['public-key'] as string | undefined, deps, io);
       if (!claims) return EXIT.failure;
       const result = await deps.audit.verify(claims.list);
       if (result.ok) {
-        log(`audit log intact: ${result.count} records`);
-        if (result.head) log(`head: record ${result.head.seq}, link ${result.head.hash}, ${result.count} records`);
-        log(result.keyedFrom !== undefined ? `keyed from record ${result.keyedFrom}; head linked under audit key ${result.keyId}` : 'not keyed: no record is linked under an audit key yet');
-        log(claims.summary);
+        io.out(`audit log intact: ${result.count} records`);
+        if (result.head) io.out(`head: record ${result.head.seq}, link ${result.head.hash}, ${result.count} records`);
+        io.out(result.keyedFrom !== undefined ? `keyed from record ${result.keyedFrom}; head linked under audit key ${result.keyId}` : 'not keyed: no record is linked under an audit key yet');
+        io.out(claims.summary);
         return EXIT.ok;
       }
-      log(`audit log BROKEN at record ${result.seq} (${result.problem}): ${result.message}; ${result.count} records checked before it`);
+      io.err(`audit log BROKEN at record ${result.seq} (${result.problem}): ${result.message}; ${result.count} records checked before it`);
       return EXIT.failure;
     }
     case 'checkpoint': {
@@ -60,7 +61,7 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, log: 
       if (!deps.checkpoints) return usage('checkpoints are not available here');
       const file = (values.out as string | undefined) ?? path.join(deps.checkpoints.dir, CHECKPOINT_FILE_NAME);
       const head = await writeCheckpoint(deps.checkpoints, file);
-      log(`checkpoint: record ${head.seq}, link ${head.hash}, ${head.count} records, signed by ${deps.checkpoints.signer!.keyId} → ${file}`);
+      io.out(`checkpoint: record ${head.seq}, link ${head.hash}, ${head.count} records, signed by ${deps.checkpoints.signer!.keyId} → ${file}`);
       return EXIT.ok;
     }
     case 'waybill': {
@@ -69,10 +70,10 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, log: 
       const records = await deps.audit.forWaybill(waybillNo);
       // A number with no records exits 1, like grep with no match, so scripts can tell.
       if (!records.length) {
-        log(`no audit records for waybill ${waybillNo}`);
+        io.err(`no audit records for waybill ${waybillNo}`);
         return EXIT.failure;
       }
-      for (const r of records) log(recordLine(r));
+      for (const r of records) io.out(recordLine(r));
       return EXIT.ok;
     }
     case 'trace': {
@@ -80,26 +81,26 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, log: 
       const code = normaliseCopyCode(rest[0]);
       const print = await deps.findCopyPrint(code);
       if (!print) {
-        log(`no printed copy has the code ${code}`);
+        io.err(`no printed copy has the code ${code}`);
         return EXIT.failure;
       }
       const { job } = print;
-      log(`copy code:  ${print.copyCode}`);
-      log(`copy:       ${print.copy}`);
-      log(`print:      ${print.printNo === 1 ? '1 (first print)' : `${print.printNo} (reprint)`}`);
-      log(`print job:  ${job.id}`);
-      log(`printed at: ${job.createdAt}`);
-      log(`channel:    ${job.channel}`);
-      log(`host:       ${job.host}`);
-      log(`operator:   ${job.operator}`);
-      log(`template:   ${job.templateId}`);
-      log(`format:     ${job.format}`);
+      io.out(`copy code:  ${print.copyCode}`);
+      io.out(`copy:       ${print.copy}`);
+      io.out(`print:      ${print.printNo === 1 ? '1 (first print)' : `${print.printNo} (reprint)`}`);
+      io.out(`print job:  ${job.id}`);
+      io.out(`printed at: ${job.createdAt}`);
+      io.out(`channel:    ${job.channel}`);
+      io.out(`host:       ${job.host}`);
+      io.out(`operator:   ${job.operator}`);
+      io.out(`template:   ${job.templateId}`);
+      io.out(`format:     ${job.format}`);
       const records = deps.audit.forJob ? await deps.audit.forJob(job.id) : undefined;
-      if (records === undefined) log('audit records of this job: not available from this audit log');
-      else if (!records.length) log('audit records of this job: none');
+      if (records === undefined) io.out('audit records of this job: not available from this audit log');
+      else if (!records.length) io.out('audit records of this job: none');
       else {
-        log('audit records of this job:');
-        for (const r of records) log(`  ${recordLine(r)}`);
+        io.out('audit records of this job:');
+        for (const r of records) io.out(`  ${recordLine(r)}`);
       }
       return EXIT.ok;
     }
@@ -119,12 +120,12 @@ function loadClaims(
   given: string | undefined,
   publicKeyFile: string | undefined,
   deps: AuditCommandDeps,
-  log: (line: string) => void,
+  io: Io,
 ): { list: CheckpointClaim[]; summary: string } | undefined {
   const target = given ?? deps.checkpoints?.dir;
   if (!target || !fs.existsSync(target)) {
     if (given) {
-      log(`audit checkpoints: ${given} does not exist`);
+      io.err(`audit checkpoints: ${given} does not exist`);
       return undefined;
     }
     return { list: [], summary: `checkpoints: none${target ? ` (${target} does not exist)` : ''}` };
@@ -136,13 +137,13 @@ function loadClaims(
     try {
       trusted.push(...parsePublicKeys(fs.readFileSync(publicKeyFile, 'utf8')));
     } catch {
-      log(`audit checkpoints: ${publicKeyFile} holds no Ed25519 public key`);
+      io.err(`audit checkpoints: ${publicKeyFile} holds no Ed25519 public key`);
       return undefined;
     }
   }
   const checked = checkCheckpointLines(lines, trusted);
   if (!checked.ok) {
-    log(`audit checkpoint REFUSED at ${checked.where}: ${checked.message}`);
+    io.err(`audit checkpoint REFUSED at ${checked.where}: ${checked.message}`);
     return undefined;
   }
   const latest = checked.claims.reduce((a, b) => (b.seq >= a.seq ? b : a));

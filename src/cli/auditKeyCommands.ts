@@ -6,45 +6,45 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { addAuditKey } from '../vault/keyFile';
 import type { Services } from '../wiring';
+import { EXIT, type Io } from './io';
 
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 export async function auditKeyCommand(
   args: string[],
   s: Services,
-  log: (line: string) => void,
+  io: Io,
 ): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'audit-public') {
     const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
-    if (positionals.length) return usage(log);
+    if (positionals.length) return usage(io);
     const signer = s.keys.auditSigner;
     if (!signer) {
-      log('no audit signing key: set WAYBILL_AUDIT_SIGNING_KEY (or use the generated key file)');
+      io.err('no audit signing key: set WAYBILL_AUDIT_SIGNING_KEY (or use the generated key file)');
       return EXIT.failure;
     }
     const pem = signer.publicKey.export({ format: 'pem', type: 'spki' }).toString();
     if (values.out) fs.writeFileSync(values.out, pem, { mode: 0o644 });
-    log(`audit checkpoint signing key ${signer.keyId}${values.out ? ` (written to ${values.out})` : ''}`);
-    log(pem.trimEnd());
+    io.err(`audit checkpoint signing key ${signer.keyId}${values.out ? ` (written to ${values.out})` : ''}`);
+    io.out(pem.trimEnd()); // the public key is the output: `waybill keys audit-public > audit-public.pem`
     return EXIT.ok;
   }
   // rotate-audit
-  if (rest.length > 1) return usage(log);
+  if (rest.length > 1) return usage(io);
   const id = rest[0];
   if (id !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(id)) {
-    log('waybill keys: an audit key id is 1–40 letters, digits, dot, dash or underscore');
+    io.err('waybill keys: an audit key id is 1–40 letters, digits, dot, dash or underscore');
     return EXIT.usage;
   }
   if (!s.keys.audit) {
-    log('no audit key is configured: set WAYBILL_AUDIT_KEY and WAYBILL_AUDIT_KEY_ID');
+    io.err('no audit key is configured: set WAYBILL_AUDIT_KEY and WAYBILL_AUDIT_KEY_ID');
     return EXIT.failure;
   }
   const fromEnv = Boolean(s.config.auditKey);
   if (fromEnv) {
     // The environment holds the keys: the operator sets the new one there; this starts its chain now.
     if (id !== undefined && id !== s.config.auditKeyId) {
-      log(
+      io.err(
         `the audit key comes from the environment: set WAYBILL_AUDIT_KEY_ID=${id} and WAYBILL_AUDIT_KEY to the new key, ` +
           'move the old one into WAYBILL_PREVIOUS_AUDIT_KEYS, then run this again',
       );
@@ -55,7 +55,7 @@ export async function auditKeyCommand(
     s.keys.refresh?.();
   }
   const record = await s.audit.startKey(new Date().toISOString());
-  log(
+  io.err(
     record
       ? `active audit key ${s.keys.audit.activeKeyId}; record ${record.seq} starts its chain`
       : `active audit key ${s.keys.audit.activeKeyId}; the chain already uses it`,
@@ -63,7 +63,7 @@ export async function auditKeyCommand(
   return EXIT.ok;
 }
 
-function usage(log: (line: string) => void): number {
-  log('usage: waybill keys rotate-audit [NEW-ID] | keys audit-public [--out FILE]');
+function usage(io: Io): number {
+  io.err('usage: waybill keys rotate-audit [NEW-ID] | keys audit-public [--out FILE]');
   return EXIT.usage;
 }

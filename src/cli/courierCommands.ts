@@ -2,21 +2,16 @@
 // once, at add; list never shows a credential or its hash (the store does not even return the hash).
 
 import { parseArgs } from 'node:util';
-import { WaybillError, formatIssue } from '../errors';
-import { courierStatus, parseNewCourier, type Courier } from '../couriers/courier';
+import { courierStatus, parseNewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
+import { EXIT, UsageError, asIo, printList, reportError, type Io, type Output } from './io';
 
 const USAGE = `usage:
   waybill courier add --carrier CODE --name NAME --outlet OUTLET [--route PREFIX]... --device DEVICE
-  waybill courier list
+  waybill courier list [--json]
   waybill courier revoke <id>
   waybill courier reinstate <id>`;
 
-// The same codes as EXIT in src/cli.ts, not imported from there: cli.ts pulls in the whole print
-// pipeline, and it is the one that imports this module.
-const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 65 } as const;
-
-class UsageError extends Error {}
 
 export interface CourierCommandDeps {
   couriers: CourierStore;
@@ -25,21 +20,22 @@ export interface CourierCommandDeps {
   audit?: { record: (action: 'courier_add' | 'courier_revoke', courierId: string) => Promise<void> };
 }
 
-export async function courierCommand(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
+export async function courierCommand(args: string[], deps: CourierCommandDeps, output: Output): Promise<number> {
+  const io = asIo(output);
   try {
     const [sub, ...rest] = args;
     switch (sub) {
       case 'add':
-        return await add(rest, deps, log);
+        return await add(rest, deps, io);
       case 'list':
-        return await list(rest, deps, log);
+        return await list(rest, deps, io);
       case 'revoke':
-        return await revoke(rest, deps, log);
+        return await revoke(rest, deps, io);
       case 'reinstate':
-        return await reinstate(rest, deps, log);
+        return await reinstate(rest, deps, io);
       case 'help':
       case '--help':
-        log(USAGE);
+        io.err(USAGE);
         return EXIT.ok;
       case undefined:
         throw new UsageError('a courier subcommand is required');
@@ -47,11 +43,11 @@ export async function courierCommand(args: string[], deps: CourierCommandDeps, l
         throw new UsageError(`unknown courier subcommand "${sub}"`);
     }
   } catch (e) {
-    return report(e, log);
+    return reportError(e, io, USAGE, 'waybill courier');
   }
 }
 
-async function add(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
+async function add(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -68,56 +64,53 @@ async function add(args: string[], deps: CourierCommandDeps, log: (line: string)
   const input = parseNewCourier({ carrier: values.carrier, name: values.name, outlet: values.outlet, routes: values.route ?? [], device: values.device });
   const { courier, credential } = await deps.couriers.add(input, deps.now());
   await deps.audit?.record('courier_add', courier.id);
-  log(`added courier ${courier.id} (${courier.carrier}, outlet ${courier.outlet}, device ${courier.device})`);
-  log(`credential: ${credential}`);
-  log('this credential is shown only once and cannot be recovered: enter it on the handheld now (a lost one means revoke and add again)');
+  io.err(`added courier ${courier.id} (${courier.carrier}, outlet ${courier.outlet}, device ${courier.device})`);
+  io.out(credential); // alone on stdout, for a script to capture
+  io.err('this credential is shown only once and cannot be recovered: enter it on the handheld now (a lost one means revoke and add again)');
   return EXIT.ok;
 }
 
-async function list(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
-  parseArgs({ args, options: {} });
-  const couriers = await deps.couriers.list();
-  if (couriers.length === 0) log('no couriers');
-  for (const c of couriers) log(listLine(c));
+async function list(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const rows = (await deps.couriers.list()).map((c) => {
+    const status = courierStatus(c);
+    return {
+      id: c.id,
+      carrier: c.carrier,
+      outlet: c.outlet,
+      routes: c.routes.length ? c.routes.join(',') : '*',
+      device: c.device,
+      status: status === 'suspended' ? `suspended(${c.suspendReason ?? ''})` : status,
+      created: c.createdAt,
+    };
+  });
+  printList(io, rows, ['id', 'carrier', 'outlet', 'routes', 'device', 'status', 'created'], values.json ?? false);
+  if (rows.length === 0) io.err('no couriers yet');
   return EXIT.ok;
 }
 
-/** id, carrier, outlet, routes, device, status, created: tab-separated, built from named fields only. */
-function listLine(c: Courier): string {
-  const status = courierStatus(c);
-  return [
-    c.id,
-    c.carrier,
-    c.outlet,
-    c.routes.length ? c.routes.join(',') : '*',
-    c.device,
-    status === 'suspended' ? `suspended(${c.suspendReason ?? ''})` : status,
-    c.createdAt,
-  ].join('\t');
-}
-
-async function revoke(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
+async function revoke(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
   const id = onlyId(args, 'revoke');
   const before = await deps.couriers.get(id);
-  if (!before || !(await deps.couriers.revoke(id, deps.now()))) return unknown(id, log);
-  if (before.revokedAt) log(`courier ${id} was already revoked at ${before.revokedAt}`);
+  if (!before || !(await deps.couriers.revoke(id, deps.now()))) return unknown(id, io);
+  if (before.revokedAt) io.err(`courier ${id} was already revoked at ${before.revokedAt}`);
   else {
     await deps.audit?.record('courier_revoke', id);
-    log(`revoked courier ${id}: its credential no longer opens any waybill`);
+    io.err(`revoked courier ${id}: its credential no longer opens any waybill`);
   }
   return EXIT.ok;
 }
 
-async function reinstate(args: string[], deps: CourierCommandDeps, log: (line: string) => void): Promise<number> {
+async function reinstate(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
   const id = onlyId(args, 'reinstate');
   const before = await deps.couriers.get(id);
-  if (!before) return unknown(id, log);
+  if (!before) return unknown(id, io);
   if (before.revokedAt || !(await deps.couriers.reinstate(id))) {
-    log(`waybill courier: courier ${id} is revoked; revocation is permanent, add a new courier instead`);
+    io.err(`waybill courier: courier ${id} is revoked; revocation is permanent, add a new courier instead`);
     return EXIT.failure;
   }
-  if (!before.suspendedAt) log(`courier ${id} was not suspended`);
-  else log(`reinstated courier ${id} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
+  if (!before.suspendedAt) io.err(`courier ${id} was not suspended`);
+  else io.err(`reinstated courier ${id} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
   return EXIT.ok;
 }
 
@@ -127,21 +120,7 @@ function onlyId(args: string[], sub: string): string {
   return positionals[0]!;
 }
 
-function unknown(id: string, log: (line: string) => void): number {
-  log(`waybill courier: unknown courier ${id}`);
-  return EXIT.failure;
-}
-
-function report(e: unknown, log: (line: string) => void): number {
-  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-    log(`waybill courier: ${(e as Error).message}\n${USAGE}`);
-    return EXIT.usage;
-  }
-  if (e instanceof WaybillError) {
-    log(`waybill courier: ${e.message}`);
-    for (const issue of e.issues) log(`  ${formatIssue(issue)}`);
-    return e.code === 'invalid_input' ? EXIT.badInput : EXIT.failure;
-  }
-  log(`waybill courier: failed: ${(e as Error).message ?? String(e)}`);
+function unknown(id: string, io: Io): number {
+  io.err(`waybill courier: unknown courier ${id}`);
   return EXIT.failure;
 }

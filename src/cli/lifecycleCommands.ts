@@ -9,30 +9,31 @@ import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
 import { relayDeps, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
+import { EXIT, asIo, printList, type Io, type Output } from './io';
 
 const EVENT_USAGE = `usage: waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
        waybill event <waybill number> --correct STATUS --reason TEXT   (a correction outside the state machine)
        waybill assign <waybill number> --outlet OUTLET   (its couriers may pick it up without a pickup scan)`;
 
 /** `waybill event NO TYPE`, `waybill event NO --correct STATUS --reason TEXT`: the shell acts as an admin. */
-export async function eventCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+export async function eventCommand(args: string[], s: Services, io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { correct: { type: 'string' }, reason: { type: 'string' } } });
   const [waybillNo, type] = positionals;
   const body = values.correct !== undefined ? { type: 'correction', status: values.correct, reason: values.reason } : { type };
-  return recordFromShell(waybillNo && positionals.length === (values.correct !== undefined ? 1 : 2) ? waybillNo : undefined, body, s, log);
+  return recordFromShell(waybillNo && positionals.length === (values.correct !== undefined ? 1 : 2) ? waybillNo : undefined, body, s, io);
 }
 
 /** `waybill assign NO --outlet OUTLET`. */
-export async function assignCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+export async function assignCommand(args: string[], s: Services, io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { outlet: { type: 'string' } } });
-  return recordFromShell(positionals.length === 1 ? positionals[0] : undefined, { type: 'assigned', outlet: values.outlet }, s, log);
+  return recordFromShell(positionals.length === 1 ? positionals[0] : undefined, { type: 'assigned', outlet: values.outlet }, s, io);
 }
 
-async function recordFromShell(waybillNo: string | undefined, body: Record<string, unknown>, s: Services, log: (line: string) => void): Promise<number> {
+async function recordFromShell(waybillNo: string | undefined, body: Record<string, unknown>, s: Services, io: Io): Promise<number> {
   // A hand-over is the holding courier's own act, not the shell's.
   if (!waybillNo || body.type === undefined || body.type === 'handed_over') {
-    log(EVENT_USAGE);
-    return 2;
+    io.err(EVENT_USAGE);
+    return EXIT.usage;
   }
   const event = WaybillEvent.safeParse(body);
   if (!event.success) throw new WaybillError('invalid_input', 'the event is invalid', issuesFromZod(event.error));
@@ -40,23 +41,24 @@ async function recordFromShell(waybillNo: string | undefined, body: Record<strin
     { store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, relay: relayDeps(s), now: () => new Date() },
     { waybillNo, event: event.data, actor: cliOperator() },
   );
-  log(`${r.waybillNo}: ${r.status}; sealed data will be shredded after ${r.purgeAfter}`);
-  return 0;
+  io.err(`${r.waybillNo}: ${r.status}; sealed data will be shredded after ${r.purgeAfter}`);
+  return EXIT.ok;
 }
 
-export async function purgeCommand(s: Services, log: (line: string) => void): Promise<number> {
+export async function purgeCommand(s: Services, output: Output): Promise<number> {
+  const io = asIo(output);
   const now = new Date();
   const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => now });
   const numbers = await s.relayStore.expireDue(now);
   const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
-  log(`shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s)`);
-  return 0;
+  io.err(`shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s)`);
+  return EXIT.ok;
 }
 
-export async function keysCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+export async function keysCommand(args: string[], s: Services, io: Io): Promise<number> {
   const [sub, id] = args;
-  if (sub === 'create' || sub === 'list' || sub === 'revoke') return apiKeyCommand(args, s, log);
-  if (sub === 'rotate-audit' || sub === 'audit-public') return auditKeyCommand(args, s, log);
+  if (sub === 'create' || sub === 'list' || sub === 'revoke') return apiKeyCommand(args, s, io);
+  if (sub === 'rotate-audit' || sub === 'audit-public') return auditKeyCommand(args, s, io);
   const fileMode = !s.config.masterKey;
   if (sub === 'rotate') {
     if (fileMode) {
@@ -66,27 +68,28 @@ export async function keysCommand(args: string[], s: Services, log: (line: strin
     }
     const n = await rewrapAll(s.store, s.keys.ring);
     await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });
-    log(`active master key ${s.keys.ring.activeKeyId}; re-wrapped ${n} data key(s)`);
-    return 0;
+    io.err(`active master key ${s.keys.ring.activeKeyId}; re-wrapped ${n} data key(s)`);
+    return EXIT.ok;
   }
   if (sub === 'retire' && id) {
     const blocker = await retireBlocker(s.store, s.keys.ring, id);
     if (blocker) {
-      log(`cannot retire ${id}: ${blocker}`);
-      return 1;
+      io.err(`cannot retire ${id}: ${blocker}`);
+      return EXIT.failure;
     }
     if (fileMode) removeMasterKey(s.config, id);
-    log(fileMode ? `removed master key ${id} from the key file` : `no record uses ${id}; remove it from WAYBILL_PREVIOUS_MASTER_KEYS`);
-    return 0;
+    io.err(fileMode ? `removed master key ${id} from the key file` : `no record uses ${id}; remove it from WAYBILL_PREVIOUS_MASTER_KEYS`);
+    return EXIT.ok;
   }
   if (sub === 'status') {
-    log(`active master key ${s.keys.ring.activeKeyId}`);
-    for (const [keyId, n] of Object.entries(await s.store.countSealedByKey())) log(`${keyId}\t${n} sealed record(s)`);
-    return 0;
+    io.err(`active master key ${s.keys.ring.activeKeyId}`);
+    const rows = Object.entries(await s.store.countSealedByKey()).map(([key, sealed]) => ({ key, sealed, active: key === s.keys.ring.activeKeyId }));
+    printList(io, rows, ['key', 'sealed', 'active'], args.includes('--json'));
+    return EXIT.ok;
   }
-  log(
+  io.err(
     'usage: waybill keys create|list|revoke … (API credentials) | keys rotate [NEW-ID] | keys retire ID | keys status (master keys)' +
       ' | keys rotate-audit [NEW-ID] | keys audit-public [--out FILE] (audit chain key, checkpoint public key)',
   );
-  return 2;
+  return EXIT.usage;
 }

@@ -6,35 +6,34 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config';
-import { WaybillError } from '../errors';
 import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
-import { parseOrders } from '../order/readOrders';
 import { partialPath } from '../printing/printLeases';
 import { previewWaybills } from '../printing/previewWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { DPIS, labelRenderer, type Dpi, type OutputFormat } from '../render/outputFormats';
+import { EXIT, UsageError, type Io } from './io';
+import { readOrderFile } from './orderFile';
 
 /** What a preview renders: a PDF, an image, or the JSON of exactly what each copy shows; not a printer language. */
 export const PREVIEW_FORMATS = ['pdf', 'png', 'json'] as const satisfies readonly OutputFormat[];
 
-export async function previewCommand(args: string[], config: Config, log: (line: string) => void, usage: (message: string) => Error): Promise<number> {
+export async function previewCommand(args: string[], config: Config, io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: { template: { type: 'string' }, format: { type: 'string' }, dpi: { type: 'string' }, out: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw usage('preview takes exactly one order file');
-  if (!values.out) throw usage('give --out PATH');
+  if (positionals.length !== 1) throw new UsageError('preview takes exactly one order file');
+  if (!values.out) throw new UsageError('give --out PATH');
   const format = (values.format ?? 'pdf') as (typeof PREVIEW_FORMATS)[number];
-  if (!PREVIEW_FORMATS.includes(format)) throw usage(`--format must be one of ${PREVIEW_FORMATS.join(', ')}`);
-  if (values.dpi !== undefined && !DPIS.includes(Number(values.dpi) as Dpi)) throw usage(`--dpi must be one of ${DPIS.join(', ')}`);
+  if (!PREVIEW_FORMATS.includes(format)) throw new UsageError(`--format must be one of ${PREVIEW_FORMATS.join(', ')}`);
+  if (values.dpi !== undefined && !DPIS.includes(Number(values.dpi) as Dpi)) throw new UsageError(`--dpi must be one of ${DPIS.join(', ')}`);
   const file = positionals[0]!;
   const started = Date.now();
 
-  if (!fs.existsSync(file)) throw new WaybillError('invalid_input', `${file}: no such file`);
-  const orders = parseOrders(fs.readFileSync(file), path.basename(file));
-  if (format === 'png' && orders.length > 1) throw usage('--format png holds one waybill; use pdf for several');
+  const orders = readOrderFile(file);
+  if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf for several');
   const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
 
   // Written beside the target and renamed into place when complete, as a print's output is.
@@ -47,12 +46,13 @@ export async function previewCommand(args: string[], config: Config, log: (line:
     const summary = await previewWaybills({ metrics: fontMetrics }, { orders, template, sink });
     fs.chmodSync(temp, 0o644);
     fs.renameSync(temp, out);
-    for (const w of summary.warnings) log(`warning: ${w}`);
-    log(
+    for (const w of summary.warnings) io.err(`warning: ${w}`);
+    io.err(
       `previewed ${summary.waybills} waybill(s), ${summary.labels} label(s), template ${template.id}, format ${format}, ` +
         `in ${Date.now() - started} ms (nothing created) → ${out}`,
     );
-    return 0;
+    io.out(out);
+    return EXIT.ok;
   } finally {
     fs.rmSync(temp, { force: true });
   }

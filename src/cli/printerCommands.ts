@@ -12,14 +12,16 @@ import { DPIS } from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
 import { deliveryDeps, printerNetworkPolicy, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
+import { EXIT, asIo, printList, type Io, type Output } from './io';
 
 const USAGE = `usage:
   waybill printers add NAME --host HOST [--port 9100] --language ${PRINTER_LANGUAGES.join('|')} [--dpi ${DPIS.join('|')}]
                        [--template ID] [--client CLIENT] [--zpl-compression z64|acs]
-  waybill printers list | printers remove NAME
-  waybill printers jobs [--status ${DELIVERY_STATUSES.join('|')}] | printers retry JOB`;
+  waybill printers list [--json] | printers remove NAME
+  waybill printers jobs [--status ${DELIVERY_STATUSES.join('|')}] [--json] | printers retry JOB`;
 
-export async function printerCommand(args: string[], s: Services, log: (line: string) => void): Promise<number> {
+export async function printerCommand(args: string[], s: Services, output: Output): Promise<number> {
+  const io = asIo(output);
   const [sub, ...rest] = args;
   const now = new Date();
   const audit = (action: 'printer_add' | 'printer_remove', name: string) =>
@@ -50,46 +52,49 @@ export async function printerCommand(args: string[], s: Services, log: (line: st
     await s.printers.addPrinter({ ...input.data, createdAt: now.toISOString() });
     await audit('printer_add', input.data.name);
     const p = input.data;
-    log(`added printer ${p.name}: ${p.language} at ${p.dpi} dpi, raw TCP ${p.host}:${p.port}${p.client ? `, for client ${p.client}` : ', admins and CLI only'}`);
-    return 0;
+    io.err(`added printer ${p.name}: ${p.language} at ${p.dpi} dpi, raw TCP ${p.host}:${p.port}${p.client ? `, for client ${p.client}` : ', admins and CLI only'}`);
+    return EXIT.ok;
   }
   if (sub === 'list') {
+    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
     const printers = await s.printers.listPrinters();
-    if (!printers.length) log('no printers (waybill printers add …)');
-    for (const p of printers) log([p.name, `${p.host}:${p.port}`, p.language, `${p.dpi}dpi`, p.template ?? 'default template', p.client ?? '*'].join('\t'));
-    return 0;
+    const rows = printers.map((p) => ({ name: p.name, host: p.host, port: p.port, language: p.language, dpi: p.dpi, template: p.template ?? null, client: p.client ?? null }));
+    printList(io, rows, ['name', 'host', 'port', 'language', 'dpi', 'template', 'client'], values.json ?? false);
+    if (!printers.length) io.err('no printers yet (waybill printers add …)');
+    return EXIT.ok;
   }
   if (sub === 'remove' && rest.length === 1) {
     if (!(await s.printers.removePrinter(rest[0]!))) {
-      log(`waybill printers: unknown printer ${rest[0]}`);
-      return 1;
+      io.err(`waybill printers: unknown printer ${rest[0]}`);
+      return EXIT.failure;
     }
     await audit('printer_remove', rest[0]!);
-    log(`removed printer ${rest[0]}`);
-    return 0;
+    io.err(`removed printer ${rest[0]}`);
+    return EXIT.ok;
   }
   if (sub === 'jobs') {
-    const { values } = parseArgs({ args: rest, options: { status: { type: 'string' } } });
+    const { values } = parseArgs({ args: rest, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
     if (values.status && !(DELIVERY_STATUSES as readonly string[]).includes(values.status)) {
-      log(`waybill printers: --status must be one of ${DELIVERY_STATUSES.join(', ')}`);
-      return 2;
+      io.err(`waybill printers: --status must be one of ${DELIVERY_STATUSES.join(', ')}`);
+      return EXIT.usage;
     }
     const jobs = await s.printers.listDeliveries({ ...(values.status ? { status: values.status as DeliveryStatus } : {}), limit: 100 });
-    if (!jobs.length) log('no print jobs');
-    for (const j of jobs) log([j.jobId, j.printer, j.status, `${j.attempts} attempt(s)`, `${j.byteLength} bytes`, j.createdAt, j.lastError ?? ''].join('\t').trimEnd());
-    return 0;
+    const rows = jobs.map((j) => ({ job: j.jobId, printer: j.printer, status: j.status, attempts: j.attempts, bytes: j.byteLength, created: j.createdAt, lastError: j.lastError ?? null }));
+    printList(io, rows, ['job', 'printer', 'status', 'attempts', 'bytes', 'created', 'lastError'], values.json ?? false);
+    if (!jobs.length) io.err('no print jobs');
+    return EXIT.ok;
   }
-  if (sub === 'retry' && rest.length === 1) return reportDelivery(await retryDelivery(deliveryDeps(s), rest[0]!, cliOperator()), log);
-  log(USAGE);
-  return 2;
+  if (sub === 'retry' && rest.length === 1) return reportDelivery(await retryDelivery(deliveryDeps(s), rest[0]!, cliOperator()), io);
+  io.err(USAGE);
+  return EXIT.usage;
 }
 
 /** One line for a delivery; a failure names the kept job and the command that retries it. */
-export function reportDelivery(r: DeliveryResult, log: (line: string) => void): number {
+export function reportDelivery(r: DeliveryResult, io: Io): number {
   if (r.status === 'delivered') {
-    log(`sent job ${r.jobId} to printer ${r.printer} (${r.attempts} attempt(s))`);
-    return 0;
+    io.err(`sent job ${r.jobId} to printer ${r.printer} (${r.attempts} attempt(s))`);
+    return EXIT.ok;
   }
-  log(`waybill: ${r.error} after ${r.attempts} attempt(s); job ${r.jobId} is kept: waybill printers retry ${r.jobId}`);
-  return 1;
+  io.err(`waybill: ${r.error} after ${r.attempts} attempt(s); job ${r.jobId} is kept: waybill printers retry ${r.jobId}`);
+  return EXIT.unavailable; // kept for a retry: a temporary failure
 }

@@ -12,6 +12,7 @@ import { purgeDue } from '../waybills/lifecycle';
 import { deliveryDeps, relayDeps, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
+import { asIo, type Output } from './io';
 
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
@@ -26,9 +27,10 @@ export interface RunningService {
 export async function serveCommand(
   args: string[],
   services: Services,
-  log: (line: string) => void,
+  output: Output,
   logStream: NodeJS.WritableStream = process.stdout,
 ): Promise<RunningService> {
+  const io = asIo(output);
   const { config, store, audit, couriers, keys } = services;
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host } } });
   const port = Number(values.port);
@@ -131,7 +133,7 @@ export async function serveCommand(
   const address = server.address();
   if (typeof address === 'object' && address) listening = address.port;
   const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;
-  log(`waybill service listening on ${url} (API docs: ${url}/docs)`);
+  io.err(`waybill service listening on ${url} (API docs: ${url}/docs)`);
   logger.info({ event: 'listening', url });
 
   const shutdown = async () => {

@@ -13,17 +13,17 @@ import { SqliteStore } from '../store/sqliteStore';
 import { sqliteFile } from '../wiring';
 import { loadKeys } from '../vault/keyFile';
 import { cliOperator } from './apiKeyCommands';
+import { EXIT, type Io } from './io';
 
 export const STORE_USAGE = `usage:
   waybill store copy [--to postgres://…]   copy the SQLite store of WAYBILL_DATA_DIR into an EMPTY
                                            PostgreSQL database (default: DATABASE_URL); stop the service first`;
 
 // Same meaning as the CLI's exit codes; kept here so this module does not import the CLI entry point.
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-export async function storeCommand(args: string[], config: Config, log: (line: string) => void): Promise<number> {
+export async function storeCommand(args: string[], config: Config, io: Io): Promise<number> {
   const usage = (message: string): number => {
-    log(`waybill store: ${message}\n${STORE_USAGE}`);
+    io.err(`waybill store: ${message}\n${STORE_USAGE}`);
     return EXIT.usage;
   };
   const [sub, ...rest] = args;
@@ -35,7 +35,7 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
   if (!DatabaseUrl.safeParse(to).success) return usage('--to must be a postgres:// (or postgresql://) URL');
   const file = sqliteFile(config);
   if (!fs.existsSync(file)) {
-    log(`waybill store: no SQLite store at ${file} (WAYBILL_DATA_DIR); nothing to copy`);
+    io.err(`waybill store: no SQLite store at ${file} (WAYBILL_DATA_DIR); nothing to copy`);
     return EXIT.failure;
   }
 
@@ -45,8 +45,8 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
   try {
     target = await openPostgres(to);
     // The audit keys verify the source's keyed chain and link the copy's record; they stay outside both databases.
-    const auditKeys = loadKeys(config, (m) => log(`warning: ${m}`)).audit;
-    const report = await copySqliteToPostgres(source.database, target, (line) => log(`  ${line}`), auditKeys);
+    const auditKeys = loadKeys(config, (m) => io.err(`warning: ${m}`)).audit;
+    const report = await copySqliteToPostgres(source.database, target, (line) => io.err(`  ${line}`), auditKeys);
     const rows = report.tables.reduce((n, t) => n + t.rows, 0);
     const audit = new ChainedAuditLog(new SqlAuditRepository(target), auditKeys);
     await audit.append({
@@ -57,17 +57,17 @@ export async function storeCommand(args: string[], config: Config, log: (line: s
       detail: { from: 'sqlite', tables: report.tables.length, rows, auditRecords: report.auditRecords },
     });
     const verified = await audit.verify();
-    log(`copied ${rows} rows of ${report.tables.length} tables and ${report.auditRecords} audit records in ${Date.now() - started} ms`);
+    io.err(`copied ${rows} rows of ${report.tables.length} tables and ${report.auditRecords} audit records in ${Date.now() - started} ms`);
     if (!verified.ok) {
-      log(`audit log in PostgreSQL BROKEN at record ${verified.seq} (${verified.problem}): ${verified.message}`);
+      io.err(`audit log in PostgreSQL BROKEN at record ${verified.seq} (${verified.problem}): ${verified.message}`);
       return EXIT.failure;
     }
-    log(`audit log in PostgreSQL intact: ${verified.count} records (the last one records this copy)`);
-    log('next: point every instance at it (DATABASE_URL) with the same sealing keys as this store, or its sealed data cannot be opened');
+    io.err(`audit log in PostgreSQL intact: ${verified.count} records (the last one records this copy)`);
+    io.err('next: point every instance at it (DATABASE_URL) with the same sealing keys as this store, or its sealed data cannot be opened');
     return EXIT.ok;
   } catch (e) {
     if (e instanceof WaybillError && e.code === 'conflict') {
-      log(`waybill store: ${e.message}`);
+      io.err(`waybill store: ${e.message}`);
       return EXIT.failure;
     }
     throw e;

@@ -1,3 +1,4 @@
+import { EXIT } from '../../src/cli/io';
 import { GENESIS_HASH, hashRecord, verifyChain, type AuditEntry, type AuditRecord } from '../../src/audit/auditRecord';
 import { auditCommand } from '../../src/cli/auditCommands';
 import type { AuditLog } from '../../src/audit/auditLog';
@@ -267,11 +268,11 @@ describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) =>
     await t.close();
   });
 
-  it('usage errors exit 2', async () => {
+  it('usage errors exit 64 (EX_USAGE)', async () => {
     const { t, log } = await fiftyRecords(backend);
     for (const args of [[], ['nope'], ['verify', 'x'], ['waybill'], ['trace'], ['trace', 'a', 'b']]) {
       const { code, out } = await run(args, log);
-      expect(code).toBe(2);
+      expect(code).toBe(EXIT.usage);
       expect(out).toMatch(/usage:/);
     }
     await t.close();

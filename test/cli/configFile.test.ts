@@ -26,7 +26,7 @@ describe('the settings file in the data directory', () => {
     expect((await w.run(['init', '--demo'])).code).toBe(EXIT.ok);
     expect(JSON.parse(fs.readFileSync(w.file, 'utf8'))).toEqual({ WAYBILL_RELAY_NUMBERS: '+8617000000001,+8617000000002' });
     expect(fs.statSync(w.file).mode & 0o777).toBe(0o600);
-    expect((await w.run(['relay', 'pool'])).out).toMatch(/\+8617000000001\tcapacity/);
+    expect((await w.run(['relay', 'pool'])).out).toMatch(/^\+8617000000001\t10000\t0\t0\t0\.0 %$/m);
     expect(loadConfig(w.env).relay.numbers).toBe('+8617000000001,+8617000000002');
 
     // A second init leaves an edited file alone.

@@ -100,7 +100,7 @@ describe.each(STORE_BACKENDS)('%s after kill -9 mid-batch', (_name, backend) => 
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-crash-out-'));
     const lines: string[] = [];
     expect(await apiKeyCommand(['create', '--role', 'warehouse', '--name', 'acme wms', '--client', 'acme'], services, (l) => lines.push(l))).toBe(0);
-    const key = /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+    const key = /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
     const bigFile = path.join(outDir, 'orders.ndjson');
     fs.writeFileSync(bigFile, orders(400).map((o) => JSON.stringify(o)).join('\n'));
 

@@ -145,7 +145,7 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
   it('adds a courier, shows the credential once, lists without it and revokes', async () => {
     const c = await cli();
     expect(await c.run('add', '--carrier', 'ZT', '--name', ' 张师傅 ', '--outlet', 'HZ-XH01', '--route', '571', '--route', '572', '--device', 'HH-0042')).toBe(0);
-    const credential = /^credential: (\S+)$/m.exec(c.lines.join('\n'))?.[1];
+    const credential = /^(wb[ckt]_\S+)$/m.exec(c.lines.join('\n'))?.[1];
     expect(credential).toBeDefined();
     const { id: courierId, secret } = parseCredential(credential!)!;
     expect(c.lines.join('\n')).toMatch(/shown only once/);
@@ -155,13 +155,13 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
 
     c.lines.length = 0;
     expect(await c.run('list')).toBe(0);
-    expect(c.lines).toEqual([[courierId, 'ZT', 'HZ-XH01', '571,572', 'HH-0042', 'active', AT.toISOString()].join('\t')]);
+    expect(c.lines).toEqual(['id\tcarrier\toutlet\troutes\tdevice\tstatus\tcreated', [courierId, 'ZT', 'HZ-XH01', '571,572', 'HH-0042', 'active', AT.toISOString()].join('\t')]);
     expect(c.lines.join('\n')).not.toContain(secret);
 
     await c.couriers.suspend(courierId, LATER, 'too many distinct waybills');
     c.lines.length = 0;
     await c.run('list');
-    expect(c.lines[0]).toContain('\tsuspended(too many distinct waybills)\t');
+    expect(c.lines[1]).toContain('\tsuspended(too many distinct waybills)\t');
 
     c.lines.length = 0;
     expect(await c.run('reinstate', courierId)).toBe(0);
@@ -172,7 +172,7 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
     expect(courierStatus((await c.couriers.authenticate(credential!))!)).toBe('revoked');
     c.lines.length = 0;
     await c.run('list');
-    expect(c.lines[0]).toContain('\trevoked\t');
+    expect(c.lines[1]).toContain('\trevoked\t');
     expect(c.lines.join('\n')).not.toContain(secret);
 
     c.lines.length = 0;
@@ -185,7 +185,7 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
     const c = await cli();
     const { credential } = await c.couriers.add(li, AT);
     await c.run('list');
-    expect(c.lines[0]!.split('\t')[3]).toBe('*');
+    expect(c.lines[1]!.split('\t')[3]).toBe('*');
     expect(c.lines.join('\n')).not.toContain(parseCredential(credential)!.secret);
     expect(c.lines.join('\n')).not.toContain('wbc_');
     await c.t.close();
@@ -194,7 +194,7 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
   it('refuses an invalid carrier with exit 65, naming the field, and stores nothing', async () => {
     const c = await cli();
     expect(await c.run('add', '--carrier', 'XX', '--name', 'n', '--outlet', 'HZ-XH01', '--device', 'HH-1')).toBe(65);
-    expect(c.lines.join('\n')).toMatch(/^ {2}carrier: must be one of ZT, /m);
+    expect(c.lines.join('\n')).toMatch(/^waybill courier: carrier: must be one of ZT, /m);
     expect(c.lines.join('\n')).not.toContain('wbc_');
     expect(await c.couriers.list()).toEqual([]);
 
@@ -204,14 +204,14 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
     await c.t.close();
   });
 
-  it('answers unknown ids with exit 1 and usage mistakes with exit 2', async () => {
+  it('answers unknown ids with exit 1 and usage mistakes with exit 64 (EX_USAGE)', async () => {
     const c = await cli();
     expect(await c.run('revoke', 'nosuchid22')).toBe(1);
     expect(c.lines.join('\n')).toContain('unknown courier');
     expect(await c.run('reinstate', 'nosuchid22')).toBe(1);
     for (const argv of [[], ['frobnicate'], ['revoke'], ['revoke', 'a', 'b'], ['add', '--carrier', 'ZT'], ['add', '--bogus', 'x'], ['list', '--all']]) {
       c.lines.length = 0;
-      expect(await c.run(...argv)).toBe(2);
+      expect(await c.run(...argv)).toBe(64);
       expect(c.lines.join('\n')).toContain('usage:');
     }
     await c.t.close();

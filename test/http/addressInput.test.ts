@@ -29,7 +29,7 @@ beforeAll(async () => {
   running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
   const lines: string[] = [];
   await apiKeyCommand(['create', '--role', 'warehouse', '--name', 'acme wms', '--client', 'acme'], services, (l) => lines.push(l));
-  key = /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+  key = /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
 });
 
 afterAll(async () => {

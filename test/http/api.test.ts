@@ -43,7 +43,7 @@ interface World {
 async function credential(services: Services, ...args: string[]): Promise<string> {
   const lines: string[] = [];
   expect(await apiKeyCommand(['create', ...args], services, (l) => lines.push(l))).toBe(0);
-  return /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+  return /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
 }
 
 async function startWorld(env: Record<string, string> = {}): Promise<World> {

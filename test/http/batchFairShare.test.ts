@@ -69,7 +69,7 @@ async function stop(all: Instance[]): Promise<void> {
 async function credential(services: Services, client: string): Promise<string> {
   const lines: string[] = [];
   expect(await apiKeyCommand(['create', '--role', 'warehouse', '--name', `${client} wms`, '--client', client], services, (l) => lines.push(l))).toBe(0);
-  return /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+  return /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
 }
 
 const batch = (i: Instance, key: string, n: number) =>

@@ -35,7 +35,7 @@ describe('HTTP API under fuzzing', () => {
   const credential = async (args: string[]) => {
     const lines: string[] = [];
     await apiKeyCommand(['create', ...args], services, (l) => lines.push(...l.split('\n')));
-    const found = lines.map((l) => /^credential: (\S+)$/.exec(l)?.[1]).find(Boolean);
+    const found = lines.map((l) => /^(wb[ckt]_\S+)$/.exec(l)?.[1]).find(Boolean);
     if (!found) throw new Error(`no credential printed for ${args.slice(0, 2).join(' ')}`);
     return found;
   };

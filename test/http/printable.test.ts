@@ -61,7 +61,7 @@ describe.each(STORE_BACKENDS)('%s: no label without a live waybill; print number
     running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough().resume());
     const lines: string[] = [];
     expect(await apiKeyCommand(['create', '--role', 'warehouse', '--name', 'acme wms', '--client', 'acme'], services, (l) => lines.push(l))).toBe(0);
-    key = /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+    key = /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
     line = await fakePrinter();
     // A printer that takes PDF, so what reached it can be read back as text.
     expect(await printerCommand(['add', 'acme-pdf', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'pdf', '--client', 'acme'], services, () => {})).toBe(0);

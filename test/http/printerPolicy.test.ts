@@ -65,7 +65,7 @@ describe.each(STORE_BACKENDS)('%s: printer network policy', (_name, backend) => 
     servicePort = Number(new URL(running.url).port);
     const lines: string[] = [];
     expect(await apiKeyCommand(['create', '--role', 'warehouse', '--name', 'acme wms', '--client', 'acme'], services, (l) => lines.push(l))).toBe(0);
-    key = /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+    key = /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
     line = await fakePrinter();
     // Another service on this machine (a database, say), on a loopback address that is not listed.
     secret = net.createServer((socket) => {

@@ -27,7 +27,7 @@ let telephony: string;
 async function credential(...args: string[]): Promise<string> {
   const lines: string[] = [];
   expect(await apiKeyCommand(['create', ...args], services, (l) => lines.push(l))).toBe(0);
-  return /^credential: (\S+)$/m.exec(lines.join('\n'))![1]!;
+  return /^(wb[ckt]_\S+)$/m.exec(lines.join('\n'))![1]!;
 }
 
 beforeAll(async () => {

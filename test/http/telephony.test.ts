@@ -76,8 +76,8 @@ async function world(backend: StoreBackend, env: Record<string, string> = {}): P
     live,
     addClient: async (name) => {
       const { out } = await run('relay', 'clients', 'add', '--name', name);
-      const credential = /credential \(shown only once\): (wbt_\S+)/.exec(out)![1]!;
-      return { id: /^telephony client (\S+) /.exec(out)![1]!, credential };
+      const credential = /^(wbt_\S+)$/m.exec(out)![1]!;
+      return { id: /^created telephony client (\S+) /m.exec(out)![1]!, credential };
     },
     post: async (url, route, body, credential) => {
       const res = await fetch(`${url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -102,12 +102,12 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
     try {
       const pbx1 = await w.addClient('pbx-1');
       const created = await w.run('keys', 'create', '--role', 'telephony', '--name', 'pbx-2');
-      const pbx2 = { id: /telephony client (\S+)/.exec(created.out)![1]!, credential: /^credential: (\S+)$/m.exec(created.out)![1]! };
+      const pbx2 = { id: /telephony client (\S+)/.exec(created.out)![1]!, credential: /^(wb[ckt]_\S+)$/m.exec(created.out)![1]! };
 
       const listed = await w.run('relay', 'clients', 'list');
-      expect(listed.out.split('\n')).toEqual([expect.stringMatching(new RegExp(`^${pbx1.id}\tpbx-1\tactive\t`)), expect.stringMatching(new RegExp(`^${pbx2.id}\tpbx-2\tactive\t`))]);
+      expect(listed.out.split('\n')).toEqual(['id\tname\tstatus\tcreated', expect.stringMatching(new RegExp(`^${pbx1.id}\tpbx-1\tactive\t`)), expect.stringMatching(new RegExp(`^${pbx2.id}\tpbx-2\tactive\t`))]);
       const keys = await w.run('keys', 'list');
-      expect(keys.out).toMatch(new RegExp(`^${pbx1.id}\ttelephony\t\\*\tpbx-1\tactive\t`, 'm'));
+      expect(keys.out).toMatch(new RegExp(`^${pbx1.id}\ttelephony\t-\tpbx-1\tactive\t`, 'm'));
       expectAbsent(listed.out + keys.out, [pbx1.credential, pbx2.credential], 'client lists');
       expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx1.credential)).body).toMatchObject({ action: 'bridge' });
 
@@ -118,7 +118,7 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
         expect((await w.post(w.urls[0]!, '/v1/relay/calls', receipt(1), credential)).status).toBe(401);
       }
       expect((await w.run('relay', 'clients', 'list')).out).toMatch(new RegExp(`^${pbx1.id}\tpbx-1\trevoked `, 'm'));
-      expect((await w.run('keys', 'list')).out).toMatch(new RegExp(`^${pbx2.id}\ttelephony\t\\*\tpbx-2\trevoked `, 'm'));
+      expect((await w.run('keys', 'list')).out).toMatch(new RegExp(`^${pbx2.id}\ttelephony\t-\tpbx-2\trevoked `, 'm'));
 
       // Revocation is permanent; unknown ids are reported as such.
       expect((await w.run('relay', 'clients', 'reinstate', pbx1.id)).code).toBe(EXIT.failure);

@@ -1,0 +1,95 @@
+// How a command talks: data (credentials, lists, JSON, paths) on stdout, so `K=$(waybill keys create …)`
+// and `waybill keys list --json | jq` work; progress, warnings and summaries on stderr. Exit codes follow
+// sysexits.h, so scripts can tell a bad file from a busy printer.
+
+import { closest, distance } from 'fastest-levenshtein';
+import { WaybillError, formatIssue, type ErrorCode } from '../errors';
+
+export interface Io {
+  /** A line of data: what a script captures. */
+  out(line: string): void;
+  /** A line for the person at the terminal: summaries, warnings, errors. */
+  err(line: string): void;
+}
+
+/** Where a command writes: an Io, or one function for both (tests that read everything a command said). */
+export type Output = Io | ((line: string) => void);
+
+export const asIo = (output: Output): Io => (typeof output === 'function' ? { out: output, err: output } : output);
+
+export const STD_IO: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+
+export const EXIT = {
+  ok: 0,
+  /** The command ran, and its answer is no: a broken audit chain, nothing found, a printer that did not take the job. */
+  failure: 1,
+  usage: 64, // EX_USAGE
+  badInput: 65, // EX_DATAERR
+  noInput: 66, // EX_NOINPUT: a file that is not there or cannot be read
+  internal: 70, // EX_SOFTWARE
+  unavailable: 75, // EX_TEMPFAIL: busy or unreachable; try again
+  config: 78, // EX_CONFIG
+} as const;
+
+/**
+ * A list: a header row and tab-separated rows, or with `json` one JSON array of the same records (the
+ * header names are the keys).
+ */
+export function printList(io: Io, rows: Record<string, string | number | boolean | null>[], columns: readonly string[], json: boolean): void {
+  if (json) {
+    io.out(JSON.stringify(rows));
+    return;
+  }
+  io.out(columns.join('\t'));
+  for (const row of rows) io.out(columns.map((c) => (row[c] === null || row[c] === undefined ? '-' : String(row[c]))).join('\t'));
+}
+
+/** A command line that cannot be run: exit 64 with the command's usage. */
+export class UsageError extends Error {}
+
+/** A file the command was pointed at is not there or cannot be read: exit 66. */
+export class NoInput extends Error {}
+
+const TEMPORARY: readonly ErrorCode[] = ['unavailable', 'limited', 'in_progress', 'printer_unreachable'];
+
+/** The exit code for a domain error: the input's fault (65), try again later (75), or ours (70). */
+export function exitFor(code: ErrorCode): number {
+  if (code === 'internal') return EXIT.internal;
+  return TEMPORARY.includes(code) ? EXIT.unavailable : EXIT.badInput;
+}
+
+/** Says what went wrong, one line per problem, and gives the exit code. */
+export function reportError(e: unknown, io: Io, usage: string, prefix = 'waybill'): number {
+  if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    const option = /Unknown option '(-[^']+)'/.exec((e as Error).message)?.[1];
+    const hint = option ? suggestion(option, usage.match(/--[a-z][a-z-]*/g) ?? []) : '';
+    // Node's own text for an unknown option explains `--` at length: ours names the option and a fix.
+    const message = option ? `unknown option ${option}${hint}` : (e as Error).message;
+    io.err(`${prefix}: ${message}\n${usage}`);
+    return EXIT.usage;
+  }
+  if (e instanceof NoInput) {
+    io.err(`${prefix}: ${e.message}`);
+    return EXIT.noInput;
+  }
+  if (e instanceof WaybillError) {
+    // One problem, one line: a lone issue says it more precisely than the summary.
+    if (e.issues.length === 1) io.err(`${prefix}: ${formatIssue(e.issues[0]!)}`);
+    else {
+      io.err(`${prefix}: ${e.message}`);
+      for (const issue of e.issues.slice(0, 50)) io.err(`  ${formatIssue(issue)}`);
+      if (e.issues.length > 50) io.err(`  … and ${e.issues.length - 50} more`);
+    }
+    return exitFor(e.code);
+  }
+  // Unexpected errors: the message only (no stack with data).
+  io.err(`${prefix}: failed: ${(e as Error).message ?? String(e)}`);
+  return EXIT.internal;
+}
+
+/** " (did you mean X?)" when one of `known` is a likely typo of `given`, else "". */
+export function suggestion(given: string, known: readonly string[]): string {
+  if (!known.length) return '';
+  const best = closest(given, [...known]);
+  return distance(given, best) <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean ${best}?)` : '';
+}
