@@ -24,6 +24,7 @@ import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } 
 import { relayCommand } from './cli/relayCommands';
 import { auditCredential, cliOperator } from './cli/apiKeyCommands';
 import { printerCommand, reportDelivery } from './cli/printerCommands';
+import { webhookCommand } from './cli/webhookCommands';
 import { storeCommand } from './cli/storeCommands';
 import { previewCommand } from './cli/previewCommand';
 import { deliverNew } from './printers/deliverJob';
@@ -41,6 +42,8 @@ const USAGE = `usage:
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill printers add NAME --host HOST [--port 9100] --language zpl|tspl|cpcl|pdf [--dpi 203|300] [--template ID] [--client ID] [--zpl-compression z64|acs]
   waybill printers list [--json] | printers remove NAME | printers jobs [--status STATUS] [--json] | printers retry JOB
+  waybill webhooks add (--client ID | --admin) --url URL [--events a,b] | webhooks list [--json] | webhooks remove ID
+  waybill webhooks rotate-secret ID | webhooks redeliver EVENT   (signed webhook endpoints; secrets shown once)
   waybill couriers add --carrier CODE --name NAME --outlet OUTLET --device DEVICE [--route PREFIX …]
   waybill couriers list [--json] | couriers revoke ID | couriers reinstate ID
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
@@ -65,7 +68,7 @@ Settings: environment variables or the data directory's waybill.config.json (see
 
 export { EXIT };
 
-const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store'];
+const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store', 'webhooks'];
 
 /** A command's own lines of the usage (all of it for no or an unknown command). */
 function usageOf(command: string | undefined): string {
@@ -125,7 +128,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await withServices(config, io, (s) => purgeCommand(s, io));
       case 'audit':
         return await withServices(config, io, (s) =>
-          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), checkpoints: checkpointDeps(s) }, io),
+          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s) }, io),
         );
       case 'keys':
         return await withServices(config, io, (s) => keysCommand(rest, s, io));
@@ -135,6 +138,8 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await withServices(config, io, (s) => printerCommand(rest, s, io));
       case 'store':
         return await storeCommand(rest, config, io);
+      case 'webhooks':
+        return await withServices(config, io, (s) => webhookCommand(rest, s, io));
       case 'help':
       case '--help':
       case '-h':

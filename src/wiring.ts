@@ -22,6 +22,10 @@ import { sendRaw } from './printers/rawTcp';
 import { networkPolicy, printerAddress, type NetworkPolicy } from './printers/networkPolicy';
 import { jobPrintRefusal } from './waybills/printable';
 import { loadKeys, type Keys } from './vault/keyFile';
+import { PRIVATE_RANGES } from './printers/networkPolicy';
+import type { WebhookRepository } from './webhooks/webhookStore';
+import type { WebhookDeliveryDeps } from './webhooks/webhooks';
+import { webhookSender } from './webhooks/send';
 
 export interface Services {
   config: Config;
@@ -40,6 +44,7 @@ export interface Services {
   /** Leases of running prints: their relay bindings are provisional until saved; swept when the run dies. */
   leases: PrintLeases;
   rateBuckets: RateBuckets;
+  webhooks: WebhookRepository;
   pool: RelayNumber[];
   /** Present when a relay pool is configured (WAYBILL_RELAY_NUMBERS). */
   relay?: PoolRelayProvider;
@@ -85,6 +90,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
     printers: stores.printers,
     leases: new PrintLeases(stores.leases, { holdSeconds: config.relay.provisionalHoldSeconds }),
     rateBuckets: stores.rateBuckets,
+    webhooks: stores.webhooks,
     pool,
     ...(relay ? { relay } : {}),
     close: () => stores.close(),
@@ -128,5 +134,38 @@ export function deliveryDeps(s: Services, now: () => Date = () => new Date(), li
     backoffMs: p.retryBackoffMs,
     now,
     sendRefusal: (jobId) => jobPrintRefusal(s.store, jobId, now()),
+  };
+}
+
+/**
+ * Where webhook endpoints may be (WAYBILL_WEBHOOK_NETWORKS, default every public address): loopback,
+ * link-local (metadata), unspecified, multicast, broadcast and the private ranges only when listed.
+ */
+export function webhookNetworkPolicy(config: Config, listening: () => readonly number[] = () => []): NetworkPolicy {
+  return networkPolicy(
+    config.webhooks.webhookNetworks,
+    () => [config.http.port, ...listening()],
+    () => Object.values(os.networkInterfaces()).flatMap((addresses) => (addresses ?? []).map((a) => a.address)),
+    { setting: 'WAYBILL_WEBHOOK_NETWORKS', reserved: PRIVATE_RANGES },
+  );
+}
+
+/** The webhook delivery worker's settings: one pass claims due outbox rows and sends them. */
+export function webhookDeliveryDeps(s: Services, worker: string, now: () => Date = () => new Date(), listening?: () => readonly number[]): WebhookDeliveryDeps {
+  const w = s.config.webhooks;
+  const timeoutMs = w.webhookTimeoutSeconds * 1000;
+  return {
+    repo: s.webhooks,
+    ring: s.keys.ring,
+    send: webhookSender(webhookNetworkPolicy(s.config, listening), timeoutMs),
+    now,
+    worker,
+    retryHours: w.webhookRetryHours,
+    backoffMs: w.webhookBackoffSeconds * 1000,
+    maxBackoffMs: w.webhookBackoffMaxSeconds * 1000,
+    // A claim outlasts the longest send (its timeout) with room, so it is never taken over mid-send.
+    claimMs: timeoutMs * 2 + 5000,
+    batch: 50,
+    alert: (detail, at) => s.store.recordAlert({ at, kind: 'webhook_disabled', detail }),
   };
 }

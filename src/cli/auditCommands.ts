@@ -27,6 +27,8 @@ export const AUDIT_USAGE = `usage:
 export interface AuditCommandDeps {
   audit: AuditLog;
   findCopyPrint: WaybillStore['findCopyPrint'];
+  /** Resolves a piece's child number to its waybill, whose number the records carry. */
+  findWaybillByNo?: WaybillStore['findWaybillByNo'];
   /** Checkpoints: where they are kept by default, and the signer (whose public key is also trusted by verify). */
   checkpoints?: CheckpointWriter & { dir: string };
 }
@@ -66,7 +68,9 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
     }
     case 'waybill': {
       if (rest.length !== 1 || !rest[0]) return usage('waybill takes exactly one waybill number');
-      const waybillNo = rest[0].trim();
+      const given = rest[0].trim();
+      // A child number of a multi-piece waybill lists its master's records: the pieces are one waybill.
+      const waybillNo = (await deps.findWaybillByNo?.(given))?.waybillNo ?? given;
       const records = await deps.audit.forWaybill(waybillNo);
       // A number with no records exits 1, like grep with no match, so scripts can tell.
       if (!records.length) {
@@ -87,6 +91,7 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
       const { job } = print;
       io.out(`copy code:  ${print.copyCode}`);
       io.out(`copy:       ${print.copy}`);
+      if (print.pieceNo) io.out(`piece:      ${print.pieceNo} (a child piece of a multi-piece waybill)`);
       io.out(`print:      ${print.printNo === 1 ? '1 (first print)' : `${print.printNo} (reprint)`}`);
       io.out(`print job:  ${job.id}`);
       io.out(`printed at: ${job.createdAt}`);

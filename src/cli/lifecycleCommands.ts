@@ -7,6 +7,7 @@ import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { auditKeyCommand } from './auditKeyCommands';
 import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
+import { deleteFinishedEvents, sealedWebhookSecrets } from '../webhooks/webhooks';
 import { relayDeps, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
 import { EXIT, asIo, printList, type Io, type Output } from './io';
@@ -51,7 +52,10 @@ export async function purgeCommand(s: Services, output: Output): Promise<number>
   const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => now });
   const numbers = await s.relayStore.expireDue(now);
   const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
-  io.err(`shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s)`);
+  const events = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now);
+  io.err(
+    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s)`,
+  );
   return EXIT.ok;
 }
 
@@ -66,13 +70,13 @@ export async function keysCommand(args: string[], s: Services, io: Io): Promise<
       addMasterKey(s.config, newId);
       s.keys.refresh?.();
     }
-    const n = await rewrapAll(s.store, s.keys.ring);
+    const n = await rewrapAll(s.store, s.keys.ring, 500, [sealedWebhookSecrets(s.webhooks)]);
     await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action: 'key_rotate', outcome: 'ok', detail: { activeKey: s.keys.ring.activeKeyId, rewrapped: n } });
     io.err(`active master key ${s.keys.ring.activeKeyId}; re-wrapped ${n} data key(s)`);
     return EXIT.ok;
   }
   if (sub === 'retire' && id) {
-    const blocker = await retireBlocker(s.store, s.keys.ring, id);
+    const blocker = await retireBlocker(s.store, s.keys.ring, id, [sealedWebhookSecrets(s.webhooks)]);
     if (blocker) {
       io.err(`cannot retire ${id}: ${blocker}`);
       return EXIT.failure;

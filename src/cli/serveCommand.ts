@@ -12,6 +12,11 @@ import { purgeDue } from '../waybills/lifecycle';
 import { deliveryDeps, relayDeps, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
+import { webhookDeliveryDeps, webhookNetworkPolicy } from '../wiring';
+import { startWebhookDeliveries } from './webhookRunner';
+import { deleteFinishedEvents } from '../webhooks/webhooks';
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { asIo, type Output } from './io';
 
 const SWEEP_MS = 60_000;
@@ -83,6 +88,7 @@ export async function serveCommand(
       },
       leases: services.leases,
       delivery: deliveryDeps(services, now, () => [listening]),
+      webhooks: { repo: services.webhooks, ring: services.keys.ring, policy: webhookNetworkPolicy(config, () => [listening]) },
     },
     metrics,
     authFailures: { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst },
@@ -100,13 +106,15 @@ export async function serveCommand(
       const expired = await services.relayStore.expireDue(now());
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
       const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
-      if (n || expired || keysForgotten || jobsExpired || dead.leases || dead.bindings || dead.files)
+      const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
+      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || dead.leases || dead.bindings || dead.files)
         logger.info({
           event: 'purge',
           shredded: n,
           relayBindingsExpired: expired,
           idempotencyKeysExpired: keysForgotten,
           printJobsExpired: jobsExpired,
+          webhookEventsDeleted,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
           partialFilesRemoved: dead.files,
@@ -120,6 +128,9 @@ export async function serveCommand(
   timer.unref();
   // Signed audit heads outside the database, every WAYBILL_AUDIT_CHECKPOINT_MINUTES and at shutdown.
   const checkpoints = startCheckpoints(checkpointDeps(services, now), config.auditCheckpointMinutes, ({ level, ...entry }) => logger[level](entry));
+  // Webhook deliveries from the outbox; the claim owner names this process (several may share the database).
+  const webhookWorker = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const webhooks = startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry));
   const server = app.listen(port, values.host);
   // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
   // answer them as problem+json too, then close.
@@ -145,6 +156,7 @@ export async function serveCommand(
     await closed;
     clearTimeout(grace);
     await checkpoints.stop();
+    await webhooks.stop();
     logger.info({ event: 'stopped' });
   };
   return { server, url, shutdown };

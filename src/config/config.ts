@@ -105,6 +105,24 @@ export const Config = z
         )
         .transform((list) => list.split(',').map((r) => r.trim())),
     }),
+    webhooks: z.object({
+      /** Where webhook endpoints may be (the printers' policy; private ranges reserved too). */
+      webhookNetworks: z
+        .string()
+        .refine(
+          (list) => list.split(',').every((r) => ipaddr.IPv4.isValidCIDRFourPartDecimal(r.trim()) || (r.includes(':') && ipaddr.IPv6.isValidCIDR(r.trim()))),
+          'must be CIDR ranges separated by commas, e.g. 0.0.0.0/0,::/0',
+        )
+        .transform((list) => list.split(',').map((r) => r.trim())),
+      /** How long an event is retried, and an endpoint may fail, before it is given up / disabled. */
+      webhookRetryHours: z.coerce.number().gt(0).max(720),
+      webhookBackoffSeconds: z.coerce.number().min(0.01).max(3600),
+      webhookBackoffMaxSeconds: z.coerce.number().min(0.01).max(86_400),
+      webhookTimeoutSeconds: z.coerce.number().min(0.1).max(60),
+      webhookPollMs: z.coerce.number().int().min(10).max(60_000),
+      /** Delivered and given-up outbox rows are deleted this many days after they finished. */
+      webhookKeepDays: z.coerce.number().min(0).max(3650),
+    }),
     scan: z.object({
       perMinute: z.coerce.number().int().min(1),
       distinctPerDay: z.coerce.number().int().min(1),
@@ -176,6 +194,13 @@ const ENV_NAMES: Record<string, string> = {
   retryBackoffMs: 'WAYBILL_PRINTER_RETRY_BACKOFF_MS',
   jobHours: 'WAYBILL_PRINTER_JOB_HOURS',
   networks: 'WAYBILL_PRINTER_NETWORKS',
+  webhookNetworks: 'WAYBILL_WEBHOOK_NETWORKS',
+  webhookRetryHours: 'WAYBILL_WEBHOOK_RETRY_HOURS',
+  webhookBackoffSeconds: 'WAYBILL_WEBHOOK_BACKOFF_SECONDS',
+  webhookBackoffMaxSeconds: 'WAYBILL_WEBHOOK_BACKOFF_MAX_SECONDS',
+  webhookTimeoutSeconds: 'WAYBILL_WEBHOOK_TIMEOUT_SECONDS',
+  webhookPollMs: 'WAYBILL_WEBHOOK_POLL_MS',
+  webhookKeepDays: 'WAYBILL_WEBHOOK_KEEP_DAYS',
   perMinute: 'WAYBILL_SCAN_PER_MINUTE',
   distinctPerDay: 'WAYBILL_SCAN_DISTINCT_PER_DAY',
   harvestDistinctPerDay: 'WAYBILL_HARVEST_DISTINCT_PER_DAY',
@@ -299,6 +324,15 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       retryBackoffMs: env.WAYBILL_PRINTER_RETRY_BACKOFF_MS ?? 500,
       jobHours: env.WAYBILL_PRINTER_JOB_HOURS ?? 24,
       networks: env.WAYBILL_PRINTER_NETWORKS ?? '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+    },
+    webhooks: {
+      webhookNetworks: env.WAYBILL_WEBHOOK_NETWORKS ?? '0.0.0.0/0,::/0',
+      webhookRetryHours: env.WAYBILL_WEBHOOK_RETRY_HOURS ?? 24,
+      webhookBackoffSeconds: env.WAYBILL_WEBHOOK_BACKOFF_SECONDS ?? 10,
+      webhookBackoffMaxSeconds: env.WAYBILL_WEBHOOK_BACKOFF_MAX_SECONDS ?? 3600,
+      webhookTimeoutSeconds: env.WAYBILL_WEBHOOK_TIMEOUT_SECONDS ?? 10,
+      webhookPollMs: env.WAYBILL_WEBHOOK_POLL_MS ?? 1000,
+      webhookKeepDays: env.WAYBILL_WEBHOOK_KEEP_DAYS ?? 7,
     },
     scan: {
       perMinute: env.WAYBILL_SCAN_PER_MINUTE ?? 30,

@@ -24,7 +24,8 @@ import { AuthThrottle, type AuthFailureLimit } from './authThrottle';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
 import { previewRoutes } from './previewRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
-import { docsPage, openApiDocument } from './openapi';
+import { openApiDocument } from './openapi';
+import { docsRoutes } from './docsPage';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { sendProblem } from './problem';
@@ -32,6 +33,11 @@ import { rateLimit, type RateBuckets } from './rateLimit';
 import { printerRoutes } from './printerRoutes';
 import { relayRoutes, type RelayRouteDeps } from './relayRoutes';
 import { waybillRoutes, type WaybillRouteDeps } from './waybillRoutes';
+import { webhookRoutes, type WebhookRouteDeps } from './webhookRoutes';
+import { ScanAnswer } from './scanAnswer';
+import { present } from '../validation/present';
+import { searchRoutes } from './searchRoutes';
+import { templateRoutes } from './templateRoutes';
 
 export interface AppDeps {
   store: WaybillStore;
@@ -59,6 +65,8 @@ export interface AppDeps {
     delivery?: DeliveryDeps;
     /** Leases of running prints (provisional relay bindings, per-client batch slots); absent in some tests. */
     leases?: PrintLeases;
+    /** Webhook endpoints (`/v1/webhooks`, `/v1/webhook-events`); absent in some tests. */
+    webhooks?: Omit<WebhookRouteDeps, 'auth' | 'limit' | 'audit' | 'now'>;
   };
   metrics?: Metrics;
   /** Failed authentication per source address (buckets in the database); without it, failures are only counted. */
@@ -135,7 +143,7 @@ export function createApp(deps: AppDeps): express.Express {
         requestId: res.locals.requestId as string,
       });
       metrics.scans.inc({ outcome: 'ok' });
-      res.json(result);
+      res.json(present(ScanAnswer, result));
     } catch (e) {
       metrics.scans.inc({ outcome: e instanceof WaybillError ? e.code : 'error' });
       throw e instanceof CredentialRefused ? await authThrottle.refused(req, res, e) : e;
@@ -179,21 +187,26 @@ export function createApp(deps: AppDeps): express.Express {
       limit: rateLimit(api.ratePerSecond, api.rateBuckets),
       ...(api.delivery ? { delivery: api.delivery } : {}),
     };
+    mount(app, '/v1/waybills', searchRoutes(routeDeps));
     mount(app, '/v1/waybills', waybillRoutes(routeDeps));
+    mount(app, '/v1/templates', templateRoutes({ ...routeDeps, templatesDir: api.templatesDir }));
     if (api.delivery) {
       const printers = printerRoutes({ auth: routeDeps.auth, delivery: api.delivery, limit: routeDeps.limit });
       mount(app, '/v1/printers', printers.printers);
       mount(app, '/v1/print-jobs', printers.jobs);
     }
+    if (api.webhooks) {
+      const webhooks = webhookRoutes({ ...api.webhooks, auth: routeDeps.auth, limit: routeDeps.limit, audit: deps.audit, now: deps.now });
+      mount(app, '/v1/webhooks', webhooks.endpoints);
+      mount(app, '/v1/webhook-events', webhooks.events);
+    }
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
     mount(app, '/v1/previews', previewRoutes({ ...routeDeps, batch: api.batch }));
-    const doc = openApiDocument();
+    const doc = openApiDocument({ batchMaxOrders: api.batch.maxOrders });
     app.get('/openapi.json', (_req, res) => {
       res.json(doc);
     });
-    app.get('/docs', (_req, res) => {
-      res.type('html').send(docsPage(doc));
-    });
+    app.use('/docs', docsRoutes());
   }
 
   if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle }));

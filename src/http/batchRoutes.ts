@@ -4,17 +4,44 @@
 // client that goes away mid-stream leaves nothing behind.
 
 import express from 'express';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { validateOrders } from '../order/readOrders';
 import { printWaybills } from '../printing/printWaybills';
-import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
+import { JsonSink, LabelSink } from '../printing/waybillSink';
+import { streamedSink } from './streamedDocument';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { jsonBody } from './body';
 import { contentTypeOf } from './labelFormat';
 import { createRequest, labelOptions, type WaybillRouteDeps } from './waybillRoutes';
+import type { BatchRecord } from '../waybills/waybillStore';
+import { z } from 'zod';
+import { present } from '../validation/present';
+
+/** The batch resource of a PDF or printer-language batch: order index → waybill. */
+export const BatchView = z
+  .object({
+    id: z.string().uuid().describe('the batch (its print job) id, as named in the Link header'),
+    status: z.enum(['done']).describe('a batch is saved whole with its waybills: it exists only once done'),
+    createdAt: z.string(),
+    count: z.number().int(),
+    items: z.array(
+      z
+        .object({
+          index: z.number().int().describe("the order's index in the request"),
+          orderId: z.string(),
+          waybillId: z.string().uuid(),
+          waybillNo: z.string(),
+          links: z.object({ self: z.string() }).strict(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
 
 export interface BatchLimits {
   maxOrders: number;
@@ -41,6 +68,9 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     if (running >= deps.batch.maxConcurrent) throw new WaybillError('unavailable', 'too many batches are rendering; retry shortly', [], 5);
 
     running++;
+    // A document (not JSON, which carries the map itself) becomes a batch resource named by its print
+    // job's id, chosen now since headers go first; it is saved with the waybills, so it appears complete.
+    const batchId = format === 'json' ? undefined : randomUUID();
     const out = new PassThrough();
     // The print notices a destroyed output itself (next() below); the error it carries must not go unhandled.
     out.on('error', () => {});
@@ -57,42 +87,31 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
       res.status(201).type(contentTypeOf(format));
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Waybill-Count', String(orders.length));
-      out.pipe(res);
+      if (batchId) res.setHeader('Link', `</v1/batches/${batchId}>; rel="batch"`);
+      // The answer ends after the save (below): a client holding the whole document finds its waybills
+      // and its batch resource; one whose save failed sees a cut connection, not a complete document.
+      out.pipe(res, { end: false });
     };
     try {
       const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi));
-      // A client that went away ends the print at the next waybill: a destroyed output never drains, so a
-      // sink waiting on it would wait forever.
-      const next = () => {
-        if (out.destroyed) throw new Error('the client went away');
-        commit();
-      };
-      // A client that stops reading stalls the document on backpressure while it holds its batch slot and
-      // provisional relay numbers: give up once nothing moved for idleSeconds.
-      const idleMs = (deps.batch.idleSeconds ?? 0) * 1000;
-      const unlessIdle = async (work: Promise<void>) => {
-        if (!idleMs) return work;
-        let timer: NodeJS.Timeout | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('the client stopped reading')), idleMs);
-        });
-        return Promise.race([work, idle]).finally(() => clearTimeout(timer));
-      };
-      const sink: WaybillSink = {
-        add: async (waybill, layout) => {
-          next();
-          await unlessIdle(document.add(waybill, layout));
-          // Printing is synchronous CPU work over a synchronous store: yield so other requests are served.
-          await new Promise((resolve) => setImmediate(resolve));
+      // A client that went away ends the print at the next waybill (a destroyed output never drains); one
+      // that stops reading holds its batch slot and provisional relay numbers: cut off after idleSeconds.
+      const sink = streamedSink(document, {
+        beforeEach: () => {
+          if (out.destroyed) throw new Error('the client went away');
+          commit();
         },
-        finish: async () => {
-          next();
-          await unlessIdle(document.finish());
-        },
-      };
+        idleSeconds: deps.batch.idleSeconds,
+      });
       const stop = deps.metrics.renderSeconds.startTimer({ format });
-      const request = { ...createRequest(deps, p, orders, template, format, sink), ...(deps.batch.perClient ? { batchSlots: deps.batch.perClient } : {}) };
+      const request = {
+        ...createRequest(deps, p, orders, template, format, sink),
+        ...(deps.batch.perClient ? { batchSlots: deps.batch.perClient } : {}),
+        ...(batchId ? { jobId: batchId, batch: true } : {}),
+      };
       const summary = await printWaybills(deps.print, request);
+      if (!out.readableEnded) await once(out, 'end');
+      res.end();
       stop();
       deps.metrics.waybillsCreated.inc({ channel: 'http' }, summary.waybills.length);
       deps.metrics.labelsRendered.inc({ format }, summary.labels);
@@ -110,7 +129,29 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     }
   });
 
+  // The batch resource: order index → waybill, once the batch is saved (404 while it runs or if it failed,
+  // which saves nothing). Client-scoped like a waybill: another client's batch is "not found".
+  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
+    const p = res.locals.principal as Principal;
+    const id = String(req.params.id);
+    const batch = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? await deps.print.store.findBatch(id) : undefined;
+    if (!batch || (p.role !== 'admin' && (!('client' in p) || batch.clientId !== p.client))) throw new WaybillError('not_found', 'no such batch');
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(present(BatchView, presentBatch(batch)));
+  });
+
   return router;
+}
+
+/** The batch as integrators see it: status is always done, as a batch is saved whole or not at all. */
+export function presentBatch(b: BatchRecord): z.input<typeof BatchView> {
+  return {
+    id: b.id,
+    status: 'done' as const,
+    createdAt: b.createdAt,
+    count: b.count,
+    items: b.items.map((i) => ({ index: i.index, orderId: i.orderId, waybillId: i.waybillId, waybillNo: i.waybillNo, links: { self: `/v1/waybills/${i.waybillId}` } })),
+  };
 }
 
 /** `{ "orders": [...] }`, a bare array, or NDJSON text: the raw orders, each with its line for NDJSON. */

@@ -8,7 +8,8 @@ import { PassThrough } from 'node:stream';
 import { WaybillError } from '../errors';
 import { validateOrders } from '../order/readOrders';
 import { previewWaybills } from '../printing/previewWaybills';
-import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
+import { JsonSink, LabelSink } from '../printing/waybillSink';
+import { streamedSink } from './streamedDocument';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { batchOrders, type BatchLimits } from './batchRoutes';
@@ -45,28 +46,8 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
     };
     try {
       const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi));
-      // A client that stops reading would hold a rendering slot forever: give up once nothing moved for idleSeconds.
-      const idleMs = (deps.batch.idleSeconds ?? 0) * 1000;
-      const unlessIdle = async (work: Promise<void>) => {
-        if (!idleMs) return work;
-        let timer: NodeJS.Timeout | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('the client stopped reading')), idleMs);
-        });
-        return Promise.race([work, idle]).finally(() => clearTimeout(timer));
-      };
-      const sink: WaybillSink = {
-        add: async (waybill, layout) => {
-          commit();
-          await unlessIdle(document.add(waybill, layout));
-          // Rendering is CPU work: let other requests in between waybills.
-          await new Promise((resolve) => setImmediate(resolve));
-        },
-        finish: async () => {
-          commit();
-          await unlessIdle(document.finish());
-        },
-      };
+      // A client that stops reading would hold a rendering slot forever: cut off after idleSeconds.
+      const sink = streamedSink(document, { beforeEach: commit, idleSeconds: deps.batch.idleSeconds });
       await previewWaybills({ metrics: deps.print.metrics, ...(deps.print.now ? { now: deps.print.now } : {}) }, { orders, template, sink });
     } catch (e) {
       if (!res.headersSent) {

@@ -11,12 +11,54 @@ import { retryDelivery, type DeliveryDeps, type DeliveryResult } from '../printe
 import type { Printer } from '../printers/printer';
 import type { Delivery } from '../printers/printerStore';
 import { requireRole, type AuthDeps } from './auth';
-import { sendProblem } from './problem';
+import { Problem, sendProblem } from './problem';
+import { PRINTER_LANGUAGES } from '../printers/printer';
+import { DELIVERY_STATUSES } from '../printers/printerStore';
+import { present } from '../validation/present';
 
 export const PrintBody = z.strictObject({
   printer: z.string().min(1).max(40).describe('a registered printer name (GET /v1/printers)'),
   template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional().describe("the printer's template by default"),
   copies: z.array(CopyKind).min(1).optional().describe('which copies to print; all of the template by default'),
+});
+
+const JobLinks = z.strictObject({ self: z.string(), retry: z.string().optional().describe('POST: send a kept job again') });
+/** 200 of a print or a retry: the printer took every byte. */
+export const PrintSent = z.strictObject({
+  job: z.string().uuid().describe('print job id: GET /v1/print-jobs/{job}'),
+  printer: z.string(),
+  status: z.literal('delivered'),
+  attempts: z.number().int(),
+  waybillNo: z.string().optional().describe('on a new print (not on a retry)'),
+  printNo: z.number().int().optional().describe('2 and more: the paper says REPRINT'),
+  labels: z.number().int().optional(),
+  links: JobLinks,
+});
+/** 502 of a print or a retry: a problem naming the kept job. */
+export const PrintFailedProblem = Problem.extend({
+  job: z.string().uuid(),
+  printer: z.string(),
+  jobStatus: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  waybillNo: z.string().optional(),
+  printNo: z.number().int().optional(),
+  labels: z.number().int().optional(),
+  links: z.strictObject({ self: z.string(), retry: z.string() }),
+});
+export const PrintJobView = z.strictObject({
+  job: z.string().uuid(),
+  printer: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int(),
+  bytes: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deliveredAt: z.string().optional(),
+  lastError: z.string().optional().describe('why the last send failed (printer address and cause; never job content)'),
+  links: JobLinks,
+});
+export const PrinterList = z.strictObject({
+  printers: z.array(z.strictObject({ name: z.string(), language: z.enum(PRINTER_LANGUAGES), dpi: z.number().int(), template: z.string().optional() })),
 });
 
 export interface PrinterRouteDeps {
@@ -36,12 +78,12 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
   printers.get('/', roles, deps.limit, async (_req, res) => {
     const p = principal(res);
     const all = await deps.delivery.printers.listPrinters();
-    res.json({ printers: all.filter((printer) => mayUse(p, printer)).map(({ name, language, dpi, template }) => ({ name, language, dpi, ...(template ? { template } : {}) })) });
+    res.json(present(PrinterList, { printers: all.filter((printer) => mayUse(p, printer)).map(({ name, language, dpi, template }) => ({ name, language, dpi, ...(template ? { template } : {}) })) }));
   });
 
   jobs.get('/:job', roles, deps.limit, async (req, res) => {
     res.setHeader('Cache-Control', 'no-store');
-    res.json(deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job))));
+    res.json(present(PrintJobView, deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job)))));
   });
 
   jobs.post('/:job/retry', roles, deps.limit, async (req, res) => {
@@ -66,11 +108,11 @@ export async function usablePrinter(deps: Pick<PrinterRouteDeps, 'delivery'>, p:
 }
 
 /** 200 once the printer took the job; 502 when it did not, naming the kept job and how to retry it. */
-export function sendDeliveryResult(res: Response, r: DeliveryResult, extra: Record<string, unknown> = {}): void {
+export function sendDeliveryResult(res: Response, r: DeliveryResult, extra: { waybillNo?: string; printNo?: number; labels?: number } = {}): void {
   const links = { self: `/v1/print-jobs/${r.jobId}`, retry: `/v1/print-jobs/${r.jobId}/retry` };
   res.setHeader('Cache-Control', 'no-store');
   if (r.status === 'delivered') {
-    res.json({ job: r.jobId, printer: r.printer, status: r.status, attempts: r.attempts, ...extra, links: { self: links.self } });
+    res.json(present(PrintSent, { job: r.jobId, printer: r.printer, status: r.status, attempts: r.attempts, ...extra, links: { self: links.self } }));
     return;
   }
   sendProblem(res, 'printer_unreachable', `${r.error ?? 'the printer did not take the job'}; the job is kept, retry it with POST ${links.retry}`, {

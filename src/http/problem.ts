@@ -2,7 +2,30 @@
 // and field paths where they help. Only this module maps domain codes to HTTP statuses.
 
 import type { Response } from 'express';
+import { z } from 'zod';
 import { formatPath, type ErrorCode, type Issue } from '../errors';
+import { present } from '../validation/present';
+
+/** Every error answer (application/problem+json); extension members (job, currentStatus …) may follow. */
+export const Problem = z
+  .looseObject({
+    type: z.string().describe('https://waybill.example/problems/<code>: the stable error code'),
+    title: z.string().describe('the code in words'),
+    status: z.number().int(),
+    detail: z.string().describe('what went wrong; never quotes input values'),
+    requestId: z.string().describe('also in the X-Request-Id header and the log line'),
+    errors: z
+      .array(
+        z.strictObject({
+          index: z.number().int().optional().describe('order index in a batch'),
+          line: z.number().int().optional().describe('NDJSON line'),
+          path: z.string().describe('the field path, e.g. recipient.phone'),
+          message: z.string(),
+        }),
+      )
+      .optional()
+      .describe('one entry per invalid field'),
+  });
 
 
 const STATUS: Record<ErrorCode, number> = {
@@ -43,7 +66,7 @@ export function sendProblem(
     .status(status)
     .type('application/problem+json')
     .send(
-      JSON.stringify({
+      JSON.stringify(present(Problem, {
         ...opts.extra, // first, so no extension member can replace a standard one
         type: `https://waybill.example/problems/${code}`,
         title: code.replace(/_/g, ' '),
@@ -53,6 +76,6 @@ export function sendProblem(
         ...(opts.issues?.length
           ? { errors: opts.issues.map((i) => ({ ...(i.index !== undefined ? { index: i.index } : {}), ...(i.line !== undefined ? { line: i.line } : {}), path: formatPath(i.path), message: i.message })) }
           : {}),
-      }),
+      })),
     );
 }

@@ -18,6 +18,7 @@ import { bearer } from './auth';
 import type { AuthThrottle } from './authThrottle';
 import { sendProblem } from './problem';
 import { rateLimit, type RateBuckets } from './rateLimit';
+import { present } from '../validation/present';
 
 export interface RelayRouteDeps {
   provider: RelayProvider;
@@ -37,17 +38,17 @@ const e164 = (value: string, region?: 'CN') => {
   return phone?.isValid() ? (phone.number as string) : undefined;
 };
 
-const ResolveRequest = z
+export const ResolveRequest = z
   .object({
-    to: z.string().max(32).transform((v, ctx) => e164(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be an E.164 number' }), z.NEVER)),
-    ext: z.string().regex(/^\d{1,4}$/, 'must be 1–4 digits'),
+    to: z.string().max(32).describe('the dialled relay number (E.164 or national)').transform((v, ctx) => e164(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be an E.164 number' }), z.NEVER)),
+    ext: z.string().regex(/^\d{1,4}$/, 'must be 1–4 digits').describe('the extension the caller keyed in after the relay number'),
     /** The caller id as the PBX sees it; absent or unparseable means withheld. */
-    from: z.string().max(32).optional(),
+    from: z.string().max(32).optional().describe('the caller id as the PBX sees it; absent or unparseable means withheld'),
   })
   .strict();
 
 const iso = z.string().datetime({ offset: true }).optional();
-const CallReceipt = z
+export const CallReceipt = z
   .object({
     callId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1–100 letters, digits or . _ : -'),
     bindingId: z.string().uuid().optional(),
@@ -57,6 +58,29 @@ const CallReceipt = z
     releaseCause: z.string().max(64).optional(),
   })
   .strict();
+
+/** Where a relay call goes: bridge to the real party or reject with a recording. */
+export const RelayResolveAnswer = z.union([
+  z.strictObject({
+    action: z.literal('bridge'),
+    bindingId: z.string().uuid(),
+    target: z.string().describe('the real number to bridge to, E.164; never logged or audited'),
+    targetExtension: z
+      .string()
+      .regex(/^\d{1,6}$/)
+      .optional()
+      .describe('digits to dial (DTMF) once the target answers, before bridging; only when the party gave an extension'),
+    timeLimitSeconds: z.number().int(),
+  }),
+  z.strictObject({
+    action: z.literal('reject'),
+    reason: z.enum(['unknown', 'expired', 'caller_not_allowed']),
+    announcement: z.string().describe('id of the recording to play'),
+    bindingId: z.string().uuid().optional(),
+  }),
+]);
+/** A call receipt taken: `recorded` the first time (201), `duplicate` for the same receipt again (200). */
+export const RelayCallReceipt = z.strictObject({ callId: z.string(), outcome: z.enum(['recorded', 'duplicate']) });
 
 export function relayRoutes(deps: RelayRouteDeps): express.Router {
   const router = express.Router();
@@ -93,7 +117,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
     });
     if (decision.action === 'reject' && decision.reason === 'unknown') await countUnknown(deps, String(res.locals.telephonyClient), now, res.locals.requestId as string);
     const { waybillId: _internal, ...answer } = decision;
-    res.json(answer);
+    res.json(present(RelayResolveAnswer, answer));
   });
 
   router.post('/calls', async (req, res) => {
@@ -101,7 +125,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
     if (!parsed.success) return sendProblem(res, 'invalid_input', 'the call receipt is invalid', { issues: issuesFromZod(parsed.error) });
     const outcome = await deps.calls.recordCall(parsed.data, deps.now().toISOString());
     if (outcome === 'conflict') return sendProblem(res, 'conflict', 'a different receipt with this call id was already recorded');
-    res.status(outcome === 'recorded' ? 201 : 200).json({ callId: parsed.data.callId, outcome });
+    res.status(outcome === 'recorded' ? 201 : 200).json(present(RelayCallReceipt, { callId: parsed.data.callId, outcome }));
   });
 
   return router;

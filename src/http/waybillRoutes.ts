@@ -12,7 +12,7 @@ import { validateOrders } from '../order/readOrders';
 import type { Order } from '../order/orderSchema';
 import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
-import { LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
+import { copyCodeOf, LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
@@ -25,6 +25,67 @@ import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredRe
 import { LabelQuery, contentTypeOf, negotiate, parseQuery, type LabelFormat } from './labelFormat';
 import type { Metrics } from './metrics';
 import { PrintBody, sendDeliveryResult, usablePrinter } from './printerRoutes';
+import { z } from 'zod';
+import { CopyKind } from '../privacy/copyPolicy';
+import { present } from '../validation/present';
+import { WAYBILL_STATUSES } from '../waybills/waybillStore';
+
+// The answers of these routes, as the API document shows them (presenters build them through these).
+const PartyAreaView = z
+  .strictObject({ area: z.string().describe('the area as printed'), areaCode: z.string().optional().describe('mainland China: GB/T 2260 code of the deepest division') })
+  .optional();
+export const WaybillLinks = z.strictObject({
+  self: z.string(),
+  label: z.string().describe('GET: the label (a recorded print in a paper format)'),
+  print: z.string().describe('POST: send the label to a network printer'),
+  events: z.string().describe('POST: record a lifecycle event'),
+});
+// Multi-piece (子母件): piece 1 is the waybill's own number, pieces 2..N child numbers that find the same waybill.
+const PiecesView = z
+  .array(z.strictObject({ pieceNo: z.number().int().min(1), waybillNo: z.string() }))
+  .optional()
+  .describe('multi-piece only: every piece and its number (piece 1: waybillNo)');
+export const WaybillCreated = z.strictObject({
+  id: z.string().uuid(),
+  waybillNo: z.string(),
+  orderId: z.string(),
+  template: z.string(),
+  dpi: z.number().int(),
+  sender: PartyAreaView,
+  recipient: PartyAreaView,
+  relay: z.strictObject({ recipient: z.string().optional(), sender: z.string().optional() }).describe('relay number + extension as printed'),
+  qr: z.string().url().optional().describe('the QR payload: an opaque token URL'),
+  copies: z.array(
+    z.strictObject({
+      copy: CopyKind,
+      piece: z.number().int().optional().describe('multi-piece: the piece (1..N) this copy belongs to'),
+      copyCode: z.string().optional().describe('absent in a JSON answer: nothing is printed yet'),
+      fields: z.record(z.string(), z.string()).describe('every printed text field, as printed (masked)'),
+      barcode: z.string().optional().describe('what the Code128 encodes'),
+      qr: z.string().optional(),
+    }),
+  ),
+  pieces: PiecesView,
+  warnings: z.array(z.string()),
+  links: WaybillLinks,
+});
+export const WaybillViewBody = z.strictObject({
+  id: z.string().uuid(),
+  waybillNo: z.string(),
+  orderId: z.string(),
+  carrier: z.string(),
+  status: z.enum(WAYBILL_STATUSES),
+  createdAt: z.string().describe('ISO 8601'),
+  purgeAfter: z.string().describe('ISO 8601: personal data is destroyed after this'),
+  purgedAt: z.string().optional(),
+  relayUnavailable: z.boolean().describe('true when no relay number could be bound: the paper shows the masked phone and the service line'),
+  shows: z.record(z.string(), z.string()).optional().describe('masked fields as the courier copy prints them; absent once purged'),
+  sender: PartyAreaView,
+  recipient: PartyAreaView,
+  pieces: PiecesView,
+  links: WaybillLinks,
+});
+export const EventResult = z.strictObject({ waybillNo: z.string(), status: z.enum(WAYBILL_STATUSES), purgeAfter: z.string() });
 
 export interface WaybillRouteDeps {
   auth: AuthDeps;
@@ -64,12 +125,14 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const { format, template } = labelOptions(deps, req, 'json');
     const [order] = validateOrders([{ value: req.body }]);
 
+    let waybillNo: string | undefined;
     const produce = async (): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
       const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)));
       deps.metrics.waybillsCreated.inc({ channel: 'http' });
       const w = created.printed[0]!;
+      waybillNo = w.waybillNo;
       const body =
         format === 'json'
           ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, created.result.warnings)))
@@ -82,13 +145,18 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const response = key
       ? await once(deps.idempotency, { client: p.client, key, hash: requestHash([format, template.id, template.copies, template.dpi, req.body]) }, produce)
       : { ...(await produce()), replayed: false };
+    // A replay did not produce: its number comes from the waybill it created (by its Location).
+    if (waybillNo === undefined && response.location) waybillNo = (await deps.print.store.findWaybillById(response.location.split('/').pop()!))?.waybillNo;
+    if (waybillNo !== undefined) labelHeaders(res, waybillNo, format);
     send(res, response, response.replayed);
   });
 
   router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
     res.setHeader('Cache-Control', 'no-store');
-    res.json({ ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w)), links: links(w) });
+    const childNos = await deps.print.store.childNosOf(w.id);
+    const pieces = childNos.length ? { pieces: [w.waybillNo, ...childNos].map((waybillNo, i) => ({ pieceNo: i + 1, waybillNo })) } : {};
+    res.json(present(WaybillViewBody, { ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w)), ...pieces, links: links(w) }));
   });
 
   router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
@@ -101,6 +169,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p), copies: view ? 'view' : 'print' }),
     );
     if (!view) res.setHeader('X-Print-Number', String(done.result.printNo));
+    labelHeaders(res, w.waybillNo, format);
     const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, done.result.warnings))) : done.bytes;
     send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
   });
@@ -126,6 +195,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     );
     const result = await deliverNew(delivery, { jobId: done.result.jobId, printer, ...('client' in p ? { clientId: p.client } : {}), bytes: done.bytes, actor: actorOf(p) });
     res.setHeader('X-Print-Number', String(done.result.printNo));
+    res.setHeader('Waybill-No', w.waybillNo);
     sendDeliveryResult(res, result, { waybillNo: w.waybillNo, printNo: done.result.printNo, labels: done.result.labels });
   });
 
@@ -144,7 +214,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       ...(p.role === 'courier' ? { courierId: p.id } : {}),
       requestId: res.locals.requestId as string,
     });
-    res.status(201).json(result);
+    res.status(201).json(present(EventResult, result));
   });
 
   return router;
@@ -183,13 +253,22 @@ export function conflictWith(existing: WaybillRecord): WaybillError {
   ]);
 }
 
-function links(w: { id: string }) {
+/**
+ * A label names its waybill: `Waybill-No`, and paper is an attachment named by the number (nothing
+ * personal); JSON is a view, not a file.
+ */
+export function labelHeaders(res: Response, waybillNo: string, format: LabelFormat): void {
+  res.setHeader('Waybill-No', waybillNo);
+  if (format !== 'json') res.setHeader('Content-Disposition', `attachment; filename="${waybillNo}.${format}"`);
+}
+
+export function links(w: { id: string }) {
   return { self: `/v1/waybills/${w.id}`, label: `/v1/waybills/${w.id}/label`, print: `/v1/waybills/${w.id}/print`, events: `/v1/waybills/${w.id}/events` };
 }
 
 function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemplate, warnings: string[]) {
   const qr = shown.find((c) => c.qr)?.qr;
-  return {
+  return present(WaybillCreated, {
     id: w.id,
     waybillNo: w.waybillNo,
     orderId: w.orderId,
@@ -199,10 +278,14 @@ function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemp
     recipient: w.areas.recipient,
     relay: w.relay,
     ...(qr ? { qr } : {}),
-    copies: shown.map((c) => ({ copy: c.copy, ...(w.copyCodes[c.copy] ? { copyCode: w.copyCodes[c.copy] } : {}), fields: c.fields, barcode: c.barcode, ...(c.qr ? { qr: c.qr } : {}) })),
+    ...(w.pieces ? { pieces: w.pieces.map((p) => ({ pieceNo: p.pieceNo, waybillNo: p.waybillNo })) } : {}),
+    copies: shown.map((c) => {
+      const copyCode = copyCodeOf(w, c);
+      return { copy: c.copy, ...(c.pieceNo ? { piece: c.pieceNo } : {}), ...(copyCode ? { copyCode } : {}), fields: c.fields, barcode: c.barcode, ...(c.qr ? { qr: c.qr } : {}) };
+    }),
     warnings,
     links: links(w),
-  };
+  });
 }
 
 function send(res: Response, r: StoredResponse, replayed: boolean): void {

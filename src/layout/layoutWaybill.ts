@@ -23,6 +23,8 @@ export interface ShownCopy {
   qr?: string;
   /** The preview mark stamped over the copy's label (watermark.ts); absent on real paper. */
   watermark?: string;
+  /** The piece of a multi-piece waybill this copy belongs to (set by printing when it lays out pieces). */
+  pieceNo?: number;
 }
 
 export interface WaybillLayout {

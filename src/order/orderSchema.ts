@@ -62,10 +62,15 @@ export const Party = PartyInput.transform((party, ctx) => {
 });
 export type Party = z.infer<typeof Party>;
 
+/** The most pieces one waybill may have (one master number, the rest child numbers). */
+export const MAX_PIECES = 99;
+
 export const Parcel = z
   .object({
     weightKg: z.number().positive('must be positive').max(1000, 'must be at most 1000 kg'),
-    pieces: z.number().int('must be a whole number').min(1).max(999).default(1),
+    // Each piece is its own label set with its own child number (multi-piece, 子母件); 99 is the most
+    // carriers accept on one master waybill.
+    pieces: z.number().int('must be a whole number').min(1).max(MAX_PIECES, `must be at most ${MAX_PIECES}: a larger shipment is several waybills`).default(1),
     contents: printableText(40).optional(),
   })
   .strict();

@@ -16,7 +16,7 @@ import { SendFailure } from './rawTcp';
 type Ip = ipaddr.IPv4 | ipaddr.IPv6;
 export type Cidr = [Ip, number];
 
-export type SpecialRange = 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast';
+export type SpecialRange = 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast' | 'private';
 
 const SPECIAL: [SpecialRange, Cidr][] = (
   [
@@ -53,15 +53,29 @@ export interface NetworkPolicy {
   ownPorts: () => readonly number[];
   /** The addresses of this machine's interfaces (os.networkInterfaces()). */
   localAddresses: () => readonly string[];
+  /** The setting the ranges come from, for messages (default WAYBILL_PRINTER_NETWORKS; webhooks reuse this policy). */
+  setting?: string;
+  /** More ranges refused unless a listed range lies inside them (webhooks: the private ranges). */
+  reserved?: readonly [SpecialRange, Cidr][];
 }
 
-export function networkPolicy(ranges: readonly string[], ownPorts: NetworkPolicy['ownPorts'], localAddresses: NetworkPolicy['localAddresses']): NetworkPolicy {
+/** The private ranges, reserved for webhooks: an endpoint inside the warehouse network only when listed. */
+export const PRIVATE_RANGES: readonly [SpecialRange, Cidr][] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'].map(
+  (r) => ['private', parseCidr(r)!] as [SpecialRange, Cidr],
+);
+
+export function networkPolicy(
+  ranges: readonly string[],
+  ownPorts: NetworkPolicy['ownPorts'],
+  localAddresses: NetworkPolicy['localAddresses'],
+  more: Pick<NetworkPolicy, 'setting' | 'reserved'> = {},
+): NetworkPolicy {
   const networks = ranges.map((r) => {
     const cidr = parseCidr(r);
-    if (!cidr) throw new Error('WAYBILL_PRINTER_NETWORKS: not a CIDR range list'); // the config refuses it first
+    if (!cidr) throw new Error(`${more.setting ?? 'WAYBILL_PRINTER_NETWORKS'}: not a CIDR range list`); // the config refuses it first
     return cidr;
   });
-  return { networks, listed: ranges.map((r) => r.trim()).join(', '), ownPorts, localAddresses };
+  return { networks, listed: ranges.map((r) => r.trim()).join(', '), ownPorts, localAddresses, ...more };
 }
 
 /** Why a printer may not be at an address: which field, what to tell the operator, and the kind for the audit. */
@@ -93,9 +107,10 @@ function within([net, bits]: Cidr, outer: Cidr): boolean {
  */
 export function addressRefusal(address: string, port: number, policy: NetworkPolicy, viaName = false): Refusal | undefined {
   const is = viaName ? 'resolves to' : 'is';
+  const setting = policy.setting ?? 'WAYBILL_PRINTER_NETWORKS';
   const ip = toIp(address);
-  if (!ip) return { path: 'host', kind: 'unlisted', message: `${is} not an IP address in WAYBILL_PRINTER_NETWORKS (${policy.listed})` };
-  const special = SPECIAL.find(([, range]) => inRange(ip, range));
+  if (!ip) return { path: 'host', kind: 'unlisted', message: `${is} not an IP address in ${setting} (${policy.listed})` };
+  const special = [...SPECIAL, ...(policy.reserved ?? [])].find(([, range]) => inRange(ip, range));
   const thisMachine =
     special?.[0] === 'loopback' ||
     special?.[0] === 'unspecified' ||
@@ -107,8 +122,8 @@ export function addressRefusal(address: string, port: number, policy: NetworkPol
     return { path: 'port', kind: 'own-port', message: "is this service's own listening port and the host is this machine; refused even when listed" };
   if (policy.networks.some((n) => inRange(ip, n) && (!special || within(n, special[1])))) return undefined;
   if (special)
-    return { path: 'host', kind: special[0], message: `${is} ${special[0] === 'unspecified' ? 'an' : 'a'} ${special[0]} address, refused unless listed in WAYBILL_PRINTER_NETWORKS` };
-  return { path: 'host', kind: 'unlisted', message: `${is} an address not in WAYBILL_PRINTER_NETWORKS (${policy.listed})` };
+    return { path: 'host', kind: special[0], message: `${is} ${special[0] === 'unspecified' ? 'an' : 'a'} ${special[0]} address, refused unless listed in ${setting}` };
+  return { path: 'host', kind: 'unlisted', message: `${is} an address not in ${setting} (${policy.listed})` };
 }
 
 /** Every address a host name resolves to (IPv4 and IPv6), as the system resolver answers. */

@@ -5,7 +5,7 @@
 import { CARRIERS, type CarrierCode } from '../order/carriers';
 import type { Order } from '../order/orderSchema';
 import type { LoadedTemplate } from '../layout/loadTemplate';
-import { layoutWaybill } from '../layout/layoutWaybill';
+import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import { watermarkLayout } from '../layout/watermark';
 import type { CopyKind } from '../privacy/copyPolicy';
@@ -44,19 +44,29 @@ export async function previewWaybills(deps: PreviewDeps, req: PreviewRequest): P
   const summary: PreviewSummary = { waybills: 0, labels: 0, warnings: [] };
   for (const [orderIndex, order] of req.orders.entries()) {
     const waybillNo = placeholderWaybillNo(order.carrier);
-    // No relay binding: each party's phone shows as paper does without one (masked + carrier service number).
-    const facts = { order, waybillNo, qrUrl: PREVIEW_SYMBOL, relay: {} };
-    const views = new Map<CopyKind, CopyView>();
     const copyCodes: Record<string, string> = {};
-    for (const section of template.labels.flatMap((l) => l.sections)) {
-      copyCodes[section.copy] = mark;
-      // Print 1: the first paper, so no reprint mark.
-      const copyFacts = { copy: section.copy, title: section.title, copyCode: mark, printNo: 1, printedAt: now, lang: template.lang };
-      views.set(section.copy, { ...buildCopyView(facts, copyFacts, section.policy), barcode: PREVIEW_SYMBOL });
+    for (const section of template.labels.flatMap((l) => l.sections)) copyCodes[section.copy] = mark;
+    // One stamped set per piece, like the print; every piece shows the placeholder number, as no child
+    // number exists yet (the piece mark tells the sets apart).
+    const of = order.parcel.pieces;
+    const layout: WaybillLayout = { labels: [], shown: [], warnings: [] };
+    for (let no = 1; no <= of; no++) {
+      // No relay binding: each party's phone shows as paper does without one (masked + carrier service number).
+      const facts = { order, waybillNo, qrUrl: PREVIEW_SYMBOL, relay: {}, piece: { no, of, masterWaybillNo: waybillNo } };
+      const views = new Map<CopyKind, CopyView>();
+      for (const section of template.labels.flatMap((l) => l.sections)) {
+        // Print 1: the first paper, so no reprint mark.
+        const copyFacts = { copy: section.copy, title: section.title, copyCode: mark, printNo: 1, printedAt: now, lang: template.lang };
+        views.set(section.copy, { ...buildCopyView(facts, copyFacts, section.policy), barcode: PREVIEW_SYMBOL });
+      }
+      const piece = watermarkLayout(layoutWaybill(template, views, deps.metrics), mark, deps.metrics);
+      layout.labels.push(...piece.labels);
+      layout.shown.push(...(of > 1 ? piece.shown.map((c) => ({ ...c, pieceNo: no })) : piece.shown));
+      for (const w of piece.warnings) if (!layout.warnings.includes(w)) layout.warnings.push(w);
     }
-    const layout = watermarkLayout(layoutWaybill(template, views, deps.metrics), mark, deps.metrics);
     const areas = { sender: partyArea(order.sender.address, template.lang), recipient: partyArea(order.recipient.address, template.lang) };
-    await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id: '', copyCodes, relay: {}, areas }, layout);
+    const pieces = of > 1 ? { pieces: Array.from({ length: of }, (_, i) => ({ pieceNo: i + 1, waybillNo, copyCodes })) } : {};
+    await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id: '', copyCodes, relay: {}, areas, ...pieces }, layout);
     summary.waybills++;
     summary.labels += layout.labels.length;
     summary.warnings.push(...layout.warnings.map((w) => `order ${orderIndex}: ${w}`));

@@ -67,6 +67,10 @@ export interface PrintRequest {
   output?: string;
   /** Told after each waybill is handed to the sink (a progress display). */
   onProgress?: (waybillsDone: number) => void;
+  /** The print job's id, chosen by the caller (a batch names it in a header before the first byte). */
+  jobId?: string;
+  /** Save the order index → waybill map with the job: the batch resource (GET /v1/batches/{jobId}). */
+  batch?: boolean;
 }
 
 export interface PrintSummary {
@@ -79,7 +83,7 @@ export interface PrintSummary {
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
   const now = (deps.now ?? (() => new Date()))();
   const job = newJob(req, now);
-  const numbers = await assignWaybillNumbers(deps.store, req.orders, req.source);
+  const { numbers, childNos } = await assignWaybillNumbers(deps.store, req.orders, req.source);
   if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
   const preview = req.copies === 'preview';
 
@@ -118,12 +122,16 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         tokenHash: hashToken(token, deps.keys.tokenKey),
         ...(relay.unavailable ? { relayUnavailable: true } : {}),
         sealed: sealWaybill(deps.keys, id, content),
+        ...(childNos[orderIndex]!.length ? { childNos: childNos[orderIndex] } : {}),
       });
 
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
-      const printed = printCopies(req.template, facts, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics);
+      const printed = printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics);
       if (!preview) copies.push(...printed.copies);
-      await req.sink.add({ orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang) }, printed.layout);
+      await req.sink.add(
+        { orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang), ...piecesOf(printed) },
+        printed.layout,
+      );
       summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
@@ -132,6 +140,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     }
 
     await req.sink.finish();
+    if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     await deps.store.savePrintJob(job, waybills, copies, lease?.id);
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label.
@@ -140,7 +149,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     throw e;
   }
   for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
-  for (const w of waybills) await auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length);
+  for (const w of waybills) await auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, 1 + (w.childNos?.length ?? 0));
   return summary;
 }
 
@@ -171,7 +180,7 @@ export async function reprintWaybills(
   const paper = req.copies !== 'view';
   const job = newJob(req, now);
   const copies: CopyPrintRecord[] = [];
-  const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[] };
+  const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[] };
   for (const [orderIndex, waybill] of req.waybills.entries()) {
     // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
     // paper under the same number, and the number they held is free again.
@@ -181,26 +190,31 @@ export async function reprintWaybills(
     const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
     const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
     const printNo = await deps.store.nextPrintNo(waybill.id);
+    // Every piece is printed again: a reprint replaces the whole shipment's paper.
+    const childNos = await deps.store.childNosOf(waybill.id);
     // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
-    const takeOver = paper ? await deps.store.copyCodesAt(waybill.id, printNo) : {};
-    const printed = printCopies(req.template, facts, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
+    const takeOver: Partial<Record<CopyKind, string>>[] = [];
+    if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
+    const printed = printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
     await req.sink.add(
-      { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang) },
+      { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
       printed.layout,
     );
     copies.push(...printed.copies);
     done.printNos.push(printNo);
+    done.pieces.push(printed.pieces.length);
     done.labels += printed.layout.labels.length;
     done.warnings.push(...printed.layout.warnings);
     req.onProgress?.(orderIndex + 1);
   }
   await req.sink.finish();
   for (const [i, waybill] of req.waybills.entries()) {
+    const pieces = done.pieces[i]!;
     if (paper) {
       if (i === 0) await deps.store.savePrintJob(job, [], copies);
-      await auditPrint(deps.audit, job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length);
+      await auditPrint(deps.audit, job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     } else {
-      await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length } });
+      await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } });
     }
   }
   return done;
@@ -234,14 +248,15 @@ function areasOf(order: Order, lang: Lang) {
 }
 
 /** Print 0 is a create without paper (a preview), 1 the first print, 2+ reprints. */
-function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, printNo: number, copies: number) {
+function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, printNo: number, copies: number, pieces: number) {
   return audit.append({
     at: job.createdAt,
     actor: actorOf(job),
     action: printNo === 0 ? 'create' : printNo === 1 ? 'print' : 'reprint',
     waybillNo,
     outcome: 'ok',
-    detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo },
+    // Copies per piece; a multi-piece waybill names its piece count (each piece printed every copy).
+    detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo, ...(pieces > 1 ? { pieces } : {}) },
   });
 }
 
@@ -249,15 +264,63 @@ function actorOf(job: PrintJobRecord): string {
   return `${job.channel}:${job.operator}@${job.host}`;
 }
 
-function newJob(req: Pick<PrintRequest, 'channel' | 'template' | 'format' | 'host' | 'operator'>, now: Date): PrintJobRecord {
-  return { id: randomUUID(), createdAt: now.toISOString(), channel: req.channel, templateId: req.template.id, format: req.format, host: req.host, operator: req.operator };
+function newJob(req: Pick<PrintRequest, 'channel' | 'template' | 'format' | 'host' | 'operator' | 'jobId'>, now: Date): PrintJobRecord {
+  return { id: req.jobId ?? randomUUID(), createdAt: now.toISOString(), channel: req.channel, templateId: req.template.id, format: req.format, host: req.host, operator: req.operator };
 }
 
-/** One print of one waybill: a copy code per copy on paper (none in a preview or view), the views and the layout. */
+interface PiecePrint {
+  job: PrintJobRecord;
+  waybillId: string;
+  printNo: number;
+  paper: boolean;
+  /** Per piece (index 0: piece 1), the copy codes a print that never reached paper left under this number. */
+  takeOver?: Partial<Record<CopyKind, string>>[];
+  at: Date;
+}
+
+interface PrintedPieces {
+  layout: WaybillLayout;
+  copies: CopyPrintRecord[];
+  /** Piece 1's copy codes. */
+  copyCodes: Record<string, string>;
+  /** Every piece's number and copy codes, in order. */
+  pieces: { pieceNo: number; waybillNo: string; copyCodes: Record<string, string> }[];
+}
+
+/**
+ * One print of one waybill: a label set per piece (the template's copies each), piece 1 under the
+ * waybill's own number and pieces 2..N under their child numbers, each with its own Code128, piece mark
+ * and copy codes. Every piece carries the same QR token: the courier's scan opens the one waybill, and a
+ * token per piece would hand out more ways in to the same data, not less.
+ */
+function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: string[], print: PiecePrint, metrics: TextMetrics): PrintedPieces {
+  const numbers = [facts.waybillNo, ...childNos];
+  const out: PrintedPieces = { layout: { labels: [], shown: [], warnings: [] }, copies: [], copyCodes: {}, pieces: [] };
+  for (const [i, waybillNo] of numbers.entries()) {
+    const pieceNo = i + 1;
+    const piece = { no: pieceNo, of: numbers.length, masterWaybillNo: facts.waybillNo };
+    const printed = printCopies(template, { ...facts, waybillNo, piece }, { ...print, pieceNo, takeOver: print.takeOver?.[i] }, metrics);
+    out.layout.labels.push(...printed.layout.labels);
+    out.layout.shown.push(...(numbers.length > 1 ? printed.layout.shown.map((c) => ({ ...c, pieceNo })) : printed.layout.shown));
+    // The same warning for every piece is said once.
+    for (const w of printed.layout.warnings) if (!out.layout.warnings.includes(w)) out.layout.warnings.push(w);
+    out.copies.push(...printed.copies);
+    if (pieceNo === 1) out.copyCodes = printed.copyCodes;
+    out.pieces.push({ pieceNo, waybillNo, copyCodes: printed.copyCodes });
+  }
+  return out;
+}
+
+/** The pieces a sink is told of: only a multi-piece waybill lists them. */
+function piecesOf(printed: PrintedPieces): { pieces?: PrintedPieces['pieces'] } {
+  return printed.pieces.length > 1 ? { pieces: printed.pieces } : {};
+}
+
+/** One print of one piece: a copy code per copy on paper (none in a preview or view), the views and the layout. */
 function printCopies(
   template: LoadedTemplate,
   facts: WaybillFacts,
-  print: { job: PrintJobRecord; waybillId: string; printNo: number; paper: boolean; takeOver?: Partial<Record<CopyKind, string>>; at: Date },
+  print: { job: PrintJobRecord; waybillId: string; printNo: number; paper: boolean; pieceNo: number; takeOver?: Partial<Record<CopyKind, string>>; at: Date },
   metrics: TextMetrics,
 ): { layout: WaybillLayout; copies: CopyPrintRecord[]; copyCodes: Record<string, string> } {
   const views = new Map<CopyKind, CopyView>();
@@ -268,7 +331,15 @@ function printCopies(
     const copyCode = print.paper ? (takenOver ?? newCopyCode()) : '';
     if (copyCode) {
       copyCodes[section.copy] = copyCode;
-      copies.push({ copyCode, jobId: print.job.id, waybillId: print.waybillId, copy: section.copy, printNo: print.printNo, ...(takenOver ? { takenOver: true } : {}) });
+      copies.push({
+        copyCode,
+        jobId: print.job.id,
+        waybillId: print.waybillId,
+        copy: section.copy,
+        printNo: print.printNo,
+        ...(print.pieceNo > 1 ? { pieceNo: print.pieceNo } : {}),
+        ...(takenOver ? { takenOver: true } : {}),
+      });
     }
     const copyFacts = { copy: section.copy, title: section.title, copyCode, printNo: print.printNo, printedAt: print.at, lang: template.lang };
     views.set(section.copy, buildCopyView(facts, copyFacts, section.policy));
@@ -352,8 +423,12 @@ async function bindRelay(
   return { printed, bindingIds };
 }
 
-/** Keeps given numbers (refusing ones already used) and generates the rest, unique in the store and batch. */
-async function assignWaybillNumbers(store: WaybillStore, orders: Order[], file?: string): Promise<string[]> {
+/**
+ * Keeps given numbers (refusing ones already used) and generates the rest, unique in the store and batch;
+ * then the child numbers of multi-piece orders (pieces 2..N), in the carrier's form like a waybill number:
+ * the carriers issue child numbers as numbers of their own, not derived from the master's.
+ */
+async function assignWaybillNumbers(store: WaybillStore, orders: Order[], file?: string): Promise<{ numbers: string[]; childNos: string[][] }> {
   const issues: Issue[] = [];
   const taken = new Set<string>();
   for (const [index, order] of orders.entries()) {
@@ -373,5 +448,17 @@ async function assignWaybillNumbers(store: WaybillStore, orders: Order[], file?:
     taken.add(no);
     numbers.push(no);
   }
-  return numbers;
+  const childNos: string[][] = [];
+  for (const order of orders) {
+    const children: string[] = [];
+    while (children.length < order.parcel.pieces - 1) {
+      const candidate = generateWaybillNo(order.carrier);
+      // waybillNoExists checks masters and children alike: a child number never equals a master number.
+      if (taken.has(candidate) || (await store.waybillNoExists(candidate))) continue;
+      taken.add(candidate);
+      children.push(candidate);
+    }
+    childNos.push(children);
+  }
+  return { numbers, childNos };
 }

@@ -17,7 +17,7 @@ export interface WaybillView {
   waybillNo: string;
   orderId: string;
   carrier: string;
-  status: string;
+  status: WaybillRecord['status'];
   createdAt: string;
   purgeAfter: string;
   purgedAt?: string;

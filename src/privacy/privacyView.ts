@@ -29,6 +29,8 @@ export const TEXT_FIELDS = [
   'parcel.weight',
   'parcel.pieces',
   'parcel.contents',
+  'piece',
+  'masterWaybillNo',
 ] as const;
 export type TextField = (typeof TEXT_FIELDS)[number];
 
@@ -51,6 +53,18 @@ export interface WaybillFacts {
    * shows its masked number and the carrier's service line where its copy's policy asks for a relay.
    */
   relay?: Partial<Record<'sender' | 'recipient', string>>;
+  /**
+   * Which piece of a multi-piece waybill this label set is (waybillNo is then that piece's number).
+   * Piece numbers are no personal data: the carrier's numbers and a count.
+   */
+  piece?: PieceFacts;
+}
+
+export interface PieceFacts {
+  /** 1..of; piece 1 carries the master number. */
+  no: number;
+  of: number;
+  masterWaybillNo: string;
 }
 
 export interface CopyPrintFacts {
@@ -90,6 +104,10 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     'parcel.weight': asMasked(`${order.parcel.weightKg} kg`),
     'parcel.pieces': asMasked(String(order.parcel.pieces)),
     'parcel.contents': asMasked(order.parcel.contents ?? ''),
+    // The piece mark "2/5"; a one-piece waybill shows its count as before. The master number only on
+    // child pieces: piece 1 already shows it as its own number.
+    piece: asMasked(facts.piece && facts.piece.of > 1 ? `${facts.piece.no}/${facts.piece.of}` : String(order.parcel.pieces)),
+    masterWaybillNo: asMasked(facts.piece && facts.piece.no > 1 ? facts.piece.masterWaybillNo : ''),
   };
   for (const who of ['sender', 'recipient'] as const) {
     Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang));

@@ -407,6 +407,120 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE audit_log ADD COLUMN key_id text;
       ALTER TABLE audit_head ADD COLUMN key_id text;`,
   },
+  {
+    version: 15,
+    // Search is keyset pagination newest first, (created_at, id) as the key: each filter combination is a
+    // range scan of one index, scoped by client (keys) or not (admins). (client_id, order_id) exists (v7).
+    // Batches: the order index → waybill map of a PDF or printer-language batch, saved with its waybills.
+    name: 'waybill search indexes, batches',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE INDEX waybills_client_created ON waybills(client_id, created_at, id);
+        CREATE INDEX waybills_client_status_created ON waybills(client_id, status, created_at, id);
+        CREATE INDEX waybills_created ON waybills(created_at, id);
+        CREATE INDEX waybills_status_created ON waybills(status, created_at, id);
+        CREATE INDEX waybills_order ON waybills(order_id);
+        CREATE TABLE batches (
+          id         text PRIMARY KEY REFERENCES print_jobs(id),
+          client_id  text,
+          created_at ${t.time} NOT NULL,
+          count      integer NOT NULL
+        );
+        CREATE TABLE batch_items (
+          batch_id   text NOT NULL REFERENCES batches(id),
+          idx        integer NOT NULL,
+          waybill_id text NOT NULL REFERENCES waybills(id),
+          PRIMARY KEY (batch_id, idx)
+        );`;
+    },
+  },
+  {
+    version: 16,
+    // The secret must be recoverable to sign, so it is sealed under the master key ring like other
+    // sealed data; the previous one keeps signing until prev_expires_at (a rotation). One outbox row per
+    // event and endpoint, written in the transaction of the state change; a worker claims due rows with
+    // a conditional update (claimed_by/claimed_until), so no two instances send the same attempt.
+    name: 'webhook endpoints and their outbox',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        CREATE TABLE webhook_endpoints (
+          id               text PRIMARY KEY,
+          client_id        text,
+          url              text NOT NULL,
+          events           text,
+          key_id           text NOT NULL,
+          wrapped_key      ${t.blob} NOT NULL,
+          sealed           ${t.blob} NOT NULL,
+          prev_key_id      text,
+          prev_wrapped_key ${t.blob},
+          prev_sealed      ${t.blob},
+          prev_expires_at  ${t.time},
+          created_at       ${t.time} NOT NULL,
+          disabled_at      ${t.time},
+          disabled_reason  text,
+          failing_since    ${t.time}
+        );
+        CREATE INDEX webhook_endpoints_client ON webhook_endpoints(client_id);
+        CREATE TABLE webhook_outbox (
+          id              text PRIMARY KEY,
+          endpoint_id     text NOT NULL,
+          client_id       text,
+          type            text NOT NULL,
+          payload         text NOT NULL,
+          created_at      ${t.time} NOT NULL,
+          next_attempt_at ${t.time} NOT NULL,
+          attempts        integer NOT NULL DEFAULT 0,
+          delivered_at    ${t.time},
+          given_up_at     ${t.time},
+          last_error      text,
+          claimed_by      text,
+          claimed_until   ${t.time}
+        );
+        CREATE INDEX webhook_outbox_due ON webhook_outbox(next_attempt_at) WHERE delivered_at IS NULL AND given_up_at IS NULL;
+        CREATE INDEX webhook_outbox_endpoint ON webhook_outbox(endpoint_id);
+        -- The clean-up sweep finds finished rows by when they finished, without reading the outbox.
+        CREATE INDEX webhook_outbox_delivered ON webhook_outbox(delivered_at) WHERE delivered_at IS NOT NULL;
+        CREATE INDEX webhook_outbox_given_up ON webhook_outbox(given_up_at) WHERE given_up_at IS NOT NULL;`;
+    },
+  },
+  {
+    version: 17,
+    // Multi-piece shipments (子母件): pieces 2..N of a waybill carry child numbers; piece 1 is the waybill's
+    // own number. A child number never equals a master number: generation checks both tables (a UNIQUE
+    // cannot span two tables). Copies record their piece, so a copy code traces to the very label.
+    // One copy of each kind per piece and print: the piece joins copy_prints' unique key, which SQLite can
+    // only change by rebuilding the table.
+    name: 'waybill pieces (child numbers), piece of a printed copy',
+    sql: (d) => `
+      CREATE TABLE waybill_pieces (
+        waybill_id text NOT NULL REFERENCES waybills(id),
+        piece_no   integer NOT NULL,
+        waybill_no text NOT NULL UNIQUE,
+        PRIMARY KEY (waybill_id, piece_no)
+      );
+      ${
+        d === 'postgres'
+          ? `ALTER TABLE copy_prints ADD COLUMN piece_no integer NOT NULL DEFAULT 1;
+      ALTER TABLE copy_prints DROP CONSTRAINT copy_prints_waybill_id_copy_print_no_key;
+      ALTER TABLE copy_prints ADD CONSTRAINT copy_prints_piece_key UNIQUE (waybill_id, copy, print_no, piece_no);`
+          : `CREATE TABLE copy_prints_new (
+        copy_code   text PRIMARY KEY,
+        job_id      text NOT NULL REFERENCES print_jobs(id),
+        waybill_id  text NOT NULL REFERENCES waybills(id),
+        copy        text NOT NULL,
+        print_no    integer NOT NULL,
+        piece_no    integer NOT NULL DEFAULT 1,
+        UNIQUE (waybill_id, copy, print_no, piece_no)
+      );
+      INSERT INTO copy_prints_new (copy_code, job_id, waybill_id, copy, print_no) SELECT copy_code, job_id, waybill_id, copy, print_no FROM copy_prints;
+      DROP TABLE copy_prints;
+      ALTER TABLE copy_prints_new RENAME TO copy_prints;
+      CREATE INDEX copy_prints_waybill ON copy_prints(waybill_id);
+      CREATE INDEX copy_prints_job ON copy_prints(job_id);`
+      }`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

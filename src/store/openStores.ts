@@ -23,6 +23,8 @@ import { TelephonyClients } from '../relay/telephonyClients';
 import { SqliteStore } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
+import { SqlWebhookRepository } from './webhookRepository';
+import type { WebhookRepository } from '../webhooks/webhookStore';
 import type { WaybillStore } from '../waybills/waybillStore';
 
 export type StoreLocation = { backend: 'sqlite'; file: string } | { backend: 'postgres'; url: string; poolSize?: number };
@@ -42,6 +44,8 @@ export interface Stores {
   leases: SqlPrintLeaseRepository;
   /** Per-credential API request budgets, shared by every instance on this database. */
   rateBuckets: RateBuckets;
+  /** Webhook endpoints and the outbox (its rows are written by the state changes' own transactions). */
+  webhooks: WebhookRepository;
   /** Closes the one connection (SQLite) or pool (PostgreSQL) every store here shares. */
   close(): Promise<void>;
 }
@@ -79,5 +83,6 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined) {
     leases: new SqlPrintLeaseRepository(database),
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
     relay: new RelayStore(new SqlRelayRepository(database)),
+    webhooks: new SqlWebhookRepository(database),
   };
 }

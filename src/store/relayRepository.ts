@@ -12,6 +12,7 @@ import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
+import { writeCallOutbox } from './webhookOutbox';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
@@ -300,21 +301,34 @@ export class SqlRelayRepository implements RelayRepository {
   }
 
   async insertCall(r: RelayCallReceipt, bodyHash: string, receivedAt: string): Promise<boolean> {
-    const result = await this.d.db
-      .insertInto('relay_calls')
-      .values({
-        call_id: r.callId,
-        binding_id: r.bindingId ?? null,
-        body_hash: bodyHash,
-        started_at: r.startedAt ?? null,
-        answered_at: r.answeredAt ?? null,
-        ended_at: r.endedAt ?? null,
-        release_cause: r.releaseCause ?? null,
-        received_at: receivedAt,
-      })
-      .onConflict((oc) => oc.column('call_id').doNothing())
-      .executeTakeFirst();
-    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
+    const { db } = this.d;
+    // The receipt and its relay.call_ended webhook events in one transaction; a repeated receipt adds none.
+    return this.d.transaction(function* () {
+      const { changes } = yield* step(
+        db
+          .insertInto('relay_calls')
+          .values({
+            call_id: r.callId,
+            binding_id: r.bindingId ?? null,
+            body_hash: bodyHash,
+            started_at: r.startedAt ?? null,
+            answered_at: r.answeredAt ?? null,
+            ended_at: r.endedAt ?? null,
+            release_cause: r.releaseCause ?? null,
+            received_at: receivedAt,
+          })
+          .onConflict((oc) => oc.column('call_id').doNothing()),
+      );
+      if (changes !== 1) return false;
+      if (r.bindingId)
+        yield* writeCallOutbox(db, r.bindingId, receivedAt, {
+          startedAt: r.startedAt ?? null,
+          answeredAt: r.answeredAt ?? null,
+          endedAt: r.endedAt ?? null,
+          releaseCause: r.releaseCause ?? null,
+        });
+      return true;
+    });
   }
 
   async callBodyHash(callId: string): Promise<string | undefined> {

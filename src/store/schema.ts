@@ -30,7 +30,8 @@ export interface Schema {
     sealed: Buffer | null;
   };
   print_jobs: { id: string; created_at: string; channel: string; template_id: string; format: string; host: string; operator: string };
-  copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number };
+  copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: Generated<number> };
+  waybill_pieces: { waybill_id: string; piece_no: number; waybill_no: string };
   waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string; detail: string | null };
   scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; purpose: string | null; at: string; outcome: string };
   event_attempts: { id: GeneratedId; courier_id: string; waybill_id: string; type: string; at: string; outcome: string };
@@ -157,4 +158,42 @@ export interface Schema {
     expires_at: string;
   };
   api_rate_buckets: { bucket: string; tokens: number; at_ms: number; allowed: number };
+  /** Webhook endpoints (migration 16): client_id NULL is an admin endpoint (every client, admin events). */
+  webhook_endpoints: {
+    id: string;
+    client_id: string | null;
+    url: string;
+    /** JSON array of event types; NULL: every type. */
+    events: string | null;
+    key_id: string;
+    wrapped_key: Buffer;
+    sealed: Buffer;
+    prev_key_id: string | null;
+    prev_wrapped_key: Buffer | null;
+    prev_sealed: Buffer | null;
+    prev_expires_at: string | null;
+    created_at: string;
+    disabled_at: string | null;
+    disabled_reason: string | null;
+    failing_since: string | null;
+  };
+  /** One row per event and endpoint; `id` is the event id the receiver sees. */
+  webhook_outbox: {
+    id: string;
+    endpoint_id: string;
+    client_id: string | null;
+    type: string;
+    payload: string;
+    created_at: string;
+    next_attempt_at: string;
+    attempts: number;
+    delivered_at: string | null;
+    given_up_at: string | null;
+    last_error: string | null;
+    claimed_by: string | null;
+    claimed_until: string | null;
+  };
+  /** A PDF or printer-language batch (id = its print job), saved with its waybills (migration 15). */
+  batches: { id: string; client_id: string | null; created_at: string; count: number };
+  batch_items: { batch_id: string; idx: number; waybill_id: string };
 }

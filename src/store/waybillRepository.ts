@@ -2,18 +2,23 @@
 // Uniqueness (waybill numbers, copy codes, order ids per client) rests on constraints, never on a
 // read-then-write: a racing instance gets UniqueViolation.
 
-import { sql, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type {
   CopyPrintRecord,
   EventAttempt,
+  BatchRecord,
   EventChange,
+  PrintFact,
   PrintJobRecord,
   ScanAttempt,
   ScanCounts,
   WaybillRecord,
+  StoredWaybillEvent,
+  WaybillSearch,
   WaybillStatus,
   WaybillStore,
+  WaybillSummary,
 } from '../waybills/waybillStore';
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
@@ -22,6 +27,8 @@ import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import { leaseLost } from '../printing/printLeases';
+import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
+import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
 
 type WaybillRow = Selectable<Schema['waybills']>;
 
@@ -51,7 +58,7 @@ function toWaybill(row: WaybillRow): WaybillRecord {
 /** Which unique value a failed save hit, from the constraint (PostgreSQL) or the columns (SQLite) named in the error. */
 function violated(e: unknown): string {
   const message = String((e as Error).message);
-  if (/waybills_waybill_no_key|waybills\.waybill_no\b/.test(message)) return 'waybill number';
+  if (/waybills_waybill_no_key|waybills\.waybill_no\b|waybill_pieces_waybill_no_key|waybill_pieces\.waybill_no\b/.test(message)) return 'waybill number';
   if (/waybills_client_order|waybills\.client_id, waybills\.order_id/.test(message)) return 'order id';
   return 'generated identifier';
 }
@@ -62,7 +69,14 @@ function chunks<T>(all: T[]): T[][] {
   return out;
 }
 
-const waybillNoTaken = prepared((db, a: { waybillNo: string }) => db.selectFrom('waybills').select(sql<number>`1`.as('one')).where('waybill_no', '=', a.waybillNo));
+// A child number never equals a master number, so a number is taken when either table has it.
+const waybillNoTaken = prepared((db, a: { waybillNo: string }) =>
+  db
+    .selectFrom('waybills')
+    .select(sql<number>`1`.as('one'))
+    .where('waybill_no', '=', a.waybillNo)
+    .unionAll(db.selectFrom('waybill_pieces').select(sql<number>`1`.as('one')).where('waybill_no', '=', a.waybillNo)),
+);
 const waybillByTokenHash = prepared((db, a: { tokenHash: string }) => db.selectFrom('waybills').selectAll().where('token_hash', '=', a.tokenHash));
 const waybillByClientOrder = prepared((db, a: { clientId: string; orderId: string }) =>
   db.selectFrom('waybills').selectAll().where('client_id', '=', a.clientId).where('order_id', '=', a.orderId),
@@ -117,6 +131,26 @@ const scanAttemptsSince = prepared((db, a: { courierId: string; since: string })
     .where('at', '>', a.since),
 );
 
+/**
+ * The search as one statement (the bench explains it). Keyset pagination: `created_at <= c AND
+ * (created_at < c OR id < i)` bounds the index range on created_at on both databases, unlike an OR at
+ * the top; the rest filters within the range. Every filter combination meets an index led by
+ * client_id (or not, for admins), then status, then (created_at, id): migration 15.
+ */
+export function searchQuery(db: Kysely<Schema>, q: WaybillSearch) {
+  let query = db.selectFrom('waybills').select(['id', 'waybill_no', 'order_id', 'client_id', 'carrier', 'status', 'created_at']);
+  if (q.clientId !== undefined) query = query.where('client_id', '=', q.clientId);
+  if (q.orderId !== undefined) query = query.where('order_id', '=', q.orderId);
+  if (q.waybillNo !== undefined) query = query.where('waybill_no', '=', q.waybillNo);
+  if (q.status !== undefined) query = query.where('status', '=', q.status);
+  if (q.createdFrom !== undefined) query = query.where('created_at', '>=', q.createdFrom);
+  if (q.createdTo !== undefined) query = query.where('created_at', '<', q.createdTo);
+  const after = q.after;
+  if (after)
+    query = query.where('created_at', '<=', after.createdAt).where((eb) => eb.or([eb('created_at', '<', after.createdAt), eb('id', '<', after.id)]));
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit);
+}
+
 export class SqlWaybillRepository implements WaybillStore {
   constructor(private readonly d: Database) {}
 
@@ -164,13 +198,38 @@ export class SqlWaybillRepository implements WaybillStore {
               })),
             ),
           );
+        const pieces = waybills.flatMap((w) => (w.childNos ?? []).map((no, i) => ({ waybill_id: w.id, piece_no: i + 2, waybill_no: no })));
+        for (const part of chunks(pieces)) yield* step(db.insertInto('waybill_pieces').values(part));
         // A copy code taken over from a print of the same number that never reached paper moves to this job.
         for (const c of copies.filter((c) => c.takenOver))
           yield* step(db.deleteFrom('copy_prints').where('copy_code', '=', c.copyCode).where('waybill_id', '=', c.waybillId).where('copy', '=', c.copy).where('print_no', '=', c.printNo));
         for (const part of chunks(copies))
-          yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo }))));
-        for (const part of chunks(reprinted))
-          yield* step(db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created'));
+          yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo, piece_no: c.pieceNo ?? 1 }))));
+        // Webhook events in this same transaction: created for new waybills, printed for first paper.
+        const events: OutboxEvent[] = [];
+        for (const w of waybills) {
+          const printed = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
+          events.push({ type: 'waybill.created', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
+          if (printed === 'printed') events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
+        }
+        for (const part of chunks(reprinted)) {
+          const { rows } = yield* step(
+            db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created').returning(['id', 'waybill_no', 'order_id', 'client_id', 'carrier']),
+          );
+          for (const r of rows)
+            events.push({
+              type: 'waybill.printed',
+              createdAt: job.createdAt,
+              client: r.client_id ?? LOCAL_CLIENT,
+              data: waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, 'printed'),
+            });
+        }
+        yield* writeOutbox(db, events);
+        if (job.batch) {
+          yield* step(db.insertInto('batches').values({ id: job.id, client_id: waybills[0]?.clientId ?? null, created_at: job.createdAt, count: job.batch.length }));
+          for (const part of chunks(job.batch))
+            yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId }))));
+        }
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new UniqueViolation(violated(e));
@@ -184,8 +243,21 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined> {
-    const row = await this.d.db.selectFrom('waybills').selectAll().where('waybill_no', '=', waybillNo).executeTakeFirst();
+    const { db } = this.d;
+    const row =
+      (await db.selectFrom('waybills').selectAll().where('waybill_no', '=', waybillNo).executeTakeFirst()) ??
+      // Not a master number: a child number finds its master (one waybill; status lives there).
+      (await db
+        .selectFrom('waybills')
+        .selectAll()
+        .where('id', '=', (eb) => eb.selectFrom('waybill_pieces').select('waybill_id').where('waybill_no', '=', waybillNo))
+        .executeTakeFirst());
     return row && toWaybill(row);
+  }
+
+  async childNosOf(waybillId: string): Promise<string[]> {
+    const rows = await this.d.db.selectFrom('waybill_pieces').select('waybill_no').where('waybill_id', '=', waybillId).orderBy('piece_no').execute();
+    return rows.map((r) => r.waybill_no);
   }
 
   async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
@@ -209,8 +281,14 @@ export class SqlWaybillRepository implements WaybillStore {
     return Number(row.last ?? 0) + 1;
   }
 
-  async copyCodesAt(waybillId: string, printNo: number): Promise<Partial<Record<CopyKind, string>>> {
-    const rows = await this.d.db.selectFrom('copy_prints').select(['copy', 'copy_code']).where('waybill_id', '=', waybillId).where('print_no', '=', printNo).execute();
+  async copyCodesAt(waybillId: string, printNo: number, pieceNo = 1): Promise<Partial<Record<CopyKind, string>>> {
+    const rows = await this.d.db
+      .selectFrom('copy_prints')
+      .select(['copy', 'copy_code'])
+      .where('waybill_id', '=', waybillId)
+      .where('print_no', '=', printNo)
+      .where('piece_no', '=', pieceNo)
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.copy, r.copy_code]));
   }
 
@@ -248,7 +326,7 @@ export class SqlWaybillRepository implements WaybillStore {
     const row = await this.d.db
       .selectFrom('copy_prints as c')
       .innerJoin('print_jobs as j', 'j.id', 'c.job_id')
-      .select(['c.copy_code', 'c.job_id', 'c.waybill_id', 'c.copy', 'c.print_no', 'j.created_at', 'j.channel', 'j.template_id', 'j.format', 'j.host', 'j.operator'])
+      .select(['c.copy_code', 'c.job_id', 'c.waybill_id', 'c.copy', 'c.print_no', 'c.piece_no', 'j.created_at', 'j.channel', 'j.template_id', 'j.format', 'j.host', 'j.operator'])
       .where('c.copy_code', '=', copyCode)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -258,6 +336,7 @@ export class SqlWaybillRepository implements WaybillStore {
       waybillId: row.waybill_id,
       copy: row.copy as CopyKind,
       printNo: Number(row.print_no),
+      ...(Number(row.piece_no) > 1 ? { pieceNo: Number(row.piece_no) } : {}),
       job: {
         id: row.job_id,
         createdAt: row.created_at,
@@ -267,6 +346,64 @@ export class SqlWaybillRepository implements WaybillStore {
         host: row.host,
         operator: row.operator,
       },
+    };
+  }
+
+  async searchWaybills(q: WaybillSearch): Promise<WaybillSummary[]> {
+    const rows = await searchQuery(this.d.db, q).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      waybillNo: r.waybill_no,
+      orderId: r.order_id,
+      ...(r.client_id ? { clientId: r.client_id } : {}),
+      carrier: r.carrier,
+      status: r.status as WaybillStatus,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async eventsOf(waybillId: string): Promise<StoredWaybillEvent[]> {
+    const rows = await this.d.db.selectFrom('waybill_events').select(['type', 'at', 'actor', 'detail']).where('waybill_id', '=', waybillId).orderBy('id').execute();
+    return rows.map((r) => ({ type: r.type, at: r.at, actor: r.actor, ...(r.detail ? { detail: JSON.parse(r.detail) as Record<string, string> } : {}) }));
+  }
+
+  async printsOf(waybillId: string): Promise<PrintFact[]> {
+    // Every copy of one print number comes from one job (a taken-over code moves to the new job).
+    const rows = await this.d.db
+      .selectFrom('copy_prints as c')
+      .innerJoin('print_jobs as j', 'j.id', 'c.job_id')
+      .select(['c.print_no', 'j.created_at', 'j.channel', 'j.operator'])
+      .distinct()
+      .where('c.waybill_id', '=', waybillId)
+      .orderBy('c.print_no')
+      .execute();
+    const seen = new Set<number>();
+    const out: PrintFact[] = [];
+    for (const r of rows) {
+      const printNo = Number(r.print_no);
+      if (seen.has(printNo)) continue;
+      seen.add(printNo);
+      out.push({ printNo, at: r.created_at, channel: r.channel, operator: r.operator });
+    }
+    return out;
+  }
+
+  async findBatch(id: string): Promise<BatchRecord | undefined> {
+    const batch = await this.d.db.selectFrom('batches').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!batch) return undefined;
+    const items = await this.d.db
+      .selectFrom('batch_items as b')
+      .innerJoin('waybills as w', 'w.id', 'b.waybill_id')
+      .select(['b.idx', 'w.id', 'w.order_id', 'w.waybill_no'])
+      .where('b.batch_id', '=', id)
+      .orderBy('b.idx')
+      .execute();
+    return {
+      id: batch.id,
+      ...(batch.client_id ? { clientId: batch.client_id } : {}),
+      createdAt: batch.created_at,
+      count: Number(batch.count),
+      items: items.map((i) => ({ index: Number(i.idx), orderId: i.order_id, waybillId: i.id, waybillNo: i.waybill_no })),
     };
   }
 
@@ -297,6 +434,8 @@ export class SqlWaybillRepository implements WaybillStore {
           .insertInto('waybill_events')
           .values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor, detail: event.detail ? JSON.stringify(event.detail) : null }),
       );
+      const hook = lifecycleEventType(event.type);
+      if (hook) yield* writeWaybillOutbox(db, waybillId, hook, event.at);
       return true;
     });
   }
@@ -328,13 +467,13 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async shred(waybillId: string, at: string): Promise<boolean> {
     // Conditional on not yet purged: of two instances sweeping at once, exactly one gets true.
-    const result = await this.d.db
-      .updateTable('waybills')
-      .set({ wrapped_key: null, sealed: null, purged_at: at })
-      .where('id', '=', waybillId)
-      .where('purged_at', 'is', null)
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    const { db } = this.d;
+    return this.d.transaction(function* () {
+      const { changes } = yield* step(db.updateTable('waybills').set({ wrapped_key: null, sealed: null, purged_at: at }).where('id', '=', waybillId).where('purged_at', 'is', null));
+      if (changes !== 1) return false;
+      yield* writeWaybillOutbox(db, waybillId, 'waybill.purged', at, { purged: true });
+      return true;
+    });
   }
 
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
@@ -385,7 +524,16 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
-    await this.d.db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }).execute();
+    const { db } = this.d;
+    await this.d.transaction(function* () {
+      yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
+      // Admin endpoints only. Alert details name ids and reasons, never personal data.
+      const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };
+      const events: OutboxEvent[] = [{ type: 'alert.raised', createdAt: alert.at, client: null, data }];
+      if (alert.kind === 'courier_suspended' && alert.courierId)
+        events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
+      yield* writeOutbox(db, events);
+    });
   }
 
   async ping(): Promise<void> {

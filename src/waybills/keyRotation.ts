@@ -6,8 +6,17 @@ import type { WaybillStore } from '../waybills/waybillStore';
 import type { KeyRing } from '../vault/sealing';
 import { rewrap } from '../vault/sealing';
 
-export async function rewrapAll(store: WaybillStore, ring: KeyRing, batch = 500): Promise<number> {
+/** Other data sealed under the master key (webhook secrets): re-wrapped and counted with the waybills'. */
+export interface SealedHolder {
+  /** What it holds, for the blocker message: "webhook secret(s)". */
+  what: string;
+  rewrap(ring: KeyRing, batch: number): Promise<number>;
+  countByKey(): Promise<Record<string, number>>;
+}
+
+export async function rewrapAll(store: WaybillStore, ring: KeyRing, batch = 500, others: readonly SealedHolder[] = []): Promise<number> {
   let done = 0;
+  for (const o of others) done += await o.rewrap(ring, batch);
   for (;;) {
     const pending = await store.sealedNotUnder(ring.activeKeyId, batch);
     for (const w of pending) await store.replaceSealed(w.id, rewrap(w.sealed!, ring, w.id));
@@ -17,8 +26,13 @@ export async function rewrapAll(store: WaybillStore, ring: KeyRing, batch = 500)
 }
 
 /** Why a key may not be retired yet, or undefined when it may. */
-export async function retireBlocker(store: WaybillStore, ring: KeyRing, keyId: string): Promise<string | undefined> {
+export async function retireBlocker(store: WaybillStore, ring: KeyRing, keyId: string, others: readonly SealedHolder[] = []): Promise<string | undefined> {
   if (keyId === ring.activeKeyId) return `${keyId} is the active key`;
   const n = (await store.countSealedByKey())[keyId] ?? 0;
-  return n > 0 ? `${n} sealed record(s) still use ${keyId}; run: waybill keys rotate` : undefined;
+  const held = [...(n > 0 ? [`${n} sealed record(s)`] : [])];
+  for (const o of others) {
+    const m = (await o.countByKey())[keyId] ?? 0;
+    if (m > 0) held.push(`${m} ${o.what}`);
+  }
+  return held.length ? `${held.join(' and ')} still use ${keyId}; run: waybill keys rotate` : undefined;
 }

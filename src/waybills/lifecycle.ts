@@ -65,7 +65,7 @@ const CLOSING = new Set(['delivered', 'returned']);
 /** Re-decisions after a racing event changed the waybill, before giving up. */
 const TRIES = 3;
 
-export async function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: string; purgeAfter: string }> {
+export async function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {
   const now = deps.now();
   const at = now.toISOString();
   const courier = req.courierId ? await activeCourier(deps, req.courierId) : undefined;

@@ -30,6 +30,11 @@ export interface WaybillRecord {
   assignedOutlet?: string;
   /** Absent once purged: the data key is destroyed, so nothing can open the data again. */
   sealed?: SealedBox;
+  /**
+   * A new multi-piece waybill's child numbers, pieces 2..N in order (piece 1 is `waybillNo`): set when it
+   * is saved; records read back leave it out (`pieceNosOf` reads them).
+   */
+  childNos?: string[];
 }
 
 export interface ScanAttempt {
@@ -84,6 +89,50 @@ export interface PrintJobRecord {
   format: string;
   host: string; // where it was printed: machine name
   operator: string; // who printed it: OS user or API client, never a customer
+  /** A PDF or printer-language API batch: its order index → waybill map, saved with the job as the batch resource. */
+  batch?: { orderIndex: number; waybillId: string }[];
+}
+
+/** A search over waybills: filters (all optional, ANDed), newest first, after the cursor's position. */
+export interface WaybillSearch {
+  /** Only this client's waybills; absent: every waybill (admins). */
+  clientId?: string;
+  orderId?: string;
+  waybillNo?: string;
+  status?: WaybillStatus;
+  /** Inclusive lower and exclusive upper bound on createdAt (ISO 8601 UTC). */
+  createdFrom?: string;
+  createdTo?: string;
+  /** The last row of the previous page: the page holds rows strictly before it (createdAt, then id, descending). */
+  after?: { createdAt: string; id: string };
+  limit: number;
+}
+
+/** What a search shows of a waybill: no sealed data, nothing personal. */
+export type WaybillSummary = Pick<WaybillRecord, 'id' | 'waybillNo' | 'orderId' | 'clientId' | 'carrier' | 'status' | 'createdAt'>;
+
+/** A stored lifecycle event; `actor` is `role:id` (API, couriers) or the CLI operator. */
+export interface StoredWaybillEvent {
+  type: string;
+  at: string;
+  actor: string;
+  detail?: Record<string, string>;
+}
+
+/** One recorded print of a waybill (print 0: created without paper, a JSON create). */
+export interface PrintFact {
+  printNo: number;
+  at: string;
+  channel: string;
+  operator: string;
+}
+
+export interface BatchRecord {
+  id: string;
+  clientId?: string;
+  createdAt: string;
+  count: number;
+  items: { index: number; orderId: string; waybillId: string; waybillNo: string }[];
 }
 
 /** One printed copy; `copyCode` is what the paper shows so a leaked photo leads back here. */
@@ -93,12 +142,17 @@ export interface CopyPrintRecord {
   waybillId: string;
   copy: CopyKind;
   printNo: number; // 1 for the first print of this copy, 2+ for reprints
+  /** The piece of a multi-piece waybill this copy was printed for; absent: piece 1. */
+  pieceNo?: number;
   /** The code was recorded under this number by a print that never reached paper; this print takes it over. */
   takenOver?: boolean;
 }
 
 export interface WaybillStore {
+  /** Whether a number is taken, as a waybill's number or as a piece's child number. */
   waybillNoExists(waybillNo: string): Promise<boolean>;
+  /** A multi-piece waybill's child numbers, pieces 2..N in order; empty for a one-piece waybill. */
+  childNosOf(waybillId: string): Promise<string[]>;
   /**
    * Saves a print job, its new waybills and its printed copies in one transaction: all or nothing. A
    * waybill with a copy on paper here moves from `created` to `printed` (src/waybills/transitions.ts).
@@ -107,6 +161,7 @@ export interface WaybillStore {
    */
   savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void>;
   findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined>;
+  /** By its number or by a child number of one of its pieces: a piece is no waybill of its own. */
   findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined>;
   findWaybillById(id: string): Promise<WaybillRecord | undefined>;
   /** A client's waybill by its own order id (unique per client). */
@@ -120,12 +175,20 @@ export interface WaybillStore {
    * The copy codes recorded under this print number (as `nextPrintNo` gives it, only a print that never
    * reached paper can hold it: replaced, or expired undelivered), so the next paper takes them over.
    */
-  copyCodesAt(waybillId: string, printNo: number): Promise<Partial<Record<CopyKind, string>>>;
+  copyCodesAt(waybillId: string, printNo: number, pieceNo?: number): Promise<Partial<Record<CopyKind, string>>>;
   /** The waybills printed by a print job (from its copies). */
   waybillsOfJob(jobId: string): Promise<WaybillRecord[]>;
   /** This waybill's print jobs kept for a printer and not delivered yet (pending or failed) that print no other waybill. */
   keptJobsOf(waybillId: string): Promise<string[]>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
+  /** Waybill summaries matching a search, newest first (createdAt, then id), at most `limit`. */
+  searchWaybills(search: WaybillSearch): Promise<WaybillSummary[]>;
+  /** A waybill's lifecycle events, oldest first. */
+  eventsOf(waybillId: string): Promise<StoredWaybillEvent[]>;
+  /** A waybill's recorded prints (one per print number, the job that made it), oldest first. */
+  printsOf(waybillId: string): Promise<PrintFact[]>;
+  /** A saved batch with its items in order index order. */
+  findBatch(id: string): Promise<BatchRecord | undefined>;
 
   /**
    * Records a lifecycle event and the state it leads to, only if the waybill is still in the state the

@@ -45,7 +45,7 @@ describe('waybill preview', () => {
     expect(await w.run('preview', path.join(SAMPLES, 'orders.ndjson'), '--out', out)).toBe(EXIT.ok);
     expect(filesIn(w.out)).toEqual(['preview.pdf']);
     expect(filesIn(w.env.WAYBILL_DATA_DIR)).toEqual([]);
-    expect(w.lines.join('\n')).toMatch(/previewed 16 waybill\(s\), 64 label\(s\), template cn-4copy, format pdf, .*nothing created/);
+    expect(w.lines.join('\n')).toMatch(/previewed 16 waybill\(s\), 100 label\(s\), template cn-4copy, format pdf, .*nothing created/); // 25 pieces × 4
     const text = await pdfText(out);
     expect(text.split('\f').filter((p) => p.trim()).every((page) => page.includes('样张'))).toBe(true);
   });

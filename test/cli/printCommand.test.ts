@@ -25,7 +25,7 @@ describe('waybill print', () => {
     expect(await w.run('print', path.join(SAMPLES, 'orders.ndjson'), '--out', path.join(w.out, 'labels.pdf'))).toBe(EXIT.ok);
     expect(fs.readFileSync(path.join(w.out, 'labels.pdf')).subarray(0, 5).toString()).toBe('%PDF-');
     expect(filesIn(w.out)).toEqual(['labels.pdf']);
-    expect(w.lines.join('\n')).toMatch(/printed 16 waybill\(s\), 64 label\(s\), template cn-4copy/);
+    expect(w.lines.join('\n')).toMatch(/printed 16 waybill\(s\), 100 label\(s\), template cn-4copy/); // 25 pieces × 4 copies: multi-piece samples print a set per piece
   });
 
   it('writes per order and copy exactly what the paper shows, plus the QR payload, with --format json', async () => {
@@ -72,7 +72,7 @@ describe('waybill print', () => {
     const out = path.join(w.out, 'labels.zpl');
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'zpl', '--dpi', '300', '--out', out)).toBe(EXIT.ok);
     const labels = decodeZpl(fs.readFileSync(out));
-    expect(labels).toHaveLength(12); // 3 orders × 4 copies
+    expect(labels).toHaveLength(16); // 3 orders, one of 2 pieces: 4 label sets × 4 copies
     expect(labels[0]!.width).toBe(Math.round((100 * 300) / 25.4));
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'png', '--out', path.join(w.out, 'x.png'))).toBe(EXIT.usage); // PNG holds one waybill
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--format', 'zpl', '--dpi', '600', '--out', out)).toBe(EXIT.usage);
@@ -153,7 +153,7 @@ describe('waybill print', () => {
 
       expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2')).toBe(EXIT.ok);
       const [job] = await line.received(1);
-      expect(decodeTspl(job!).map((l) => l.width)).toEqual([608, 608, 608]); // one 76 mm label per waybill at 203 dpi
+      expect(decodeTspl(job!).map((l) => l.width)).toEqual([608, 608, 608, 608]); // one 76 mm label per piece (3 waybills, 4 pieces) at 203 dpi
       expect(w.lines.join('\n')).toMatch(/format tspl, job [0-9a-f-]{36}, in \d+ ms → printer dock-2\nsent job [0-9a-f-]{36} to printer dock-2 \(1 attempt\(s\)\)/);
 
       await line.off();
@@ -167,7 +167,7 @@ describe('waybill print', () => {
 
       await line.on();
       expect(await run('printers', 'retry', kept![1]!)).toBe(EXIT.ok);
-      expect(decodeTspl((await line.received(2))[1]!)).toHaveLength(3);
+      expect(decodeTspl((await line.received(2))[1]!)).toHaveLength(4); // a label per piece
       expect(await run('printers', 'retry', kept![1]!)).toBe(EXIT.badInput); // delivered already
     } finally {
       await line.off().catch(() => undefined);

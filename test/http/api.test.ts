@@ -20,8 +20,17 @@ import { decodeTspl, decodeZpl } from '../support/printerDecoders';
 import { expectAbsent } from '../support/expectAbsent';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
+import { ContractRecorder, contractFetch, contractViolations, type ApiDocument } from '../support/contract';
+import { openApiDocument } from '../../src/http/openapi';
 
 jest.setTimeout(120_000);
+
+// Every answer these tests get through call() must keep the API document (the contract test).
+const contract = new ContractRecorder();
+const recordedFetch = contractFetch(contract);
+afterAll(() => {
+  expect(contractViolations(openApiDocument() as ApiDocument, contract.exchanges)).toEqual([]);
+});
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SAMPLES: Record<string, unknown>[] = fs
@@ -78,7 +87,7 @@ function call(w: World, method: string, route: string, opts: { key?: string; bod
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
   const body = opts.body === undefined ? undefined : typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
-  return fetch(`${w.url}${route}`, { method, headers, body });
+  return recordedFetch(`${w.url}${route}`, { method, headers, ...(body !== undefined ? { body } : {}) });
 }
 
 async function expectProblem(res: Response, status: number): Promise<Record<string, unknown>> {
@@ -238,7 +247,9 @@ describe('warehouse API', () => {
     const ndjson = good.map((o) => JSON.stringify(o)).join('\n');
     const res = await call(w, 'POST', '/v1/batches?template=cn-1ply-76x130', { key: w.keys.acme, body: ndjson, headers: { 'content-type': 'application/x-ndjson' } });
     expect(res.status).toBe(201);
-    expect(await pdfPageCount(await savePdf(w, res, 'batch.pdf'))).toBe(3);
+    // One label per piece on this one-copy template (multi-piece orders print a set per piece).
+    const pieces = good.reduce((n, o) => n + Number((o!.parcel as { pieces?: number }).pieces ?? 1), 0);
+    expect(await pdfPageCount(await savePdf(w, res, 'batch.pdf'))).toBe(pieces);
     for (const o of good) expect(await w.services.store.findWaybillByClientOrder('acme', String(o!.orderId))).toBeDefined();
   });
 
@@ -266,8 +277,9 @@ describe('warehouse API', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/waybills', '/v1/waybills/{id}', '/v1/waybills/{id}/label', '/v1/waybills/{id}/events', '/v1/batches']));
     expect(doc.components.schemas.Order!.required).toEqual(expect.arrayContaining(['orderId', 'carrier', 'sender', 'recipient', 'parcel']));
+    // The page renders the document in the browser (Swagger UI, served here): see test/http/contract.test.ts.
     const page = await (await fetch(`${w.url}/docs`)).text();
-    expect(page).toContain('POST /v1/batches');
+    expect(page).toContain('/docs/assets/swagger-ui-bundle.js');
   });
 
   it('counts what it does in /metrics', async () => {

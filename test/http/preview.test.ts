@@ -135,7 +135,9 @@ describe.each(STORE_BACKENDS)('%s: POST /v1/previews creates nothing', (_name, b
     // NDJSON in, a printer language out; an English template; printer and admin keys may preview too.
     const ndjson = await call('/v1/previews', batch.map((o) => JSON.stringify(o)).join('\n'), { type: 'application/x-ndjson', accept: 'application/vnd.zebra.zpl' });
     expect(ndjson.status).toBe(200);
-    expect(decodeZpl(Buffer.from(await ndjson.arrayBuffer()))).toHaveLength(20);
+    // Four labels per piece: a multi-piece order previews a stamped set per piece.
+    const pieces = batch.reduce((n, o) => n + Number((o.parcel as { pieces?: number }).pieces ?? 1), 0);
+    expect(decodeZpl(Buffer.from(await ndjson.arrayBuffer()))).toHaveLength(4 * pieces);
     const en = await call('/v1/previews?template=intl-4x6', [order], { key: 'printer' });
     expect(en.status).toBe(200);
     expect(await pdfText(await pdfOf(en, 'en.pdf'))).toContain('PREVIEW');

@@ -159,6 +159,8 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
   let pdf: string;
   let store: SqliteStore;
   let summary: PrintSummary;
+  /** Per label in print order: the number its Code128 carries (a piece's own) and its waybill's (master) number. */
+  let labelNos: { no: string; master: string }[];
   const raster = {} as Record<PrinterLanguage | 'png', () => Buffer>;
 
   beforeAll(async () => {
@@ -193,6 +195,10 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
         operator: 'test',
       },
     );
+    // A multi-piece order prints a label set per piece, piece 2.. under its child number.
+    labelNos = [];
+    for (const w of summary.waybills)
+      for (const no of [w.waybillNo, ...(await store.childNosOf(w.id))]) for (let i = 0; i < labelsPerWaybill; i++) labelNos.push({ no, master: w.waybillNo });
   });
 
   afterAll(async () => {
@@ -200,7 +206,7 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const numbers = () => summary.waybills.map((w) => w.waybillNo);
+  const numbers = () => [...new Set(labelNos.map((l) => l.no))];
 
   it('extracted text and metadata hold no name, given name, phone digits, street, building, unit or room', async () => {
     const text = await pdfText(pdf);
@@ -222,11 +228,11 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
   it('barcodes decode to the waybill number and a QR token URL that leads to the same waybill, and to nothing personal', async () => {
     // At the template's own resolution, where every module is a whole number of pixels, as on the printer.
     const pages = await rasterisePdf(pdf, template.dpi);
-    expect(pages).toHaveLength(orders.length * labelsPerWaybill);
+    expect(pages).toHaveLength(labelNos.length);
     const seen: { page: number; code128: string[]; qr: boolean }[] = [];
     const wanted: typeof seen = [];
     for (const [page, png] of pages.entries()) {
-      const waybillNo = summary.waybills[Math.floor(page / labelsPerWaybill)]!.waybillNo;
+      const { no: waybillNo, master } = labelNos[page]!;
       const label = template.labels[page % labelsPerWaybill]!;
       const found = await decodeBarcodes(png);
       const qr = found.filter((b) => b.format === 'QR_CODE').map((b) => b.text);
@@ -235,7 +241,7 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
       for (const url of qr) {
         expect(url).toMatch(/^https:\/\/scan\.example\.com\/w\/1[A-Za-z0-9_-]{22}$/);
         const token = url.slice(`${SCAN_BASE}/w/`.length);
-        expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(waybillNo);
+        expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(master);
       }
       expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on page ${page}`, orders, numbers());
     }
@@ -257,21 +263,22 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
   it('every printer language prints the same dots, whose barcodes decode to the waybill number and its own QR token, and nothing personal', async () => {
     const decoded = Object.fromEntries(Object.entries(PRINTER_LANGUAGES).map(([name, decode]) => [name, decode(raster[name as PrinterLanguage]())])) as Record<PrinterLanguage, Bitmap[]>;
     const zpl = decoded.zpl;
-    expect(zpl).toHaveLength(orders.length * labelsPerWaybill);
+    expect(zpl).toHaveLength(labelNos.length);
     for (const name of ['zpl-acs', 'tspl', 'cpcl'] as const) {
       expect(decoded[name]).toHaveLength(zpl.length);
       decoded[name].forEach((b, i) => expect(b.data.equals(zpl[i]!.data)).toBe(true));
     }
     // The PNG (first waybill) is those very dots.
-    expect(raster.png().equals(encodePng(zpl.slice(0, labelsPerWaybill), template.dpi))).toBe(true);
+    const firstWaybillLabels = labelNos.filter((l) => l.master === summary.waybills[0]!.waybillNo).length;
+    expect(raster.png().equals(encodePng(zpl.slice(0, firstWaybillLabels), template.dpi))).toBe(true);
     for (const [i, bitmap] of zpl.entries()) {
-      const waybillNo = summary.waybills[Math.floor(i / labelsPerWaybill)]!.waybillNo;
+      const { no: waybillNo, master } = labelNos[i]!;
       const png = encodePng([bitmap], template.dpi);
       const found = await decodeBarcodes(png);
       expect(found.filter((b) => b.format === 'CODE_128').map((b) => b.text)).toEqual([waybillNo]);
       for (const b of found.filter((b) => b.format === 'QR_CODE')) {
         const token = b.text.slice(`${SCAN_BASE}/w/`.length);
-        expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(waybillNo);
+        expect((await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey)))?.waybillNo).toBe(master);
       }
       expectNoLeak(found.map((b) => b.text).join('\n'), `barcodes on ${template.id} label ${i}`, orders, numbers());
     }

@@ -99,11 +99,14 @@ describe.each(listTemplates(TEMPLATES))('preview: template %s', (templateId) => 
         expect(entry.copies.map((c) => c.copy)).toEqual(real.copies.map((c) => c.copy));
         entry.copies.forEach((copy, j) => {
           const paper = real.copies[j]!;
-          const { waybillNo, copyCode, ...rest } = copy.fields;
-          const { waybillNo: realNo, copyCode: realCode, ...realRest } = paper.fields;
+          const { waybillNo, copyCode, masterWaybillNo, ...rest } = copy.fields;
+          const { waybillNo: realNo, copyCode: realCode, masterWaybillNo: realMaster, ...realRest } = paper.fields;
           expect(rest).toEqual(realRest);
           expect(waybillNo === undefined).toBe(realNo === undefined);
           if (waybillNo !== undefined) expect(waybillNo).toBe(entry.waybillNo);
+          // A child piece names its master: the placeholder here, as no number exists yet.
+          expect(masterWaybillNo === undefined).toBe(realMaster === undefined);
+          if (masterWaybillNo !== undefined) expect(masterWaybillNo).toBe(entry.waybillNo);
           expect(copyCode === undefined).toBe(realCode === undefined);
           if (copyCode !== undefined) expect(copyCode).toBe(mark);
           expect(copy.copyCode).toBe(mark);
@@ -120,7 +123,9 @@ describe.each(listTemplates(TEMPLATES))('preview: template %s', (templateId) => 
   it('stamps every PDF page with extractable 样张 / PREVIEW text, shows no personal data, and its barcodes read PREVIEW', async () => {
     const pdf = path.join(dir, 'preview.pdf');
     const summary = await previewWaybills({ metrics: fontMetrics }, { orders, template, sink: new LabelSink(labelRenderer('pdf', fs.createWriteStream(pdf), template.dpi)) });
-    expect(summary).toMatchObject({ waybills: orders.length, labels: orders.length * template.labels.length });
+    // A label set per piece: multi-piece sample orders preview several.
+    const pieces = orders.reduce((n, o) => n + o.parcel.pieces, 0);
+    expect(summary).toMatchObject({ waybills: orders.length, labels: pieces * template.labels.length });
     expect(await pdfPageCount(pdf)).toBe(summary.labels);
     const text = await pdfText(pdf);
     const pages = text.split('\f').filter((p) => p.trim());

@@ -90,4 +90,15 @@ describe('privacy view per copy', () => {
       }
     }
   });
+  it('multi-piece: the piece mark and, on child pieces, the master number; the Code128 is the piece’s own number', () => {
+    const print = { copy: 'courier' as const, title: 'courier', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' as const };
+    const one = buildCopyView(facts, print, DEFAULT_POLICIES.courier);
+    expect(one.fields).toMatchObject({ piece: '1', masterWaybillNo: '' }); // a one-piece waybill prints as before
+    const master = buildCopyView({ ...facts, piece: { no: 1, of: 3, masterWaybillNo: facts.waybillNo } }, print, DEFAULT_POLICIES.courier);
+    expect(master.fields).toMatchObject({ piece: '1/3', masterWaybillNo: '', waybillNo: facts.waybillNo });
+    const child = buildCopyView({ ...facts, waybillNo: '73000000000002', piece: { no: 2, of: 3, masterWaybillNo: facts.waybillNo } }, print, DEFAULT_POLICIES.courier);
+    expect(child.fields).toMatchObject({ piece: '2/3', masterWaybillNo: facts.waybillNo, waybillNo: '73000000000002' });
+    expect(child.barcode).toBe('73000000000002');
+    expect(child.qr).toBe(master.qr); // one token for every piece
+  });
 });
