@@ -15,16 +15,11 @@ import { openServices, type Services } from '../../src/wiring';
 import { PREAMBLE } from '../support/raceProcesses';
 import { startServiceProcess } from '../support/serviceProcess';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(300_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 let seq = 0;
 const orders = (n: number) => Array.from({ length: n }, () => ({ ...ZT, orderId: `CR-${process.pid}-${++seq}` }));

@@ -22,6 +22,7 @@ import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
 import { ContractRecorder, contractFetch, contractViolations, type ApiDocument } from '../support/contract';
 import { openApiDocument } from '../../src/http/openapi';
+import { SAMPLE_ORDERS as SAMPLES, ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
@@ -32,13 +33,6 @@ afterAll(() => {
   expect(contractViolations(openApiDocument() as ApiDocument, contract.exchanges)).toEqual([]);
 });
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SAMPLES: Record<string, unknown>[] = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
-const ZT = SAMPLES.find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 interface World {
   dir: string;

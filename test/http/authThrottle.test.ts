@@ -16,16 +16,10 @@ import { addressKey } from '../../src/http/authThrottle';
 import { openServices, type Services } from '../../src/wiring';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 // 30 a minute is one token every 2 s: a burst of 6 sequential loopback requests stays well inside one.
 const LIMIT = { WAYBILL_AUTH_FAILURES_PER_MINUTE: '30', WAYBILL_AUTH_FAILURE_BURST: '6' };
 

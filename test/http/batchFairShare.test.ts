@@ -13,16 +13,10 @@ import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(180_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 /** Enough JSON waybills (~9 MB) that a client reading none fills every buffer on the way (kernel ones grow to a few MB). */
 const STALLING_BATCH = 3000;

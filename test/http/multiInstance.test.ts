@@ -8,16 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { openStores, type Stores } from '../../src/store/openStores';
 import { startServiceProcess, type ServiceProcess } from '../support/serviceProcess';
 import { pgTestDatabaseUrl } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(180_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 /** Two `waybill serve` processes on one fresh database, sharing the keys as they share it. */
 async function startTwoInstances(extraEnv: Record<string, string>): Promise<{ url: string; instances: ServiceProcess[]; dirs: string[] }> {

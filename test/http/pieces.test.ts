@@ -16,16 +16,10 @@ import { openServices, type Services } from '../../src/wiring';
 import { decodeBarcodes } from '../support/barcodes';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(240_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 interface World {
   t: TestDatabase;

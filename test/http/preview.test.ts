@@ -17,16 +17,10 @@ import { decodeBarcodes } from '../support/barcodes';
 import { decodeZpl } from '../support/printerDecoders';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { SAMPLE_ORDERS as SAMPLES, ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(180_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SAMPLES = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>);
-const ZT = SAMPLES.find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 // Only the per-credential request budget changes on a request that creates nothing.
 const MOVES_ON_EVERY_REQUEST = /bucket/;
 

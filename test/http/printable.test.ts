@@ -19,16 +19,10 @@ import { DAY_MS } from '../../src/time';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { pdfText } from '../support/pdfProbe';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 interface Copy {
   copy: string;

@@ -17,16 +17,10 @@ import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 
 const POLICY_REASON = 'its address is not allowed by the printer network policy (WAYBILL_PRINTER_NETWORKS); nothing was sent';
 

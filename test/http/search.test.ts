@@ -12,16 +12,11 @@ import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ZT = fs
-  .readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l) as Record<string, unknown>)
-  .find((o) => o.carrier === 'ZT' && (o.recipient as { address: { country: string } }).address.country === 'CN')!;
 const PERSONAL = [
   (ZT.recipient as { name: string }).name,
   (ZT.recipient as { phone: string }).phone,
