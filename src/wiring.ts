@@ -26,6 +26,7 @@ import { PRIVATE_RANGES } from './printers/networkPolicy';
 import type { WebhookRepository } from './webhooks/webhookStore';
 import type { WebhookDeliveryDeps } from './webhooks/webhooks';
 import { webhookSender } from './webhooks/send';
+import type { StationStore } from './stations/stationStore';
 
 export interface Services {
   config: Config;
@@ -45,6 +46,7 @@ export interface Services {
   leases: PrintLeases;
   rateBuckets: RateBuckets;
   webhooks: WebhookRepository;
+  stations: StationStore;
   pool: RelayNumber[];
   /** Present when a relay pool is configured (WAYBILL_RELAY_NUMBERS). */
   relay?: PoolRelayProvider;
@@ -91,6 +93,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
     leases: new PrintLeases(stores.leases, { holdSeconds: config.relay.provisionalHoldSeconds }),
     rateBuckets: stores.rateBuckets,
     webhooks: stores.webhooks,
+    stations: stores.stations,
     pool,
     ...(relay ? { relay } : {}),
     close: () => stores.close(),

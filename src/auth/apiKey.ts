@@ -3,8 +3,9 @@
 // credentials (`wbc_…`, `wbt_…`) with the same shape, so one bearer header serves every role.
 
 import { z } from 'zod';
+import { StationId } from '../stations/station';
 
-export const API_ROLES = ['warehouse', 'printer', 'admin'] as const;
+export const API_ROLES = ['warehouse', 'printer', 'admin', 'station'] as const;
 export const ROLES = [...API_ROLES, 'courier', 'telephony'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 export type Role = (typeof ROLES)[number];
@@ -23,12 +24,15 @@ export const NewApiKey = z
     role: z.enum(API_ROLES, { error: `must be one of ${API_ROLES.join(', ')}` }),
     /** The tenant whose waybills the key may create and read; required for warehouse and printer keys. */
     client: ClientId.optional(),
+    /** The parcel station a station key acts for (required for station keys, refused for others). */
+    station: StationId.optional(),
   })
   .strict()
-  .refine((k) => (k.role === 'admin') === (k.client === undefined), {
-    message: 'warehouse and printer keys need a client; admin keys have none',
+  .refine((k) => (k.role === 'admin' || k.role === 'station') === (k.client === undefined), {
+    message: 'warehouse and printer keys need a client; admin and station keys have none',
     path: ['client'],
-  });
+  })
+  .refine((k) => (k.role === 'station') === (k.station !== undefined), { message: 'station keys need a station; other keys have none', path: ['station'] });
 export type NewApiKey = z.infer<typeof NewApiKey>;
 
 export interface ApiKey {
@@ -36,6 +40,7 @@ export interface ApiKey {
   name: string;
   role: ApiRole;
   client?: string;
+  station?: string;
   createdAt: string;
   revokedAt?: string;
 }
@@ -44,6 +49,8 @@ export interface ApiKey {
 export type Principal =
   | { role: 'warehouse' | 'printer'; id: string; client: string }
   | { role: 'admin'; id: string }
+  /** A parcel station: sees no personal data, only arrivals, match/no match, and `delivered` after a match. */
+  | { role: 'station'; id: string; station: string }
   | { role: 'courier'; id: string; carrier: string }
   | { role: 'telephony'; id: string };
 

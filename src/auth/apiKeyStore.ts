@@ -25,7 +25,7 @@ export class ApiKeyStore {
     const k = NewApiKey.parse(input);
     const id = newCredentialId();
     const { credential, secretHash } = newCredential(id, 'wbk');
-    const key: ApiKey = { id, name: k.name, role: k.role, ...(k.client ? { client: k.client } : {}), createdAt: at.toISOString() };
+    const key: ApiKey = { id, name: k.name, role: k.role, ...(k.client ? { client: k.client } : {}), ...(k.station ? { station: k.station } : {}), createdAt: at.toISOString() };
     await this.repo.insert({ ...key, secretHash });
     return { key, credential };
   }

@@ -15,6 +15,7 @@ import { EXIT, asIo, printList, type Io, type Output } from './io';
 const USAGE = `usage:
   waybill keys create --role warehouse|printer --name NAME --client CLIENT
   waybill keys create --role admin --name NAME
+  waybill keys create --role station --name NAME --station STATION
   waybill keys create --role courier --name NAME --carrier CODE --outlet OUTLET --device DEVICE [--route PREFIX]...
   waybill keys create --role telephony --name NAME
   waybill keys list [--json]
@@ -33,7 +34,7 @@ export async function apiKeyCommand(args: string[], s: Services, output: Output)
     const others = roleAt >= 0 ? [...rest.slice(0, roleAt), ...rest.slice(roleAt + 2)] : rest;
     if (role === 'courier')
       return courierCommand(['add', ...others], { couriers: s.couriers, now: () => now, audit: { record: (action, id) => auditCredential(s, action, id) } }, io);
-    const { values } = parseArgs({ args: others, options: { name: { type: 'string' }, client: { type: 'string' } } });
+    const { values } = parseArgs({ args: others, options: { name: { type: 'string' }, client: { type: 'string' }, station: { type: 'string' } } });
     if (!role || !(ROLES as readonly string[]).includes(role) || !values.name) {
       io.err(`waybill keys: create needs --role (${ROLES.join(', ')}) and --name\n${USAGE}`);
       return EXIT.usage;
@@ -43,18 +44,18 @@ export async function apiKeyCommand(args: string[], s: Services, output: Output)
       await auditCredential(s, 'key_create', client.id);
       return shown(io, `telephony client ${client.id}`, credential);
     }
-    const input = NewApiKey.safeParse({ name: values.name, role, ...(values.client ? { client: values.client } : {}) });
+    const input = NewApiKey.safeParse({ name: values.name, role, ...(values.client ? { client: values.client } : {}), ...(values.station ? { station: values.station } : {}) });
     if (!input.success) throw new WaybillError('invalid_input', 'invalid key', issuesFromZod(input.error));
     const { key, credential } = await s.apiKeys.add(input.data, now);
     await auditCredential(s, 'key_create', key.id);
-    return shown(io, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}`, credential);
+    return shown(io, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}${key.station ? ` for station ${key.station}` : ''}`, credential);
   }
   if (sub === 'list') {
     const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
     const keys = await s.apiKeys.list();
     const telephony = await s.telephony.list();
     const rows = [
-      ...keys.map((k) => ({ id: k.id, role: k.role, client: k.client ?? null, name: k.name, status: k.revokedAt ? `revoked ${k.revokedAt}` : 'active', created: k.createdAt })),
+      ...keys.map((k) => ({ id: k.id, role: k.role, client: k.client ?? (k.station ? `station:${k.station}` : null), name: k.name, status: k.revokedAt ? `revoked ${k.revokedAt}` : 'active', created: k.createdAt })),
       ...telephony.map((c) => ({ id: c.id, role: 'telephony', client: null, name: c.name, status: telephonyStatus(c), created: c.createdAt })),
     ];
     printList(io, rows, ['id', 'role', 'client', 'name', 'status', 'created'], values.json ?? false);

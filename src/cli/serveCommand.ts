@@ -57,6 +57,7 @@ export async function serveCommand(
     keys,
     limits: config.scan,
     courierEvents: config.courierEvents,
+    stations: { stations: services.stations, limits: config.stations },
     retentionGraceDays: config.retentionGraceDays,
     ...(relay
       ? {

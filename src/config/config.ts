@@ -137,6 +137,12 @@ export const Config = z
       /** More closing events (delivered, returned) than this in a minute suspend the courier. */
       closeBurst: z.coerce.number().int().min(1),
     }),
+    /** Parcel stations: verify requests per station and minute, wrong answers per waybill and day, the match's reach. */
+    stations: z.object({
+      verifyPerMinute: z.coerce.number().int().min(1),
+      wrongPerWaybillDay: z.coerce.number().int().min(1),
+      matchMinutes: z.coerce.number().int().min(1).max(1440),
+    }),
     auth: z.object({
       /** Refused credentials per minute one source address may keep sending (429 beyond)… */
       failuresPerMinute: z.coerce.number().gt(0).max(100_000),
@@ -209,6 +215,9 @@ const ENV_NAMES: Record<string, string> = {
   strict: 'WAYBILL_SCAN_STRICT',
   eventsPerMinute: 'WAYBILL_COURIER_EVENTS_PER_MINUTE',
   closeBurst: 'WAYBILL_COURIER_CLOSE_BURST',
+  verifyPerMinute: 'WAYBILL_STATION_VERIFY_PER_MINUTE',
+  wrongPerWaybillDay: 'WAYBILL_STATION_WRONG_PER_WAYBILL_DAY',
+  matchMinutes: 'WAYBILL_STATION_MATCH_MINUTES',
   numbers: 'WAYBILL_RELAY_NUMBERS',
   afterSalesDays: 'WAYBILL_RELAY_AFTER_SALES_DAYS',
   maxDays: 'WAYBILL_RELAY_MAX_DAYS',
@@ -345,6 +354,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     courierEvents: {
       eventsPerMinute: env.WAYBILL_COURIER_EVENTS_PER_MINUTE ?? 60,
       closeBurst: env.WAYBILL_COURIER_CLOSE_BURST ?? 20,
+    },
+    stations: {
+      verifyPerMinute: env.WAYBILL_STATION_VERIFY_PER_MINUTE ?? 30,
+      wrongPerWaybillDay: env.WAYBILL_STATION_WRONG_PER_WAYBILL_DAY ?? 5,
+      matchMinutes: env.WAYBILL_STATION_MATCH_MINUTES ?? 30,
     },
     auth: {
       failuresPerMinute: env.WAYBILL_AUTH_FAILURES_PER_MINUTE ?? 30,

@@ -26,6 +26,7 @@ import { previewRoutes } from './previewRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
 import { openApiDocument } from './openapi';
 import { docsRoutes } from './docsPage';
+import { previewPageRoutes } from './previewPage';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { sendProblem } from './problem';
@@ -38,6 +39,8 @@ import { ScanAnswer } from './scanAnswer';
 import { present } from '../validation/present';
 import { searchRoutes } from './searchRoutes';
 import { templateRoutes } from './templateRoutes';
+import { stationRoutes } from './stationRoutes';
+import { matchAllows, type StationDeps } from '../stations/stationHandoff';
 
 export interface AppDeps {
   store: WaybillStore;
@@ -46,6 +49,8 @@ export interface AppDeps {
   keys: Keys;
   limits: ScanLimits;
   courierEvents: CourierEventLimits;
+  /** Parcel stations (arrivals, verify, `delivered` after a match); without it the station routes do not exist. */
+  stations?: Pick<StationDeps, 'stations' | 'limits'>;
   retentionGraceDays: number;
   relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
   /** The warehouse API (API keys, waybills, batches); without it only scan, relay and health routes exist. */
@@ -173,6 +178,7 @@ export function createApp(deps: AppDeps): express.Express {
         retentionGraceDays: deps.retentionGraceDays,
         relay: deps.relay,
         couriers: { store: deps.couriers, limits: deps.courierEvents },
+        ...(deps.stations ? { stationMatch: (stationId: string, waybillId: string, now: Date) => matchAllows(deps.stations!, stationId, waybillId, now) } : {}),
         now: deps.now,
       },
       idempotency: { store: api.idempotency, ring: deps.keys.ring, now: deps.now, waitMs: 30_000 },
@@ -189,6 +195,11 @@ export function createApp(deps: AppDeps): express.Express {
     };
     mount(app, '/v1/waybills', searchRoutes(routeDeps));
     mount(app, '/v1/waybills', waybillRoutes(routeDeps));
+    if (deps.stations) {
+      const station = stationRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, station: { ...deps.stations, store: deps.store, audit: deps.audit, keys: deps.keys, now: deps.now } });
+      mount(app, '/v1/waybills', station.arrivals);
+      mount(app, '/v1/stations', station.stations);
+    }
     mount(app, '/v1/templates', templateRoutes({ ...routeDeps, templatesDir: api.templatesDir }));
     if (api.delivery) {
       const printers = printerRoutes({ auth: routeDeps.auth, delivery: api.delivery, limit: routeDeps.limit });
@@ -207,6 +218,7 @@ export function createApp(deps: AppDeps): express.Express {
       res.json(doc);
     });
     app.use('/docs', docsRoutes());
+    app.use('/preview', previewPageRoutes());
   }
 
   if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle }));

@@ -10,6 +10,7 @@ import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillRecord } from '../waybills/waybillStore';
+import { stationCustodian } from '../stations/station';
 import type { AuthThrottle } from './authThrottle';
 
 export interface AuthDeps {
@@ -30,6 +31,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   if (credential.startsWith('wbk_')) {
     const key = await deps.apiKeys.authenticate(credential);
     if (!key) return undefined;
+    if (key.role === 'station') return { role: 'station', id: key.id, station: key.station! };
     return key.role === 'admin' ? { role: 'admin', id: key.id } : { role: key.role, id: key.id, client: key.client! };
   }
   if (credential.startsWith('wbc_')) {
@@ -69,5 +71,7 @@ export function canSee(p: Principal, w: WaybillRecord): boolean {
   if (p.role === 'admin') return true;
   if (p.role === 'warehouse' || p.role === 'printer') return w.clientId === p.client;
   if (p.role === 'courier') return w.carrier === p.carrier;
+  // A station sees (to post `delivered`) only the parcels it holds.
+  if (p.role === 'station') return w.custodian === stationCustodian(p.station);
   return false;
 }

@@ -26,6 +26,7 @@ import { TemplateList } from './templateRoutes';
 import { RedeliveryScheduled, SecretRotated, WebhookCreated, WebhookList } from './webhookRoutes';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOADS, type WebhookEventType } from '../webhooks/events';
 import { NewWebhook } from '../webhooks/webhooks';
+import { ArrivalAnswer, ArrivalRequest, VerifyAnswer, VerifyRequest } from './stationRoutes';
 
 /** What the document states from the running configuration. */
 export interface DocumentSettings {
@@ -301,7 +302,7 @@ function waybillBlock(): DocumentBlock {
           description:
             'Couriers post picked_up (of a waybill they scanned with purpose pickup, or one assigned to their outlet), handed_over, and delivered/returned ' +
             '(only of a parcel they hold); warehouses cancelled (before pickup); admins assigned, picked_up, delivered, returned, cancelled, after_sales and ' +
-            'correction (any state, with a reason). An event the current state does not allow is 409 `invalid_transition`, naming the current state and the ' +
+            'correction (any state, with a reason); parcel stations delivered (of a parcel they hold, after a `POST /v1/stations/verify` match). An event the current state does not allow is 409 `invalid_transition`, naming the current state and the ' +
             'allowed events. Couriers are limited per minute (429), and a burst of closing events suspends the courier (403 `suspended`).',
           security,
           parameters: [idParam],
@@ -757,7 +758,7 @@ function webhookBlock(): DocumentBlock {
     'waybill.returned': { ...facts, status: 'returned' },
     'waybill.cancelled': { ...facts, status: 'cancelled' },
     'waybill.purged': { ...facts, status: 'purged', purged: true },
-    'waybill.arrived': { ...facts, status: 'picked_up' },
+    'waybill.arrived': { ...facts, status: 'picked_up', station: 'hz-xh-0012', pickupCode: '3-2-0147' },
     'relay.call_ended': { ...facts, status: 'picked_up', bindingId: EX.binding, party: 'recipient', startedAt: '2026-05-05T09:12:03+08:00', answeredAt: '2026-05-05T09:12:09+08:00', endedAt: '2026-05-05T09:14:41+08:00', releaseCause: 'normal_clearing' },
     'courier.suspended': { courierId: 'c7d2k9m4qz', reason: 'scan harvesting: 40 distinct waybills in an hour' },
     'alert.raised': { kind: 'webhook_disabled', courierId: null, detail: `webhook endpoint ${hook} of client acme failed for 24 h and was disabled` },
@@ -770,7 +771,7 @@ function webhookBlock(): DocumentBlock {
     'waybill.returned': 'the parcel was returned',
     'waybill.cancelled': 'the waybill was cancelled',
     'waybill.purged': 'its sealed personal data was shredded',
-    'waybill.arrived': 'reserved: the parcel arrived at a parcel station (once stations exist)',
+    'waybill.arrived': 'the parcel arrived at a parcel station: tell the buyer the station and the pickup code',
     'relay.call_ended': 'a relay call about the waybill ended (the PBX call receipt)',
     'courier.suspended': 'a courier credential was suspended (admin endpoints only)',
     'alert.raised': 'an alert was recorded (admin endpoints only)',
@@ -900,6 +901,65 @@ function webhookBlock(): DocumentBlock {
   };
 }
 
+function stationBlock(): DocumentBlock {
+  const arrived = { waybillNo: EX.waybillNo, pickupCode: '3-2-0147', arrivedAt: '2026-05-05T06:41:12.000Z' };
+  const noMatch = 'the same answer for wrong digits, an unknown waybill or code, another station’s parcel, and a waybill locked after too many wrong answers';
+  return {
+    schemas: {
+      StationArrivalRequest: requestSchema(ArrivalRequest),
+      StationArrival: responseSchema(ArrivalAnswer),
+      StationVerifyRequest: requestSchema(VerifyRequest),
+      StationVerifyAnswer: responseSchema(VerifyAnswer),
+    },
+    paths: {
+      '/v1/waybills/{no}/arrivals': {
+        post: {
+          operationId: 'recordStationArrival',
+          tags: ['stations'],
+          summary: 'A parcel arrived at the station: its pickup code (role: station)',
+          description:
+            'A courier dropped the parcel off: custody moves to the station (an `arrived` event; the status stays `picked_up`), and a pickup code (取件码, `shelf-tier-sequence`, ' +
+            'unique at the station for the day, Beijing time) is issued. The client hears of it by the `waybill.arrived` webhook (station and code, never a phone) and tells its buyer. ' +
+            'A child number resolves to its master. The body (optional) places the parcel: `shelf` and `tier`, both 1 by default. The same parcel again answers 200 with the code it has.',
+          security,
+          parameters: [{ name: 'no', in: 'path', required: true, description: 'the waybill number (or a child number)', schema: { type: 'string' }, example: EX.waybillNo }],
+          requestBody: { ...jsonRequest('StationArrivalRequest', ArrivalRequest, { shelf: 3, tier: 2 }), required: false },
+          responses: {
+            '201': jsonAnswer('arrived; the pickup code', 'StationArrival', ArrivalAnswer, arrived),
+            '200': jsonAnswer('the parcel was already here: the code it has', 'StationArrival', ArrivalAnswer, arrived),
+            ...errors([400, 401, 403, 404, 409, 410, 415, 422, 429], {
+              404: { text: 'unknown waybill', detail: 'unknown waybill' },
+              409: { text: 'not in a courier’s hands (`invalid_transition`, with the current state), or at a station already (`conflict`)', code: 'conflict', detail: 'this parcel is at a station already' },
+              422: { text: 'invalid shelf or tier, with field paths', example: problemExample(422, { detail: 'the arrival is invalid', errors: [{ path: 'tier', message: 'Too big: expected number to be <=9' }] }) },
+            }),
+          },
+        },
+      },
+      '/v1/stations/verify': {
+        post: {
+          operationId: 'stationVerify',
+          tags: ['stations'],
+          summary: 'Do the buyer’s last four digits match? match / no match, nothing else (role: station)',
+          description:
+            'Give `waybillNo` or `pickupCode`, and the four digits the buyer says. The digits are compared with the recipient’s phone in the sealed order, in constant time (HMACs); ' +
+            `no match is ${noMatch}. A match lets this station post \`delivered\` for the waybill within WAYBILL_STATION_MATCH_MINUTES (30). ` +
+            'Limited per station (WAYBILL_STATION_VERIFY_PER_MINUTE, 429) and per waybill (WAYBILL_STATION_WRONG_PER_WAYBILL_DAY wrong answers in 24 h lock it: no match, and an alert). ' +
+            'Every request is audited (outcome and station; never the digits).',
+          security,
+          requestBody: jsonRequest('StationVerifyRequest', VerifyRequest, { pickupCode: '3-2-0147', phoneLast4: '4017' }),
+          responses: {
+            '200': jsonAnswer(`match or no match (${noMatch})`, 'StationVerifyAnswer', VerifyAnswer, { match: true }),
+            ...errors([400, 401, 403, 415, 422, 429], {
+              422: { text: 'neither or both of waybillNo and pickupCode, or digits that are not four (field paths only)', example: problemExample(422, { detail: 'the verify request is invalid', errors: [{ path: 'phoneLast4', message: 'must be 4 digits' }] }) },
+              429: { text: 'this station asked too often this minute; see Retry-After', detail: 'too many verify requests this minute' },
+            }),
+          },
+        },
+      },
+    },
+  };
+}
+
 // ---- the document ------------------------------------------------------------------------------------
 
 export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<string, unknown> {
@@ -908,6 +968,7 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
   const blocks: DocumentBlock[] = [waybillBlock(), batchBlock(settings), printerBlock(), scanBlock(), relayBlock(), serviceBlock()];
   blocks.push(findBlock());
   blocks.push(webhookBlock());
+  blocks.push(stationBlock());
   // Blocks may share a path (GET and POST /v1/waybills from two blocks): their operations are merged.
   const paths: Record<string, Record<string, unknown>> = {};
   for (const b of blocks) for (const [p, item] of Object.entries(b.paths)) paths[p] = { ...paths[p], ...(item as Record<string, unknown>) };
@@ -931,6 +992,7 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
       { name: 'scan', description: 'couriers: QR token → delivery details' },
       { name: 'relay', description: 'telephony: where a relay call goes, call receipts' },
       { name: 'service', description: 'health, metrics, this document' },
+      { name: 'stations', description: 'parcel stations (驿站): arrivals with pickup codes, last-four verify' },
       { name: 'webhooks', description: 'signed event deliveries to client endpoints: endpoints, secrets, redelivery; the payloads are under `webhooks`' },
     ],
     security,

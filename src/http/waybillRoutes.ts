@@ -114,6 +114,8 @@ const EVENTS_BY_ROLE: Record<string, readonly WaybillEvent['type'][]> = {
   courier: ['picked_up', 'handed_over', 'delivered', 'returned'],
   warehouse: ['cancelled'],
   admin: ['assigned', 'picked_up', 'delivered', 'returned', 'cancelled', 'after_sales', 'correction'],
+  // A parcel station hands over what it holds, after a verify matched (custody in the lifecycle).
+  station: ['delivered'],
 };
 
 export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
@@ -199,7 +201,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     sendDeliveryResult(res, result, { waybillNo: w.waybillNo, printNo: done.result.printNo, labels: done.result.labels });
   });
 
-  router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin'), deps.limit, jsonBody('4kb'), async (req, res) => {
+  router.post('/:id/events', requireRole(deps.auth, 'courier', 'warehouse', 'admin', 'station'), deps.limit, jsonBody('4kb'), async (req, res) => {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
     const event = WaybillEvent.safeParse(req.body);
@@ -212,6 +214,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       event: event.data,
       actor: actorOf(p),
       ...(p.role === 'courier' ? { courierId: p.id } : {}),
+      ...(p.role === 'station' ? { stationId: p.station } : {}),
       requestId: res.locals.requestId as string,
     });
     res.status(201).json(present(EventResult, result));

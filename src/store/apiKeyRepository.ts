@@ -5,7 +5,7 @@ import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
 import { bytewise, type Database } from './database';
 import { prepared } from './prepared';
 
-type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
+type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null; station_id: string | null };
 
 function toKey(r: Row): ApiKey {
   return {
@@ -13,6 +13,7 @@ function toKey(r: Row): ApiKey {
     name: r.name,
     role: r.role as ApiRole,
     ...(r.client_id ? { client: r.client_id } : {}),
+    ...(r.station_id ? { station: r.station_id } : {}),
     createdAt: r.created_at,
     ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
   };
@@ -26,7 +27,7 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
   async insert(k: StoredApiKey): Promise<void> {
     await this.d.db
       .insertInto('api_keys')
-      .values({ id: k.id, name: k.name, role: k.role, client_id: k.client ?? null, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: k.revokedAt ?? null })
+      .values({ id: k.id, name: k.name, role: k.role, client_id: k.client ?? null, station_id: k.station ?? null, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: k.revokedAt ?? null })
       .execute();
   }
 

@@ -521,6 +521,35 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX copy_prints_job ON copy_prints(job_id);`
       }`,
   },
+  {
+    version: 18,
+    // Parcel stations (驿站): a station key names its station; an arrival takes a pickup code unique per
+    // station and day (the sequence makes it so; the second UNIQUE guards the code itself); verify
+    // attempts are kept to limit tries per station and per waybill and to let a match allow `delivered`.
+    name: 'parcel stations: station keys, arrivals with pickup codes, verify attempts',
+    sql: (d) => `
+      ALTER TABLE api_keys ADD COLUMN station_id text;
+      CREATE TABLE station_arrivals (
+        waybill_id  text NOT NULL REFERENCES waybills(id),
+        station_id  text NOT NULL,
+        day         text NOT NULL,
+        seq         integer NOT NULL,
+        pickup_code text NOT NULL,
+        arrived_at  ${TYPES[d].time} NOT NULL,
+        UNIQUE (station_id, day, seq),
+        UNIQUE (station_id, day, pickup_code)
+      );
+      CREATE INDEX station_arrivals_waybill ON station_arrivals(waybill_id);
+      CREATE TABLE station_verifications (
+        id         ${TYPES[d].id},
+        station_id text NOT NULL,
+        waybill_id text REFERENCES waybills(id),
+        at         ${TYPES[d].time} NOT NULL,
+        outcome    text NOT NULL
+      );
+      CREATE INDEX station_verifications_station ON station_verifications(station_id, at);
+      CREATE INDEX station_verifications_waybill ON station_verifications(waybill_id, at);`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

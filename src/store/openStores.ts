@@ -24,6 +24,8 @@ import { SqliteStore } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
 import { SqlWebhookRepository } from './webhookRepository';
+import { SqlStationRepository } from './stationRepository';
+import type { StationStore } from '../stations/stationStore';
 import type { WebhookRepository } from '../webhooks/webhookStore';
 import type { WaybillStore } from '../waybills/waybillStore';
 
@@ -46,6 +48,8 @@ export interface Stores {
   rateBuckets: RateBuckets;
   /** Webhook endpoints and the outbox (its rows are written by the state changes' own transactions). */
   webhooks: WebhookRepository;
+  /** Parcel-station arrivals and verify attempts. */
+  stations: StationStore;
   /** Closes the one connection (SQLite) or pool (PostgreSQL) every store here shares. */
   close(): Promise<void>;
 }
@@ -84,5 +88,6 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined) {
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
     relay: new RelayStore(new SqlRelayRepository(database)),
     webhooks: new SqlWebhookRepository(database),
+    stations: new SqlStationRepository(database),
   };
 }

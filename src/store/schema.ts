@@ -66,7 +66,7 @@ export interface Schema {
     suspend_reason: string | null;
     phone_hash: string | null;
   };
-  api_keys: { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null };
+  api_keys: { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null; station_id: Generated<string | null> };
   telephony_clients: {
     id: string;
     name: string;
@@ -196,4 +196,8 @@ export interface Schema {
   /** A PDF or printer-language batch (id = its print job), saved with its waybills (migration 15). */
   batches: { id: string; client_id: string | null; created_at: string; count: number };
   batch_items: { batch_id: string; idx: number; waybill_id: string };
+  /** Parcel-station arrivals (migration 18): the pickup code is unique per station and day. */
+  station_arrivals: { waybill_id: string; station_id: string; day: string; seq: number; pickup_code: string; arrived_at: string };
+  /** Station verify attempts (migration 18): outcome match, no_match or limited; never the digits. */
+  station_verifications: { id: GeneratedId; station_id: string; waybill_id: string | null; at: string; outcome: string };
 }

@@ -48,6 +48,8 @@ export interface LifecycleDeps {
   relay?: { provider: RelayProvider; afterSalesDays: number; maxDays: number };
   /** Needed for events posted by couriers: their custody and limits. */
   couriers?: { store: CourierStore; limits: CourierEventLimits };
+  /** Needed for events posted by parcel stations: whether the station had a recent last-four match. */
+  stationMatch?: (stationId: string, waybillId: string, now: Date) => Promise<boolean>;
   now: () => Date;
 }
 
@@ -58,6 +60,8 @@ export interface EventRequest {
   actor: string;
   /** Set when a courier posts: custody rules and per-courier limits apply. */
   courierId?: string;
+  /** Set when a parcel station posts: it holds the parcel and had a recent match (custody). */
+  stationId?: string;
   requestId?: string;
 }
 
@@ -139,6 +143,10 @@ async function decide(deps: LifecycleDeps, w: WaybillRecord, req: EventRequest, 
   if (event.type === 'correction') return { ...base, status: event.status, detail: { from: w.status, reason: event.reason } };
   if (courier && !(await holdsCustody(deps.store, w, courier, event.type)))
     throw await refuse(new WaybillError('forbidden', custodyRule(event.type)), 'forbidden');
+  // A station hands a parcel over only while it holds it (custodian `station:<id>`, as src/stations/station.ts
+  // names it) and after the buyer's digits matched.
+  if (req.stationId !== undefined && !(w.custodian === `station:${req.stationId}` && (await deps.stationMatch?.(req.stationId, w.id, new Date(at))) === true))
+    throw await refuse(new WaybillError('forbidden', 'a station hands a parcel over only after a pickup verify matched'), 'forbidden');
   let status: WaybillStatus;
   try {
     status = transition(w.status, event.type);

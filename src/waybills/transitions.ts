@@ -10,23 +10,27 @@
 //
 // `printed` is not posted: the first paper copy moves created → printed (savePrintJob). `assigned` (an
 // outlet for pickup), `handed_over` (to another courier) and `after_sales` are annotations that keep the
-// state. An admin correction bypasses the table, with a reason.
+// state. `arrived` (a parcel station took the parcel from the courier) is an annotation of picked_up too:
+// the parcel is still on its way to the buyer, so the status stays; custody moves to the station
+// (`station:<id>`), which posts `delivered` after a pickup-code/last-four match. It has its own route
+// (POST /v1/waybills/{no}/arrivals), so it is not a posted event. An admin correction bypasses the
+// table, with a reason.
 
 import { WaybillError } from '../errors';
 import type { WaybillStatus } from './waybillStore';
 
-export const EVENT_TYPES = ['printed', 'assigned', 'picked_up', 'handed_over', 'delivered', 'returned', 'cancelled', 'after_sales'] as const;
+export const EVENT_TYPES = ['printed', 'assigned', 'picked_up', 'handed_over', 'arrived', 'delivered', 'returned', 'cancelled', 'after_sales'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** The events a client may post (`printed` comes from the print path only). */
-export const POSTED_EVENTS = EVENT_TYPES.filter((e): e is Exclude<EventType, 'printed'> => e !== 'printed');
+/** The events a client may post (`printed` comes from the print path only, `arrived` from a station's arrival). */
+export const POSTED_EVENTS = EVENT_TYPES.filter((e): e is Exclude<EventType, 'printed' | 'arrived'> => e !== 'printed' && e !== 'arrived');
 export type PostedEventType = (typeof POSTED_EVENTS)[number];
 
 export const TRANSITIONS: Record<WaybillStatus, Partial<Record<EventType, WaybillStatus>>> = {
   created: { printed: 'printed', assigned: 'created', cancelled: 'cancelled' },
   printed: { assigned: 'printed', picked_up: 'picked_up', cancelled: 'cancelled' },
   // A parcel in a courier's hands is returned, not cancelled.
-  picked_up: { handed_over: 'picked_up', delivered: 'delivered', returned: 'returned' },
+  picked_up: { handed_over: 'picked_up', arrived: 'picked_up', delivered: 'delivered', returned: 'returned' },
   delivered: { returned: 'returned', after_sales: 'delivered' },
   returned: { after_sales: 'returned' },
   cancelled: {},

@@ -1,5 +1,6 @@
 // The webhook event types and the payload every receiver gets: ids, numbers and states only, never
-// personal data (no names, phones, addresses, tokens). `waybill.arrived` is reserved for parcel stations.
+// personal data (no names, phones, addresses, tokens). `waybill.arrived` names the parcel station and the
+// pickup code the client passes on to its buyer (the station never sees the buyer's number).
 
 import { z } from 'zod';
 import { CLI_CLIENT } from '../auth/apiKey';
@@ -65,6 +66,11 @@ const WaybillFacts = {
 };
 const WaybillData = z.strictObject(WaybillFacts);
 const PurgedData = z.strictObject({ ...WaybillFacts, purged: z.literal(true) });
+const ArrivedData = z.strictObject({
+  ...WaybillFacts,
+  station: z.string().describe('the parcel station (驿站) holding the parcel'),
+  pickupCode: z.string().describe('the pickup code (取件码, shelf-tier-sequence) to tell the buyer, with the station'),
+});
 const CallData = z.strictObject({
   ...WaybillFacts,
   bindingId: z.string().describe('the relay binding the call went through'),
@@ -94,7 +100,7 @@ export const WEBHOOK_PAYLOADS = {
   'waybill.returned': payload('waybill.returned', WaybillData),
   'waybill.cancelled': payload('waybill.cancelled', WaybillData),
   'waybill.purged': payload('waybill.purged', PurgedData),
-  'waybill.arrived': payload('waybill.arrived', WaybillData),
+  'waybill.arrived': payload('waybill.arrived', ArrivedData),
   'relay.call_ended': payload('relay.call_ended', CallData),
   'courier.suspended': payload('courier.suspended', CourierSuspendedData),
   'alert.raised': payload('alert.raised', AlertData),

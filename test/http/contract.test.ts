@@ -225,6 +225,28 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   await expectStatus(call('DELETE', `/v1/webhooks/${hook.id}`, { key: keys.acme }), 404);
   await expectStatus(call('POST', `/v1/webhooks/${hook.id}/rotate-secret`, { key: keys.admin }), 404);
 
+  // Parcel stations: an arrival (its pickup code, again: the same), verify (match, no match), the problems.
+  keys.station = await credential('--role', 'station', '--name', 'station desk', '--station', 'hz-xh-0012');
+  const parcel = await json<{ id: string; waybillNo: string }>(call('POST', '/v1/waybills', { key: keys.acme, body: order() }), 201);
+  await expectStatus(call('GET', `/v1/waybills/${parcel.id}/label?format=pdf`, { key: keys.acme }), 200);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: {} }), 409); // not picked up yet
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/events`, { key: keys.admin, body: { type: 'picked_up' } }), 201);
+  const arrival = await json<{ pickupCode: string }>(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: { shelf: 3, tier: 2 } }), 201);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station }), 200);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: { tier: 12 } }), 422);
+  await expectStatus(call('POST', '/v1/waybills/99999999999999/arrivals', { key: keys.station }), 404);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.acme }), 403);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, {}), 401);
+  const phone = String((SAMPLE.recipient as { phone: string }).phone).replace(/[^0-9]/g, '').slice(-4);
+  expect((await json<{ match: boolean }>(call('POST', '/v1/stations/verify', { key: keys.station, body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 200)).match).toBe(true);
+  expect((await json<{ match: boolean }>(call('POST', '/v1/stations/verify', { key: keys.station, body: { waybillNo: parcel.waybillNo, phoneLast4: phone === '0000' ? '1111' : '0000' } }), 200)).match).toBe(false);
+  await expectStatus(call('POST', '/v1/stations/verify', { key: keys.station, body: { phoneLast4: phone } }), 422);
+  await expectStatus(call('POST', '/v1/stations/verify', { key: keys.station, body: '{"x":', headers: { 'content-type': 'application/json' } }), 400);
+  await expectStatus(call('POST', '/v1/stations/verify', { key: keys.station, body: 'x', headers: { 'content-type': 'text/plain' } }), 415);
+  await expectStatus(call('POST', '/v1/stations/verify', { key: keys.acme, body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 403);
+  await expectStatus(call('POST', '/v1/stations/verify', { body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 401);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/events`, { key: keys.station, body: { type: 'delivered' } }), 201);
+
   // Whatever else is documented as a plain GET (new list resources): called as an admin and a warehouse.
   const seen = new Set(recorder.exchanges.map((e) => `${e.method} ${routeOf(doc, e.path)}`));
   for (const [route, methods] of Object.entries(doc.paths))
@@ -239,7 +261,7 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   const exercised = new Set(recorder.exchanges.map((e) => `${e.method.toLowerCase()} ${routeOf(doc, e.path)}`));
   const missing = Object.entries(doc.paths).flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m} ${route}`)).filter((op) => !exercised.has(op));
   if (missing.length) console.warn(`operations the contract scenario does not exercise yet: ${missing.join(', ')}`);
-  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver'])
+  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver', 'post /v1/waybills/{no}/arrivals', 'post /v1/stations/verify'])
     expect(exercised).toContain(op);
 });
 

@@ -1,0 +1,65 @@
+// Parcel-station routes (role: station): an arrival issues a pickup code; verify answers match / no match
+// and nothing else. Stations see no personal data: answers carry numbers, codes and booleans only.
+
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { actorOf, type Principal } from '../auth/apiKey';
+import { WaybillError } from '../errors';
+import { PICKUP_CODE, Shelf, VerifyRequest } from '../stations/station';
+import { recordArrival, verifyAtStation, type StationDeps } from '../stations/stationHandoff';
+import { present } from '../validation/present';
+import { issuesFromZod } from '../validation/zodIssues';
+import { requireRole, type AuthDeps } from './auth';
+import { jsonBody } from './body';
+
+export const ArrivalRequest = Shelf;
+export const ArrivalAnswer = z.strictObject({
+  waybillNo: z.string().describe('the waybill (a child number given resolves to its master)'),
+  pickupCode: z.string().regex(PICKUP_CODE).describe('shelf-tier-sequence, unique at this station for the day (Beijing time)'),
+  arrivedAt: z.string().describe('when the parcel arrived (ISO 8601 UTC)'),
+});
+export { VerifyRequest };
+export const VerifyAnswer = z.strictObject({ match: z.boolean().describe('whether the digits match; nothing else is ever told') });
+
+export interface StationRouteDeps {
+  auth: AuthDeps;
+  limit: express.RequestHandler;
+  station: StationDeps;
+}
+
+/** An arrival may come without a body (default shelf and tier). */
+function optionalJson(req: Request, res: Response, next: NextFunction): void {
+  if (!req.get('content-type') && !Number(req.get('content-length') ?? 0) && !req.get('transfer-encoding')) {
+    req.body = {};
+    return next();
+  }
+  jsonBody('1kb')(req, res, next);
+}
+
+export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Router; stations: express.Router } {
+  const station = (res: Response) => {
+    const p = res.locals.principal as Extract<Principal, { role: 'station' }>;
+    return { stationId: p.station, actor: actorOf(p), requestId: res.locals.requestId as string };
+  };
+
+  const arrivals = express.Router();
+  arrivals.post('/:no/arrivals', requireRole(deps.auth, 'station'), deps.limit, optionalJson, async (req, res) => {
+    const no = String(req.params.no);
+    if (!/^[A-Z0-9]{6,30}$/.test(no)) throw new WaybillError('not_found', 'unknown waybill');
+    const shelf = ArrivalRequest.safeParse(req.body ?? {});
+    if (!shelf.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(shelf.error));
+    const { created, ...answer } = await recordArrival(deps.station, station(res), no, shelf.data);
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));
+  });
+
+  const stations = express.Router();
+  stations.post('/verify', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {
+    const body = VerifyRequest.safeParse(req.body);
+    // Field paths only: the digits are never quoted back.
+    if (!body.success) throw new WaybillError('invalid_input', 'the verify request is invalid', issuesFromZod(body.error));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json(present(VerifyAnswer, await verifyAtStation(deps.station, station(res), body.data)));
+  });
+  return { arrivals, stations };
+}

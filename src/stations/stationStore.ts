@@ -1,0 +1,35 @@
+// Where station arrivals and verify attempts live (one implementation for both databases, in src/store/).
+// No row holds personal data: ids, numbers, pickup codes, times and outcomes.
+
+import type { EventChange } from '../waybills/waybillStore';
+import type { Shelf } from './station';
+
+export interface Arrival {
+  waybillId: string;
+  stationId: string;
+  pickupCode: string;
+  day: string;
+  arrivedAt: string;
+}
+
+export type VerifyOutcome = 'match' | 'no_match' | 'limited';
+
+export interface StationStore {
+  /**
+   * Records the arrival in one transaction: the waybill's custody moves (only if it is still in the state
+   * the decision was made on: undefined otherwise), the `arrived` event, the arrival with the next pickup
+   * code of this station and day, and the `waybill.arrived` webhook event carrying that code.
+   */
+  recordArrival(waybillId: string, change: EventChange, arrival: { stationId: string; day: string; shelf: Shelf }): Promise<string | undefined>;
+  /** This station's latest arrival of this waybill. */
+  arrivalOf(stationId: string, waybillId: string): Promise<Arrival | undefined>;
+  /** This station's latest arrival under this pickup code (codes repeat on other days). */
+  arrivalByCode(stationId: string, pickupCode: string): Promise<Arrival | undefined>;
+  recordVerification(v: { stationId: string; waybillId: string | null; at: string; outcome: VerifyOutcome }): Promise<void>;
+  /** Verify attempts of this station after `since` (every outcome counts against its rate). */
+  verificationsSince(stationId: string, since: string): Promise<number>;
+  /** Wrong answers about this waybill after `since`, from any station. */
+  wrongSince(waybillId: string, since: string): Promise<number>;
+  /** Whether this station had a match for this waybill after `since`. */
+  matchedSince(stationId: string, waybillId: string, since: string): Promise<boolean>;
+}

@@ -1,0 +1,125 @@
+// Parcel-station arrivals and verify attempts on either database. An arrival is one transaction with the
+// custody move, its event and its webhook event; the pickup sequence is the station-day's highest + 1,
+// and a racing arrival at the same station (PostgreSQL) hits the UNIQUE and is tried again.
+
+import type { Selectable } from 'kysely';
+import { pickupCode, type Shelf } from '../stations/station';
+import type { Arrival, StationStore, VerifyOutcome } from '../stations/stationStore';
+import type { EventChange } from '../waybills/waybillStore';
+import { WaybillError } from '../errors';
+import { isUniqueViolation, step, type Database } from './database';
+import type { Schema } from './schema';
+import { writeWaybillOutbox } from './webhookOutbox';
+
+const TRIES = 5;
+
+function toArrival(r: Selectable<Schema['station_arrivals']>): Arrival {
+  return { waybillId: r.waybill_id, stationId: r.station_id, pickupCode: r.pickup_code, day: r.day, arrivedAt: r.arrived_at };
+}
+
+export class SqlStationRepository implements StationStore {
+  constructor(private readonly d: Database) {}
+
+  async recordArrival(waybillId: string, change: EventChange, arrival: { stationId: string; day: string; shelf: Shelf }): Promise<string | undefined> {
+    const { db } = this.d;
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.d.transaction(function* () {
+          const { changes } = yield* step(
+            db
+              .updateTable('waybills')
+              .set({ status: change.status, custodian: change.custodian ?? null })
+              .where('id', '=', waybillId)
+              .where('status', '=', change.from.status)
+              .where('custodian', change.from.custodian === undefined ? 'is' : '=', change.from.custodian ?? null)
+              .where('purged_at', 'is', null),
+          );
+          if (changes !== 1) return undefined;
+          yield* step(
+            db.insertInto('waybill_events').values({ waybill_id: waybillId, type: change.type, at: change.at, actor: change.actor, detail: change.detail ? JSON.stringify(change.detail) : null }),
+          );
+          const { rows } = yield* step(
+            db
+              .selectFrom('station_arrivals')
+              .select((eb) => eb.fn.max('seq').as('last'))
+              .where('station_id', '=', arrival.stationId)
+              .where('day', '=', arrival.day),
+          );
+          const seq = Number(rows[0]?.last ?? 0) + 1;
+          if (seq > 9999) throw new WaybillError('limited', 'this station has used every pickup code of the day');
+          const code = pickupCode(arrival.shelf, seq);
+          yield* step(
+            db.insertInto('station_arrivals').values({ waybill_id: waybillId, station_id: arrival.stationId, day: arrival.day, seq, pickup_code: code, arrived_at: change.at }),
+          );
+          // The client tells its buyer the code; the station is named, never a phone or a name.
+          yield* writeWaybillOutbox(db, waybillId, 'waybill.arrived', change.at, { station: arrival.stationId, pickupCode: code });
+          return code;
+        });
+      } catch (e) {
+        if (!isUniqueViolation(e) || tries === TRIES) throw e;
+      }
+    }
+  }
+
+  async arrivalOf(stationId: string, waybillId: string): Promise<Arrival | undefined> {
+    const row = await this.d.db
+      .selectFrom('station_arrivals')
+      .selectAll()
+      .where('station_id', '=', stationId)
+      .where('waybill_id', '=', waybillId)
+      .orderBy('arrived_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toArrival(row);
+  }
+
+  async arrivalByCode(stationId: string, code: string): Promise<Arrival | undefined> {
+    const row = await this.d.db
+      .selectFrom('station_arrivals')
+      .selectAll()
+      .where('station_id', '=', stationId)
+      .where('pickup_code', '=', code)
+      .orderBy('day', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && toArrival(row);
+  }
+
+  async recordVerification(v: { stationId: string; waybillId: string | null; at: string; outcome: VerifyOutcome }): Promise<void> {
+    await this.d.db.insertInto('station_verifications').values({ station_id: v.stationId, waybill_id: v.waybillId, at: v.at, outcome: v.outcome }).execute();
+  }
+
+  async verificationsSince(stationId: string, since: string): Promise<number> {
+    const row = await this.d.db
+      .selectFrom('station_verifications')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('station_id', '=', stationId)
+      .where('at', '>', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async wrongSince(waybillId: string, since: string): Promise<number> {
+    const row = await this.d.db
+      .selectFrom('station_verifications')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('waybill_id', '=', waybillId)
+      .where('outcome', '=', 'no_match')
+      .where('at', '>', since)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async matchedSince(stationId: string, waybillId: string, since: string): Promise<boolean> {
+    const row = await this.d.db
+      .selectFrom('station_verifications')
+      .select('id')
+      .where('station_id', '=', stationId)
+      .where('waybill_id', '=', waybillId)
+      .where('outcome', '=', 'match')
+      .where('at', '>', since)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+}

@@ -1,0 +1,75 @@
+// A real browser for page tests: Debian's chromium (never a downloaded build) driven by playwright-core,
+// headless, with a fresh profile per test and no network but loopback (the pages load nothing from
+// elsewhere; a request to any other host fails the test). Screenshots go to test-artifacts/ (gitignored),
+// which CI keeps as the tests' artifacts.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const ARTIFACTS = path.join(__dirname, '..', '..', 'test-artifacts');
+
+/**
+ * Why browser tests cannot run here, or undefined when they can. Outside CI a machine without chromium
+ * skips them with this message; in CI `.ci/run` installs chromium, so there they always run.
+ */
+export function browserMissing(): string | undefined {
+  if (fs.existsSync(CHROMIUM) || process.env.CI) return undefined;
+  return `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it in CI)`;
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  page: Page;
+  /** Requests that left loopback (blocked) and console errors (CSP violations among them). */
+  offHost: string[];
+  consoleErrors: string[];
+  screenshot(name: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(?:https?|wss?):\/\/(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?\//;
+
+export async function openBrowser(testName: string): Promise<TestBrowser> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+    viewport: { width: 1200, height: 1000 },
+    acceptDownloads: false,
+  });
+  const offHost: string[] = [];
+  const consoleErrors: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    // Not the network: blob:/data: objects and the browser's own PDF viewer (chrome://, chrome-extension://).
+    if (LOOPBACK.test(url) || !/^(?:https?|wss?):/.test(url)) return route.continue();
+    offHost.push(new URL(url).host);
+    return route.abort('blockedbyclient');
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  const dir = path.join(ARTIFACTS, testName.replace(/[^a-z0-9-]+/gi, '-'));
+  fs.mkdirSync(dir, { recursive: true });
+  return {
+    context,
+    page,
+    offHost,
+    consoleErrors,
+    async screenshot(name) {
+      const file = path.join(dir, `${name}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      return file;
+    },
+    async close() {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
