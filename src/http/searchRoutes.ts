@@ -98,11 +98,13 @@ export function searchRoutes(deps: WaybillRouteDeps): express.Router {
     if (q.client !== undefined && 'client' in p && q.client !== p.client)
       throw new WaybillError('invalid_input', 'the query is invalid', [{ path: ['query', 'client'], message: 'only admin keys filter by client' }]);
     const clientId = 'client' in p ? p.client : q.client;
+    // A child number of a multi-piece waybill searches as its master's number.
+    const waybillNo = q.waybillNo === undefined ? undefined : ((await deps.print.store.findWaybillByNo(q.waybillNo))?.waybillNo ?? q.waybillNo);
     // One row more than the page tells whether there is a next page.
     const rows = await deps.print.store.searchWaybills({
       ...(clientId !== undefined ? { clientId } : {}),
       ...(q.orderId !== undefined ? { orderId: q.orderId } : {}),
-      ...(q.waybillNo !== undefined ? { waybillNo: q.waybillNo } : {}),
+      ...(waybillNo !== undefined ? { waybillNo } : {}),
       ...(q.status !== undefined ? { status: q.status } : {}),
       ...(q.createdFrom !== undefined ? { createdFrom: q.createdFrom } : {}),
       ...(q.createdTo !== undefined ? { createdTo: q.createdTo } : {}),

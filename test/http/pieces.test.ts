@@ -128,6 +128,9 @@ describe.each(STORE_BACKENDS)('%s multi-piece waybills', (_name, backend) => {
     for (const child of numbers.slice(1)) {
       const found = (await (await call('GET', `/v1/waybills/${child}`, w.acme)).json()) as { id: string; waybillNo: string };
       expect(found).toMatchObject({ id: view.id, waybillNo: view.waybillNo });
+      // … and so does the search.
+      const page = (await (await call('GET', `/v1/waybills?waybillNo=${child}`, w.acme)).json()) as { items: { id: string }[] };
+      expect(page.items.map((i) => i.id)).toEqual([view.id]);
     }
 
     // A reprint prints every piece again.
