@@ -2,54 +2,21 @@
 // and the allowed events, courier custody (scan for pickup → pick up → deliver; others refused and
 // counted; hand-over; outlet assignment), the per-courier limit and the closing burst that suspends.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { EXIT, main } from '../../src/cli';
-import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
-import { loadConfig } from '../../src/config/config';
-import { openServices, type Services } from '../../src/wiring';
-import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { STORE_BACKENDS } from '../support/storeBackends';
+import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(120_000);
 
 
-interface World {
-  t: TestDatabase;
-  env: Record<string, string>;
-  services: Services;
-  running: RunningService;
-  admin: string;
-  acme: string;
-  dir: string;
-}
+type World = ApiWorld;
 
 let seq = 0;
 
 describe.each(STORE_BACKENDS)('%s waybill events', (_name, backend) => {
-  async function startWorld(extra: Record<string, string> = {}): Promise<World> {
-    const t = await backend.open();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-events-'));
-    const env = {
-      WAYBILL_DATA_DIR: t.location.backend === 'sqlite' ? path.dirname(t.location.file) : dir,
-      ...(t.location.backend === 'postgres' ? { DATABASE_URL: t.location.url } : {}),
-      ...extra,
-    };
-    const services = await openServices(loadConfig(env), () => {});
-    const running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
-    const admin = (await services.apiKeys.add({ name: 'ops', role: 'admin' }, new Date())).credential;
-    const acme = (await services.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
-    return { t, env, services, running, admin, acme, dir };
-  }
-
-  async function stopWorld(w: World): Promise<void> {
-    await w.running.shutdown();
-    await w.services.close();
-    await w.t.close();
-    fs.rmSync(w.dir, { recursive: true, force: true });
-  }
+  const startWorld = (extra: Record<string, string> = {}) => startApiWorld(backend, extra);
+  const stopWorld = stopApiWorld;
 
   const call = (w: World, method: string, route: string, key: string, body?: unknown) =>
     fetch(`${w.running.url}${route}`, {

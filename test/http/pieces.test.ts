@@ -5,31 +5,18 @@
 // master number.
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { EXIT, main } from '../../src/cli';
-import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
-import { loadConfig } from '../../src/config/config';
 import * as waybillNumber from '../../src/order/waybillNumber';
-import { openServices, type Services } from '../../src/wiring';
 import { decodeBarcodes } from '../support/barcodes';
 import { pdfPageCount, pdfText, rasterisePdf } from '../support/pdfProbe';
-import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { STORE_BACKENDS } from '../support/storeBackends';
+import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { ZT_DOMESTIC as ZT } from '../support/samples';
 
 jest.setTimeout(240_000);
 
 
-interface World {
-  t: TestDatabase;
-  env: Record<string, string>;
-  services: Services;
-  running: RunningService;
-  admin: string;
-  acme: string;
-  dir: string;
-}
 
 interface Piece {
   pieceNo: number;
@@ -56,26 +43,11 @@ async function symbolsOf(pdf: string): Promise<{ code128: string[]; qr: string[]
 }
 
 describe.each(STORE_BACKENDS)('%s multi-piece waybills', (_name, backend) => {
-  let w: World;
+  let w: ApiWorld;
   beforeAll(async () => {
-    const t = await backend.open();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-pieces-'));
-    const env = {
-      WAYBILL_DATA_DIR: t.location.backend === 'sqlite' ? path.dirname(t.location.file) : dir,
-      ...(t.location.backend === 'postgres' ? { DATABASE_URL: t.location.url } : {}),
-    };
-    const services = await openServices(loadConfig(env), () => {});
-    const running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
-    const admin = (await services.apiKeys.add({ name: 'ops', role: 'admin' }, new Date())).credential;
-    const acme = (await services.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
-    w = { t, env, services, running, admin, acme, dir };
+    w = await startApiWorld(backend);
   });
-  afterAll(async () => {
-    await w.running.shutdown();
-    await w.services.close();
-    await w.t.close();
-    fs.rmSync(w.dir, { recursive: true, force: true });
-  });
+  afterAll(() => stopApiWorld(w));
 
   const call = (method: string, route: string, key: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`${w.running.url}${route}`, {
