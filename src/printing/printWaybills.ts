@@ -208,10 +208,10 @@ export async function reprintWaybills(
     req.onProgress?.(orderIndex + 1);
   }
   await req.sink.finish();
+  if (paper) await deps.store.savePrintJob(job, [], copies);
   for (const [i, waybill] of req.waybills.entries()) {
     const pieces = done.pieces[i]!;
     if (paper) {
-      if (i === 0) await deps.store.savePrintJob(job, [], copies);
       await auditPrint(deps.audit, job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     } else {
       await deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } });
@@ -233,8 +233,7 @@ export async function reprintOrders(deps: PrintDeps, req: PrintRequest & { clien
     else issues.push({ file: req.source, index, path: ['orderId'], message: 'no waybill for this order id yet: print it without --reprint' });
   }
   if (issues.length) throw new WaybillError('not_found', 'some orders have no waybill to print again', issues);
-  const { orders: _orders, source: _source, clientId: _client, copies: _copies, ...rest } = req;
-  const done = await reprintWaybills(deps, { ...rest, waybills });
+  const done = await reprintWaybills(deps, { ...req, copies: 'print', waybills });
   return {
     jobId: done.jobId,
     waybills: waybills.map((w, orderIndex) => ({ orderIndex, orderId: w.orderId, waybillNo: w.waybillNo, id: w.id })),
