@@ -64,7 +64,9 @@ export async function openBrowser(testName: string): Promise<TestBrowser> {
     consoleErrors,
     async screenshot(name) {
       const file = path.join(dir, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: true });
+      // Form fields hold what was typed or pasted (a whole order, an API key): masked, so no screenshot
+      // carries personal data or a credential; what the page shows of its own is the point of the picture.
+      await page.screenshot({ path: file, fullPage: true, mask: [page.locator('input, textarea')] });
       return file;
     },
     async close() {
