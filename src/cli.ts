@@ -46,6 +46,7 @@ const USAGE = `usage:
   waybill webhooks rotate-secret ID | webhooks redeliver EVENT   (signed webhook endpoints; secrets shown once)
   waybill couriers add --carrier CODE --name NAME --outlet OUTLET --device DEVICE [--route PREFIX …]
   waybill couriers list [--json] | couriers revoke ID | couriers reinstate ID
+  waybill couriers pair ID   (a one-use code, 10 minutes, to pair a handheld) | couriers devices ID [--json] | couriers revoke-device ID DEVICE
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
   waybill event <waybill number> --correct STATUS --reason TEXT   (admin correction, audited)
   waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
@@ -118,7 +119,21 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       }
       case 'couriers':
         return await withServices(config, io, (s) =>
-          courierCommand(rest, { couriers: s.couriers, now: () => new Date(), audit: { record: (action, id) => auditCredential(s, action, id) } }, io),
+          courierCommand(
+            rest,
+            {
+              couriers: s.couriers,
+              now: () => new Date(),
+              scanBaseUrl: config.scanBaseUrl,
+              audit: {
+                record: (action, id) => auditCredential(s, action, id),
+                // Never the pairing code: the courier, and the device for a revocation.
+                device: (action, courier, device) =>
+                  s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action, outcome: 'ok', detail: { courier, ...(device ? { device } : {}) } }).then(() => undefined),
+              },
+            },
+            io,
+          ),
         );
       case 'event':
         return await withServices(config, io, (s) => eventCommand(rest, s, io));

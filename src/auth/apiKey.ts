@@ -51,7 +51,8 @@ export type Principal =
   | { role: 'admin'; id: string }
   /** A parcel station: sees no personal data, only arrivals, match/no match, and `delivered` after a match. */
   | { role: 'station'; id: string; station: string }
-  | { role: 'courier'; id: string; carrier: string }
+  /** `device`: the paired device whose credential (wbd_) was presented; absent for the courier's own (wbc_). */
+  | { role: 'courier'; id: string; carrier: string; device?: string }
   | { role: 'telephony'; id: string };
 
 /** The audit actor for a principal: role and key id, never a name a person typed. */

@@ -8,9 +8,10 @@ import { WaybillError, type ErrorCode } from '../errors';
 export const PRESENTED_KINDS = ['api_key', 'courier', 'telephony', 'malformed', 'missing'] as const;
 export type PresentedKind = (typeof PRESENTED_KINDS)[number];
 
-const KIND_OF_PREFIX: Record<string, PresentedKind> = { wbk: 'api_key', wbc: 'courier', wbt: 'telephony' };
+// A paired device's credential (wbd) is a courier's: one kind in metrics.
+const KIND_OF_PREFIX: Record<string, PresentedKind> = { wbk: 'api_key', wbc: 'courier', wbd: 'courier', wbt: 'telephony' };
 // The issued shape (credentials.ts) with the secret left unread: the id is not secret, the rest is.
-const PUBLIC_PART = /^(wbk|wbc|wbt)_([a-z2-7]{10})_[A-Za-z0-9_-]{43}$/;
+const PUBLIC_PART = /^(wbk|wbc|wbd|wbt)_([a-z2-7]{10})_[A-Za-z0-9_-]{43}$/;
 
 /**
  * The kind of a presented bearer text and, when it has the issued shape, its public part (`wbk_<id>`):

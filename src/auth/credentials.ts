@@ -1,6 +1,6 @@
-// Bearer credentials: `<kind>_<id>_<secret>` (wbc for couriers, wbt for telephony clients, wbk for API keys). The id says
-// which row to check, the secret proves possession. Only a hash of the secret is stored; the full text
-// is shown once, at issue.
+// Bearer credentials: `<kind>_<id>_<secret>` (wbc for couriers, wbd for a courier's paired device, wbt for
+// telephony clients, wbk for API keys). The id says which row to check, the secret proves possession.
+// Only a hash of the secret is stored; the full text is shown once, at issue.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -10,9 +10,9 @@ const SECRET_BYTES = 32;
 
 // 32 bytes are 43 base64url characters; the last one carries 4 bits, so only 16 characters can end a
 // canonical encoding. Refusing the rest keeps one text per secret.
-const CREDENTIAL = /^(wbc|wbt|wbk)_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
+const CREDENTIAL = /^(wbc|wbd|wbt|wbk)_([a-z2-7]{10})_([A-Za-z0-9_-]{42}[AEIMQUYcgkosw048])$/;
 
-export type CredentialKind = 'wbc' | 'wbt' | 'wbk';
+export type CredentialKind = 'wbc' | 'wbd' | 'wbt' | 'wbk';
 
 export function newCredentialId(): string {
   // 256 is a multiple of 32, so masking a random byte to 5 bits is unbiased.

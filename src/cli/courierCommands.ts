@@ -1,8 +1,11 @@
-// `waybill courier …`: add, list, revoke and reinstate courier identities. A new credential is printed
-// once, at add; list never shows a credential or its hash (the store does not even return the hash).
+// `waybill courier …`: add, list, revoke and reinstate courier identities, and pair their handhelds. A new
+// credential is printed once, at add; list never shows a credential or its hash (the store does not even
+// return the hash). A pairing code is printed once, at pair; only its hash is kept.
 
 import { parseArgs } from 'node:util';
+import QRCode from 'qrcode';
 import { courierStatus, parseNewCourier } from '../couriers/courier';
+import { PAIRING_MINUTES, pairUrl } from '../couriers/courierDevice';
 import type { CourierStore } from '../couriers/courierStore';
 import { EXIT, UsageError, asIo, printList, reportError, type Io, type Output } from './io';
 
@@ -10,14 +13,23 @@ const USAGE = `usage:
   waybill courier add --carrier CODE --name NAME --outlet OUTLET [--route PREFIX]... --device DEVICE
   waybill courier list [--json]
   waybill courier revoke <id>
-  waybill courier reinstate <id>`;
+  waybill courier reinstate <id>
+  waybill courier pair <id>   (a one-use code for one more handheld: the code on stdout, its link and QR on stderr)
+  waybill courier devices <id> [--json]
+  waybill courier revoke-device <id> <device>`;
 
 
 export interface CourierCommandDeps {
   couriers: CourierStore;
   now: () => Date;
   /** Who issued or revoked a credential is part of the trail an investigator follows. */
-  audit?: { record: (action: 'courier_add' | 'courier_revoke', courierId: string) => Promise<void> };
+  audit?: {
+    record: (action: 'courier_add' | 'courier_revoke', courierId: string) => Promise<void>;
+    /** Pairing codes issued and devices revoked: the courier and device ids, never the code. */
+    device?: (action: 'pairing_issue' | 'device_revoke', courierId: string, deviceId?: string) => Promise<void>;
+  };
+  /** The QR base URL (config scanBaseUrl): its origin serves the courier app a pairing link opens. */
+  scanBaseUrl?: string;
 }
 
 export async function courierCommand(args: string[], deps: CourierCommandDeps, output: Output): Promise<number> {
@@ -33,6 +45,12 @@ export async function courierCommand(args: string[], deps: CourierCommandDeps, o
         return await revoke(rest, deps, io);
       case 'reinstate':
         return await reinstate(rest, deps, io);
+      case 'pair':
+        return await pair(rest, deps, io);
+      case 'devices':
+        return await devices(rest, deps, io);
+      case 'revoke-device':
+        return await revokeDevice(rest, deps, io);
       case 'help':
       case '--help':
         io.err(USAGE);
@@ -111,6 +129,60 @@ async function reinstate(args: string[], deps: CourierCommandDeps, io: Io): Prom
   }
   if (!before.suspendedAt) io.err(`courier ${id} was not suspended`);
   else io.err(`reinstated courier ${id} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
+  return EXIT.ok;
+}
+
+async function pair(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
+  const id = onlyId(args, 'pair');
+  const before = await deps.couriers.get(id);
+  if (!before) return unknown(id, io);
+  if (before.revokedAt || before.suspendedAt) {
+    io.err(`waybill courier: courier ${id} is ${before.revokedAt ? 'revoked' : 'suspended'}: no device can be paired`);
+    return EXIT.failure;
+  }
+  const { code, expiresAt } = await deps.couriers.pair(id, deps.now());
+  await deps.audit?.device?.('pairing_issue', id);
+  io.out(code); // alone on stdout, for a script to capture
+  if (deps.scanBaseUrl) {
+    const url = pairUrl(deps.scanBaseUrl, code);
+    io.err(`open on the courier's handheld: ${url}`);
+    io.err((await QRCode.toString(url, { type: 'utf8' })).trimEnd());
+  }
+  io.err(`pairing code for courier ${id}: valid ${PAIRING_MINUTES} minutes, one use (until ${expiresAt}; a new code voids this one)`);
+  return EXIT.ok;
+}
+
+async function devices(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('devices takes exactly one courier id');
+  const id = positionals[0]!;
+  if (!(await deps.couriers.get(id))) return unknown(id, io);
+  const rows = (await deps.couriers.devices(id)).map((d) => ({
+    id: d.id,
+    name: d.name,
+    status: d.revokedAt ? `revoked ${d.revokedAt}` : 'active',
+    created: d.createdAt,
+    lastUsed: d.lastUsedAt ?? null,
+  }));
+  printList(io, rows, ['id', 'name', 'status', 'created', 'lastUsed'], values.json ?? false);
+  if (rows.length === 0) io.err(`courier ${id} has no paired devices (waybill couriers pair ${id})`);
+  return EXIT.ok;
+}
+
+async function revokeDevice(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
+  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  if (positionals.length !== 2) throw new UsageError('revoke-device takes a courier id and a device id');
+  const [id, deviceId] = positionals as [string, string];
+  const before = (await deps.couriers.devices(id)).find((d) => d.id === deviceId);
+  if (!before || !(await deps.couriers.revokeDevice(id, deviceId, deps.now()))) {
+    io.err(`waybill courier: courier ${id} has no device ${deviceId}`);
+    return EXIT.failure;
+  }
+  if (before.revokedAt) io.err(`device ${deviceId} was already revoked at ${before.revokedAt}`);
+  else {
+    await deps.audit?.device?.('device_revoke', id, deviceId);
+    io.err(`revoked device ${deviceId} of courier ${id}: its credential no longer opens any waybill`);
+  }
   return EXIT.ok;
 }
 

@@ -2,11 +2,38 @@
 // stores rows only. Only the hash of a credential's secret is stored; the text exists once, in `add`'s result.
 
 import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
-import { parseNewCourier, type Courier, type NewCourier } from './courier';
+import { WaybillError } from '../errors';
+import { issuesFromZod } from '../validation/zodIssues';
+import { isActive, parseNewCourier, type Courier, type NewCourier } from './courier';
+import { DEVICE_TOUCH_MS, DeviceName, MAX_DEVICES, PAIRING_MINUTES, hashPairingCode, newPairingCode, normalisePairingCode, type CourierDevice } from './courierDevice';
 
 /** A courier as stored: the courier and the hash of its credential's secret. */
 export interface StoredCourier extends Courier {
   credentialHash: Buffer;
+}
+
+/** A paired device as stored: the device and the hash of its credential's secret. */
+export interface StoredDevice extends CourierDevice {
+  secretHash: Buffer;
+}
+
+/** A pairing code as stored: only its hash. */
+export interface StoredPairing {
+  codeHash: string;
+  courierId: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/**
+ * What a redeem did: paired the device; refused it (unknown, expired or used code, courier not active);
+ * hit the device limit; or drew a device id already taken (nothing written in those three).
+ */
+export type RedeemOutcome = { outcome: 'paired'; courierId: string } | { outcome: 'refused' | 'limit' | 'id_taken' };
+
+/** A courier as a credential proves it: with the paired device, when a device credential (wbd_) was presented. */
+export interface AuthenticatedCourier extends Courier {
+  deviceId?: string;
 }
 
 /** Where couriers live (one implementation for both databases, in src/store/). Times are ISO-8601 text. */
@@ -26,6 +53,21 @@ export interface CourierRepository {
   setPhoneHash(id: string, phoneHash: string): Promise<boolean>;
   /** Whether a courier neither revoked nor suspended has this phone hash. */
   hasActivePhone(phoneHash: string): Promise<boolean>;
+  /** Saves a pairing code's hash and drops the courier's earlier unused codes, in one transaction. */
+  insertPairing(pairing: StoredPairing): Promise<void>;
+  /**
+   * In one transaction: finds the unused, unexpired code of an active courier, checks the courier has
+   * fewer than `maxDevices` unrevoked devices, marks the code used by a conditional UPDATE (of two
+   * concurrent redeems exactly one gets a row) and saves the device under that courier.
+   */
+  redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId'>, maxDevices: number): Promise<RedeemOutcome>;
+  /** A courier's devices, oldest first (ties by id, bytewise), every status. */
+  listDevices(courierId: string): Promise<CourierDevice[]>;
+  findDevice(id: string): Promise<StoredDevice | undefined>;
+  /** Sets the device's revocation time unless one is set; false for a device not of this courier. */
+  revokeDevice(courierId: string, deviceId: string, at: string): Promise<boolean>;
+  /** Sets last_used_at to `at` unless it is already at or after `staleBefore` (so one write per period at most). */
+  touchDevice(id: string, at: string, staleBefore: string): Promise<void>;
 }
 
 // 50-bit ids practically never collide, but a collision must not fail an add: a few more draws.
@@ -81,8 +123,11 @@ export class CourierStore {
    * courier or carries the wrong secret. A valid credential of a revoked or suspended courier DOES
    * return that courier, so callers can tell "who are you?" (401) from "not now" (403) and record the
    * attempt against the courier: callers must check `isActive` / `revokedAt` / `suspendedAt`.
+   * A paired device's credential (wbd_) returns its courier with `deviceId`, unless the device itself
+   * is revoked: then it is unknown (undefined), as a revoked device is one lost phone, not a courier.
    */
-  async authenticate(credential: string): Promise<Courier | undefined> {
+  async authenticate(credential: string, at: Date = new Date()): Promise<AuthenticatedCourier | undefined> {
+    if (credential.startsWith('wbd_')) return this.authenticateDevice(credential, at);
     const parsed = parseCredential(credential, 'wbc');
     if (!parsed) return undefined;
     // Courier ids are not secret (lists, audit lines), so an early return for an unknown id leaks
@@ -90,6 +135,80 @@ export class CourierStore {
     const stored = await this.repo.findById(parsed.id);
     if (!stored || !secretMatches(parsed.secret, stored.credentialHash)) return undefined;
     return withoutHash(stored);
+  }
+
+  private async authenticateDevice(credential: string, at: Date): Promise<AuthenticatedCourier | undefined> {
+    const parsed = parseCredential(credential, 'wbd');
+    if (!parsed) return undefined;
+    const device = await this.repo.findDevice(parsed.id);
+    if (!device || !secretMatches(parsed.secret, device.secretHash) || device.revokedAt) return undefined;
+    const stored = await this.repo.findById(device.courierId);
+    if (!stored) return undefined;
+    const staleBefore = new Date(at.getTime() - DEVICE_TOUCH_MS).toISOString();
+    // Read first, write only when stale: a scan normally costs no write.
+    if (!device.lastUsedAt || device.lastUsedAt < staleBefore) await this.repo.touchDevice(device.id, at.toISOString(), staleBefore);
+    return { ...withoutHash(stored), deviceId: device.id };
+  }
+
+  /**
+   * A one-use pairing code for the courier's next device, valid PAIRING_MINUTES: returned here and never
+   * again (only its hash is kept). A new code voids the courier's earlier unused ones. Refused for an
+   * unknown (`not_found`) or a revoked or suspended courier (`conflict`).
+   */
+  async pair(courierId: string, at: Date): Promise<{ code: string; expiresAt: string }> {
+    const courier = await this.get(courierId);
+    if (!courier) throw new WaybillError('not_found', 'unknown courier');
+    if (!isActive(courier)) throw new WaybillError('conflict', `this courier is ${courier.revokedAt ? 'revoked' : 'suspended'}: no device can be paired`);
+    const code = newPairingCode();
+    const expiresAt = new Date(at.getTime() + PAIRING_MINUTES * 60_000).toISOString();
+    await this.repo.insertPairing({ codeHash: hashPairingCode(normalisePairingCode(code)!), courierId, createdAt: at.toISOString(), expiresAt });
+    return { code, expiresAt };
+  }
+
+  /**
+   * Pairs a device with a code: its credential (returned here and never again), the device and its
+   * courier; undefined for a code that is malformed, unknown, expired or used, or whose courier is no
+   * longer active. At most MAX_DEVICES unrevoked devices per courier: one more is a `conflict`, and
+   * the code stays unused.
+   */
+  async redeem(code: string, deviceName: string, at: Date): Promise<{ device: CourierDevice; credential: string; courier: Courier } | undefined> {
+    const name = DeviceName.safeParse(deviceName);
+    if (!name.success) throw new WaybillError('invalid_input', 'invalid device name', issuesFromZod(name.error).map((i) => ({ ...i, path: ['name', ...i.path] })));
+    const normalised = normalisePairingCode(code);
+    if (!normalised) return undefined;
+    const codeHash = hashPairingCode(normalised);
+    const createdAt = at.toISOString();
+    for (let draw = 0; draw < ID_DRAWS; draw++) {
+      const id = newCredentialId();
+      const { credential, secretHash } = newCredential(id, 'wbd');
+      const device = { id, name: name.data, createdAt };
+      const result = await this.repo.redeemPairing(codeHash, createdAt, { ...device, secretHash }, MAX_DEVICES);
+      if (result.outcome === 'id_taken') continue;
+      if (result.outcome === 'limit')
+        throw new WaybillError('conflict', `this courier already has ${MAX_DEVICES} paired devices, the most allowed: revoke one first`);
+      if (result.outcome !== 'paired') return undefined;
+      const courier = await this.get(result.courierId);
+      return { device: { ...device, courierId: result.courierId }, credential, courier: courier! };
+    }
+    throw new Error(`no free device id after ${ID_DRAWS} draws`);
+  }
+
+  /** A courier's devices, oldest first, revoked ones included; never a credential or its hash. */
+  async devices(courierId: string): Promise<CourierDevice[]> {
+    return this.repo.listDevices(courierId);
+  }
+
+  /** One device, without its secret's hash. */
+  async device(id: string): Promise<CourierDevice | undefined> {
+    const stored = await this.repo.findDevice(id);
+    if (!stored) return undefined;
+    const { secretHash: _hash, ...device } = stored;
+    return device;
+  }
+
+  /** Revokes one device of the courier; idempotent (the first time is kept). False for a device not of this courier. */
+  revokeDevice(courierId: string, deviceId: string, at: Date): Promise<boolean> {
+    return this.repo.revokeDevice(courierId, deviceId, at.toISOString());
   }
 
   /** Registers the courier's work phone as a keyed hash (for the relay's couriers-only caller policy). */

@@ -27,6 +27,7 @@ import { CONSUMER_PAGE } from './consumerPage';
 import { openApiDocument } from './openapi';
 import { docsRoutes } from './docsPage';
 import { previewPageRoutes } from './previewPage';
+import { webAppRoutes } from './webApp';
 import type { IdempotencyStore } from './idempotency';
 import { Metrics } from './metrics';
 import { sendProblem } from './problem';
@@ -40,6 +41,7 @@ import { present } from '../validation/present';
 import { searchRoutes } from './searchRoutes';
 import { templateRoutes } from './templateRoutes';
 import { stationRoutes } from './stationRoutes';
+import { courierDeviceRoutes } from './courierDeviceRoutes';
 import { matchAllows, type StationDeps } from '../stations/stationHandoff';
 
 export interface AppDeps {
@@ -138,8 +140,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('html').send(CONSUMER_PAGE);
   });
 
-  app.get('/v1/scan/:token', async (req, res) => {
+  // No API answer is ever kept by a browser, a service worker or a proxy: they carry personal data or
+  // state that changes under them.
+  app.use('/v1', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.get('/v1/scan/:token', async (req, res) => {
     try {
       const result = await scanWaybill({ ...deps, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
         credential: bearer(req),
@@ -199,6 +207,8 @@ export function createApp(deps: AppDeps): express.Express {
       const station = stationRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, station: { ...deps.stations, store: deps.store, audit: deps.audit, keys: deps.keys, now: deps.now } });
       mount(app, '/v1/waybills', station.arrivals);
       mount(app, '/v1/stations', station.stations);
+      // The station's counter page (web/station, with the shared kit).
+      app.use('/station', webAppRoutes({ folders: ['common', 'station'] }));
     }
     mount(app, '/v1/templates', templateRoutes({ ...routeDeps, templatesDir: api.templatesDir }));
     if (api.delivery) {
@@ -213,12 +223,17 @@ export function createApp(deps: AppDeps): express.Express {
     }
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
     mount(app, '/v1/previews', previewRoutes({ ...routeDeps, batch: api.batch }));
+    // Courier device pairing (admin: codes, device lists, revocation; a phone: redeem, whoami, log-out).
+    const courierDevices = courierDeviceRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, audit: deps.audit, scanBaseUrl: api.scanBaseUrl, now: deps.now });
+    mount(app, '/v1/couriers', courierDevices.couriers);
+    mount(app, '/v1/courier-devices', courierDevices.devices);
     const doc = openApiDocument({ batchMaxOrders: api.batch.maxOrders });
     app.get('/openapi.json', (_req, res) => {
       res.json(doc);
     });
     app.use('/docs', docsRoutes());
     app.use('/preview', previewPageRoutes());
+    app.use('/courier', webAppRoutes({ folders: ['common', 'courier'], extra: { '/vendor/jsQR.js': require.resolve('jsqr/dist/jsQR.js') }, headers: { 'Permissions-Policy': 'camera=(self)' } }));
   }
 
   if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle }));

@@ -1,5 +1,5 @@
 // Who is calling: one bearer header for every role. API keys (`wbk_…`) carry warehouse, printer or admin;
-// courier (`wbc_…`) and telephony (`wbt_…`) credentials carry their own role. Routes then say which
+// courier (`wbc_…`, or a paired device's `wbd_…`) and telephony (`wbt_…`) credentials carry their own role. Routes then say which
 // roles they admit; a warehouse or printer key only ever sees its own client's waybills.
 
 import { WaybillError } from '../errors';
@@ -34,13 +34,13 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
     if (key.role === 'station') return { role: 'station', id: key.id, station: key.station! };
     return key.role === 'admin' ? { role: 'admin', id: key.id } : { role: key.role, id: key.id, client: key.client! };
   }
-  if (credential.startsWith('wbc_')) {
+  if (credential.startsWith('wbc_') || credential.startsWith('wbd_')) {
     const courier = await deps.couriers.authenticate(credential);
     if (!courier) return undefined;
     // The same answer for both; only a revoked credential counts as failed authentication.
     if (courier.revokedAt) throw new CredentialRefused('forbidden', 'this courier may not act now');
     if (courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
-    return { role: 'courier', id: courier.id, carrier: courier.carrier };
+    return { role: 'courier', id: courier.id, carrier: courier.carrier, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
   }
   if (credential.startsWith('wbt_')) {
     const client = await deps.telephony.authenticate(credential);

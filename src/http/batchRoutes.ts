@@ -85,7 +85,6 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
       if (committed) return;
       committed = true;
       res.status(201).type(contentTypeOf(format));
-      res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Waybill-Count', String(orders.length));
       if (batchId) res.setHeader('Link', `</v1/batches/${batchId}>; rel="batch"`);
       // The answer ends after the save (below): a client holding the whole document finds its waybills
@@ -136,7 +135,6 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
     const id = String(req.params.id);
     const batch = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? await deps.print.store.findBatch(id) : undefined;
     if (!batch || (p.role !== 'admin' && (!('client' in p) || batch.clientId !== p.client))) throw new WaybillError('not_found', 'no such batch');
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(BatchView, presentBatch(batch)));
   });
 

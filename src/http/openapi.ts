@@ -26,7 +26,8 @@ import { TemplateList } from './templateRoutes';
 import { RedeliveryScheduled, SecretRotated, WebhookCreated, WebhookList } from './webhookRoutes';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOADS, type WebhookEventType } from '../webhooks/events';
 import { NewWebhook } from '../webhooks/webhooks';
-import { ArrivalAnswer, ArrivalRequest, VerifyAnswer, VerifyRequest } from './stationRoutes';
+import { ArrivalAnswer, ArrivalRequest, StationAnswer, VerifyAnswer, VerifyRequest } from './stationRoutes';
+import { CurrentDevice, DeviceList, DevicePaired, PairRequest, PairingIssued } from './courierDeviceRoutes';
 
 /** What the document states from the running configuration. */
 export interface DocumentSettings {
@@ -522,6 +523,7 @@ function scanBlock(): DocumentBlock {
               recipient: {
                 name: order.recipient.name,
                 phone: EX.relayRecipient,
+                dial: { number: '+8617000000001', extension: '0042' },
                 address: { country: 'CN', province: '浙江省', city: '杭州市', district: '西湖区', street: '文三路 478 号', detail: '华星时代广场 B 座 1602 室', postalCode: '310012', areaCode: '330106' },
               },
               parcel: order.parcel,
@@ -910,6 +912,7 @@ function stationBlock(): DocumentBlock {
       StationArrival: responseSchema(ArrivalAnswer),
       StationVerifyRequest: requestSchema(VerifyRequest),
       StationVerifyAnswer: responseSchema(VerifyAnswer),
+      StationCurrent: responseSchema(StationAnswer),
     },
     paths: {
       '/v1/waybills/{no}/arrivals': {
@@ -932,6 +935,19 @@ function stationBlock(): DocumentBlock {
               409: { text: 'not in a courier’s hands (`invalid_transition`, with the current state), or at a station already (`conflict`)', code: 'conflict', detail: 'this parcel is at a station already' },
               422: { text: 'invalid shelf or tier, with field paths', example: problemExample(422, { detail: 'the arrival is invalid', errors: [{ path: 'tier', message: 'Too big: expected number to be <=9' }] }) },
             }),
+          },
+        },
+      },
+      '/v1/stations/current': {
+        get: {
+          operationId: 'stationCurrent',
+          tags: ['stations'],
+          summary: 'Which station this key acts for (role: station)',
+          description: 'Lets a station’s page check its key and show its counter; nothing else.',
+          security,
+          responses: {
+            '200': jsonAnswer('the station', 'StationCurrent', StationAnswer, { station: 'hz-xh-0012' }),
+            ...errors([401, 403, 429]),
           },
         },
       },
@@ -960,6 +976,124 @@ function stationBlock(): DocumentBlock {
   };
 }
 
+function courierDeviceBlock(): DocumentBlock {
+  const courierParam = { name: 'id', in: 'path', required: true, description: 'the courier id', schema: { type: 'string' }, example: 'k3m9x2q7wa' };
+  const deviceParam = { name: 'deviceId', in: 'path', required: true, description: 'the device id', schema: { type: 'string' }, example: 'p4t8c6vz2n' };
+  const unknownCourier = { text: 'unknown courier', detail: 'unknown courier' };
+  const courier = { id: 'k3m9x2q7wa', carrier: 'ZT', outlet: 'HZ-XH01' };
+  const device = { id: 'p4t8c6vz2n', name: 'Pixel 7', createdAt: '2026-05-05T01:02:03.000Z' };
+  const tags = ['couriers'];
+  return {
+    schemas: {
+      CourierPairing: responseSchema(PairingIssued),
+      CourierDeviceList: responseSchema(DeviceList),
+      CourierDevicePairRequest: requestSchema(PairRequest),
+      CourierDevicePaired: responseSchema(DevicePaired),
+      CourierDeviceCurrent: responseSchema(CurrentDevice),
+    },
+    paths: {
+      '/v1/couriers/{id}/pairings': {
+        post: {
+          operationId: 'issueCourierPairing',
+          tags,
+          summary: 'A one-use code to pair one more handheld of this courier (role: admin)',
+          description:
+            'The code (`XXXX-XXXX`, no 0/O/1/I) is shown here once and only its hash is kept; it works once, for 10 minutes, and a new code voids the courier’s earlier unused ones. ' +
+            '`pairUrl` opens the courier app with the code in the URL fragment, which no server sees: show it as a QR code. Audited (`pairing_issue`; never the code).',
+          security,
+          parameters: [courierParam],
+          responses: {
+            '201': jsonAnswer('the code, when it expires, and the app link carrying it', 'CourierPairing', PairingIssued, {
+              code: 'K7QM-4XRT',
+              expiresAt: '2026-05-05T01:12:03.000Z',
+              pairUrl: 'https://scan.example.com/courier/#pair=K7QM-4XRT',
+            }),
+            ...errors([401, 403, 404, 409, 429], {
+              404: unknownCourier,
+              409: { text: 'the courier is revoked or suspended: no device can be paired', code: 'conflict', detail: 'this courier is suspended: no device can be paired' },
+            }),
+          },
+        },
+      },
+      '/v1/couriers/{id}/devices': {
+        get: {
+          operationId: 'listCourierDevices',
+          tags,
+          summary: 'The courier’s paired devices, revoked ones included (role: admin)',
+          description: 'Never a credential or its hash. `lastUsedAt` is updated at most once an hour.',
+          security,
+          parameters: [courierParam],
+          responses: {
+            '200': jsonAnswer('the devices, oldest first', 'CourierDeviceList', DeviceList, { items: [{ ...device, lastUsedAt: '2026-05-05T08:40:00.000Z' }] }),
+            ...errors([401, 403, 404, 429], { 404: unknownCourier }),
+          },
+        },
+      },
+      '/v1/couriers/{id}/devices/{deviceId}': {
+        delete: {
+          operationId: 'revokeCourierDevice',
+          tags,
+          summary: 'Revoke one device of the courier (role: admin): its credential stops working at once',
+          description: 'Idempotent: a revoked device answers 204 again. The courier and its other devices are untouched. Audited (`device_revoke`).',
+          security,
+          parameters: [courierParam, deviceParam],
+          responses: { '204': { description: 'revoked' }, ...errors([401, 403, 404, 429], { 404: { text: 'unknown courier, or no such device of this courier', detail: 'unknown device' } }) },
+        },
+      },
+      '/v1/courier-devices': {
+        post: {
+          operationId: 'pairCourierDevice',
+          tags,
+          summary: 'Redeem a pairing code for this device’s own credential (no credential needed)',
+          description:
+            'The code is the credential here: a wrong, expired or used one answers 401, and is counted per source address like a bad key, so a burst of them answers 429. ' +
+            'The device credential (`wbd_…`) is shown once; it acts as the courier (scan, events) until the device or the courier is revoked. ' +
+            'A courier has at most 3 unrevoked devices: a fourth is 409 and the code stays unused. Audited (`device_pair`; never the code or credential).',
+          security: [],
+          requestBody: jsonRequest('CourierDevicePairRequest', PairRequest, { code: 'K7QM-4XRT', name: 'Pixel 7' }),
+          responses: {
+            '201': jsonAnswer('paired: the device credential, shown once', 'CourierDevicePaired', DevicePaired, {
+              credential: 'wbd_p4t8c6vz2n_Q2hhbmdlLW1lOiB0aGlzIGlzIG5vdCBhIHJlYWwgc2VjcmV0',
+              device,
+              courier,
+            }),
+            ...errors([400, 401, 409, 415, 422, 429], {
+              401: { text: 'unknown, expired or used code (after a burst of them from one address: 429)', detail: 'unknown, expired or used pairing code' },
+              409: { text: 'the courier already has 3 paired devices', code: 'conflict', detail: 'this courier already has 3 paired devices, the most allowed: revoke one first' },
+              422: { text: 'a missing code or an invalid device name, with field paths', example: problemExample(422, { detail: 'the pairing request is invalid', errors: [{ path: 'name', message: 'must not be empty' }] }) },
+            }),
+          },
+        },
+      },
+      '/v1/courier-devices/current': {
+        get: {
+          operationId: 'currentCourierDevice',
+          tags,
+          summary: 'Whom this credential acts for: the courier, and the device when it is a device credential (role: courier)',
+          security,
+          responses: {
+            '200': jsonAnswer('the courier and device', 'CourierDeviceCurrent', CurrentDevice, { courier, device: { id: device.id, name: device.name } }),
+            ...errors([401, 403, 429], { 401: 'no valid credential, or a revoked device' }),
+          },
+        },
+        delete: {
+          operationId: 'revokeCurrentCourierDevice',
+          tags,
+          summary: 'This device revokes its own credential (the app’s log-out)',
+          description: 'Only a device credential (`wbd_…`) can; the courier’s own credential answers 409. Audited (`device_revoke`).',
+          security,
+          responses: {
+            '204': { description: 'revoked: the credential no longer works' },
+            ...errors([401, 403, 409, 429], {
+              409: { text: 'a courier credential (wbc_), not a device’s', code: 'conflict', detail: "this is the courier's own credential, not a paired device's" },
+            }),
+          },
+        },
+      },
+    },
+  };
+}
+
 // ---- the document ------------------------------------------------------------------------------------
 
 export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<string, unknown> {
@@ -969,6 +1103,7 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
   blocks.push(findBlock());
   blocks.push(webhookBlock());
   blocks.push(stationBlock());
+  blocks.push(courierDeviceBlock());
   // Blocks may share a path (GET and POST /v1/waybills from two blocks): their operations are merged.
   const paths: Record<string, Record<string, unknown>> = {};
   for (const b of blocks) for (const [p, item] of Object.entries(b.paths)) paths[p] = { ...paths[p], ...(item as Record<string, unknown>) };
@@ -993,11 +1128,12 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
       { name: 'relay', description: 'telephony: where a relay call goes, call receipts' },
       { name: 'service', description: 'health, metrics, this document' },
       { name: 'stations', description: 'parcel stations (驿站): arrivals with pickup codes, last-four verify' },
+      { name: 'couriers', description: 'pairing a courier’s handheld: one-use codes, device credentials, device revocation' },
       { name: 'webhooks', description: 'signed event deliveries to client endpoints: endpoints, secrets, redelivery; the payloads are under `webhooks`' },
     ],
     security,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'wbk_… API key, wbc_… courier or wbt_… telephony credential' } },
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'wbk_… API key, wbc_… courier, wbd_… courier device or wbt_… telephony credential' } },
       schemas,
     },
     paths,

@@ -40,7 +40,6 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
       if (out.destroyed) throw new Error('the client went away');
       if (res.headersSent) return;
       res.status(200).type(contentTypeOf(format));
-      res.setHeader('Cache-Control', 'no-store');
       res.setHeader('X-Waybill-Count', String(orders.length));
       out.pipe(res);
     };

@@ -82,7 +82,6 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
   });
 
   jobs.get('/:job', roles, deps.limit, async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(PrintJobView, deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job)))));
   });
 
@@ -110,7 +109,6 @@ export async function usablePrinter(deps: Pick<PrinterRouteDeps, 'delivery'>, p:
 /** 200 once the printer took the job; 502 when it did not, naming the kept job and how to retry it. */
 export function sendDeliveryResult(res: Response, r: DeliveryResult, extra: { waybillNo?: string; printNo?: number; labels?: number } = {}): void {
   const links = { self: `/v1/print-jobs/${r.jobId}`, retry: `/v1/print-jobs/${r.jobId}/retry` };
-  res.setHeader('Cache-Control', 'no-store');
   if (r.status === 'delivered') {
     res.json(present(PrintSent, { job: r.jobId, printer: r.printer, status: r.status, attempts: r.attempts, ...extra, links: { self: links.self } }));
     return;

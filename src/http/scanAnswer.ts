@@ -9,6 +9,9 @@ import { WAYBILL_STATUSES } from '../waybills/waybillStore';
 const PartyDetails = z.strictObject({
   name: z.string().describe('the real name: the courier needs it at the door'),
   phone: z.string().describe("the number to dial: the relay number + extension, or the masked phone and the carrier's service line — never the real number"),
+  dial: z
+    .strictObject({ number: z.string(), extension: z.string().optional() })
+    .describe("what a phone dials: the relay number (E.164) then, after a pause, the extension; or the carrier's service line"),
   address: z.union([ChineseAddress, InternationalAddress]).describe('the full address (mainland China: canonical divisions and their code)'),
 });
 

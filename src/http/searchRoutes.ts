@@ -113,14 +113,12 @@ export function searchRoutes(deps: WaybillRouteDeps): express.Router {
     });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(SearchPage, { items: page.map(summaryOf), next: rows.length > q.limit && last ? encodeCursor(last) : null }));
   });
 
   router.get('/:id/events', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
     const [events, prints] = await Promise.all([deps.print.store.eventsOf(w.id), deps.print.store.printsOf(w.id)]);
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(History, historyOf(w, events, prints)));
   });
 

@@ -19,6 +19,7 @@ export const ArrivalAnswer = z.strictObject({
   arrivedAt: z.string().describe('when the parcel arrived (ISO 8601 UTC)'),
 });
 export { VerifyRequest };
+export const StationAnswer = z.strictObject({ station: z.string().describe('the station this key acts for') });
 export const VerifyAnswer = z.strictObject({ match: z.boolean().describe('whether the digits match; nothing else is ever told') });
 
 export interface StationRouteDeps {
@@ -49,16 +50,18 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
     const shelf = ArrivalRequest.safeParse(req.body ?? {});
     if (!shelf.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(shelf.error));
     const { created, ...answer } = await recordArrival(deps.station, station(res), no, shelf.data);
-    res.setHeader('Cache-Control', 'no-store');
     res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));
   });
 
   const stations = express.Router();
+  // Who am I: lets the station's page check its key and show which counter it serves.
+  stations.get('/current', requireRole(deps.auth, 'station'), deps.limit, (_req, res) => {
+    res.json(present(StationAnswer, { station: station(res).stationId }));
+  });
   stations.post('/verify', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {
     const body = VerifyRequest.safeParse(req.body);
     // Field paths only: the digits are never quoted back.
     if (!body.success) throw new WaybillError('invalid_input', 'the verify request is invalid', issuesFromZod(body.error));
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(VerifyAnswer, await verifyAtStation(deps.station, station(res), body.data)));
   });
   return { arrivals, stations };

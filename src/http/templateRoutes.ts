@@ -33,7 +33,6 @@ export function templateRoutes(deps: TemplateRouteDeps): express.Router {
   const router = express.Router();
   router.get('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, (_req, res) => {
     const items = listTemplates(deps.templatesDir).map((id) => infoOf(deps.template(id), id === deps.defaultTemplate));
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(TemplateList, { items }));
   });
   return router;

@@ -155,7 +155,6 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
 
   router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
-    res.setHeader('Cache-Control', 'no-store');
     const childNos = await deps.print.store.childNosOf(w.id);
     const pieces = childNos.length ? { pieces: [w.waybillNo, ...childNos].map((waybillNo, i) => ({ pieceNo: i + 1, waybillNo })) } : {};
     res.json(present(WaybillViewBody, { ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w)), ...pieces, links: links(w) }));
@@ -292,7 +291,6 @@ function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemp
 }
 
 function send(res: Response, r: StoredResponse, replayed: boolean): void {
-  res.setHeader('Cache-Control', 'no-store');
   if (r.location) res.setHeader('Location', r.location);
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   res.status(r.status).type(r.contentType).send(r.body);

@@ -68,14 +68,12 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     if (refusal) throw new WaybillError('invalid_input', 'the webhook network policy refuses this URL', [{ path: ['url'], message: refusal }]);
     const { endpoint, secret } = await addEndpoint(deps.repo, deps.ring, { client, url: input.data.url, events: input.data.events ?? null }, deps.now());
     await audit(p, 'webhook_add', { endpoint: endpoint.id, client });
-    res.setHeader('Cache-Control', 'no-store');
     res.status(201).location(`/v1/webhooks/${endpoint.id}`).json(present(WebhookCreated, { ...endpointView(endpoint), secret }));
   });
 
   endpoints.get('/', roles, deps.limit, async (_req, res) => {
     const p = principal(res);
     const list = await deps.repo.listEndpoints(p.role === 'admin' ? undefined : clientOf(p));
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(WebhookList, { webhooks: list.map(endpointView) }));
   });
 
@@ -91,7 +89,6 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     const e = await visible(deps, p, String(req.params.id));
     const { secret, previousExpiresAt } = await rotateSecret(deps.repo, deps.ring, e, deps.now());
     await audit(p, 'webhook_rotate', { endpoint: e.id, client: e.client });
-    res.setHeader('Cache-Control', 'no-store');
     res.json(present(SecretRotated, { id: e.id, secret, previousSecretExpiresAt: previousExpiresAt }));
   });
 

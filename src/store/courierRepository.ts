@@ -1,8 +1,9 @@
 // Courier rows on either database. The credential hash stays in StoredCourier; the use case strips it.
 
 import type { Courier } from '../couriers/courier';
-import type { CourierRepository, StoredCourier } from '../couriers/courierStore';
-import { bytewise, isUniqueViolation, type Database } from './database';
+import type { CourierDevice } from '../couriers/courierDevice';
+import type { CourierRepository, RedeemOutcome, StoredCourier, StoredDevice, StoredPairing } from '../couriers/courierStore';
+import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 
@@ -23,7 +24,20 @@ function toCourier(r: Row): Courier {
   };
 }
 
+function toDevice(r: Schema['courier_devices']): CourierDevice {
+  return {
+    id: r.id,
+    courierId: r.courier_id,
+    name: r.name,
+    createdAt: r.created_at,
+    ...(r.revoked_at ? { revokedAt: r.revoked_at } : {}),
+    ...(r.last_used_at ? { lastUsedAt: r.last_used_at } : {}),
+  };
+}
+
 const courierById = prepared((db, a: { id: string }) => db.selectFrom('couriers').selectAll().where('id', '=', a.id));
+// Every device-credential request reads its device: a prepared statement, like the courier's.
+const deviceById = prepared((db, a: { id: string }) => db.selectFrom('courier_devices').selectAll().where('id', '=', a.id));
 
 export class SqlCourierRepository implements CourierRepository {
   constructor(private readonly d: Database) {}
@@ -115,5 +129,97 @@ export class SqlCourierRepository implements CourierRepository {
       .where('suspended_at', 'is', null)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  async insertPairing(p: StoredPairing): Promise<void> {
+    const d = this.d;
+    const replace = () =>
+      d.transaction(function* () {
+        // Earlier unused codes of this courier are void once a new one is issued: they were never used, so nothing is lost.
+        yield* step(d.db.deleteFrom('courier_pairings').where('courier_id', '=', p.courierId).where('used_at', 'is', null));
+        yield* step(d.db.insertInto('courier_pairings').values({ code_hash: p.codeHash, courier_id: p.courierId, created_at: p.createdAt, expires_at: p.expiresAt }));
+      });
+    try {
+      await replace();
+    } catch (e) {
+      // A concurrent issue for the same courier committed its open code first (one open code per courier):
+      // once more, now that its row is visible to the delete.
+      if (!isUniqueViolation(e)) throw e;
+      await replace();
+    }
+  }
+
+  async redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId'>, maxDevices: number): Promise<RedeemOutcome> {
+    const d = this.d;
+    try {
+      return await d.transaction<RedeemOutcome>(function* () {
+        const found = (
+          yield* step(
+            d.db
+              .selectFrom('courier_pairings')
+              .innerJoin('couriers', 'couriers.id', 'courier_pairings.courier_id')
+              .select('courier_pairings.courier_id as courierId')
+              .where('courier_pairings.code_hash', '=', codeHash)
+              .where('courier_pairings.used_at', 'is', null)
+              .where('courier_pairings.expires_at', '>', at)
+              .where('couriers.revoked_at', 'is', null)
+              .where('couriers.suspended_at', 'is', null),
+          )
+        ).rows[0];
+        if (!found) return { outcome: 'refused' };
+        const counted = yield* step(
+          d.db.selectFrom('courier_devices').select((eb) => eb.fn.countAll().as('n')).where('courier_id', '=', found.courierId).where('revoked_at', 'is', null),
+        );
+        if (Number(counted.rows[0]!.n) >= maxDevices) return { outcome: 'limit' };
+        // The claim: of two redeems of one code, the second finds used_at set (on PostgreSQL it waits for
+        // the first's row lock, then re-reads the row) and changes nothing.
+        const claimed = yield* step(
+          d.db
+            .updateTable('courier_pairings')
+            .set({ used_at: at, device_id: device.id })
+            .where('code_hash', '=', codeHash)
+            .where('used_at', 'is', null)
+            .where('expires_at', '>', at),
+        );
+        if (claimed.changes === 0) return { outcome: 'refused' };
+        yield* step(
+          d.db.insertInto('courier_devices').values({ id: device.id, courier_id: found.courierId, name: device.name, secret_hash: device.secretHash, created_at: device.createdAt }),
+        );
+        return { outcome: 'paired', courierId: found.courierId };
+      });
+    } catch (e) {
+      // The device id is the only unique column written; the claim went back with the transaction.
+      if (isUniqueViolation(e)) return { outcome: 'id_taken' };
+      throw e;
+    }
+  }
+
+  async listDevices(courierId: string): Promise<CourierDevice[]> {
+    const rows = await this.d.db.selectFrom('courier_devices').selectAll().where('courier_id', '=', courierId).execute();
+    return rows.sort((a, b) => bytewise(a.created_at, b.created_at) || bytewise(a.id, b.id)).map(toDevice);
+  }
+
+  async findDevice(id: string): Promise<StoredDevice | undefined> {
+    const row = (await this.d.run(deviceById, { id })).rows[0];
+    return row && { ...toDevice(row), secretHash: row.secret_hash };
+  }
+
+  async revokeDevice(courierId: string, deviceId: string, at: string): Promise<boolean> {
+    const result = await this.d.db
+      .updateTable('courier_devices')
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .where('id', '=', deviceId)
+      .where('courier_id', '=', courierId)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async touchDevice(id: string, at: string, staleBefore: string): Promise<void> {
+    await this.d.db
+      .updateTable('courier_devices')
+      .set({ last_used_at: at })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
+      .execute();
   }
 }

@@ -550,6 +550,34 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX station_verifications_station ON station_verifications(station_id, at);
       CREATE INDEX station_verifications_waybill ON station_verifications(waybill_id, at);`,
   },
+  {
+    version: 19,
+    // A courier's handhelds, each with its own credential (wbd_), paired by a short one-use code. Only
+    // hashes are stored: of a device's secret, and of a pairing code (its primary key, so a redeem finds
+    // it by hash and marks it used with one conditional UPDATE). One open code per courier at most, so
+    // two redeems for one courier never race past its device limit.
+    name: 'courier devices and pairing codes',
+    sql: (d) => `
+      CREATE TABLE courier_devices (
+        id           text PRIMARY KEY,
+        courier_id   text NOT NULL REFERENCES couriers(id),
+        name         text NOT NULL,
+        secret_hash  ${TYPES[d].blob} NOT NULL CHECK (length(secret_hash) = 32),
+        created_at   ${TYPES[d].time} NOT NULL,
+        revoked_at   ${TYPES[d].time},
+        last_used_at ${TYPES[d].time}
+      );
+      CREATE INDEX courier_devices_courier ON courier_devices(courier_id);
+      CREATE TABLE courier_pairings (
+        code_hash  text PRIMARY KEY,
+        courier_id text NOT NULL REFERENCES couriers(id),
+        created_at ${TYPES[d].time} NOT NULL,
+        expires_at ${TYPES[d].time} NOT NULL,
+        used_at    ${TYPES[d].time},
+        device_id  text
+      );
+      CREATE UNIQUE INDEX courier_pairings_open ON courier_pairings(courier_id) WHERE used_at IS NULL;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

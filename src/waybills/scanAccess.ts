@@ -53,6 +53,8 @@ export interface PartyDetails {
   name: string;
   /** The number the courier should dial: the relay number + extension, or the masked phone and the carrier's service line — never the real one. */
   phone: string;
+  /** The same as dialable parts, for a `tel:` link: the relay number (E.164) and extension, or the service line alone. */
+  dial: { number: string; extension?: string };
   address: Address;
 }
 
@@ -72,11 +74,14 @@ export interface ScanResult {
 export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<ScanResult> {
   const now = deps.now();
   const at = now.toISOString();
-  const courier = req.credential ? await deps.couriers.authenticate(req.credential) : undefined;
+  const courier = req.credential ? await deps.couriers.authenticate(req.credential, now) : undefined;
   if (!courier) throw new CredentialRefused('unauthenticated', 'a valid courier credential is required');
 
-  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) =>
-    deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(detail ? { detail } : {}) });
+  // A paired device's scans name the device too: one lost phone can be told from the courier's others.
+  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) => {
+    const facts = { ...detail, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
+    return deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) });
+  };
   const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
     if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: req.purpose, at, outcome: attempt });
     await audit('refuse', code, waybill?.waybillNo);
@@ -129,6 +134,7 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     return {
       name: p.name,
       phone: relay ? formatRelay(relay.number, relay.ext, 'zh') : `${maskPhone(p.phone)} / ${CARRIERS[content.order.carrier].serviceNumber}`,
+      dial: relay ? { number: relay.number, extension: relay.ext } : { number: CARRIERS[content.order.carrier].serviceNumber },
       address: p.address,
     };
   };

@@ -238,6 +238,9 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.acme }), 403);
   await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, {}), 401);
   const phone = String((SAMPLE.recipient as { phone: string }).phone).replace(/[^0-9]/g, '').slice(-4);
+  expect(await json<{ station: string }>(call('GET', '/v1/stations/current', { key: keys.station }), 200)).toEqual({ station: expect.any(String) });
+  await expectStatus(call('GET', '/v1/stations/current', { key: keys.acme }), 403);
+  await expectStatus(call('GET', '/v1/stations/current'), 401);
   expect((await json<{ match: boolean }>(call('POST', '/v1/stations/verify', { key: keys.station, body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 200)).match).toBe(true);
   expect((await json<{ match: boolean }>(call('POST', '/v1/stations/verify', { key: keys.station, body: { waybillNo: parcel.waybillNo, phoneLast4: phone === '0000' ? '1111' : '0000' } }), 200)).match).toBe(false);
   await expectStatus(call('POST', '/v1/stations/verify', { key: keys.station, body: { phoneLast4: phone } }), 422);
@@ -246,6 +249,37 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   await expectStatus(call('POST', '/v1/stations/verify', { key: keys.acme, body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 403);
   await expectStatus(call('POST', '/v1/stations/verify', { body: { pickupCode: arrival.pickupCode, phoneLast4: phone } }), 401);
   await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/events`, { key: keys.station, body: { type: 'delivered' } }), 201);
+
+  // Courier devices: a pairing code (admin), redeemed by a phone without a credential, the device's scan,
+  // whoami and log-out, the device list and an admin revocation, and the problems.
+  const rider = await credential('--role', 'courier', '--name', 'courier d', '--carrier', 'ZT', '--outlet', 'HZ-XH01', '--device', 'HH-4');
+  const riderId = /^wbc_([a-z2-7]{10})_/.exec(rider)![1]!;
+  const pairDevice = async (name: string) => {
+    const pairing = await json<{ code: string }>(call('POST', `/v1/couriers/${riderId}/pairings`, { key: keys.admin }), 201);
+    return json<{ credential: string; device: { id: string } }>(call('POST', '/v1/courier-devices', { body: { code: pairing.code, name } }), 201);
+  };
+  const used = await json<{ code: string }>(call('POST', `/v1/couriers/${riderId}/pairings`, { key: keys.admin }), 201);
+  await expectStatus(call('POST', '/v1/courier-devices', { body: { code: used.code, name: '' } }), 422);
+  await expectStatus(call('POST', '/v1/courier-devices', { body: '{"code":', headers: { 'content-type': 'application/json' } }), 400);
+  await expectStatus(call('POST', '/v1/courier-devices', { body: 'code', headers: { 'content-type': 'text/plain' } }), 415);
+  await expectStatus(call('POST', '/v1/courier-devices', { body: { code: used.code, name: 'Pixel 7' } }), 201);
+  await expectStatus(call('POST', '/v1/courier-devices', { body: { code: used.code, name: 'Pixel 7' } }), 401);
+  const handheld = await pairDevice('Pixel 7');
+  await expectStatus(call('GET', `/v1/scan/${token}?purpose=delivery`, { key: handheld.credential }), 200);
+  await expectStatus(call('GET', '/v1/courier-devices/current', { key: handheld.credential }), 200);
+  await expectStatus(call('GET', '/v1/courier-devices/current', { key: rider }), 200);
+  await expectStatus(call('GET', '/v1/courier-devices/current', { key: keys.acme }), 403);
+  await expectStatus(call('DELETE', '/v1/courier-devices/current', { key: rider }), 409);
+  await expectStatus(call('DELETE', '/v1/courier-devices/current', { key: handheld.credential }), 204);
+  await expectStatus(call('DELETE', '/v1/courier-devices/current', { key: handheld.credential }), 401);
+  await expectStatus(call('GET', `/v1/couriers/${riderId}/devices`, { key: keys.admin }), 200);
+  await expectStatus(call('GET', '/v1/couriers/aaaaaaaaaa/devices', { key: keys.admin }), 404);
+  await expectStatus(call('GET', `/v1/couriers/${riderId}/devices`, { key: keys.acme }), 403);
+  await expectStatus(call('DELETE', `/v1/couriers/${riderId}/devices/${handheld.device.id}`, { key: keys.admin }), 204);
+  await expectStatus(call('DELETE', `/v1/couriers/${riderId}/devices/aaaaaaaaaa`, { key: keys.admin }), 404);
+  await expectStatus(call('POST', '/v1/couriers/aaaaaaaaaa/pairings', { key: keys.admin }), 404);
+  await expectStatus(call('POST', `/v1/couriers/${/^wbc_([a-z2-7]{10})_/.exec(keys.harvester!)![1]}/pairings`, { key: keys.admin }), 409); // suspended above
+  await expectStatus(call('POST', `/v1/couriers/${riderId}/pairings`), 401);
 
   // Whatever else is documented as a plain GET (new list resources): called as an admin and a warehouse.
   const seen = new Set(recorder.exchanges.map((e) => `${e.method} ${routeOf(doc, e.path)}`));
@@ -261,7 +295,7 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   const exercised = new Set(recorder.exchanges.map((e) => `${e.method.toLowerCase()} ${routeOf(doc, e.path)}`));
   const missing = Object.entries(doc.paths).flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m} ${route}`)).filter((op) => !exercised.has(op));
   if (missing.length) console.warn(`operations the contract scenario does not exercise yet: ${missing.join(', ')}`);
-  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver', 'post /v1/waybills/{no}/arrivals', 'post /v1/stations/verify'])
+  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver', 'post /v1/waybills/{no}/arrivals', 'post /v1/stations/verify', 'get /v1/stations/current', 'post /v1/couriers/{id}/pairings', 'get /v1/couriers/{id}/devices', 'delete /v1/couriers/{id}/devices/{deviceId}', 'post /v1/courier-devices', 'get /v1/courier-devices/current', 'delete /v1/courier-devices/current'])
     expect(exercised).toContain(op);
 });
 
@@ -279,7 +313,7 @@ test('every operation documents its bodies with examples, and every /v1 operatio
         for (const [media, m] of described) if (m.example === undefined && m.examples === undefined) gaps.push(`${where} ${status}: ${media} has no example`);
       }
       if (route.startsWith('/v1/') && !Object.keys(op.responses).some((s) => /^4/.test(s))) gaps.push(`${where}: no 4xx answer`);
-      if (['post', 'put', 'patch'].includes(method) && !op.requestBody && !/retry|rotate|redeliver/.test(route)) gaps.push(`${where}: no request body documented`);
+      if (['post', 'put', 'patch'].includes(method) && !op.requestBody && !/retry|rotate|redeliver|pairings/.test(route)) gaps.push(`${where}: no request body documented`);
     }
   expect(gaps).toEqual([]);
 });

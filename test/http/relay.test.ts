@@ -108,12 +108,12 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     const { recordWaybillEvent } = await import('../../src/waybills/lifecycle');
     return recordWaybillEvent({ store, audit, retentionGraceDays: 7, relay, now: () => clock.now }, { waybillNo: printed[i].waybillNo, event: { type } as never, actor: 'test' });
   };
-  /** What a courier's handheld is told to dial after scanning order i's QR. */
+  /** What a courier's handheld is told to dial after scanning order i's QR: the shown number and its dialable parts. */
   const scanPhone = async (i: number) => {
     const { credential } = await couriers.add({ carrier: (opts.orders ?? orders)[i]!.carrier, name: '李师傅', outlet: 'HZ-2', routes: [], device: 'HH-2' }, clock.now);
     const token = tokenOf(printed[i]);
     const res = await fetch(`${base}/v1/scan/${token}?purpose=delivery`, { headers: { authorization: `Bearer ${credential}` } });
-    return ((await res.json()) as { recipient: { phone: string } }).recipient.phone;
+    return ((await res.json()) as { recipient: { phone: string; dial: { number: string; extension?: string } } }).recipient;
   };
   const stop = async () => {
     await new Promise((r) => server.close(r));
@@ -135,7 +135,11 @@ describe('relay numbers', () => {
         expect(recipientCopy['recipient.phone']).toMatch(/^\*+\d{4}$/);
       }
       expect(await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.id)).toHaveLength(2);
-      expect(w.courierCopy(0)['recipient.phone']).toBe(await w.scanPhone(0));
+      const scanned = await w.scanPhone(0);
+      expect(w.courierCopy(0)['recipient.phone']).toBe(scanned.phone);
+      // The handheld's call button dials the same relay number and extension (tel:+86…,ext).
+      const [, a, b, c, ext] = /^(\d{3}) (\d{4}) (\d{4}) 转 (\d{4})$/.exec(scanned.phone)!;
+      expect(scanned.dial).toEqual({ number: `+86${a}${b}${c}`, extension: ext });
     } finally {
       await w.stop();
     }
@@ -197,8 +201,8 @@ describe('relay numbers', () => {
       // The extension stays off paper, off the courier's scan, out of audit records and logs.
       expect(w.courierCopy(0)['recipient.phone']).toMatch(/^170 0000 123[45] 转 \d{4}$/);
       const scanned = await w.scanPhone(0);
-      expect(scanned).toBe(w.courierCopy(0)['recipient.phone']);
-      expectAbsent(JSON.stringify(w.printed) + scanned, ['802614'], 'printed JSON and scan');
+      expect(scanned.phone).toBe(w.courierCopy(0)['recipient.phone']);
+      expectAbsent(JSON.stringify(w.printed) + JSON.stringify(scanned), ['802614'], 'printed JSON and scan');
       const trail = JSON.stringify(await w.audit.forWaybill(w.printed[0].waybillNo)) + w.logs.join('\n');
       expectAbsent(trail, ['802614', orders[0]!.recipient.phone.slice(-8)], 'audit and logs');
     } finally {

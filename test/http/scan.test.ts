@@ -139,6 +139,8 @@ describe('courier scan API', () => {
     // The courier dials a number that is never the real one.
     expectAbsent(ok.body.recipient.phone, [order.recipient.phone.slice(-8)], 'dialled number');
     expect(ok.body.recipient.phone).toMatch(/^\*{6,}\d{0,4} \/ \d+$/);
+    // Without a relay binding the call button dials the carrier's service line, nothing else.
+    expect(ok.body.recipient.dial).toEqual({ number: ok.body.recipient.phone.split(' / ')[1] });
     expect((await scan(w, w.tokens[0]!, cred, 'return')).body.sender.name).toBe(order.sender.name);
 
     // A pickup scan gives this courier custody rights: it picks the parcel up, then delivers it.

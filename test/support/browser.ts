@@ -32,13 +32,24 @@ export interface TestBrowser {
 
 const LOOPBACK = /^(?:https?|wss?):\/\/(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?\//;
 
-export async function openBrowser(testName: string): Promise<TestBrowser> {
+export interface BrowserOptions {
+  /** More Chromium switches (e.g. a fake camera feed). */
+  args?: string[];
+  viewport?: { width: number; height: number };
+  /** Elements a screenshot paints over besides form fields (e.g. a shown address). */
+  mask?: string[];
+}
+
+/** A phone's viewport, for the courier app. */
+export const PHONE = { width: 412, height: 860 };
+
+export async function openBrowser(testName: string, options: BrowserOptions = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-    viewport: { width: 1200, height: 1000 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', ...(options.args ?? [])],
+    viewport: options.viewport ?? { width: 1200, height: 1000 },
     acceptDownloads: false,
   });
   const offHost: string[] = [];
@@ -66,7 +77,7 @@ export async function openBrowser(testName: string): Promise<TestBrowser> {
       const file = path.join(dir, `${name}.png`);
       // Form fields hold what was typed or pasted (a whole order, an API key): masked, so no screenshot
       // carries personal data or a credential; what the page shows of its own is the point of the picture.
-      await page.screenshot({ path: file, fullPage: true, mask: [page.locator('input, textarea')] });
+      await page.screenshot({ path: file, fullPage: true, mask: [page.locator(['input', 'textarea', ...(options.mask ?? [])].join(', '))] });
       return file;
     },
     async close() {
