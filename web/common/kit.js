@@ -4,6 +4,12 @@
 var kit = (function () {
   function $(id) { return document.getElementById(id); }
 
+  /** Removes every child (replaceChildren is missing from older PDA browsers). */
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
   /** An element with text set as text (never HTML from an answer). */
   function el(tag, text, className) {
     var e = document.createElement(tag);
@@ -73,5 +79,5 @@ var kit = (function () {
     return api(path, { method: method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }, credential);
   }
 
-  return { $: $, el: el, i18n: i18n, problemLines: problemLines, api: api, json: json };
+  return { $: $, el: el, clear: clear, i18n: i18n, problemLines: problemLines, api: api, json: json };
 })();

@@ -104,7 +104,7 @@
   }
   function renderToday() {
     var list = $('todayList');
-    list.replaceChildren();
+    kit.clear(list);
     readToday().items.forEach(function (i) {
       var li = el('li');
       li.appendChild(el('span', i.no, 'no'));
@@ -285,7 +285,7 @@
     show('pSender', !!answer.sender);
     if (answer.sender) fillParty('s', answer.sender);
     var facts = $('pFacts');
-    facts.replaceChildren();
+    kit.clear(facts);
     var fact = function (k, v) { if (v === undefined || v === null || v === '') return; facts.appendChild(el('dt', t(k))); facts.appendChild(el('dd', v)); };
     var p = answer.parcel || {};
     fact('weight', p.weightKg !== undefined ? p.weightKg + ' ' + t('kg') : undefined);
@@ -294,7 +294,7 @@
     fact('routing', answer.routingCode);
     fact('validUntil', new Date(answer.validUntil).toLocaleString(i18n.get() === 'zh' ? 'zh-CN' : 'en'));
     var actions = $('pActions');
-    actions.replaceChildren();
+    kit.clear(actions);
     var type = EVENT_OF[answer.purpose];
     if (type) {
       var b = el('button', t(type), 'primary');
@@ -313,8 +313,8 @@
     ['pNo', 'pStatus', 'pName', 'pAddress', 'pPhone', 'sName', 'sAddress', 'sPhone'].forEach(function (id) { $(id).textContent = ''; });
     $('pCall').href = '#';
     $('sCall').href = '#';
-    $('pFacts').replaceChildren();
-    $('pActions').replaceChildren();
+    kit.clear($('pFacts'));
+    kit.clear($('pActions'));
     if (!$('parcel').hidden && credential()) showOnly(sessionStorage.getItem(PURPOSE) ? 'scan' : 'purpose');
   }
 
@@ -409,12 +409,12 @@
     $('code').value = code;
     $('device').value = /Android/i.test(navigator.userAgent) ? 'Android' : /iPhone|iPad/i.test(navigator.userAgent) ? 'iPhone' : 'Handheld';
     $('pair').addEventListener('submit', pair);
-    $('purpose').addEventListener('submit', function (ev) {
-      ev.preventDefault();
-      var chosen = ev.submitter && ev.submitter.value;
-      if (!EVENT_OF[chosen]) return;
-      sessionStorage.setItem(PURPOSE, chosen);
-      showOnly('scan');
+    $('purpose').addEventListener('submit', function (ev) { ev.preventDefault(); });
+    Array.prototype.forEach.call($('purpose').querySelectorAll('button'), function (b) {
+      b.addEventListener('click', function () {
+        sessionStorage.setItem(PURPOSE, b.value);
+        showOnly('scan');
+      });
     });
     $('changePurpose').addEventListener('click', function () { sessionStorage.removeItem(PURPOSE); stopCamera(); showOnly('purpose'); });
     $('wedge').addEventListener('submit', function (ev) {
@@ -431,7 +431,8 @@
     window.addEventListener('offline', updateNet);
     // A phone put away, or the app switched: the address leaves the screen.
     document.addEventListener('visibilitychange', function () { if (document.hidden) { stopCamera(); clearParcel(); } });
-    setInterval(function () { flush(); readToday(); }, 30000);
+    // The day's end wipes today's list even on a device left open overnight.
+    setInterval(function () { flush(); renderToday(); }, 30000);
     if ('serviceWorker' in navigator) navigator.serviceWorker.register('sw.js').catch(function () { /* the app works without it */ });
     updateNet();
     if (code && !credential()) showOnly('pair');

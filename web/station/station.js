@@ -70,7 +70,7 @@
 
   function showErrors(lines) {
     var list = $('errors');
-    list.replaceChildren();
+    kit.clear(list);
     lines.forEach(function (l) { list.appendChild(el('li', l)); });
     list.hidden = lines.length === 0;
   }
