@@ -13,7 +13,7 @@ import { main } from '../../src/cli';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
-import { browserMissing, openBrowser, PHONE, ARTIFACTS, type TestBrowser } from '../support/browser';
+import { describeBrowser, openBrowser, PHONE, ARTIFACTS, type TestBrowser } from '../support/browser';
 import { expectAbsent } from '../support/expectAbsent';
 import { writeQrFeed } from '../support/fakeCamera';
 import { ZT_DOMESTIC } from '../support/samples';
@@ -41,10 +41,6 @@ const STORAGE_DUMP = `(async () => {
   dump.indexedDB = (await indexedDB.databases()).map((d) => d.name);
   return JSON.stringify(dump);
 })()`;
-
-const missing = browserMissing();
-if (missing) console.warn(missing);
-const describeBrowser = missing ? describe.skip : describe;
 
 describeBrowser('the courier app at /courier, in chromium', () => {
   let db: TestDatabase;

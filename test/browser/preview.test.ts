@@ -12,7 +12,7 @@ import { main } from '../../src/cli';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
-import { browserMissing, openBrowser, type TestBrowser } from '../support/browser';
+import { describeBrowser, openBrowser, type TestBrowser } from '../support/browser';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
@@ -42,10 +42,6 @@ it('the no-leak check sees the sample order itself', () => {
 async function waitFor(done: () => boolean, ms = 10_000): Promise<void> {
   for (const end = Date.now() + ms; !done(); await new Promise((r) => setTimeout(r, 50))) if (Date.now() > end) throw new Error('timed out');
 }
-
-const missing = browserMissing();
-if (missing) console.warn(missing);
-const describeBrowser = missing ? describe.skip : describe;
 
 describeBrowser('the operator preview page at /preview, in chromium', () => {
   let db: TestDatabase;

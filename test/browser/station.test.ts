@@ -11,7 +11,7 @@ import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { PICKUP_CODE } from '../../src/stations/station';
 import { openServices, type Services } from '../../src/wiring';
-import { browserMissing, openBrowser, type TestBrowser } from '../support/browser';
+import { describeBrowser, openBrowser, type TestBrowser } from '../support/browser';
 import { expectAbsent } from '../support/expectAbsent';
 import { ZT_DOMESTIC as ZT } from '../support/samples';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
@@ -41,10 +41,6 @@ const PAGE_TEXT = 'document.body.innerText';
 // The only console errors the flow causes: chromium logs each refused fetch (the made-up key's 401, the
 // rate limit's 429). Anything else (a CSP violation, a script error) fails.
 const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (401|429)\b/;
-
-const missing = browserMissing();
-if (missing) console.warn(missing);
-const describeBrowser = missing ? describe.skip : describe;
 
 describeBrowser('the parcel station counter at /station, in chromium', () => {
   let db: TestDatabase;

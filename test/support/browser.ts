@@ -20,6 +20,13 @@ export function browserMissing(): string | undefined {
   return `browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run installs it in CI)`;
 }
 
+/** `describe` where a browser can run, else `describe.skip` with the reason printed once. */
+export function describeBrowser(name: string, tests: () => void): void {
+  const missing = browserMissing();
+  if (missing) console.warn(missing);
+  (missing ? describe.skip : describe)(name, tests);
+}
+
 export interface TestBrowser {
   context: BrowserContext;
   page: Page;
