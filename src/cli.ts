@@ -14,7 +14,9 @@ import { printWaybills, reprintOrders, type PrintRequest, type PrintSummary } fr
 import { CLI_CLIENT, ClientId } from './auth/apiKey';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
 import { partialPath } from './printing/printLeases';
-import { DPIS, FORMAT_NAMES, labelRenderer, type Dpi, type OutputFormat } from './render/outputFormats';
+import { BARCODE_MODES, DPIS, FORMAT_NAMES, TEXT_MODES, checkRenderOptions, labelRenderer, type Dpi, type OutputFormat, type RenderOptions } from './render/outputFormats';
+import type { BarcodeMode, TextMode } from './render/composeLabel';
+import { printerRenderOptions } from './printers/printer';
 import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { assignCommand, eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
@@ -27,6 +29,7 @@ import { printerCommand, reportDelivery } from './cli/printerCommands';
 import { webhookCommand } from './cli/webhookCommands';
 import { storeCommand } from './cli/storeCommands';
 import { previewCommand } from './cli/previewCommand';
+import { AGENT_USAGE, agentCommand } from './agent/agentCommand';
 import { deliverNew } from './printers/deliverJob';
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
@@ -37,10 +40,12 @@ const USAGE = `usage:
   waybill init [--demo]   (the data directory's settings file; --demo adds a demo relay pool)
   waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
   waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] --printer NAME   (raw TCP to a registered network printer)
+        print options for printer languages: [--barcodes native|raster] [--text raster|printer-font (TSPL) [--font TSS24.BF2]]
   waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi ${DPIS.join('|')}] --out PATH   (stamped 样张/PREVIEW; creates nothing)
   waybill templates [--json]
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill printers add NAME --host HOST [--port 9100] --language zpl|tspl|cpcl|pdf [--dpi 203|300] [--template ID] [--client ID] [--zpl-compression z64|acs]
+                       [--barcodes native|raster] [--text raster|printer-font] [--font TSS24.BF2]
   waybill printers list [--json] | printers remove NAME | printers jobs [--status STATUS] [--json] | printers retry JOB
   waybill webhooks add (--client ID | --admin) --url URL [--events a,b] | webhooks list [--json] | webhooks remove ID
   waybill webhooks rotate-secret ID | webhooks redeliver EVENT   (signed webhook endpoints; secrets shown once)
@@ -60,6 +65,7 @@ const USAGE = `usage:
   waybill relay pool [--json] | relay show <waybill no> | relay courier-phone ID NUMBER
   waybill relay clients add --name NAME | relay clients list [--json] | relay clients revoke|reinstate ID
   waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
+${AGENT_USAGE}
 
 Data (credentials, lists, paths) goes to stdout, everything else to stderr. Exit codes: 0 done, 1 done but
 the answer is no (e.g. a broken audit chain), 64 usage, 65 bad input, 66 missing file, 70 internal error,
@@ -69,7 +75,7 @@ Settings: environment variables or the data directory's waybill.config.json (see
 
 export { EXIT };
 
-const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store', 'webhooks'];
+const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store', 'webhooks', 'agent'];
 
 /** A command's own lines of the usage (all of it for no or an unknown command). */
 function usageOf(command: string | undefined): string {
@@ -155,6 +161,9 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await storeCommand(rest, config, io);
       case 'webhooks':
         return await withServices(config, io, (s) => webhookCommand(rest, s, io));
+      case 'agent':
+        // No store here: the agent runs at the warehouse and reaches the service over its URL.
+        return await agentCommand(rest, env, io, new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve)));
       case 'help':
       case '--help':
       case '-h':
@@ -191,9 +200,20 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       printer: { type: 'string' },
       client: { type: 'string' },
       reprint: { type: 'boolean' },
+      barcodes: { type: 'string' },
+      text: { type: 'string' },
+      font: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('print takes exactly one order file');
+  if (values.barcodes !== undefined && !(BARCODE_MODES as readonly string[]).includes(values.barcodes)) throw new UsageError(`--barcodes must be one of ${BARCODE_MODES.join(', ')}`);
+  if (values.text !== undefined && !(TEXT_MODES as readonly string[]).includes(values.text)) throw new UsageError(`--text must be one of ${TEXT_MODES.join(', ')}`);
+  // Job options from the flags; with --printer they override the printer's record for this job.
+  const jobOptions: RenderOptions = {
+    ...(values.barcodes ? { barcodes: values.barcodes as BarcodeMode } : {}),
+    ...(values.text ? { text: values.text as TextMode } : {}),
+    ...(values.font ? { tsplFont: values.font } : {}),
+  };
   if (!values.out === !values.printer) throw new UsageError('give --out PATH (a file) or --printer NAME (a network printer)');
   if (values.printer && (values.format || values.dpi)) throw new UsageError("--printer prints in the printer's own language and resolution; leave out --format and --dpi");
   const format = (values.format ?? 'pdf') as OutputFormat;
@@ -209,6 +229,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   // Everything that can be refused is checked before any output or store write.
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
+  if (!values.printer) checkRenderOptions(format, jobOptions);
   const validated = { orders: orders.length, ms: Date.now() - started };
   let progress: Progress | undefined;
 
@@ -242,7 +263,9 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       if (!printer) throw new WaybillError('invalid_input', `no printer named "${values.printer}" (waybill printers list)`);
       const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? printer.template ?? 'cn-4copy'), { dpi: printer.dpi });
       const out = memoryOutput();
-      const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, { zplCompression: printer.zplCompression }));
+      const opts = { ...printerRenderOptions(printer), ...jobOptions };
+      checkRenderOptions(printer.language, opts);
+      const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, opts));
       const summary = await print({ ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
       done(summary, template, printer.language, `printer ${printer.name}`);
       return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), io);
@@ -254,7 +277,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
     const temp = partialPath(out);
     try {
       const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
-      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
+      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi, jobOptions));
       const summary = await print({ ...request, template, format, sink, host: os.hostname(), output: temp });
       fs.chmodSync(temp, 0o644);
       fs.renameSync(temp, out);

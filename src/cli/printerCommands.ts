@@ -6,9 +6,9 @@ import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { retryDelivery, type DeliveryResult } from '../printers/deliverJob';
 import { checkHost } from '../printers/networkPolicy';
-import { NewPrinter, PRINTER_LANGUAGES } from '../printers/printer';
+import { NewPrinter, PRINTER_LANGUAGES, printerRenderOptions } from '../printers/printer';
 import { DELIVERY_STATUSES, type DeliveryStatus } from '../printers/printerStore';
-import { DPIS } from '../render/outputFormats';
+import { DPIS, checkRenderOptions } from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
 import { deliveryDeps, printerNetworkPolicy, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
@@ -17,6 +17,7 @@ import { EXIT, asIo, printList, type Io, type Output } from './io';
 const USAGE = `usage:
   waybill printers add NAME --host HOST [--port 9100] --language ${PRINTER_LANGUAGES.join('|')} [--dpi ${DPIS.join('|')}]
                        [--template ID] [--client CLIENT] [--zpl-compression z64|acs]
+                       [--barcodes native|raster] [--text raster|printer-font (TSPL)] [--font TSS24.BF2]
   waybill printers list [--json] | printers remove NAME
   waybill printers jobs [--status ${DELIVERY_STATUSES.join('|')}] [--json] | printers retry JOB`;
 
@@ -39,12 +40,16 @@ export async function printerCommand(args: string[], s: Services, output: Output
         template: { type: 'string' },
         client: { type: 'string' },
         'zpl-compression': { type: 'string' },
+        barcodes: { type: 'string' },
+        text: { type: 'string' },
+        font: { type: 'string' },
       },
     });
     const { 'zpl-compression': zplCompression, ...options } = values;
     const input = NewPrinter.safeParse({ name: positionals[0], ...options, ...(zplCompression ? { zplCompression } : {}) });
     if (positionals.length !== 1 || !input.success)
       throw new WaybillError('invalid_input', 'invalid printer', input.success ? [{ path: ['name'], message: 'give exactly one printer name' }] : issuesFromZod(input.error));
+    checkRenderOptions(input.data.language, printerRenderOptions(input.data));
     // Checked again before every send (the name may resolve elsewhere later); here so a mistake shows at once.
     const checked = await checkHost(input.data.host, input.data.port, printerNetworkPolicy(s.config));
     if ('refusal' in checked)
@@ -58,7 +63,8 @@ export async function printerCommand(args: string[], s: Services, output: Output
   if (sub === 'list') {
     const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
     const printers = await s.printers.listPrinters();
-    const rows = printers.map((p) => ({ name: p.name, host: p.host, port: p.port, language: p.language, dpi: p.dpi, template: p.template ?? null, client: p.client ?? null }));
+    // A printer behind a warehouse agent has no address here: the agent's key id stands in for it.
+    const rows = printers.map((p) => ({ name: p.name, host: p.agent ? `agent ${p.agent.key}` : p.host, port: p.agent ? null : p.port, language: p.language, dpi: p.dpi, template: p.template ?? null, client: p.client ?? null }));
     printList(io, rows, ['name', 'host', 'port', 'language', 'dpi', 'template', 'client'], values.json ?? false);
     if (!printers.length) io.err('no printers yet (waybill printers add …)');
     return EXIT.ok;
@@ -93,6 +99,11 @@ export async function printerCommand(args: string[], s: Services, output: Output
 export function reportDelivery(r: DeliveryResult, io: Io): number {
   if (r.status === 'delivered') {
     io.err(`sent job ${r.jobId} to printer ${r.printer} (${r.attempts} attempt(s))`);
+    return EXIT.ok;
+  }
+  if (r.status === 'pending' || r.status === 'sending') {
+    // A printer behind a warehouse agent: a running service sends it when the agent is connected.
+    io.err(`job ${r.jobId} is kept for printer ${r.printer}'s agent (${r.status}); it goes out while the agent is connected to the service`);
     return EXIT.ok;
   }
   io.err(`waybill: ${r.error} after ${r.attempts} attempt(s); job ${r.jobId} is kept: waybill printers retry ${r.jobId}`);

@@ -18,6 +18,7 @@ import { deleteFinishedEvents } from '../webhooks/webhooks';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { asIo, type Output } from './io';
+import { AgentHub } from '../printers/agentHub';
 
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
@@ -49,6 +50,14 @@ export async function serveCommand(
   const relay = relayDeps(services);
   const now = () => new Date();
   let draining = false;
+  // Warehouse agents (`waybill agent`) reach in over a WebSocket on this server; jobs for their printers go that way.
+  const baseDelivery = deliveryDeps(services, now, () => [listening]);
+  const agentHub = new AgentHub({
+    delivery: baseDelivery,
+    auth: { apiKeys: services.apiKeys, couriers, telephony: services.telephony },
+    draining: () => draining,
+    log: ({ level, ...entry }) => logger[level](entry),
+  });
   const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined);
   const app = createApp({
     store,
@@ -88,7 +97,7 @@ export async function serveCommand(
         idleSeconds: config.http.batchIdleSeconds,
       },
       leases: services.leases,
-      delivery: deliveryDeps(services, now, () => [listening]),
+      delivery: { ...baseDelivery, agents: agentHub },
       webhooks: { repo: services.webhooks, ring: services.keys.ring, policy: webhookNetworkPolicy(config, () => [listening]) },
     },
     metrics,
@@ -133,6 +142,9 @@ export async function serveCommand(
   const webhookWorker = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const webhooks = startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry));
   const server = app.listen(port, values.host);
+  server.on('upgrade', (req, socket, head) => {
+    if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
+  });
   // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
   // answer them as problem+json too, then close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -154,6 +166,7 @@ export async function serveCommand(
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceSeconds * 1000);
+    await agentHub.stop();
     await closed;
     clearTimeout(grace);
     await checkpoints.stop();

@@ -60,7 +60,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
 
   router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
     const p = res.locals.principal as Extract<Principal, { client: string }>;
-    const { format, template } = labelOptions(deps, req, 'pdf');
+    const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
     const raw = batchOrders(req.body, deps.batch.maxOrders);
     const orders = validateOrders(raw);
     if (format === 'png' && orders.length > 1)
@@ -92,7 +92,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
       out.pipe(res, { end: false });
     };
     try {
-      const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi));
+      const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi, opts));
       // A client that went away ends the print at the next waybill (a destroyed output never drains); one
       // that stops reading holds its batch slot and provisional relay numbers: cut off after idleSeconds.
       const sink = streamedSink(document, {

@@ -6,7 +6,19 @@ import { z } from 'zod';
 import { WaybillError } from '../errors';
 import { CopyKind } from '../privacy/copyPolicy';
 
-import { DPIS as DPI_NUMBERS, FORMAT_NAMES as FORMATS, OUTPUT_FORMATS, formatOfMediaType, type Dpi, type OutputFormat } from '../render/outputFormats';
+import {
+  BARCODE_MODES,
+  DPIS as DPI_NUMBERS,
+  FORMAT_NAMES as FORMATS,
+  OUTPUT_FORMATS,
+  TEXT_MODES,
+  TSPL_FONT,
+  checkRenderOptions,
+  formatOfMediaType,
+  type Dpi,
+  type OutputFormat,
+  type RenderOptions,
+} from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
 
 export type LabelFormat = OutputFormat;
@@ -37,6 +49,15 @@ export const LabelQuery = z
       .transform((d) => Number(d) as Dpi)
       .optional()
       .describe('printer resolution the barcodes are sized for; the template default otherwise'),
+    barcodes: z
+      .enum(BARCODE_MODES)
+      .optional()
+      .describe("printer languages: 'native' sends the printer's own Code128/QR commands (module sizes in whole dots, far smaller jobs); 'raster' (default) sends them as graphics"),
+    text: z
+      .enum(TEXT_MODES)
+      .optional()
+      .describe("TSPL only: 'printer-font' prints text in the printer's resident Chinese font (GB2312); 'raster' (default) needs no printer font"),
+    font: z.string().regex(TSPL_FONT, 'must be a printer font name such as TSS24.BF2').optional().describe('the TSPL resident font for text=printer-font; TSS24.BF2 by default'),
   })
   .strict();
 export type LabelQuery = z.infer<typeof LabelQuery>;
@@ -78,4 +99,11 @@ export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat
     return { format, ...(dpi ? { dpi } : {}) };
   }
   throw new WaybillError('not_acceptable', `no acceptable format; this service answers ${FORMATS.map((f) => OUTPUT_FORMATS[f].mediaType).join(', ')}`);
+}
+
+/** The job options of a label query, refused (naming the query field) when the format cannot honour them. */
+export function renderOptionsOf(query: LabelQuery, format: LabelFormat): RenderOptions {
+  const opts: RenderOptions = { ...(query.barcodes ? { barcodes: query.barcodes } : {}), ...(query.text ? { text: query.text } : {}), ...(query.font ? { tsplFont: query.font } : {}) };
+  checkRenderOptions(format, opts, ['query']);
+  return opts;
 }

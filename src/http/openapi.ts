@@ -15,7 +15,7 @@ import { FORMAT_NAMES, OUTPUT_FORMATS } from '../render/outputFormats';
 import { DocumentEntry } from '../printing/waybillSink';
 import { example } from '../validation/present';
 import { LabelQuery } from './labelFormat';
-import { PrintBody, PrintFailedProblem, PrintJobView, PrintSent, PrinterList } from './printerRoutes';
+import { PrintBody, PrintFailedProblem, PrintJobView, PrintQueued, PrintSent, PrinterList } from './printerRoutes';
 import { Problem } from './problem';
 import { CallReceipt, RelayCallReceipt, RelayResolveAnswer, ResolveRequest } from './relayRoutes';
 import { ScanAnswer } from './scanAnswer';
@@ -329,12 +329,16 @@ function waybillBlock(): DocumentBlock {
             "Rendered in the printer's language and resolution and sent over raw TCP (port 9100). A refused or unreachable printer is retried a few times; " +
             'if it still does not take the job, the answer is 502 naming the kept job (`job`, `links.retry`), which `POST /v1/print-jobs/{job}/retry` sends again ' +
             'with the same print number. A new print of the waybill replaces a kept, undelivered job of it (cancelled) and reuses its number. ' +
-            'A cancelled waybill answers 409 (`cancelled`); one purged or past its retention 410.',
+            'A cancelled waybill answers 409 (`cancelled`); one purged or past its retention 410. ' +
+            'A printer behind a warehouse agent (`via: agent` in `GET /v1/printers`; the agent connects out to the WebSocket `GET /v1/agent` with a printer-role key) ' +
+            'gets the job through its agent: 200 when the agent acknowledges within about 10 s, else 202 (`pending` while the agent is offline — the job is kept ' +
+            'and goes out when it reconnects — or `sending`); `GET /v1/print-jobs/{job}` follows it. A job the agent reports failed is kept for a retry (502).',
           security,
           parameters: [idParam],
           requestBody: jsonRequest('PrintRequest', PrintBody, { printer: 'line-1' }),
           responses: {
             '200': jsonAnswer('the printer took every byte', 'PrintSent', PrintSent, { job: EX.job, printer: 'line-1', status: 'delivered', attempts: 1, waybillNo: EX.waybillNo, printNo: 1, labels: 2, links: { self: `/v1/print-jobs/${EX.job}` } }),
+            '202': jsonAnswer('an agent printer: the job is kept and goes out through the agent', 'PrintQueued', PrintQueued, { job: EX.job, printer: 'dock-2', status: 'pending', waybillNo: EX.waybillNo, printNo: 1, labels: 2, links: { self: `/v1/print-jobs/${EX.job}` } }),
             ...errors([401, 403, 404, 409, 410, 415, 422, 429, 502], {
               404: 'no such waybill, or no printers are configured on this service',
               409: { text: 'the waybill is cancelled (`cancelled`)', code: 'cancelled', detail: 'this waybill is cancelled' },
@@ -371,6 +375,7 @@ function printerBlock(): DocumentBlock {
     schemas: {
       PrintRequest: requestSchema(PrintBody),
       PrintSent: responseSchema(PrintSent),
+      PrintQueued: responseSchema(PrintQueued),
       PrintFailedProblem: responseSchema(PrintFailedProblem),
       PrintJob: responseSchema(PrintJobView),
       Printers: responseSchema(PrinterList),
@@ -382,7 +387,7 @@ function printerBlock(): DocumentBlock {
           tags: ['printers'],
           summary: 'The printers this key may print to',
           security,
-          responses: { '200': jsonAnswer('the printers', 'Printers', PrinterList, { printers: [{ name: 'line-1', language: 'zpl', dpi: 203, template: 'cn-2ply-100x150' }] }), ...errors([401, 403, 429]) },
+          responses: { '200': jsonAnswer('the printers', 'Printers', PrinterList, { printers: [{ name: 'line-1', language: 'zpl', dpi: 203, template: 'cn-2ply-100x150', via: 'network' }, { name: 'dock-2', language: 'tspl', dpi: 203, via: 'agent', online: true }] }), ...errors([401, 403, 429]) },
         },
       },
       '/v1/print-jobs/{job}': {
@@ -413,11 +418,14 @@ function printerBlock(): DocumentBlock {
           operationId: 'retryPrintJob',
           tags: ['printers'],
           summary: 'Send a kept job again, to the printer’s current address',
-          description: 'A job whose waybill was cancelled since is cancelled instead (409 `cancelled`; 410 when a waybill of it is purged or past retention), its bytes destroyed.',
+          description:
+            'A job whose waybill was cancelled since is cancelled instead (409 `cancelled`; 410 when a waybill of it is purged or past retention), its bytes destroyed. ' +
+            'A job for an agent printer goes back to its agent: 200 when acknowledged within about 10 s, else 202 (`pending` until the agent connects).',
           security,
           parameters: [jobParam],
           responses: {
             '200': jsonAnswer('delivered', 'PrintSent', PrintSent, { job: EX.job, printer: 'line-1', status: 'delivered', attempts: 4, links: { self: `/v1/print-jobs/${EX.job}` } }),
+            '202': jsonAnswer('an agent printer: queued for its agent', 'PrintQueued', PrintQueued, { job: EX.job, printer: 'dock-2', status: 'pending', links: { self: `/v1/print-jobs/${EX.job}` } }),
             ...errors([401, 403, 404, 409, 410, 429, 502], {
               404: 'no such print job (or not yours)',
               409: { text: 'the waybill was cancelled since: the job is cancelled (`cancelled`)', code: 'cancelled', detail: 'the waybill of this job is cancelled; the job is cancelled' },

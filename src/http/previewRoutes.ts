@@ -23,7 +23,7 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
 
   // Any key that prints may see what its paper would look like; the orders are the caller's own input.
   router.post('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
-    const { format, template } = labelOptions(deps, req, 'pdf');
+    const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
     const orders = validateOrders(previewBody(req.body, deps.batch.maxOrders));
     if (format === 'png' && orders.length > 1)
       throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for several');
@@ -44,7 +44,7 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
       out.pipe(res);
     };
     try {
-      const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi));
+      const document = format === 'json' ? new JsonSink(out) : new LabelSink(labelRenderer(format, out, template.dpi, opts));
       // A client that stops reading would hold a rendering slot forever: cut off after idleSeconds.
       const sink = streamedSink(document, { beforeEach: commit, idleSeconds: deps.batch.idleSeconds });
       await previewWaybills({ metrics: deps.print.metrics, ...(deps.print.now ? { now: deps.print.now } : {}) }, { orders, template, sink });

@@ -12,7 +12,7 @@ import type { Printer } from '../printers/printer';
 import type { Delivery } from '../printers/printerStore';
 import { requireRole, type AuthDeps } from './auth';
 import { Problem, sendProblem } from './problem';
-import { PRINTER_LANGUAGES } from '../printers/printer';
+import { AGENT_ONLINE_MS, PRINTER_LANGUAGES } from '../printers/printer';
 import { DELIVERY_STATUSES } from '../printers/printerStore';
 import { present } from '../validation/present';
 
@@ -57,8 +57,27 @@ export const PrintJobView = z.strictObject({
   lastError: z.string().optional().describe('why the last send failed (printer address and cause; never job content)'),
   links: JobLinks,
 });
+/** 202 of a print or a retry to a printer behind a warehouse agent: the job is kept and goes out through the agent. */
+export const PrintQueued = z.strictObject({
+  job: z.string().uuid().describe('print job id: GET /v1/print-jobs/{job} follows it to delivered or failed'),
+  printer: z.string(),
+  status: z.enum(['pending', 'sending']).describe('pending: the agent is offline, the job goes out when it connects; sending: handed to the agent, not acknowledged yet'),
+  waybillNo: z.string().optional().describe('on a new print (not on a retry)'),
+  printNo: z.number().int().optional(),
+  labels: z.number().int().optional(),
+  links: z.strictObject({ self: z.string() }),
+});
 export const PrinterList = z.strictObject({
-  printers: z.array(z.strictObject({ name: z.string(), language: z.enum(PRINTER_LANGUAGES), dpi: z.number().int(), template: z.string().optional() })),
+  printers: z.array(
+    z.strictObject({
+      name: z.string(),
+      language: z.enum(PRINTER_LANGUAGES),
+      dpi: z.number().int(),
+      template: z.string().optional(),
+      via: z.enum(['network', 'agent']).describe('network: the service sends raw TCP itself; agent: a warehouse agent (`waybill agent`) reaches it'),
+      online: z.boolean().optional().describe('agent printers: whether their agent is connected now'),
+    }),
+  ),
 });
 
 export interface PrinterRouteDeps {
@@ -78,7 +97,21 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
   printers.get('/', roles, deps.limit, async (_req, res) => {
     const p = principal(res);
     const all = await deps.delivery.printers.listPrinters();
-    res.json(present(PrinterList, { printers: all.filter((printer) => mayUse(p, printer)).map(({ name, language, dpi, template }) => ({ name, language, dpi, ...(template ? { template } : {}) })) }));
+    const onlineSince = deps.delivery.now().getTime() - AGENT_ONLINE_MS;
+    res.json(
+      present(PrinterList, {
+        printers: all
+          .filter((printer) => mayUse(p, printer))
+          .map(({ name, language, dpi, template, agent }) => ({
+            name,
+            language,
+            dpi,
+            ...(template ? { template } : {}),
+            via: agent ? ('agent' as const) : ('network' as const),
+            ...(agent ? { online: agent.seenAt !== undefined && Date.parse(agent.seenAt) >= onlineSince } : {}),
+          })),
+      }),
+    );
   });
 
   jobs.get('/:job', roles, deps.limit, async (req, res) => {
@@ -111,6 +144,11 @@ export function sendDeliveryResult(res: Response, r: DeliveryResult, extra: { wa
   const links = { self: `/v1/print-jobs/${r.jobId}`, retry: `/v1/print-jobs/${r.jobId}/retry` };
   if (r.status === 'delivered') {
     res.json(present(PrintSent, { job: r.jobId, printer: r.printer, status: r.status, attempts: r.attempts, ...extra, links: { self: links.self } }));
+    return;
+  }
+  if (r.status === 'pending' || r.status === 'sending') {
+    res.status(202).setHeader('Location', links.self);
+    res.json(present(PrintQueued, { job: r.jobId, printer: r.printer, status: r.status, ...extra, links: { self: links.self } }));
     return;
   }
   sendProblem(res, 'printer_unreachable', `${r.error ?? 'the printer did not take the job'}; the job is kept, retry it with POST ${links.retry}`, {

@@ -17,12 +17,13 @@ import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
 import type { WaybillRecord } from '../waybills/waybillStore';
+import { printerRenderOptions } from '../printers/printer';
 import { issuesFromZod } from '../validation/zodIssues';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../waybills/lifecycle';
 import { canSee, requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';
-import { LabelQuery, contentTypeOf, negotiate, parseQuery, type LabelFormat } from './labelFormat';
+import { LabelQuery, contentTypeOf, negotiate, parseQuery, renderOptionsOf, type LabelFormat } from './labelFormat';
 import type { Metrics } from './metrics';
 import { PrintBody, sendDeliveryResult, usablePrinter } from './printerRoutes';
 import { z } from 'zod';
@@ -124,14 +125,14 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
 
   router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody('64kb'), async (req, res) => {
     const p = principal(res) as Extract<Principal, { client: string }>;
-    const { format, template } = labelOptions(deps, req, 'json');
+    const { format, template, render: opts } = labelOptions(deps, req, 'json');
     const [order] = validateOrders([{ value: req.body }]);
 
     let waybillNo: string | undefined;
     const produce = async (): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
-      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)));
+      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)), opts);
       deps.metrics.waybillsCreated.inc({ channel: 'http' });
       const w = created.printed[0]!;
       waybillNo = w.waybillNo;
@@ -145,7 +146,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new WaybillError('invalid_input', 'the Idempotency-Key is malformed', [{ path: ['Idempotency-Key'], message: 'must be 8–255 visible ASCII characters' }]);
     const response = key
-      ? await once(deps.idempotency, { client: p.client, key, hash: requestHash([format, template.id, template.copies, template.dpi, req.body]) }, produce)
+      ? await once(deps.idempotency, { client: p.client, key, hash: requestHash([format, template.id, template.copies, template.dpi, req.body, ...(Object.keys(opts).length ? [opts] : [])]) }, produce)
       : { ...(await produce()), replayed: false };
     // A replay did not produce: its number comes from the waybill it created (by its Location).
     if (waybillNo === undefined && response.location) waybillNo = (await deps.print.store.findWaybillById(response.location.split('/').pop()!))?.waybillNo;
@@ -163,11 +164,15 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
   router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
     const p = principal(res);
     const w = await visibleWaybill(deps, p, req);
-    const { format, template } = labelOptions(deps, req, 'pdf');
+    const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
     // JSON is a view of the next paper, not paper: it takes no print number and no copy code.
     const view = format === 'json';
-    const done = await render(deps, format, template.dpi, (sink) =>
-      reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p), copies: view ? 'view' : 'print' }),
+    const done = await render(
+      deps,
+      format,
+      template.dpi,
+      (sink) => reprintWaybill(deps.print, { waybill: w, template, format, sink, channel: 'http', host: deps.host, operator: actorOf(p), copies: view ? 'view' : 'print' }),
+      opts,
     );
     if (!view) res.setHeader('X-Print-Number', String(done.result.printNo));
     labelHeaders(res, w.waybillNo, format);
@@ -192,7 +197,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       printer.language,
       template.dpi,
       (sink) => reprintWaybill(deps.print, { waybill: w, template, format: printer.language, sink, channel: 'http', host: `printer:${printer.name}`, operator: actorOf(p) }),
-      { zplCompression: printer.zplCompression },
+      printerRenderOptions(printer),
     );
     const result = await deliverNew(delivery, { jobId: done.result.jobId, printer, ...('client' in p ? { clientId: p.client } : {}), bytes: done.bytes, actor: actorOf(p) });
     res.setHeader('X-Print-Number', String(done.result.printNo));
@@ -234,7 +239,8 @@ export async function visibleWaybill(deps: Pick<WaybillRouteDeps, 'print'>, p: P
 export function labelOptions(deps: Pick<WaybillRouteDeps, 'template' | 'defaultTemplate'>, req: Request, fallback: LabelFormat) {
   const query = parseQuery(LabelQuery, req.query);
   const { format, dpi } = negotiate(req, query, fallback);
-  return { format, template: tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi }) };
+  const render = renderOptionsOf(query, format);
+  return { format, render, template: tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi }) };
 }
 
 /** An API create: the client's orders, on its account; answered in JSON it is a preview, not a print. */

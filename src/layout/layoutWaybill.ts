@@ -91,7 +91,7 @@ function drawElement(
       const placed = placeCode128(symbols.code128(view.barcode), { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the Code128 box is too narrow for ${view.barcode.length} characters at ${dpi} dpi`);
       shown.barcode = view.barcode;
-      return [{ op: 'modules', symbol: 'code128', rects: placed.rects }];
+      return [{ op: 'modules', symbol: 'code128', rects: placed.rects, value: view.barcode, moduleDots: placed.moduleDots }];
     }
     case 'qr': {
       if (!view.qr) throw new Error(`the ${section.copy} view has no QR`);
@@ -99,7 +99,7 @@ function drawElement(
       const placed = placeQr(symbols.qr(view.qr), box, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the QR box is too small at ${dpi} dpi`);
       shown.qr = view.qr;
-      return [{ op: 'modules', symbol: 'qr', rects: placed.rects }];
+      return [{ op: 'modules', symbol: 'qr', rects: placed.rects, value: view.qr, moduleDots: placed.moduleDots }];
     }
   }
 }

@@ -26,19 +26,36 @@ export interface DeliveryDeps {
   now: () => Date;
   /** Why a kept job may no longer be sent (one of its waybills may not be printed), checked before every retry. */
   sendRefusal: (jobId: string) => Promise<WaybillError | undefined>;
+  /**
+   * Printers behind warehouse agents (printer.agent): their jobs go over the agent's link. Absent (the
+   * CLI, or a process without agent links): such jobs stay pending until a service instance sends them.
+   */
+  agents?: AgentDispatch;
+}
+
+export interface AgentDispatch {
+  /**
+   * Sends a kept (pending) job through its printer's agent when that agent is connected to this process,
+   * waiting a short while for the agent's acknowledgement; else answers it pending.
+   */
+  dispatch(jobId: string, printer: Printer, actor: string, bytes?: Buffer): Promise<DeliveryResult>;
 }
 
 export interface DeliveryResult {
   jobId: string;
   printer: string;
-  status: 'delivered' | 'failed';
+  /**
+   * pending: waiting for the printer's agent to connect; sending: handed to the agent, not acknowledged
+   * within the wait (agent printers only).
+   */
+  status: 'delivered' | 'failed' | 'pending' | 'sending';
   /** Attempts made by this call. */
   attempts: number;
   error?: string;
 }
 
 /** A claim on a job in 'sending' older than this belonged to a process that died. */
-const STALE_SENDING_MS = 10 * 60_000;
+export const STALE_SENDING_MS = 10 * 60_000;
 
 /** Keeps a rendered job (sealed) and sends it. */
 export async function deliverNew(
@@ -53,6 +70,7 @@ export async function deliverNew(
     createdAt: deps.now().toISOString(),
     sealed: seal(job.bytes, deps.ring, deliveryContext(job.jobId)),
   });
+  if (job.printer.agent) return viaAgent(deps, job.jobId, job.printer, job.actor, job.bytes);
   return sendDelivery(deps, job.jobId, job.actor, job.bytes);
 }
 
@@ -66,7 +84,19 @@ export async function retryDelivery(deps: DeliveryDeps, jobId: string, actor: st
     await cancelKept(deps, jobId, refusal.message, actor);
     throw refusal;
   }
+  const kept = await deps.printers.getDelivery(jobId);
+  const printer = kept && (await deps.printers.getPrinter(kept.printer));
+  if (kept && printer?.agent) {
+    // Back in the queue; the agent takes it now if connected here, else when it (re)connects anywhere.
+    if (kept.status !== 'pending' && !(await deps.printers.requeueDelivery(jobId, deps.now()))) throw await unclaimable(deps.printers, jobId);
+    return viaAgent(deps, jobId, printer, actor);
+  }
   return sendDelivery(deps, jobId, actor);
+}
+
+function viaAgent(deps: DeliveryDeps, jobId: string, printer: Printer, actor: string, bytes?: Buffer): Promise<DeliveryResult> {
+  if (deps.agents) return deps.agents.dispatch(jobId, printer, actor, bytes);
+  return Promise.resolve({ jobId, printer: printer.name, status: 'pending', attempts: 0 });
 }
 
 /** Ends a kept job that must never be sent: its bytes are shredded, the reason kept on the job and audited. */
@@ -122,7 +152,7 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
   return { jobId, printer: claimed.printer, status, attempts, ...(delivered ? {} : { error }) };
 }
 
-async function unclaimable(printers: PrinterStore, jobId: string): Promise<WaybillError> {
+export async function unclaimable(printers: PrinterStore, jobId: string): Promise<WaybillError> {
   const d: Delivery | undefined = await printers.getDelivery(jobId);
   if (!d) return new WaybillError('not_found', 'no such print job');
   if (d.status === 'delivered') return new WaybillError('conflict', `print job ${jobId} was already delivered; fetch or print the waybill again for another copy`);
@@ -132,7 +162,7 @@ async function unclaimable(printers: PrinterStore, jobId: string): Promise<Waybi
 }
 
 /** Binds sealed job bytes to their job, so one job's box cannot be passed off as another's. */
-function deliveryContext(jobId: string): string {
+export function deliveryContext(jobId: string): string {
   return `delivery:${jobId}`;
 }
 

@@ -2,7 +2,7 @@
 // resolution. Registered by an operator; API keys print only to their own client's printers.
 
 import { z } from 'zod';
-import { DPIS } from '../render/outputFormats';
+import { BARCODE_MODES, DPIS, TEXT_MODES, TSPL_FONT, type RenderOptions } from '../render/outputFormats';
 
 /** The languages a printer can be sent raw: the thermal ones, and PDF for printers that print it directly. */
 export const PRINTER_LANGUAGES = ['zpl', 'tspl', 'cpcl', 'pdf'] as const;
@@ -23,6 +23,35 @@ export const NewPrinter = z.strictObject({
   client: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'must be a client id: 1–40 lower-case letters, digits or hyphens').optional(),
   /** ZPL `^GFA` compression: Z64 (zlib) is smaller; ACS (run-length hex) suits very old firmware. */
   zplCompression: z.enum(['z64', 'acs']).default('z64'),
+  /**
+   * The printer's own barcode commands (smaller jobs), or the modules as graphics. Printers registered
+   * before this option keep 'raster', so their jobs do not change.
+   */
+  barcodes: z.enum(BARCODE_MODES).default('raster'),
+  /** TSPL only: text in the resident `font` (GB2312) instead of raster; other languages refuse it. */
+  text: z.enum(TEXT_MODES).default('raster'),
+  /** The TSPL resident font for text=printer-font; TSS24.BF2 when absent. */
+  font: z.string().regex(TSPL_FONT, 'must be a printer font name such as TSS24.BF2').optional(),
 });
 export type NewPrinter = z.input<typeof NewPrinter>;
-export type Printer = z.output<typeof NewPrinter> & { createdAt: string };
+type PrinterFields = z.output<typeof NewPrinter>;
+/** `barcodes` and `text` may be absent on records built in code: absent means 'raster'. */
+export type Printer = Omit<PrinterFields, 'barcodes' | 'text'> & Partial<Pick<PrinterFields, 'barcodes' | 'text'>> & { createdAt: string; agent?: AgentLink };
+
+/**
+ * A printer reached through a warehouse agent (`waybill agent`), not by the service: its jobs go over the
+ * agent's link. `key`: the agent's API key id; `seenAt`: last refreshed while the agent was connected.
+ * Such a printer has no address here (host '' and port 0 in its row).
+ */
+export interface AgentLink {
+  key: string;
+  seenAt?: string;
+}
+
+/** An agent counts as online while some instance refreshed its printers within this long. */
+export const AGENT_ONLINE_MS = 30_000;
+
+/** What a printer's record asks of the jobs rendered for it. */
+export function printerRenderOptions(p: Pick<Printer, 'zplCompression' | 'barcodes' | 'text' | 'font'>): RenderOptions {
+  return { zplCompression: p.zplCompression, barcodes: p.barcodes ?? 'raster', text: p.text ?? 'raster', ...(p.font ? { tsplFont: p.font } : {}) };
+}

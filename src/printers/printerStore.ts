@@ -56,4 +56,34 @@ export interface PrinterStore {
   listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
   /** Shreds the bytes of jobs never delivered and created before `before`; returns how many. */
   expireDeliveries(before: Date, at: Date): Promise<number>;
+
+  /**
+   * An agent's hello: registers its printers for its client (new names), updates the ones it owns, takes
+   * over ones another agent key of the same client owned while that agent is offline, and refuses names
+   * held by a network printer, another client or an online agent. Its printers absent from the hello are
+   * removed (the hello is the agent's whole list).
+   */
+  registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<AgentRegistration[]>;
+  /** Marks an agent's printers as seen now (connected), or offline (`at` undefined). */
+  markAgentSeen(key: string, at: Date | undefined): Promise<void>;
+  /** The oldest pending jobs for these printers. */
+  pendingDeliveries(printers: string[], limit: number): Promise<Delivery[]>;
+  /** Puts a failed job back in the queue (failed → pending), for an agent printer's retry; false otherwise. */
+  requeueDelivery(jobId: string, at: Date): Promise<boolean>;
+}
+
+/** What an agent announces of a printer (never a connection). */
+export interface AgentPrinterSpec {
+  name: string;
+  language: 'zpl' | 'tspl' | 'cpcl';
+  dpi: 203 | 300;
+  template?: string;
+  barcodes: 'native' | 'raster';
+  text: 'raster' | 'printer-font';
+}
+
+export interface AgentRegistration {
+  name: string;
+  registered: boolean;
+  reason?: string;
 }

@@ -2,6 +2,8 @@
 // as one EXPANDED-GRAPHICS field in hex (bit 1 = black, as in our bitmap), FORM, PRINT. Lines end in CRLF.
 
 import type { Bitmap } from './bitmap';
+import type { ComposedLabel } from './composeLabel';
+import { inkRegions } from './inkRegions';
 
 export function encodeCpcl(bitmap: Bitmap): Buffer {
   if (bitmap.bytesPerRow !== Math.ceil(bitmap.width / 8) || bitmap.data.length !== bitmap.bytesPerRow * bitmap.height)
@@ -15,4 +17,34 @@ export function encodeCpcl(bitmap: Bitmap): Buffer {
     'PRINT',
   ];
   return Buffer.from(`${lines.join('\r\n')}\r\n`, 'ascii');
+}
+
+export type CpclGraphics = 'cg' | 'eg';
+/** `CG w h x y ` and the CRLF after the data: what one more graphic costs. */
+export const CPCL_CG_OVERHEAD = 22;
+
+/**
+ * A composed label. `cg`: only the inked regions of the raster, each a COMPRESSED-GRAPHICS field (binary,
+ * half the bytes of hex), then LINE fills (a horizontal LINE's width grows down from y0, a vertical one's
+ * right from x0), then the printer's BARCODE 128 and B QR (model 2, error correction M, as encodeQr).
+ * `eg`: today's whole-label EXPANDED-GRAPHICS hex, for firmware that mishandles binary data.
+ */
+export function encodeCpclLabel(c: ComposedLabel, graphics: CpclGraphics = 'cg'): Buffer {
+  if (graphics === 'eg' && !c.rects.length && !c.symbols.length) return encodeCpcl(c.raster);
+  const ascii = (s: string) => Buffer.from(s, 'ascii');
+  const parts: Buffer[] = [ascii(`! 0 200 200 ${c.height} 1\r\nPAGE-WIDTH ${c.width}\r\n`)];
+  const regions = graphics === 'eg' ? [{ bx0: 0, bx1: c.raster.bytesPerRow, y0: 0, y1: c.raster.height }] : inkRegions(c.raster, CPCL_CG_OVERHEAD);
+  for (const r of regions) {
+    const w = r.bx1 - r.bx0;
+    const data = Buffer.alloc(w * (r.y1 - r.y0));
+    for (let y = r.y0; y < r.y1; y++) c.raster.data.copy(data, (y - r.y0) * w, y * c.raster.bytesPerRow + r.bx0, y * c.raster.bytesPerRow + r.bx1);
+    const head = `${w} ${r.y1 - r.y0} ${r.bx0 * 8} ${r.y0} `;
+    parts.push(graphics === 'cg' ? Buffer.concat([ascii(`CG ${head}`), data, ascii('\r\n')]) : ascii(`EG ${head}${data.toString('hex').toUpperCase()}\r\n`));
+  }
+  const lines = c.rects.map((r) => (r.x1 - r.x0 >= r.y1 - r.y0 ? `LINE ${r.x0} ${r.y0} ${r.x1} ${r.y0} ${r.y1 - r.y0}` : `LINE ${r.x0} ${r.y0} ${r.x0} ${r.y1} ${r.x1 - r.x0}`));
+  for (const s of c.symbols)
+    lines.push(s.symbol === 'code128' ? `BARCODE 128 ${s.moduleDots} 1 ${s.height} ${s.x} ${s.y} ${s.value}` : `B QR ${s.x} ${s.y} M 2 U ${s.moduleDots}\r\nMA,${s.value}\r\nENDQR`);
+  lines.push('FORM', 'PRINT');
+  parts.push(ascii(`${lines.join('\r\n')}\r\n`));
+  return Buffer.concat(parts);
 }

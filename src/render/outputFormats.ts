@@ -5,9 +5,11 @@ import type { Writable } from 'node:stream';
 import { PdfRenderer } from './pdfRenderer';
 import { PNG, RasterRenderer } from './rasterRenderer';
 import type { LabelRenderer } from './renderer';
-import { encodeCpcl } from './cpclEncoder';
-import { encodeTspl } from './tsplEncoder';
-import { encodeZpl } from './zplEncoder';
+import { WaybillError } from '../errors';
+import { composeLabel, type BarcodeMode, type TextMode } from './composeLabel';
+import { encodeCpcl, encodeCpclLabel, type CpclGraphics } from './cpclEncoder';
+import { DEFAULT_TSPL_FONT, encodeTspl, encodeTsplLabel, gb2312Drawable } from './tsplEncoder';
+import { encodeZpl, encodeZplLabel, printableAscii } from './zplEncoder';
 
 export const OUTPUT_FORMATS = {
   pdf: { mediaType: 'application/pdf', aliases: [] as string[] },
@@ -30,19 +32,56 @@ export function formatOfMediaType(type: string): OutputFormat | undefined {
 /** Per-printer choices a format may take; the defaults suit current printers. */
 export interface RenderOptions {
   zplCompression?: 'z64' | 'acs';
+  /** Printer languages: the printer's own barcode commands, or the modules as graphics (today's output). */
+  barcodes?: BarcodeMode;
+  /** TSPL only: text in a printer-resident font (`tsplFont`), or raster (no printer font needed). */
+  text?: TextMode;
+  tsplFont?: string;
+  /** CPCL graphics: binary COMPRESSED-GRAPHICS of the inked regions, or today's whole-label hex. */
+  cpclGraphics?: CpclGraphics;
+}
+
+export const BARCODE_MODES = ['native', 'raster'] as const satisfies readonly BarcodeMode[];
+export const TEXT_MODES = ['raster', 'printer-font'] as const satisfies readonly TextMode[];
+/** A TSPL font name as the printer knows it, e.g. TSS24.BF2 (quoted in commands, so no quotes). */
+export const TSPL_FONT = /^[A-Za-z0-9_.-]{1,24}$/;
+
+/**
+ * Job options a format cannot honour, refused with the field named (`path` is where the caller took
+ * them from: the query, a CLI flag, a printer record).
+ */
+export function checkRenderOptions(format: OutputFormat, opts: RenderOptions, path: (string | number)[] = []): void {
+  if (opts.text === 'printer-font' && format !== 'tspl')
+    throw new WaybillError('invalid_input', 'text=printer-font is only for TSPL printers', [{ path: [...path, 'text'], message: 'printer-font needs TSPL; other languages print text as raster' }]);
+  if (opts.tsplFont !== undefined && !TSPL_FONT.test(opts.tsplFont))
+    throw new WaybillError('invalid_input', 'the TSPL font name is invalid', [{ path: [...path, 'font'], message: 'must be a printer font name such as TSS24.BF2' }]);
 }
 
 export function labelRenderer(format: Exclude<OutputFormat, 'json'>, out: Writable, dpi: number, opts: RenderOptions = {}): LabelRenderer {
+  checkRenderOptions(format, opts);
+  const barcodes = opts.barcodes ?? 'raster';
   switch (format) {
     case 'pdf':
       return new PdfRenderer(out);
     case 'png':
       return new RasterRenderer(out, PNG, dpi);
-    case 'zpl':
-      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, opts.zplCompression ?? 'z64') }, dpi);
-    case 'tspl':
-      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap], label) => encodeTspl(bitmap!, label) }, dpi);
-    case 'cpcl':
-      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeCpcl(bitmap!) }, dpi);
+    case 'zpl': {
+      const compression = opts.zplCompression ?? 'z64';
+      // Z64 already squeezes white paper; only native barcodes change a ZPL label.
+      if (barcodes === 'raster') return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, compression) }, dpi);
+      const compose = { barcodes, text: 'raster', rects: false, canCarry: (_s: unknown, v: string) => printableAscii(v) } as const;
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeZpl(bitmap!, compression), encodeLabel: async (label, d) => encodeZplLabel(await composeLabel(label, d, compose), compression) }, dpi);
+    }
+    case 'tspl': {
+      const compose = { barcodes, text: opts.text ?? 'raster', rects: true, canCarry: (_s: unknown, v: string) => printableAscii(v), canDraw: gb2312Drawable } as const;
+      const font = opts.tsplFont ?? DEFAULT_TSPL_FONT;
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap], label) => encodeTspl(bitmap!, label), encodeLabel: async (label, d) => encodeTsplLabel(await composeLabel(label, d, compose), label, font) }, dpi);
+    }
+    case 'cpcl': {
+      const graphics = opts.cpclGraphics ?? 'cg';
+      if (graphics === 'eg' && barcodes === 'raster') return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeCpcl(bitmap!) }, dpi);
+      const compose = { barcodes, text: 'raster', rects: graphics === 'cg', canCarry: (_s: unknown, v: string) => printableAscii(v) } as const;
+      return new RasterRenderer(out, { perLabel: true, encode: ([bitmap]) => encodeCpcl(bitmap!), encodeLabel: async (label, d) => encodeCpclLabel(await composeLabel(label, d, compose), graphics) }, dpi);
+    }
   }
 }

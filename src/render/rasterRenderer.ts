@@ -15,6 +15,8 @@ export interface RasterEncoding {
   /** Whether each label can be written on its own as it is finished. */
   perLabel: boolean;
   encode(bitmaps: Bitmap[], label: LabelDrawing, dpi: number): Buffer | Promise<Buffer>;
+  /** A per-label language that draws some operations itself (composeLabel.ts) and rasterises the rest. */
+  encodeLabel?(label: LabelDrawing, dpi: number): Promise<Buffer>;
 }
 
 export const PNG: RasterEncoding = { perLabel: false, encode: (bitmaps, _label, dpi) => encodePng(bitmaps, dpi) };
@@ -30,6 +32,11 @@ export class RasterRenderer implements LabelRenderer {
   ) {}
 
   async addLabel(label: LabelDrawing): Promise<void> {
+    if (this.encoding.encodeLabel) {
+      this.last = label;
+      await this.write(await this.encoding.encodeLabel(label, this.dpi));
+      return;
+    }
     const bitmap = await rasteriseLabel(label, this.dpi);
     this.last = label;
     if (!this.encoding.perLabel) {

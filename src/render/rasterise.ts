@@ -14,27 +14,44 @@ import { createBitmap, setDot, type Bitmap } from './bitmap';
 /** Whole dots of a length in mm at `dpi`; positions on the grid stay on it. */
 const dots = (mm: number, dpi: number) => Math.round(mmToDots(mm, dpi));
 
-export async function rasteriseLabel(label: LabelDrawing, dpi: number = label.dpi): Promise<Bitmap> {
+/** A solid rectangle in whole dots: x0,y0 inclusive, x1,y1 exclusive. */
+export interface DotRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * Rasterises a label. `only` keeps a subset of its operations (the rest are drawn by printer commands):
+ * the dots of what is kept are exactly those of the whole-label raster.
+ */
+export async function rasteriseLabel(label: LabelDrawing, dpi: number = label.dpi, only: (op: DrawOp) => boolean = () => true): Promise<Bitmap> {
   const width = dots(label.widthMm, dpi);
   const height = dots(label.heightMm, dpi);
   const bitmap = createBitmap(width, height);
-  await drawTexts(bitmap, label.ops.filter((op): op is Extract<DrawOp, { op: 'text' }> => op.op === 'text'), dpi);
-  for (const op of label.ops) {
-    if (op.op === 'line') drawLine(bitmap, mmToDots(op.x1, dpi), mmToDots(op.y1, dpi), mmToDots(op.x2, dpi), mmToDots(op.y2, dpi), Math.max(1, dots(op.widthMm, dpi)));
-    else if (op.op === 'modules') for (const r of op.rects) fill(bitmap, dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi));
-    else if (op.op === 'box') {
-      const [x0, y0, x1, y1] = [dots(op.x, dpi), dots(op.y, dpi), dots(op.x + op.w, dpi), dots(op.y + op.h, dpi)];
-      if (op.fill) fill(bitmap, x0, y0, x1, y1);
-      if (op.lineMm > 0) {
-        const t = Math.max(1, dots(op.lineMm, dpi));
-        fill(bitmap, x0, y0, x1, y0 + t);
-        fill(bitmap, x0, y1 - t, x1, y1);
-        fill(bitmap, x0, y0, x0 + t, y1);
-        fill(bitmap, x1 - t, y0, x1, y1);
-      }
-    }
-  }
+  const ops = label.ops.filter(only);
+  await drawTexts(bitmap, ops.filter((op): op is Extract<DrawOp, { op: 'text' }> => op.op === 'text'), dpi);
+  for (const op of ops) for (const r of solidRects(op, dpi)) fill(bitmap, r.x0, r.y0, r.x1, r.y1);
   return bitmap;
+}
+
+/** The solid rectangles of dots a line, box or barcode draws (none for text), unclipped. */
+export function solidRects(op: DrawOp, dpi: number): DotRect[] {
+  const rect = (x0: number, y0: number, x1: number, y1: number): DotRect => ({ x0, y0, x1, y1 });
+  if (op.op === 'line') return lineRects(mmToDots(op.x1, dpi), mmToDots(op.y1, dpi), mmToDots(op.x2, dpi), mmToDots(op.y2, dpi), Math.max(1, dots(op.widthMm, dpi)));
+  if (op.op === 'modules') return op.rects.map((r) => rect(dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi)));
+  if (op.op === 'box') {
+    const [x0, y0, x1, y1] = [dots(op.x, dpi), dots(op.y, dpi), dots(op.x + op.w, dpi), dots(op.y + op.h, dpi)];
+    const out: DotRect[] = [];
+    if (op.fill) out.push(rect(x0, y0, x1, y1));
+    if (op.lineMm > 0) {
+      const t = Math.max(1, dots(op.lineMm, dpi));
+      out.push(rect(x0, y0, x1, y0 + t), rect(x0, y1 - t, x1, y1), rect(x0, y0, x0 + t, y1), rect(x1 - t, y0, x1, y1));
+    }
+    return out;
+  }
+  return [];
 }
 
 function fill(b: Bitmap, x0: number, y0: number, x1: number, y1: number): void {
@@ -42,19 +59,20 @@ function fill(b: Bitmap, x0: number, y0: number, x1: number, y1: number): void {
 }
 
 /** A stroke `w` dots wide centred on the line, ending flush at its ends (SVG's butt caps). */
-function drawLine(b: Bitmap, x1: number, y1: number, x2: number, y2: number, w: number): void {
+function lineRects(x1: number, y1: number, x2: number, y2: number, w: number): DotRect[] {
   const half = w / 2;
-  if (y1 === y2) fill(b, Math.round(Math.min(x1, x2)), Math.round(y1 - half), Math.round(Math.max(x1, x2)), Math.round(y1 - half) + w);
-  else if (x1 === x2) fill(b, Math.round(x1 - half), Math.round(Math.min(y1, y2)), Math.round(x1 - half) + w, Math.round(Math.max(y1, y2)));
-  else {
-    // Diagonal (no template draws one today): a square pen stamped along the line.
-    const steps = Math.ceil(Math.max(Math.abs(x2 - x1), Math.abs(y2 - y1)));
-    for (let i = 0; i <= steps; i++) {
-      const x = Math.round(x1 + ((x2 - x1) * i) / steps - half);
-      const y = Math.round(y1 + ((y2 - y1) * i) / steps - half);
-      fill(b, x, y, x + w, y + w);
-    }
+  const rect = (x0: number, y0: number, x1: number, y1: number): DotRect => ({ x0, y0, x1, y1 });
+  if (y1 === y2) return [rect(Math.round(Math.min(x1, x2)), Math.round(y1 - half), Math.round(Math.max(x1, x2)), Math.round(y1 - half) + w)];
+  if (x1 === x2) return [rect(Math.round(x1 - half), Math.round(Math.min(y1, y2)), Math.round(x1 - half) + w, Math.round(Math.max(y1, y2)))];
+  // Diagonal (no template draws one today): a square pen stamped along the line.
+  const out: DotRect[] = [];
+  const steps = Math.ceil(Math.max(Math.abs(x2 - x1), Math.abs(y2 - y1)));
+  for (let i = 0; i <= steps; i++) {
+    const x = Math.round(x1 + ((x2 - x1) * i) / steps - half);
+    const y = Math.round(y1 + ((y2 - y1) * i) / steps - half);
+    out.push(rect(x, y, x + w, y + w));
   }
+  return out;
 }
 
 /** A glyph at one size as runs of black dots, relative to its origin (left end of its baseline). */

@@ -3,6 +3,7 @@
 
 import { deflateSync } from 'node:zlib';
 import type { Bitmap } from './bitmap';
+import type { ComposedLabel } from './composeLabel';
 
 export type ZplCompression = 'z64' | 'acs';
 
@@ -72,4 +73,28 @@ function count(n: number): string {
   n %= 20;
   if (n > 0) s += String.fromCharCode('F'.charCodeAt(0) + n);
   return s;
+}
+
+/** Printable ASCII: what a barcode command of every language here carries as is (escaped where needed). */
+export const printableAscii = (value: string) => /^[\x20-\x7e]*$/.test(value);
+
+/**
+ * A composed label: the raster as one ^GFA (byte for byte today's label when nothing is native), then the
+ * printer's own barcodes: ^BC Code128 (automatic subsets, like bwip-js) with ^BY module width, and ^BQ
+ * QR model 2 with error correction M (as encodeQr) at the layout's cell size. ^FH escapes ^ ~ _.
+ */
+export function encodeZplLabel(c: ComposedLabel, compression: ZplCompression): Buffer {
+  const bitmap = c.raster;
+  const total = bitmap.bytesPerRow * bitmap.height;
+  const data = compression === 'z64' ? z64(bitmap.data) : acs(bitmap);
+  const field = (value: string) => `^FH_^FD${value.replace(/[\^~_]/g, (ch) => `_${ch.charCodeAt(0).toString(16).toUpperCase()}`)}^FS`;
+  const symbols = c.symbols.map((s) =>
+    s.symbol === 'code128'
+      ? `^BY${s.moduleDots},3,${s.height}^FO${s.x},${s.y}^BCN,${s.height},N,N,N,A${field(s.value)}`
+      : `^FO${s.x},${s.y}^BQN,2,${s.moduleDots}${field(`MA,${s.value}`)}`,
+  );
+  return Buffer.from(
+    `^XA^CI28^PW${bitmap.width}^LL${bitmap.height}^LH0,0^FO0,0^GFA,${total},${total},${bitmap.bytesPerRow},${data}^FS${symbols.join('')}^PQ1^XZ\r\n`,
+    'ascii',
+  );
 }

@@ -578,6 +578,28 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE UNIQUE INDEX courier_pairings_open ON courier_pairings(courier_id) WHERE used_at IS NULL;`,
   },
+  {
+    version: 20,
+    // Compact jobs (issue 19): per printer, native barcode commands and (TSPL) a resident font. Existing
+    // printers get 'raster' for both, so the jobs they are sent stay exactly as before.
+    name: 'printer barcode and text modes',
+    sql: () => `
+      ALTER TABLE printers ADD COLUMN barcodes text NOT NULL DEFAULT 'raster';
+      ALTER TABLE printers ADD COLUMN text_mode text NOT NULL DEFAULT 'raster';
+      ALTER TABLE printers ADD COLUMN tspl_font text;`,
+  },
+  {
+    version: 21,
+    // Printers behind a warehouse agent (`waybill agent`): the agent's key owns them (the name stays the
+    // table's key, so an agent never takes another printer's name); seen_at is refreshed while the agent is
+    // connected to some instance, so every instance can tell online from offline.
+    name: 'printers reached through a warehouse agent',
+    sql: (d) => `
+      ALTER TABLE printers ADD COLUMN agent_key text;
+      ALTER TABLE printers ADD COLUMN agent_seen_at ${TYPES[d].time};
+      CREATE INDEX printers_agent_key ON printers(agent_key);
+      CREATE INDEX print_deliveries_printer_status ON print_deliveries(printer, status);`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

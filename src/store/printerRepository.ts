@@ -3,7 +3,7 @@
 
 import type { Selectable } from 'kysely';
 import type { Printer } from '../printers/printer';
-import type { Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
+import type { AgentPrinterSpec, AgentRegistration, Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
 import type { SealedBox } from '../vault/sealing';
 import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
@@ -22,7 +22,11 @@ function toPrinter(r: PrinterRow): Printer {
     ...(r.template_id ? { template: r.template_id } : {}),
     ...(r.client_id ? { client: r.client_id } : {}),
     zplCompression: r.zpl_compression as Printer['zplCompression'],
+    barcodes: r.barcodes as Printer['barcodes'],
+    text: r.text_mode as Printer['text'],
+    ...(r.tspl_font ? { font: r.tspl_font } : {}),
     createdAt: r.created_at,
+    ...(r.agent_key ? { agent: { key: r.agent_key, ...(r.agent_seen_at ? { seenAt: r.agent_seen_at } : {}) } } : {}),
   };
 }
 
@@ -61,6 +65,9 @@ export class SqlPrinterRepository implements PrinterStore {
           template_id: p.template ?? null,
           client_id: p.client ?? null,
           zpl_compression: p.zplCompression,
+          barcodes: p.barcodes ?? 'raster',
+          text_mode: p.text ?? 'raster',
+          tspl_font: p.font ?? null,
           created_at: p.createdAt,
         })
         .execute();
@@ -155,6 +162,79 @@ export class SqlPrinterRepository implements PrinterStore {
     if (filter.status) query = query.where('status', '=', filter.status);
     const rows = await query.orderBy('created_at', 'desc').limit(filter.limit).execute();
     return rows.map(toDelivery);
+  }
+
+  async registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<AgentRegistration[]> {
+    const now = at.toISOString();
+    const out: AgentRegistration[] = [];
+    const settings = (p: AgentPrinterSpec) => ({
+      language: p.language,
+      dpi: p.dpi,
+      template_id: p.template ?? null,
+      barcodes: p.barcodes,
+      text_mode: p.text,
+      agent_key: agent.key,
+      agent_seen_at: now,
+    });
+    for (const p of printers) {
+      // Only a printer this agent owns, or one of the same client's agents offline since `onlineSince`, is
+      // updated: one conditional UPDATE, so two agents racing for a name never both win.
+      const updated = await this.d.db
+        .updateTable('printers')
+        .set(settings(p))
+        .where('name', '=', p.name)
+        .where('client_id', '=', agent.client)
+        .where('agent_key', 'is not', null)
+        .where((eb) => eb.or([eb('agent_key', '=', agent.key), eb('agent_seen_at', 'is', null), eb('agent_seen_at', '<', onlineSince.toISOString())]))
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 1) {
+        out.push({ name: p.name, registered: true });
+        continue;
+      }
+      try {
+        await this.d.db
+          .insertInto('printers')
+          .values({ name: p.name, host: '', port: 0, client_id: agent.client, zpl_compression: 'z64', created_at: now, ...settings(p) })
+          .execute();
+        out.push({ name: p.name, registered: true });
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        // The same words whoever holds it: another client's printer names are not disclosed.
+        out.push({ name: p.name, registered: false, reason: 'the name is taken by another printer' });
+      }
+    }
+    let gone = this.d.db.deleteFrom('printers').where('agent_key', '=', agent.key);
+    if (printers.length) gone = gone.where('name', 'not in', printers.map((p) => p.name));
+    await gone.execute();
+    return out;
+  }
+
+  async markAgentSeen(key: string, at: Date | undefined): Promise<void> {
+    await this.d.db.updateTable('printers').set({ agent_seen_at: at ? at.toISOString() : null }).where('agent_key', '=', key).execute();
+  }
+
+  async pendingDeliveries(printers: string[], limit: number): Promise<Delivery[]> {
+    if (!printers.length) return [];
+    const rows = await this.d.db
+      .selectFrom('print_deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('printer', 'in', printers)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    return rows.map(toDelivery);
+  }
+
+  async requeueDelivery(jobId: string, at: Date): Promise<boolean> {
+    const result = await this.d.db
+      .updateTable('print_deliveries')
+      .set({ status: 'pending', updated_at: at.toISOString() })
+      .where('job_id', '=', jobId)
+      .where('status', '=', 'failed')
+      .where('body', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async expireDeliveries(before: Date, at: Date): Promise<number> {

@@ -130,7 +130,14 @@ export interface Schema {
     template_id: string | null;
     client_id: string | null;
     zpl_compression: string;
+    /** 'native' | 'raster' and 'raster' | 'printer-font' (migration 20); tspl_font null: TSS24.BF2. */
+    barcodes: Generated<string>;
+    text_mode: Generated<string>;
+    tspl_font: string | null;
     created_at: string;
+    /** The key of the agent that reaches this printer (migration 21); null for a network printer. */
+    agent_key: string | null;
+    agent_seen_at: string | null;
   };
   print_deliveries: {
     job_id: string;

@@ -382,7 +382,7 @@ describe('network printers', () => {
 
   it("keeps a client to its own printers and print jobs", async () => {
     const listed = (await (await call(w, 'GET', '/v1/printers', { key: w.keys.acme })).json()) as { printers: { name: string }[] };
-    expect(listed.printers).toEqual([{ name: 'acme-line-1', language: 'zpl', dpi: 300 }]);
+    expect(listed.printers).toEqual([{ name: 'acme-line-1', language: 'zpl', dpi: 300, via: 'network' }]);
     const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() })).json()) as { id: string };
     const foreign = await expectProblem(await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acme, body: { printer: 'other-line-1' } }), 422);
     expect(foreign.errors).toEqual([{ path: 'printer', message: expect.stringContaining('not a printer this key may use') }]);

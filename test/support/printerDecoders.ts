@@ -2,7 +2,7 @@
 // into bitmaps, written from the languages' rules rather than from our encoders.
 
 import { inflateSync } from 'node:zlib';
-import { createBitmap, type Bitmap } from '../../src/render/bitmap';
+import { createBitmap, setDot, type Bitmap } from '../../src/render/bitmap';
 import { crc16 } from '../../src/render/zplEncoder';
 
 export function decodeZpl(zpl: Buffer): Bitmap[] {
@@ -60,44 +60,128 @@ function fromAcs(data: string, bytesPerRow: number, height: number): Buffer {
   return out;
 }
 
-export function decodeTspl(tspl: Buffer): Bitmap[] {
-  const labels: Bitmap[] = [];
-  let at = 0;
-  for (;;) {
-    const start = tspl.indexOf('BITMAP ', at, 'ascii');
-    if (start < 0) return labels;
-    const header = /^BITMAP (\d+),(\d+),(\d+),(\d+),(\d+),/.exec(tspl.subarray(start, start + 60).toString('ascii'))!;
-    const [bytesPerRow, height] = [Number(header[3]), Number(header[4])];
-    const dataStart = start + header[0].length;
-    const bitmap = createBitmap(bytesPerRow * 8, height);
-    for (let i = 0; i < bytesPerRow * height; i++) bitmap.data[i] = ~tspl[dataStart + i]! & 0xff; // 0 bit = black in TSPL
-    labels.push(bitmap);
-    at = dataStart + bytesPerRow * height;
-    if (tspl.subarray(at, at + 13).toString('ascii') !== '\r\nPRINT 1,1\r\n') throw new Error('BITMAP not followed by PRINT');
+/** One label of a printer job: its dots, and the command lines drawn by the printer itself (barcodes, text). */
+export interface DecodedLabel {
+  bitmap: Bitmap;
+  /** Lines other than graphics, fills and the page set-up, in order (TEXT lines as latin1). */
+  commands: string[];
+}
+
+export function decodeTspl(tspl: Buffer, dpi = 203): Bitmap[] {
+  return decodeTsplLabels(tspl, dpi).map((l) => l.bitmap);
+}
+
+/**
+ * TSPL: SIZE (mm, turned into dots at `dpi`, in whole bytes like BITMAP widths), CLS, BITMAP (0 bit = black; mode 0 overwrites, 1 ORs), BAR
+ * fills, PRINT. A label that is one BITMAP at 0,0 and nothing else keeps that bitmap's own size.
+ */
+export function decodeTsplLabels(tspl: Buffer, dpi = 203): DecodedLabel[] {
+  const labels: DecodedLabel[] = [];
+  let size: [number, number] = [0, 0];
+  let graphics: { x: number; y: number; bytesPerRow: number; height: number; mode: number; data: Buffer }[] = [];
+  let bars: [number, number, number, number][] = [];
+  let commands: string[] = [];
+  for (let at = 0; at < tspl.length; ) {
+    if (tspl.subarray(at, at + 7).toString('ascii') === 'BITMAP ') {
+      const header = /^BITMAP (\d+),(\d+),(\d+),(\d+),(\d+),/.exec(tspl.subarray(at, at + 60).toString('ascii'))!;
+      const [x, y, bytesPerRow, height, mode] = header.slice(1, 6).map(Number) as [number, number, number, number, number];
+      const dataStart = at + header[0].length;
+      graphics.push({ x, y, bytesPerRow, height, mode, data: tspl.subarray(dataStart, dataStart + bytesPerRow * height) });
+      at = dataStart + bytesPerRow * height;
+      if (tspl.subarray(at, at + 2).toString('ascii') !== '\r\n') throw new Error('BITMAP data not followed by CRLF');
+      at += 2;
+      continue;
+    }
+    const end = tspl.indexOf('\r\n', at, 'ascii');
+    if (end < 0) throw new Error('TSPL line without CRLF');
+    const line = tspl.subarray(at, end).toString('latin1');
+    at = end + 2;
+    const sized = /^SIZE ([\d.]+) mm,([\d.]+) mm$/.exec(line);
+    const bar = /^BAR (\d+),(\d+),(\d+),(\d+)$/.exec(line);
+    if (sized) size = [Math.round((Number(sized[1]) * dpi) / 25.4), Math.round((Number(sized[2]) * dpi) / 25.4)];
+    else if (bar) bars.push(bar.slice(1, 5).map(Number) as [number, number, number, number]);
+    else if (line === 'PRINT 1,1') {
+      const only = graphics.length === 1 && !bars.length && !commands.length && graphics[0]!.x === 0 && graphics[0]!.y === 0 ? graphics[0] : undefined;
+      const bitmap = only ? createBitmap(only.bytesPerRow * 8, only.height) : createBitmap(Math.ceil(size[0] / 8) * 8, size[1]);
+      for (const g of graphics)
+        for (let r = 0; r < g.height; r++)
+          for (let c = 0; c < g.bytesPerRow; c++) {
+            const byte = ~g.data[r * g.bytesPerRow + c]! & 0xff; // 0 bit = black in TSPL
+            for (let bit = 0; bit < 8; bit++) {
+              const [x, y] = [g.x + c * 8 + bit, g.y + r];
+              if (x >= bitmap.width || y >= bitmap.height) continue;
+              const black = ((byte >> (7 - bit)) & 1) === 1;
+              if (black || g.mode === 0) setDot(bitmap, x, y, black);
+            }
+          }
+      for (const [x, y, w, h] of bars) for (let yy = y; yy < Math.min(bitmap.height, y + h); yy++) for (let xx = x; xx < Math.min(bitmap.width, x + w); xx++) setDot(bitmap, xx, yy, true);
+      labels.push({ bitmap, commands });
+      [graphics, bars, commands] = [[], [], []];
+    } else if (!/^(GAP |DIRECTION |REFERENCE |CLS$)/.test(line)) commands.push(line);
   }
+  return labels;
 }
 
 export function decodeCpcl(cpcl: Buffer): Bitmap[] {
-  const lines = cpcl.toString('ascii').split('\r\n').filter((l) => l !== '');
-  const labels: Bitmap[] = [];
-  for (let i = 0; i < lines.length; ) {
-    const head = /^! 0 200 200 (\d+) 1$/.exec(lines[i++]!);
+  return decodeCpclLabels(cpcl).map((l) => l.bitmap);
+}
+
+/**
+ * CPCL sessions: `! 0 200 200 height 1`, PAGE-WIDTH, EG (hex) and CG (binary) graphics at x,y (black dots
+ * only), LINE fills (a horizontal line's width grows down, a vertical one's right), FORM, PRINT.
+ */
+export function decodeCpclLabels(cpcl: Buffer): DecodedLabel[] {
+  const labels: DecodedLabel[] = [];
+  let at = 0;
+  const readLine = () => {
+    const end = cpcl.indexOf('\r\n', at, 'ascii');
+    if (end < 0) throw new Error('CPCL line without CRLF');
+    const line = cpcl.subarray(at, end).toString('latin1');
+    at = end + 2;
+    return line;
+  };
+  while (at < cpcl.length) {
+    const head = /^! 0 200 200 (\d+) 1$/.exec(readLine());
     if (!head) throw new Error('not a CPCL session header');
-    let width: number | undefined;
+    const height = Number(head[1]);
     let bitmap: Bitmap | undefined;
-    for (let line = lines[i++]; line !== 'PRINT'; line = lines[i++]) {
-      if (line === undefined) throw new Error('session without PRINT');
+    const commands: string[] = [];
+    const blit = (bytesPerRow: number, rows: number, x0: number, y0: number, data: Buffer) => {
+      bitmap ??= createBitmap(bytesPerRow * 8, height);
+      for (let r = 0; r < rows; r++)
+        for (let c = 0; c < bytesPerRow * 8; c++)
+          if ((data[r * bytesPerRow + (c >> 3)]! >> (7 - (c & 7))) & 1 && x0 + c < bitmap.width && y0 + r < bitmap.height) setDot(bitmap, x0 + c, y0 + r, true);
+    };
+    for (;;) {
+      if (at >= cpcl.length) throw new Error('session without PRINT');
+      if (cpcl.subarray(at, at + 3).toString('ascii') === 'CG ') {
+        const cg = /^CG (\d+) (\d+) (\d+) (\d+) /.exec(cpcl.subarray(at, at + 40).toString('ascii'))!;
+        const [bytesPerRow, rows, x, y] = cg.slice(1, 5).map(Number) as [number, number, number, number];
+        const start = at + cg[0].length;
+        blit(bytesPerRow, rows, x, y, cpcl.subarray(start, start + bytesPerRow * rows));
+        at = start + bytesPerRow * rows;
+        if (cpcl.subarray(at, at + 2).toString('ascii') !== '\r\n') throw new Error('CG data not followed by CRLF');
+        at += 2;
+        continue;
+      }
+      const line = readLine();
+      if (line === 'PRINT') break;
       const pw = /^PAGE-WIDTH (\d+)$/.exec(line);
-      const eg = /^EG (\d+) (\d+) 0 0 ([0-9A-F]*)$/.exec(line);
-      if (pw) width = Number(pw[1]);
+      const eg = /^EG (\d+) (\d+) (\d+) (\d+) ([0-9A-F]*)$/.exec(line);
+      const ln = /^LINE (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line);
+      if (pw) bitmap = createBitmap(Number(pw[1]), height);
       else if (eg) {
-        const [bytesPerRow, height] = [Number(eg[1]), Number(eg[2])];
-        if (height !== Number(head[1]) || eg[3]!.length !== bytesPerRow * height * 2) throw new Error('EG size mismatch');
-        bitmap = createBitmap(width ?? bytesPerRow * 8, height);
-        Buffer.from(eg[3]!, 'hex').copy(bitmap.data);
-      } else if (line !== 'FORM') throw new Error('unexpected CPCL line');
+        const [bytesPerRow, rows, x, y] = eg.slice(1, 5).map(Number) as [number, number, number, number];
+        if (eg[5]!.length !== bytesPerRow * rows * 2) throw new Error('EG size mismatch');
+        if (x === 0 && y === 0 && rows !== height) throw new Error('EG size mismatch');
+        blit(bytesPerRow, rows, x, y, Buffer.from(eg[5]!, 'hex'));
+      } else if (ln) {
+        const [x0, y0, x1, y1, w] = ln.slice(1, 6).map(Number) as [number, number, number, number, number];
+        const [rx0, ry0, rx1, ry1] = y0 === y1 ? [x0, y0, x1, y0 + w] : [x0, y0, x0 + w, y1];
+        for (let y = ry0; y < Math.min(height, ry1); y++) for (let x = rx0; x < Math.min(bitmap!.width, rx1); x++) setDot(bitmap!, x, y, true);
+      } else if (line !== 'FORM') commands.push(line);
     }
-    labels.push(bitmap!);
+    labels.push({ bitmap: bitmap!, commands });
   }
   return labels;
 }

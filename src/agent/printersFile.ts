@@ -1,0 +1,33 @@
+// The agent's printers file (`waybill agent --printers printers.json`): the warehouse's printers as the
+// agent reaches them. Only names, languages and options go to the service; connections stay local.
+
+import { z } from 'zod';
+import { DPIS } from '../render/outputFormats';
+
+export const PRINTER_NAME = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'must be 1–40 lower-case letters, digits, dots, dashes or underscores');
+
+export const PrinterConnection = z.discriminatedUnion('kind', [
+  /** Raw TCP ("port 9100"). Reached from the agent, on the warehouse LAN. */
+  z.strictObject({ kind: z.literal('tcp'), host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535).default(9100) }),
+  /** A USB printer's device file, written raw (e.g. /dev/usb/lp0). */
+  z.strictObject({ kind: z.literal('usb'), device: z.string().regex(/^\/dev\/[A-Za-z0-9/_.-]+$/, 'must be a device file under /dev') }),
+  /** A CUPS queue, sent raw with `lp -d QUEUE -o raw`. */
+  z.strictObject({ kind: z.literal('cups'), queue: z.string().regex(/^[A-Za-z0-9_.-]{1,127}$/, 'must be a CUPS queue name') }),
+]);
+export type PrinterConnection = z.infer<typeof PrinterConnection>;
+
+export const AgentPrinter = z.strictObject({
+  name: PRINTER_NAME,
+  language: z.enum(['zpl', 'tspl', 'cpcl']),
+  dpi: z.number().pipe(z.literal(DPIS, { error: `must be one of ${DPIS.join(', ')}` })).default(203),
+  /** The template matching the media loaded; the service default when absent. */
+  template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional(),
+  /** Barcodes as the printer's own commands (smaller jobs) or drawn into the raster. */
+  barcodes: z.enum(['native', 'raster']).default('native'),
+  /** Text drawn into the raster (no printer font needed) or, for TSPL printers with a resident Chinese font, in that font. */
+  text: z.enum(['raster', 'printer-font']).default('raster'),
+  connection: PrinterConnection,
+});
+export type AgentPrinter = z.output<typeof AgentPrinter>;
+
+export const PrintersFile = z.strictObject({ printers: z.array(AgentPrinter).min(1).max(64) });

@@ -1,0 +1,97 @@
+// One label split between printer commands and raster, per job options: barcodes the printer draws itself
+// (value, position and whole-dot module size from the layout), text in a printer-resident font (TSPL),
+// solid rectangles (lines, boxes, raster barcode modules) as fill commands, and the rest as a bitmap. The
+// dots of each part are those of the whole-label raster (rasterise.ts), so a printer prints the same label.
+
+import type { DrawOp, LabelDrawing } from '../layout/drawing';
+import { PT_PER_INCH, mmToDots } from '../layout/units';
+import type { Bitmap } from './bitmap';
+import { rasteriseLabel, solidRects, type DotRect } from './rasterise';
+
+export type BarcodeMode = 'native' | 'raster';
+export type TextMode = 'raster' | 'printer-font';
+
+export interface NativeSymbol {
+  symbol: 'code128' | 'qr';
+  value: string;
+  /** Top-left of the symbol (first bar / finder pattern, quiet zone outside), in dots. */
+  x: number;
+  y: number;
+  /** Module (narrow bar, QR cell) in whole dots. */
+  moduleDots: number;
+  /** Bar height (Code128) or symbol side (QR), in dots. */
+  height: number;
+}
+
+export interface NativeText {
+  text: string;
+  /** Left end of the baseline, in dots. */
+  x: number;
+  baseline: number;
+  sizeDots: number;
+  bold: boolean;
+}
+
+export interface ComposedLabel {
+  width: number;
+  height: number;
+  /** What is left to send as graphics. */
+  raster: Bitmap;
+  /** Solid fills, clipped to the label; empty unless asked for. */
+  rects: DotRect[];
+  symbols: NativeSymbol[];
+  texts: NativeText[];
+}
+
+export interface ComposeOptions {
+  barcodes: BarcodeMode;
+  text: TextMode;
+  /** Send lines, boxes and raster barcode modules as fill commands instead of graphics. */
+  rects: boolean;
+  /** Whether the printer can carry this symbol's value (its characters) in its own command. */
+  canCarry: (symbol: NativeSymbol['symbol'], value: string) => boolean;
+  /** Whether the printer font can draw this text. */
+  canDraw?: (text: string) => boolean;
+}
+
+export async function composeLabel(label: LabelDrawing, dpi: number, opts: ComposeOptions): Promise<ComposedLabel> {
+  const symbols: NativeSymbol[] = [];
+  const texts: NativeText[] = [];
+  const rects: DotRect[] = [];
+  const drawnByPrinter = new Set<DrawOp>();
+  for (const op of label.ops) {
+    if (op.op === 'modules' && opts.barcodes === 'native') {
+      const symbol = nativeSymbol(op, label, dpi);
+      if (symbol && opts.canCarry(symbol.symbol, symbol.value)) {
+        symbols.push(symbol);
+        drawnByPrinter.add(op);
+        continue;
+      }
+    }
+    if (op.op === 'text' && opts.text === 'printer-font' && opts.canDraw?.(op.text)) {
+      texts.push({ text: op.text, x: Math.round(mmToDots(op.x, dpi)), baseline: Math.round(mmToDots(op.baseline, dpi)), sizeDots: (op.sizePt / PT_PER_INCH) * dpi, bold: op.bold });
+      drawnByPrinter.add(op);
+      continue;
+    }
+    // QR modules are many small squares: as graphics they cost less than as fills.
+    if (opts.rects && (op.op === 'line' || op.op === 'box' || (op.op === 'modules' && op.symbol === 'code128'))) {
+      rects.push(...solidRects(op, dpi));
+      drawnByPrinter.add(op);
+    }
+  }
+  const raster = await rasteriseLabel(label, dpi, (op) => !drawnByPrinter.has(op));
+  const clipped = rects
+    .map((r) => ({ x0: Math.max(0, r.x0), y0: Math.max(0, r.y0), x1: Math.min(raster.width, r.x1), y1: Math.min(raster.height, r.y1) }))
+    .filter((r) => r.x1 > r.x0 && r.y1 > r.y0);
+  return { width: raster.width, height: raster.height, raster, rects: clipped, symbols, texts };
+}
+
+/** The symbol as the layout placed it, when its module size is known in whole dots at this resolution. */
+function nativeSymbol(op: Extract<DrawOp, { op: 'modules' }>, label: LabelDrawing, dpi: number): NativeSymbol | undefined {
+  if (op.value === undefined || !op.moduleDots || dpi !== label.dpi || !op.rects.length) return undefined;
+  const [x0, y0, x1, y1] = solidRects(op, dpi).reduce(
+    ([a, b, c, d], r) => [Math.min(a, r.x0), Math.min(b, r.y0), Math.max(c, r.x1), Math.max(d, r.y1)],
+    [Infinity, Infinity, -Infinity, -Infinity],
+  );
+  return { symbol: op.symbol, value: op.value, x: x0, y: y0, moduleDots: op.moduleDots, height: op.symbol === 'qr' ? Math.max(x1 - x0, y1 - y0) : y1 - y0 };
+}
