@@ -13,7 +13,7 @@ import { startComponent, VARIANTS, type ComponentVariant, type RunningComponent 
 import { PrintersFile, type AgentPrinter } from './printersFile';
 
 export const AGENT_USAGE =
-  '  waybill agent --service URL --key wbk_… --printers printers.json [--component --component-key wbk_… [--component-variant cainiao|pdd|douyin|kuaishou] [--component-wss] [--component-origin https://erp.example.com]…]   (warehouse print agent; keys also from WAYBILL_AGENT_KEY, WAYBILL_AGENT_COMPONENT_KEY)';
+  '  waybill agent --service URL --key wbk_… --printers printers.json [--component --component-key wbk_… [--component-variant cainiao|pdd|douyin|kuaishou] [--component-wss] [--component-origin https://erp.example.com]…] [--allow-http]   (warehouse print agent; keys also from WAYBILL_AGENT_KEY, WAYBILL_AGENT_COMPONENT_KEY)';
 
 /** Reads and checks the printers file (names unique). */
 export function readPrintersFile(file: string): AgentPrinter[] {
@@ -54,6 +54,7 @@ export async function agentCommand(args: string[], env: NodeJS.ProcessEnv, io: I
       'component-variant': { type: 'string' },
       'component-wss': { type: 'boolean' },
       'component-origin': { type: 'string', multiple: true },
+      'allow-http': { type: 'boolean' },
     },
   });
   if (!values.service) throw new UsageError('--service URL is required');
@@ -62,6 +63,10 @@ export async function agentCommand(args: string[], env: NodeJS.ProcessEnv, io: I
   } catch {
     throw new UsageError('--service must be an http:// or https:// URL');
   }
+  // The key and every job (QR tokens) would cross the network readable by anyone on the path.
+  const { protocol, hostname } = new URL(values.service);
+  if (protocol === 'http:' && !isLoopbackHost(hostname) && !values['allow-http'])
+    throw new UsageError('--service must be https:// unless it is on this machine (or pass --allow-http for a network you trust)');
   const key = values.key ?? env.WAYBILL_AGENT_KEY;
   if (!key || !key.startsWith('wbk_')) throw new UsageError('a printer-role API key is required: --key wbk_… or WAYBILL_AGENT_KEY');
   if (!values.printers) throw new UsageError('--printers printers.json is required');
@@ -90,4 +95,8 @@ export async function agentCommand(args: string[], env: NodeJS.ProcessEnv, io: I
     await agent.stop();
   }
   return 0;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

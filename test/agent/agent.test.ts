@@ -89,6 +89,9 @@ describe('waybill agent (command line)', () => {
     expect(await run(['--help'])).toMatchObject({ code: EXIT.ok, text: expect.stringMatching(/^usage:\n  waybill agent --service URL/) });
     expect(await run(['--service', 'http://127.0.0.1:1', '--printers', 'p.json'])).toMatchObject({ code: EXIT.usage, text: expect.stringContaining('WAYBILL_AGENT_KEY') });
     expect(await run(['--service', 'ftp://x', '--key', 'wbk_x', '--printers', 'p.json'])).toMatchObject({ code: EXIT.usage });
+    // Over a network the key and the jobs' QR tokens travel only encrypted, unless the operator says otherwise.
+    expect(await run(['--service', 'http://waybill.example.com', '--key', 'wbk_x', '--printers', 'p.json'])).toMatchObject({ code: EXIT.usage, text: expect.stringContaining('https://') });
+    expect(await run(['--service', 'http://waybill.example.com', '--key', 'wbk_x', '--printers', 'p.json', '--allow-http'])).toMatchObject({ code: EXIT.noInput });
     expect(await run(['--service', 'http://127.0.0.1:1', '--printers', 'p.json', '--component'], { WAYBILL_AGENT_KEY: 'wbk_x' })).toMatchObject({
       code: EXIT.usage,
       text: expect.stringContaining('WAYBILL_AGENT_COMPONENT_KEY'),
