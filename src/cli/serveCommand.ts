@@ -19,6 +19,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { asIo, type Output } from './io';
 import { AgentHub } from '../printers/agentHub';
+import { AuthThrottle } from '../http/authThrottle';
 
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
@@ -52,13 +53,15 @@ export async function serveCommand(
   let draining = false;
   // Warehouse agents (`waybill agent`) reach in over a WebSocket on this server; jobs for their printers go that way.
   const baseDelivery = deliveryDeps(services, now, () => [listening]);
+  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined);
+  const authFailures = { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst };
   const agentHub = new AgentHub({
     delivery: baseDelivery,
-    auth: { apiKeys: services.apiKeys, couriers, telephony: services.telephony },
+    // A refused agent key counts against its address like any other (the buckets are in the database).
+    auth: { apiKeys: services.apiKeys, couriers, telephony: services.telephony, throttle: new AuthThrottle({ metrics, audit, now, limit: authFailures }) },
     draining: () => draining,
     log: ({ level, ...entry }) => logger[level](entry),
   });
-  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined);
   const app = createApp({
     store,
     couriers,
@@ -101,7 +104,7 @@ export async function serveCommand(
       webhooks: { repo: services.webhooks, ring: services.keys.ring, policy: webhookNetworkPolicy(config, () => [listening]) },
     },
     metrics,
-    authFailures: { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst },
+    authFailures,
     ...(config.auth.trustProxy !== undefined ? { trustProxy: config.auth.trustProxy } : {}),
     checkReady: () => store.ping(),
     draining: () => draining,

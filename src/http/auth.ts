@@ -22,8 +22,12 @@ export interface AuthDeps {
 }
 
 export function bearer(req: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-  return m?.[1];
+  return bearerOf(req.get('authorization'));
+}
+
+/** The credential of an Authorization header value, when it is `Bearer <credential>`. */
+export function bearerOf(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
 }
 
 export async function principalOf(deps: AuthDeps, credential: string | undefined): Promise<Principal | undefined> {

@@ -14,7 +14,7 @@ import type { Request, Response } from 'express';
 import type { AuditLog } from '../audit/auditLog';
 import { describePresented, type CredentialRefused } from '../auth/authFailure';
 import { WaybillError } from '../errors';
-import { bearer } from './auth';
+import { bearerOf } from './auth';
 import type { Metrics } from './metrics';
 import type { RateBuckets } from './rateLimit';
 
@@ -39,12 +39,17 @@ export class AuthThrottle {
    * A credential was refused: counts it and draws from its address's bucket. Returns the error to answer
    * with: the refusal itself, or a 429 once the address has used up its failures.
    */
-  async refused(req: Request, res: Response, refusal: CredentialRefused): Promise<WaybillError> {
-    const presented = presentedOf(req);
+  refused(req: Request, res: Response, refusal: CredentialRefused): Promise<WaybillError> {
+    return this.refusedFrom({ ip: req.ip, authorization: req.get('authorization'), requestId: res.locals.requestId as string | undefined }, refusal);
+  }
+
+  /** The same, for a request that is not an express one (the agent link's WebSocket upgrade). */
+  async refusedFrom(source: { ip: string | undefined; authorization: string | undefined; requestId?: string }, refusal: CredentialRefused): Promise<WaybillError> {
+    const presented = presentedOf(source.authorization);
     this.deps.metrics.authFailures.inc({ kind: presented.kind });
     const limit = this.deps.limit;
     if (!limit) return refusal;
-    const address = addressKey(req.ip);
+    const address = addressKey(source.ip);
     const wait = await limit.rateBuckets.take(`authfail:${address}`, limit.perMinute / 60, limit.burst);
     if (wait === 0) return refusal;
     this.deps.metrics.authThrottled.inc({ kind: presented.kind });
@@ -55,7 +60,7 @@ export class AuthThrottle {
         actor: 'system',
         action: 'auth_throttle',
         outcome: 'limited',
-        requestId: res.locals.requestId as string | undefined,
+        requestId: source.requestId,
         detail: { address, kind: presented.kind, ...(presented.credentialId ? { credential: presented.credentialId } : {}) },
       });
     }
@@ -64,9 +69,9 @@ export class AuthThrottle {
 }
 
 /** What the Authorization header held: nothing, something that is not a bearer credential, or a credential. */
-function presentedOf(req: Request): ReturnType<typeof describePresented> {
-  if (!req.get('authorization')) return { kind: 'missing' };
-  return describePresented(bearer(req) ?? 'not a bearer credential');
+function presentedOf(authorization: string | undefined): ReturnType<typeof describePresented> {
+  if (!authorization) return { kind: 'missing' };
+  return describePresented(bearerOf(authorization) ?? 'not a bearer credential');
 }
 
 /**

@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { actorOf, type Principal } from '../auth/apiKey';
 import { CredentialRefused } from '../auth/authFailure';
 import { AGENT_PATH, AgentMessage, parseFrame, type ServiceMessage } from '../agent/agentProtocol';
-import { principalOf, type AuthDeps } from '../http/auth';
+import { bearerOf, principalOf, type AuthDeps } from '../http/auth';
 import { unseal } from '../vault/sealing';
 import { cancelKept, deliveryContext, STALE_SENDING_MS, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
 import { AGENT_ONLINE_MS, type Printer } from './printer';
@@ -82,7 +82,7 @@ export class AgentHub implements AgentDispatch {
     if (new URL(req.url ?? '/', 'http://x').pathname !== AGENT_PATH) return false;
     void this.admit(req).then(
       (p) => {
-        if (typeof p === 'number') return refuse(socket, p);
+        if ('status' in p) return refuse(socket, p.status, p.retryAfter);
         this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, p));
       },
       () => refuse(socket, 500),
@@ -91,18 +91,24 @@ export class AgentHub implements AgentDispatch {
   }
 
   /** A printer-role key of a client, before the upgrade; otherwise the status to refuse with. */
-  private async admit(req: IncomingMessage): Promise<Extract<Principal, { client: string }> | number> {
-    if (this.deps.draining()) return 503;
-    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  private async admit(req: IncomingMessage): Promise<Extract<Principal, { client: string }> | { status: number; retryAfter?: number }> {
+    if (this.deps.draining()) return { status: 503 };
     let p: Principal | undefined;
+    let refusal: CredentialRefused | undefined;
     try {
-      p = await principalOf(this.deps.auth, m?.[1]);
+      p = await principalOf(this.deps.auth, bearerOf(req.headers.authorization));
+      if (!p) refusal = new CredentialRefused('unauthenticated', 'a valid API key is required');
     } catch (e) {
-      if (e instanceof CredentialRefused) return 401;
-      return 403;
+      if (!(e instanceof CredentialRefused)) return { status: 403 };
+      refusal = e;
     }
-    if (!p) return 401;
-    if (p.role !== 'printer') return 403;
+    if (refusal) {
+      // Counted and throttled per address like every refused credential (429 once the address is over).
+      const answer = this.deps.auth.throttle ? await this.deps.auth.throttle.refusedFrom({ ip: req.socket.remoteAddress, authorization: req.headers.authorization }, refusal) : refusal;
+      return answer.code === 'limited' ? { status: 429, retryAfter: answer.retryAfterSeconds ?? 60 } : { status: 401 };
+    }
+    if (!p) return { status: 401 };
+    if (p.role !== 'printer') return { status: 403 };
     return p;
   }
 
@@ -306,13 +312,20 @@ export class AgentHub implements AgentDispatch {
   }
 }
 
-function refuse(socket: Duplex, status: number): void {
-  const text: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+function refuse(socket: Duplex, status: number, retryAfter?: number): void {
+  const text: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
   const body = JSON.stringify({
-    type: `https://waybill.example/problems/${status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : status === 503 ? 'unavailable' : 'internal'}`,
+    type: `https://waybill.example/problems/${status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : status === 429 ? 'limited' : status === 503 ? 'unavailable' : 'internal'}`,
     title: text[status],
     status,
-    detail: status === 401 ? 'a valid API key is required (Authorization: Bearer …)' : status === 403 ? 'an agent needs a printer-role API key of a client' : 'try again later',
+    detail:
+      status === 401
+        ? 'a valid API key is required (Authorization: Bearer …)'
+        : status === 403
+          ? 'an agent needs a printer-role API key of a client'
+          : status === 429
+            ? 'too many failed authentication attempts from this address'
+            : 'try again later',
   });
-  socket.end(`HTTP/1.1 ${status} ${text[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${text[status]}\r\n${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

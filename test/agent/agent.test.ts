@@ -110,6 +110,33 @@ describe('waybill agent (command line)', () => {
   });
 });
 
+describe('the agent link and failed authentication', () => {
+  it('counts refused agent keys per address like any refused credential: 429 with Retry-After once over, and audited', async () => {
+    const w = await startApiWorld(STORE_BACKENDS[0]![1], { WAYBILL_AUTH_FAILURE_BURST: '3', WAYBILL_AUTH_FAILURES_PER_MINUTE: '1' });
+    try {
+      const printerKey = (await w.services.apiKeys.add({ name: 'dock agent', role: 'printer', client: 'acme' }, new Date())).credential;
+      const attempt = (key: string) =>
+        new Promise<{ status: number; retryAfter?: string }>((resolve) => {
+          const ws = new WebSocket(`${w.running.url.replace('http', 'ws')}/v1/agent`, { headers: { authorization: `Bearer ${key}` } });
+          ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, ...(res.headers['retry-after'] ? { retryAfter: String(res.headers['retry-after']) } : {}) }));
+          ws.once('open', () => (ws.close(), resolve({ status: 101 })));
+          ws.once('error', () => undefined);
+        });
+      const wrong = 'wbk_aaaaaaaaaa_' + 'A'.repeat(43);
+      for (let i = 0; i < 3; i++) expect(await attempt(wrong)).toEqual({ status: 401 });
+      expect(await attempt(wrong)).toEqual({ status: 429, retryAfter: expect.stringMatching(/^\d+$/) });
+      // Only failures are held back: the warehouse's real agent still connects from the same address.
+      expect(await attempt(printerKey)).toEqual({ status: 101 });
+      const audited = (await w.t.query(`SELECT detail FROM audit_log WHERE action = ?`, 'auth_throttle')) as { detail: string }[];
+      expect(audited).toHaveLength(1);
+      expect(JSON.parse(audited[0]!.detail)).toMatchObject({ address: '127.0.0.1', kind: 'api_key', credential: 'wbk_aaaaaaaaaa' });
+      expect(audited[0]!.detail).not.toContain('AAAA'); // never the secret
+    } finally {
+      await stopApiWorld(w);
+    }
+  });
+});
+
 describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
   let w: ApiWorld;
   let printerKey: string;
