@@ -139,13 +139,14 @@ export class SqlCourierRepository implements CourierRepository {
         yield* step(d.db.deleteFrom('courier_pairings').where('courier_id', '=', p.courierId).where('used_at', 'is', null));
         yield* step(d.db.insertInto('courier_pairings').values({ code_hash: p.codeHash, courier_id: p.courierId, created_at: p.createdAt, expires_at: p.expiresAt }));
       });
-    try {
-      await replace();
-    } catch (e) {
-      // A concurrent issue for the same courier committed its open code first (one open code per courier):
-      // once more, now that its row is visible to the delete.
-      if (!isUniqueViolation(e)) throw e;
-      await replace();
+    // A concurrent issue for the same courier may commit its open code first (one open code per courier):
+    // then again, now that its row is visible to the delete. Each retry follows a commit, so a few suffice.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await replace();
+      } catch (e) {
+        if (!isUniqueViolation(e) || attempt >= 8) throw e;
+      }
     }
   }
 

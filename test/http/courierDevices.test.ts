@@ -141,10 +141,10 @@ describe.each(STORE_BACKENDS)('%s courier device pairing', (_name, backend) => {
     expect((await redeem(second)).status).toBe(201);
 
     // Issued at the same time, still one open code: exactly one of them pairs.
-    const racing = await Promise.all([pair(c.id), pair(c.id), pair(c.id)]);
+    const racing = await Promise.all(Array.from({ length: 6 }, () => pair(c.id)));
     const redeemed = [];
     for (const code of racing) redeemed.push((await redeem(code, 'Racer', newAddress())).status);
-    expect(redeemed.sort()).toEqual([201, 401, 401]);
+    expect(redeemed.sort()).toEqual([201, 401, 401, 401, 401, 401]);
   });
 
   it('guessing codes from one address ends in 429; a right code from there still pairs', async () => {
