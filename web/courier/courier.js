@@ -336,13 +336,15 @@
       }
     });
   }
-  var STATUS_AFTER = { picked_up: 'picked_up', delivered: 'delivered', returned: 'returned' };
-  /** Posts one event; a 409 saying the waybill already is where the event leads counts as sent (a retry after a lost answer). */
+  /**
+   * Posts one event; a 409 saying the waybill already is where the event leads counts as sent (a retry
+   * after a lost answer). Each of the app's events is named after the status it leads to.
+   */
   function send(no, type) {
     return call('/v1/waybills/' + encodeURIComponent(no) + '/events', 'POST', { type: type }).then(function () {
-      noteToday(no, STATUS_AFTER[type]);
+      noteToday(no, type);
     }, function (err) {
-      if (err.status === 409 && err.body && err.body.currentStatus === STATUS_AFTER[type]) { noteToday(no, STATUS_AFTER[type]); return; }
+      if (err.status === 409 && err.body && err.body.currentStatus === type) { noteToday(no, type); return; }
       throw err;
     });
   }
