@@ -40,12 +40,12 @@ const USAGE = `usage:
   waybill init [--demo]   (the data directory's settings file; --demo adds a demo relay pool)
   waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] [--format ${FORMAT_NAMES.join('|')}] [--dpi ${DPIS.join('|')}] --out PATH
   waybill print <orders.json|.ndjson> [--client ID] [--reprint] [--template ID] --printer NAME   (raw TCP to a registered network printer)
-        print options for printer languages: [--barcodes native|raster] [--text raster|printer-font (TSPL) [--font TSS24.BF2]]
+        print options for printer languages: [--barcodes native|raster] [--text raster|printer-font (TSPL, CPCL) [--font TSS24.BF2|24|55]]
   waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi ${DPIS.join('|')}] --out PATH   (stamped 样张/PREVIEW; creates nothing)
   waybill templates [--json]
   waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
   waybill printers add NAME --host HOST [--port 9100] --language zpl|tspl|cpcl|pdf [--dpi 203|300] [--template ID] [--client ID] [--zpl-compression z64|acs]
-                       [--barcodes native|raster] [--text raster|printer-font] [--font TSS24.BF2]
+                       [--barcodes native|raster] [--text raster|printer-font] [--font TSS24.BF2|24|55]
   waybill printers list [--json] | printers remove NAME | printers jobs [--status STATUS] [--json] | printers retry JOB
   waybill webhooks add (--client ID | --admin) --url URL [--events a,b] | webhooks list [--json] | webhooks remove ID
   waybill webhooks rotate-secret ID | webhooks redeliver EVENT   (signed webhook endpoints; secrets shown once)
@@ -212,7 +212,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   const jobOptions: RenderOptions = {
     ...(values.barcodes ? { barcodes: values.barcodes as BarcodeMode } : {}),
     ...(values.text ? { text: values.text as TextMode } : {}),
-    ...(values.font ? { tsplFont: values.font } : {}),
+    ...(values.font ? { font: values.font } : {}),
   };
   if (!values.out === !values.printer) throw new UsageError('give --out PATH (a file) or --printer NAME (a network printer)');
   if (values.printer && (values.format || values.dpi)) throw new UsageError("--printer prints in the printer's own language and resolution; leave out --format and --dpi");

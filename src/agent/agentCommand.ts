@@ -35,8 +35,6 @@ export function readPrintersFile(file: string): AgentPrinter[] {
   parsed.data.printers.forEach((p, i) => {
     if (seen.has(p.name)) throw new WaybillError('invalid_input', 'the printers file names a printer twice', [{ path: ['printers', i, 'name'], message: 'is already used by an earlier printer' }]);
     seen.add(p.name);
-    if (p.text === 'printer-font' && p.language !== 'tspl')
-      throw new WaybillError('invalid_input', 'the printers file is invalid', [{ path: ['printers', i, 'text'], message: 'printer-font needs a TSPL printer; others print text as raster' }]);
   });
   return parsed.data.printers;
 }

@@ -3,17 +3,11 @@
 // service sends jobs (their bytes base64) and the agent acknowledges each one.
 
 import { z } from 'zod';
-import { AgentPrinter, PRINTER_NAME } from './printersFile';
+import { AnnouncedPrinter, PRINTER_NAME, type AgentPrinter } from './printersFile';
 
 /** The WebSocket path on the service; the agent authenticates with a `printer`-role key of its client. */
 export const AGENT_PATH = '/v1/agent';
 
-/** What the service learns of a printer: never a host, port, device or queue (strict: such a field is refused). */
-export const AnnouncedPrinter = AgentPrinter.omit({ connection: true }).refine((p) => p.text === 'raster' || p.language === 'tspl', {
-  path: ['text'],
-  message: 'printer-font needs TSPL',
-});
-export type AnnouncedPrinter = z.infer<typeof AnnouncedPrinter>;
 
 const JOB_ID = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a job id');
 
@@ -48,7 +42,7 @@ export function helloOf(printers: AgentPrinter[], agent?: string): Extract<Agent
   return {
     type: 'hello',
     ...(agent ? { agent } : {}),
-    printers: printers.map((p) => ({ name: p.name, language: p.language, dpi: p.dpi, ...(p.template ? { template: p.template } : {}), barcodes: p.barcodes, text: p.text })),
+    printers: printers.map((p) => ({ name: p.name, language: p.language, dpi: p.dpi, ...(p.template ? { template: p.template } : {}), barcodes: p.barcodes, text: p.text, ...(p.font ? { font: p.font } : {}) })),
   };
 }
 

@@ -2,7 +2,8 @@
 // agent reaches them. Only names, languages and options go to the service; connections stay local.
 
 import { z } from 'zod';
-import { DPIS } from '../render/outputFormats';
+import { WaybillError } from '../errors';
+import { checkRenderOptions, DPIS, PRINTER_FONT } from '../render/outputFormats';
 
 export const PRINTER_NAME = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'must be 1–40 lower-case letters, digits, dots, dashes or underscores');
 
@@ -16,7 +17,7 @@ export const PrinterConnection = z.discriminatedUnion('kind', [
 ]);
 export type PrinterConnection = z.infer<typeof PrinterConnection>;
 
-export const AgentPrinter = z.strictObject({
+const AgentPrinterFields = z.strictObject({
   name: PRINTER_NAME,
   language: z.enum(['zpl', 'tspl', 'cpcl']),
   dpi: z.number().pipe(z.literal(DPIS, { error: `must be one of ${DPIS.join(', ')}` })).default(203),
@@ -24,10 +25,29 @@ export const AgentPrinter = z.strictObject({
   template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional(),
   /** Barcodes as the printer's own commands (smaller jobs) or drawn into the raster. */
   barcodes: z.enum(['native', 'raster']).default('native'),
-  /** Text drawn into the raster (no printer font needed) or, for TSPL printers with a resident Chinese font, in that font. */
+  /** Text drawn into the raster (no printer font needed) or, for TSPL and CPCL printers with a resident Chinese font, in that font. */
   text: z.enum(['raster', 'printer-font']).default('raster'),
+  /** The resident font for printer-font: TSPL TSS24.BF2 and CPCL 24 when absent. */
+  font: z.string().regex(PRINTER_FONT, 'must be a printer font name such as TSS24.BF2').optional(),
   connection: PrinterConnection,
 });
+
+/** The options must suit the language (the rules of every print request), each refusal at its field. */
+function optionsSuitLanguage<T extends z.ZodType<{ language: 'zpl' | 'tspl' | 'cpcl'; text: 'raster' | 'printer-font'; font?: string | undefined }>>(schema: T) {
+  return schema.superRefine((p, ctx) => {
+    try {
+      checkRenderOptions(p.language, { text: p.text, ...(p.font ? { font: p.font } : {}) });
+    } catch (e) {
+      if (!(e instanceof WaybillError)) throw e;
+      for (const issue of e.issues) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
+  });
+}
+
+export const AgentPrinter = optionsSuitLanguage(AgentPrinterFields);
 export type AgentPrinter = z.output<typeof AgentPrinter>;
+/** What the service learns of a printer: never a host, port, device or queue (strict: such a field is refused). */
+export const AnnouncedPrinter = optionsSuitLanguage(AgentPrinterFields.omit({ connection: true }));
+export type AnnouncedPrinter = z.infer<typeof AnnouncedPrinter>;
 
 export const PrintersFile = z.strictObject({ printers: z.array(AgentPrinter).min(1).max(64) });

@@ -36,6 +36,7 @@ const OPTIONS: Record<Language, [string, RenderOptions][]> = {
   cpcl: [
     ['default (CG)', {}],
     ['barcodes=native', { barcodes: 'native' }],
+    ['native+printer-font', { barcodes: 'native', text: 'printer-font' }],
     ['graphics=eg (today)', { cpclGraphics: 'eg' }],
   ],
 };

@@ -17,7 +17,7 @@ import { EXIT, asIo, printList, type Io, type Output } from './io';
 const USAGE = `usage:
   waybill printers add NAME --host HOST [--port 9100] --language ${PRINTER_LANGUAGES.join('|')} [--dpi ${DPIS.join('|')}]
                        [--template ID] [--client CLIENT] [--zpl-compression z64|acs]
-                       [--barcodes native|raster] [--text raster|printer-font (TSPL)] [--font TSS24.BF2]
+                       [--barcodes native|raster] [--text raster|printer-font (TSPL, CPCL)] [--font TSS24.BF2|24|55]
   waybill printers list [--json] | printers remove NAME
   waybill printers jobs [--status ${DELIVERY_STATUSES.join('|')}] [--json] | printers retry JOB`;
 

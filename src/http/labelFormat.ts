@@ -12,7 +12,7 @@ import {
   FORMAT_NAMES as FORMATS,
   OUTPUT_FORMATS,
   TEXT_MODES,
-  TSPL_FONT,
+  PRINTER_FONT,
   checkRenderOptions,
   formatOfMediaType,
   type Dpi,
@@ -56,8 +56,8 @@ export const LabelQuery = z
     text: z
       .enum(TEXT_MODES)
       .optional()
-      .describe("TSPL only: 'printer-font' prints text in the printer's resident Chinese font (GB2312); 'raster' (default) needs no printer font"),
-    font: z.string().regex(TSPL_FONT, 'must be a printer font name such as TSS24.BF2').optional().describe('the TSPL resident font for text=printer-font; TSS24.BF2 by default'),
+      .describe("TSPL and CPCL: 'printer-font' prints text in the printer's resident Chinese font (GB2312); 'raster' (default) needs no printer font"),
+    font: z.string().regex(PRINTER_FONT, 'must be a printer font name such as TSS24.BF2').optional().describe('the resident font for text=printer-font: TSPL TSS24.BF2 and CPCL 24 (24×24) by default; CPCL also 55 (16×16)'),
   })
   .strict();
 export type LabelQuery = z.infer<typeof LabelQuery>;
@@ -103,7 +103,7 @@ export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat
 
 /** The job options of a label query, refused (naming the query field) when the format cannot honour them. */
 export function renderOptionsOf(query: LabelQuery, format: LabelFormat): RenderOptions {
-  const opts: RenderOptions = { ...(query.barcodes ? { barcodes: query.barcodes } : {}), ...(query.text ? { text: query.text } : {}), ...(query.font ? { tsplFont: query.font } : {}) };
+  const opts: RenderOptions = { ...(query.barcodes ? { barcodes: query.barcodes } : {}), ...(query.text ? { text: query.text } : {}), ...(query.font ? { font: query.font } : {}) };
   checkRenderOptions(format, opts, ['query']);
   return opts;
 }

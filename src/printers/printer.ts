@@ -2,7 +2,7 @@
 // resolution. Registered by an operator; API keys print only to their own client's printers.
 
 import { z } from 'zod';
-import { BARCODE_MODES, DPIS, TEXT_MODES, TSPL_FONT, type RenderOptions } from '../render/outputFormats';
+import { BARCODE_MODES, DPIS, TEXT_MODES, PRINTER_FONT, type RenderOptions } from '../render/outputFormats';
 
 /** The languages a printer can be sent raw: the thermal ones, and PDF for printers that print it directly. */
 export const PRINTER_LANGUAGES = ['zpl', 'tspl', 'cpcl', 'pdf'] as const;
@@ -28,10 +28,10 @@ export const NewPrinter = z.strictObject({
    * before this option keep 'raster', so their jobs do not change.
    */
   barcodes: z.enum(BARCODE_MODES).default('raster'),
-  /** TSPL only: text in the resident `font` (GB2312) instead of raster; other languages refuse it. */
+  /** TSPL and CPCL: text in the resident `font` (GB2312) instead of raster; other languages refuse it. */
   text: z.enum(TEXT_MODES).default('raster'),
-  /** The TSPL resident font for text=printer-font; TSS24.BF2 when absent. */
-  font: z.string().regex(TSPL_FONT, 'must be a printer font name such as TSS24.BF2').optional(),
+  /** The resident font for text=printer-font; TSPL TSS24.BF2 and CPCL 24 when absent. */
+  font: z.string().regex(PRINTER_FONT, 'must be a printer font name such as TSS24.BF2').optional(),
 });
 export type NewPrinter = z.input<typeof NewPrinter>;
 type PrinterFields = z.output<typeof NewPrinter>;
@@ -53,5 +53,5 @@ export const AGENT_ONLINE_MS = 30_000;
 
 /** What a printer's record asks of the jobs rendered for it. */
 export function printerRenderOptions(p: Pick<Printer, 'zplCompression' | 'barcodes' | 'text' | 'font'>): RenderOptions {
-  return { zplCompression: p.zplCompression, barcodes: p.barcodes ?? 'raster', text: p.text ?? 'raster', ...(p.font ? { tsplFont: p.font } : {}) };
+  return { zplCompression: p.zplCompression, barcodes: p.barcodes ?? 'raster', text: p.text ?? 'raster', ...(p.font ? { font: p.font } : {}) };
 }

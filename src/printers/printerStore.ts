@@ -80,6 +80,7 @@ export interface AgentPrinterSpec {
   template?: string;
   barcodes: 'native' | 'raster';
   text: 'raster' | 'printer-font';
+  font?: string;
 }
 
 export interface AgentRegistration {

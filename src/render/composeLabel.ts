@@ -1,5 +1,5 @@
 // One label split between printer commands and raster, per job options: barcodes the printer draws itself
-// (value, position and whole-dot module size from the layout), text in a printer-resident font (TSPL),
+// (value, position and whole-dot module size from the layout), text in a printer-resident font (TSPL, CPCL),
 // solid rectangles (lines, boxes, raster barcode modules) as fill commands, and the rest as a bitmap. The
 // dots of each part are those of the whole-label raster (rasterise.ts), so a printer prints the same label.
 
@@ -84,6 +84,19 @@ export async function composeLabel(label: LabelDrawing, dpi: number, opts: Compo
     .map((r) => ({ x0: Math.max(0, r.x0), y0: Math.max(0, r.y0), x1: Math.min(raster.width, r.x1), y1: Math.min(raster.height, r.y1) }))
     .filter((r) => r.x1 > r.x0 && r.y1 > r.y0);
   return { width: raster.width, height: raster.height, raster, rects: clipped, symbols, texts };
+}
+
+/** Where a resident font cell's baseline sits, as a share of its height (TSPL and CPCL place the cell's top-left). */
+const CELL_ASCENT = 0.83;
+
+/**
+ * A text line in a resident font of `cellDots` square cells: the magnification (whole multiples only,
+ * rounded down unless within 10% of the next, so a line never grows far past the width the layout fitted
+ * it to) and the cell's top.
+ */
+export function placeInCells(t: NativeText, cellDots: number): { mul: number; top: number } {
+  const mul = Math.max(1, Math.min(10, Math.floor(t.sizeDots / cellDots + 0.1)));
+  return { mul, top: Math.max(0, Math.round(t.baseline - cellDots * mul * CELL_ASCENT)) };
 }
 
 /** The symbol as the layout placed it, when its module size is known in whole dots at this resolution. */

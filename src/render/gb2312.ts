@@ -1,4 +1,4 @@
-// GB2312 bytes for the resident Chinese fonts of TSPL printers (e.g. TSS24.BF2). Built once from the
+// GB2312 bytes for the resident Chinese fonts of TSPL and CPCL printers (e.g. TSS24.BF2, CPCL font 24). Built once from the
 // runtime's own GB18030 decoder over the GB2312 code table (rows 0xA1–0xF7, cells 0xA1–0xFE), so no
 // encoding package is needed; characters outside GB2312 have no bytes and stay raster.
 
@@ -31,3 +31,6 @@ export function encodeGb2312(text: string): Buffer | undefined {
   }
   return Buffer.from(bytes);
 }
+
+/** Whether a resident GB2312 font can draw the text: GB2312 characters and printable ASCII. */
+export const gb2312Drawable = (text: string) => encodeGb2312(text) !== undefined;

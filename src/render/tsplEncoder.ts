@@ -2,7 +2,7 @@
 // 0 bit prints (black) and a 1 bit leaves paper white: the inverse of our bitmap, so bytes are inverted.
 
 import type { Bitmap } from './bitmap';
-import type { ComposedLabel } from './composeLabel';
+import { placeInCells, type ComposedLabel } from './composeLabel';
 import { encodeGb2312 } from './gb2312';
 import { inkRegions } from './inkRegions';
 
@@ -19,8 +19,6 @@ const fmt = (mm: number) => String(Math.round(mm * 100) / 100);
 /** The default TSPL resident font: 24×24 dots, simplified Chinese in GB2312, on most printers sold in China. */
 export const DEFAULT_TSPL_FONT = 'TSS24.BF2';
 const FONT_CELL_DOTS = 24;
-/** Where a TSPL font cell's baseline sits, as a share of its height (TEXT places the cell's top-left). */
-const CELL_ASCENT = 0.83;
 /** `BITMAP x,y,w,h,0,` and the CRLF after the data: what one more graphic costs. */
 export const TSPL_BITMAP_OVERHEAD = 28;
 
@@ -51,16 +49,10 @@ export function encodeTsplLabel(c: ComposedLabel, label: { widthMm: number; heig
   for (const t of c.texts) {
     const bytes = encodeGb2312(t.text);
     if (!bytes) throw new Error('text without GB2312 bytes reached the TSPL encoder');
-    // Whole multiples of the font cell only: round down (unless within 10% of the next) so a line never
-    // grows far past the width the layout fitted it to.
-    const mul = Math.max(1, Math.min(10, Math.floor(t.sizeDots / FONT_CELL_DOTS + 0.1)));
-    const top = Math.max(0, Math.round(t.baseline - FONT_CELL_DOTS * mul * CELL_ASCENT));
+    const { mul, top } = placeInCells(t, FONT_CELL_DOTS);
     // `\["]` is the one escape inside a TSPL string; GB2312 bytes never include 0x22.
     parts.push(ascii(`TEXT ${t.x},${top},${quoted(font)},0,${mul},${mul},"`), Buffer.from(bytes.toString('latin1').replace(/"/g, '\\["]'), 'latin1'), ascii('"\r\n'));
   }
   parts.push(ascii('PRINT 1,1\r\n'));
   return Buffer.concat(parts);
 }
-
-/** Whether the resident font can draw the text: GB2312 characters and printable ASCII. */
-export const gb2312Drawable = (text: string) => encodeGb2312(text) !== undefined;

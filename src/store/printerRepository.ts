@@ -173,6 +173,7 @@ export class SqlPrinterRepository implements PrinterStore {
       template_id: p.template ?? null,
       barcodes: p.barcodes,
       text_mode: p.text,
+      tspl_font: p.font ?? null,
       agent_key: agent.key,
       agent_seen_at: now,
     });

@@ -130,7 +130,7 @@ export interface Schema {
     template_id: string | null;
     client_id: string | null;
     zpl_compression: string;
-    /** 'native' | 'raster' and 'raster' | 'printer-font' (migration 20); tspl_font null: TSS24.BF2. */
+    /** 'native' | 'raster' and 'raster' | 'printer-font' (migration 20); tspl_font: the printer font for printer-font (a TSPL name or, despite the column's name, a CPCL number); null: the language's default. */
     barcodes: Generated<string>;
     text_mode: Generated<string>;
     tspl_font: string | null;

@@ -106,6 +106,11 @@ describe('waybill agent (command line)', () => {
     expect(await run(['--service', 'http://127.0.0.1:1', '--printers', file], { WAYBILL_AGENT_KEY: 'wbk_x' })).toMatchObject({ code: EXIT.badInput, text: expect.stringContaining('printers[1].name') });
     fs.writeFileSync(file, JSON.stringify({ printers: [{ name: 'a', language: 'zpl', connection: { kind: 'usb', device: '/etc/passwd' } }] }));
     expect(await run(['--service', 'http://127.0.0.1:1', '--printers', file], { WAYBILL_AGENT_KEY: 'wbk_x' })).toMatchObject({ code: EXIT.badInput, text: expect.stringContaining('device') });
+    // A resident font only where the language has one, and a CPCL font whose size we know.
+    fs.writeFileSync(file, JSON.stringify({ printers: [{ name: 'a', language: 'cpcl', text: 'printer-font', connection: tcp }, { name: 'b', language: 'zpl', text: 'printer-font', connection: tcp }] }));
+    expect(await run(['--service', 'http://127.0.0.1:1', '--printers', file], { WAYBILL_AGENT_KEY: 'wbk_x' })).toMatchObject({ code: EXIT.badInput, text: expect.stringContaining('printers[1].text') });
+    fs.writeFileSync(file, JSON.stringify({ printers: [{ name: 'a', language: 'cpcl', text: 'printer-font', font: 'TSS24.BF2', connection: tcp }] }));
+    expect(await run(['--service', 'http://127.0.0.1:1', '--printers', file], { WAYBILL_AGENT_KEY: 'wbk_x' })).toMatchObject({ code: EXIT.badInput, text: expect.stringContaining('printers[0].font') });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -1,5 +1,5 @@
 // Compact printer jobs (issue 19): a printer may draw the barcodes itself (ZPL ^BC/^BQ, TSPL BARCODE/QRCODE,
-// CPCL BARCODE 128/B QR) and, in TSPL, the text in its resident font; CPCL and TSPL send only the inked
+// CPCL BARCODE 128/B QR) and, in TSPL and CPCL, the text in its resident font; CPCL and TSPL send only the inked
 // parts of the raster. Read back like a printer would: every native command carries the layout's value,
 // position and whole-dot module, the graphics hold no symbol and exactly the dots the layout left to them,
 // and with everything raster the printed dots are today's, dot for dot.
@@ -163,15 +163,45 @@ describe('barcodes=native', () => {
   });
 });
 
-describe('text=printer-font (TSPL)', () => {
-  it('draws every text line with TEXT in the resident font, GB2312: the masked text, at the layout position', async () => {
-    const decoded = decodeTsplLabels(await job('tspl', { barcodes: 'native', text: 'printer-font' }), DPI);
-    const gb = new TextDecoder('gb18030');
+interface PrinterText {
+  x: number;
+  y: number;
+  mul: number;
+  text: string;
+}
+const gb = new TextDecoder('gb18030');
+
+/** TSPL: `TEXT x,y,"font",0,mx,my,"text"`, the magnification in the command. */
+function tsplTexts(commands: string[]): PrinterText[] {
+  return commands.flatMap((line) => {
+    const m = /^TEXT (\d+),(\d+),"TSS24\.BF2",0,(\d+),(\d+),"(.*)"$/s.exec(line);
+    return m ? [{ x: Number(m[1]), y: Number(m[2]), mul: Number(m[3]), text: gb.decode(Buffer.from(m[5]!, 'latin1')).replace(/\\\["\]/g, '"') }] : [];
+  });
+}
+
+/** CPCL: `COUNTRY CHINA` first, `SETMAG m m` before a change of size, `TEXT font 0 x y text`, SETMAG 0 0 last. */
+function cpclTexts(commands: string[]): PrinterText[] {
+  const first = commands.findIndex((c) => c.startsWith('TEXT '));
+  expect(commands[first - 1]).toMatch(/^SETMAG [1-9]\d* [1-9]\d*$/);
+  expect(commands.slice(0, first)).toContain('COUNTRY CHINA');
+  expect(commands.at(-1)).toBe('SETMAG 0 0');
+  let mul = 0;
+  return commands.flatMap((line) => {
+    const mag = /^SETMAG (\d+) \1$/.exec(line);
+    if (mag) mul = Number(mag[1]);
+    const m = /^TEXT 24 0 (\d+) (\d+) (.*)$/s.exec(line);
+    return m ? [{ x: Number(m[1]), y: Number(m[2]), mul, text: gb.decode(Buffer.from(m[3]!, 'latin1')) }] : [];
+  });
+}
+
+describe('text=printer-font (TSPL, CPCL)', () => {
+  it.each([
+    ['tspl', (b: Buffer) => decodeTsplLabels(b, DPI), tsplTexts],
+    ['cpcl', decodeCpclLabels, cpclTexts],
+  ] as const)('%s draws every text line with TEXT in the resident font, GB2312: the masked text, at the layout position', async (format, decode, textsOf) => {
+    const decoded = decode(await job(format, { barcodes: 'native', text: 'printer-font' }));
     for (const [i, { commands, bitmap }] of decoded.entries()) {
-      const texts = commands.flatMap((line) => {
-        const m = /^TEXT (\d+),(\d+),"TSS24\.BF2",0,(\d+),(\d+),"(.*)"$/s.exec(line);
-        return m ? [{ x: Number(m[1]), y: Number(m[2]), mul: Number(m[3]), text: gb.decode(Buffer.from(m[5]!, 'latin1')).replace(/\\\["\]/g, '"') }] : [];
-      });
+      const texts = textsOf(commands);
       const ops = labels[i]!.ops.filter((op): op is Extract<DrawOp, { op: 'text' }> => op.op === 'text');
       expect(texts.map((t) => t.text)).toEqual(ops.map((op) => op.text));
       texts.forEach((t, j) => {
@@ -179,18 +209,19 @@ describe('text=printer-font (TSPL)', () => {
         expect(t.y).toBeLessThan(Math.round((ops[j]!.baseline * DPI) / 25.4)); // the cell's top, above the baseline
         expect(t.mul).toBeGreaterThanOrEqual(1);
       });
-      // What is left in dots: the lines and boxes, as BARs.
+      // What is left in dots: the lines and boxes, as fills.
       expect(same(bitmap, await rasteriseLabel(labels[i]!, DPI, (op) => op.op === 'line' || op.op === 'box'))).toBe(true);
     }
     // The masked text is what the printer gets: not the recipient's full name, nor the phone.
     const all = decoded.flatMap((l) => l.commands).join('\n');
     const gbAll = gb.decode(Buffer.from(all, 'latin1'));
+    expect(gbAll).toContain(WAYBILL_NO);
     expect(gbAll).not.toContain(order.recipient.name);
     expect(gbAll).not.toContain(order.recipient.phone.replace(/\D/g, '').slice(-8));
   });
 
   it('is refused for other languages, naming the field', async () => {
-    for (const format of ['zpl', 'cpcl', 'pdf'] as const) {
+    for (const format of ['zpl', 'pdf'] as const) {
       let error: unknown;
       try {
         renderOptionsOf(parseQuery(LabelQuery, { format, text: 'printer-font' }), format);
@@ -203,6 +234,35 @@ describe('text=printer-font (TSPL)', () => {
       expect(() => labelRenderer(format, memoryOutput().stream, DPI, { text: 'printer-font' })).toThrow(WaybillError);
     }
     expect(renderOptionsOf(parseQuery(LabelQuery, { format: 'tspl', barcodes: 'native', text: 'printer-font' }), 'tspl')).toEqual({ barcodes: 'native', text: 'printer-font' });
+  });
+
+  it('takes only the CPCL fonts whose cell it knows (24, 55), naming the field', () => {
+    expect(renderOptionsOf(parseQuery(LabelQuery, { format: 'cpcl', text: 'printer-font', font: '55' }), 'cpcl')).toEqual({ text: 'printer-font', font: '55' });
+    for (const font of ['TSS24.BF2', '7']) {
+      let error: unknown;
+      try {
+        renderOptionsOf(parseQuery(LabelQuery, { format: 'cpcl', text: 'printer-font', font }), 'cpcl');
+      } catch (e) {
+        error = e;
+      }
+      expect((error as WaybillError).issues).toEqual([expect.objectContaining({ path: ['query', 'font'] })]);
+    }
+  });
+
+  it('CPCL font 55 (16×16 cells) is magnified to the layout size in whole steps, never past it by more than 10%', async () => {
+    const decoded = decodeCpclLabels(await job('cpcl', { barcodes: 'native', text: 'printer-font', font: '55' }));
+    const mags = decoded.flatMap((l) => l.commands).flatMap((c) => /^SETMAG (\d+) /.exec(c)?.[1] ?? []).map(Number);
+    expect(Math.max(...mags)).toBeGreaterThan(1);
+    for (const [i, { commands }] of decoded.entries()) {
+      const ops = labels[i]!.ops.filter((op): op is Extract<DrawOp, { op: 'text' }> => op.op === 'text');
+      let mul = 0;
+      const sizes = commands.flatMap((c) => {
+        const mag = /^SETMAG (\d+) /.exec(c);
+        if (mag) mul = Number(mag[1]);
+        return c.startsWith('TEXT 55 0 ') ? [16 * mul] : [];
+      });
+      sizes.forEach((dots, j) => expect(dots).toBeLessThanOrEqual(Math.max(16, ((ops[j]!.sizePt / 72) * DPI) * 1.1)));
+    }
   });
 });
 
@@ -234,9 +294,10 @@ describe('compressed graphics, everything raster', () => {
 });
 
 describe('job size of a four-copy waybill at 203 dpi', () => {
-  it('is at most 40 KB in ZPL by default, and in TSPL with native barcodes and the printer font', async () => {
+  it('is at most 40 KB in ZPL by default, and in TSPL and CPCL with native barcodes and the printer font', async () => {
     expect((await job('zpl', {})).length).toBeLessThanOrEqual(40 * 1024);
     expect((await job('tspl', { barcodes: 'native', text: 'printer-font' })).length).toBeLessThanOrEqual(40 * 1024);
+    expect((await job('cpcl', { barcodes: 'native', text: 'printer-font' })).length).toBeLessThanOrEqual(40 * 1024);
   });
 
   it('CPCL and TSPL send at most a tenth of today’s whole-label graphics', async () => {
@@ -268,14 +329,14 @@ describe('over HTTP: the label query', () => {
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
 
-  it('takes barcodes=native and text=printer-font for TSPL, and refuses printer-font elsewhere naming query.text', async () => {
+  it('takes barcodes=native and text=printer-font for TSPL, and refuses printer-font for ZPL naming query.text', async () => {
     const created = (await (await call('POST', '/v1/waybills', { ...ZT_DOMESTIC, orderId: `COMPACT-${process.pid}` })).json()) as { id: string; waybillNo: string };
     const res = await call('GET', `/v1/waybills/${created.id}/label?format=tspl&copies=courier&barcodes=native&text=printer-font`);
     expect(res.status).toBe(200);
     const [label] = decodeTsplLabels(Buffer.from(await res.arrayBuffer()), DPI);
     expect(label!.commands).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^BARCODE \\d+,\\d+,"128",\\d+,0,0,\\d+,\\d+,"${created.waybillNo}"$`)), expect.stringMatching(/^QRCODE /), expect.stringMatching(/^TEXT /)]));
 
-    const refused = await call('GET', `/v1/waybills/${created.id}/label?format=cpcl&text=printer-font`);
+    const refused = await call('GET', `/v1/waybills/${created.id}/label?format=zpl&text=printer-font`);
     expect(refused.status).toBe(422);
     expect(((await refused.json()) as { errors: { path: string }[] }).errors).toEqual([expect.objectContaining({ path: 'query.text' })]);
   });
