@@ -18,8 +18,33 @@ const opened = new Map<FontWeight, fontkit.Font>();
 export function font(weight: FontWeight): fontkit.Font {
   let f = opened.get(weight);
   if (!f) {
-    f = fontkit.openSync(FONT_FILES[weight]) as fontkit.Font;
+    f = keepDecodedGlyphs(fontkit.openSync(FONT_FILES[weight]) as fontkit.Font);
     opened.set(weight, f);
   }
+  return f;
+}
+
+/**
+ * Every PDF embeds a subset of the font, and fontkit's subsetter parses each glyph's outline again for
+ * every document (to find compound glyphs): about a millisecond of a one-waybill PDF. fontkit already keeps
+ * one glyph object per id for the font's life; this keeps each one's parsed outline with it (read-only to
+ * the subsetter; a font with variations, whose outlines are transformed, is left alone). A fontkit without `_decode`
+ * just runs unchanged.
+ */
+function keepDecodedGlyphs(f: fontkit.Font): fontkit.Font {
+  type Glyph = { _decode?: () => unknown };
+  if (Object.keys(f.variationAxes).length) return f;
+  const getGlyph = f.getGlyph.bind(f);
+  const kept = new WeakSet<object>();
+  f.getGlyph = (id: number, codePoints?: number[]) => {
+    const glyph = getGlyph(id, codePoints) as (fontkit.Glyph & Glyph) | null;
+    if (glyph && typeof glyph._decode === 'function' && !kept.has(glyph)) {
+      const decode = glyph._decode.bind(glyph);
+      let decoded: unknown;
+      glyph._decode = () => (decoded ??= decode());
+      kept.add(glyph);
+    }
+    return glyph as fontkit.Glyph;
+  };
   return f;
 }

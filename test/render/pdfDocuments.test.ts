@@ -1,0 +1,74 @@
+// PDF documents share work across a process (shaped text runs, parsed glyph outlines) but nothing of their
+// content: each embeds its own font subset with every glyph it draws. A document rendered after others
+// reads and looks exactly like the same document rendered by a fresh process.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { LabelDrawing } from '../../src/layout/drawing';
+import { layoutWaybill } from '../../src/layout/layoutWaybill';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import type { CopyKind } from '../../src/privacy/copyPolicy';
+import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
+import { memoryOutput } from '../../src/render/memoryOutput';
+import type { PdfRenderer as PdfRendererClass } from '../../src/render/pdfRenderer';
+import { pdfText, rasterisePdf } from '../support/pdfProbe';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pdf-documents-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function labelsOf(i: number): LabelDrawing[] {
+  const views = new Map<CopyKind, CopyView>();
+  for (const s of template.labels.flatMap((l) => l.sections))
+    views.set(
+      s.copy,
+      buildCopyView(
+        { order: orders[i]!, waybillNo: `ZT48151623420${i}`, qrUrl: `https://scan.example.com/w/1AbCdEfGhIjKlMnOpQrSt${i}` },
+        { copy: s.copy, title: s.title, copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-12-01T08:00:00Z'), lang: 'zh' },
+        s.policy,
+      ),
+    );
+  return layoutWaybill(template, views, fontMetrics).labels;
+}
+
+async function render(Renderer: typeof PdfRendererClass, labels: LabelDrawing[], name: string): Promise<string> {
+  const out = memoryOutput();
+  const renderer = new Renderer(out.stream);
+  for (const label of labels) await renderer.addLabel(label);
+  await renderer.finish();
+  const file = path.join(dir, `${name}.pdf`);
+  fs.writeFileSync(file, out.bytes());
+  return file;
+}
+
+/** The renderer of a process that has rendered nothing yet: its own module instances, nothing shared. */
+function freshRenderer(): typeof PdfRendererClass {
+  let Renderer: typeof PdfRendererClass | undefined;
+  jest.isolateModules(() => {
+    Renderer = (require('../../src/render/pdfRenderer') as typeof import('../../src/render/pdfRenderer')).PdfRenderer;
+  });
+  return Renderer!;
+}
+
+it('a document rendered after others reads and looks exactly like one from a fresh process', async () => {
+  const { PdfRenderer } = await import('../../src/render/pdfRenderer');
+  const others = orders.slice(1, 6).map((_, j) => labelsOf(j + 1));
+  for (const [j, labels] of others.entries()) await render(PdfRenderer, labels, `other-${j}`);
+  const warm = await render(PdfRenderer, labelsOf(0), 'warm');
+  const cold = await render(freshRenderer(), labelsOf(0), 'cold');
+
+  const text = await pdfText(warm);
+  expect(text).toBe(await pdfText(cold));
+  expect(text).toContain('ZT481516234200'); // the waybill number, searchable
+  expect(text).toMatch(/[\u4e00-\u9fff]/); // and the Chinese text
+  const [warmPages, coldPages] = [await rasterisePdf(warm, 100), await rasterisePdf(cold, 100)];
+  expect(warmPages).toHaveLength(template.labels.length);
+  warmPages.forEach((page, i) => expect(page.equals(coldPages[i]!)).toBe(true));
+});
