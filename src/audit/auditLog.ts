@@ -57,7 +57,20 @@ export interface AuditRepository {
   readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T>;
 }
 
+/** At most this many records share one group commit (a bounded transaction). */
+const MAX_GROUP = 256;
+
+interface Waiting {
+  entry: AuditEntry;
+  resolve: (record: AuditRecord) => void;
+  reject: (error: unknown) => void;
+}
+
 export class ChainedAuditLog implements Required<AuditLog> {
+  /** Appends waiting for the next group commit, and whether one is under way. */
+  private waiting: Waiting[] = [];
+  private committing = false;
+
   /**
    * Without `keys` the log writes plain SHA-256 links (tests, tools on an unkeyed chain) and refuses to
    * append to a keyed chain. With them, each record's link is an HMAC under the active key; the first
@@ -68,13 +81,56 @@ export class ChainedAuditLog implements Required<AuditLog> {
     private readonly keys?: AuditKeyRing,
   ) {}
 
-  async append(entry: AuditEntry): Promise<AuditRecord> {
-    checkEntry(entry);
-    const record = await this.repo.append((head) => {
-      if (!head) throw new WaybillError('internal', 'the audit head is missing');
-      return this.link(head, entry, true);
+  /**
+   * Group commit: the appends of one turn of the event loop (concurrent requests), and those made while a
+   * commit is under way, go into one transaction, in order. Each promise resolves only once the
+   * transaction holding its record has committed, so an answer sent after `await append` is never
+   * without its record; a failed group is retried one record at a time, so one bad entry fails alone.
+   */
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    try {
+      checkEntry(entry);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ entry, resolve, reject });
+      if (this.waiting.length === 1 && !this.committing) setImmediate(() => void this.commitWaiting());
     });
-    return record!; // link always returns the entry's record last
+  }
+
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length) await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    let made: AuditRecord[] = [];
+    try {
+      await this.repo.append((head) => {
+        if (!head) throw new WaybillError('internal', 'the audit head is missing');
+        made = [];
+        const records: AuditRecord[] = [];
+        let last = head;
+        for (const { entry } of group) {
+          const linked = this.link(last, entry, true);
+          records.push(...linked);
+          const record = linked.at(-1)!; // link always returns the entry's record last
+          made.push(record);
+          last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
+        }
+        return records;
+      });
+    } catch (e) {
+      if (group.length === 1) return group[0]!.reject(e);
+      for (const one of group) await this.commitGroup([one]);
+      return;
+    }
+    group.forEach((w, i) => w.resolve(made[i]!));
   }
 
   /**

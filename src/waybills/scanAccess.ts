@@ -97,9 +97,6 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   if (!(SCAN_PURPOSES as readonly string[]).includes(req.purpose))
     throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
 
-  const lastMinute = await deps.store.scanAttemptsSince(courier.id, new Date(now.getTime() - 60_000));
-  if (lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
-
   // A malformed token is refused before any lookup, but still counts as an unknown token.
   const found = isWellFormedToken(req.token) ? await deps.store.findWaybillByTokenHash(hashToken(req.token, deps.keys.tokenKey)) : undefined;
   // Another carrier's token is answered exactly as an unknown one, after the same work (no oracle for
@@ -107,6 +104,12 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   // waybill attached. Only the audit record says why, and which waybill it was.
   const otherCarrier = found !== undefined && found.carrier !== courier.carrier;
   const waybill = otherCarrier ? undefined : found;
+
+  // The per-minute limit and "already opened today" in one statement; the limit is decided before the
+  // token's answer, so a limited courier learns nothing about the token (no attempt recorded, no waybill).
+  const gate = await deps.store.scanGate(courier.id, waybill?.id, now, deps.limits.perMinute);
+  if (gate.lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
+
   if (!waybill) {
     await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
     await audit('refuse', 'not_found', found?.waybillNo, otherCarrier ? { reason: 'other_carrier' } : undefined);
@@ -117,8 +120,8 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     throw await refuse('gone', 'this waybill is no longer live', 'gone', waybill);
   if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);
 
-  const counts = await deps.store.scanCounts(courier.id, waybill.id, now);
-  if (!counts.openedThisWaybill && counts.distinctOpenedDay >= deps.limits.distinctPerDay)
+  // A re-scan of a waybill opened today is free; only a first opening needs the day's distinct count.
+  if (!gate.openedThisWaybill && (await deps.store.scanCounts(courier.id, waybill.id, now)).distinctOpenedDay >= deps.limits.distinctPerDay)
     throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);

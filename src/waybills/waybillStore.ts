@@ -58,6 +58,9 @@ export interface ScanCounts {
   openedThisWaybill: boolean;
 }
 
+/** What is checked before every scan: the last minute's attempts (counted up to a cap) and whether this waybill was opened in the last 24 h. */
+export type ScanGate = Pick<ScanCounts, 'lastMinute' | 'openedThisWaybill'>;
+
 /** One applied lifecycle event: what it records, the state it was decided on, the state it leads to. */
 export interface EventChange {
   type: string;
@@ -215,8 +218,12 @@ export interface WaybillStore {
 
   recordScanAttempt(attempt: ScanAttempt): Promise<void>;
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
-  /** A courier's scan attempts after `since`: the cheap per-minute check made before every scan. */
-  scanAttemptsSince(courierId: string, since: Date): Promise<number>;
+  /**
+   * The cheap checks made before every scan, in one statement: attempts in the last minute, counted only
+   * up to `cap` (the per-minute limit: a higher count decides nothing more), and whether this waybill
+   * (none: false) was opened by this courier in the last 24 h.
+   */
+  scanGate(courierId: string, waybillId: string | undefined, now: Date, cap: number): Promise<ScanGate>;
   recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
 
   /** Throws when the database cannot be reached (readiness). */

@@ -100,6 +100,27 @@ describe.each(STORE_BACKENDS)('%s audit log', (_name, backend) => {
     await t.close();
   });
 
+  it('commits concurrent appends together, each answered with its own record only once it is stored', async () => {
+    const t = await backend.open();
+    const log = t.stores.audit;
+    const commits: number[] = [];
+    // Count the group commits on the log's own repository (the real one underneath).
+    const repo = (log as unknown as { repo: { append: (next: unknown) => Promise<unknown> } }).repo;
+    const append = repo.append.bind(repo);
+    repo.append = async (next) => {
+      const stored = await append(next);
+      commits.push((await t.query('SELECT count(*) AS n FROM audit_log'))[0]!.n as number);
+      return stored;
+    };
+    const records = await Promise.all(Array.from({ length: 20 }, (_, i) => log.append(entry(i + 1))));
+    // Each promise resolved with its own entry's record, in call order, after its commit.
+    expect(records.map((r) => [r.seq, r.waybillNo])).toEqual(Array.from({ length: 20 }, (_, i) => [i + 1, entry(i + 1).waybillNo]));
+    expect(commits.length).toBeLessThan(20);
+    expect(Number(commits.at(-1))).toBe(20);
+    expect(await log.verify()).toEqual({ ok: true, count: 20 });
+    await t.close();
+  });
+
   it('refuses entries it could not read back exactly', async () => {
     const { t, log } = await fiftyRecords(backend);
     await expect(log.append({ ...entry(1), action: 'peek' as never })).rejects.toThrow(/unknown audit action/);

@@ -135,7 +135,13 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
       openedThisWaybill: true,
     });
     expect((await other.store.scanCounts('c1', 'w2', now)).openedThisWaybill).toBe(false);
-    expect(await other.store.scanAttemptsSince('c1', new Date(now.getTime() - 60_000))).toBe(1);
+    // The check before every scan: the same minute count (up to the cap) and "opened today", in one statement.
+    expect(await other.store.scanGate('c1', 'w1', now, 30)).toEqual({ lastMinute: 1, openedThisWaybill: true });
+    expect(await other.store.scanGate('c1', 'w3', now, 30)).toEqual({ lastMinute: 1, openedThisWaybill: false }); // opened over a day ago
+    expect(await other.store.scanGate('c1', undefined, now, 30)).toEqual({ lastMinute: 1, openedThisWaybill: false });
+    for (let i = 0; i < 4; i++) await t.stores.store.recordScanAttempt({ courierId: 'c1', at: ago(1_000 + i), outcome: 'unknown' });
+    expect((await t.stores.store.scanGate('c1', 'w2', now, 3)).lastMinute).toBe(3); // counted only as far as the limit needs
+    expect((await t.stores.store.scanGate('c1', 'w2', now, 30)).lastMinute).toBe(5);
     await other.store.recordAlert({ at: now.toISOString(), kind: 'harvest', courierId: 'c1', detail: 'too many distinct waybills' });
     expect(await t.query('SELECT kind, courier_id, detail FROM alerts')).toEqual([{ kind: 'harvest', courier_id: 'c1', detail: 'too many distinct waybills' }]);
     await t.stores.store.ping();
