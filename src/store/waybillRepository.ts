@@ -13,6 +13,7 @@ import type {
   PrintJobRecord,
   ScanAttempt,
   ScanCounts,
+  ScanGate,
   WaybillRecord,
   StoredWaybillEvent,
   WaybillSearch,
@@ -123,12 +124,31 @@ const scanCountsOf = prepared((db, a: { courierId: string; waybillId: string | n
     .where('courier_id', '=', a.courierId)
     .where('at', '>', a.dayAgo),
 );
-const scanAttemptsSince = prepared((db, a: { courierId: string; since: string }) =>
-  db
-    .selectFrom('scan_attempts')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('courier_id', '=', a.courierId)
-    .where('at', '>', a.since),
+/**
+ * The checks before every scan in one statement: the last minute's attempts, counted only up to `cap`
+ * (enough to decide a limit of `cap`, however busy the courier), and whether this waybill was opened in
+ * the last day (an EXISTS that stops at the first row, unlike the day's distinct counts).
+ */
+const scanGateOf = prepared((db, a: { courierId: string; waybillId: string | null; minuteAgo: string; dayAgo: string; cap: number }) =>
+  db.selectNoFrom((eb) => [
+    eb
+      .selectFrom(
+        eb.selectFrom('scan_attempts').select(sql<number>`1`.as('one')).where('courier_id', '=', a.courierId).where('at', '>', a.minuteAgo).limit(a.cap).as('recent'),
+      )
+      .select((r) => r.fn.countAll<number | string>().as('n'))
+      .as('last_minute'),
+    eb
+      .exists(
+        eb
+          .selectFrom('scan_attempts')
+          .select(sql<number>`1`.as('one'))
+          .where('courier_id', '=', a.courierId)
+          .where('at', '>', a.dayAgo)
+          .where('outcome', '=', 'ok')
+          .where('waybill_id', '=', a.waybillId),
+      )
+      .as('opened_this'),
+  ]),
 );
 
 /**
@@ -163,7 +183,8 @@ export class SqlWaybillRepository implements WaybillStore {
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
-    const reprinted = [...onPaper].filter((id) => !waybills.some((w) => w.id === id));
+    const created = new Set(waybills.map((w) => w.id));
+    const reprinted = [...onPaper].filter((id) => !created.has(id));
     try {
       await this.d.transaction(function* () {
         if (leaseId !== undefined) {
@@ -518,9 +539,12 @@ export class SqlWaybillRepository implements WaybillStore {
     };
   }
 
-  async scanAttemptsSince(courierId: string, since: Date): Promise<number> {
-    const { rows } = await this.d.run(scanAttemptsSince, { courierId, since: since.toISOString() });
-    return Number(rows[0]!.n);
+  async scanGate(courierId: string, waybillId: string | undefined, now: Date, cap: number): Promise<ScanGate> {
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    const { rows } = await this.d.run(scanGateOf, { courierId, waybillId: waybillId ?? null, minuteAgo: ago(60_000), dayAgo: ago(DAY_MS), cap });
+    const row = rows[0]!;
+    // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL; count(*) is bigint (text) there.
+    return { lastMinute: Number(row.last_minute), openedThisWaybill: row.opened_this === true || Number(row.opened_this) === 1 };
   }
 
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
