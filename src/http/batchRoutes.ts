@@ -61,8 +61,9 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
   router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
     const p = res.locals.principal as Extract<Principal, { client: string }>;
     const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
-    const raw = batchOrders(req.body, deps.batch.maxOrders);
-    const orders = validateOrders(raw);
+    const orders = validateOrders(batchOrders(req.body, deps.batch.maxOrders));
+    // The body (up to 32 MB of text) is not read past validation: let it go before the long render.
+    req.body = undefined;
     if (format === 'png' && orders.length > 1)
       throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for a batch');
     if (running >= deps.batch.maxConcurrent) throw new WaybillError('unavailable', 'too many batches are rendering; retry shortly', [], 5);

@@ -1,0 +1,104 @@
+// A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, and it
+// stops drawing while its output does not read. Behaviour only, no sizes or timings: the figures are
+// `npm run bench:memory`'s.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { LabelDrawing } from '../../src/layout/drawing';
+import { layoutWaybill } from '../../src/layout/layoutWaybill';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import type { CopyKind } from '../../src/privacy/copyPolicy';
+import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
+import { PdfRenderer } from '../../src/render/pdfRenderer';
+import { pdfPageCount, pdfText } from '../support/pdfProbe';
+
+const ROOT = path.join(__dirname, '..', '..');
+const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-1ply-76x130');
+
+/** One single-copy label per waybill number, each naming its own number. */
+function labelsFor(numbers: string[]): LabelDrawing[] {
+  return numbers.map((waybillNo, i) => {
+    const views = new Map<CopyKind, CopyView>();
+    for (const s of template.labels.flatMap((l) => l.sections))
+      views.set(s.copy, buildCopyView({ order: orders[i % orders.length]!, waybillNo, qrUrl: `https://scan.example.com/w/${waybillNo}` }, { copy: s.copy, title: s.title, copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date(), lang: 'zh' }, s.policy));
+    return layoutWaybill(template, views, fontMetrics).labels[0]!;
+  });
+}
+
+/** The collector, on demand: only to see what is still reachable, never to measure. */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+const pageOf = (renderer: PdfRenderer) => (renderer as unknown as { doc: PDFKit.PDFDocument }).doc.page;
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('a batch PDF', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'batch-memory-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('lets each page go once it is written, and still lists every page in order', async () => {
+    const gc = collector();
+    const numbers = Array.from({ length: 30 }, (_, i) => `ZT48151623${String(i).padStart(4, '0')}`);
+    const file = path.join(dir, 'pages.pdf');
+    const renderer = new PdfRenderer(fs.createWriteStream(file));
+    const pages: WeakRef<object>[] = [];
+    for (const label of labelsFor(numbers)) {
+      await renderer.addLabel(label);
+      pages.push(new WeakRef(pageOf(renderer)));
+    }
+    await nextTurn();
+    gc();
+    // Only the page being drawn is still held; every written one is gone.
+    expect(pages.map((p) => p.deref() !== undefined)).toEqual(numbers.map((_, i) => i === numbers.length - 1));
+
+    await renderer.finish();
+    expect(await pdfPageCount(file)).toBe(numbers.length);
+    const text = (await pdfText(file)).split('\f');
+    numbers.forEach((no, i) => expect(text[i]).toContain(no));
+  });
+
+  it('stops drawing while its output does not read, and goes on when it does', async () => {
+    const labels = labelsFor(Array.from({ length: 20 }, (_, i) => `ZT42424242${String(i).padStart(4, '0')}`));
+    const held: (() => void)[] = [];
+    let reading = false;
+    let bytes = 0;
+    const out = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        if (reading) done();
+        else held.push(done);
+      },
+    });
+    const renderer = new PdfRenderer(out);
+    let added = 0;
+    const adding = (async () => {
+      for (const label of labels) {
+        await renderer.addLabel(label);
+        added++;
+      }
+      await renderer.finish();
+    })();
+
+    for (let i = 0; i < 200; i++) await nextTurn();
+    const stalled = added;
+    for (let i = 0; i < 200; i++) await nextTurn();
+    expect(added).toBe(stalled);
+    expect(added).toBeLessThan(labels.length);
+
+    reading = true;
+    for (const done of held.splice(0)) done();
+    await adding;
+    expect(added).toBe(labels.length);
+    expect(bytes).toBeGreaterThan(0);
+  });
+});
