@@ -21,6 +21,7 @@ import { auditCommand } from './cli/auditCommands';
 import { courierCommand } from './cli/courierCommands';
 import { assignCommand, eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
 import { serveCommand } from './cli/serveCommand';
+import { isServeWorker, serveWorker, servePrimary, workerCount } from './cli/serveCluster';
 import { initCommand } from './cli/initCommand';
 import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } from './wiring';
 import { relayCommand } from './cli/relayCommands';
@@ -43,7 +44,7 @@ const USAGE = `usage:
         print options for printer languages: [--barcodes native|raster] [--text raster|printer-font (TSPL, CPCL) [--font TSS24.BF2|24|55]]
   waybill preview <orders.json|.ndjson> [--template ID] [--format pdf|png|json] [--dpi ${DPIS.join('|')}] --out PATH   (stamped 样张/PREVIEW; creates nothing)
   waybill templates [--json]
-  waybill serve [--port 8080] [--host 127.0.0.1]   (the warehouse API; docs at /docs)
+  waybill serve [--port 8080] [--host 127.0.0.1] [--workers N]   (the warehouse API; docs at /docs; N processes, default one per core)
   waybill printers add NAME --host HOST [--port 9100] --language zpl|tspl|cpcl|pdf [--dpi 203|300] [--template ID] [--client ID] [--zpl-compression z64|acs]
                        [--barcodes native|raster] [--text raster|printer-font] [--font TSS24.BF2|24|55]
   waybill printers list [--json] | printers remove NAME | printers jobs [--status STATUS] [--json] | printers retry JOB
@@ -115,6 +116,10 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return EXIT.ok;
       }
       case 'serve': {
+        // Several workers: a primary forks them (serveCluster.ts); each worker comes back here.
+        if (isServeWorker()) return await serveWorker(rest, config, io);
+        const workers = workerCount(rest, config);
+        if (workers > 1) return await servePrimary(rest, config, workers, io);
         const services = await openServices(config, (m) => io.err(`warning: ${m}`));
         const running = await serveCommand(rest, services, io);
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
@@ -275,8 +280,10 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
     const out = path.resolve(values.out!);
     fs.mkdirSync(path.dirname(out), { recursive: true });
     const temp = partialPath(out);
+    // Created here and now, not when the stream gets round to opening it: a print refused before its first
+    // byte (an order id or waybill number already used) would otherwise leave the file behind the cleanup.
+    const stream = fs.createWriteStream(temp, { fd: fs.openSync(temp, 'wx', 0o600) });
     try {
-      const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
       const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi, jobOptions));
       const summary = await print({ ...request, template, format, sink, host: os.hostname(), output: temp });
       fs.chmodSync(temp, 0o644);
@@ -285,6 +292,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       io.out(out);
       return EXIT.ok;
     } finally {
+      stream.destroy();
       fs.rmSync(temp, { force: true });
     }
   }).finally(() => progress?.stop());

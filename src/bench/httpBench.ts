@@ -15,7 +15,8 @@
 // figures are the latencies of the requests actually sent.
 //
 // Never prints tokens, credentials or order data. BENCH_DURATION (seconds, default 15) and BENCH_CONNECTIONS
-// (default 10) change the runs.
+// (default 10) change the runs, BENCH_WORKERS the server's `serve --workers` (default: one per core);
+// BENCH_ONLY=scan runs only the scan scenarios (after the same warm-up).
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,9 +30,14 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+// `serve --workers`: like serve, one worker per core unless BENCH_WORKERS says (1: the lone process).
+const WORKERS = Number(process.env.BENCH_WORKERS ?? os.availableParallelism());
+if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('BENCH_WORKERS must be a whole number from 1');
 const SCAN_WAYBILLS = 200;
 const SCAN_CARRIER = 'ZT';
 const SCAN_COURIERS = 20;
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'scan') throw new Error(`BENCH_ONLY must be "scan" (or unset for every scenario), not "${ONLY}"`);
 
 type RawOrder = Record<string, unknown> & { carrier?: unknown };
 
@@ -76,12 +82,14 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--workers', String(WORKERS)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     server = child;
     let serverLog = '';
     child.stderr!.on('data', (chunk: Buffer) => (serverLog = (serverLog + chunk.toString('utf8')).slice(-4000)));
     await waitReady(base, child, () => serverLog);
-    console.log(`server: child process ${child.pid} on ${base}, ${DURATION} s per run, ${CONNECTIONS} connections\n`);
+    // With workers, /readyz answers once the first listens; the primary says when all of them do.
+    for (let i = 0; i < 300 && !/listening on/.test(serverLog); i++) await new Promise((r) => setTimeout(r, 100));
+    console.log(`server: child process ${child.pid} on ${base} (${WORKERS === 1 ? 'one process' : `${WORKERS} workers`}), ${DURATION} s per run, ${CONNECTIONS} connections\n`);
 
     let seq = 0;
     const createRequest = (format: 'json' | 'pdf'): autocannon.Options => ({
@@ -140,9 +148,11 @@ async function main(): Promise<void> {
       scenarios.push(s);
       console.log(line(s));
     };
-    await run('create → JSON', `${CONNECTIONS} connections, unthrottled`, createRequest('json'));
-    await run('create → PDF', '100 req/s', { ...createRequest('pdf'), overallRate: 100 }, { rate: 100, p99Ms: 50 });
-    await run('create → PDF', `${CONNECTIONS} connections, unthrottled`, createRequest('pdf'));
+    if (ONLY !== 'scan') {
+      await run('create → JSON', `${CONNECTIONS} connections, unthrottled`, createRequest('json'));
+      await run('create → PDF', '100 req/s', { ...createRequest('pdf'), overallRate: 100 }, { rate: 100, p99Ms: 50 });
+      await run('create → PDF', `${CONNECTIONS} connections, unthrottled`, createRequest('pdf'));
+    }
     await run('scan', '500 req/s', { ...scanRequest, overallRate: 500 }, { rate: 500, p99Ms: 10 });
     await run('scan', `${CONNECTIONS} connections, unthrottled`, scanRequest);
 
@@ -171,11 +181,11 @@ function serverEnv(dataDir: string): NodeJS.ProcessEnv {
   };
 }
 
-/** Runs `waybill <args>` and returns the credential it prints; the credential itself is never shown. */
+/** Runs `waybill <args>` and returns the credential it prints alone on stdout; the credential itself is never shown. */
 function credential(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { env }, (error, _stdout, stderr) => {
-      const found = /^credential: (\S+)$/m.exec(stderr)?.[1];
+    execFile(process.execPath, [CLI, ...args], { env }, (error, stdout, stderr) => {
+      const found = /^(wb[a-z]_\S+)$/m.exec(stdout)?.[1];
       if (!error && found) return resolve(found);
       const said = stderr
         .split('\n')

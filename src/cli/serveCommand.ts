@@ -24,6 +24,18 @@ import { AuthThrottle } from '../http/authThrottle';
 const SWEEP_MS = 60_000;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
 
+/** How this process serves: alone (the default), or as one worker of `serve --workers N` (serveCluster.ts). */
+export interface ServeRole {
+  /** The cluster worker's id, in every log line; absent when serve runs as one process. */
+  worker?: number;
+  /**
+   * Runs the purge sweep, audit checkpoints and webhook deliveries. They are safe on several instances, but
+   * N copies in one service would only repeat the same work (and contend for SQLite's write lock): one
+   * worker of a cluster runs them, a lone process always does.
+   */
+  housekeeping: boolean;
+}
+
 export interface RunningService {
   server: Server;
   url: string;
@@ -36,16 +48,17 @@ export async function serveCommand(
   services: Services,
   output: Output,
   logStream: NodeJS.WritableStream = process.stdout,
+  role: ServeRole = { housekeeping: true },
 ): Promise<RunningService> {
   const io = asIo(output);
   const { config, store, audit, couriers, keys } = services;
-  const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host } } });
+  const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
   const port = Number(values.port);
   // The port this service listens on (known once listening, for --port 0): never a printer's on this machine.
   let listening = port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be a port number');
   const logger = pino(
-    { level: config.http.logLevel, base: { service: 'waybill' }, redact: { paths: ['authorization', 'token', 'credential', '*.authorization', '*.token'], censor: '[redacted]' } },
+    { level: config.http.logLevel, base: { service: 'waybill', ...(role.worker !== undefined ? { worker: role.worker } : {}) }, redact: { paths: ['authorization', 'token', 'credential', '*.authorization', '*.token'], censor: '[redacted]' } },
     logStream as pino.DestinationStream,
   );
   const relay = relayDeps(services);
@@ -53,7 +66,10 @@ export async function serveCommand(
   let draining = false;
   // Warehouse agents (`waybill agent`) reach in over a WebSocket on this server; jobs for their printers go that way.
   const baseDelivery = deliveryDeps(services, now, () => [listening]);
-  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined);
+  // In a cluster, /metrics answers the sum over every worker (metrics.ts), whichever worker gets the scrape.
+  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined, {
+    clusterWorker: role.worker !== undefined,
+  });
   const authFailures = { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst };
   const agentHub = new AgentHub({
     delivery: baseDelivery,
@@ -136,14 +152,19 @@ export async function serveCommand(
       logger.error({ event: 'purge_failed', error: (e as Error).name });
     }
   };
-  await sweep();
-  const timer = setInterval(sweep, SWEEP_MS);
-  timer.unref();
+  let timer: NodeJS.Timeout | undefined;
+  if (role.housekeeping) {
+    await sweep();
+    timer = setInterval(sweep, SWEEP_MS);
+    timer.unref();
+  }
   // Signed audit heads outside the database, every WAYBILL_AUDIT_CHECKPOINT_MINUTES and at shutdown.
-  const checkpoints = startCheckpoints(checkpointDeps(services, now), config.auditCheckpointMinutes, ({ level, ...entry }) => logger[level](entry));
+  const checkpoints = role.housekeeping ? startCheckpoints(checkpointDeps(services, now), config.auditCheckpointMinutes, ({ level, ...entry }) => logger[level](entry)) : undefined;
   // Webhook deliveries from the outbox; the claim owner names this process (several may share the database).
   const webhookWorker = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  const webhooks = startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry));
+  const webhooks = role.housekeeping
+    ? startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry))
+    : undefined;
   const server = app.listen(port, values.host);
   server.on('upgrade', (req, socket, head) => {
     if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
@@ -160,7 +181,8 @@ export async function serveCommand(
   const address = server.address();
   if (typeof address === 'object' && address) listening = address.port;
   const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;
-  io.err(`waybill service listening on ${url} (API docs: ${url}/docs)`);
+  // A cluster's primary says this once for all its workers.
+  if (role.worker === undefined) io.err(`waybill service listening on ${url} (API docs: ${url}/docs)`);
   logger.info({ event: 'listening', url });
 
   const shutdown = async () => {
@@ -172,8 +194,8 @@ export async function serveCommand(
     await agentHub.stop();
     await closed;
     clearTimeout(grace);
-    await checkpoints.stop();
-    await webhooks.stop();
+    await checkpoints?.stop();
+    await webhooks?.stop();
     logger.info({ event: 'stopped' });
   };
   return { server, url, shutdown };

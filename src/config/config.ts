@@ -87,6 +87,8 @@ export const Config = z
       batchIdleSeconds: z.coerce.number().min(1).max(3600),
       shutdownGraceSeconds: z.coerce.number().min(0).max(600),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
+      /** `serve` worker processes (node cluster); unset: one per core. `--workers` wins. */
+      workers: z.coerce.number().int().min(1).max(64).optional(),
     }),
     printers: z.object({
       connectTimeoutSeconds: z.coerce.number().min(0.1).max(120),
@@ -194,6 +196,7 @@ const ENV_NAMES: Record<string, string> = {
   maxConcurrentBatches: 'WAYBILL_MAX_CONCURRENT_BATCHES',
   shutdownGraceSeconds: 'WAYBILL_SHUTDOWN_GRACE_SECONDS',
   logLevel: 'WAYBILL_LOG_LEVEL',
+  workers: 'WAYBILL_WORKERS',
   connectTimeoutSeconds: 'WAYBILL_PRINTER_CONNECT_TIMEOUT_SECONDS',
   idleTimeoutSeconds: 'WAYBILL_PRINTER_IDLE_TIMEOUT_SECONDS',
   attempts: 'WAYBILL_PRINTER_ATTEMPTS',
@@ -325,6 +328,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       batchIdleSeconds: env.WAYBILL_BATCH_IDLE_SECONDS ?? 30,
       shutdownGraceSeconds: env.WAYBILL_SHUTDOWN_GRACE_SECONDS ?? 10,
       logLevel: env.WAYBILL_LOG_LEVEL ?? 'info',
+      workers: env.WAYBILL_WORKERS || undefined,
     },
     printers: {
       connectTimeoutSeconds: env.WAYBILL_PRINTER_CONNECT_TIMEOUT_SECONDS ?? 5,

@@ -1,8 +1,77 @@
 // Prometheus metrics (prom-client) on a registry of our own, so tests can run several apps in one
 // process. Labels are routes, formats and outcomes: never a waybill, token, key or person.
+//
+// Under `serve --workers N` each worker counts its own requests, and a scrape lands on any one of them.
+// That worker's registry asks the primary, which gathers every worker's metrics with prom-client's
+// AggregatorRegistry and answers their sum: a scrape never shows one worker's counters alone.
 
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { PRESENTED_KINDS } from '../auth/authFailure';
+import { WaybillError } from '../errors';
+
+const ASK = 'waybill:cluster-metrics';
+const ANSWER = 'waybill:cluster-metrics-answer';
+/** Longer than AggregatorRegistry's own 5 s wait for the workers, so its answer (or error) arrives first. */
+const ASK_TIMEOUT_MS = 7_000;
+
+interface Answer {
+  type: typeof ANSWER;
+  id: number;
+  text?: string;
+}
+
+/**
+ * In a worker, before anything else: answers the primary's gathering (prom-client's own messages) with
+ * this worker's registry once Metrics exists, and with nothing until then, so a worker still starting
+ * does not hold a scrape up.
+ */
+export function joinClusterMetrics(): void {
+  AggregatorRegistry.setRegistries([]);
+  new AggregatorRegistry(); // its constructor adds the worker's listener (once per process)
+}
+
+/** In the primary: answers a worker's ASK with the sum over every worker (or no text: it could not be gathered). */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker: Worker, message: { type?: unknown; id?: unknown }) => {
+    if (message?.type !== ASK || typeof message.id !== 'number') return;
+    const id = message.id;
+    const reply = (text?: string) => {
+      if (worker.isConnected()) worker.send({ type: ANSWER, id, ...(text !== undefined ? { text } : {}) } satisfies Answer);
+    };
+    aggregator.clusterMetrics().then(reply, () => reply());
+  });
+}
+
+let asked = 0;
+const waiting = new Map<number, (text: string | undefined) => void>();
+
+/** A worker's exposition: the whole cluster's, from the primary; 503 when that fails. */
+function clusterExposition(): Promise<string> {
+  if (waiting.size === 0) process.on('message', onAnswer);
+  const id = asked++;
+  return new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => settle(id, undefined), ASK_TIMEOUT_MS);
+    waiting.set(id, (text) => (clearTimeout(timer), resolve(text)));
+    process.send!({ type: ASK, id });
+  }).then((text) => {
+    if (text === undefined) throw new WaybillError('unavailable', 'the metrics of every worker could not be gathered', [], 5);
+    return text;
+  });
+}
+
+function onAnswer(message: Partial<Answer>): void {
+  if (message?.type === ANSWER && typeof message.id === 'number') settle(message.id, message.text);
+}
+
+function settle(id: number, text: string | undefined): void {
+  const resolve = waiting.get(id);
+  if (!resolve) return;
+  waiting.delete(id);
+  if (waiting.size === 0) process.off('message', onAnswer);
+  resolve(text);
+}
 
 export interface RelayPoolReading {
   utilisation(): Promise<{ capacity: number; live: number; quarantined: number }[]>;
@@ -39,7 +108,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(relayPool?: RelayPoolReading) {
+  constructor(relayPool?: RelayPoolReading, options: { clusterWorker?: boolean } = {}) {
+    if (options.clusterWorker) {
+      // The primary gathers this registry with getMetricsAsJSON (unchanged); a scrape here gets the sum.
+      AggregatorRegistry.setRegistries([this.registry]);
+      this.registry.metrics = clusterExposition;
+    }
     collectDefaultMetrics({ register: this.registry, prefix: 'waybill_' });
     // Every kind shows from the start (at 0), so an alert on a rate works before the first failure.
     for (const kind of PRESENTED_KINDS) {
@@ -52,6 +126,8 @@ export class Metrics {
         help: 'Relay number + extension slots, by state',
         labelNames: ['state'],
         registers: [this.registry],
+        // Read from the database, so every worker reads the same: one reading, not their sum.
+        aggregator: 'first',
         async collect() {
           const u = await relayPool.utilisation();
           const sum = (k: 'capacity' | 'live' | 'quarantined') => u.reduce((n, x) => n + x[k], 0);
