@@ -12,7 +12,9 @@
 // 10 connections" is a burst of up to 10 requests in flight each second, not evenly spaced arrivals. And its
 // coordinated-omission correction uses an expected interval of ceil(1 / rate) = 1 ms instead of 1000 / rate ms,
 // which would add a synthetic sample at every millisecond below each latency; it is turned off here, so the
-// figures are the latencies of the requests actually sent.
+// figures are the latencies of the requests actually sent. Each rate is therefore also run "evenly spaced"
+// by a small open-loop generator of our own: one request every 1000 / rate ms whatever the answers, each
+// timed from the instant it was due (so a stall counts against every request it delayed).
 //
 // Never prints tokens, credentials or order data. BENCH_DURATION (seconds, default 15) and BENCH_CONNECTIONS
 // (default 10) change the runs, BENCH_WORKERS the server's `serve --workers` (default: one per core);
@@ -20,6 +22,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,12 +44,34 @@ if (ONLY !== undefined && ONLY !== 'scan') throw new Error(`BENCH_ONLY must be "
 
 type RawOrder = Record<string, unknown> & { carrier?: unknown };
 
+/** What a run measured, from autocannon or from the evenly spaced generator. */
+interface Measured {
+  responses: number;
+  seconds: number;
+  /** Latencies of 2xx answers, ms. */
+  p50: number;
+  p99: number;
+  max: number;
+  non2xx: number;
+  errors: number;
+  /** Non-2xx answers by status, e.g. "3×503". */
+  statuses: string;
+}
+
 interface Scenario {
   name: string;
   load: string;
   /** The target for p99, and the rate at which it applies. */
   target?: { rate: number; p99Ms: number };
-  result: autocannon.Result;
+  result: Measured;
+}
+
+/** One request of an evenly spaced run. */
+interface PlannedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
 }
 
 async function main(): Promise<void> {
@@ -143,17 +168,38 @@ async function main(): Promise<void> {
     const run = async (name: string, load: string, options: autocannon.Options, target?: Scenario['target']) => {
       process.stdout.write(`${name}, ${load} … `);
       // (autocannon refuses ignoreCoordinatedOmission without a rate)
-      const result = await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options, ...(options.overallRate ? { ignoreCoordinatedOmission: true } : {}) });
+      const result = measured(await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options, ...(options.overallRate ? { ignoreCoordinatedOmission: true } : {}) }));
       const s: Scenario = { name, load, result, ...(target ? { target } : {}) };
       scenarios.push(s);
       console.log(line(s));
     };
+    const runEvenly = async (name: string, rate: number, next: () => PlannedRequest, p99Ms: number) => {
+      process.stdout.write(`${name}, ${rate} req/s evenly spaced … `);
+      const s: Scenario = { name, load: `${rate} req/s, evenly spaced`, result: await evenlySpaced(base, rate, DURATION, next), target: { rate, p99Ms } };
+      scenarios.push(s);
+      console.log(line(s));
+    };
+    const createPdf = (): PlannedRequest => {
+      const n = seq++;
+      return {
+        method: 'POST',
+        path: '/v1/waybills?format=pdf',
+        headers: { authorization: `Bearer ${warehouse}`, 'content-type': 'application/json', accept: 'application/pdf' },
+        body: JSON.stringify({ ...orders[n % orders.length]!, orderId: `B-${n}` }),
+      };
+    };
+    const scan = (): PlannedRequest => {
+      const n = next++;
+      return { method: 'GET', path: `/v1/scan/${tokens[n % tokens.length]}?purpose=delivery`, headers: { authorization: `Bearer ${couriers[n % couriers.length]}` } };
+    };
     if (ONLY !== 'scan') {
       await run('create → JSON', `${CONNECTIONS} connections, unthrottled`, createRequest('json'));
-      await run('create → PDF', '100 req/s', { ...createRequest('pdf'), overallRate: 100 }, { rate: 100, p99Ms: 50 });
+      await run('create → PDF', '100 req/s (autocannon)', { ...createRequest('pdf'), overallRate: 100 }, { rate: 100, p99Ms: 50 });
+      await runEvenly('create → PDF', 100, createPdf, 50);
       await run('create → PDF', `${CONNECTIONS} connections, unthrottled`, createRequest('pdf'));
     }
-    await run('scan', '500 req/s', { ...scanRequest, overallRate: 500 }, { rate: 500, p99Ms: 10 });
+    await run('scan', '500 req/s (autocannon)', { ...scanRequest, overallRate: 500 }, { rate: 500, p99Ms: 10 });
+    await runEvenly('scan', 500, scan, 10);
     await run('scan', `${CONNECTIONS} connections, unthrottled`, scanRequest);
 
     console.log(`\nload average after: ${loadAverage()}\n`);
@@ -245,7 +291,68 @@ async function createForScan(base: string, warehouse: string, scanOrders: RawOrd
   return tokens;
 }
 
-const reqPerSec = (r: autocannon.Result) => r.requests.total / r.duration;
+const reqPerSec = (r: Measured) => r.responses / r.seconds;
+
+function measured(r: autocannon.Result): Measured {
+  return { responses: r.requests.total, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max, non2xx: r.non2xx, errors: r.errors, statuses: statusSummary(r) };
+}
+
+/**
+ * Open-loop load: `rate` requests a second at evenly spaced instants for `seconds`, sent whatever the
+ * answers (keep-alive connections, as many as are in flight). Each latency runs from the instant the
+ * request was due, or from when it left if the generator sent it early.
+ */
+async function evenlySpaced(base: string, rate: number, seconds: number, next: () => PlannedRequest): Promise<Measured> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const url = new URL(base);
+  const latencies: number[] = [];
+  const codes = new Map<number, number>();
+  let errors = 0;
+  const send = (r: PlannedRequest) =>
+    new Promise<number>((resolve, reject) => {
+      const req = http.request({ agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: r.headers }, (res) => {
+        res.resume();
+        res.once('end', () => resolve(res.statusCode ?? 0));
+        res.once('error', reject);
+      });
+      req.once('error', reject);
+      req.end(r.body);
+    });
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait >= 1) await new Promise((r) => setTimeout(r, Math.floor(wait)));
+    const from = Math.min(due, performance.now());
+    inFlight.push(
+      send(next()).then(
+        (status) => {
+          if (status >= 200 && status < 300) latencies.push(performance.now() - from);
+          else codes.set(status, (codes.get(status) ?? 0) + 1);
+        },
+        () => void errors++,
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => (latencies.length ? Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!) : 0);
+  const non2xx = [...codes.values()].reduce((a, b) => a + b, 0);
+  return {
+    responses: latencies.length + non2xx,
+    seconds: elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    max: at(1),
+    non2xx,
+    errors,
+    statuses: [...codes].map(([code, n]) => `${n}×${code}`).join(' ') || `${non2xx} non-2xx`,
+  };
+}
 
 function statusSummary(r: autocannon.Result): string {
   const codes = Object.entries(r.statusCodeStats ?? {})
@@ -258,7 +365,7 @@ function verdict(s: Scenario): string {
   if (!s.target) return '';
   const r = s.result;
   const problems: string[] = [];
-  if (r.latency.p99 > s.target.p99Ms) problems.push(`p99 ${r.latency.p99} > ${s.target.p99Ms} ms`);
+  if (r.p99 > s.target.p99Ms) problems.push(`p99 ${r.p99} > ${s.target.p99Ms} ms`);
   if (reqPerSec(r) < s.target.rate * 0.95) problems.push(`only ${reqPerSec(r).toFixed(0)} of ${s.target.rate} req/s`);
   if (r.non2xx || r.errors) problems.push('failures');
   return problems.length ? `MISSED (${problems.join(', ')})` : 'met';
@@ -268,8 +375,8 @@ function line(s: Scenario): string {
   const r = s.result;
   const target = s.target ? `   target p99 ≤ ${s.target.p99Ms} ms at ${s.target.rate} req/s: ${verdict(s)}` : '';
   return (
-    `${reqPerSec(r).toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, ` +
-    `${r.requests.total} responses, non-2xx ${r.non2xx}${r.non2xx ? ` (${statusSummary(r)})` : ''}, errors ${r.errors}${target}`
+    `${reqPerSec(r).toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ` +
+    `${r.responses} responses, non-2xx ${r.non2xx}${r.non2xx ? ` (${r.statuses})` : ''}, errors ${r.errors}${target}`
   );
 }
 
@@ -280,8 +387,8 @@ function printTable(scenarios: Scenario[]): void {
       s.name,
       s.load,
       reqPerSec(s.result).toFixed(0),
-      String(s.result.latency.p50),
-      String(s.result.latency.p99),
+      String(s.result.p50),
+      String(s.result.p99),
       String(s.result.non2xx),
       String(s.result.errors),
       s.target ? `p99 ≤ ${s.target.p99Ms} ms @ ${s.target.rate}/s` : '',
