@@ -226,14 +226,19 @@ export class SqlWaybillRepository implements WaybillStore {
           yield* step(db.deleteFrom('copy_prints').where('copy_code', '=', c.copyCode).where('waybill_id', '=', c.waybillId).where('copy', '=', c.copy).where('print_no', '=', c.printNo));
         for (const part of chunks(copies))
           yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo, piece_no: c.pieceNo ?? 1 }))));
-        // Webhook events in this same transaction: created for new waybills, printed for first paper.
-        const events: OutboxEvent[] = [];
-        for (const w of waybills) {
-          const printed = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
-          events.push({ type: 'waybill.created', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
-          if (printed === 'printed') events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
+        // Webhook events in this same transaction: created for new waybills, printed for first paper;
+        // written a chunk at a time, so a 10,000-waybill batch never holds all its events at once.
+        for (const part of chunks(waybills)) {
+          const events: OutboxEvent[] = [];
+          for (const w of part) {
+            const printed = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
+            events.push({ type: 'waybill.created', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
+            if (printed === 'printed') events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
+          }
+          yield* writeOutbox(db, events);
         }
         for (const part of chunks(reprinted)) {
+          const events: OutboxEvent[] = [];
           const { rows } = yield* step(
             db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created').returning(['id', 'waybill_no', 'order_id', 'client_id', 'carrier']),
           );
@@ -244,8 +249,8 @@ export class SqlWaybillRepository implements WaybillStore {
               client: r.client_id ?? LOCAL_CLIENT,
               data: waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, 'printed'),
             });
+          yield* writeOutbox(db, events);
         }
-        yield* writeOutbox(db, events);
         if (job.batch) {
           yield* step(db.insertInto('batches').values({ id: job.id, client_id: waybills[0]?.clientId ?? null, created_at: job.createdAt, count: job.batch.length }));
           for (const part of chunks(job.batch))
