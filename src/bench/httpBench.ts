@@ -23,11 +23,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { stopServer } from './stopServer';
+import { freePort, stopServer, waitReady } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -241,34 +240,6 @@ function credential(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
       reject(new Error(`waybill ${args.slice(0, 4).join(' ')} failed (exit ${error?.code ?? 0}): ${said || 'no credential printed'}`));
     });
   });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
-async function waitReady(base: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
-    try {
-      const res = await fetch(`${base}/readyz`);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the server did not answer /readyz with 200 within 30 s:\n${log()}`);
 }
 
 async function createForScan(base: string, warehouse: string, scanOrders: RawOrder[], count: number): Promise<string[]> {

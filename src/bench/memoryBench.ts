@@ -13,13 +13,12 @@
 // (shared machines are noisy). BENCH_SIZES (default "1000,10000") and BENCH_TEMPLATE (default cn-4copy)
 // change the runs; BENCH_CLI runs another build than dist/cli.js. Never prints order data or credentials.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { stopServer } from './stopServer';
+import { freePort, stopServer, waitReady } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** BENCH_CLI: another build of the service (e.g. one kept from before a change), default dist/cli.js. */
@@ -94,7 +93,7 @@ async function apiRun(n: number, ndjson: string): Promise<Run> {
     let log = '';
     child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString('utf8')).slice(-4000)));
     try {
-      await waitReady(port, child, () => log);
+      await waitReady(`http://127.0.0.1:${port}`, child, () => log);
       const started = process.hrtime.bigint();
       const { status, bytes } = await postBatch(port, key, ndjson);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -172,33 +171,6 @@ function readPeak(file: string): number {
   return kb;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
-async function waitReady(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}):\n${log()}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`the server did not answer /readyz with 200 within 30 s:\n${log()}`);
-}
 
 function report(r: Run): void {
   console.log(`${r.path} ${r.n}: ${r.seconds.toFixed(1)} s, peak RSS ${(r.peakKb / 1024).toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB of PDF`);

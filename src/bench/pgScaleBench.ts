@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { openStores } from '../store/openStores';
-import { stopServer } from './stopServer';
+import { stopServer } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
