@@ -110,7 +110,7 @@ async function admin(sql: string): Promise<void> {
 
 const bases = new WeakMap<ChildProcess, Promise<string>>();
 function start(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--workers', '1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
   bases.set(
     child,
