@@ -26,7 +26,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, stopServer, waitReady } from './serverChild';
+import { freePort, loadAverage, stopServer, waitReady } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -374,12 +374,6 @@ function printTable(scenarios: Scenario[]): void {
   for (const r of rows.slice(1)) console.log(format(r));
 }
 
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-}
 
 main().catch((e) => {
   console.error(e instanceof Error ? e.message : e);

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, stopServer, waitReady } from './serverChild';
+import { freePort, loadAverage, stopServer, waitReady } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** BENCH_CLI: another build of the service (e.g. one kept from before a change), default dist/cli.js. */
@@ -188,12 +188,6 @@ function printTable(runs: Run[]): void {
   for (const r of rows.slice(1)) console.log(format(r));
 }
 
-function loadAverage(): string {
-  return os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-}
 
 if (process.env[PEAK_FILE_ENV]) {
   // The preload side (see the header): the measured child records its own high-water mark.

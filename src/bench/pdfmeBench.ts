@@ -26,6 +26,7 @@ import { PACKAGE_ROOT } from '../config/config';
 import { loadTemplate, type LoadedTemplate } from '../layout/loadTemplate';
 import type { Element } from '../layout/templateSchema';
 import { USAGE_ENV, type Usage } from './pdfmeRender';
+import { loadAverage } from './serverChild';
 
 const CLI = path.resolve(process.env.BENCH_CLI ?? path.join(PACKAGE_ROOT, 'dist', 'cli.js'));
 const RENDER = path.join(__dirname, 'pdfmeRender.js');
@@ -297,9 +298,6 @@ function printTable(runs: Run[]): void {
   for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
 }
 
-function loadAverage(): string {
-  return os.loadavg().map((l) => l.toFixed(2)).join(' ');
-}
 
 if (require.main === module) {
   main().catch((e: unknown) => {

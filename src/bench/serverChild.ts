@@ -1,8 +1,9 @@
-// A benchmarked `waybill serve` child: a free loopback port for it, waiting until it is ready, and stopping it
-// the way an orchestrator would.
+// A benchmarked `waybill serve` child: a free loopback port for it, waiting until it is ready, stopping it
+// the way an orchestrator would, and how busy the machine it shares is.
 
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import os from 'node:os';
 
 /** SIGTERM (the service finishes running requests and closes its store), SIGKILL if it takes too long. */
 export async function stopServer(child: ChildProcess): Promise<void> {
@@ -40,4 +41,12 @@ export async function waitReady(base: string, child: ChildProcess, log: () => st
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`the server did not answer /readyz with 200 within 30 s:\n${log()}`);
+}
+
+/** The 1, 5 and 15-minute load averages: benches print them, as server and load share the CPUs. */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }

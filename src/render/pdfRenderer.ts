@@ -18,12 +18,13 @@ const MAX_BUFFERED_BYTES = 1 << 20;
  * only on the font and the text, and pdfkit copies a run's positions before changing one.
  */
 const MAX_SHAPED_RUNS = 5_000;
-/** How often (in pages) a document checks that the dictionaries it uses are not full. */
-const SHAPED_RUNS_CHECK_PAGES = 64;
+/** How often (in pages, and in new documents) the dictionaries are counted: counting walks every key. */
+const SHAPED_RUNS_CHECK_EVERY = 64;
 const shapedRuns = new Map<FontWeight, Record<string, unknown>>();
-function shapedRunsOf(weight: FontWeight): Record<string, unknown> {
+let documents = 0;
+function shapedRunsOf(weight: FontWeight, count: boolean): Record<string, unknown> {
   let runs = shapedRuns.get(weight);
-  if (!runs || Object.keys(runs).length >= MAX_SHAPED_RUNS) {
+  if (!runs || (count && Object.keys(runs).length >= MAX_SHAPED_RUNS)) {
     runs = Object.create(null) as Record<string, unknown>;
     shapedRuns.set(weight, runs);
   }
@@ -77,7 +78,7 @@ export class PdfRenderer implements LabelRenderer {
       const selected = (this.doc.font(this.names[weight]) as unknown as { _font?: { layoutCache?: unknown } })._font;
       if (selected && 'layoutCache' in selected) this.shapers.push({ weight, font: selected });
     }
-    this.shareShapedRuns();
+    this.shareShapedRuns(++documents % SHAPED_RUNS_CHECK_EVERY === 0);
     this.done = new Promise((resolve, reject) => {
       out.once('finish', resolve);
       out.once('error', reject);
@@ -92,7 +93,7 @@ export class PdfRenderer implements LabelRenderer {
   async addLabel(label: LabelDrawing): Promise<void> {
     this.doc.addPage({ size: [mmToPt(label.widthMm), mmToPt(label.heightMm)], margin: 0 });
     this.pages++;
-    if (this.pages % SHAPED_RUNS_CHECK_PAGES === 0) this.shareShapedRuns();
+    if (this.pages % SHAPED_RUNS_CHECK_EVERY === 0) this.shareShapedRuns(true);
     releaseWrittenPage(this.doc);
     for (const op of label.ops) this.draw(op);
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
@@ -105,8 +106,8 @@ export class PdfRenderer implements LabelRenderer {
     } while (this.doc.readableLength > MAX_BUFFERED_BYTES || this.out.writableNeedDrain);
   }
 
-  private shareShapedRuns(): void {
-    for (const s of this.shapers) s.font.layoutCache = shapedRunsOf(s.weight);
+  private shareShapedRuns(count: boolean): void {
+    for (const s of this.shapers) s.font.layoutCache = shapedRunsOf(s.weight, count);
   }
 
   async finish(): Promise<void> {
