@@ -10,25 +10,52 @@ import { mmToPt } from '../layout/units';
 import type { LabelRenderer } from './renderer';
 
 const MAX_BUFFERED_BYTES = 1 << 20;
+
+/** One glyph of the bundled font as drawn: its id in the whole font and its advance in PDF text units. */
+interface FontGlyph {
+  id: number;
+  width: number;
+  codePoints: number[];
+}
+
 /**
- * pdfkit shapes every word with fontkit and caches the result in a plain dictionary per font per
- * document: a one-waybill PDF starts cold (its fixed labels, titles and carrier names shaped again), and
- * a 10,000-waybill batch keeps every address it ever shaped. One dictionary per weight, shared by all
- * documents and started afresh once it holds MAX_SHAPED_RUNS, fixes both. Safe to share: a run depends
- * only on the font and the text, and pdfkit copies a run's positions before changing one.
+ * Glyphs by code point, per weight, for the process's life. Text is drawn glyph by glyph with the
+ * advances layout measured it with (textMeasure.ts), not re-shaped: what layout fitted is what prints,
+ * and a line costs a map lookup per character instead of pdfkit's shaping, word splitting and options.
  */
-const MAX_SHAPED_RUNS = 5_000;
-/** How often (in pages, and in new documents) the dictionaries are counted: counting walks every key. */
-const SHAPED_RUNS_CHECK_EVERY = 64;
-const shapedRuns = new Map<FontWeight, Record<string, unknown>>();
-let documents = 0;
-function shapedRunsOf(weight: FontWeight, count: boolean): Record<string, unknown> {
-  let runs = shapedRuns.get(weight);
-  if (!runs || (count && Object.keys(runs).length >= MAX_SHAPED_RUNS)) {
-    runs = Object.create(null) as Record<string, unknown>;
-    shapedRuns.set(weight, runs);
+const glyphsByWeight: Record<FontWeight, Map<number, FontGlyph>> = { regular: new Map(), bold: new Map() };
+function glyphOf(weight: FontWeight, codePoint: number): FontGlyph {
+  const glyphs = glyphsByWeight[weight];
+  let g = glyphs.get(codePoint);
+  if (!g) {
+    const f = font(weight);
+    const glyph = f.glyphForCodePoint(codePoint);
+    g = { id: glyph.id, width: (glyph.advanceWidth * 1000) / f.unitsPerEm, codePoints: [codePoint] };
+    glyphs.set(codePoint, g);
   }
-  return runs;
+  return g;
+}
+
+/**
+ * The part of pdfkit's embedded font this renderer fills: the subset (glyph ids renumbered per document),
+ * and per subset id its width (the PDF's W array) and code points (ToUnicode, which keeps text searchable).
+ */
+interface EmbeddedFont {
+  id: string;
+  subset: { includeGlyph(id: number): number };
+  widths: number[];
+  unicode: number[][];
+  ref(): unknown;
+}
+
+function isEmbeddedFont(f: unknown): f is EmbeddedFont {
+  const e = f as Partial<EmbeddedFont> | undefined;
+  return typeof e?.id === 'string' && typeof e.subset?.includeGlyph === 'function' && Array.isArray(e.widths) && Array.isArray(e.unicode) && typeof e.ref === 'function';
+}
+
+/** A PDF number: at most three decimals (1/1000 pt), never exponent notation. */
+function num(n: number): string {
+  return String(Math.round(n * 1000) / 1000);
 }
 
 /** The part of a pdfkit object reference the page tree needs once the page itself is written. */
@@ -54,9 +81,8 @@ function releaseWrittenPage(doc: PDFKit.PDFDocument): void {
 export class PdfRenderer implements LabelRenderer {
   private readonly doc: PDFKit.PDFDocument;
   private pages = 0;
-  /** This document's two fonts, given the shared dictionaries of shaped runs. */
-  private readonly shapers: { weight: FontWeight; font: { layoutCache?: unknown } }[] = [];
-  private readonly names: Record<'regular' | 'bold', string>;
+  /** This document's two embedded fonts, and the hex code of each code point in its subset so far. */
+  private readonly fonts: Record<FontWeight, { embedded: EmbeddedFont; codes: Map<number, string> }>;
   private readonly done: Promise<void>;
 
   constructor(private readonly out: Writable) {
@@ -68,17 +94,16 @@ export class PdfRenderer implements LabelRenderer {
       // Metadata names the product only: never a person, an order or a file name.
       info: { Title: 'Waybills', Creator: 'privacy-waybill', Producer: 'privacy-waybill' },
     });
-    // Registered under their PostScript names: pdfkit files the default font under that name, so the
-    // first switch to it is a cache hit instead of a re-open plus a costly font comparison per document.
-    this.names = { regular: font('regular').postscriptName, bold: font('bold').postscriptName };
-    this.doc.registerFont(this.names.regular, font('regular') as unknown as string);
-    this.doc.registerFont(this.names.bold, font('bold') as unknown as string);
-    for (const weight of ['bold', 'regular'] as const) {
-      // `_font` is the font just selected; `layoutCache` the dictionary pdfkit reads and fills.
-      const selected = (this.doc.font(this.names[weight]) as unknown as { _font?: { layoutCache?: unknown } })._font;
-      if (selected && 'layoutCache' in selected) this.shapers.push({ weight, font: selected });
-    }
-    this.shareShapedRuns(++documents % SHAPED_RUNS_CHECK_EVERY === 0);
+    const embed = (weight: FontWeight) => {
+      // Registered under its PostScript name: pdfkit files the default font under that name, so the
+      // regular weight is not opened and compared again for every document.
+      const name = font(weight).postscriptName;
+      this.doc.registerFont(name, font(weight) as unknown as string);
+      const embedded = (this.doc.font(name) as unknown as { _font?: unknown })._font;
+      if (!isEmbeddedFont(embedded)) throw new Error('this pdfkit version embeds fonts differently: the PDF renderer needs updating');
+      return { embedded, codes: new Map<number, string>() };
+    };
+    this.fonts = { regular: embed('regular'), bold: embed('bold') };
     this.done = new Promise((resolve, reject) => {
       out.once('finish', resolve);
       out.once('error', reject);
@@ -93,9 +118,13 @@ export class PdfRenderer implements LabelRenderer {
   async addLabel(label: LabelDrawing): Promise<void> {
     this.doc.addPage({ size: [mmToPt(label.widthMm), mmToPt(label.heightMm)], margin: 0 });
     this.pages++;
-    if (this.pages % SHAPED_RUNS_CHECK_EVERY === 0) this.shareShapedRuns(true);
     releaseWrittenPage(this.doc);
-    for (const op of label.ops) this.draw(op);
+    // The page's whole content as one string, written once: pdfkit's drawing calls each convert and
+    // buffer a few bytes, and its text() lays out and shapes every line again.
+    const pageFonts = (this.doc as unknown as { page: { fonts: Record<string, unknown> } }).page.fonts;
+    let content = '';
+    for (const op of label.ops) content += this.draw(op, pageFonts);
+    this.doc.addContent(Buffer.from(content, 'latin1') as unknown as string);
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
     // the output is full, so memory stays bounded whatever the batch size.
     do {
@@ -106,39 +135,55 @@ export class PdfRenderer implements LabelRenderer {
     } while (this.doc.readableLength > MAX_BUFFERED_BYTES || this.out.writableNeedDrain);
   }
 
-  private shareShapedRuns(count: boolean): void {
-    for (const s of this.shapers) s.font.layoutCache = shapedRunsOf(s.weight, count);
-  }
-
   async finish(): Promise<void> {
     if (this.pages === 0) throw new Error('a PDF needs at least one label');
     this.doc.end();
     await this.done;
   }
 
-  private draw(op: DrawOp): void {
-    const doc = this.doc;
+  /**
+   * One op's PDF operators. The page's coordinates are pdfkit's: points from the top left, y down
+   * (pdfkit starts every page with that flip); text sets a text matrix that flips its glyphs upright.
+   */
+  private draw(op: DrawOp, pageFonts: Record<string, unknown>): string {
     switch (op.op) {
-      case 'text':
-        doc
-          .font(op.bold ? this.names.bold : this.names.regular)
-          .fontSize(op.sizePt)
-          .text(op.text, mmToPt(op.x), mmToPt(op.baseline), { lineBreak: false, baseline: 'alphabetic' });
-        return;
-      case 'line':
-        doc.moveTo(mmToPt(op.x1), mmToPt(op.y1)).lineTo(mmToPt(op.x2), mmToPt(op.y2)).lineWidth(mmToPt(op.widthMm)).stroke('#000');
-        return;
-      case 'box': {
-        const r = [mmToPt(op.x), mmToPt(op.y), mmToPt(op.w), mmToPt(op.h)] as const;
-        if (op.fill) doc.rect(...r).fill('#000');
-        if (op.lineMm > 0) doc.rect(...r).lineWidth(mmToPt(op.lineMm)).stroke('#000');
-        return;
+      case 'text': {
+        const f = this.fonts[op.bold ? 'bold' : 'regular'];
+        pageFonts[f.embedded.id] ??= f.embedded.ref();
+        return `BT /${f.embedded.id} ${num(op.sizePt)} Tf 1 0 0 -1 ${num(mmToPt(op.x))} ${num(mmToPt(op.baseline))} Tm <${this.glyphCodes(op.bold ? 'bold' : 'regular', op.text)}> Tj ET\n`;
       }
-      case 'modules':
+      case 'line':
+        return `${num(mmToPt(op.widthMm))} w ${num(mmToPt(op.x1))} ${num(mmToPt(op.y1))} m ${num(mmToPt(op.x2))} ${num(mmToPt(op.y2))} l S\n`;
+      case 'box': {
+        const r = `${num(mmToPt(op.x))} ${num(mmToPt(op.y))} ${num(mmToPt(op.w))} ${num(mmToPt(op.h))} re`;
+        return (op.fill ? `${r} f\n` : '') + (op.lineMm > 0 ? `${num(mmToPt(op.lineMm))} w ${r} S\n` : '');
+      }
+      case 'modules': {
         // One path for all modules of a symbol: compact and drawn without anti-aliasing seams.
-        for (const m of op.rects) doc.rect(mmToPt(m.x), mmToPt(m.y), mmToPt(m.w), mmToPt(m.h));
-        doc.fill('#000');
-        return;
+        let path = '';
+        for (const m of op.rects) path += `${num(mmToPt(m.x))} ${num(mmToPt(m.y))} ${num(mmToPt(m.w))} ${num(mmToPt(m.h))} re\n`;
+        return `${path}f\n`;
+      }
     }
+  }
+
+  /** The text as this document's subset glyph codes (hex), each glyph added to the subset on first use. */
+  private glyphCodes(weight: FontWeight, text: string): string {
+    const { embedded, codes } = this.fonts[weight];
+    let hex = '';
+    for (const ch of text) {
+      const codePoint = ch.codePointAt(0)!;
+      let code = codes.get(codePoint);
+      if (code === undefined) {
+        const glyph = glyphOf(weight, codePoint);
+        const gid = embedded.subset.includeGlyph(glyph.id);
+        embedded.widths[gid] ??= glyph.width;
+        embedded.unicode[gid] ??= glyph.codePoints;
+        code = gid.toString(16).padStart(4, '0');
+        codes.set(codePoint, code);
+      }
+      hex += code;
+    }
+    return hex;
   }
 }

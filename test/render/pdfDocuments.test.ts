@@ -1,4 +1,4 @@
-// PDF documents share work across a process (shaped text runs, parsed glyph outlines) but nothing of their
+// PDF documents share work across a process (glyph lookups, parsed glyph outlines) but nothing of their
 // content: each embeds its own font subset with every glyph it draws. A document rendered after others
 // reads and looks exactly like the same document rendered by a fresh process.
 
@@ -14,7 +14,8 @@ import type { CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { memoryOutput } from '../../src/render/memoryOutput';
 import type { PdfRenderer as PdfRendererClass } from '../../src/render/pdfRenderer';
-import { pdfText, rasterisePdf } from '../support/pdfProbe';
+import { mmToPt } from '../../src/layout/units';
+import { pdfText, pdfWords, rasterisePdf } from '../support/pdfProbe';
 
 jest.setTimeout(120_000);
 
@@ -71,4 +72,23 @@ it('a document rendered after others reads and looks exactly like one from a fre
   const [warmPages, coldPages] = [await rasterisePdf(warm, 100), await rasterisePdf(cold, 100)];
   expect(warmPages).toHaveLength(template.labels.length);
   warmPages.forEach((page, i) => expect(page.equals(coldPages[i]!)).toBe(true));
+});
+
+it('every line prints where layout placed it and exactly as wide as layout measured it', async () => {
+  const { PdfRenderer } = await import('../../src/render/pdfRenderer');
+  const labels = labelsOf(2);
+  const words = await pdfWords(await render(PdfRenderer, labels, 'placed'));
+  let checked = 0;
+  labels.forEach((label, i) => {
+    for (const op of label.ops) {
+      // pdftotext splits lines into words at spaces; a line without one is one word.
+      if (op.op !== 'text' || /\s/.test(op.text)) continue;
+      const word = words.find((w) => w.page === i + 1 && w.text === op.text && Math.abs(w.xMin - mmToPt(op.x)) < 0.05);
+      expect(word).toBeDefined();
+      expect(word!.xMax - word!.xMin).toBeCloseTo(mmToPt(fontMetrics.widthMm(op.text, op.sizePt, op.bold)), 1);
+      expect(word!.yMax).toBeGreaterThan(mmToPt(op.baseline));
+      checked++;
+    }
+  });
+  expect(checked).toBeGreaterThan(20);
 });

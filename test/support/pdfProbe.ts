@@ -48,6 +48,32 @@ export async function pdfMetadata(pdfPath: string): Promise<string> {
   return parts.join('\n');
 }
 
+/** A word as pdftotext places it: its page (from 1), its box in points from the page's top left. */
+export interface PdfWord {
+  page: number;
+  xMin: number;
+  xMax: number;
+  yMin: number;
+  yMax: number;
+  text: string;
+}
+
+/** Every word with its box (`pdftotext -bbox`): where a reader finds the text, and how wide it is. */
+export async function pdfWords(pdfPath: string): Promise<PdfWord[]> {
+  const html = await runPoppler('pdftotext', ['-bbox', '-enc', 'UTF-8', pdfPath, '-']);
+  const words: PdfWord[] = [];
+  let page = 0;
+  for (const m of html.matchAll(/<page |<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)) {
+    if (m[0] === '<page ') page++;
+    else words.push({ page, xMin: Number(m[1]), yMin: Number(m[2]), xMax: Number(m[3]), yMax: Number(m[4]), text: decodeEntities(m[5]!) });
+  }
+  return words;
+}
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e]!);
+}
+
 /** Page count as reported by pdfinfo. */
 export async function pdfPageCount(pdfPath: string): Promise<number> {
   const info = await runPoppler('pdfinfo', [pdfPath]);
