@@ -45,7 +45,8 @@ export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyK
       if (!view) throw new Error(`no view for the ${section.copy} copy`);
       const copy: ShownCopy = { copy: section.copy, fields: {} };
       for (const element of section.elements) {
-        ops.push(...drawElement(element, section, view, template.dpi, metrics, symbols, copy, warnings));
+        const drawn = isFixed(element) ? fixedOps(element, section, metrics, warnings) : drawElement(element, section, view, template.dpi, metrics, symbols, copy, warnings);
+        for (const op of drawn) ops.push(op);
       }
       shown.push(copy);
     }
@@ -54,16 +55,33 @@ export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyK
   return { labels, shown, warnings };
 }
 
-function drawElement(
-  element: Element,
-  section: ResolvedSection,
-  view: CopyView,
-  dpi: number,
-  metrics: TextMetrics,
-  symbols: SymbolCache,
-  shown: ShownCopy,
-  warnings: string[],
-): DrawOp[] {
+type FixedElement = Extract<Element, { type: 'line' | 'box' | 'static' }>;
+
+function isFixed(element: Element): element is FixedElement {
+  return element.type === 'line' || element.type === 'box' || element.type === 'static';
+}
+
+/**
+ * A template's lines, boxes and fixed texts are the same on every waybill: each is laid out once per
+ * loaded template section (and metrics) and its frozen ops reused, with the warning it raised, if any.
+ */
+const fixedCache = new WeakMap<ResolvedSection, Map<FixedElement, { metrics: TextMetrics; ops: readonly DrawOp[]; warnings: string[] }>>();
+
+function fixedOps(element: FixedElement, section: ResolvedSection, metrics: TextMetrics, warnings: string[]): readonly DrawOp[] {
+  let bySection = fixedCache.get(section);
+  if (!bySection) fixedCache.set(section, (bySection = new Map()));
+  let cached = bySection.get(element);
+  if (cached?.metrics !== metrics) {
+    const raised: string[] = [];
+    const ops = drawFixed(element, section, metrics, raised);
+    cached = { metrics, ops: Object.freeze(ops.map((op) => Object.freeze(op))), warnings: raised };
+    bySection.set(element, cached);
+  }
+  warnings.push(...cached.warnings);
+  return cached.ops;
+}
+
+function drawFixed(element: FixedElement, section: ResolvedSection, metrics: TextMetrics, warnings: string[]): DrawOp[] {
   const dx = section.x;
   const dy = section.y;
   switch (element.type) {
@@ -75,6 +93,23 @@ function drawElement(
       return drawText({ ...element, maxLines: 1, minFontPt: undefined }, element.text, dx, dy, metrics, () =>
         warnings.push(`${section.copy} copy: static text does not fit its box`),
       );
+  }
+}
+
+/** The elements that show this waybill's data: its fields, barcode and QR. */
+function drawElement(
+  element: Exclude<Element, FixedElement>,
+  section: ResolvedSection,
+  view: CopyView,
+  dpi: number,
+  metrics: TextMetrics,
+  symbols: SymbolCache,
+  shown: ShownCopy,
+  warnings: string[],
+): DrawOp[] {
+  const dx = section.x;
+  const dy = section.y;
+  switch (element.type) {
     case 'text': {
       const value = view.fields[element.field];
       if (value === undefined) throw new Error(`the ${section.copy} view has no ${element.field}`);

@@ -78,3 +78,39 @@ describe('text that cannot fit', () => {
     expect(layout.shown[0]!.fields['recipient.area']).toMatch(/…$/);
   });
 });
+
+describe("a template's fixed elements", () => {
+  const template = loadTemplate(TEMPLATES, 'cn-4copy');
+  const cramped = parseTemplate(
+    JSON.stringify({
+      id: 'cramped',
+      name: 'cramped',
+      lang: 'zh',
+      labels: [
+        {
+          widthMm: 40,
+          heightMm: 30,
+          sections: [{ copy: 'office', w: 40, h: 30, elements: [{ type: 'static', text: '隐私面单：姓名电话地址已脱敏', x: 1, y: 1, w: 10, h: 4, fontPt: 12 }] }],
+        },
+      ],
+    }),
+    'cramped.json',
+  );
+
+  it('lay out the same on every waybill, whatever was printed before', () => {
+    const opsOf = (order: Order) => layoutWaybill(template, views(template, order), fontMetrics).labels.map((l) => l.ops);
+    const frames = (labels: ReturnType<typeof opsOf>) => labels.map((ops) => ops.filter((op) => op.op === 'line' || op.op === 'box'));
+    const first = opsOf(orders[0]!);
+    const later = opsOf(orders[1]!);
+    expect(frames(later)).toEqual(frames(first));
+    // The template's own texts are all still there, on the later waybill too.
+    const statics = template.labels.flatMap((l) => l.sections.flatMap((s) => s.elements.flatMap((e) => (e.type === 'static' ? [e.text] : []))));
+    const texts = later.flat().flatMap((op) => (op.op === 'text' ? [op.text] : []));
+    for (const text of statics) expect(texts).toContain(text);
+  });
+
+  it('warn on every waybill when a fixed text does not fit, not only on the first', () => {
+    for (const order of orders.slice(0, 3))
+      expect(layoutWaybill(cramped, views(cramped, order), fontMetrics).warnings).toEqual(['office copy: static text does not fit its box']);
+  });
+});
