@@ -54,17 +54,29 @@ export function parseRelayPool(text: string): RelayNumber[] {
  * other regions in international format (`+1 415 555 0100 ext. 5678`). The word follows the language.
  */
 export function formatRelay(e164: string, ext: string, lang: Lang): string {
+  if (!/^\d{1,4}$/.test(ext)) throw new Error('a relay extension is 1 to 4 digits');
+  const number = relayNumberText(e164);
+  return lang === 'zh' ? `${number} 转 ${ext}` : `${number} ext. ${ext}`;
+}
+
+/** A pool holds a few numbers, each printed on thousands of labels: each is parsed and formatted once. */
+const numberTexts = new Map<string, string>();
+const MAX_NUMBER_TEXTS = 10_000;
+
+function relayNumberText(e164: string): string {
+  let text = numberTexts.get(e164);
+  if (text !== undefined) return text;
   const phone = parsePhoneNumberFromString(e164);
   if (!phone || !phone.isValid()) throw new Error(`relay number ${e164} is not a valid phone number`);
-  if (!/^\d{1,4}$/.test(ext)) throw new Error('a relay extension is 1 to 4 digits');
-  let number: string;
   if (phone.countryCallingCode === '86') {
     const n = phone.nationalNumber;
-    number = n.length === 11 && n.startsWith('1') ? `${n.slice(0, 3)} ${n.slice(3, 7)} ${n.slice(7)}` : phone.formatNational();
+    text = n.length === 11 && n.startsWith('1') ? `${n.slice(0, 3)} ${n.slice(3, 7)} ${n.slice(7)}` : phone.formatNational();
   } else {
-    number = phone.formatInternational();
+    text = phone.formatInternational();
   }
-  return lang === 'zh' ? `${number} 转 ${ext}` : `${number} ext. ${ext}`;
+  if (numberTexts.size >= MAX_NUMBER_TEXTS) numberTexts.clear();
+  numberTexts.set(e164, text);
+  return text;
 }
 
 /**
