@@ -17,25 +17,13 @@ import { partialPath } from './printing/printLeases';
 import { BARCODE_MODES, DPIS, FORMAT_NAMES, TEXT_MODES, checkRenderOptions, labelRenderer, type Dpi, type OutputFormat, type RenderOptions } from './render/outputFormats';
 import type { BarcodeMode, TextMode } from './render/composeLabel';
 import { printerRenderOptions } from './printers/printer';
-import { auditCommand } from './cli/auditCommands';
-import { courierCommand } from './cli/courierCommands';
-import { assignCommand, eventCommand, keysCommand, purgeCommand } from './cli/lifecycleCommands';
-import { serveCommand } from './cli/serveCommand';
-import { isServeWorker, serveWorker, servePrimary, workerCount } from './cli/serveCluster';
-import { initCommand } from './cli/initCommand';
 import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } from './wiring';
-import { relayCommand } from './cli/relayCommands';
-import { auditCredential, cliOperator } from './cli/apiKeyCommands';
-import { printerCommand, reportDelivery } from './cli/printerCommands';
-import { webhookCommand } from './cli/webhookCommands';
-import { storeCommand } from './cli/storeCommands';
-import { previewCommand } from './cli/previewCommand';
-import { AGENT_USAGE, agentCommand } from './agent/agentCommand';
-import { deliverNew } from './printers/deliverJob';
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
 import { EXIT, STD_IO, UsageError, asIo, printList, reportError, suggestion, type Io, type Output } from './cli/io';
+// The other commands' modules load when their command runs (`await import`): the server, the agent, the
+// webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
 
 const USAGE = `usage:
   waybill init [--demo]   (the data directory's settings file; --demo adds a demo relay pool)
@@ -66,7 +54,7 @@ const USAGE = `usage:
   waybill relay pool [--json] | relay show <waybill no> | relay courier-phone ID NUMBER
   waybill relay clients add --name NAME | relay clients list [--json] | relay clients revoke|reinstate ID
   waybill store copy [--to postgres://…]   (the SQLite store into an empty PostgreSQL database)
-${AGENT_USAGE}
+  waybill agent --service URL --key wbk_… --printers printers.json [--component --component-key wbk_… [--component-variant cainiao|pdd|douyin|kuaishou] [--component-wss] [--component-origin https://erp.example.com]…] [--allow-http]   (warehouse print agent; keys also from WAYBILL_AGENT_KEY, WAYBILL_AGENT_COMPONENT_KEY)
 
 Data (credentials, lists, paths) goes to stdout, everything else to stderr. Exit codes: 0 done, 1 done but
 the answer is no (e.g. a broken audit chain), 64 usage, 65 bad input, 66 missing file, 70 internal error,
@@ -104,9 +92,9 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
     }
     switch (command) {
       case 'preview':
-        return await previewCommand(rest, config, io);
+        return await (await import('./cli/previewCommand')).previewCommand(rest, config, io);
       case 'init':
-        return initCommand(rest, config, io);
+        return (await import('./cli/initCommand')).initCommand(rest, config, io);
       case 'print':
         return await printCommand(rest, config, io);
       case 'templates': {
@@ -117,18 +105,20 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       }
       case 'serve': {
         // Several workers: a primary forks them (serveCluster.ts); each worker comes back here.
+        const { isServeWorker, serveWorker, servePrimary, workerCount } = await import('./cli/serveCluster');
         if (isServeWorker()) return await serveWorker(rest, config, io);
         const workers = workerCount(rest, config);
         if (workers > 1) return await servePrimary(rest, config, workers, io);
         const services = await openServices(config, (m) => io.err(`warning: ${m}`));
-        const running = await serveCommand(rest, services, io);
+        const running = await (await import('./cli/serveCommand')).serveCommand(rest, services, io);
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         io.err('shutting down: finishing running requests');
         await running.shutdown();
         await services.close();
         return EXIT.ok;
       }
-      case 'couriers':
+      case 'couriers': {
+        const [{ courierCommand }, { auditCredential, cliOperator }] = await Promise.all([import('./cli/courierCommands'), import('./cli/apiKeyCommands')]);
         return await withServices(config, io, (s) =>
           courierCommand(
             rest,
@@ -146,29 +136,46 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
             io,
           ),
         );
-      case 'event':
+      }
+      case 'event': {
+        const { eventCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => eventCommand(rest, s, io));
-      case 'assign':
+      }
+      case 'assign': {
+        const { assignCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => assignCommand(rest, s, io));
-      case 'purge':
+      }
+      case 'purge': {
+        const { purgeCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => purgeCommand(s, io));
-      case 'audit':
+      }
+      case 'audit': {
+        const { auditCommand } = await import('./cli/auditCommands');
         return await withServices(config, io, (s) =>
           auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s) }, io),
         );
-      case 'keys':
+      }
+      case 'keys': {
+        const { keysCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => keysCommand(rest, s, io));
-      case 'relay':
+      }
+      case 'relay': {
+        const { relayCommand } = await import('./cli/relayCommands');
         return await withServices(config, io, (s) => relayCommand(rest, s, io));
-      case 'printers':
+      }
+      case 'printers': {
+        const { printerCommand } = await import('./cli/printerCommands');
         return await withServices(config, io, (s) => printerCommand(rest, s, io));
+      }
       case 'store':
-        return await storeCommand(rest, config, io);
-      case 'webhooks':
+        return await (await import('./cli/storeCommands')).storeCommand(rest, config, io);
+      case 'webhooks': {
+        const { webhookCommand } = await import('./cli/webhookCommands');
         return await withServices(config, io, (s) => webhookCommand(rest, s, io));
+      }
       case 'agent':
         // No store here: the agent runs at the warehouse and reaches the service over its URL.
-        return await agentCommand(rest, env, io, new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve)));
+        return await (await import('./agent/agentCommand')).agentCommand(rest, env, io, new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve)));
       case 'help':
       case '--help':
       case '-h':
@@ -273,6 +280,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       const sink = new LabelSink(labelRenderer(printer.language, out.stream, printer.dpi, opts));
       const summary = await print({ ...request, template, format: printer.language, sink, host: `printer:${printer.name}` });
       done(summary, template, printer.language, `printer ${printer.name}`);
+      const [{ deliverNew }, { reportDelivery }, { cliOperator }] = await Promise.all([import('./printers/deliverJob'), import('./cli/printerCommands'), import('./cli/apiKeyCommands')]);
       return reportDelivery(await deliverNew(deliveryDeps(services), { jobId: summary.jobId, printer, bytes: out.bytes(), actor: cliOperator() }), io);
     }
 

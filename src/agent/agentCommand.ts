@@ -12,8 +12,6 @@ import { agentHost } from './agentHost';
 import { startComponent, VARIANTS, type ComponentVariant, type RunningComponent } from './component/component';
 import { PrintersFile, type AgentPrinter } from './printersFile';
 
-export const AGENT_USAGE =
-  '  waybill agent --service URL --key wbk_… --printers printers.json [--component --component-key wbk_… [--component-variant cainiao|pdd|douyin|kuaishou] [--component-wss] [--component-origin https://erp.example.com]…] [--allow-http]   (warehouse print agent; keys also from WAYBILL_AGENT_KEY, WAYBILL_AGENT_COMPONENT_KEY)';
 
 /** Reads and checks the printers file (names unique). */
 export function readPrintersFile(file: string): AgentPrinter[] {

@@ -4,7 +4,6 @@
 // glyph is rasterised once per size through sharp's SVG renderer, thresholded, and then stamped at
 // whole-dot positions, so a label costs sharp nothing once its characters have been seen.
 
-import sharp from 'sharp';
 import { font, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { advance } from '../layout/textMeasure';
@@ -145,6 +144,8 @@ async function rasteriseGlyphs(wanted: { weight: FontWeight; codePoint: number; 
   const height = Math.max(1, cy + shelf);
   const paths = cells.map((c) => `<path transform="translate(${c.cx - c.left} ${c.cy - c.top}) scale(${c.scale.toFixed(6)} ${(-c.scale).toFixed(6)})" d="${c.d}"/>`);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><rect width="100%" height="100%" fill="#fff"/>${paths.join('')}</svg>`;
+  // sharp (libvips) loads with the first raster label, not with every process that could draw one.
+  const { default: sharp } = await import('sharp');
   const { data, info } = await sharp(Buffer.from(svg), { density: 72 }).greyscale().raw().toBuffer({ resolveWithObject: true });
   for (const c of cells) {
     const runs: number[] = [];

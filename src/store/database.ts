@@ -9,7 +9,7 @@
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, type Compilable, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Prepared } from './prepared';
 import type { Schema } from './schema';
 import { statementCache } from './statementCache';
@@ -94,7 +94,7 @@ function preparedOn(connection: BetterSqlite3.Database): (sql: string) => Better
   return prepare;
 }
 
-export function postgresDatabase(pool: pg.Pool): Database {
+function postgresDatabase(pool: pg.Pool): Database {
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   const execute = async <R>(on: Kysely<Schema>, { sql, parameters }: Compiled): Promise<Result<R>> => {
     const result = await on.executeQuery<R>(CompiledQuery.raw(sql, [...parameters]));
@@ -115,9 +115,13 @@ export function postgresDatabase(pool: pg.Pool): Database {
   };
 }
 
+let postgresDriver: typeof pg | undefined;
+
 /** Connects a pool and applies the migrations the database lacks (safe when several instances start at once). */
 export async function openPostgres(url: string, poolSize = 10): Promise<Database & { close(): Promise<void> }> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // The driver loads with the first PostgreSQL store: the embedded default never pays for it.
+  postgresDriver ??= (await import('pg')).default;
+  const pool = new postgresDriver.Pool({ connectionString: url, max: poolSize });
   // An idle client that loses its server (restart, failover) emits 'error'; the pool drops it and the
   // next query connects afresh. Without a listener Node would end the process.
   pool.on('error', () => {});
@@ -138,7 +142,7 @@ export const bytewise = (a: string, b: string): number => (a < b ? -1 : a > b ? 
 
 /** Whether a statement failed on a unique value (a primary key or UNIQUE constraint), on either backend. */
 export function isUniqueViolation(e: unknown): boolean {
-  if (e instanceof pg.DatabaseError) return e.code === '23505';
+  if (postgresDriver && e instanceof postgresDriver.DatabaseError) return e.code === '23505';
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

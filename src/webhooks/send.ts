@@ -4,7 +4,6 @@
 // changes in between cannot redirect the request. Redirects are not followed: they would leave the policy.
 
 import net from 'node:net';
-import { Agent, fetch } from 'undici';
 import { checkHost, type LookupAll, type NetworkPolicy, lookupAll } from '../printers/networkPolicy';
 import type { SendOutcome, WebhookSend } from './webhooks';
 
@@ -20,6 +19,8 @@ export function webhookSender(policy: NetworkPolicy, timeoutMs: number, resolve:
       return { ok: false, error: checked.refusal.kind === 'unresolved' ? 'host name not found' : `refused by the network policy (${checked.refusal.kind}); nothing was sent` };
     const address = checked.address;
     const family = net.isIP(address);
+    // undici loads with the first send: a command that sends nothing (a print) does not pay for it.
+    const { Agent, fetch } = await import('undici');
     const dispatcher = new Agent({
       connect: {
         timeout: timeoutMs,
