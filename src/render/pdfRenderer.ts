@@ -2,7 +2,7 @@
 // filled rectangles. Pages stream out as they are finished, so a batch's memory stays bounded.
 
 import PDFDocument from 'pdfkit';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { font, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
@@ -78,6 +78,38 @@ function releaseWrittenPage(doc: PDFKit.PDFDocument): void {
   kids[kids.length - 2] = Object.create(Object.getPrototypeOf(written) as object, { id: { value: written.id }, gen: { value: written.gen } }) as PageRef;
 }
 
+/** Chunks below this size are gathered into one of about this size before they enter the stream. */
+const GATHER_BYTES = 64 * 1024;
+
+/**
+ * pdfkit pushes every object header, dictionary and cross-reference line into its stream as a chunk of
+ * its own, a few dozen bytes each. When a document ends, its fonts and its cross-reference table (three
+ * lines a page: some 190,000 chunks for a 10,000-waybill batch) are pushed in one synchronous loop, held at
+ * once before the output can take any: about 40 MB, the batch's peak. From the end on, small chunks are
+ * gathered into 64 kB ones (the same bytes, in order); whatever is gathered goes before the stream ends.
+ */
+function gatherSmallChunks(doc: Readable): void {
+  const push = doc.push.bind(doc);
+  let gathered: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    if (!gathered.length) return;
+    push(Buffer.concat(gathered, size));
+    gathered = [];
+    size = 0;
+  };
+  doc.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (!(chunk instanceof Uint8Array) || chunk.length >= GATHER_BYTES) {
+      flush();
+      return push(chunk, encoding);
+    }
+    gathered.push(chunk);
+    size += chunk.length;
+    if (size >= GATHER_BYTES) flush();
+    return true;
+  };
+}
+
 export class PdfRenderer implements LabelRenderer {
   private readonly doc: PDFKit.PDFDocument;
   private pages = 0;
@@ -137,6 +169,7 @@ export class PdfRenderer implements LabelRenderer {
 
   async finish(): Promise<void> {
     if (this.pages === 0) throw new Error('a PDF needs at least one label');
+    gatherSmallChunks(this.doc);
     this.doc.end();
     await this.done;
   }

@@ -1,5 +1,6 @@
-// A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, and it
-// stops drawing while its output does not read. Behaviour only, no sizes or timings: the figures are
+// A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, it
+// stops drawing while its output does not read, and the document's end (fonts, cross-reference table)
+// reaches the output gathered in large chunks, not as a chunk per line. Behaviour only, no sizes or timings: the figures are
 // `npm run bench:memory`'s.
 
 import fs from 'node:fs';
@@ -64,6 +65,32 @@ describe('a batch PDF', () => {
     expect(await pdfPageCount(file)).toBe(numbers.length);
     const text = (await pdfText(file)).split('\f');
     numbers.forEach((no, i) => expect(text[i]).toContain(no));
+  });
+
+  it('ends in a few large chunks, not one per cross-reference line', async () => {
+    const numbers = Array.from({ length: 300 }, (_, i) => `ZT48151699${String(i).padStart(4, '0')}`);
+    const file = path.join(dir, 'end.pdf');
+    const chunks: number[] = [];
+    const bytes: Buffer[] = [];
+    let ending = false;
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        if (ending) chunks.push(chunk.length);
+        bytes.push(chunk);
+        done();
+      },
+    });
+    const renderer = new PdfRenderer(out);
+    for (const label of labelsFor(numbers)) await renderer.addLabel(label);
+    for (let i = 0; i < 20; i++) await nextTurn(); // the pages written so far reach the output
+    ending = true;
+    await renderer.finish();
+    fs.writeFileSync(file, Buffer.concat(bytes));
+    // Some 900 objects, three lines each in the cross-reference table, arrive gathered.
+    expect(chunks.reduce((a, b) => a + b, 0)).toBeGreaterThan(900 * 20);
+    expect(chunks.length).toBeLessThan(10);
+    expect(await pdfPageCount(file)).toBe(numbers.length);
+    expect((await pdfText(file)).split('\f')[299]).toContain(numbers[299]);
   });
 
   it('stops drawing while its output does not read, and goes on when it does', async () => {
