@@ -12,7 +12,6 @@ import { agentHost } from './agentHost';
 import { startComponent, VARIANTS, type ComponentVariant, type RunningComponent } from './component/component';
 import { PrintersFile, type AgentPrinter } from './printersFile';
 
-
 /** Reads and checks the printers file (names unique). */
 export function readPrintersFile(file: string): AgentPrinter[] {
   let text: string;

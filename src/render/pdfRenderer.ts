@@ -181,9 +181,10 @@ export class PdfRenderer implements LabelRenderer {
   private draw(op: DrawOp, pageFonts: Record<string, unknown>): string {
     switch (op.op) {
       case 'text': {
-        const f = this.fonts[op.bold ? 'bold' : 'regular'];
-        pageFonts[f.embedded.id] ??= f.embedded.ref();
-        return `BT /${f.embedded.id} ${num(op.sizePt)} Tf 1 0 0 -1 ${num(mmToPt(op.x))} ${num(mmToPt(op.baseline))} Tm <${this.glyphCodes(op.bold ? 'bold' : 'regular', op.text)}> Tj ET\n`;
+        const weight = op.bold ? 'bold' : 'regular';
+        const { embedded } = this.fonts[weight];
+        pageFonts[embedded.id] ??= embedded.ref();
+        return `BT /${embedded.id} ${num(op.sizePt)} Tf 1 0 0 -1 ${num(mmToPt(op.x))} ${num(mmToPt(op.baseline))} Tm <${this.glyphCodes(weight, op.text)}> Tj ET\n`;
       }
       case 'line':
         return `${num(mmToPt(op.widthMm))} w ${num(mmToPt(op.x1))} ${num(mmToPt(op.y1))} m ${num(mmToPt(op.x2))} ${num(mmToPt(op.y2))} l S\n`;
