@@ -95,6 +95,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const bindings: string[] = [];
   const relayAlerts: { kind: string; detail: string }[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
+  const issued = new Set<string>();
   const lease = await takeLease(deps, req);
   // Every record waits in memory for the one save at the end (all or nothing): kept to what the save
   // needs, in compact form, so a 10,000-waybill batch stays small (README: Benchmarks, bench:memory).
@@ -132,7 +133,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       });
 
       const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
-      const printed = printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics);
+      const printed = await withUnusedCodes(deps.store, issued, () =>
+        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics),
+      );
       if (!preview) copies.push(...printed.copies);
       await req.sink.add(
         { orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang), ...piecesOf(printed) },
@@ -193,6 +196,7 @@ export async function reprintWaybills(
   const job = newJob(req, now);
   const copies: CopyPrintRecord[] = [];
   const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[] };
+  const issued = new Set<string>();
   for (const [orderIndex, waybill] of req.waybills.entries()) {
     // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
     // paper under the same number, and the number they held is free again.
@@ -207,7 +211,7 @@ export async function reprintWaybills(
     // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
     const takeOver: Partial<Record<CopyKind, string>>[] = [];
     if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
-    const printed = printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics);
+    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics));
     await req.sink.add(
       { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
       printed.layout,
@@ -355,6 +359,29 @@ function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: st
     out.pieces.push({ pieceNo, waybillNo, copyCodes: printed.copyCodes });
   }
   return out;
+}
+
+/** Tries before a print gives up finding unused copy codes: five clashes in a row do not happen by chance. */
+const CODE_TRIES = 5;
+
+/**
+ * A copy code names one copy for good: a photo of the paper leads back to that print. Drawn from 40
+ * random bits, a new code meets one already recorded once the store holds millions (a 10,000-waybill
+ * batch issues 40,000 or more), and the save would then fail the whole run at its end. So a waybill's new
+ * codes are checked against this run's and the store's before anything of it is written, and on a clash
+ * it is laid out again with others. (Codes taken over from a print that never reached paper are its own.)
+ */
+async function withUnusedCodes(store: WaybillStore, issued: Set<string>, print: () => PrintedPieces): Promise<PrintedPieces> {
+  for (let attempt = 1; ; attempt++) {
+    const printed = print();
+    const fresh = printed.copies.filter((c) => !c.takenOver).map((c) => c.copyCode);
+    const clash = new Set(fresh).size < fresh.length || fresh.some((c) => issued.has(c)) || (await store.copyCodesTaken(fresh)).length > 0;
+    if (!clash) {
+      for (const c of fresh) issued.add(c);
+      return printed;
+    }
+    if (attempt === CODE_TRIES) throw new Error(`no unused copy codes after ${CODE_TRIES} tries`);
+  }
 }
 
 /** The pieces a sink is told of: only a multi-piece waybill lists them. */

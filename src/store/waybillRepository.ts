@@ -307,6 +307,12 @@ export class SqlWaybillRepository implements WaybillStore {
     return Number(row.last ?? 0) + 1;
   }
 
+  async copyCodesTaken(codes: string[]): Promise<string[]> {
+    if (!codes.length) return [];
+    const rows = await this.d.db.selectFrom('copy_prints').select('copy_code').where('copy_code', 'in', codes).execute();
+    return rows.map((r) => r.copy_code);
+  }
+
   async copyCodesAt(waybillId: string, printNo: number, pieceNo = 1): Promise<Partial<Record<CopyKind, string>>> {
     const rows = await this.d.db
       .selectFrom('copy_prints')

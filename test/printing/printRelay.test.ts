@@ -29,7 +29,7 @@ function provider(refuse: (req: BindRequest) => boolean) {
 }
 
 function deps(relay: RelayProvider): PrintDeps {
-  const store = { waybillNoExists: async () => false, savePrintJob: async () => {}, recordAlert: async () => {} } as unknown as WaybillStore;
+  const store = { waybillNoExists: async () => false, copyCodesTaken: async () => [], savePrintJob: async () => {}, recordAlert: async () => {} } as unknown as WaybillStore;
   const audit = { append: async () => {} } as unknown as AuditLog;
   const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   return { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, relay: { provider: relay, maxDays: 60 } };
