@@ -70,6 +70,14 @@ function chunks<T>(all: T[]): T[][] {
   return out;
 }
 
+/** The recorded codes among a list, in one prepared statement whatever its length: the list goes as a JSON array. */
+const copyCodesIn = prepared((db, a: { codes: string }, dialect) =>
+  db
+    .selectFrom('copy_prints')
+    .select('copy_code')
+    .where('copy_code', 'in', dialect === 'sqlite' ? sql<string>`(SELECT value FROM json_each(${a.codes}))` : sql<string>`(SELECT jsonb_array_elements_text(${a.codes}::jsonb))`),
+);
+
 // A child number never equals a master number, so a number is taken when either table has it.
 const waybillNoTaken = prepared((db, a: { waybillNo: string }) =>
   db
@@ -309,8 +317,7 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async copyCodesTaken(codes: string[]): Promise<string[]> {
     if (!codes.length) return [];
-    const rows = await this.d.db.selectFrom('copy_prints').select('copy_code').where('copy_code', 'in', codes).execute();
-    return rows.map((r) => r.copy_code);
+    return (await this.d.run(copyCodesIn, { codes: JSON.stringify(codes) })).rows.map((r) => r.copy_code);
   }
 
   async copyCodesAt(waybillId: string, printNo: number, pieceNo = 1): Promise<Partial<Record<CopyKind, string>>> {

@@ -50,6 +50,8 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     expect((await store.findWaybillByClientOrder('acme', 'SO-w1'))?.id).toBe('w1');
     expect(await store.findWaybillByClientOrder('other', 'SO-w1')).toBeUndefined();
     expect(await store.findCopyPrint('ABCD-EFGH')).toMatchObject({ waybillId: 'w1', copy: 'courier', printNo: 1, job: { host: 'pack-01', templateId: 'cn-4copy' } });
+    expect(await store.copyCodesTaken(['WXYZ-0000', 'ABCD-EFGH', 'ABCD-EFGJ'])).toEqual(['ABCD-EFGH']);
+    expect(await store.copyCodesTaken([])).toEqual([]);
     expect(await store.nextPrintNo('w1')).toBe(2);
     expect(await store.nextPrintNo('w2')).toBe(1);
     await t.close();
