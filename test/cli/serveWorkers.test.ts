@@ -86,6 +86,9 @@ describe('waybill serve --workers 2', () => {
     // One line for the service, once both workers listen; each worker logs its start with its id.
     const url = (await s.said(/listening on (http:\/\/\S+) \(API docs: \S+; 2 workers\)/))[1]!;
     expect(s.stderr().match(/listening on/g)).toHaveLength(1);
+    // The log lines (stdout, written asynchronously) may arrive just after that line (stderr).
+    for (const worker of [1, 2]) await s.logged((l) => l.event === 'listening' && l.worker === worker);
+    await s.logged(() => new Set(s.logs.filter((l) => l.event === 'worker_listening').map((l) => l.pid)).size === 2);
     const started = s.logs.filter((l) => l.event === 'listening' && l.worker !== 0);
     expect(new Set(started.map((l) => l.worker))).toEqual(new Set([1, 2]));
     const pids = s.logs.filter((l) => l.event === 'worker_listening').map((l) => l.pid);
