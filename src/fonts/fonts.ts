@@ -24,6 +24,30 @@ export function font(weight: FontWeight): fontkit.Font {
   return f;
 }
 
+/** A character's glyph in one weight: its id in the whole font and its advance as a fraction of the font size. */
+export interface FontGlyph {
+  id: number;
+  advance: number;
+}
+
+const glyphTables: Record<FontWeight, Map<number, FontGlyph>> = { regular: new Map(), bold: new Map() };
+
+/**
+ * The glyph a code point is drawn with, looked up once per process: layout measures with these advances
+ * and the renderers draw these glyphs at them, so what layout fitted is what prints.
+ */
+export function glyphOf(weight: FontWeight, codePoint: number): FontGlyph {
+  const table = glyphTables[weight];
+  let g = table.get(codePoint);
+  if (!g) {
+    const f = font(weight);
+    const glyph = f.glyphForCodePoint(codePoint);
+    g = { id: glyph.id, advance: glyph.advanceWidth / f.unitsPerEm };
+    table.set(codePoint, g);
+  }
+  return g;
+}
+
 /**
  * Every PDF embeds a subset of the font, and fontkit's subsetter parses each glyph's outline again for
  * every document (to find compound glyphs): about a millisecond of a one-waybill PDF. fontkit already keeps

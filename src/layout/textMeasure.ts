@@ -1,6 +1,6 @@
 // Text metrics from the same font the renderers draw with, so what fits in layout fits on paper.
 
-import { font, type FontWeight } from '../fonts/fonts';
+import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import { ptToMm } from './units';
 
 export interface TextMetrics {
@@ -13,18 +13,9 @@ export interface TextMetrics {
   missingGlyphs(text: string): string[];
 }
 
-const advanceCache: Record<FontWeight, Map<number, number>> = { regular: new Map(), bold: new Map() };
-
-/** A character's advance width, as a fraction of the font size (cached: layout and raster ask often). */
+/** A character's advance width, as a fraction of the font size. */
 export function advance(weight: FontWeight, codePoint: number): number {
-  const cache = advanceCache[weight];
-  let a = cache.get(codePoint);
-  if (a === undefined) {
-    const f = font(weight);
-    a = f.glyphForCodePoint(codePoint).advanceWidth / f.unitsPerEm;
-    cache.set(codePoint, a);
-  }
-  return a;
+  return glyphOf(weight, codePoint).advance;
 }
 
 export const fontMetrics: TextMetrics = {

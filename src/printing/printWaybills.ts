@@ -264,9 +264,9 @@ const COLLECT_EVERY = 200;
 let fullCollection: (() => void) | undefined;
 
 /**
- * A full garbage collection. A batch throws away some 150 kB a waybill (layouts, page content, fonts'
- * shaping); V8 only collects its old space when that has grown to several times what is live, and grows
- * the limit with the batch, so a 10,000-waybill batch peaked near twice the memory of a 1,000 one with
+ * A full garbage collection. A batch throws away some 150 kB a waybill (layouts, views, page content);
+ * V8 only collects its old space when that has grown to several times what is live, and grows the limit
+ * with the batch, so a 10,000-waybill batch peaked near twice the memory of a 1,000 one with
  * little more live. Collecting every 200 waybills keeps the peak where a short batch has it; one
  * collection takes tens of milliseconds against seconds of printing. V8's own collector, reached through
  * its --expose-gc flag in a context of its own (no global `gc` appears).

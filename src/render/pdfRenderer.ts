@@ -4,37 +4,12 @@
 import PDFDocument from 'pdfkit';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
-import { font, type FontWeight } from '../fonts/fonts';
+import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { mmToPt } from '../layout/units';
 import type { LabelRenderer } from './renderer';
 
 const MAX_BUFFERED_BYTES = 1 << 20;
-
-/** One glyph of the bundled font as drawn: its id in the whole font and its advance in PDF text units. */
-interface FontGlyph {
-  id: number;
-  width: number;
-  codePoints: number[];
-}
-
-/**
- * Glyphs by code point, per weight, for the process's life. Text is drawn glyph by glyph with the
- * advances layout measured it with (textMeasure.ts), not re-shaped: what layout fitted is what prints,
- * and a line costs a map lookup per character instead of pdfkit's shaping, word splitting and options.
- */
-const glyphsByWeight: Record<FontWeight, Map<number, FontGlyph>> = { regular: new Map(), bold: new Map() };
-function glyphOf(weight: FontWeight, codePoint: number): FontGlyph {
-  const glyphs = glyphsByWeight[weight];
-  let g = glyphs.get(codePoint);
-  if (!g) {
-    const f = font(weight);
-    const glyph = f.glyphForCodePoint(codePoint);
-    g = { id: glyph.id, width: (glyph.advanceWidth * 1000) / f.unitsPerEm, codePoints: [codePoint] };
-    glyphs.set(codePoint, g);
-  }
-  return g;
-}
 
 /**
  * The part of pdfkit's embedded font this renderer fills: the subset (glyph ids renumbered per document),
@@ -209,10 +184,11 @@ export class PdfRenderer implements LabelRenderer {
       const codePoint = ch.codePointAt(0)!;
       let code = codes.get(codePoint);
       if (code === undefined) {
+        // Drawn glyph by glyph at the advances layout measured (fonts.ts), not re-shaped by pdfkit.
         const glyph = glyphOf(weight, codePoint);
         const gid = embedded.subset.includeGlyph(glyph.id);
-        embedded.widths[gid] ??= glyph.width;
-        embedded.unicode[gid] ??= glyph.codePoints;
+        embedded.widths[gid] ??= glyph.advance * 1000;
+        embedded.unicode[gid] ??= [codePoint];
         code = gid.toString(16).padStart(4, '0');
         codes.set(codePoint, code);
       }
