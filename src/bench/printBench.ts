@@ -1,5 +1,6 @@
 // `npm run bench`: one warm four-copy waybill PDF, a 1,000-waybill batch into one PDF, peak RSS, and
-// how much of it is QR encoding. Prints figures; asserts nothing (shared machines are noisy).
+// how much of it is QR encoding, and one relay binding on a busy pool. Prints figures; asserts nothing
+// (shared machines are noisy).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { PoolRelayProvider } from '../relay/poolRelayProvider';
 import { divisionTable } from '../address/divisionTable';
 import { splitAddress } from '../address/splitAddress';
 import { parseRelayPool } from '../relay/relayPool';
+import type { Keys } from '../vault/keyFile';
 
 const templateId = process.argv[2] ?? 'cn-4copy';
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
@@ -80,6 +82,8 @@ async function main(): Promise<void> {
   const qrMs = time(500, () => encodeQr(`https://scan.example.com/w/1${randomBytes(16).toString('base64url')}`));
   const c128Ms = time(500, (i) => encodeCode128(`ZT${String(100000000000 + i)}7`));
 
+  const bindUs = await busyPoolBind(keys);
+
   const addresses = addressLines();
   const splitMs = time(20_000, (i) => splitAddress(addresses[i % addresses.length]!));
   const raw = fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
@@ -102,10 +106,46 @@ async function main(): Promise<void> {
     }
     console.log(`per label at ${dpi} dpi (one waybill, ${t.labels.length} labels, incl. its share of the print): ${figures.join(', ')}`);
   }
+  console.log(`relay binding on a pool ${BUSY_SHARE * 100} % held (${BUSY_NUMBERS} numbers × 10,000 extensions): ${bindUs.toFixed(0)} µs per binding`);
   console.log(`order validation (schema, divisions, phones, screening of printed text): ${(validateMs * 1000).toFixed(0)} µs per order`);
   console.log(`address line → divisions: ${(splitMs * 1000).toFixed(0)} µs per address (${addresses.length} lines, every county), table load ${tableMs.toFixed(0)} ms once per process`);
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
   await store.close();
+}
+
+const BUSY_NUMBERS = 10;
+const BUSY_SHARE = 0.6;
+
+/**
+ * A binding where a long-running service binds: a pool most of whose slots are held (live bindings and
+ * quarantine after them), in a store of its own. The slots are filled directly; bindings then go through
+ * the provider as in a print.
+ */
+async function busyPoolBind(keys: Keys): Promise<number> {
+  const store = SqliteStore.open(':memory:');
+  const numbers = Array.from({ length: BUSY_NUMBERS }, (_, i) => `+861710000000${i}`);
+  const held = store.database.prepare('INSERT INTO relay_slots (number, ext, binding_id, held_until) VALUES (?, ?, ?, ?)');
+  const until = new Date(Date.now() + 90 * 86_400_000).toISOString();
+  store.database.transaction(() => {
+    for (const number of numbers)
+      for (let ext = 0; ext < 10_000; ext++) if (Math.random() < BUSY_SHARE) held.run(number, String(ext).padStart(4, '0'), `held-${number}-${ext}`, until);
+  })();
+  const db = sqliteDatabase(store.database);
+  const provider = new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db)), new CourierStore(new SqlCourierRepository(db)), keys, {
+    pool: parseRelayPool(numbers.join(',')),
+    quarantineDays: 90,
+    callerPolicy: 'anyone',
+    callLimitSeconds: 600,
+  });
+  const validFrom = new Date();
+  const expiresAt = new Date(validFrom.getTime() + 30 * 86_400_000);
+  const runs = 2000;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < runs; i++)
+    await provider.bind({ waybillId: `busy-${i}`, party: 'recipient', realPhone: '+8613800000000', partyPhones: ['+8613800000000'], validFrom, expiresAt }, 'zh');
+  const us = Number(process.hrtime.bigint() - started) / 1e3 / runs;
+  await store.close();
+  return us;
 }
 
 /** One address line per county-level unit, in the usual written forms, rotating. */

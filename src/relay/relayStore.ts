@@ -158,11 +158,13 @@ export class RelayStore {
 
     for (const entry of shuffled(pool, random)) {
       const capacity = checkedCapacity(entry);
-      if ((await this.repo.countHeld(entry.e164, nowIso)) >= capacity) continue; // full: skip without trying any slot
       for (let i = 0; i < Math.min(RANDOM_TRIES_PER_NUMBER, capacity); i++) {
         const found = await tryClaim(entry.e164, randomExtension(entry.extLength, random));
         if (found) return found;
       }
+      // Counting reads every held slot of the number (thousands on a busy one), so only a number the
+      // random tries missed is counted; a full one is skipped without listing its extensions.
+      if ((await this.repo.countHeld(entry.e164, nowIso)) >= capacity) continue;
       // Nearly full: list the free extensions and try each, starting at a random one so racing
       // processes spread out, wrapping round so every free extension is tried.
       const held = new Set(await this.repo.heldExtensions(entry.e164, nowIso));
