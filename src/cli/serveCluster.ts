@@ -1,7 +1,7 @@
 // `waybill serve --workers N`: N worker processes (node:cluster) share the port, each running today's
 // serve (serveCommand.ts) on its own store connection; the primary serves nothing itself. The stores are
 // safe across processes (rate buckets, the failed-auth throttle, leases and claims are in the database;
-// SQLite in WAL mode with a busy timeout), so the workers need nothing from each other but /metrics.
+// SQLite in WAL mode, a write waiting for another's lock), so the workers need nothing from each other but /metrics.
 //
 // The primary opens the store once before forking (migrations, a generated key file, start-up warnings),
 // then forks. A worker that dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the

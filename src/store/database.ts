@@ -74,9 +74,32 @@ export function sqliteDatabase(connection: BetterSqlite3.Database): Database {
   return {
     db,
     dialect: 'sqlite',
-    run: (statement, args) => inTurn(() => execute(statement.bind(db, 'sqlite', args))),
-    transaction: (steps) => inTurn(() => connection.transaction(() => drive(steps(), (compile) => execute(compile(db, 'sqlite')))).immediate()),
+    run: (statement, args) => waitingForLock(() => inTurn(() => execute(statement.bind(db, 'sqlite', args)))),
+    transaction: (steps) => waitingForLock(() => inTurn(() => connection.transaction(() => drive(steps(), (compile) => execute(compile(db, 'sqlite')))).immediate())),
   };
+}
+
+/** How long a write waits for another process's write lock on the file before it fails. */
+const LOCK_WAIT_MS = 5000;
+
+/**
+ * Another process (a second `serve` worker, a CLI print) holding the file's write lock: the statement or
+ * transaction is tried again a millisecond later, until LOCK_WAIT_MS. SQLite's own wait (busy_timeout)
+ * sleeps inside the call, freezing every request of this process meanwhile, and backs off from 1 to 25 ms
+ * a try: with two workers under scans, a few such stalls every second in each. So the connection's busy_timeout is 0 once it is
+ * migrated (sqliteStore.ts) and the wait is here. A refused try has changed nothing, so trying again is
+ * safe: a transaction's steps start again from the beginning.
+ */
+async function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if ((e as { code?: unknown } | null)?.code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 function drive<T>(steps: Steps<T>, execute: (step: Step) => Result<unknown>): T {
@@ -148,9 +171,9 @@ export function isUniqueViolation(e: unknown): boolean {
 }
 
 // Every Kysely instance on one SQLite file in this process takes turns with the others. A transaction
-// awaits between its statements; another connection of this process writing meanwhile would wait for
-// SQLite's write lock synchronously (busy_timeout), blocking the event loop the transaction needs in
-// order to finish: both fail with "database is locked". Other processes still queue on SQLite's lock.
+// awaits between its statements; another connection of this process writing meanwhile would only wait
+// for SQLite's write lock until the transaction ends, and a statement on the transaction's own connection
+// would slip into it. Other processes queue on SQLite's lock (waitingForLock).
 interface Turns {
   take(): Promise<() => void>;
   /** Nobody holds or waits for a turn. */
@@ -204,7 +227,12 @@ class TurnTakingSqliteDriver extends SqliteDriver {
   override async acquireConnection(): Promise<DatabaseConnection> {
     const connection = await super.acquireConnection(); // this instance's own queue first
     this.endTurn = await this.turns.take();
-    return connection;
+    // Kysely's statements are single ones (no SQLite transaction is built with it), so one refused for
+    // another process's lock is simply tried again.
+    return {
+      executeQuery: (query) => waitingForLock(() => connection.executeQuery(query)),
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
   }
 
   override async releaseConnection(): Promise<void> {

@@ -3,7 +3,7 @@
 // read-then-write, so no process or instance can double-allocate.
 //
 // Every transaction here writes first: on SQLite that takes the write lock up front, so a racing process
-// waits (busy_timeout) instead of failing with SQLITE_BUSY on an upgrade from read to write; on
+// waits for it (database.ts) instead of failing with SQLITE_BUSY on an upgrade from read to write; on
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
 import { sql, type RawBuilder, type Selectable } from 'kysely';

@@ -21,8 +21,10 @@ export class SqliteStore extends SqlWaybillRepository {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL keeps committed data safe from crashes; only a power cut may lose the last commits
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    db.pragma('busy_timeout = 5000'); // for the migrations, which several starting processes may run at once
     applyMigrations(db);
+    // From here on a write waits for another process's lock without blocking the event loop (database.ts).
+    db.pragma('busy_timeout = 0');
     return new SqliteStore(db);
   }
 

@@ -2,6 +2,8 @@
 // of the long one: arguments bound per call, a transaction all or nothing on both databases, and on
 // SQLite no statement slipping into another request's open transaction.
 
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -101,6 +103,41 @@ describe('SQLite: the short way never runs inside another request’s open trans
     await Promise.all([longTransaction, statement, steps]);
     expect(order).toEqual(['transaction ends', 'statement ran']);
     expect((await d.run(alertsOfKind, { kind: 'k' })).rows).toEqual([{ detail: 'outside' }, { detail: 'steps' }]);
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('SQLite: a write while another process holds the write lock', () => {
+  it('waits for the lock without freezing this process, then lands: statement, transaction and Kysely query alike', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-locked-'));
+    const file = path.join(dir, 'waybill.db');
+    const store = SqliteStore.open(file);
+    const d = sqliteDatabase(store.database);
+    // Another process takes the write lock, says so, keeps it 400 ms, then commits.
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => db.exec('COMMIT'), 400);`, file],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await once(holder.stdout!, 'data');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    try {
+      await Promise.all([
+        d.run(insertAlert, { kind: 'locked', detail: 'statement' }),
+        d.transaction(function* () {
+          yield* step(insertAlert, { kind: 'locked', detail: 'transaction' });
+        }),
+        d.db.insertInto('alerts').values({ at: '2026-12-02T00:00:00.000Z', kind: 'locked', courier_id: null, detail: 'kysely' }).execute(),
+      ]);
+    } finally {
+      clearInterval(ticker);
+    }
+    // SQLite's own wait (busy_timeout) would sleep inside the call: no timer of this process would run.
+    expect(ticks).toBeGreaterThanOrEqual(5);
+    expect((await d.run(alertsOfKind, { kind: 'locked' })).rows.map((r) => r.detail).sort()).toEqual(['kysely', 'statement', 'transaction']);
+    await once(holder, 'exit');
     await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
