@@ -65,10 +65,12 @@ export function sqliteFile(config: Config): string {
   return path.join(config.dataDir, 'waybill.db');
 }
 
-export async function openServices(config: Config, warn: (message: string) => void): Promise<Services> {
+/** `checkpoints: 'elsewhere'`: a `serve --workers` worker, whose primary checkpoints the SQLite file (sqliteStore.ts). */
+export async function openServices(config: Config, warn: (message: string) => void, options: { checkpoints?: 'own' | 'elsewhere' } = {}): Promise<Services> {
   const pool = parseRelayPool(config.relay.numbers);
   const keys = loadKeys(config, warn);
-  const stores = await openStores(storeLocation(config), keys.audit);
+  const location = storeLocation(config);
+  const stores = await openStores(location.backend === 'sqlite' ? { ...location, ...options } : location, keys.audit);
   const relay = pool.length
     ? new PoolRelayProvider(stores.relay, stores.couriers, keys, {
         pool,

@@ -4,7 +4,7 @@
 // SQLite in WAL mode, a write waiting for another's lock), so the workers need nothing from each other but /metrics.
 //
 // The primary opens the store once before forking (migrations, a generated key file, start-up warnings),
-// then forks. A worker that dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the
+// then forks; on SQLite it then checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the
 // service stops with exit code 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new
 // requests, running ones finish within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary
 // exits once all have, 0 when every worker exited cleanly. --workers 1 is the lone process, no primary.
@@ -17,7 +17,8 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Config } from '../config/config';
 import { joinClusterMetrics, serveClusterMetrics } from '../http/metrics';
-import { openServices } from '../wiring';
+import { walCheckpoints } from '../store/sqliteStore';
+import { openServices, storeLocation } from '../wiring';
 import { EXIT, UsageError, type Io } from './io';
 import { serveCommand } from './serveCommand';
 
@@ -57,7 +58,7 @@ export async function serveWorker(args: string[], config: Config, io: Io): Promi
   const slot = Number(process.env[SLOT_ENV]);
   try {
     // The primary has migrated the store and printed the start-up warnings already.
-    const services = await openServices(config, () => {});
+    const services = await openServices(config, () => {}, { checkpoints: 'elsewhere' });
     let running;
     try {
       running = await serveCommand(args, services, io, process.stdout, { worker: cluster.worker!.id, housekeeping: slot === 0 });
@@ -85,6 +86,9 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   // Migrations, a generated key file and the start-up warnings once, before any worker opens the store.
   const services = await openServices(config, (m) => io.err(`warning: ${m}`));
   await services.close();
+  // The workers leave checkpoints of the embedded store to this process, which answers no requests.
+  const location = storeLocation(config);
+  const checkpoints = location.backend === 'sqlite' ? walCheckpoints(location.file) : undefined;
 
   const logger = pino({ level: config.http.logLevel, base: { service: 'waybill', worker: 0 } }, process.stdout);
   serveClusterMetrics();
@@ -152,6 +156,7 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   for (let slot = 0; slot < workers; slot++) fork(slot);
   await allExited;
   clearTimeout(deadline);
+  await checkpoints?.stop();
   process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   logger.info({ event: 'stopped', ...(failed ? { exitCode: failed } : {}) });
   return failed ?? EXIT.ok;

@@ -29,7 +29,7 @@ import type { StationStore } from '../stations/stationStore';
 import type { WebhookRepository } from '../webhooks/webhookStore';
 import type { WaybillStore } from '../waybills/waybillStore';
 
-export type StoreLocation = { backend: 'sqlite'; file: string } | { backend: 'postgres'; url: string; poolSize?: number };
+export type StoreLocation = { backend: 'sqlite'; file: string; checkpoints?: 'own' | 'elsewhere' } | { backend: 'postgres'; url: string; poolSize?: number };
 
 export interface Stores {
   backend: StoreLocation['backend'];
@@ -64,7 +64,7 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
       close: () => database.close(),
     };
   }
-  const store = SqliteStore.open(location.file);
+  const store = SqliteStore.open(location.file, { checkpoints: location.checkpoints ?? 'own' });
   const db = store.database;
   const database = sqliteDatabase(db);
   return {

@@ -15,7 +15,11 @@ export class SqliteStore extends SqlWaybillRepository {
     super(sqliteDatabase(database));
   }
 
-  static open(file: string): SqliteStore {
+  /**
+   * `checkpoints: 'elsewhere'`: another process (the `serve --workers` primary, walCheckpoints below) moves
+   * the WAL into the database file; this connection does so itself only past WAL_SAFETY_PAGES.
+   */
+  static open(file: string, options: { checkpoints?: 'own' | 'elsewhere' } = {}): SqliteStore {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
@@ -25,6 +29,7 @@ export class SqliteStore extends SqlWaybillRepository {
     applyMigrations(db);
     // From here on a write waits for another process's lock without blocking the event loop (database.ts).
     db.pragma('busy_timeout = 0');
+    if (options.checkpoints === 'elsewhere') db.pragma(`wal_autocheckpoint = ${WAL_SAFETY_PAGES}`);
     return new SqliteStore(db);
   }
 
@@ -32,6 +37,36 @@ export class SqliteStore extends SqlWaybillRepository {
   override async close(): Promise<void> {
     this.database.close();
   }
+}
+
+/**
+ * A checkpoint (the WAL's pages copied into the database file, with two fsyncs) runs inside whichever
+ * commit crosses SQLite's 1,000-page mark and takes up to tens of milliseconds, during which that
+ * process's event loop stands still. `serve --workers` moves it to the primary, which answers no
+ * requests: every CHECKPOINT_EVERY_MS it checkpoints what it can without waiting for anyone (PASSIVE).
+ * The workers keep a high mark of their own (WAL_SAFETY_PAGES), so the WAL stays bounded even if the
+ * primary's checkpoints fall behind.
+ */
+export const CHECKPOINT_EVERY_MS = 200;
+const WAL_SAFETY_PAGES = 10_000;
+
+/** Checkpoints the file's WAL every CHECKPOINT_EVERY_MS until stopped (see above). */
+export function walCheckpoints(file: string): { stop(): Promise<void> } {
+  const store = SqliteStore.open(file);
+  const timer = setInterval(() => {
+    try {
+      store.database.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // The file is busy in a way PASSIVE does not wait for (a schema change): the next round will do.
+    }
+  }, CHECKPOINT_EVERY_MS);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await store.close();
+    },
+  };
 }
 
 /** Applies the versioned migrations a database lacks; safe when several processes start at once. */
