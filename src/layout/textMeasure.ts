@@ -1,6 +1,6 @@
 // Text metrics from the same font the renderers draw with, so what fits in layout fits on paper.
 
-import { font, glyphOf, type FontWeight } from '../fonts/fonts';
+import { glyphOf, type FontWeight } from '../fonts/fonts';
 import { ptToMm } from './units';
 
 export interface TextMetrics {
@@ -28,7 +28,9 @@ export const fontMetrics: TextMetrics = {
   ascent: 0.88,
   descent: 0.12,
   missingGlyphs(text) {
-    const f = font('regular');
-    return [...new Set([...text].filter((ch) => !/\s/.test(ch) && !f.hasGlyphForCodePoint(ch.codePointAt(0)!)))];
+    // Glyph 0 is the font's "missing" box; the glyph table is the one layout measured the text with.
+    const missing = new Set<string>();
+    for (const ch of text) if (glyphOf('regular', ch.codePointAt(0)!).id === 0 && !/\s/.test(ch)) missing.add(ch);
+    return [...missing];
   },
 };

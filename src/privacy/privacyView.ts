@@ -124,20 +124,35 @@ function partyFields(
   lang: Lang,
 ): Partial<Record<TextField, Masked>> {
   const fields: Partial<Record<TextField, Masked>> = {
-    [`${who}.name`]: policy.name === 'surname' ? maskName(party.name) : asMasked('***'),
+    [`${who}.name`]: policy.name === 'surname' ? maskedOnce(party, 'name', () => maskName(party.name)) : asMasked('***'),
   };
-  const phone = phoneText(party.phone, policy.phone, relay, serviceNumber);
+  const phone = phoneText(party, policy.phone, relay, serviceNumber);
   if (phone !== undefined) fields[`${who}.phone`] = phone;
   if (policy.area !== 'none') fields[`${who}.area`] = routingArea(party.address, policy.area, lang);
   return fields;
 }
 
-function phoneText(e164: string, policy: PartyPolicy['phone'], relay: string | undefined, serviceNumber: string): Masked | undefined {
+function phoneText(party: Party, policy: PartyPolicy['phone'], relay: string | undefined, serviceNumber: string): Masked | undefined {
   if (policy.show === 'none') return undefined;
+  const masked = () => maskedOnce(party, `phone ${policy.keepFirst} ${policy.keepLast}`, () => maskPhone(party.phone, policy));
   if (policy.show === 'relay') {
     if (relay) return asMasked(relay);
     // No binding: the masked number plus the carrier's service line, never the real number.
-    return asMasked(`${maskPhone(e164, policy)} / ${serviceNumber}`);
+    return asMasked(`${masked()} / ${serviceNumber}`);
   }
-  return maskPhone(e164, policy);
+  return masked();
+}
+
+/**
+ * A party's masked name and phone, made once for all the copies of its waybill (parsing the number was
+ * most of a view's cost). Kept with the party object, so for no longer than its order is.
+ */
+const maskedByParty = new WeakMap<Party, Map<string, Masked>>();
+
+function maskedOnce(party: Party, key: string, mask: () => Masked): Masked {
+  let masked = maskedByParty.get(party);
+  if (!masked) maskedByParty.set(party, (masked = new Map()));
+  let value = masked.get(key);
+  if (value === undefined) masked.set(key, (value = mask()));
+  return value;
 }
