@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
-import { mmToPt } from '../layout/units';
+import { dotMm, mmToPt } from '../layout/units';
 import type { LabelRenderer } from './renderer';
 
 const MAX_BUFFERED_BYTES = 1 << 20;
@@ -31,6 +31,11 @@ function isEmbeddedFont(f: unknown): f is EmbeddedFont {
 /** A PDF number: at most three decimals (1/1000 pt), never exponent notation. */
 function num(n: number): string {
   return String(Math.round(n * 1000) / 1000);
+}
+
+/** A scale factor: six decimals, so that errors do not add up over the modules of a symbol. */
+function exact(n: number): string {
+  return String(Math.round(n * 1e6) / 1e6);
 }
 
 /** The part of a pdfkit object reference the page tree needs once the page itself is written. */
@@ -130,7 +135,7 @@ export class PdfRenderer implements LabelRenderer {
     // buffer a few bytes, and its text() lays out and shapes every line again.
     const pageFonts = (this.doc as unknown as { page: { fonts: Record<string, unknown> } }).page.fonts;
     let content = '';
-    for (const op of label.ops) content += this.draw(op, pageFonts);
+    for (const op of label.ops) content += this.draw(op, pageFonts, label.dpi);
     this.doc.addContent(Buffer.from(content, 'latin1') as unknown as string);
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
     // the output is full, so memory stays bounded whatever the batch size.
@@ -153,7 +158,7 @@ export class PdfRenderer implements LabelRenderer {
    * One op's PDF operators. The page's coordinates are pdfkit's: points from the top left, y down
    * (pdfkit starts every page with that flip); text sets a text matrix that flips its glyphs upright.
    */
-  private draw(op: DrawOp, pageFonts: Record<string, unknown>): string {
+  private draw(op: DrawOp, pageFonts: Record<string, unknown>, dpi: number): string {
     switch (op.op) {
       case 'text': {
         const weight = op.bold ? 'bold' : 'regular';
@@ -168,10 +173,25 @@ export class PdfRenderer implements LabelRenderer {
         return (op.fill ? `${r} f\n` : '') + (op.lineMm > 0 ? `${num(mmToPt(op.lineMm))} w ${r} S\n` : '');
       }
       case 'modules': {
-        // One path for all modules of a symbol: compact and drawn without anti-aliasing seams.
-        let path = '';
-        for (const m of op.rects) path += `${num(mmToPt(m.x))} ${num(mmToPt(m.y))} ${num(mmToPt(m.w))} ${num(mmToPt(m.h))} re\n`;
-        return `${path}f\n`;
+        // One path for all modules of a symbol, so no anti-aliasing seams show between them; in module
+        // units under one transform when the module size is known: "3 7 2 1 re" instead of four numbers
+        // in points, a third of the page's bytes to write and compress.
+        if (!op.moduleDots || !op.rects.length) {
+          let path = '';
+          for (const m of op.rects) path += `${num(mmToPt(m.x))} ${num(mmToPt(m.y))} ${num(mmToPt(m.w))} ${num(mmToPt(m.h))} re\n`;
+          return `${path}f\n`;
+        }
+        const moduleMm = op.moduleDots * dotMm(dpi);
+        let x0 = Infinity;
+        let y0 = Infinity;
+        for (const m of op.rects) {
+          x0 = Math.min(x0, m.x);
+          y0 = Math.min(y0, m.y);
+        }
+        const unit = mmToPt(moduleMm);
+        let path = `q ${exact(unit)} 0 0 ${exact(unit)} ${num(mmToPt(x0))} ${num(mmToPt(y0))} cm\n`;
+        for (const m of op.rects) path += `${num((m.x - x0) / moduleMm)} ${num((m.y - y0) / moduleMm)} ${num(m.w / moduleMm)} ${num(m.h / moduleMm)} re\n`;
+        return `${path}f Q\n`;
       }
     }
   }
