@@ -15,6 +15,7 @@ import { parseRelayPool, type RelayNumber } from './relay/relayPool';
 import type { RelayStore } from './relay/relayStore';
 import type { TelephonyClients } from './relay/telephonyClients';
 import { openStores, type StoreLocation } from './store/openStores';
+import type { WalCheckpoints } from './store/sqliteStore';
 import type { WaybillStore } from './waybills/waybillStore';
 import type { DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
@@ -66,7 +67,7 @@ export function sqliteFile(config: Config): string {
 }
 
 /** `checkpoints: 'elsewhere'`: a `serve --workers` worker, whose primary checkpoints the SQLite file (sqliteStore.ts). */
-export async function openServices(config: Config, warn: (message: string) => void, options: { checkpoints?: 'own' | 'elsewhere' } = {}): Promise<Services> {
+export async function openServices(config: Config, warn: (message: string) => void, options: { checkpoints?: WalCheckpoints } = {}): Promise<Services> {
   const pool = parseRelayPool(config.relay.numbers);
   const keys = loadKeys(config, warn);
   const location = storeLocation(config);

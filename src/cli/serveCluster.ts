@@ -1,11 +1,12 @@
 // `waybill serve --workers N`: N worker processes (node:cluster) share the port, each running today's
 // serve (serveCommand.ts) on its own store connection; the primary serves nothing itself. The stores are
 // safe across processes (rate buckets, the failed-auth throttle, leases and claims are in the database;
-// SQLite in WAL mode, a write waiting for another's lock), so the workers need nothing from each other but /metrics.
+// SQLite in WAL mode, a write waiting for another's lock), so the workers need nothing from each other
+// but /metrics.
 //
 // The primary opens the store once before forking (migrations, a generated key file, start-up warnings),
-// then forks; on SQLite it then checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the
-// service stops with exit code 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new
+// then forks; on SQLite it then checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that
+// dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the service stops with exit code 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new
 // requests, running ones finish within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary
 // exits once all have, 0 when every worker exited cleanly. --workers 1 is the lone process, no primary.
 

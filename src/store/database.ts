@@ -86,9 +86,9 @@ const LOCK_WAIT_MS = 5000;
  * Another process (a second `serve` worker, a CLI print) holding the file's write lock: the statement or
  * transaction is tried again a millisecond later, until LOCK_WAIT_MS. SQLite's own wait (busy_timeout)
  * sleeps inside the call, freezing every request of this process meanwhile, and backs off from 1 to 25 ms
- * a try: with two workers under scans, a few such stalls every second in each. So the connection's busy_timeout is 0 once it is
- * migrated (sqliteStore.ts) and the wait is here. A refused try has changed nothing, so trying again is
- * safe: a transaction's steps start again from the beginning.
+ * a try: with two workers under scans, a few such stalls every second in each. So the connection's
+ * busy_timeout is 0 once it is migrated (sqliteStore.ts) and the wait is here. A refused try has changed
+ * nothing, so trying again is safe: a transaction's steps start again from the beginning.
  */
 async function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = performance.now() + LOCK_WAIT_MS;

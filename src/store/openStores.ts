@@ -20,7 +20,7 @@ import { RateBuckets } from '../http/rateLimit';
 import type { PrinterStore } from '../printers/printerStore';
 import { RelayStore } from '../relay/relayStore';
 import { TelephonyClients } from '../relay/telephonyClients';
-import { SqliteStore } from './sqliteStore';
+import { SqliteStore, type WalCheckpoints } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
 import { SqlWebhookRepository } from './webhookRepository';
@@ -29,7 +29,7 @@ import type { StationStore } from '../stations/stationStore';
 import type { WebhookRepository } from '../webhooks/webhookStore';
 import type { WaybillStore } from '../waybills/waybillStore';
 
-export type StoreLocation = { backend: 'sqlite'; file: string; checkpoints?: 'own' | 'elsewhere' } | { backend: 'postgres'; url: string; poolSize?: number };
+export type StoreLocation = { backend: 'sqlite'; file: string; checkpoints?: WalCheckpoints } | { backend: 'postgres'; url: string; poolSize?: number };
 
 export interface Stores {
   backend: StoreLocation['backend'];

@@ -19,7 +19,7 @@ export class SqliteStore extends SqlWaybillRepository {
    * `checkpoints: 'elsewhere'`: another process (the `serve --workers` primary, walCheckpoints below) moves
    * the WAL into the database file; this connection does so itself only past WAL_SAFETY_PAGES.
    */
-  static open(file: string, options: { checkpoints?: 'own' | 'elsewhere' } = {}): SqliteStore {
+  static open(file: string, options: { checkpoints?: WalCheckpoints } = {}): SqliteStore {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
@@ -47,8 +47,11 @@ export class SqliteStore extends SqlWaybillRepository {
  * The workers keep a high mark of their own (WAL_SAFETY_PAGES), so the WAL stays bounded even if the
  * primary's checkpoints fall behind.
  */
-export const CHECKPOINT_EVERY_MS = 200;
+const CHECKPOINT_EVERY_MS = 200;
 const WAL_SAFETY_PAGES = 10_000;
+
+/** Who checkpoints a connection's file: the connection itself (SQLite's default) or another process. */
+export type WalCheckpoints = 'own' | 'elsewhere';
 
 /** Checkpoints the file's WAL every CHECKPOINT_EVERY_MS until stopped (see above). */
 export function walCheckpoints(file: string): { stop(): Promise<void> } {
@@ -57,7 +60,7 @@ export function walCheckpoints(file: string): { stop(): Promise<void> } {
     try {
       store.database.pragma('wal_checkpoint(PASSIVE)');
     } catch {
-      // The file is busy in a way PASSIVE does not wait for (a schema change): the next round will do.
+      // A round that fails (the file busy in a way PASSIVE does not wait for) is made up by the next.
     }
   }, CHECKPOINT_EVERY_MS);
   timer.unref();
