@@ -96,7 +96,10 @@ async function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
     try {
       return await attempt();
     } catch (e) {
-      if ((e as { code?: unknown } | null)?.code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw e;
+      // Any SQLITE_BUSY kind (another's write lock, a recovery under way): each retry is a whole statement
+      // or transaction, so it starts from a fresh snapshot.
+      const code = (e as { code?: unknown } | null)?.code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() >= deadline) throw e;
     }
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
