@@ -39,13 +39,7 @@ async function main(): Promise<void> {
   const store = SqliteStore.open(':memory:');
   const keys = { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   // As in production: every waybill binds two relay numbers (4-digit extensions on 10 numbers).
-  const pool = parseRelayPool(Array.from({ length: 10 }, (_, i) => `+861700000000${i}`).join(','));
-  const provider = new PoolRelayProvider(new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database))), new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database))), keys, {
-    pool,
-    quarantineDays: 90,
-    callerPolicy: 'anyone',
-    callLimitSeconds: 600,
-  });
+  const provider = poolProvider(store, keys, Array.from({ length: 10 }, (_, i) => `+861700000000${i}`));
   const deps = {
     store,
     audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))),
@@ -113,6 +107,17 @@ async function main(): Promise<void> {
   await store.close();
 }
 
+/** A relay pool of these numbers (4-digit extensions) on the store's file, with production's settings. */
+function poolProvider(store: SqliteStore, keys: Keys, numbers: string[]): PoolRelayProvider {
+  const db = sqliteDatabase(store.database);
+  return new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db)), new CourierStore(new SqlCourierRepository(db)), keys, {
+    pool: parseRelayPool(numbers.join(',')),
+    quarantineDays: 90,
+    callerPolicy: 'anyone',
+    callLimitSeconds: 600,
+  });
+}
+
 const BUSY_NUMBERS = 10;
 const BUSY_SHARE = 0.6;
 
@@ -130,13 +135,7 @@ async function busyPoolBind(keys: Keys): Promise<number> {
     for (const number of numbers)
       for (let ext = 0; ext < 10_000; ext++) if (Math.random() < BUSY_SHARE) held.run(number, String(ext).padStart(4, '0'), `held-${number}-${ext}`, until);
   })();
-  const db = sqliteDatabase(store.database);
-  const provider = new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db)), new CourierStore(new SqlCourierRepository(db)), keys, {
-    pool: parseRelayPool(numbers.join(',')),
-    quarantineDays: 90,
-    callerPolicy: 'anyone',
-    callLimitSeconds: 600,
-  });
+  const provider = poolProvider(store, keys, numbers);
   const validFrom = new Date();
   const expiresAt = new Date(validFrom.getTime() + 30 * 86_400_000);
   const runs = 2000;
