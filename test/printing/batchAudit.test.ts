@@ -1,0 +1,56 @@
+// A batch's audit trail: one record per waybill, in the orders' order, on an intact chain, however many
+// group commits the print hands them to; a reprint of many waybills likewise.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ChainedAuditLog } from '../../src/audit/auditLog';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import { printWaybills, reprintWaybills, type PrintDeps } from '../../src/printing/printWaybills';
+import { JsonSink } from '../../src/printing/waybillSink';
+import { memoryOutput } from '../../src/render/memoryOutput';
+import { SqlAuditRepository } from '../../src/store/auditRepository';
+import { sqliteDatabase } from '../../src/store/database';
+import { SqliteStore } from '../../src/store/sqliteStore';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
+const samples = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+// More waybills than one group of appends (200), and not a multiple of it.
+const BATCH = 450;
+
+let store: SqliteStore;
+let audit: ChainedAuditLog;
+let deps: PrintDeps;
+beforeAll(() => {
+  store = SqliteStore.open(':memory:');
+  audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
+  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  deps = { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+});
+afterAll(() => store.close());
+
+const request = { template, format: 'json', channel: 'cli', host: 'test', operator: 'test' } as const;
+
+it('a batch leaves one print record per waybill, in order, and the chain verifies', async () => {
+  const orders = Array.from({ length: BATCH }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `A-${i}` }));
+  const printed = await printWaybills(deps, { ...request, orders, sink: new JsonSink(memoryOutput().stream) });
+
+  const trail = await audit.forJob(printed.jobId);
+  expect(trail.map((r) => r.waybillNo)).toEqual(printed.waybills.map((w) => w.waybillNo));
+  expect(trail.every((r) => r.action === 'print' && r.outcome === 'ok')).toBe(true);
+  // Consecutive records: nothing of another writer between them, nothing lost.
+  expect(trail.map((r) => r.seq - trail[0]!.seq)).toEqual(trail.map((_, i) => i));
+  expect((await audit.verify()).ok).toBe(true);
+
+  const waybills = await store.waybillsOfJob(printed.jobId);
+  waybills.sort((a, b) => printed.waybills.findIndex((w) => w.id === a.id) - printed.waybills.findIndex((w) => w.id === b.id));
+  const again = await reprintWaybills(deps, { ...request, waybills, sink: new JsonSink(memoryOutput().stream) });
+  const reprints = await audit.forJob(again.jobId);
+  expect(reprints.map((r) => [r.action, r.waybillNo])).toEqual(printed.waybills.map((w) => ['reprint', w.waybillNo]));
+  expect((await audit.verify()).ok).toBe(true);
+});
