@@ -34,8 +34,11 @@ export interface WaybillLayout {
   warnings: string[];
 }
 
-export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyKind, CopyView>, metrics: TextMetrics): WaybillLayout {
-  const symbols = new SymbolCache();
+/**
+ * `symbols`: the encoded barcodes to reuse; the pieces of a multi-piece waybill pass one cache, since they
+ * all carry the waybill's one QR token.
+ */
+export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyKind, CopyView>, metrics: TextMetrics, symbols = new SymbolCache()): WaybillLayout {
   const shown: ShownCopy[] = [];
   const warnings: string[] = [];
   const labels = template.labels.map((label): LabelDrawing => {
@@ -167,8 +170,8 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
   });
 }
 
-/** Encodes each symbol once per waybill, however many copies draw it. */
-class SymbolCache {
+/** Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each kind. */
+export class SymbolCache {
   private bars?: { data: string; widths: number[] };
   private matrix?: { data: string; qr: QrMatrix };
 

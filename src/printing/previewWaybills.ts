@@ -5,7 +5,7 @@
 import { CARRIERS, type CarrierCode } from '../order/carriers';
 import type { Order } from '../order/orderSchema';
 import type { LoadedTemplate } from '../layout/loadTemplate';
-import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
+import { layoutWaybill, SymbolCache, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import { watermarkLayout } from '../layout/watermark';
 import type { CopyKind } from '../privacy/copyPolicy';
@@ -50,6 +50,7 @@ export async function previewWaybills(deps: PreviewDeps, req: PreviewRequest): P
     // number exists yet (the piece mark tells the sets apart).
     const of = order.parcel.pieces;
     const layout: WaybillLayout = { labels: [], shown: [], warnings: [] };
+    const symbols = new SymbolCache();
     for (let no = 1; no <= of; no++) {
       // No relay binding: each party's phone shows as paper does without one (masked + carrier service number).
       const facts = { order, waybillNo, qrUrl: PREVIEW_SYMBOL, relay: {}, piece: { no, of, masterWaybillNo: waybillNo } };
@@ -59,7 +60,7 @@ export async function previewWaybills(deps: PreviewDeps, req: PreviewRequest): P
         const copyFacts = { copy: section.copy, title: section.title, copyCode: mark, printNo: 1, printedAt: now, lang: template.lang };
         views.set(section.copy, { ...buildCopyView(facts, copyFacts, section.policy), barcode: PREVIEW_SYMBOL });
       }
-      const piece = watermarkLayout(layoutWaybill(template, views, deps.metrics), mark, deps.metrics);
+      const piece = watermarkLayout(layoutWaybill(template, views, deps.metrics, symbols), mark, deps.metrics);
       layout.labels.push(...piece.labels);
       layout.shown.push(...(of > 1 ? piece.shown.map((c) => ({ ...c, pieceNo: no })) : piece.shown));
       for (const w of piece.warnings) if (!layout.warnings.includes(w)) layout.warnings.push(w);

@@ -9,7 +9,7 @@ import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
 import type { LoadedTemplate } from '../layout/loadTemplate';
-import { layoutWaybill, type WaybillLayout } from '../layout/layoutWaybill';
+import { layoutWaybill, SymbolCache, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
@@ -353,10 +353,11 @@ interface PrintedPieces {
 function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: string[], print: PiecePrint, metrics: TextMetrics): PrintedPieces {
   const numbers = [facts.waybillNo, ...childNos];
   const out: PrintedPieces = { layout: { labels: [], shown: [], warnings: [] }, copies: [], copyCodes: {}, pieces: [] };
+  const symbols = new SymbolCache();
   for (const [i, waybillNo] of numbers.entries()) {
     const pieceNo = i + 1;
     const piece = { no: pieceNo, of: numbers.length, masterWaybillNo: facts.waybillNo };
-    const printed = printCopies(template, { ...facts, waybillNo, piece }, { ...print, pieceNo, takeOver: print.takeOver?.[i] }, metrics);
+    const printed = printCopies(template, { ...facts, waybillNo, piece }, { ...print, pieceNo, takeOver: print.takeOver?.[i] }, metrics, symbols);
     out.layout.labels.push(...printed.layout.labels);
     out.layout.shown.push(...(numbers.length > 1 ? printed.layout.shown.map((c) => ({ ...c, pieceNo })) : printed.layout.shown));
     // The same warning for every piece is said once.
@@ -402,6 +403,7 @@ function printCopies(
   facts: WaybillFacts,
   print: { job: PrintJobRecord; waybillId: string; printNo: number; paper: boolean; pieceNo: number; takeOver?: Partial<Record<CopyKind, string>>; at: Date },
   metrics: TextMetrics,
+  symbols: SymbolCache,
 ): { layout: WaybillLayout; copies: CopyPrintRecord[]; copyCodes: Record<string, string> } {
   const views = new Map<CopyKind, CopyView>();
   const copies: CopyPrintRecord[] = [];
@@ -424,7 +426,7 @@ function printCopies(
     const copyFacts = { copy: section.copy, title: section.title, copyCode, printNo: print.printNo, printedAt: print.at, lang: template.lang };
     views.set(section.copy, buildCopyView(facts, copyFacts, section.policy));
   }
-  return { layout: layoutWaybill(template, views, metrics), copies, copyCodes };
+  return { layout: layoutWaybill(template, views, metrics, symbols), copies, copyCodes };
 }
 
 /** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
