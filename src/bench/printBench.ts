@@ -141,7 +141,7 @@ async function busyPoolBind(keys: Keys): Promise<number> {
   const runs = 2000;
   const started = process.hrtime.bigint();
   for (let i = 0; i < runs; i++)
-    await provider.bind({ waybillId: `busy-${i}`, party: 'recipient', realPhone: '+8613800000000', partyPhones: ['+8613800000000'], validFrom, expiresAt }, 'zh');
+    await provider.bind([{ waybillId: `busy-${i}`, party: 'recipient', realPhone: '+8613800000000', partyPhones: ['+8613800000000'], validFrom, expiresAt }], 'zh');
   const us = Number(process.hrtime.bigint() - started) / 1e3 / runs;
   await store.close();
   return us;

@@ -25,7 +25,7 @@ import { newCopyCode } from './copyCode';
 import { cancelKept } from '../printers/deliverJob';
 import type { PrinterStore } from '../printers/printerStore';
 import { assertPrintable } from '../waybills/printable';
-import type { RelayProvider } from '../relay/relayProvider';
+import type { BindOutcome, RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
 import type { PrintLeases, RunLease } from './printLeases';
@@ -464,7 +464,7 @@ interface BoundRelay {
   unavailable?: 'relay pool exhausted' | 'relay provider failed' | 'client over share';
 }
 
-/** Binds relay numbers for both parties; says why when none could be had (never throws for the provider). */
+/** Binds relay numbers for both parties, together; says why when a party got none (never throws for the provider). */
 async function bindRelay(
   deps: PrintDeps,
   run: { waybillId: string; clientId: string | undefined; leaseId: string | undefined },
@@ -477,11 +477,13 @@ async function bindRelay(
   if (!deps.relay) return { printed, bindingIds };
   const expiresAt = new Date(now.getTime() + deps.relay.maxDays * DAY_MS);
   const partyPhones = [order.recipient.phone, order.sender.phone];
-  for (const party of ['recipient', 'sender'] as const) {
-    try {
-      const { phone: realPhone, phoneExtension: realExtension } = order[party];
-      const bound = await deps.relay.provider.bind(
-        {
+  const parties = ['recipient', 'sender'] as const;
+  let outcomes: BindOutcome[];
+  try {
+    outcomes = await deps.relay.provider.bind(
+      parties.map((party) => {
+        const { phone: realPhone, phoneExtension: realExtension } = order[party];
+        return {
           waybillId: run.waybillId,
           party,
           realPhone,
@@ -491,18 +493,23 @@ async function bindRelay(
           expiresAt,
           ...(run.leaseId ? { leaseId: run.leaseId } : {}),
           ...(run.clientId ? { clientId: run.clientId } : {}),
-        },
-        lang,
-      );
-      if (bound === 'client over share') return { printed, bindingIds, unavailable: bound };
-      if (!bound) return { printed, bindingIds, unavailable: 'relay pool exhausted' };
+        };
+      }),
+      lang,
+    );
+  } catch {
+    return { printed, bindingIds, unavailable: 'relay provider failed' };
+  }
+  // A party without a number prints the masked phone and the carrier's service number; the other keeps its own.
+  let unavailable: BoundRelay['unavailable'];
+  for (const [i, party] of parties.entries()) {
+    const bound = outcomes[i];
+    if (bound && bound !== 'client over share') {
       bindingIds.push(bound.bindingId);
       printed[party] = bound.printed;
-    } catch {
-      return { printed, bindingIds, unavailable: 'relay provider failed' };
-    }
+    } else unavailable ??= bound ?? 'relay pool exhausted';
   }
-  return { printed, bindingIds };
+  return { printed, bindingIds, ...(unavailable ? { unavailable } : {}) };
 }
 
 /**

@@ -11,8 +11,8 @@ import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { seal } from '../vault/sealing';
 import { phoneHash } from './phoneHash';
 import { formatRelay, type RelayNumber } from './relayPool';
-import type { BindRequest, Bound, RelayProvider, ResolveDecision } from './relayProvider';
-import type { CallerPolicy, RelayParty, RelayStore } from './relayStore';
+import type { BindOutcome, BindRequest, RelayProvider, ResolveDecision } from './relayProvider';
+import type { CallerPolicy, NewRelayBinding, RelayParty, RelayStore } from './relayStore';
 
 export interface PoolRelaySettings {
   pool: RelayNumber[];
@@ -72,31 +72,45 @@ export class PoolRelayProvider implements RelayProvider {
     return phoneHash(e164, this.keys.tokenKey);
   }
 
-  async bind(req: BindRequest, lang: Lang): Promise<Bound | undefined | 'client over share'> {
-    if (this.settings.pool.length === 0) return undefined;
+  async bind(reqs: BindRequest[], lang: Lang): Promise<BindOutcome[]> {
+    if (this.settings.pool.length === 0) return reqs.map(() => undefined);
     const share = this.settings.clientShare ?? 1;
-    const held = req.clientId && share < 1 ? await this.clientHolds(req.clientId) : undefined;
-    if (held && held.held >= share * this.capacity) return 'client over share';
-    const id = randomUUID();
-    const binding = await this.store.allocate(
-      {
-        id,
-        waybillId: req.waybillId,
-        party: req.party,
-        callerPolicy: this.settings.callerPolicy,
-        partyPhoneHashes: req.partyPhones.map((p) => this.phoneHash(p)),
-        sealed: seal(sealTarget({ phone: req.realPhone, ...(req.realExtension ? { extension: req.realExtension } : {}) }), this.keys.ring, `relay:${id}`),
-        validFrom: req.validFrom.toISOString(),
-        expiresAt: req.expiresAt.toISOString(),
-        quarantineDays: this.settings.quarantineDays,
-        ...(req.leaseId ? { leaseId: req.leaseId } : {}),
-        ...(req.clientId ? { clientId: req.clientId } : {}),
-      },
-      this.settings.pool,
-      this.now(),
-    );
-    if (binding && held) held.held++;
-    return binding && { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
+    const outcomes: BindOutcome[] = reqs.map(() => undefined);
+    const asked: { index: number; held?: { held: number }; binding: NewRelayBinding }[] = [];
+    for (const [index, req] of reqs.entries()) {
+      const held = req.clientId && share < 1 ? await this.clientHolds(req.clientId) : undefined;
+      if (held && held.held >= share * this.capacity) {
+        outcomes[index] = 'client over share';
+        continue;
+      }
+      // Counted before the claim, so the next request of this call sees it; given back if none is made.
+      if (held) held.held++;
+      const id = randomUUID();
+      asked.push({
+        index,
+        ...(held ? { held } : {}),
+        binding: {
+          id,
+          waybillId: req.waybillId,
+          party: req.party,
+          callerPolicy: this.settings.callerPolicy,
+          partyPhoneHashes: req.partyPhones.map((p) => this.phoneHash(p)),
+          sealed: seal(sealTarget({ phone: req.realPhone, ...(req.realExtension ? { extension: req.realExtension } : {}) }), this.keys.ring, `relay:${id}`),
+          validFrom: req.validFrom.toISOString(),
+          expiresAt: req.expiresAt.toISOString(),
+          quarantineDays: this.settings.quarantineDays,
+          ...(req.leaseId ? { leaseId: req.leaseId } : {}),
+          ...(req.clientId ? { clientId: req.clientId } : {}),
+        },
+      });
+    }
+    const bindings = asked.length ? await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now()) : [];
+    for (const [i, { index, held }] of asked.entries()) {
+      const binding = bindings[i];
+      if (binding) outcomes[index] = { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
+      else if (held) held.held--;
+    }
+    return outcomes;
   }
 
   /**

@@ -27,16 +27,19 @@ export interface Bound {
   printed: string;
 }
 
+export type BindOutcome = Bound | undefined | 'client over share';
+
 export type ResolveDecision =
   | { action: 'bridge'; bindingId: string; waybillId: string; target: string; targetExtension?: string; timeLimitSeconds: number }
   | { action: 'reject'; reason: 'unknown' | 'expired' | 'caller_not_allowed'; announcement: string; bindingId?: string; waybillId?: string };
 
 export interface RelayProvider {
   /**
-   * A binding; undefined when none can be made (pool exhausted), 'client over share' when the client
-   * holds its share of the pool already; throws when the provider fails.
+   * A binding per request (a waybill's parties, made together), in order: undefined where none can be
+   * made (pool exhausted), 'client over share' where the client holds its share of the pool already;
+   * throws when the provider fails.
    */
-  bind(req: BindRequest, lang: Lang): Promise<Bound | undefined | 'client over share'>;
+  bind(reqs: BindRequest[], lang: Lang): Promise<BindOutcome[]>;
   /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
   printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>>;
   /** Undoes bindings of a print that failed before it was recorded. */

@@ -83,12 +83,13 @@ export type ClaimedBinding = RelayBinding & { sealed: SealedBox };
  */
 export interface RelayRepository {
   /**
-   * Atomically claims the binding's number + extension until its quarantineUntil and stores the binding:
+   * Atomically claims each binding's number + extension until its quarantineUntil and stores the binding:
    * the slot is taken when free, or taken over when its hold ended by `now` (then the previous holder's
-   * real number, if still kept, is shredded). False when the slot is held; a UniqueViolation, with
-   * nothing kept, when the binding id is taken. Exclusivity rests on the slot's primary key.
+   * real number, if still kept, is shredded). Per binding, in order: false when its slot is held (also by
+   * an earlier binding of the same call). A UniqueViolation, with nothing kept, when a binding id is
+   * taken. Exclusivity rests on the slot's primary key.
    */
-  tryClaim(binding: ClaimedBinding, now: string): Promise<boolean>;
+  tryClaim(bindings: ClaimedBinding[], now: string): Promise<boolean[]>;
   /** How many slots the client's bindings hold after `now`. */
   countHeldByClient(clientId: string, now: string): Promise<number>;
   /** How many of the number's extensions are held after `now`. */
@@ -121,6 +122,25 @@ export interface RelayRepository {
   callBodyHash(callId: string): Promise<string | undefined>;
 }
 
+/** The binding a checked request makes on this number + extension, held until its quarantine ends. */
+function claimed(r: NewRelayBinding, number: string, ext: string): ClaimedBinding {
+  return {
+    id: r.id,
+    number,
+    ext,
+    waybillId: r.waybillId,
+    party: r.party,
+    callerPolicy: r.callerPolicy,
+    partyPhoneHashes: [...r.partyPhoneHashes],
+    sealed: { keyId: r.sealed.keyId, wrappedKey: r.sealed.wrappedKey, ciphertext: r.sealed.ciphertext },
+    validFrom: r.validFrom,
+    expiresAt: r.expiresAt,
+    quarantineUntil: addDays(r.expiresAt, r.quarantineDays),
+    ...(r.leaseId ? { leaseId: r.leaseId } : {}),
+    ...(r.clientId ? { clientId: r.clientId } : {}),
+  };
+}
+
 /** Random extensions tried per number before scanning it; a half-full number rarely needs more than 2. */
 const RANDOM_TRIES_PER_NUMBER = 8;
 
@@ -136,24 +156,9 @@ export class RelayStore {
   async allocate(req: NewRelayBinding, pool: RelayNumber[], now: Date, random: (max: number) => number = randomInt): Promise<RelayBinding | undefined> {
     const nowIso = now.toISOString();
     const r = checkRequest(req, nowIso);
-    const quarantineUntil = addDays(r.expiresAt, r.quarantineDays);
     const tryClaim = async (number: string, ext: string): Promise<RelayBinding | undefined> => {
-      const binding: ClaimedBinding = {
-        id: r.id,
-        number,
-        ext,
-        waybillId: r.waybillId,
-        party: r.party,
-        callerPolicy: r.callerPolicy,
-        partyPhoneHashes: [...r.partyPhoneHashes],
-        sealed: { keyId: r.sealed.keyId, wrappedKey: r.sealed.wrappedKey, ciphertext: r.sealed.ciphertext },
-        validFrom: r.validFrom,
-        expiresAt: r.expiresAt,
-        quarantineUntil,
-        ...(r.leaseId ? { leaseId: r.leaseId } : {}),
-        ...(r.clientId ? { clientId: r.clientId } : {}),
-      };
-      return (await this.repo.tryClaim(binding, nowIso)) ? binding : undefined;
+      const binding = claimed(r, number, ext);
+      return (await this.repo.tryClaim([binding], nowIso))[0] ? binding : undefined;
     };
 
     for (const entry of shuffled(pool, random)) {
@@ -180,6 +185,25 @@ export class RelayStore {
       }
     }
     return undefined;
+  }
+
+  /**
+   * allocate for each request (a waybill's parties), in order. Their first tries, a random extension of
+   * a random number each, are claimed together in one transaction (on SQLite the commit is most of a
+   * claim's cost); a request whose try missed is then allocated alone.
+   */
+  async allocateEach(reqs: NewRelayBinding[], pool: RelayNumber[], now: Date, random: (max: number) => number = randomInt): Promise<(RelayBinding | undefined)[]> {
+    if (!pool.length) return reqs.map(() => undefined);
+    const nowIso = now.toISOString();
+    const first = reqs.map((req) => {
+      const entry = pool[random(pool.length)]!;
+      checkedCapacity(entry);
+      return claimed(checkRequest(req, nowIso), entry.e164, randomExtension(entry.extLength, random));
+    });
+    const won = await this.repo.tryClaim(first, nowIso);
+    const bound: (RelayBinding | undefined)[] = [];
+    for (const [i, req] of reqs.entries()) bound.push(won[i] ? first[i] : await this.allocate(req, pool, now, random));
+    return bound;
   }
 
   /** The binding a number + extension leads to, while its slot is held; undefined when free or unknown. */

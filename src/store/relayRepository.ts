@@ -151,15 +151,26 @@ const bindingsOf = prepared((db, a: { waybillId: string }) => db.selectFrom('rel
 export class SqlRelayRepository implements RelayRepository {
   constructor(private readonly d: Database) {}
 
-  async tryClaim(b: ClaimedBinding, now: string): Promise<boolean> {
-    const args = claimArgs(b, now);
+  async tryClaim(bindings: ClaimedBinding[], now: string): Promise<boolean[]> {
+    const all = bindings.map((b) => claimArgs(b, now));
     try {
-      if (this.d.dialect === 'postgres') return (await this.d.run(claimInOneStatement, args)).changes === 1;
+      if (this.d.dialect === 'postgres') {
+        const claimed: boolean[] = [];
+        for (const args of all) claimed.push((await this.d.run(claimInOneStatement, args)).changes === 1);
+        return claimed;
+      }
+      // One transaction for all: a SQLite commit costs more than the claims in it.
       return await this.d.transaction(function* () {
-        if ((yield* step(claimSlot, args)).changes !== 1) return false;
-        yield* step(shredPreviousHolder, args);
-        yield* step(insertBinding, args);
-        return true;
+        const claimed: boolean[] = [];
+        for (const args of all) {
+          const free = (yield* step(claimSlot, args)).changes === 1;
+          if (free) {
+            yield* step(shredPreviousHolder, args);
+            yield* step(insertBinding, args);
+          }
+          claimed.push(free);
+        }
+        return claimed;
       });
     } catch (e) {
       // The slot's conflict is handled in the statement, so the binding id is the only unique value left.

@@ -22,7 +22,7 @@ function provider(refuse: (req: BindRequest) => boolean) {
   let n = 0;
   const released: string[][] = [];
   const fake = {
-    bind: async (req: BindRequest) => (refuse(req) ? undefined : { bindingId: `b${++n}-${req.party}`, printed: `170 0000 000${n} 转 1234` }),
+    bind: async (reqs: BindRequest[]) => reqs.map((req) => (refuse(req) ? undefined : { bindingId: `b${++n}-${req.party}`, printed: `170 0000 000${n} 转 1234` })),
     release: async (ids: string[]) => void released.push(ids),
   } as unknown as RelayProvider;
   return { fake, released };
@@ -64,6 +64,16 @@ describe('relay bindings of a print', () => {
     const summary = await printWaybills(deps(fake), request(sink));
     expect(released).toEqual([]);
     expect(printed.map((p) => Object.keys(p))).toEqual([['recipient'], ['recipient']]);
+    expect(summary.warnings.filter((w) => w.includes('no relay number'))).toHaveLength(2);
+  });
+
+  it('a party that got no number does not cost the other party its own', async () => {
+    const { fake, released } = provider((req) => req.party === 'recipient');
+    const printed: Record<string, string | undefined>[] = [];
+    const sink: WaybillSink = { add: async (w) => void printed.push({ ...w.relay }), finish: async () => {} };
+    const summary = await printWaybills(deps(fake), request(sink));
+    expect(released).toEqual([]);
+    expect(printed.map((p) => Object.keys(p))).toEqual([['sender'], ['sender']]);
     expect(summary.warnings.filter((w) => w.includes('no relay number'))).toHaveLength(2);
   });
 });

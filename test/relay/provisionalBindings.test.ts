@@ -86,7 +86,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
   it('answers a provisional number as unknown, saying nothing of its waybill', async () => {
     const w = world(db.stores);
     const lease = (await w.leases.take())!;
-    await w.provider.bind({ waybillId: 'w-unsaved', party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }, 'zh');
+    await w.provider.bind([{ waybillId: 'w-unsaved', party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }], 'zh');
     const [b] = await db.stores.relay.forWaybill('w-unsaved');
     expect(await w.provider.resolve({ to: b!.number, ext: b!.ext }, T0)).toEqual({ action: 'reject', reason: 'unknown', announcement: 'relay-unknown-number' });
   });
@@ -98,7 +98,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     const remote = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'another-machine', pid: 4242 });
     const dead = (await remote.take())!;
     for (const party of ['recipient', 'sender'] as const)
-      await w.provider.bind({ waybillId: 'w-dead', party, realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: dead.id }, 'zh');
+      await w.provider.bind([{ waybillId: 'w-dead', party, realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: dead.id }], 'zh');
     expect(await w.live()).toBe(4);
 
     w.clock.now = new Date(T0.getTime() + 59_000); // within the hold: the run may still be alive
@@ -126,7 +126,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     const live = (await run(4343).take({ output: files.live }))!;
     await run(4242).take({ output: files.notOurs }); // a path that is not a partial of that process is never removed
     for (const [waybillId, lease] of [['w-dead', dead], ['w-live', live]] as const)
-      await w.provider.bind({ waybillId, party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }, 'zh');
+      await w.provider.bind([{ waybillId, party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }], 'zh');
 
     const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: (pid) => pid === 4343 });
     expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, files: 1 });

@@ -165,6 +165,28 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     await t.close();
   });
 
+  it("binds a waybill's parties together, each on a slot of its own, even when their first tries meet", async () => {
+    const t = await backend.open();
+    const store = t.stores.relay;
+    const parties = [request('r', 'w1'), request('s', 'w1', { party: 'sender', sealed: sealed(2) })];
+    const [recipient, sender] = await store.allocateEach(parties, pool('+8617000001234,+8617000001235'), T0);
+    expect([recipient!.id, recipient!.party, sender!.id, sender!.party]).toEqual(['r', 'recipient', 's', 'sender']);
+    expect((await store.forWaybill('w1')).map((b) => [b.id, b.number, b.ext])).toEqual([
+      ['r', recipient!.number, recipient!.ext],
+      ['s', sender!.number, sender!.ext],
+    ]);
+    // A random source stuck on 0 gives both first tries the same slot: the first takes it, the second finds another.
+    const tiny = pool('+8617000001236/1');
+    const met = await store.allocateEach([request('a', 'w2'), request('b', 'w2', { party: 'sender' })], tiny, T0, () => 0);
+    expect(met.map((b) => `${b!.id}:${b!.ext}`)).toEqual(['a:0', 'b:1']);
+    // Nothing left for either: both say so, nothing is kept.
+    const full = pool('+8617000001237/1');
+    for (let i = 0; i < 10; i++) await store.allocate(request(`f${i}`, `wf${i}`), full, T0);
+    expect(await store.allocateEach([request('x', 'w3'), request('y', 'w3', { party: 'sender' })], full, T0)).toEqual([undefined, undefined]);
+    expect(await store.forWaybill('w3')).toEqual([]);
+    await t.close();
+  });
+
   it('keeps ended slots in quarantine, then reuses them', async () => {
     const t = await backend.open();
     const store = t.stores.relay;
