@@ -153,16 +153,17 @@ export class SqlRelayRepository implements RelayRepository {
 
   async tryClaim(bindings: ClaimedBinding[], now: string): Promise<boolean[]> {
     const all = bindings.map((b) => claimArgs(b, now));
+    const postgres = this.d.dialect === 'postgres';
     try {
-      if (this.d.dialect === 'postgres') {
-        const claimed: boolean[] = [];
-        for (const args of all) claimed.push((await this.d.run(claimInOneStatement, args)).changes === 1);
-        return claimed;
-      }
-      // One transaction for all: a SQLite commit costs more than the claims in it.
+      if (postgres && all.length === 1) return [(await this.d.run(claimInOneStatement, all[0]!)).changes === 1];
+      // Several in one transaction: all or nothing, and on SQLite one commit, which costs more than the claims.
       return await this.d.transaction(function* () {
         const claimed: boolean[] = [];
         for (const args of all) {
+          if (postgres) {
+            claimed.push((yield* step(claimInOneStatement, args)).changes === 1);
+            continue;
+          }
           const free = (yield* step(claimSlot, args)).changes === 1;
           if (free) {
             yield* step(shredPreviousHolder, args);

@@ -392,6 +392,9 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     await store.allocate(request('dup', 'w1'), one, T0);
     await expect(store.allocate(request('dup', 'w2'), one, T0)).rejects.toBeInstanceOf(UniqueViolation);
     expect(await t.query('SELECT count(*) AS n FROM relay_slots')).toEqual([{ n: 1 }]);
+    // Claimed together, a taken id keeps nothing of the others either.
+    await expect(store.allocateEach([request('fresh', 'w2'), request('dup', 'w2', { party: 'sender' })], one, T0)).rejects.toBeInstanceOf(UniqueViolation);
+    expect(await t.query('SELECT count(*) AS n FROM relay_slots')).toEqual([{ n: 1 }]);
     await expect(store.allocate(request('p', 'w3', { callerPolicy: 'parties', partyPhoneHashes: [] }), one, T0)).rejects.toThrow(/phone hashes/);
     await expect(store.allocate(request('e', 'w3', { expiresAt: isoAt(0) }), one, T0)).rejects.toThrow(/expire after/);
     await expect(store.allocate(request('e', 'w3', { validFrom: isoAt(-5), expiresAt: isoAt(-1) }), one, T0)).rejects.toThrow(/future/);
