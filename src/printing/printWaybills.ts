@@ -291,16 +291,18 @@ function areasOf(order: Order, lang: Lang) {
   return { sender: partyArea(order.sender.address, lang), recipient: partyArea(order.recipient.address, lang) };
 }
 
+/** Audit records handed to the log at once: its group commit writes them in one transaction. */
+const AUDIT_GROUP = 200;
+
 /**
- * A print's audit records, in order, COLLECT_EVERY at a time: the audit log commits the appends waiting
+ * A print's audit records, in order, AUDIT_GROUP at a time: the audit log commits the appends waiting
  * together in one transaction (auditLog.ts), so a 1,000-waybill batch writes five groups instead of a
  * thousand transactions one after the other. Each group is awaited before the next, which keeps what is
- * held at once bounded (and V8 is asked for a full collection between groups, as while printing).
+ * held at once small (a group's garbage is young; no full collection is needed between them).
  */
 async function inAuditGroups<T>(items: readonly T[], append: (item: T, index: number) => Promise<unknown>): Promise<void> {
-  for (let start = 0; start < items.length; start += COLLECT_EVERY) {
-    await Promise.all(items.slice(start, start + COLLECT_EVERY).map((item, i) => append(item, start + i)));
-    if (start + COLLECT_EVERY < items.length) collectGarbage();
+  for (let start = 0; start < items.length; start += AUDIT_GROUP) {
+    await Promise.all(items.slice(start, start + AUDIT_GROUP).map((item, i) => append(item, start + i)));
   }
 }
 
