@@ -5,55 +5,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PassThrough } from 'node:stream';
 import { PACKAGE_ROOT } from '../config/config';
 import { encodeCode128, encodeQr } from '../layout/barcodes';
-import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
-import { fontMetrics } from '../layout/textMeasure';
-import { parseOrders } from '../order/readOrders';
+import { tailorTemplate } from '../layout/loadTemplate';
 import { Order } from '../order/orderSchema';
-import { printWaybills } from '../printing/printWaybills';
-import { LabelSink } from '../printing/waybillSink';
-import { labelRenderer, type OutputFormat } from '../render/outputFormats';
+import type { OutputFormat } from '../render/outputFormats';
 import { SqliteStore } from '../store/sqliteStore';
-import { ChainedAuditLog } from '../audit/auditLog';
-import { SqlAuditRepository } from '../store/auditRepository';
-import { CourierStore } from '../couriers/courierStore';
-import { SqlCourierRepository } from '../store/courierRepository';
-import { sqliteDatabase } from '../store/database';
-import { SqlRelayRepository } from '../store/relayRepository';
-import { RelayStore } from '../relay/relayStore';
-import { PoolRelayProvider } from '../relay/poolRelayProvider';
 import { divisionTable } from '../address/divisionTable';
 import { splitAddress } from '../address/splitAddress';
-import { parseRelayPool } from '../relay/relayPool';
 import type { Keys } from '../vault/keyFile';
+import { batchOf, benchPrinter, poolProvider } from './benchPrinter';
 
 const templateId = process.argv[2] ?? 'cn-4copy';
 const BATCH = Number(process.env.BENCH_BATCH ?? 1000);
 
 async function main(): Promise<void> {
   const tableMs = time(1, () => divisionTable()); // first: parsing the samples below loads it too
-  const template = loadTemplate(path.join(PACKAGE_ROOT, 'templates'), templateId);
-  const samples = parseOrders(fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
-  const store = SqliteStore.open(':memory:');
-  const keys = { ring: { activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  // As in production: every waybill binds two relay numbers (4-digit extensions on 10 numbers).
-  const provider = poolProvider(store, keys, Array.from({ length: 10 }, (_, i) => `+861700000000${i}`));
-  const deps = {
-    store,
-    audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))),
-    relay: { provider, maxDays: 60 },
-    keys,
-    scanBaseUrl: 'https://scan.example.com',
-    metrics: fontMetrics,
-    maxLifetimeDays: 90,
-  };
+  const printer = benchPrinter(templateId);
+  const { template, samples, keys } = printer;
   let bytes = 0;
   const print = async (orders: Order[], format: Exclude<OutputFormat, 'json'> = 'pdf', t = template) => {
-    const sink = new PassThrough();
-    sink.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    await printWaybills(deps, { orders, template: t, format, sink: new LabelSink(labelRenderer(format, sink, t.dpi)), channel: 'cli', host: 'bench', operator: 'bench' });
+    bytes += await printer.print(orders, format, t);
   };
 
   for (let i = 0; i < 20; i++) await print([samples[i % samples.length]!]); // warm up
@@ -67,7 +39,7 @@ async function main(): Promise<void> {
   const singleBytes = bytes;
   singles.sort((a, b) => a - b);
 
-  const batch = Array.from({ length: BATCH }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `BENCH-${i}` }));
+  const batch = batchOf(samples, BATCH, 'BENCH');
   bytes = 0;
   const t0 = process.hrtime.bigint();
   await print(batch);
@@ -104,18 +76,7 @@ async function main(): Promise<void> {
   console.log(`order validation (schema, divisions, phones, screening of printed text): ${(validateMs * 1000).toFixed(0)} µs per order`);
   console.log(`address line → divisions: ${(splitMs * 1000).toFixed(0)} µs per address (${addresses.length} lines, every county), table load ${tableMs.toFixed(0)} ms once per process`);
   console.log(`peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
-  await store.close();
-}
-
-/** A relay pool of these numbers (4-digit extensions) on the store's file, with production's settings. */
-function poolProvider(store: SqliteStore, keys: Keys, numbers: string[]): PoolRelayProvider {
-  const db = sqliteDatabase(store.database);
-  return new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db)), new CourierStore(new SqlCourierRepository(db)), keys, {
-    pool: parseRelayPool(numbers.join(',')),
-    quarantineDays: 90,
-    callerPolicy: 'anyone',
-    callLimitSeconds: 600,
-  });
+  await printer.close();
 }
 
 const BUSY_NUMBERS = 10;
