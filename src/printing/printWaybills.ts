@@ -161,7 +161,11 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     throw e;
   }
   for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
-  await inAuditGroups(waybills, (w) => auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, 1 + (w.childNos?.length ?? 0)));
+  // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
+  const trail = waybills.map((w) => ({ waybillNo: w.waybillNo, pieces: 1 + (w.childNos?.length ?? 0) }));
+  waybills.length = 0;
+  copies.length = 0;
+  await inAuditGroups(trail, (w) => auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces));
   return summary;
 }
 
@@ -293,16 +297,20 @@ function areasOf(order: Order, lang: Lang) {
 
 /** Audit records handed to the log at once: its group commit writes them in one transaction. */
 const AUDIT_GROUP = 200;
+/** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
+const AUDIT_COLLECT_EVERY = 1000;
 
 /**
  * A print's audit records, in order, AUDIT_GROUP at a time: the audit log commits the appends waiting
  * together in one transaction (auditLog.ts), so a 1,000-waybill batch writes five groups instead of a
  * thousand transactions one after the other. Each group is awaited before the next, which keeps what is
- * held at once small (a group's garbage is young; no full collection is needed between them).
+ * held at once small; the committed records' garbage is collected now and then, as while printing.
  */
 async function inAuditGroups<T>(items: readonly T[], append: (item: T, index: number) => Promise<unknown>): Promise<void> {
   for (let start = 0; start < items.length; start += AUDIT_GROUP) {
     await Promise.all(items.slice(start, start + AUDIT_GROUP).map((item, i) => append(item, start + i)));
+    const done = start + AUDIT_GROUP;
+    if (done % AUDIT_COLLECT_EVERY === 0 && done < items.length) collectGarbage();
   }
 }
 
