@@ -201,8 +201,14 @@ export class RelayStore {
       return claimed(checkRequest(req, nowIso), entry.e164, randomExtension(entry.extLength, random));
     });
     const won = await this.repo.tryClaim(first, nowIso);
-    const bound: (RelayBinding | undefined)[] = [];
-    for (const [i, req] of reqs.entries()) bound.push(won[i] ? first[i] : await this.allocate(req, pool, now, random));
+    const bound = reqs.map((_, i): RelayBinding | undefined => (won[i] ? first[i] : undefined));
+    try {
+      for (const [i, req] of reqs.entries()) bound[i] ??= await this.allocate(req, pool, now, random);
+    } catch (e) {
+      // The caller never learns of bindings made before the failure: none of them may stay.
+      await this.release(bound.flatMap((b) => (b ? [b.id] : [])));
+      throw e;
+    }
     return bound;
   }
 

@@ -2,7 +2,7 @@ import { raceProcesses } from '../support/raceProcesses';
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { UniqueViolation } from '../../src/errors';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
-import type { NewRelayBinding } from '../../src/relay/relayStore';
+import { RelayStore, type NewRelayBinding, type RelayRepository } from '../../src/relay/relayStore';
 
 const DAY = 86_400_000;
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -184,6 +184,11 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     for (let i = 0; i < 10; i++) await store.allocate(request(`f${i}`, `wf${i}`), full, T0);
     expect(await store.allocateEach([request('x', 'w3'), request('y', 'w3', { party: 'sender' })], full, T0)).toEqual([undefined, undefined]);
     expect(await store.forWaybill('w3')).toEqual([]);
+    // The second party's search fails after the first party was bound: the first binding goes too.
+    const repo = (store as unknown as { repo: RelayRepository }).repo;
+    const failing = new RelayStore(Object.assign(Object.create(repo) as RelayRepository, { countHeld: () => Promise.reject(new Error('database gone')) }));
+    await expect(failing.allocateEach([request('c', 'w4'), request('d', 'w4', { party: 'sender' })], pool('+8617000001238/1'), T0, () => 0)).rejects.toThrow('database gone');
+    expect(await store.forWaybill('w4')).toEqual([]);
     await t.close();
   });
 
