@@ -6,9 +6,10 @@
 //
 // The primary opens the store once before forking (migrations, a generated key file, start-up warnings),
 // then forks; on SQLite it then checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that
-// dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the service stops with exit code 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new
-// requests, running ones finish within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary
-// exits once all have, 0 when every worker exited cleanly. --workers 1 is the lone process, no primary.
+// dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the service stops with exit code
+// 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new requests, running ones finish
+// within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary exits once all have, 0 when every
+// worker exited cleanly. --workers 1 is the lone process, no primary.
 
 import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';

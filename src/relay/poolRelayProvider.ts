@@ -12,7 +12,7 @@ import { seal } from '../vault/sealing';
 import { phoneHash } from './phoneHash';
 import { formatRelay, type RelayNumber } from './relayPool';
 import type { BindOutcome, BindRequest, RelayProvider, ResolveDecision } from './relayProvider';
-import type { CallerPolicy, NewRelayBinding, RelayParty, RelayStore } from './relayStore';
+import type { CallerPolicy, NewRelayBinding, RelayBinding, RelayParty, RelayStore } from './relayStore';
 
 export interface PoolRelaySettings {
   pool: RelayNumber[];
@@ -104,11 +104,16 @@ export class PoolRelayProvider implements RelayProvider {
         },
       });
     }
-    const bindings = asked.length ? await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now()) : [];
-    for (const [i, { index, held }] of asked.entries()) {
+    let bindings: (RelayBinding | undefined)[] = [];
+    try {
+      if (asked.length) bindings = await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now());
+    } finally {
+      // A request that got no binding (none free, or the store failed) gives its count back.
+      for (const [i, { held }] of asked.entries()) if (held && !bindings[i]) held.held--;
+    }
+    for (const [i, { index }] of asked.entries()) {
       const binding = bindings[i];
       if (binding) outcomes[index] = { bindingId: binding.id, printed: formatRelay(binding.number, binding.ext, lang) };
-      else if (held) held.held--;
     }
     return outcomes;
   }
