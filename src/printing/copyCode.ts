@@ -1,7 +1,7 @@
 // Copy codes: short random codes printed on every copy. The store maps each to its waybill, copy,
 // print count and print job, so a photo of any copy leads back to where and when it was printed.
 
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../vault/randomPool';
 
 // Crockford's base32: no I, L, O or U, so a code read aloud or from a blurry photo stays unambiguous.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

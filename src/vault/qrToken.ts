@@ -1,7 +1,8 @@
 // QR tokens: 128 random bits behind a version character, inside `<scan base URL>/w/<token>`.
 // The store keeps only a keyed hash, so a stolen database cannot be turned into working QR codes.
 
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { randomBytes } from './randomPool';
 
 const VERSION = '1';
 const TOKEN_PATTERN = /^1[A-Za-z0-9_-]{22}$/;

@@ -2,7 +2,8 @@
 // (AES-256-GCM); the data key is stored wrapped by a master key named by id. Destroying the wrapped
 // key crypto-shreds the record; rotating the master key only re-wraps data keys.
 
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytes } from './randomPool';
 
 export interface KeyRing {
   activeKeyId: string;
