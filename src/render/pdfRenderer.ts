@@ -7,9 +7,19 @@ import { once } from 'node:events';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { dotMm, mmToPt } from '../layout/units';
+import { deflateInThread } from './deflateThread';
 import type { LabelRenderer } from './renderer';
 
 const MAX_BUFFERED_BYTES = 1 << 20;
+/**
+ * From this page on, a document's pages are compressed on the deflate thread: a long batch gains a
+ * sixth of its time, while a one-waybill document (a few pages, where latency counts) never waits on
+ * a round trip to it.
+ */
+const THREAD_FROM_PAGE = 32;
+/** Pages sent to the thread together (one message each way per group), and at most in flight at once. */
+const THREAD_GROUP = 8;
+const THREAD_MAX_PENDING = 64;
 
 /**
  * The part of pdfkit's embedded font this renderer fills: the subset (glyph ids renumbered per document),
@@ -58,6 +68,18 @@ function releaseWrittenPage(doc: PDFKit.PDFDocument): void {
   kids[kids.length - 2] = Object.create(Object.getPrototypeOf(written) as object, { id: { value: written.id }, gen: { value: written.gen } }) as PageRef;
 }
 
+/** A drawn page waiting for its compressed content stream before pdfkit writes it. */
+interface PendingPage {
+  size: [number, number];
+  fonts: Set<EmbeddedFont>;
+}
+
+/** The parts of pdfkit's page and content stream a page written from our own bytes touches. */
+interface PdfKitPage {
+  fonts: Record<string, unknown>;
+  content: { buffer: Uint8Array[]; compress: boolean; data: { Filter?: string } };
+}
+
 /** Chunks below this size are gathered into one of about this size before they enter the stream. */
 const GATHER_BYTES = 64 * 1024;
 
@@ -96,6 +118,13 @@ export class PdfRenderer implements LabelRenderer {
   /** This document's two embedded fonts, and the hex code of each code point in its subset so far. */
   private readonly fonts: Record<FontWeight, { embedded: EmbeddedFont; codes: Map<number, string> }>;
   private readonly done: Promise<void>;
+  /** Pages drawn, in order, whose content is being compressed on the deflate thread. */
+  private readonly pending: PendingPage[] = [];
+  /** Drawn content streams not yet sent to the thread. */
+  private group: Uint8Array[] = [];
+  /** Per group sent: settles once its pages are written into the document (in order). */
+  private readonly groups: Promise<void>[] = [];
+  private failure: unknown;
 
   constructor(private readonly out: Writable) {
     this.doc = new PDFDocument({
@@ -128,15 +157,24 @@ export class PdfRenderer implements LabelRenderer {
   }
 
   async addLabel(label: LabelDrawing): Promise<void> {
-    this.doc.addPage({ size: [mmToPt(label.widthMm), mmToPt(label.heightMm)], margin: 0 });
-    this.pages++;
-    releaseWrittenPage(this.doc);
-    // The page's whole content as one string, written once: pdfkit's drawing calls each convert and
-    // buffer a few bytes, and its text() lays out and shapes every line again.
-    const pageFonts = (this.doc as unknown as { page: { fonts: Record<string, unknown> } }).page.fonts;
-    let content = '';
-    for (const op of label.ops) content += this.draw(op, pageFonts, label.dpi);
-    this.doc.addContent(Buffer.from(content, 'latin1') as unknown as string);
+    if (this.failure) throw this.failure;
+    const size: [number, number] = [mmToPt(label.widthMm), mmToPt(label.heightMm)];
+    // The page's whole content as one string: pdfkit's drawing calls each convert and buffer a few
+    // bytes, and its text() lays out and shapes every line again. It starts with the flip to points
+    // from the top left, y down (what pdfkit's addPage writes, which this stream replaces).
+    const fonts = new Set<EmbeddedFont>();
+    let content = `1 0 0 -1 0 ${num(size[1])} cm\n`;
+    for (const op of label.ops) content += this.draw(op, fonts, label.dpi);
+    const stream = Buffer.from(content, 'latin1');
+    if (++this.pages < THREAD_FROM_PAGE) this.writePage({ size, fonts }, stream, false);
+    else {
+      this.pending.push({ size, fonts });
+      this.group.push(stream);
+      if (this.group.length === THREAD_GROUP) this.sendGroup();
+      // Memory stays bounded: wait for the oldest group while too many pages are in flight.
+      while (!this.failure && this.pending.length > THREAD_MAX_PENDING) await this.groups.shift();
+      if (this.failure) throw this.failure;
+    }
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
     // the output is full, so memory stays bounded whatever the batch size.
     do {
@@ -149,21 +187,56 @@ export class PdfRenderer implements LabelRenderer {
 
   async finish(): Promise<void> {
     if (this.pages === 0) throw new Error('a PDF needs at least one label');
+    if (this.group.length) this.sendGroup();
+    // Gathered from here: the pages still on the deflate thread (a few dozen at most) are part of the end.
     gatherSmallChunks(this.doc);
+    await Promise.all(this.groups);
+    if (this.failure) throw this.failure;
     this.doc.end();
     await this.done;
   }
 
+  /** Sends the drawn group to the deflate thread; its pages are written in order as it comes back. */
+  private sendGroup(): void {
+    const compressing = deflateInThread(this.group);
+    const previous = this.groups.at(-1) ?? Promise.resolve();
+    this.group = [];
+    // Never rejects: a failure is kept and thrown by the next addLabel or by finish().
+    this.groups.push(
+      Promise.all([compressing, previous])
+        .then(([streams]) => {
+          if (!this.failure) for (const stream of streams) this.writePage(this.pending.shift()!, stream, true);
+        })
+        .catch((e: unknown) => {
+          this.failure ??= e;
+        }),
+    );
+  }
+
+  /** Adds the page to the document with `stream` as its content, compressed already or by pdfkit when written. */
+  private writePage(page: PendingPage, stream: Uint8Array, compressed: boolean): void {
+    this.doc.addPage({ size: page.size, margin: 0 });
+    releaseWrittenPage(this.doc);
+    const { fonts, content } = (this.doc as unknown as { page: PdfKitPage }).page;
+    for (const f of page.fonts) fonts[f.id] ??= f.ref();
+    // Our stream replaces what addPage wrote (the flip, which ours begins with).
+    content.buffer = [stream];
+    if (compressed) {
+      content.compress = false;
+      content.data.Filter = 'FlateDecode';
+    }
+  }
+
   /**
-   * One op's PDF operators. The page's coordinates are pdfkit's: points from the top left, y down
-   * (pdfkit starts every page with that flip); text sets a text matrix that flips its glyphs upright.
+   * One op's PDF operators, in points from the top left, y down (the flip every page's stream starts
+   * with); text sets a text matrix that flips its glyphs upright.
    */
-  private draw(op: DrawOp, pageFonts: Record<string, unknown>, dpi: number): string {
+  private draw(op: DrawOp, pageFonts: Set<EmbeddedFont>, dpi: number): string {
     switch (op.op) {
       case 'text': {
         const weight = op.bold ? 'bold' : 'regular';
         const { embedded } = this.fonts[weight];
-        pageFonts[embedded.id] ??= embedded.ref();
+        pageFonts.add(embedded);
         return `BT /${embedded.id} ${num(op.sizePt)} Tf 1 0 0 -1 ${num(mmToPt(op.x))} ${num(mmToPt(op.baseline))} Tm <${this.glyphCodes(weight, op.text)}> Tj ET\n`;
       }
       case 'line':

@@ -92,3 +92,18 @@ it('every line prints where layout placed it and exactly as wide as layout measu
   });
   expect(checked).toBeGreaterThan(20);
 });
+
+it("a long document's pages compressed on the deflate thread read and look exactly like those compressed in line", async () => {
+  const { PdfRenderer } = await import('../../src/render/pdfRenderer');
+  // The same waybill ten times: its first labels are compressed on the event loop, its last (from page 32) on the thread.
+  const once = labelsOf(3);
+  const labels = Array.from({ length: 10 }, () => once).flat();
+  const file = await render(PdfRenderer, labels, 'long');
+
+  const text = (await pdfText(file)).split('\f');
+  const last = labels.length - once.length;
+  expect(text.slice(last, labels.length)).toEqual(text.slice(0, once.length));
+  const pages = await rasterisePdf(file, 100);
+  expect(pages).toHaveLength(labels.length);
+  once.forEach((_, i) => expect(pages[last + i]!.equals(pages[i]!)).toBe(true));
+});
