@@ -50,13 +50,17 @@ function start(): Thread {
   return t;
 }
 
-/** The streams deflated (zlib format, as PDF's FlateDecode reads), in the order given. */
+/**
+ * The streams deflated (zlib format, as PDF's FlateDecode reads), in the order given. A stream that is
+ * the whole of its memory is handed over, not copied: the caller must not use it afterwards.
+ */
 export function deflateInThread(streams: Uint8Array[]): Promise<Uint8Array[]> {
   const t = (thread ??= start());
   const id = nextId++;
+  const owned = new Set(streams.filter((s) => s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer).map((s) => s.buffer as ArrayBuffer));
   return new Promise((resolve, reject) => {
     t.waiting.set(id, { resolve, reject });
     t.worker.ref();
-    t.worker.postMessage({ id, streams });
+    t.worker.postMessage({ id, streams }, [...owned]);
   });
 }
