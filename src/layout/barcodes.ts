@@ -32,8 +32,15 @@ export interface QrMatrix {
  * smaller; and every token of one length gives the same symbol size.
  */
 export function encodeQr(data: string): QrMatrix {
-  const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { errorCorrectionLevel: 'M' });
-  return { size: modules.size, dark: (x, y) => modules.get(y, x) === 1 };
+  const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], QR_OPTIONS);
+  return qrMatrix(modules.size, modules.data);
+}
+
+export const QR_OPTIONS = { errorCorrectionLevel: 'M' } as const;
+
+/** A matrix over qrcode's module data: one byte per module, row by row, 1 for dark. */
+export function qrMatrix(size: number, data: Uint8Array): QrMatrix {
+  return { size, dark: (x, y) => data[y * size + x] === 1 };
 }
 
 export interface Placed {

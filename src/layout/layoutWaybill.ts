@@ -173,7 +173,9 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
 /** Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each kind. */
 export class SymbolCache {
   private bars?: { data: string; widths: number[] };
-  private matrix?: { data: string; qr: QrMatrix };
+
+  /** `matrix`: a QR symbol already encoded (elsewhere, e.g. ahead on another thread) for its data. */
+  constructor(private matrix?: { data: string; qr: QrMatrix }) {}
 
   code128(data: string): number[] {
     if (this.bars?.data !== data) this.bars = { data, widths: encodeCode128(data) };

@@ -17,7 +17,7 @@ import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/priv
 import { partyArea } from '../privacy/routingArea';
 import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
-import { hashToken, newToken, tokenUrl } from '../vault/qrToken';
+import { hashToken, tokenUrl } from '../vault/qrToken';
 import { DAY_MS } from '../time';
 import { openSealedContent, sealWaybill, type SealedContent } from '../vault/sealedWaybill';
 import type { SealedBox } from '../vault/sealing';
@@ -29,6 +29,7 @@ import type { BindOutcome, RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
 import type { PrintLeases, RunLease } from './printLeases';
+import { TokensAhead } from './tokensAhead';
 
 export interface PrintDeps {
   store: WaybillStore;
@@ -97,6 +98,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
+  const tokens = new TokensAhead(deps.scanBaseUrl, req.orders.length, !preview);
   // Every record waits in memory for the one save at the end (all or nothing): kept to what the save
   // needs, in compact form, so a 10,000-waybill batch stays small (README: Benchmarks, bench:memory).
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
@@ -104,7 +106,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     for (const [orderIndex, order] of req.orders.entries()) {
       const id = randomUUID();
       const waybillNo = numbers[orderIndex]!;
-      const token = newToken();
+      const { token, url, qr } = await tokens.take(orderIndex);
       const content: SealedContent = { order, token };
       const relay = await bindRelay(deps, { waybillId: id, clientId: req.clientId, leaseId: lease?.id }, order, now, req.template.lang);
       bindings.push(...relay.bindingIds);
@@ -132,9 +134,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         ...(childNos[orderIndex]!.length ? { childNos: childNos[orderIndex] } : {}),
       });
 
-      const facts = { order, waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, token), relay: relay.printed };
+      const facts = { order, waybillNo, qrUrl: url, relay: relay.printed };
       const printed = await withUnusedCodes(deps.store, issued, () =>
-        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics),
+        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(qr && { data: url, qr })),
       );
       if (!preview) copies.push(...printed.copies);
       await req.sink.add(
@@ -360,10 +362,9 @@ interface PrintedPieces {
  * and copy codes. Every piece carries the same QR token: the courier's scan opens the one waybill, and a
  * token per piece would hand out more ways in to the same data, not less.
  */
-function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: string[], print: PiecePrint, metrics: TextMetrics): PrintedPieces {
+function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: string[], print: PiecePrint, metrics: TextMetrics, symbols = new SymbolCache()): PrintedPieces {
   const numbers = [facts.waybillNo, ...childNos];
   const out: PrintedPieces = { layout: { labels: [], shown: [], warnings: [] }, copies: [], copyCodes: {}, pieces: [] };
-  const symbols = new SymbolCache();
   for (const [i, waybillNo] of numbers.entries()) {
     const pieceNo = i + 1;
     const piece = { no: pieceNo, of: numbers.length, masterWaybillNo: facts.waybillNo };

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { dotMm, mmToPt } from '../layout/units';
-import { deflateInThread } from './deflateThread';
+import { deflateInThread } from './renderThread';
 import type { LabelRenderer } from './renderer';
 
 const MAX_BUFFERED_BYTES = 1 << 20;

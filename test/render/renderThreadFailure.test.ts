@@ -13,8 +13,8 @@ import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { memoryOutput } from '../../src/render/memoryOutput';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
 
-jest.mock('../../src/render/deflateThread', () => ({
-  deflateInThread: () => Promise.reject(new Error('the page compression thread stopped (exit code 1)')),
+jest.mock('../../src/render/renderThread', () => ({
+  deflateInThread: () => Promise.reject(new Error('the render thread stopped (exit code 1)')),
 }));
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -38,5 +38,5 @@ it.each([
     for (let i = 0; i < pages; i++) await renderer.addLabel(drawing);
     await renderer.finish();
   };
-  await expect(run()).rejects.toThrow('the page compression thread stopped');
+  await expect(run()).rejects.toThrow('the render thread stopped');
 });

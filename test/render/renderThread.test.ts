@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
-import { deflateInThread } from '../../src/render/deflateThread';
+import { encodeQr } from '../../src/layout/barcodes';
+import { deflateInThread, encodeQrInThread } from '../../src/render/renderThread';
 
-describe('the deflate thread', () => {
+describe('the render thread', () => {
   it('answers every request, each with its own streams in order, however many are in flight', async () => {
     // Small streams (slices of node's shared buffer pool, copied) and large ones (handed over).
     const texts = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 5) }, (_, j) => `${i}:${j} `.repeat(i % 2 ? 2000 : 100) + randomBytes(64).toString('hex')));
@@ -10,6 +11,16 @@ describe('the deflate thread', () => {
     answers.forEach((streams, i) => {
       expect(streams).toHaveLength(texts[i]!.length);
       streams.forEach((s, j) => expect(inflateSync(s).toString('latin1')).toBe(texts[i]![j]));
+    });
+  });
+
+  it("encodes QR symbols module for module as layout's encodeQr does", async () => {
+    const payloads = ['https://scan.example.com/w/1' + randomBytes(16).toString('base64url'), 'https://s.example/w/1AbC', 'x'.repeat(300), '扫码 PREVIEW'];
+    const symbols = await encodeQrInThread(payloads);
+    symbols.forEach((symbol, i) => {
+      const expected = encodeQr(payloads[i]!);
+      expect(symbol.size).toBe(expected.size);
+      for (let y = 0; y < symbol.size; y++) for (let x = 0; x < symbol.size; x++) expect(symbol.dark(x, y)).toBe(expected.dark(x, y));
     });
   });
 });

@@ -1,0 +1,87 @@
+// A second thread for the pure CPU work of long prints, so it runs beside the event loop instead of on
+// it: deflating a document's page streams (a sixth of a batch's time) and encoding QR symbols ahead of
+// layout (a tenth). One thread per process, started on first use and unreferenced while idle (it never
+// keeps a process alive); requests are answered in the order sent.
+
+import { Worker } from 'node:worker_threads';
+import { QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
+
+// The thread's whole program, inline: no file to locate from compiled output or from the tests' sources.
+// Its QR call is encodeQr's (layout/barcodes.ts), with the same options; a test holds them equal.
+const PROGRAM = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { deflateSync } = require('node:zlib');
+const QRCode = require(workerData.qrcode);
+const jobs = {
+  deflate: (stream) => deflateSync(stream),
+  qr: (data) => {
+    const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], workerData.qrOptions);
+    return { size: modules.size, data: modules.data };
+  },
+};
+parentPort.on('message', ({ id, job, inputs }) => {
+  try {
+    parentPort.postMessage({ id, outputs: inputs.map(jobs[job]) });
+  } catch (e) {
+    parentPort.postMessage({ id, error: e instanceof Error ? e.message : 'failed' });
+  }
+});`;
+
+interface Reply {
+  id: number;
+  outputs?: unknown[];
+  error?: string;
+}
+
+interface Thread {
+  worker: Worker;
+  waiting: Map<number, { resolve: (outputs: unknown[]) => void; reject: (e: Error) => void }>;
+}
+
+let thread: Thread | undefined;
+let nextId = 0;
+
+function start(): Thread {
+  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS } }), waiting: new Map() };
+  t.worker.on('message', (reply: Reply) => {
+    const request = t.waiting.get(reply.id);
+    t.waiting.delete(reply.id);
+    if (!t.waiting.size) t.worker.unref();
+    if (reply.outputs) request?.resolve(reply.outputs);
+    else request?.reject(new Error(`the render thread failed: ${reply.error}`));
+  });
+  // A thread that dies fails what it held; the next request starts a new one.
+  const fail = (e: Error) => {
+    if (thread === t) thread = undefined;
+    for (const request of t.waiting.values()) request.reject(e);
+    t.waiting.clear();
+  };
+  t.worker.on('error', fail);
+  t.worker.on('exit', (code) => fail(new Error(`the render thread stopped (exit code ${code})`)));
+  return t;
+}
+
+function run(job: 'deflate' | 'qr', inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
+  const t = (thread ??= start());
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    t.waiting.set(id, { resolve, reject });
+    t.worker.ref();
+    t.worker.postMessage({ id, job, inputs }, transfer);
+  });
+}
+
+/**
+ * The streams deflated (zlib format, as PDF's FlateDecode reads), in the order given. A stream that is
+ * the whole of its memory is handed over, not copied: the caller must not use it afterwards.
+ */
+export async function deflateInThread(streams: Uint8Array[]): Promise<Uint8Array[]> {
+  const owned = new Set(streams.filter((s) => s.byteOffset === 0 && s.byteLength === s.buffer.byteLength && s.buffer instanceof ArrayBuffer).map((s) => s.buffer as ArrayBuffer));
+  return (await run('deflate', streams, [...owned])) as Uint8Array[];
+}
+
+/** QR symbols for the payloads, in order: encodeQr's (layout/barcodes.ts), made on the thread. */
+export async function encodeQrInThread(payloads: string[]): Promise<QrMatrix[]> {
+  const symbols = (await run('qr', payloads)) as { size: number; data: Uint8Array }[];
+  return symbols.map((s) => qrMatrix(s.size, s.data));
+}

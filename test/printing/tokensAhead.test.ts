@@ -1,0 +1,59 @@
+// A long print draws its QR tokens ahead and has their symbols encoded on the render thread: every
+// waybill's printed QR still opens that waybill and no other, its token drawn for it alone.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ChainedAuditLog } from '../../src/audit/auditLog';
+import type { WaybillLayout } from '../../src/layout/layoutWaybill';
+import { loadTemplate } from '../../src/layout/loadTemplate';
+import { fontMetrics } from '../../src/layout/textMeasure';
+import { parseOrders } from '../../src/order/readOrders';
+import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
+import type { PrintedWaybill, WaybillSink } from '../../src/printing/waybillSink';
+import { encodePng } from '../../src/render/pngEncoder';
+import { rasteriseLabel } from '../../src/render/rasterise';
+import { SqlAuditRepository } from '../../src/store/auditRepository';
+import { sqliteDatabase } from '../../src/store/database';
+import { SqliteStore } from '../../src/store/sqliteStore';
+import { hashToken } from '../../src/vault/qrToken';
+import { decodeBarcodes } from '../support/barcodes';
+
+jest.setTimeout(120_000);
+
+const ROOT = path.join(__dirname, '..', '..');
+const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-1ply-76x130');
+const samples = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
+
+/** Keeps each waybill's first label, to read its QR back. */
+class KeepingSink implements WaybillSink {
+  readonly labels = new Map<string, WaybillLayout['labels'][number]>();
+  async add(waybill: PrintedWaybill, layout: WaybillLayout): Promise<void> {
+    this.labels.set(waybill.id, layout.labels[0]!);
+  }
+  async finish(): Promise<void> {}
+}
+
+it('every waybill of a long print carries a QR that opens it, with a token of its own', async () => {
+  const store = SqliteStore.open(':memory:');
+  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
+  const deps: PrintDeps = { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  // Long enough for the thread (from 32), and ending inside a group of 16.
+  const orders = Array.from({ length: 70 }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `Q-${i}` }));
+  const sink = new KeepingSink();
+  const printed = await printWaybills(deps, { template, format: 'pdf', channel: 'cli', host: 'test', operator: 'test', orders, sink });
+
+  const hashes = new Set<string>();
+  for (const index of [0, 15, 16, 33, 47, 48, 69]) {
+    const { id } = printed.waybills[index]!;
+    const symbols = await decodeBarcodes(encodePng([await rasteriseLabel(sink.labels.get(id)!)], template.dpi));
+    const url = symbols.find((s) => s.format === 'QR_CODE')!.text;
+    const token = url.slice('https://scan.example.com/w/'.length);
+    const opened = await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey));
+    expect(opened?.id).toBe(id);
+    hashes.add(opened!.tokenHash);
+  }
+  expect(hashes.size).toBe(7);
+  store.close();
+});
