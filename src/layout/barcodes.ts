@@ -12,9 +12,12 @@ export const QR_QUIET_MODULES = 4;
 const MAX_CODE128_DOTS = 4;
 const MAX_QR_DOTS = 8;
 
+/** bwip-js's defaults: its code set switching keeps a waybill number's digit pairs in set C. */
+export const CODE128_OPTIONS = {} as const;
+
 /** Bar/space widths in modules, starting with a bar. */
 export function encodeCode128(data: string): number[] {
-  const [symbol] = bwipjs.raw('code128', data, {}) as { sbs: number[] }[];
+  const [symbol] = bwipjs.raw('code128', data, CODE128_OPTIONS) as { sbs: number[] }[];
   if (!symbol) throw new Error('code128 encoding produced no symbol');
   return symbol.sbs;
 }

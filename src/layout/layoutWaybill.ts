@@ -173,12 +173,17 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
 /** Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each kind. */
 export class SymbolCache {
   private bars?: { data: string; widths: number[] };
+  private matrix?: { data: string; qr: QrMatrix };
+  private readonly encoded: ReadonlyMap<string, number[]>;
 
-  /** `matrix`: a QR symbol already encoded (elsewhere, e.g. ahead on another thread) for its data. */
-  constructor(private matrix?: { data: string; qr: QrMatrix }) {}
+  /** `encoded`: symbols already encoded (elsewhere, e.g. ahead on another thread) for their data. */
+  constructor(encoded: { qr?: { data: string; qr: QrMatrix }; code128?: ReadonlyMap<string, number[]> } = {}) {
+    this.matrix = encoded.qr;
+    this.encoded = encoded.code128 ?? new Map();
+  }
 
   code128(data: string): number[] {
-    if (this.bars?.data !== data) this.bars = { data, widths: encodeCode128(data) };
+    if (this.bars?.data !== data) this.bars = { data, widths: this.encoded.get(data) ?? encodeCode128(data) };
     return this.bars.widths;
   }
 

@@ -29,7 +29,7 @@ import type { BindOutcome, RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
 import type { WaybillSink } from './waybillSink';
 import type { PrintLeases, RunLease } from './printLeases';
-import { TokensAhead } from './tokensAhead';
+import { SymbolsAhead } from './symbolsAhead';
 
 export interface PrintDeps {
   store: WaybillStore;
@@ -98,7 +98,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
-  const tokens = new TokensAhead(deps.scanBaseUrl, req.orders.length, !preview);
+  const ahead = new SymbolsAhead(deps.scanBaseUrl, numbers.map((no, i) => [no, ...childNos[i]!]), !preview);
   // Every record waits in memory for the one save at the end (all or nothing): kept to what the save
   // needs, in compact form, so a 10,000-waybill batch stays small (README: Benchmarks, bench:memory).
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
@@ -106,7 +106,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     for (const [orderIndex, order] of req.orders.entries()) {
       const id = randomUUID();
       const waybillNo = numbers[orderIndex]!;
-      const { token, url, qr } = await tokens.take(orderIndex);
+      const { token, url, encoded } = await ahead.take(orderIndex);
       const content: SealedContent = { order, token };
       const relay = await bindRelay(deps, { waybillId: id, clientId: req.clientId, leaseId: lease?.id }, order, now, req.template.lang);
       bindings.push(...relay.bindingIds);
@@ -136,7 +136,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
 
       const facts = { order, waybillNo, qrUrl: url, relay: relay.printed };
       const printed = await withUnusedCodes(deps.store, issued, () =>
-        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(qr && { data: url, qr })),
+        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(encoded)),
       );
       if (!preview) copies.push(...printed.copies);
       await req.sink.add(

@@ -1,23 +1,26 @@
 // A second thread for the pure CPU work of long prints, so it runs beside the event loop instead of on
-// it: deflating a document's page streams (a sixth of a batch's time) and encoding QR symbols ahead of
-// layout (a tenth). One thread per process, started on first use and unreferenced while idle (it never
+// it: deflating a document's page streams (a sixth of a batch's time) and encoding barcodes ahead of
+// layout (a sixth). One thread per process, started on first use and unreferenced while idle (it never
 // keeps a process alive); requests are answered in the order sent.
 
 import { Worker } from 'node:worker_threads';
-import { QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
+import { CODE128_OPTIONS, QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
 
 // The thread's whole program, inline: no file to locate from compiled output or from the tests' sources.
-// Its QR call is encodeQr's (layout/barcodes.ts), with the same options; a test holds them equal.
+// Its barcode calls are encodeQr's and encodeCode128's (layout/barcodes.ts), with the same options; a test
+// holds their symbols equal.
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { deflateSync } = require('node:zlib');
 const QRCode = require(workerData.qrcode);
+const bwipjs = require(workerData.bwipjs);
 const jobs = {
   deflate: (stream) => deflateSync(stream),
   qr: (data) => {
     const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], workerData.qrOptions);
     return { size: modules.size, data: modules.data };
   },
+  code128: (data) => bwipjs.raw('code128', data, workerData.code128Options)[0].sbs,
 };
 parentPort.on('message', ({ id, job, inputs }) => {
   try {
@@ -42,7 +45,7 @@ let thread: Thread | undefined;
 let nextId = 0;
 
 function start(): Thread {
-  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS } }), waiting: new Map() };
+  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS } }), waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {
     const request = t.waiting.get(reply.id);
     t.waiting.delete(reply.id);
@@ -61,7 +64,7 @@ function start(): Thread {
   return t;
 }
 
-function run(job: 'deflate' | 'qr', inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
+function run(job: 'deflate' | 'qr' | 'code128', inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
   const t = (thread ??= start());
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -84,4 +87,9 @@ export async function deflateInThread(streams: Uint8Array[]): Promise<Uint8Array
 export async function encodeQrInThread(payloads: string[]): Promise<QrMatrix[]> {
   const symbols = (await run('qr', payloads)) as { size: number; data: Uint8Array }[];
   return symbols.map((s) => qrMatrix(s.size, s.data));
+}
+
+/** Code128 bar and space widths for the data, in order: encodeCode128's (layout/barcodes.ts), made on the thread. */
+export async function encodeCode128InThread(data: string[]): Promise<number[][]> {
+  return (await run('code128', data)) as number[][];
 }

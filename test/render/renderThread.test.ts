@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
-import { encodeQr } from '../../src/layout/barcodes';
-import { deflateInThread, encodeQrInThread } from '../../src/render/renderThread';
+import { encodeCode128, encodeQr } from '../../src/layout/barcodes';
+import { deflateInThread, encodeCode128InThread, encodeQrInThread } from '../../src/render/renderThread';
 
 describe('the render thread', () => {
   it('answers every request, each with its own streams in order, however many are in flight', async () => {
@@ -22,5 +22,10 @@ describe('the render thread', () => {
       expect(symbol.size).toBe(expected.size);
       for (let y = 0; y < symbol.size; y++) for (let x = 0; x < symbol.size; x++) expect(symbol.dark(x, y)).toBe(expected.dark(x, y));
     });
+  });
+
+  it("encodes Code128 bar for bar as layout's encodeCode128 does", async () => {
+    const data = ['ZT4815162342001', 'SF1234567890123', '7312345678901', 'JD0001-2', 'ABC123def'];
+    expect(await encodeCode128InThread(data)).toEqual(data.map((d) => encodeCode128(d)));
   });
 });

@@ -1,5 +1,5 @@
-// A long print draws its QR tokens ahead and has their symbols encoded on the render thread: every
-// waybill's printed QR still opens that waybill and no other, its token drawn for it alone.
+// A long print draws its QR tokens ahead and has its barcodes encoded on the render thread: every
+// waybill's printed QR still opens that waybill and no other, and its Code128 carries its number.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,7 +34,7 @@ class KeepingSink implements WaybillSink {
   async finish(): Promise<void> {}
 }
 
-it('every waybill of a long print carries a QR that opens it, with a token of its own', async () => {
+it('every waybill of a long print carries a QR that opens it and a Code128 of its own number', async () => {
   const store = SqliteStore.open(':memory:');
   const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
@@ -46,8 +46,9 @@ it('every waybill of a long print carries a QR that opens it, with a token of it
 
   const hashes = new Set<string>();
   for (const index of [0, 15, 16, 33, 47, 48, 69]) {
-    const { id } = printed.waybills[index]!;
+    const { id, waybillNo } = printed.waybills[index]!;
     const symbols = await decodeBarcodes(encodePng([await rasteriseLabel(sink.labels.get(id)!)], template.dpi));
+    expect(symbols.find((s) => s.format === 'CODE_128')?.text).toBe(waybillNo);
     const url = symbols.find((s) => s.format === 'QR_CODE')!.text;
     const token = url.slice('https://scan.example.com/w/'.length);
     const opened = await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey));
