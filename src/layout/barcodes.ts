@@ -1,10 +1,15 @@
 // Barcodes as modules: encode once (Code128 with bwip-js, QR with qrcode), then place them so that every
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
-import bwipjs from 'bwip-js';
-import QRCode from 'qrcode';
 import type { Rect } from './drawing';
 import { dotMm, mmToDots, snapToDots } from './units';
+
+// The encoders load on first use: a long print has its barcodes encoded on the render thread
+// (src/render/renderThread.ts), and the two would add some 12 MB to a process that never calls them.
+let encoders: { bwipjs: typeof import('bwip-js'); QRCode: typeof import('qrcode') } | undefined;
+function loaded(): NonNullable<typeof encoders> {
+  return (encoders ??= { bwipjs: require('bwip-js') as typeof import('bwip-js'), QRCode: require('qrcode') as typeof import('qrcode') });
+}
 
 export const CODE128_QUIET_MODULES = 10;
 export const QR_QUIET_MODULES = 4;
@@ -17,7 +22,7 @@ export const CODE128_OPTIONS = {} as const;
 
 /** Bar/space widths in modules, starting with a bar. */
 export function encodeCode128(data: string): number[] {
-  const [symbol] = bwipjs.raw('code128', data, CODE128_OPTIONS) as { sbs: number[] }[];
+  const [symbol] = loaded().bwipjs.raw('code128', data, CODE128_OPTIONS) as { sbs: number[] }[];
   if (!symbol) throw new Error('code128 encoding produced no symbol');
   return symbol.sbs;
 }
@@ -35,7 +40,7 @@ export interface QrMatrix {
  * smaller; and every token of one length gives the same symbol size.
  */
 export function encodeQr(data: string): QrMatrix {
-  const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], QR_OPTIONS);
+  const { modules } = loaded().QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], QR_OPTIONS);
   return qrMatrix(modules.size, modules.data);
 }
 

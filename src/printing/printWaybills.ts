@@ -87,9 +87,10 @@ export interface PrintSummary {
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
   const now = (deps.now ?? (() => new Date()))();
   const job = newJob(req, now);
+  const preview = req.copies === 'preview';
+  SymbolsAhead.prepare(req.orders.length, !preview);
   const { numbers, childNos } = await assignWaybillNumbers(deps.store, req.orders, req.source);
   if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
-  const preview = req.copies === 'preview';
 
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];

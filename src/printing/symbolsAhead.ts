@@ -3,7 +3,7 @@
 // them are laid out: a sixth of a batch's time off the event loop.
 
 import type { QrMatrix } from '../layout/barcodes';
-import { encodeCode128InThread, encodeQrInThread } from '../render/renderThread';
+import { encodeCode128InThread, encodeQrInThread, startRenderThread } from '../render/renderThread';
 import { newToken, tokenUrl } from '../vault/qrToken';
 
 /** Tokens are drawn and symbols encoded this many waybills at a time, one group ahead of the one printed. */
@@ -22,6 +22,14 @@ export interface WaybillSymbols {
 export class SymbolsAhead {
   private readonly groups = new Map<number, Promise<WaybillSymbols[]>>();
   private readonly threaded: boolean;
+
+  /**
+   * Starts the render thread now if a print of `count` waybills will use it: it takes some 150 ms to
+   * start (its own isolate, the barcode libraries), which a print's checks and numbering can cover.
+   */
+  static prepare(count: number, encode: boolean): void {
+    if (encode && count >= THREAD_FROM) startRenderThread();
+  }
 
   /**
    * `numbers`: per waybill, its pieces' numbers (the waybill's own first), which the Code128s carry.

@@ -45,7 +45,7 @@ let thread: Thread | undefined;
 let nextId = 0;
 
 function start(): Thread {
-  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS } }), waiting: new Map() };
+  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 }, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS } }), waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {
     const request = t.waiting.get(reply.id);
     t.waiting.delete(reply.id);
@@ -62,6 +62,11 @@ function start(): Thread {
   t.worker.on('error', fail);
   t.worker.on('exit', (code) => fail(new Error(`the render thread stopped (exit code ${code})`)));
   return t;
+}
+
+/** Starts the thread ahead of its first request, so that its start-up overlaps the caller's own work. */
+export function startRenderThread(): void {
+  thread ??= start();
 }
 
 function run(job: 'deflate' | 'qr' | 'code128', inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
