@@ -45,7 +45,13 @@ let thread: Thread | undefined;
 let nextId = 0;
 
 function start(): Thread {
-  const t: Thread = { worker: new Worker(PROGRAM, { eval: true, resourceLimits: { maxYoungGenerationSizeMb: 4 }, workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS } }), waiting: new Map() };
+  const worker = new Worker(PROGRAM, {
+    eval: true,
+    // Its garbage is short-lived buffers: a small young generation keeps the process's memory down.
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
+  });
+  const t: Thread = { worker, waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {
     const request = t.waiting.get(reply.id);
     t.waiting.delete(reply.id);
@@ -61,6 +67,8 @@ function start(): Thread {
   };
   t.worker.on('error', fail);
   t.worker.on('exit', (code) => fail(new Error(`the render thread stopped (exit code ${code})`)));
+  // Referenced only while a request waits: a thread started ahead and never used does not hold the process.
+  t.worker.unref();
   return t;
 }
 

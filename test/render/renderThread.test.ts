@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { inflateSync } from 'node:zlib';
 import { encodeCode128, encodeQr } from '../../src/layout/barcodes';
 import { deflateInThread, encodeCode128InThread, encodeQrInThread } from '../../src/render/renderThread';
+import { PREAMBLE } from '../support/raceProcesses';
 
 describe('the render thread', () => {
   it('answers every request, each with its own streams in order, however many are in flight', async () => {
@@ -27,5 +31,18 @@ describe('the render thread', () => {
   it("encodes Code128 bar for bar as layout's encodeCode128 does", async () => {
     const data = ['ZT4815162342001', 'SF1234567890123', '7312345678901', 'JD0001-2', 'ABC123def'];
     expect(await encodeCode128InThread(data)).toEqual(data.map((d) => encodeCode128(d)));
+  });
+
+  it.each([
+    ['started ahead and never used', ''],
+    ['used, then idle', "await thread.deflateInThread([Buffer.from('page')]);"],
+  ])('never holds a process open: a process whose thread was %s exits on its own', async (_, use) => {
+    const script = `${PREAMBLE}
+      const thread = src('render/renderThread.ts');
+      thread.startRenderThread();
+      (async () => { ${use} console.log('done'); })();`;
+    // A thread that held the process would leave it running until the timeout kills it (no 'done' exit).
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..'), timeout: 30_000 });
+    expect(stdout.trim()).toBe('done');
   });
 });
