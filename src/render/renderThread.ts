@@ -1,7 +1,7 @@
 // A second thread for the pure CPU work of long prints, so it runs beside the event loop instead of on
 // it: deflating a document's page streams (a sixth of a batch's time) and encoding barcodes ahead of
-// layout (a sixth). One thread per process, started on first use and unreferenced while idle (it never
-// keeps a process alive); requests are answered in the order sent.
+// layout (a sixth). One thread per process, started ahead of or on first use and unreferenced while idle
+// (it never keeps a process alive); requests are answered in the order sent.
 
 import { Worker } from 'node:worker_threads';
 import { CODE128_OPTIONS, QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
@@ -25,20 +25,21 @@ const jobs = {
 parentPort.on('message', ({ id, job, inputs }) => {
   try {
     parentPort.postMessage({ id, outputs: inputs.map(jobs[job]) });
-  } catch (e) {
-    parentPort.postMessage({ id, error: e instanceof Error ? e.message : 'failed' });
+  } catch {
+    parentPort.postMessage({ id, failed: true });
   }
 });`;
 
+/** A failure says no more than that: an encoder's message may quote what it was given. */
 interface Reply {
   id: number;
   outputs?: unknown[];
-  error?: string;
+  failed?: true;
 }
 
 interface Thread {
   worker: Worker;
-  waiting: Map<number, { resolve: (outputs: unknown[]) => void; reject: (e: Error) => void }>;
+  waiting: Map<number, { job: Job; resolve: (outputs: unknown[]) => void; reject: (e: Error) => void }>;
 }
 
 let thread: Thread | undefined;
@@ -57,7 +58,7 @@ function start(): Thread {
     t.waiting.delete(reply.id);
     if (!t.waiting.size) t.worker.unref();
     if (reply.outputs) request?.resolve(reply.outputs);
-    else request?.reject(new Error(`the render thread failed: ${reply.error}`));
+    else request?.reject(new Error(`the render thread failed a ${request.job} request`));
   });
   // A thread that dies fails what it held; the next request starts a new one.
   const fail = (e: Error) => {
@@ -77,11 +78,13 @@ export function startRenderThread(): void {
   thread ??= start();
 }
 
-function run(job: 'deflate' | 'qr' | 'code128', inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
+type Job = 'deflate' | 'qr' | 'code128';
+
+function run(job: Job, inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {
   const t = (thread ??= start());
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    t.waiting.set(id, { resolve, reject });
+    t.waiting.set(id, { job, resolve, reject });
     t.worker.ref();
     t.worker.postMessage({ id, job, inputs }, transfer);
   });

@@ -33,6 +33,15 @@ describe('the render thread', () => {
     expect(await encodeCode128InThread(data)).toEqual(data.map((d) => encodeCode128(d)));
   });
 
+  it('fails a request it cannot do without quoting it, and goes on serving the next', async () => {
+    // More than a QR symbol holds.
+    const tooLong = 'https://scan.example.com/w/' + 'secret-'.repeat(600);
+    const failed = encodeQrInThread([tooLong]);
+    await expect(failed).rejects.toThrow('the render thread failed a qr request');
+    await failed.catch((e: Error) => expect(e.message).not.toContain('secret'));
+    expect((await encodeQrInThread(['https://s.example/w/1AbC']))[0]!.size).toBe(encodeQr('https://s.example/w/1AbC').size);
+  });
+
   it.each([
     ['started ahead and never used', ''],
     ['used, then idle', "await thread.deflateInThread([Buffer.from('page')]);"],
