@@ -122,7 +122,7 @@ export class PdfRenderer implements LabelRenderer {
   private readonly pending: PendingPage[] = [];
   /** Drawn content streams not yet sent to the thread. */
   private group: Uint8Array[] = [];
-  /** Per group sent: settles once its pages are written into the document (in order). */
+  /** Per group still in flight, oldest first: settles once its pages are written (in order) and it has left this list. */
   private readonly groups: Promise<void>[] = [];
   private failure: unknown;
 
@@ -172,7 +172,7 @@ export class PdfRenderer implements LabelRenderer {
       this.group.push(stream);
       if (this.group.length === THREAD_GROUP) this.sendGroup();
       // Memory stays bounded: wait for the oldest group while too many pages are in flight.
-      while (!this.failure && this.pending.length > THREAD_MAX_PENDING) await this.groups.shift();
+      while (!this.failure && this.pending.length > THREAD_MAX_PENDING && this.groups.length) await this.groups[0];
       if (this.failure) throw this.failure;
     }
     // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
@@ -209,6 +209,10 @@ export class PdfRenderer implements LabelRenderer {
         })
         .catch((e: unknown) => {
           this.failure ??= e;
+        })
+        // Groups settle in order, so the one settling is the oldest: a long document keeps no list of done groups.
+        .finally(() => {
+          this.groups.shift();
         }),
     );
   }
