@@ -1,5 +1,6 @@
-// A print binds relay numbers for both parties of every waybill; when the print fails before it is
-// recorded, every binding it made is released, also the first party's when the second got none.
+// A print binds relay numbers for both parties of every waybill (a few waybills ahead of their layout);
+// when the print fails before it is recorded, every binding it made is released, also the first party's
+// when the second got none, and those bound ahead for waybills it never reached.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,6 +56,32 @@ describe('relay bindings of a print', () => {
     const { fake, released } = provider((req) => req.party === 'sender');
     await expect(printWaybills(deps(fake), request(failingSink))).rejects.toThrow('printer went away');
     expect(released).toEqual([['b1-recipient', 'b2-recipient']]);
+  });
+
+  it('releases the numbers bound ahead for waybills a failed print never reached', async () => {
+    const { fake, released } = provider(() => false);
+    const batch = Array.from({ length: 20 }, (_, i) => ({ ...orders[i % orders.length]!, orderId: `AHEAD-${i}` }));
+    let added = 0;
+    const sink: WaybillSink = {
+      add: async () => {
+        if (++added === 3) throw new Error('printer went away');
+      },
+      finish: async () => {},
+    };
+    await expect(printWaybills(deps(fake), { ...request(sink), orders: batch })).rejects.toThrow('printer went away');
+    // The third waybill failed: the numbers of all sixteen bound with it go back, not only the three laid out.
+    expect(released).toHaveLength(1);
+    expect(new Set(released[0]).size).toBe(32);
+  });
+
+  it('gives each waybill of a long print its own numbers, in order', async () => {
+    const { fake } = provider(() => false);
+    const batch = Array.from({ length: 40 }, (_, i) => ({ ...orders[i % orders.length]!, orderId: `OWN-${i}` }));
+    const printed: Record<string, string | undefined>[] = [];
+    const sink: WaybillSink = { add: async (w) => void printed.push({ ...w.relay }), finish: async () => {} };
+    await printWaybills(deps(fake), { ...request(sink), orders: batch });
+    // The fake numbers its bindings in the order asked: waybill i's parties are bindings 2i+1 and 2i+2.
+    expect(printed.map((p) => [p.recipient, p.sender])).toEqual(batch.map((_, i) => [`170 0000 000${2 * i + 1} 转 1234`, `170 0000 000${2 * i + 2} 转 1234`]));
   });
 
   // A party without a number does not cost the other party its own.
