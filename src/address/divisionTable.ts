@@ -126,31 +126,30 @@ function load(lines: readonly string[]): DivisionTable {
   const provinceForms = new FormIndex();
   const cityForms = new FormIndex();
   const countyForms = new FormIndex();
-  const children = new Map<Division, FormIndex>();
-  const childIndex = (d: Division) => {
-    let index = children.get(d);
-    if (!index) children.set(d, (index = new FormIndex()));
-    return index;
-  };
-
   for (const division of byCode.values()) {
-    const forms = formsOf(division);
     const global = division.level === 'province' ? provinceForms : division.level === 'city' ? cityForms : division.level === 'county' ? countyForms : undefined;
-    forms.forEach((form, i) => {
-      global?.add(form, division, i === 0);
-      if (division.parent) childIndex(division.parent).add(form, division, i === 0);
-    });
+    formsOf(division).forEach((form, i) => global?.add(form, division, i === 0));
   }
   for (const [parentCode, oldName, code] of RENAMED) {
-    const parent = byCode.get(parentCode);
     const division = byCode.get(code);
-    if (!parent || !division) throw new Error(`division table: renamed unit ${code} is not in the table`);
-    childIndex(parent).add(oldName, division, false);
+    if (!byCode.has(parentCode) || !division) throw new Error(`division table: renamed unit ${code} is not in the table`);
     (division.level === 'city' ? cityForms : countyForms).add(oldName, division, false);
   }
 
-  const empty = new FormIndex();
-  return { provinces, byCode, provinceForms, cityForms, countyForms, childForms: (parent) => children.get(parent) ?? empty };
+  // A division's children are indexed when first asked for: an address names a few of the hundreds of
+  // parents, and indexing them all cost every process start some 40 ms.
+  const children = new Map<Division, FormIndex>();
+  const childForms = (parent: Division) => {
+    let index = children.get(parent);
+    if (!index) {
+      const built = new FormIndex();
+      for (const child of parent.children) formsOf(child).forEach((form, i) => built.add(form, child, i === 0));
+      for (const [parentCode, oldName, code] of RENAMED) if (parentCode === parent.code) built.add(oldName, byCode.get(code)!, false);
+      children.set(parent, (index = built));
+    }
+    return index;
+  };
+  return { provinces, byCode, provinceForms, cityForms, countyForms, childForms };
 }
 
 /** The official name first, then the short forms people write. */
