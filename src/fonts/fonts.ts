@@ -1,6 +1,7 @@
 // The CJK font the project's own install brings (Noto Sans SC, TTF, OFL, from npm), opened once per
 // process and shared by text measuring (layout) and drawing (renderers).
 
+import fs from 'node:fs';
 import path from 'node:path';
 import * as fontkit from 'fontkit';
 
@@ -18,7 +19,7 @@ const opened = new Map<FontWeight, fontkit.Font>();
 export function font(weight: FontWeight): fontkit.Font {
   let f = opened.get(weight);
   if (!f) {
-    f = keepDecodedGlyphs(fontkit.openSync(FONT_FILES[weight]) as fontkit.Font);
+    f = keepDecodedGlyphs(openOutlinesOnUse(FONT_FILES[weight]));
     opened.set(weight, f);
   }
   return f;
@@ -46,6 +47,59 @@ export function glyphOf(weight: FontWeight, codePoint: number): FontGlyph {
     table.set(codePoint, g);
   }
   return g;
+}
+
+/**
+ * Opens a TrueType font with every table read except its glyph outlines (`glyf`: 10 of each file's 10.5 MB),
+ * whose bytes are read glyph by glyph when fontkit first asks for the glyph: a process uses a few hundred
+ * of the 65,000. Reading the whole file cost each process start some 35 ms per weight, most of it the
+ * system handing out 10 MB of fresh memory, and 20 MB of resident memory for its life. The rest of the
+ * buffer is zero-filled memory that is never touched. The file stays open, so a package update under a
+ * running server cannot mix two versions of the font. Any other font file is read whole.
+ */
+function openOutlinesOnUse(file: string): fontkit.Font {
+  const fd = fs.openSync(file, 'r');
+  const bytes = Buffer.alloc(fs.fstatSync(fd).size);
+  const readAt = (offset: number, length: number) => {
+    if (offset < 0 || length < 0 || offset + length > bytes.length) throw new Error(`font file ${path.basename(file)}: a table lies outside the file`);
+    for (let done = 0; done < length; ) {
+      const n = fs.readSync(fd, bytes, offset + done, length - done, offset + done);
+      if (n === 0) throw new Error(`font file ${path.basename(file)} is shorter than its tables say`);
+      done += n;
+    }
+  };
+  readAt(0, Math.min(12, bytes.length));
+  if (bytes.length < 12 || bytes.readUInt32BE(0) !== 0x00010000) {
+    fs.closeSync(fd);
+    return fontkit.create(fs.readFileSync(file)) as fontkit.Font;
+  }
+  const tables = bytes.readUInt16BE(4);
+  readAt(12, 16 * tables);
+  let glyf: { offset: number; length: number } | undefined;
+  for (let i = 0; i < tables; i++) {
+    const entry = 12 + 16 * i;
+    const table = { offset: bytes.readUInt32BE(entry + 8), length: bytes.readUInt32BE(entry + 12) };
+    if (bytes.toString('latin1', entry, entry + 4) === 'glyf') glyf = table;
+    else readAt(table.offset, table.length);
+  }
+  const f = fontkit.create(bytes) as fontkit.Font & { loca?: { offsets: number[] } };
+  const offsets = f.loca?.offsets;
+  if (!glyf || !offsets) {
+    if (glyf) readAt(glyf.offset, glyf.length);
+    fs.closeSync(fd);
+    return f;
+  }
+  const read = new Uint8Array(f.numGlyphs);
+  const getGlyph = f.getGlyph.bind(f);
+  // Every glyph fontkit decodes (for measuring, drawing, subsetting, and a composite's parts) comes through getGlyph.
+  f.getGlyph = (id: number, codePoints?: number[]) => {
+    if (id >= 0 && id < read.length && !read[id]) {
+      readAt(glyf.offset + offsets[id]!, offsets[id + 1]! - offsets[id]!);
+      read[id] = 1;
+    }
+    return getGlyph(id, codePoints);
+  };
+  return f;
 }
 
 /**
