@@ -20,7 +20,7 @@ export interface WaybillSymbols {
 }
 
 export class SymbolsAhead {
-  private readonly groups = new Map<number, Promise<WaybillSymbols[]>>();
+  private readonly groups = new Map<number, Promise<WaybillSymbols>[]>();
   private readonly threaded: boolean;
 
   /**
@@ -41,6 +41,8 @@ export class SymbolsAhead {
     encode: boolean,
   ) {
     this.threaded = encode && numbers.length >= THREAD_FROM;
+    // The first symbols are encoded while the print binds its first relay numbers.
+    if (this.threaded) this.draw(0);
   }
 
   /** Waybill `index`'s token and symbols; each index is taken once, in order. */
@@ -48,9 +50,9 @@ export class SymbolsAhead {
     const group = Math.floor(index / GROUP);
     this.draw(group);
     if ((group + 1) * GROUP < this.numbers.length) this.draw(group + 1);
-    const waybills = await this.groups.get(group)!;
+    const waybill = this.groups.get(group)![index % GROUP]!;
     if (index % GROUP === GROUP - 1) this.groups.delete(group);
-    return waybills[index % GROUP]!;
+    return waybill;
   }
 
   private draw(group: number): void {
@@ -60,18 +62,17 @@ export class SymbolsAhead {
       const token = newToken();
       return { token, url: tokenUrl(this.scanBaseUrl, token), encoded: {} };
     });
-    if (!this.threaded) return void this.groups.set(group, Promise.resolve(waybills));
-    const qrs = encodeQrInThread(waybills.map((w) => w.url));
-    const bars = encodeCode128InThread(numbers.flat());
+    if (!this.threaded) return void this.groups.set(group, waybills.map((w) => Promise.resolve(w)));
+    // Asked for waybill by waybill, in order: the first waybill's symbols come back after one encoding,
+    // not after the group's (the thread's first encodings, before it has warmed up, are its slowest).
     this.groups.set(
       group,
-      Promise.all([qrs, bars]).then(
-        ([qr, widths]) => {
-          let next = 0;
-          return waybills.map((w, i) => ({ ...w, encoded: { qr: { data: w.url, qr: qr[i]! }, code128: new Map(numbers[i]!.map((no) => [no, widths[next++]!])) } }));
-        },
-        // The thread only saves time: should it fail, layout encodes each symbol itself.
-        () => waybills,
+      waybills.map((w, i) =>
+        Promise.all([encodeQrInThread([w.url]), encodeCode128InThread([...numbers[i]!])]).then(
+          ([[qr], widths]) => ({ ...w, encoded: { qr: { data: w.url, qr: qr! }, code128: new Map(numbers[i]!.map((no, k) => [no, widths[k]!])) } }),
+          // The thread only saves time: should it fail, layout encodes each symbol itself.
+          () => w,
+        ),
       ),
     );
   }
