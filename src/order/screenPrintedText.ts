@@ -14,7 +14,7 @@
 //    hyphens or dots between them: "139 6258 4017" and "2024-06-01" are runs of 11 and 8 digits;
 //    full-width, circled and Han digits count (一三九六二五八四零一七 is a phone number).
 // 2. phone: no field holds 6 consecutive digits (in runs as above) of either party's phone: of its
-//    national significant number or of its E.164 digits.
+//    E.164 digits, which hold those of its national significant number (their tail).
 // 3. name: no field holds either party's full name (compact; alphabetic names as whole words, so
 //    "Bo Li" is not in "Bolivia") or a given name:
 //    - Han or Hangul names: the name minus its surname (compound surnames from maskName.ts), and for a
@@ -45,7 +45,6 @@
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { hanSurnameLength, nameSegments } from './nameParts';
 import { streetParts, type StreetPart } from './streetParts';
 import { chars, compact, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
@@ -178,11 +177,11 @@ function partySecrets(party: ScreenedParty): PartySecrets {
   };
 }
 
+/** The 6-digit runs of a number: those of its E.164 digits hold those of its national number, their tail. */
 function phoneGrams(e164: string): Set<string> {
-  const national = parsePhoneNumberFromString(e164)?.nationalNumber ?? '';
+  const digits = e164.replace(/\D/g, '');
   const grams = new Set<string>();
-  for (const digits of [e164.replace(/\D/g, ''), String(national)])
-    for (let i = 0; i + PHONE_RUN <= digits.length; i++) grams.add(digits.slice(i, i + PHONE_RUN));
+  for (let i = 0; i + PHONE_RUN <= digits.length; i++) grams.add(digits.slice(i, i + PHONE_RUN));
   return grams;
 }
 
