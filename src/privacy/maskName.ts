@@ -17,10 +17,19 @@ const HANGUL = /^\p{Script=Hangul}/u;
 const INITIAL = /[\p{L}\p{N}][\p{M}]*/u;
 const LETTER = /^\p{L}/u;
 
-const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/**
+ * Text where every code point is a character of its own: printable ASCII, precomposed Latin letters, Han,
+ * kana and precomposed Hangul, CJK punctuation and full-width forms (no combining marks, joiners,
+ * conjoining jamo or surrogate pairs). Most names are such text, and splitting them needs no segmenter,
+ * whose creation alone cost every process start 15 ms.
+ */
+const ONE_CODE_POINT_EACH = /^[\u0020-\u007e\u00a0-\u024f\u3000-\u3029\u3030-\u303f\u3041-\u3096\u30a0-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff\uff01-\uff5e]*$/;
+let segmenter: Intl.Segmenter | undefined;
 
 /** User-perceived characters, so combining marks or surrogate pairs never count as extra letters. */
 function graphemes(text: string): string[] {
+  if (ONE_CODE_POINT_EACH.test(text)) return text.split('');
+  segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
   return Array.from(segmenter.segment(text), (s) => s.segment);
 }
 

@@ -64,6 +64,8 @@ describe('maskName', () => {
       ['李·小明', '李·**'], // a one-character first segment: the rest still hides something
       ['Anna Maria·Schmidt', 'A********·*******'], // spaces inside a segment are dropped, not starred
       ['1张·李', '**·*'], // a digit is never printed as the initial
+      ['王\u0308小明·李', '王\u0308**·*'], // a mark that composes with nothing stays with its letter: one character
+      ['𠀾明·买买提', '𠀾*·***'], // a character outside the BMP is one character
     ];
     test.each(cases.map(([name, expected]) => ({ name, expected })))('→ $expected', ({ name, expected }) => {
       const masked = maskName(name);
