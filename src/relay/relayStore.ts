@@ -190,7 +190,9 @@ export class RelayStore {
   /**
    * allocate for each request (a waybill's parties), in order. Their first tries, a random extension of
    * a random number each, are claimed together in one transaction (on SQLite the commit is most of a
-   * claim's cost); a request whose try missed is then allocated alone.
+   * claim's cost); a request whose try missed is then allocated alone. Earlier requests come first: when
+   * the pool runs out, a later request's lucky first try gives its slot up to an earlier one, so the
+   * outcome is the one binding them one by one would give.
    */
   async allocateEach(reqs: NewRelayBinding[], pool: RelayNumber[], now: Date, random: (max: number) => number = randomInt): Promise<(RelayBinding | undefined)[]> {
     if (!pool.length) return reqs.map(() => undefined);
@@ -203,7 +205,16 @@ export class RelayStore {
     const won = await this.repo.tryClaim(first, nowIso);
     const bound = reqs.map((_, i): RelayBinding | undefined => (won[i] ? first[i] : undefined));
     try {
-      for (const [i, req] of reqs.entries()) bound[i] ??= await this.allocate(req, pool, now, random);
+      for (const [i, req] of reqs.entries()) {
+        bound[i] ??= await this.allocate(req, pool, now, random);
+        for (let j = reqs.length - 1; !bound[i] && j > i; j--) {
+          const later = bound[j];
+          if (!later) continue;
+          bound[j] = undefined;
+          await this.release([later.id]);
+          bound[i] = await this.allocate(req, pool, now, random);
+        }
+      }
     } catch (e) {
       // The caller never learns of bindings made before the failure: none of them may stay.
       await this.release(bound.flatMap((b) => (b ? [b.id] : [])));

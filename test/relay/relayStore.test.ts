@@ -192,6 +192,20 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     await t.close();
   });
 
+  it('serves earlier requests first when the pool runs out, whatever their first tries hit', async () => {
+    const t = await backend.open();
+    const store = t.stores.relay;
+    const ten = pool('+8617000001239/1');
+    for (let ext = 2; ext < 10; ext++) await store.allocate(request(`held${ext}`, `wh${ext}`), ten, T0, (max) => (max === 10 ? ext : 0));
+    // Two slots free (0 and 1), three requests: the first two try a held extension, the third wins slot 0.
+    const tries = [5, 5, 0];
+    const random = (max: number) => (max === 10 ? (tries.shift() ?? 5) : 0);
+    const got = await store.allocateEach([request('a', 'w1'), request('b', 'w2'), request('c', 'w3')], ten, T0, random);
+    expect(got.map((b) => b?.id)).toEqual(['a', 'b', undefined]);
+    expect(await store.forWaybill('w3')).toEqual([]);
+    await t.close();
+  });
+
   it('keeps ended slots in quarantine, then reuses them', async () => {
     const t = await backend.open();
     const store = t.stores.relay;
