@@ -263,7 +263,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       leases: services.leases,
     };
     progress = printProgress(validated);
-    const request = { orders, clientId, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file), onProgress: progress?.update };
+    const request = { orders, releaseOrders: true, clientId, channel: 'cli' as const, operator: os.userInfo().username, source: path.basename(file), onProgress: progress?.update };
     const print = (req: PrintRequest & { clientId: string }) => (values.reprint ? reprintOrders(deps, req) : printWaybills(deps, req));
     const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
       progress?.stop();

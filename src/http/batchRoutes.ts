@@ -108,6 +108,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
         ...createRequest(deps, p, orders, template, format, sink),
         ...(deps.batch.perClient ? { batchSlots: deps.batch.perClient } : {}),
         ...(batchId ? { jobId: batchId, batch: true } : {}),
+        releaseOrders: true,
       };
       const summary = await printWaybills(deps.print, request);
       if (!out.readableEnded) await once(out, 'end');

@@ -75,6 +75,12 @@ export interface PrintRequest {
   jobId?: string;
   /** Save the order index → waybill map with the job: the batch resource (GET /v1/batches/{jobId}). */
   batch?: boolean;
+  /**
+   * The caller hands `orders` over and reads nothing of it afterwards: each order's slot is emptied once
+   * its waybill is printed (its data is sealed in the record by then), so a long batch does not hold every
+   * order it has printed until the save (some 1.3 kB a waybill).
+   */
+  releaseOrders?: boolean;
 }
 
 export interface PrintSummary {
@@ -154,6 +160,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
       await lease?.keep();
+      if (req.releaseOrders) delete req.orders[orderIndex];
       if ((orderIndex + 1) % COLLECT_EVERY === 0) collectGarbage();
       req.onProgress?.(orderIndex + 1);
     }

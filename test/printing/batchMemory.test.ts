@@ -1,22 +1,29 @@
 // A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, it
 // stops drawing while its output does not read, and the document's end (fonts, cross-reference table)
-// reaches the output gathered in large chunks, not as a chunk per line. Behaviour only, no sizes or timings: the figures are
+// reaches the output gathered in large chunks, not as a chunk per line; a print handed its orders lets
+// each go once its waybill is printed. Behaviour only, no sizes or timings: the figures are
 // `npm run bench:memory`'s.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { AuditLog } from '../../src/audit/auditLog';
 import type { LabelDrawing } from '../../src/layout/drawing';
 import { layoutWaybill } from '../../src/layout/layoutWaybill';
 import { loadTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
+import type { Order } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
+import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
 import type { CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
+import { openSealedContent } from '../../src/vault/sealedWaybill';
+import type { WaybillRecord, WaybillStore } from '../../src/waybills/waybillStore';
 import { pdfPageCount, pdfText } from '../support/pdfProbe';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -127,5 +134,48 @@ describe('a batch PDF', () => {
     await adding;
     expect(added).toBe(labels.length);
     expect(bytes).toBeGreaterThan(0);
+  });
+});
+
+describe('a print handed its orders', () => {
+  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+  const saved: WaybillRecord[] = [];
+  const store = {
+    waybillNoExists: async () => false,
+    copyCodesTaken: async () => [],
+    savePrintJob: async (_job: unknown, waybills: WaybillRecord[]) => void saved.push(...waybills),
+    recordAlert: async () => {},
+  } as unknown as WaybillStore;
+  const deps: PrintDeps = { store, audit: { append: async () => {} } as unknown as AuditLog, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  const batch = () => Array.from({ length: 5 }, (_, i) => ({ ...orders[i]!, orderId: `HANDED-${i}` }));
+  const print = (list: Order[], releaseOrders: boolean, seen: number[] = []) =>
+    printWaybills(deps, {
+      orders: list,
+      template,
+      format: 'json',
+      channel: 'cli',
+      host: 'test',
+      operator: 'test',
+      releaseOrders,
+      sink: { add: async () => void seen.push(Object.keys(list).length), finish: async () => {} },
+    });
+
+  beforeEach(() => void (saved.length = 0));
+
+  it('lets each order go once its waybill is printed; the waybills keep everything sealed', async () => {
+    const list = batch();
+    const seen: number[] = [];
+    await print(list, true, seen);
+    // Waybill k reaches the sink while orders k..4 are still held; none is held after the print.
+    expect(seen).toEqual([5, 4, 3, 2, 1]);
+    expect(Object.keys(list)).toEqual([]);
+    expect(list).toHaveLength(5);
+    expect(saved.map((w) => openSealedContent(keys, w.id, w.sealed!).order.orderId)).toEqual(batch().map((o) => o.orderId));
+  });
+
+  it('leaves the orders alone unless it is handed them', async () => {
+    const list = batch();
+    await print(list, false);
+    expect(list).toEqual(batch());
   });
 });
