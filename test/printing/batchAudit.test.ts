@@ -3,10 +3,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ChainedAuditLog } from '../../src/audit/auditLog';
 import { loadTemplate } from '../../src/layout/loadTemplate';
-import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills, reprintWaybills, type PrintDeps } from '../../src/printing/printWaybills';
 import { JsonSink } from '../../src/printing/waybillSink';
@@ -14,6 +12,7 @@ import { memoryOutput } from '../../src/render/memoryOutput';
 import { SqlAuditRepository } from '../../src/store/auditRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { SqliteStore } from '../../src/store/sqliteStore';
+import { printDeps } from '../support/printDeps';
 
 jest.setTimeout(120_000);
 
@@ -29,8 +28,7 @@ let deps: PrintDeps;
 beforeAll(() => {
   store = SqliteStore.open(':memory:');
   audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
-  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  deps = { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  deps = printDeps({ store, audit });
 });
 afterAll(() => store.close());
 

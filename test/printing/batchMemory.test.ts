@@ -4,27 +4,25 @@
 // each go once its waybill is printed. Behaviour only, no sizes or timings: the figures are
 // `npm run bench:memory`'s.
 
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { AuditLog } from '../../src/audit/auditLog';
 import type { LabelDrawing } from '../../src/layout/drawing';
 import { layoutWaybill } from '../../src/layout/layoutWaybill';
 import { loadTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
 import type { Order } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
-import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
+import { printWaybills } from '../../src/printing/printWaybills';
 import type { CopyKind } from '../../src/privacy/copyPolicy';
 import { buildCopyView, type CopyView } from '../../src/privacy/privacyView';
 import { PdfRenderer } from '../../src/render/pdfRenderer';
 import { openSealedContent } from '../../src/vault/sealedWaybill';
-import type { WaybillRecord, WaybillStore } from '../../src/waybills/waybillStore';
 import { pdfPageCount, pdfText } from '../support/pdfProbe';
+import { memoryPrintStore, printDeps } from '../support/printDeps';
 
 const ROOT = path.join(__dirname, '..', '..');
 const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
@@ -138,15 +136,8 @@ describe('a batch PDF', () => {
 });
 
 describe('a print handed its orders', () => {
-  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  const saved: WaybillRecord[] = [];
-  const store = {
-    waybillNoExists: async () => false,
-    copyCodesTaken: async () => [],
-    savePrintJob: async (_job: unknown, waybills: WaybillRecord[]) => void saved.push(...waybills),
-    recordAlert: async () => {},
-  } as unknown as WaybillStore;
-  const deps: PrintDeps = { store, audit: { append: async () => {} } as unknown as AuditLog, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  const { store, audit, saved } = memoryPrintStore();
+  const deps = printDeps({ store, audit });
   const batch = () => Array.from({ length: 5 }, (_, i) => ({ ...orders[i]!, orderId: `HANDED-${i}` }));
   const print = (list: Order[], releaseOrders: boolean, seen: number[] = []) =>
     printWaybills(deps, {
@@ -170,7 +161,7 @@ describe('a print handed its orders', () => {
     expect(seen).toEqual([5, 4, 3, 2, 1]);
     expect(Object.keys(list)).toEqual([]);
     expect(list).toHaveLength(5);
-    expect(saved.map((w) => openSealedContent(keys, w.id, w.sealed!).order.orderId)).toEqual(batch().map((o) => o.orderId));
+    expect(saved.map((w) => openSealedContent(deps.keys, w.id, w.sealed!).order.orderId)).toEqual(batch().map((o) => o.orderId));
   });
 
   it('leaves the orders alone unless it is handed them', async () => {

@@ -4,10 +4,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ChainedAuditLog } from '../../src/audit/auditLog';
 import { loadTemplate } from '../../src/layout/loadTemplate';
-import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
 import * as copyCode from '../../src/printing/copyCode';
 import { printWaybills, reprintWaybills, type PrintDeps } from '../../src/printing/printWaybills';
@@ -16,6 +14,7 @@ import { memoryOutput } from '../../src/render/memoryOutput';
 import { SqlAuditRepository } from '../../src/store/auditRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { SqliteStore } from '../../src/store/sqliteStore';
+import { printDeps } from '../support/printDeps';
 import type { Order } from '../../src/order/orderSchema';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -26,8 +25,7 @@ let store: SqliteStore;
 let deps: PrintDeps;
 beforeEach(() => {
   store = SqliteStore.open(':memory:');
-  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  deps = { store, audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))), keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  deps = printDeps({ store, audit: new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database))) });
 });
 afterEach(async () => {
   jest.restoreAllMocks();

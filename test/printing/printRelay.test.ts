@@ -4,15 +4,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { AuditLog } from '../../src/audit/auditLog';
 import { loadTemplate } from '../../src/layout/loadTemplate';
-import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
 import type { WaybillSink } from '../../src/printing/waybillSink';
-import type { WaybillStore } from '../../src/waybills/waybillStore';
 import type { BindRequest, RelayProvider } from '../../src/relay/relayProvider';
+import { memoryPrintStore, printDeps } from '../support/printDeps';
 
 const ROOT = path.join(__dirname, '..', '..');
 const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
@@ -30,10 +27,8 @@ function provider(refuse: (req: BindRequest) => boolean) {
 }
 
 function deps(relay: RelayProvider): PrintDeps {
-  const store = { waybillNoExists: async () => false, copyCodesTaken: async () => [], savePrintJob: async () => {}, recordAlert: async () => {} } as unknown as WaybillStore;
-  const audit = { append: async () => {} } as unknown as AuditLog;
-  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  return { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, relay: { provider: relay, maxDays: 60 } };
+  const { store, audit } = memoryPrintStore();
+  return printDeps({ store, audit, relay: { provider: relay, maxDays: 60 } });
 }
 
 const failingSink: WaybillSink = {

@@ -3,13 +3,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ChainedAuditLog } from '../../src/audit/auditLog';
 import type { WaybillLayout } from '../../src/layout/layoutWaybill';
 import { loadTemplate } from '../../src/layout/loadTemplate';
-import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
-import { printWaybills, type PrintDeps } from '../../src/printing/printWaybills';
+import { printWaybills } from '../../src/printing/printWaybills';
 import type { PrintedWaybill, WaybillSink } from '../../src/printing/waybillSink';
 import { encodePng } from '../../src/render/pngEncoder';
 import { rasteriseLabel } from '../../src/render/rasterise';
@@ -18,6 +16,7 @@ import { sqliteDatabase } from '../../src/store/database';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { hashToken } from '../../src/vault/qrToken';
 import { decodeBarcodes } from '../support/barcodes';
+import { printDeps } from '../support/printDeps';
 
 jest.setTimeout(120_000);
 
@@ -36,9 +35,8 @@ class KeepingSink implements WaybillSink {
 
 it('every waybill of a long print carries a QR that opens it and a Code128 of its own number', async () => {
   const store = SqliteStore.open(':memory:');
-  const keys = { ring: { activeKeyId: 'k', keys: new Map([['k', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
-  const deps: PrintDeps = { store, audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90 };
+  const deps = printDeps({ store, audit });
   // Long enough for the thread (from 32), and ending inside a group of 16.
   const orders = Array.from({ length: 70 }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `Q-${i}` }));
   const sink = new KeepingSink();
@@ -51,7 +49,7 @@ it('every waybill of a long print carries a QR that opens it and a Code128 of it
     expect(symbols.find((s) => s.format === 'CODE_128')?.text).toBe(waybillNo);
     const url = symbols.find((s) => s.format === 'QR_CODE')!.text;
     const token = url.slice('https://scan.example.com/w/'.length);
-    const opened = await store.findWaybillByTokenHash(hashToken(token, keys.tokenKey));
+    const opened = await store.findWaybillByTokenHash(hashToken(token, deps.keys.tokenKey));
     expect(opened?.id).toBe(id);
     hashes.add(opened!.tokenHash);
   }
