@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
+import { createServer } from '../http/server';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
 import { purgeDue } from '../waybills/lifecycle';
@@ -165,7 +166,7 @@ export async function serveCommand(
   const webhooks = role.housekeeping
     ? startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry))
     : undefined;
-  const server = app.listen(port, values.host);
+  const server = createServer(app).listen(port, values.host);
   server.on('upgrade', (req, socket, head) => {
     if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
   });

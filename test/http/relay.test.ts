@@ -11,6 +11,7 @@ import type { Server } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { createApp } from '../../src/http/app';
+import { createServer } from '../../src/http/server';
 import { loadTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
@@ -89,7 +90,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     now: () => clock.now,
     log: (e) => logs.push(JSON.stringify(e)),
   });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const server: Server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const pbx = (await telephony.add('pbx-1', clock.now)).credential;

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../src/http/app';
+import { createServer } from '../../src/http/server';
 import { loadTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
@@ -104,7 +105,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
     log: (e) => logs.push(JSON.stringify(e)),
   });
   const admin = (await apiKeys.add({ name: 'ops', role: 'admin' }, clock.now)).credential;
-  const server = app.listen(0, '127.0.0.1');
+  const server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { dir, store, audit, couriers, keys, admin, clock, logs, base, server, tokens, waybillNos: summary.waybills.map((w) => w.waybillNo) };

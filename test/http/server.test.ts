@@ -1,0 +1,53 @@
+// The service's HTTP server makes requests and responses of the app's own prototypes, so express's
+// per-request prototype switch (costly to the collector, see src/http/server.ts) changes nothing, and
+// everything express adds to them still works.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createServer } from '../../src/http/server';
+
+test('requests reach the app already of its prototypes, and express works on them as usual', async () => {
+  const app = express();
+  app.get('/echo/:word', (req, res) => {
+    res.set('X-Word', req.params.word).json({ word: req.params.word, query: req.query.q, accept: req.get('accept') });
+  });
+  const server = createServer(app);
+  const born: boolean[] = [];
+  // Runs before express sees the request.
+  server.prependListener('request', (req, res) => {
+    born.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    for (const word of ['one', 'two', 'three']) {
+      const res = await fetch(`http://127.0.0.1:${port}/echo/${word}?q=x`, { headers: { accept: 'application/json' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-word')).toBe(word);
+      expect(await res.json()).toEqual({ word, query: 'x', accept: 'application/json' });
+    }
+    const missing = await fetch(`http://127.0.0.1:${port}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(born).toEqual([true, true, true, true]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test("its requests and responses are still Node's own", async () => {
+  const app = express();
+  app.get('/', (req, res) => {
+    res.json({ incoming: req instanceof http.IncomingMessage, response: res instanceof http.ServerResponse });
+  });
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    expect(await res.json()).toEqual({ incoming: true, response: true });
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
