@@ -250,7 +250,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   let progress: Progress | undefined;
 
   return withServices(config, io, async (services) => {
-    // What killed prints left (provisional relay numbers, .partial files) goes before this one starts.
+    // What killed prints left (provisional relay numbers, staged records, .partial files) goes before this one starts.
     await services.leases.sweep();
     const deps = {
       store: services.store,

@@ -137,7 +137,7 @@ export async function serveCommand(
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
       const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
       const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
-      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || dead.leases || dead.bindings || dead.files)
+      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || dead.leases || dead.bindings || dead.staged || dead.files)
         logger.info({
           event: 'purge',
           shredded: n,
@@ -147,6 +147,7 @@ export async function serveCommand(
           webhookEventsDeleted,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
+          stagedWaybillsDeleted: dead.staged,
           partialFilesRemoved: dead.files,
         });
     } catch (e) {

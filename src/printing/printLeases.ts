@@ -35,14 +35,16 @@ export interface PrintLeaseRepository {
   take(lease: PrintLease, slots: number | undefined, now: string): Promise<number | null | undefined>;
   /** Moves the expiry; false when the lease is gone (swept as dead). */
   renew(id: string, expiresAt: string): Promise<boolean>;
+  /** Drops the lease and the records its run staged (the run ended without a save). */
   drop(id: string): Promise<void>;
   /** The leases of runs on one host, for the check of their processes. */
   onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output'>[]>;
   /**
    * Drops the leases expired by `now` and those named (dead runs), then deletes every provisional relay
-   * binding whose lease is gone, with its slot, in one transaction.
+   * binding whose lease is gone, with its slot, and every staged record whose lease is gone, in one
+   * transaction. `staged`: the staged waybills deleted.
    */
-  sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number }>;
+  sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number; staged: number }>;
 }
 
 export interface PrintLeaseSettings {
@@ -92,9 +94,10 @@ export class PrintLeases {
 
   /**
    * Ends dead runs: leases expired, or of a process on this host that is gone; their provisional relay
-   * bindings go back to the pool and their `.partial` files are removed. Run at start-up and periodically.
+   * bindings go back to the pool, their staged records are deleted and their `.partial` files removed.
+   * Run at start-up and periodically.
    */
-  async sweep(): Promise<{ leases: number; bindings: number; files: number }> {
+  async sweep(): Promise<{ leases: number; bindings: number; staged: number; files: number }> {
     const dead = (await this.repo.onHost(this.host)).filter((l) => l.pid !== this.pid && !this.isAlive(l.pid));
     const swept = await this.repo.sweep(this.now().toISOString(), dead.map((l) => l.id));
     let files = 0;

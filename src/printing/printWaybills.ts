@@ -45,6 +45,8 @@ export interface PrintDeps {
   printers?: PrinterStore;
   /** Leases of running prints: relay bindings stay provisional under them until the save (printLeases.ts). */
   leases?: PrintLeases;
+  /** How many waybills' records a run with a lease holds before writing them to staging (default STAGE_EVERY). */
+  stageEvery?: number;
   now?: () => Date;
 }
 
@@ -106,8 +108,11 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
   const ahead = new SymbolsAhead(deps.scanBaseUrl, numbers.map((no, i) => [no, ...childNos[i]!]), !preview);
-  // Every record waits in memory for the one save at the end (all or nothing): kept to what the save
-  // needs, in compact form, so a 10,000-waybill batch stays small (README: Benchmarks, bench:memory).
+  // The records wait for the one save at the end (all or nothing), kept to what the save needs in compact
+  // form; a run with a lease writes them to the store's staging STAGE_EVERY waybills at a time, so a
+  // 10,000-waybill batch holds no more of them than a 500-waybill one (README: Benchmarks, bench:memory).
+  const stageEvery = deps.stageEvery ?? STAGE_EVERY;
+  const trail: { waybillNo: string; pieces: number }[] = [];
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
   try {
     let group: { id: string; order: Order }[] = [];
@@ -157,9 +162,15 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         printed.layout,
       );
       summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
+      trail.push({ waybillNo, pieces: 1 + childNos[orderIndex]!.length });
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
       await lease?.keep();
+      if (lease && waybills.length >= stageEvery && orderIndex + 1 < req.orders.length) {
+        await deps.store.stagePrint(lease.id, waybills, copies);
+        waybills.length = 0;
+        copies.length = 0;
+      }
       if (req.releaseOrders) delete req.orders[orderIndex];
       if ((orderIndex + 1) % COLLECT_EVERY === 0) collectGarbage();
       req.onProgress?.(orderIndex + 1);
@@ -178,7 +189,6 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   }
   for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
-  const trail = waybills.map((w) => ({ waybillNo: w.waybillNo, pieces: 1 + (w.childNos?.length ?? 0) }));
   waybills.length = 0;
   copies.length = 0;
   await inAuditGroups(trail, (w) => auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces));
@@ -275,6 +285,12 @@ export async function reprintOrders(deps: PrintDeps, req: PrintRequest & { clien
 
 /** Waybills between two full collections in a long print (about 30 MB of garbage each time). */
 const COLLECT_EVERY = 200;
+
+/**
+ * Waybills whose records a run with a lease holds before staging them (WaybillStore.stagePrint): about
+ * 1.5 MB of records, one transaction each; a print of up to this many saves all at its end as before.
+ */
+const STAGE_EVERY = 500;
 let fullCollection: (() => void) | undefined;
 
 /**

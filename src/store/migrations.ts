@@ -600,6 +600,53 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX printers_agent_key ON printers(agent_key);
       CREATE INDEX print_deliveries_printer_status ON print_deliveries(printer, status);`,
   },
+  {
+    version: 22,
+    // A long print writes its records here as it goes, under its run's lease, instead of holding them all
+    // in memory until its save; the save moves them into waybills, waybill_pieces and copy_prints in its
+    // one transaction (nothing is visible before), and the lease's drop or sweep deletes them.
+    name: 'records staged by running prints',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+      CREATE TABLE staged_waybills (
+        seq               ${t.id},
+        lease_id          text NOT NULL,
+        id                text NOT NULL,
+        waybill_no        text NOT NULL,
+        carrier           text NOT NULL,
+        order_id          text NOT NULL,
+        client_id         text,
+        routing_code      text,
+        created_at        ${t.time} NOT NULL,
+        token_hash        text NOT NULL,
+        status            text NOT NULL,
+        purge_after       ${t.time},
+        relay_unavailable ${t.flag},
+        key_id            text NOT NULL,
+        wrapped_key       ${t.blob},
+        sealed            ${t.blob}
+      );
+      CREATE INDEX staged_waybills_lease ON staged_waybills(lease_id, seq);
+      CREATE TABLE staged_waybill_pieces (
+        lease_id   text NOT NULL,
+        waybill_id text NOT NULL,
+        piece_no   integer NOT NULL,
+        waybill_no text NOT NULL
+      );
+      CREATE INDEX staged_waybill_pieces_lease ON staged_waybill_pieces(lease_id);
+      CREATE TABLE staged_copy_prints (
+        lease_id   text NOT NULL,
+        copy_code  text NOT NULL,
+        job_id     text NOT NULL,
+        waybill_id text NOT NULL,
+        copy       text NOT NULL,
+        print_no   integer NOT NULL,
+        piece_no   integer NOT NULL
+      );
+      CREATE INDEX staged_copy_prints_lease ON staged_copy_prints(lease_id);`;
+    },
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -6,6 +6,7 @@
 
 import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
 import { step, type Database } from './database';
+import { deleteStaged } from './waybillRepository';
 
 /** Bound values per statement stay well under either database's limit. */
 const SLICE = 500;
@@ -52,7 +53,11 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
   }
 
   async drop(id: string): Promise<void> {
-    await this.d.db.deleteFrom('print_leases').where('id', '=', id).execute();
+    const { db } = this.d;
+    await this.d.transaction(function* () {
+      yield* step(db.deleteFrom('print_leases').where('id', '=', id));
+      yield* deleteStaged(db, id);
+    });
   }
 
   async onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output'>[]> {
@@ -60,7 +65,7 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
     return rows.map((r) => ({ id: r.id, pid: Number(r.pid), ...(r.output ? { output: r.output } : {}) }));
   }
 
-  async sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number }> {
+  async sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number; staged: number }> {
     const { db } = this.d;
     return this.d.transaction(function* () {
       let leases = (yield* step(db.deleteFrom('print_leases').where('expires_at', '<=', now))).changes;
@@ -80,7 +85,15 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
         if (gone.length > 0) yield* step(db.deleteFrom('relay_slots').where('binding_id', 'in', gone.map((g) => g.id)));
         bindings += gone.length;
       }
-      return { leases, bindings };
+      // Records staged by runs that are over (a saved run's were moved and deleted with its save).
+      let staged = 0;
+      for (const table of ['staged_waybills', 'staged_waybill_pieces', 'staged_copy_prints'] as const) {
+        const { changes } = yield* step(
+          db.deleteFrom(table).where(({ not, exists, selectFrom, ref }) => not(exists(selectFrom('print_leases as l').select('l.id').where('l.id', '=', ref(`${table}.lease_id`))))),
+        );
+        if (table === 'staged_waybills') staged = changes;
+      }
+      return { leases, bindings, staged };
     });
   }
 }

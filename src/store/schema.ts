@@ -32,6 +32,10 @@ export interface Schema {
   print_jobs: { id: string; created_at: string; channel: string; template_id: string; format: string; host: string; operator: string };
   copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: Generated<number> };
   waybill_pieces: { waybill_id: string; piece_no: number; waybill_no: string };
+  /** A running print's records, under its lease, until its save moves them (migration 22). */
+  staged_waybills: Omit<Schema['waybills'], 'purged_at' | 'custodian' | 'assigned_outlet' | 'status'> & { seq: GeneratedId; lease_id: string; status: string };
+  staged_waybill_pieces: Schema['waybill_pieces'] & { lease_id: string };
+  staged_copy_prints: { lease_id: string; copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: number };
   waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string; detail: string | null };
   scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; purpose: string | null; at: string; outcome: string };
   event_attempts: { id: GeneratedId; courier_id: string; waybill_id: string; type: string; at: string; outcome: string };

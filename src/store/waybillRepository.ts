@@ -23,7 +23,7 @@ import type {
 } from '../waybills/waybillStore';
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
-import { isUniqueViolation, step, type Database } from './database';
+import { isUniqueViolation, step, type Database, type Steps } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
@@ -68,6 +68,89 @@ function chunks<T>(all: T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < all.length; i += CHUNK) out.push(all.slice(i, i + CHUNK));
   return out;
+}
+
+/** New waybills' rows (status printed when a copy is on paper) and their pieces' rows. */
+function newWaybillRows(waybills: WaybillRecord[], onPaper: Set<string>) {
+  for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
+  return {
+    waybills: waybills.map((w) => ({
+      id: w.id,
+      waybill_no: w.waybillNo,
+      carrier: w.carrier,
+      order_id: w.orderId,
+      client_id: w.clientId ?? null,
+      routing_code: w.routingCode ?? null,
+      created_at: w.createdAt,
+      token_hash: w.tokenHash,
+      status: w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status,
+      purge_after: w.purgeAfter,
+      relay_unavailable: w.relayUnavailable ? 1 : 0,
+      key_id: w.sealed!.keyId,
+      wrapped_key: w.sealed!.wrappedKey,
+      sealed: w.sealed!.ciphertext,
+    })),
+    pieces: waybills.flatMap((w) => (w.childNos ?? []).map((no, i) => ({ waybill_id: w.id, piece_no: i + 2, waybill_no: no }))),
+  };
+}
+
+function copyRow(c: CopyPrintRecord) {
+  return { copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo, piece_no: c.pieceNo ?? 1 };
+}
+
+type EventRow = Pick<WaybillRow, 'id' | 'waybill_no' | 'order_id' | 'client_id' | 'carrier' | 'status'>;
+
+/** New waybills' webhook events: created, and printed when it went on paper. */
+function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
+  const events: OutboxEvent[] = [];
+  for (const r of rows) {
+    const data = waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, r.status);
+    const client = r.client_id ?? LOCAL_CLIENT;
+    events.push({ type: 'waybill.created', createdAt, client, data });
+    if (r.status === 'printed') events.push({ type: 'waybill.printed', createdAt, client, data });
+  }
+  return events;
+}
+
+/** The columns of a new waybill, the same in waybills and staged_waybills. */
+const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed'] as const;
+
+/**
+ * Inside a save: the run's staged records into their tables (INSERT … SELECT, nothing through memory),
+ * their webhook events a chunk at a time in the order staged, then the staging rows gone.
+ */
+function* moveStaged(db: Kysely<Schema>, leaseId: string, createdAt: string): Steps<void> {
+  yield* step(db.insertInto('waybills').columns([...STAGED_COLUMNS]).expression(db.selectFrom('staged_waybills').select([...STAGED_COLUMNS]).where('lease_id', '=', leaseId)));
+  yield* step(
+    db
+      .insertInto('waybill_pieces')
+      .columns(['waybill_id', 'piece_no', 'waybill_no'])
+      .expression(db.selectFrom('staged_waybill_pieces').select(['waybill_id', 'piece_no', 'waybill_no']).where('lease_id', '=', leaseId)),
+  );
+  const copyColumns = ['copy_code', 'job_id', 'waybill_id', 'copy', 'print_no', 'piece_no'] as const;
+  yield* step(db.insertInto('copy_prints').columns([...copyColumns]).expression(db.selectFrom('staged_copy_prints').select([...copyColumns]).where('lease_id', '=', leaseId)));
+  for (let after: number | string = -1; ; ) {
+    const { rows }: { rows: (EventRow & { seq: number | string })[] } = yield* step(
+      db
+        .selectFrom('staged_waybills')
+        .select(['seq', 'id', 'waybill_no', 'order_id', 'client_id', 'carrier', 'status'])
+        .where('lease_id', '=', leaseId)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(CHUNK),
+    );
+    if (rows.length === 0) break;
+    yield* writeOutbox(db, newWaybillEvents(rows, createdAt));
+    after = rows.at(-1)!.seq;
+  }
+  yield* deleteStaged(db, leaseId);
+}
+
+/** A run's staged records deleted (its save moved them, or the run ended without one). */
+export function* deleteStaged(db: Kysely<Schema>, leaseId: string): Steps<void> {
+  yield* step(db.deleteFrom('staged_waybills').where('lease_id', '=', leaseId));
+  yield* step(db.deleteFrom('staged_waybill_pieces').where('lease_id', '=', leaseId));
+  yield* step(db.deleteFrom('staged_copy_prints').where('lease_id', '=', leaseId));
 }
 
 /** The recorded codes among a list, in one prepared statement whatever its length: the list goes as a JSON array. */
@@ -186,18 +269,29 @@ export class SqlWaybillRepository implements WaybillStore {
     return (await this.d.run(waybillNoTaken, { waybillNo })).rows.length > 0;
   }
 
+  async stagePrint(leaseId: string, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
+    const { db } = this.d;
+    const onPaper = new Set(copies.map((c) => c.waybillId));
+    const rows = newWaybillRows(waybills, onPaper);
+    await this.d.transaction(function* () {
+      for (const part of chunks(rows.waybills)) yield* step(db.insertInto('staged_waybills').values(part.map((w) => ({ ...w, lease_id: leaseId }))));
+      for (const part of chunks(rows.pieces)) yield* step(db.insertInto('staged_waybill_pieces').values(part.map((p) => ({ ...p, lease_id: leaseId }))));
+      for (const part of chunks(copies)) yield* step(db.insertInto('staged_copy_prints').values(part.map((c) => ({ ...copyRow(c), lease_id: leaseId }))));
+    });
+  }
+
   async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void> {
-    for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
+    const rows = newWaybillRows(waybills, onPaper);
     const created = new Set(waybills.map((w) => w.id));
     const reprinted = [...onPaper].filter((id) => !created.has(id));
     try {
       await this.d.transaction(function* () {
         if (leaseId !== undefined) {
           // The run's lease ends with its save, and its relay bindings stop being provisional; a lease
-          // already swept (the run was taken for dead) saves nothing, as its bindings are gone.
+          // already swept (the run was taken for dead) saves nothing, as its bindings and staged records are gone.
           if ((yield* step(db.deleteFrom('print_leases').where('id', '=', leaseId))).changes !== 1) throw leaseLost();
           yield* step(db.updateTable('relay_bindings').set({ lease_id: null }).where('lease_id', '=', leaseId));
         }
@@ -206,45 +300,17 @@ export class SqlWaybillRepository implements WaybillStore {
             .insertInto('print_jobs')
             .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator }),
         );
-        for (const part of chunks(waybills))
-          yield* step(
-            db.insertInto('waybills').values(
-              part.map((w) => ({
-                id: w.id,
-                waybill_no: w.waybillNo,
-                carrier: w.carrier,
-                order_id: w.orderId,
-                client_id: w.clientId ?? null,
-                routing_code: w.routingCode ?? null,
-                created_at: w.createdAt,
-                token_hash: w.tokenHash,
-                status: w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status,
-                purge_after: w.purgeAfter,
-                relay_unavailable: w.relayUnavailable ? 1 : 0,
-                key_id: w.sealed!.keyId,
-                wrapped_key: w.sealed!.wrappedKey,
-                sealed: w.sealed!.ciphertext,
-              })),
-            ),
-          );
-        const pieces = waybills.flatMap((w) => (w.childNos ?? []).map((no, i) => ({ waybill_id: w.id, piece_no: i + 2, waybill_no: no })));
-        for (const part of chunks(pieces)) yield* step(db.insertInto('waybill_pieces').values(part));
+        // The records the run staged as it went (a long print's) come first, in the order staged.
+        if (leaseId !== undefined) yield* moveStaged(db, leaseId, job.createdAt);
+        for (const part of chunks(rows.waybills)) yield* step(db.insertInto('waybills').values(part));
+        for (const part of chunks(rows.pieces)) yield* step(db.insertInto('waybill_pieces').values(part));
         // A copy code taken over from a print of the same number that never reached paper moves to this job.
         for (const c of copies.filter((c) => c.takenOver))
           yield* step(db.deleteFrom('copy_prints').where('copy_code', '=', c.copyCode).where('waybill_id', '=', c.waybillId).where('copy', '=', c.copy).where('print_no', '=', c.printNo));
-        for (const part of chunks(copies))
-          yield* step(db.insertInto('copy_prints').values(part.map((c) => ({ copy_code: c.copyCode, job_id: c.jobId, waybill_id: c.waybillId, copy: c.copy, print_no: c.printNo, piece_no: c.pieceNo ?? 1 }))));
+        for (const part of chunks(copies)) yield* step(db.insertInto('copy_prints').values(part.map(copyRow)));
         // Webhook events in this same transaction: created for new waybills, printed for first paper;
         // written a chunk at a time, so a 10,000-waybill batch never holds all its events at once.
-        for (const part of chunks(waybills)) {
-          const events: OutboxEvent[] = [];
-          for (const w of part) {
-            const printed = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
-            events.push({ type: 'waybill.created', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
-            if (printed === 'printed') events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: w.clientId ?? LOCAL_CLIENT, data: waybillData(w, printed) });
-          }
-          yield* writeOutbox(db, events);
-        }
+        for (const part of chunks(rows.waybills)) yield* writeOutbox(db, newWaybillEvents(part, job.createdAt));
         for (const part of chunks(reprinted)) {
           const events: OutboxEvent[] = [];
           const { rows } = yield* step(
@@ -260,7 +326,10 @@ export class SqlWaybillRepository implements WaybillStore {
           yield* writeOutbox(db, events);
         }
         if (job.batch) {
-          yield* step(db.insertInto('batches').values({ id: job.id, client_id: waybills[0]?.clientId ?? null, created_at: job.createdAt, count: job.batch.length }));
+          // The batch's client is its waybills' (saved above, or staged and moved).
+          const first = job.batch[0]?.waybillId ?? '';
+          const client = db.selectFrom('waybills').select('client_id').where('id', '=', first);
+          yield* step(db.insertInto('batches').values({ id: job.id, client_id: client, created_at: job.createdAt, count: job.batch.length }));
           for (const part of chunks(job.batch))
             yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId }))));
         }

@@ -102,11 +102,11 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     expect(await w.live()).toBe(4);
 
     w.clock.now = new Date(T0.getTime() + 59_000); // within the hold: the run may still be alive
-    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, files: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, staged: 0, files: 0 });
     expect(await w.resolveAll('w-dead')).toEqual(['reject:recipient', 'reject:sender']);
 
     w.clock.now = new Date(T0.getTime() + 60_000);
-    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, files: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, staged: 0, files: 0 });
     expect(await db.stores.relay.forWaybill('w-dead')).toEqual([]);
     expect(await w.live()).toBe(2); // the saved waybill's two
     expect(await w.resolveAll(saved.waybills[0]!.id)).toEqual(['bridge:recipient', 'bridge:sender']);
@@ -129,7 +129,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
       await w.provider.bind([{ waybillId, party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }], 'zh');
 
     const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: (pid) => pid === 4343 });
-    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, files: 1 });
+    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, staged: 0, files: 1 });
     expect(fs.existsSync(files.dead)).toBe(false);
     expect(fs.existsSync(files.live)).toBe(true);
     expect(fs.existsSync(files.notOurs)).toBe(true);
