@@ -25,6 +25,10 @@ export class SqliteStore extends SqlWaybillRepository {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL keeps committed data safe from crashes; only a power cut may lose the last commits
     db.pragma('foreign_keys = ON');
+    // The page cache (better-sqlite3 builds SQLite with 16 MB a connection) fills over a long print and its
+    // save; 4 MB keeps the B-trees' upper pages, the file system's cache the rest. A 10,000-waybill print
+    // peaked 13 MB lower (242–247 → 231–232 MB, three alternating runs) in the same time.
+    db.pragma(`cache_size = -${PAGE_CACHE_KB}`);
     db.pragma('busy_timeout = 5000'); // for the migrations, which several starting processes may run at once
     applyMigrations(db);
     // From here on a write waits for another process's lock without blocking the event loop (database.ts).
@@ -71,6 +75,9 @@ export function walCheckpoints(file: string): { stop(): Promise<void> } {
     },
   };
 }
+
+/** The page cache of each connection, in KiB. */
+export const PAGE_CACHE_KB = 4000;
 
 /** Applies the versioned migrations a database lacks; safe when several processes start at once. */
 export function applyMigrations(db: Database.Database): void {

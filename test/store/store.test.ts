@@ -1,5 +1,6 @@
 import { MIGRATIONS } from '../../src/store/migrations';
 import { openStores } from '../../src/store/openStores';
+import { PAGE_CACHE_KB, SqliteStore } from '../../src/store/sqliteStore';
 import { purgeDue } from '../../src/waybills/lifecycle';
 import type { PrintJobRecord, WaybillRecord } from '../../src/waybills/waybillStore';
 import { UniqueViolation } from '../../src/errors';
@@ -23,6 +24,15 @@ describe('migrations', () => {
   it('are one list, numbered 1, 2, 3 … without gaps, each written for both databases', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
     for (const m of MIGRATIONS) for (const dialect of ['sqlite', 'postgres'] as const) expect(m.sql(dialect)).toMatch(/\S/);
+  });
+});
+
+describe('SQLite file', () => {
+  it('keeps each connection\'s page cache small: a long print and its save would fill 16 MB of it', async () => {
+    const store = SqliteStore.open(':memory:');
+    expect(store.database.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KB);
+    expect(PAGE_CACHE_KB).toBeLessThanOrEqual(4000);
+    await store.close();
   });
 });
 
