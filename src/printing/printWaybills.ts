@@ -113,6 +113,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // 10,000-waybill batch holds no more of them than a 500-waybill one (README: Benchmarks, bench:memory).
   const stageEvery = deps.stageEvery ?? STAGE_EVERY;
   const trail: { waybillNo: string; pieces: number }[] = [];
+  let staged = false;
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
   try {
     let group: { id: string; order: Order }[] = [];
@@ -168,6 +169,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       await lease?.keep();
       if (lease && waybills.length >= stageEvery && orderIndex + 1 < req.orders.length) {
         await deps.store.stagePrint(lease.id, waybills, copies);
+        staged = true;
         waybills.length = 0;
         copies.length = 0;
       }
@@ -180,7 +182,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     // The document's garbage goes before the save builds its rows and events for every waybill at once.
     if (req.orders.length >= COLLECT_EVERY) collectGarbage();
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
-    await deps.store.savePrintJob(job, waybills, copies, lease?.id);
+    await deps.store.savePrintJob(job, waybills, copies, lease?.id, staged);
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label.
     if (bindings.length) await deps.relay?.provider.release(bindings);

@@ -280,7 +280,7 @@ export class SqlWaybillRepository implements WaybillStore {
     });
   }
 
-  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void> {
+  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string, staged = false): Promise<void> {
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -301,7 +301,7 @@ export class SqlWaybillRepository implements WaybillStore {
             .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator }),
         );
         // The records the run staged as it went (a long print's) come first, in the order staged.
-        if (leaseId !== undefined) yield* moveStaged(db, leaseId, job.createdAt);
+        if (leaseId !== undefined && staged) yield* moveStaged(db, leaseId, job.createdAt);
         for (const part of chunks(rows.waybills)) yield* step(db.insertInto('waybills').values(part));
         for (const part of chunks(rows.pieces)) yield* step(db.insertInto('waybill_pieces').values(part));
         // A copy code taken over from a print of the same number that never reached paper moves to this job.

@@ -160,10 +160,10 @@ export interface WaybillStore {
    * Saves a print job, its new waybills and its printed copies in one transaction: all or nothing. A
    * waybill with a copy on paper here moves from `created` to `printed` (src/waybills/transitions.ts).
    * With the print run's lease: ends the lease and confirms the relay bindings it made, in the same
-   * transaction, with the records the run staged under it (first, in the order staged); throws
-   * `unavailable` (nothing saved) when the lease was swept as a dead run's.
+   * transaction, and with `staged` the records the run staged under it (first, in the order staged);
+   * throws `unavailable` (nothing saved) when the lease was swept as a dead run's.
    */
-  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string): Promise<void>;
+  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string, staged?: boolean): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere
    * until its save moves them; the lease's drop or sweep deletes them. So a long print need not hold every
