@@ -170,6 +170,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       if (lease && waybills.length >= stageEvery && orderIndex + 1 < req.orders.length) {
         await deps.store.stagePrint(lease.id, waybills, copies);
         staged = true;
+        issued.clear(); // the store finds staged codes taken from now on
         waybills.length = 0;
         copies.length = 0;
       }

@@ -644,7 +644,8 @@ export const MIGRATIONS: Migration[] = [
         print_no   integer NOT NULL,
         piece_no   integer NOT NULL
       );
-      CREATE INDEX staged_copy_prints_lease ON staged_copy_prints(lease_id);`;
+      CREATE INDEX staged_copy_prints_lease ON staged_copy_prints(lease_id);
+      CREATE INDEX staged_copy_prints_code ON staged_copy_prints(copy_code);`;
     },
   },
 ];

@@ -154,12 +154,15 @@ export function* deleteStaged(db: Kysely<Schema>, leaseId: string): Steps<void> 
 }
 
 /** The recorded codes among a list, in one prepared statement whatever its length: the list goes as a JSON array. */
-const copyCodesIn = prepared((db, a: { codes: string }, dialect) =>
-  db
+const copyCodesIn = prepared((db, a: { codes: string }, dialect) => {
+  const listed = () => (dialect === 'sqlite' ? sql<string>`(SELECT value FROM json_each(${a.codes}))` : sql<string>`(SELECT jsonb_array_elements_text(${a.codes}::jsonb))`);
+  // Staged by a running print counts as recorded: its save would otherwise fail on the code.
+  return db
     .selectFrom('copy_prints')
     .select('copy_code')
-    .where('copy_code', 'in', dialect === 'sqlite' ? sql<string>`(SELECT value FROM json_each(${a.codes}))` : sql<string>`(SELECT jsonb_array_elements_text(${a.codes}::jsonb))`),
-);
+    .where('copy_code', 'in', listed())
+    .unionAll(db.selectFrom('staged_copy_prints').select('copy_code').where('copy_code', 'in', listed()));
+});
 
 // A child number never equals a master number, so a number is taken when either table has it.
 const waybillNoTaken = prepared((db, a: { waybillNo: string }) =>

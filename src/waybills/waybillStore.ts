@@ -191,7 +191,7 @@ export interface WaybillStore {
   /** This waybill's print jobs kept for a printer and not delivered yet (pending or failed) that print no other waybill. */
   keptJobsOf(waybillId: string): Promise<string[]>;
   findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
-  /** Which of these copy codes are recorded already: a new code must name no other copy. */
+  /** Which of these copy codes are recorded already, or staged by a running print: a new code must name no other copy. */
   copyCodesTaken(codes: string[]): Promise<string[]>;
   /** Waybill summaries matching a search, newest first (createdAt, then id), at most `limit`. */
   searchWaybills(search: WaybillSearch): Promise<WaybillSummary[]>;

@@ -58,10 +58,13 @@ describe.each(STORE_BACKENDS)('%s staged print records', (_name, backend) => {
     await db.stores.webhooks.addEndpoint({ id: endpoint, client: 'acme', url: 'http://127.0.0.1:9/hook', events: null, createdAt: T0.toISOString(), secret: seal(Buffer.from('whsec_test'), w.keys.ring, `webhook:${endpoint}`) });
     const seen: { waybills: number; staged: number }[] = [];
     const printed: PrintedWaybill[] = [];
+    const takenWhileStaged: string[][] = [];
     const sink: WaybillSink = {
       add: async (p) => {
         printed.push(p);
         seen.push({ waybills: await count('waybills'), staged: await count('staged_waybills') });
+        // A staged copy code is taken for every print, this one and any other, before its save.
+        if (p.orderIndex === 2) takenWhileStaged.push(await db.stores.store.copyCodesTaken([...Object.values(printed[0]!.copyCodes), 'ZZZZ-ZZZZ']));
       },
       finish: async () => {},
     };
@@ -69,6 +72,7 @@ describe.each(STORE_BACKENDS)('%s staged print records', (_name, backend) => {
 
     // Staged two at a time after the 2nd, 4th and 6th waybill; none of it visible until the save.
     expect(seen).toEqual([0, 0, 2, 2, 4, 4, 6].map((staged) => ({ waybills: 0, staged })));
+    expect(takenWhileStaged.map((codes) => codes.sort())).toEqual([Object.values(printed[0]!.copyCodes).sort()]);
     expect(await stagedCounts()).toEqual([0, 0, 0]);
     expect(await count('print_leases')).toBe(0);
 
