@@ -6,7 +6,7 @@
 
 import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
 import { step, type Database } from './database';
-import { deleteStaged } from './waybillRepository';
+import { deleteStaged, STAGED_TABLES } from './waybillRepository';
 
 /** Bound values per statement stay well under either database's limit. */
 const SLICE = 500;
@@ -87,11 +87,11 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
       }
       // Records staged by runs that are over (a saved run's were moved and deleted with its save).
       let staged = 0;
-      for (const table of ['staged_waybills', 'staged_waybill_pieces', 'staged_copy_prints'] as const) {
+      for (const table of STAGED_TABLES) {
         const { changes } = yield* step(
           db.deleteFrom(table).where(({ not, exists, selectFrom, ref }) => not(exists(selectFrom('print_leases as l').select('l.id').where('l.id', '=', ref(`${table}.lease_id`))))),
         );
-        if (table === 'staged_waybills') staged = changes;
+        if (table === STAGED_TABLES[0]) staged = changes;
       }
       return { leases, bindings, staged };
     });

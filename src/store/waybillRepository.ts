@@ -100,11 +100,16 @@ function copyRow(c: CopyPrintRecord) {
 
 type EventRow = Pick<WaybillRow, 'id' | 'waybill_no' | 'order_id' | 'client_id' | 'carrier' | 'status'>;
 
+/** A webhook event's data from a waybill's row. */
+function rowData(r: Omit<EventRow, 'status'>, status: string): OutboxEvent['data'] {
+  return waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, status);
+}
+
 /** New waybills' webhook events: created, and printed when it went on paper. */
 function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
   const events: OutboxEvent[] = [];
   for (const r of rows) {
-    const data = waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, r.status);
+    const data = rowData(r, r.status);
     const client = r.client_id ?? LOCAL_CLIENT;
     events.push({ type: 'waybill.created', createdAt, client, data });
     if (r.status === 'printed') events.push({ type: 'waybill.printed', createdAt, client, data });
@@ -146,11 +151,12 @@ function* moveStaged(db: Kysely<Schema>, leaseId: string, createdAt: string): St
   yield* deleteStaged(db, leaseId);
 }
 
+/** Where running prints stage their records, waybills first (migration 22). */
+export const STAGED_TABLES = ['staged_waybills', 'staged_waybill_pieces', 'staged_copy_prints'] as const;
+
 /** A run's staged records deleted (its save moved them, or the run ended without one). */
 export function* deleteStaged(db: Kysely<Schema>, leaseId: string): Steps<void> {
-  yield* step(db.deleteFrom('staged_waybills').where('lease_id', '=', leaseId));
-  yield* step(db.deleteFrom('staged_waybill_pieces').where('lease_id', '=', leaseId));
-  yield* step(db.deleteFrom('staged_copy_prints').where('lease_id', '=', leaseId));
+  for (const table of STAGED_TABLES) yield* step(db.deleteFrom(table).where('lease_id', '=', leaseId));
 }
 
 /** The recorded codes among a list, in one prepared statement whatever its length: the list goes as a JSON array. */
@@ -319,13 +325,7 @@ export class SqlWaybillRepository implements WaybillStore {
           const { rows } = yield* step(
             db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created').returning(['id', 'waybill_no', 'order_id', 'client_id', 'carrier']),
           );
-          for (const r of rows)
-            events.push({
-              type: 'waybill.printed',
-              createdAt: job.createdAt,
-              client: r.client_id ?? LOCAL_CLIENT,
-              data: waybillData({ id: r.id, waybillNo: r.waybill_no, orderId: r.order_id, carrier: r.carrier, ...(r.client_id ? { clientId: r.client_id } : {}) }, 'printed'),
-            });
+          for (const r of rows) events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: r.client_id ?? LOCAL_CLIENT, data: rowData(r, 'printed') });
           yield* writeOutbox(db, events);
         }
         if (job.batch) {
