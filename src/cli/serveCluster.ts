@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import type { Config } from '../config/config';
+import { PACKAGE_ROOT, type Config } from '../config/config';
 import { joinClusterMetrics, serveClusterMetrics } from '../http/metrics';
 import { walCheckpoints } from '../store/sqliteStore';
 import { openServices, storeLocation } from '../wiring';
@@ -25,7 +25,7 @@ import { EXIT, UsageError, type Io } from './io';
 import { serveCommand } from './serveCommand';
 
 /** The built CLI, which the workers run (cluster forks a script); absent when running from the TypeScript sources. */
-const CLI_ENTRY = path.join(__dirname, '..', 'cli.js');
+const CLI_ENTRY = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
 /** Set by the primary on each worker: its place (0…N-1), kept by its replacement. Slot 0 does the housekeeping. */
 const SLOT_ENV = 'WAYBILL_WORKER_SLOT';
 const MAX_WORKERS = 64;

@@ -238,7 +238,24 @@ const ENV_NAMES: Record<string, string> = {
   trustProxy: 'WAYBILL_TRUST_PROXY',
 };
 
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+/**
+ * The package's own folder (templates/, samples/, web/): the nearest folder above this code that holds our
+ * package.json. Looked up rather than counted from __dirname: the built CLI is one bundled file (dist/cli.js),
+ * while the compiled modules (dist/config/) and the TypeScript sources (src/config/) sit a folder deeper.
+ */
+const PACKAGE_NAME = 'privacy-waybill';
+export const PACKAGE_ROOT = packageRoot(__dirname);
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      if ((JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === PACKAGE_NAME) return dir;
+    } catch {
+      // no package.json here, or not one that parses: look further up
+    }
+    if (path.dirname(dir) === dir) throw new Error(`the ${PACKAGE_NAME} package folder is not above ${from}`);
+  }
+}
 
 /** One entry of WAYBILL_TRUST_PROXY, as express's proxy-addr reads it. */
 function isProxyAddress(entry: string): boolean {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { PACKAGE_ROOT } from '../config/config';
 import { Address, ADDRESS_INPUTS, Order } from '../order/orderSchema';
 import { WaybillEvent } from '../waybills/lifecycle';
 import { POSTED_EVENTS } from '../waybills/transitions';
@@ -140,7 +141,7 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 // ---- example values ------------------------------------------------------------------------------------
 
 // The sample order of the README (samples/order.json); made-up names and numbers only.
-const SAMPLE_ORDER_FILE = path.join(__dirname, '..', '..', 'samples', 'order.json');
+const SAMPLE_ORDER_FILE = path.join(PACKAGE_ROOT, 'samples', 'order.json');
 const FALLBACK_ORDER: z.input<typeof Order> = {
   orderId: 'SO-30001',
   carrier: 'ZT',

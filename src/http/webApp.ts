@@ -6,9 +6,9 @@ import express from 'express';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { PACKAGE_ROOT } from '../config/config';
 
-/** The web/ folder, found from src/http (ts-jest) and dist/http (the built tree) alike. */
-export const WEB_DIR = path.join(__dirname, '..', '..', 'web');
+export const WEB_DIR = path.join(PACKAGE_ROOT, 'web');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
