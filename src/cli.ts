@@ -21,7 +21,7 @@ import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } 
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
-import { startRenderThread } from './render/renderThread';
+import { useRenderThreadForEveryPrint } from './render/renderThread';
 import { EXIT, STD_IO, UsageError, asIo, printList, reportError, suggestion, type Io, type Output } from './cli/io';
 // The other commands' modules load when their command runs (`await import`): the server, the agent, the
 // webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
@@ -239,9 +239,9 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   if (!client.success) throw new UsageError(`--client ${client.error.issues[0]!.message}`);
   const clientId = client.data;
 
-  // The render thread starts while the orders are read and checked (a long print's barcodes and pages
-  // are made there; it costs a short print nothing on the event loop and never holds the process).
-  if (!values.printer) startRenderThread();
+  // The render thread starts while the orders are read and checked: the barcodes (and a long print's
+  // pages) are made there; it never holds the process.
+  if (!values.printer) useRenderThreadForEveryPrint();
   // Everything that can be refused is checked before any output or store write.
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');

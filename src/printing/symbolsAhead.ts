@@ -3,12 +3,12 @@
 // them are laid out: a sixth of a batch's time off the event loop.
 
 import type { QrMatrix } from '../layout/barcodes';
-import { encodeCode128InThread, encodeQrInThread, startRenderThread } from '../render/renderThread';
+import { encodeCode128InThread, encodeQrInThread, renderThreadForEveryPrint, startRenderThread } from '../render/renderThread';
 import { newToken, tokenUrl } from '../vault/qrToken';
 
 /** Tokens are drawn and symbols encoded this many waybills at a time, one group ahead of the one printed. */
 const GROUP = 16;
-/** Shorter prints encode in line: a round trip to the thread would only add to a small print's latency. */
+/** Shorter prints encode in line (unless the process prints on the thread anyway: the CLI): a round trip to the thread would only add to a small print's latency. */
 const THREAD_FROM = 32;
 
 export interface WaybillSymbols {
@@ -40,7 +40,7 @@ export class SymbolsAhead {
     private readonly numbers: readonly (readonly string[])[],
     encode: boolean,
   ) {
-    this.threaded = encode && numbers.length >= THREAD_FROM;
+    this.threaded = encode && (numbers.length >= THREAD_FROM || renderThreadForEveryPrint());
     // The first symbols are encoded while the print binds its first relay numbers.
     if (this.threaded) this.draw(0);
   }

@@ -78,6 +78,23 @@ export function startRenderThread(): void {
   thread ??= start();
 }
 
+let forEveryPrint = false;
+
+/**
+ * For a process that prints and does nothing else (the CLI): starts the thread now and has every print's
+ * barcodes made there, a one-waybill print's too, so the event loop never loads the encoders (some 40 ms
+ * of a one-order `waybill print`). A server does not ask this: its single creates would queue behind a
+ * long batch's pages.
+ */
+export function useRenderThreadForEveryPrint(): void {
+  startRenderThread();
+  forEveryPrint = true;
+}
+
+export function renderThreadForEveryPrint(): boolean {
+  return forEveryPrint;
+}
+
 type Job = 'deflate' | 'qr' | 'code128';
 
 function run(job: Job, inputs: unknown[], transfer: ArrayBuffer[] = []): Promise<unknown[]> {

@@ -13,8 +13,8 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 
 /** Packages the built CLI holds itself, never loaded from node_modules. */
 const BUNDLED = ['kysely', 'zod', 'libphonenumber-js', 'jsonc-parser'];
-/** Packages a PDF print must not load. */
-const NOT_FOR_PRINTING = ['express', 'undici', 'pg', 'ws', 'sharp', 'prom-client', 'pino', 'swagger-ui-dist', 'selfsigned'];
+/** Packages a PDF print must not load (on its main thread: the barcode encoders run on the render thread). */
+const NOT_FOR_PRINTING = ['express', 'undici', 'pg', 'ws', 'sharp', 'prom-client', 'pino', 'swagger-ui-dist', 'selfsigned', 'bwip-js', 'qrcode'];
 
 it('a PDF print loads our code as one file, and no server, agent, webhook client, PostgreSQL driver or raster library', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-print-startup-'));

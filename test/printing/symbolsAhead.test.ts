@@ -1,15 +1,18 @@
-// A long print draws its QR tokens ahead and has its barcodes encoded on the render thread: every
-// waybill's printed QR still opens that waybill and no other, and its Code128 carries its number.
+// A long print (and any print of the CLI) draws its QR tokens ahead and has its barcodes encoded on the
+// render thread: every waybill's printed QR still opens that waybill and no other, and its Code128
+// carries its number.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { ChainedAuditLog } from '../../src/audit/auditLog';
+import * as barcodes from '../../src/layout/barcodes';
 import type { WaybillLayout } from '../../src/layout/layoutWaybill';
 import { loadTemplate } from '../../src/layout/loadTemplate';
 import { parseOrders } from '../../src/order/readOrders';
 import { printWaybills } from '../../src/printing/printWaybills';
 import type { PrintedWaybill, WaybillSink } from '../../src/printing/waybillSink';
 import { encodePng } from '../../src/render/pngEncoder';
+import { useRenderThreadForEveryPrint } from '../../src/render/renderThread';
 import { rasteriseLabel } from '../../src/render/rasterise';
 import { SqlAuditRepository } from '../../src/store/auditRepository';
 import { sqliteDatabase } from '../../src/store/database';
@@ -54,5 +57,23 @@ it('every waybill of a long print carries a QR that opens it and a Code128 of it
     hashes.add(opened!.tokenHash);
   }
   expect(hashes.size).toBe(7);
+  store.close();
+});
+
+it('a process that prints on the render thread (the CLI) has a one-waybill print’s barcodes made there, and they read back', async () => {
+  useRenderThreadForEveryPrint();
+  const inLine = [jest.spyOn(barcodes, 'encodeQr'), jest.spyOn(barcodes, 'encodeCode128')];
+  const store = SqliteStore.open(':memory:');
+  const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
+  const deps = printDeps({ store, audit });
+  const sink = new KeepingSink();
+  const printed = await printWaybills(deps, { template, format: 'pdf', channel: 'cli', host: 'test', operator: 'test', orders: [{ ...samples[0]!, orderId: 'ONE-1' }], sink });
+
+  for (const spy of inLine) expect(spy).not.toHaveBeenCalled();
+  const { id, waybillNo } = printed.waybills[0]!;
+  const symbols = await decodeBarcodes(encodePng([await rasteriseLabel(sink.labels.get(id)!)], template.dpi));
+  expect(symbols.find((s) => s.format === 'CODE_128')?.text).toBe(waybillNo);
+  const token = symbols.find((s) => s.format === 'QR_CODE')!.text.slice('https://scan.example.com/w/'.length);
+  expect((await store.findWaybillByTokenHash(hashToken(token, deps.keys.tokenKey)))?.id).toBe(id);
   store.close();
 });
