@@ -48,24 +48,24 @@ function exact(n: number): string {
   return String(Math.round(n * 1e6) / 1e6);
 }
 
-/** The part of a pdfkit object reference the page tree needs once the page itself is written. */
-interface PageRef {
-  id: number;
-  gen: number;
-}
-
 /**
- * pdfkit keeps every page's dictionary in the page tree (`Kids`) until the document ends, and with it
- * the page's content and resource objects: about 0.8 kB a page, 50 MB in a 10,000-waybill batch. Once
- * addPage has written the previous page, the tree only needs its "id gen R": that entry is swapped for a
- * bare reference of the same class (pdfkit writes a reference by `instanceof` and `toString`), so the
- * page's objects can be collected. Should pdfkit's internals change, this does nothing (and memory grows).
+ * pdfkit keeps every page's dictionary in the page tree (`Kids`) until the document ends, and with it the
+ * page's content and resource objects: about 0.8 kB a page, 50 MB in a 10,000-waybill batch; even a bare
+ * reference per page is 70 bytes (4 MB). The tree only needs each page's object number: Kids becomes a list
+ * of numbers that pdfkit writes as the array of references it would have written ("[3 0 R 7 0 R …]"),
+ * being an object of pdfkit's reference class (pdfkit writes a reference by `instanceof` and `toString`).
+ * pdfkit's other readers of Kids, outlines and links to a page number, are not used here. Should pdfkit's
+ * internals change, this does nothing (and memory grows).
  */
-function releaseWrittenPage(doc: PDFKit.PDFDocument): void {
-  const kids = (doc as unknown as { _root?: { data?: { Pages?: { data?: { Kids?: PageRef[] } } } } })._root?.data?.Pages?.data?.Kids;
-  const written = kids && kids.length >= 2 ? kids[kids.length - 2] : undefined;
-  if (!kids || !written || !Object.hasOwn(written, 'data')) return;
-  kids[kids.length - 2] = Object.create(Object.getPrototypeOf(written) as object, { id: { value: written.id }, gen: { value: written.gen } }) as PageRef;
+function compactPageTree(doc: PDFKit.PDFDocument): void {
+  const root = (doc as unknown as { _root?: { data?: { Pages?: { data?: { Kids?: unknown } } } } })._root;
+  const tree = root?.data?.Pages?.data;
+  if (!root || !tree || !Array.isArray(tree.Kids) || tree.Kids.length) return;
+  const ids: number[] = [];
+  tree.Kids = Object.create(Object.getPrototypeOf(root) as object, {
+    push: { value: (page: { id: number }) => ids.push(page.id) },
+    toString: { value: () => `[${ids.map((id) => `${id} 0 R`).join(' ')}]` },
+  });
 }
 
 /** A drawn page waiting for its compressed content stream before pdfkit writes it. */
@@ -145,6 +145,7 @@ export class PdfRenderer implements LabelRenderer {
       return { embedded, codes: new Map<number, string>() };
     };
     this.fonts = { regular: embed('regular'), bold: embed('bold') };
+    compactPageTree(this.doc);
     this.done = new Promise((resolve, reject) => {
       out.once('finish', resolve);
       out.once('error', reject);
@@ -220,7 +221,6 @@ export class PdfRenderer implements LabelRenderer {
   /** Adds the page to the document with `stream` as its content, compressed already or by pdfkit when written. */
   private writePage(page: PendingPage, stream: Uint8Array, compressed: boolean): void {
     this.doc.addPage({ size: page.size, margin: 0 });
-    releaseWrittenPage(this.doc);
     const { fonts, content } = (this.doc as unknown as { page: PdfKitPage }).page;
     for (const f of page.fonts) fonts[f.id] ??= f.ref();
     // Our stream replaces what addPage wrote (the flip, which ours begins with).
