@@ -15,9 +15,10 @@ interface RawOrder {
 /** An order file's content as read (bytes are checked to be UTF-8 text first) → validated orders. */
 export function parseOrders(content: string | Uint8Array, file: string): Order[] {
   const text = typeof content === 'string' ? content : decodeText(content, file);
-  const raw = splitOrders(text.replace(/^\uFEFF/, ''), file);
-  if (raw.length === 0) throw malformed(file, 'holds no orders');
-  return validateOrders(raw, file);
+  // Each order is parsed as validation reaches it: a long file never holds all its parsed JSON at once.
+  const orders = validateOrders(splitOrders(text.replace(/^\uFEFF/, ''), file), file);
+  if (orders.length === 0) throw malformed(file, 'holds no orders');
+  return orders;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -32,32 +33,44 @@ function decodeText(bytes: Uint8Array, file: string): string {
   }
 }
 
-export function validateOrders(raw: RawOrder[], file?: string): Order[] {
+export function validateOrders(raw: Iterable<RawOrder>, file?: string): Order[] {
   const issues: Issue[] = [];
   const orders: Order[] = [];
-  raw.forEach(({ value, line }, index) => {
+  let index = 0;
+  for (const { value, line } of raw) {
     const result = Order.safeParse(value);
     if (result.success) orders.push(result.data);
     else for (const issue of issuesFromZod(result.error)) issues.push({ file, index, line, ...issue });
-  });
+    index++;
+  }
   if (issues.length) {
     const bad = new Set(issues.map((i) => i.index)).size;
-    throw new WaybillError('invalid_input', `${bad} of ${raw.length} orders are invalid`, issues);
+    throw new WaybillError('invalid_input', `${bad} of ${index} orders are invalid`, issues);
   }
   return orders;
 }
 
-function splitOrders(text: string, file: string): RawOrder[] {
-  if (text.trim() === '') return [];
+/** The file's orders as parsed JSON, one at a time; a line that is no JSON throws when reached. */
+function* splitOrders(text: string, file: string): Generator<RawOrder> {
+  if (text.trim() === '') return;
   if (text.trimStart().startsWith('[')) {
     const value = parseJson(text, file);
     if (!Array.isArray(value)) throw malformed(file, 'expected an array of orders');
-    return value.map((v) => ({ value: v }));
+    // Each element is let go once validated.
+    for (let i = 0; i < value.length; i++) {
+      const order: unknown = value[i];
+      value[i] = undefined;
+      yield { value: order };
+    }
+    return;
   }
   // One order or NDJSON: try the whole text first so a pretty-printed single order works.
   const whole = tryJson(text);
-  if (whole.ok) return [{ value: whole.value }];
-  const orders: RawOrder[] = [];
+  if (whole.ok) {
+    yield { value: whole.value };
+    return;
+  }
+  let first = true;
   let offset = 0;
   for (const [i, lineText] of text.split('\n').entries()) {
     const start = offset;
@@ -65,15 +78,15 @@ function splitOrders(text: string, file: string): RawOrder[] {
     if (lineText.trim() === '') continue;
     const parsed = tryJson(lineText);
     if (parsed.ok) {
-      orders.push({ value: parsed.value, line: i + 1 });
+      first = false;
+      yield { value: parsed.value, line: i + 1 };
       continue;
     }
     // A first line that is no JSON value of its own is most likely a pretty-printed document: say where
     // the document breaks, not where its first line does.
-    if (orders.length === 0) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
+    if (first) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
     throw malformed(file, `not valid JSON${where(text, parsed.position === undefined ? undefined : start + parsed.position)}`);
   }
-  return orders;
 }
 
 function parseJson(text: string, file: string): unknown {
