@@ -8,7 +8,10 @@ import { newToken, tokenUrl } from '../vault/qrToken';
 
 /** Tokens are drawn and symbols encoded this many waybills at a time, one group ahead of the one printed. */
 const GROUP = 16;
-/** Shorter prints encode in line (unless the process prints on the thread anyway: the CLI): a round trip to the thread would only add to a small print's latency. */
+/**
+ * Shorter prints encode in line: a round trip to the thread would only add to a small print's latency
+ * (unless the process has every print use the thread: the CLI, renderThread.ts).
+ */
 const THREAD_FROM = 32;
 
 export interface WaybillSymbols {
