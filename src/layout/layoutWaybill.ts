@@ -41,6 +41,7 @@ export interface WaybillLayout {
 export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyKind, CopyView>, metrics: TextMetrics, symbols = new SymbolCache()): WaybillLayout {
   const shown: ShownCopy[] = [];
   const warnings: string[] = [];
+  const texts = new FittedTexts(metrics);
   const labels = template.labels.map((label): LabelDrawing => {
     const ops: DrawOp[] = [];
     for (const section of label.sections) {
@@ -48,7 +49,7 @@ export function layoutWaybill(template: LoadedTemplate, views: ReadonlyMap<CopyK
       if (!view) throw new Error(`no view for the ${section.copy} copy`);
       const copy: ShownCopy = { copy: section.copy, fields: {} };
       for (const element of section.elements) {
-        const drawn = isFixed(element) ? fixedOps(element, section, metrics, warnings) : drawElement(element, section, view, template.dpi, metrics, symbols, copy, warnings);
+        const drawn = isFixed(element) ? fixedOps(element, section, metrics, warnings) : drawElement(element, section, view, template.dpi, texts, symbols, copy, warnings);
         for (const op of drawn) ops.push(op);
       }
       shown.push(copy);
@@ -105,7 +106,7 @@ function drawElement(
   section: ResolvedSection,
   view: CopyView,
   dpi: number,
-  metrics: TextMetrics,
+  texts: FittedTexts,
   symbols: SymbolCache,
   shown: ShownCopy,
   warnings: string[],
@@ -117,13 +118,12 @@ function drawElement(
       const value = view.fields[element.field];
       if (value === undefined) throw new Error(`the ${section.copy} view has no ${element.field}`);
       if (value === '') return [];
-      const missing = metrics.missingGlyphs(value);
-      if (missing.length) warnings.push(`${section.copy} copy: ${element.field} has ${missing.length} character(s) the font cannot draw`);
-      const ops = drawText(element, element.prefix + value, dx, dy, metrics, () =>
-        warnings.push(`${section.copy} copy: ${element.field} was shortened to fit its box`),
-      );
-      shown.fields[element.field] = ops.map((o) => (o.op === 'text' ? o.text : '')).join('\n').slice(element.prefix.length);
-      return ops;
+      const missing = texts.missingGlyphs(value);
+      if (missing) warnings.push(`${section.copy} copy: ${element.field} has ${missing} character(s) the font cannot draw`);
+      const fitted = texts.fit(element, element.prefix + value, dx, dy);
+      if (fitted.truncated) warnings.push(`${section.copy} copy: ${element.field} was shortened to fit its box`);
+      shown.fields[element.field] = fitted.lines.map((o) => o.text).join('\n').slice(element.prefix.length);
+      return fitted.lines;
     }
     case 'code128': {
       const placed = placeCode128(symbols.code128(view.barcode), { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
@@ -143,8 +143,50 @@ function drawElement(
 }
 
 type TextBox = Pick<TextElement, 'x' | 'y' | 'w' | 'h' | 'fontPt' | 'minFontPt' | 'maxLines' | 'align' | 'bold'>;
+type TextOp = Extract<DrawOp, { op: 'text' }>;
 
-function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: TextMetrics, onTruncate: () => void): DrawOp[] {
+/**
+ * One waybill's fitted field texts: its copies mostly show the same value in a box of the same size (the
+ * same masked name, area and codes on each of four copies), which is fitted and checked for missing
+ * glyphs once. Lines are kept relative to their box's corner.
+ */
+class FittedTexts {
+  private readonly fitted = new Map<string, { lines: readonly TextOp[]; truncated: boolean }>();
+  private readonly missing = new Map<string, number>();
+
+  constructor(private readonly metrics: TextMetrics) {}
+
+  /** The text fitted in the element's box, its lines placed in the section at (dx, dy). */
+  fit(el: TextBox, text: string, dx: number, dy: number): { lines: TextOp[]; truncated: boolean } {
+    const key = `${boxKey(el)}\n${text}`;
+    let fitted = this.fitted.get(key);
+    if (!fitted) {
+      let truncated = false;
+      const lines = drawText({ ...el, x: 0, y: 0 }, text, 0, 0, this.metrics, () => (truncated = true));
+      this.fitted.set(key, (fitted = { lines, truncated }));
+    }
+    const x = el.x + dx;
+    const y = el.y + dy;
+    return { lines: fitted.lines.map((line) => ({ ...line, x: line.x + x, baseline: line.baseline + y })), truncated: fitted.truncated };
+  }
+
+  /** How many distinct characters of the text the font cannot draw. */
+  missingGlyphs(text: string): number {
+    let count = this.missing.get(text);
+    if (count === undefined) this.missing.set(text, (count = this.metrics.missingGlyphs(text).length));
+    return count;
+  }
+}
+
+/** What a text box's fitting depends on besides the text: its size and type settings, once per template element. */
+const boxKeys = new WeakMap<TextBox, string>();
+function boxKey(el: TextBox): string {
+  let key = boxKeys.get(el);
+  if (key === undefined) boxKeys.set(el, (key = [el.w, el.h, el.fontPt, el.minFontPt, el.maxLines, el.align, el.bold].join(' ')));
+  return key;
+}
+
+function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: TextMetrics, onTruncate: () => void): TextOp[] {
   const measure = (t: string, size: number) => metrics.widthMm(t, size, el.bold);
   const fit = fitText(
     {
@@ -163,7 +205,7 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
   const sizeMm = ptToMm(fit.sizePt);
   // Centre the glyphs' ascent+descent inside each line box.
   const baselineOffset = (lineMm - (metrics.ascent + metrics.descent) * sizeMm) / 2 + metrics.ascent * sizeMm;
-  return fit.lines.map((line, i): DrawOp => {
+  return fit.lines.map((line, i): TextOp => {
     const width = measure(line, fit.sizePt);
     const x = el.align === 'left' ? el.x : el.align === 'right' ? el.x + el.w - width : el.x + (el.w - width) / 2;
     return { op: 'text', x: x + dx, baseline: el.y + dy + i * lineMm + baselineOffset, sizePt: fit.sizePt, bold: el.bold, text: line };

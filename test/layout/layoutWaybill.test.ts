@@ -79,6 +79,30 @@ describe('text that cannot fit', () => {
   });
 });
 
+describe('copies showing the same text in the same box', () => {
+  const section = (copy: string, x: number) => ({
+    copy,
+    x,
+    w: 40,
+    h: 30,
+    elements: [{ type: 'text', field: 'recipient.area', x: 1, y: 1, w: 20, h: 5, fontPt: 10, minFontPt: 8 }],
+  });
+  const template = (sections: object[]) => parseTemplate(JSON.stringify({ id: 'pair', name: 'pair', lang: 'zh', labels: [{ widthMm: 80, heightMm: 30, sections }] }), 'pair.json');
+
+  it('each draw it in their own section, exactly as a copy laid out alone, and each warn', () => {
+    const xinjiang = orders.find((o) => o.recipient.address.country === 'CN' && o.recipient.address.province.startsWith('新疆'))!;
+    const pair = template([section('office', 0), section('courier', 40)]);
+    const layout = layoutWaybill(pair, views(pair, xinjiang), fontMetrics);
+    const alone = (copy: string, x: number) => {
+      const one = template([section(copy, x)]);
+      return layoutWaybill(one, views(one, xinjiang), fontMetrics).labels[0]!.ops;
+    };
+    expect(layout.labels[0]!.ops).toEqual([...alone('office', 0), ...alone('courier', 40)]);
+    expect(layout.warnings).toEqual(['office copy: recipient.area was shortened to fit its box', 'courier copy: recipient.area was shortened to fit its box']);
+    expect(layout.shown.map((c) => c.fields['recipient.area'])).toEqual([expect.stringMatching(/…$/), expect.stringMatching(/…$/)]);
+  });
+});
+
 describe("a template's fixed elements", () => {
   const template = loadTemplate(TEMPLATES, 'cn-4copy');
   const cramped = parseTemplate(
