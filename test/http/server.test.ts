@@ -4,6 +4,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import v8 from 'node:v8';
 import express from 'express';
 import { createServer } from '../../src/http/server';
 
@@ -46,6 +47,33 @@ test("its requests and responses are still Node's own", async () => {
   try {
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     expect(await res.json()).toEqual({ incoming: true, response: true });
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('every request and every response shares one hidden class, so none is sent to the old generation for it', async () => {
+  // V8's own check, compiled after natives syntax is allowed.
+  v8.setFlagsFromString('--allow-natives-syntax');
+  const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+  v8.setFlagsFromString('--no-allow-natives-syntax');
+  const app = express();
+  const seen: [http.IncomingMessage, http.ServerResponse][] = [];
+  app.get('/', (req, res) => {
+    seen.push([req, res]);
+    res.json({});
+  });
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    for (let i = 0; i < 3; i++) expect((await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).status).toBe(200);
+    const [[req1, res1], ...rest] = seen as [[http.IncomingMessage, http.ServerResponse], ...[http.IncomingMessage, http.ServerResponse][]];
+    expect(rest).toHaveLength(2);
+    for (const [req, res] of rest) {
+      expect(haveSameMap(req, req1)).toBe(true);
+      expect(haveSameMap(res, res1)).toBe(true);
+    }
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
