@@ -648,6 +648,14 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX staged_copy_prints_code ON staged_copy_prints(copy_code);`;
     },
   },
+  {
+    version: 23,
+    // "Has this courier opened this waybill today?" is asked on every scan (and "scanned it for pickup?"
+    // on every pickup event). Led by (courier, at), it walked the courier's whole day of attempts: a busy
+    // handheld's scans slowed through the day. Led by (courier, waybill), it is one seek.
+    name: 'scan attempts by courier and waybill',
+    sql: () => `CREATE INDEX scan_attempts_courier_waybill ON scan_attempts(courier_id, waybill_id, outcome, at);`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -185,7 +185,7 @@ const waybillByClientOrder = prepared((db, a: { clientId: string; orderId: strin
 const insertScanAttempt = prepared((db, a: { courierId: string; waybillId: string | null; purpose: string | null; at: string; outcome: string }) =>
   db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, purpose: a.purpose, at: a.at, outcome: a.outcome }),
 );
-const scannedFor = prepared((db, a: { courierId: string; waybillId: string; purpose: string }) =>
+export const scannedFor = prepared((db, a: { courierId: string; waybillId: string; purpose: string }) =>
   db
     .selectFrom('scan_attempts')
     .select(sql<number>`1`.as('one'))
@@ -229,7 +229,7 @@ const scanCountsOf = prepared((db, a: { courierId: string; waybillId: string | n
  * (enough to decide a limit of `cap`, however busy the courier), and whether this waybill was opened in
  * the last day (an EXISTS that stops at the first row, unlike the day's distinct counts).
  */
-const scanGateOf = prepared((db, a: { courierId: string; waybillId: string | null; minuteAgo: string; dayAgo: string; cap: number }) =>
+export const scanGateOf = prepared((db, a: { courierId: string; waybillId: string | null; minuteAgo: string; dayAgo: string; cap: number }) =>
   db.selectNoFrom((eb) => [
     eb
       .selectFrom(
