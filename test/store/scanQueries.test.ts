@@ -8,10 +8,11 @@ import { SqliteStore } from '../../src/store/sqliteStore';
 import { scanGateOf, scannedFor } from '../../src/store/waybillRepository';
 
 const store = SqliteStore.open(':memory:');
+const { db } = sqliteDatabase(store.database);
 afterAll(() => store.close());
 
 function plan<A extends Record<string, unknown>>(statement: Prepared<A, unknown>, args: A): string[] {
-  const { sql, parameters } = statement.bind(sqliteDatabase(store.database).db, 'sqlite', args);
+  const { sql, parameters } = statement.bind(db, 'sqlite', args);
   return (store.database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[]).map((r) => r.detail);
 }
 
