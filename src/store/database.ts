@@ -5,7 +5,7 @@
 //
 // The hot statements (prepared.ts) take a shorter way: `run` and `transaction`. On SQLite they execute
 // synchronously, a transaction included, so nothing can interleave and nothing waits on promises; on
-// PostgreSQL they go through Kysely like any query.
+// PostgreSQL they go through Kysely like any query, and start again if PostgreSQL ends them to break a deadlock.
 
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, type Compilable, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
@@ -129,16 +129,40 @@ function postgresDatabase(pool: pg.Pool): Database {
   return {
     db,
     dialect: 'postgres',
-    run: async (statement, args) => execute(db, statement.bind(db, 'postgres', args)),
+    run: (statement, args) => againOnConflict(() => execute(db, statement.bind(db, 'postgres', args))),
     transaction: (steps) =>
-      db.transaction().execute(async (trx) => {
-        const body = steps();
-        for (let next = body.next(); ; ) {
-          if (next.done) return next.value;
-          next = body.next(await execute(trx, next.value(db, 'postgres')));
-        }
-      }),
+      againOnConflict(() =>
+        db.transaction().execute(async (trx) => {
+          const body = steps();
+          for (let next = body.next(); ; ) {
+            if (next.done) return next.value;
+            next = body.next(await execute(trx, next.value(db, 'postgres')));
+          }
+        }),
+      ),
   };
+}
+
+/** How often a statement or transaction PostgreSQL gave up on (deadlock, serialization) is tried. */
+const PG_TRIES = 5;
+
+/**
+ * PostgreSQL ends one of two transactions that wait on each other's rows (a deadlock: two runs claiming
+ * and releasing relay slots in random order, say) and the other goes on. The one ended changed nothing,
+ * so it starts again from its first step, as on SQLite after a refused lock; a moment later, at random,
+ * so two victims do not meet again in step.
+ */
+async function againOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      // 40P01 deadlock_detected, 40001 serialization_failure.
+      if ((code !== '40P01' && code !== '40001') || tries >= PG_TRIES) throw e;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
+  }
 }
 
 let postgresDriver: typeof pg | undefined;

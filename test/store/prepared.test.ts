@@ -142,3 +142,31 @@ describe('SQLite: a write while another process holds the write lock', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('PostgreSQL: two transactions that deadlock', () => {
+  it('both land: the one PostgreSQL ends as the victim starts again from its first step', async () => {
+    const d = await openPostgres(await pgTestDatabaseUrl(), 2);
+    await d.db.deleteFrom('api_keys').execute();
+    await d.run(insertKey, { id: 'first' });
+    await d.run(insertKey, { id: 'second' });
+    const mark = prepared((db, a: { id: string; mark: string }) => db.updateTable('api_keys').set((eb) => ({ name: eb('name', '||', a.mark) })).where('id', '=', a.id));
+    const pause = () => d.db.selectNoFrom((eb) => eb.fn<number>('pg_sleep', [eb.val(0.3)]).as('slept'));
+    let runs = 0;
+    // Each locks one row, waits until the other has locked the other row, then wants the other's row.
+    const crossing = (one: string, other: string, m: string) =>
+      d.transaction(function* () {
+        runs++;
+        yield* step(mark, { id: one, mark: m });
+        yield* step(pause());
+        yield* step(mark, { id: other, mark: m });
+      });
+    try {
+      await Promise.all([crossing('first', 'second', 'a'), crossing('second', 'first', 'b')]);
+      expect(runs).toBe(3);
+      const names = (await d.db.selectFrom('api_keys').select(['id', 'name']).orderBy('id').execute()).map((r) => [r.id, [...r.name].sort().join('')]);
+      expect(names).toEqual([['first', 'abk'], ['second', 'abk']]);
+    } finally {
+      await d.close();
+    }
+  });
+});
