@@ -185,9 +185,13 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     await deps.store.savePrintJob(job, waybills, copies, lease?.id, staged);
   } catch (e) {
-    // Nothing of a failed print stays bound: its numbers were never on a recorded label.
-    if (bindings.length) await deps.relay?.provider.release(bindings);
-    await lease?.drop();
+    // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
+    // even if the release failed: the sweep then returns the bindings it leaves without a lease.
+    try {
+      if (bindings.length) await deps.relay?.provider.release(bindings);
+    } finally {
+      await lease?.drop();
+    }
     throw e;
   }
   for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });

@@ -145,6 +145,19 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     expect(await db.query('SELECT count(*) AS n FROM relay_bindings')).toEqual([{ n: 0 }]);
     expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
   });
+
+  it('ends the lease of a failed print even when releasing its bindings fails, and the sweep returns them', async () => {
+    const w = world(db.stores);
+    w.provider.release = async () => {
+      throw new Error('the database went away');
+    };
+    const failing: WaybillSink = { add: async () => {}, finish: async () => { throw new Error('printer went away'); } };
+    await expect(w.print(ORDERS.slice(0, 2), failing)).rejects.toThrow();
+    // The lease is gone at once (a batch slot of its client is free again), not only after its hold.
+    expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 4, staged: 0, files: 0 });
+    expect(await db.query('SELECT count(*) AS n FROM relay_bindings')).toEqual([{ n: 0 }]);
+  });
 });
 
 describe.each(STORE_BACKENDS)('%s fair share of the relay pool', (_name, backend) => {
