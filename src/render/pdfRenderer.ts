@@ -10,7 +10,11 @@ import { dotMm, mmToPt } from '../layout/units';
 import { deflateInThread } from './renderThread';
 import type { LabelRenderer } from './renderer';
 
-const MAX_BUFFERED_BYTES = 1 << 20;
+/**
+ * pdfkit hands its output on only when the event loop turns. Once it holds this much, the renderer lets
+ * the loop turn (and waits while the output is full); a one-waybill document (some 26 kB) never does.
+ */
+const YIELD_BYTES = 64 * 1024;
 /**
  * From this page on, a document's pages are compressed on the deflate thread: a long batch gains a
  * sixth of its time, while a one-waybill document (a few pages, where latency counts) never waits on
@@ -176,14 +180,19 @@ export class PdfRenderer implements LabelRenderer {
       while (!this.failure && this.pending.length > THREAD_MAX_PENDING && this.groups.length) await this.groups[0];
       if (this.failure) throw this.failure;
     }
-    // pdfkit buffers output until the event loop runs; yield so pages reach the output, and wait while
-    // the output is full, so memory stays bounded whatever the batch size.
-    do {
+    // Memory stays bounded whatever the batch size: past YIELD_BYTES the output gets what pdfkit holds,
+    // and drawing waits while the output is full. Short of that, drawing goes on at once. A turn of the
+    // loop after every page let all other work in between the pages of a one-waybill document: under a
+    // burst of creates each one finished behind the pages of all the others (bench:http, create → PDF at
+    // 100 req/s in bursts: 82–84 % handled within 50 ms, 91 % without). A batch over HTTP still lets
+    // other requests in after every waybill (streamedSink).
+    for (;;) {
       // An output that is gone (a client that went away, a failed file) never drains: stop, do not spin.
       if (this.out.destroyed) throw this.out.errored ?? new Error('the output closed before the document was complete');
       if (this.out.writableNeedDrain) await once(this.out, 'drain');
-      else await new Promise((resolve) => setImmediate(resolve));
-    } while (this.doc.readableLength > MAX_BUFFERED_BYTES || this.out.writableNeedDrain);
+      else if (this.doc.readableLength > YIELD_BYTES) await new Promise((resolve) => setImmediate(resolve));
+      else return;
+    }
   }
 
   async finish(): Promise<void> {

@@ -1,7 +1,7 @@
 // A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, it
 // stops drawing while its output does not read, and the document's end (fonts, cross-reference table)
-// reaches the output gathered in large chunks, not as a chunk per line; a print handed its orders lets
-// each go once its waybill is printed. Behaviour only, no sizes or timings: the figures are
+// reaches the output gathered in large chunks, not as a chunk per line; a one-waybill document is drawn
+// without other work between its pages; a print handed its orders lets each go once its waybill is printed. Behaviour only, no sizes or timings: the figures are
 // `npm run bench:memory`'s.
 
 import fs from 'node:fs';
@@ -99,7 +99,8 @@ describe('a batch PDF', () => {
   });
 
   it('stops drawing while its output does not read, and goes on when it does', async () => {
-    const labels = labelsFor(Array.from({ length: 20 }, (_, i) => `ZT42424242${String(i).padStart(4, '0')}`));
+    // Enough pages that pdfkit holds more than it keeps before handing on (64 kB).
+    const labels = labelsFor(Array.from({ length: 200 }, (_, i) => `ZT42424242${String(i).padStart(4, '0')}`));
     const held: (() => void)[] = [];
     let reading = false;
     let bytes = 0;
@@ -132,6 +133,20 @@ describe('a batch PDF', () => {
     await adding;
     expect(added).toBe(labels.length);
     expect(bytes).toBeGreaterThan(0);
+  });
+});
+
+describe('a one-waybill PDF', () => {
+  it('is drawn page after page without letting other work in between', async () => {
+    const chunks: Buffer[] = [];
+    const renderer = new PdfRenderer(new Writable({ write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk), done()) }));
+    let otherWork = 0;
+    const labels = labelsFor(['ZT1212121200', 'ZT1212121201', 'ZT1212121202', 'ZT1212121203']);
+    setImmediate(() => otherWork++);
+    for (const label of labels) await renderer.addLabel(label);
+    expect(otherWork).toBe(0);
+    await renderer.finish();
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^%PDF-[\s\S]*%%EOF\n?$/);
   });
 });
 
