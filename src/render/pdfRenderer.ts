@@ -181,11 +181,9 @@ export class PdfRenderer implements LabelRenderer {
       if (this.failure) throw this.failure;
     }
     // Memory stays bounded whatever the batch size: past YIELD_BYTES the output gets what pdfkit holds,
-    // and drawing waits while the output is full. Short of that, drawing goes on at once. A turn of the
-    // loop after every page let all other work in between the pages of a one-waybill document: under a
-    // burst of creates each one finished behind the pages of all the others (bench:http, create → PDF at
-    // 100 req/s in bursts: 82–84 % handled within 50 ms, 91 % without). A batch over HTTP still lets
-    // other requests in after every waybill (streamedSink).
+    // and drawing waits while the output is full; short of that, drawing goes on. (A turn after every page
+    // let the pages of all other creates in between a one-waybill document's, so under a burst each one
+    // finished behind all of them. A batch over HTTP still lets others in after every waybill: streamedSink.)
     for (;;) {
       // An output that is gone (a client that went away, a failed file) never drains: stop, do not spin.
       if (this.out.destroyed) throw this.out.errored ?? new Error('the output closed before the document was complete');
