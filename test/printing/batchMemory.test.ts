@@ -1,8 +1,8 @@
 // A batch's memory stays flat (issue 20): the PDF renderer lets each page go once it is written, it
 // stops drawing while its output does not read, and the document's end (fonts, cross-reference table)
 // reaches the output gathered in large chunks, not as a chunk per line; a one-waybill document is drawn
-// without other work between its pages; a print handed its orders lets each go once its waybill is printed. Behaviour only, no sizes or timings: the figures are
-// `npm run bench:memory`'s.
+// without other work between its pages; a print handed its orders lets each go once its waybill is
+// printed. Behaviour only, no sizes or timings: the figures are `npm run bench:memory`'s.
 
 import fs from 'node:fs';
 import os from 'node:os';

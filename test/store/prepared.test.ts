@@ -150,14 +150,16 @@ describe('PostgreSQL: two transactions that deadlock', () => {
     await d.run(insertKey, { id: 'first' });
     await d.run(insertKey, { id: 'second' });
     const mark = prepared((db, a: { id: string; mark: string }) => db.updateTable('api_keys').set((eb) => ({ name: eb('name', '||', a.mark) })).where('id', '=', a.id));
-    const pause = () => d.db.selectNoFrom((eb) => eb.fn<number>('pg_sleep', [eb.val(0.3)]).as('slept'));
+    const pause = (seconds: number) => d.db.selectNoFrom((eb) => eb.fn<number>('pg_sleep', [eb.val(seconds)]).as('slept'));
+    // Both connections open before the race, so the two transactions start together.
+    await Promise.all([pause(0.05).execute(), pause(0.05).execute()]);
     let runs = 0;
     // Each locks one row, waits until the other has locked the other row, then wants the other's row.
     const crossing = (one: string, other: string, m: string) =>
       d.transaction(function* () {
         runs++;
         yield* step(mark, { id: one, mark: m });
-        yield* step(pause());
+        yield* step(pause(0.5));
         yield* step(mark, { id: other, mark: m });
       });
     try {
