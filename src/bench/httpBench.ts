@@ -182,14 +182,16 @@ async function main(): Promise<void> {
         // (autocannon refuses ignoreCoordinatedOmission without a rate)
         measured(await autocannon({ duration: DURATION, connections: CONNECTIONS, ...options, ...(options.overallRate ? { ignoreCoordinatedOmission: true } : {}) })),
       );
-      scenarios.push({ name, load, ...s });
-      console.log(line(scenarios.at(-1)!));
+      const scenario: Scenario = { name, load, ...s };
+      scenarios.push(scenario);
+      console.log(line(scenario));
     };
     const runEvenly = async (name: string, next: () => PlannedRequest, target: Target) => {
       process.stdout.write(`${name}, ${target.rate} req/s evenly spaced … `);
       const s = await withinService(base, target, () => evenlySpaced(base, target.rate, DURATION, next));
-      scenarios.push({ name, load: `${target.rate} req/s, evenly spaced`, ...s });
-      console.log(line(scenarios.at(-1)!));
+      const scenario: Scenario = { name, load: `${target.rate} req/s, evenly spaced`, ...s };
+      scenarios.push(scenario);
+      console.log(line(scenario));
     };
     const createPdf = (): PlannedRequest => {
       const n = seq++;

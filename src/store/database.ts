@@ -90,18 +90,27 @@ const LOCK_WAIT_MS = 5000;
  * busy_timeout is 0 once it is migrated (sqliteStore.ts) and the wait is here. A refused try has changed
  * nothing, so trying again is safe: a transaction's steps start again from the beginning.
  */
-async function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
+function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = performance.now() + LOCK_WAIT_MS;
-  for (;;) {
+  // Any SQLITE_BUSY kind (another's write lock, a recovery under way): each retry is a whole statement
+  // or transaction, so it starts from a fresh snapshot.
+  return tryAgain(attempt, (code) => (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && performance.now() < deadline ? 1 : undefined));
+}
+
+/**
+ * Runs `attempt` until it succeeds or `pause` gives no wait (ms) for its error's code and the number of
+ * tries so far; then the error stands. Only for refusals that changed nothing.
+ */
+async function tryAgain<T>(attempt: () => Promise<T>, pause: (code: unknown, tries: number) => number | undefined): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    let wait: number | undefined;
     try {
       return await attempt();
     } catch (e) {
-      // Any SQLITE_BUSY kind (another's write lock, a recovery under way): each retry is a whole statement
-      // or transaction, so it starts from a fresh snapshot.
-      const code = (e as { code?: unknown } | null)?.code;
-      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || performance.now() >= deadline) throw e;
+      wait = pause((e as { code?: unknown } | null)?.code, tries);
+      if (wait === undefined) throw e;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
@@ -152,17 +161,9 @@ const PG_TRIES = 5;
  * so it starts again from its first step, as on SQLite after a refused lock; a moment later, at random,
  * so two victims do not meet again in step.
  */
-async function againOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      const code = (e as { code?: unknown } | null)?.code;
-      // 40P01 deadlock_detected, 40001 serialization_failure.
-      if ((code !== '40P01' && code !== '40001') || tries >= PG_TRIES) throw e;
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
-  }
+function againOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
+  // 40P01 deadlock_detected, 40001 serialization_failure.
+  return tryAgain(attempt, (code, tries) => ((code === '40P01' || code === '40001') && tries < PG_TRIES ? Math.random() * 10 * tries : undefined));
 }
 
 let postgresDriver: typeof pg | undefined;
