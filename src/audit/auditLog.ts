@@ -20,6 +20,11 @@ import {
 export interface AuditLog {
   /** Adds one record at the end of the chain; returns it with its seq and hashes. */
   append(entry: AuditEntry): Promise<AuditRecord>;
+  /**
+   * Adds these records in order, in one transaction of their own started at once (a print's records,
+   * whose answer waits for them): all or none.
+   */
+  appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /** That waybill's records, oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
   /**
@@ -109,28 +114,40 @@ export class ChainedAuditLog implements Required<AuditLog> {
   }
 
   private async commitGroup(group: Waiting[]): Promise<void> {
-    let made: AuditRecord[] = [];
+    let made: AuditRecord[];
     try {
-      await this.repo.append((head) => {
-        if (!head) throw new WaybillError('internal', 'the audit head is missing');
-        made = [];
-        const records: AuditRecord[] = [];
-        let last = head;
-        for (const { entry } of group) {
-          const linked = this.link(last, entry, true);
-          records.push(...linked);
-          const record = linked.at(-1)!; // link always returns the entry's record last
-          made.push(record);
-          last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
-        }
-        return records;
-      });
+      made = await this.appendLinked(group.map((w) => w.entry));
     } catch (e) {
       if (group.length === 1) return group[0]!.reject(e);
       for (const one of group) await this.commitGroup([one]);
       return;
     }
     group.forEach((w, i) => w.resolve(made[i]!));
+  }
+
+  async appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    entries.forEach(checkEntry);
+    return entries.length ? this.appendLinked(entries) : [];
+  }
+
+  /** Stores the entries after the head in one transaction; returns each entry's record (not the key change records). */
+  private async appendLinked(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
+    let made: AuditRecord[] = [];
+    await this.repo.append((head) => {
+      if (!head) throw new WaybillError('internal', 'the audit head is missing');
+      made = [];
+      const records: AuditRecord[] = [];
+      let last = head;
+      for (const entry of entries) {
+        const linked = this.link(last, entry, true);
+        records.push(...linked);
+        const record = linked.at(-1)!; // link always returns the entry's record last
+        made.push(record);
+        last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
+      }
+      return records;
+    });
+    return made;
   }
 
   /**

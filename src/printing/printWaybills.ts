@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AuditLog } from '../audit/auditLog';
+import type { AuditEntry } from '../audit/auditRecord';
 import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
@@ -198,7 +199,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
-  await inAuditGroups(trail, (w) => auditPrint(deps.audit, job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces));
+  await inAuditGroups(deps.audit, trail, (w) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces));
   return summary;
 }
 
@@ -260,10 +261,10 @@ export async function reprintWaybills(
   }
   await req.sink.finish();
   if (paper) await deps.store.savePrintJob(job, [], copies);
-  await inAuditGroups(req.waybills, (waybill, i) => {
+  await inAuditGroups(deps.audit, req.waybills, (waybill, i) => {
     const pieces = done.pieces[i]!;
-    if (paper) return auditPrint(deps.audit, job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
-    return deps.audit.append({ at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } });
+    if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
+    return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
   });
   return done;
 }
@@ -334,28 +335,29 @@ function areasOf(order: Order, lang: Lang) {
   return { sender: partyArea(order.sender.address, lang), recipient: partyArea(order.recipient.address, lang) };
 }
 
-/** Audit records handed to the log at once: its group commit writes them in one transaction. */
+/** Audit records written in one transaction. */
 const AUDIT_GROUP = 200;
 /** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
 const AUDIT_COLLECT_EVERY = 1000;
 
 /**
- * A print's audit records, in order, AUDIT_GROUP at a time: the audit log commits the appends waiting
- * together in one transaction (auditLog.ts), so a 1,000-waybill batch writes five groups instead of a
- * thousand transactions one after the other. Each group is awaited before the next, which keeps what is
- * held at once small; the committed records' garbage is collected now and then, as while printing.
+ * A print's audit records, in order, AUDIT_GROUP to a transaction: a 1,000-waybill batch writes five
+ * instead of a thousand. Each is written at once, not at the log's next group commit: that waits for the
+ * event loop's next turn, behind every request that arrived meanwhile, and a create's answer waits for
+ * its record. Each group is awaited before the next, which keeps what is held at once small; the
+ * committed records' garbage is collected now and then, as while printing.
  */
-async function inAuditGroups<T>(items: readonly T[], append: (item: T, index: number) => Promise<unknown>): Promise<void> {
+async function inAuditGroups<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): Promise<void> {
   for (let start = 0; start < items.length; start += AUDIT_GROUP) {
-    await Promise.all(items.slice(start, start + AUDIT_GROUP).map((item, i) => append(item, start + i)));
+    await audit.appendAll(items.slice(start, start + AUDIT_GROUP).map((item, i) => entry(item, start + i)));
     const done = start + AUDIT_GROUP;
     if (done % AUDIT_COLLECT_EVERY === 0 && done < items.length) collectGarbage();
   }
 }
 
 /** Print 0 is a create without paper (a preview), 1 the first print, 2+ reprints. */
-function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, printNo: number, copies: number, pieces: number) {
-  return audit.append({
+function printEntry(job: PrintJobRecord, waybillNo: string, printNo: number, copies: number, pieces: number): AuditEntry {
+  return {
     at: job.createdAt,
     actor: actorOf(job),
     action: printNo === 0 ? 'create' : printNo === 1 ? 'print' : 'reprint',
@@ -363,7 +365,7 @@ function auditPrint(audit: AuditLog, job: PrintJobRecord, waybillNo: string, pri
     outcome: 'ok',
     // Copies per piece; a multi-piece waybill names its piece count (each piece printed every copy).
     detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo, ...(pieces > 1 ? { pieces } : {}) },
-  });
+  };
 }
 
 function actorOf(job: PrintJobRecord): string {

@@ -121,6 +121,23 @@ describe.each(STORE_BACKENDS)('%s audit log', (_name, backend) => {
     await t.close();
   });
 
+  it('writes a list of entries in one transaction of its own, without waiting for the next turn, all or none', async () => {
+    const t = await backend.open();
+    const log = t.stores.audit;
+    await log.append(entry(1));
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const records = await log.appendAll([entry(2), entry(3), entry(4)]);
+    // On SQLite the transaction runs at once; on PostgreSQL it waits for the network, as any query does.
+    if (t.stores.backend === 'sqlite') expect(turned).toBe(false);
+    expect(records.map((r) => [r.seq, r.waybillNo])).toEqual([2, 3, 4].map((i) => [i, entry(i).waybillNo]));
+    // One bad entry: none of the list is written.
+    await expect(log.appendAll([entry(5), { ...entry(6), at: 'yesterday' }])).rejects.toThrow(/not a date/);
+    expect(await log.appendAll([])).toEqual([]);
+    expect(await log.verify()).toEqual({ ok: true, count: 4 });
+    await t.close();
+  });
+
   it('refuses entries it could not read back exactly', async () => {
     const { t, log } = await fiftyRecords(backend);
     await expect(log.append({ ...entry(1), action: 'peek' as never })).rejects.toThrow(/unknown audit action/);
@@ -281,7 +298,7 @@ describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) =>
 
     // An audit log without job lookup still traces the print.
     const lines: string[] = [];
-    const plain = { append: log.append.bind(log), forWaybill: log.forWaybill.bind(log), verify: log.verify.bind(log) };
+    const plain = { append: log.append.bind(log), appendAll: log.appendAll.bind(log), forWaybill: log.forWaybill.bind(log), verify: log.verify.bind(log) };
     expect(await auditCommand(['trace', 'ABCD-EFGH'], { audit: plain, findCopyPrint }, (l) => lines.push(l))).toBe(0);
     expect(lines.at(-1)).toMatch(/not available/);
 
