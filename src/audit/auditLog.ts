@@ -25,6 +25,12 @@ export interface AuditLog {
    * whose answer waits for them): all or none.
    */
   appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
+  /**
+   * These entries as records after whatever head the writing transaction finds, for a store that writes
+   * them with the rows they record (WaybillStore.savePrintJob): both commit, or neither. Checks the
+   * entries now.
+   */
+  chain(entries: readonly AuditEntry[]): AuditChain;
   /** That waybill's records, oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
   /**
@@ -44,6 +50,9 @@ export interface CheckpointHead extends AuditHead {
   count: number;
 }
 
+/** The records to store after a head (undefined: its row is gone), in order; the last becomes the head. */
+export type AuditChain = (head: AuditHead | undefined) => AuditRecord[];
+
 /** Where the records and the head live. Callbacks run inside a transaction: they must await nothing but what they are given. */
 export interface AuditRepository {
   /**
@@ -51,7 +60,7 @@ export interface AuditRepository {
    * if its row is gone), stores the records `next` makes from it, in order, and moves the head to the last.
    * Returns the last one; writes nothing (and returns undefined) when `next` returns no record.
    */
-  append(next: (head: AuditHead | undefined) => AuditRecord[]): Promise<AuditRecord | undefined>;
+  append(next: AuditChain): Promise<AuditRecord | undefined>;
   /** The head and the number of records, from one snapshot. */
   checkpointHead(): Promise<CheckpointHead | undefined>;
   /** Oldest first. */
@@ -130,24 +139,36 @@ export class ChainedAuditLog implements Required<AuditLog> {
     return entries.length ? this.appendLinked(entries) : [];
   }
 
+  chain(entries: readonly AuditEntry[]): AuditChain {
+    entries.forEach(checkEntry);
+    return (head) => this.linkAll(head, entries).records;
+  }
+
   /** Stores the entries after the head in one transaction; returns each entry's record (not the key change records). */
   private async appendLinked(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
     let made: AuditRecord[] = [];
     await this.repo.append((head) => {
-      if (!head) throw new WaybillError('internal', 'the audit head is missing');
-      made = [];
-      const records: AuditRecord[] = [];
-      let last = head;
-      for (const entry of entries) {
-        const linked = this.link(last, entry, true);
-        records.push(...linked);
-        const record = linked.at(-1)!; // link always returns the entry's record last
-        made.push(record);
-        last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
-      }
-      return records;
+      const linked = this.linkAll(head, entries);
+      made = linked.made;
+      return linked.records;
     });
     return made;
+  }
+
+  /** The records of these entries after the head, with a key change record first when the key changed; `made`: the entries' own. */
+  private linkAll(head: AuditHead | undefined, entries: readonly AuditEntry[]): { records: AuditRecord[]; made: AuditRecord[] } {
+    if (!head) throw new WaybillError('internal', 'the audit head is missing');
+    const records: AuditRecord[] = [];
+    const made: AuditRecord[] = [];
+    let last = head;
+    for (const entry of entries) {
+      const linked = this.link(last, entry, true);
+      records.push(...linked);
+      const record = linked.at(-1)!; // link always returns the entry's record last
+      made.push(record);
+      last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
+    }
+    return { records, made };
   }
 
   /**

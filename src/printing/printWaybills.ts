@@ -114,7 +114,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // 10,000-waybill batch holds no more of them than a 500-waybill one (README: Benchmarks, bench:memory).
   const stageEvery = deps.stageEvery ?? STAGE_EVERY;
   const trail: { waybillNo: string; pieces: number }[] = [];
+  const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces);
   let staged = false;
+  let auditedInSave = false;
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
   try {
     let group: { id: string; order: Order }[] = [];
@@ -184,7 +186,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     // The document's garbage goes before the save builds its rows and events for every waybill at once.
     if (req.orders.length >= COLLECT_EVERY) collectGarbage();
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
-    await deps.store.savePrintJob(job, waybills, copies, lease?.id, staged);
+    auditedInSave = inSave(trail);
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...(auditedInSave ? { trail: deps.audit.chain(trail.map(trailEntry)) } : {}) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -199,7 +202,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
-  await inAuditGroups(deps.audit, trail, (w) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces));
+  if (!auditedInSave) await inAuditGroups(deps.audit, trail, trailEntry);
   return summary;
 }
 
@@ -260,12 +263,14 @@ export async function reprintWaybills(
     req.onProgress?.(orderIndex + 1);
   }
   await req.sink.finish();
-  if (paper) await deps.store.savePrintJob(job, [], copies);
-  await inAuditGroups(deps.audit, req.waybills, (waybill, i) => {
+  const entry = (waybill: WaybillRecord, i: number): AuditEntry => {
     const pieces = done.pieces[i]!;
     if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
-  });
+  };
+  const auditedInSave = paper && inSave(req.waybills);
+  if (paper) await deps.store.savePrintJob(job, [], copies, auditedInSave ? { trail: deps.audit.chain(req.waybills.map(entry)) } : {});
+  if (!auditedInSave) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;
 }
 
@@ -337,6 +342,16 @@ function areasOf(order: Order, lang: Lang) {
 
 /** Audit records written in one transaction. */
 const AUDIT_GROUP = 200;
+
+/**
+ * Whether a print's trail goes into its save's transaction (saved and audited, or neither: a crash
+ * between the two left waybills live with no record of their print): every create and short print. A
+ * longer trail follows the save in groups, so the save's hold on the audit head (and SQLite's write lock)
+ * stays short.
+ */
+function inSave(trail: readonly unknown[]): boolean {
+  return trail.length > 0 && trail.length <= AUDIT_GROUP;
+}
 /** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
 const AUDIT_COLLECT_EVERY = 1000;
 

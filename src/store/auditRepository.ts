@@ -3,7 +3,7 @@
 // and instance queue there and seq and prev-hash never fork.
 
 import { sql, type Kysely } from 'kysely';
-import type { AuditRepository, CheckpointHead } from '../audit/auditLog';
+import type { AuditChain, AuditRepository, CheckpointHead } from '../audit/auditLog';
 import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
@@ -43,22 +43,29 @@ const moveHead = prepared((db, head: { seq: AuditRow['seq']; hash: string; key_i
   db.updateTable('audit_head').set({ seq: head.seq, hash: head.hash, key_id: head.key_id }).where('id', '=', 1),
 );
 
+/**
+ * The steps of an append, inside any write transaction (an append's own, a print's save): reads and locks
+ * the head, stores the records `next` makes from it and moves the head to the last. Another transaction's
+ * append waits from the head's read until this one commits, so a save holds the head only at its end.
+ */
+export function* appendSteps(next: AuditChain) {
+  const { rows } = yield* step(readHead, {});
+  const records = next(rows[0] && toHead(rows[0]));
+  // The head moves after each record: the guard trigger holds every insert to the head before it.
+  for (const record of records) {
+    yield* step(insertRecord, toRow(record));
+    yield* step(moveHead, { seq: record.seq, hash: record.hash, key_id: record.keyId ?? null });
+  }
+  return records.at(-1);
+}
+
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly d: Database) {}
 
-  append(next: (head: AuditHead | undefined) => AuditRecord[]): Promise<AuditRecord | undefined> {
+  append(next: AuditChain): Promise<AuditRecord | undefined> {
     // One write transaction from its first statement: SQLite's write lock, PostgreSQL's row lock on the
     // head, so every other appender queues before reading the head.
-    return this.d.transaction(function* () {
-      const { rows } = yield* step(readHead, {});
-      const records = next(rows[0] && toHead(rows[0]));
-      // The head moves after each record: the guard trigger holds every insert to the head before it.
-      for (const record of records) {
-        yield* step(insertRecord, toRow(record));
-        yield* step(moveHead, { seq: record.seq, hash: record.hash, key_id: record.keyId ?? null });
-      }
-      return records.at(-1);
-    });
+    return this.d.transaction(() => appendSteps(next));
   }
 
   checkpointHead(): Promise<CheckpointHead | undefined> {

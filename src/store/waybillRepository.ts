@@ -27,6 +27,8 @@ import { isUniqueViolation, step, type Database, type Steps } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
+import type { AuditChain } from '../audit/auditLog';
+import { appendSteps } from './auditRepository';
 import { leaseLost } from '../printing/printLeases';
 import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
 import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
@@ -289,7 +291,8 @@ export class SqlWaybillRepository implements WaybillStore {
     });
   }
 
-  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string, staged = false): Promise<void> {
+  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run: { leaseId?: string; staged?: boolean; trail?: AuditChain } = {}): Promise<void> {
+    const { leaseId, staged = false, trail } = run;
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -336,6 +339,8 @@ export class SqlWaybillRepository implements WaybillStore {
           for (const part of chunks(job.batch))
             yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId }))));
         }
+        // Last, so that the audit head is held only until the commit.
+        if (trail) yield* appendSteps(trail);
       });
     } catch (e) {
       if (isUniqueViolation(e)) throw new UniqueViolation(violated(e));

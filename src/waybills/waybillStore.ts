@@ -2,6 +2,7 @@
 // the port the print, scan and lifecycle use cases need (one implementation for both databases, in
 // src/store/). Records hold sealed boxes and keyed hashes only; no field here is personal data in the clear.
 
+import type { AuditChain } from '../audit/auditLog';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 
@@ -161,9 +162,10 @@ export interface WaybillStore {
    * waybill with a copy on paper here moves from `created` to `printed` (src/waybills/transitions.ts).
    * With the print run's lease: ends the lease and confirms the relay bindings it made, in the same
    * transaction, and with `staged` the records the run staged under it (first, in the order staged);
-   * throws `unavailable` (nothing saved) when the lease was swept as a dead run's.
+   * throws `unavailable` (nothing saved) when the lease was swept as a dead run's. With `trail`, the
+   * print's audit records are appended in the same transaction: saved and audited, or neither.
    */
-  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], leaseId?: string, staged?: boolean): Promise<void>;
+  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run?: { leaseId?: string; staged?: boolean; trail?: AuditChain }): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere
    * until its save moves them; the lease's drop or sweep deletes them. So a long print need not hold every

@@ -1,5 +1,6 @@
 // A batch's audit trail: one record per waybill, in the orders' order, on an intact chain, however many
-// group commits the print hands them to; a reprint of many waybills likewise.
+// group commits the print hands them to; a reprint of many waybills likewise. A short print's records
+// commit in its save's transaction.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import { SqlAuditRepository } from '../../src/store/auditRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import { printDeps } from '../support/printDeps';
+import { STORE_BACKENDS } from '../support/storeBackends';
 
 jest.setTimeout(120_000);
 
@@ -51,4 +53,30 @@ it('a batch leaves one print record per waybill, in order, and the chain verifie
   const reprints = await audit.forJob(again.jobId);
   expect(reprints.map((r) => [r.action, r.waybillNo])).toEqual(printed.waybills.map((w) => ['reprint', w.waybillNo]));
   expect((await audit.verify()).ok).toBe(true);
+});
+
+describe.each(STORE_BACKENDS)('%s: a print and its audit records', (_name, backend) => {
+  it('commit together: when the records cannot be written, nothing of the print is saved', async () => {
+    const t = await backend.open();
+    const deps = printDeps({ store: t.stores.store, audit: t.stores.audit });
+    const print = () => printWaybills(deps, { ...request, orders: [{ ...samples[0]!, orderId: 'T-1' }], sink: new JsonSink(memoryOutput().stream) });
+    const count = async (table: string) => Number((await t.query(`SELECT count(*) AS n FROM ${table}`))[0]!.n);
+    const before = await count('audit_log');
+
+    // The log fails to link the records (as with its head row gone), inside the save's transaction.
+    const log = t.stores.audit as unknown as { link: () => never };
+    const link = log.link;
+    log.link = () => {
+      throw new Error('audit refused');
+    };
+    await expect(print()).rejects.toThrow('audit refused');
+    expect([await count('waybills'), await count('print_jobs'), await count('audit_log')]).toEqual([0, 0, before]);
+
+    log.link = link;
+    const printed = await print();
+    expect([await count('waybills'), await count('print_jobs')]).toEqual([1, 1]);
+    expect((await t.stores.audit.forJob(printed.jobId)).map((r) => [r.action, r.waybillNo])).toEqual([['print', printed.waybills[0]!.waybillNo]]);
+    expect((await t.stores.audit.verify()).ok).toBe(true);
+    await t.close();
+  });
 });

@@ -112,7 +112,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     expect(await w.resolveAll(saved.waybills[0]!.id)).toEqual(['bridge:recipient', 'bridge:sender']);
 
     const job = { id: randomUUID(), createdAt: T0.toISOString(), channel: 'cli' as const, templateId: 'cn-4copy', format: 'json', host: 'h', operator: 'o' };
-    await expect(db.stores.store.savePrintJob(job, [], [], dead.id)).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(db.stores.store.savePrintJob(job, [], [], { leaseId: dead.id })).rejects.toMatchObject({ code: 'unavailable' });
     expect(await db.query('SELECT id FROM print_jobs WHERE id = ?', job.id)).toEqual([]);
   });
 

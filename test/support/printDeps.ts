@@ -22,5 +22,5 @@ export function memoryPrintStore(): { store: WaybillStore; audit: AuditLog; save
     savePrintJob: async (_job: unknown, waybills: WaybillRecord[]) => void saved.push(...waybills),
     recordAlert: async () => {},
   } as unknown as WaybillStore;
-  return { store, audit: { append: async () => {}, appendAll: async () => [] } as unknown as AuditLog, saved };
+  return { store, audit: { append: async () => {}, appendAll: async () => [], chain: () => () => [] } as unknown as AuditLog, saved };
 }
