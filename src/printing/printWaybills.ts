@@ -342,6 +342,8 @@ function areasOf(order: Order, lang: Lang) {
 
 /** Audit records written in one transaction. */
 const AUDIT_GROUP = 200;
+/** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
+const AUDIT_COLLECT_EVERY = 1000;
 
 /**
  * Whether a print's trail goes into its save's transaction (saved and audited, or neither: a crash
@@ -352,15 +354,13 @@ const AUDIT_GROUP = 200;
 function inSave(trail: readonly unknown[]): boolean {
   return trail.length > 0 && trail.length <= AUDIT_GROUP;
 }
-/** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
-const AUDIT_COLLECT_EVERY = 1000;
 
 /**
- * A print's audit records, in order, AUDIT_GROUP to a transaction: a 1,000-waybill batch writes five
- * instead of a thousand. Each is written at once, not at the log's next group commit: that waits for the
- * event loop's next turn, behind every request that arrived meanwhile, and a create's answer waits for
- * its record. Each group is awaited before the next, which keeps what is held at once small; the
- * committed records' garbage is collected now and then, as while printing.
+ * A long print's audit records after its save, in order, AUDIT_GROUP to a transaction: a 1,000-waybill
+ * batch writes five instead of a thousand. Each is written at once, not left to the log's group commit,
+ * which waits for the event loop's next turn, behind every request that arrived meanwhile. Each group is
+ * awaited before the next, which keeps what is held at once small; the committed records' garbage is
+ * collected now and then, as while printing.
  */
 async function inAuditGroups<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): Promise<void> {
   for (let start = 0; start < items.length; start += AUDIT_GROUP) {
