@@ -21,8 +21,8 @@ export interface AuditLog {
   /** Adds one record at the end of the chain; returns it with its seq and hashes. */
   append(entry: AuditEntry): Promise<AuditRecord>;
   /**
-   * Adds these records in order, in one transaction of their own started at once (a print's records,
-   * whose answer waits for them): all or none.
+   * Adds these records in order, in one transaction of their own started at once, not at the next group
+   * commit (a long print's records, after its save): all or none.
    */
   appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]>;
   /**

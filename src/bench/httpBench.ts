@@ -43,10 +43,12 @@ if (!Number.isInteger(WORKERS) || WORKERS < 1) throw new Error('BENCH_WORKERS mu
 const SCAN_WAYBILLS = 200;
 const SCAN_CARRIER = 'ZT';
 // 500 scans a second come from many handhelds: a courier scans a few times a minute (the default
-// per-minute limit is 30), so 1,000 couriers share the 500 req/s runs at 30 a minute each.
+// per-minute limit is 30), so 2,000 couriers share the 500 req/s runs at 15 a minute each.
 const SCAN_COURIERS = 2000;
 const ONLY = process.env.BENCH_ONLY;
 if (ONLY !== undefined && ONLY !== 'scan' && ONLY !== 'create') throw new Error(`BENCH_ONLY must be "create" or "scan" (or unset for every scenario), not "${ONLY}"`);
+const CREATES = ONLY !== 'scan';
+const SCANS = ONLY !== 'create';
 
 type RawOrder = Record<string, unknown> & { carrier?: unknown };
 
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
   try {
     const env = serverEnv(dataDir);
     const warehouse = await credential(['keys', 'create', '--role', 'warehouse', '--name', 'bench', '--client', 'bench'], env);
-    const couriers = ONLY === 'create' ? [] : await addCouriers(env);
+    const couriers = SCANS ? await addCouriers(env) : [];
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
     }
 
     // Waybills of the courier's carrier to scan, created as JSON; the token is the last segment of the QR URL.
-    const tokens = ONLY === 'create' ? [] : await createForScan(base, warehouse, scanOrders, SCAN_WAYBILLS);
+    const tokens = SCANS ? await createForScan(base, warehouse, scanOrders, SCAN_WAYBILLS) : [];
     let next = 0;
     const scanRequest: autocannon.Options = {
       url: base,
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
         },
       ],
     };
-    const warmScan = ONLY === 'create' ? undefined : await autocannon({ ...scanRequest, connections: CONNECTIONS, amount: 500 });
+    const warmScan = SCANS ? await autocannon({ ...scanRequest, connections: CONNECTIONS, amount: 500 }) : undefined;
     if (warmScan && (warmScan.non2xx || warmScan.errors)) throw new Error(`warm-up scan failed: ${statusSummary(warmScan)}, ${warmScan.errors} error(s)`);
 
     const scenarios: Scenario[] = [];
@@ -205,14 +207,14 @@ async function main(): Promise<void> {
       const n = next++;
       return { method: 'GET', path: `/v1/scan/${tokens[n % tokens.length]}?purpose=delivery`, headers: { authorization: `Bearer ${couriers[n % couriers.length]}` } };
     };
-    if (ONLY !== 'scan') {
+    if (CREATES) {
       await run('create → JSON', `${CONNECTIONS} connections, unthrottled`, createRequest('json'));
       const pdfTarget: Target = { rate: 100, p99Ms: 50, method: 'POST', route: '/v1/waybills' };
       await run('create → PDF', '100 req/s (autocannon)', { ...createRequest('pdf'), overallRate: 100 }, pdfTarget);
       await runEvenly('create → PDF', createPdf, pdfTarget);
       await run('create → PDF', `${CONNECTIONS} connections, unthrottled`, createRequest('pdf'));
     }
-    if (ONLY !== 'create') {
+    if (SCANS) {
       const scanTarget: Target = { rate: 500, p99Ms: 10, method: 'GET', route: '/v1/scan/:token' };
       await run('scan', '500 req/s (autocannon)', { ...scanRequest, overallRate: 500 }, scanTarget);
       await runEvenly('scan', scan, scanTarget);

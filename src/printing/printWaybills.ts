@@ -116,7 +116,6 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const trail: { waybillNo: string; pieces: number }[] = [];
   const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces);
   let staged = false;
-  let auditedInSave = false;
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
   try {
     let group: { id: string; order: Order }[] = [];
@@ -186,8 +185,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     // The document's garbage goes before the save builds its rows and events for every waybill at once.
     if (req.orders.length >= COLLECT_EVERY) collectGarbage();
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
-    auditedInSave = inSave(trail);
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...(auditedInSave ? { trail: deps.audit.chain(trail.map(trailEntry)) } : {}) });
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...(inSave(trail) ? { trail: deps.audit.chain(trail.map(trailEntry)) } : {}) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -202,7 +200,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
-  if (!auditedInSave) await inAuditGroups(deps.audit, trail, trailEntry);
+  if (!inSave(trail)) await inAuditGroups(deps.audit, trail, trailEntry);
   return summary;
 }
 
