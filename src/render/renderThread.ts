@@ -15,7 +15,7 @@ const { deflateSync } = require('node:zlib');
 const QRCode = require(workerData.qrcode);
 const bwipjs = require(workerData.bwipjs);
 const jobs = {
-  deflate: (stream) => deflateSync(stream),
+  deflate: (stream) => deflateSync(stream, { level: workerData.deflateLevel }),
   qr: (data) => {
     const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], workerData.qrOptions);
     return { size: modules.size, data: modules.data };
@@ -42,6 +42,9 @@ interface Thread {
   waiting: Map<number, { job: Job; resolve: (outputs: unknown[]) => void; reject: (e: Error) => void }>;
 }
 
+/** zlib's fastest level, for PDF streams: against its default, two thirds of the time, some 4–8 % larger. */
+export const DEFLATE_LEVEL = 1;
+
 let thread: Thread | undefined;
 let nextId = 0;
 
@@ -50,7 +53,7 @@ function start(): Thread {
     eval: true,
     // Its garbage is short-lived buffers: a small young generation keeps the process's memory down.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
-    workerData: { qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
+    workerData: { deflateLevel: DEFLATE_LEVEL, qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
   });
   const t: Thread = { worker, waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {

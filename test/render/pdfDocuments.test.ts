@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 import type { LabelDrawing } from '../../src/layout/drawing';
 import { layoutWaybill } from '../../src/layout/layoutWaybill';
 import { loadTemplate } from '../../src/layout/loadTemplate';
@@ -106,4 +107,27 @@ it("a long document's pages compressed on the deflate thread read and look exact
   const pages = await rasterisePdf(file, 100);
   expect(pages).toHaveLength(labels.length);
   once.forEach((_, i) => expect(pages[last + i]!.equals(pages[i]!)).toBe(true));
+});
+
+it('every stream of a document is deflated once: it inflates to its content', async () => {
+  const { PdfRenderer } = await import('../../src/render/pdfRenderer');
+  const bytes = fs.readFileSync(await render(PdfRenderer, labelsOf(4), 'streams'));
+  const pdf = bytes.toString('latin1');
+  // Each stream object: its dictionary, then exactly Length bytes between "stream\n" and "\nendstream".
+  const streams = [...pdf.matchAll(/<<([^]*?)>>\nstream\n/g)].map((m) => {
+    const start = m.index + m[0].length;
+    const length = Number(/\/Length (\d+)/.exec(m[1]!)![1]);
+    expect(pdf.slice(start + length, start + length + 10)).toBe('\nendstream');
+    return { dict: m[1]!, data: bytes.subarray(start, start + length) };
+  });
+  // Four pages' content, two font subsets and their ToUnicode maps at least.
+  expect(streams.length).toBeGreaterThanOrEqual(8);
+  const contents = streams.map(({ dict, data }) => {
+    expect(dict).toContain('/Filter /FlateDecode');
+    return inflateSync(data);
+  });
+  // Not deflated twice: no content is itself a zlib stream (header byte 0x78).
+  for (const content of contents) expect(content[0]).not.toBe(0x78);
+  // Each page's content begins with the flip to points from the top left.
+  expect(contents.filter((c) => c.toString('latin1').startsWith('1 0 0 -1 0 '))).toHaveLength(template.labels.length);
 });
