@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { AuditLog } from '../audit/auditLog';
+import type { AuditChain, AuditLog } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
 import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
@@ -185,7 +185,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     // The document's garbage goes before the save builds its rows and events for every waybill at once.
     if (req.orders.length >= COLLECT_EVERY) collectGarbage();
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...(inSave(trail) ? { trail: deps.audit.chain(trail.map(trailEntry)) } : {}) });
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...savedTrail(deps.audit, trail, trailEntry) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -266,9 +266,9 @@ export async function reprintWaybills(
     if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
   };
-  const auditedInSave = paper && inSave(req.waybills);
-  if (paper) await deps.store.savePrintJob(job, [], copies, auditedInSave ? { trail: deps.audit.chain(req.waybills.map(entry)) } : {});
-  if (!auditedInSave) await inAuditGroups(deps.audit, req.waybills, entry);
+  // A view saves nothing: its records always follow.
+  if (paper) await deps.store.savePrintJob(job, [], copies, savedTrail(deps.audit, req.waybills, entry));
+  if (!paper || !inSave(req.waybills)) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;
 }
 
@@ -351,6 +351,11 @@ const AUDIT_COLLECT_EVERY = 1000;
  */
 function inSave(trail: readonly unknown[]): boolean {
   return trail.length > 0 && trail.length <= AUDIT_GROUP;
+}
+
+/** The save's part of a print's trail: its records when they go into the save (inSave), else nothing. */
+function savedTrail<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): { trail?: AuditChain } {
+  return inSave(items) ? { trail: audit.chain(items.map(entry)) } : {};
 }
 
 /**

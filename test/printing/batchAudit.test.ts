@@ -1,5 +1,5 @@
 // A batch's audit trail: one record per waybill, in the orders' order, on an intact chain, however many
-// group commits the print hands them to; a reprint of many waybills likewise. A short print's records
+// transactions the print writes them in; a reprint of many waybills likewise. A short print's records
 // commit in its save's transaction.
 
 import fs from 'node:fs';
