@@ -22,6 +22,8 @@
 // Never prints tokens, credentials or order data. BENCH_DURATION (seconds, default 15) and BENCH_CONNECTIONS
 // (default 10) change the runs, BENCH_WORKERS the server's `serve --workers` (default: one per core);
 // BENCH_ONLY=create or BENCH_ONLY=scan runs only the create or the scan scenarios (after the same warm-up).
+// BENCH_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/test) keeps the stores in a throw-away PostgreSQL
+// database created beside that one and dropped afterwards, instead of the embedded SQLite file.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,7 +33,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { loadConfig } from '../config/config';
 import { openServices } from '../wiring';
-import { freePort, loadAverage, stopServer, waitReady } from './serverChild';
+import { freePort, loadAverage, stopServer, throwAwayPgDatabase, waitReady } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -47,6 +49,7 @@ const SCAN_CARRIER = 'ZT';
 const SCAN_COURIERS = 2000;
 const ONLY = process.env.BENCH_ONLY;
 if (ONLY !== undefined && ONLY !== 'scan' && ONLY !== 'create') throw new Error(`BENCH_ONLY must be "create" or "scan" (or unset for every scenario), not "${ONLY}"`);
+const PG_URL = process.env.BENCH_PG_URL || undefined;
 const CREATES = ONLY !== 'scan';
 const SCANS = ONLY !== 'create';
 
@@ -104,16 +107,18 @@ async function main(): Promise<void> {
   console.log(`load average before: ${loadAverage()} (server and load generator share these CPUs)`);
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-bench-'));
+  const database = PG_URL ? await throwAwayPgDatabase(PG_URL) : undefined;
   let server: ChildProcess | undefined;
   const cleanUp = async () => {
     if (server) await stopServer(server);
     server = undefined;
     fs.rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
   };
   const onSignal = () => void cleanUp().finally(() => process.exit(130));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    const env = serverEnv(dataDir);
+    const env = serverEnv(dataDir, database?.url);
     const warehouse = await credential(['keys', 'create', '--role', 'warehouse', '--name', 'bench', '--client', 'bench'], env);
     const couriers = SCANS ? await addCouriers(env) : [];
 
@@ -126,7 +131,8 @@ async function main(): Promise<void> {
     await waitReady(base, child, () => serverLog);
     // With workers, /readyz answers once the first listens; the primary says when all of them do.
     for (let i = 0; i < 300 && !/listening on/.test(serverLog); i++) await new Promise((r) => setTimeout(r, 100));
-    console.log(`server: child process ${child.pid} on ${base} (${WORKERS === 1 ? 'one process' : `${WORKERS} workers`}), ${DURATION} s per run, ${CONNECTIONS} connections\n`);
+    const store = database ? `PostgreSQL at ${new URL(database.url).host}, a throw-away database` : 'SQLite, a fresh file';
+    console.log(`server: child process ${child.pid} on ${base} (${WORKERS === 1 ? 'one process' : `${WORKERS} workers`}; ${store}), ${DURATION} s per run, ${CONNECTIONS} connections\n`);
 
     let seq = 0;
     const createRequest = (format: 'json' | 'pdf'): autocannon.Options => ({
@@ -229,11 +235,12 @@ async function main(): Promise<void> {
   }
 }
 
-/** The child's environment: our own settings only (no WAYBILL_* of the caller), limits far above the load. */
-function serverEnv(dataDir: string): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_')));
+/** The child's environment: our own settings only (no WAYBILL_* or DATABASE_URL of the caller), limits far above the load. */
+function serverEnv(dataDir: string, databaseUrl: string | undefined): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_') && k !== 'DATABASE_URL'));
   return {
     ...inherited,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     WAYBILL_DATA_DIR: dataDir,
     WAYBILL_LOG_LEVEL: 'silent',
     // Each number gives 10,000 four-digit extensions and each waybill binds two: room for 50,000 waybills.

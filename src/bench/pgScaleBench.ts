@@ -11,9 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
-import pg from 'pg';
 import { openStores } from '../store/openStores';
-import { stopServer } from './serverChild';
+import { stopServer, throwAwayPgDatabase } from './serverChild';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -27,10 +26,8 @@ async function main(): Promise<void> {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const dbName = `waybill_bench_${randomBytes(4).toString('hex')}`;
-  await admin(`CREATE DATABASE ${dbName}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
+  const database = await throwAwayPgDatabase(ADMIN_URL);
+  const url = new URL(database.url);
   const dirs: string[] = [];
   const servers: ChildProcess[] = [];
   try {
@@ -94,17 +91,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(servers.map(stopServer));
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  }
-}
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
+    await database.drop();
   }
 }
 

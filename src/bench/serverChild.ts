@@ -1,9 +1,11 @@
 // A benchmarked `waybill serve` child: a free loopback port for it, waiting until it is ready, stopping it
-// the way an orchestrator would, and how busy the machine it shares is.
+// the way an orchestrator would, how busy the machine it shares is, and a throw-away PostgreSQL database.
 
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
+import pg from 'pg';
 
 /** SIGTERM (the service finishes running requests and closes its store), SIGKILL if it takes too long. */
 export async function stopServer(child: ChildProcess): Promise<void> {
@@ -49,4 +51,26 @@ export function loadAverage(): string {
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
+}
+
+/**
+ * A throw-away PostgreSQL database created beside `adminUrl`'s (same server and credentials), for a bench's
+ * stores; `drop` removes it, connections and all.
+ */
+export async function throwAwayPgDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `waybill_bench_${randomBytes(4).toString('hex')}`;
+  await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
