@@ -626,9 +626,9 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   /**
-   * Concurrent scans' attempts and their audit records share one transaction: one commit for the group,
-   * not one per attempt and one per audit group, so fewer pages written to the WAL and fewer drops of the
-   * other worker's page cache.
+   * Concurrent scans' attempts and their audit records share a transaction: a scan wrote an attempt in
+   * one transaction of its own and its record in a group commit; one page write of each table for each
+   * scan made the other worker's statements slower (its page cache dropped at each commit).
    */
   private readonly scanAttempts = groupCommit(async (scans: { attempt: ScanAttempt; trail: AuditChain }[]) => {
     await this.d.transaction(function* () {

@@ -227,10 +227,7 @@ export interface WaybillStore {
   replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;
   countSealedByKey(): Promise<Record<string, number>>;
 
-  /**
-   * With `trail`, the attempt's audit records are written in the same transaction, both or neither; the
-   * attempts of concurrent scans may share it.
-   */
+  /** With `trail`, the audit records of the attempt are written in the same transaction: both, or neither. */
   recordScanAttempt(attempt: ScanAttempt, trail?: AuditChain): Promise<void>;
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
   /**
