@@ -3,7 +3,6 @@
 // the repository (one for both databases, in src/store/) keeps the rows and the head.
 
 import { WaybillError } from '../errors';
-import { groupCommit } from '../groupCommit';
 import {
   ChainWalk,
   HEAD_DELETED,
@@ -54,22 +53,6 @@ export interface CheckpointHead extends AuditHead {
 /** The records to store after a head (undefined: its row is gone), in order; the last becomes the head. */
 export type AuditChain = (head: AuditHead | undefined) => AuditRecord[];
 
-/** Several chains as one, in order: each goes on from the last record of the one before. */
-export function chainAll(chains: readonly AuditChain[]): AuditChain {
-  return (head) => {
-    const records: AuditRecord[] = [];
-    for (const next of chains) {
-      const made = next(head);
-      records.push(...made);
-      if (made.length) head = headAt(made.at(-1)!);
-    }
-    return records;
-  };
-}
-
-/** The head once `record` is the last. */
-const headAt = (record: AuditRecord): AuditHead => ({ seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) });
-
 /** Where the records and the head live. Callbacks run inside a transaction: they must await nothing but what they are given. */
 export interface AuditRepository {
   /**
@@ -91,14 +74,16 @@ export interface AuditRepository {
 /** At most this many records share one group commit (a bounded transaction). */
 const MAX_GROUP = 256;
 
+interface Waiting {
+  entry: AuditEntry;
+  resolve: (record: AuditRecord) => void;
+  reject: (error: unknown) => void;
+}
+
 export class ChainedAuditLog implements Required<AuditLog> {
-  /**
-   * Group commit: the appends of one turn of the event loop (concurrent requests), and those made while a
-   * commit is under way, go into one transaction, in order. Each promise resolves only once the
-   * transaction holding its record has committed, so an answer sent after `await append` is never
-   * without its record; a failed group is retried one record at a time, so one bad entry fails alone.
-   */
-  private readonly grouped = groupCommit((entries: AuditEntry[]) => this.appendLinked(entries), MAX_GROUP);
+  /** Appends waiting for the next group commit, and whether one is under way. */
+  private waiting: Waiting[] = [];
+  private committing = false;
 
   /**
    * Without `keys` the log writes plain SHA-256 links (tests, tools on an unkeyed chain) and refuses to
@@ -110,13 +95,43 @@ export class ChainedAuditLog implements Required<AuditLog> {
     private readonly keys?: AuditKeyRing,
   ) {}
 
+  /**
+   * Group commit: the appends of one turn of the event loop (concurrent requests), and those made while a
+   * commit is under way, go into one transaction, in order. Each promise resolves only once the
+   * transaction holding its record has committed, so an answer sent after `await append` is never
+   * without its record; a failed group is retried one record at a time, so one bad entry fails alone.
+   */
   append(entry: AuditEntry): Promise<AuditRecord> {
     try {
       checkEntry(entry);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.grouped(entry);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ entry, resolve, reject });
+      if (this.waiting.length === 1 && !this.committing) setImmediate(() => void this.commitWaiting());
+    });
+  }
+
+  private async commitWaiting(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.waiting.length) await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    let made: AuditRecord[];
+    try {
+      made = await this.appendLinked(group.map((w) => w.entry));
+    } catch (e) {
+      if (group.length === 1) return group[0]!.reject(e);
+      for (const one of group) await this.commitGroup([one]);
+      return;
+    }
+    group.forEach((w, i) => w.resolve(made[i]!));
   }
 
   async appendAll(entries: readonly AuditEntry[]): Promise<AuditRecord[]> {
@@ -151,7 +166,7 @@ export class ChainedAuditLog implements Required<AuditLog> {
       records.push(...linked);
       const record = linked.at(-1)!; // link always returns the entry's record last
       made.push(record);
-      last = headAt(record);
+      last = { seq: record.seq, hash: record.hash, ...(record.keyId !== undefined ? { keyId: record.keyId } : {}) };
     }
     return { records, made };
   }

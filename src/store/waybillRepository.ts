@@ -27,8 +27,7 @@ import { isUniqueViolation, step, type Database, type Steps } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
-import { chainAll, type AuditChain } from '../audit/auditLog';
-import { groupCommit } from '../groupCommit';
+import type { AuditChain } from '../audit/auditLog';
 import { appendSteps } from './auditRepository';
 import { leaseLost } from '../printing/printLeases';
 import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
@@ -185,9 +184,6 @@ const waybillByTokenHash = prepared((db, a: { tokenHash: string }) => db.selectF
 const waybillByClientOrder = prepared((db, a: { clientId: string; orderId: string }) =>
   db.selectFrom('waybills').selectAll().where('client_id', '=', a.clientId).where('order_id', '=', a.orderId),
 );
-const attemptRow = (a: ScanAttempt) => ({ courierId: a.courierId, waybillId: a.waybillId ?? null, purpose: a.purpose ?? null, at: a.at, outcome: a.outcome });
-/** At most this many scans share one transaction. */
-const MAX_SCAN_GROUP = 256;
 const insertScanAttempt = prepared((db, a: { courierId: string; waybillId: string | null; purpose: string | null; at: string; outcome: string }) =>
   db.insertInto('scan_attempts').values({ courier_id: a.courierId, waybill_id: a.waybillId, purpose: a.purpose, at: a.at, outcome: a.outcome }),
 );
@@ -620,23 +616,9 @@ export class SqlWaybillRepository implements WaybillStore {
     return Object.fromEntries(rows.map((r) => [r.key_id, Number(r.n)]));
   }
 
-  async recordScanAttempt(a: ScanAttempt, trail?: AuditChain): Promise<void> {
-    if (!trail) return void (await this.d.run(insertScanAttempt, attemptRow(a)));
-    await this.scanAttempts({ attempt: a, trail });
+  async recordScanAttempt(a: ScanAttempt): Promise<void> {
+    await this.d.run(insertScanAttempt, { courierId: a.courierId, waybillId: a.waybillId ?? null, purpose: a.purpose ?? null, at: a.at, outcome: a.outcome });
   }
-
-  /**
-   * Concurrent scans' attempts and their audit records share a transaction: a scan wrote an attempt in
-   * one transaction of its own and its record in a group commit; one page write of each table for each
-   * scan made the other worker's statements slower (its page cache dropped at each commit).
-   */
-  private readonly scanAttempts = groupCommit(async (scans: { attempt: ScanAttempt; trail: AuditChain }[]) => {
-    await this.d.transaction(function* () {
-      for (const { attempt } of scans) yield* step(insertScanAttempt, attemptRow(attempt));
-      yield* appendSteps(chainAll(scans.map((s) => s.trail)));
-    });
-    return scans.map(() => undefined);
-  }, MAX_SCAN_GROUP);
 
   async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {
     const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();

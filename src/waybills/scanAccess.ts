@@ -77,17 +77,14 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   const courier = req.credential ? await deps.couriers.authenticate(req.credential, now) : undefined;
   if (!courier) throw new CredentialRefused('unauthenticated', 'a valid courier credential is required');
 
-  // The audit record, with the attempt it records when there is one (what the limits count): written
-  // together, both or neither. A paired device's scans name the device too: one lost phone can be told
-  // from the courier's others.
-  const audit = async (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, o: { attempt?: Omit<ScanAttempt, 'courierId' | 'purpose' | 'at'>; detail?: Record<string, string> } = {}) => {
-    const facts = { ...o.detail, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
-    const entry = { at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) };
-    if (o.attempt) await deps.store.recordScanAttempt({ ...o.attempt, courierId: courier.id, purpose: req.purpose, at }, deps.audit.chain([entry]));
-    else await deps.audit.append(entry);
+  // A paired device's scans name the device too: one lost phone can be told from the courier's others.
+  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) => {
+    const facts = { ...detail, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
+    return deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) });
   };
   const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
-    await audit('refuse', code, waybill?.waybillNo, attempt ? { attempt: { waybillId: waybill?.id, outcome: attempt } } : {});
+    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: req.purpose, at, outcome: attempt });
+    await audit('refuse', code, waybill?.waybillNo);
     await detectHarvest(deps, courier, now, req.requestId);
     return new WaybillError(code, message, [], retryAfter);
   };
@@ -114,7 +111,8 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
   if (gate.lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
 
   if (!waybill) {
-    await audit('refuse', 'not_found', found?.waybillNo, { attempt: { outcome: 'unknown' }, ...(otherCarrier ? { detail: { reason: 'other_carrier' } } : {}) });
+    await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
+    await audit('refuse', 'not_found', found?.waybillNo, otherCarrier ? { reason: 'other_carrier' } : undefined);
     await detectHarvest(deps, courier, now, req.requestId);
     throw new WaybillError('not_found', 'unknown token');
   }
@@ -128,7 +126,8 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
   // The purpose is kept: a pickup scan is what lets this courier post `picked_up` (lifecycle.ts).
-  await audit('scan', 'ok', waybill.waybillNo, { attempt: { waybillId: waybill.id, outcome: 'ok' } });
+  await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, purpose: req.purpose, at, outcome: 'ok' });
+  await audit('scan', 'ok', waybill.waybillNo);
 
   const purpose = req.purpose as ScanPurpose;
   const live = (await deps.relayBindings?.forWaybill(waybill.id))?.filter((b) => !b.endedAt && b.sealed && b.expiresAt > at) ?? [];

@@ -227,8 +227,7 @@ export interface WaybillStore {
   replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;
   countSealedByKey(): Promise<Record<string, number>>;
 
-  /** With `trail`, the audit records of the attempt are written in the same transaction: both, or neither. */
-  recordScanAttempt(attempt: ScanAttempt, trail?: AuditChain): Promise<void>;
+  recordScanAttempt(attempt: ScanAttempt): Promise<void>;
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
   /**
    * The cheap checks made before every scan, in one statement: attempts in the last minute, counted only

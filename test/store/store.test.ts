@@ -159,25 +159,4 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     await t.stores.store.ping();
     await t.close();
   });
-
-  it('writes a scan attempt with its audit record, both or neither, concurrent scans together', async () => {
-    const t = await backend.open();
-    const { store, audit } = t.stores;
-    const at = '2026-11-23T10:00:00.000Z';
-    const scan = (n: number) =>
-      store.recordScanAttempt(
-        { courierId: 'c1', waybillId: `w${n}`, purpose: 'delivery', at, outcome: 'ok' },
-        audit.chain([{ at, actor: 'courier:c1', action: 'scan', waybillNo: `ZT${n}`, purpose: 'delivery', outcome: 'ok' }]),
-      );
-    const noRecord = store.recordScanAttempt({ courierId: 'c1', waybillId: 'w9', at, outcome: 'ok' }, () => {
-      throw new Error('no record');
-    });
-    const results = await Promise.allSettled([scan(1), scan(2), noRecord, scan(3)]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    // The scan whose record could not be made left no attempt; the others are in call order.
-    expect(await t.query('SELECT waybill_id FROM scan_attempts ORDER BY id')).toEqual([{ waybill_id: 'w1' }, { waybill_id: 'w2' }, { waybill_id: 'w3' }]);
-    expect((await audit.forWaybill('ZT2')).map((r) => [r.actor, r.action, r.outcome])).toEqual([['courier:c1', 'scan', 'ok']]);
-    expect(await audit.verify()).toEqual({ ok: true, count: 3 });
-    await t.close();
-  });
 });
