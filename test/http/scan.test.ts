@@ -3,6 +3,7 @@
 // printed label → scan → delivered → after the grace period, gone for ever.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -192,6 +193,28 @@ describe('courier scan API', () => {
     const limited = await scan(w, w.tokens[0]!, cred);
     expect(limited.status).toBe(429);
     expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+  });
+
+  it('holds the per-minute limit when a courier fires many scans at once', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    // Twice the limit over as many connections, opened first and then written in one go, so the
+    // server reads all the requests in the same turn of its event loop.
+    const port = (w.server.address() as AddressInfo).port;
+    const sockets = await Promise.all(
+      Array.from({ length: 2 * LIMITS.perMinute }, () => new Promise<net.Socket>((resolve) => { const s = net.connect(port, '127.0.0.1', () => resolve(s)); })),
+    );
+    await new Promise((r) => setTimeout(r, 100)); // the server has accepted them all
+    const answers = sockets.map(
+      (s) =>
+        new Promise<number>((resolve) => {
+          let head = '';
+          s.on('data', (d: Buffer) => (head += d.toString('latin1'))).on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1])));
+        }),
+    );
+    for (const s of sockets) s.end(`GET /v1/scan/${w.tokens[0]}?purpose=delivery HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${cred}\r\nConnection: close\r\n\r\n`);
+    const statuses = await Promise.all(answers);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMITS.perMinute);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(LIMITS.perMinute);
   });
 
   it('cancelled waybills answer 410', async () => {
