@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
 import { NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
+import { inCourierTurn } from '../couriers/courierTurns';
 import { WaybillError } from '../errors';
 import { printableText } from '../validation/printableText';
 import { WAYBILL_STATUSES, type EventChange, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
@@ -69,7 +70,12 @@ const CLOSING = new Set(['delivered', 'returned']);
 /** Re-decisions after a racing event changed the waybill, before giving up. */
 const TRIES = 3;
 
-export async function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {
+export function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {
+  // A courier's events take turns with its other requests (courierTurns.ts), so its limits hold in a burst.
+  return req.courierId ? inCourierTurn(req.courierId, () => recordEvent(deps, req)) : recordEvent(deps, req);
+}
+
+async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {
   const now = deps.now();
   const at = now.toISOString();
   const courier = req.courierId ? await activeCourier(deps, req.courierId) : undefined;

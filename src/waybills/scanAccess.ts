@@ -6,7 +6,8 @@ import { WaybillError } from '../errors';
 import { CredentialRefused } from '../auth/authFailure';
 import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
-import type { CourierStore } from '../couriers/courierStore';
+import type { AuthenticatedCourier, CourierStore } from '../couriers/courierStore';
+import { inCourierTurn } from '../couriers/courierTurns';
 import { CARRIERS } from '../order/carriers';
 import type { Address, Order } from '../order/orderSchema';
 import { maskPhone } from '../privacy/maskPhone';
@@ -72,10 +73,20 @@ export interface ScanResult {
 }
 
 export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<ScanResult> {
+  const authenticate = async () => {
+    const courier = req.credential ? await deps.couriers.authenticate(req.credential, deps.now()) : undefined;
+    if (!courier) throw new CredentialRefused('unauthenticated', 'a valid courier credential is required');
+    return courier;
+  };
+  const courier = await authenticate();
+  // Its scans take turns (courierTurns.ts); after waiting, the courier is read again: the scans before
+  // may have suspended it.
+  return inCourierTurn(courier.id, async (waited) => scanAs(deps, req, waited ? await authenticate() : courier));
+}
+
+async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCourier): Promise<ScanResult> {
   const now = deps.now();
   const at = now.toISOString();
-  const courier = req.credential ? await deps.couriers.authenticate(req.credential, now) : undefined;
-  if (!courier) throw new CredentialRefused('unauthenticated', 'a valid courier credential is required');
 
   // A paired device's scans name the device too: one lost phone can be told from the courier's others.
   const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) => {

@@ -3,12 +3,12 @@
 // printed label → scan → delivered → after the grace period, gone for ever.
 
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { createApp } from '../../src/http/app';
 import { createServer } from '../../src/http/server';
 import { loadTemplate } from '../../src/layout/loadTemplate';
@@ -37,6 +37,7 @@ import type { Keys } from '../../src/vault/keyFile';
 import { decodeBarcodes } from '../support/barcodes';
 import { rasterisePdf } from '../support/pdfProbe';
 import { expectAbsent } from '../support/expectAbsent';
+import { requestBurst } from '../support/requestBurst';
 
 jest.setTimeout(120_000);
 
@@ -123,6 +124,20 @@ async function scan(w: World, token: string, credential?: string, purpose = 'del
   return { status: res.status, type: res.headers.get('content-type') ?? '', retryAfter: res.headers.get('retry-after'), body: (await res.json()) as any };
 }
 
+/** One courier's scans of these tokens in one burst (requestBurst.ts); their statuses. */
+const scanBurst = (w: World, tokens: string[], credential: string) =>
+  requestBurst(
+    w.base,
+    tokens.map((token) => ({ method: 'GET', path: `/v1/scan/${token}?purpose=delivery`, headers: { Authorization: `Bearer ${credential}` } })),
+  );
+
+/** Another connection (another `serve` worker, a CLI print) holds the file's write lock for `ms`. */
+function holdWriteLock(w: World, ms: number): void {
+  const other = new Database(path.join(w.dir, 'waybill.db'));
+  other.prepare('BEGIN IMMEDIATE').run();
+  setTimeout(() => (other.prepare('COMMIT').run(), other.close()), ms);
+}
+
 const courier = async (w: World, carrier: string, extra: Partial<{ routes: string[]; outlet: string }> = {}) =>
   (await w.couriers.add({ carrier: carrier as 'ZT', name: '王师傅', outlet: extra.outlet ?? 'HZ-XH01', routes: extra.routes ?? [], device: 'HH-0042' }, w.clock.now)).credential;
 
@@ -197,22 +212,15 @@ describe('courier scan API', () => {
 
   it('holds the per-minute limit when a courier fires many scans at once', async () => {
     const cred = await courier(w, orders[0]!.carrier);
-    // Twice the limit over as many connections, opened first and then written in one go, so the
-    // server reads all the requests in the same turn of its event loop.
-    const port = (w.server.address() as AddressInfo).port;
-    const sockets = await Promise.all(
-      Array.from({ length: 2 * LIMITS.perMinute }, () => new Promise<net.Socket>((resolve) => { const s = net.connect(port, '127.0.0.1', () => resolve(s)); })),
-    );
-    await new Promise((r) => setTimeout(r, 100)); // the server has accepted them all
-    const answers = sockets.map(
-      (s) =>
-        new Promise<number>((resolve) => {
-          let head = '';
-          s.on('data', (d: Buffer) => (head += d.toString('latin1'))).on('close', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1])));
-        }),
-    );
-    for (const s of sockets) s.end(`GET /v1/scan/${w.tokens[0]}?purpose=delivery HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${cred}\r\nConnection: close\r\n\r\n`);
-    const statuses = await Promise.all(answers);
+    const statuses = await scanBurst(w, Array(2 * LIMITS.perMinute).fill(w.tokens[0]!), cred);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMITS.perMinute);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(LIMITS.perMinute);
+  });
+
+  it('holds it too while the attempts wait for another process’s write lock', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    holdWriteLock(w, 300);
+    const statuses = await scanBurst(w, Array(2 * LIMITS.perMinute).fill(w.tokens[0]!), cred);
     expect(statuses.filter((s) => s === 200)).toHaveLength(LIMITS.perMinute);
     expect(statuses.filter((s) => s === 429)).toHaveLength(LIMITS.perMinute);
   });
@@ -236,6 +244,16 @@ describe('courier scan API', () => {
     const alerts = w.store.database.prepare('SELECT kind, detail FROM alerts').all();
     expect(alerts).toEqual([{ kind: 'courier_suspended', detail: 'too many unknown tokens' }]);
     expect((await w.audit.verify()).ok).toBe(true);
+  });
+
+  it('suspends a courier whose burst of unknown tokens reaches the limit while writes wait, and refuses the rest of it', async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    const unknown = Array.from({ length: 3 * LIMITS.harvestUnknownPerHour }, () => '1' + randomBytes(16).toString('base64url'));
+    holdWriteLock(w, 300);
+    const statuses = await scanBurst(w, unknown, cred);
+    expect(statuses.filter((s) => s === 404)).toHaveLength(LIMITS.harvestUnknownPerHour);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(2 * LIMITS.harvestUnknownPerHour);
+    expect(w.store.database.prepare('SELECT kind FROM alerts').all()).toEqual([{ kind: 'courier_suspended' }]); // one alert, not one per scan
   });
 
   it('refuses malformed tokens without a lookup and counts them as probes', async () => {
