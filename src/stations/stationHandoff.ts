@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { DAY_MS } from '../time';
+import { inTurn } from '../turns';
 import type { Keys } from '../vault/keyFile';
 import { openSealedContent, sealWaybill } from '../vault/sealedWaybill';
 import type { SealedBox } from '../vault/sealing';
@@ -73,7 +74,12 @@ export async function recordArrival(deps: StationDeps, who: StationActor, waybil
  * answers the same no match after the same work: an unseal (of a dummy when there is no candidate) and
  * a constant-time comparison of two HMACs. Only the station's own rate is told apart (429).
  */
-export async function verifyAtStation(deps: StationDeps, who: StationActor, req: VerifyRequest): Promise<{ match: boolean }> {
+export function verifyAtStation(deps: StationDeps, who: StationActor, req: VerifyRequest): Promise<{ match: boolean }> {
+  // A station's verifications take turns (turns.ts): a burst of guesses meets the locks one by one.
+  return inTurn(`station:${who.stationId}`, () => verify(deps, who, req));
+}
+
+async function verify(deps: StationDeps, who: StationActor, req: VerifyRequest): Promise<{ match: boolean }> {
   const now = deps.now();
   const at = now.toISOString();
   const { limits } = deps;

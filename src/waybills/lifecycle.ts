@@ -6,12 +6,12 @@ import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
 import { NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
-import { inCourierTurn } from '../couriers/courierTurns';
 import { WaybillError } from '../errors';
 import { printableText } from '../validation/printableText';
 import { WAYBILL_STATUSES, type EventChange, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
+import { inTurn } from '../turns';
 import { suspendCourier } from './scanAccess';
 import { transition } from './transitions';
 
@@ -71,8 +71,8 @@ const CLOSING = new Set(['delivered', 'returned']);
 const TRIES = 3;
 
 export function recordWaybillEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {
-  // A courier's events take turns with its other requests (courierTurns.ts), so its limits hold in a burst.
-  return req.courierId ? inCourierTurn(req.courierId, () => recordEvent(deps, req)) : recordEvent(deps, req);
+  // A courier's events take turns with its scans (turns.ts), so its limits hold in a burst.
+  return req.courierId ? inTurn(`courier:${req.courierId}`, () => recordEvent(deps, req)) : recordEvent(deps, req);
 }
 
 async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ waybillNo: string; status: WaybillRecord['status']; purgeAfter: string }> {

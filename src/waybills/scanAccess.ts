@@ -7,8 +7,8 @@ import { CredentialRefused } from '../auth/authFailure';
 import type { AuditLog } from '../audit/auditLog';
 import type { Courier } from '../couriers/courier';
 import type { AuthenticatedCourier, CourierStore } from '../couriers/courierStore';
-import { inCourierTurn } from '../couriers/courierTurns';
 import { CARRIERS } from '../order/carriers';
+import { inTurn } from '../turns';
 import type { Address, Order } from '../order/orderSchema';
 import { maskPhone } from '../privacy/maskPhone';
 import type { ScanAttempt, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
@@ -79,9 +79,9 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
     return courier;
   };
   const courier = await authenticate();
-  // Its scans take turns (courierTurns.ts); after waiting, the courier is read again: the scans before
-  // may have suspended it.
-  return inCourierTurn(courier.id, async (waited) => scanAs(deps, req, waited ? await authenticate() : courier));
+  // Its scans take turns (turns.ts); after waiting, the courier is read again: the scans before may
+  // have suspended it.
+  return inTurn(`courier:${courier.id}`, async (waited) => scanAs(deps, req, waited ? await authenticate() : courier));
 }
 
 async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCourier): Promise<ScanResult> {

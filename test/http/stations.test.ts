@@ -12,6 +12,7 @@ import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { PICKUP_CODE } from '../../src/stations/station';
 import { openServices, type Services } from '../../src/wiring';
+import { requestBurst } from '../support/requestBurst';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 import { ZT_DOMESTIC as ZT } from '../support/samples';
 
@@ -224,5 +225,22 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     const alerts = (await t.query("SELECT detail FROM alerts WHERE kind = 'station_verify_locked'")) as { detail: string }[];
     expect(alerts.filter((x) => x.detail.includes(no))).toHaveLength(1);
     expect((await call('POST', `/v1/waybills/${no}/events`, a, { type: 'delivered' })).status).toBe(403);
+  });
+
+  it('meets a burst of guesses with the same locks: five wrong answers, then locked, one alert', async () => {
+    const key = await stationKey(`hz-b-${seq}`);
+    const no = await pickedUp();
+    await arrive(key, no);
+    const guesses = Array.from({ length: 12 }, (_, i) => ({
+      method: 'POST',
+      path: '/v1/stations/verify',
+      headers: { Authorization: `Bearer ${key}` },
+      body: { waybillNo: no, phoneLast4: String(1000 + i) },
+    }));
+    expect(await requestBurst(running.url, guesses)).toEqual(Array(12).fill(200));
+    const outcomes = (await services.audit.forWaybill(no)).filter((r) => r.action === 'station_verify').map((r) => r.outcome);
+    expect(outcomes).toEqual([...Array(5).fill('no_match'), ...Array(7).fill('limited')]);
+    const alerts = (await t.query("SELECT detail FROM alerts WHERE kind = 'station_verify_locked'")) as { detail: string }[];
+    expect(alerts.filter((x) => x.detail.includes(no))).toHaveLength(1);
   });
 });
