@@ -266,9 +266,10 @@ export async function reprintWaybills(
     if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
   };
-  // A view saves nothing: its records always follow.
-  if (paper) await deps.store.savePrintJob(job, [], copies, savedTrail(deps.audit, req.waybills, entry));
-  if (!paper || !inSave(req.waybills)) await inAuditGroups(deps.audit, req.waybills, entry);
+  // A view saves nothing; records not written with the save follow it.
+  const saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
+  if (paper) await deps.store.savePrintJob(job, [], copies, saved);
+  if (!saved.trail) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;
 }
 
