@@ -11,7 +11,7 @@ import { fontMetrics } from '../layout/textMeasure';
 import { parseOrders } from '../order/readOrders';
 import type { Order } from '../order/orderSchema';
 import { printWaybills } from '../printing/printWaybills';
-import { LabelSink } from '../printing/waybillSink';
+import { JsonSink, LabelSink } from '../printing/waybillSink';
 import { labelRenderer, type OutputFormat } from '../render/outputFormats';
 import { SqliteStore } from '../store/sqliteStore';
 import { ChainedAuditLog } from '../audit/auditLog';
@@ -31,6 +31,8 @@ export interface BenchPrinter {
   keys: Keys;
   /** Prints the orders into one document; resolves with its bytes. */
   print(orders: Order[], format?: Exclude<OutputFormat, 'json'>, template?: LoadedTemplate): Promise<number>;
+  /** Creates the orders' waybills and answers what each copy shows, as the API's JSON create does; resolves with the answer's bytes. */
+  create(orders: Order[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -50,16 +52,25 @@ export function benchPrinter(templateId = 'cn-4copy'): BenchPrinter {
     metrics: fontMetrics,
     maxLifetimeDays: 90,
   };
+  const counted = () => {
+    const out = new PassThrough();
+    const counter = { out, bytes: 0 };
+    out.on('data', (chunk: Buffer) => (counter.bytes += chunk.length));
+    return counter;
+  };
   return {
     template,
     samples,
     keys,
     async print(orders, format = 'pdf', t = template) {
-      let bytes = 0;
-      const sink = new PassThrough();
-      sink.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      await printWaybills(deps, { orders, template: t, format, sink: new LabelSink(labelRenderer(format, sink, t.dpi)), channel: 'cli', host: 'bench', operator: 'bench' });
-      return bytes;
+      const c = counted();
+      await printWaybills(deps, { orders, template: t, format, sink: new LabelSink(labelRenderer(format, c.out, t.dpi)), channel: 'cli', host: 'bench', operator: 'bench' });
+      return c.bytes;
+    },
+    async create(orders) {
+      const c = counted();
+      await printWaybills(deps, { orders, template, format: 'json', sink: new JsonSink(c.out), channel: 'http', host: 'bench', operator: 'bench', copies: 'preview' });
+      return c.bytes;
     },
     close: () => store.close(),
   };

@@ -1,4 +1,4 @@
-// `npm run bench`: one warm four-copy waybill PDF, a 1,000-waybill batch into one PDF, peak RSS, and
+// `npm run bench`: one warm four-copy waybill PDF, one waybill created as JSON, a 1,000-waybill batch into one PDF, peak RSS, and
 // how much of it is QR encoding, and one relay binding on a busy pool. Prints figures; asserts nothing
 // (shared machines are noisy).
 
@@ -39,6 +39,13 @@ async function main(): Promise<void> {
   }
   const singleBytes = bytes;
   singles.sort((a, b) => a - b);
+  const creates: number[] = [];
+  for (let i = 0; i < 520; i++) {
+    const t = process.hrtime.bigint();
+    await printer.create([samples[i % samples.length]!]);
+    if (i >= 20) creates.push(Number(process.hrtime.bigint() - t) / 1e6); // the first warm up
+  }
+  creates.sort((a, b) => a - b);
 
   const batch = batchOf(samples, BATCH, 'BENCH');
   bytes = 0;
@@ -56,9 +63,10 @@ async function main(): Promise<void> {
   const raw = fs.readFileSync(path.join(PACKAGE_ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown);
   const validateMs = time(5_000, (i) => Order.parse(raw[i % raw.length]));
 
-  const pct = (p: number) => singles[Math.min(singles.length - 1, Math.floor((p / 100) * singles.length))]!.toFixed(1);
+  const pct = (p: number, of = singles) => of[Math.min(of.length - 1, Math.floor((p / 100) * of.length))]!.toFixed(1);
   console.log(`template ${templateId}: ${template.copies.length} copies, ${template.labels.length} label(s) per waybill`);
   console.log(`one waybill PDF (warm): p50 ${pct(50)} ms, p95 ${pct(95)} ms, ${(singleBytes / 1024).toFixed(0)} KB`);
+  console.log(`one waybill created, answered as JSON (no label drawn): p50 ${pct(50, creates)} ms, p95 ${pct(95, creates)} ms`);
   console.log(`batch of ${BATCH} into one PDF: ${batchMs.toFixed(0)} ms = ${((BATCH * 1000) / batchMs).toFixed(0)} waybills/s, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
   console.log(`QR encode ${qrMs.toFixed(2)} ms/symbol (${((qrMs * BATCH * 100) / batchMs).toFixed(0)} % of batch time), Code128 ${c128Ms.toFixed(3)} ms/symbol`);
   for (const dpi of [203, 300] as const) {

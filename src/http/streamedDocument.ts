@@ -16,6 +16,7 @@ export function streamedSink(document: WaybillSink, opts: { beforeEach: () => vo
     return Promise.race([work, idle]).finally(() => clearTimeout(timer));
   };
   return {
+    draws: document.draws,
     add: async (waybill, layout) => {
       opts.beforeEach();
       await unlessIdle(document.add(waybill, layout));

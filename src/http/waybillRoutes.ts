@@ -327,6 +327,10 @@ class CaptureSink implements WaybillSink {
 
   constructor(private readonly next?: WaybillSink) {}
 
+  get draws(): boolean {
+    return this.next !== undefined && this.next.draws !== false;
+  }
+
   async add(waybill: PrintedWaybill, layout: WaybillLayout): Promise<void> {
     this.printed.push(waybill);
     this.shown.push(...layout.shown);

@@ -58,11 +58,11 @@ export interface Placed {
 
 /** Centres a Code128 symbol in a box; returns undefined when even 1-dot modules do not fit. */
 export function placeCode128(widths: number[], box: Rect, dpi: number): Placed | undefined {
-  const modules = widths.reduce((a, b) => a + b, 0) + 2 * CODE128_QUIET_MODULES;
-  const moduleDots = Math.min(MAX_CODE128_DOTS, Math.floor(mmToDots(box.w, dpi) / modules + 1e-9));
-  if (moduleDots < 1) return undefined;
+  const modules = widths.reduce((a, b) => a + b, 0);
+  const moduleDots = code128ModuleDots(modules, box, dpi);
+  if (moduleDots === undefined) return undefined;
   const moduleMm = moduleDots * dotMm(dpi);
-  const symbolMm = (modules - 2 * CODE128_QUIET_MODULES) * moduleMm;
+  const symbolMm = modules * moduleMm;
   const x0 = snapToDots(box.x + (box.w - symbolMm) / 2, dpi);
   const y0 = snapToDots(box.y, dpi);
   const h = snapToDots(box.h, dpi);
@@ -75,11 +75,17 @@ export function placeCode128(widths: number[], box: Rect, dpi: number): Placed |
   return { rects, moduleDots };
 }
 
+/** The dots per module of a Code128 symbol `modules` wide (quiet zones aside) in a box; undefined when it does not fit. */
+function code128ModuleDots(modules: number, box: Rect, dpi: number): number | undefined {
+  const moduleDots = Math.min(MAX_CODE128_DOTS, Math.floor(mmToDots(box.w, dpi) / (modules + 2 * CODE128_QUIET_MODULES) + 1e-9));
+  return moduleDots < 1 ? undefined : moduleDots;
+}
+
 /** Places a QR symbol at the top-left of a square box (quiet zone inside the box). */
 export function placeQr(matrix: QrMatrix, box: Rect, dpi: number): Placed | undefined {
   const side = Math.min(box.w, box.h);
-  const moduleDots = Math.min(MAX_QR_DOTS, Math.floor(mmToDots(side, dpi) / (matrix.size + 2 * QR_QUIET_MODULES) + 1e-9));
-  if (moduleDots < 1) return undefined;
+  const moduleDots = qrModuleDots(matrix.size, box, dpi);
+  if (moduleDots === undefined) return undefined;
   const moduleMm = moduleDots * dotMm(dpi);
   const symbolMm = matrix.size * moduleMm;
   const x0 = snapToDots(box.x + (side - symbolMm) / 2, dpi);
@@ -96,4 +102,46 @@ export function placeQr(matrix: QrMatrix, box: Rect, dpi: number): Placed | unde
     }
   }
   return { rects, moduleDots };
+}
+
+/** The dots per module of a QR symbol `size` modules square (quiet zone aside) in a box; undefined when it does not fit. */
+function qrModuleDots(size: number, box: Rect, dpi: number): number | undefined {
+  const moduleDots = Math.min(MAX_QR_DOTS, Math.floor(mmToDots(Math.min(box.w, box.h), dpi) / (size + 2 * QR_QUIET_MODULES) + 1e-9));
+  return moduleDots < 1 ? undefined : moduleDots;
+}
+
+/**
+ * Whether a symbol fits its box, and at how many dots a module, without encoding or placing it: for
+ * layouts nobody draws (a JSON answer says what each copy shows, and a symbol that does not fit must
+ * fail there as on paper). Encoding is most of a layout's symbol cost (a QR's mask selection alone
+ * some 0.1 ms), and the size needs none of it: a QR's version follows from its data's length in bytes
+ * (one byte-mode segment), and a Code128's width from which characters are digits (the encoder runs
+ * digits in code set C by how many follow each other, whatever they are). So each size is encoded once
+ * per length or digit pattern and remembered.
+ */
+export function sizeCode128(data: string, box: Rect, dpi: number): Placed | undefined {
+  const pattern = data.replace(/[0-9]/g, '0');
+  let modules = code128Widths.get(pattern);
+  if (modules === undefined) remember(code128Widths, pattern, (modules = encodeCode128(pattern).reduce((a, b) => a + b, 0)));
+  const moduleDots = code128ModuleDots(modules, box, dpi);
+  return moduleDots === undefined ? undefined : { rects: [], moduleDots };
+}
+
+/** See sizeCode128. */
+export function sizeQr(data: string, box: Rect, dpi: number): Placed | undefined {
+  const bytes = Buffer.byteLength(data, 'utf8');
+  let size = qrSizes.get(bytes);
+  if (size === undefined) remember(qrSizes, bytes, (size = encodeQr('0'.repeat(bytes)).size));
+  const moduleDots = qrModuleDots(size, box, dpi);
+  return moduleDots === undefined ? undefined : { rects: [], moduleDots };
+}
+
+// A process sees a few of each (one scan URL length, a carrier's number form or two); given waybill
+// numbers can have any form, so the memory is bounded.
+const SIZES_KEPT = 256;
+const code128Widths = new Map<string, number>();
+const qrSizes = new Map<number, number>();
+function remember<K>(sizes: Map<K, number>, key: K, value: number): void {
+  if (sizes.size >= SIZES_KEPT) sizes.clear();
+  sizes.set(key, value);
 }

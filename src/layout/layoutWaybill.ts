@@ -4,8 +4,8 @@
 import { WaybillError } from '../errors';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type { CopyView, TextField } from '../privacy/privacyView';
-import { encodeCode128, encodeQr, placeCode128, placeQr, type QrMatrix } from './barcodes';
-import type { DrawOp, LabelDrawing } from './drawing';
+import { encodeCode128, encodeQr, placeCode128, placeQr, sizeCode128, sizeQr, type Placed, type QrMatrix } from './barcodes';
+import type { DrawOp, LabelDrawing, Rect } from './drawing';
 import { fitText } from './fitText';
 import type { LoadedTemplate, ResolvedSection } from './loadTemplate';
 import type { Element, TextElement } from './templateSchema';
@@ -126,7 +126,7 @@ function drawElement(
       return fitted.lines;
     }
     case 'code128': {
-      const placed = placeCode128(symbols.code128(view.barcode), { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
+      const placed = symbols.placeCode128(view.barcode, { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the Code128 box is too narrow for ${view.barcode.length} characters at ${dpi} dpi`);
       shown.barcode = view.barcode;
       return [{ op: 'modules', symbol: 'code128', rects: placed.rects, value: view.barcode, moduleDots: placed.moduleDots }];
@@ -134,7 +134,7 @@ function drawElement(
     case 'qr': {
       if (!view.qr) throw new Error(`the ${section.copy} view has no QR`);
       const box = { x: element.x + dx, y: element.y + dy, w: element.size, h: element.size };
-      const placed = placeQr(symbols.qr(view.qr), box, dpi);
+      const placed = symbols.placeQr(view.qr, box, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the QR box is too small at ${dpi} dpi`);
       shown.qr = view.qr;
       return [{ op: 'modules', symbol: 'qr', rects: placed.rects, value: view.qr, moduleDots: placed.moduleDots }];
@@ -212,25 +212,34 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
   });
 }
 
-/** Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each kind. */
+/**
+ * Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each
+ * kind. A cache for a layout nobody draws (`draw: false`, a JSON answer) only sizes the symbols: their
+ * boxes are checked as on paper, and their modules are left out (barcodes.ts, sizeCode128).
+ */
 export class SymbolCache {
   private bars?: { data: string; widths: number[] };
   private matrix?: { data: string; qr: QrMatrix };
   private readonly encoded: ReadonlyMap<string, number[]>;
 
   /** `encoded`: symbols already encoded (elsewhere, e.g. ahead on another thread) for their data. */
-  constructor(encoded: { qr?: { data: string; qr: QrMatrix }; code128?: ReadonlyMap<string, number[]> } = {}) {
+  constructor(
+    encoded: { qr?: { data: string; qr: QrMatrix }; code128?: ReadonlyMap<string, number[]> } = {},
+    private readonly draw = true,
+  ) {
     this.matrix = encoded.qr;
     this.encoded = encoded.code128 ?? new Map();
   }
 
-  code128(data: string): number[] {
+  placeCode128(data: string, box: Rect, dpi: number): Placed | undefined {
+    if (!this.draw) return sizeCode128(data, box, dpi);
     if (this.bars?.data !== data) this.bars = { data, widths: this.encoded.get(data) ?? encodeCode128(data) };
-    return this.bars.widths;
+    return placeCode128(this.bars.widths, box, dpi);
   }
 
-  qr(data: string): QrMatrix {
+  placeQr(data: string, box: Rect, dpi: number): Placed | undefined {
+    if (!this.draw) return sizeQr(data, box, dpi);
     if (this.matrix?.data !== data) this.matrix = { data, qr: encodeQr(data) };
-    return this.matrix.qr;
+    return placeQr(this.matrix.qr, box, dpi);
   }
 }

@@ -97,7 +97,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const now = (deps.now ?? (() => new Date()))();
   const job = newJob(req, now);
   const preview = req.copies === 'preview';
-  SymbolsAhead.prepare(req.orders.length, !preview);
+  // A preview's symbols are placeholders, and a sink that draws nothing needs only their sizes.
+  const draws = req.sink.draws !== false;
+  SymbolsAhead.prepare(req.orders.length, !preview && draws);
   const { numbers, childNos } = await assignWaybillNumbers(deps.store, req.orders, req.source);
   if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
 
@@ -108,7 +110,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
-  const ahead = new SymbolsAhead(deps.scanBaseUrl, numbers.map((no, i) => [no, ...childNos[i]!]), !preview);
+  const ahead = new SymbolsAhead(deps.scanBaseUrl, numbers.map((no, i) => [no, ...childNos[i]!]), !preview && draws);
   // The records wait for the one save at the end (all or nothing), kept to what the save needs in compact
   // form; a run with a lease writes them to the store's staging STAGE_EVERY waybills at a time, so a
   // 10,000-waybill batch holds no more of them than a 500-waybill one (README: Benchmarks, bench:memory).
@@ -157,7 +159,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
 
       const facts = { order, waybillNo, qrUrl: url, relay: relay.printed };
       const printed = await withUnusedCodes(deps.store, issued, () =>
-        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(encoded)),
+        printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(encoded, draws)),
       );
       if (!preview) copies.push(...printed.copies);
       await req.sink.add(
@@ -247,7 +249,7 @@ export async function reprintWaybills(
     // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
     const takeOver: Partial<Record<CopyKind, string>>[] = [];
     if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
-    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics));
+    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics, new SymbolCache({}, req.sink.draws !== false)));
     await req.sink.add(
       { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
       printed.layout,

@@ -43,6 +43,11 @@ export function copyCodeOf(waybill: PrintedWaybill, copy: { copy: string; pieceN
 export interface WaybillSink {
   add(waybill: PrintedWaybill, layout: WaybillLayout): Promise<void>;
   finish(): Promise<void>;
+  /**
+   * False for a sink that reads only what each copy shows, never the drawing: its layouts size the
+   * barcodes (their boxes checked as on paper) without encoding them. Absent: it draws.
+   */
+  readonly draws?: boolean;
 }
 
 export class LabelSink implements WaybillSink {
@@ -80,6 +85,7 @@ export const DocumentEntry = z.strictObject({
 
 /** A JSON array, one entry per waybill: per copy, the printed text of every field, barcode and QR payload. */
 export class JsonSink implements WaybillSink {
+  readonly draws = false;
   private count = 0;
 
   constructor(private readonly out: Writable) {}

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { layoutWaybill } from '../../src/layout/layoutWaybill';
+import { layoutWaybill, SymbolCache } from '../../src/layout/layoutWaybill';
+import { WaybillError } from '../../src/errors';
 import { listTemplates, loadTemplate, parseTemplate } from '../../src/layout/loadTemplate';
 import { fontMetrics } from '../../src/layout/textMeasure';
 import { parseOrders } from '../../src/order/readOrders';
@@ -37,6 +38,45 @@ describe.each(listTemplates(TEMPLATES))('layout with template %s', (id) => {
           expect(op.baseline).toBeLessThanOrEqual(label.heightMm);
         }
     }
+  });
+
+  it('shows exactly the same when nobody draws it (a JSON answer), with its symbols sized, not drawn', () => {
+    for (const order of orders) {
+      const drawn = layoutWaybill(template, views(template, order), fontMetrics);
+      const unseen = layoutWaybill(template, views(template, order), fontMetrics, new SymbolCache({}, false));
+      expect({ shown: unseen.shown, warnings: unseen.warnings }).toEqual({ shown: drawn.shown, warnings: drawn.warnings });
+      const symbols = (l: typeof drawn) => l.labels.flatMap((label) => label.ops.filter((op) => op.op === 'modules'));
+      expect(symbols(unseen).map((op) => ({ ...op, rects: [] }))).toEqual(symbols(drawn).map((op) => ({ ...op, rects: [] })));
+      expect(symbols(drawn).every((op) => op.rects.length > 0)).toBe(true);
+      expect(symbols(unseen).every((op) => op.rects.length === 0)).toBe(true);
+    }
+  });
+});
+
+describe('a barcode box too small for its symbol', () => {
+  // The courier's copy is the one whose policy shows the QR.
+  const narrow = (element: object) =>
+    parseTemplate(
+      JSON.stringify({ id: 'narrow', name: 'narrow', lang: 'zh', labels: [{ widthMm: 40, heightMm: 30, sections: [{ copy: 'courier', w: 40, h: 30, elements: [element] }] }] }),
+      'narrow.json',
+    );
+  const refusal = (template: LoadedTemplate, symbols: SymbolCache) => {
+    try {
+      layoutWaybill(template, views(template, orders[0]!), fontMetrics, symbols);
+    } catch (e) {
+      return e instanceof WaybillError ? { code: e.code, message: e.message } : e;
+    }
+    return 'laid out';
+  };
+
+  it.each([
+    ['Code128', { type: 'code128', x: 0, y: 0, w: 12, h: 10 }],
+    ['QR', { type: 'qr', x: 0, y: 0, size: 5 }],
+  ])('refuses the %s alike whether the layout is drawn or only shown', (_, element) => {
+    const template = narrow(element);
+    const drawn = refusal(template, new SymbolCache());
+    expect(drawn).toMatchObject({ code: 'invalid_template' });
+    expect(refusal(template, new SymbolCache({}, false))).toEqual(drawn);
   });
 });
 
