@@ -1,4 +1,4 @@
-// `npm run bench:instructions`: what a print costs in CPU instructions, counted by valgrind's callgrind
+// `npm run bench:instructions`: what a print (and a JSON create) costs in CPU instructions, counted by valgrind's callgrind
 // rather than timed. A shared machine's wall and CPU times move by a third from run to run; the same
 // build's counts moved by up to a tenth (JIT and collector timing), so a change's effect shows sooner.
 //
@@ -13,7 +13,7 @@ import { batchOf, benchPrinter } from './benchPrinter';
 interface Scenario {
   name: string;
   unit: string;
-  mode: 'single' | 'batch';
+  mode: 'single' | 'batch' | 'json';
   small: number;
   large: number;
 }
@@ -21,6 +21,7 @@ interface Scenario {
 const SCENARIOS: Scenario[] = [
   { name: 'one four-copy waybill PDF per document (relay, store, audit)', unit: 'document', mode: 'single', small: 20, large: 80 },
   { name: 'a waybill in a batch into one PDF (relay, store, audit)', unit: 'waybill', mode: 'batch', small: 100, large: 300 },
+  { name: 'one waybill created and answered as JSON, no label drawn (relay, store, audit)', unit: 'create', mode: 'json', small: 20, large: 80 },
 ];
 
 const WARM_UP = 20;
@@ -31,6 +32,7 @@ async function drive(mode: Scenario['mode'], n: number): Promise<void> {
   const { samples } = printer;
   for (let i = 0; i < WARM_UP; i++) await printer.print([samples[i % samples.length]!]);
   if (mode === 'single') for (let i = 0; i < n; i++) await printer.print([samples[i % samples.length]!]);
+  else if (mode === 'json') for (let i = 0; i < n; i++) await printer.create([samples[i % samples.length]!]);
   else await printer.print(batchOf(samples, n, 'INSTR'));
   await printer.close();
 }
@@ -71,7 +73,8 @@ async function main(): Promise<void> {
 
 const at = process.argv.indexOf('--drive');
 if (at >= 0) {
-  const mode = process.argv[at + 1] === 'batch' ? 'batch' : 'single';
+  const asked = process.argv[at + 1];
+  const mode = asked === 'batch' || asked === 'json' ? asked : 'single';
   drive(mode, Number(process.argv[at + 2])).catch((e) => {
     console.error(e);
     process.exitCode = 1;
