@@ -12,7 +12,7 @@ import { validateOrders } from '../order/readOrders';
 import type { Order } from '../order/orderSchema';
 import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
-import { copyCodeOf, LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
+import { copyCodeOf, drawsLabels, LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
@@ -328,7 +328,7 @@ class CaptureSink implements WaybillSink {
   constructor(private readonly next?: WaybillSink) {}
 
   get draws(): boolean {
-    return this.next !== undefined && this.next.draws !== false;
+    return this.next !== undefined && drawsLabels(this.next);
   }
 
   async add(waybill: PrintedWaybill, layout: WaybillLayout): Promise<void> {

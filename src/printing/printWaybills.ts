@@ -28,7 +28,7 @@ import type { PrinterStore } from '../printers/printerStore';
 import { assertPrintable } from '../waybills/printable';
 import type { BindOutcome, RelayProvider } from '../relay/relayProvider';
 import type { RelayParty } from '../relay/relayStore';
-import type { WaybillSink } from './waybillSink';
+import { drawsLabels, type WaybillSink } from './waybillSink';
 import type { PrintLeases, RunLease } from './printLeases';
 import { SymbolsAhead } from './symbolsAhead';
 
@@ -98,7 +98,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const job = newJob(req, now);
   const preview = req.copies === 'preview';
   // A preview's symbols are placeholders, and a sink that draws nothing needs only their sizes.
-  const draws = req.sink.draws !== false;
+  const draws = drawsLabels(req.sink);
   SymbolsAhead.prepare(req.orders.length, !preview && draws);
   const { numbers, childNos } = await assignWaybillNumbers(deps.store, req.orders, req.source);
   if (req.clientId) await refuseKnownOrderIds(deps.store, req.clientId, req.orders, req.source);
@@ -249,7 +249,7 @@ export async function reprintWaybills(
     // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
     const takeOver: Partial<Record<CopyKind, string>>[] = [];
     if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
-    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics, new SymbolCache({}, req.sink.draws !== false)));
+    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics, new SymbolCache({}, drawsLabels(req.sink))));
     await req.sink.add(
       { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
       printed.layout,

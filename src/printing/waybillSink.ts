@@ -50,6 +50,9 @@ export interface WaybillSink {
   readonly draws?: boolean;
 }
 
+/** Whether the sink draws its labels: one that does not say, does. */
+export const drawsLabels = (sink: WaybillSink): boolean => sink.draws !== false;
+
 export class LabelSink implements WaybillSink {
   constructor(private readonly renderer: LabelRenderer) {}
 
