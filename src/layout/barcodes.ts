@@ -2,13 +2,23 @@
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
 import type { Rect } from './drawing';
+import { withBestMask } from './qrMask';
 import { dotMm, mmToDots, snapToDots } from './units';
 
 // The encoders load on first use: a long print has its barcodes encoded on the render thread
 // (src/render/renderThread.ts), and the two would add some 12 MB to a process that never calls them.
-let encoders: { bwipjs: typeof import('bwip-js'); QRCode: typeof import('qrcode') } | undefined;
+let encoders: { bwipjs: typeof import('bwip-js'); QRCode: typeof import('qrcode'); formatInfo: QrFormatInfo } | undefined;
 function loaded(): NonNullable<typeof encoders> {
-  return (encoders ??= { bwipjs: require('bwip-js') as typeof import('bwip-js'), QRCode: require('qrcode') as typeof import('qrcode') });
+  return (encoders ??= {
+    bwipjs: require('bwip-js') as typeof import('bwip-js'),
+    QRCode: require('qrcode') as typeof import('qrcode'),
+    formatInfo: require('qrcode/lib/core/format-info') as QrFormatInfo,
+  });
+}
+
+/** qrcode's format information (error correction level and mask as 15 bits), which its typings leave out. */
+interface QrFormatInfo {
+  getEncodedBits(level: unknown, mask: number): number;
 }
 
 export const CODE128_QUIET_MODULES = 10;
@@ -40,11 +50,16 @@ export interface QrMatrix {
  * smaller; and every token of one length gives the same symbol size.
  */
 export function encodeQr(data: string): QrMatrix {
-  const { modules } = loaded().QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], QR_OPTIONS);
-  return qrMatrix(modules.size, modules.data);
+  const { QRCode, formatInfo } = loaded();
+  // Made with mask 0, then given qrcode's own choice of mask, found faster (qrMask.ts).
+  const { modules, errorCorrectionLevel } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...QR_OPTIONS, maskPattern: 0 });
+  const formatBits = (qrFormatBits ??= Array.from({ length: 8 }, (_, mask) => formatInfo.getEncodedBits(errorCorrectionLevel, mask)));
+  return qrMatrix(modules.size, withBestMask(modules.size, modules.data, modules.reservedBit, formatBits));
 }
 
 export const QR_OPTIONS = { errorCorrectionLevel: 'M' } as const;
+/** The format bits of each mask at QR_OPTIONS' error correction level. */
+let qrFormatBits: number[] | undefined;
 
 /** A matrix over qrcode's module data: one byte per module, row by row, 1 for dark. */
 export function qrMatrix(size: number, data: Uint8Array): QrMatrix {
