@@ -2,7 +2,7 @@
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
 import type { Rect } from './drawing';
-import { withBestMask } from './qrMask';
+import { qrMaskChooser } from './qrMask';
 import { dotMm, mmToDots, snapToDots } from './units';
 
 // The encoders load on first use: a long print has its barcodes encoded on the render thread
@@ -60,6 +60,7 @@ export function encodeQr(data: string): QrMatrix {
 export const QR_OPTIONS = { errorCorrectionLevel: 'M' } as const;
 /** The format bits of each mask at QR_OPTIONS' error correction level. */
 let qrFormatBits: number[] | undefined;
+const withBestMask = qrMaskChooser();
 
 /** A matrix over qrcode's module data: one byte per module, row by row, 1 for dark. */
 export function qrMatrix(size: number, data: Uint8Array): QrMatrix {

@@ -5,20 +5,25 @@
 
 import { Worker } from 'node:worker_threads';
 import { CODE128_OPTIONS, QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
+import { qrMaskChooser } from '../layout/qrMask';
 
 // The thread's whole program, inline: no file to locate from compiled output or from the tests' sources.
-// Its barcode calls are encodeQr's and encodeCode128's (layout/barcodes.ts), with the same options; a test
-// holds their symbols equal.
+// Its barcode calls are encodeQr's and encodeCode128's (layout/barcodes.ts), with the same options and the
+// same mask chooser (its source); a test holds their symbols equal.
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { deflateSync } = require('node:zlib');
 const QRCode = require(workerData.qrcode);
+const formatInfo = require(workerData.qrFormatInfo);
 const bwipjs = require(workerData.bwipjs);
+const withBestMask = (${qrMaskChooser.toString()})();
+let formatBits;
 const jobs = {
   deflate: (stream) => deflateSync(stream, { level: workerData.deflateLevel }),
   qr: (data) => {
-    const { modules } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], workerData.qrOptions);
-    return { size: modules.size, data: modules.data };
+    const { modules, errorCorrectionLevel } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...workerData.qrOptions, maskPattern: 0 });
+    formatBits ??= Array.from({ length: 8 }, (_, mask) => formatInfo.getEncodedBits(errorCorrectionLevel, mask));
+    return { size: modules.size, data: withBestMask(modules.size, modules.data, modules.reservedBit, formatBits) };
   },
   code128: (data) => bwipjs.raw('code128', data, workerData.code128Options)[0].sbs,
 };
@@ -53,7 +58,7 @@ function start(): Thread {
     eval: true,
     // Its garbage is short-lived buffers: a small young generation keeps the process's memory down.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
-    workerData: { deflateLevel: DEFLATE_LEVEL, qrcode: require.resolve('qrcode'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
+    workerData: { deflateLevel: DEFLATE_LEVEL, qrcode: require.resolve('qrcode'), qrFormatInfo: require.resolve('qrcode/lib/core/format-info'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
   });
   const t: Thread = { worker, waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {
