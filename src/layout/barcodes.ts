@@ -2,23 +2,17 @@
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
 import type { Rect } from './drawing';
-import { qrMaskChooser } from './qrMask';
+import { qrEncoder, type QrcodeParts } from './qrEncoder';
 import { dotMm, mmToDots, snapToDots } from './units';
 
 // The encoders load on first use: a long print has its barcodes encoded on the render thread
 // (src/render/renderThread.ts), and the two would add some 12 MB to a process that never calls them.
-let encoders: { bwipjs: typeof import('bwip-js'); QRCode: typeof import('qrcode'); formatInfo: QrFormatInfo } | undefined;
+let encoders: { bwipjs: typeof import('bwip-js'); qr: ReturnType<typeof qrEncoder> } | undefined;
 function loaded(): NonNullable<typeof encoders> {
   return (encoders ??= {
     bwipjs: require('bwip-js') as typeof import('bwip-js'),
-    QRCode: require('qrcode') as typeof import('qrcode'),
-    formatInfo: require('qrcode/lib/core/format-info') as QrFormatInfo,
+    qr: qrEncoder({ create: (require('qrcode') as typeof import('qrcode')).create, getEncodedBits: (require('qrcode/lib/core/format-info') as Pick<QrcodeParts, 'getEncodedBits'>).getEncodedBits }, QR_OPTIONS),
   });
-}
-
-/** qrcode's format information (error correction level and mask as 15 bits), which its typings leave out. */
-interface QrFormatInfo {
-  getEncodedBits(level: unknown, mask: number): number;
 }
 
 export const CODE128_QUIET_MODULES = 10;
@@ -50,17 +44,11 @@ export interface QrMatrix {
  * smaller; and every token of one length gives the same symbol size.
  */
 export function encodeQr(data: string): QrMatrix {
-  const { QRCode, formatInfo } = loaded();
-  // Made with mask 0, then given qrcode's own choice of mask, found faster (qrMask.ts).
-  const { modules, errorCorrectionLevel } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...QR_OPTIONS, maskPattern: 0 });
-  const formatBits = (qrFormatBits ??= Array.from({ length: 8 }, (_, mask) => formatInfo.getEncodedBits(errorCorrectionLevel, mask)));
-  return qrMatrix(modules.size, withBestMask(modules.size, modules.data, modules.reservedBit, formatBits));
+  const { size, data: modules } = loaded().qr(data);
+  return qrMatrix(size, modules);
 }
 
 export const QR_OPTIONS = { errorCorrectionLevel: 'M' } as const;
-/** The format bits of each mask at QR_OPTIONS' error correction level. */
-let qrFormatBits: number[] | undefined;
-const withBestMask = qrMaskChooser();
 
 /** A matrix over qrcode's module data: one byte per module, row by row, 1 for dark. */
 export function qrMatrix(size: number, data: Uint8Array): QrMatrix {

@@ -5,26 +5,19 @@
 
 import { Worker } from 'node:worker_threads';
 import { CODE128_OPTIONS, QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
-import { qrMaskChooser } from '../layout/qrMask';
+import { qrEncoder } from '../layout/qrEncoder';
 
 // The thread's whole program, inline: no file to locate from compiled output or from the tests' sources.
 // Its barcode calls are encodeQr's and encodeCode128's (layout/barcodes.ts), with the same options and the
-// same mask chooser (its source); a test holds their symbols equal.
+// same QR encoder (its source); a test holds their symbols equal.
 const PROGRAM = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { deflateSync } = require('node:zlib');
-const QRCode = require(workerData.qrcode);
-const formatInfo = require(workerData.qrFormatInfo);
 const bwipjs = require(workerData.bwipjs);
-const withBestMask = (${qrMaskChooser.toString()})();
-let formatBits;
+const qr = (${qrEncoder.toString()})({ create: require(workerData.qrcode).create, getEncodedBits: require(workerData.qrFormatInfo).getEncodedBits }, workerData.qrOptions);
 const jobs = {
   deflate: (stream) => deflateSync(stream, { level: workerData.deflateLevel }),
-  qr: (data) => {
-    const { modules, errorCorrectionLevel } = QRCode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...workerData.qrOptions, maskPattern: 0 });
-    formatBits ??= Array.from({ length: 8 }, (_, mask) => formatInfo.getEncodedBits(errorCorrectionLevel, mask));
-    return { size: modules.size, data: withBestMask(modules.size, modules.data, modules.reservedBit, formatBits) };
-  },
+  qr,
   code128: (data) => bwipjs.raw('code128', data, workerData.code128Options)[0].sbs,
 };
 parentPort.on('message', ({ id, job, inputs }) => {

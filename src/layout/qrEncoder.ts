@@ -1,19 +1,23 @@
-// The mask of a QR symbol, chosen as the qrcode package chooses it, faster. qrcode scores each of the eight
-// masks by applying it to its bit matrix and reading the matrix back one module at a time through method
-// calls: some nine tenths of encoding a scan URL (250 µs here; 115 µs this way). This scores the same eight
-// candidates with qrcode's own rules (its N1–N4 penalties; the first lowest wins) over flat arrays, so the
-// symbol is the one qrcode makes by itself, module for module (test/layout/qrMask.test.ts).
+// QR symbols as the qrcode package makes them, with their mask chosen faster. qrcode scores each of the
+// eight masks by applying it to its bit matrix and reading the matrix back one module at a time through
+// method calls: some nine tenths of encoding a scan URL (250 µs here; 115 µs this way). Here qrcode makes
+// the symbol with mask 0, and the eight candidates are scored with qrcode's own rules (its N1–N4
+// penalties; the first lowest wins) over flat arrays, so the symbol is the one qrcode makes by itself,
+// module for module (test/layout/qrEncoder.test.ts).
 //
-// One self-contained factory (no imports, nothing outside it): the render thread runs its source too
-// (src/render/renderThread.ts), so both threads choose with the same code.
+// One self-contained factory (no imports, nothing outside it but its arguments): the render thread runs
+// its source too (src/render/renderThread.ts), so both threads encode with the same code.
 
-/**
- * A mask chooser with its own caches. It returns the modules (one byte each, row by row, 1 dark) of the
- * symbol with the best mask: `masked0` is qrcode's symbol made with mask 0, `reserved` its function-pattern
- * flags, `formatBits` the 15 format bits of each mask (qrcode's FormatInfo); `masked0` itself when mask 0
- * is best.
- */
-export function qrMaskChooser(): (size: number, masked0: Uint8Array, reserved: Uint8Array, formatBits: readonly number[]) => Uint8Array {
+/** The parts of qrcode used: its encoder, and its format information (which its typings leave out). */
+export interface QrcodeParts {
+  create: typeof import('qrcode').create;
+  getEncodedBits(level: unknown, mask: number): number;
+}
+
+/** An encoder of byte-mode (UTF-8) symbols with the options given: each symbol's size and modules (one byte each, row by row, 1 dark). */
+export function qrEncoder(qrcode: QrcodeParts, options: { errorCorrectionLevel: 'L' | 'M' | 'Q' | 'H' }): (data: string) => { size: number; data: Uint8Array } {
+  /** The 15 format bits of each mask at the options' error correction level, once known. */
+  let formatBits: number[] | undefined;
   /** Each symbol size's mask patterns (at most 40 sizes): per mask, 1 where it flips a data module. */
   const patternsBySize = new Map<number, Uint8Array[]>();
 
@@ -29,6 +33,7 @@ export function qrMaskChooser(): (size: number, masked0: Uint8Array, reserved: U
     (i, j) => (((i * j) % 3) + ((i + j) % 2)) % 2 === 0,
   ];
 
+  /** The modules with the best mask, given the symbol made with mask 0 (itself when mask 0 is best) and its function-pattern flags. */
   function withBestMask(size: number, masked0: Uint8Array, reserved: Uint8Array, formatBits: readonly number[]): Uint8Array {
     const n = size * size;
     let patterns = patternsBySize.get(size);
@@ -113,5 +118,9 @@ export function qrMaskChooser(): (size: number, masked0: Uint8Array, reserved: U
     return points + blocks * 3 + Math.abs(Math.ceil((dark * 100) / (size * size) / 5) - 10) * 10;
   }
 
-  return withBestMask;
+  return (data) => {
+    const { modules, errorCorrectionLevel } = qrcode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...options, maskPattern: 0 });
+    formatBits ??= Array.from({ length: 8 }, (_, mask) => qrcode.getEncodedBits(errorCorrectionLevel, mask));
+    return { size: modules.size, data: withBestMask(modules.size, modules.data, modules.reservedBit, formatBits) };
+  };
 }

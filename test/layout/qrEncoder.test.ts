@@ -4,7 +4,7 @@ import { encodeQr, QR_OPTIONS } from '../../src/layout/barcodes';
 
 // The mask is qrcode's choice, found faster: every symbol equals, module for module, the one qrcode makes
 // when it picks the mask itself, whatever the data (scan URLs of every length, binary, non-ASCII).
-describe('QR mask choice', () => {
+describe('QR symbols with the mask chosen faster', () => {
   const pick = (chars: string, n: number) => Array.from({ length: n }, () => chars[randomInt(chars.length)]).join('');
   const samples = [
     ...Array.from({ length: 300 }, () => `https://scan.example.com/w/${pick('abcdefghijklmnopqrstuvwxyzABCXYZ0123456789_-', randomInt(200))}`),
