@@ -2,7 +2,7 @@
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
 import type { Rect } from './drawing';
-import { qrEncoder, type QrcodeParts } from './qrEncoder';
+import { QRCODE_FORMAT_INFO, qrEncoder, type QrcodeParts } from './qrEncoder';
 import { dotMm, mmToDots, snapToDots } from './units';
 
 // The encoders load on first use: a long print has its barcodes encoded on the render thread
@@ -11,7 +11,7 @@ let encoders: { bwipjs: typeof import('bwip-js'); qr: ReturnType<typeof qrEncode
 function loaded(): NonNullable<typeof encoders> {
   return (encoders ??= {
     bwipjs: require('bwip-js') as typeof import('bwip-js'),
-    qr: qrEncoder({ create: (require('qrcode') as typeof import('qrcode')).create, getEncodedBits: (require('qrcode/lib/core/format-info') as Pick<QrcodeParts, 'getEncodedBits'>).getEncodedBits }, QR_OPTIONS),
+    qr: qrEncoder({ create: (require('qrcode') as typeof import('qrcode')).create, getEncodedBits: (require(QRCODE_FORMAT_INFO) as Pick<QrcodeParts, 'getEncodedBits'>).getEncodedBits }, QR_OPTIONS),
   });
 }
 
@@ -117,8 +117,8 @@ function qrModuleDots(size: number, box: Rect, dpi: number): number | undefined 
 /**
  * Whether a symbol fits its box, and at how many dots a module, without encoding or placing it: for
  * layouts nobody draws (a JSON answer says what each copy shows, and a symbol that does not fit must
- * fail there as on paper). Encoding is most of a layout's symbol cost (a QR's mask selection alone
- * some 0.1 ms), and the size needs none of it: a QR's version follows from its data's length in bytes
+ * fail there as on paper). Encoding is most of a layout's symbol cost (some 0.1 ms a QR), and the
+ * size needs none of it: a QR's version follows from its data's length in bytes
  * (one byte-mode segment), and a Code128's width from which characters are digits (the encoder runs
  * digits in code set C by how many follow each other, whatever they are). So each size is encoded once
  * per length or digit pattern and remembered.

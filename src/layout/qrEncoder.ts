@@ -8,7 +8,10 @@
 // One self-contained factory (no imports, nothing outside it but its arguments): the render thread runs
 // its source too (src/render/renderThread.ts), so both threads encode with the same code.
 
-/** The parts of qrcode used: its encoder, and its format information (which its typings leave out). */
+/** Where qrcode keeps its format information, which its typings leave out (both threads load it from here). */
+export const QRCODE_FORMAT_INFO = 'qrcode/lib/core/format-info';
+
+/** The parts of qrcode used: its encoder, and its format information. */
 export interface QrcodeParts {
   create: typeof import('qrcode').create;
   getEncodedBits(level: unknown, mask: number): number;
@@ -16,10 +19,11 @@ export interface QrcodeParts {
 
 /** An encoder of byte-mode (UTF-8) symbols with the options given: each symbol's size and modules (one byte each, row by row, 1 dark). */
 export function qrEncoder(qrcode: QrcodeParts, options: { errorCorrectionLevel: 'L' | 'M' | 'Q' | 'H' }): (data: string) => { size: number; data: Uint8Array } {
+  const createOptions = { ...options, maskPattern: 0 } as const;
   /** The 15 format bits of each mask at the options' error correction level, once known. */
-  let formatBits: number[] | undefined;
-  /** Each symbol size's mask patterns (at most 40 sizes): per mask, 1 where it flips a data module. */
-  const patternsBySize = new Map<number, Uint8Array[]>();
+  let formatBits: number[] = [];
+  /** Each symbol size's masks as changes from mask 0 (at most 40 sizes): per mask, 1 where it differs from mask 0 on a data module. */
+  const flipsBySize = new Map<number, Uint8Array[]>();
 
   /** qrcode's getMaskAt(pattern, row, col). */
   const MASK_RULES: ((i: number, j: number) => boolean)[] = [
@@ -34,24 +38,23 @@ export function qrEncoder(qrcode: QrcodeParts, options: { errorCorrectionLevel: 
   ];
 
   /** The modules with the best mask, given the symbol made with mask 0 (itself when mask 0 is best) and its function-pattern flags. */
-  function withBestMask(size: number, masked0: Uint8Array, reserved: Uint8Array, formatBits: readonly number[]): Uint8Array {
+  function withBestMask(size: number, masked0: Uint8Array, reserved: Uint8Array): Uint8Array {
     const n = size * size;
-    let patterns = patternsBySize.get(size);
-    if (!patterns) {
-      patterns = MASK_RULES.map((rule) => {
+    let flips = flipsBySize.get(size);
+    if (!flips) {
+      flips = MASK_RULES.map((rule) => {
         const bits = new Uint8Array(n);
-        for (let row = 0; row < size; row++) for (let col = 0; col < size; col++) if (!reserved[row * size + col] && rule(row, col)) bits[row * size + col] = 1;
+        for (let row = 0; row < size; row++) for (let col = 0; col < size; col++) if (!reserved[row * size + col] && rule(row, col) !== MASK_RULES[0]!(row, col)) bits[row * size + col] = 1;
         return bits;
       });
-      patternsBySize.set(size, patterns);
+      flipsBySize.set(size, flips);
     }
-    const zero = patterns[0]!;
     let best = masked0;
     let lowest = penalty(masked0, size);
     for (let p = 1; p < 8; p++) {
-      const pattern = patterns[p]!;
+      const flip = flips[p]!;
       const candidate = new Uint8Array(n);
-      for (let i = 0; i < n; i++) candidate[i] = masked0[i]! ^ zero[i]! ^ pattern[i]!;
+      for (let i = 0; i < n; i++) candidate[i] = masked0[i]! ^ flip[i]!;
       // The format bits where qrcode's setupFormatInfo puts them: bit i down column 8 and along row 8.
       for (let i = 0; i < 15; i++) {
         const bit = (formatBits[p]! >> i) & 1;
@@ -119,8 +122,8 @@ export function qrEncoder(qrcode: QrcodeParts, options: { errorCorrectionLevel: 
   }
 
   return (data) => {
-    const { modules, errorCorrectionLevel } = qrcode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], { ...options, maskPattern: 0 });
-    formatBits ??= Array.from({ length: 8 }, (_, mask) => qrcode.getEncodedBits(errorCorrectionLevel, mask));
-    return { size: modules.size, data: withBestMask(modules.size, modules.data, modules.reservedBit, formatBits) };
+    const { modules, errorCorrectionLevel } = qrcode.create([{ data: Buffer.from(data, 'utf8'), mode: 'byte' }], createOptions);
+    if (!formatBits.length) formatBits = Array.from({ length: 8 }, (_, mask) => qrcode.getEncodedBits(errorCorrectionLevel, mask));
+    return { size: modules.size, data: withBestMask(modules.size, modules.data, modules.reservedBit) };
   };
 }

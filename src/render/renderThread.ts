@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { CODE128_OPTIONS, QR_OPTIONS, qrMatrix, type QrMatrix } from '../layout/barcodes';
-import { qrEncoder } from '../layout/qrEncoder';
+import { QRCODE_FORMAT_INFO, qrEncoder } from '../layout/qrEncoder';
 
 // The thread's whole program, inline: no file to locate from compiled output or from the tests' sources.
 // Its barcode calls are encodeQr's and encodeCode128's (layout/barcodes.ts), with the same options and the
@@ -51,7 +51,7 @@ function start(): Thread {
     eval: true,
     // Its garbage is short-lived buffers: a small young generation keeps the process's memory down.
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
-    workerData: { deflateLevel: DEFLATE_LEVEL, qrcode: require.resolve('qrcode'), qrFormatInfo: require.resolve('qrcode/lib/core/format-info'), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
+    workerData: { deflateLevel: DEFLATE_LEVEL, qrcode: require.resolve('qrcode'), qrFormatInfo: require.resolve(QRCODE_FORMAT_INFO), qrOptions: QR_OPTIONS, bwipjs: require.resolve('bwip-js'), code128Options: CODE128_OPTIONS },
   });
   const t: Thread = { worker, waiting: new Map() };
   t.worker.on('message', (reply: Reply) => {
