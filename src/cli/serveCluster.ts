@@ -1,18 +1,23 @@
-// `waybill serve --workers N`: N worker processes (node:cluster) share the port, each running today's
-// serve (serveCommand.ts) on its own store connection; the primary serves nothing itself. The stores are
-// safe across processes (rate buckets, the failed-auth throttle, leases and claims are in the database;
-// SQLite in WAL mode, a write waiting for another's lock), so the workers need nothing from each other
-// but /metrics.
+// `waybill serve --workers N`: N worker processes (node:cluster), each running today's serve
+// (serveCommand.ts) on its own store connection. The primary listens on the port and serves nothing
+// itself: it hands each new connection to the worker with the fewest open connections (ties in turn),
+// where node's cluster would hand them round robin by arrival and, when connections open in a burst,
+// give whichever worker answers first the most (7 of 10 seen). The stores are safe across processes
+// (rate buckets, the failed-auth throttle, leases and claims are in the database; SQLite in WAL mode, a
+// write waiting for another's lock), so the workers need nothing from each other but /metrics.
 //
 // The primary opens the store once before forking (migrations, a generated key file, start-up warnings),
-// then forks; on SQLite it then checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that
-// dies is replaced, at most RESTARTS times in RESTART_WINDOW_MS; beyond, the service stops with exit code
-// 70. SIGTERM/SIGINT: every worker drains as a lone serve does (503 to new requests, running ones finish
-// within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary exits once all have, 0 when every
-// worker exited cleanly. --workers 1 is the lone process, no primary.
+// takes the port (a taken one fails the start before any fork), then forks; on SQLite it then
+// checkpoints the file's WAL for the workers (sqliteStore.ts). A worker that dies is replaced, at most
+// RESTARTS times in RESTART_WINDOW_MS; beyond, the service stops with exit code 70. SIGTERM/SIGINT: the
+// primary stops accepting, every worker drains as a lone serve does (503 to new requests, running ones
+// finish within WAYBILL_SHUTDOWN_GRACE_SECONDS, store closed), and the primary exits once all have, 0 when
+// every worker exited cleanly. --workers 1 is the lone process, no primary.
 
 import cluster, { type Worker } from 'node:cluster';
 import fs from 'node:fs';
+import type { Server } from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,12 +27,16 @@ import { joinClusterMetrics, serveClusterMetrics } from '../http/metrics';
 import { walCheckpoints } from '../store/sqliteStore';
 import { openServices, storeLocation } from '../wiring';
 import { EXIT, UsageError, type Io } from './io';
-import { serveCommand } from './serveCommand';
+import { serveCommand, type HandedConnections } from './serveCommand';
 
 /** The built CLI, which the workers run (cluster forks a script); absent when running from the TypeScript sources. */
 const CLI_ENTRY = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
 /** Set by the primary on each worker: its place (0…N-1), kept by its replacement. Slot 0 does the housekeeping. */
 const SLOT_ENV = 'WAYBILL_WORKER_SLOT';
+/** Set by the primary on each worker: the port it listens on (known once it listens, for --port 0). */
+const PORT_ENV = 'WAYBILL_WORKER_PORT';
+/** Messages between the primary and a worker, beside node:cluster's own. */
+const MESSAGE = { ready: 'waybill:ready', connection: 'waybill:connection', closed: 'waybill:closed' } as const;
 const MAX_WORKERS = 64;
 const RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
@@ -63,7 +72,7 @@ export async function serveWorker(args: string[], config: Config, io: Io): Promi
     const services = await openServices(config, () => {}, { checkpoints: 'elsewhere' });
     let running;
     try {
-      running = await serveCommand(args, services, io, process.stdout, { worker: cluster.worker!.id, housekeeping: slot === 0 });
+      running = await serveCommand(args, services, io, process.stdout, { worker: cluster.worker!.id, housekeeping: slot === 0, connections: takeConnections });
     } catch (e) {
       await services.close();
       throw e;
@@ -80,6 +89,39 @@ export async function serveWorker(args: string[], config: Config, io: Io): Promi
   }
 }
 
+/**
+ * A worker's side of the handoff: serves each connection the primary sends, tells it when one closes,
+ * and says it is ready. A connection that arrives once the drain is over is closed.
+ */
+function takeConnections(server: Server): HandedConnections {
+  let open = 0;
+  let over = false;
+  let drained: (() => void) | undefined;
+  const tell = (cmd: string) => {
+    if (cluster.worker?.isConnected()) cluster.worker.send({ cmd }, undefined, () => {});
+  };
+  process.on('message', (message: { cmd?: unknown } | null, socket: unknown) => {
+    if (message?.cmd !== MESSAGE.connection || !(socket instanceof net.Socket)) return;
+    open++;
+    socket.once('close', () => {
+      open--;
+      tell(MESSAGE.closed);
+      if (open === 0) drained?.();
+    });
+    if (over) return void socket.destroy();
+    server.emit('connection', socket);
+  });
+  tell(MESSAGE.ready);
+  return {
+    port: Number(process.env[PORT_ENV]),
+    drained: () =>
+      new Promise<void>((resolve) => {
+        drained = () => ((over = true), resolve());
+        if (open === 0) drained();
+      }),
+  };
+}
+
 /** The primary: forks the workers, replaces those that die, and stops them all on SIGTERM/SIGINT. */
 export async function servePrimary(args: string[], config: Config, workers: number, io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
@@ -88,11 +130,17 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   // Migrations, a generated key file and the start-up warnings once, before any worker opens the store.
   const services = await openServices(config, (m) => io.err(`warning: ${m}`));
   await services.close();
+  // The port first: a taken one fails the start before any worker is forked.
+  const balancer = net.createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve, reject) => balancer.once('error', reject).listen(port, values.host, () => (balancer.off('error', reject), resolve())));
+  const bound = (balancer.address() as net.AddressInfo).port;
+  const logger = pino({ level: config.http.logLevel, base: { service: 'waybill', worker: 0 } }, process.stdout);
+  // Accepting failed (out of file descriptors, say): that client is refused, the next one may not be.
+  balancer.on('error', (e: NodeJS.ErrnoException) => logger.error({ event: 'accept_failed', code: e.code }));
   // The workers leave checkpoints of the embedded store to this process, which answers no requests.
   const location = storeLocation(config);
   const checkpoints = location.backend === 'sqlite' ? walCheckpoints(location.file) : undefined;
 
-  const logger = pino({ level: config.http.logLevel, base: { service: 'waybill', worker: 0 } }, process.stdout);
   serveClusterMetrics();
   cluster.setupPrimary({ exec: CLI_ENTRY, args: ['serve', ...args] });
 
@@ -101,15 +149,69 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   let phase: 'starting' | 'running' | 'stopping' = 'starting';
   let failed: number | undefined;
   let deadline: NodeJS.Timeout | undefined;
-  const listening = new Set<number>();
   let done!: () => void;
   const allExited = new Promise<void>((resolve) => (done = resolve));
 
-  const fork = (slot: number) => live.set(cluster.fork({ [SLOT_ENV]: String(slot) }), slot);
+  // Connections: each goes to the ready worker with the fewest open ones, ties in turn; until a worker is
+  // ready (start-up, every worker replaced at once) they wait, paused.
+  const open = new Map<Worker, number>();
+  const waiting: net.Socket[] = [];
+  let turn = 0;
+  const leastBusy = (): Worker | undefined => {
+    const ready = [...open];
+    let best: [Worker, number] | undefined;
+    for (let i = 0; i < ready.length; i++) {
+      const candidate = ready[(turn + i) % ready.length]!;
+      if (!best || candidate[1] < best[1]) best = candidate;
+    }
+    turn++;
+    return best?.[0];
+  };
+  const hand = (socket: net.Socket): void => {
+    if (socket.destroyed) return;
+    if (phase === 'stopping') return void socket.destroy();
+    const worker = leastBusy();
+    if (!worker) return void waiting.push(socket);
+    open.set(worker, open.get(worker)! + 1);
+    worker.send({ cmd: MESSAGE.connection }, socket, (err) => {
+      if (!err) return;
+      // The worker is going (its channel closed): another takes the connection.
+      open.delete(worker);
+      if (!socket.destroyed) hand(socket);
+    });
+  };
+  balancer.on('connection', (socket: net.Socket) => {
+    // A client gone before a worker has its connection: nothing to do but forget it.
+    socket.on('error', () => socket.destroy());
+    hand(socket);
+  });
+
+  const fork = (slot: number) => {
+    const worker = cluster.fork({ [SLOT_ENV]: String(slot), [PORT_ENV]: String(bound) });
+    live.set(worker, slot);
+    worker.on('message', (message: { cmd?: unknown } | null) => {
+      if (message?.cmd === MESSAGE.closed && open.has(worker)) open.set(worker, Math.max(0, open.get(worker)! - 1));
+      else if (message?.cmd === MESSAGE.ready) ready(worker);
+    });
+  };
+  const ready = (worker: Worker) => {
+    if (phase === 'stopping') return;
+    logger.info({ event: 'worker_listening', pid: worker.process.pid, slot: live.get(worker), of: workers, workerId: worker.id });
+    open.set(worker, 0);
+    for (const socket of waiting.splice(0)) hand(socket);
+    if (phase !== 'starting' || open.size < workers) return;
+    phase = 'running';
+    const url = `http://${values.host}:${bound}`;
+    io.err(`waybill service listening on ${url} (API docs: ${url}/docs; ${workers} workers)`);
+    logger.info({ event: 'listening', url, workers });
+  };
   const stop = (code?: number) => {
     if (code !== undefined) failed ??= code;
     if (phase === 'stopping') return;
     phase = 'stopping';
+    balancer.close();
+    for (const socket of waiting.splice(0)) socket.destroy();
+    open.clear();
     for (const worker of live.keys()) worker.process.kill('SIGTERM');
     deadline = setTimeout(() => {
       for (const worker of live.keys()) worker.process.kill('SIGKILL');
@@ -117,26 +219,17 @@ export async function servePrimary(args: string[], config: Config, workers: numb
     if (live.size === 0) done();
   };
 
-  cluster.on('listening', (worker, address) => {
-    logger.info({ event: 'worker_listening', pid: worker.process.pid, slot: live.get(worker), of: workers, workerId: worker.id });
-    if (phase !== 'starting') return;
-    listening.add(worker.id);
-    if (listening.size < workers) return;
-    phase = 'running';
-    const url = `http://${values.host}:${address.port}`;
-    io.err(`waybill service listening on ${url} (API docs: ${url}/docs; ${workers} workers)`);
-    logger.info({ event: 'listening', url, workers });
-  });
   cluster.on('exit', (worker, code, signal) => {
     const slot = live.get(worker)!;
     live.delete(worker);
+    open.delete(worker);
     if (phase === 'stopping') {
       if (code !== 0) failed ??= code ?? EXIT.internal;
       if (live.size === 0) done();
       return;
     }
     logger.error({ event: 'worker_exited', workerId: worker.id, slot, code, signal });
-    // One that never came up fails the start (a taken port, a bad setting): restarting would not help.
+    // One that never came up fails the start (a bad setting, a store it cannot open): restarting would not help.
     if (phase === 'starting') return stop(code || EXIT.internal);
     const now = Date.now();
     restarts.push(now);

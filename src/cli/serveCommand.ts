@@ -3,6 +3,7 @@
 // grace period, then returns so the caller can close the store.
 
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
@@ -35,6 +36,18 @@ export interface ServeRole {
    * worker of a cluster runs them, a lone process always does.
    */
   housekeeping: boolean;
+  /**
+   * Serves connections another process accepted (the cluster's primary, serveCluster.ts) instead of
+   * listening itself: called once the server is set up.
+   */
+  connections?: (server: Server) => HandedConnections;
+}
+
+/** Connections handed to this process, on the port another process listens on. */
+export interface HandedConnections {
+  port: number;
+  /** Resolves once every connection handed so far has closed; later ones are closed at once. */
+  drained(): Promise<void>;
 }
 
 export interface RunningService {
@@ -167,7 +180,7 @@ export async function serveCommand(
   const webhooks = role.housekeeping
     ? startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry))
     : undefined;
-  const server = createServer(app).listen(port, values.host);
+  const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
     if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
   });
@@ -179,10 +192,18 @@ export async function serveCommand(
     const body = JSON.stringify({ type: 'https://waybill.example/problems/bad_request', title: 'bad request', status, detail: 'the request is malformed' });
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
-  const address = server.address();
-  if (typeof address === 'object' && address) listening = address.port;
-  const url = `http://${values.host}:${typeof address === 'object' && address ? address.port : port}`;
+  let handed: HandedConnections | undefined;
+  if (role.connections) {
+    // node's HTTP server starts enforcing its header and request timeouts on 'listening' (without them a
+    // slow client holds its connection for ever); handed its connections, this one never listens itself.
+    server.emit('listening');
+    handed = role.connections(server);
+    listening = handed.port;
+  } else {
+    await new Promise<void>((resolve, reject) => server.listen(port, values.host).once('listening', resolve).once('error', reject));
+    listening = (server.address() as AddressInfo).port;
+  }
+  const url = `http://${values.host}:${listening}`;
   // A cluster's primary says this once for all its workers.
   if (role.worker === undefined) io.err(`waybill service listening on ${url} (API docs: ${url}/docs)`);
   logger.info({ event: 'listening', url });
@@ -190,7 +211,7 @@ export async function serveCommand(
   const shutdown = async () => {
     draining = true;
     clearInterval(timer);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => handed?.drained());
     server.closeIdleConnections();
     const grace = setTimeout(() => server.closeAllConnections(), config.http.shutdownGraceSeconds * 1000);
     await agentHub.stop();

@@ -94,6 +94,30 @@ describe('waybill serve --workers 2', () => {
     const pids = s.logs.filter((l) => l.event === 'worker_listening').map((l) => l.pid);
     expect(new Set(pids).size).toBe(2);
 
+    // Ten connections opened at once are split five and five (node's cluster alone gave 7 and 3), each
+    // serving its requests on its worker.
+    const { port } = new URL(url);
+    const connect = () => new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => resolve(socket)).on('error', reject);
+    });
+    const askHealth = (socket: net.Socket) => new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => {
+        text += d.toString('utf8');
+        if (text.includes('\r\n\r\n')) resolve(text);
+      });
+      socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    });
+    const sockets = await Promise.all(Array.from({ length: 10 }, connect));
+    const answers = await Promise.all(sockets.map(askHealth));
+    expect(answers.every((a) => a.startsWith('HTTP/1.1 200'))).toBe(true);
+    await s.logged(() => s.logs.filter((l) => l.route === '/healthz').length >= 10);
+    const perWorker = new Map<number | undefined, number>();
+    for (const l of s.logs.filter((l) => l.route === '/healthz')) perWorker.set(l.worker, (perWorker.get(l.worker) ?? 0) + 1);
+    expect([...perWorker.values()]).toEqual([5, 5]);
+    // They stay open, idle, until the drain below closes them.
+    const idleClosed = Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('close', resolve))));
+
     // Waybills created at once from many connections: every one 201, none 500, served by both workers.
     const create = (n: number, format: 'json' | 'pdf') =>
       fetch(`${url}/v1/waybills${format === 'pdf' ? '?format=pdf' : ''}`, {
@@ -128,7 +152,6 @@ describe('waybill serve --workers 2', () => {
     expect(after.filter((x) => x !== 'lost' && x !== 201)).toEqual([]);
 
     // SIGTERM with a request in flight (its body half sent): it completes, then the service exits 0.
-    const { port } = new URL(url);
     const body = JSON.stringify({ ...ORDERS[0], orderId: 'W-in-flight' });
     const inFlight = new Promise<number>((resolve, reject) => {
       const req = http.request(
@@ -147,6 +170,7 @@ describe('waybill serve --workers 2', () => {
     });
     expect(await inFlight).toBe(201);
     expect(await s.exited).toBe(0);
+    await idleClosed;
     expect(s.logs.filter((l) => l.event === 'stopped').map((l) => l.worker).sort()).toEqual([0, 1, 3]);
     // Nothing answered 500 at any point.
     expect(s.logs.filter((l) => (l.status ?? 0) >= 500)).toEqual([]);
@@ -171,7 +195,11 @@ describe('waybill serve --workers 2', () => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'hello', printers: [{ name: 'dock-1', language: 'zpl', dpi: 203, barcodes: 'native', text: 'raster' }] }));
     await welcome;
-    // One connection per call, so the primary hands them to both workers in turn.
+    // The agent's link is an open connection on its worker, so a new connection goes to the other (the
+    // fewest open connections). One idle one evens them; then one connection per call alternates.
+    const { port } = new URL(url);
+    const idle = net.connect(Number(port), '127.0.0.1');
+    await new Promise((r) => idle.once('connect', r));
     const call = (method: string, p: string, body?: unknown) =>
       new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
         const text = body === undefined ? undefined : JSON.stringify(body);
@@ -206,6 +234,7 @@ describe('waybill serve --workers 2', () => {
       }
       expect(got.sort()).toEqual([...jobs].sort());
     } finally {
+      idle.destroy();
       ws.close();
       s.child.kill('SIGTERM');
       expect(await s.exited).toBe(0);
