@@ -229,6 +229,7 @@ async function main(): Promise<void> {
 
     console.log(`\nload average after: ${loadAverage()}\n`);
     printTable(scenarios);
+    for (const note of burstNotes(scenarios)) console.log(note);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await cleanUp();
@@ -453,6 +454,19 @@ function printTable(scenarios: Scenario[]): void {
   for (const r of rows.slice(1)) console.log(format(r));
 }
 
+/**
+ * While a burst lasts, autocannon keeps CONNECTIONS requests in flight, as an unthrottled run does: the
+ * mean latency is then about CONNECTIONS over the service's throughput (Little's law), whatever the rate.
+ */
+function burstNotes(scenarios: Scenario[]): string[] {
+  return [...new Set(scenarios.map((s) => s.name))].flatMap((name) => {
+    const burst = scenarios.find((s) => s.name === name && s.load.endsWith('(autocannon)'));
+    const unthrottled = scenarios.find((s) => s.name === name && s.load.endsWith('unthrottled'));
+    if (!burst || !unthrottled || !reqPerSec(unthrottled.result)) return [];
+    const mean = (CONNECTIONS / reqPerSec(unthrottled.result)) * 1000;
+    return [`${name} in autocannon bursts: ${CONNECTIONS} in flight at the unthrottled ${reqPerSec(unthrottled.result).toFixed(0)} req/s is about ${mean.toFixed(0)} ms a request (Little's law); this run's p50 was ${burst.result.p50} ms`];
+  });
+}
 
 main().catch((e) => {
   console.error(e instanceof Error ? e.message : e);
