@@ -33,7 +33,7 @@ import { serveCommand, type HandedConnections } from './serveCommand';
 const CLI_ENTRY = path.join(PACKAGE_ROOT, 'dist', 'cli.js');
 /** Set by the primary on each worker: its place (0…N-1), kept by its replacement. Slot 0 does the housekeeping. */
 const SLOT_ENV = 'WAYBILL_WORKER_SLOT';
-/** Set by the primary on each worker: the port it listens on (known once it listens, for --port 0). */
+/** Set by the primary on each worker: the port the primary listens on (known once it does, for --port 0). */
 const PORT_ENV = 'WAYBILL_WORKER_PORT';
 /** Messages between the primary and a worker, beside node:cluster's own. */
 const MESSAGE = { ready: 'waybill:ready', connection: 'waybill:connection', closed: 'waybill:closed' } as const;
