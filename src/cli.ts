@@ -111,7 +111,13 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         const workers = workerCount(rest, config);
         if (workers > 1) return await servePrimary(rest, config, workers, io);
         const services = await openServices(config, (m) => io.err(`warning: ${m}`));
-        const running = await (await import('./cli/serveCommand')).serveCommand(rest, services, io);
+        let running;
+        try {
+          running = await (await import('./cli/serveCommand')).serveCommand(rest, services, io);
+        } catch (e) {
+          await services.close();
+          throw e;
+        }
         await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
         io.err('shutting down: finishing running requests');
         await running.shutdown();

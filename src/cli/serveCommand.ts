@@ -200,7 +200,14 @@ export async function serveCommand(
     handed = role.connections(server);
     listening = handed.port;
   } else {
-    await new Promise<void>((resolve, reject) => server.listen(port, values.host).once('listening', resolve).once('error', reject));
+    try {
+      await new Promise<void>((resolve, reject) => server.listen(port, values.host).once('listening', resolve).once('error', reject));
+    } catch (e) {
+      // A start that failed (a taken port) leaves nothing running that would keep the process alive.
+      clearInterval(timer);
+      await Promise.all([agentHub.stop(), checkpoints?.stop(), webhooks?.stop()]);
+      throw e;
+    }
     listening = (server.address() as AddressInfo).port;
   }
   const url = `http://${values.host}:${listening}`;

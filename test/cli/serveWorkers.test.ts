@@ -241,18 +241,20 @@ describe('waybill serve --workers 2', () => {
     }
   }, 120_000);
 
-  it('fails the start when the workers cannot listen, without restarting them', async () => {
+  it('fails the start on a taken port and exits, with workers (none forked) or as one process', async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as net.AddressInfo;
     try {
-      const s = start(['--workers', '2', '--port', String(port), '--host', '127.0.0.1'], env);
-      expect(await s.exited).not.toBe(0);
-      expect(s.logs.filter((l) => l.event === 'worker_listening')).toEqual([]);
+      for (const workers of ['2', '1']) {
+        const s = start(['--workers', workers, '--port', String(port), '--host', '127.0.0.1'], env);
+        expect(await s.exited).toBe(70);
+        expect(s.logs.filter((l) => l.event === 'worker_listening')).toEqual([]);
+      }
     } finally {
       taken.close();
     }
-  });
+  }, 30_000);
 
   it('refuses a worker count that is not a whole number from 1', async () => {
     const { code, stderr } = await cli(['serve', '--workers', '0'], env);
