@@ -180,6 +180,12 @@ export async function serveCommand(
   const webhooks = role.housekeeping
     ? startWebhookDeliveries(webhookDeliveryDeps(services, webhookWorker, now, () => [listening]), config.webhooks.webhookPollMs, (entry) => logger.error(entry))
     : undefined;
+  // Checkpoints and deliveries: stopped once requests are over (a last checkpoint covers them), or at once
+  // when the start fails.
+  const stopBackground = async () => {
+    await checkpoints?.stop();
+    await webhooks?.stop();
+  };
   const server = createServer(app);
   server.on('upgrade', (req, socket, head) => {
     if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
@@ -205,7 +211,8 @@ export async function serveCommand(
     } catch (e) {
       // A start that failed (a taken port) leaves nothing running that would keep the process alive.
       clearInterval(timer);
-      await Promise.all([agentHub.stop(), checkpoints?.stop(), webhooks?.stop()]);
+      await agentHub.stop();
+      await stopBackground();
       throw e;
     }
     listening = (server.address() as AddressInfo).port;
@@ -224,8 +231,7 @@ export async function serveCommand(
     await agentHub.stop();
     await closed;
     clearTimeout(grace);
-    await checkpoints?.stop();
-    await webhooks?.stop();
+    await stopBackground();
     logger.info({ event: 'stopped' });
   };
   return { server, url, shutdown };
