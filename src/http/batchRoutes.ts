@@ -9,13 +9,12 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
-import { validateOrders } from '../order/readOrders';
 import { printWaybills } from '../printing/printWaybills';
 import { JsonSink, LabelSink } from '../printing/waybillSink';
 import { streamedSink } from './streamedDocument';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
-import { jsonBody } from './body';
+import { orderBody, ordersOf } from './body';
 import { contentTypeOf } from './labelFormat';
 import { createRequest, labelOptions, type WaybillRouteDeps } from './waybillRoutes';
 import type { BatchRecord } from '../waybills/waybillStore';
@@ -58,12 +57,10 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
   const router = express.Router();
   let running = 0;
 
-  router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
+  router.post('/', requireRole(deps.auth, 'warehouse'), deps.limit, orderBody(deps.batch), async (req, res) => {
     const p = res.locals.principal as Extract<Principal, { client: string }>;
     const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
-    const orders = validateOrders(batchOrders(req.body, deps.batch.maxOrders));
-    // The body (up to 32 MB of text) is not read past validation: let it go before the long render.
-    req.body = undefined;
+    const orders = ordersOf(res);
     if (format === 'png' && orders.length > 1)
       throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for a batch');
     if (running >= deps.batch.maxConcurrent) throw new WaybillError('unavailable', 'too many batches are rendering; retry shortly', [], 5);
@@ -152,29 +149,4 @@ export function presentBatch(b: BatchRecord): z.input<typeof BatchView> {
     count: b.count,
     items: b.items.map((i) => ({ index: i.index, orderId: i.orderId, waybillId: i.waybillId, waybillNo: i.waybillNo, links: { self: `/v1/waybills/${i.waybillId}` } })),
   };
-}
-
-/** `{ "orders": [...] }`, a bare array, or NDJSON text: the raw orders, each with its line for NDJSON. */
-export function batchOrders(body: unknown, max: number): { value: unknown; line?: number }[] {
-  let raw: { value: unknown; line?: number }[];
-  if (typeof body === 'string') {
-    raw = [];
-    for (const [i, text] of body.split(/\r?\n/).entries()) {
-      if (text.trim() === '') continue;
-      try {
-        raw.push({ value: JSON.parse(text), line: i + 1 });
-      } catch {
-        throw new WaybillError('invalid_input', `line ${i + 1} is not valid JSON`, [{ line: i + 1, path: [], message: 'not valid JSON' }]);
-      }
-      if (raw.length > max) break;
-    }
-  } else {
-    const list = Array.isArray(body) ? body : (body as { orders?: unknown } | undefined)?.orders;
-    if (!Array.isArray(list) || (!Array.isArray(body) && Object.keys(body as object).length !== 1))
-      throw new WaybillError('invalid_input', 'the body must be {"orders": [...]}, an array of orders, or NDJSON', [{ path: ['orders'], message: 'expected an array of orders' }]);
-    raw = list.map((value) => ({ value }));
-  }
-  if (raw.length === 0) throw new WaybillError('invalid_input', 'the batch holds no orders', [{ path: ['orders'], message: 'holds no orders' }]);
-  if (raw.length > max) throw new WaybillError('payload_too_large', `a batch holds at most ${max} orders`);
-  return raw;
 }

@@ -1,19 +1,193 @@
 // Request bodies: the declared media type is checked before a byte is parsed (415), size is capped (413)
-// and JSON is parsed strictly (400). A body never reaches a route unchecked.
+// and JSON is parsed strictly (400). A body never reaches a route unchecked. A body of orders (batches,
+// previews) reaches its route validated: NDJSON line by line as it arrives.
 
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Readable, Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { WaybillError } from '../errors';
+import type { Order } from '../order/orderSchema';
+import { OrderValidator } from '../order/readOrders';
 
-export function jsonBody(limit: string, extraTypes: string[] = []) {
-  const types = ['application/json', ...extraTypes];
+export function jsonBody(limit: string) {
   const parseJson = express.json({ limit, type: () => true });
-  const parseText = express.text({ limit, type: () => true });
   return (req: Request, res: Response, next: NextFunction): void => {
-    const type = req.is(types);
-    if (!type) return next(new WaybillError('unsupported_media_type', `the body must be ${types.join(' or ')}`));
-    // JSON is UTF-8 (RFC 8259); other charsets (utf-7 turns "+86…" into something else) are refused.
-    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get('content-type') ?? '')?.[1];
-    if (charset !== undefined && !/^utf-?8$/i.test(charset)) return next(new WaybillError('unsupported_media_type', 'the body must be UTF-8'));
-    (type === 'application/json' ? parseJson : parseText)(req, res, next);
+    const type = acceptedType(req, []);
+    if (type instanceof WaybillError) return next(type);
+    parseJson(req, res, next);
   };
+}
+
+/** The body's media type if it is one of these (JSON always), or the 415 to answer. */
+function acceptedType(req: Request, extraTypes: string[]): string | WaybillError {
+  const types = ['application/json', ...extraTypes];
+  const type = req.is(types);
+  if (!type) return new WaybillError('unsupported_media_type', `the body must be ${types.join(' or ')}`);
+  // JSON is UTF-8 (RFC 8259); other charsets (utf-7 turns "+86…" into something else) are refused.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.get('content-type') ?? '')?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset)) return new WaybillError('unsupported_media_type', 'the body must be UTF-8');
+  return type;
+}
+
+export interface OrderBodyLimits {
+  /** The body's size, e.g. "32mb" (after any content encoding is undone). */
+  bodyLimit: string;
+  maxOrders: number;
+}
+
+/**
+ * Orders in a body, validated, into `res.locals.orders` (read it with `ordersOf`): JSON (`{"orders": [...]}`
+ * or an array; with `single`, also one order) or NDJSON, one order a line. JSON is parsed whole. NDJSON is
+ * read as it arrives: each line is parsed and validated, then let go, so a 10,000-order body (some 10 MB)
+ * is never held whole, as bytes, as text or as parsed JSON, and the event loop turns between its chunks.
+ * A line that is no JSON fails at once (422, with its line), as do too many orders or bytes (413);
+ * invalid orders fail together at the end (422, every index, line and field path).
+ */
+export function orderBody(limits: OrderBodyLimits, options: { single?: boolean } = {}) {
+  const parseJson = express.json({ limit: limits.bodyLimit, type: () => true });
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const type = acceptedType(req, ['application/x-ndjson']);
+    if (type instanceof WaybillError) return next(type);
+    if (type === 'application/x-ndjson') {
+      ndjsonOrders(req, bytesOf(limits.bodyLimit), limits.maxOrders).then((orders) => {
+        res.locals.orders = orders;
+        next();
+      }, next);
+      return;
+    }
+    parseJson(req, res, (e?: unknown) => {
+      if (e) return next(e);
+      try {
+        const validator = new OrderValidator();
+        const list = jsonOrders(req.body, limits.maxOrders, options.single ?? false);
+        // Each parsed order is let go once validated, and the body before the long render.
+        for (let i = 0; i < list.length; i++) {
+          validator.add(list[i]);
+          list[i] = undefined;
+        }
+        res.locals.orders = validator.finish();
+        req.body = undefined;
+        next();
+      } catch (failure) {
+        next(failure);
+      }
+    });
+  };
+}
+
+/** The orders `orderBody` validated. */
+export function ordersOf(res: Response): Order[] {
+  return res.locals.orders as Order[];
+}
+
+function jsonOrders(body: unknown, max: number, single: boolean): unknown[] {
+  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
+  const wrapped = isObject && 'orders' in body && Object.keys(body).length === 1;
+  if (single && isObject && !wrapped) return [body];
+  const list = Array.isArray(body) ? body : wrapped ? (body as { orders: unknown }).orders : undefined;
+  if (!Array.isArray(list)) throw new WaybillError('invalid_input', 'the body must be {"orders": [...]}, an array of orders, or NDJSON', [{ path: ['orders'], message: 'expected an array of orders' }]);
+  if (list.length === 0) throw noOrders();
+  if (list.length > max) throw tooMany(max);
+  return list;
+}
+
+async function ndjsonOrders(req: Request, limit: number, max: number): Promise<Order[]> {
+  let inflate: Transform | undefined;
+  const validator = new OrderValidator();
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let line = 0;
+  let pending = '';
+  let started = false;
+  let bytes = 0;
+  const take = (text: string) => {
+    line++;
+    if (text.trim() === '') return;
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new WaybillError('invalid_input', `line ${line} is not valid JSON`, [{ line, path: [], message: 'not valid JSON' }]);
+    }
+    if (validator.count === max) throw tooMany(max);
+    validator.add(value, line);
+  };
+  const decode = (chunk?: Uint8Array) => {
+    try {
+      return chunk ? utf8.decode(chunk, { stream: true }) : utf8.decode();
+    } catch {
+      throw new WaybillError('bad_request', 'the body is not UTF-8 text');
+    }
+  };
+  try {
+    if (Number(req.get('content-length')) > limit) throw tooLarge();
+    inflate = inflater(req);
+    const stream: Readable = inflate ? req.pipe(inflate) : req;
+    // Not destroyed when the loop stops early: the rest of the body is read off (below), so the connection
+    // can answer and stay usable.
+    for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > limit) throw tooLarge();
+      let text = decode(chunk);
+      // A byte order mark (which express's text parser dropped too) is no part of the first line.
+      if (!started && text) {
+        started = true;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      }
+      // Only the new text is searched for line ends: a long line does not make each chunk rescan it.
+      let start = 0;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        take(pending + text.slice(start, end));
+        pending = '';
+        start = end + 1;
+      }
+      pending += text.slice(start);
+    }
+    take(pending + decode());
+  } catch (e) {
+    if (inflate) {
+      req.unpipe(inflate);
+      inflate.destroy();
+    }
+    req.resume();
+    throw readFailure(e);
+  }
+  if (validator.count === 0) throw noOrders();
+  return validator.finish();
+}
+
+/** What undoes the body's Content-Encoding (gzip, deflate or br, as express's parsers take them), if it has one. */
+function inflater(req: Request): Transform | undefined {
+  const encoding = (req.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity') return undefined;
+  if (encoding === 'gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding === 'br') return createBrotliDecompress();
+  throw new WaybillError('unsupported_media_type', 'unsupported charset or content encoding');
+}
+
+/** What stopped a read: our own errors as they are; a broken compressed stream or a cut upload as a bad request. */
+function readFailure(e: unknown): unknown {
+  if (e instanceof WaybillError) return e;
+  const code = (e as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('Z_')) return new WaybillError('bad_request', 'the body is not valid compressed data');
+  return new WaybillError('bad_request', 'the body ended early');
+}
+
+function bytesOf(limit: string): number {
+  const found = /^(\d+)(kb|mb)$/i.exec(limit);
+  if (!found) throw new Error(`a body limit must be a size such as 32mb: ${limit}`);
+  return Number(found[1]) * (found[2]!.toLowerCase() === 'mb' ? 1024 * 1024 : 1024);
+}
+
+function noOrders(): WaybillError {
+  return new WaybillError('invalid_input', 'the batch holds no orders', [{ path: ['orders'], message: 'holds no orders' }]);
+}
+
+function tooMany(max: number): WaybillError {
+  return new WaybillError('payload_too_large', `a batch holds at most ${max} orders`);
+}
+
+function tooLarge(): WaybillError {
+  return new WaybillError('payload_too_large', 'the body is too large');
 }

@@ -6,14 +6,13 @@
 import express from 'express';
 import { PassThrough } from 'node:stream';
 import { WaybillError } from '../errors';
-import { validateOrders } from '../order/readOrders';
 import { previewWaybills } from '../printing/previewWaybills';
 import { JsonSink, LabelSink } from '../printing/waybillSink';
 import { streamedSink } from './streamedDocument';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
-import { batchOrders, type BatchLimits } from './batchRoutes';
-import { jsonBody } from './body';
+import type { BatchLimits } from './batchRoutes';
+import { orderBody, ordersOf } from './body';
 import { contentTypeOf } from './labelFormat';
 import { labelOptions, type WaybillRouteDeps } from './waybillRoutes';
 
@@ -22,9 +21,9 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
   let running = 0;
 
   // Any key that prints may see what its paper would look like; the orders are the caller's own input.
-  router.post('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, jsonBody(deps.batch.bodyLimit, ['application/x-ndjson']), async (req, res) => {
+  router.post('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, orderBody(deps.batch, { single: true }), async (req, res) => {
     const { format, template, render: opts } = labelOptions(deps, req, 'pdf');
-    const orders = validateOrders(previewBody(req.body, deps.batch.maxOrders));
+    const orders = ordersOf(res);
     if (format === 'png' && orders.length > 1)
       throw new WaybillError('not_acceptable', 'a PNG holds one waybill; ask for application/pdf (or a printer language) for several');
     if (running >= deps.batch.maxConcurrent) throw new WaybillError('unavailable', 'too many documents are rendering; retry shortly', [], 5);
@@ -60,11 +59,4 @@ export function previewRoutes(deps: WaybillRouteDeps & { batch: BatchLimits }): 
   });
 
   return router;
-}
-
-/** One order (a create's body), or a batch's body: `{"orders": [...]}`, an array, or NDJSON text. */
-function previewBody(body: unknown, max: number): { value: unknown; line?: number }[] {
-  const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
-  if (isObject && !('orders' in body && Object.keys(body).length === 1)) return [{ value: body }];
-  return batchOrders(body, max);
 }

@@ -34,20 +34,42 @@ function decodeText(bytes: Uint8Array, file: string): string {
 }
 
 export function validateOrders(raw: Iterable<RawOrder>, file?: string): Order[] {
-  const issues: Issue[] = [];
-  const orders: Order[] = [];
-  let index = 0;
-  for (const { value, line } of raw) {
+  const validator = new OrderValidator(file);
+  for (const { value, line } of raw) validator.add(value, line);
+  return validator.finish();
+}
+
+/**
+ * Validates orders one at a time, as they are read: it keeps each valid order and every issue of the
+ * others, and nothing of the input itself, so a reader can let each parsed order go at once.
+ */
+export class OrderValidator {
+  private readonly issues: Issue[] = [];
+  private readonly orders: Order[] = [];
+  private index = 0;
+
+  constructor(private readonly file?: string) {}
+
+  /** Orders added so far, valid or not. */
+  get count(): number {
+    return this.index;
+  }
+
+  add(value: unknown, line?: number): void {
     const result = Order.safeParse(value);
-    if (result.success) orders.push(result.data);
-    else for (const issue of issuesFromZod(result.error)) issues.push({ file, index, line, ...issue });
-    index++;
+    if (result.success) this.orders.push(result.data);
+    else for (const issue of issuesFromZod(result.error)) this.issues.push({ file: this.file, index: this.index, line, ...issue });
+    this.index++;
   }
-  if (issues.length) {
-    const bad = new Set(issues.map((i) => i.index)).size;
-    throw new WaybillError('invalid_input', `${bad} of ${index} orders are invalid`, issues);
+
+  /** The valid orders, or one error listing every invalid one (index, line and field path). */
+  finish(): Order[] {
+    if (this.issues.length) {
+      const bad = new Set(this.issues.map((i) => i.index)).size;
+      throw new WaybillError('invalid_input', `${bad} of ${this.index} orders are invalid`, this.issues);
+    }
+    return this.orders;
   }
-  return orders;
 }
 
 /** The file's orders as parsed JSON, one at a time; a line that is no JSON throws when reached. */
