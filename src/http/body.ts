@@ -37,19 +37,20 @@ export interface OrderBodyLimits {
 
 /**
  * Orders in a body, validated, into `res.locals.orders` (read it with `ordersOf`): JSON (`{"orders": [...]}`
- * or an array; with `single`, also one order) or NDJSON, one order a line. JSON is parsed whole. NDJSON is
- * read as it arrives: each line is parsed and validated, then let go, so a 10,000-order body (some 10 MB)
- * is never held whole, as bytes, as text or as parsed JSON, and the event loop turns between its chunks.
- * A line that is no JSON fails at once (422, with its line), as do too many orders or bytes (413);
- * invalid orders fail together at the end (422, every index, line and field path).
+ * or an array; with `single`, also one order) or NDJSON, one order a line. JSON is read and parsed whole
+ * (express.json). NDJSON is read as it arrives, a line at a time, each order parsed, validated and let go,
+ * so a 10,000-order body (some 10 MB) is never held whole, and the event loop turns between its chunks; a
+ * line that is no JSON fails at once (422, with its line), as do too many orders or bytes (413). Invalid
+ * orders fail together at the end (422, every index, line and field path).
  */
 export function orderBody(limits: OrderBodyLimits, options: { single?: boolean } = {}) {
+  const limit = bytesOf(limits.bodyLimit);
   const parseJson = express.json({ limit: limits.bodyLimit, type: () => true });
   return (req: Request, res: Response, next: NextFunction): void => {
     const type = acceptedType(req, ['application/x-ndjson']);
     if (type instanceof WaybillError) return next(type);
     if (type === 'application/x-ndjson') {
-      ndjsonOrders(req, bytesOf(limits.bodyLimit), limits.maxOrders).then((orders) => {
+      ndjsonOrders(req, limit, limits.maxOrders).then((orders) => {
         res.locals.orders = orders;
         next();
       }, next);
@@ -58,14 +59,8 @@ export function orderBody(limits: OrderBodyLimits, options: { single?: boolean }
     parseJson(req, res, (e?: unknown) => {
       if (e) return next(e);
       try {
-        const validator = new OrderValidator();
-        const list = jsonOrders(req.body, limits.maxOrders, options.single ?? false);
-        // Each parsed order is let go once validated, and the body before the long render.
-        for (let i = 0; i < list.length; i++) {
-          validator.add(list[i]);
-          list[i] = undefined;
-        }
-        res.locals.orders = validator.finish();
+        res.locals.orders = jsonOrders(req.body, limits.maxOrders, options.single ?? false);
+        // The parsed body is not read past validation: let it go before the long render.
         req.body = undefined;
         next();
       } catch (failure) {
@@ -80,25 +75,26 @@ export function ordersOf(res: Response): Order[] {
   return res.locals.orders as Order[];
 }
 
-function jsonOrders(body: unknown, max: number, single: boolean): unknown[] {
+function jsonOrders(body: unknown, max: number, single: boolean): Order[] {
   const isObject = typeof body === 'object' && body !== null && !Array.isArray(body);
   const wrapped = isObject && 'orders' in body && Object.keys(body).length === 1;
-  if (single && isObject && !wrapped) return [body];
-  const list = Array.isArray(body) ? body : wrapped ? (body as { orders: unknown }).orders : undefined;
+  const list = single && isObject && !wrapped ? [body] : Array.isArray(body) ? body : wrapped ? (body as { orders: unknown }).orders : undefined;
   if (!Array.isArray(list)) throw new WaybillError('invalid_input', 'the body must be {"orders": [...]}, an array of orders, or NDJSON', [{ path: ['orders'], message: 'expected an array of orders' }]);
   if (list.length === 0) throw noOrders();
   if (list.length > max) throw tooMany(max);
-  return list;
+  const validator = new OrderValidator();
+  // Each parsed order is let go once validated.
+  for (let i = 0; i < list.length; i++) {
+    validator.add(list[i]);
+    list[i] = undefined;
+  }
+  return validator.finish();
 }
 
 async function ndjsonOrders(req: Request, limit: number, max: number): Promise<Order[]> {
-  let inflate: Transform | undefined;
   const validator = new OrderValidator();
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   let line = 0;
   let pending = '';
-  let started = false;
-  let bytes = 0;
   const take = (text: string) => {
     line++;
     if (text.trim() === '') return;
@@ -112,6 +108,30 @@ async function ndjsonOrders(req: Request, limit: number, max: number): Promise<O
     if (validator.count === max) throw tooMany(max);
     validator.add(value, line);
   };
+  await readText(req, limit, (text) => {
+    // Only the new text is searched for line ends: a long line does not make each piece rescan it.
+    let start = 0;
+    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+      take(pending + text.slice(start, end));
+      pending = '';
+      start = end + 1;
+    }
+    pending += text.slice(start);
+  });
+  take(pending);
+  if (validator.count === 0) throw noOrders();
+  return validator.finish();
+}
+
+/**
+ * Reads the body as UTF-8 text a piece at a time as it arrives, handing each piece to `take`: its
+ * Content-Encoding undone, a leading byte order mark dropped (as express's parsers do), at most `limit`
+ * bytes. Nothing is gathered here. What `take` throws stops the read; the rest of the body is then read
+ * off and dropped, so the connection can answer and stay usable.
+ */
+async function readText(req: Request, limit: number, take: (text: string) => void): Promise<void> {
+  let inflate: Transform | undefined;
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   const decode = (chunk?: Uint8Array) => {
     try {
       return chunk ? utf8.decode(chunk, { stream: true }) : utf8.decode();
@@ -119,31 +139,24 @@ async function ndjsonOrders(req: Request, limit: number, max: number): Promise<O
       throw new WaybillError('bad_request', 'the body is not UTF-8 text');
     }
   };
+  let started = false;
+  let bytes = 0;
   try {
     if (Number(req.get('content-length')) > limit) throw tooLarge();
     inflate = inflater(req);
     const stream: Readable = inflate ? req.pipe(inflate) : req;
-    // Not destroyed when the loop stops early: the rest of the body is read off (below), so the connection
-    // can answer and stay usable.
+    // Not destroyed when the loop stops early: the rest is read off below.
     for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       if (bytes > limit) throw tooLarge();
       let text = decode(chunk);
-      // A byte order mark (which express's text parser dropped too) is no part of the first line.
       if (!started && text) {
         started = true;
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       }
-      // Only the new text is searched for line ends: a long line does not make each chunk rescan it.
-      let start = 0;
-      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-        take(pending + text.slice(start, end));
-        pending = '';
-        start = end + 1;
-      }
-      pending += text.slice(start);
+      take(text);
     }
-    take(pending + decode());
+    take(decode());
   } catch (e) {
     if (inflate) {
       req.unpipe(inflate);
@@ -152,8 +165,6 @@ async function ndjsonOrders(req: Request, limit: number, max: number): Promise<O
     req.resume();
     throw readFailure(e);
   }
-  if (validator.count === 0) throw noOrders();
-  return validator.finish();
 }
 
 /** What undoes the body's Content-Encoding (gzip, deflate or br, as express's parsers take them), if it has one. */
