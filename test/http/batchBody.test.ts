@@ -2,10 +2,12 @@
 // then let go, so a bad line or one order too many is answered while the client is still uploading, and
 // whatever way the bytes are cut into chunks, the orders come out whole. Content encodings, the byte
 // order mark and CRLF line ends are taken as express's own parsers take them; bytes that are no UTF-8
-// are refused; an upload cut off after whole lines prints nothing.
+// are refused; an upload cut off after whole lines prints nothing. A JSON batch, parsed whole, is
+// validated in turns, so other requests are served meanwhile.
 
 import http from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
+import { jsonOrders } from '../../src/http/body';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { SAMPLE_ORDERS } from '../support/samples';
@@ -155,4 +157,15 @@ it('prints nothing of an upload cut off after whole lines', async () => {
   expect(health.status).toBe(200);
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(await created(list)).toBe(0);
+});
+
+it('validates a long JSON batch in turns of the event loop, so other requests are served meanwhile', async () => {
+  const list = orders(1000);
+  let validated: number | undefined;
+  let servedMeanwhile = false;
+  const validating = jsonOrders({ orders: list }, 10_000, false).then((valid) => (validated = valid.length));
+  setImmediate(() => (servedMeanwhile = validated === undefined));
+  await validating;
+  expect(validated).toBe(1000);
+  expect(servedMeanwhile).toBe(true);
 });
