@@ -9,7 +9,10 @@
 // the save. The server runs as one process (WAYBILL_WORKERS=1), so the process measured is the one that
 // renders. Nothing of the service is changed for the measurement.
 //
-// Prints a table (path, N, seconds, waybills/s, peak RSS MB) and the 10,000 / 1,000 ratio; asserts nothing
+// The API runs also send GET /healthz every 10 ms during the batch: the longest wait is the longest the
+// batch held the server's event loop in one piece (what a scan on that process would wait out too).
+//
+// Prints a table (path, N, seconds, waybills/s, peak RSS MB, longest /healthz wait) and the 10,000 / 1,000 ratio; asserts nothing
 // (shared machines are noisy). BENCH_SIZES (default "1000,10000") and BENCH_TEMPLATE (default cn-4copy)
 // change the runs; BENCH_CLI runs another build than dist/cli.js. Never prints order data or credentials.
 
@@ -34,6 +37,8 @@ interface Run {
   seconds: number;
   peakKb: number;
   bytes: number;
+  /** API runs: the longest a /healthz request, sent every 10 ms on another connection, waited during the batch. */
+  longestWaitMs?: number;
 }
 
 async function main(): Promise<void> {
@@ -95,15 +100,38 @@ async function apiRun(n: number, ndjson: string): Promise<Run> {
     try {
       await waitReady(`http://127.0.0.1:${port}`, child, () => log);
       const started = process.hrtime.bigint();
-      const { status, bytes } = await postBatch(port, key, ndjson);
+      const probe = healthProbe(port);
+      const { status, bytes } = await postBatch(port, key, ndjson).finally(() => probe.stop());
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (status !== 201) throw new Error(`the batch answered ${status}`);
+      const longestWaitMs = await probe.longest;
       await stopServer(child);
-      return { path: 'api', n, seconds, peakKb: readPeak(peakFile), bytes };
+      return { path: 'api', n, seconds, peakKb: readPeak(peakFile), bytes, longestWaitMs };
     } finally {
       await stopServer(child);
     }
   });
+}
+
+/**
+ * GET /healthz every 10 ms on a connection of its own until stopped: the longest answer is how long the
+ * batch held the process's event loop in one piece, which every other request (a scan) waits out too.
+ */
+function healthProbe(port: number): { stop(): void; longest: Promise<number> } {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  let running = true;
+  const longest = (async () => {
+    let max = 0;
+    while (running) {
+      const sent = performance.now();
+      await new Promise<void>((resolve, reject) => http.get({ host: '127.0.0.1', port, path: '/healthz', agent }, (res) => res.resume().on('end', resolve)).on('error', reject));
+      max = Math.max(max, performance.now() - sent);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    agent.destroy();
+    return max;
+  })();
+  return { stop: () => (running = false), longest };
 }
 
 function postBatch(port: number, key: string, body: string): Promise<{ status: number; bytes: number }> {
@@ -173,13 +201,14 @@ function readPeak(file: string): number {
 
 
 function report(r: Run): void {
-  console.log(`${r.path} ${r.n}: ${r.seconds.toFixed(1)} s, peak RSS ${(r.peakKb / 1024).toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB of PDF`);
+  const wait = r.longestWaitMs === undefined ? '' : `, longest /healthz wait ${r.longestWaitMs.toFixed(0)} ms`;
+  console.log(`${r.path} ${r.n}: ${r.seconds.toFixed(1)} s, peak RSS ${(r.peakKb / 1024).toFixed(0)} MB, ${(r.bytes / 1e6).toFixed(1)} MB of PDF${wait}`);
 }
 
 function printTable(runs: Run[]): void {
   const rows = [
-    ['path', 'N', 'seconds', 'waybills/s', 'peak RSS MB', 'PDF MB'],
-    ...runs.map((r) => [r.path, String(r.n), r.seconds.toFixed(1), (r.n / r.seconds).toFixed(0), (r.peakKb / 1024).toFixed(0), (r.bytes / 1e6).toFixed(1)]),
+    ['path', 'N', 'seconds', 'waybills/s', 'peak RSS MB', 'PDF MB', 'longest /healthz wait ms'],
+    ...runs.map((r) => [r.path, String(r.n), r.seconds.toFixed(1), (r.n / r.seconds).toFixed(0), (r.peakKb / 1024).toFixed(0), (r.bytes / 1e6).toFixed(1), r.longestWaitMs === undefined ? '—' : r.longestWaitMs.toFixed(0)]),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const format = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
