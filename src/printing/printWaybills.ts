@@ -504,7 +504,6 @@ function printCopies(
   return { layout: layoutWaybill(template, views, metrics, symbols), copies, copyCodes };
 }
 
-/** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
 /**
  * Orders whose ids or waybill numbers are looked up between two turns of the event loop. On SQLite each
  * lookup answers at once, so the checks of a 10,000-order batch held the process's other requests for some
@@ -512,6 +511,7 @@ function printCopies(
  */
 const CHECKED_PER_TURN = 500;
 
+/** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
 async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders: Order[], file?: string): Promise<void> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
