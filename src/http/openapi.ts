@@ -453,7 +453,7 @@ function batchBlock(settings: DocumentSettings): DocumentBlock {
           summary: `Create up to ${max.toLocaleString('en')} waybills in one streamed document (role: warehouse)`,
           description:
             'Every order is validated first; nothing is created if any is bad (422 lists each index and field path). Body: `{"orders": [...]}`, an array, or `application/x-ndjson`. ' +
-            'NDJSON is read as it arrives, a line at a time (prefer it for large batches): a line that is no JSON (422) or one order too many (413) is answered before the upload ends; bytes that are no UTF-8 are 400. ' +
+            'NDJSON is read as it arrives, a line at a time (prefer it for large batches): a line that is no JSON (422) or one order too many (413) is answered before the upload ends; a body of either kind whose bytes are no UTF-8 is 400. ' +
             `At most ${max} orders (WAYBILL_BATCH_MAX_ORDERS; 413 beyond). ` +
             'A client runs at most WAYBILL_MAX_CONCURRENT_BATCHES_PER_CLIENT batches at once across all instances (503 with Retry-After beyond). A client that reads nothing of the document for WAYBILL_BATCH_IDLE_SECONDS is cut off; nothing of its batch is recorded. ' +
             '`X-Waybill-Count` says how many waybills the document holds.',

@@ -2,8 +2,8 @@
 // then let go, so a bad line or one order too many is answered while the client is still uploading, and
 // whatever way the bytes are cut into chunks, the orders come out whole. Content encodings, the byte
 // order mark and CRLF line ends are taken as express's own parsers take them; bytes that are no UTF-8
-// are refused; an upload cut off after whole lines prints nothing. A JSON batch, parsed whole, is
-// validated in turns, so other requests are served meanwhile.
+// are refused; an upload cut off after whole lines prints nothing. A JSON batch is read by the same reader,
+// parsed whole, and validated in turns, so other requests are served meanwhile.
 
 import http from 'node:http';
 import { deflateSync, gzipSync } from 'node:zlib';
@@ -131,6 +131,26 @@ it('reads a gzip- or deflate-encoded body like a plain one, and refuses encoding
   const unknown = upload({ 'content-encoding': 'zstd' });
   unknown.req.end(Buffer.from(lines(orders(1))));
   expect((await unknown.answer).status).toBe(415);
+});
+
+it('reads a JSON batch with the same reader: compressed, strict JSON, UTF-8 only', async () => {
+  const json = { 'content-type': 'application/json' };
+  const list = orders(3);
+  const zipped = upload({ ...json, 'content-encoding': 'gzip' });
+  zipped.req.end(gzipSync(Buffer.from(JSON.stringify({ orders: list }))));
+  expect((await zipped.answer).status).toBe(201);
+  expect(await created(list)).toBe(3);
+  for (const [body, status] of [['"orders"', 400], ['{"orders": [', 400], ['', 422], [JSON.stringify(orders(MAX_ORDERS + 1)), 413]] as const) {
+    const { req, answer } = upload(json);
+    req.end(body);
+    expect((await answer).status).toBe(status);
+  }
+  const text = Buffer.from(JSON.stringify(orders(1)));
+  const bad = upload(json);
+  bad.req.end(Buffer.concat([text.subarray(0, 30), Buffer.from([0xff]), text.subarray(30)]));
+  const { status, body } = await bad.answer;
+  expect(status).toBe(400);
+  expect(JSON.parse(body)).toMatchObject({ detail: 'the body is not UTF-8 text' });
 });
 
 it('refuses bytes that are no UTF-8 text without quoting them', async () => {
