@@ -54,7 +54,7 @@ export function orderBody(limits: OrderBodyLimits, options: { single?: boolean }
     const read =
       type === 'application/x-ndjson'
         ? ndjsonOrders(req, limit, limits.maxOrders)
-        : jsonText(req, limit).then((body) => jsonOrders(body, limits.maxOrders, options.single ?? false));
+        : parsedJson(req, limit).then((body) => jsonOrders(body, limits.maxOrders, options.single ?? false));
     read.then((orders) => {
       res.locals.orders = orders;
       next();
@@ -91,7 +91,7 @@ export async function jsonOrders(body: unknown, max: number, single: boolean): P
 }
 
 /** A JSON body as express.json takes it: strictly an object or an array, an empty body being `{}`. */
-async function jsonText(req: Request, limit: number): Promise<unknown> {
+async function parsedJson(req: Request, limit: number): Promise<unknown> {
   const parts: string[] = [];
   await readText(req, limit, (text) => parts.push(text));
   const text = parts.join('');
