@@ -3,6 +3,7 @@
 // given up after `idleSeconds` of backpressure, and the event loop is yielded between waybills, since
 // rendering is synchronous CPU work.
 
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { WaybillSink } from '../printing/waybillSink';
 
 export function streamedSink(document: WaybillSink, opts: { beforeEach: () => void; idleSeconds?: number }): WaybillSink {
@@ -20,7 +21,7 @@ export function streamedSink(document: WaybillSink, opts: { beforeEach: () => vo
     add: async (waybill, layout) => {
       opts.beforeEach();
       await unlessIdle(document.add(waybill, layout));
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     },
     finish: async () => {
       opts.beforeEach();

@@ -4,6 +4,7 @@
 import PDFDocument from 'pdfkit';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { deflateSync } from 'node:zlib';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
@@ -228,7 +229,7 @@ export class PdfRenderer implements LabelRenderer {
       // An output that is gone (a client that went away, a failed file) never drains: stop, do not spin.
       if (this.out.destroyed) throw this.out.errored ?? new Error('the output closed before the document was complete');
       if (this.out.writableNeedDrain) await once(this.out, 'drain');
-      else if (this.doc.readableLength > YIELD_BYTES) await new Promise((resolve) => setImmediate(resolve));
+      else if (this.doc.readableLength > YIELD_BYTES) await nextTurn();
       else return;
     }
   }
