@@ -185,8 +185,13 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     }
 
     await req.sink.finish();
-    // The document's garbage goes before the save builds its rows and events for every waybill at once.
-    if (req.orders.length >= COLLECT_EVERY) collectGarbage();
+    if (req.orders.length >= COLLECT_EVERY) {
+      // The document's garbage goes before the save builds its rows and events for every waybill at once,
+      // and the process's other requests get a turn: the end of the document, this collection and the
+      // save would otherwise hold it in one piece (0.9 s for 10,000 waybills).
+      collectGarbage();
+      await nextTurn();
+    }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...savedTrail(deps.audit, trail, trailEntry) });
   } catch (e) {
