@@ -85,7 +85,7 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
         if (gone.length > 0) yield* step(db.deleteFrom('relay_slots').where('binding_id', 'in', gone.map((g) => g.id)));
         bindings += gone.length;
       }
-      // Records staged by runs that are over (a saved run's were moved and deleted with its save).
+      // Records staged by runs that are over: a dead run's, and any a saved run's clean-up left (its save moved them).
       let staged = 0;
       for (const table of STAGED_TABLES) {
         const { changes } = yield* step(

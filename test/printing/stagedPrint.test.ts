@@ -104,7 +104,7 @@ describe.each(STORE_BACKENDS)('%s staged print records', (_name, backend) => {
 
   it("deletes a long print's staged rows after its save, a slice of each table at a time", async () => {
     const w = world(db.stores);
-    // 2,200 staged copies: more than one slice (2,000); the last 50 waybills are saved from memory.
+    // 550 waybills staged, so over 2,200 copies: more than one slice (2,000). The last 50 are saved from memory.
     const orders = Array.from({ length: 600 }, (_, i) => ({ ...SAMPLES[i % SAMPLES.length]!, orderId: `LONG-${i}` }));
     const deps = { ...w.deps, stageEvery: 50 };
     const staged: number[] = [];
