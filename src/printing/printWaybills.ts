@@ -3,6 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { letRequestsIn } from '../eventLoop';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AuditChain, AuditLog } from '../audit/auditLog';
@@ -190,7 +191,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       // and the process's other requests get a turn: the end of the document, this collection and the
       // save would otherwise hold it in one piece (0.9 s for 10,000 waybills).
       collectGarbage();
-      await nextTurn();
+      await letRequestsIn();
     }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...savedTrail(deps.audit, trail, trailEntry) });

@@ -102,26 +102,6 @@ describe.each(STORE_BACKENDS)('%s staged print records', (_name, backend) => {
     expect(batch.items.map((b) => b.waybillId)).toEqual(summary.waybills.map((s) => s.id));
   });
 
-  it("deletes a long print's staged rows after its save, a slice of each table at a time", async () => {
-    const w = world(db.stores);
-    // 550 waybills staged, so over 2,200 copies: more than one slice (2,000). The last 50 are saved from memory.
-    const orders = Array.from({ length: 600 }, (_, i) => ({ ...SAMPLES[i % SAMPLES.length]!, orderId: `LONG-${i}` }));
-    const deps = { ...w.deps, stageEvery: 50 };
-    const staged: number[] = [];
-    const sink: WaybillSink = {
-      add: async (p) => {
-        if (p.orderIndex === 599) staged.push(...(await stagedCounts()));
-      },
-      finish: async () => {},
-    };
-    const summary = await printWaybills(deps, { orders, template, format: 'json', sink, channel: 'http', host: 'test', operator: 'test', clientId: 'acme' });
-    expect(staged[0]).toBe(550);
-    expect(staged[2]).toBeGreaterThan(2000);
-    expect(await stagedCounts()).toEqual([0, 0, 0]);
-    expect(await count('waybills')).toBe(600);
-    expect(await count('copy_prints')).toBe(summary.labels);
-  });
-
   it('leaves nothing of a print that fails after staging: no waybill, no copy, no staged row', async () => {
     const w = world(db.stores);
     const sink: WaybillSink = {
