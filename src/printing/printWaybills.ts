@@ -3,9 +3,9 @@
 
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { letRequestsIn } from '../eventLoop';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { letRequestsIn } from '../eventLoop';
 import type { AuditChain, AuditLog } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
 import { WaybillError, type Issue } from '../errors';
