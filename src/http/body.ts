@@ -4,8 +4,8 @@
 
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Readable, Transform } from 'node:stream';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { nextTurn } from '../eventLoop';
 import { WaybillError } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { OrderValidator } from '../order/readOrders';

@@ -3,7 +3,7 @@
 // given up after `idleSeconds` of backpressure, and the event loop is yielded between waybills, since
 // rendering is synchronous CPU work.
 
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { nextTurn } from '../eventLoop';
 import type { WaybillSink } from '../printing/waybillSink';
 
 export function streamedSink(document: WaybillSink, opts: { beforeEach: () => void; idleSeconds?: number }): WaybillSink {

@@ -2,10 +2,9 @@
 // sink; the store records the job only after every byte was handed over, so nothing is half-recorded.
 
 import { randomUUID } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { letRequestsIn } from '../eventLoop';
+import { letRequestsIn, nextTurn } from '../eventLoop';
 import type { AuditChain, AuditLog } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
 import { WaybillError, type Issue } from '../errors';

@@ -4,8 +4,8 @@
 import PDFDocument from 'pdfkit';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { deflateSync } from 'node:zlib';
+import { nextTurn } from '../eventLoop';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing } from '../layout/drawing';
 import { dotMm, mmToPt } from '../layout/units';
