@@ -19,6 +19,11 @@
 // by a small open-loop generator of our own: one request every 1000 / rate ms whatever the answers, each
 // timed from the instant it was due (so a stall counts against every request it delayed).
 //
+// Each targeted run also prints where waiting could come from besides the handler: the event-loop delay of
+// the service's workers during the run (its /metrics, whose delay histograms restart at every scrape) and
+// their young-generation collections, and the load generator's own event-loop delay, since a response
+// that arrives while the generator is busy is timed late.
+//
 // Never prints tokens, credentials or order data. BENCH_DURATION (seconds, default 15) and BENCH_CONNECTIONS
 // (default 10) change the runs, BENCH_WORKERS the server's `serve --workers` (default: one per core);
 // BENCH_ONLY=create or BENCH_ONLY=scan runs only the create or the scan scenarios (after the same warm-up).
@@ -30,6 +35,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { loadConfig } from '../config/config';
 import { openServices } from '../wiring';
@@ -77,6 +83,21 @@ interface Scenario {
   result: Measured;
   /** Of the run's requests, the share the service itself handled within the target (its /metrics histogram). */
   inService?: number;
+  /** What stood the service's workers and the load generator still during the run (targeted runs). */
+  stalls?: Stalls;
+}
+
+/** Event-loop delays (ms, beyond the sampling interval) and young-generation collections during one run. */
+interface Stalls {
+  /** The workers' delay: p99 averaged over them, max the largest. */
+  serviceP99: number;
+  serviceMax: number;
+  youngCollections: number;
+  /** Their mean pause, ms. */
+  youngMeanMs: number;
+  /** The load generator's own delay. */
+  generatorP99: number;
+  generatorMax: number;
 }
 
 interface Target {
@@ -230,6 +251,7 @@ async function main(): Promise<void> {
     console.log(`\nload average after: ${loadAverage()}\n`);
     printTable(scenarios);
     for (const note of burstNotes(scenarios)) console.log(note);
+    printStalls(scenarios);
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await cleanUp();
@@ -312,33 +334,68 @@ const reqPerSec = (r: Measured) => r.responses / r.seconds;
  * from the client's figure is time spent before the app saw the request (queued in the socket or behind
  * other work on the event loop) and in the load generator, which shares the CPUs.
  */
-async function withinService(base: string, target: Target | undefined, measure: () => Promise<Measured>): Promise<Pick<Scenario, 'result' | 'target' | 'inService'>> {
+async function withinService(base: string, target: Target | undefined, measure: () => Promise<Measured>): Promise<Pick<Scenario, 'result' | 'target' | 'inService' | 'stalls'>> {
   if (!target) return { result: await measure() };
-  const before = await handled(base, target);
+  const before = await serviceReading(base, target);
+  const generator = monitorEventLoopDelay({ resolution: GENERATOR_DELAY_RESOLUTION_MS });
+  generator.enable();
   const result = await measure();
-  const after = await handled(base, target);
+  generator.disable();
+  const after = await serviceReading(base, target);
   const count = after.count - before.count;
-  return { result, target, ...(count > 0 ? { inService: (after.within - before.within) / count } : {}) };
+  const young = after.youngCollections - before.youngCollections;
+  // Both monitors report the time between their timer's runs: the delay is what exceeds the interval.
+  const beyond = (ns: number, intervalMs: number) => Math.max(0, ns / 1e6 - intervalMs);
+  const stalls: Stalls = {
+    serviceP99: beyond(after.delayP99 * 1e9, SERVICE_DELAY_RESOLUTION_MS),
+    serviceMax: beyond(after.delayMax * 1e9, SERVICE_DELAY_RESOLUTION_MS),
+    youngCollections: young,
+    youngMeanMs: young > 0 ? ((after.youngSeconds - before.youngSeconds) / young) * 1000 : 0,
+    generatorP99: beyond(generator.percentile(99), GENERATOR_DELAY_RESOLUTION_MS),
+    generatorMax: beyond(generator.max, GENERATOR_DELAY_RESOLUTION_MS),
+  };
+  return { result, target, stalls, ...(count > 0 ? { inService: (after.within - before.within) / count } : {}) };
 }
 
-/** From the service's /metrics: requests of the target's route so far, and how many took at most its p99 target. */
-async function handled(base: string, target: Target): Promise<{ count: number; within: number }> {
+/** prom-client samples the event loop every 10 ms (its default); the generator's own monitor every millisecond. */
+const SERVICE_DELAY_RESOLUTION_MS = 10;
+const GENERATOR_DELAY_RESOLUTION_MS = 1;
+
+/** What the service's /metrics says (summed over its workers by the primary). */
+interface ServiceReading {
+  /** Requests of the target's route so far, and how many took at most its p99 target. */
+  count: number;
+  within: number;
+  /** The event-loop delay since the previous scrape (seconds, with prom-client's sampling interval): p99 averaged over the workers, max the largest. */
+  delayP99: number;
+  delayMax: number;
+  /** Young-generation collections so far, and their time in all. */
+  youngCollections: number;
+  youngSeconds: number;
+}
+
+async function serviceReading(base: string, target: Target): Promise<ServiceReading> {
   const res = await fetch(`${base}/metrics`);
   if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
   const le = target.p99Ms / 1000;
-  let count = 0;
+  const reading: ServiceReading = { count: 0, within: 0, delayP99: 0, delayMax: 0, youngCollections: 0, youngSeconds: 0 };
   let within: number | undefined;
   for (const line of (await res.text()).split('\n')) {
-    const m = /^waybill_http_request_seconds_bucket\{([^}]*)\} (\S+)$/.exec(line);
+    const m = /^(\w+?)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-    if (labels.method !== target.method || labels.route !== target.route) continue;
-    if (labels.le === '+Inf') count = Number(m[2]);
-    else if (Number(labels.le) === le) within = Number(m[2]);
+    const [, name, labelText, value] = m;
+    const labels = Object.fromEntries([...(labelText ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    if (name === 'waybill_http_request_seconds_bucket' && labels.method === target.method && labels.route === target.route) {
+      if (labels.le === '+Inf') reading.count = Number(value);
+      else if (Number(labels.le) === le) within = Number(value);
+    } else if (name === 'waybill_nodejs_eventloop_lag_p99_seconds') reading.delayP99 = Number(value);
+    else if (name === 'waybill_nodejs_eventloop_lag_max_seconds') reading.delayMax = Number(value);
+    else if (name === 'waybill_nodejs_gc_duration_seconds_count' && labels.kind === 'minor') reading.youngCollections = Number(value);
+    else if (name === 'waybill_nodejs_gc_duration_seconds_sum' && labels.kind === 'minor') reading.youngSeconds = Number(value);
   }
   // Before the route's first request the histogram has no series for it yet: nothing handled.
-  if (within === undefined && count > 0) throw new Error(`the service's request histogram has no ${target.p99Ms} ms bucket`);
-  return { count, within: within ?? 0 };
+  if (within === undefined && reading.count > 0) throw new Error(`the service's request histogram has no ${target.p99Ms} ms bucket`);
+  return { ...reading, within: within ?? 0 };
 }
 
 const share = (s: Scenario) => (s.inService === undefined ? '' : `${(100 * s.inService).toFixed(1)} %`);
@@ -431,9 +488,9 @@ function line(s: Scenario): string {
 }
 
 function printTable(scenarios: Scenario[]): void {
-  const rows = [
+  printRows(
     ['scenario', 'load', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'target', 'verdict', 'in service ≤ target'],
-    ...scenarios.map((s) => [
+    scenarios.map((s) => [
       s.name,
       s.load,
       reqPerSec(s.result).toFixed(0),
@@ -445,13 +502,34 @@ function printTable(scenarios: Scenario[]): void {
       verdict(s),
       share(s),
     ]),
-  ];
-  const numeric = new Set([2, 3, 4, 5, 6, 9]);
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    new Set([2, 3, 4, 5, 6, 9]),
+  );
+}
+
+/** A table in aligned columns, `numeric` ones to the right. */
+function printRows(header: string[], body: string[][], numeric: Set<number>): void {
+  const rows = [header, ...body];
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const format = (r: string[]) => r.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  ').trimEnd();
-  console.log(format(rows[0]!));
+  console.log(format(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const r of rows.slice(1)) console.log(format(r));
+  for (const r of body) console.log(format(r));
+}
+
+/** The targeted runs' event-loop delays and collections: what stood the processes still besides the work measured. */
+function printStalls(scenarios: Scenario[]): void {
+  const targeted = scenarios.filter((s) => s.stalls);
+  if (!targeted.length) return;
+  const ms = (n: number) => n.toFixed(1);
+  console.log('\nevent-loop delay during the targeted runs (ms beyond the sampling interval), and the workers\' young-generation collections:');
+  printRows(
+    ['scenario', 'load', 'workers p99', 'workers max', 'young GCs', 'mean pause ms', 'load generator p99', 'load generator max'],
+    targeted.map((s) => {
+      const t = s.stalls!;
+      return [s.name, s.load, ms(t.serviceP99), ms(t.serviceMax), String(t.youngCollections), ms(t.youngMeanMs), ms(t.generatorP99), ms(t.generatorMax)];
+    }),
+    new Set([2, 3, 4, 5, 6, 7]),
+  );
 }
 
 /**
