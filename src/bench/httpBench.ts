@@ -332,7 +332,8 @@ const reqPerSec = (r: Measured) => r.responses / r.seconds;
  * own histogram of request durations (`waybill_http_request_seconds`, summed over the workers, from the
  * request's arrival in the app to its last byte written), read before and after the run. The difference
  * from the client's figure is time spent before the app saw the request (queued in the socket or behind
- * other work on the event loop) and in the load generator, which shares the CPUs.
+ * other work on the event loop) and in the load generator, which shares the CPUs; the run's stalls say
+ * how long each side's event loop stood still.
  */
 async function withinService(base: string, target: Target | undefined, measure: () => Promise<Measured>): Promise<Pick<Scenario, 'result' | 'target' | 'inService' | 'stalls'>> {
   if (!target) return { result: await measure() };
@@ -345,14 +346,14 @@ async function withinService(base: string, target: Target | undefined, measure: 
   const count = after.count - before.count;
   const young = after.youngCollections - before.youngCollections;
   // Both monitors report the time between their timer's runs: the delay is what exceeds the interval.
-  const beyond = (ns: number, intervalMs: number) => Math.max(0, ns / 1e6 - intervalMs);
+  const beyond = (ms: number, intervalMs: number) => Math.max(0, ms - intervalMs);
   const stalls: Stalls = {
-    serviceP99: beyond(after.delayP99 * 1e9, SERVICE_DELAY_RESOLUTION_MS),
-    serviceMax: beyond(after.delayMax * 1e9, SERVICE_DELAY_RESOLUTION_MS),
+    serviceP99: beyond(after.delayP99 * 1000, SERVICE_DELAY_RESOLUTION_MS),
+    serviceMax: beyond(after.delayMax * 1000, SERVICE_DELAY_RESOLUTION_MS),
     youngCollections: young,
     youngMeanMs: young > 0 ? ((after.youngSeconds - before.youngSeconds) / young) * 1000 : 0,
-    generatorP99: beyond(generator.percentile(99), GENERATOR_DELAY_RESOLUTION_MS),
-    generatorMax: beyond(generator.max, GENERATOR_DELAY_RESOLUTION_MS),
+    generatorP99: beyond(generator.percentile(99) / 1e6, GENERATOR_DELAY_RESOLUTION_MS),
+    generatorMax: beyond(generator.max / 1e6, GENERATOR_DELAY_RESOLUTION_MS),
   };
   return { result, target, stalls, ...(count > 0 ? { inService: (after.within - before.within) / count } : {}) };
 }
