@@ -38,6 +38,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { loadConfig } from '../config/config';
+import { EVENT_LOOP_SAMPLE_MS } from '../http/metrics';
 import { openServices } from '../wiring';
 import { freePort, loadAverage, stopServer, throwAwayPgDatabase, waitReady } from './serverChild';
 
@@ -348,8 +349,8 @@ async function withinService(base: string, target: Target | undefined, measure: 
   // Both monitors report the time between their timer's runs: the delay is what exceeds the interval.
   const beyond = (ms: number, intervalMs: number) => Math.max(0, ms - intervalMs);
   const stalls: Stalls = {
-    serviceP99: beyond(after.delayP99 * 1000, SERVICE_DELAY_RESOLUTION_MS),
-    serviceMax: beyond(after.delayMax * 1000, SERVICE_DELAY_RESOLUTION_MS),
+    serviceP99: beyond(after.delayP99 * 1000, EVENT_LOOP_SAMPLE_MS),
+    serviceMax: beyond(after.delayMax * 1000, EVENT_LOOP_SAMPLE_MS),
     youngCollections: young,
     youngMeanMs: young > 0 ? ((after.youngSeconds - before.youngSeconds) / young) * 1000 : 0,
     generatorP99: beyond(generator.percentile(99) / 1e6, GENERATOR_DELAY_RESOLUTION_MS),
@@ -358,8 +359,7 @@ async function withinService(base: string, target: Target | undefined, measure: 
   return { result, target, stalls, ...(count > 0 ? { inService: (after.within - before.within) / count } : {}) };
 }
 
-/** prom-client samples the event loop every 10 ms (its default); the generator's own monitor every millisecond. */
-const SERVICE_DELAY_RESOLUTION_MS = 10;
+/** The generator's own monitor samples every millisecond (the service's, every EVENT_LOOP_SAMPLE_MS). */
 const GENERATOR_DELAY_RESOLUTION_MS = 1;
 
 /** What the service's /metrics says (summed over its workers by the primary). */
@@ -379,7 +379,7 @@ async function serviceReading(base: string, target: Target): Promise<ServiceRead
   const res = await fetch(`${base}/metrics`);
   if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
   const le = target.p99Ms / 1000;
-  const reading: ServiceReading = { count: 0, within: 0, delayP99: 0, delayMax: 0, youngCollections: 0, youngSeconds: 0 };
+  const reading: Omit<ServiceReading, 'within'> = { count: 0, delayP99: 0, delayMax: 0, youngCollections: 0, youngSeconds: 0 };
   let within: number | undefined;
   for (const line of (await res.text()).split('\n')) {
     const m = /^(\w+?)(?:\{([^}]*)\})? (\S+)$/.exec(line);

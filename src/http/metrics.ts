@@ -11,6 +11,8 @@ import { PRESENTED_KINDS } from '../auth/authFailure';
 import { WaybillError } from '../errors';
 
 const ASK = 'waybill:cluster-metrics';
+/** How often the event-loop delay gauges sample (prom-client's default); each sample includes the interval. */
+export const EVENT_LOOP_SAMPLE_MS = 10;
 const ANSWER = 'waybill:cluster-metrics-answer';
 /** Longer than AggregatorRegistry's own 5 s wait for the workers, so its answer (or error) arrives first. */
 const ASK_TIMEOUT_MS = 7_000;
@@ -114,7 +116,7 @@ export class Metrics {
       AggregatorRegistry.setRegistries([this.registry]);
       this.registry.metrics = clusterExposition;
     }
-    collectDefaultMetrics({ register: this.registry, prefix: 'waybill_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'waybill_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Every kind shows from the start (at 0), so an alert on a rate works before the first failure.
     for (const kind of PRESENTED_KINDS) {
       this.authFailures.inc({ kind }, 0);
