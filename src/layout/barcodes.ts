@@ -1,7 +1,7 @@
 // Barcodes as modules: encode once (Code128 with bwip-js, QR with qrcode), then place them so that every
 // module is a whole number of printer dots at the label's DPI and the quiet zones stay clear.
 
-import type { Rect } from './drawing';
+import type { ModuleRuns, Rect } from './drawing';
 import { QRCODE_FORMAT_INFO, qrEncoder, type QrcodeParts } from './qrEncoder';
 import { dotMm, mmToDots, snapToDots } from './units';
 
@@ -55,28 +55,51 @@ export function qrMatrix(size: number, data: Uint8Array): QrMatrix {
   return { size, dark: (x, y) => data[y * size + x] === 1 };
 }
 
+/** A Code128's bars as module runs: one row, one run per bar (`widths` alternate bar and space, from a bar). */
+export function code128Modules(widths: readonly number[]): ModuleRuns {
+  const runs = new Uint16Array(Math.ceil(widths.length / 2) * 3);
+  let col = 0;
+  for (let i = 0; i < widths.length; i++) {
+    if (i % 2 === 0) {
+      runs[(i / 2) * 3] = col;
+      runs[(i / 2) * 3 + 2] = widths[i]!;
+    }
+    col += widths[i]!;
+  }
+  return { cols: col, rows: 1, runs };
+}
+
+/** A QR's dark modules, each row's runs merged: fewer drawing operations than modules, the same pixels. */
+export function qrModules(matrix: QrMatrix): ModuleRuns {
+  const runs: number[] = [];
+  for (let y = 0; y < matrix.size; y++) {
+    for (let x = 0; x < matrix.size; x++) {
+      if (!matrix.dark(x, y)) continue;
+      let run = 1;
+      while (x + run < matrix.size && matrix.dark(x + run, y)) run++;
+      runs.push(x, y, run);
+      x += run - 1;
+    }
+  }
+  return { cols: matrix.size, rows: matrix.size, runs: Uint16Array.from(runs) };
+}
+
+/** Where a symbol stands and how large its modules are: a 'modules' drawing operation without its modules. */
 export interface Placed {
-  rects: Rect[];
+  x: number;
+  y: number;
+  moduleMm: number;
+  rowMm: number;
   moduleDots: number;
 }
 
-/** Centres a Code128 symbol in a box; returns undefined when even 1-dot modules do not fit. */
-export function placeCode128(widths: number[], box: Rect, dpi: number): Placed | undefined {
-  const modules = widths.reduce((a, b) => a + b, 0);
-  const moduleDots = code128ModuleDots(modules, box, dpi);
+/** Centres a Code128 symbol `cols` modules wide in a box; undefined when even 1-dot modules do not fit. */
+export function placeCode128(cols: number, box: Rect, dpi: number): Placed | undefined {
+  const moduleDots = code128ModuleDots(cols, box, dpi);
   if (moduleDots === undefined) return undefined;
   const moduleMm = moduleDots * dotMm(dpi);
-  const symbolMm = modules * moduleMm;
-  const x0 = snapToDots(box.x + (box.w - symbolMm) / 2, dpi);
-  const y0 = snapToDots(box.y, dpi);
-  const h = snapToDots(box.h, dpi);
-  const rects: Rect[] = [];
-  let offset = 0;
-  widths.forEach((w, i) => {
-    if (i % 2 === 0) rects.push({ x: x0 + offset * moduleMm, y: y0, w: w * moduleMm, h });
-    offset += w;
-  });
-  return { rects, moduleDots };
+  const x = snapToDots(box.x + (box.w - cols * moduleMm) / 2, dpi);
+  return { x, y: snapToDots(box.y, dpi), moduleMm, rowMm: snapToDots(box.h, dpi), moduleDots };
 }
 
 /** The dots per module of a Code128 symbol `modules` wide (quiet zones aside) in a box; undefined when it does not fit. */
@@ -85,27 +108,14 @@ function code128ModuleDots(modules: number, box: Rect, dpi: number): number | un
   return moduleDots < 1 ? undefined : moduleDots;
 }
 
-/** Places a QR symbol at the top-left of a square box (quiet zone inside the box). */
-export function placeQr(matrix: QrMatrix, box: Rect, dpi: number): Placed | undefined {
+/** Places a QR symbol `size` modules square in a square box (quiet zone inside the box). */
+export function placeQr(size: number, box: Rect, dpi: number): Placed | undefined {
   const side = Math.min(box.w, box.h);
-  const moduleDots = qrModuleDots(matrix.size, box, dpi);
+  const moduleDots = qrModuleDots(size, box, dpi);
   if (moduleDots === undefined) return undefined;
   const moduleMm = moduleDots * dotMm(dpi);
-  const symbolMm = matrix.size * moduleMm;
-  const x0 = snapToDots(box.x + (side - symbolMm) / 2, dpi);
-  const y0 = snapToDots(box.y + (side - symbolMm) / 2, dpi);
-  const rects: Rect[] = [];
-  for (let y = 0; y < matrix.size; y++) {
-    // Merge each row's dark runs into one rectangle: fewer drawing operations, same pixels.
-    for (let x = 0; x < matrix.size; x++) {
-      if (!matrix.dark(x, y)) continue;
-      let run = 1;
-      while (x + run < matrix.size && matrix.dark(x + run, y)) run++;
-      rects.push({ x: x0 + x * moduleMm, y: y0 + y * moduleMm, w: run * moduleMm, h: moduleMm });
-      x += run - 1;
-    }
-  }
-  return { rects, moduleDots };
+  const symbolMm = size * moduleMm;
+  return { x: snapToDots(box.x + (side - symbolMm) / 2, dpi), y: snapToDots(box.y + (side - symbolMm) / 2, dpi), moduleMm, rowMm: moduleMm, moduleDots };
 }
 
 /** The dots per module of a QR symbol `size` modules square (quiet zone aside) in a box; undefined when it does not fit. */
@@ -115,29 +125,26 @@ function qrModuleDots(size: number, box: Rect, dpi: number): number | undefined 
 }
 
 /**
- * Whether a symbol fits its box, and at how many dots a module, without encoding or placing it: for
- * layouts nobody draws (a JSON answer says what each copy shows, and a symbol that does not fit must
- * fail there as on paper). Encoding is most of a layout's symbol cost (some 0.1 ms a QR), and the
- * size needs none of it: a QR's version follows from its data's length in bytes
- * (one byte-mode segment), and a Code128's width from which characters are digits (the encoder runs
- * digits in code set C by how many follow each other, whatever they are). So each size is encoded once
- * per length or digit pattern and remembered.
+ * A Code128's width in modules without encoding its data: for layouts nobody draws (a JSON answer says
+ * what each copy shows, and a symbol that does not fit must fail there as on paper, at the same module
+ * size). Encoding is most of a layout's symbol cost (some 0.1 ms a QR), and the size needs none of it: a
+ * QR's version follows from its data's length in bytes (one byte-mode segment), and a Code128's width
+ * from which characters are digits (the encoder runs digits in code set C by how many follow each other,
+ * whatever they are). So each size is encoded once per length or digit pattern and remembered.
  */
-export function sizeCode128(data: string, box: Rect, dpi: number): Placed | undefined {
+export function code128Width(data: string): number {
   const pattern = data.replace(/[0-9]/g, '0');
   let modules = code128Widths.get(pattern);
-  if (modules === undefined) remember(code128Widths, pattern, (modules = encodeCode128(pattern).reduce((a, b) => a + b, 0)));
-  const moduleDots = code128ModuleDots(modules, box, dpi);
-  return moduleDots === undefined ? undefined : { rects: [], moduleDots };
+  if (modules === undefined) remember(code128Widths, pattern, (modules = code128Modules(encodeCode128(pattern)).cols));
+  return modules;
 }
 
-/** See sizeCode128. */
-export function sizeQr(data: string, box: Rect, dpi: number): Placed | undefined {
+/** See code128Width: a QR's modules on a side, without encoding its data. */
+export function qrSize(data: string): number {
   const bytes = Buffer.byteLength(data, 'utf8');
   let size = qrSizes.get(bytes);
   if (size === undefined) remember(qrSizes, bytes, (size = encodeQr('0'.repeat(bytes)).size));
-  const moduleDots = qrModuleDots(size, box, dpi);
-  return moduleDots === undefined ? undefined : { rects: [], moduleDots };
+  return size;
 }
 
 // A process sees a few of each (one scan URL length, a carrier's number form or two); given waybill

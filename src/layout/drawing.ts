@@ -13,10 +13,23 @@ export type DrawOp =
   | { op: 'line'; x1: number; y1: number; x2: number; y2: number; widthMm: number }
   | { op: 'box'; x: number; y: number; w: number; h: number; lineMm: number; fill: boolean }
   /**
-   * Barcode modules, each edge on the label's dot grid. `value` and `moduleDots` (whole dots at the
-   * label's dpi) let a printer draw the same symbol with its own barcode command instead of the modules.
+   * A barcode: its dark modules on a grid of cells `moduleMm` wide and `rowMm` high (a Code128 is one row
+   * of bar height; a QR's rows are one module high) from the top-left of its first module at (x, y), every
+   * edge on the label's dot grid. `value` and `moduleDots` (whole dots at the label's dpi) let a printer
+   * draw the same symbol with its own barcode command instead of the modules.
    */
-  | { op: 'modules'; symbol: 'code128' | 'qr'; rects: Rect[]; value?: string; moduleDots?: number };
+  | { op: 'modules'; symbol: 'code128' | 'qr'; x: number; y: number; moduleMm: number; rowMm: number; modules: ModuleRuns; value: string; moduleDots: number };
+
+/**
+ * A symbol's dark modules in grid cells, as runs along its rows: column, row and length, for each run.
+ * Where a symbol stands is kept apart, so the copies of a waybill that show one symbol share one list.
+ * Empty for a layout nobody draws.
+ */
+export interface ModuleRuns {
+  cols: number;
+  rows: number;
+  runs: Uint16Array;
+}
 
 export interface LabelDrawing {
   widthMm: number;

@@ -4,8 +4,8 @@
 import { WaybillError } from '../errors';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type { CopyView, TextField } from '../privacy/privacyView';
-import { encodeCode128, encodeQr, placeCode128, placeQr, sizeCode128, sizeQr, type Placed, type QrMatrix } from './barcodes';
-import type { DrawOp, LabelDrawing, Rect } from './drawing';
+import { code128Modules, code128Width, encodeCode128, encodeQr, placeCode128, placeQr, qrModules, qrSize, type Placed, type QrMatrix } from './barcodes';
+import type { DrawOp, LabelDrawing, ModuleRuns, Rect } from './drawing';
 import { fitText } from './fitText';
 import type { LoadedTemplate, ResolvedSection } from './loadTemplate';
 import type { Element, TextElement } from './templateSchema';
@@ -129,7 +129,7 @@ function drawElement(
       const placed = symbols.placeCode128(view.barcode, { x: element.x + dx, y: element.y + dy, w: element.w, h: element.h }, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the Code128 box is too narrow for ${view.barcode.length} characters at ${dpi} dpi`);
       shown.barcode = view.barcode;
-      return [{ op: 'modules', symbol: 'code128', rects: placed.rects, value: view.barcode, moduleDots: placed.moduleDots }];
+      return [{ op: 'modules', symbol: 'code128', ...placed, value: view.barcode }];
     }
     case 'qr': {
       if (!view.qr) throw new Error(`the ${section.copy} view has no QR`);
@@ -137,7 +137,7 @@ function drawElement(
       const placed = symbols.placeQr(view.qr, box, dpi);
       if (!placed) throw new WaybillError('invalid_template', `${section.copy} copy: the QR box is too small at ${dpi} dpi`);
       shown.qr = view.qr;
-      return [{ op: 'modules', symbol: 'qr', rects: placed.rects, value: view.qr, moduleDots: placed.moduleDots }];
+      return [{ op: 'modules', symbol: 'qr', ...placed, value: view.qr }];
     }
   }
 }
@@ -213,33 +213,43 @@ function drawText(el: TextBox, text: string, dx: number, dy: number, metrics: Te
 }
 
 /**
- * Encodes each symbol once per waybill, however many copies (and pieces) draw it; holds the last of each
- * kind. A cache for a layout nobody draws (`draw: false`, a JSON answer) only sizes the symbols: their
- * boxes are checked as on paper, and their modules are left out (barcodes.ts, sizeCode128).
+ * Encodes each symbol once per waybill, however many copies (and pieces) draw it, so they share one list
+ * of modules; holds the last of each kind. A cache for a layout nobody draws (`draw: false`, a JSON
+ * answer) only sizes the symbols: their boxes are checked as on paper, and their modules are left out
+ * (barcodes.ts, code128Width).
  */
 export class SymbolCache {
-  private bars?: { data: string; widths: number[] };
-  private matrix?: { data: string; qr: QrMatrix };
-  private readonly encoded: ReadonlyMap<string, number[]>;
+  private bars?: { data: string; modules: ModuleRuns };
+  private matrix?: { data: string; modules: ModuleRuns };
 
   /** `encoded`: symbols already encoded (elsewhere, e.g. ahead on another thread) for their data. */
   constructor(
-    encoded: { qr?: { data: string; qr: QrMatrix }; code128?: ReadonlyMap<string, number[]> } = {},
+    private readonly encoded: { qr?: { data: string; qr: QrMatrix }; code128?: ReadonlyMap<string, number[]> } = {},
     private readonly draw = true,
-  ) {
-    this.matrix = encoded.qr;
-    this.encoded = encoded.code128 ?? new Map();
+  ) {}
+
+  placeCode128(data: string, box: Rect, dpi: number): PlacedSymbol | undefined {
+    if (this.bars?.data !== data) {
+      const modules = this.draw ? code128Modules(this.encoded.code128?.get(data) ?? encodeCode128(data)) : unencoded(code128Width(data), 1);
+      this.bars = { data, modules };
+    }
+    const { modules } = this.bars;
+    const placed = placeCode128(modules.cols, box, dpi);
+    return placed && { ...placed, modules };
   }
 
-  placeCode128(data: string, box: Rect, dpi: number): Placed | undefined {
-    if (!this.draw) return sizeCode128(data, box, dpi);
-    if (this.bars?.data !== data) this.bars = { data, widths: this.encoded.get(data) ?? encodeCode128(data) };
-    return placeCode128(this.bars.widths, box, dpi);
-  }
-
-  placeQr(data: string, box: Rect, dpi: number): Placed | undefined {
-    if (!this.draw) return sizeQr(data, box, dpi);
-    if (this.matrix?.data !== data) this.matrix = { data, qr: encodeQr(data) };
-    return placeQr(this.matrix.qr, box, dpi);
+  placeQr(data: string, box: Rect, dpi: number): PlacedSymbol | undefined {
+    if (this.matrix?.data !== data) {
+      const modules = this.draw ? qrModules(this.encoded.qr?.data === data ? this.encoded.qr.qr : encodeQr(data)) : unencoded(qrSize(data));
+      this.matrix = { data, modules };
+    }
+    const { modules } = this.matrix;
+    const placed = placeQr(modules.cols, box, dpi);
+    return placed && { ...placed, modules };
   }
 }
+
+/** A symbol's size in modules, without them. */
+const unencoded = (cols: number, rows = cols): ModuleRuns => ({ cols, rows, runs: new Uint16Array(0) });
+
+type PlacedSymbol = Placed & { modules: ModuleRuns };

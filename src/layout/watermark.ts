@@ -29,7 +29,7 @@ function stamps(label: LabelDrawing, word: string, metrics: TextMetrics): DrawOp
   const w = perPt * sizePt + 2 * PAD_MM;
   const h = (metrics.ascent + metrics.descent) * sizeMm + 2 * PAD_MM;
   const count = Math.max(3, Math.round(label.heightMm / STAMP_PITCH_MM));
-  const symbols = label.ops.flatMap((op) => (op.op === 'modules' ? [bounds(op.rects)] : []));
+  const symbols = label.ops.flatMap((op): Rect[] => (op.op === 'modules' ? [{ x: op.x, y: op.y, w: op.modules.cols * op.moduleMm, h: op.modules.rows * op.rowMm }] : []));
 
   const boxes: Rect[] = [];
   for (let i = 0; i < count; i++) {
@@ -44,14 +44,6 @@ function stamps(label: LabelDrawing, word: string, metrics: TextMetrics): DrawOp
     { op: 'box', x: b.x, y: b.y, w: b.w, h: b.h, lineMm: FRAME_MM, fill: false },
     { op: 'text', x: b.x + PAD_MM, baseline: b.y + PAD_MM + metrics.ascent * sizeMm, sizePt, bold: true, text: word },
   ]);
-}
-
-function bounds(rects: Rect[]): Rect {
-  const x0 = Math.min(...rects.map((r) => r.x));
-  const y0 = Math.min(...rects.map((r) => r.y));
-  const x1 = Math.max(...rects.map((r) => r.x + r.w));
-  const y1 = Math.max(...rects.map((r) => r.y + r.h));
-  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
 }
 
 /** Whether two rectangles come closer than `marginMm`. */

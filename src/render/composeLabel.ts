@@ -101,10 +101,9 @@ export function placeInCells(t: NativeText, cellDots: number): { mul: number; to
 
 /** The symbol as the layout placed it, when its module size is known in whole dots at this resolution. */
 function nativeSymbol(op: Extract<DrawOp, { op: 'modules' }>, label: LabelDrawing, dpi: number): NativeSymbol | undefined {
-  if (op.value === undefined || !op.moduleDots || dpi !== label.dpi || !op.rects.length) return undefined;
-  const [x0, y0, x1, y1] = solidRects(op, dpi).reduce(
-    ([a, b, c, d], r) => [Math.min(a, r.x0), Math.min(b, r.y0), Math.max(c, r.x1), Math.max(d, r.y1)],
-    [Infinity, Infinity, -Infinity, -Infinity],
-  );
-  return { symbol: op.symbol, value: op.value, x: x0, y: y0, moduleDots: op.moduleDots, height: op.symbol === 'qr' ? Math.max(x1 - x0, y1 - y0) : y1 - y0 };
+  if (dpi !== label.dpi || !op.modules.runs.length) return undefined;
+  const dots = (mm: number) => Math.round(mmToDots(mm, dpi));
+  const [x, y] = [dots(op.x), dots(op.y)];
+  const [w, h] = [dots(op.x + op.modules.cols * op.moduleMm) - x, dots(op.y + op.modules.rows * op.rowMm) - y];
+  return { symbol: op.symbol, value: op.value, x, y, moduleDots: op.moduleDots, height: op.symbol === 'qr' ? Math.max(w, h) : h };
 }

@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { deflateSync } from 'node:zlib';
 import { nextTurn } from '../eventLoop';
 import { font, glyphOf, type FontWeight } from '../fonts/fonts';
-import type { DrawOp, LabelDrawing } from '../layout/drawing';
-import { dotMm, mmToPt } from '../layout/units';
+import type { DrawOp, LabelDrawing, ModuleRuns } from '../layout/drawing';
+import { mmToPt } from '../layout/units';
 import { DEFLATE_LEVEL, deflateInThread } from './renderThread';
 import type { LabelRenderer } from './renderer';
 
@@ -203,6 +203,8 @@ export class PdfRenderer implements LabelRenderer {
   private group: Uint8Array[] = [];
   /** Per group still in flight, oldest first: settles once its pages are written (in order) and it has left this list. */
   private readonly groups: Promise<void>[] = [];
+  /** Symbol paths already made, for the next copy that shows the symbol. */
+  private readonly modulePaths = new WeakMap<ModuleRuns, { rowUnits: number; path: string }>();
   private failure: unknown;
 
   constructor(private readonly out: Writable) {
@@ -246,7 +248,7 @@ export class PdfRenderer implements LabelRenderer {
     // from the top left, y down (what pdfkit's addPage writes, which this stream replaces).
     const fonts = new Set<EmbeddedFont>();
     let content = `1 0 0 -1 0 ${num(size[1])} cm\n`;
-    for (const op of label.ops) content += this.draw(op, fonts, label.dpi);
+    for (const op of label.ops) content += this.draw(op, fonts);
     const stream = Buffer.from(content, 'latin1');
     if (++this.pages < THREAD_FROM_PAGE) this.writePage({ size, fonts }, stream, false);
     else {
@@ -319,7 +321,7 @@ export class PdfRenderer implements LabelRenderer {
    * One op's PDF operators, in points from the top left, y down (the flip every page's stream starts
    * with); text sets a text matrix that flips its glyphs upright.
    */
-  private draw(op: DrawOp, pageFonts: Set<EmbeddedFont>, dpi: number): string {
+  private draw(op: DrawOp, pageFonts: Set<EmbeddedFont>): string {
     switch (op.op) {
       case 'text': {
         const weight = op.bold ? 'bold' : 'regular';
@@ -335,26 +337,26 @@ export class PdfRenderer implements LabelRenderer {
       }
       case 'modules': {
         // One path for all modules of a symbol, so no anti-aliasing seams show between them; in module
-        // units under one transform when the module size is known: "3 7 2 1 re" instead of four numbers
-        // in points, which makes the barcodes' part of a page (six tenths of it) a third smaller.
-        if (!op.moduleDots || !op.rects.length) {
-          let path = '';
-          for (const m of op.rects) path += `${num(mmToPt(m.x))} ${num(mmToPt(m.y))} ${num(mmToPt(m.w))} ${num(mmToPt(m.h))} re\n`;
-          return `${path}f\n`;
-        }
-        const moduleMm = op.moduleDots * dotMm(dpi);
-        let x0 = Infinity;
-        let y0 = Infinity;
-        for (const m of op.rects) {
-          x0 = Math.min(x0, m.x);
-          y0 = Math.min(y0, m.y);
-        }
-        const unit = mmToPt(moduleMm);
-        let path = `q ${exact(unit)} 0 0 ${exact(unit)} ${num(mmToPt(x0))} ${num(mmToPt(y0))} cm\n`;
-        for (const m of op.rects) path += `${num((m.x - x0) / moduleMm)} ${num((m.y - y0) / moduleMm)} ${num(m.w / moduleMm)} ${num(m.h / moduleMm)} re\n`;
-        return `${path}f Q\n`;
+        // units under one transform: "3 7 2 1 re" instead of four numbers in points, which makes the
+        // barcodes' part of a page (six tenths of it) a third smaller, and lets the copies that show one
+        // symbol share its path.
+        if (!op.modules.runs.length) return '';
+        const unit = exact(mmToPt(op.moduleMm));
+        return `q ${unit} 0 0 ${unit} ${num(mmToPt(op.x))} ${num(mmToPt(op.y))} cm\n${this.modulePath(op.modules, op.rowMm / op.moduleMm)}f Q\n`;
       }
     }
+  }
+
+  /** A symbol's modules as rectangles in module units, rows `rowUnits` high; made once for the copies that show it. */
+  private modulePath(modules: ModuleRuns, rowUnits: number): string {
+    const made = this.modulePaths.get(modules);
+    if (made?.rowUnits === rowUnits) return made.path;
+    const { runs } = modules;
+    const h = num(rowUnits);
+    let path = '';
+    for (let i = 0; i < runs.length; i += 3) path += `${runs[i]} ${runs[i + 1]} ${runs[i + 2]} ${h} re\n`;
+    this.modulePaths.set(modules, { rowUnits, path });
+    return path;
   }
 
   /** The text as this document's subset glyph codes (hex), each glyph added to the subset on first use. */

@@ -39,7 +39,16 @@ export async function rasteriseLabel(label: LabelDrawing, dpi: number = label.dp
 export function solidRects(op: DrawOp, dpi: number): DotRect[] {
   const rect = (x0: number, y0: number, x1: number, y1: number): DotRect => ({ x0, y0, x1, y1 });
   if (op.op === 'line') return lineRects(mmToDots(op.x1, dpi), mmToDots(op.y1, dpi), mmToDots(op.x2, dpi), mmToDots(op.y2, dpi), Math.max(1, dots(op.widthMm, dpi)));
-  if (op.op === 'modules') return op.rects.map((r) => rect(dots(r.x, dpi), dots(r.y, dpi), dots(r.x + r.w, dpi), dots(r.y + r.h, dpi)));
+  if (op.op === 'modules') {
+    const { runs } = op.modules;
+    const out: DotRect[] = [];
+    for (let i = 0; i < runs.length; i += 3) {
+      const x = op.x + runs[i]! * op.moduleMm;
+      const y = op.y + runs[i + 1]! * op.rowMm;
+      out.push(rect(dots(x, dpi), dots(y, dpi), dots(x + runs[i + 2]! * op.moduleMm, dpi), dots(y + op.rowMm, dpi)));
+    }
+    return out;
+  }
   if (op.op === 'box') {
     const [x0, y0, x1, y1] = [dots(op.x, dpi), dots(op.y, dpi), dots(op.x + op.w, dpi), dots(op.y + op.h, dpi)];
     const out: DotRect[] = [];

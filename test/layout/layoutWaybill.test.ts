@@ -46,10 +46,21 @@ describe.each(listTemplates(TEMPLATES))('layout with template %s', (id) => {
       const unseen = layoutWaybill(template, views(template, order), fontMetrics, new SymbolCache({}, false));
       expect({ shown: unseen.shown, warnings: unseen.warnings }).toEqual({ shown: drawn.shown, warnings: drawn.warnings });
       const symbols = (l: typeof drawn) => l.labels.flatMap((label) => label.ops.filter((op) => op.op === 'modules'));
-      expect(symbols(unseen).map((op) => ({ ...op, rects: [] }))).toEqual(symbols(drawn).map((op) => ({ ...op, rects: [] })));
-      expect(symbols(drawn).every((op) => op.rects.length > 0)).toBe(true);
-      expect(symbols(unseen).every((op) => op.rects.length === 0)).toBe(true);
+      const sized = (op: ReturnType<typeof symbols>[number]) => ({ ...op, modules: { cols: op.modules.cols, rows: op.modules.rows } });
+      expect(symbols(unseen).map(sized)).toEqual(symbols(drawn).map(sized));
+      expect(symbols(drawn).every((op) => op.modules.runs.length > 0)).toBe(true);
+      expect(symbols(unseen).every((op) => op.modules.runs.length === 0)).toBe(true);
     }
+  });
+
+  it('draws each symbol of a waybill from one list of modules, whichever copies show it', () => {
+    const layout = layoutWaybill(template, views(template, orders[0]!), fontMetrics);
+    const ops = layout.labels.flatMap((label) => label.ops.filter((op) => op.op === 'modules'));
+    for (const symbol of ['code128', 'qr'] as const) {
+      const lists = new Set(ops.filter((op) => op.symbol === symbol).map((op) => op.modules));
+      expect(lists.size).toBeLessThanOrEqual(1);
+    }
+    expect(ops.length).toBeGreaterThan(1);
   });
 });
 

@@ -175,7 +175,7 @@ describe.each(listTemplates(TEMPLATES))('preview: template %s', (templateId) => 
       const texts = added.filter((op) => op.op === 'text');
       expect(texts.length).toBeGreaterThan(0);
       for (const t of texts) expect(t).toMatchObject({ text: mark, bold: true });
-      const symbolRects = label.ops.flatMap((op) => (op.op === 'modules' ? op.rects : []));
+      const symbolRects = label.ops.flatMap((op) => (op.op === 'modules' ? [{ x: op.x, y: op.y, w: op.modules.cols * op.moduleMm, h: op.modules.rows * op.rowMm }] : []));
       for (const frame of added.filter((op): op is Extract<typeof op, { op: 'box' }> => op.op === 'box'))
         for (const r of symbolRects) expect(frame.x < r.x + r.w && r.x < frame.x + frame.w && frame.y < r.y + r.h && r.y < frame.y + frame.h).toBe(false);
     }

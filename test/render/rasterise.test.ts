@@ -52,10 +52,9 @@ describe.each([203, 300] as const)('raster labels at %i dpi', (dpi) => {
     // Along a row through the Code128, every bar and space is a whole number of modules of whole dots.
     const bars = label.ops.find((op) => op.op === 'modules' && op.symbol === 'code128');
     if (bars?.op !== 'modules') throw new Error('no Code128 on the courier copy');
-    const y = Math.round(((bars.rects[0]!.y + bars.rects[0]!.h / 2) * dpi) / 25.4);
-    const x0 = Math.round((bars.rects[0]!.x * dpi) / 25.4);
-    const last = bars.rects[bars.rects.length - 1]!;
-    const x1 = Math.round(((last.x + last.w) * dpi) / 25.4);
+    const y = Math.round(((bars.y + bars.rowMm / 2) * dpi) / 25.4);
+    const x0 = Math.round((bars.x * dpi) / 25.4);
+    const x1 = Math.round(((bars.x + bars.modules.cols * bars.moduleMm) * dpi) / 25.4);
     const runs: number[] = [];
     for (let x = x0, run = 0, dark = true; x <= x1; x++) {
       const d = x < x1 && getDot(bitmap, x, y);
