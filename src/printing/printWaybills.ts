@@ -20,6 +20,7 @@ import { partyArea } from '../privacy/routingArea';
 import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import { hashToken, tokenUrl } from '../vault/qrToken';
+import { recordId } from '../ids';
 import { DAY_MS } from '../time';
 import { openSealedContent, sealWaybill, type SealedContent } from '../vault/sealedWaybill';
 import type { SealedBox } from '../vault/sealing';
@@ -125,7 +126,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     let relays: BoundRelay[] = [];
     for (const [orderIndex, order] of req.orders.entries()) {
       if (orderIndex % RELAY_GROUP === 0) {
-        group = req.orders.slice(orderIndex, orderIndex + RELAY_GROUP).map((o) => ({ id: randomUUID(), order: o }));
+        group = req.orders.slice(orderIndex, orderIndex + RELAY_GROUP).map((o) => ({ id: recordId(), order: o }));
         relays = await bindRelays(deps, { clientId: req.clientId, leaseId: lease?.id }, group, now, req.template.lang);
         for (const r of relays) bindings.push(...r.bindingIds);
       }

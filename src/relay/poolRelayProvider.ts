@@ -3,9 +3,9 @@
 // shredded sooner), callers are matched by keyed hashes, and an ended binding's number + extension sits
 // in quarantine before reuse.
 
-import { randomUUID } from 'node:crypto';
 import type { Lang } from '../privacy/lang';
 import { z } from 'zod';
+import { recordId } from '../ids';
 import type { CourierStore } from '../couriers/courierStore';
 import { unsealWithKeys, type Keys } from '../vault/keyFile';
 import { seal } from '../vault/sealing';
@@ -85,7 +85,7 @@ export class PoolRelayProvider implements RelayProvider {
       }
       // Counted before the claim, so the next request of this call sees it; given back if none is made.
       if (held) held.held++;
-      const id = randomUUID();
+      const id = recordId();
       asked.push({
         index,
         ...(held ? { held } : {}),

@@ -3,8 +3,8 @@
 // row each, so an event is recorded exactly when its change is. With no endpoint it costs one indexed
 // SELECT. Events go to enabled endpoints only; a disabled endpoint keeps what it had.
 
-import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { recordId } from '../ids';
 import { endpointReceives, eventBody, LOCAL_CLIENT, type OutboxEvent, type WebhookEventType } from '../webhooks/events';
 import { step, type Result, type Step } from './database';
 import { prepared } from './prepared';
@@ -61,7 +61,7 @@ function* insertRows(db: Kysely<Schema>, events: OutboxEvent[], endpoints: Endpo
     endpoints
       .filter((ep) => endpointReceives({ client: ep.client_id, events: parseEvents(ep.events) }, e))
       .map((ep) => {
-        const id = randomUUID();
+        const id = recordId();
         return { id, endpoint_id: ep.id, client_id: e.client, type: e.type, payload: eventBody(id, e), created_at: e.createdAt, next_attempt_at: e.createdAt, attempts: 0 };
       }),
   );
