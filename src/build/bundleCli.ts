@@ -14,7 +14,7 @@ import path from 'node:path';
  * font classes as ours), the barcode encoders (the render thread requires them by path, and their 2 MB
  * would be parsed by every start) and the packages of other commands (server, agent, webhooks, PostgreSQL).
  */
-export const BUNDLED: ReadonlySet<string> = new Set(['kysely', 'zod', 'libphonenumber-js', 'jsonc-parser', 'ipaddr.js', 'fastest-levenshtein', 'cli-progress']);
+export const BUNDLED: ReadonlySet<string> = new Set(['kysely', 'zod', 'libphonenumber-js', 'jsonc-parser', 'ipaddr.js', 'fastest-levenshtein', 'cli-progress', 'uuid']);
 
 const DIST = path.join(__dirname, '..');
 const ENTRY = path.join(DIST, 'cli.js');
