@@ -31,6 +31,11 @@ export interface ModuleRuns {
   runs: Uint16Array;
 }
 
+/** The rectangle a barcode's modules span (quiet zones outside it), in mm. */
+export function symbolBox(op: Extract<DrawOp, { op: 'modules' }>): Rect {
+  return { x: op.x, y: op.y, w: op.modules.cols * op.moduleMm, h: op.modules.rows * op.rowMm };
+}
+
 export interface LabelDrawing {
   widthMm: number;
   heightMm: number;

@@ -2,7 +2,7 @@
 // plain text and box ops, so every renderer (PDF text, raster → PNG and printer languages) shows it and a
 // PDF reader can extract it. Stamps stay off the barcode and QR, so a scan reads their placeholders.
 
-import type { DrawOp, LabelDrawing, Rect } from './drawing';
+import { symbolBox, type DrawOp, type LabelDrawing, type Rect } from './drawing';
 import type { WaybillLayout } from './layoutWaybill';
 import type { TextMetrics } from './textMeasure';
 import { ptToMm } from './units';
@@ -29,7 +29,7 @@ function stamps(label: LabelDrawing, word: string, metrics: TextMetrics): DrawOp
   const w = perPt * sizePt + 2 * PAD_MM;
   const h = (metrics.ascent + metrics.descent) * sizeMm + 2 * PAD_MM;
   const count = Math.max(3, Math.round(label.heightMm / STAMP_PITCH_MM));
-  const symbols = label.ops.flatMap((op): Rect[] => (op.op === 'modules' ? [{ x: op.x, y: op.y, w: op.modules.cols * op.moduleMm, h: op.modules.rows * op.rowMm }] : []));
+  const symbols = label.ops.flatMap((op) => (op.op === 'modules' ? [symbolBox(op)] : []));
 
   const boxes: Rect[] = [];
   for (let i = 0; i < count; i++) {

@@ -3,10 +3,10 @@
 // solid rectangles (lines, boxes, raster barcode modules) as fill commands, and the rest as a bitmap. The
 // dots of each part are those of the whole-label raster (rasterise.ts), so a printer prints the same label.
 
-import type { DrawOp, LabelDrawing } from '../layout/drawing';
+import { symbolBox, type DrawOp, type LabelDrawing } from '../layout/drawing';
 import { PT_PER_INCH, mmToDots } from '../layout/units';
 import type { Bitmap } from './bitmap';
-import { rasteriseLabel, solidRects, type DotRect } from './rasterise';
+import { dots, rasteriseLabel, solidRects, type DotRect } from './rasterise';
 
 export type BarcodeMode = 'native' | 'raster';
 export type TextMode = 'raster' | 'printer-font';
@@ -102,8 +102,8 @@ export function placeInCells(t: NativeText, cellDots: number): { mul: number; to
 /** The symbol as the layout placed it, when its module size is known in whole dots at this resolution. */
 function nativeSymbol(op: Extract<DrawOp, { op: 'modules' }>, label: LabelDrawing, dpi: number): NativeSymbol | undefined {
   if (dpi !== label.dpi || !op.modules.runs.length) return undefined;
-  const dots = (mm: number) => Math.round(mmToDots(mm, dpi));
-  const [x, y] = [dots(op.x), dots(op.y)];
-  const [w, h] = [dots(op.x + op.modules.cols * op.moduleMm) - x, dots(op.y + op.modules.rows * op.rowMm) - y];
+  const box = symbolBox(op);
+  const [x, y] = [dots(box.x, dpi), dots(box.y, dpi)];
+  const [w, h] = [dots(box.x + box.w, dpi) - x, dots(box.y + box.h, dpi) - y];
   return { symbol: op.symbol, value: op.value, x, y, moduleDots: op.moduleDots, height: op.symbol === 'qr' ? Math.max(w, h) : h };
 }

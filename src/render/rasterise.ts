@@ -11,7 +11,7 @@ import { PT_PER_INCH, mmToDots } from '../layout/units';
 import { createBitmap, setDot, type Bitmap } from './bitmap';
 
 /** Whole dots of a length in mm at `dpi`; positions on the grid stay on it. */
-const dots = (mm: number, dpi: number) => Math.round(mmToDots(mm, dpi));
+export const dots = (mm: number, dpi: number) => Math.round(mmToDots(mm, dpi));
 
 /** A solid rectangle in whole dots: x0,y0 inclusive, x1,y1 exclusive. */
 export interface DotRect {
