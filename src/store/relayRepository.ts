@@ -6,7 +6,7 @@
 // waits for it (database.ts) instead of failing with SQLITE_BUSY on an upgrade from read to write; on
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
-import { sql, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
@@ -147,6 +147,31 @@ const countHeldByClient = prepared((db, a: { clientId: string; now: string }) =>
     .where('quarantine_until', '>', a.now),
 );
 const bindingsOf = prepared((db, a: { waybillId: string }) => db.selectFrom('relay_bindings').selectAll().where('waybill_id', '=', a.waybillId));
+
+/**
+ * Per number: its held slots and its live bindings, as rows of (number, kind, n). Each count reads a
+ * covering index (migration 25), not each held slot joined to its binding's row; one statement, so both
+ * read the same moment. They agree with that join: a live binding (not ended, not expired) holds its
+ * slot, whose held_until is the binding's quarantine_until (set together) and so not before its expiry,
+ * and a slot is only claimed once its held_until has passed.
+ */
+export function poolCounts(db: Kysely<Schema>, numbers: string[], now: string) {
+  return db
+    .selectFrom('relay_slots')
+    .select((eb) => ['number', sql<string>`'held'`.as('kind'), eb.fn.countAll<number | string>().as('n')])
+    .where('number', 'in', numbers)
+    .where('held_until', '>', now)
+    .groupBy('number')
+    .unionAll((eb) =>
+      eb
+        .selectFrom('relay_bindings')
+        .select((eb) => ['number', sql<string>`'live'`.as('kind'), eb.fn.countAll<number | string>().as('n')])
+        .where('number', 'in', numbers)
+        .where('ended_at', 'is', null)
+        .where('expires_at', '>', now)
+        .groupBy('number'),
+    );
+}
 
 export class SqlRelayRepository implements RelayRepository {
   constructor(private readonly d: Database) {}
@@ -294,22 +319,13 @@ export class SqlRelayRepository implements RelayRepository {
   }
 
   async heldPerNumber(numbers: string[], now: string): Promise<Map<string, { held: number; live: number }>> {
-    const rows = await this.d.db
-      .selectFrom('relay_slots as s')
-      .innerJoin('relay_bindings as b', 'b.id', 's.binding_id')
-      .select((eb) => [
-        's.number',
-        eb.fn.countAll().as('held'),
-        eb.fn
-          .countAll()
-          .filterWhere((f) => f.and([f('b.ended_at', 'is', null), f('b.expires_at', '>', now)]))
-          .as('live'),
-      ])
-      .where('s.number', 'in', numbers)
-      .where('s.held_until', '>', now)
-      .groupBy('s.number')
-      .execute();
-    return new Map(rows.map((r) => [r.number, { held: Number(r.held), live: Number(r.live) }]));
+    const counts = new Map<string, { held: number; live: number }>();
+    for (const r of await poolCounts(this.d.db, numbers, now).execute()) {
+      const c = counts.get(r.number) ?? { held: 0, live: 0 };
+      c[r.kind === 'held' ? 'held' : 'live'] = Number(r.n);
+      counts.set(r.number, c);
+    }
+    return counts;
   }
 
   async insertCall(r: RelayCallReceipt, bodyHash: string, receivedAt: string): Promise<boolean> {
