@@ -9,6 +9,7 @@ import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
 import type { IdempotencyStore } from './http/idempotency';
 import type { RateBuckets } from './http/rateLimit';
+import type { RelayPoolReading } from './http/metrics';
 import { PrintLeases } from './printing/printLeases';
 import { PoolRelayProvider } from './relay/poolRelayProvider';
 import { parseRelayPool, type RelayNumber } from './relay/relayPool';
@@ -101,6 +102,11 @@ export async function openServices(config: Config, warn: (message: string) => vo
     ...(relay ? { relay } : {}),
     close: () => stores.close(),
   };
+}
+
+/** The relay pool's utilisation, for /metrics; none without a pool. */
+export function relayPoolReading(s: Services, now: () => Date = () => new Date()): RelayPoolReading | undefined {
+  return s.pool.length ? { utilisation: () => s.relayStore.utilisation(s.pool, now()) } : undefined;
 }
 
 /** Signing the audit head into the checkpoint directory (`waybill audit checkpoint`, serve's schedule). */

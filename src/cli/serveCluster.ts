@@ -25,7 +25,7 @@ import pino from 'pino';
 import { PACKAGE_ROOT, type Config } from '../config/config';
 import { joinClusterMetrics, serveClusterMetrics } from '../http/metrics';
 import { walCheckpoints } from '../store/sqliteStore';
-import { openServices, storeLocation } from '../wiring';
+import { openServices, relayPoolReading, storeLocation } from '../wiring';
 import { EXIT, UsageError, type Io } from './io';
 import { serveCommand, type HandedConnections } from './serveCommand';
 
@@ -128,11 +128,18 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
   // Migrations, a generated key file and the start-up warnings once, before any worker opens the store.
+  // With a relay pool the store stays open: /metrics reads the pool here, off the workers' requests.
   const services = await openServices(config, (m) => io.err(`warning: ${m}`));
-  await services.close();
+  const relayPool = relayPoolReading(services);
+  if (!relayPool) await services.close();
   // The port first: a taken one fails the start before any worker is forked.
   const balancer = net.createServer({ pauseOnConnect: true });
-  await new Promise<void>((resolve, reject) => balancer.once('error', reject).listen(port, values.host, () => (balancer.off('error', reject), resolve())));
+  try {
+    await new Promise<void>((resolve, reject) => balancer.once('error', reject).listen(port, values.host, () => (balancer.off('error', reject), resolve())));
+  } catch (e) {
+    if (relayPool) await services.close();
+    throw e;
+  }
   const bound = (balancer.address() as net.AddressInfo).port;
   const logger = pino({ level: config.http.logLevel, base: { service: 'waybill', worker: 0 } }, process.stdout);
   // Accepting failed (out of file descriptors, say): that client is refused, the next one may not be.
@@ -141,7 +148,7 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   const location = storeLocation(config);
   const checkpoints = location.backend === 'sqlite' ? walCheckpoints(location.file) : undefined;
 
-  serveClusterMetrics();
+  serveClusterMetrics(relayPool);
   cluster.setupPrimary({ exec: CLI_ENTRY, args: ['serve', ...args] });
 
   const live = new Map<Worker, number>(); // worker → slot
@@ -252,6 +259,7 @@ export async function servePrimary(args: string[], config: Config, workers: numb
   await allExited;
   clearTimeout(deadline);
   await checkpoints?.stop();
+  if (relayPool) await services.close();
   process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   logger.info({ event: 'stopped', ...(failed ? { exitCode: failed } : {}) });
   return failed ?? EXIT.ok;

@@ -11,7 +11,7 @@ import { createServer } from '../http/server';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
 import { purgeDue } from '../waybills/lifecycle';
-import { deliveryDeps, relayDeps, type Services } from '../wiring';
+import { deliveryDeps, relayDeps, relayPoolReading, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
 import { webhookDeliveryDeps, webhookNetworkPolicy } from '../wiring';
@@ -80,10 +80,9 @@ export async function serveCommand(
   let draining = false;
   // Warehouse agents (`waybill agent`) reach in over a WebSocket on this server; jobs for their printers go that way.
   const baseDelivery = deliveryDeps(services, now, () => [listening]);
-  // In a cluster, /metrics answers the sum over every worker (metrics.ts), whichever worker gets the scrape.
-  const metrics = new Metrics(services.pool.length ? { utilisation: () => services.relayStore.utilisation(services.pool, now()) } : undefined, {
-    clusterWorker: role.worker !== undefined,
-  });
+  // In a cluster, /metrics answers the sum over every worker (metrics.ts), whichever worker gets the scrape,
+  // and the primary reads the relay pool; a lone process reads it itself.
+  const metrics = new Metrics(role.worker === undefined ? relayPoolReading(services) : undefined, { clusterWorker: role.worker !== undefined });
   const authFailures = { rateBuckets: services.rateBuckets, perMinute: config.auth.failuresPerMinute, burst: config.auth.failureBurst };
   const agentHub = new AgentHub({
     delivery: baseDelivery,

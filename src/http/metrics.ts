@@ -3,7 +3,8 @@
 //
 // Under `serve --workers N` each worker counts its own requests, and a scrape lands on any one of them.
 // That worker's registry asks the primary, which gathers every worker's metrics with prom-client's
-// AggregatorRegistry and answers their sum: a scrape never shows one worker's counters alone.
+// AggregatorRegistry and answers their sum: a scrape never shows one worker's counters alone. The relay
+// pool's gauge is read from the database, so it is read once, by the primary.
 
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -33,16 +34,25 @@ export function joinClusterMetrics(): void {
   new AggregatorRegistry(); // its constructor adds the worker's listener (once per process)
 }
 
-/** In the primary: answers a worker's ASK with the sum over every worker (or no text: it could not be gathered). */
-export function serveClusterMetrics(): void {
+/**
+ * In the primary: answers a worker's ASK with the sum over every worker, followed by the relay pool's
+ * reading when there is a pool (or no text: it could not be gathered).
+ */
+export function serveClusterMetrics(relayPool?: RelayPoolReading): void {
   const aggregator = new AggregatorRegistry();
+  const own = new Registry();
+  if (relayPool) relayPoolGauge(own, relayPool);
+  const gather = async () => {
+    const [workers, pool] = await Promise.all([aggregator.clusterMetrics(), own.metrics()]);
+    return pool ? `${workers.replace(/\n*$/, '\n')}${pool}` : workers;
+  };
   cluster.on('message', (worker: Worker, message: { type?: unknown; id?: unknown }) => {
     if (message?.type !== ASK || typeof message.id !== 'number') return;
     const id = message.id;
     const reply = (text?: string) => {
       if (worker.isConnected()) worker.send({ type: ANSWER, id, ...(text !== undefined ? { text } : {}) } satisfies Answer);
     };
-    aggregator.clusterMetrics().then(reply, () => reply());
+    gather().then(reply, () => reply());
   });
 }
 
@@ -73,6 +83,28 @@ function settle(id: number, text: string | undefined): void {
   waiting.delete(id);
   if (waiting.size === 0) process.off('message', onAnswer);
   resolve(text);
+}
+
+/**
+ * The pool's slots by state, read from the database on each scrape. One process reads it: a lone serve
+ * in its Metrics, a cluster's primary (which answers no requests) beside the workers' sum, so a scrape
+ * never holds a worker's requests up while SQLite counts (serveClusterMetrics).
+ */
+function relayPoolGauge(registry: Registry, relayPool: RelayPoolReading): void {
+  new Gauge({
+    name: 'waybill_relay_pool_slots',
+    help: 'Relay number + extension slots, by state',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const u = await relayPool.utilisation();
+      const sum = (k: 'capacity' | 'live' | 'quarantined') => u.reduce((n, x) => n + x[k], 0);
+      const capacity = sum('capacity');
+      this.set({ state: 'live' }, sum('live'));
+      this.set({ state: 'quarantined' }, sum('quarantined'));
+      this.set({ state: 'free' }, capacity - sum('live') - sum('quarantined'));
+    },
+  });
 }
 
 export interface RelayPoolReading {
@@ -122,23 +154,6 @@ export class Metrics {
       this.authFailures.inc({ kind }, 0);
       this.authThrottled.inc({ kind }, 0);
     }
-    if (relayPool) {
-      new Gauge({
-        name: 'waybill_relay_pool_slots',
-        help: 'Relay number + extension slots, by state',
-        labelNames: ['state'],
-        registers: [this.registry],
-        // Read from the database, so every worker reads the same: one reading, not their sum.
-        aggregator: 'first',
-        async collect() {
-          const u = await relayPool.utilisation();
-          const sum = (k: 'capacity' | 'live' | 'quarantined') => u.reduce((n, x) => n + x[k], 0);
-          const capacity = sum('capacity');
-          this.set({ state: 'live' }, sum('live'));
-          this.set({ state: 'quarantined' }, sum('quarantined'));
-          this.set({ state: 'free' }, capacity - sum('live') - sum('quarantined'));
-        },
-      });
-    }
+    if (relayPool) relayPoolGauge(this.registry, relayPool);
   }
 }

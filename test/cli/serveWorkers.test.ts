@@ -70,7 +70,12 @@ function start(args: string[], env: NodeJS.ProcessEnv) {
 
 describe('waybill serve --workers 2', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-workers-'));
-  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_'))), WAYBILL_DATA_DIR: dataDir, WAYBILL_LOG_LEVEL: 'info' };
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_'))),
+    WAYBILL_DATA_DIR: dataDir,
+    WAYBILL_LOG_LEVEL: 'info',
+    WAYBILL_RELAY_NUMBERS: '+8617000000001,+8617000000002',
+  };
   let service: ReturnType<typeof start> | undefined;
   afterAll(() => {
     if (service && service.child.exitCode === null) service.child.kill('SIGKILL');
@@ -136,6 +141,12 @@ describe('waybill serve --workers 2', () => {
       return [...text.matchAll(/^waybill_waybills_created_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     };
     for (let i = 0; i < 4; i++) expect(await createdTotal()).toBe(60);
+    // The relay pool is read once, by the primary (not summed over the workers), and agrees with the store.
+    const pool = JSON.parse((await cli(['relay', 'pool', '--json'], env)).stdout) as { live: number }[];
+    const live = pool.reduce((n, p) => n + p.live, 0);
+    expect(live).toBeGreaterThanOrEqual(60);
+    const scraped = [...(await (await fetch(`${url}/metrics`)).text()).matchAll(/^waybill_relay_pool_slots\{state="live"\} (\d+)$/gm)];
+    expect(scraped.map((m) => Number(m[1]))).toEqual([live]);
 
     // A worker killed outright is replaced in its slot; the other keeps answering new connections meanwhile.
     // (The dead one's connections die with it, as in any crash, and so may one the primary handed it in the
