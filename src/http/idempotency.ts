@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { WaybillError } from '../errors';
 import type { KeyRing, SealedBox } from '../vault/sealing';
 import { seal, unseal } from '../vault/sealing';
+import { inChunks } from '../eventLoop';
 
 export interface StoredResponse {
   status: number;
@@ -38,8 +39,8 @@ export interface IdempotencyRepository {
   complete(client: string, key: string, response: KeptResponse, at: string): Promise<void>;
   /** Deletes the key unless completed. */
   deletePending(client: string, key: string): Promise<void>;
-  /** Deletes keys created before `before`; returns how many. */
-  deleteCreatedBefore(before: string): Promise<number>;
+  /** Deletes at most `limit` of the keys created before `before`; returns how many. */
+  deleteCreatedBefore(before: string, limit: number): Promise<number>;
 }
 
 /**
@@ -76,8 +77,9 @@ export class IdempotencyStore {
   }
 
   /** Forgets keys created before `before`; returns how many. */
-  expire(before: Date): Promise<number> {
-    return this.repo.deleteCreatedBefore(before.toISOString());
+  expire(before: Date, chunk?: number): Promise<number> {
+    const beforeIso = before.toISOString();
+    return inChunks((limit) => this.repo.deleteCreatedBefore(beforeIso, limit), chunk);
   }
 }
 

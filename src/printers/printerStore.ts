@@ -55,7 +55,7 @@ export interface PrinterStore {
   /** Newest first; `status` filters. */
   listDeliveries(filter: { status?: DeliveryStatus; limit: number }): Promise<Delivery[]>;
   /** Shreds the bytes of jobs never delivered and created before `before`; returns how many. */
-  expireDeliveries(before: Date, at: Date): Promise<number>;
+  expireDeliveries(before: Date, at: Date, chunk?: number): Promise<number>;
 
   /**
    * An agent's hello: registers its printers for its client (new names), updates the ones it owns, takes

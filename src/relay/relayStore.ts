@@ -7,6 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
 import { MAX_EXT_LENGTH, randomExtension, type RelayNumber } from './relayPool';
+import { inChunks } from '../eventLoop';
 
 export type RelayParty = 'recipient' | 'sender';
 /** Who may be put through: anyone, authenticated couriers only, or the waybill's own parties only. */
@@ -111,7 +112,7 @@ export interface RelayRepository {
    */
   end(waybillId: string, at: string, holdUntil: string): Promise<void>;
   /** Shreds the real number of bindings expired by `now`; how many. */
-  shredExpired(now: string): Promise<number>;
+  shredExpired(now: string, limit: number): Promise<number>;
   /** Deletes the bindings and their slots, at once. */
   remove(bindingIds: string[]): Promise<void>;
   /** Per number with held slots: how many are held after `now`, and how many of their bindings are live. */
@@ -269,8 +270,9 @@ export class RelayStore {
   }
 
   /** Shreds the real number of bindings whose expiry has passed; returns how many were shredded. */
-  expireDue(now: Date): Promise<number> {
-    return this.repo.shredExpired(now.toISOString());
+  expireDue(now: Date, chunk?: number): Promise<number> {
+    const nowIso = now.toISOString();
+    return inChunks((limit) => this.repo.shredExpired(nowIso, limit), chunk);
   }
 
   /** Removes bindings (and frees their slots) of a print that failed before it was recorded. */

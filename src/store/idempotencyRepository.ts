@@ -69,8 +69,10 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
     await this.d.db.deleteFrom('idempotency_keys').where('client_id', '=', client).where('key', '=', key).where('completed_at', 'is', null).execute();
   }
 
-  async deleteCreatedBefore(before: string): Promise<number> {
-    const result = await this.d.db.deleteFrom('idempotency_keys').where('created_at', '<', before).executeTakeFirst();
+  async deleteCreatedBefore(before: string, limit: number): Promise<number> {
+    const { db } = this.d;
+    const due = db.selectFrom('idempotency_keys').select(['client_id', 'key']).where('created_at', '<', before).limit(limit).$asTuple('client_id', 'key');
+    const result = await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('client_id', 'key'), 'in', due)).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

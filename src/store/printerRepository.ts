@@ -8,6 +8,7 @@ import type { SealedBox } from '../vault/sealing';
 import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
+import { inChunks } from '../eventLoop';
 
 type PrinterRow = Selectable<Schema['printers']>;
 type DeliveryRow = Selectable<Schema['print_deliveries']>;
@@ -238,13 +239,12 @@ export class SqlPrinterRepository implements PrinterStore {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async expireDeliveries(before: Date, at: Date): Promise<number> {
-    const result = await this.d.db
-      .updateTable('print_deliveries')
-      .set({ status: 'expired', updated_at: at.toISOString(), ...SHREDDED })
-      .where('status', 'in', ['pending', 'sending', 'failed'])
-      .where('created_at', '<', before.toISOString())
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+  expireDeliveries(before: Date, at: Date, chunk?: number): Promise<number> {
+    const { db } = this.d;
+    return inChunks(async (limit) => {
+      const due = db.selectFrom('print_deliveries').select('job_id').where('status', 'in', ['pending', 'sending', 'failed']).where('created_at', '<', before.toISOString()).limit(limit);
+      const result = await db.updateTable('print_deliveries').set({ status: 'expired', updated_at: at.toISOString(), ...SHREDDED }).where('job_id', 'in', due).executeTakeFirst();
+      return Number(result.numUpdatedRows);
+    }, chunk);
   }
 }

@@ -296,13 +296,10 @@ export class SqlRelayRepository implements RelayRepository {
     });
   }
 
-  async shredExpired(now: string): Promise<number> {
-    const result = await this.d.db
-      .updateTable('relay_bindings')
-      .set({ key_id: null, wrapped_key: null, sealed: null })
-      .where('sealed', 'is not', null)
-      .where('expires_at', '<=', now)
-      .executeTakeFirst();
+  async shredExpired(now: string, limit: number): Promise<number> {
+    const { db } = this.d;
+    const due = db.selectFrom('relay_bindings').select('id').where('sealed', 'is not', null).where('expires_at', '<=', now).limit(limit);
+    const result = await db.updateTable('relay_bindings').set({ key_id: null, wrapped_key: null, sealed: null }).where('id', 'in', due).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

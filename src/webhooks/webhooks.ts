@@ -10,6 +10,7 @@ import { DAY_MS } from '../time';
 import { ADMIN_EVENT_TYPES, WebhookEventType } from './events';
 import { newSecret, signatureHeader } from './signature';
 import type { OutboxEntry, WebhookEndpoint, WebhookRepository } from './webhookStore';
+import { inChunks } from '../eventLoop';
 
 /** How long the previous secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_MS = DAY_MS;
@@ -86,14 +87,9 @@ export function sealedWebhookSecrets(repo: WebhookRepository) {
  * The outbox clean-up (the purge sweep): delivered and given-up events are deleted `keepDays` after they
  * finished (kept that long for a redelivery); pending ones, and those of disabled endpoints, stay.
  */
-export async function deleteFinishedEvents(repo: WebhookRepository, keepDays: number, now: Date, chunk = 1000): Promise<number> {
+export function deleteFinishedEvents(repo: WebhookRepository, keepDays: number, now: Date, chunk?: number): Promise<number> {
   const before = new Date(now.getTime() - keepDays * DAY_MS).toISOString();
-  let done = 0;
-  for (;;) {
-    const n = await repo.deleteFinishedBefore(before, chunk);
-    done += n;
-    if (n < chunk) return done;
-  }
+  return inChunks((limit) => repo.deleteFinishedBefore(before, limit), chunk);
 }
 
 /** Exponential backoff with jitter: base × 2^(attempt-1), capped, then a random 50–100 % of it. */

@@ -189,7 +189,11 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     await printer.off();
     const jobId = await job();
     await deliverNew({ ...deps, attempts: 1 }, { jobId, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
-    expect(await printers.expireDeliveries(new Date(Date.now() + 1000), new Date())).toBe(1);
+    const others = [await job(), await job()];
+    for (const other of others) await deliverNew({ ...deps, attempts: 1 }, { jobId: other, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
+    // A chunk at a time, every one.
+    expect(await printers.expireDeliveries(new Date(Date.now() + 1000), new Date(), 2)).toBe(3);
+    for (const other of others) expect(await printers.getDelivery(other)).toMatchObject({ status: 'expired' });
     const expired = await printers.getDelivery(jobId);
     expect(expired).toMatchObject({ status: 'expired' });
     expect(expired!.sealed).toBeUndefined();

@@ -335,6 +335,18 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     await t.close();
   });
 
+  it('expireDue shreds every expired binding, a chunk at a time', async () => {
+    const t = await backend.open();
+    const store = t.stores.relay;
+    const one = pool('+8617000001234');
+    for (let i = 0; i < 5; i++) await store.allocate(request(`e${i}`, `we${i}`, { expiresAt: isoAt(2) }), one, T0);
+    await store.allocate(request('live', 'wl', { expiresAt: isoAt(9) }), one, T0);
+    expect(await store.expireDue(at(3), 2)).toBe(5);
+    for (let i = 0; i < 5; i++) expect((await store.forWaybill(`we${i}`))[0]!.sealed).toBeUndefined();
+    expect((await store.forWaybill('wl'))[0]!.sealed).toEqual(sealed(1));
+    await t.close();
+  });
+
   it('expireDue shreds the real number of expired bindings only', async () => {
     const t = await backend.open();
     const store = t.stores.relay;

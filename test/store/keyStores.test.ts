@@ -47,6 +47,11 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys 
     await instances[1]!.idempotency.abandon('acme', 'key-00000002');
     expect((await instances[2]!.idempotency.claim('acme', 'key-00000002', 'h3', later, stale)).state).toBe('claimed');
     expect(await t.stores.idempotency.expire(new Date(AT.getTime() + 1))).toBe(1);
+    // Any number are forgotten, a chunk at a time; keys made after the cut stay.
+    for (let i = 0; i < 5; i++) await t.stores.idempotency.claim('acme', `old-key-${i}`, 'h', AT, stale);
+    await t.stores.idempotency.claim('acme', 'new-key-0', 'h', later, stale);
+    expect(await t.stores.idempotency.expire(new Date(AT.getTime() + 1), 2)).toBe(5);
+    expect((await t.stores.idempotency.claim('acme', 'new-key-0', 'h2', later, stale)).state).toBe('mismatch');
     await t.close();
   });
 
