@@ -11,7 +11,6 @@ import { printableText } from '../validation/printableText';
 import { WAYBILL_STATUSES, type EventChange, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
-import { letRequestsIn } from '../eventLoop';
 import { inTurn } from '../turns';
 import { suspendCourier } from './scanAccess';
 import { transition } from './transitions';
@@ -198,11 +197,9 @@ async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId
 
 /**
  * Shreds every waybill whose time is up; returns how many this call shredded. Safe to run from several
- * places at once: each waybill is shredded, and its purge audited, by exactly one of them. A waybill is
- * two commits (its shred, its audit record): between batches the process's requests get in, so a day's
- * print coming due at once does not hold a serving process for seconds.
+ * places at once: each waybill is shredded, and its purge audited, by exactly one of them.
  */
-export async function purgeDue(deps: LifecycleDeps, batch = 100): Promise<number> {
+export async function purgeDue(deps: LifecycleDeps, batch = 500): Promise<number> {
   let purged = 0;
   for (;;) {
     const at = deps.now().toISOString();
@@ -213,6 +210,5 @@ export async function purgeDue(deps: LifecycleDeps, batch = 100): Promise<number
       purged++;
     }
     if (due.length < batch) return purged;
-    await letRequestsIn();
   }
 }
