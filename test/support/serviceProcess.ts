@@ -13,6 +13,8 @@ export interface ServiceProcess {
   stop(): Promise<number | null>;
   /** SIGKILL, as a crash or the OOM killer would: no drain, no clean-up; resolves once it is gone. */
   kill(): Promise<void>;
+  /** What the process has written to stderr so far (start-up lines, warnings, a failure's message). */
+  stderr(): string;
 }
 
 export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
@@ -50,5 +52,6 @@ export async function startServiceProcess(env: NodeJS.ProcessEnv): Promise<Servi
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    stderr: () => stderr,
   };
 }
