@@ -13,7 +13,7 @@ import { openStores, type Stores } from '../../src/store/openStores';
 import type { KeyRing } from '../../src/vault/sealing';
 import { endpointUrlRefusal, webhookSender } from '../../src/webhooks/send';
 import { addEndpoint, deliverDue, rotateSecret, type WebhookDeliveryDeps } from '../../src/webhooks/webhooks';
-import { startServiceProcess } from '../support/serviceProcess';
+import { startServiceProcess, type ServiceProcess } from '../support/serviceProcess';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
 jest.setTimeout(120_000);
@@ -202,25 +202,33 @@ describe('a service killed mid-delivery', () => {
     let hold = true;
     const r = await receiver(() => (hold ? undefined : 200));
     const stores = await openStores({ backend: 'sqlite', file: path.join(dir, 'waybill.db') });
-    const keys: KeyRing = { activeKeyId: 'k1', keys: new Map([['k1', masterKey]]) };
-    const { secret } = await addEndpoint(stores.webhooks, keys, { client: null, url: r.url, events: null }, new Date());
-    await stores.store.recordAlert({ at: new Date().toISOString(), kind: 'test', detail: 'kill test' });
-    const first = await startServiceProcess(env);
-    await until(() => r.received.length >= 1);
-    await first.kill(); // mid-delivery: the receiver holds the request
-    const event = r.received[0];
-    expect((await stores.webhooks.getEvent(event!.eventId))!.deliveredAt).toBeUndefined();
-    hold = false;
-    const second = await startServiceProcess(env);
-    await until(async () => (await stores.webhooks.getEvent(event!.eventId))?.deliveredAt !== undefined, 30_000);
-    const code = await second.stop();
-    // A failed stop shows what the service said.
-    expect({ code, said: code === 0 ? '' : second.stderr() }).toEqual({ code: 0, said: '' });
-    const last = r.received[r.received.length - 1]!;
-    expect(last.eventId).toBe(event!.eventId);
-    expect(verify(last.signature, last.body, secret)).toBe(true);
-    await stores.close();
-    await r.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    const services: ServiceProcess[] = [];
+    // Closed whatever happens: a receiver or store left open would keep jest from ever exiting.
+    try {
+      const keys: KeyRing = { activeKeyId: 'k1', keys: new Map([['k1', masterKey]]) };
+      const { secret } = await addEndpoint(stores.webhooks, keys, { client: null, url: r.url, events: null }, new Date());
+      await stores.store.recordAlert({ at: new Date().toISOString(), kind: 'test', detail: 'kill test' });
+      const first = await startServiceProcess(env);
+      services.push(first);
+      await until(() => r.received.length >= 1);
+      await first.kill(); // mid-delivery: the receiver holds the request
+      const event = r.received[0];
+      expect((await stores.webhooks.getEvent(event!.eventId))!.deliveredAt).toBeUndefined();
+      hold = false;
+      const second = await startServiceProcess(env);
+      services.push(second);
+      await until(async () => (await stores.webhooks.getEvent(event!.eventId))?.deliveredAt !== undefined, 30_000);
+      const code = await second.stop();
+      // A failed stop shows what the service said.
+      expect({ code, said: code === 0 ? '' : second.stderr() }).toEqual({ code: 0, said: '' });
+      const last = r.received[r.received.length - 1]!;
+      expect(last.eventId).toBe(event!.eventId);
+      expect(verify(last.signature, last.body, secret)).toBe(true);
+    } finally {
+      for (const service of services) await service.kill();
+      await stores.close();
+      await r.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
