@@ -21,9 +21,15 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { asIo, type Output } from './io';
 import { AgentHub } from '../printers/agentHub';
-import { AuthThrottle } from '../http/authThrottle';
+import { AuthThrottle, authBucketsRefillSeconds } from '../http/authThrottle';
 
 const SWEEP_MS = 60_000;
+/**
+ * Rate buckets idle this long are forgotten, or longer when the failed-authentication buckets take longer
+ * to refill (the API's per-second buckets refill in a second). An hour leaves room for instances sharing
+ * the database with other settings.
+ */
+const BUCKETS_IDLE_SECONDS = 3600;
 const IDEMPOTENCY_TTL_MS = DAY_MS;
 
 /** How this process serves: alone (the default), or as one worker of `serve --workers N` (serveCluster.ts). */
@@ -149,7 +155,8 @@ export async function serveCommand(
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
       const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
       const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
-      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || dead.leases || dead.bindings || dead.staged || dead.files)
+      const rateBucketsForgotten = await services.rateBuckets.forgetFull(Math.max(BUCKETS_IDLE_SECONDS, authBucketsRefillSeconds(authFailures)));
+      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
         logger.info({
           event: 'purge',
           shredded: n,
@@ -157,6 +164,7 @@ export async function serveCommand(
           idempotencyKeysExpired: keysForgotten,
           printJobsExpired: jobsExpired,
           webhookEventsDeleted,
+          rateBucketsForgotten,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,

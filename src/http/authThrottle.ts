@@ -30,6 +30,11 @@ export interface AuthFailureLimit {
 /** At most one audit record per throttled address in this many seconds, however long the flood lasts. */
 export const AUTH_THROTTLE_AUDIT_SECONDS = 600;
 
+/** How long an address's buckets take to refill from empty: idle that long, they are full (RateBuckets.forgetFull). */
+export function authBucketsRefillSeconds(limit: Pick<AuthFailureLimit, 'perMinute' | 'burst'>): number {
+  return Math.max((limit.burst * 60) / limit.perMinute, AUTH_THROTTLE_AUDIT_SECONDS);
+}
+
 export class AuthThrottle {
   constructor(
     private readonly deps: { metrics: Metrics; audit: Pick<AuditLog, 'append'>; now: () => Date; limit?: AuthFailureLimit },

@@ -4,6 +4,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { actorOf, type Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
+import { inChunks } from '../eventLoop';
 
 /** A bucket after one draw: the tokens left and whether a token was taken. */
 export interface BucketDraw {
@@ -18,6 +19,8 @@ export interface RateBucketRepository {
    * backwards in time), then takes a token if a whole one is there.
    */
   draw(bucket: string, perSecond: number, capacity: number): Promise<BucketDraw>;
+  /** Deletes at most `limit` buckets last drawn from more than `idleSeconds` ago; returns how many. */
+  deleteIdle(idleSeconds: number, limit: number): Promise<number>;
 }
 
 export class RateBuckets {
@@ -30,6 +33,15 @@ export class RateBuckets {
   async take(bucket: string, perSecond: number, capacity = perSecond): Promise<number> {
     const { tokens, allowed } = await this.repo.draw(bucket, perSecond, capacity);
     return allowed ? 0 : (1 - tokens) / perSecond;
+  }
+
+  /**
+   * Forgets buckets idle for `idleSeconds`, at least as long as any of them takes to refill: such a bucket
+   * is full, which is what a missing one means, so nothing changes but the table's size (every address
+   * that once failed authentication has a bucket of its own). Returns how many were forgotten.
+   */
+  forgetFull(idleSeconds: number): Promise<number> {
+    return inChunks((limit) => this.repo.deleteIdle(idleSeconds, limit));
   }
 }
 

@@ -33,4 +33,15 @@ export class SqlRateBucketRepository implements RateBucketRepository {
     const row = (await this.d.run(drawToken, { bucket, perSecond, capacity, nowMs: Date.now() })).rows[0]!;
     return { tokens: Number(row.tokens), allowed: Boolean(row.allowed) };
   }
+
+  async deleteIdle(idleSeconds: number, limit: number): Promise<number> {
+    const { db, dialect } = this.d;
+    // The draws' clock: the database's own on PostgreSQL.
+    const now = dialect === 'postgres' ? sql<number>`extract(epoch FROM clock_timestamp()) * 1000` : sql<number>`${Date.now()}`;
+    const cutoff = sql<number>`${now} - ${idleSeconds * 1000}`;
+    const idle = db.selectFrom('api_rate_buckets').select('bucket').where('at_ms', '<', cutoff).limit(limit);
+    // The condition again on the row deleted: a bucket drawn from meanwhile (PostgreSQL re-reads the row) stays.
+    const result = await db.deleteFrom('api_rate_buckets').where('bucket', 'in', idle).where('at_ms', '<', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

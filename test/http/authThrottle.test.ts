@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { newCredentialId, parseCredential } from '../../src/auth/credentials';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
-import { addressKey } from '../../src/http/authThrottle';
+import { AUTH_THROTTLE_AUDIT_SECONDS, addressKey, authBucketsRefillSeconds } from '../../src/http/authThrottle';
 import { openServices, type Services } from '../../src/wiring';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
@@ -117,6 +117,13 @@ describe('the bucket key of a source address', () => {
     expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(addressKey(undefined)).toBe('unknown');
     expect(addressKey('not an address')).toBe('unknown');
+  });
+});
+
+describe("an address's buckets", () => {
+  it('refill from empty in the longer of the burst at the allowed rate and the audit window', () => {
+    expect(authBucketsRefillSeconds({ perMinute: 10, burst: 20 })).toBe(AUTH_THROTTLE_AUDIT_SECONDS);
+    expect(authBucketsRefillSeconds({ perMinute: 1, burst: 20 })).toBe(1200);
   });
 });
 

@@ -71,4 +71,19 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys 
     expect(await instances[2]!.rateBuckets.take('warehouse:k1', 3)).toBe(0);
     await t.close();
   });
+
+  it('forgets buckets idle for longer than they take to refill, which changes no budget', async () => {
+    const t = await backend.open();
+    // Two addresses that emptied their buckets two hours ago, and one emptied just now.
+    const twoHoursAgo = Date.now() - 2 * 3_600_000;
+    await t.exec(`INSERT INTO api_rate_buckets (bucket, tokens, at_ms, allowed) VALUES ('authfail:a1', 0, ${twoHoursAgo}, 0), ('authfail:a2', 0, ${twoHoursAgo}, 0)`);
+    for (let i = 0; i < 2; i++) await t.stores.rateBuckets.take('authfail:a3', 1 / 60, 2);
+    expect(await t.stores.rateBuckets.take('authfail:a3', 1 / 60, 2)).toBeGreaterThan(0);
+    expect(await t.stores.rateBuckets.forgetFull(3600)).toBe(2);
+    expect((await t.query('SELECT bucket FROM api_rate_buckets ORDER BY bucket')).map((r) => r.bucket)).toEqual(['authfail:a3']);
+    // A forgotten bucket draws as the full one it was; the one in use is still empty.
+    expect(await t.stores.rateBuckets.take('authfail:a1', 1 / 60, 2)).toBe(0);
+    expect(await t.stores.rateBuckets.take('authfail:a3', 1 / 60, 2)).toBeGreaterThan(0);
+    await t.close();
+  });
 });
