@@ -72,7 +72,8 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
   async deleteCreatedBefore(before: string, limit: number): Promise<number> {
     const { db } = this.d;
     const due = db.selectFrom('idempotency_keys').select(['client_id', 'key']).where('created_at', '<', before).limit(limit).$asTuple('client_id', 'key');
-    const result = await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('client_id', 'key'), 'in', due)).executeTakeFirst();
+    // The condition on the row deleted too: a claim taken over meanwhile (PostgreSQL re-reads the row) stays.
+    const result = await db.deleteFrom('idempotency_keys').where((eb) => eb(eb.refTuple('client_id', 'key'), 'in', due)).where('created_at', '<', before).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 }

@@ -1,7 +1,7 @@
 // Printer and print delivery rows on either database. Each delivery step is one conditional UPDATE, so
 // two processes or instances never send the same job together.
 
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Printer } from '../printers/printer';
 import type { AgentPrinterSpec, AgentRegistration, Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
 import type { SealedBox } from '../vault/sealing';
@@ -241,9 +241,12 @@ export class SqlPrinterRepository implements PrinterStore {
 
   expireDeliveries(before: Date, at: Date, chunk?: number): Promise<number> {
     const { db } = this.d;
+    const [beforeIso, atIso] = [before.toISOString(), at.toISOString()];
+    // The condition on the row changed too: a job delivered meanwhile (PostgreSQL re-reads the row) stays delivered.
+    const undelivered = (eb: ExpressionBuilder<Schema, 'print_deliveries'>) => eb.and([eb('status', 'in', ['pending', 'sending', 'failed']), eb('created_at', '<', beforeIso)]);
     return inChunks(async (limit) => {
-      const due = db.selectFrom('print_deliveries').select('job_id').where('status', 'in', ['pending', 'sending', 'failed']).where('created_at', '<', before.toISOString()).limit(limit);
-      const result = await db.updateTable('print_deliveries').set({ status: 'expired', updated_at: at.toISOString(), ...SHREDDED }).where('job_id', 'in', due).executeTakeFirst();
+      const due = db.selectFrom('print_deliveries').select('job_id').where(undelivered).limit(limit);
+      const result = await db.updateTable('print_deliveries').set({ status: 'expired', updated_at: atIso, ...SHREDDED }).where('job_id', 'in', due).where(undelivered).executeTakeFirst();
       return Number(result.numUpdatedRows);
     }, chunk);
   }

@@ -6,7 +6,7 @@
 // waits for it (database.ts) instead of failing with SQLITE_BUSY on an upgrade from read to write; on
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
@@ -298,8 +298,10 @@ export class SqlRelayRepository implements RelayRepository {
 
   async shredExpired(now: string, limit: number): Promise<number> {
     const { db } = this.d;
-    const due = db.selectFrom('relay_bindings').select('id').where('sealed', 'is not', null).where('expires_at', '<=', now).limit(limit);
-    const result = await db.updateTable('relay_bindings').set({ key_id: null, wrapped_key: null, sealed: null }).where('id', 'in', due).executeTakeFirst();
+    // The condition on the row changed too: one extended meanwhile (PostgreSQL re-reads the row) is kept.
+    const expired = (eb: ExpressionBuilder<Schema, 'relay_bindings'>) => eb.and([eb('sealed', 'is not', null), eb('expires_at', '<=', now)]);
+    const due = db.selectFrom('relay_bindings').select('id').where(expired).limit(limit);
+    const result = await db.updateTable('relay_bindings').set({ key_id: null, wrapped_key: null, sealed: null }).where('id', 'in', due).where(expired).executeTakeFirst();
     return Number(result.numUpdatedRows);
   }
 

@@ -2,7 +2,7 @@
 // own transactions (webhookOutbox.ts); here: the registry, the claim of due rows (one conditional UPDATE
 // per row, so two instances never claim the same attempt) and the end of an attempt.
 
-import type { Selectable } from 'kysely';
+import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { WebhookEventType } from '../webhooks/events';
 import type { OutboxEntry, WebhookEndpoint, WebhookRepository } from '../webhooks/webhookStore';
 import type { SealedBox } from '../vault/sealing';
@@ -223,24 +223,15 @@ export class SqlWebhookRepository implements WebhookRepository {
 
   async deleteFinishedBefore(before: string, limit: number): Promise<number> {
     const { db } = this.d;
-    // In chunks by id, so a long-neglected outbox is cleared without one huge statement.
-    const ids = await db
-      .selectFrom('webhook_outbox')
-      .select('id')
-      .where((eb) => eb.or([eb('delivered_at', '<', before), eb.and([eb('delivered_at', 'is', null), eb('given_up_at', '<', before)])]))
-      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', before)]))
-      .limit(limit)
-      .execute();
-    if (!ids.length) return 0;
-    const result = await db
-      .deleteFrom('webhook_outbox')
-      .where(
-        'id',
-        'in',
-        ids.map((r) => r.id),
-      )
-      .where((eb) => eb.or([eb('delivered_at', '<', before), eb.and([eb('delivered_at', 'is', null), eb('given_up_at', '<', before)])]))
-      .executeTakeFirst();
+    const finished = (eb: ExpressionBuilder<Schema, 'webhook_outbox'>) =>
+      eb.and([
+        eb.or([eb('delivered_at', '<', before), eb.and([eb('delivered_at', 'is', null), eb('given_up_at', '<', before)])]),
+        eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', before)]),
+      ]);
+    // At most `limit` by id, so a long-neglected outbox is cleared without one huge statement; the condition
+    // on the row deleted too (PostgreSQL re-reads a row changed meanwhile).
+    const due = db.selectFrom('webhook_outbox').select('id').where(finished).limit(limit);
+    const result = await db.deleteFrom('webhook_outbox').where('id', 'in', due).where(finished).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
