@@ -58,27 +58,33 @@ test('every request and every response shares one hidden class, so none is sent 
   v8.setFlagsFromString('--allow-natives-syntax');
   const haveSameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
   v8.setFlagsFromString('--no-allow-natives-syntax');
-  const app = express();
-  const seen: [http.IncomingMessage, http.ServerResponse][] = [];
-  app.get('/', (req, res) => {
-    seen.push([req, res]);
-    res.json({});
-  });
-  const server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    // V8 settles a class's object size only after its first few instances (slack tracking), which can
-    // change their hidden class once: compare requests after that, as a running service sees them.
-    const WARM_UP = 16;
-    for (let i = 0; i < WARM_UP + 3; i++) expect((await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).status).toBe(200);
-    const [[req1, res1], ...rest] = seen.slice(WARM_UP) as [[http.IncomingMessage, http.ServerResponse], ...[http.IncomingMessage, http.ServerResponse][]];
-    expect(rest).toHaveLength(2);
-    for (const [req, res] of rest) {
-      expect(haveSameMap(req, req1)).toBe(true);
-      expect(haveSameMap(res, res1)).toBe(true);
+  // V8 settles a class's object size only after its first few instances (slack tracking), and may
+  // generalise a field's representation once more later, each of which changes the hidden class once: so
+  // an app passes when three requests in a row share one class, as a running service soon has. Now and
+  // then (about one run in ten here) V8 gave every response of an app a class of its own from the first,
+  // so a fresh app is tried, up to three. With per-request prototype switches (node's own
+  // http.createServer) no app ever gets there.
+  const settles = async (): Promise<boolean> => {
+    const app = express();
+    const seen: [http.IncomingMessage, http.ServerResponse][] = [];
+    app.get('/', (req, res) => {
+      seen.push([req, res]);
+      res.json({});
+    });
+    const server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      for (let i = 0; i < 64; i++) {
+        expect((await fetch(url)).status).toBe(200);
+        const last = seen.slice(-3);
+        if (last.length === 3 && last.every(([req, res]) => haveSameMap(req, last[0]![0]) && haveSameMap(res, last[0]![1]))) return true;
+      }
+      return false;
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-  } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  };
+  expect((await settles()) || (await settles()) || (await settles())).toBe(true);
 });
