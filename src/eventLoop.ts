@@ -27,15 +27,16 @@ export async function letRequestsIn(): Promise<void> {
 export const SWEEP_CHUNK = 1_000;
 
 /**
- * Runs `step` (which handles at most `chunk` rows and says how many it did) until one handles fewer,
- * letting requests in between steps; returns how many rows all the steps handled.
+ * Runs `step` (which handles at most `chunk` rows and says how many it did) until one handles fewer, or
+ * `upTo` rows are done (the rest waits for the next sweep), letting requests in between steps; returns
+ * how many rows all the steps handled.
  */
-export async function inChunks(step: (limit: number) => Promise<number>, chunk = SWEEP_CHUNK): Promise<number> {
+export async function inChunks(step: (limit: number) => Promise<number>, chunk = SWEEP_CHUNK, upTo = Infinity): Promise<number> {
   let done = 0;
   for (;;) {
     const n = await step(chunk);
     done += n;
-    if (n < chunk) return done;
+    if (n < chunk || done >= upTo) return done;
     await letRequestsIn();
   }
 }

@@ -7,6 +7,7 @@ import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { auditKeyCommand } from './auditKeyCommands';
 import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
 import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
+import { forgetOldAttempts } from '../waybills/attemptRetention';
 import { deleteFinishedEvents, sealedWebhookSecrets } from '../webhooks/webhooks';
 import { relayDeps, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
@@ -53,8 +54,9 @@ export async function purgeCommand(s: Services, output: Output): Promise<number>
   const numbers = await s.relayStore.expireDue(now);
   const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
   const events = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now);
+  const attempts = await forgetOldAttempts({ store: s.store, stations: s.stations }, now);
   io.err(
-    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s)`,
+    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s) and ${attempts} old scan, event and verify attempt(s)`,
   );
   return EXIT.ok;
 }

@@ -11,6 +11,7 @@ import { createServer } from '../http/server';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
 import { purgeDue } from '../waybills/lifecycle';
+import { forgetOldAttempts } from '../waybills/attemptRetention';
 import { deliveryDeps, relayDeps, relayPoolReading, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
@@ -156,7 +157,8 @@ export async function serveCommand(
       const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
       const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
       const rateBucketsForgotten = await services.rateBuckets.forgetFull(Math.max(BUCKETS_IDLE_SECONDS, authBucketsRefillSeconds(authFailures)));
-      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
+      const attemptsForgotten = await forgetOldAttempts({ store, stations: services.stations }, now());
+      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || attemptsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
         logger.info({
           event: 'purge',
           shredded: n,
@@ -165,6 +167,7 @@ export async function serveCommand(
           printJobsExpired: jobsExpired,
           webhookEventsDeleted,
           rateBucketsForgotten,
+          attemptsForgotten,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,

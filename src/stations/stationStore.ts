@@ -32,4 +32,6 @@ export interface StationStore {
   wrongSince(waybillId: string, since: string): Promise<number>;
   /** Whether this station had a match for this waybill after `since`. */
   matchedSince(stationId: string, waybillId: string, since: string): Promise<boolean>;
+  /** Deletes at most `limit` verify attempts made before `before`; returns how many. */
+  forgetVerifications(before: string, limit: number): Promise<number>;
 }

@@ -675,6 +675,20 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX relay_slots_number_held ON relay_slots(number, held_until);
       CREATE INDEX relay_bindings_live ON relay_bindings(number, expires_at, ended_at) WHERE ended_at IS NULL;`,
   },
+  {
+    version: 26,
+    // Attempts only ever grew: a row per scan, per courier event, per station check. The sweep now forgets
+    // them by age, walking each table from its oldest id (waybills/attemptRetention.ts), so no index on
+    // their time is kept up on every scan. An opened pickup scan lets its courier post `picked_up` while the
+    // waybill lives: before its attempt is forgotten it moves here, until the waybill is shredded.
+    name: 'attempts forgotten by age; pickup rights kept apart',
+    sql: () => `
+      CREATE TABLE pickup_rights (
+        waybill_id text NOT NULL,
+        courier_id text NOT NULL,
+        PRIMARY KEY (waybill_id, courier_id)
+      );`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -39,6 +39,7 @@ export interface Schema {
   waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string; detail: string | null };
   scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; purpose: string | null; at: string; outcome: string };
   event_attempts: { id: GeneratedId; courier_id: string; waybill_id: string; type: string; at: string; outcome: string };
+  pickup_rights: { waybill_id: string; courier_id: string };
   alerts: { id: GeneratedId; at: string; kind: string; courier_id: string | null; detail: string };
   audit_log: {
     seq: number | string;

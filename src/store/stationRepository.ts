@@ -8,6 +8,7 @@ import type { Arrival, StationStore, VerifyOutcome } from '../stations/stationSt
 import type { EventChange } from '../waybills/waybillStore';
 import { WaybillError } from '../errors';
 import { isUniqueViolation, step, type Database } from './database';
+import { forgetOldest } from './attemptTables';
 import type { Schema } from './schema';
 import { writeWaybillOutbox } from './webhookOutbox';
 
@@ -121,5 +122,9 @@ export class SqlStationRepository implements StationStore {
       .limit(1)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  async forgetVerifications(before: string, limit: number): Promise<number> {
+    return Number((await forgetOldest(this.d.db, 'station_verifications', before, limit).executeTakeFirst()).numDeletedRows);
   }
 }

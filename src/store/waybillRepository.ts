@@ -13,6 +13,7 @@ import type {
   PrintFact,
   PrintJobRecord,
   ScanAttempt,
+  AttemptKind,
   ScanCounts,
   ScanGate,
   WaybillRecord,
@@ -25,6 +26,7 @@ import type {
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
 import { isUniqueViolation, step, type Database, type Steps } from './database';
+import { forgetOldest, oldest } from './attemptTables';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
@@ -577,7 +579,10 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean> {
-    return (await this.d.run(scannedFor, { courierId, waybillId, purpose })).rows.length > 0;
+    if ((await this.d.run(scannedFor, { courierId, waybillId, purpose })).rows.length > 0) return true;
+    // An opened pickup scan older than its attempt's keeping (attemptRetention.ts) left its right behind.
+    if (purpose !== 'pickup') return false;
+    return (await this.d.db.selectFrom('pickup_rights').select('courier_id').where('waybill_id', '=', waybillId).where('courier_id', '=', courierId).executeTakeFirst()) !== undefined;
   }
 
   async recordEventAttempt(a: EventAttempt): Promise<void> {
@@ -607,6 +612,7 @@ export class SqlWaybillRepository implements WaybillStore {
     return this.d.transaction(function* () {
       const { changes } = yield* step(db.updateTable('waybills').set({ wrapped_key: null, sealed: null, purged_at: at }).where('id', '=', waybillId).where('purged_at', 'is', null));
       if (changes !== 1) return false;
+      yield* step(db.deleteFrom('pickup_rights').where('waybill_id', '=', waybillId));
       yield* writeWaybillOutbox(db, waybillId, 'waybill.purged', at, { purged: true });
       return true;
     });
@@ -638,6 +644,24 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async recordScanAttempt(a: ScanAttempt): Promise<void> {
     await this.d.run(insertScanAttempt, { courierId: a.courierId, waybillId: a.waybillId ?? null, purpose: a.purpose ?? null, at: a.at, outcome: a.outcome });
+  }
+
+  async forgetAttempts(kind: AttemptKind, before: string, limit: number): Promise<number> {
+    const { db } = this.d;
+    if (kind === 'events') return Number((await forgetOldest(db, 'event_attempts', before, limit).executeTakeFirst()).numDeletedRows);
+    return this.d.transaction(function* () {
+      // An opened pickup scan keeps its right (to post picked_up) while the waybill lives.
+      const rights = db
+        .selectFrom(oldest(db, 'scan_attempts', limit).as('first'))
+        .innerJoin('waybills', 'waybills.id', 'first.waybill_id')
+        .select(['first.waybill_id as waybill_id', 'first.courier_id as courier_id'])
+        .where('first.at', '<', before)
+        .where('first.purpose', '=', 'pickup')
+        .where('first.outcome', '=', 'ok')
+        .where('waybills.purged_at', 'is', null);
+      yield* step(db.insertInto('pickup_rights').columns(['waybill_id', 'courier_id']).expression(rights).onConflict((oc) => oc.doNothing()));
+      return (yield* step(forgetOldest(db, 'scan_attempts', before, limit))).changes;
+    });
   }
 
   async scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts> {

@@ -47,6 +47,9 @@ export interface ScanAttempt {
   outcome: 'ok' | 'unknown' | 'forbidden' | 'out_of_route' | 'gone' | 'limited';
 }
 
+/** Couriers' scan attempts or their event attempts. */
+export type AttemptKind = 'scans' | 'events';
+
 /** Rolling-window counts of one courier's scan attempts, for limits and harvest detection. */
 export interface ScanCounts {
   lastMinute: number;
@@ -228,6 +231,12 @@ export interface WaybillStore {
   countSealedByKey(): Promise<Record<string, number>>;
 
   recordScanAttempt(attempt: ScanAttempt): Promise<void>;
+  /**
+   * Deletes attempts of this kind made before `before`, from the oldest, at most `limit`; returns how
+   * many (fewer than `limit`: none older left, but for a few out of order). An opened pickup scan
+   * forgotten so leaves its right to post `picked_up` behind (hasScanned), until the waybill is shredded.
+   */
+  forgetAttempts(kind: AttemptKind, before: string, limit: number): Promise<number>;
   scanCounts(courierId: string, waybillId: string | undefined, now: Date): Promise<ScanCounts>;
   /**
    * The cheap checks made before every scan, in one statement: attempts in the last minute, counted only

@@ -34,3 +34,15 @@ test('work that arrives during a step runs before the next step', async () => {
   }, 10);
   expect(order).toEqual(['step 1', 'a request', 'step 2', 'step 3']);
 });
+
+test('a sweep stops once it has handled its share; the rest waits for the next sweep', async () => {
+  let left = 10;
+  const step = async (limit: number) => {
+    const n = Math.min(limit, left);
+    left -= n;
+    return n;
+  };
+  expect(await inChunks(step, 3, 6)).toBe(6);
+  expect(left).toBe(4);
+  expect(await inChunks(step, 3, 6)).toBe(4);
+});
