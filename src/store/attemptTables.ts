@@ -7,18 +7,17 @@ import type { Schema } from './schema';
 type AttemptTable = 'scan_attempts' | 'event_attempts' | 'station_verifications';
 
 /**
- * The `limit` oldest rows by id. Ids grow with time, so the old rows lead; a walk by id needs no index
- * on time, which every scan would have to keep up.
+ * The ids of those of the `limit` oldest rows (by id) made before `before`. Ids grow with time, so the
+ * old rows lead, and a walk by id needs no index on time, which every scan would have to keep up. Fewer
+ * than `limit` means the walk has reached rows still kept (one a little out of order waits for the next
+ * sweep).
  */
-export function oldest(db: Kysely<Schema>, table: AttemptTable, limit: number) {
-  return db.selectFrom(table).selectAll().orderBy('id').limit(limit);
+export function oldestBefore(db: Kysely<Schema>, table: AttemptTable, before: string, limit: number) {
+  const first = db.selectFrom(table).select(['id', 'at']).orderBy('id').limit(limit);
+  return db.selectFrom(first.as('first')).select('first.id').where('first.at', '<', before);
 }
 
-/**
- * Deletes those of the `limit` oldest rows made before `before`. Fewer than `limit` means the walk has
- * reached rows still kept (a row a little out of order waits for the next sweep).
- */
+/** Deletes those of the `limit` oldest rows made before `before` (oldestBefore). */
 export function forgetOldest(db: Kysely<Schema>, table: AttemptTable, before: string, limit: number) {
-  const due = db.selectFrom(oldest(db, table, limit).as('first')).select('first.id').where('first.at', '<', before);
-  return db.deleteFrom(table).where('id', 'in', due);
+  return db.deleteFrom(table).where('id', 'in', oldestBefore(db, table, before, limit));
 }

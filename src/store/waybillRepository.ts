@@ -26,7 +26,7 @@ import type {
 import { DAY_MS } from '../time';
 import type { SealedBox } from '../vault/sealing';
 import { isUniqueViolation, step, type Database, type Steps } from './database';
-import { forgetOldest, oldest } from './attemptTables';
+import { forgetOldest, oldestBefore } from './attemptTables';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
@@ -650,17 +650,21 @@ export class SqlWaybillRepository implements WaybillStore {
     const { db } = this.d;
     if (kind === 'events') return Number((await forgetOldest(db, 'event_attempts', before, limit).executeTakeFirst()).numDeletedRows);
     return this.d.transaction(function* () {
-      // An opened pickup scan keeps its right (to post picked_up) while the waybill lives.
+      const ids = (yield* step(oldestBefore(db, 'scan_attempts', before, limit))).rows.map((r) => r.id);
+      if (ids.length === 0) return 0;
+      // An opened pickup scan keeps its right (to post picked_up) while the waybill lives. The same ids
+      // for both statements: on PostgreSQL another instance's sweep may delete some between them, and
+      // then it has kept their rights itself.
       const rights = db
-        .selectFrom(oldest(db, 'scan_attempts', limit).as('first'))
-        .innerJoin('waybills', 'waybills.id', 'first.waybill_id')
-        .select(['first.waybill_id as waybill_id', 'first.courier_id as courier_id'])
-        .where('first.at', '<', before)
-        .where('first.purpose', '=', 'pickup')
-        .where('first.outcome', '=', 'ok')
+        .selectFrom('scan_attempts')
+        .innerJoin('waybills', 'waybills.id', 'scan_attempts.waybill_id')
+        .select(['scan_attempts.waybill_id as waybill_id', 'scan_attempts.courier_id as courier_id'])
+        .where('scan_attempts.id', 'in', ids)
+        .where('scan_attempts.purpose', '=', 'pickup')
+        .where('scan_attempts.outcome', '=', 'ok')
         .where('waybills.purged_at', 'is', null);
       yield* step(db.insertInto('pickup_rights').columns(['waybill_id', 'courier_id']).expression(rights).onConflict((oc) => oc.doNothing()));
-      return (yield* step(forgetOldest(db, 'scan_attempts', before, limit))).changes;
+      return (yield* step(db.deleteFrom('scan_attempts').where('id', 'in', ids))).changes;
     });
   }
 
