@@ -55,8 +55,9 @@ export async function purgeCommand(s: Services, output: Output): Promise<number>
   const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
   const events = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now);
   const attempts = await forgetOldAttempts({ store: s.store, stations: s.stations }, now);
+  const calls = await s.relayStore.forgetOldCalls(now);
   io.err(
-    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s) and ${attempts} old scan, event and verify attempt(s)`,
+    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s), ${attempts} old scan, event and verify attempt(s) and ${calls} old call receipt(s)`,
   );
   return EXIT.ok;
 }

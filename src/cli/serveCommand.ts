@@ -158,7 +158,8 @@ export async function serveCommand(
       const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
       const rateBucketsForgotten = await services.rateBuckets.forgetFull(Math.max(BUCKETS_IDLE_SECONDS, authBucketsRefillSeconds(authFailures)));
       const attemptsForgotten = await forgetOldAttempts({ store, stations: services.stations }, now());
-      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || attemptsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
+      const callReceiptsForgotten = await services.relayStore.forgetOldCalls(now());
+      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || attemptsForgotten || callReceiptsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
         logger.info({
           event: 'purge',
           shredded: n,
@@ -168,6 +169,7 @@ export async function serveCommand(
           webhookEventsDeleted,
           rateBucketsForgotten,
           attemptsForgotten,
+          callReceiptsForgotten,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,

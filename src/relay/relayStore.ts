@@ -121,6 +121,8 @@ export interface RelayRepository {
   insertCall(receipt: RelayCallReceipt, bodyHash: string, receivedAt: string): Promise<boolean>;
   /** The body hash of the receipt stored for a call id. */
   callBodyHash(callId: string): Promise<string | undefined>;
+  /** Deletes at most `limit` receipts received before `before`; how many. */
+  forgetCalls(before: string, limit: number): Promise<number>;
 }
 
 /** The binding a checked request makes on this number + extension, held until its quarantine ends. */
@@ -144,6 +146,9 @@ function claimed(r: NewRelayBinding, number: string, ext: string): ClaimedBindin
 
 /** Random extensions tried per number before scanning it; a half-full number rarely needs more than 2. */
 const RANDOM_TRIES_PER_NUMBER = 8;
+
+/** A PBX retries an unanswered receipt for minutes, at most hours: a week leaves a wide margin. */
+export const CALL_RECEIPTS_KEPT_DAYS = 7;
 
 export class RelayStore {
   constructor(private readonly repo: RelayRepository) {}
@@ -273,6 +278,16 @@ export class RelayStore {
   expireDue(now: Date, chunk?: number): Promise<number> {
     const nowIso = now.toISOString();
     return inChunks((limit) => this.repo.shredExpired(nowIso, limit), chunk);
+  }
+
+  /**
+   * Forgets call receipts received CALL_RECEIPTS_KEPT_DAYS before `now`; returns how many. A receipt is
+   * kept only to tell a PBX's retry (the same receipt again) from a different one under its call id;
+   * what the call was reached the client as a webhook event.
+   */
+  forgetOldCalls(now: Date, chunk?: number): Promise<number> {
+    const before = new Date(now.getTime() - CALL_RECEIPTS_KEPT_DAYS * DAY_MS).toISOString();
+    return inChunks((limit) => this.repo.forgetCalls(before, limit), chunk);
   }
 
   /** Removes bindings (and frees their slots) of a print that failed before it was recorded. */

@@ -689,6 +689,13 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (waybill_id, courier_id)
       );`,
   },
+  {
+    version: 27,
+    // Call receipts are kept only to answer a PBX's retried receipt (relayStore.ts: CALL_RECEIPTS_KEPT_DAYS),
+    // then forgotten by age; a few per parcel, so an index on their time costs little.
+    name: 'call receipts found by age, to be forgotten',
+    sql: () => `CREATE INDEX relay_calls_received ON relay_calls(received_at);`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -358,6 +358,12 @@ export class SqlRelayRepository implements RelayRepository {
     });
   }
 
+  async forgetCalls(before: string, limit: number): Promise<number> {
+    const { db } = this.d;
+    const old = db.selectFrom('relay_calls').select('call_id').where('received_at', '<', before).limit(limit);
+    return Number((await db.deleteFrom('relay_calls').where('call_id', 'in', old).executeTakeFirst()).numDeletedRows);
+  }
+
   async callBodyHash(callId: string): Promise<string | undefined> {
     const row = await this.d.db.selectFrom('relay_calls').select('body_hash').where('call_id', '=', callId).executeTakeFirst();
     return row?.body_hash;

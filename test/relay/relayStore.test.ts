@@ -2,7 +2,7 @@ import { raceProcesses } from '../support/raceProcesses';
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { UniqueViolation } from '../../src/errors';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
-import { RelayStore, type NewRelayBinding, type RelayRepository } from '../../src/relay/relayStore';
+import { CALL_RECEIPTS_KEPT_DAYS, RelayStore, type NewRelayBinding, type RelayRepository } from '../../src/relay/relayStore';
 
 const DAY = 86_400_000;
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -413,6 +413,18 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
       { call_id: 'call-2', binding_id: null, ended_at: null, release_cause: null, received_at: '2026-11-24T09:07:00.000Z' },
     ]);
     await expect(store.recordCall({ callId: '' }, '2026-11-24T09:07:00.000Z')).rejects.toThrow(/call id/);
+    await t.close();
+  });
+
+  it('keeps a call receipt a week, to know a retry from a new receipt, then forgets it a chunk at a time', async () => {
+    const t = await backend.open();
+    const store = t.stores.relay;
+    const received: [string, string][] = [['old-1', '2026-11-20T09:00:00.000Z'], ['old-2', '2026-11-20T10:00:00.000Z'], ['old-3', '2026-11-24T08:59:59.000Z'], ['recent', '2026-11-24T09:00:01.000Z']];
+    for (const [callId, receivedAt] of received) await store.recordCall({ callId }, receivedAt);
+    // CALL_RECEIPTS_KEPT_DAYS after 2026-11-24T09:00Z; in chunks of 2, the last of which finds one.
+    expect(await store.forgetOldCalls(new Date(Date.parse('2026-11-24T09:00:00.000Z') + CALL_RECEIPTS_KEPT_DAYS * 86_400_000), 2)).toBe(3);
+    expect(await t.query('SELECT call_id FROM relay_calls')).toEqual([{ call_id: 'recent' }]);
+    expect(await store.recordCall({ callId: 'recent' }, '2026-12-01T09:00:00.000Z')).toBe('duplicate');
     await t.close();
   });
 
