@@ -51,7 +51,16 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     const [first] = printed;
     expect((await run('event', first!.waybillNo, 'picked_up')).code).toBe(EXIT.ok);
     expect((await run('event', first!.waybillNo, 'delivered')).code).toBe(EXIT.ok);
-    expect((await run('purge')).out).toMatch(/shredded the sealed data of 1 waybill/);
+    // Attempts no window reads any more, and a call receipt past its week, go with the same purge.
+    const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'));
+    const longAgo = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    db.prepare("INSERT INTO scan_attempts (courier_id, waybill_id, purpose, at, outcome) VALUES ('c1', NULL, 'delivery', ?, 'unknown')").run(longAgo);
+    db.prepare("INSERT INTO event_attempts (courier_id, waybill_id, type, at, outcome) VALUES ('c1', 'w1', 'delivered', ?, 'forbidden')").run(longAgo);
+    db.prepare("INSERT INTO relay_calls (call_id, body_hash, received_at) VALUES ('call-1', 'h', ?)").run(longAgo);
+    db.close();
+    const purged = await run('purge');
+    expect(purged.out).toMatch(/shredded the sealed data of 1 waybill/);
+    expect(purged.out).toMatch(/ 2 old scan, event and verify attempt\(s\) and 1 old call receipt/);
     expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
 
     const rotated = await run('keys', 'rotate', 'k2');
