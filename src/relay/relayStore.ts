@@ -283,7 +283,7 @@ export class RelayStore {
   /**
    * Forgets call receipts received CALL_RECEIPTS_KEPT_DAYS before `now`; returns how many. A receipt is
    * kept only to tell a PBX's retry (the same receipt again) from a different one under its call id;
-   * what the call was reached the client as a webhook event.
+   * one naming its binding has reached the client as a webhook event.
    */
   forgetOldCalls(now: Date, chunk?: number): Promise<number> {
     const before = new Date(now.getTime() - CALL_RECEIPTS_KEPT_DAYS * DAY_MS).toISOString();

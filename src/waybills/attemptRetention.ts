@@ -12,7 +12,7 @@ import type { WaybillStore } from './waybillStore';
  * The longest window that counts attempts is a day (a courier's distinct waybills, a waybill's wrong
  * pickup codes, a station's match); one more day covers clocks that differ between instances.
  */
-export const ATTEMPTS_KEPT_MS = 2 * DAY_MS;
+const ATTEMPTS_KEPT_MS = 2 * DAY_MS;
 
 /**
  * Rows per step, and at most per table and sweep. Attempts are indexed by courier, so a step's rows sit
