@@ -29,6 +29,9 @@ import type { WebhookRepository } from './webhooks/webhookStore';
 import type { WebhookDeliveryDeps } from './webhooks/webhooks';
 import { webhookSender } from './webhooks/send';
 import type { StationStore } from './stations/stationStore';
+import { forgetOldAttempts } from './waybills/attemptRetention';
+import { purgeDue } from './waybills/lifecycle';
+import { deleteFinishedEvents } from './webhooks/webhooks';
 
 export interface Services {
   config: Config;
@@ -115,6 +118,20 @@ export function checkpointDeps(s: Services, now: () => Date = () => new Date()) 
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */
+/**
+ * What time has run out on, shredded or deleted: what `waybill purge` does once and `serve` every minute
+ * (with its own process-level clean-ups). Returns how many of each.
+ */
+export async function sweepExpired(s: Services, now: () => Date) {
+  const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now });
+  const relayBindingsExpired = await s.relayStore.expireDue(now());
+  const printJobsExpired = await s.printers.expireDeliveries(new Date(now().getTime() - s.config.printers.jobHours * 3_600_000), now());
+  const webhookEventsDeleted = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now());
+  const attemptsForgotten = await forgetOldAttempts({ store: s.store, stations: s.stations }, now());
+  const callReceiptsForgotten = await s.relayStore.forgetOldCalls(now());
+  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten };
+}
+
 export function relayDeps(s: Services) {
   return s.relay && { provider: s.relay, afterSalesDays: s.config.relay.afterSalesDays, maxDays: s.config.relay.maxDays };
 }

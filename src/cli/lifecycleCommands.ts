@@ -6,10 +6,9 @@ import { issuesFromZod } from '../validation/zodIssues';
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { auditKeyCommand } from './auditKeyCommands';
 import { rewrapAll, retireBlocker } from '../waybills/keyRotation';
-import { WaybillEvent, purgeDue, recordWaybillEvent } from '../waybills/lifecycle';
-import { forgetOldAttempts } from '../waybills/attemptRetention';
-import { deleteFinishedEvents, sealedWebhookSecrets } from '../webhooks/webhooks';
-import { relayDeps, type Services } from '../wiring';
+import { WaybillEvent, recordWaybillEvent } from '../waybills/lifecycle';
+import { sealedWebhookSecrets } from '../webhooks/webhooks';
+import { relayDeps, sweepExpired, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
 import { EXIT, asIo, printList, type Io, type Output } from './io';
 
@@ -50,14 +49,9 @@ async function recordFromShell(waybillNo: string | undefined, body: Record<strin
 export async function purgeCommand(s: Services, output: Output): Promise<number> {
   const io = asIo(output);
   const now = new Date();
-  const n = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now: () => now });
-  const numbers = await s.relayStore.expireDue(now);
-  const jobs = await s.printers.expireDeliveries(new Date(now.getTime() - s.config.printers.jobHours * 3_600_000), now);
-  const events = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now);
-  const attempts = await forgetOldAttempts({ store: s.store, stations: s.stations }, now);
-  const calls = await s.relayStore.forgetOldCalls(now);
+  const swept = await sweepExpired(s, () => now);
   io.err(
-    `shredded the sealed data of ${n} waybill(s), the real numbers of ${numbers} expired relay binding(s) and ${jobs} undelivered print job(s); deleted ${events} finished webhook event(s), ${attempts} old scan, event and verify attempt(s) and ${calls} old call receipt(s)`,
+    `shredded the sealed data of ${swept.shredded} waybill(s), the real numbers of ${swept.relayBindingsExpired} expired relay binding(s) and ${swept.printJobsExpired} undelivered print job(s); deleted ${swept.webhookEventsDeleted} finished webhook event(s), ${swept.attemptsForgotten} old scan, event and verify attempt(s) and ${swept.callReceiptsForgotten} old call receipt(s)`,
   );
   return EXIT.ok;
 }

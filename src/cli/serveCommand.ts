@@ -10,14 +10,11 @@ import { createApp } from '../http/app';
 import { createServer } from '../http/server';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
-import { purgeDue } from '../waybills/lifecycle';
-import { forgetOldAttempts } from '../waybills/attemptRetention';
-import { deliveryDeps, relayDeps, relayPoolReading, type Services } from '../wiring';
+import { deliveryDeps, relayDeps, relayPoolReading, sweepExpired, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
 import { webhookDeliveryDeps, webhookNetworkPolicy } from '../wiring';
 import { startWebhookDeliveries } from './webhookRunner';
-import { deleteFinishedEvents } from '../webhooks/webhooks';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { asIo, type Output } from './io';
@@ -151,25 +148,15 @@ export async function serveCommand(
     try {
       // First the leftovers of dead prints (at start-up: of a crash before it), so their slots are free.
       const dead = await services.leases.sweep();
-      const n = await purgeDue({ store, audit, retentionGraceDays: config.retentionGraceDays, now });
-      const expired = await services.relayStore.expireDue(now());
+      const swept = await sweepExpired(services, now);
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
-      const jobsExpired = await services.printers.expireDeliveries(new Date(Date.now() - config.printers.jobHours * 3_600_000), now());
-      const webhookEventsDeleted = await deleteFinishedEvents(services.webhooks, config.webhooks.webhookKeepDays, now());
       const rateBucketsForgotten = await services.rateBuckets.forgetFull(Math.max(BUCKETS_IDLE_SECONDS, authBucketsRefillSeconds(authFailures)));
-      const attemptsForgotten = await forgetOldAttempts({ store, stations: services.stations }, now());
-      const callReceiptsForgotten = await services.relayStore.forgetOldCalls(now());
-      if (n || expired || keysForgotten || jobsExpired || webhookEventsDeleted || rateBucketsForgotten || attemptsForgotten || callReceiptsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
+      if (Object.values(swept).some(Boolean) || keysForgotten || rateBucketsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
         logger.info({
           event: 'purge',
-          shredded: n,
-          relayBindingsExpired: expired,
+          ...swept,
           idempotencyKeysExpired: keysForgotten,
-          printJobsExpired: jobsExpired,
-          webhookEventsDeleted,
           rateBucketsForgotten,
-          attemptsForgotten,
-          callReceiptsForgotten,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,
