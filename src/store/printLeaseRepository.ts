@@ -6,10 +6,17 @@
 
 import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
 import { step, type Database } from './database';
+import { prepared } from './prepared';
+import type { Schema } from './schema';
 import { deleteStaged, STAGED_TABLES } from './waybillRepository';
 
 /** Bound values per statement stay well under either database's limit. */
 const SLICE = 500;
+
+// Every create and print takes a lease: the statement is prepared (database.ts's shorter way).
+const insertLease = prepared((db, r: Schema['print_leases']) =>
+  db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at }),
+);
 
 export class SqlPrintLeaseRepository implements PrintLeaseRepository {
   constructor(private readonly d: Database) {}
@@ -27,7 +34,7 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
       expires_at: lease.expiresAt,
     });
     if (slots === undefined) {
-      await db.insertInto('print_leases').values(row(null)).execute();
+      await this.d.run(insertLease, row(null));
       return null;
     }
     const clientId = lease.clientId ?? null;
