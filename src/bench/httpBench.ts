@@ -72,6 +72,8 @@ interface Measured {
   max: number;
   non2xx: number;
   errors: number;
+  /** Errors by kind (evenly spaced runs), e.g. "1×ECONNRESET". */
+  errorKinds?: string;
   /** Non-2xx answers by status, e.g. "3×503". */
   statuses: string;
 }
@@ -418,7 +420,7 @@ async function evenlySpaced(base: string, rate: number, seconds: number, next: (
   const url = new URL(base);
   const latencies: number[] = [];
   const codes = new Map<number, number>();
-  let errors = 0;
+  const failures = new Map<string, number>();
   const send = (r: PlannedRequest) =>
     new Promise<number>((resolve, reject) => {
       const req = http.request({ agent, host: url.hostname, port: url.port, method: r.method, path: r.path, headers: r.headers }, (res) => {
@@ -443,7 +445,7 @@ async function evenlySpaced(base: string, rate: number, seconds: number, next: (
           if (status >= 200 && status < 300) latencies.push(performance.now() - from);
           else codes.set(status, (codes.get(status) ?? 0) + 1);
         },
-        () => void errors++,
+        (e: NodeJS.ErrnoException) => void failures.set(e.code ?? e.name, (failures.get(e.code ?? e.name) ?? 0) + 1),
       ),
     );
   }
@@ -460,7 +462,8 @@ async function evenlySpaced(base: string, rate: number, seconds: number, next: (
     p99: at(0.99),
     max: at(1),
     non2xx,
-    errors,
+    errors: [...failures.values()].reduce((a, b) => a + b, 0),
+    errorKinds: [...failures].map(([kind, n]) => `${n}×${kind}`).join(' '),
     statuses: [...codes].map(([code, n]) => `${n}×${code}`).join(' ') || `${non2xx} non-2xx`,
   };
 }
@@ -487,7 +490,7 @@ function line(s: Scenario): string {
   const target = s.target ? `   target p99 ≤ ${s.target.p99Ms} ms at ${s.target.rate} req/s: ${verdict(s)}; handled in the service within ${s.target.p99Ms} ms: ${share(s)}` : '';
   return (
     `${reqPerSec(r).toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, ` +
-    `${r.responses} responses, non-2xx ${r.non2xx}${r.non2xx ? ` (${r.statuses})` : ''}, errors ${r.errors}${target}`
+    `${r.responses} responses, non-2xx ${r.non2xx}${r.non2xx ? ` (${r.statuses})` : ''}, errors ${r.errors}${r.errorKinds ? ` (${r.errorKinds})` : ''}${target}`
   );
 }
 
