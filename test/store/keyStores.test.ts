@@ -1,3 +1,4 @@
+import { RateBuckets } from '../../src/http/rateLimit';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
 const AT = new Date('2026-11-23T10:00:00.000Z');
@@ -69,6 +70,37 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys 
     expect(await instances[1]!.rateBuckets.take('warehouse:k2', 3)).toBe(0); // another credential, its own budget
     await new Promise((r) => setTimeout(r, 400));
     expect(await instances[2]!.rateBuckets.take('warehouse:k1', 3)).toBe(0);
+    await t.close();
+  });
+
+  it('lets a process that a credential keeps busy draw a few tokens at a time, never beyond the shared bucket', async () => {
+    const t = await backend.open();
+    let draws = 0;
+    let clock = 0; // this test's processes' clock: frozen, so nothing drawn ahead is dropped unless the test moves it
+    const processes = [t.stores, await t.reopen()].map(
+      (s) => new RateBuckets({ draw: (...a) => (draws++, s.rateBuckets.repo.draw(...a)), deleteIdle: (...a) => s.rateBuckets.repo.deleteIdle(...a) }, () => clock),
+    );
+    // Two processes take turns at 30 requests each from a budget of 80 a second: each draws 1, 2, 4, then 8 at a time.
+    for (let i = 0; i < 60; i++) expect(await processes[i % 2]!.take('warehouse:busy', 80)).toBe(0);
+    expect(draws).toBe(12);
+
+    // A bucket of 20 that both keep drawing from: no more requests pass than the bucket held and refilled.
+    const started = performance.now();
+    const waits: number[] = [];
+    for (let i = 0; i < 60; i++) waits.push(await processes[i % 2]!.take('warehouse:small', 80, 20));
+    const taken = waits.filter((w) => w === 0).length;
+    expect(taken).toBeLessThanOrEqual(20 + Math.floor(((performance.now() - started) / 1000) * 80));
+    expect(waits.filter((w) => w > 0).length).toBeGreaterThan(0);
+
+    // Tokens drawn ahead and not spent within 100 ms are dropped: the next request draws again.
+    draws = 0;
+    clock += 100;
+    expect(await processes[0]!.take('warehouse:busy', 80)).toBe(0);
+    expect(draws).toBe(1);
+    // A small budget (under 10 a second) is drawn one token at a time, however busy.
+    draws = 0;
+    for (let i = 0; i < 3; i++) await processes[0]!.take('warehouse:slow', 5);
+    expect(draws).toBe(3);
     await t.close();
   });
 
