@@ -27,7 +27,7 @@ export interface RateBucketRepository {
 /**
  * Tokens a process drew ahead are spent within AHEAD_MS of their draw or dropped, and a draw takes at most
  * AHEAD_MAX and a tenth of a second's budget: a credential can go beyond its bucket by no more than that
- * tenth of a second's worth, and a quiet one (or a small budget, below 10 a second) draws one at a time.
+ * tenth of a second's worth, and a quiet one (or a small budget, under 20 a second) draws one at a time.
  */
 const AHEAD_MS = 100;
 const AHEAD_MAX = 8;
