@@ -117,7 +117,6 @@ export function checkpointDeps(s: Services, now: () => Date = () => new Date()) 
   return { dir: s.config.auditCheckpointDir, signer: s.keys.auditSigner, head: () => s.audit.checkpointHead(), now };
 }
 
-/** The relay settings the print and lifecycle use cases take, when a pool is configured. */
 /**
  * What time has run out on, shredded or deleted: what `waybill purge` does once and `serve` every minute
  * (with its own process-level clean-ups). Returns how many of each.
@@ -132,6 +131,7 @@ export async function sweepExpired(s: Services, now: () => Date) {
   return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten };
 }
 
+/** The relay settings the print and lifecycle use cases take, when a pool is configured. */
 export function relayDeps(s: Services) {
   return s.relay && { provider: s.relay, afterSalesDays: s.config.relay.afterSalesDays, maxDays: s.config.relay.maxDays };
 }

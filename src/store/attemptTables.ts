@@ -17,7 +17,8 @@ export function oldestBefore(db: Kysely<Schema>, table: AttemptTable, before: st
   return db.selectFrom(first.as('first')).select('first.id').where('first.at', '<', before);
 }
 
-/** Deletes those of the `limit` oldest rows made before `before` (oldestBefore). */
-export function forgetOldest(db: Kysely<Schema>, table: AttemptTable, before: string, limit: number) {
-  return db.deleteFrom(table).where('id', 'in', oldestBefore(db, table, before, limit));
+/** Deletes those of the `limit` oldest rows made before `before` (oldestBefore); returns how many. */
+export async function forgetOldest(db: Kysely<Schema>, table: AttemptTable, before: string, limit: number): Promise<number> {
+  const result = await db.deleteFrom(table).where('id', 'in', oldestBefore(db, table, before, limit)).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

@@ -124,7 +124,7 @@ export class SqlStationRepository implements StationStore {
     return row !== undefined;
   }
 
-  async forgetVerifications(before: string, limit: number): Promise<number> {
-    return Number((await forgetOldest(this.d.db, 'station_verifications', before, limit).executeTakeFirst()).numDeletedRows);
+  forgetVerifications(before: string, limit: number): Promise<number> {
+    return forgetOldest(this.d.db, 'station_verifications', before, limit);
   }
 }

@@ -648,7 +648,7 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async forgetAttempts(kind: AttemptKind, before: string, limit: number): Promise<number> {
     const { db } = this.d;
-    if (kind === 'events') return Number((await forgetOldest(db, 'event_attempts', before, limit).executeTakeFirst()).numDeletedRows);
+    if (kind === 'events') return forgetOldest(db, 'event_attempts', before, limit);
     return this.d.transaction(function* () {
       const ids = (yield* step(oldestBefore(db, 'scan_attempts', before, limit))).rows.map((r) => r.id);
       if (ids.length === 0) return 0;
