@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as fontkit from 'fontkit';
+import { TrueTypeFont, type TrueTypeTables } from './trueTypeSubset';
 
 const PACKAGE = path.dirname(require.resolve('@expo-google-fonts/noto-sans-sc/package.json'));
 
@@ -14,15 +15,31 @@ export const FONT_FILES = {
 
 export type FontWeight = keyof typeof FONT_FILES;
 
-const opened = new Map<FontWeight, fontkit.Font>();
+interface OpenedFont {
+  font: fontkit.Font;
+  /** Its tables for the PDF subsetter, when it is a TrueType font whose outlines are read on use. */
+  trueType?: TrueTypeFont;
+}
 
-export function font(weight: FontWeight): fontkit.Font {
+const opened = new Map<FontWeight, OpenedFont>();
+
+function open(weight: FontWeight): OpenedFont {
   let f = opened.get(weight);
   if (!f) {
-    f = keepDecodedGlyphs(openOutlinesOnUse(FONT_FILES[weight]));
+    const { font: fk, tables } = openOutlinesOnUse(FONT_FILES[weight]);
+    f = { font: fk, ...(tables ? { trueType: new TrueTypeFont(tables) } : {}) };
     opened.set(weight, f);
   }
   return f;
+}
+
+export function font(weight: FontWeight): fontkit.Font {
+  return open(weight).font;
+}
+
+/** The weight's TrueType tables, for the PDF renderer's subsets; undefined for a font fontkit subsets itself. */
+export function trueTypeFont(weight: FontWeight): TrueTypeFont | undefined {
+  return open(weight).trueType;
 }
 
 /** A character's glyph in one weight: its id in the whole font and its advance as a fraction of the font size. */
@@ -57,7 +74,7 @@ export function glyphOf(weight: FontWeight, codePoint: number): FontGlyph {
  * buffer is zero-filled memory that is never touched. The file stays open, so a package update under a
  * running server cannot mix two versions of the font. Any other font file is read whole.
  */
-function openOutlinesOnUse(file: string): fontkit.Font {
+function openOutlinesOnUse(file: string): { font: fontkit.Font; tables?: TrueTypeTables } {
   const fd = fs.openSync(file, 'r');
   const bytes = Buffer.alloc(fs.fstatSync(fd).size);
   const readAt = (offset: number, length: number) => {
@@ -71,58 +88,53 @@ function openOutlinesOnUse(file: string): fontkit.Font {
   readAt(0, Math.min(12, bytes.length));
   if (bytes.length < 12 || bytes.readUInt32BE(0) !== 0x00010000) {
     fs.closeSync(fd);
-    return fontkit.create(fs.readFileSync(file)) as fontkit.Font;
+    return { font: fontkit.create(fs.readFileSync(file)) as fontkit.Font };
   }
-  const tables = bytes.readUInt16BE(4);
-  readAt(12, 16 * tables);
-  let glyf: { offset: number; length: number } | undefined;
-  for (let i = 0; i < tables; i++) {
+  const count = bytes.readUInt16BE(4);
+  readAt(12, 16 * count);
+  const tables = new Map<string, { offset: number; length: number }>();
+  for (let i = 0; i < count; i++) {
     const entry = 12 + 16 * i;
     const table = { offset: bytes.readUInt32BE(entry + 8), length: bytes.readUInt32BE(entry + 12) };
-    if (bytes.toString('latin1', entry, entry + 4) === 'glyf') glyf = table;
-    else readAt(table.offset, table.length);
+    const tag = bytes.toString('latin1', entry, entry + 4);
+    tables.set(tag, table);
+    if (tag !== 'glyf') readAt(table.offset, table.length);
   }
+  const glyf = tables.get('glyf');
   const f = fontkit.create(bytes) as fontkit.Font & { loca?: { offsets: number[] } };
   const offsets = f.loca?.offsets;
   if (!glyf || !offsets) {
     if (glyf) readAt(glyf.offset, glyf.length);
     fs.closeSync(fd);
-    return f;
+    return { font: f };
   }
   const read = new Uint8Array(f.numGlyphs);
+  const outline = (id: number) => {
+    const start = glyf.offset + offsets[id]!;
+    const end = glyf.offset + offsets[id + 1]!;
+    if (!read[id]) {
+      readAt(start, end - start);
+      read[id] = 1;
+    }
+    return bytes.subarray(start, end);
+  };
   const getGlyph = f.getGlyph.bind(f);
   // Every glyph fontkit decodes (for measuring, drawing, subsetting, and a composite's parts) comes through getGlyph.
   f.getGlyph = (id: number, codePoints?: number[]) => {
-    if (id >= 0 && id < read.length && !read[id]) {
-      readAt(glyf.offset + offsets[id]!, offsets[id + 1]! - offsets[id]!);
-      read[id] = 1;
-    }
+    if (id >= 0 && id < read.length) outline(id);
     return getGlyph(id, codePoints);
   };
-  return f;
-}
-
-/**
- * Every PDF embeds a subset of the font, and fontkit's subsetter parses each glyph's outline again for
- * every document (to find compound glyphs): about a millisecond of a one-waybill PDF. fontkit already keeps
- * one glyph object per id for the font's life; this keeps each one's parsed outline with it (read-only to
- * the subsetter; a font with variations, whose outlines are transformed, is left alone). A fontkit without `_decode`
- * just runs unchanged.
- */
-function keepDecodedGlyphs(f: fontkit.Font): fontkit.Font {
-  type Glyph = { _decode?: () => unknown };
-  if (Object.keys(f.variationAxes).length) return f;
-  const getGlyph = f.getGlyph.bind(f);
-  const kept = new WeakSet<object>();
-  f.getGlyph = (id: number, codePoints?: number[]) => {
-    const glyph = getGlyph(id, codePoints) as (fontkit.Glyph & Glyph) | null;
-    if (glyph && typeof glyph._decode === 'function' && !kept.has(glyph)) {
-      const decode = glyph._decode.bind(glyph);
-      let decoded: unknown;
-      glyph._decode = () => (decoded ??= decode());
-      kept.add(glyph);
-    }
-    return glyph as fontkit.Glyph;
+  return {
+    font: f,
+    tables: {
+      table: (tag) => {
+        const t = tables.get(tag);
+        return t && tag !== 'glyf' ? bytes.subarray(t.offset, t.offset + t.length) : undefined;
+      },
+      glyph: (id) => {
+        if (!Number.isInteger(id) || id < 0 || id >= read.length) throw new Error('a glyph id outside the font');
+        return outline(id);
+      },
+    },
   };
-  return f;
 }

@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { deflateSync } from 'node:zlib';
 import { nextTurn } from '../eventLoop';
-import { font, glyphOf, type FontWeight } from '../fonts/fonts';
+import { font, glyphOf, trueTypeFont, type FontWeight } from '../fonts/fonts';
 import type { DrawOp, LabelDrawing, ModuleRuns } from '../layout/drawing';
 import { mmToPt } from '../layout/units';
 import { DEFLATE_LEVEL, deflateInThread } from './renderThread';
@@ -223,6 +223,9 @@ export class PdfRenderer implements LabelRenderer {
       this.doc.registerFont(name, font(weight) as unknown as string);
       const embedded = (this.doc.font(name) as unknown as { _font?: unknown })._font;
       if (!isEmbeddedFont(embedded)) throw new Error('this pdfkit version embeds fonts differently: the PDF renderer needs updating');
+      // Our subsetter in place of fontkit's (src/fonts/trueTypeSubset.ts): pdfkit calls its encode() when the document ends.
+      const subset = trueTypeFont(weight)?.subset();
+      if (subset) embedded.subset = subset;
       return { embedded, codes: new Map<number, string>() };
     };
     this.fonts = { regular: embed('regular'), bold: embed('bold') };

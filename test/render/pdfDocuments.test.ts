@@ -1,6 +1,7 @@
 // PDF documents share work across a process (glyph lookups, parsed glyph outlines) but nothing of their
 // content: each embeds its own font subset with every glyph it draws. A document rendered after others
-// reads and looks exactly like the same document rendered by a fresh process.
+// reads and looks exactly like the same document rendered by a fresh process, and its subsets (our own
+// subsetter's) read and look exactly like fontkit's.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -73,6 +74,24 @@ it('a document rendered after others reads and looks exactly like one from a fre
   const [warmPages, coldPages] = [await rasterisePdf(warm, 100), await rasterisePdf(cold, 100)];
   expect(warmPages).toHaveLength(template.labels.length);
   warmPages.forEach((page, i) => expect(page.equals(coldPages[i]!)).toBe(true));
+});
+
+it("a document's font subsets read and look exactly like those fontkit's subsetter writes", async () => {
+  const { PdfRenderer } = await import('../../src/render/pdfRenderer');
+  let Fontkits: typeof PdfRendererClass | undefined;
+  jest.isolateModules(() => {
+    // Without the font's TrueType tables the renderer keeps the subset pdfkit made with fontkit.
+    jest.doMock('../../src/fonts/fonts', () => ({ ...jest.requireActual<object>('../../src/fonts/fonts'), trueTypeFont: () => undefined }));
+    Fontkits = (require('../../src/render/pdfRenderer') as typeof import('../../src/render/pdfRenderer')).PdfRenderer;
+    jest.dontMock('../../src/fonts/fonts');
+  });
+  const labels = labelsOf(5);
+  const [ours, fontkits] = [await render(PdfRenderer, labels, 'subset-ours'), await render(Fontkits!, labels, 'subset-fontkit')];
+  expect(fs.readFileSync(ours).equals(fs.readFileSync(fontkits))).toBe(false); // the two subsetters did run
+  expect(await pdfText(ours)).toBe(await pdfText(fontkits));
+  const [a, b] = [await rasterisePdf(ours, 150), await rasterisePdf(fontkits, 150)];
+  expect(a).toHaveLength(template.labels.length);
+  a.forEach((page, i) => expect(page.equals(b[i]!)).toBe(true));
 });
 
 it('every line prints where layout placed it and exactly as wide as layout measured it', async () => {
