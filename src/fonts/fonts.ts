@@ -119,9 +119,9 @@ function openOutlinesOnUse(file: string): { font: fontkit.Font; tables?: TrueTyp
     return bytes.subarray(start, end);
   };
   const getGlyph = f.getGlyph.bind(f);
-  // Every glyph fontkit decodes (for measuring, drawing, subsetting, and a composite's parts) comes through getGlyph.
+  // Every glyph fontkit decodes (for measuring, drawing, and a composite's parts) comes through getGlyph.
   f.getGlyph = (id: number, codePoints?: number[]) => {
-    if (id >= 0 && id < read.length) outline(id);
+    if (id >= 0 && id < read.length && !read[id]) outline(id);
     return getGlyph(id, codePoints);
   };
   return {
@@ -131,10 +131,7 @@ function openOutlinesOnUse(file: string): { font: fontkit.Font; tables?: TrueTyp
         const t = tables.get(tag);
         return t && tag !== 'glyf' ? bytes.subarray(t.offset, t.offset + t.length) : undefined;
       },
-      glyph: (id) => {
-        if (!Number.isInteger(id) || id < 0 || id >= read.length) throw new Error('a glyph id outside the font');
-        return outline(id);
-      },
+      glyph: outline, // ids checked by the subset (TrueTypeSubset.includeGlyph)
     },
   };
 }
