@@ -1,7 +1,7 @@
 // Print runs in progress, as leases in the database. A run (an HTTP create or batch, a CLI print) holds
 // a lease while it renders and renews it as it goes; the relay bindings it makes carry the lease and stay
 // provisional (they reach nobody) until the run saves its waybills, which clears them in the same
-// transaction. A run that dies (kill -9, crash, lost client) stops renewing: once its lease expires, or
+// transaction. A create's lease is stored by its first relay claim, in the claim's transaction. A run that dies (kill -9, crash, lost client) stops renewing: once its lease expires, or
 // at once when its process on this host is gone, the sweep drops the lease and returns its provisional
 // bindings' slots to the pool, and removes the run's `.partial` output file. A client's batches take
 // numbered lease slots, so their number is capped across every instance on the database.
@@ -11,19 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { WaybillError } from '../errors';
+import type { RunLeaseRecord, UnstoredLease } from '../relay/relayStore';
 
-export interface PrintLease {
-  id: string;
-  clientId?: string;
+export interface PrintLease extends RunLeaseRecord {
   /** A batch's slot among its client's concurrent batches. */
   slot?: number;
-  /** The host (and PID namespace) and process running the print: a dead process frees it at once. */
-  host: string;
-  pid: number;
   /** The file the run writes before renaming it into place (CLI), removed if the run dies. */
   output?: string;
-  startedAt: string;
-  expiresAt: string;
 }
 
 /** Where leases live (src/store/); the sweep also releases the relay bindings of dropped runs. */
@@ -75,9 +69,12 @@ export class PrintLeases {
 
   /**
    * A lease for a run; with `slots`, one of the client's `slots` concurrent batch slots, or undefined
-   * when the client runs that many batches already (on any instance).
+   * when the client runs that many batches already (on any instance). `withFirstClaim`: the run binds
+   * relay numbers before anything else needs its lease, so the lease is stored by its first claim
+   * (RunLease.unstored), not in a transaction of its own; a lease with slots or an output file is stored
+   * at once all the same, as the slot decides whether the run may start and the file is about to exist.
    */
-  async take(run: { clientId?: string; slots?: number; output?: string } = {}): Promise<RunLease | undefined> {
+  async take(run: { clientId?: string; slots?: number; output?: string; withFirstClaim?: boolean } = {}): Promise<RunLease | undefined> {
     const now = this.now();
     const lease: PrintLease = {
       id: randomUUID(),
@@ -88,8 +85,11 @@ export class PrintLeases {
       startedAt: now.toISOString(),
       expiresAt: this.expiry(now),
     };
-    const slot = await this.repo.take(lease, run.clientId ? run.slots : undefined, now.toISOString());
-    return slot === undefined ? undefined : new RunLease(lease.id, this.repo, this.settings.holdSeconds, () => this.expiry(this.now()));
+    const slots = run.clientId ? run.slots : undefined;
+    const renewal = { repo: this.repo, holdSeconds: this.settings.holdSeconds, expiry: () => this.expiry(this.now()) };
+    if (run.withFirstClaim && slots === undefined && !run.output) return new RunLease(lease.id, renewal, lease);
+    const slot = await this.repo.take(lease, slots, now.toISOString());
+    return slot === undefined ? undefined : new RunLease(lease.id, renewal);
   }
 
   /**
@@ -116,20 +116,37 @@ export class RunLease {
 
   constructor(
     readonly id: string,
-    private readonly repo: PrintLeaseRepository,
-    private readonly holdSeconds: number,
-    private readonly expiry: () => string,
+    private readonly renewal: { repo: PrintLeaseRepository; holdSeconds: number; expiry: () => string },
+    /** The lease while it is not stored: nothing is provisional under it yet. */
+    private record?: PrintLease,
   ) {}
+
+  /** The lease for the run's first relay claim to store, while it is not stored. */
+  unstored(): UnstoredLease | undefined {
+    const record = this.record;
+    return record && { record, stored: () => void (this.record = undefined) };
+  }
+
+  /**
+   * Stores the lease if no claim has (none was made, or the relay provider failed): before the run
+   * stages records, renews or saves.
+   */
+  async store(): Promise<void> {
+    if (!this.record) return;
+    await this.renewal.repo.take(this.record, undefined, this.record.startedAt);
+    this.record = undefined;
+  }
 
   /** Renews the lease when a third of the hold has passed; throws when it was swept (the run was too slow). */
   async keep(): Promise<void> {
-    if (performance.now() - this.renewedAt < (this.holdSeconds * 1000) / 3) return;
-    if (!(await this.repo.renew(this.id, this.expiry()))) throw leaseLost();
+    const { repo, holdSeconds, expiry } = this.renewal;
+    if (performance.now() - this.renewedAt < (holdSeconds * 1000) / 3) return;
+    if (!(await repo.renew(this.id, expiry()))) throw leaseLost();
     this.renewedAt = performance.now();
   }
 
-  drop(): Promise<void> {
-    return this.repo.drop(this.id);
+  async drop(): Promise<void> {
+    if (!this.record) await this.renewal.repo.drop(this.id);
   }
 }
 

@@ -127,8 +127,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     for (const [orderIndex, order] of req.orders.entries()) {
       if (orderIndex % RELAY_GROUP === 0) {
         group = req.orders.slice(orderIndex, orderIndex + RELAY_GROUP).map((o) => ({ id: recordId(), order: o }));
-        relays = await bindRelays(deps, { clientId: req.clientId, leaseId: lease?.id }, group, now, req.template.lang);
+        relays = await bindRelays(deps, { clientId: req.clientId, lease }, group, now, req.template.lang);
         for (const r of relays) bindings.push(...r.bindingIds);
+        await lease?.store(); // when no claim stored it
       }
       const { id } = group[orderIndex % RELAY_GROUP]!;
       const relay = relays[orderIndex % RELAY_GROUP]!;
@@ -538,6 +539,8 @@ async function takeLease(deps: PrintDeps, req: PrintRequest): Promise<RunLease |
     ...(req.clientId ? { clientId: req.clientId } : {}),
     ...(req.batchSlots ? { slots: req.batchSlots } : {}),
     ...(req.output ? { output: req.output } : {}),
+    // The first thing a run with relay numbers does is claim them: that claim stores the lease.
+    withFirstClaim: !!deps.relay && req.orders.length > 0,
   });
   if (!lease) throw new WaybillError('unavailable', `too many batches of this client are running (at most ${req.batchSlots} at once); retry shortly`, [], 5);
   return lease;
@@ -566,7 +569,7 @@ interface BoundRelay {
  */
 async function bindRelays(
   deps: PrintDeps,
-  run: { clientId: string | undefined; leaseId: string | undefined },
+  run: { clientId: string | undefined; lease: RunLease | undefined },
   waybills: { id: string; order: Order }[],
   now: Date,
   lang: Lang,
@@ -590,12 +593,13 @@ async function bindRelays(
             partyPhones,
             validFrom: now,
             expiresAt,
-            ...(run.leaseId ? { leaseId: run.leaseId } : {}),
+            ...(run.lease ? { leaseId: run.lease.id } : {}),
             ...(run.clientId ? { clientId: run.clientId } : {}),
           };
         });
       }),
       lang,
+      run.lease?.unstored(),
     );
   } catch {
     return relays.map((r) => ({ ...r, unavailable: 'relay provider failed' }));

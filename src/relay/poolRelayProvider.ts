@@ -12,7 +12,7 @@ import { seal } from '../vault/sealing';
 import { phoneHash } from './phoneHash';
 import { formatRelay, type RelayNumber } from './relayPool';
 import type { BindOutcome, BindRequest, RelayProvider, ResolveDecision } from './relayProvider';
-import type { CallerPolicy, NewRelayBinding, RelayBinding, RelayParty, RelayStore } from './relayStore';
+import type { CallerPolicy, NewRelayBinding, RelayBinding, RelayParty, RelayStore, UnstoredLease } from './relayStore';
 
 export interface PoolRelaySettings {
   pool: RelayNumber[];
@@ -72,7 +72,7 @@ export class PoolRelayProvider implements RelayProvider {
     return phoneHash(e164, this.keys.tokenKey);
   }
 
-  async bind(reqs: BindRequest[], lang: Lang): Promise<BindOutcome[]> {
+  async bind(reqs: BindRequest[], lang: Lang, lease?: UnstoredLease): Promise<BindOutcome[]> {
     if (this.settings.pool.length === 0) return reqs.map(() => undefined);
     const share = this.settings.clientShare ?? 1;
     const outcomes: BindOutcome[] = reqs.map(() => undefined);
@@ -106,7 +106,7 @@ export class PoolRelayProvider implements RelayProvider {
     }
     let bindings: (RelayBinding | undefined)[] = [];
     try {
-      if (asked.length) bindings = await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now());
+      if (asked.length) bindings = await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now(), undefined, lease);
     } finally {
       // A request that got no binding (none free, or the store failed) gives its count back.
       for (const [i, { held }] of asked.entries()) if (held && !bindings[i]) held.held--;

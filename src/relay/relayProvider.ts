@@ -2,7 +2,7 @@
 // built-in pool implements it over our own numbers; a cloud provider can replace it behind the same calls.
 
 import type { Lang } from '../privacy/lang';
-import type { RelayParty } from './relayStore';
+import type { RelayParty, UnstoredLease } from './relayStore';
 
 export interface BindRequest {
   waybillId: string;
@@ -37,9 +37,10 @@ export interface RelayProvider {
   /**
    * A binding per request (a waybill's parties, made together), in order: undefined where none can be
    * made (pool exhausted), 'client over share' where the client holds its share of the pool already;
-   * throws when the provider fails.
+   * throws when the provider fails. An unstored `lease` (the requests' run's) is stored with the claim
+   * when the provider makes one in the database the lease lives in; its `stored()` tells.
    */
-  bind(reqs: BindRequest[], lang: Lang): Promise<BindOutcome[]>;
+  bind(reqs: BindRequest[], lang: Lang, lease?: UnstoredLease): Promise<BindOutcome[]>;
   /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
   printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>>;
   /** Undoes bindings of a print that failed before it was recorded. */

@@ -51,6 +51,26 @@ export interface NewRelayBinding {
   clientId?: string;
 }
 
+/** A print run's lease as stored (src/printing/printLeases.ts): its bindings are provisional under it. */
+export interface RunLeaseRecord {
+  id: string;
+  clientId?: string;
+  /** The host (and PID namespace) and process running the print: a dead process frees it at once. */
+  host: string;
+  pid: number;
+  startedAt: string;
+  expiresAt: string;
+}
+
+/**
+ * A run's lease not stored yet: the run's first claim stores it in the claim's own transaction (one
+ * write transaction fewer a create) and then calls `stored()`.
+ */
+export interface UnstoredLease {
+  record: RunLeaseRecord;
+  stored(): void;
+}
+
 /**
  * 'live': calls go through. 'quarantined': the binding ended or expired and its slot is still held.
  * 'provisional': made by a print whose waybill is not (or never will be) saved; no call goes through.
@@ -88,9 +108,10 @@ export interface RelayRepository {
    * the slot is taken when free, or taken over when its hold ended by `now` (then the previous holder's
    * real number, if still kept, is shredded). Per binding, in order: false when its slot is held (also by
    * an earlier binding of the same call). A UniqueViolation, with nothing kept, when a binding id is
-   * taken. Exclusivity rests on the slot's primary key.
+   * taken. Exclusivity rests on the slot's primary key. With `lease`, the lease is stored in the same
+   * transaction, whatever the claims' outcome.
    */
-  tryClaim(bindings: ClaimedBinding[], now: string): Promise<boolean[]>;
+  tryClaim(bindings: ClaimedBinding[], now: string, lease?: RunLeaseRecord): Promise<boolean[]>;
   /** How many slots the client's bindings hold after `now`. */
   countHeldByClient(clientId: string, now: string): Promise<number>;
   /** How many of the number's extensions are held after `now`. */
@@ -198,17 +219,25 @@ export class RelayStore {
    * a random number each, are claimed together in one transaction (on SQLite the commit is most of a
    * claim's cost); a request whose try missed is then allocated alone. Earlier requests come first: when
    * the pool runs out, a later request's lucky first try gives its slot up to an earlier one, so the
-   * outcome is the one binding them one by one would give.
+   * outcome is the one binding them one by one would give. An unstored `lease` is stored with the first
+   * tries (told by its `stored()`), also when none of them wins.
    */
-  async allocateEach(reqs: NewRelayBinding[], pool: RelayNumber[], now: Date, random: (max: number) => number = randomInt): Promise<(RelayBinding | undefined)[]> {
-    if (!pool.length) return reqs.map(() => undefined);
+  async allocateEach(
+    reqs: NewRelayBinding[],
+    pool: RelayNumber[],
+    now: Date,
+    random: (max: number) => number = randomInt,
+    lease?: UnstoredLease,
+  ): Promise<(RelayBinding | undefined)[]> {
+    if (!pool.length || !reqs.length) return reqs.map(() => undefined);
     const nowIso = now.toISOString();
     const first = reqs.map((req) => {
       const entry = pool[random(pool.length)]!;
       checkedCapacity(entry);
       return claimed(checkRequest(req, nowIso), entry.e164, randomExtension(entry.extLength, random));
     });
-    const won = await this.repo.tryClaim(first, nowIso);
+    const won = await this.repo.tryClaim(first, nowIso, lease?.record);
+    lease?.stored();
     const bound = reqs.map((_, i): RelayBinding | undefined => (won[i] ? first[i] : undefined));
     try {
       for (const [i, req] of reqs.entries()) {

@@ -5,6 +5,7 @@
 // the sweep wins, never half of each.
 
 import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
+import type { RunLeaseRecord } from '../relay/relayStore';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -13,28 +14,32 @@ import { deleteStaged, STAGED_TABLES } from './waybillRepository';
 /** Bound values per statement stay well under either database's limit. */
 const SLICE = 500;
 
-// Every create and print takes a lease: the statement is prepared (database.ts's shorter way).
-const insertLease = prepared((db, r: Schema['print_leases']) =>
+// Every create and print takes a lease: the statement is prepared (database.ts's shorter way), and a
+// create's first relay claim runs it in its own transaction (relayRepository.ts).
+export const insertLease = prepared((db, r: Schema['print_leases']) =>
   db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at }),
 );
+
+export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: number | null = null): Schema['print_leases'] {
+  return {
+    id: lease.id,
+    client_id: lease.clientId ?? null,
+    slot,
+    host: lease.host,
+    pid: lease.pid,
+    output: lease.output ?? null,
+    started_at: lease.startedAt,
+    expires_at: lease.expiresAt,
+  };
+}
 
 export class SqlPrintLeaseRepository implements PrintLeaseRepository {
   constructor(private readonly d: Database) {}
 
   async take(lease: PrintLease, slots: number | undefined, now: string): Promise<number | null | undefined> {
     const { db } = this.d;
-    const row = (slot: number | null) => ({
-      id: lease.id,
-      client_id: lease.clientId ?? null,
-      slot,
-      host: lease.host,
-      pid: lease.pid,
-      output: lease.output ?? null,
-      started_at: lease.startedAt,
-      expires_at: lease.expiresAt,
-    });
     if (slots === undefined) {
-      await this.d.run(insertLease, row(null));
+      await this.d.run(insertLease, leaseRow(lease));
       return null;
     }
     const clientId = lease.clientId ?? null;
@@ -45,7 +50,7 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
         const { changes } = yield* step(
           db
             .insertInto('print_leases')
-            .values(row(slot))
+            .values(leaseRow(lease, slot))
             .onConflict((oc) => oc.columns(['client_id', 'slot']).doNothing()),
         );
         if (changes === 1) return slot;

@@ -7,12 +7,13 @@
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
 import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository } from '../relay/relayStore';
+import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository, RunLeaseRecord } from '../relay/relayStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import { writeCallOutbox } from './webhookOutbox';
+import { insertLease, leaseRow } from './printLeaseRepository';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
@@ -176,13 +177,15 @@ export function poolCounts(db: Kysely<Schema>, numbers: string[], now: string) {
 export class SqlRelayRepository implements RelayRepository {
   constructor(private readonly d: Database) {}
 
-  async tryClaim(bindings: ClaimedBinding[], now: string): Promise<boolean[]> {
+  async tryClaim(bindings: ClaimedBinding[], now: string, lease?: RunLeaseRecord): Promise<boolean[]> {
     const all = bindings.map((b) => claimArgs(b, now));
     const postgres = this.d.dialect === 'postgres';
     try {
-      if (postgres && all.length === 1) return [(await this.d.run(claimInOneStatement, all[0]!)).changes === 1];
+      if (postgres && all.length === 1 && !lease) return [(await this.d.run(claimInOneStatement, all[0]!)).changes === 1];
       // Several in one transaction: all or nothing, and on SQLite one commit, which costs more than the claims.
       return await this.d.transaction(function* () {
+        // A create's lease, in the transaction of its first claim rather than one of its own.
+        if (lease) yield* step(insertLease, leaseRow(lease));
         const claimed: boolean[] = [];
         for (const args of all) {
           if (postgres) {
@@ -199,7 +202,7 @@ export class SqlRelayRepository implements RelayRepository {
         return claimed;
       });
     } catch (e) {
-      // The slot's conflict is handled in the statement, so the binding id is the only unique value left.
+      // The slot's conflict is handled in the statement, so the binding id (or the lease's, a random UUID) is the only unique value left.
       if (isUniqueViolation(e)) throw new UniqueViolation('relay binding id');
       throw e;
     }

@@ -138,6 +138,43 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('stores a create’s lease with its first relay claim, not in a write of its own, before anything is provisional', async () => {
+    const w = world(db.stores);
+    const ownWrites = jest.spyOn(db.stores.leases, 'take');
+    const whilePrinting: { leases: unknown[]; bindings: unknown[] }[] = [];
+    const sink: WaybillSink = {
+      add: async (printed: PrintedWaybill) =>
+        void whilePrinting.push({
+          leases: (await db.query('SELECT id FROM print_leases')).map((r) => r.id),
+          bindings: (await db.stores.relay.forWaybill(printed.id)).map((b) => b.leaseId),
+        }),
+      finish: async () => {},
+    };
+    await w.print(ORDERS.slice(0, 1), sink);
+    expect(ownWrites).not.toHaveBeenCalled();
+    const [{ leases, bindings }] = whilePrinting as [(typeof whilePrinting)[number]];
+    expect(leases).toHaveLength(1);
+    expect(bindings).toEqual([leases[0], leases[0]]);
+    expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
+  });
+
+  it('stores the lease of a run that claims nothing (its client over its share, the provider down) before it prints', async () => {
+    for (const [trouble, clientId] of [['over share', 'acme'], ['provider down', 'beta']] as const) {
+      const w = world(db.stores, { clientShare: 0.1 }); // one slot per client
+      if (trouble === 'over share') await w.print(ORDERS.slice(0, 1), undefined, clientId); // holds its slot
+      else
+        w.provider.bind = async () => {
+          throw new Error('the provider went away');
+        };
+      const seen: unknown[] = [];
+      const sink: WaybillSink = { add: async () => void seen.push((await db.query('SELECT count(*) AS n FROM print_leases'))[0]!.n), finish: async () => {} };
+      const summary = await w.print(ORDERS.slice(1, 2), sink, clientId);
+      expect(summary.warnings.join()).toMatch(/no relay number could be bound/);
+      expect(seen).toEqual([1]);
+      expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]); // the save ended it
+    }
+  });
+
   it('releases the provisional bindings of a print that fails, and ends its lease', async () => {
     const w = world(db.stores);
     const failing: WaybillSink = { add: async () => {}, finish: async () => { throw new Error('printer went away'); } };

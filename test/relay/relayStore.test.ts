@@ -438,6 +438,14 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     // Claimed together, a taken id keeps nothing of the others either.
     await expect(store.allocateEach([request('fresh', 'w2'), request('dup', 'w2', { party: 'sender' })], one, T0)).rejects.toBeInstanceOf(UniqueViolation);
     expect(await t.query('SELECT count(*) AS n FROM relay_slots')).toEqual([{ n: 1 }]);
+    // A run's lease stored with the claim goes with it, and the run is not told it is stored.
+    const lease = { record: { id: 'run-1', host: 'h', pid: 1, startedAt: isoAt(0), expiresAt: isoAt(1) }, stored: jest.fn() };
+    await expect(store.allocateEach([request('dup', 'w2')], one, T0, undefined, lease)).rejects.toBeInstanceOf(UniqueViolation);
+    expect(lease.stored).not.toHaveBeenCalled();
+    expect(await t.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
+    expect((await store.allocateEach([request('more', 'w2')], one, T0, undefined, lease))[0]).toBeDefined();
+    expect(lease.stored).toHaveBeenCalledTimes(1);
+    expect(await t.query('SELECT id FROM print_leases')).toEqual([{ id: 'run-1' }]);
     await expect(store.allocate(request('p', 'w3', { callerPolicy: 'parties', partyPhoneHashes: [] }), one, T0)).rejects.toThrow(/phone hashes/);
     await expect(store.allocate(request('e', 'w3', { expiresAt: isoAt(0) }), one, T0)).rejects.toThrow(/expire after/);
     await expect(store.allocate(request('e', 'w3', { validFrom: isoAt(-5), expiresAt: isoAt(-1) }), one, T0)).rejects.toThrow(/future/);
