@@ -2,7 +2,7 @@
 // uses them, in the tables a PDF's TrueType font needs (head, hhea, loca, maxp, cvt, prep, glyf, hmtx,
 // fpgm; the PDF maps character codes to glyphs itself). fontkit's subsetter writes the same tables through
 // its generic structure encoder, half a millisecond a document for the two weights even with every parsed
-// outline kept; this copies the file's bytes and patches the few counts that change (README: Benchmarks).
+// outline kept; this copies the file's bytes and patches the few counts that change (docs/performance.md).
 
 /** A TrueType font file's tables as bytes, its glyph outlines read on use. */
 export interface TrueTypeTables {

@@ -40,7 +40,7 @@ export interface OrderBodyLimits {
  * Orders in a body, validated, into `res.locals.orders` (read it with `ordersOf`): JSON (`{"orders": [...]}`
  * or an array; with `single`, also one order) or NDJSON, one order a line. Both are read as text a piece at
  * a time (readText), never as one block of bytes: a 10 MB block, once freed, made glibc's malloc keep
- * mid-size buffers in its heap for the rest of the process (README: Benchmarks). JSON is then parsed whole,
+ * mid-size buffers in its heap for the rest of the process (docs/performance.md). JSON is then parsed whole,
  * strictly as express.json does. NDJSON is parsed and validated a line at a time, each order let go, and
  * the event loop turns between its chunks; a line that is no JSON fails at once (422, with its line), as do
  * too many orders or bytes (413). Invalid orders fail together at the end (422, every index, line and

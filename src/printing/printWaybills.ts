@@ -115,7 +115,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const ahead = new SymbolsAhead(deps.scanBaseUrl, numbers.map((no, i) => [no, ...childNos[i]!]), !preview && draws);
   // The records wait for the one save at the end (all or nothing), kept to what the save needs in compact
   // form; a run with a lease writes them to the store's staging STAGE_EVERY waybills at a time, so a
-  // 10,000-waybill batch holds no more of them than a 500-waybill one (README: Benchmarks, bench:memory).
+  // 10,000-waybill batch holds no more of them than a 500-waybill one (docs/performance.md).
   const stageEvery = deps.stageEvery ?? STAGE_EVERY;
   const trail: { waybillNo: string; pieces: number }[] = [];
   const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces);

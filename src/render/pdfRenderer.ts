@@ -98,7 +98,7 @@ function isPdfKitStream(r: unknown): r is PdfKitStream {
 /**
  * pdfkit deflates every stream (page content, font subsets, ToUnicode maps) at zlib's default level, a
  * sixth of a one-waybill document's time. At DEFLATE_LEVEL the same streams take 0.2–0.3 ms less per
- * document and come out 4 % larger (a batch's small page streams 8 %; README: Benchmarks). Each stream
+ * document and come out 4 % larger (a batch's small page streams 8 %; docs/performance.md). Each stream
  * this document makes deflates itself at that level when pdfkit writes it, and tells pdfkit it is
  * compressed already (its FlateDecode filter stays). Should pdfkit's internals change, this does nothing
  * (and pdfkit deflates as before).

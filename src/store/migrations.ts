@@ -660,7 +660,7 @@ export const MIGRATIONS: Migration[] = [
     version: 24,
     // copy_prints' UNIQUE (waybill_id, copy, print_no, piece_no) already finds a waybill's copies, so the
     // index on waybill_id alone only cost its upkeep: a quarter of inserting a batch's copies, which a
-    // batch's save does in its one transaction (README: Benchmarks).
+    // batch's save does in its one transaction (docs/performance.md).
     name: 'copy prints found by their unique key, not a second index',
     sql: () => `DROP INDEX copy_prints_waybill;`,
   },
