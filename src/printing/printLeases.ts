@@ -1,10 +1,11 @@
 // Print runs in progress, as leases in the database. A run (an HTTP create or batch, a CLI print) holds
 // a lease while it renders and renews it as it goes; the relay bindings it makes carry the lease and stay
 // provisional (they reach nobody) until the run saves its waybills, which clears them in the same
-// transaction. A create's lease is stored by its first relay claim, in the claim's transaction. A run that dies (kill -9, crash, lost client) stops renewing: once its lease expires, or
-// at once when its process on this host is gone, the sweep drops the lease and returns its provisional
-// bindings' slots to the pool, and removes the run's `.partial` output file. A client's batches take
-// numbered lease slots, so their number is capped across every instance on the database.
+// transaction. A create's lease is stored by its first relay claim, in the claim's transaction. A run
+// that dies (kill -9, crash, lost client) stops renewing: once its lease expires, or at once when its
+// process on this host is gone, the sweep drops the lease and returns its provisional bindings' slots to
+// the pool, and removes the run's `.partial` output file. A client's batches take numbered lease slots,
+// so their number is capped across every instance on the database.
 
 import fs from 'node:fs';
 import os from 'node:os';

@@ -14,12 +14,13 @@ import { deleteStaged, STAGED_TABLES } from './waybillRepository';
 /** Bound values per statement stay well under either database's limit. */
 const SLICE = 500;
 
-// Every create and print takes a lease: the statement is prepared (database.ts's shorter way), and a
-// create's first relay claim runs it in its own transaction (relayRepository.ts).
+// Every create and print takes a lease: the statement is prepared (database.ts's shorter way); a
+// create's first relay claim runs it in the claim's transaction (relayRepository.ts).
 export const insertLease = prepared((db, r: Schema['print_leases']) =>
   db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at }),
 );
 
+/** A lease as its row; slot null: no batch slot. */
 export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: number | null = null): Schema['print_leases'] {
   return {
     id: lease.id,
