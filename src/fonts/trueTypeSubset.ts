@@ -130,6 +130,7 @@ export class TrueTypeSubset {
   /** The font program; a composite glyph's parts join the subset and it refers to them by their new ids. */
   encode(): Buffer {
     const outlines: Uint8Array[] = [];
+    // By index: the list grows while it is read, as a composite's parts join it.
     for (let i = 0; i < this.glyphs.length; i++) outlines.push(this.renumbered(this.font.outline(this.glyphs[i]!)));
     return this.font.program(
       outlines,

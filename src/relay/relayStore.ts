@@ -229,7 +229,7 @@ export class RelayStore {
     random: (max: number) => number = randomInt,
     lease?: UnstoredLease,
   ): Promise<(RelayBinding | undefined)[]> {
-    if (!pool.length || !reqs.length) return reqs.map(() => undefined);
+    if (!pool.length) return reqs.map(() => undefined);
     const nowIso = now.toISOString();
     const first = reqs.map((req) => {
       const entry = pool[random(pool.length)]!;
