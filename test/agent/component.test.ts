@@ -5,10 +5,12 @@
 // within ten minutes is suppressed unless it is a reprint.
 
 import https from 'node:https';
+import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { startComponent, type RunningComponent } from '../../src/agent/component/component';
 import { agentHost } from '../../src/agent/agentHost';
+import { mapDocument } from '../../src/agent/component/mapDocument';
 import type { AgentPrinter } from '../../src/agent/printersFile';
 import { encodePng } from '../../src/render/pngEncoder';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
@@ -195,13 +197,43 @@ describe('print component', () => {
     c.close();
   });
 
+  it("says why the service could not make a label or preview (its refusal, or that it is unreachable) and never quotes the data", async () => {
+    const gone = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const printerKey = (await w.services.apiKeys.add({ name: 'dock key', role: 'printer', client: 'acme' }, new Date())).credential;
+    const hosts = { unreachable: agentHost({ service: `http://127.0.0.1:${gone}`, componentKey: w.acme, printers: [] }), refused: agentHost({ service: w.running.url, componentKey: printerKey, printers: [] }) };
+    const order = mapDocument(standardData({ waybillCode: zto() }));
+    await expect(hosts.unreachable.preview(order, { format: 'pdf' })).rejects.toMatchObject({ code: 'unavailable', message: 'the service could not be reached' });
+    await expect(hosts.refused.create(order, { format: 'zpl' })).rejects.toMatchObject({ code: 'forbidden', message: expect.stringMatching(/^the service refused \(403: /) });
+
+    const offline = await startComponent({ ...hosts.unreachable, printers: () => [{ name: 'dock-9', language: 'zpl', dpi: 203, barcodes: 'raster', text: 'raster', connection: { kind: 'tcp', host: '127.0.0.1', port: printer.port } }] }, { port: 0 });
+    try {
+      const c = await client(offline.url);
+      const data = standardData({ waybillCode: zto() });
+      c.send(printRequest('u-1', 'offline preview', [document('u-doc', data)], { printer: 'dock-9', preview: true }));
+      c.send(printRequest('u-2', 'offline print', [document('u-doc', data)], { printer: 'dock-9' }));
+      const all = await c.until((m) => m.cmd === 'notifyPrintResult' && m.requestID === 'u-2');
+      expect(all.find((m) => m.requestID === 'u-1')).toMatchObject({ status: 'failed', msg: 'the service could not be reached' });
+      expect(all.find((m) => m.cmd === 'notifyPrintResult')).toMatchObject({ taskStatus: 'failed', printStatus: [{ documentID: 'u-doc', status: 'failed', msg: 'the service could not be reached' }] });
+      const recipient = data.recipient as { name: string; mobile: string };
+      for (const value of [recipient.name, recipient.mobile, String(data.waybillCode)]) expect(JSON.stringify(all)).not.toContain(value);
+      c.close();
+    } finally {
+      await offline.close();
+    }
+  });
+
   it('previews over wss: the answer holds a local URL of the masked PDF, served for a while from memory, and nothing prints', async () => {
     const c = await client(component.wssUrl!, { ca: component.certificate! });
     const before = printer.jobs.length;
     const data = standardData({ waybillCode: zto() });
     c.send(printRequest('pv-1', 'preview task', [document('pv-doc', data)], { preview: true, previewType: 'pdf' }));
     const [answer] = await c.until((m) => m.requestID === 'pv-1');
-    expect(answer).toMatchObject({ cmd: 'print', requestID: 'pv-1', taskID: 'preview task', status: 'success', previewURL: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/previews\/[A-Za-z0-9_-]{22}\.pdf$/) });
+    expect(answer).toMatchObject({ cmd: 'print', requestID: 'pv-1', taskID: 'preview task', status: 'success', msg: '', previewURL: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/previews\/[A-Za-z0-9_-]{22}\.pdf$/) });
     const pdf = await new Promise<Buffer>((resolve, reject) =>
       https.get(String(answer!.previewURL), { ca: component.certificate! }, (res) => {
         const chunks: Buffer[] = [];
