@@ -5,7 +5,6 @@
 // within ten minutes is suppressed unless it is a reprint.
 
 import https from 'node:https';
-import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { startComponent, type RunningComponent } from '../../src/agent/component/component';
@@ -16,7 +15,7 @@ import { encodePng } from '../../src/render/pngEncoder';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { decodeBarcodes } from '../support/barcodes';
 import { expectAbsent } from '../support/expectAbsent';
-import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
+import { closedPort, fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { decodeZpl } from '../support/printerDecoders';
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { standardData } from './standardData';
@@ -198,12 +197,7 @@ describe('print component', () => {
   });
 
   it("says why the service could not make a label or preview (its refusal, or that it is unreachable) and never quotes the data", async () => {
-    const gone = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as net.AddressInfo;
-        probe.close(() => resolve(port));
-      });
-    });
+    const gone = await closedPort();
     const printerKey = (await w.services.apiKeys.add({ name: 'dock key', role: 'printer', client: 'acme' }, new Date())).credential;
     const hosts = { unreachable: agentHost({ service: `http://127.0.0.1:${gone}`, componentKey: w.acme, printers: [] }), refused: agentHost({ service: w.running.url, componentKey: printerKey, printers: [] }) };
     const order = mapDocument(standardData({ waybillCode: zto() }));

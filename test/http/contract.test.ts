@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/config';
 import { openServices, type Services } from '../../src/wiring';
 import Ajv2020 from 'ajv/dist/2020';
 import { ContractRecorder, contractFetch, contractViolations, routeOf, type ApiDocument } from '../support/contract';
-import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
+import { closedPort, fakePrinter, type FakePrinter } from '../support/fakePrinter';
 
 jest.setTimeout(180_000);
 
@@ -91,12 +91,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => hookReceiver.listen(0, '127.0.0.1', resolve));
   hookUrl = `http://127.0.0.1:${(hookReceiver.address() as net.AddressInfo).port}/hooks`;
   // A port nobody listens on: the "dead" printer refuses every connection.
-  deadPort = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
+  deadPort = await closedPort();
   for (const [name, port] of [['acme-line-1', line.port], ['acme-dead', deadPort]] as const)
     expect(await printerCommand(['add', name, '--host', '127.0.0.1', '--port', String(port), '--language', 'zpl', '--client', 'acme'], services, () => {})).toBe(0);
 });

@@ -11,20 +11,12 @@ import { SendFailure, sendRaw } from '../../src/printers/rawTcp';
 import { networkPolicy, printerAddress } from '../../src/printers/networkPolicy';
 import type { PrinterStore } from '../../src/printers/printerStore';
 import { jobPrintRefusal } from '../../src/waybills/printable';
-import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
+import { closedPort, fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
 const OPTS = { connectTimeoutMs: 2000, idleTimeoutMs: 2000 };
 /** The fake printers listen on loopback, so the tests list it explicitly. */
 const LOOPBACK_LISTED = networkPolicy(['127.0.0.1/32'], () => [], () => []);
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('sendRaw', () => {
   it('hands the printer exactly the job bytes, however large', async () => {

@@ -1,5 +1,6 @@
 // A network printer as far as raw TCP goes: listens on a local port and keeps each connection's bytes
-// as one job. It can be switched off (port closed) and on again on the same port, like a real one.
+// as one job. It can be switched off (port closed) and on again on the same port, like a real one. And
+// a loopback port nobody listens on, for a printer or service that is off.
 
 import net from 'node:net';
 
@@ -50,4 +51,13 @@ export async function fakePrinter(port = 0): Promise<FakePrinter> {
     },
   };
   return printer;
+}
+
+/** A loopback port that was free a moment ago and that nobody listens on: every connection is refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
