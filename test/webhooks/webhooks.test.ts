@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { generateWaybillNo } from '../../src/order/waybillNumber';
 import { networkPolicy, PRIVATE_RANGES } from '../../src/printers/networkPolicy';
 import { openStores, type Stores } from '../../src/store/openStores';
 import type { KeyRing } from '../../src/vault/sealing';
@@ -87,7 +88,7 @@ async function until(check: () => Promise<boolean> | boolean, ms = 20_000): Prom
 async function saveWaybill(stores: Stores, orderId: string) {
   const now = new Date().toISOString();
   const id = randomUUID();
-  const waybillNo = `ZT${Date.now()}${Math.floor(Math.random() * 1000)}`.slice(0, 15);
+  const waybillNo = generateWaybillNo('ZT');
   const sealed = { keyId: 'k1', wrappedKey: randomBytes(60), ciphertext: randomBytes(80) };
   const jobId = randomUUID();
   await stores.store.savePrintJob(
