@@ -52,6 +52,23 @@ describe('mapDocument', () => {
     expect(issuesOf(standardData({ recipient }))).toEqual(['recipient.mobile: a mobile or phone is required']);
   });
 
+  it('reads data as warehouse systems fill it: null, "" or blanks for what they lack are absent, numbers may come as decimal strings', () => {
+    const landlineOnly = { name: '欧阳晓岚', mobile: '', phone: '0571-8888 6666', address: { province: '浙江省', city: '杭州市', district: '西湖区', town: null, detail: '文三路 478 号' } };
+    const data = standardData({
+      recipient: landlineOnly,
+      routingInfo: { routeCode: '571-W12', sortation: null },
+      packageInfo: { id: null, weight: '1200', volume: '', count: ' 2 ', items: [{ name: '服装', count: '2' }] },
+      shippingOption: null,
+      needEncrypt: null,
+    });
+    expect(mapDocument(data)).toMatchObject({ recipient: { phone: '+8657188886666', address: { district: '西湖区', street: '文三路 478 号' } }, parcel: { weightKg: 1.2, pieces: 2 }, routingCode: '571-W12' });
+    // Blank is absent, not a value: with neither a mobile nor a phone the party has no number.
+    expect(issuesOf(standardData({ recipient: { ...landlineOnly, phone: '  ' } }))).toEqual(['recipient.mobile: a mobile or phone is required']);
+    // Only a plain decimal is read as a number; a required field stays required when blank.
+    expect(issuesOf(standardData({ packageInfo: { weight: '1.2kg' } }))).toEqual(['packageInfo.weight: must be a number of grams']);
+    expect(issuesOf(standardData({ waybillCode: '' }))).toEqual(['waybillCode: must not be empty']);
+  });
+
   it("reports the order contract's problems at the data field they came from, never quoting a value", () => {
     const recipient = { name: '欧阳晓岚', mobile: '1396258', address: { province: '浙江省', city: '杭州市', district: '西湖区', detail: '文三路 478 号' } };
     const first = [...issuesOf(standardData({ waybillCode: 'ZTO-not-a-number' })), ...issuesOf(standardData({ recipient }))];

@@ -25,19 +25,29 @@ export const CP_CODES: Readonly<Record<string, CarrierCode>> = {
 
 const Text = z.string().trim().min(1, 'must not be empty');
 
+/**
+ * An optional field as warehouse systems fill it: null, "" or blanks where they have no value (a landline
+ * only, no township) mean absent, not a mistake.
+ */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === null || (typeof v === 'string' && v.trim() === '') ? undefined : v), schema.optional());
+
+/** A number, also written as a decimal string ("1200"), as many systems serialise theirs. */
+const numeric = (error: string) => z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), z.number({ error }));
+
 const Address = z.strictObject({
   province: Text,
   city: Text,
-  district: Text.optional(),
+  district: optional(Text),
   /** Township or sub-district (乡镇/街道): below the district, so sealed with the street. */
-  town: Text.optional(),
+  town: optional(Text),
   detail: Text,
 });
 
 const Party = z.strictObject({
   name: Text,
-  mobile: Text.optional(),
-  phone: Text.optional(),
+  mobile: optional(Text),
+  phone: optional(Text),
   address: Address,
 });
 
@@ -45,19 +55,19 @@ const Party = z.strictObject({
 const RoutingInfo = z.union([
   Text,
   z.looseObject({
-    routeCode: Text.optional(),
-    sortation: z.looseObject({ code: Text.optional(), name: z.string().optional() }).optional(),
+    routeCode: optional(Text),
+    sortation: optional(z.looseObject({ code: optional(Text), name: optional(z.string()) })),
   }),
 ]);
 
 const PackageInfo = z.strictObject({
-  id: z.string().optional(),
+  id: optional(z.string()),
   /** Grams, as the platforms' waybill APIs give it. */
-  weight: z.number({ error: 'must be a number of grams' }),
-  volume: z.number().optional(),
+  weight: numeric('must be a number of grams'),
+  volume: optional(numeric('must be a number')),
   /** Pieces (子母件): one label set per piece. */
-  count: z.number().optional(),
-  items: z.array(z.strictObject({ name: Text, count: z.number().optional() })).max(100).optional(),
+  count: optional(numeric('must be a number of pieces')),
+  items: optional(z.array(z.strictObject({ name: Text, count: optional(numeric('must be a number')) })).max(100)),
 });
 
 /** The fields we read; the rest of the standard data that changes nothing on our label is named so it is not "unknown". */
@@ -66,11 +76,11 @@ const WaybillData = z.strictObject({
   waybillCode: Text,
   sender: Party,
   recipient: Party,
-  routingInfo: RoutingInfo.optional(),
+  routingInfo: optional(RoutingInfo),
   packageInfo: PackageInfo,
-  shippingOption: z.looseObject({}).optional(),
-  needEncrypt: z.boolean().optional(),
-  parent: z.boolean().optional(),
+  shippingOption: optional(z.looseObject({})),
+  needEncrypt: optional(z.boolean()),
+  parent: optional(z.boolean()),
 });
 type WaybillData = z.infer<typeof WaybillData>;
 
