@@ -59,6 +59,8 @@ describe('order schema', () => {
     ['(213) 373-4253 x808', 'US', '+12133734253', '808'],
     ['+1 213 373 4253 #808', 'US', '+12133734253', '808'],
     ['+86 139 6258 4017 # 808', 'US', '+8613962584017', '808'],
+    ['0571-8888 6666-808', 'CN', '+8657188886666', '808'],
+    ['010-12345678-8001', 'CN', '+861012345678', '8001'],
   ])('keeps the extension of %p apart from the E.164 number', (phone, country, e164, extension) => {
     const address = country === 'CN' ? order().sender.address : { country, city: 'Los Angeles', line1: '1 Fake St' };
     const parsed = Order.parse(order((o) => Object.assign(o.recipient, { phone, address })));
@@ -66,9 +68,12 @@ describe('order schema', () => {
     expect(parsed.recipient.phoneExtension).toBe(extension);
   });
 
-  it('reads a plain "-" as part of the number, never as an extension separator', () => {
-    const parsed = Order.parse(order((o) => (o.sender.phone = '021-6888 3210')));
-    expect(parsed.sender).not.toHaveProperty('phoneExtension');
+  it('reads a plain "-" as part of the number, and as an extension only after a landline that is complete without it (总机-分机), never after a mobile', () => {
+    for (const phone of ['021-6888 3210', '021-6888-3210']) {
+      const parsed = Order.parse(order((o) => (o.sender.phone = phone)));
+      expect(parsed.sender).toMatchObject({ phone: '+862168883210' });
+      expect(parsed.sender).not.toHaveProperty('phoneExtension');
+    }
     expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = '13962584017-808'))))).toEqual([
       expect.objectContaining({ path: 'sender.phone', message: 'not a valid phone number (default region CN)' }),
     ]);
