@@ -71,12 +71,12 @@ export function agentHost(opts: AgentHostOptions): ComponentHost {
 const SERVICE_TIMEOUT_MS = 60_000;
 
 /**
- * Why the service could not be asked, in our words: fetch's own errors may name the URL and say little
- * a warehouse can act on.
+ * Why the service could not be asked (or stopped answering), in our words: fetch's own errors may name
+ * the URL and say little a warehouse can act on.
  */
-function unreachable(error: unknown): WaybillError {
+function unreachable(error: unknown, otherwise = 'the service could not be reached'): WaybillError {
   const timedOut = error instanceof Error && error.name === 'TimeoutError';
-  return new WaybillError('unavailable', timedOut ? `the service did not answer within ${SERVICE_TIMEOUT_MS / 1000} s` : 'the service could not be reached');
+  return new WaybillError('unavailable', timedOut ? `the service did not answer within ${SERVICE_TIMEOUT_MS / 1000} s` : otherwise);
 }
 
 /** A label's or preview's bytes; an answer broken off midway is the service's failure, not the order's. */
@@ -84,7 +84,7 @@ async function bodyOf(res: Response): Promise<Buffer> {
   try {
     return Buffer.from(await res.arrayBuffer());
   } catch (error) {
-    throw error instanceof Error && error.name === 'TimeoutError' ? unreachable(error) : new WaybillError('unavailable', 'the service broke off its answer');
+    throw unreachable(error, 'the service broke off its answer');
   }
 }
 

@@ -106,7 +106,7 @@ export class PoolRelayProvider implements RelayProvider {
     }
     let bindings: (RelayBinding | undefined)[] = [];
     try {
-      if (asked.length) bindings = await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now(), undefined, lease);
+      if (asked.length) bindings = await this.store.allocateEach(asked.map((a) => a.binding), this.settings.pool, this.now(), lease);
     } finally {
       // A request that got no binding (none free, or the store failed) gives its count back.
       for (const [i, { held }] of asked.entries()) if (held && !bindings[i]) held.held--;

@@ -226,8 +226,8 @@ export class RelayStore {
     reqs: NewRelayBinding[],
     pool: RelayNumber[],
     now: Date,
-    random: (max: number) => number = randomInt,
     lease?: UnstoredLease,
+    random: (max: number) => number = randomInt,
   ): Promise<(RelayBinding | undefined)[]> {
     if (!pool.length) return reqs.map(() => undefined);
     const nowIso = now.toISOString();

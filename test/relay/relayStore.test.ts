@@ -177,7 +177,7 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     ]);
     // A random source stuck on 0 gives both first tries the same slot: the first takes it, the second finds another.
     const tiny = pool('+8617000001236/1');
-    const met = await store.allocateEach([request('a', 'w2'), request('b', 'w2', { party: 'sender' })], tiny, T0, () => 0);
+    const met = await store.allocateEach([request('a', 'w2'), request('b', 'w2', { party: 'sender' })], tiny, T0, undefined, () => 0);
     expect(met.map((b) => `${b!.id}:${b!.ext}`)).toEqual(['a:0', 'b:1']);
     // Nothing left for either: both say so, nothing is kept.
     const full = pool('+8617000001237/1');
@@ -187,7 +187,7 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     // The second party's search fails after the first party was bound: the first binding goes too.
     const repo = (store as unknown as { repo: RelayRepository }).repo;
     const failing = new RelayStore(Object.assign(Object.create(repo) as RelayRepository, { countHeld: () => Promise.reject(new Error('database gone')) }));
-    await expect(failing.allocateEach([request('c', 'w4'), request('d', 'w4', { party: 'sender' })], pool('+8617000001238/1'), T0, () => 0)).rejects.toThrow('database gone');
+    await expect(failing.allocateEach([request('c', 'w4'), request('d', 'w4', { party: 'sender' })], pool('+8617000001238/1'), T0, undefined, () => 0)).rejects.toThrow('database gone');
     expect(await store.forWaybill('w4')).toEqual([]);
     await t.close();
   });
@@ -200,7 +200,7 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     // Two slots free (0 and 1), three requests: the first two try a held extension, the third wins slot 0.
     const tries = [5, 5, 0];
     const random = (max: number) => (max === 10 ? (tries.shift() ?? 5) : 0);
-    const got = await store.allocateEach([request('a', 'w1'), request('b', 'w2'), request('c', 'w3')], ten, T0, random);
+    const got = await store.allocateEach([request('a', 'w1'), request('b', 'w2'), request('c', 'w3')], ten, T0, undefined, random);
     expect(got.map((b) => b?.id)).toEqual(['a', 'b', undefined]);
     expect(await store.forWaybill('w3')).toEqual([]);
     await t.close();
@@ -440,10 +440,10 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
     expect(await t.query('SELECT count(*) AS n FROM relay_slots')).toEqual([{ n: 1 }]);
     // A run's lease stored with the claim goes with it, and the run is not told it is stored.
     const lease = { record: { id: 'run-1', host: 'h', pid: 1, startedAt: isoAt(0), expiresAt: isoAt(1) }, stored: jest.fn() };
-    await expect(store.allocateEach([request('dup', 'w2')], one, T0, undefined, lease)).rejects.toBeInstanceOf(UniqueViolation);
+    await expect(store.allocateEach([request('dup', 'w2')], one, T0, lease)).rejects.toBeInstanceOf(UniqueViolation);
     expect(lease.stored).not.toHaveBeenCalled();
     expect(await t.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
-    expect((await store.allocateEach([request('more', 'w2')], one, T0, undefined, lease))[0]).toBeDefined();
+    expect((await store.allocateEach([request('more', 'w2')], one, T0, lease))[0]).toBeDefined();
     expect(lease.stored).toHaveBeenCalledTimes(1);
     expect(await t.query('SELECT id FROM print_leases')).toEqual([{ id: 'run-1' }]);
     await expect(store.allocate(request('p', 'w3', { callerPolicy: 'parties', partyPhoneHashes: [] }), one, T0)).rejects.toThrow(/phone hashes/);
