@@ -61,7 +61,7 @@ describe('order schema', () => {
     ['+86 139 6258 4017 # 808', 'US', '+8613962584017', '808'],
     ['0571-8888 6666-808', 'CN', '+8657188886666', '808'],
     ['010-12345678-8001', 'CN', '+861012345678', '8001'],
-  ])('keeps the extension of %p apart from the E.164 number', (phone, country, e164, extension) => {
+  ])('keeps the extension of written form %# apart from the E.164 number', (phone, country, e164, extension) => {
     const address = country === 'CN' ? order().sender.address : { country, city: 'Los Angeles', line1: '1 Fake St' };
     const parsed = Order.parse(order((o) => Object.assign(o.recipient, { phone, address })));
     expect(parsed.recipient.phone).toBe(e164);
