@@ -14,7 +14,11 @@
 //    hyphens or dots between them: "139 6258 4017" and "2024-06-01" are runs of 11 and 8 digits;
 //    full-width, circled and Han digits count (一三九六二五八四零一七 is a phone number).
 // 2. phone: no field holds 6 consecutive digits (in runs as above) of either party's phone: of its
-//    E.164 digits, which hold those of its national significant number (their tail).
+//    E.164 digits, which hold those of its national significant number (their tail). A client waybillNo
+//    is the carrier's number, which the integrator cannot choose, and 6 of its digits meet 6 of a
+//    party's phone by chance in 1 of about 7,000 orders (as often as in the numbers we generate): there
+//    8 count (1 in some 700,000), still every phone put there by mistake; the print alerts on 6 or 7
+//    (waybillNoNearPhone, printWaybills.ts).
 // 3. name: no field holds either party's full name (compact; alphabetic names as whole words, so
 //    "Bo Li" is not in "Bolivia") or a given name:
 //    - Han or Hangul names: the name minus its surname (compound surnames from maskName.ts), and for a
@@ -86,10 +90,13 @@ interface ScreenedField {
   compact: string;
   /** Digit runs with their separators removed. */
   runs: string[];
+  /** How many consecutive digits of a party's phone refuse the field. */
+  phoneRun: number;
 }
 
 interface PartySecrets {
-  phoneGrams: ReadonlySet<string>;
+  /** The phone's E.164 digits. */
+  phoneDigits: string;
   /** Full names, and given names of scripts written without spaces. */
   names: Probe[];
   /** Given names as alphabetic words (each with its spellings); in place fields only two or more count. */
@@ -99,10 +106,11 @@ interface PartySecrets {
 
 const DIGIT_RUN_MIN = 6;
 const PHONE_RUN = 6;
+const WAYBILL_NO_PHONE_RUN = 8;
 
 const message = {
   digitRun: `must not contain ${DIGIT_RUN_MIN} or more digits in a row (spaces, hyphens and dots between digits count as none)`,
-  phone: (who: Who) => `must not contain ${PHONE_RUN} or more digits in a row of the ${who}'s phone number`,
+  phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
 };
@@ -117,7 +125,7 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     if (field.kind === 'contents' && field.runs.some((r) => r.length >= DIGIT_RUN_MIN)) found(message.digitRun);
     for (const who of PARTIES) {
       const s = secrets[who];
-      if (field.runs.some((run) => holdsGram(run, s.phoneGrams))) found(message.phone(who));
+      if (field.runs.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
       const parts = new Set(s.street.filter(({ probe: p }) => probe(p, field)).map(({ part }) => part));
@@ -129,12 +137,12 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
-  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind) => {
-    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text) });
+  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, phoneRun = PHONE_RUN) => {
+    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text), phoneRun });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents');
   add(['routingCode'], order.routingCode, 'code');
-  add(['waybillNo'], order.waybillNo, 'code');
+  add(['waybillNo'], order.waybillNo, 'code', WAYBILL_NO_PHONE_RUN);
   for (const who of PARTIES) {
     const a = order[who].address;
     // Mainland-China divisions are checked against the official table; only free-form ones are screened.
@@ -171,23 +179,25 @@ function partySecrets(party: ScreenedParty): PartySecrets {
   const a = party.address;
   const streetTexts = a.country === 'CN' ? [(a as ChineseAddress).street, (a as ChineseAddress).detail] : [(a as InternationalAddress).line1, (a as InternationalAddress).line2];
   return {
-    phoneGrams: phoneGrams(party.phone),
+    phoneDigits: party.phone.replace(/\D/g, ''),
     ...nameProbes(party.name),
     street: streetTexts.flatMap((t) => (t ? streetParts(t) : [])),
   };
 }
 
-/** The 6-digit runs of a number: those of its E.164 digits hold those of its national number, their tail. */
-function phoneGrams(e164: string): Set<string> {
-  const digits = e164.replace(/\D/g, '');
-  const grams = new Set<string>();
-  for (let i = 0; i + PHONE_RUN <= digits.length; i++) grams.add(digits.slice(i, i + PHONE_RUN));
-  return grams;
+/** Whether a digit run holds `length` consecutive digits of a phone's (E.164 digits hold the national number's). */
+function sharesDigits(run: string, phoneDigits: string, length: number): boolean {
+  for (let i = 0; i + length <= run.length; i++) if (phoneDigits.includes(run.slice(i, i + length))) return true;
+  return false;
 }
 
-function holdsGram(run: string, grams: ReadonlySet<string>): boolean {
-  for (let i = 0; i + PHONE_RUN <= run.length; i++) if (grams.has(run.slice(i, i + PHONE_RUN))) return true;
-  return false;
+/**
+ * Whether a client waybillNo holds PHONE_RUN or more digits in a row of either party's phone: fewer than
+ * refuse it (rule 2), enough for an alert.
+ */
+export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
+  const runs = order.waybillNo ? digitRuns(order.waybillNo) : [];
+  return PARTIES.some((who) => runs.some((run) => sharesDigits(run, order[who].phone.replace(/\D/g, ''), PHONE_RUN)));
 }
 
 /** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */

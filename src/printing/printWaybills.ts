@@ -10,6 +10,7 @@ import type { AuditEntry } from '../audit/auditRecord';
 import { WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
+import { waybillNoNearPhone } from '../order/screenPrintedText';
 import type { LoadedTemplate } from '../layout/loadTemplate';
 import { layoutWaybill, SymbolCache, type WaybillLayout } from '../layout/layoutWaybill';
 import type { TextMetrics } from '../layout/textMeasure';
@@ -108,7 +109,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];
   const bindings: string[] = [];
-  const relayAlerts: { kind: string; detail: string }[] = [];
+  const alerts: { kind: string; detail: string }[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
@@ -136,9 +137,11 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       const waybillNo = numbers[orderIndex]!;
       const { token, url, encoded } = await ahead.take(orderIndex);
       const content: SealedContent = { order, token };
+      // Below what refuses it, as likely chance as not; many from one client are not (screenPrintedText.ts).
+      if (waybillNoNearPhone(order)) alerts.push({ kind: 'waybill_no_phone_digits', detail: `waybill ${waybillNo}${req.clientId ? ` of client ${req.clientId}` : ''}: its number shares 6 or more digits in a row with a party's phone` });
       if (relay.unavailable) {
         summary.warnings.push(`order ${orderIndex}: no relay number could be bound; the label shows the carrier's service number`);
-        relayAlerts.push(
+        alerts.push(
           relay.unavailable === 'client over share'
             ? { kind: 'relay_client_quota', detail: `waybill ${waybillNo}: client ${req.clientId} holds its share of the relay pool` }
             : { kind: 'relay_unavailable', detail: `waybill ${waybillNo}: ${relay.unavailable}` },
@@ -206,7 +209,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     }
     throw e;
   }
-  for (const alert of relayAlerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
+  for (const alert of alerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;

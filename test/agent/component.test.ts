@@ -46,8 +46,8 @@ async function client(url: string, options: { ca?: string } = {}) {
 }
 
 /**
- * A fresh ZTO number for the standard data. About one random number in 6,000 holds six digits in a row of
- * one of its parties' phones, which the service refuses to print: those are drawn again.
+ * A fresh ZTO number for the standard data. About one random number in 700,000 holds eight digits in a row
+ * of one of its parties' phones, which the service refuses to print: those are drawn again.
  */
 function zto(): string {
   for (let tries = 0; tries < 100; tries++) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Order } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
-import { screenPrintedText } from '../../src/order/screenPrintedText';
+import { screenPrintedText, waybillNoNearPhone } from '../../src/order/screenPrintedText';
 import { WaybillError } from '../../src/errors';
 import { expectAbsent } from '../support/expectAbsent';
 
@@ -80,13 +80,27 @@ describe('printed free text screening', () => {
     refused('contents', '8613 96', sender); // E.164 digits 8613962584017
     refused('contents', '5 5 5 0 1 3', recipient);
     refused('routingCode', 'A-625840-B', sender);
-    refused('waybillNo', 'SF1234962584017', sender);
     refused('postalCode', '555013', recipient);
     refused('city', '4155550132', recipient);
     refused('region', '415-555', recipient);
     passes('routingCode', 'A-96258-B'); // 5 digits
     passes('waybillNo', 'SF1234567890123');
     passes('postalCode', '94105');
+  });
+
+  it("refuses a client waybillNo from 8 digits of a party's phone: the carrier chose it, and 6 meet by chance", () => {
+    const sender = /^must not contain 8 or more digits in a row of the sender's phone number$/;
+    refused('waybillNo', 'SF1213962584017', sender); // the whole national number 13962584017
+    refused('waybillNo', 'SF1234562584017', sender); // 62584017
+    refused('waybillNo', 'SF1234586139625', sender); // 86139625 of the E.164 digits
+    // 6 or 7 digits pass the screen (the print alerts on them: waybillNoNearPhone below).
+    passes('waybillNo', 'SF1234962584000'); // 6: 962584
+    passes('waybillNo', 'SF1209625840000'); // 7: 9625840
+    expect(waybillNoNearPhone(withField('waybillNo', 'SF1234962584000'))).toBe(true);
+    expect(waybillNoNearPhone(withField('waybillNo', 'SF1235550132000'))).toBe(true); // the recipient's
+    expect(waybillNoNearPhone(withField('waybillNo', 'SF1234962580000'))).toBe(false); // 5 digits
+    expect(waybillNoNearPhone(withField('waybillNo', 'SF1234567890123'))).toBe(false);
+    expect(waybillNoNearPhone(base)).toBe(false); // no client number
   });
 
   it("refuses either party's full name or given name, case-, width- and space-insensitively", () => {
