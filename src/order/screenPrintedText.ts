@@ -6,15 +6,18 @@
 // addresses split); each finding is an issue at the field's path whose message names the rule and the
 // party, never the value or what matched.
 //
-// Text is compared folded: NFKD (full-width → ASCII, accents split off and dropped), lower case,
-// ß → ss, apostrophes dropped. "Compact" text also drops spaces, hyphens, dots and name separators (·).
+// Text is compared folded: characters that draw nothing removed (zero-width spaces, joiners), NFKD
+// (full-width → ASCII, accents split off and dropped), lower case, ß → ss, apostrophes dropped. "Compact"
+// text also drops spaces, punctuation (hyphens, dots, name separators ·, slashes) and symbols.
 //
 // Rules:
-// 1. digit run: parcel.contents holds no run of 6 or more digits. A run is digits with only spaces,
-//    hyphens or dots between them: "139 6258 4017" and "2024-06-01" are runs of 11 and 8 digits;
-//    full-width, circled and Han digits count (一三九六二五八四零一七 is a phone number).
-// 2. phone: no field holds 6 consecutive digits (in runs as above) of either party's phone: of its
-//    E.164 digits, which hold those of its national significant number (their tail). A client waybillNo
+// 1. digit run: parcel.contents holds no run of 6 or more digits. A run is digits with anything but
+//    letters between them (spaces, hyphens, dots, slashes, brackets…): "139 6258 4017", "(139)6258/4017"
+//    and "2024-06-01" are runs of 11, 11 and 8 digits; digits of every script count (full-width,
+//    circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七 is a phone number).
+// 2. phone: no field holds 6 consecutive digits of either party's phone, in runs as above that may
+//    also hold one letter between two digit groups ("139a6258b4017"): of its E.164 digits, which hold
+//    those of its national significant number (their tail). A client waybillNo
 //    is the carrier's number, which the integrator cannot choose, and 6 of its digits meet 6 of a
 //    party's phone by chance in 1 of about 7,000 orders (as often as in the numbers we generate): there
 //    8 count (1 in some 700,000), still every phone put there by mistake; the print alerts on 6 or 7
@@ -90,6 +93,8 @@ interface ScreenedField {
   compact: string;
   /** Digit runs with their separators removed. */
   runs: string[];
+  /** The same, one letter between two digit groups allowed too (the phone rule's). */
+  phoneRuns: string[];
   /** How many consecutive digits of a party's phone refuse the field. */
   phoneRun: number;
 }
@@ -109,7 +114,7 @@ const PHONE_RUN = 6;
 const WAYBILL_NO_PHONE_RUN = 8;
 
 const message = {
-  digitRun: `must not contain ${DIGIT_RUN_MIN} or more digits in a row (spaces, hyphens and dots between digits count as none)`,
+  digitRun: `must not contain ${DIGIT_RUN_MIN} or more digits in a row (anything but letters between digits counts as none)`,
   phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
@@ -125,7 +130,7 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     if (field.kind === 'contents' && field.runs.some((r) => r.length >= DIGIT_RUN_MIN)) found(message.digitRun);
     for (const who of PARTIES) {
       const s = secrets[who];
-      if (field.runs.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
+      if (field.phoneRuns.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
       const parts = new Set(s.street.filter(({ probe: p }) => probe(p, field)).map(({ part }) => part));
@@ -138,7 +143,7 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
   const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, phoneRun = PHONE_RUN) => {
-    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text), phoneRun });
+    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text, DIGIT_RUN), phoneRuns: digitRuns(text, PHONE_DIGIT_RUN), phoneRun });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents');
   add(['routingCode'], order.routingCode, 'code');
@@ -162,17 +167,32 @@ function probe(p: Probe, field: ScreenedField): boolean {
 const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
-const DIGIT_RUN = /\d(?:[\s.\-\u2010-\u2015\u2212]*\d)*/g;
+const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*)?\d)*/gu;
 /** Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七); 十 and 百 are no digits. */
 const HAN_DIGITS = /[〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖]/gu;
 const HAN_DIGIT_VALUE: Record<string, string> = Object.fromEntries(
   [...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))]).concat([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
 );
 
-/** Digit runs (ASCII, full-width, circled, Han), with the spaces, hyphens and dots between their digits removed. */
-function digitRuns(text: string): string[] {
-  const digits = fold(text).replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d);
-  return (digits.match(DIGIT_RUN) ?? []).map((run) => run.replace(/\D/g, ''));
+/** Digit runs (of every script, and Han), with what stands between their digits removed. */
+function digitRuns(text: string, pattern: RegExp): string[] {
+  const digits = fold(text)
+    .replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d)
+    .replace(DECIMAL_DIGIT, (d) => String(decimalValue(d)));
+  return (digits.match(pattern) ?? []).map((run) => run.replace(/\D/g, ''));
+}
+
+/** A decimal digit of a script other than ASCII (Arabic-Indic ٣, Devanagari ३, …). */
+const DECIMAL_DIGIT = /(?![0-9])\p{Nd}/gu;
+const IS_DECIMAL_DIGIT = /^\p{Nd}$/u;
+
+/** Unicode encodes each script's decimal digits as 0 to 9 in a row: the value is the place in that row. */
+function decimalValue(digit: string): number {
+  const cp = digit.codePointAt(0)!;
+  let before = 0;
+  while (IS_DECIMAL_DIGIT.test(String.fromCodePoint(cp - before - 1))) before++;
+  return before % 10;
 }
 
 function partySecrets(party: ScreenedParty): PartySecrets {
@@ -196,7 +216,7 @@ function sharesDigits(run: string, phoneDigits: string, length: number): boolean
  * refuse it (rule 2), enough for an alert.
  */
 export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
-  const runs = order.waybillNo ? digitRuns(order.waybillNo) : [];
+  const runs = order.waybillNo ? digitRuns(order.waybillNo, PHONE_DIGIT_RUN) : [];
   return PARTIES.some((who) => runs.some((run) => sharesDigits(run, order[who].phone.replace(/\D/g, ''), PHONE_RUN)));
 }
 

@@ -7,9 +7,13 @@ export interface Probe {
   test(text: string): boolean;
 }
 
-/** Case-, width- and accent-insensitive text. */
+/** Characters that draw nothing (joiners, variation selectors, zero-width spaces): no secret is split by them. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/** Case-, width- and accent-insensitive text, without characters that draw nothing. */
 export function fold(text: string): string {
   return text
+    .replace(INVISIBLE, '')
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .normalize('NFC')
@@ -18,9 +22,10 @@ export function fold(text: string): string {
     .replace(/['\u2018\u2019\u02BC`]/g, '');
 }
 
-const COMPACT_DROPS = /[\s\-\u2010-\u2015\u2212.\u00B7\u2022\u30FB\u2027\uFF65\u2219\u22C5]/gu;
+/** Spaces, punctuation (hyphens, dots, name separators, slashes, brackets) and symbols (emoji, bullets, minus). */
+const COMPACT_DROPS = /[\s\p{P}\p{S}]/gu;
 
-/** Folded, without spaces, hyphens, dots and name separators. */
+/** Folded, without spaces, punctuation and symbols: "Mary/Jane", "Mary·Jane" and "Mary 🎁 Jane" are maryjane. */
 export function compact(text: string): string {
   return fold(text).replace(COMPACT_DROPS, '');
 }

@@ -63,7 +63,7 @@ describe('printed free text screening', () => {
     expect(parseOrders(fs.readFileSync(path.join(SAMPLES, 'orders.json'), 'utf8'), 'orders.json')).toHaveLength(3);
   });
 
-  it('refuses a run of 6 or more digits in parcel.contents, spaces, hyphens and dots between digits ignored', () => {
+  it('refuses a run of 6 or more digits in parcel.contents, anything but letters between digits ignored', () => {
     const rule = /^must not contain 6 or more digits in a row/;
     for (const text of ['138 0013 8000', '订单 202406', '2024-06-01', '12.34.56', '１２３４５６', '１２３ ４５６', 'SKU 12-34-56-78', '电话一三八零零一三八零零零', '①②③④⑤⑥', '壹贰叁肆伍陆'])
       refused('contents', text, rule);
@@ -86,6 +86,25 @@ describe('printed free text screening', () => {
     passes('routingCode', 'A-96258-B'); // 5 digits
     passes('waybillNo', 'SF1234567890123');
     passes('postalCode', '94105');
+  });
+
+  it('reads digits past what would hide them: characters that draw nothing, any punctuation, one letter, digits of other scripts', () => {
+    const sender = /^must not contain 6 or more digits in a row of the sender's phone number$/;
+    const recipient = /^must not contain 6 or more digits in a row of the recipient's phone number$/;
+    for (const text of ['139\u200b6258\u200b4017', '139\u00ad6258\u20604017', '139/6258/4017', '139_6258_4017', '(139)6258(4017)', '139、6258、4017', '139:6258,4017', '139a6258b4017', '139号6258室4017', '١٣٩٦٢٥٨٤٠١٧', '१३९६२५८४०१७'])
+      refused('contents', text, sender);
+    for (const text of ['415\u200b555\u200b0132', '415/555/0132']) refused('city', text, recipient);
+    // Without a phone, a run is still a run across punctuation (rule 1); letters end it.
+    refused('contents', '38/39/40/41', /^must not contain 6 or more digits in a row/);
+    passes('contents', 'RTX 4090D 24G');
+    passes('contents', '尺码 38 颜色 40');
+  });
+
+  it('reads names and streets past characters that draw nothing and past punctuation', () => {
+    refused('contents', '晓\u200b岚', /^must not contain the sender's name or given name$/);
+    refused('contents', 'Mary/Jane/O\u2060Connor', /^must not contain the recipient's name or given name$/);
+    refused('contents', 'Con\u200bnor', /^must not contain the recipient's name or given name$/);
+    refused('contents', '11\u200b02室', /^must not contain part of the sender's street address \(a building, unit or room\)$/);
   });
 
   it("refuses a client waybillNo from 8 digits of a party's phone: the carrier chose it, and 6 meet by chance", () => {

@@ -1,5 +1,6 @@
 // Tests for printableText: human-entered text reaches paper, terminals and audit lines, so it may hold no
-// control character, no bidi formatting character, no line separator and no broken UTF-16. Every text
+// control character, no bidi formatting character, no line separator, no broken UTF-16 and nothing that
+// is not text; characters that draw nothing are removed. Every text
 // field of an order (and its phone) goes through these checks, and no message quotes the value.
 
 import { WaybillError } from '../../src/errors';
@@ -39,6 +40,20 @@ describe('printableText', () => {
   it('accepts text outside those classes: surrogate pairs, emoji sequences, joiners scripts need, any script', () => {
     for (const s of ['𠀾明', '👩‍👩‍👧 Family', 'می‌خواهم', 'محمد علي', 'José García', '麦麦提·赛帕克', 'Flat 12, Rosebery Court', 'a\u00a0b'])
       expect({ text: hex(s), messages: messagesOf(s) }).toEqual({ text: hex(s), messages: [] });
+  });
+
+  it('removes characters that draw nothing, which pasted text brings and which would split a secret unseen', () => {
+    // Zero-width space, soft hyphen, word joiner, invisible times, BOM, Hangul filler, Mongolian vowel separator, Khmer inherent vowel, a tag.
+    for (const c of ['\u200b', '\u00ad', '\u2060', '\u2062', '\ufeff', '\u3164', '\u180e', '\u17b4', '\u{e0041}'])
+      expect({ char: hex(c), value: printableText(64).parse(`张${c}三${c}`) }).toEqual({ char: hex(c), value: '张三' });
+    expect(messagesOf('\u200b\u3164\ufeff')).toEqual(['must not be empty']);
+    // The joiners and variation selectors that scripts, names and emoji need stay.
+    for (const s of ['👩‍👩‍👧', 'می‌خواهم', '葛\u{e0100}西', '❤\ufe0f']) expect(printableText(64).parse(s)).toBe(s);
+  });
+
+  it('refuses the other format characters, private-use characters and noncharacters', () => {
+    for (const c of ['\ufff9', '\u0600', '\ue000', '\u{f0000}', '\uffff', '\ufdd0'])
+      expect({ char: hex(c), messages: messagesOf(`张${c}三`) }).toEqual({ char: hex(c), messages: ['must not contain format, private-use or noncharacters'] });
   });
 
   it('trims whitespace at the edges (including line separators there) instead of refusing it', () => {
