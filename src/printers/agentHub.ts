@@ -79,7 +79,9 @@ export class AgentHub implements AgentDispatch {
 
   /** For the http server's 'upgrade' event: true when the request was for the agent path (answered here). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== AGENT_PATH) return false;
+    // The path as sent, compared as text: a request target that is no URL ("//[") must not throw here,
+    // in the server's 'upgrade' listener, where it would end the process.
+    if ((req.url ?? '/').split('?', 1)[0] !== AGENT_PATH) return false;
     void this.admit(req).then(
       (p) => {
         if ('status' in p) return refuse(socket, p.status, p.retryAfter);

@@ -41,4 +41,28 @@ describe('waybill serve', () => {
     }
     expect(running.server.listening).toBe(false);
   });
+
+  it('closes an upgrade request whose target is no URL, and keeps answering', async () => {
+    const config = loadConfig({ WAYBILL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-serve-')) });
+    const services = await openServices(config, () => {});
+    const running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
+    try {
+      for (const target of ['//[', 'http://[::1', '/v1/agent?x']) {
+        const closed = await new Promise<string>((resolve) => {
+          const socket = net.connect(Number(new URL(running.url).port), '127.0.0.1', () =>
+            socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`),
+          );
+          let text = '';
+          socket.setTimeout(5000, () => socket.destroy());
+          socket.on('data', (c) => (text += c.toString('utf8'))).on('close', () => resolve(text));
+        });
+        // Not a 101: the path is not the agent's, or the agent's without a credential.
+        expect(closed).not.toMatch(/^HTTP\/1\.1 101/);
+        expect(await (await fetch(`${running.url}/healthz`)).json()).toEqual({ status: 'ok' });
+      }
+    } finally {
+      await running.shutdown();
+      await services.close();
+    }
+  });
 });
