@@ -187,10 +187,8 @@ export const NewWebhook = z.strictObject({
     .max(2000)
     .url()
     .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL')
-    .refine((u) => {
-      const parsed = new URL(u);
-      return !parsed.username && !parsed.password;
-    }, 'must not carry a user name or password')
+    // zod runs this after a failed url() too: a URL that does not parse is that check's issue alone.
+    .refine((u) => !URL.canParse(u) || !(new URL(u).username || new URL(u).password), 'must not carry a user name or password')
     .describe('where events are POSTed'),
   events: z.array(WebhookEventType).min(1).optional().describe('which event types to send; every type by default'),
   client: ClientId.optional().describe('admins: the client whose events go here; without it an admin endpoint (every client, plus courier.suspended and alert.raised)'),

@@ -174,6 +174,10 @@ describe.each(STORE_BACKENDS)('%s webhook endpoints: API and CLI', (_name, backe
       [{}, 'url'],
       [{ url: 'ftp://127.0.0.1/x' }, 'url'],
       [{ url: 'http://user:pw@127.0.0.1/x' }, 'url'],
+      // No URL at all: the url check's issue, never a 500.
+      [{ url: 'not a url' }, 'url'],
+      [{ url: 'http://127.0.0.1:99999/x' }, 'url'],
+      [{ url: 'http://[zz]/' }, 'url'],
       [{ url, events: [] }, 'events'],
       [{ url, events: ['waybill.teleported'] }, 'events[0]'],
       [{ url, events: ['alert.raised'] }, 'events'],
