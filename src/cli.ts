@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `waybill` command. It wires configuration, store and keys once, then calls the use cases.
-// Output files are written beside their target and renamed into place only when complete.
+// Output files are checked before anything is stored, written beside their target and renamed into place
+// only when complete (src/cli/outputFile.ts).
 
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,6 @@ import { fontMetrics } from './layout/textMeasure';
 import { printWaybills, reprintOrders, type PrintRequest, type PrintSummary } from './printing/printWaybills';
 import { CLI_CLIENT, ClientId } from './auth/apiKey';
 import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
-import { partialPath } from './printing/printLeases';
 import { BARCODE_MODES, DPIS, FORMAT_NAMES, TEXT_MODES, checkRenderOptions, labelRenderer, type Dpi, type OutputFormat, type RenderOptions } from './render/outputFormats';
 import type { BarcodeMode, TextMode } from './render/composeLabel';
 import { printerRenderOptions } from './printers/printer';
@@ -21,8 +20,9 @@ import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } 
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
+import { checkOutputFile, outputGuard, writeOutputFile } from './cli/outputFile';
 import { useRenderThreadForEveryPrint } from './render/renderThread';
-import { EXIT, STD_IO, UsageError, asIo, printList, reportError, suggestion, type Io, type Output } from './cli/io';
+import { EXIT, STD_IO, UsageError, asIo, printList, reportError, stdOutputFailed, suggestion, type Io, type Output } from './cli/io';
 // The other commands' modules load when their command runs (`await import`): the server, the agent, the
 // webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
 
@@ -252,6 +252,9 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
   if (!values.printer) checkRenderOptions(format, jobOptions);
+  // The output file: its real path, never the order file, a directory or device, or the data directory's
+  // keys and database; its folder created and writable. Refused here, before the store is opened.
+  const target = values.out ? checkOutputFile(values.out, outputGuard(config, [file])) : undefined;
   const validated = { orders: orders.length, ms: Date.now() - started };
   let progress: Progress | undefined;
 
@@ -295,30 +298,27 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
     }
 
     const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
-    const out = path.resolve(values.out!);
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    const temp = partialPath(out);
-    // Created here and now, not when the stream gets round to opening it: a print refused before its first
-    // byte (an order id or waybill number already used) would otherwise leave the file behind the cleanup.
-    const stream = fs.createWriteStream(temp, { fd: fs.openSync(temp, 'wx', 0o600) });
-    try {
-      const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi, jobOptions));
-      const summary = await print({ ...request, template, format, sink, host: os.hostname(), output: temp });
-      fs.chmodSync(temp, 0o644);
-      fs.renameSync(temp, out);
-      done(summary, template, format, out);
-      io.out(out);
-      return EXIT.ok;
-    } finally {
-      stream.destroy();
-      fs.rmSync(temp, { force: true });
-    }
+    // The .partial is created here and now, not when the stream gets round to opening it: a print refused
+    // before its first byte (an order id or waybill number already used) would otherwise leave the file
+    // behind the cleanup. It is removed on failure and on SIGINT/SIGTERM (outputFile.ts).
+    const summary = await writeOutputFile(
+      target!,
+      io,
+      (stream, partial) => {
+        const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi, jobOptions));
+        return print({ ...request, template, format, sink, host: os.hostname(), output: partial });
+      },
+      values.reprint ? '; the reprint was recorded: --reprint prints these waybills again' : '; the waybills were created: --reprint prints them',
+    );
+    done(summary, template, format, target!.resolved);
+    io.out(target!.resolved);
+    return EXIT.ok;
   }).finally(() => progress?.stop());
 }
 
 
 if (require.main === module) {
   main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
+    process.exitCode = code === EXIT.ok && stdOutputFailed() ? EXIT.internal : code;
   });
 }

@@ -2,11 +2,11 @@
 // (a rotation record starts the new key's chain at once) and the public key an investigator needs to
 // check checkpoint signatures. Output: key ids and the public key only, never a secret.
 
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { addAuditKey } from '../vault/keyFile';
 import type { Services } from '../wiring';
 import { EXIT, type Io } from './io';
+import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 
 
 export async function auditKeyCommand(
@@ -24,7 +24,12 @@ export async function auditKeyCommand(
       return EXIT.failure;
     }
     const pem = signer.publicKey.export({ format: 'pem', type: 'spki' }).toString();
-    if (values.out) fs.writeFileSync(values.out, pem, { mode: 0o644 });
+    // Checked and written as a print's output is (outputFile.ts): never over the key file, the database or
+    // another file of the service. The data directory itself may hold it (a public key, not order data).
+    if (values.out) {
+      const target = checkOutputFile(values.out, outputGuard(s.config, [], { serviceFilesOnly: true }));
+      await writeOutputFile(target, io, (stream) => new Promise<void>((resolve, reject) => stream.once('error', reject).end(pem, resolve)));
+    }
     io.err(`audit checkpoint signing key ${signer.keyId}${values.out ? ` (written to ${values.out})` : ''}`);
     io.out(pem.trimEnd()); // the public key is the output: `waybill keys audit-public > audit-public.pem`
     return EXIT.ok;

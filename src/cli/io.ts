@@ -17,7 +17,34 @@ export type Output = Io | ((line: string) => void);
 
 export const asIo = (output: Output): Io => (typeof output === 'function' ? { out: output, err: output } : output);
 
-export const STD_IO: Io = { out: (l) => process.stdout.write(l + '\n'), err: (l) => process.stderr.write(l + '\n') };
+/**
+ * The process's stdout and stderr. A reader that goes away (`waybill templates | head -1`) is normal use:
+ * the first EPIPE stops writing to that stream, quietly, and the command finishes as it would have (its
+ * store work completes, its exit code stands); no stack trace. Other write errors are reported once.
+ */
+export const STD_IO: Io = { out: (l) => writeLine(process.stdout, l), err: (l) => writeLine(process.stderr, l) };
+
+let outputFailed = false;
+/** True when stdout or stderr failed for another reason than a reader gone (a full disk): exit 70, not 0. */
+export const stdOutputFailed = (): boolean => outputFailed;
+
+const closedStreams = new WeakSet<NodeJS.WritableStream>();
+const watchedStreams = new WeakSet<NodeJS.WritableStream>();
+
+function writeLine(stream: NodeJS.WriteStream, line: string): void {
+  if (closedStreams.has(stream)) return;
+  if (!watchedStreams.has(stream)) {
+    watchedStreams.add(stream);
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (closedStreams.has(stream)) return;
+      closedStreams.add(stream);
+      if (e.code === 'EPIPE') return;
+      outputFailed = true;
+      if (stream !== process.stderr && !closedStreams.has(process.stderr)) process.stderr.write(`waybill: cannot write the output (${e.code ?? e.message})\n`);
+    });
+  }
+  stream.write(line + '\n');
+}
 
 export const EXIT = {
   ok: 0,

@@ -2,18 +2,16 @@
 // (nothing to create, nothing to record) and reads only the configuration's templates; orders are parsed
 // and screened exactly as `waybill print` does, so a preview that passes is a print that passes validation.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config';
 import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
-import { partialPath } from '../printing/printLeases';
 import { previewWaybills } from '../printing/previewWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { DPIS, labelRenderer, type Dpi, type OutputFormat } from '../render/outputFormats';
 import { EXIT, UsageError, type Io } from './io';
 import { readOrderFile } from './orderFile';
+import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 
 /** What a preview renders: a PDF, an image, or the JSON of exactly what each copy shows; not a printer language. */
 export const PREVIEW_FORMATS = ['pdf', 'png', 'json'] as const satisfies readonly OutputFormat[];
@@ -35,25 +33,19 @@ export async function previewCommand(args: string[], config: Config, io: Io): Pr
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf for several');
   const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
+  // Checked as a print's output is (outputFile.ts): never the order file, a directory or device, or the data directory.
+  const target = checkOutputFile(values.out, outputGuard(config, [file]));
 
   // Written beside the target and renamed into place when complete, as a print's output is.
-  const out = path.resolve(values.out);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const temp = partialPath(out);
-  try {
-    const stream = fs.createWriteStream(temp, { flags: 'wx', mode: 0o600 });
+  const summary = await writeOutputFile(target, io, (stream) => {
     const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
-    const summary = await previewWaybills({ metrics: fontMetrics }, { orders, template, sink });
-    fs.chmodSync(temp, 0o644);
-    fs.renameSync(temp, out);
-    for (const w of summary.warnings) io.err(`warning: ${w}`);
-    io.err(
-      `previewed ${summary.waybills} waybill(s), ${summary.labels} label(s), template ${template.id}, format ${format}, ` +
-        `in ${Date.now() - started} ms (nothing created) → ${out}`,
-    );
-    io.out(out);
-    return EXIT.ok;
-  } finally {
-    fs.rmSync(temp, { force: true });
-  }
+    return previewWaybills({ metrics: fontMetrics }, { orders, template, sink });
+  });
+  for (const w of summary.warnings) io.err(`warning: ${w}`);
+  io.err(
+    `previewed ${summary.waybills} waybill(s), ${summary.labels} label(s), template ${template.id}, format ${format}, ` +
+      `in ${Date.now() - started} ms (nothing created) → ${target.resolved}`,
+  );
+  io.out(target.resolved);
+  return EXIT.ok;
 }

@@ -1,0 +1,251 @@
+// The file a command writes with `--out PATH` (`waybill print`, `waybill preview`, `keys audit-public`).
+// The target is checked before anything is created or stored: its real path (a symlink is followed, so
+// the file it points at is written), not a directory, device, FIFO or socket, not the command's own
+// input, and nowhere in the data directory (the master key file, the database and its -wal/-shm, the
+// settings) nor the audit checkpoint file. Its folder is created if missing and must take a new file. The output is then written to
+// this run's hidden `.partial` beside the target and renamed into place only when complete; it is removed
+// when the run fails, and on SIGINT/SIGTERM before the process ends with the signal (130 / 143).
+// Messages name --out and the path given, never anything of the orders.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { CONFIG_FILE_NAME, type Config } from '../config/config';
+import { partialPath } from '../printing/printLeases';
+import { KEY_FILE_NAME } from '../vault/keyFile';
+import { CHECKPOINT_FILE_NAME } from './auditCheckpoints';
+import { UsageError, type Io } from './io';
+
+export interface OutputFile {
+  /** The path as given, for messages. */
+  readonly given: string;
+  /** The path as given, made absolute: what the command reports on stdout. */
+  readonly resolved: string;
+  /** The file written: the real path of the target (a symlink's target). */
+  readonly path: string;
+  /** This run's hidden file beside it, renamed into place when complete. */
+  readonly partial: string;
+}
+
+export interface OutputGuard {
+  /** The command's input files (an order file): never written over. */
+  inputs?: readonly string[];
+  /** The data directory: nothing in it is an output (unless `serviceFilesOnly`). */
+  dataDir: string;
+  /** The service's own files, wherever they are: keys, database (-wal, -shm), settings, audit checkpoints. */
+  serviceFiles: readonly string[];
+  /** Only the service's own files are refused, not the whole data directory (a public key may go there). */
+  serviceFilesOnly?: boolean;
+}
+
+/** The embedded store's file name, as wiring.ts's sqliteFile (not imported: a preview loads no store code). */
+const SQLITE_FILE_NAME = 'waybill.db';
+
+/** What an output of this configuration never is: the data directory and the service's files, the `inputs`. */
+export function outputGuard(config: Config, inputs: readonly string[] = [], options: { serviceFilesOnly?: boolean } = {}): OutputGuard {
+  const db = path.join(config.dataDir, SQLITE_FILE_NAME);
+  return {
+    inputs,
+    dataDir: config.dataDir,
+    serviceFiles: [
+      path.join(config.dataDir, KEY_FILE_NAME),
+      ...['', '-wal', '-shm', '-journal'].map((suffix) => db + suffix),
+      path.join(config.dataDir, CONFIG_FILE_NAME),
+      path.join(config.auditCheckpointDir, CHECKPOINT_FILE_NAME),
+    ],
+    ...options,
+  };
+}
+
+/** Checks `--out given` and prepares its folder; throws a UsageError (exit 64) naming what is wrong. */
+export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
+  const refuse = (why: string) => new UsageError(`--out ${given}: ${why}`);
+  if (!given.trim()) throw new UsageError('--out needs a file path');
+  const target = realTarget(path.resolve(given), refuse);
+  const existing = statOrUndefined(target);
+  if (existing && !existing.isFile()) throw refuse(`is ${kindOf(existing)}, not a file: give the path of a file to write`);
+  if (given.endsWith('/') || given.endsWith(path.sep)) throw refuse('names a folder: give the path of a file to write');
+
+  const dataDir = realTarget(path.resolve(guard.dataDir), () => undefined);
+  const refuseService = () => refuse('is a file of the service (keys, database, settings or audit checkpoints); write the output elsewhere');
+  if (!guard.serviceFilesOnly && isInside(target, dataDir)) throw refuse(`is inside the data directory (${guard.dataDir}), which holds the keys and the database; write the output elsewhere`);
+  for (const file of guard.serviceFiles) if (realTarget(path.resolve(file), () => undefined) === target) throw refuseService();
+  if (existing) {
+    for (const input of guard.inputs ?? []) {
+      const s = statOrUndefined(input);
+      if (s && s.dev === existing.dev && s.ino === existing.ino) throw refuse('is the input order file; write the output to another file');
+    }
+    // A hard link to one of them is the same file under another name.
+    for (const file of guard.serviceFiles) {
+      const s = statOrUndefined(file);
+      if (s && s.dev === existing.dev && s.ino === existing.ino) throw refuseService();
+    }
+  }
+
+  const folder = path.dirname(target);
+  try {
+    fs.mkdirSync(folder, { recursive: true });
+  } catch (e) {
+    throw refuse(`its folder ${folder} cannot be created (${reason(e)})`);
+  }
+  const partial = partialPath(target);
+  // The folder must take a new file: tried now, before anything is stored, and removed at once.
+  try {
+    fs.closeSync(fs.openSync(partial, 'wx', 0o600));
+  } catch (e) {
+    throw refuse(`cannot write a file in ${folder} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the folder takes no new files' : reason(e)})`);
+  }
+  fs.rmSync(partial, { force: true });
+  return { given, resolved: path.resolve(given), path: target, partial };
+}
+
+/**
+ * Writes `file`: `write` fills the stream (its `.partial`), which is renamed into place when `write`
+ * resolves. On failure, or SIGINT/SIGTERM, the `.partial` is removed. `afterFailedRename`: what to add
+ * when the rename fails (a print's waybills are stored by then).
+ */
+export async function writeOutputFile<T>(file: OutputFile, io: Io, write: (stream: fs.WriteStream, partial: string) => Promise<T>, afterFailedRename = ''): Promise<T> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file.partial, 'wx', 0o600);
+  } catch (e) {
+    throw new UsageError(`--out ${file.given}: cannot write a file in ${path.dirname(file.path)} (${reason(e)})`);
+  }
+  const stream = fs.createWriteStream(file.partial, { fd });
+  const stopWatching = removeOnSignal(file, io);
+  try {
+    const result = await write(stream, file.partial);
+    fs.chmodSync(file.partial, 0o644);
+    try {
+      fs.renameSync(file.partial, file.path);
+    } catch (e) {
+      throw new Error(`--out ${file.given}: the output could not be put in place (${reason(e)})${afterFailedRename}`);
+    }
+    return result;
+  } finally {
+    stopWatching();
+    stream.destroy();
+    fs.rmSync(file.partial, { force: true });
+  }
+}
+
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Until the returned function is called: on SIGINT or SIGTERM the `.partial` is removed, a line says so,
+ * and the process ends by that signal (the shell sees 130 or 143). A store transaction in progress is
+ * not committed; the next print's lease sweep returns a dead run's provisional relay numbers.
+ */
+function removeOnSignal(file: OutputFile, io: Io): () => void {
+  const stop = () => {
+    for (const signal of Object.keys(SIGNAL_EXIT)) process.removeListener(signal, onSignal);
+  };
+  function onSignal(signal: NodeJS.Signals): void {
+    stop();
+    try {
+      fs.rmSync(file.partial, { force: true });
+    } catch {
+      // nothing more can be done here; the next print's sweep removes it
+    }
+    io.err(`waybill: interrupted (${signal}): stopped before ${file.given} was written; the unfinished output was removed`);
+    // With no listener left, the signal's default action ends the process, as if it had never been caught.
+    process.kill(process.pid, signal);
+    // Should the signal be ignored (its disposition inherited as SIG_IGN), end with its conventional code.
+    setTimeout(() => process.exit(SIGNAL_EXIT[signal as keyof typeof SIGNAL_EXIT]), 500).unref();
+  }
+  for (const signal of Object.keys(SIGNAL_EXIT)) process.on(signal, onSignal);
+  return stop;
+}
+
+/** The real path of `p` (symlinks followed), also when it or its folders do not exist yet. */
+function realTarget<E>(p: string, refuse: (why: string) => E): string {
+  const missing: string[] = [];
+  let at = p;
+  for (let hops = 0; ; ) {
+    try {
+      return path.join(fs.realpathSync(at), ...missing);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') {
+        const refused = refuse(`a folder on its path is a file (${firstFileOn(at) ?? path.dirname(at)})`);
+        if (refused) throw refused;
+        return p;
+      }
+      if (code === 'ELOOP') {
+        const refused = refuse('too many symbolic links');
+        if (refused) throw refused;
+        return p;
+      }
+      if (code !== 'ENOENT') {
+        const refused = refuse(`cannot be resolved (${reason(e)})`);
+        if (refused) throw refused;
+        return p;
+      }
+    }
+    // Not there: a dangling symbolic link is followed to where it points; a missing name is kept.
+    let link: string | undefined;
+    try {
+      link = fs.readlinkSync(at);
+    } catch {
+      link = undefined;
+    }
+    if (link !== undefined) {
+      if (++hops > 40) {
+        const refused = refuse('too many symbolic links');
+        if (refused) throw refused;
+        return p;
+      }
+      at = path.resolve(path.dirname(at), link);
+      continue;
+    }
+    const parent = path.dirname(at);
+    if (parent === at) return path.join(at, ...missing);
+    missing.unshift(path.basename(at));
+    at = parent;
+  }
+}
+
+function firstFileOn(p: string): string | undefined {
+  const parts = p.split(path.sep);
+  for (let i = 2; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join(path.sep) || path.sep;
+    const s = statOrUndefined(prefix);
+    if (s && !s.isDirectory()) return prefix;
+  }
+  return undefined;
+}
+
+const isInside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
+
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function kindOf(s: fs.Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+const REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'no such folder',
+  ENOTDIR: 'a folder on its path is a file',
+  EEXIST: 'a file is in the way',
+  ENOSPC: 'no space left on the device',
+  EISDIR: 'a directory is in the way',
+  ENAMETOOLONG: 'the name is too long',
+  EDQUOT: 'disk quota exceeded',
+};
+
+function reason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return (code && REASONS[code]) ?? code ?? 'failed';
+}
