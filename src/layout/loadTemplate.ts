@@ -39,7 +39,8 @@ export function listTemplates(dir: string): string[] {
 export function loadTemplate(dir: string, id: string): LoadedTemplate {
   const file = path.join(dir, `${id}.json`);
   if (!/^[a-z0-9][a-z0-9-]{1,40}$/.test(id) || !fs.existsSync(file)) {
-    throw new WaybillError('unknown_template', `unknown template "${id}"; available: ${listTemplates(dir).join(', ')}`);
+    // The id is not quoted: like every value a caller sent, it may be anything.
+    throw new WaybillError('unknown_template', `unknown template; available: ${listTemplates(dir).join(', ')}`);
   }
   return parseTemplate(fs.readFileSync(file, 'utf8'), path.basename(file));
 }

@@ -94,7 +94,7 @@ describe('waybill print', () => {
   it('refuses an unknown template and names the available ones', async () => {
     const w = workspace();
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'), '--template', 'a4-invoice', '--out', path.join(w.out, 'x.pdf'))).toBe(EXIT.badInput);
-    expect(w.lines.join('\n')).toMatch(/unknown template "a4-invoice"; available: .*cn-4copy/);
+    expect(w.lines.join('\n')).toMatch(/unknown template; available: .*cn-4copy/);
     expect(filesIn(w.out)).toEqual([]);
   });
 
