@@ -6,6 +6,7 @@
 import { WaybillError } from '../errors';
 import express from 'express';
 import { z } from 'zod';
+import { refusingControls } from '../validation/printableText';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
@@ -55,9 +56,16 @@ export const CallReceipt = z
     startedAt: iso,
     answeredAt: iso,
     endedAt: iso,
-    releaseCause: z.string().max(64).optional(),
+    releaseCause: refusingControls(z.string().max(64)).optional(),
   })
-  .strict();
+  .strict()
+  // A call's times come in order; a receipt that says otherwise is a PBX fault, not a call to record.
+  .superRefine((r, ctx) => {
+    const at = (s: string | undefined) => (s === undefined ? undefined : Date.parse(s));
+    const [started, answered, ended] = [at(r.startedAt), at(r.answeredAt), at(r.endedAt)];
+    if (started !== undefined && answered !== undefined && answered < started) ctx.addIssue({ code: 'custom', path: ['answeredAt'], message: 'must not be before startedAt' });
+    if (ended !== undefined && (answered ?? started) !== undefined && ended < (answered ?? started)!) ctx.addIssue({ code: 'custom', path: ['endedAt'], message: `must not be before ${answered !== undefined ? 'answeredAt' : 'startedAt'}` });
+  });
 
 /** Where a relay call goes: bridge to the real party or reject with a recording. */
 export const RelayResolveAnswer = z.union([

@@ -280,6 +280,15 @@ describe('relay numbers', () => {
       expect(await w.post('/v1/relay/calls', receipt)).toMatchObject({ status: 201, body: { outcome: 'recorded' } });
       expect(await w.post('/v1/relay/calls', receipt)).toMatchObject({ status: 200, body: { outcome: 'duplicate' } });
       expect((await w.post('/v1/relay/calls', { ...receipt, releaseCause: 'busy' })).status).toBe(409);
+      // A receipt whose times run backwards, or whose cause holds controls, is refused at its field.
+      const refused = async (bad: Record<string, unknown>, path: string) => {
+        const r = await w.post('/v1/relay/calls', { ...receipt, callId: 'pbx-1:0002', ...bad });
+        expect({ status: r.status, paths: (r.body.errors as { path: string }[]).map((e) => e.path) }).toEqual({ status: 422, paths: [path] });
+      };
+      await refused({ endedAt: '2026-11-23T07:59:00Z' }, 'endedAt');
+      await refused({ answeredAt: '2026-11-23T07:59:59Z' }, 'answeredAt');
+      await refused({ answeredAt: '2026-11-23T08:00:05Z', endedAt: '2026-11-23T08:00:01Z' }, 'endedAt');
+      await refused({ releaseCause: 'normal\u202eclearing' }, 'releaseCause');
       const calls = (await w.audit.forWaybill(w.printed[0].waybillNo)).filter((r) => r.action === 'call');
       expect(calls.map((r) => r.outcome)).toEqual(['bridged']);
       const trail = JSON.stringify(await w.audit.forWaybill(w.printed[0].waybillNo)) + w.logs.join('\n');
