@@ -33,8 +33,11 @@ const Cursor = z
   .transform((s, ctx) => {
     try {
       const decoded: unknown = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
-      if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === 'string' && ISO_UTC.test(decoded[0]) && typeof decoded[1] === 'string' && UUID.test(decoded[1]))
-        return { createdAt: decoded[0], id: decoded[1] };
+      if (Array.isArray(decoded) && decoded.length === 2 && typeof decoded[0] === 'string' && ISO_UTC.test(decoded[0]) && typeof decoded[1] === 'string' && UUID.test(decoded[1])) {
+        const cursor = { createdAt: decoded[0], id: decoded[1] };
+        // Exactly as encodeCursor writes it: base64url decoding skips what it does not know ("=", "%00").
+        if (encodeCursor(cursor) === s) return cursor;
+      }
     } catch {
       // falls through to the issue below
     }
@@ -51,7 +54,14 @@ export const SearchQuery = z
     createdFrom: Instant.optional().describe('created at or after this time'),
     createdTo: Instant.optional().describe('created before this time'),
     client: ClientId.optional().describe('admins only: this client'),
-    limit: z.coerce.number().int().min(1).max(SEARCH_MAX_LIMIT).default(SEARCH_DEFAULT_LIMIT).describe(`page size, at most ${SEARCH_MAX_LIMIT}`),
+    // Digits only: Number() would also read "0x10", "1e1" and " 5".
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`)
+      .transform(Number)
+      .pipe(z.number().min(1, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`).max(SEARCH_MAX_LIMIT, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`))
+      .default(SEARCH_DEFAULT_LIMIT)
+      .describe(`page size, at most ${SEARCH_MAX_LIMIT}`),
     cursor: Cursor.optional(),
   })
   .strict();

@@ -188,12 +188,17 @@ describe.each(STORE_BACKENDS)('%s search, history, batches, templates', (_name, 
       expect(await problem(keys.acme, 'limit=0')).toEqual(['query.limit']);
       expect(await problem(keys.acme, 'limit=201')).toEqual(['query.limit']);
       expect(await problem(keys.acme, 'limit=ten')).toEqual(['query.limit']);
+      for (const odd of ['0x10', '1e1', '%205', '5.0', '+5', '99999999999999999999']) expect({ odd, paths: await problem(keys.acme, `limit=${odd}`) }).toEqual({ odd, paths: ['query.limit'] });
       expect(await problem(keys.acme, 'status=lost')).toEqual(['query.status']);
       expect(await problem(keys.acme, 'createdFrom=yesterday')).toEqual(['query.createdFrom']);
       expect(await problem(keys.acme, 'createdTo=2026-13-01')).toEqual(['query.createdTo']);
       expect(await problem(keys.acme, 'waybillNo=abc')).toEqual(['query.waybillNo']);
       expect(await problem(keys.acme, 'cursor=not-a-cursor')).toEqual(['query.cursor']);
       expect(await problem(keys.acme, `cursor=${Buffer.from('["x","y"]').toString('base64url')}`)).toEqual(['query.cursor']);
+      // A cursor as given out, with something after it, is not one.
+      const given = Buffer.from(JSON.stringify(['2026-12-01T00:00:00.000Z', '0193a9b2-1111-7000-8000-000000000000'])).toString('base64url');
+      expect((await call('GET', `/v1/waybills?cursor=${given}`, keys.acme)).status).toBe(200);
+      for (const tail of ['=', '==', '%00']) expect({ tail, paths: await problem(keys.acme, `cursor=${given}${tail}`) }).toEqual({ tail, paths: ['query.cursor'] });
       expect(await problem(keys.acme, 'orderId=a&orderId=b')).toEqual(['query.orderId']);
       const unknown = await call('GET', '/v1/waybills?order=1', keys.acme);
       expect(unknown.status).toBe(422);
