@@ -49,6 +49,8 @@
 //    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7) as a
 //      whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g, 100 ml,
 //      200 件 are amounts).
+// 5. place: an international city or region holds no building, unit or room (anyone's: a place is
+//    printed, a room is an address), and no screened field but the codes an e-mail address.
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
@@ -87,6 +89,8 @@ type FieldKind = 'contents' | 'place' | 'code';
 interface ScreenedField {
   path: (string | number)[];
   kind: FieldKind;
+  /** The text as sent. */
+  text: string;
   /** Folded text: for whole-word and whole-number probes. */
   folded: string;
   /** Compact text: for substrings of scripts written without spaces, and names with spaces ignored. */
@@ -118,6 +122,8 @@ const message = {
   phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
+  unitInPlace: 'must not contain a building, unit or room: it belongs in line1 or line2, which are never printed',
+  email: 'must not contain an e-mail address',
 };
 
 export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
@@ -128,6 +134,9 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
   for (const field of fields) {
     const found = (msg: string) => issues.push({ path: field.path, message: msg });
     if (field.kind === 'contents' && field.runs.some((r) => r.length >= DIGIT_RUN_MIN)) found(message.digitRun);
+    // A place is printed: whosever room or mailbox it holds, that is a person's address, not a place.
+    if (field.kind === 'place' && streetParts(field.text).some((p) => p.part === 'building, unit or room')) found(message.unitInPlace);
+    if (field.kind !== 'code' && /@[\p{L}\p{N}-]+\.[\p{L}\p{N}]/u.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
       const s = secrets[who];
       if (field.phoneRuns.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
@@ -143,7 +152,7 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
   const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, phoneRun = PHONE_RUN) => {
-    if (text) fields.push({ path, kind, folded: fold(text), compact: compact(text), runs: digitRuns(text, DIGIT_RUN), phoneRuns: digitRuns(text, PHONE_DIGIT_RUN), phoneRun });
+    if (text) fields.push({ path, kind, text, folded: fold(text), compact: compact(text), runs: digitRuns(text, DIGIT_RUN), phoneRuns: digitRuns(text, PHONE_DIGIT_RUN), phoneRun });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents');
   add(['routingCode'], order.routingCode, 'code');
