@@ -82,6 +82,9 @@ export class AgentHub implements AgentDispatch {
     // The path as sent, compared as text: a request target that is no URL ("//[") must not throw here,
     // in the server's 'upgrade' listener, where it would end the process.
     if ((req.url ?? '/').split('?', 1)[0] !== AGENT_PATH) return false;
+    // Node stops listening for the socket's errors once it hands it to 'upgrade': a client that resets
+    // it while we check its key would end the process with the refusal's write.
+    socket.on('error', () => socket.destroy());
     void this.admit(req).then(
       (p) => {
         if ('status' in p) return refuse(socket, p.status, p.retryAfter);

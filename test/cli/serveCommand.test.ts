@@ -42,7 +42,7 @@ describe('waybill serve', () => {
     expect(running.server.listening).toBe(false);
   });
 
-  it('closes an upgrade request whose target is no URL, and keeps answering', async () => {
+  it('closes an upgrade request whose target is no URL or whose client resets it, and keeps answering', async () => {
     const config = loadConfig({ WAYBILL_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-serve-')) });
     const services = await openServices(config, () => {});
     const running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
@@ -60,6 +60,19 @@ describe('waybill serve', () => {
         expect(closed).not.toMatch(/^HTTP\/1\.1 101/);
         expect(await (await fetch(`${running.url}/healthz`)).json()).toEqual({ status: 'ok' });
       }
+      // A client that asks for the agent link and resets its connection while its key is checked.
+      for (let i = 0; i < 5; i++) {
+        await new Promise<void>((resolve) => {
+          const socket = net.connect(Number(new URL(running.url).port), '127.0.0.1', () => {
+            socket.write('GET /v1/agent HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n', () => {
+              socket.resetAndDestroy();
+              resolve();
+            });
+          });
+        });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await (await fetch(`${running.url}/healthz`)).json()).toEqual({ status: 'ok' });
     } finally {
       await running.shutdown();
       await services.close();
