@@ -106,6 +106,43 @@ describe('print component', () => {
     c.close();
   });
 
+  it('outlives what a broken or hostile client sends: a frame over the limit, nested ids, a nested setting, inherited names', async () => {
+    const raw = async () => {
+      const socket = new WebSocket(component.url);
+      await new Promise<void>((resolve, reject) => socket.once('open', () => resolve()).once('error', reject));
+      const replies: Record<string, unknown>[] = [];
+      socket.on('message', (m) => replies.push(JSON.parse(m.toString()) as Record<string, unknown>));
+      socket.on('error', () => {});
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      return { socket, replies, closed };
+    };
+    // Over the message limit (16 MB): that client is cut off, nobody else.
+    const big = await raw();
+    big.socket.send('x'.repeat(17 * 1024 * 1024));
+    await big.closed;
+
+    const c = await raw();
+    const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+    c.socket.send(`{"cmd":"getAgentInfo","requestID":${deep(5000)}}`);
+    c.socket.send(`{"cmd":${deep(5000)},"requestID":"r-2"}`);
+    let nested = '1';
+    for (let i = 0; i < 20000; i++) nested = `{"a":${nested}}`;
+    c.socket.send(`{"cmd":"setPrinterConfig","requestID":"r-3","printer":{"name":"dock-3","paperSize":${nested}}}`);
+    c.socket.send(JSON.stringify({ cmd: 'setPrinterConfig', requestID: 'r-4', printer: { name: 'dock-3', constructor: 1 } }));
+    c.socket.send(JSON.stringify({ cmd: 'getPrinterConfig', requestID: 'r-5', printer: 'dock-3' }));
+    c.socket.send(JSON.stringify({ cmd: 'getTaskStatus', requestID: 'r-6', taskID: [JSON.parse(deep(50))] }));
+    while (c.replies.length < 6) await new Promise((r) => setTimeout(r, 20));
+    // A nested id is not said back; the command still runs or fails by its own rules.
+    expect(c.replies[0]).toMatchObject({ status: 'success', version: expect.any(String) });
+    expect(c.replies[0]).not.toHaveProperty('requestID');
+    expect(c.replies[1]).toMatchObject({ requestID: 'r-2', status: 'failed', msg: 'cmd: not a command this component knows' });
+    expect(c.replies[2]).toMatchObject({ requestID: 'r-3', status: 'failed', msg: 'printer.paperSize: must be an object of at most 2048 bytes as JSON' });
+    expect(c.replies[3]).toMatchObject({ requestID: 'r-4', status: 'failed', msg: expect.stringMatching(/^printer: unknown setting/) });
+    expect(c.replies[4]).toEqual({ cmd: 'getPrinterConfig', requestID: 'r-5', status: 'success', msg: '', printer: { name: 'dock-3', language: 'tspl', dpi: 203 } });
+    expect(c.replies[5]).toMatchObject({ requestID: 'r-6', status: 'success', printStatus: [{ taskID: null, status: 'unknown' }] });
+    c.socket.close();
+  });
+
   it('prints a task: the notify sequence in order, odd ids echoed byte for byte, a label whose Code128 is the waybill code and no personal text', async () => {
     const c = await client(component.url);
     const [taskID, documentID, requestID] = ['任务-001 ', ' 文档\t#1/ä', 'req 1 '];

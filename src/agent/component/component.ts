@@ -75,6 +75,21 @@ interface TaskState {
 }
 
 /** Per-printer settings a client sets (setPrinterConfig) and reads back; they never leave memory. */
+/** A client's id or command said back: a string up to this long, or a finite number; anything else is not. */
+const MAX_ECHO_CHARS = 200;
+function echoed(value: unknown): string | number | undefined {
+  return (typeof value === 'string' && value.length <= MAX_ECHO_CHARS) || (typeof value === 'number' && Number.isFinite(value)) ? value : undefined;
+}
+
+const MAX_SETTING_BYTES = 2048;
+function smallJson(value: unknown): boolean {
+  try {
+    return JSON.stringify(value).length <= MAX_SETTING_BYTES;
+  } catch {
+    return false; // nested too deep to write
+  }
+}
+
 const PrinterSettings = {
   needTopLogo: 'boolean',
   needBottomLogo: 'boolean',
@@ -117,7 +132,12 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
       verifyClient: ({ origin }: { origin?: string }) => !origin || allowed.has(origin),
     });
     const base = `${server instanceof https.Server ? 'https' : 'http'}://${hostForUrl(bind)}:${(server.address() as AddressInfo).port}`;
-    wss.on('connection', (socket) => socket.on('message', (raw) => void onMessage(socket, raw.toString(), base)));
+    wss.on('connection', (socket) => {
+      // A client's protocol error (a frame too large, unmasked, not UTF-8) is emitted on its socket:
+      // unheard, it would end the agent, and with it every client's printing.
+      socket.on('error', () => socket.terminate());
+      socket.on('message', (raw) => void onMessage(socket, raw.toString(), base).catch(() => socket.terminate()));
+    });
     servers.push({ server, wss });
     return (server.address() as AddressInfo).port;
   };
@@ -133,7 +153,14 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
 
   async function onMessage(socket: WebSocket, text: string, base: string): Promise<void> {
     const send = (message: Json): void => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+      if (socket.readyState !== socket.OPEN) return;
+      let text: string;
+      try {
+        text = JSON.stringify(message);
+      } catch {
+        text = JSON.stringify({ cmd: '', status: 'failed', msg: 'the answer could not be made' });
+      }
+      socket.send(text);
     };
     let request: Json;
     try {
@@ -144,7 +171,8 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
       send({ cmd: '', status: 'failed', msg: 'not a JSON object' });
       return;
     }
-    const head = { cmd: request.cmd, requestID: request.requestID };
+    // Said back as sent only when it is a plain value: a client's nested structure is not ours to copy.
+    const head = { cmd: echoed(request.cmd), requestID: echoed(request.requestID) };
     const fail = (msg: string, extra: Json = {}) => send({ ...head, ...extra, status: 'failed', msg });
     try {
       switch (request.cmd) {
@@ -167,9 +195,11 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
           const changes: Json = {};
           for (const [key, value] of Object.entries(given as Json)) {
             if (key === 'name') continue;
-            const type = PrinterSettings[key as keyof typeof PrinterSettings];
+            const type = Object.hasOwn(PrinterSettings, key) ? PrinterSettings[key as keyof typeof PrinterSettings] : undefined;
             if (!type) return fail(`printer: unknown setting; one of ${Object.keys(PrinterSettings).join(', ')}`);
             if (typeof value !== type || value === null) return fail(`printer.${key}: must be a ${type}`);
+            // Kept and said back to every client: an object setting stays small.
+            if (type === 'object' && !smallJson(value)) return fail(`printer.${key}: must be an object of at most ${MAX_SETTING_BYTES} bytes as JSON`);
             changes[key] = value;
           }
           settings.set(printer.name, { ...settings.get(printer.name), ...changes });
@@ -187,7 +217,7 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
             msg: '',
             printStatus: ids.map((taskID) => {
               const task = typeof taskID === 'string' ? tasks.get(taskID) : undefined;
-              if (!task) return { taskID, status: 'unknown', detailStatus: [] };
+              if (!task) return { taskID: echoed(taskID) ?? null, status: 'unknown', detailStatus: [] };
               return { taskID, printer: task.printer, detailStatus: [...task.documents].map(([documentID, d]) => ({ documentID, status: d.status, msg: d.msg, printer: task.printer })) };
             }),
           });
@@ -204,7 +234,7 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
                 const d = typeof documentID === 'string' ? task.documents.get(documentID) : undefined;
                 if (d) return { documentID, taskID, status: d.status, msg: d.msg, printer: task.printer };
               }
-              return { documentID, status: 'unknown', msg: '' };
+              return { documentID: echoed(documentID) ?? null, status: 'unknown', msg: '' };
             }),
           });
           return;
@@ -345,7 +375,7 @@ export async function startComponent(host: ComponentHost, options: ComponentOpti
 
 function taskIdOf(request: Json): unknown {
   const task = request.task;
-  return typeof task === 'object' && task !== null ? (task as Json).taskID : undefined;
+  return typeof task === 'object' && task !== null ? echoed((task as Json).taskID) : undefined;
 }
 
 /** Drops entries whose time is before `before` (previews: their expiry; duplicates: when printed). */
