@@ -27,7 +27,7 @@ export async function auditKeyCommand(
     // Checked and written as a print's output is (outputFile.ts): never over the key file, the database or
     // another file of the service. The data directory itself may hold it (a public key, not order data).
     if (values.out) {
-      const target = checkOutputFile(values.out, outputGuard(s.config, [], { serviceFilesOnly: true }));
+      const target = checkOutputFile(values.out, outputGuard(s.config));
       await writeOutputFile(target, io, (stream) => new Promise<void>((resolve, reject) => stream.once('error', reject).end(pem, resolve)));
     }
     io.err(`audit checkpoint signing key ${signer.keyId}${values.out ? ` (written to ${values.out})` : ''}`);

@@ -1,8 +1,9 @@
 // The file a command writes with `--out PATH` (`waybill print`, `waybill preview`, `keys audit-public`).
 // The target is checked before anything is created or stored: its real path (a symlink is followed, so
 // the file it points at is written), not a directory, device, FIFO or socket, not the command's own
-// input, and nowhere in the data directory (the master key file, the database and its -wal/-shm, the
-// settings) nor the audit checkpoint file. Its folder is created if missing and must take a new file. The output is then written to
+// input, and none of the service's files (the master key file, the database and its -wal/-shm, the
+// settings, the audit checkpoints), also through a hard link. Other files may go in the data directory.
+// Its folder is created if missing and must take a new file. The output is then written to
 // this run's hidden `.partial` beside the target and renamed into place only when complete; it is removed
 // when the run fails, and on SIGINT/SIGTERM before the process ends with the signal (130 / 143).
 // Messages name --out and the path given, never anything of the orders.
@@ -29,30 +30,24 @@ export interface OutputFile {
 export interface OutputGuard {
   /** The command's input files (an order file): never written over. */
   inputs?: readonly string[];
-  /** The data directory: nothing in it is an output (unless `serviceFilesOnly`). */
-  dataDir: string;
   /** The service's own files, wherever they are: keys, database (-wal, -shm), settings, audit checkpoints. */
   serviceFiles: readonly string[];
-  /** Only the service's own files are refused, not the whole data directory (a public key may go there). */
-  serviceFilesOnly?: boolean;
 }
 
 /** The embedded store's file name, as wiring.ts's sqliteFile (not imported: a preview loads no store code). */
 const SQLITE_FILE_NAME = 'waybill.db';
 
-/** What an output of this configuration never is: the data directory and the service's files, the `inputs`. */
-export function outputGuard(config: Config, inputs: readonly string[] = [], options: { serviceFilesOnly?: boolean } = {}): OutputGuard {
+/** What an output of this configuration never is: the service's files, the `inputs`. */
+export function outputGuard(config: Config, inputs: readonly string[] = []): OutputGuard {
   const db = path.join(config.dataDir, SQLITE_FILE_NAME);
   return {
     inputs,
-    dataDir: config.dataDir,
     serviceFiles: [
       path.join(config.dataDir, KEY_FILE_NAME),
       ...['', '-wal', '-shm', '-journal'].map((suffix) => db + suffix),
       path.join(config.dataDir, CONFIG_FILE_NAME),
       path.join(config.auditCheckpointDir, CHECKPOINT_FILE_NAME),
     ],
-    ...options,
   };
 }
 
@@ -65,9 +60,7 @@ export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
   if (existing && !existing.isFile()) throw refuse(`is ${kindOf(existing)}, not a file: give the path of a file to write`);
   if (given.endsWith('/') || given.endsWith(path.sep)) throw refuse('names a folder: give the path of a file to write');
 
-  const dataDir = realTarget(path.resolve(guard.dataDir), () => undefined);
   const refuseService = () => refuse('is a file of the service (keys, database, settings or audit checkpoints); write the output elsewhere');
-  if (!guard.serviceFilesOnly && isInside(target, dataDir)) throw refuse(`is inside the data directory (${guard.dataDir}), which holds the keys and the database; write the output elsewhere`);
   for (const file of guard.serviceFiles) if (realTarget(path.resolve(file), () => undefined) === target) throw refuseService();
   if (existing) {
     for (const input of guard.inputs ?? []) {
@@ -213,8 +206,6 @@ function firstFileOn(p: string): string | undefined {
   }
   return undefined;
 }
-
-const isInside = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep);
 
 function statOrUndefined(p: string): fs.Stats | undefined {
   try {

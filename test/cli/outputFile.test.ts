@@ -67,7 +67,7 @@ describe('--out: refused targets are left as they were, and nothing is stored', 
     fs.symlinkSync(path.join(w.dataDir, 'keys.json'), path.join(out, 'keys-link.pdf'));
     fs.linkSync(path.join(w.dataDir, 'keys.json'), path.join(out, 'keys-hardlink.pdf'));
     fs.symlinkSync(w.orders, path.join(out, 'orders-link.json'));
-    // The database's -wal and -shm exist while a store is open; as files in the data directory they are refused all the same.
+    // The database's -wal and -shm exist while a store is open; they are refused all the same.
     fs.writeFileSync(`${sqliteFile(cfg)}-wal`, 'wal');
     fs.writeFileSync(`${sqliteFile(cfg)}-shm`, 'shm');
     if (hasMkfifo) spawnSync('mkfifo', [path.join(out, 'fifo')]);
@@ -75,13 +75,13 @@ describe('--out: refused targets are left as they were, and nothing is stored', 
     // Root makes its own (a null device in the workspace); anyone else cannot write /dev anyway.
     const device = process.getuid?.() === 0 && spawnSync('mknod', [path.join(out, 'null'), 'c', '1', '3']).status === 0 ? path.join(out, 'null') : process.getuid?.() === 0 ? undefined : '/dev/null';
     rows = [
-      ['the master key file', () => path.join(w.dataDir, 'keys.json'), /inside the data directory/],
-      ['the database', () => sqliteFile(cfg), /inside the data directory/],
-      ['the database -wal', () => `${sqliteFile(cfg)}-wal`, /inside the data directory/],
-      ['the database -shm', () => `${sqliteFile(cfg)}-shm`, /inside the data directory/],
-      ['a new file in the data directory', () => path.join(w.dataDir, 'labels.pdf'), /inside the data directory/],
+      ['the master key file', () => path.join(w.dataDir, 'keys.json'), /is a file of the service/],
+      ['the database', () => sqliteFile(cfg), /is a file of the service/],
+      ['the database -wal', () => `${sqliteFile(cfg)}-wal`, /is a file of the service/],
+      ['the database -shm', () => `${sqliteFile(cfg)}-shm`, /is a file of the service/],
+      ['the settings file', () => path.join(w.dataDir, 'waybill.config.json'), /is a file of the service/],
       ['the data directory itself', () => w.dataDir, /is a directory, not a file/],
-      ['a symlink to the master key file', () => path.join(out, 'keys-link.pdf'), /inside the data directory/],
+      ['a symlink to the master key file', () => path.join(out, 'keys-link.pdf'), /is a file of the service/],
       ['a hard link to the master key file', () => path.join(out, 'keys-hardlink.pdf'), /is a file of the service/],
       ['the input order file', () => w.orders, /is the input order file/],
       ['a symlink to the input order file', () => path.join(out, 'orders-link.json'), /is the input order file/],
