@@ -132,7 +132,11 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const produce = async (): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
-      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)), opts);
+      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)), opts).catch(async (e: unknown) => {
+        // A create of the same order id that saved while this one printed: the answer a create after it gets.
+        const raced = e instanceof WaybillError && e.code === 'conflict' ? await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId) : undefined;
+        throw raced ? conflictWith(raced) : e;
+      });
       deps.metrics.waybillsCreated.inc({ channel: 'http' });
       const w = created.printed[0]!;
       waybillNo = w.waybillNo;

@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { letRequestsIn, nextTurn } from '../eventLoop';
 import type { AuditChain, AuditLog } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
-import { WaybillError, type Issue } from '../errors';
+import { UniqueViolation, WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { generateWaybillNo } from '../order/waybillNumber';
 import { waybillNoNearPhone } from '../order/screenPrintedText';
@@ -207,6 +207,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     } finally {
       await lease?.drop();
     }
+    // Another print of the same order id saved first (the check above ran before it): refused as if it
+    // had run after that print, naming its waybill, not as a bare clash on the store's unique index.
+    if (req.clientId && e instanceof UniqueViolation && e.what === 'order id') await refuseKnownOrderIds(deps.store, req.clientId, summary.waybills, req.source);
     throw e;
   }
   for (const alert of alerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
@@ -246,34 +249,45 @@ export async function reprintWaybills(
   const copies: CopyPrintRecord[] = [];
   const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[] };
   const issued = new Set<string>();
-  for (const [orderIndex, waybill] of req.waybills.entries()) {
-    // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
-    // paper under the same number, and the number they held is free again.
-    if (paper && deps.printers)
-      for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
-    const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
-    const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
-    const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
-    const printNo = await deps.store.nextPrintNo(waybill.id);
-    // Every piece is printed again: a reprint replaces the whole shipment's paper.
-    const childNos = await deps.store.childNosOf(waybill.id);
-    // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
-    const takeOver: Partial<Record<CopyKind, string>>[] = [];
-    if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
-    const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics, new SymbolCache({}, drawsLabels(req.sink))));
-    await req.sink.add(
-      { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
-      printed.layout,
-    );
-    copies.push(...printed.copies);
-    done.printNos.push(printNo);
-    done.pieces.push(printed.pieces.length);
-    done.labels += printed.layout.labels.length;
-    done.warnings.push(...printed.layout.warnings);
-    if ((orderIndex + 1) % COLLECT_EVERY === 0) collectGarbage();
-    req.onProgress?.(orderIndex + 1);
+  // Paper takes the next print number by a claim under the run's lease, before anything is laid out: of
+  // reprints of one waybill running at once (HTTP requests, `serve --workers`, CLI runs, other instances)
+  // each gets a number of its own, and its save never meets another's. The save lets the claims go with
+  // the lease; a failed run's drop, or the sweep of a dead one, frees them unprinted.
+  const lease = paper && deps.leases && req.waybills.length > 0 ? await deps.leases.take({ ...(req.output ? { output: req.output } : {}), withFirstClaim: true }) : undefined;
+  try {
+    for (const [orderIndex, waybill] of req.waybills.entries()) {
+      // New paper replaces this waybill's kept, undelivered printer jobs: they can no longer print a second
+      // paper under the same number, and the number they held is free again.
+      if (paper && deps.printers)
+        for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
+      const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
+      const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
+      const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
+      const printNo = lease ? await deps.store.claimPrintNo(waybill.id, { id: lease.id, unstored: lease.unstored() }) : await deps.store.nextPrintNo(waybill.id);
+      // Every piece is printed again: a reprint replaces the whole shipment's paper.
+      const childNos = await deps.store.childNosOf(waybill.id);
+      // A number whose print never reached paper is taken over with its copy codes: paper keeps counting from 1.
+      const takeOver: Partial<Record<CopyKind, string>>[] = [];
+      if (paper) for (let pieceNo = 1; pieceNo <= childNos.length + 1; pieceNo++) takeOver.push(await deps.store.copyCodesAt(waybill.id, printNo, pieceNo));
+      const printed = await withUnusedCodes(deps.store, issued, () => printPieces(req.template, facts, childNos, { job, waybillId: waybill.id, printNo, paper, takeOver, at: now }, deps.metrics, new SymbolCache({}, drawsLabels(req.sink))));
+      await req.sink.add(
+        { orderIndex, orderId: waybill.orderId, waybillNo: waybill.waybillNo, id: waybill.id, copyCodes: printed.copyCodes, relay, areas: areasOf(content.order, req.template.lang), ...piecesOf(printed) },
+        printed.layout,
+      );
+      copies.push(...printed.copies);
+      done.printNos.push(printNo);
+      done.pieces.push(printed.pieces.length);
+      done.labels += printed.layout.labels.length;
+      done.warnings.push(...printed.layout.warnings);
+      await lease?.keep();
+      if ((orderIndex + 1) % COLLECT_EVERY === 0) collectGarbage();
+      req.onProgress?.(orderIndex + 1);
+    }
+    await req.sink.finish();
+  } catch (e) {
+    await lease?.drop();
+    throw e;
   }
-  await req.sink.finish();
   const entry = (waybill: WaybillRecord, i: number): AuditEntry => {
     const pieces = done.pieces[i]!;
     if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
@@ -281,7 +295,14 @@ export async function reprintWaybills(
   };
   // A view saves nothing; records not written with the save follow it.
   const saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
-  if (paper) await deps.store.savePrintJob(job, [], copies, saved);
+  if (paper) {
+    try {
+      await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true } : {}), ...saved });
+    } catch (e) {
+      await lease?.drop();
+      throw e;
+    }
+  }
   if (!saved.trail) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;
 }
@@ -522,7 +543,7 @@ function printCopies(
 const CHECKED_PER_TURN = 500;
 
 /** Order ids are the client's own references: a second waybill for the same one is refused, naming the first. */
-async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders: Order[], file?: string): Promise<void> {
+async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders: readonly Pick<Order, 'orderId'>[], file?: string): Promise<void> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   for (const [index, order] of orders.entries()) {

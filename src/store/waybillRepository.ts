@@ -33,6 +33,8 @@ import { UniqueViolation } from '../errors';
 import type { AuditChain } from '../audit/auditLog';
 import { appendSteps } from './auditRepository';
 import { leaseLost } from '../printing/printLeases';
+import type { UnstoredLease } from '../relay/relayStore';
+import { insertLease, leaseRow } from './printLeaseRepository';
 import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
 import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
 
@@ -66,6 +68,7 @@ function violated(e: unknown): string {
   const message = String((e as Error).message);
   if (/waybills_waybill_no_key|waybills\.waybill_no\b|waybill_pieces_waybill_no_key|waybill_pieces\.waybill_no\b/.test(message)) return 'waybill number';
   if (/waybills_client_order|waybills\.client_id, waybills\.order_id/.test(message)) return 'order id';
+  if (/copy_prints_piece_key|copy_prints\.waybill_id, copy_prints\.copy, copy_prints\.print_no/.test(message)) return 'print number';
   return 'generated identifier';
 }
 
@@ -277,6 +280,41 @@ export function searchQuery(db: Kysely<Schema>, q: WaybillSearch) {
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit);
 }
 
+/**
+ * A running reprint's claim on its print number (claimPrintNo): a row in staged_copy_prints under the
+ * run's lease that names no copy, found by the copy-code index (a real code is XXXX-XXXX and never
+ * starts so). The lease's save deletes it with the copies it recorded; its drop or sweep deletes it
+ * with the lease.
+ */
+const CLAIM_COPY = 'claim';
+const claimCode = (waybillId: string) => `claim:${waybillId}`;
+
+/**
+ * A waybill's highest print number that is or may still get on paper: its recorded prints, less those
+ * sent to a printer and cancelled or expired undelivered, and the numbers claimed by its reprints still
+ * running (their lease alive).
+ */
+const lastPrintNo = prepared((db, a: { waybillId: string; claim: string }) =>
+  db
+    .selectFrom(
+      db
+        .selectFrom('copy_prints as c')
+        .leftJoin('print_deliveries as d', 'd.job_id', 'c.job_id')
+        .select('c.print_no as n')
+        .where('c.waybill_id', '=', a.waybillId)
+        .where((w) => w.or([w('d.status', 'is', null), w('d.status', 'not in', ['cancelled', 'expired'])]))
+        .unionAll(
+          db
+            .selectFrom('staged_copy_prints as s')
+            .select('s.print_no as n')
+            .where('s.copy_code', '=', a.claim)
+            .where(({ exists, selectFrom }) => exists(selectFrom('print_leases as l').select('l.id').whereRef('l.id', '=', 's.lease_id'))),
+        )
+        .as('p'),
+    )
+    .select((eb) => eb.fn.max('p.n').as('last')),
+);
+
 export class SqlWaybillRepository implements WaybillStore {
   constructor(private readonly d: Database) {}
 
@@ -295,8 +333,13 @@ export class SqlWaybillRepository implements WaybillStore {
     });
   }
 
-  async savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run: { leaseId?: string; staged?: boolean; trail?: AuditChain } = {}): Promise<void> {
-    const { leaseId, staged = false, trail } = run;
+  async savePrintJob(
+    job: PrintJobRecord,
+    waybills: WaybillRecord[],
+    copies: CopyPrintRecord[],
+    run: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain } = {},
+  ): Promise<void> {
+    const { leaseId, staged = false, claimed = false, trail } = run;
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -310,6 +353,8 @@ export class SqlWaybillRepository implements WaybillStore {
           // already swept (the run was taken for dead) saves nothing, as its bindings and staged records are gone.
           if ((yield* step(db.deleteFrom('print_leases').where('id', '=', leaseId))).changes !== 1) throw leaseLost();
           yield* step(db.updateTable('relay_bindings').set({ lease_id: null }).where('lease_id', '=', leaseId));
+          // The print numbers its reprints claimed: the copies below hold them from now on.
+          if (claimed) yield* step(db.deleteFrom('staged_copy_prints').where('lease_id', '=', leaseId));
         }
         yield* step(
           db
@@ -404,14 +449,30 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async nextPrintNo(waybillId: string): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('copy_prints as c')
-      .leftJoin('print_deliveries as d', 'd.job_id', 'c.job_id')
-      .select((eb) => eb.fn.max('c.print_no').as('last'))
-      .where('c.waybill_id', '=', waybillId)
-      .where((eb) => eb.or([eb('d.status', 'is', null), eb('d.status', 'not in', ['cancelled', 'expired'])]))
-      .executeTakeFirstOrThrow();
-    return Number(row.last ?? 0) + 1;
+    const { rows } = await this.d.run(lastPrintNo, { waybillId, claim: claimCode(waybillId) });
+    return Number(rows[0]?.last ?? 0) + 1;
+  }
+
+  async claimPrintNo(waybillId: string, lease: { id: string; unstored?: UnstoredLease }): Promise<number> {
+    const { db } = this.d;
+    const postgres = this.d.dialect === 'postgres';
+    const claim = lease.unstored;
+    const printNo = await this.d.transaction(function* () {
+      // A run's lease not stored yet is stored with its first claim, as with a relay claim.
+      if (claim) yield* step(insertLease, leaseRow(claim.record));
+      // One claim of a waybill at a time: SQLite's write transaction is one at a time on the file (every
+      // process); on PostgreSQL the waybill's row lock queues them, and each statement after it sees the
+      // claims and saves committed before.
+      if (postgres) yield* step(db.selectFrom('waybills').select('id').where('id', '=', waybillId).forUpdate());
+      const { rows } = yield* step(lastPrintNo, { waybillId, claim: claimCode(waybillId) });
+      const next = Number(rows[0]?.last ?? 0) + 1;
+      yield* step(
+        db.insertInto('staged_copy_prints').values({ lease_id: lease.id, copy_code: claimCode(waybillId), job_id: '', waybill_id: waybillId, copy: CLAIM_COPY, print_no: next, piece_no: 0 }),
+      );
+      return next;
+    });
+    claim?.stored();
+    return printNo;
   }
 
   async copyCodesTaken(codes: string[]): Promise<string[]> {

@@ -5,6 +5,7 @@
 import type { AuditChain } from '../audit/auditLog';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
+import type { UnstoredLease } from '../relay/relayStore';
 
 export const WAYBILL_STATUSES = ['created', 'printed', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
 export type WaybillStatus = (typeof WAYBILL_STATUSES)[number];
@@ -166,9 +167,11 @@ export interface WaybillStore {
    * With the print run's lease: ends the lease and confirms the relay bindings it made, in the same
    * transaction, and with `staged` the records the run staged under it (first, in the order staged);
    * throws `unavailable` (nothing saved) when the lease was swept as a dead run's. With `trail`, the
-   * print's audit records are appended in the same transaction: saved and audited, or neither.
+   * print's audit records are appended in the same transaction: saved and audited, or neither. With
+   * `claimed`, the print numbers the run claimed under its lease (claimPrintNo) are let go in the same
+   * transaction, as its copies now hold them.
    */
-  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run?: { leaseId?: string; staged?: boolean; trail?: AuditChain }): Promise<void>;
+  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run?: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain }): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere
    * until its save moves them; the lease's drop or sweep deletes them. So a long print need not hold every
@@ -183,9 +186,17 @@ export interface WaybillStore {
   findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined>;
   /**
    * The print number the next paper of this waybill gets: 1 + the highest of its prints that is or may
-   * still get on paper. A job sent to a printer that was cancelled or expired undelivered does not count.
+   * still get on paper, or that a running reprint claimed (claimPrintNo). A job sent to a printer that
+   * was cancelled or expired undelivered does not count.
    */
   nextPrintNo(waybillId: string): Promise<number>;
+  /**
+   * Claims the next print number of this waybill for a running reprint, under its lease (an unstored
+   * lease is stored in the same transaction): of reprints running at once, on any instance or process,
+   * each gets a number of its own. The claim lasts until the run's save (`claimed`), its lease's drop,
+   * or the sweep of a dead run; nothing of it is visible as a print.
+   */
+  claimPrintNo(waybillId: string, lease: { id: string; unstored?: UnstoredLease }): Promise<number>;
   /**
    * The copy codes recorded under this print number (as `nextPrintNo` gives it, only a print that never
    * reached paper can hold it: replaced, or expired undelivered), so the next paper takes them over.
