@@ -546,14 +546,17 @@ const CHECKED_PER_TURN = 500;
 async function refuseKnownOrderIds(store: WaybillStore, clientId: string, orders: readonly Pick<Order, 'orderId'>[], file?: string): Promise<void> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
+  let known = false;
   for (const [index, order] of orders.entries()) {
     if (index > 0 && index % CHECKED_PER_TURN === 0) await nextTurn();
     const existing = await store.findWaybillByClientOrder(clientId, order.orderId);
+    known ||= !!existing;
     if (existing || seen.has(order.orderId))
       issues.push({ file, index, path: ['orderId'], message: existing ? `a waybill exists for this order id: ${existing.waybillNo} (id ${existing.id})` : 'order id repeated in this request' });
     seen.add(order.orderId);
   }
-  if (issues.length) throw new WaybillError('conflict', 'some orders already have a waybill', issues);
+  // Only a waybill that exists is a conflict; a request that repeats itself is its own mistake.
+  if (issues.length) throw known ? new WaybillError('conflict', 'some orders already have a waybill', issues) : new WaybillError('invalid_input', 'some order ids are repeated in this request', issues);
 }
 
 /** The run's lease (when leases are kept): a batch takes one of its client's slots or is refused. */

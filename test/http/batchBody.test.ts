@@ -189,3 +189,22 @@ it('validates a long JSON batch in turns of the event loop, so other requests ar
   expect(validated).toBe(1000);
   expect(servedMeanwhile).toBe(true);
 });
+
+it('refuses a batch that repeats an order id as its own mistake (422 naming the order), and an id that has a waybill as a conflict (409)', async () => {
+  const [first, second] = orders(2);
+  const { req, answer } = upload();
+  req.end(lines([first!, second!, { ...second!, carrier: 'SF' }]));
+  const repeated = await answer;
+  expect(repeated.status).toBe(422);
+  expect(JSON.parse(repeated.body)).toMatchObject({ detail: 'some order ids are repeated in this request', errors: [{ index: 2, path: 'orderId', message: 'order id repeated in this request' }] });
+  expect(await created([first!, second!])).toBe(0);
+
+  const once = upload();
+  once.req.end(lines([first!]));
+  expect((await once.answer).status).toBe(201);
+  const again = upload();
+  again.req.end(lines([second!, first!]));
+  const known = await again.answer;
+  expect(known.status).toBe(409);
+  expect(JSON.parse(known.body)).toMatchObject({ errors: [{ index: 1, path: 'orderId', message: expect.stringMatching(/^a waybill exists for this order id/) }] });
+});
