@@ -107,7 +107,8 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
     // A first line that is no JSON value of its own is most likely a pretty-printed document: say where
     // the document breaks, not where its first line does.
     if (first) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
-    throw malformed(file, `not valid JSON${where(text, parsed.position === undefined ? undefined : start + parsed.position)}`);
+    // A line that stops mid-value is named as such: the file goes on after it.
+    throw malformed(file, `not valid JSON${parsed.position === undefined ? ` at line ${i + 1} (the line ends too early)` : where(text, start + parsed.position)}`);
   }
 }
 

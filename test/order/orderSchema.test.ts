@@ -162,6 +162,9 @@ describe('order file errors a person can act on', () => {
     const ndjson = [JSON.stringify(order()), JSON.stringify(order()), '{"orderId": "SO-3",, }'].join('\n');
     expect(messagesOf(ndjson)).toEqual(['-: not valid JSON at line 3, column 20']);
     expect(messagesOf('{"orderId": "SO-1"')).toEqual(['-: not valid JSON (it ends too early)']);
+    // An NDJSON line cut short, with more lines after it: that line is named.
+    const cut = [JSON.stringify(order()), '{"orderId": "SO-2", "carrier": ', JSON.stringify(order())].join('\n');
+    expect(messagesOf(cut)).toEqual(['-: not valid JSON at line 2 (the line ends too early)']);
   });
 
   it('names binary and non-UTF-8 files as such, and an empty file once', () => {
