@@ -22,7 +22,7 @@ import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
 import { checkOutputFile, outputGuard, writeOutputFile } from './cli/outputFile';
 import { useRenderThreadForEveryPrint } from './render/renderThread';
-import { EXIT, STD_IO, UsageError, asIo, printList, reportError, stdOutputFailed, suggestion, type Io, type Output } from './cli/io';
+import { EXIT, STD_IO, UsageError, asIo, printList, printWarnings, reportError, stdOutputFailed, suggestion, type Io, type Output } from './cli/io';
 // The other commands' modules load when their command runs (`await import`): the server, the agent, the
 // webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
 
@@ -276,7 +276,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
     const print = (req: PrintRequest & { clientId: string }) => (values.reprint ? reprintOrders(deps, req) : printWaybills(deps, req));
     const done = (summary: PrintSummary, template: LoadedTemplate, format: string, where: string) => {
       progress?.stop();
-      for (const w of summary.warnings) io.err(`warning: ${w}`);
+      printWarnings(io, summary.warnings);
       io.err(
         `printed ${summary.waybills.length} waybill(s), ${summary.labels} label(s), template ${template.id}, ` +
           `format ${format}, job ${summary.jobId}, in ${Date.now() - started} ms → ${where}`,

@@ -120,3 +120,20 @@ export function suggestion(given: string, known: readonly string[]): string {
   const best = closest(given, [...known]);
   return distance(given, best) <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean ${best}?)` : '';
 }
+
+/** Warnings of one kind shown order by order before the rest are counted: a 20,000-order print without relay numbers said the same 15,000 times. */
+const SAME_WARNING_SHOWN = 5;
+
+/** A print's warnings on stderr: each kind ("order N: …") for its first orders, then how many more. */
+export function printWarnings(io: Io, warnings: readonly string[]): void {
+  const more = new Map<string, number>();
+  const shown = new Map<string, number>();
+  for (const w of warnings) {
+    const kind = w.replace(/^order \d+: /, '');
+    const n = shown.get(kind) ?? 0;
+    if (kind === w || n < SAME_WARNING_SHOWN) io.err(`warning: ${w}`);
+    else more.set(kind, (more.get(kind) ?? 0) + 1);
+    shown.set(kind, n + 1);
+  }
+  for (const [kind, n] of more) io.err(`warning: ${n} more order(s): ${kind}`);
+}

@@ -9,7 +9,7 @@ import { fontMetrics } from '../layout/textMeasure';
 import { previewWaybills } from '../printing/previewWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { DPIS, labelRenderer, type Dpi, type OutputFormat } from '../render/outputFormats';
-import { EXIT, UsageError, type Io } from './io';
+import { EXIT, UsageError, printWarnings, type Io } from './io';
 import { readOrderFile } from './orderFile';
 import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 
@@ -41,7 +41,7 @@ export async function previewCommand(args: string[], config: Config, io: Io): Pr
     const sink: WaybillSink = format === 'json' ? new JsonSink(stream) : new LabelSink(labelRenderer(format, stream, template.dpi));
     return previewWaybills({ metrics: fontMetrics }, { orders, template, sink });
   });
-  for (const w of summary.warnings) io.err(`warning: ${w}`);
+  printWarnings(io, summary.warnings);
   io.err(
     `previewed ${summary.waybills} waybill(s), ${summary.labels} label(s), template ${template.id}, format ${format}, ` +
       `in ${Date.now() - started} ms (nothing created) → ${target.resolved}`,
