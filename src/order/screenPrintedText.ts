@@ -114,6 +114,8 @@ interface PartySecrets {
 }
 
 const DIGIT_RUN_MIN = 6;
+/** Letters of a full name in a script written with spaces from which it is also looked for in compact text. */
+const COMPACT_NAME_MIN = 8;
 const PHONE_RUN = 6;
 const WAYBILL_NO_PHONE_RUN = 8;
 
@@ -261,6 +263,9 @@ function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
     const words = fold(clean).split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
     if (words[0] !== undefined && chars(words.join('')).length >= 3)
       names.push(patternProbe('folded', words[0], wholeWord(words.map(escape).join('[^\\p{L}\\p{N}]*'))));
+    // Spelt out or split by punctuation ("M A R Y J A N E", "Mary-Jane.OConnor"): a long full name is
+    // found in compact text too, where a short one ("Bo Li") would be found inside words ("Bolivia").
+    if (chars(compact(clean)).length >= COMPACT_NAME_MIN) substring(clean);
   }
   const segments = nameSegments(clean);
   if (segments.length >= 2) {

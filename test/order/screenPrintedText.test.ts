@@ -104,6 +104,8 @@ describe('printed free text screening', () => {
     refused('contents', '晓\u200b岚', /^must not contain the sender's name or given name$/);
     refused('contents', 'Mary/Jane/O\u2060Connor', /^must not contain the recipient's name or given name$/);
     refused('contents', 'Con\u200bnor', /^must not contain the recipient's name or given name$/);
+    // A long full name spelt out or joined by punctuation; a short one is not looked for inside words.
+    for (const text of ['M A R Y J A N E O C O N N O R', 'MaryJane.OConnor', 'mary_jane_oconnor']) refused('contents', text, /^must not contain the recipient's name or given name$/);
     refused('contents', '11\u200b02室', /^must not contain part of the sender's street address \(a building, unit or room\)$/);
   });
 
