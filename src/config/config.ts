@@ -7,6 +7,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { issuesFromZod } from '../validation/zodIssues';
+import { parseJsonText } from '../validation/jsonText';
 
 const base64Key = z
   .string()
@@ -284,13 +285,9 @@ export function withConfigFile(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return env;
     throw new Error(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${file}: not valid JSON`);
-  }
-  const settings = SettingsFile.safeParse(parsed);
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new Error(`${file}: ${parsed.why}`);
+  const settings = SettingsFile.safeParse(parsed.value);
   if (!settings.success) throw new Error(`${file}: must be one JSON object of setting names to strings, numbers or booleans`);
   const known = new Set(Object.values(ENV_NAMES).filter((n) => n !== 'WAYBILL_DATA_DIR'));
   // Setting names are ours, not personal data: an unknown one is named so a typo is found.

@@ -8,6 +8,7 @@ import { WaybillError, type Issue } from '../errors';
 import { CopyPolicy, DEFAULT_POLICIES, policyFloorViolations, type CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
 import { issuesFromZod } from '../validation/zodIssues';
+import { parseJsonText } from '../validation/jsonText';
 import type { TextField } from '../privacy/privacyView';
 import { Template, type Element, type Section } from './templateSchema';
 
@@ -49,13 +50,9 @@ export function parseTemplate(text: string, file: string): LoadedTemplate {
   const fail = (issues: Issue[]): never => {
     throw new WaybillError('invalid_template', `template ${file} is invalid`, issues);
   };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    fail([{ file, path: [], message: `not valid JSON: ${(e as Error).message}` }]);
-  }
-  const parsed = Template.safeParse(json);
+  const json = parseJsonText(text);
+  if (!json.ok) fail([{ file, path: [], message: json.why }]);
+  const parsed = Template.safeParse(json.ok ? json.value : undefined);
   if (!parsed.success) fail(issuesFromZod(parsed.error).map((i) => ({ file, ...i })));
   const template = parsed.data!;
 

@@ -2,10 +2,10 @@
 // or one error that lists every bad order with its index, line and field path. Messages never quote
 // the input, because the input is personal data.
 
-import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 import { Order } from './orderSchema';
 import { WaybillError, type Issue } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
+import { parseJsonText, tryJson, where } from '../validation/jsonText';
 
 interface RawOrder {
   value: unknown;
@@ -113,33 +113,9 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
 }
 
 function parseJson(text: string, file: string): unknown {
-  const parsed = tryJson(text);
-  if (!parsed.ok) throw malformed(file, `not valid JSON${where(text, parsed.position)}`);
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw malformed(file, parsed.why);
   return parsed.value;
-}
-
-type JsonResult = { ok: true; value: unknown } | { ok: false; position?: number };
-
-function tryJson(text: string): JsonResult {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    // V8's message quotes the text around the error and often has no position: a strict JSON scanner
-    // locates the first error instead.
-    const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
-    const position = errors[0]?.offset;
-    return position === undefined || position >= text.trimEnd().length ? { ok: false } : { ok: false, position };
-  }
-}
-
-/** " at line L, column C" (1-based, columns in characters) of a position in `text`. */
-function where(text: string, position: number | undefined): string {
-  if (position === undefined) return ' (it ends too early)';
-  const before = text.slice(0, position);
-  const line = 1 + (before.match(/\n/g)?.length ?? 0);
-  const column = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;
-  return ` at line ${line}, column ${column}`;
 }
 
 function malformed(file: string, message: string): WaybillError {

@@ -45,6 +45,15 @@ describe('the settings file in the data directory', () => {
     expect(config.http.port).toBe(9000);
   });
 
+  it('reads a file saved with a byte order mark, and names where a syntax error is', () => {
+    const w = workspace();
+    fs.mkdirSync(w.env.WAYBILL_DATA_DIR, { recursive: true });
+    fs.writeFileSync(w.file, '\uFEFF' + JSON.stringify({ WAYBILL_SCAN_PER_MINUTE: 12 }));
+    expect(loadConfig(w.env).scan.perMinute).toBe(12);
+    fs.writeFileSync(w.file, '{\n  "WAYBILL_SCAN_PER_MINUTE": 12,\n}\n');
+    expect(() => loadConfig(w.env)).toThrow(/waybill\.config\.json: not valid JSON at line 3, column 1$/);
+  });
+
   it.each([
     ['an unknown setting, named so the typo is found', { WAYBILL_RELAY_NUMBRS: 'x' }, /waybill\.config\.json: unknown setting WAYBILL_RELAY_NUMBRS/],
     ['a value that is not a string, number or boolean', { WAYBILL_PORT: [1] }, /waybill\.config\.json: must be one JSON object/],
