@@ -13,6 +13,7 @@ import {
   OUTPUT_FORMATS,
   TEXT_MODES,
   PRINTER_FONT,
+  PRINTER_FONT_LANGUAGES,
   checkRenderOptions,
   formatOfMediaType,
   type Dpi,
@@ -104,6 +105,9 @@ export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat
 /** The job options of a label query, refused (naming the query field) when the format cannot honour them. */
 export function renderOptionsOf(query: LabelQuery, format: LabelFormat): RenderOptions {
   const opts: RenderOptions = { ...(query.barcodes ? { barcodes: query.barcodes } : {}), ...(query.text ? { text: query.text } : {}), ...(query.font ? { font: query.font } : {}) };
+  // A request's font for a format with no resident fonts is a mistake to name (printer records keep theirs).
+  if (query.font && !PRINTER_FONT_LANGUAGES.includes(format))
+    throw new WaybillError('invalid_input', 'a printer font is only for TSPL and CPCL', [{ path: ['query', 'font'], message: 'font needs format tspl or cpcl; other formats draw text in the bundled font' }]);
   checkRenderOptions(format, opts, ['query']);
   return opts;
 }

@@ -232,6 +232,8 @@ describe('text=printer-font (TSPL, CPCL)', () => {
       expect((error as WaybillError).code).toBe('invalid_input');
       expect((error as WaybillError).issues).toEqual([expect.objectContaining({ path: ['query', 'text'] })]);
       expect(() => labelRenderer(format, memoryOutput().stream, DPI, { text: 'printer-font' })).toThrow(WaybillError);
+      // A resident font means nothing to them either.
+      expect(() => renderOptionsOf(parseQuery(LabelQuery, { format, font: 'TSS24.BF2' }), format)).toThrow(expect.objectContaining({ issues: [expect.objectContaining({ path: ['query', 'font'] })] }));
     }
     expect(renderOptionsOf(parseQuery(LabelQuery, { format: 'tspl', barcodes: 'native', text: 'printer-font' }), 'tspl')).toEqual({ barcodes: 'native', text: 'printer-font' });
   });
