@@ -33,7 +33,7 @@ export async function previewCommand(args: string[], config: Config, io: Io): Pr
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf for several');
   const template = tailorTemplate(loadTemplate(config.templatesDir, values.template ?? 'cn-4copy'), values.dpi ? { dpi: Number(values.dpi) as Dpi } : {});
-  // Checked as a print's output is (outputFile.ts): never the order file, a directory or device, or the data directory.
+  // Checked as a print's output is (outputFile.ts): never the order file, a directory or device, or a file of the service.
   const target = checkOutputFile(values.out, outputGuard(config, [file]));
 
   // Written beside the target and renamed into place when complete, as a print's output is.

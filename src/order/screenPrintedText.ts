@@ -23,7 +23,8 @@
 //    8 count (1 in some 700,000), still every phone put there by mistake; the print alerts on 6 or 7
 //    (waybillNoNearPhone, printWaybills.ts).
 // 3. name: no field holds either party's full name (compact; alphabetic names as whole words, so
-//    "Bo Li" is not in "Bolivia") or a given name:
+//    "Bo Li" is not in "Bolivia", and one of 8 or more letters also in compact text, so spelt out or
+//    split by punctuation) or a given name:
 //    - Han or Hangul names: the name minus its surname (compound surnames from maskName.ts), and for a
 //      spaced name ("高橋 悠斗") each word after the first; compared compact.
 //    - ·-separated names: every segment (maskName hides the first one too: it is the given name).
