@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { API_ROLES, ClientId, type Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { present } from '../validation/present';
-import { printableText } from '../validation/printableText';
+import { printableId } from '../validation/printableText';
 import { WAYBILL_STATUSES, type PrintFact, type StoredWaybillEvent, type WaybillRecord, type WaybillSummary } from '../waybills/waybillStore';
 import { requireRole } from './auth';
 import { parseQuery } from './labelFormat';
@@ -48,7 +48,7 @@ const Cursor = z
 
 export const SearchQuery = z
   .object({
-    orderId: printableText(64).optional().describe("the client's order id (exact)"),
+    orderId: printableId(64).optional().describe("the client's order id (exact)"),
     waybillNo: z.string().regex(/^[A-Z0-9]{6,30}$/, 'must be 6–30 upper-case letters or digits').optional(),
     status: z.enum(WAYBILL_STATUSES).optional(),
     createdFrom: Instant.optional().describe('created at or after this time'),

@@ -2,7 +2,7 @@
 // document. Phones leave this module normalised to E.164, addresses checked (addressSchema.ts).
 
 import { z } from 'zod';
-import { printableText, refusingControls } from '../validation/printableText';
+import { printableId, printableText, refusingControls } from '../validation/printableText';
 import { parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 import { Address } from './addressSchema';
 import { CARRIER_CODES } from './carriers';
@@ -93,7 +93,7 @@ export type Parcel = z.infer<typeof Parcel>;
 
 export const Order = z
   .object({
-    orderId: printableText(64),
+    orderId: printableId(64),
     carrier: z.enum(CARRIER_CODES),
     service: z.enum(['standard', 'express', 'economy']).default('standard'),
     // Checked against the carrier's own forms below, once the carrier is known.

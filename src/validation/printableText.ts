@@ -36,6 +36,9 @@ export function refusingControls(schema: z.ZodString): z.ZodString {
     .refine((s) => CONTROL_OR_BIDI.test(s) || !NOT_TEXT.test(s.replace(KEPT_FORMAT, '')), 'must not contain format, private-use or noncharacters');
 }
 
+/** An identifier a client matches exactly (an order id): printableText's checks, but nothing removed, so an invisible character is refused. */
+export const printableId = (max: number) => refusingControls(z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`));
+
 export const printableText = (max: number) =>
   refusingControls(
     z

@@ -51,6 +51,18 @@ describe('printableText', () => {
     for (const s of ['👩‍👩‍👧', 'می‌خواهم', '葛\u{e0100}西', '❤\ufe0f']) expect(printableText(64).parse(s)).toBe(s);
   });
 
+  it('keeps an identifier as sent: an order id with a character that draws nothing is refused, not changed', () => {
+    const order = JSON.parse(JSON.stringify(cnOrder)) as Record<string, unknown>;
+    order.orderId = 'SO-1\u200b';
+    let issues: string[] = [];
+    try {
+      parseOrders(JSON.stringify(order), 'order.json');
+    } catch (e) {
+      issues = (e as WaybillError).issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    }
+    expect(issues).toEqual(['orderId: must not contain format, private-use or noncharacters']);
+  });
+
   it('refuses the other format characters, private-use characters and noncharacters', () => {
     for (const c of ['\ufff9', '\u0600', '\ue000', '\u{f0000}', '\uffff', '\ufdd0'])
       expect({ char: hex(c), messages: messagesOf(`张${c}三`) }).toEqual({ char: hex(c), messages: ['must not contain format, private-use or noncharacters'] });
@@ -69,23 +81,25 @@ describe('printableText', () => {
   });
 });
 
+const cnOrder = {
+  orderId: 'SO-1',
+  carrier: 'ZT',
+  routingCode: '571-XH01',
+  sender: {
+    name: '李四',
+    phone: '+86 138 0013 8000',
+    address: { country: 'CN', province: '上海市', city: '上海市', district: '浦东新区', street: '祖冲之路 887 弄', detail: '3 号楼 1201 室', postalCode: '201203' },
+  },
+  recipient: {
+    name: "Mary-Jane O'Connor",
+    phone: '020 7946 0018',
+    address: { country: 'GB', region: 'Greater London', city: 'London', postalCode: 'SW1A 1AA', line1: '10 Fake Row', line2: 'Flat 2' },
+  },
+  parcel: { weightKg: 1.2, contents: '图书' },
+};
+
 describe('every text field of an order refuses them', () => {
-  const cn = {
-    orderId: 'SO-1',
-    carrier: 'ZT',
-    routingCode: '571-XH01',
-    sender: {
-      name: '李四',
-      phone: '+86 138 0013 8000',
-      address: { country: 'CN', province: '上海市', city: '上海市', district: '浦东新区', street: '祖冲之路 887 弄', detail: '3 号楼 1201 室', postalCode: '201203' },
-    },
-    recipient: {
-      name: "Mary-Jane O'Connor",
-      phone: '020 7946 0018',
-      address: { country: 'GB', region: 'Greater London', city: 'London', postalCode: 'SW1A 1AA', line1: '10 Fake Row', line2: 'Flat 2' },
-    },
-    parcel: { weightKg: 1.2, contents: '图书' },
-  };
+  const cn = cnOrder;
   // routingCode is not free text: its sorting-code alphabet (ASCII letters, digits, "-") refuses all of these.
   const textPaths = [
     'orderId',
