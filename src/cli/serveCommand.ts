@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
 import { createServer } from '../http/server';
+import { malformedRequestProblem } from '../http/problem';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
 import { deliveryDeps, relayDeps, relayPoolReading, sweepExpired, type Services } from '../wiring';
@@ -194,7 +195,7 @@ export async function serveCommand(
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const body = JSON.stringify({ type: 'https://waybill.example/problems/bad_request', title: 'bad request', status, detail: 'the request is malformed' });
+    const body = malformedRequestProblem(status);
     socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
   let handed: HandedConnections | undefined;

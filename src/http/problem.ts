@@ -79,3 +79,11 @@ export function sendProblem(
       })),
     );
 }
+
+/**
+ * The problem a request gets that express never sees (Node's parser refused it, or its target is no
+ * URL): written by hand, as there is no express response to send it with.
+ */
+export function malformedRequestProblem(status: 400 | 431): string {
+  return JSON.stringify({ type: 'https://waybill.example/problems/bad_request', title: 'bad request', status, detail: 'the request is malformed' });
+}

@@ -9,9 +9,16 @@
 
 import http from 'node:http';
 import type express from 'express';
+import { malformedRequestProblem } from './problem';
 
 export function createServer(app: express.Express): http.Server {
-  return http.createServer({ IncomingMessage: ofPrototype(http.IncomingMessage, app.request), ServerResponse: ofPrototype(http.ServerResponse, app.response) }, app);
+  return http.createServer({ IncomingMessage: ofPrototype(http.IncomingMessage, app.request), ServerResponse: ofPrototype(http.ServerResponse, app.response) }, (req, res) => {
+    // A target that is no URL ("http://[/x") passes Node's parser, but express's router gives up on it
+    // and answers with its own HTML page: it gets our problem instead.
+    if (URL.canParse(req.url ?? '/', 'http://localhost')) return app(req, res);
+    const body = malformedRequestProblem(400);
+    res.writeHead(400, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) }).end(body);
+  });
 }
 
 /**

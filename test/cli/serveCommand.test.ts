@@ -33,6 +33,15 @@ describe('waybill serve', () => {
       });
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(raw).toMatch(/Content-Type: application\/problem\+json/);
+      // And one whose target is no URL, which the parser lets through and express's router would answer in HTML.
+      const noUrl = await new Promise<string>((resolve) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write('GET http://[/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let text = '';
+        socket.on('data', (c) => (text += c.toString('utf8'))).on('close', () => resolve(text));
+      });
+      expect(noUrl).toMatch(/^HTTP\/1\.1 400 /);
+      expect(noUrl).toMatch(/content-type: application\/problem\+json/i);
+      expect(noUrl).toMatch(/"detail":"the request is malformed"/);
       const entries = logged.map((l) => JSON.parse(l));
       expect(entries.some((e) => e.route === '/healthz' && e.status === 200 && e.requestId)).toBe(true);
     } finally {
