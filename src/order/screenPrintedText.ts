@@ -57,7 +57,7 @@
 
 import { hanSurnameLength, nameSegments } from './nameParts';
 import { streetParts, type StreetPart } from './streetParts';
-import { chars, compact, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
+import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
 import type { ChineseAddress, InternationalAddress } from './addressSchema';
 
 export interface ScreenIssue {
@@ -155,7 +155,10 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
   const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, phoneRun = PHONE_RUN) => {
-    if (text) fields.push({ path, kind, text, folded: fold(text), compact: compact(text), runs: digitRuns(text, DIGIT_RUN), phoneRuns: digitRuns(text, PHONE_DIGIT_RUN), phoneRun });
+    if (!text) return;
+    const folded = fold(text);
+    const digits = asciiDigits(folded);
+    fields.push({ path, kind, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents');
   add(['routingCode'], order.routingCode, 'code');
@@ -187,11 +190,13 @@ const HAN_DIGIT_VALUE: Record<string, string> = Object.fromEntries(
   [...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))]).concat([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
 );
 
-/** Digit runs (of every script, and Han), with what stands between their digits removed. */
-function digitRuns(text: string, pattern: RegExp): string[] {
-  const digits = fold(text)
-    .replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d)
-    .replace(DECIMAL_DIGIT, (d) => String(decimalValue(d)));
+/** Folded text with the digits of every script (and Han ones) written as ASCII digits. */
+function asciiDigits(folded: string): string {
+  return folded.replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d).replace(DECIMAL_DIGIT, (d) => String(decimalValue(d)));
+}
+
+/** The digit runs `pattern` finds, with what stands between their digits removed. */
+function runsIn(digits: string, pattern: RegExp): string[] {
   return (digits.match(pattern) ?? []).map((run) => run.replace(/\D/g, ''));
 }
 
@@ -228,7 +233,7 @@ function sharesDigits(run: string, phoneDigits: string, length: number): boolean
  * refuse it (rule 2), enough for an alert.
  */
 export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
-  const runs = order.waybillNo ? digitRuns(order.waybillNo, PHONE_DIGIT_RUN) : [];
+  const runs = order.waybillNo ? runsIn(asciiDigits(fold(order.waybillNo)), PHONE_DIGIT_RUN) : [];
   return PARTIES.some((who) => runs.some((run) => sharesDigits(run, order[who].phone.replace(/\D/g, ''), PHONE_RUN)));
 }
 

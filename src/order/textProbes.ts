@@ -27,7 +27,12 @@ const COMPACT_DROPS = /[\s\p{P}\p{S}]/gu;
 
 /** Folded, without spaces, punctuation and symbols: "Mary/Jane", "Mary·Jane" and "Mary 🎁 Jane" are maryjane. */
 export function compact(text: string): string {
-  return fold(text).replace(COMPACT_DROPS, '');
+  return compactFolded(fold(text));
+}
+
+/** compact() of text already folded. */
+export function compactFolded(folded: string): string {
+  return folded.replace(COMPACT_DROPS, '');
 }
 
 export const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
