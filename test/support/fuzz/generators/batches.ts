@@ -24,7 +24,7 @@ export const batchShape: Generator = {
       case 5:
         return jsonBatch(json([[], {}, null, 1, 'x']), [422]);
       case 6:
-        return jsonBatch(json({ orders: [ok, { ...ok }] }), [409]); // the same order id twice
+        return jsonBatch(json({ orders: [ok, { ...ok }] }), [422]); // the same order id twice: the request's own mistake
       case 7:
         return jsonBatch(`[${'{},'.repeat(10_000)}{}]`, [413]);
       case 8:
