@@ -61,7 +61,7 @@ export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
   if (given.endsWith('/') || given.endsWith(path.sep)) throw refuse('names a folder: give the path of a file to write');
 
   const refuseService = () => refuse('is a file of the service (keys, database, settings or audit checkpoints); write the output elsewhere');
-  for (const file of guard.serviceFiles) if (realTarget(path.resolve(file), () => undefined) === target) throw refuseService();
+  for (const file of guard.serviceFiles) if (realTarget(path.resolve(file)) === target) throw refuseService();
   if (existing) {
     for (const input of guard.inputs ?? []) {
       const s = statOrUndefined(input);
@@ -149,8 +149,15 @@ function removeOnSignal(file: OutputFile, io: Io): () => void {
   return stop;
 }
 
-/** The real path of `p` (symlinks followed), also when it or its folders do not exist yet. */
-function realTarget<E>(p: string, refuse: (why: string) => E): string {
+/**
+ * The real path of `p` (symlinks followed), also when it or its folders do not exist yet. A path that
+ * cannot be resolved is `refuse`d when given, else kept as it is (a service file is compared as named).
+ */
+function realTarget(p: string, refuse?: (why: string) => Error): string {
+  const unresolved = (why: string): string => {
+    if (refuse) throw refuse(why);
+    return p;
+  };
   const missing: string[] = [];
   let at = p;
   for (let hops = 0; ; ) {
@@ -158,21 +165,9 @@ function realTarget<E>(p: string, refuse: (why: string) => E): string {
       return path.join(fs.realpathSync(at), ...missing);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR') {
-        const refused = refuse(`a folder on its path is a file (${firstFileOn(at) ?? path.dirname(at)})`);
-        if (refused) throw refused;
-        return p;
-      }
-      if (code === 'ELOOP') {
-        const refused = refuse('too many symbolic links');
-        if (refused) throw refused;
-        return p;
-      }
-      if (code !== 'ENOENT') {
-        const refused = refuse(`cannot be resolved (${reason(e)})`);
-        if (refused) throw refused;
-        return p;
-      }
+      if (code === 'ENOTDIR') return unresolved(`a folder on its path is a file (${firstFileOn(at) ?? path.dirname(at)})`);
+      if (code === 'ELOOP') return unresolved('too many symbolic links');
+      if (code !== 'ENOENT') return unresolved(`cannot be resolved (${reason(e)})`);
     }
     // Not there: a dangling symbolic link is followed to where it points; a missing name is kept.
     let link: string | undefined;
@@ -182,11 +177,7 @@ function realTarget<E>(p: string, refuse: (why: string) => E): string {
       link = undefined;
     }
     if (link !== undefined) {
-      if (++hops > 40) {
-        const refused = refuse('too many symbolic links');
-        if (refused) throw refused;
-        return p;
-      }
+      if (++hops > 40) return unresolved('too many symbolic links');
       at = path.resolve(path.dirname(at), link);
       continue;
     }
