@@ -67,6 +67,11 @@ export function workerCount(args: string[], config: Config): number {
 export async function serveWorker(args: string[], config: Config, io: Io): Promise<number> {
   joinClusterMetrics();
   const slot = Number(process.env[SLOT_ENV]);
+  // Heard from the first instant: the primary may stop the service while this worker is still starting (or
+  // right after it said it is ready), and a worker ended by the signal itself counts as failed. Ctrl-C
+  // reaches the workers and the primary, which then sends SIGTERM too: a second signal must not end a
+  // worker mid-drain, so the handlers stay.
+  const stopAsked = new Promise<void>((resolve) => process.on('SIGINT', () => resolve()).on('SIGTERM', () => resolve()));
   try {
     // The primary has migrated the store and printed the start-up warnings already.
     const services = await openServices(config, () => {}, { checkpoints: 'elsewhere' });
@@ -77,9 +82,7 @@ export async function serveWorker(args: string[], config: Config, io: Io): Promi
       await services.close();
       throw e;
     }
-    // Ctrl-C reaches the workers and the primary, which then sends SIGTERM too: a second signal must not
-    // end a worker mid-drain, so the handlers stay.
-    await new Promise<void>((resolve) => process.on('SIGINT', () => resolve()).on('SIGTERM', () => resolve()));
+    await stopAsked;
     await running.shutdown();
     await services.close();
     return EXIT.ok;
@@ -231,7 +234,9 @@ export async function servePrimary(args: string[], config: Config, workers: numb
     live.delete(worker);
     open.delete(worker);
     if (phase === 'stopping') {
-      if (code !== 0) failed ??= code ?? EXIT.internal;
+      // Ended by our SIGTERM itself: it was still loading (a worker hears the signal from its first line
+      // on), so it held no work. Anything else but 0 is a failed drain.
+      if (code !== 0 && signal !== 'SIGTERM') failed ??= code ?? EXIT.internal;
       if (live.size === 0) done();
       return;
     }

@@ -252,6 +252,20 @@ describe('waybill serve --workers 2', () => {
     }
   }, 120_000);
 
+  it('stops cleanly (exit 0) on a SIGTERM that comes while the workers are still starting', async () => {
+    // An orchestrator may stop a service the moment it is deployed. A worker still loading ends at once (it
+    // holds no work); one opening the store or saying it is ready finishes starting, then drains.
+    const children = (pid: number) => fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const when of ['forked', 'first ready', 'forked', 'first ready']) {
+      const s = start(['--workers', '2', '--port', '0', '--host', '127.0.0.1'], env);
+      if (when === 'forked') while (!children(s.child.pid!)) await sleep(2);
+      else await s.logged((l) => l.event === 'worker_listening');
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      expect(s.logs.filter((l) => l.event === 'worker_exited')).toEqual([]);
+    }
+  }, 60_000);
+
   it('fails the start on a taken port and exits, with workers (none forked) or as one process', async () => {
     const taken = net.createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
