@@ -48,6 +48,7 @@ const USAGE = `usage:
   waybill purge
   waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE] | audit checkpoint [--out FILE]
   waybill audit waybill <no> | audit trace <copy code>
+  waybill alerts [--kind KIND] [--since 24h|7d|DATE] [--limit N] [--json]   (what looked like abuse, newest first)
   waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client ID] …
   waybill keys list [--json] | keys revoke ID
   waybill keys rotate [NEW-ID] | keys retire ID | keys status   (master keys)
@@ -65,7 +66,7 @@ Settings: environment variables or the data directory's waybill.config.json (see
 
 export { EXIT };
 
-const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'keys', 'relay', 'printers', 'store', 'webhooks', 'agent'];
+const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'alerts', 'keys', 'relay', 'printers', 'store', 'webhooks', 'agent'];
 
 /** A command's own lines of the usage (all of it for no or an unknown command). */
 function usageOf(command: string | undefined): string {
@@ -161,6 +162,10 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await withServices(config, io, (s) =>
           auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s) }, io),
         );
+      }
+      case 'alerts': {
+        const { alertsCommand } = await import('./cli/alertCommands');
+        return await withServices(config, io, (s) => alertsCommand(rest, s.store, io));
       }
       case 'keys': {
         const { keysCommand } = await import('./cli/lifecycleCommands');

@@ -29,7 +29,7 @@ import type { WebhookRepository } from './webhooks/webhookStore';
 import type { WebhookDeliveryDeps } from './webhooks/webhooks';
 import { webhookSender } from './webhooks/send';
 import type { StationStore } from './stations/stationStore';
-import { forgetOldAttempts } from './waybills/attemptRetention';
+import { forgetOldAlerts, forgetOldAttempts } from './waybills/attemptRetention';
 import { purgeDue } from './waybills/lifecycle';
 import { deleteFinishedEvents } from './webhooks/webhooks';
 
@@ -128,7 +128,8 @@ export async function sweepExpired(s: Services, now: () => Date) {
   const webhookEventsDeleted = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now());
   const attemptsForgotten = await forgetOldAttempts({ store: s.store, stations: s.stations }, now());
   const callReceiptsForgotten = await s.relayStore.forgetOldCalls(now());
-  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten };
+  const alertsForgotten = await forgetOldAlerts(s.store, s.config.alertKeepDays, now());
+  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten };
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */

@@ -55,6 +55,8 @@ export const Config = z
     retentionGraceDays: z.coerce.number().min(0).max(365),
     /** …and in any case this long after printing. */
     maxLifetimeDays: z.coerce.number().min(1).max(3650),
+    /** Alerts (ids and reasons, an investigation's leads) are deleted this long after they were raised. */
+    alertKeepDays: z.coerce.number().min(1).max(3650),
     relay: z.object({
       /** The virtual number pool: "+8617000001234,+8617000001235/3" (extension length after /, default 4). */
       numbers: z.string(),
@@ -188,6 +190,7 @@ const ENV_NAMES: Record<string, string> = {
   auditCheckpointMinutes: 'WAYBILL_AUDIT_CHECKPOINT_MINUTES',
   retentionGraceDays: 'WAYBILL_RETENTION_GRACE_DAYS',
   maxLifetimeDays: 'WAYBILL_MAX_LIFETIME_DAYS',
+  alertKeepDays: 'WAYBILL_ALERT_KEEP_DAYS',
   port: 'WAYBILL_PORT',
   host: 'WAYBILL_HOST',
   defaultTemplate: 'WAYBILL_DEFAULT_TEMPLATE',
@@ -316,6 +319,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     auditCheckpointMinutes: env.WAYBILL_AUDIT_CHECKPOINT_MINUTES ?? 10,
     retentionGraceDays: env.WAYBILL_RETENTION_GRACE_DAYS ?? 7,
     maxLifetimeDays: env.WAYBILL_MAX_LIFETIME_DAYS ?? 90,
+    alertKeepDays: env.WAYBILL_ALERT_KEEP_DAYS ?? 365,
     relay: {
       numbers: env.WAYBILL_RELAY_NUMBERS ?? '',
       afterSalesDays: env.WAYBILL_RELAY_AFTER_SALES_DAYS ?? 15,

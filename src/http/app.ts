@@ -21,6 +21,7 @@ import type { PrintLeases } from '../printing/printLeases';
 import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
 import { AuthThrottle, type AuthFailureLimit } from './authThrottle';
+import { alertRoutes } from './alertRoutes';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
 import { previewRoutes } from './previewRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
@@ -221,6 +222,7 @@ export function createApp(deps: AppDeps): express.Express {
       mount(app, '/v1/webhooks', webhooks.endpoints);
       mount(app, '/v1/webhook-events', webhooks.events);
     }
+    mount(app, '/v1/alerts', alertRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, store: deps.store }));
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
     mount(app, '/v1/previews', previewRoutes({ ...routeDeps, batch: api.batch }));
     // Courier device pairing (admin: codes, device lists, revocation; a phone: redeem, whoami, log-out).

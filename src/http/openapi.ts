@@ -22,6 +22,7 @@ import { CallReceipt, RelayCallReceipt, RelayResolveAnswer, ResolveRequest } fro
 import { ScanAnswer } from './scanAnswer';
 import { EventResult, WaybillCreated, WaybillViewBody } from './waybillRoutes';
 import { History, SearchPage, SearchQuery } from './searchRoutes';
+import { AlertPage, AlertQuery } from './alertRoutes';
 import { BatchView } from './batchRoutes';
 import { TemplateList } from './templateRoutes';
 import { RedeliveryScheduled, SecretRotated, WebhookCreated, WebhookList } from './webhookRoutes';
@@ -1106,6 +1107,32 @@ function courierDeviceBlock(): DocumentBlock {
 
 // ---- the document ------------------------------------------------------------------------------------
 
+function alertBlock(): DocumentBlock {
+  const alert = { id: 4182, at: '2026-05-30T08:15:02.113Z', kind: 'courier_suspended', courierId: 'c7d2k9m4qz', detail: 'too many distinct waybills' };
+  return {
+    schemas: { AlertPage: responseSchema(AlertPage) },
+    paths: {
+      '/v1/alerts': {
+        get: {
+          operationId: 'listAlerts',
+          tags: ['alerts'],
+          summary: 'The alerts the service raised, newest first, a page at a time (role: admin)',
+          description:
+            'What looked like abuse or a fault: a courier or telephony client suspended, a waybill locked for station verify, a webhook endpoint disabled, a client waybill number sharing digits with a phone, a client over its relay share. ' +
+            'Filters are ANDed (`from` inclusive, `to` exclusive). Follow `next` as `cursor` with the same filters. An alert names ids and reasons, never personal data; ' +
+            `alerts are kept WAYBILL_ALERT_KEEP_DAYS (365 by default). The same alerts go to admin webhook endpoints as \`alert.raised\`.`,
+          security,
+          parameters: queryParameters(AlertQuery),
+          responses: {
+            '200': jsonAnswer('a page of alerts', 'AlertPage', AlertPage, { items: [alert], next: '4182' }),
+            ...errors([401, 403, 422, 429], { 422: { text: 'a bad query parameter, named in the path', example: problemExample(422, { detail: 'the query is invalid', errors: [{ path: 'query.kind', message: 'must be an alert kind (lower-case letters and _)' }] }) } }),
+          },
+        },
+      },
+    },
+  };
+}
+
 export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<string, unknown> {
   const settings = { ...DEFAULT_SETTINGS, ...given };
   // One line per resource: add yours here.
@@ -1114,6 +1141,7 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
   blocks.push(webhookBlock());
   blocks.push(stationBlock());
   blocks.push(courierDeviceBlock());
+  blocks.push(alertBlock());
   // Blocks may share a path (GET and POST /v1/waybills from two blocks): their operations are merged.
   const paths: Record<string, Record<string, unknown>> = {};
   for (const b of blocks) for (const [p, item] of Object.entries(b.paths)) paths[p] = { ...paths[p], ...(item as Record<string, unknown>) };
@@ -1139,6 +1167,7 @@ export function openApiDocument(given: Partial<DocumentSettings> = {}): Record<s
       { name: 'service', description: 'health, metrics, this document' },
       { name: 'stations', description: 'parcel stations (驿站): arrivals with pickup codes, last-four verify' },
       { name: 'couriers', description: 'pairing a courier’s handheld: one-use codes, device credentials, device revocation' },
+      { name: 'alerts', description: 'admins: what the service raised about possible abuse (suspensions, locks, disabled endpoints)' },
       { name: 'webhooks', description: 'signed event deliveries to client endpoints: endpoints, secrets, redelivery; the payloads are under `webhooks`' },
     ],
     security,

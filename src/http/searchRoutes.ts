@@ -21,8 +21,8 @@ const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A time bound: an RFC 3339 time with offset, or a date (its UTC midnight); stored times are UTC text. */
-const Instant = z
-  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+export const Instant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an RFC 3339 date-time with offset, or a date' })
   .transform((s) => new Date(s).toISOString())
   .describe('RFC 3339 date-time with offset, or a date (UTC midnight)');
 
@@ -46,6 +46,12 @@ const Cursor = z
   })
   .describe('the `next` of the previous page, as given');
 
+/** A page size from 1 to `max`. Digits only: Number() would also read "0x10", "1e1" and " 5". */
+export function pageLimit(max: number, fallback: number) {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z.string().regex(/^\d{1,4}$/, message).transform(Number).pipe(z.number().min(1, message).max(max, message)).default(fallback).describe(`page size, at most ${max}`);
+}
+
 export const SearchQuery = z
   .object({
     orderId: printableId(64).optional().describe("the client's order id (exact)"),
@@ -54,14 +60,7 @@ export const SearchQuery = z
     createdFrom: Instant.optional().describe('created at or after this time'),
     createdTo: Instant.optional().describe('created before this time'),
     client: ClientId.optional().describe('admins only: this client'),
-    // Digits only: Number() would also read "0x10", "1e1" and " 5".
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`)
-      .transform(Number)
-      .pipe(z.number().min(1, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`).max(SEARCH_MAX_LIMIT, `must be a whole number from 1 to ${SEARCH_MAX_LIMIT}`))
-      .default(SEARCH_DEFAULT_LIMIT)
-      .describe(`page size, at most ${SEARCH_MAX_LIMIT}`),
+    limit: pageLimit(SEARCH_MAX_LIMIT, SEARCH_DEFAULT_LIMIT),
     cursor: Cursor.optional(),
   })
   .strict();

@@ -1,10 +1,10 @@
-// The attempt tables (scan attempts, couriers' event attempts, stations' verify attempts) only ever get
-// rows added, and are forgotten by age (waybills/attemptRetention.ts).
+// The attempt tables (scan attempts, couriers' event attempts, stations' verify attempts) and the alerts
+// only ever get rows added, and are forgotten by age (waybills/attemptRetention.ts).
 
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema';
 
-type AttemptTable = 'scan_attempts' | 'event_attempts' | 'station_verifications';
+type AttemptTable = 'scan_attempts' | 'event_attempts' | 'station_verifications' | 'alerts';
 
 /**
  * The ids of those of the `limit` oldest rows (by id) made before `before`. Ids grow with time, so the

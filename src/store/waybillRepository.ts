@@ -13,10 +13,12 @@ import type {
   PrintFact,
   PrintJobRecord,
   ScanAttempt,
+  AlertQuery,
   AttemptKind,
   ScanCounts,
   ScanGate,
   WaybillRecord,
+  StoredAlert,
   StoredWaybillEvent,
   WaybillSearch,
   WaybillStatus,
@@ -762,6 +764,20 @@ export class SqlWaybillRepository implements WaybillStore {
         events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
       yield* writeOutbox(db, events);
     });
+  }
+
+  async listAlerts(q: AlertQuery): Promise<StoredAlert[]> {
+    let query = this.d.db.selectFrom('alerts').select(['id', 'at', 'kind', 'courier_id', 'detail']).orderBy('id', 'desc').limit(q.limit);
+    if (q.kind !== undefined) query = query.where('kind', '=', q.kind);
+    if (q.from !== undefined) query = query.where('at', '>=', q.from);
+    if (q.to !== undefined) query = query.where('at', '<', q.to);
+    if (q.beforeId !== undefined) query = query.where('id', '<', q.beforeId);
+    const rows = await query.execute();
+    return rows.map((r) => ({ id: Number(r.id), at: r.at, kind: r.kind, ...(r.courier_id ? { courierId: r.courier_id } : {}), detail: r.detail }));
+  }
+
+  forgetAlerts(before: string, limit: number): Promise<number> {
+    return forgetOldest(this.d.db, 'alerts', before, limit);
   }
 
   async ping(): Promise<void> {

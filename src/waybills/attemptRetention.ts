@@ -28,6 +28,12 @@ export interface AttemptRetentionDeps {
   stations: Pick<StationStore, 'forgetVerifications'>;
 }
 
+/** Forgets alerts older than `keepDays`, a chunk at a time like the attempts; returns how many. */
+export function forgetOldAlerts(store: Pick<WaybillStore, 'forgetAlerts'>, keepDays: number, now: Date): Promise<number> {
+  const before = new Date(now.getTime() - keepDays * DAY_MS).toISOString();
+  return inChunks((limit) => store.forgetAlerts(before, limit), ATTEMPTS_CHUNK, ATTEMPTS_PER_SWEEP);
+}
+
 /** Forgets the attempts no window reads any more; returns how many. */
 export async function forgetOldAttempts(deps: AttemptRetentionDeps, now: Date): Promise<number> {
   const before = new Date(now.getTime() - ATTEMPTS_KEPT_MS).toISOString();

@@ -48,6 +48,24 @@ export interface ScanAttempt {
   outcome: 'ok' | 'unknown' | 'forbidden' | 'out_of_route' | 'gone' | 'limited';
 }
 
+/** An alert as recorded: ids and reasons, never personal data. `id` grows with time. */
+export interface StoredAlert {
+  id: number;
+  at: string;
+  kind: string;
+  courierId?: string;
+  detail: string;
+}
+
+/** Which alerts to list, newest first: `beforeId` continues a page (ids below it). */
+export interface AlertQuery {
+  kind?: string;
+  from?: string;
+  to?: string;
+  beforeId?: number;
+  limit: number;
+}
+
 /** Couriers' scan attempts or their event attempts. */
 export type AttemptKind = 'scans' | 'events';
 
@@ -256,6 +274,9 @@ export interface WaybillStore {
    */
   scanGate(courierId: string, waybillId: string | undefined, now: Date, cap: number): Promise<ScanGate>;
   recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
+  listAlerts(q: AlertQuery): Promise<StoredAlert[]>;
+  /** Deletes alerts recorded before `before`, from the oldest, at most `limit`; returns how many. */
+  forgetAlerts(before: string, limit: number): Promise<number>;
 
   /** Throws when the database cannot be reached (readiness). */
   ping(): Promise<void>;

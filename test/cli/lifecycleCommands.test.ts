@@ -33,6 +33,26 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect((await run('audit', 'trace', 'ZZZZ-ZZZZ')).code).toBe(EXIT.failure);
   });
 
+  it('lists alerts newest first, filtered by kind and time, as lines or JSON', async () => {
+    const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'));
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    const insert = db.prepare('INSERT INTO alerts (at, kind, courier_id, detail) VALUES (?, ?, ?, ?)');
+    insert.run(ago(72), 'courier_suspended', 'c-old', 'too many unknown tokens');
+    insert.run(ago(2), 'courier_suspended', 'c-new', 'too many distinct waybills');
+    insert.run(ago(1), 'station_verify_locked', null, 'waybill 73512604918372 locked for station verify after 5 wrong answers in 24 h (station s1)');
+    db.close();
+    const listed = await run('alerts', '--kind', 'courier_suspended');
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.out.split('\n').slice(0, 3).map((l) => l.split('\t').slice(1).join(' '))).toEqual(['kind courier detail', 'courier_suspended c-new too many distinct waybills', 'courier_suspended c-old too many unknown tokens']);
+    const lastDay = JSON.parse((await run('alerts', '--since', '24h', '--json')).out.split('\n')[0]!) as { kind: string; courier: string | null }[];
+    expect(lastDay.map((a) => [a.kind, a.courier])).toEqual([['station_verify_locked', null], ['courier_suspended', 'c-new']]);
+    const bad = await run('alerts', '--since', 'last tuesday', '--limit', '0');
+    expect(bad.code).toBe(EXIT.badInput);
+    expect(bad.out).toMatch(/--since: must be hours or days back/);
+    expect(bad.out).toMatch(/--limit: must be a whole number from 1 to 500/);
+    expect(bad.out).not.toContain('last tuesday');
+  });
+
   it('adds a courier and shows the credential once, never in the list; issuing and revoking are audited', async () => {
     const added = await run('couriers', 'add', '--carrier', 'ZT', '--name', '王师傅', '--outlet', 'HZ-XH01', '--device', 'HH-0042');
     expect(added.code).toBe(EXIT.ok);
@@ -57,10 +77,13 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     db.prepare("INSERT INTO scan_attempts (courier_id, waybill_id, purpose, at, outcome) VALUES ('c1', NULL, 'delivery', ?, 'unknown')").run(longAgo);
     db.prepare("INSERT INTO event_attempts (courier_id, waybill_id, type, at, outcome) VALUES ('c1', 'w1', 'delivered', ?, 'forbidden')").run(longAgo);
     db.prepare("INSERT INTO relay_calls (call_id, body_hash, received_at) VALUES ('call-1', 'h', ?)").run(longAgo);
+    // Alerts are kept a year (WAYBILL_ALERT_KEEP_DAYS).
+    db.prepare("INSERT INTO alerts (at, kind, detail) VALUES (?, 'webhook_disabled', 'a year ago'), (?, 'webhook_disabled', 'last week')").run(new Date(Date.now() - 366 * 86_400_000).toISOString(), longAgo);
     db.close();
     const purged = await run('purge');
     expect(purged.out).toMatch(/shredded the sealed data of 1 waybill/);
-    expect(purged.out).toMatch(/ 2 old scan, event and verify attempt\(s\) and 1 old call receipt/);
+    expect(purged.out).toMatch(/ 2 old scan, event and verify attempt\(s\), 1 old call receipt\(s\) and 1 old alert\(s\)/);
+    expect((await run('alerts', '--kind', 'webhook_disabled')).out.split('\n').slice(1).map((l) => l.split('\t')[3])).toEqual(['last week']);
     expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
 
     const rotated = await run('keys', 'rotate', 'k2');
