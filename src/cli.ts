@@ -160,7 +160,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       case 'audit': {
         const { auditCommand } = await import('./cli/auditCommands');
         return await withServices(config, io, (s) =>
-          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s) }, io),
+          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s), outputGuard: outputGuard(config) }, io),
         );
       }
       case 'alerts': {

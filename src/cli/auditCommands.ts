@@ -12,6 +12,7 @@ import { normaliseCopyCode } from '../printing/copyCode';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
 import { EXIT, asIo, type Io, type Output } from './io';
+import { checkAppendFile, type OutputGuard } from './outputFile';
 
 export const AUDIT_USAGE = `usage:
   waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE]
@@ -31,6 +32,8 @@ export interface AuditCommandDeps {
   findWaybillByNo?: WaybillStore['findWaybillByNo'];
   /** Checkpoints: where they are kept by default, and the signer (whose public key is also trusted by verify). */
   checkpoints?: CheckpointWriter & { dir: string };
+  /** What `checkpoint --out` never appends to (the keys, the database, the settings). */
+  outputGuard?: OutputGuard;
 }
 
 export async function auditCommand(args: string[], deps: AuditCommandDeps, output: Output): Promise<number> {
@@ -61,7 +64,9 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { out: { type: 'string' } } });
       if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('checkpoint takes only --out FILE');
       if (!deps.checkpoints) return usage('checkpoints are not available here');
-      const file = (values.out as string | undefined) ?? path.join(deps.checkpoints.dir, CHECKPOINT_FILE_NAME);
+      const own = path.join(deps.checkpoints.dir, CHECKPOINT_FILE_NAME);
+      const out = values.out as string | undefined;
+      const file = out === undefined ? own : checkAppendFile(out, deps.outputGuard ?? { serviceFiles: [] }, own);
       const head = await writeCheckpoint(deps.checkpoints, file);
       io.out(`checkpoint: record ${head.seq}, link ${head.hash}, ${head.count} records, signed by ${deps.checkpoints.signer!.keyId} → ${file}`);
       return EXIT.ok;

@@ -1,4 +1,5 @@
-// The file a command writes with `--out PATH` (`waybill print`, `waybill preview`, `keys audit-public`).
+// The file a command writes with `--out PATH` (`waybill print`, `waybill preview`, `keys audit-public`;
+// `audit checkpoint` appends to its own, checked alike but for the checkpoint file itself).
 // The target is checked before anything is created or stored: its real path (a symlink is followed, so
 // the file it points at is written), not a directory, device, FIFO or socket, not the command's own
 // input, and none of the service's files (the master key file, the database and its -wal/-shm, the
@@ -54,6 +55,36 @@ export function outputGuard(config: Config, inputs: readonly string[] = []): Out
 /** Checks `--out given` and prepares its folder; throws a UsageError (exit 64) naming what is wrong. */
 export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
   const refuse = (why: string) => new UsageError(`--out ${given}: ${why}`);
+  const target = checkTarget(given, guard, refuse);
+
+  const folder = path.dirname(target);
+  try {
+    fs.mkdirSync(folder, { recursive: true });
+  } catch (e) {
+    throw refuse(`its folder ${folder} cannot be created (${reason(e)})`);
+  }
+  const partial = partialPath(target);
+  // The folder must take a new file: tried now, before anything is stored, and removed at once.
+  try {
+    fs.closeSync(fs.openSync(partial, 'wx', 0o600));
+  } catch (e) {
+    throw refuse(`cannot write a file in ${folder} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the folder takes no new files' : reason(e)})`);
+  }
+  fs.rmSync(partial, { force: true });
+  return { given, resolved: path.resolve(given), path: target, partial };
+}
+
+/**
+ * Checks `--out given` of a command that appends a line to it (`audit checkpoint`): the same refusals as
+ * a written file, except that it may be the checkpoint file. Returns the real path to append to.
+ */
+export function checkAppendFile(given: string, guard: OutputGuard, checkpointFile: string): string {
+  const kept = realTarget(path.resolve(checkpointFile));
+  return checkTarget(given, { ...guard, serviceFiles: guard.serviceFiles.filter((f) => realTarget(path.resolve(f)) !== kept) }, (why) => new UsageError(`--out ${given}: ${why}`));
+}
+
+/** The real path of `--out given`, refused when it is no file to write or one the guard keeps. */
+function checkTarget(given: string, guard: OutputGuard, refuse: (why: string) => UsageError): string {
   if (!given.trim()) throw new UsageError('--out needs a file path');
   const target = realTarget(path.resolve(given), refuse);
   const existing = statOrUndefined(target);
@@ -73,22 +104,7 @@ export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
       if (s && s.dev === existing.dev && s.ino === existing.ino) throw refuseService();
     }
   }
-
-  const folder = path.dirname(target);
-  try {
-    fs.mkdirSync(folder, { recursive: true });
-  } catch (e) {
-    throw refuse(`its folder ${folder} cannot be created (${reason(e)})`);
-  }
-  const partial = partialPath(target);
-  // The folder must take a new file: tried now, before anything is stored, and removed at once.
-  try {
-    fs.closeSync(fs.openSync(partial, 'wx', 0o600));
-  } catch (e) {
-    throw refuse(`cannot write a file in ${folder} (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'the folder takes no new files' : reason(e)})`);
-  }
-  fs.rmSync(partial, { force: true });
-  return { given, resolved: path.resolve(given), path: target, partial };
+  return target;
 }
 
 /**

@@ -141,6 +141,27 @@ describe('--out: refused targets are left as they were, and nothing is stored', 
     expect(await w.run('keys', 'audit-public', '--out', pem)).toBe(EXIT.ok);
     expect(fs.readFileSync(pem, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
   });
+
+  it('audit checkpoint --out appends to the checkpoint file or another file, never to the keys, database or settings', async () => {
+    for (const name of ['keys.json', 'waybill.db', 'waybill.db-wal', 'waybill.config.json']) {
+      const file = path.join(w.dataDir, name);
+      const before = fs.existsSync(file) ? fingerprint(file) : undefined;
+      expect([name, await w.run('audit', 'checkpoint', '--out', file)]).toEqual([name, EXIT.usage]);
+      expect(fs.existsSync(file) ? fingerprint(file) : undefined).toBe(before);
+    }
+    // Also through a link, and never onto a folder.
+    const link = path.join(w.dir, 'innocent.jsonl');
+    fs.symlinkSync(path.join(w.dataDir, 'keys.json'), link);
+    expect(await w.run('audit', 'checkpoint', '--out', link)).toBe(EXIT.usage);
+    expect(await w.run('audit', 'checkpoint', '--out', w.dir)).toBe(EXIT.usage);
+    expect(w.lines.join('\n')).toMatch(/--out \S+keys\.json: is a file of the service/);
+    // The default checkpoint file, named, and a file of one's own take the line.
+    const own = path.join(w.dataDir, 'checkpoints', 'audit-checkpoints.jsonl');
+    const copy = path.join(w.dir, 'offsite.jsonl');
+    for (const file of [own, own, copy]) expect(await w.run('audit', 'checkpoint', '--out', file)).toBe(EXIT.ok);
+    expect(fs.readFileSync(own, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(fs.readFileSync(copy, 'utf8').trim().split('\n')).toHaveLength(1);
+  });
 });
 
 describe('--out through a symlink', () => {
