@@ -112,7 +112,7 @@ export async function serveCommand(
             calls: services.relayStore,
             bindings: services.relayStore,
             telephony: services.telephony,
-            guard: { rateBuckets: services.rateBuckets, ...config.telephony },
+            guard: { rateBuckets: services.rateBuckets, requestsPerSecond: config.telephony.requestsPerSecond, limits: config.telephony },
           },
         }
       : {}),

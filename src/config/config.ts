@@ -73,8 +73,12 @@ export const Config = z
     telephony: z.object({
       /** Resolve requests and call receipts per second per telephony credential (429 beyond). */
       requestsPerSecond: z.coerce.number().int().min(1),
-      /** More `unknown` resolve answers than this within a minute suspend the telephony client (a sweep). */
+      /** More `unknown` resolve answers than this within a minute, or an hour, suspend the client (a sweep). */
       unknownPerMinute: z.coerce.number().int().min(1),
+      unknownPerHour: z.coerce.number().int().min(1),
+      /** Resolves reaching more distinct bindings than this in an hour, or a day, suspend the client (a harvest). */
+      bindingsPerHour: z.coerce.number().int().min(1),
+      bindingsPerDay: z.coerce.number().int().min(1),
     }),
     http: z.object({
       port: z.coerce.number().int().min(0).max(65535),
@@ -237,6 +241,9 @@ const ENV_NAMES: Record<string, string> = {
   batchIdleSeconds: 'WAYBILL_BATCH_IDLE_SECONDS',
   requestsPerSecond: 'WAYBILL_TELEPHONY_REQUESTS_PER_SECOND',
   unknownPerMinute: 'WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE',
+  unknownPerHour: 'WAYBILL_TELEPHONY_UNKNOWN_PER_HOUR',
+  bindingsPerHour: 'WAYBILL_TELEPHONY_BINDINGS_PER_HOUR',
+  bindingsPerDay: 'WAYBILL_TELEPHONY_BINDINGS_PER_DAY',
   failuresPerMinute: 'WAYBILL_AUTH_FAILURES_PER_MINUTE',
   failureBurst: 'WAYBILL_AUTH_FAILURE_BURST',
   trustProxy: 'WAYBILL_TRUST_PROXY',
@@ -333,6 +340,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     telephony: {
       requestsPerSecond: env.WAYBILL_TELEPHONY_REQUESTS_PER_SECOND ?? 50,
       unknownPerMinute: env.WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE ?? 30,
+      unknownPerHour: env.WAYBILL_TELEPHONY_UNKNOWN_PER_HOUR ?? 200,
+      bindingsPerHour: env.WAYBILL_TELEPHONY_BINDINGS_PER_HOUR ?? 600,
+      bindingsPerDay: env.WAYBILL_TELEPHONY_BINDINGS_PER_DAY ?? 6000,
     },
     http: {
       port: env.WAYBILL_PORT ?? 8080,

@@ -573,7 +573,8 @@ function relayBlock(): DocumentBlock {
           description:
             "Bridge: call `target` and, when the answer has `targetExtension`, dial those digits once it answers (the real party's extension, absent when there is none); " +
             'hang up after `timeLimitSeconds`. Reject: play `announcement`. ' +
-            'Rate-limited per credential (429); too many `unknown` answers in a minute (a sweep) suspend the client (403 until reinstated).',
+            'Rate-limited per credential (429). Too many `unknown` answers in a minute or an hour (a sweep), or answers reaching too many distinct bindings in an hour or a day (a harvest), ' +
+            'suspend the client (403 until reinstated); the answer that crosses the limit is itself the 403 and carries no number.',
           security,
           requestBody: jsonRequest('RelayResolveRequest', ResolveRequest, { to: '+8617000000001', ext: '0042', from: '+8613800138000' }),
           responses: {

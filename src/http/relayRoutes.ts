@@ -1,6 +1,7 @@
 // Telephony endpoints: a PBX asks where a relay call goes (resolve) and reports how it went (call
 // receipts). Only telephony clients may call them, each within its request rate; a client whose answers
-// turn up many unknown extensions is sweeping the pool and is suspended. The bridge target is the one
+// turn up many unknown extensions (a sweep of the pool) or reach more distinct bindings than its calls
+// would (a harvest of real numbers) is suspended. The bridge target is the one
 // place a real number leaves the service, and it is never logged or audited.
 
 import { WaybillError } from '../errors';
@@ -11,7 +12,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayStore } from '../relay/relayStore';
-import { SWEEP_REASON, type TelephonyClients } from '../relay/telephonyClients';
+import type { TelephonyClients, TelephonyLimits } from '../relay/telephonyClients';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { CredentialRefused } from '../auth/authFailure';
@@ -25,8 +26,8 @@ export interface RelayRouteDeps {
   provider: RelayProvider;
   calls: Pick<RelayStore, 'recordCall'>;
   telephony: TelephonyClients;
-  /** Per-credential request budgets (in the database: shared by every instance) and the sweep threshold. */
-  guard: { rateBuckets: RateBuckets; requestsPerSecond: number; unknownPerMinute: number };
+  /** Per-credential request budgets (in the database: shared by every instance) and the harvest limits. */
+  guard: { rateBuckets: RateBuckets; requestsPerSecond: number; limits: TelephonyLimits };
   store: WaybillStore;
   audit: AuditLog;
   now: () => Date;
@@ -113,17 +114,22 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
     const { to, ext, from } = parsed.data;
     const now = deps.now();
     const decision = await deps.provider.resolve({ to, ext, from: from ? e164(from, 'CN') : undefined }, now);
+    const clientId = String(res.locals.telephonyClient);
+    const requestId = res.locals.requestId as string;
+    // Counted before answering: the answer that crosses a limit gives nothing away.
+    const counted = await deps.telephony.countAnswer(clientId, now, decision.bindingId, deps.guard.limits);
+    if (counted.reason) await raiseSuspension(deps, clientId, counted.reason, now, requestId);
     const waybill = decision.waybillId ? await deps.store.findWaybillById(decision.waybillId) : undefined;
     await deps.audit.append({
       at: now.toISOString(),
-      actor: `telephony:${String(res.locals.telephonyClient)}`,
+      actor: `telephony:${clientId}`,
       action: 'call',
       waybillNo: waybill?.waybillNo,
-      outcome: decision.action === 'bridge' ? 'bridged' : decision.reason,
-      requestId: res.locals.requestId as string,
+      outcome: counted.suspended ? 'suspended' : decision.action === 'bridge' ? 'bridged' : decision.reason,
+      requestId,
       detail: decision.bindingId ? { binding: decision.bindingId } : undefined,
     });
-    if (decision.action === 'reject' && decision.reason === 'unknown') await countUnknown(deps, String(res.locals.telephonyClient), now, res.locals.requestId as string);
+    if (counted.suspended) throw new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it');
     const { waybillId: _internal, ...answer } = decision;
     res.json(present(RelayResolveAnswer, answer));
   });
@@ -139,10 +145,9 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   return router;
 }
 
-/** Counts an `unknown` answer; the one that makes a sweep suspends the client, with an alert and an audit record. */
-async function countUnknown(deps: RelayRouteDeps, clientId: string, now: Date, requestId: string): Promise<void> {
-  if (!(await deps.telephony.countUnknownAnswer(clientId, now, deps.guard.unknownPerMinute))) return;
+/** The alert and the audit record of a client this request's answer suspended. */
+async function raiseSuspension(deps: RelayRouteDeps, clientId: string, reason: string, now: Date, requestId: string): Promise<void> {
   const at = now.toISOString();
-  await deps.store.recordAlert({ at, kind: 'telephony_suspended', detail: `telephony client ${clientId}: ${SWEEP_REASON}` });
-  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { telephony: clientId, reason: SWEEP_REASON } });
+  await deps.store.recordAlert({ at, kind: 'telephony_suspended', detail: `telephony client ${clientId}: ${reason}` });
+  await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId, detail: { telephony: clientId, reason } });
 }

@@ -30,14 +30,44 @@ export interface TelephonyClientRepository {
   revoke(id: string, at: string): Promise<boolean>;
   /** Suspends a live client that is not suspended yet; true only when this call suspended it. */
   suspend(id: string, at: string, reason: string): Promise<boolean>;
-  /** Clears a suspension and the client's counted unknown answers; false for an unknown or revoked id. */
+  /** Clears a suspension and the client's counted answers; false for an unknown or revoked id. */
   reinstate(id: string): Promise<boolean>;
-  /** In one transaction: forgets the client's unknown answers before `since`, records one at `at`, and counts those left. */
-  countUnknownAnswer(id: string, at: string, since: string): Promise<number>;
+  /**
+   * In one transaction: forgets the client's answers before `since.day`, records this one (the binding it
+   * reached; null: unknown) at `at`, and counts those left in each window.
+   */
+  recordAnswer(id: string, at: string, bindingId: string | null, since: { minute: string; hour: string; day: string }): Promise<AnswerCounts>;
 }
 
-/** Why sweep detection suspends a client (shown in lists, alerts and the audit record). */
-export const SWEEP_REASON = 'too many unknown extensions in a minute';
+/** A telephony client's resolve answers in the last minute, hour and day. */
+export interface AnswerCounts {
+  unknownMinute: number;
+  unknownHour: number;
+  /** Distinct bindings its resolves reached (bridged, expired or caller refused): for the hour, those first reached in it. */
+  bindingsHour: number;
+  bindingsDay: number;
+}
+
+/** Beyond these a telephony client is harvesting the pool (config: WAYBILL_TELEPHONY_*). */
+export interface TelephonyLimits {
+  unknownPerMinute: number;
+  unknownPerHour: number;
+  bindingsPerHour: number;
+  bindingsPerDay: number;
+}
+
+/**
+ * Why harvest detection suspends a client (shown in lists, alerts and the audit record), or undefined.
+ * Unknown extensions in a burst or paced over an hour: a walk of the pool; many distinct bindings: the
+ * real numbers of many parcels, more than the calls of the client's traffic reach.
+ */
+export function harvestReason(c: AnswerCounts, limits: TelephonyLimits): string | undefined {
+  if (c.unknownMinute > limits.unknownPerMinute) return 'too many unknown extensions in a minute';
+  if (c.unknownHour > limits.unknownPerHour) return 'too many unknown extensions in an hour';
+  if (c.bindingsHour > limits.bindingsPerHour) return 'too many distinct relay bindings in an hour';
+  if (c.bindingsDay > limits.bindingsPerDay) return 'too many distinct relay bindings in a day';
+  return undefined;
+}
 
 export class TelephonyClients {
   constructor(private readonly repo: TelephonyClientRepository) {}
@@ -79,19 +109,22 @@ export class TelephonyClients {
     return this.repo.revoke(id, at.toISOString());
   }
 
-  /** Lifts a suspension and starts its unknown-answer count afresh. False for an unknown or revoked client. */
+  /** Lifts a suspension and starts its counts afresh. False for an unknown or revoked client. */
   reinstate(id: string): Promise<boolean> {
     return this.repo.reinstate(id);
   }
 
   /**
-   * Counts one `unknown` resolve answer in the database (so every instance adds to the same count); more
-   * than `perMinute` of them within a minute look like a sweep of the pool and suspend the client.
-   * True only for the one call that suspended it (so exactly one alert is raised).
+   * Counts one resolve answer in the database (so every instance adds to the same counts); the answer
+   * beyond a limit suspends the client. Returns the reason only to the one call that suspended it (so
+   * exactly one alert is raised), and whether the client is suspended now (by this call or another).
    */
-  async countUnknownAnswer(id: string, now: Date, perMinute: number): Promise<boolean> {
-    const count = await this.repo.countUnknownAnswer(id, now.toISOString(), new Date(now.getTime() - 60_000).toISOString());
-    return count > perMinute && this.repo.suspend(id, now.toISOString(), SWEEP_REASON);
+  async countAnswer(id: string, now: Date, bindingId: string | undefined, limits: TelephonyLimits): Promise<{ suspended: boolean; reason?: string }> {
+    const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+    const counts = await this.repo.recordAnswer(id, now.toISOString(), bindingId ?? null, { minute: ago(60_000), hour: ago(3_600_000), day: ago(86_400_000) });
+    const reason = harvestReason(counts, limits);
+    if (!reason) return { suspended: false };
+    return (await this.repo.suspend(id, now.toISOString(), reason)) ? { suspended: true, reason } : { suspended: true };
   }
 }
 

@@ -696,6 +696,26 @@ export const MIGRATIONS: Migration[] = [
     name: 'call receipts found by age, to be forgotten',
     sql: () => `CREATE INDEX relay_calls_received ON relay_calls(received_at);`,
   },
+  {
+    version: 28,
+    // A telephony client's unknown answers and the first answer reaching each binding, kept a day, so
+    // harvesting is seen over an hour and a day, not only as a burst of unknown extensions in a minute.
+    // The minute's unknown answers kept so far are not carried over (a minute's worth at most).
+    name: 'telephony resolve answers with their bindings',
+    sql: (d) => {
+      const t = TYPES[d];
+      return `
+        DROP TABLE telephony_unknown_answers;
+        CREATE TABLE telephony_answers (
+          id         ${t.id},
+          client_id  text NOT NULL,
+          at         ${t.time} NOT NULL,
+          binding_id text
+        );
+        CREATE INDEX telephony_answers_client_at ON telephony_answers(client_id, at);
+        CREATE INDEX telephony_answers_client_binding ON telephony_answers(client_id, binding_id);`;
+    },
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

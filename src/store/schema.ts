@@ -82,7 +82,7 @@ export interface Schema {
     suspend_reason: string | null;
   };
   /** One row per `unknown` resolve answer of the last minute (older rows are deleted as new ones come). */
-  telephony_unknown_answers: { client_id: string; at: string };
+  telephony_answers: { id: GeneratedId; client_id: string; at: string; binding_id: string | null };
   idempotency_keys: {
     client_id: string;
     key: string;

@@ -1,8 +1,8 @@
 // Telephony client rows on either database: the credential's secret hash only, and the client's
-// `unknown` resolve answers of the last minute (sweep detection).
+// resolve answers of the last day with the bindings they reached (harvest detection).
 
-import type { Selectable } from 'kysely';
-import type { StoredTelephonyClient, TelephonyClient, TelephonyClientRepository } from '../relay/telephonyClients';
+import { sql, type Selectable } from 'kysely';
+import type { AnswerCounts, StoredTelephonyClient, TelephonyClient, TelephonyClientRepository } from '../relay/telephonyClients';
 import { bytewise, step, type Database } from './database';
 import type { Schema } from './schema';
 
@@ -67,20 +67,36 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
         db.updateTable('telephony_clients').set({ suspended_at: null, suspend_reason: null }).where('id', '=', id).where('revoked_at', 'is', null),
       );
       if (!changes) return false;
-      yield* step(db.deleteFrom('telephony_unknown_answers').where('client_id', '=', id));
+      yield* step(db.deleteFrom('telephony_answers').where('client_id', '=', id));
       return true;
     });
   }
 
-  async countUnknownAnswer(id: string, at: string, since: string): Promise<number> {
+  async recordAnswer(id: string, at: string, bindingId: string | null, since: { minute: string; hour: string; day: string }): Promise<AnswerCounts> {
     const db = this.d.db;
     return this.d.transaction(function* () {
-      yield* step(db.deleteFrom('telephony_unknown_answers').where('client_id', '=', id).where('at', '<', since));
-      yield* step(db.insertInto('telephony_unknown_answers').values({ client_id: id, at }));
+      yield* step(db.deleteFrom('telephony_answers').where('client_id', '=', id).where('at', '<', since.day));
+      // A binding only the first time in the day: the rows stay few (the day's limit), and counting them
+      // counts distinct bindings (those first reached in the last hour, for the hour).
+      const seen =
+        bindingId !== null &&
+        (yield* step(db.selectFrom('telephony_answers').select('id').where('client_id', '=', id).where('binding_id', '=', bindingId).limit(1))).rows.length > 0;
+      if (!seen) yield* step(db.insertInto('telephony_answers').values({ client_id: id, at, binding_id: bindingId }));
+      // count(x) skips nulls: a CASE without ELSE counts only the rows of its window.
       const { rows } = yield* step(
-        db.selectFrom('telephony_unknown_answers').select((eb) => eb.fn.countAll<number | string>().as('n')).where('client_id', '=', id).where('at', '>=', since),
+        db
+          .selectFrom('telephony_answers')
+          .select([
+            sql<number | string>`count(CASE WHEN binding_id IS NULL AND at >= ${since.minute} THEN 1 END)`.as('unknown_minute'),
+            sql<number | string>`count(CASE WHEN binding_id IS NULL AND at >= ${since.hour} THEN 1 END)`.as('unknown_hour'),
+            sql<number | string>`count(CASE WHEN at >= ${since.hour} THEN binding_id END)`.as('bindings_hour'),
+            sql<number | string>`count(binding_id)`.as('bindings_day'),
+          ])
+          .where('client_id', '=', id)
+          .where('at', '>=', since.day),
       );
-      return Number(rows[0]!.n);
+      const r = rows[0]!;
+      return { unknownMinute: Number(r.unknown_minute), unknownHour: Number(r.unknown_hour), bindingsHour: Number(r.bindings_hour), bindingsDay: Number(r.bindings_day) };
     });
   }
 }

@@ -52,6 +52,9 @@ describe('HTTP API under fuzzing', () => {
       // Likewise the telephony budget, and sweep detection, which would suspend the PBX after 30 unknown extensions.
       WAYBILL_TELEPHONY_REQUESTS_PER_SECOND: '100000',
       WAYBILL_TELEPHONY_UNKNOWN_PER_MINUTE: '100000',
+      WAYBILL_TELEPHONY_UNKNOWN_PER_HOUR: '100000',
+      WAYBILL_TELEPHONY_BINDINGS_PER_HOUR: '100000',
+      WAYBILL_TELEPHONY_BINDINGS_PER_DAY: '100000',
       // And failed-authentication throttling, which would answer the bad-credential cases 429 instead of 401.
       WAYBILL_AUTH_FAILURES_PER_MINUTE: '100000',
       WAYBILL_AUTH_FAILURE_BURST: '100000',

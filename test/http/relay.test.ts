@@ -83,7 +83,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
       calls: relayStore,
       bindings: relayStore,
       telephony,
-      guard: { rateBuckets: new RateBuckets(new SqlRateBucketRepository(sqliteDatabase(store.database))), requestsPerSecond: 1000, unknownPerMinute: 30 },
+      guard: { rateBuckets: new RateBuckets(new SqlRateBucketRepository(sqliteDatabase(store.database))), requestsPerSecond: 1000, limits: { unknownPerMinute: 30, unknownPerHour: 200, bindingsPerHour: 600, bindingsPerDay: 6000 } },
       afterSalesDays: 15,
       maxDays: 60,
     },

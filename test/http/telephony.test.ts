@@ -1,7 +1,8 @@
 // Telephony clients (the PBXs that ask where a relay call goes) under control: operators list, revoke
 // and reinstate them from the shell; each credential has a request budget; and a client that sweeps
 // the pool — asking for extension after extension that leads nowhere — is suspended long before it
-// has tried 100 of them, with an alert and an audit record, until an operator reinstates it. On both
+// has tried 100 of them, with an alert and an audit record, until an operator reinstates it; so is one
+// whose answers reach more parcels than allowed (a harvest of real numbers), paced or not. On both
 // databases, against real `waybill serve` instances and the real `waybill` command.
 
 import fs from 'node:fs';
@@ -11,7 +12,6 @@ import { PassThrough } from 'node:stream';
 import { EXIT, main } from '../../src/cli';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
-import { SWEEP_REASON } from '../../src/relay/telephonyClients';
 import { openServices, type Services } from '../../src/wiring';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
@@ -21,6 +21,7 @@ jest.setTimeout(120_000);
 const ROOT = path.resolve(__dirname, '..', '..');
 const POOL = ['+8617000001234', '+8617000001235'];
 const AT = new Date('2026-11-23T10:00:00.000Z');
+const SWEEP_REASON = 'too many unknown extensions in a minute';
 
 interface World {
   t: TestDatabase;
@@ -175,7 +176,7 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
         if (answer.body.reason === 'unknown') unknown++;
       }
       expect(stopped).toMatchObject({ status: 403, body: { type: expect.stringMatching(/suspended$/) } });
-      expect(unknown).toBe(31); // the default threshold: more than 30 unknown answers in a minute
+      expect(unknown).toBe(30); // the default threshold: the 31st unknown answer in a minute is already a 403
       expect(unknown).toBeLessThan(100);
 
       expect(await w.t.query("SELECT kind, courier_id, detail FROM alerts WHERE kind = 'telephony_suspended'")).toEqual([
@@ -205,33 +206,70 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       await w.stop();
     }
   });
+  it('suspends a client whose answers reach more parcels than allowed in an hour; the answer past the limit gives no number', async () => {
+    const w = await world(backend, { WAYBILL_TELEPHONY_BINDINGS_PER_HOUR: '2' });
+    try {
+      const pbx = await w.addClient('pbx-1');
+      // The same parcel called again and again is one binding; a second parcel is two.
+      for (const call of [w.live[0], w.live[0], w.live[1], w.live[0]]) expect((await w.post(w.urls[0]!, '/v1/relay/resolve', call, pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      const third = await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[2], pbx.credential);
+      expect(third).toMatchObject({ status: 403, body: { type: expect.stringMatching(/suspended$/) } });
+      expect(JSON.stringify(third.body)).not.toMatch(/target|\+86/);
+      const reason = 'too many distinct relay bindings in an hour';
+      expect(await w.t.query("SELECT kind, detail FROM alerts")).toEqual([{ kind: 'telephony_suspended', detail: `telephony client ${pbx.id}: ${reason}` }]);
+      expect(await w.t.query("SELECT outcome FROM audit_log WHERE action = 'call' ORDER BY seq")).toEqual(['bridged', 'bridged', 'bridged', 'bridged', 'suspended'].map((outcome) => ({ outcome })));
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).status).toBe(403);
+      expect((await w.run('alerts', '--kind', 'telephony_suspended')).out).toContain(reason);
+    } finally {
+      await w.stop();
+    }
+  });
 });
 
 describe.each(STORE_BACKENDS)('%s telephony client store', (_name, backend) => {
-  it('counts unknown answers of the last minute across instances and suspends once past the threshold', async () => {
+  it('counts answers across instances in a minute, an hour and a day, and suspends once past a limit', async () => {
     const t = await backend.open();
     try {
       const other = await t.reopen();
       const { client } = await t.stores.telephony.add('pbx-1', AT);
+      const limits = { unknownPerMinute: 3, unknownPerHour: 5, bindingsPerHour: 2, bindingsPerDay: 3 };
       const at = (seconds: number) => new Date(AT.getTime() + seconds * 1000);
-      // 3 per minute allowed: the 4th within a minute suspends, whichever instance counts it; only that call says so.
-      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(0), 3)).toBe(false);
-      expect(await other.telephony.countUnknownAnswer(client.id, at(1), 3)).toBe(false);
-      // Answers older than a minute no longer count.
-      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(61), 3)).toBe(false);
-      expect(await other.telephony.countUnknownAnswer(client.id, at(62), 3)).toBe(false);
-      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(63), 3)).toBe(false);
-      expect(await other.telephony.countUnknownAnswer(client.id, at(64), 3)).toBe(true);
-      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(65), 3)).toBe(false);
-      expect(await t.stores.telephony.get(client.id)).toEqual({ ...client, suspendedAt: at(64).toISOString(), suspendReason: SWEEP_REASON });
+      const stores = [t.stores.telephony, other.telephony];
+      let turn = 0;
+      // Each answer counted by the two instances in turn; `binding` undefined: an unknown extension.
+      const answer = (seconds: number, binding?: string) => stores[turn++ % 2]!.countAnswer(client.id, at(seconds), binding, limits);
+      const reinstate = async () => expect(await other.telephony.reinstate(client.id)).toBe(true);
+      const reasonNow = async () => (await t.stores.telephony.get(client.id))?.suspendReason;
 
-      expect(await other.telephony.reinstate(client.id)).toBe(true);
+      // A burst: the 4th unknown answer within a minute suspends; only that call says why.
+      for (const s of [0, 1, 61, 62, 63]) expect(await answer(s)).toEqual({ suspended: false });
+      expect(await answer(64)).toEqual({ suspended: true, reason: 'too many unknown extensions in a minute' });
+      expect(await answer(65)).toEqual({ suspended: true });
+      expect(await t.stores.telephony.get(client.id)).toEqual({ ...client, suspendedAt: at(64).toISOString(), suspendReason: 'too many unknown extensions in a minute' });
+      await reinstate();
       expect(await t.stores.telephony.list()).toEqual([client]);
-      expect(await t.stores.telephony.countUnknownAnswer(client.id, at(66), 3)).toBe(false);
 
-      expect(await t.stores.telephony.revoke(client.id, at(70))).toBe(true);
-      expect(await t.stores.telephony.revoke(client.id, at(80))).toBe(true);
-      expect(await other.telephony.list()).toEqual([{ ...client, revokedAt: at(70).toISOString() }]);
+      // Paced below the minute's limit: the 6th unknown answer within an hour suspends.
+      for (let i = 0; i < 5; i++) expect(await answer(100 + i * 600)).toEqual({ suspended: false });
+      expect((await answer(100 + 5 * 600)).reason).toBe('too many unknown extensions in an hour');
+      await reinstate();
+
+      // Many parcels' numbers: the 3rd distinct binding within an hour suspends; the same one again does not count.
+      for (const b of ['b1', 'b1', 'b2', 'b2', 'b1']) expect(await answer(4000, b)).toEqual({ suspended: false });
+      expect((await answer(4001, 'b3')).reason).toBe('too many distinct relay bindings in an hour');
+      await reinstate();
+
+      // Paced over the day: one binding every two hours, the 4th distinct within a day suspends.
+      for (let i = 0; i < 3; i++) expect(await answer(10_000 + i * 7200, `d${i}`)).toEqual({ suspended: false });
+      expect((await answer(10_000 + 3 * 7200, 'd3')).reason).toBe('too many distinct relay bindings in a day');
+      expect(await reasonNow()).toBe('too many distinct relay bindings in a day');
+      await reinstate();
+      // Answers older than a day are forgotten: the same pace a day later starts from nothing.
+      expect(await answer(10_000 + 3 * 7200 + 86_400, 'd4')).toEqual({ suspended: false });
+
+      expect(await t.stores.telephony.revoke(client.id, at(200_000))).toBe(true);
+      expect(await t.stores.telephony.revoke(client.id, at(200_001))).toBe(true);
+      expect(await other.telephony.list()).toEqual([{ ...client, revokedAt: at(200_000).toISOString() }]);
       expect(await other.telephony.reinstate(client.id)).toBe(false);
       expect(await t.stores.telephony.revoke('nosuchid22', AT)).toBe(false);
     } finally {
