@@ -122,7 +122,8 @@ export function checkpointDeps(s: Services, now: () => Date = () => new Date()) 
  * (with its own process-level clean-ups). Returns how many of each.
  */
 export async function sweepExpired(s: Services, now: () => Date) {
-  const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now });
+  const relay = relayDeps(s);
+  const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now, ...(relay ? { relay } : {}) });
   const relayBindingsExpired = await s.relayStore.expireDue(now());
   const printJobsExpired = await s.printers.expireDeliveries(new Date(now().getTime() - s.config.printers.jobHours * 3_600_000), now());
   const webhookEventsDeleted = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now());

@@ -716,6 +716,21 @@ export const MIGRATIONS: Migration[] = [
         CREATE INDEX telephony_answers_client_binding ON telephony_answers(client_id, binding_id);`;
     },
   },
+  {
+    version: 29,
+    // The purge now ends a waybill's relay bindings; those of waybills purged before lived on to their
+    // after-sales expiry, their real number still sealed and reachable. They end as of their purge.
+    name: 'relay bindings of purged waybills end',
+    sql: () => `
+      UPDATE relay_bindings
+         SET ended_at = (SELECT purged_at FROM waybills WHERE waybills.id = relay_bindings.waybill_id),
+             expires_at = CASE
+               WHEN expires_at > (SELECT purged_at FROM waybills WHERE waybills.id = relay_bindings.waybill_id)
+               THEN (SELECT purged_at FROM waybills WHERE waybills.id = relay_bindings.waybill_id)
+               ELSE expires_at END,
+             key_id = NULL, wrapped_key = NULL, sealed = NULL
+       WHERE ended_at IS NULL AND waybill_id IN (SELECT id FROM waybills WHERE purged_at IS NOT NULL);`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

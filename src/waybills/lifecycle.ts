@@ -205,6 +205,9 @@ export async function purgeDue(deps: LifecycleDeps, batch = 500): Promise<number
     const at = deps.now().toISOString();
     const due = await deps.store.dueForPurge(at, batch);
     for (const w of due) {
+      // The relay bindings end first: a crash between the two leaves the waybill due, and the next sweep
+      // ends (again: it is idempotent) and shreds it; never a shredded waybill whose real number still rings.
+      await deps.relay?.provider.end(w.id, new Date(at));
       if (!(await deps.store.shred(w.id, at))) continue;
       await deps.audit.append({ at, actor: 'system', action: 'purge', waybillNo: w.waybillNo, outcome: 'shredded', detail: { status: w.status } });
       purged++;

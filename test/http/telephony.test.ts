@@ -34,6 +34,8 @@ interface World {
   post(url: string, route: string, body: unknown, credential: string): Promise<{ status: number; retryAfter: string | null; body: any }>;
   /** The relay number + extension printed for the recipient of each printed waybill (live bindings). */
   live: { to: string; ext: string }[];
+  /** The waybill number of each of `live`. */
+  waybillNos: string[];
   stop(): Promise<void>;
 }
 
@@ -53,7 +55,8 @@ async function world(backend: StoreBackend, env: Record<string, string> = {}): P
   };
   const labels = path.join(dir, 'labels.json');
   expect((await run('print', path.join(ROOT, 'samples', 'orders.json'), '--format', 'json', '--out', labels)).code).toBe(EXIT.ok);
-  const live = (JSON.parse(fs.readFileSync(labels, 'utf8')) as { copies: { copy: string; fields: Record<string, string> }[] }[]).map((w) => {
+  const printed = JSON.parse(fs.readFileSync(labels, 'utf8')) as { waybillNo: string; copies: { copy: string; fields: Record<string, string> }[] }[];
+  const live = printed.map((w) => {
     const m = /^(\d{3}) (\d{4}) (\d{4}) 转 (\d{4})$/.exec(w.copies.find((c) => c.copy === 'courier')!.fields['recipient.phone']!)!;
     return { to: `+86${m[1]}${m[2]}${m[3]}`, ext: m[4]! };
   });
@@ -75,6 +78,7 @@ async function world(backend: StoreBackend, env: Record<string, string> = {}): P
     serve,
     urls,
     live,
+    waybillNos: printed.map((w) => w.waybillNo),
     addClient: async (name) => {
       const { out } = await run('relay', 'clients', 'add', '--name', name);
       const credential = /^(wbt_\S+)$/m.exec(out)![1]!;
@@ -206,6 +210,35 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       await w.stop();
     }
   });
+  it("ends a parcel's relay bindings when its waybill is purged: the real number is shredded with the rest", async () => {
+    const w = await world(backend, { WAYBILL_RETENTION_GRACE_DAYS: '0' });
+    try {
+      const pbx = await w.addClient('pbx-1');
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      for (const event of ['picked_up', 'delivered']) expect((await w.run('event', w.waybillNos[0]!, event)).code).toBe(EXIT.ok);
+      // Delivered: the after-sales days would keep the number ringing; the purge (no grace here) ends it.
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      expect((await w.run('purge')).out).toMatch(/shredded the sealed data of 1 waybill/);
+      const after = await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential);
+      expect(after.body).toMatchObject({ action: 'reject', reason: 'expired' });
+      expect(after.body).not.toHaveProperty('target');
+      const [waybill] = await w.t.query('SELECT id FROM waybills WHERE waybill_no = ?', w.waybillNos[0]);
+      expect(await w.t.query('SELECT count(*) AS n FROM relay_bindings WHERE waybill_id = ? AND (sealed IS NOT NULL OR ended_at IS NULL)', waybill!.id)).toEqual([{ n: 0 }]);
+      // The other parcels still ring.
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[1], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+
+      // A waybill purged by an earlier release (its bindings left live): the upgrade's migration ends them.
+      await w.t.exec(`UPDATE waybills SET purged_at = '${new Date().toISOString()}' WHERE waybill_no = '${w.waybillNos[2]}'`);
+      await w.t.exec('DELETE FROM schema_migrations WHERE version = 29');
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[2], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      await w.t.reopen();
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[2], pbx.credential)).body).toMatchObject({ action: 'reject', reason: 'expired' });
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[1], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('suspends a client whose answers reach more parcels than allowed in an hour; the answer past the limit gives no number', async () => {
     const w = await world(backend, { WAYBILL_TELEPHONY_BINDINGS_PER_HOUR: '2' });
     try {
