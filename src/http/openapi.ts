@@ -242,14 +242,15 @@ function waybillBlock(): DocumentBlock {
             'The new waybill is named in `Location`.',
           security,
           parameters: [
-            { name: 'Idempotency-Key', in: 'header', required: false, description: 'a retry with the same key and body answers the first answer again (Idempotent-Replayed: true)', schema: { type: 'string', minLength: 8, maxLength: 255 } },
+            { name: 'Idempotency-Key', in: 'header', required: false, description: 'a retry with the same key and body answers the first answer again (Idempotent-Replayed: true; audited as that print), while the waybill may still be printed', schema: { type: 'string', minLength: 8, maxLength: 255 } },
             ...queryParameters(LabelQuery),
           ],
           requestBody: jsonRequest('Order', Order, order),
           responses: {
             '201': jsonAnswer('created; `Location` names the waybill', 'WaybillCreated', WaybillCreated, createdExample, labelContent),
-            ...errors([400, 401, 403, 406, 409, 413, 415, 422, 429, 503], {
-              409: { text: 'this order id is already used by a waybill of this client (`conflict`), or the same Idempotency-Key is still running (`in_progress`)', detail: `a waybill already exists for this order id: /v1/waybills/${EX.id}` },
+            ...errors([400, 401, 403, 406, 409, 410, 413, 415, 422, 429, 503], {
+              409: { text: 'this order id is already used by a waybill of this client (`conflict`), the same Idempotency-Key is still running (`in_progress`), or a replay of a waybill since cancelled (`cancelled`)', detail: `a waybill already exists for this order id: /v1/waybills/${EX.id}` },
+              410: { text: 'a replay of a waybill past its life (`gone`): its label is no longer given out', code: 'gone', detail: 'this waybill is past its life; its data is destroyed' },
               422: { text: 'invalid order, with field paths; or an Idempotency-Key reused with another body (`idempotency_mismatch`)', example: problemExample(422, { detail: 'the order is invalid', errors: [{ path: 'recipient.phone', message: 'not a valid phone number (default region CN)' }] }) },
             }),
           },

@@ -16,6 +16,7 @@ import { copyCodeOf, drawsLabels, LabelSink, type PrintedWaybill, type WaybillSi
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
+import { assertPrintable } from '../waybills/printable';
 import type { WaybillRecord } from '../waybills/waybillStore';
 import { printerRenderOptions } from '../printers/printer';
 import { issuesFromZod } from '../validation/zodIssues';
@@ -152,8 +153,9 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const response = key
       ? await once(deps.idempotency, { client: p.client, key, hash: requestHash([format, template.id, template.copies, template.dpi, req.body, ...(Object.keys(opts).length ? [opts] : [])]) }, produce)
       : { ...(await produce()), replayed: false };
-    // A replay did not produce: its number comes from the waybill it created (by its Location).
-    if (waybillNo === undefined && response.location) waybillNo = (await deps.print.store.findWaybillById(response.location.split('/').pop()!))?.waybillNo;
+    // A replay did not produce: it answers the first answer's paper (or its JSON: tokens, relay numbers)
+    // again, so it follows the label rules — only while the waybill may be printed, and audited.
+    if (response.replayed) waybillNo = (await replayable(deps, p, response, format, res.locals.requestId as string)).waybillNo;
     if (waybillNo !== undefined) labelHeaders(res, waybillNo, format);
     send(res, response, response.replayed);
   });
@@ -298,6 +300,20 @@ function createdBody(w: PrintedWaybill, shown: ShownCopy[], template: LoadedTemp
     warnings,
     links: links(w),
   });
+}
+
+/**
+ * The waybill a replayed create answer is of (by its Location), if it may still be put on paper: a
+ * cancelled one is a 409 and one past its life a 410, as its label would be. The replay is audited as
+ * that first print given out again.
+ */
+async function replayable(deps: WaybillRouteDeps, p: Principal, response: StoredResponse, format: string, requestId: string): Promise<WaybillRecord> {
+  const now = deps.lifecycle.now();
+  const w = response.location ? await deps.print.store.findWaybillById(response.location.split('/').pop()!) : undefined;
+  if (!w) throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
+  assertPrintable(w, now);
+  await deps.print.audit.append({ at: now.toISOString(), actor: actorOf(p), action: 'print', waybillNo: w.waybillNo, outcome: 'replayed', requestId, detail: { format } });
+  return w;
 }
 
 function send(res: Response, r: StoredResponse, replayed: boolean): void {

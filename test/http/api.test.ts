@@ -170,6 +170,21 @@ describe('warehouse API', () => {
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(await a.arrayBuffer()))).toBe(true);
     await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: { ...o, parcel: { weightKg: 9 } }, headers }), 422);
+    // The replay gave the first paper out again: audited as that print, replayed.
+    const id = a.headers.get('location')!.split('/').pop()!;
+    const { waybillNo } = (await w.services.store.findWaybillById(id))!;
+    expect((await w.services.audit.forWaybill(waybillNo)).map((r) => `${r.action} ${r.outcome}`)).toEqual(['print ok', 'print replayed']);
+    // Cancelled, the waybill's paper is no longer given out, replayed or not.
+    expect((await call(w, 'POST', `/v1/waybills/${id}/events`, { key: w.keys.acme, body: { type: 'cancelled' } })).status).toBe(201);
+    // (409 cancelled, or 410 once past its life: with this service's retention, as the label answers.)
+    const refused = (await call(w, 'GET', `/v1/waybills/${id}/label`, { key: w.keys.acme })).status;
+    expect([409, 410]).toContain(refused);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers }), refused);
+    const jsonHeaders = { 'idempotency-key': `json-${orderSeq}-aaaaaaaa` };
+    const o3 = order();
+    const created = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o3, headers: jsonHeaders });
+    expect((await call(w, 'POST', `/v1/waybills/${created.headers.get('location')!.split('/').pop()}/events`, { key: w.keys.acme, body: { type: 'cancelled' } })).status).toBe(201);
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o3, headers: jsonHeaders }), refused);
 
     const o2 = order();
     const burst = await Promise.all(
