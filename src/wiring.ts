@@ -197,6 +197,6 @@ export function webhookDeliveryDeps(s: Services, worker: string, now: () => Date
     // A claim outlasts the longest send (its timeout) with room, so it is never taken over mid-send.
     claimMs: timeoutMs * 2 + 5000,
     batch: 50,
-    alert: (detail, at) => s.store.recordAlert({ at, kind: 'webhook_disabled', detail }),
+    alert: async (detail, at) => void (await s.store.recordAlert({ at, kind: 'webhook_disabled', detail })),
   };
 }

@@ -753,9 +753,14 @@ export class SqlWaybillRepository implements WaybillStore {
     return { lastMinute: Number(row.last_minute), openedThisWaybill: row.opened_this === true || Number(row.opened_this) === 1 };
   }
 
-  async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void> {
+  async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }, unlessSince?: string): Promise<boolean> {
     const { db } = this.d;
-    await this.d.transaction(function* () {
+    return this.d.transaction(function* () {
+      if (unlessSince !== undefined) {
+        let recent = db.selectFrom('alerts').select('id').where('kind', '=', alert.kind).where('at', '>=', unlessSince).limit(1);
+        recent = alert.courierId === undefined ? recent.where('courier_id', 'is', null) : recent.where('courier_id', '=', alert.courierId);
+        if ((yield* step(recent)).rows.length) return false;
+      }
       yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
       // Admin endpoints only. Alert details name ids and reasons, never personal data.
       const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };
@@ -763,6 +768,7 @@ export class SqlWaybillRepository implements WaybillStore {
       if (alert.kind === 'courier_suspended' && alert.courierId)
         events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
       yield* writeOutbox(db, events);
+      return true;
     });
   }
 

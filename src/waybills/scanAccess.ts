@@ -132,8 +132,13 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);
 
   // A re-scan of a waybill opened today is free; only a first opening needs the day's distinct count.
-  if (!gate.openedThisWaybill && (await deps.store.scanCounts(courier.id, waybill.id, now)).distinctOpenedDay >= deps.limits.distinctPerDay)
+  if (!gate.openedThisWaybill && (await deps.store.scanCounts(courier.id, waybill.id, now)).distinctOpenedDay >= deps.limits.distinctPerDay) {
+    // Below the harvest threshold the limit alone would let a courier take its day's addresses every
+    // day unseen: the first refusal in a day raises an alert (no suspension: a busy day looks the same).
+    const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
+    await deps.store.recordAlert({ at, kind: 'courier_daily_limit', courierId: courier.id, detail: `opened ${deps.limits.distinctPerDay} distinct waybills in 24 h (the daily limit)` }, dayAgo);
     throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
+  }
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
   // The purpose is kept: a pickup scan is what lets this courier post `picked_up` (lifecycle.ts).

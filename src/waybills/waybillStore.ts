@@ -273,7 +273,11 @@ export interface WaybillStore {
    * (none: false) was opened by this courier in the last 24 h.
    */
   scanGate(courierId: string, waybillId: string | undefined, now: Date, cap: number): Promise<ScanGate>;
-  recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }): Promise<void>;
+  /**
+   * Records an alert (and its `alert.raised` event); with `unlessSince`, only if no alert of that kind
+   * (and courier) was recorded since then: false when it was not recorded.
+   */
+  recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }, unlessSince?: string): Promise<boolean>;
   listAlerts(q: AlertQuery): Promise<StoredAlert[]>;
   /** Deletes alerts recorded before `before`, from the oldest, at most `limit`; returns how many. */
   forgetAlerts(before: string, limit: number): Promise<number>;

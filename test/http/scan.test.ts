@@ -303,7 +303,7 @@ describe('courier scan API', () => {
 });
 
 describe('harvest defence', () => {
-  it('limits distinct waybills per day (429), then suspends a courier who keeps reaching for new ones', async () => {
+  it('limits distinct waybills per day (429) with one alert a day, then suspends a courier who keeps reaching for new ones', async () => {
     const same = Array.from({ length: LIMITS.harvestDistinctPerDay + 1 }, (_, i) => ({ ...orders[0]!, orderId: `H-${i}` }));
     const w = await startWorld({ orders: same });
     try {
@@ -313,9 +313,12 @@ describe('harvest defence', () => {
       const limited = await scan(w, w.tokens[LIMITS.distinctPerDay]!, cred);
       expect(limited.status).toBe(429);
       expect(Number(limited.retryAfter)).toBeGreaterThan(0);
+      // Stopping at the limit every day would otherwise go unseen: the first refusal alerts, once.
+      const dailyLimit = { kind: 'courier_daily_limit', detail: `opened ${LIMITS.distinctPerDay} distinct waybills in 24 h (the daily limit)` };
+      expect(w.store.database.prepare('SELECT kind, detail FROM alerts').all()).toEqual([dailyLimit]);
       for (let i = LIMITS.distinctPerDay + 1; i < LIMITS.harvestDistinctPerDay; i++) await scan(w, w.tokens[i]!, cred);
       expect((await scan(w, w.tokens[0]!, cred)).body.type).toMatch(/suspended/);
-      expect(w.store.database.prepare('SELECT detail FROM alerts').all()).toEqual([{ detail: 'too many distinct waybills' }]);
+      expect(w.store.database.prepare('SELECT kind, detail FROM alerts ORDER BY id').all()).toEqual([dailyLimit, { kind: 'courier_suspended', detail: 'too many distinct waybills' }]);
     } finally {
       await stopWorld(w);
     }

@@ -71,7 +71,7 @@ function workerDeps(stores: Stores, worker: string, extra: Partial<WebhookDelive
     maxBackoffMs: 200,
     claimMs: 10_000,
     batch: 50,
-    alert: (detail, at) => stores.store.recordAlert({ at, kind: 'webhook_disabled', detail }),
+    alert: async (detail, at) => void (await stores.store.recordAlert({ at, kind: 'webhook_disabled', detail })),
     ...extra,
   };
 }
