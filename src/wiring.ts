@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import type { ChainedAuditLog } from './audit/auditLog';
+import type { ChainedAuditLog, CheckpointHead } from './audit/auditLog';
 import type { ApiKeyStore } from './auth/apiKeyStore';
 import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
@@ -114,7 +114,7 @@ export function relayPoolReading(s: Services, now: () => Date = () => new Date()
 
 /** Signing the audit head into the checkpoint directory (`waybill audit checkpoint`, serve's schedule). */
 export function checkpointDeps(s: Services, now: () => Date = () => new Date()) {
-  return { dir: s.config.auditCheckpointDir, signer: s.keys.auditSigner, head: () => s.audit.checkpointHead(), now };
+  return { dir: s.config.auditCheckpointDir, signer: s.keys.auditSigner, head: (after?: CheckpointHead) => s.audit.checkpointHead(after), now };
 }
 
 /**

@@ -61,8 +61,12 @@ export interface AuditRepository {
    * Returns the last one; writes nothing (and returns undefined) when `next` returns no record.
    */
   append(next: AuditChain): Promise<AuditRecord | undefined>;
-  /** The head and the number of records, from one snapshot. */
-  checkpointHead(): Promise<CheckpointHead | undefined>;
+  /**
+   * The head and the number of records, from one snapshot. Given the head of an earlier checkpoint, the
+   * number is counted on from it (only the records after it are read): a log that lost records before it
+   * then still shows the number it had, and verify finds the loss.
+   */
+  checkpointHead(after?: CheckpointHead): Promise<CheckpointHead | undefined>;
   /** Oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
   /** Records whose detail's `job` is this id, oldest first. */
@@ -213,8 +217,8 @@ export class ChainedAuditLog implements Required<AuditLog> {
   }
 
   /** The head and record count, for a checkpoint. */
-  checkpointHead(): Promise<CheckpointHead | undefined> {
-    return this.repo.checkpointHead();
+  checkpointHead(after?: CheckpointHead): Promise<CheckpointHead | undefined> {
+    return this.repo.checkpointHead(after);
   }
 
   verify(checkpoints?: readonly CheckpointClaim[]): Promise<VerifyResult> {

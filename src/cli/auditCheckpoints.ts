@@ -12,15 +12,16 @@ import { WaybillError } from '../errors';
 export const CHECKPOINT_FILE_NAME = 'audit-checkpoints.jsonl';
 
 export interface CheckpointWriter {
-  head(): Promise<CheckpointHead | undefined>;
+  /** The head to sign; counted on from `after`, the head of this writer's previous checkpoint. */
+  head(after?: CheckpointHead): Promise<CheckpointHead | undefined>;
   signer: CheckpointSigner | undefined;
   now: () => Date;
 }
 
 /** Signs the current head and appends it to `file` (created with its directory when missing); returns what was written. */
-export async function writeCheckpoint(w: CheckpointWriter, file: string): Promise<CheckpointHead> {
+export async function writeCheckpoint(w: CheckpointWriter, file: string, after?: CheckpointHead): Promise<CheckpointHead> {
   if (!w.signer) throw new WaybillError('internal', 'no audit signing key: set WAYBILL_AUDIT_SIGNING_KEY (or use the generated key file)');
-  const head = await w.head();
+  const head = await w.head(after);
   if (!head) throw new WaybillError('internal', 'the audit head is missing: the log was tampered with; run waybill audit verify');
   const line = checkpointLine(head, w.now(), w.signer) + '\n';
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -76,10 +77,12 @@ export function startCheckpoints(
   }
   const file = path.join(w.dir, CHECKPOINT_FILE_NAME);
   let running: Promise<void> = Promise.resolve();
+  // The first checkpoint counts the whole log; later ones count on from the one before.
+  let last: CheckpointHead | undefined;
   const once = () => {
     running = running.then(async () => {
       try {
-        const head = await writeCheckpoint(w, file);
+        const head = (last = await writeCheckpoint(w, file, last));
         report({ level: 'info', event: 'audit_checkpoint', seq: head.seq, count: head.count });
       } catch (e) {
         report({ level: 'error', event: 'audit_checkpoint_failed', error: (e as Error).name });

@@ -68,16 +68,20 @@ export class SqlAuditRepository implements AuditRepository {
     return this.d.transaction(() => appendSteps(next));
   }
 
-  checkpointHead(): Promise<CheckpointHead | undefined> {
+  checkpointHead(after?: CheckpointHead): Promise<CheckpointHead | undefined> {
     const tx = this.d.dialect === 'postgres' ? this.d.db.transaction().setIsolationLevel('repeatable read') : this.d.db.transaction();
     return tx.execute(async (trx) => {
-      const head = await trx.selectFrom('audit_head').select(['seq', 'hash', 'key_id']).where('id', '=', 1).executeTakeFirst();
-      if (!head) return undefined;
-      const { n } = await trx
-        .selectFrom('audit_log')
-        .select((eb) => eb.fn.countAll<number | string>().as('n'))
-        .executeTakeFirstOrThrow();
-      return { ...toHead(head), count: Number(n) };
+      const row = await trx.selectFrom('audit_head').select(['seq', 'hash', 'key_id']).where('id', '=', 1).executeTakeFirst();
+      if (!row) return undefined;
+      const head = toHead(row);
+      // Counting the whole log took 70–100 ms at 2 million records on SQLite, every checkpoint; from an
+      // earlier head only its newer records are read (a range of the primary key). A head that went back
+      // (a restored older file) is counted whole.
+      const from = after && after.seq <= head.seq ? after : undefined;
+      let counted = trx.selectFrom('audit_log').select((eb) => eb.fn.countAll<number | string>().as('n'));
+      if (from) counted = counted.where('seq', '>', from.seq);
+      const { n } = await counted.executeTakeFirstOrThrow();
+      return { ...head, count: (from?.count ?? 0) + Number(n) };
     });
   }
 

@@ -131,6 +131,31 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
     }
   });
 
+  it("counts on from the previous checkpoint's head: the whole log's count, read from its newer records only", async () => {
+    const w = await checkpointed();
+    const services = await openServices(loadConfig(w.env), () => {});
+    try {
+      const first = (await services.audit.checkpointHead())!;
+      expect(first).toMatchObject({ seq: 35, count: 35 });
+      for (let i = 35; i < 40; i++) await services.audit.append(entry(i));
+      const whole = await services.audit.checkpointHead();
+      expect(whole).toMatchObject({ seq: 40, count: 40 });
+      expect(await services.audit.checkpointHead(first)).toEqual(whole);
+      // A head from after this one (a restored older database) is no base: the log is counted whole.
+      expect(await services.audit.checkpointHead({ ...whole!, seq: 50, count: 50 })).toEqual(whole);
+      // A record deleted before the base is not laundered into the next checkpoint: it attests the
+      // number the log had, and verify finds the gap.
+      await w.t.dropAuditGuards();
+      await w.t.exec('DELETE FROM audit_log WHERE seq = 12');
+      expect((await services.audit.checkpointHead())!.count).toBe(39);
+      expect((await services.audit.checkpointHead(whole))!.count).toBe(40);
+      expect((await w.run('audit', 'verify')).code).toBe(EXIT.failure);
+    } finally {
+      await services.close();
+      await w.close();
+    }
+  });
+
   it('fails when the last records are deleted and the head rolled back', async () => {
     const w = await checkpointed();
     try {
