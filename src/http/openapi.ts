@@ -524,7 +524,7 @@ function scanBlock(): DocumentBlock {
           security,
           parameters: [
             { name: 'token', in: 'path', required: true, description: 'the token from the QR URL', schema: { type: 'string' }, example: 'q7Zt2VxK9mPbR4nL8cYdWf' },
-            { name: 'purpose', in: 'query', required: true, description: 'why the courier scans: `return` also answers the sender', schema: { type: 'string', enum: [...SCAN_PURPOSES] }, example: 'delivery' },
+            { name: 'purpose', in: 'query', required: true, description: 'why the courier scans: `return` also answers the sender (for the courier holding the parcel, or an after-sales pickup)', schema: { type: 'string', enum: [...SCAN_PURPOSES] }, example: 'delivery' },
           ],
           responses: {
             '200': jsonAnswer('the delivery details, audited; never cached', 'ScanAnswer', ScanAnswer, {
@@ -545,7 +545,7 @@ function scanBlock(): DocumentBlock {
             ...errors([400, 401, 403, 404, 410, 429], {
               400: { text: 'no valid purpose (`invalid_purpose`)', code: 'invalid_purpose', detail: 'purpose must be one of delivery, pickup, return, customer-service' },
               401: 'no valid courier credential',
-              403: 'the courier is suspended or revoked (`suspended`), or (strict mode) the waybill is not on its routes',
+              403: 'the courier is suspended or revoked (`suspended`); or (`forbidden`) the parcel is delivered or returned and this courier does not hold it (no after-sales request), `return` by a courier not holding the parcel, or (strict mode) the waybill is not on its routes',
               404: { text: 'unknown token (or another carrier’s)', detail: 'unknown token' },
               410: 'the waybill is cancelled, purged or past retention',
             }),

@@ -130,6 +130,8 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   if (!waybill.sealed || waybill.status === 'cancelled' || waybill.purgeAfter <= at)
     throw await refuse('gone', 'this waybill is no longer live', 'gone', waybill);
   if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);
+  const custody = await custodyRefusal(deps.store, waybill, courier.id, req.purpose);
+  if (custody) throw await refuse('forbidden', custody, 'forbidden', waybill);
 
   // A re-scan of a waybill opened today is free; only a first opening needs the day's distinct count.
   if (!gate.openedThisWaybill && (await deps.store.scanCounts(courier.id, waybill.id, now)).distinctOpenedDay >= deps.limits.distinctPerDay) {
@@ -168,6 +170,23 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
     ...(waybill.routingCode ? { routingCode: waybill.routingCode } : {}),
     validUntil: waybill.purgeAfter,
   };
+}
+
+/**
+ * Why this courier may not open this waybill for this purpose, beyond carrier, life and routes: a label
+ * found in the bin after delivery is worth nothing even to a courier. A delivered or returned parcel
+ * opens for the courier who holds it (who delivered or returned it), or for any after an after-sales
+ * request (a pickup from the buyer); the sender's details (`return`) are for the courier holding the
+ * parcel, or such an after-sales pickup.
+ */
+async function custodyRefusal(store: WaybillStore, w: WaybillRecord, courierId: string, purpose: string): Promise<string | undefined> {
+  if (w.custodian === courierId) return undefined;
+  if (w.status === 'delivered' || w.status === 'returned')
+    return (await store.eventsOf(w.id)).some((e) => e.type === 'after_sales')
+      ? undefined
+      : `this parcel is ${w.status}: it opens for the courier who holds it, or after an after-sales request`;
+  if (purpose === 'return') return "the sender's details are for the courier holding the parcel";
+  return undefined;
 }
 
 function onRoute(courier: Courier, waybill: WaybillRecord): boolean {

@@ -158,18 +158,22 @@ describe('courier scan API', () => {
     expect(ok.body.recipient.phone).toMatch(/^\*{6,}\d{0,4} \/ \d+$/);
     // Without a relay binding the call button dials the carrier's service line, nothing else.
     expect(ok.body.recipient.dial).toEqual({ number: ok.body.recipient.phone.split(' / ')[1] });
-    expect((await scan(w, w.tokens[0]!, cred, 'return')).body.sender.name).toBe(order.sender.name);
+    // The sender's details are for the courier holding the parcel.
+    expect((await scan(w, w.tokens[0]!, cred, 'return')).status).toBe(403);
 
     // A pickup scan gives this courier custody rights: it picks the parcel up, then delivers it.
     expect((await scan(w, w.tokens[0]!, cred, 'pickup')).status).toBe(200);
-    for (const type of ['picked_up', 'delivered']) {
-      const posted = await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type }),
-      });
-      expect(posted.status).toBe(201);
-    }
+    const post = async (type: string) =>
+      (
+        await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${cred}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ type }),
+        })
+      ).status;
+    expect(await post('picked_up')).toBe(201);
+    expect((await scan(w, w.tokens[0]!, cred, 'return')).body.sender.name).toBe(order.sender.name);
+    expect(await post('delivered')).toBe(201);
     expect((await scan(w, w.tokens[0]!, cred)).status).toBe(200); // still live during the grace period
 
     w.clock.now = new Date(w.clock.now.getTime() + 7 * DAY + 1000);
@@ -183,8 +187,38 @@ describe('courier scan API', () => {
     expect((await scan(w, w.tokens[0]!, cred)).status).toBe(410);
 
     const actions = (await w.audit.forWaybill(w.waybillNos[0]!)).map((r) => `${r.action}:${r.outcome}`);
-    expect(actions).toEqual(['print:ok', 'scan:ok', 'scan:ok', 'scan:ok', 'event:picked_up', 'event:delivered', 'scan:ok', 'purge:shredded', 'refuse:gone', 'refuse:gone']);
+    expect(actions).toEqual(['print:ok', 'scan:ok', 'refuse:forbidden', 'scan:ok', 'event:picked_up', 'scan:ok', 'event:delivered', 'scan:ok', 'purge:shredded', 'refuse:gone', 'refuse:gone']);
     expect(await w.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it("opens a delivered parcel only for the courier who delivered it, or after an after-sales request: a label from the bin is worth nothing", async () => {
+    const order = orders[0]!;
+    const holder = await courier(w, order.carrier);
+    const other = await courier(w, order.carrier, { outlet: 'HZ-XH02' });
+    const post = async (key: string, body: unknown) =>
+      (await fetch(`${w.base}/v1/waybills/${w.waybillNos[0]}/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })).status;
+    expect((await scan(w, w.tokens[0]!, holder, 'pickup')).status).toBe(200);
+    expect(await post(holder, { type: 'picked_up' })).toBe(201);
+    // On the way: another courier of the carrier still opens the delivery details, not the sender's.
+    expect((await scan(w, w.tokens[0]!, other)).status).toBe(200);
+    expect((await scan(w, w.tokens[0]!, other, 'return')).status).toBe(403);
+    expect(await post(holder, { type: 'delivered' })).toBe(201);
+
+    // Delivered: the label in the bin opens for no other courier, whatever the purpose; refusals count.
+    for (const purpose of ['delivery', 'customer-service', 'return']) {
+      const refused = await scan(w, w.tokens[0]!, other, purpose);
+      expect([purpose, refused.status, refused.body.type]).toEqual([purpose, 403, expect.stringMatching(/forbidden$/)]);
+      expectAbsent(JSON.stringify(refused.body), [order.recipient.name, order.recipient.phone.slice(-8)], 'refusal');
+    }
+    expect((await scan(w, w.tokens[0]!, holder)).status).toBe(200);
+
+    // The buyer asks for a return: the courier sent to pick it up opens it, with the sender's details.
+    expect(await post(w.admin, { type: 'after_sales' })).toBe(201);
+    const pickup = await scan(w, w.tokens[0]!, other, 'return');
+    expect(pickup.status).toBe(200);
+    expect(pickup.body.sender.name).toBe(order.sender.name);
+    const refusals = (await w.audit.forWaybill(w.waybillNos[0]!)).filter((r) => r.action === 'refuse').map((r) => `${r.actor === `courier:${other.split('_')[1]}` ? 'other' : 'holder'} ${r.outcome} ${r.purpose}`);
+    expect(refusals).toEqual(['other forbidden return', 'other forbidden delivery', 'other forbidden customer-service', 'other forbidden return']);
   });
 
   it('answers 401, 404, 400 and 429 as problem+json without personal data', async () => {
