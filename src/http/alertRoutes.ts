@@ -27,7 +27,7 @@ export const AlertBody = z
   .object({
     id: z.number().int(),
     at: z.string(),
-    kind: z.string().describe('courier_suspended, courier_daily_limit, telephony_suspended, station_verify_locked, webhook_disabled, waybill_no_phone_digits, relay_client_quota, relay_unavailable'),
+    kind: z.string().describe('courier_suspended, courier_daily_limit, telephony_suspended, station_verify_locked, webhook_disabled, waybill_reopened, waybill_no_phone_digits, relay_client_quota, relay_unavailable'),
     courierId: z.string().optional(),
     detail: z.string().describe('what happened, naming ids (waybill number, client, courier, station), never personal data'),
   })

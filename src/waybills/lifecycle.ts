@@ -101,9 +101,15 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
       ? { at, actor: req.actor, action: 'correct', waybillNo: waybill!.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: change.from.status } }
       : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...(change.detail ? { detail: change.detail } : {}) },
   );
+  // Closed states end a parcel's access (scans, relay numbers); a correction back to a live state opens
+  // it again, which is worth a second pair of eyes.
+  if (event.type === 'correction' && CLOSED.has(change.from.status) && !CLOSED.has(event.status))
+    await deps.store.recordAlert({ at, kind: 'waybill_reopened', detail: `waybill ${waybill!.waybillNo} corrected from ${change.from.status} to ${event.status} by ${req.actor}` });
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
+
+const CLOSED: ReadonlySet<WaybillStatus> = new Set(['delivered', 'returned', 'cancelled']);
 
 async function liveWaybill(store: WaybillStore, waybillNo: string, courier?: Courier): Promise<WaybillRecord> {
   const waybill = await store.findWaybillByNo(waybillNo);

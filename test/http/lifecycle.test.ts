@@ -103,6 +103,13 @@ describe.each(STORE_BACKENDS)('%s waybill events', (_name, backend) => {
       const [record] = (await w.services.audit.forWaybill(waybillNo)).filter((r) => r.action === 'correct');
       expect(record).toMatchObject({ outcome: 'cancelled', detail: { from: 'printed' } });
       expect(JSON.stringify(record)).not.toContain('duplicate order');
+      // Back from cancelled to a live state: the waybill opens again (scans, paper), so it alerts.
+      const alerts = () => w.services.store.listAlerts({ kind: 'waybill_reopened', limit: 10 });
+      expect(await alerts()).toEqual([]);
+      expect((await post(w, waybillNo, w.admin, { type: 'correction', status: 'printed', reason: 'cancelled by mistake' })).body).toMatchObject({ status: 'printed' });
+      const [reopened] = await alerts();
+      expect(reopened).toMatchObject({ kind: 'waybill_reopened', detail: expect.stringMatching(new RegExp(`^waybill ${waybillNo} corrected from cancelled to printed by admin:`)) });
+      expect(reopened!.detail).not.toContain('by mistake');
     });
 
     it('refuses from the shell too: exit 65 naming the state and the allowed events; corrects with --correct and --reason', async () => {
