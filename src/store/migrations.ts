@@ -713,7 +713,7 @@ export const MIGRATIONS: Migration[] = [
           binding_id text
         );
         CREATE INDEX telephony_answers_client_at ON telephony_answers(client_id, at);
-        CREATE INDEX telephony_answers_client_binding ON telephony_answers(client_id, binding_id);`;
+        CREATE UNIQUE INDEX telephony_answers_client_binding ON telephony_answers(client_id, binding_id);`;
     },
   },
   {

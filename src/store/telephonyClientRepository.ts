@@ -76,12 +76,10 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
     const db = this.d.db;
     return this.d.transaction(function* () {
       yield* step(db.deleteFrom('telephony_answers').where('client_id', '=', id).where('at', '<', since.day));
-      // A binding only the first time in the day: the rows stay few (the day's limit), and counting them
-      // counts distinct bindings (those first reached in the last hour, for the hour).
-      const seen =
-        bindingId !== null &&
-        (yield* step(db.selectFrom('telephony_answers').select('id').where('client_id', '=', id).where('binding_id', '=', bindingId).limit(1))).rows.length > 0;
-      if (!seen) yield* step(db.insertInto('telephony_answers').values({ client_id: id, at, binding_id: bindingId }));
+      // A binding only the first time in the day (a unique index; unknown answers, NULL, are all kept):
+      // the rows stay few (the day's limit), and counting them counts distinct bindings (for the hour,
+      // those first reached in it), also when two instances record the same binding at once.
+      yield* step(db.insertInto('telephony_answers').values({ client_id: id, at, binding_id: bindingId }).onConflict((oc) => oc.doNothing()));
       // count(x) skips nulls: a CASE without ELSE counts only the rows of its window.
       const { rows } = yield* step(
         db
