@@ -151,6 +151,8 @@ export const Config = z
       verifyPerMinute: z.coerce.number().int().min(1),
       wrongPerWaybillDay: z.coerce.number().int().min(1),
       matchMinutes: z.coerce.number().int().min(1).max(1440),
+      /** Arrivals by the waybill number alone (no proof the parcel is there); by default only by its QR code. */
+      arrivalByNumber: z.enum(['true', 'false']).transform((v) => v === 'true'),
     }),
     auth: z.object({
       /** Refused credentials per minute one source address may keep sending (429 beyond)… */
@@ -229,6 +231,7 @@ const ENV_NAMES: Record<string, string> = {
   verifyPerMinute: 'WAYBILL_STATION_VERIFY_PER_MINUTE',
   wrongPerWaybillDay: 'WAYBILL_STATION_WRONG_PER_WAYBILL_DAY',
   matchMinutes: 'WAYBILL_STATION_MATCH_MINUTES',
+  arrivalByNumber: 'WAYBILL_STATION_ARRIVAL_BY_NUMBER',
   numbers: 'WAYBILL_RELAY_NUMBERS',
   afterSalesDays: 'WAYBILL_RELAY_AFTER_SALES_DAYS',
   maxDays: 'WAYBILL_RELAY_MAX_DAYS',
@@ -391,6 +394,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       verifyPerMinute: env.WAYBILL_STATION_VERIFY_PER_MINUTE ?? 30,
       wrongPerWaybillDay: env.WAYBILL_STATION_WRONG_PER_WAYBILL_DAY ?? 5,
       matchMinutes: env.WAYBILL_STATION_MATCH_MINUTES ?? 30,
+      arrivalByNumber: env.WAYBILL_STATION_ARRIVAL_BY_NUMBER ?? 'false',
     },
     auth: {
       failuresPerMinute: env.WAYBILL_AUTH_FAILURES_PER_MINUTE ?? 30,

@@ -28,7 +28,7 @@ import { TemplateList } from './templateRoutes';
 import { RedeliveryScheduled, SecretRotated, WebhookCreated, WebhookList } from './webhookRoutes';
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOADS, type WebhookEventType } from '../webhooks/events';
 import { NewWebhook } from '../webhooks/webhooks';
-import { ArrivalAnswer, ArrivalRequest, StationAnswer, VerifyAnswer, VerifyRequest } from './stationRoutes';
+import { ArrivalAnswer, ArrivalRequest, CodeArrivalRequest, StationAnswer, VerifyAnswer, VerifyRequest } from './stationRoutes';
 import { CurrentDevice, DeviceList, DevicePaired, PairRequest, PairingIssued } from './courierDeviceRoutes';
 
 /** What the document states from the running configuration. */
@@ -922,20 +922,44 @@ function stationBlock(): DocumentBlock {
   return {
     schemas: {
       StationArrivalRequest: requestSchema(ArrivalRequest),
+      StationCodeArrivalRequest: requestSchema(CodeArrivalRequest),
       StationArrival: responseSchema(ArrivalAnswer),
       StationVerifyRequest: requestSchema(VerifyRequest),
       StationVerifyAnswer: responseSchema(VerifyAnswer),
       StationCurrent: responseSchema(StationAnswer),
     },
     paths: {
+      '/v1/stations/arrivals': {
+        post: {
+          operationId: 'recordStationArrivalByCode',
+          tags: ['stations'],
+          summary: 'A parcel arrived at the station, named by its QR code: its pickup code (role: station)',
+          description:
+            'A courier dropped the parcel off and the station scanned the QR code on it: `code` is the text the scanner read (the scan URL) or its token alone, which only the paper carries, ' +
+            'so the parcel is at the counter. Custody moves to the station (an `arrived` event; the status stays `picked_up`), and a pickup code (取件码, `shelf-tier-sequence`, ' +
+            'unique at the station for the day, Beijing time) is issued. The client hears of it by the `waybill.arrived` webhook (station and code, never a phone) and tells its buyer. ' +
+            '`shelf` and `tier` place the parcel, both 1 by default. The same parcel again answers 200 with the code it has. An unknown or malformed code is 404, as an unknown waybill.',
+          security,
+          requestBody: jsonRequest('StationCodeArrivalRequest', CodeArrivalRequest, { code: 'https://scan.example.com/w/q7Zt2VxK9mPbR4nL8cYdWf', shelf: 3, tier: 2 }),
+          responses: {
+            '201': jsonAnswer('arrived; the pickup code', 'StationArrival', ArrivalAnswer, arrived),
+            '200': jsonAnswer('the parcel was already here: the code it has', 'StationArrival', ArrivalAnswer, arrived),
+            ...errors([400, 401, 403, 404, 409, 410, 413, 415, 422, 429], {
+              404: { text: 'unknown or malformed code', detail: 'unknown waybill' },
+              409: { text: 'not in a courier’s hands (`invalid_transition`, with the current state), or at a station already (`conflict`)', code: 'conflict', detail: 'this parcel is at a station already' },
+              422: { text: 'no code, or an invalid shelf or tier, with field paths', example: problemExample(422, { detail: 'the arrival is invalid', errors: [{ path: 'code', message: 'Required' }] }) },
+            }),
+          },
+        },
+      },
       '/v1/waybills/{no}/arrivals': {
         post: {
           operationId: 'recordStationArrival',
           tags: ['stations'],
-          summary: 'A parcel arrived at the station: its pickup code (role: station)',
+          summary: 'A parcel arrived at the station, named by its number: its pickup code (role: station; only with WAYBILL_STATION_ARRIVAL_BY_NUMBER=true)',
           description:
-            'A courier dropped the parcel off: custody moves to the station (an `arrived` event; the status stays `picked_up`), and a pickup code (取件码, `shelf-tier-sequence`, ' +
-            'unique at the station for the day, Beijing time) is issued. The client hears of it by the `waybill.arrived` webhook (station and code, never a phone) and tells its buyer. ' +
+            'As `POST /v1/stations/arrivals`, for stations whose scanners read only the barcode. A waybill number is no secret, so this proves nothing about where the parcel is: ' +
+            'it is refused (403 `forbidden`) unless WAYBILL_STATION_ARRIVAL_BY_NUMBER=true. ' +
             'A child number resolves to its master. The body (optional) places the parcel: `shelf` and `tier`, both 1 by default. The same parcel again answers 200 with the code it has.',
           security,
           parameters: [{ name: 'no', in: 'path', required: true, description: 'the waybill number (or a child number)', schema: { type: 'string' }, example: EX.waybillNo }],

@@ -1,5 +1,5 @@
-// Parcel-station routes (role: station): an arrival issues a pickup code; verify answers match / no match
-// and nothing else. Stations see no personal data: answers carry numbers, codes and booleans only.
+// Parcel-station routes (role: station): an arrival (by the parcel's QR code; by number only where
+// configured) issues a pickup code; verify answers match / no match and nothing else. Stations see no personal data: answers carry numbers, codes and booleans only.
 
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -13,6 +13,21 @@ import { requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 
 export const ArrivalRequest = Shelf;
+/** An arrival by the parcel's QR code: what a scanner reads off it (the scan URL), or the token alone. */
+export const CodeArrivalRequest = Shelf.extend({
+  code: z
+    .string()
+    .min(1)
+    .max(512)
+    .describe("the text of the parcel's QR code as a scanner reads it (`https://…/w/<token>`), or the token alone"),
+}).strict();
+
+/** The token of a scanned QR text: the last path segment of the scan URL, or the text itself. */
+function tokenOf(code: string): string {
+  const text = code.trim();
+  const at = text.lastIndexOf('/w/');
+  return at >= 0 ? text.slice(at + 3) : text;
+}
 export const ArrivalAnswer = z.strictObject({
   waybillNo: z.string().describe('the waybill (a child number given resolves to its master)'),
   pickupCode: z.string().regex(PICKUP_CODE).describe('shelf-tier-sequence, unique at this station for the day (Beijing time)'),
@@ -49,7 +64,7 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
     if (!/^[A-Z0-9]{6,30}$/.test(no)) throw new WaybillError('not_found', 'unknown waybill');
     const shelf = ArrivalRequest.safeParse(req.body ?? {});
     if (!shelf.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(shelf.error));
-    const { created, ...answer } = await recordArrival(deps.station, station(res), no, shelf.data);
+    const { created, ...answer } = await recordArrival(deps.station, station(res), { waybillNo: no }, shelf.data);
     res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));
   });
 
@@ -57,6 +72,13 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
   // Who am I: lets the station's page check its key and show which counter it serves.
   stations.get('/current', requireRole(deps.auth, 'station'), deps.limit, (_req, res) => {
     res.json(present(StationAnswer, { station: station(res).stationId }));
+  });
+  stations.post('/arrivals', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {
+    const body = CodeArrivalRequest.safeParse(req.body);
+    if (!body.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(body.error));
+    const { code, ...shelf } = body.data;
+    const { created, ...answer } = await recordArrival(deps.station, station(res), { token: tokenOf(code) }, shelf);
+    res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));
   });
   stations.post('/verify', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {
     const body = VerifyRequest.safeParse(req.body);

@@ -12,6 +12,7 @@ import { inTurn } from '../turns';
 import type { Keys } from '../vault/keyFile';
 import { openSealedContent, sealWaybill } from '../vault/sealedWaybill';
 import type { SealedBox } from '../vault/sealing';
+import { hashToken, isWellFormedToken } from '../vault/qrToken';
 import { transition } from '../waybills/transitions';
 import type { WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import { lastFour, stationCustodian, stationDay, type Shelf, type VerifyRequest } from './station';
@@ -24,7 +25,12 @@ export interface StationLimits {
   wrongPerWaybillDay: number;
   /** How long after a match the station may post `delivered`. */
   matchMinutes: number;
+  /** Whether an arrival may name the parcel by its waybill number alone, rather than by its QR code. */
+  arrivalByNumber: boolean;
 }
+
+/** How an arrival names its parcel: the QR code's token (proof the parcel is at the counter) or its number. */
+export type ArrivalRef = { token: string } | { waybillNo: string };
 
 export interface StationDeps {
   store: WaybillStore;
@@ -44,11 +50,24 @@ export interface StationActor {
 
 const TRIES = 3;
 
-/** Records a parcel's arrival at the station: the pickup code it got (the same again if it is already here). */
-export async function recordArrival(deps: StationDeps, who: StationActor, waybillNo: string, shelf: Shelf): Promise<{ waybillNo: string; pickupCode: string; arrivedAt: string; created: boolean }> {
+/**
+ * Records a parcel's arrival at the station: the pickup code it got (the same again if it is already here).
+ * Custody moves to the station, so by default the parcel must be at the counter: named by the token of
+ * the QR code on it, which only the paper carries. By number alone, a station could take over any parcel
+ * in a courier's hands from afar (its number is no secret) and keep the courier from delivering it.
+ */
+export async function recordArrival(deps: StationDeps, who: StationActor, ref: ArrivalRef, shelf: Shelf): Promise<{ waybillNo: string; pickupCode: string; arrivedAt: string; created: boolean }> {
+  if ('waybillNo' in ref && !deps.limits.arrivalByNumber)
+    throw new WaybillError('forbidden', "arrivals are recorded by the parcel's QR code here (POST /v1/stations/arrivals), which proves the parcel is at the counter");
+  const find = () =>
+    'token' in ref
+      ? isWellFormedToken(ref.token)
+        ? deps.store.findWaybillByTokenHash(hashToken(ref.token, deps.keys.tokenKey))
+        : Promise.resolve(undefined)
+      : deps.store.findWaybillByNo(ref.waybillNo);
   const custodian = stationCustodian(who.stationId);
   for (let tries = 0; tries < TRIES; tries++) {
-    const w = await deps.store.findWaybillByNo(waybillNo);
+    const w = await find();
     if (!w) throw new WaybillError('not_found', 'unknown waybill');
     if (!w.sealed) throw new WaybillError('gone', 'this waybill is past its life');
     if (w.custodian === custodian) {

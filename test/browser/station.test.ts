@@ -39,8 +39,8 @@ function secretsOf(party: Party): string[] {
 // Evaluated in the page (strings: this project's TypeScript has no DOM types). Everything the page shows.
 const PAGE_TEXT = 'document.body.innerText';
 // The only console errors the flow causes: chromium logs each refused fetch (the made-up key's 401, the
-// rate limit's 429). Anything else (a CSP violation, a script error) fails.
-const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (401|429)\b/;
+// arrival by number's 403, the rate limit's 429). Anything else (a CSP violation, a script error) fails.
+const EXPECTED_REFUSAL = /^Failed to load resource: the server responded with a status of (401|403|429)\b/;
 
 describeBrowser('the parcel station counter at /station, in chromium', () => {
   let db: TestDatabase;
@@ -80,14 +80,14 @@ describeBrowser('the parcel station counter at /station, in chromium', () => {
     });
 
   /** A waybill made by the warehouse, printed, and in a courier's hands (an admin posts the pickup). */
-  async function pickedUp(): Promise<{ order: { recipient: Party; sender: Party }; id: string; waybillNo: string }> {
+  async function pickedUp(): Promise<{ order: { recipient: Party; sender: Party }; id: string; waybillNo: string; qr: string }> {
     const order = { ...ZT, orderId: `STP-${process.pid}-${++seq}`, recipient: { ...(ZT.recipient as Party), phone: PHONE } };
     const created = await call('POST', '/v1/waybills', warehouse, order);
     expect(created.status).toBe(201);
-    const { id, waybillNo } = (await created.json()) as { id: string; waybillNo: string };
+    const { id, waybillNo, qr } = (await created.json()) as { id: string; waybillNo: string; qr: string };
     expect((await call('GET', `/v1/waybills/${id}/label?format=pdf`, warehouse)).status).toBe(200);
     expect((await call('POST', `/v1/waybills/${waybillNo}/events`, admin, { type: 'picked_up' })).status).toBe(201);
-    return { order: order as unknown as { recipient: Party; sender: Party }, id, waybillNo };
+    return { order: order as unknown as { recipient: Party; sender: Party }, id, waybillNo, qr };
   }
 
   async function logIn(key: string): Promise<void> {
@@ -124,11 +124,17 @@ describeBrowser('the parcel station counter at /station, in chromium', () => {
     expect(await page.evaluate<string[]>('Object.values({ ...sessionStorage })')).toContain(key);
     expect(await page.evaluate<string>('JSON.stringify({ ...localStorage })')).not.toContain('wbk_');
 
-    // Arrival: the number typed as a scanner types it (then Enter), on shelf 3, tier 2.
+    // Arrival by the waybill number alone proves nothing about where the parcel is: refused, saying why.
     await page.fill('#shelf', '3');
     await page.fill('#tier', '2');
     await page.focus('#arrivalNo');
     await page.keyboard.type(parcel.waybillNo);
+    await page.keyboard.press('Enter');
+    await page.locator('#errors li').waitFor();
+    expect(await page.locator('#errors').innerText()).toMatch(/Scan the QR code on the parcel/);
+    // The QR code's text typed as a scanner types it (then Enter), on shelf 3, tier 2.
+    await page.fill('#arrivalNo', '');
+    await page.keyboard.type(parcel.qr);
     await page.keyboard.press('Enter');
     await page.locator('#pickup').waitFor();
     const code = (await page.locator('#pickupCode').textContent())!.trim();

@@ -222,16 +222,23 @@ test('every answer of a scenario over every endpoint keeps the API document', as
 
   // Parcel stations: an arrival (its pickup code, again: the same), verify (match, no match), the problems.
   keys.station = await credential('--role', 'station', '--name', 'station desk', '--station', 'hz-xh-0012');
-  const parcel = await json<{ id: string; waybillNo: string }>(call('POST', '/v1/waybills', { key: keys.acme, body: order() }), 201);
+  const parcel = await json<{ id: string; waybillNo: string; qr: string }>(call('POST', '/v1/waybills', { key: keys.acme, body: order() }), 201);
   await expectStatus(call('GET', `/v1/waybills/${parcel.id}/label?format=pdf`, { key: keys.acme }), 200);
-  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: {} }), 409); // not picked up yet
+  await expectStatus(call('POST', '/v1/stations/arrivals', { key: keys.station, body: { code: parcel.qr } }), 409); // not picked up yet
   await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/events`, { key: keys.admin, body: { type: 'picked_up' } }), 201);
-  const arrival = await json<{ pickupCode: string }>(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: { shelf: 3, tier: 2 } }), 201);
-  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station }), 200);
-  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: { tier: 12 } }), 422);
-  await expectStatus(call('POST', '/v1/waybills/99999999999999/arrivals', { key: keys.station }), 404);
-  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.acme }), 403);
+  await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, { key: keys.station, body: {} }), 403); // by number: off by default
+  const arrival = await json<{ pickupCode: string }>(call('POST', '/v1/stations/arrivals', { key: keys.station, body: { code: parcel.qr, shelf: 3, tier: 2 } }), 201);
+  await expectStatus(call('POST', '/v1/stations/arrivals', { key: keys.station, body: { code: parcel.qr } }), 200);
+  await expectStatus(call('POST', '/v1/stations/arrivals', { key: keys.station, body: { code: parcel.qr, tier: 12 } }), 422);
+  await expectStatus(call('POST', '/v1/stations/arrivals', { key: keys.station, body: { code: 'https://scan.example.com/w/q7Zt2VxK9mPbR4nL8cYdWf' } }), 404);
+  await expectStatus(call('POST', '/v1/stations/arrivals', { key: keys.acme, body: { code: parcel.qr } }), 403);
+  await expectStatus(call('POST', '/v1/stations/arrivals', { body: { code: parcel.qr } }), 401);
   await expectStatus(call('POST', `/v1/waybills/${parcel.waybillNo}/arrivals`, {}), 401);
+  // The alerts (admins): a page, a refused role, a bad parameter.
+  const alerts = await json<{ items: { kind: string }[]; next: string | null }>(call('GET', '/v1/alerts?limit=5', { key: keys.admin }), 200);
+  expect(alerts.items.map((a) => a.kind)).toContain('courier_suspended'); // the harvesting courier above
+  await expectStatus(call('GET', '/v1/alerts', { key: keys.acme }), 403);
+  await expectStatus(call('GET', '/v1/alerts?cursor=abc', { key: keys.admin }), 422);
   const phone = String((SAMPLE.recipient as { phone: string }).phone).replace(/[^0-9]/g, '').slice(-4);
   expect(await json<{ station: string }>(call('GET', '/v1/stations/current', { key: keys.station }), 200)).toEqual({ station: expect.any(String) });
   await expectStatus(call('GET', '/v1/stations/current', { key: keys.acme }), 403);
@@ -290,7 +297,7 @@ test('every answer of a scenario over every endpoint keeps the API document', as
   const exercised = new Set(recorder.exchanges.map((e) => `${e.method.toLowerCase()} ${routeOf(doc, e.path)}`));
   const missing = Object.entries(doc.paths).flatMap(([route, methods]) => Object.keys(methods).map((m) => `${m} ${route}`)).filter((op) => !exercised.has(op));
   if (missing.length) console.warn(`operations the contract scenario does not exercise yet: ${missing.join(', ')}`);
-  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver', 'post /v1/waybills/{no}/arrivals', 'post /v1/stations/verify', 'get /v1/stations/current', 'post /v1/couriers/{id}/pairings', 'get /v1/couriers/{id}/devices', 'delete /v1/couriers/{id}/devices/{deviceId}', 'post /v1/courier-devices', 'get /v1/courier-devices/current', 'delete /v1/courier-devices/current'])
+  for (const op of ['post /v1/waybills', 'get /v1/waybills/{id}', 'get /v1/waybills/{id}/label', 'post /v1/waybills/{id}/events', 'post /v1/waybills/{id}/print', 'post /v1/batches', 'post /v1/previews', 'get /v1/printers', 'get /v1/print-jobs/{job}', 'post /v1/print-jobs/{job}/retry', 'get /v1/scan/{token}', 'post /v1/relay/resolve', 'post /v1/relay/calls', 'post /v1/webhooks', 'get /v1/webhooks', 'delete /v1/webhooks/{id}', 'post /v1/webhooks/{id}/rotate-secret', 'post /v1/webhook-events/{eventId}/redeliver', 'post /v1/waybills/{no}/arrivals', 'post /v1/stations/arrivals', 'get /v1/alerts', 'post /v1/stations/verify', 'get /v1/stations/current', 'post /v1/couriers/{id}/pairings', 'get /v1/couriers/{id}/devices', 'delete /v1/couriers/{id}/devices/{deviceId}', 'post /v1/courier-devices', 'get /v1/courier-devices/current', 'delete /v1/courier-devices/current'])
     expect(exercised).toContain(op);
 });
 

@@ -1,5 +1,5 @@
 // Parcel-station handoff over a real server, on both databases: station keys from the shell, arrivals
-// with pickup codes (format, per-station per-day uniqueness, the waybill.arrived outbox row without
+// by the parcel's QR code (by number only where configured) with pickup codes (format, per-station per-day uniqueness, the waybill.arrived outbox row without
 // personal data), verify (match, no match alike for wrong digits / unknown waybill / another station),
 // its limits per station and per waybill with audit records free of digits, and `delivered` after a match.
 
@@ -29,11 +29,12 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
   let running: RunningService;
   let admin: string;
   let acme: string;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     t = await backend.open();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-stations-'));
-    const env = {
+    env = {
       WAYBILL_DATA_DIR: t.location.backend === 'sqlite' ? path.dirname(t.location.file) : dir,
       ...(t.location.backend === 'postgres' ? { DATABASE_URL: t.location.url } : {}),
       WAYBILL_WEBHOOK_NETWORKS: '127.0.0.1/32',
@@ -67,15 +68,24 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     const r = await res;
     return { status: r.status, type: r.headers.get('content-type'), retryAfter: r.headers.get('retry-after'), body: (await r.json()) as Record<string, unknown> };
   };
+  /** The text of each waybill's QR code (the scan URL), as a station's scanner reads it off the parcel. */
+  const qrOf = new Map<string, string>();
+  /** A waybill created (its QR code kept), on paper. */
+  async function printed(extra: Record<string, unknown> = {}): Promise<{ id: string; waybillNo: string; qr: string; pieces?: { waybillNo: string }[] }> {
+    const order = { ...ZT, orderId: `ST-${process.pid}-${++seq}`, recipient: { ...(ZT.recipient as object), phone: PHONE }, ...extra };
+    const created = (await (await call('POST', '/v1/waybills', acme, order)).json()) as { id: string; waybillNo: string; qr: string; pieces?: { waybillNo: string }[] };
+    qrOf.set(created.waybillNo, created.qr);
+    expect((await call('GET', `/v1/waybills/${created.id}/label?format=pdf`, acme)).status).toBe(200);
+    return created;
+  }
   /** A waybill in a courier's hands (an admin posts the pickup), with a known recipient phone. */
   async function pickedUp(): Promise<string> {
-    const order = { ...ZT, orderId: `ST-${process.pid}-${++seq}`, recipient: { ...(ZT.recipient as object), phone: PHONE } };
-    const created = (await (await call('POST', '/v1/waybills', acme, order)).json()) as { id: string; waybillNo: string };
-    expect((await call('GET', `/v1/waybills/${created.id}/label?format=pdf`, acme)).status).toBe(200);
-    expect((await call('POST', `/v1/waybills/${created.waybillNo}/events`, admin, { type: 'picked_up' })).status).toBe(201);
-    return created.waybillNo;
+    const { waybillNo } = await printed();
+    expect((await call('POST', `/v1/waybills/${waybillNo}/events`, admin, { type: 'picked_up' })).status).toBe(201);
+    return waybillNo;
   }
-  const arrive = (key: string, waybillNo: string, body?: unknown) => answer(call('POST', `/v1/waybills/${waybillNo}/arrivals`, key, body));
+  /** The parcel arrives: the station scans its QR code. */
+  const arrive = (key: string, waybillNo: string, body: Record<string, unknown> = {}) => answer(call('POST', '/v1/stations/arrivals', key, { code: qrOf.get(waybillNo) ?? waybillNo, ...body }));
   const verify = (key: string, body: unknown) => answer(call('POST', '/v1/stations/verify', key, body));
 
   it('issues shelf-tier-sequence pickup codes unique per station and day; the same parcel again keeps its code', async () => {
@@ -104,9 +114,7 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
 
   it('moves custody from the courier to the station: the courier can no longer close the waybill', async () => {
     const a = await stationKey(`hz-c-${seq}`);
-    const order = { ...ZT, orderId: `ST-${process.pid}-${++seq}`, recipient: { ...(ZT.recipient as object), phone: PHONE } };
-    const created = (await (await call('POST', '/v1/waybills', acme, order)).json()) as { id: string; waybillNo: string; qr: string };
-    expect((await call('GET', `/v1/waybills/${created.id}/label?format=pdf`, acme)).status).toBe(200);
+    const created = await printed();
     const { credential } = await services.couriers.add({ carrier: 'ZT', name: '王师傅', outlet: 'HZ-XH01', routes: [], device: 'HH-1' }, new Date());
     expect((await call('GET', `/v1/scan/${created.qr.split('/').pop()}?purpose=pickup`, credential)).status).toBe(200);
     expect((await call('POST', `/v1/waybills/${created.waybillNo}/events`, credential, { type: 'picked_up' })).status).toBe(201);
@@ -114,22 +122,42 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     expect((await call('POST', `/v1/waybills/${created.waybillNo}/events`, credential, { type: 'delivered' })).status).toBe(403);
   });
 
-  it('resolves a child number of a multi-piece waybill to its master', async () => {
+  it('takes a parcel only by the QR code on it; by number alone only where WAYBILL_STATION_ARRIVAL_BY_NUMBER=true', async () => {
+    // A waybill number is no secret: by number alone a station could take any parcel out of a courier's
+    // hands from afar, and the courier could no longer deliver it.
     const a = await stationKey(`hz-p-${seq}`);
-    const order = { ...ZT, orderId: `ST-${process.pid}-${++seq}`, parcel: { ...(ZT.parcel as Record<string, unknown>), pieces: 2 } };
-    const created = (await (await call('POST', '/v1/waybills', acme, order)).json()) as { id: string; waybillNo: string; pieces: { waybillNo: string }[] };
-    expect((await call('GET', `/v1/waybills/${created.id}/label?format=pdf`, acme)).status).toBe(200);
+    const created = await printed({ parcel: { ...(ZT.parcel as Record<string, unknown>), pieces: 2 } });
     expect((await call('POST', `/v1/waybills/${created.waybillNo}/events`, admin, { type: 'picked_up' })).status).toBe(201);
-    const child = created.pieces[1]!.waybillNo;
+    const child = created.pieces![1]!.waybillNo;
     expect(child).not.toBe(created.waybillNo);
-    expect(await arrive(a, child)).toMatchObject({ status: 201, body: { waybillNo: created.waybillNo } });
+    for (const no of [created.waybillNo, child]) expect(await answer(call('POST', `/v1/waybills/${no}/arrivals`, a))).toMatchObject({ status: 403, body: { detail: expect.stringMatching(/QR code/) } });
+    expect((await services.store.findWaybillByNo(created.waybillNo))!.custodian ?? 'no one').not.toMatch(/^station:/);
+    // The token alone (a scanner set to strip the URL) is the QR code too.
+    const token = created.qr.split('/').pop()!;
+    expect(await answer(call('POST', '/v1/stations/arrivals', a, { code: ` ${token} ` }))).toMatchObject({ status: 201, body: { waybillNo: created.waybillNo } });
+
+    // A deployment whose station scanners read only barcodes: by number, and a child number resolves to its master.
+    const byNumber = await openServices(loadConfig({ ...env, WAYBILL_STATION_ARRIVAL_BY_NUMBER: 'true' }), () => {});
+    const second = await serveCommand(['--port', '0'], byNumber, () => {}, new PassThrough());
+    try {
+      const other = await printed({ parcel: { ...(ZT.parcel as Record<string, unknown>), pieces: 2 } });
+      expect((await call('POST', `/v1/waybills/${other.waybillNo}/events`, admin, { type: 'picked_up' })).status).toBe(201);
+      const arrived = await fetch(`${second.url}/v1/waybills/${other.pieces![1]!.waybillNo}/arrivals`, { method: 'POST', headers: { authorization: `Bearer ${a}` } });
+      expect([arrived.status, ((await arrived.json()) as { waybillNo: string }).waybillNo]).toEqual([201, other.waybillNo]);
+    } finally {
+      await second.shutdown();
+      await byNumber.close();
+    }
   });
 
-  it('refuses what is not in a courier’s hands, unknown numbers, bad shelves and other roles', async () => {
+  it('refuses what is not in a courier’s hands, unknown codes, bad shelves and other roles', async () => {
     const a = await stationKey(`hz-r-${seq}`);
-    const created = (await (await call('POST', '/v1/waybills', acme, { ...ZT, orderId: `ST-${process.pid}-${++seq}` })).json()) as { waybillNo: string };
+    const created = (await (await call('POST', '/v1/waybills', acme, { ...ZT, orderId: `ST-${process.pid}-${++seq}` })).json()) as { waybillNo: string; qr: string };
+    qrOf.set(created.waybillNo, created.qr);
     expect(await arrive(a, created.waybillNo)).toMatchObject({ status: 409, body: { currentStatus: 'created' } });
-    expect((await arrive(a, '99999999999999')).status).toBe(404);
+    for (const code of ['https://scan.example.com/w/q7Zt2VxK9mPbR4nL8cYdWf', '99999999999999', 'https://scan.example.com/w/'])
+      expect((await arrive(a, code)).status).toBe(404);
+    expect((await answer(call('POST', '/v1/stations/arrivals', a, {}))).status).toBe(422);
     expect((await arrive(a, await pickedUp(), { tier: 12 })).status).toBe(422);
     expect((await arrive(acme, await pickedUp())).status).toBe(403);
     expect((await call('GET', `/v1/waybills/${created.waybillNo}`, a)).status).toBe(403); // a station reads no waybill

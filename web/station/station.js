@@ -1,7 +1,8 @@
 'use strict';
 // /station: a parcel station's counter. The station key is entered once per tab (sessionStorage only,
-// removed on logout or a 401). Arrival: a waybill number typed or scanned (a keyboard-wedge scanner types
-// it and Enter) gives the pickup code to write on the parcel. Hand-over: the code or number and the four
+// removed on logout or a 401). Arrival: the parcel's QR code scanned (a keyboard-wedge scanner types its
+// text and Enter; proof the parcel is at the counter), or its number where the service allows that, gives
+// the pickup code to write on the parcel. Hand-over: the code or number and the four
 // digits the buyer says give match / no match and nothing else; a match allows `delivered`. The API
 // tells a station no name, phone or address, and this page shows none: numbers, codes and verdicts only.
 (function () {
@@ -13,18 +14,18 @@
     en: {
       title: 'Parcel station counter', logout: 'Log out', key: 'API key (station)', enter: 'Enter',
       keyHint: 'Kept in this tab only, until you log out or close it.', checking: 'Checking the key…',
-      arrivalTitle: 'Arrival', waybillNo: 'Waybill number (type or scan)', shelf: 'Shelf', tier: 'Tier', default1: '1',
+      arrivalTitle: 'Arrival', waybillNo: 'Scan the QR code on the parcel', shelf: 'Shelf', tier: 'Tier', default1: '1',
       arrive: 'Record arrival', writeCode: 'Pickup code — write it on the parcel:', arrivedNew: 'Waybill {no}: arrived at {time}.',
       arrivedAgain: 'Waybill {no} was already here (since {time}): its code is unchanged.',
       handoverTitle: 'Hand-over', ref: 'Pickup code or waybill number', digits: 'Last 4 digits of the buyer’s phone (ask the buyer)',
       check: 'Verify', match: 'Match', noMatch: 'No match',
       deliverNo: 'Waybill number of the parcel handed over (check it on the parcel, or scan it)', handover: 'Hand over (delivered)',
       delivered: 'Handed over: waybill {no} is delivered.',
-      badNo: 'Enter a waybill number (6–30 capital letters or digits).', badRef: 'Enter a pickup code (like 3-2-0147) or a waybill number.',
+      badNo: 'Scan the QR code on the parcel (or enter a waybill number: 6–30 capital letters or digits).', badRef: 'Enter a pickup code (like 3-2-0147) or a waybill number.',
       badDigits: 'Enter exactly 4 digits.', badShelf: 'Shelf is 1–99 and tier 1–9 (or leave them empty).',
       refused: 'The key was refused (mistyped, revoked or expired): you are logged out. Enter a station key.',
       notStation: 'This key may not act for a station (another role, or suspended): you are logged out. Enter a station key.',
-      forbiddenArrival: 'This key may not record arrivals.',
+      forbiddenArrival: 'Scan the QR code on the parcel: this service records arrivals by it, not by the waybill number.',
       forbiddenDeliver: 'Hand-over refused: there was no recent match for this parcel here. Verify the buyer’s digits again first.',
       unknown: 'Unknown waybill number.', notHeld: 'This station does not hold that parcel.',
       conflictArrival: 'This parcel cannot arrive here: it is not in a courier’s hands, or it is at a station already.',
@@ -36,18 +37,18 @@
     zh: {
       title: '驿站柜台', logout: '退出', key: 'API 密钥（驿站）', enter: '进入',
       keyHint: '仅保存在本标签页，退出或关闭即清除。', checking: '正在核对密钥…',
-      arrivalTitle: '入库', waybillNo: '运单号（输入或扫描）', shelf: '货架', tier: '层', default1: '1',
+      arrivalTitle: '入库', waybillNo: '扫描包裹上的二维码', shelf: '货架', tier: '层', default1: '1',
       arrive: '登记入库', writeCode: '取件码——请写在包裹上：', arrivedNew: '运单 {no}：{time} 入库。',
       arrivedAgain: '运单 {no} 已在本站（{time} 入库）：取件码不变。',
       handoverTitle: '取件', ref: '取件码或运单号', digits: '收件人手机号后 4 位（请顾客报出）',
       check: '核验', match: '匹配', noMatch: '不匹配',
       deliverNo: '交付包裹的运单号（请与包裹核对，或扫描）', handover: '交付（已签收）',
       delivered: '已交付：运单 {no} 已签收。',
-      badNo: '请输入运单号（6–30 位大写字母或数字）。', badRef: '请输入取件码（如 3-2-0147）或运单号。',
+      badNo: '请扫描包裹上的二维码（或输入运单号：6–30 位大写字母或数字）。', badRef: '请输入取件码（如 3-2-0147）或运单号。',
       badDigits: '请输入 4 位数字。', badShelf: '货架为 1–99，层为 1–9（或留空）。',
       refused: '密钥被拒绝（输错、已吊销或已过期）：已退出。请输入驿站密钥。',
       notStation: '此密钥不能用于驿站（其他角色或已停用）：已退出。请输入驿站密钥。',
-      forbiddenArrival: '此密钥不能登记入库。',
+      forbiddenArrival: '请扫描包裹上的二维码：本服务按二维码登记入库，不按运单号。',
       forbiddenDeliver: '交付被拒绝：本站近期没有此包裹的匹配记录。请先重新核验手机号后 4 位。',
       unknown: '运单号不存在。', notHeld: '本站没有此包裹。',
       conflictArrival: '此包裹不能在本站入库：它不在快递员手中，或已在其他驿站。',
@@ -171,22 +172,35 @@
     return ok ? body : null;
   }
 
+  /**
+   * What the arrival field holds: the QR code's text (the scan URL, or a token: it has lower-case letters)
+   * or a waybill number (capitals and digits, as printed under the barcode).
+   */
+  function arrivalRequest(raw) {
+    var body = shelfBody();
+    if (!body) return { error: t('badShelf') };
+    var no = waybillNo(raw);
+    if (raw.indexOf('/w/') < 0 && raw === raw.toUpperCase() && WAYBILL_NO.test(no))
+      return { path: '/v1/waybills/' + encodeURIComponent(no) + '/arrivals', body: body };
+    if (!raw || /\s/.test(raw.trim()) || raw.length > 512) return { error: t('badNo') };
+    body.code = raw.trim();
+    return { path: '/v1/stations/arrivals', body: body };
+  }
+
   function arrive(ev) {
     ev.preventDefault();
     showErrors([]);
-    var no = waybillNo($('arrivalNo').value);
-    if (!WAYBILL_NO.test(no)) { showErrors([t('badNo')]); return; }
-    var body = shelfBody();
-    if (!body) { showErrors([t('badShelf')]); return; }
+    var req = arrivalRequest($('arrivalNo').value.trim());
+    if (req.error) { showErrors([req.error]); return; }
     $('pickup').hidden = true;
-    kit.json('/v1/waybills/' + encodeURIComponent(no) + '/arrivals', 'POST', body, key()).then(function (res) {
+    kit.json(req.path, 'POST', req.body, key()).then(function (res) {
       var again = res.status === 200;
       return res.json().then(function (a) {
         issued[a.pickupCode] = a.waybillNo;
         $('pickupCode').textContent = a.pickupCode;
         $('pickupFor').textContent = t(again ? 'arrivedAgain' : 'arrivedNew', { no: a.waybillNo, time: localTime(a.arrivedAt) });
         $('pickup').hidden = false;
-        // Ready for the next scan: the number cleared and focused; the shelf and tier stay for the next parcel.
+        // Ready for the next scan: the field cleared and focused; the shelf and tier stay for the next parcel.
         $('arrivalNo').value = '';
         $('arrivalNo').focus();
       });
