@@ -13,7 +13,7 @@
 // state. `arrived` (a parcel station took the parcel from the courier) is an annotation of picked_up too:
 // the parcel is still on its way to the buyer, so the status stays; custody moves to the station
 // (`station:<id>`), which posts `delivered` after a pickup-code/last-four match. It has its own route
-// (POST /v1/waybills/{no}/arrivals), so it is not a posted event. An admin correction bypasses the
+// (POST /v1/stations/arrivals), so it is not a posted event. An admin correction bypasses the
 // table, with a reason.
 
 import { WaybillError } from '../errors';
