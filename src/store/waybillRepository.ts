@@ -755,8 +755,12 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }, unlessSince?: string): Promise<boolean> {
     const { db } = this.d;
+    const postgres = this.d.dialect === 'postgres';
     return this.d.transaction(function* () {
       if (unlessSince !== undefined) {
+        // One such check at a time per courier: SQLite's write transaction is one at a time already; on
+        // PostgreSQL the courier's row lock queues them, so two instances cannot both find none and insert.
+        if (postgres && alert.courierId !== undefined) yield* step(db.selectFrom('couriers').select('id').where('id', '=', alert.courierId).forUpdate());
         let recent = db.selectFrom('alerts').select('id').where('kind', '=', alert.kind).where('at', '>=', unlessSince).limit(1);
         recent = alert.courierId === undefined ? recent.where('courier_id', 'is', null) : recent.where('courier_id', '=', alert.courierId);
         if ((yield* step(recent)).rows.length) return false;

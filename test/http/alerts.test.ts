@@ -146,6 +146,16 @@ describe.each(STORE_BACKENDS)('%s alerts', (_name, backend) => {
     expectAbsent(text, PERSONAL, 'the alert list');
   });
 
+  it('records a once-a-day alert once, also when two instances raise it at the same moment', async () => {
+    const { courier } = await services.couriers.add({ carrier: 'ZT', name: 'courier', outlet: 'HZ-1', routes: [], device: 'HH-1' }, new Date());
+    const other = await t.reopen();
+    const alert = { at: new Date().toISOString(), kind: 'courier_daily_limit', courierId: courier.id, detail: 'daily limit' };
+    const since = daysAgo(1);
+    const recorded = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other.store : services.store).recordAlert(alert, since)));
+    expect(recorded.filter(Boolean)).toHaveLength(1);
+    expect((await page('?kind=courier_daily_limit')).items.map((a) => a.courierId)).toEqual([courier.id]);
+  });
+
   it('forgets alerts older than WAYBILL_ALERT_KEEP_DAYS in the sweep', async () => {
     const swept = await sweepExpired(services, () => new Date(now));
     // 30 days kept: cases 0 to 9 (50 to 32 days ago) go; case 10, exactly 30 days old, and newer stay.
