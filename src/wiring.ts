@@ -130,7 +130,8 @@ export async function sweepExpired(s: Services, now: () => Date) {
   const attemptsForgotten = await forgetOldAttempts({ store: s.store, stations: s.stations }, now());
   const callReceiptsForgotten = await s.relayStore.forgetOldCalls(now());
   const alertsForgotten = await forgetOldAlerts(s.store, s.config.alertKeepDays, now());
-  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten };
+  const telephonyAnswersForgotten = await s.telephony.forgetOldAnswers(now());
+  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */

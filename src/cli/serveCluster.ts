@@ -234,9 +234,10 @@ export async function servePrimary(args: string[], config: Config, workers: numb
     live.delete(worker);
     open.delete(worker);
     if (phase === 'stopping') {
-      // Ended by our SIGTERM itself: it was still loading (a worker hears the signal from its first line
-      // on), so it held no work. Anything else but 0 is a failed drain.
-      if (code !== 0 && signal !== 'SIGTERM') failed ??= code ?? EXIT.internal;
+      // Ended by the stop signal itself (our SIGTERM, or Ctrl-C's SIGINT to the whole process group): it was
+      // still loading (a worker hears them from its first line on), so it held no work. Anything else but 0
+      // is a failed drain.
+      if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGINT') failed ??= code ?? EXIT.internal;
       if (live.size === 0) done();
       return;
     }

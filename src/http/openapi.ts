@@ -1144,7 +1144,8 @@ function alertBlock(): DocumentBlock {
           tags: ['alerts'],
           summary: 'The alerts the service raised, newest first, a page at a time (role: admin)',
           description:
-            'What looked like abuse or a fault: a courier or telephony client suspended, a waybill locked for station verify, a webhook endpoint disabled, a client waybill number sharing digits with a phone, a client over its relay share. ' +
+            'What looked like abuse or a fault: a courier or telephony client suspended, a courier stopped by its daily limit, a waybill locked for station verify, a closed waybill reopened by a correction, ' +
+            'a webhook endpoint disabled, a client waybill number sharing digits with a phone, a client over its relay share (the kinds are listed under `kind`). ' +
             'Filters are ANDed (`from` inclusive, `to` exclusive). Follow `next` as `cursor` with the same filters. An alert names ids and reasons, never personal data; ' +
             `alerts are kept WAYBILL_ALERT_KEEP_DAYS (365 by default). The same alerts go to admin webhook endpoints as \`alert.raised\`.`,
           security,

@@ -24,6 +24,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const Instant = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()], { error: 'must be an RFC 3339 date-time with offset, or a date' })
   .transform((s) => new Date(s).toISOString())
+  // Stored times are compared as text: one past year 9999 in UTC ("+010000-…") would sort before them all.
+  .refine((iso) => /^\d{4}-/.test(iso), 'must be a time before the year 10000 (UTC)')
   .describe('RFC 3339 date-time with offset, or a date (UTC midnight)');
 
 /** The cursor: base64url of [createdAt, id] of the previous page's last row. Opaque to clients. */

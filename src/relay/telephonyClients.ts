@@ -3,6 +3,7 @@
 // repository that stores rows only.
 
 import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
+import { inChunks } from '../eventLoop';
 
 export interface TelephonyClient {
   id: string;
@@ -37,6 +38,8 @@ export interface TelephonyClientRepository {
    * reached; null: unknown) at `at`, and counts those left in each window.
    */
   recordAnswer(id: string, at: string, bindingId: string | null, since: { minute: string; hour: string; day: string }): Promise<AnswerCounts>;
+  /** Deletes at most `limit` answers (any client's) recorded before `before`, oldest first; returns how many. */
+  forgetAnswers(before: string, limit: number): Promise<number>;
 }
 
 /** A telephony client's resolve answers in the last minute, hour and day. */
@@ -107,6 +110,15 @@ export class TelephonyClients {
   /** Permanently disables a client; idempotent (the first time is kept). False only for an unknown id. */
   revoke(id: string, at: Date): Promise<boolean> {
     return this.repo.revoke(id, at.toISOString());
+  }
+
+  /**
+   * Forgets answers older than the longest window (a day), a chunk at a time: a client's own calls forget
+   * its old ones, so these are a quiet or revoked client's. Returns how many.
+   */
+  forgetOldAnswers(now: Date): Promise<number> {
+    const before = new Date(now.getTime() - 86_400_000).toISOString();
+    return inChunks((limit) => this.repo.forgetAnswers(before, limit));
   }
 
   /** Lifts a suspension and starts its counts afresh. False for an unknown or revoked client. */

@@ -1,10 +1,10 @@
-// The attempt tables (scan attempts, couriers' event attempts, stations' verify attempts) and the alerts
-// only ever get rows added, and are forgotten by age (waybills/attemptRetention.ts).
+// The attempt tables (scan attempts, couriers' event attempts, stations' verify attempts, telephony
+// answers) and the alerts only ever get rows added, and are forgotten by age.
 
 import type { Kysely } from 'kysely';
 import type { Schema } from './schema';
 
-type AttemptTable = 'scan_attempts' | 'event_attempts' | 'station_verifications' | 'alerts';
+type AttemptTable = 'scan_attempts' | 'event_attempts' | 'station_verifications' | 'telephony_answers' | 'alerts';
 
 /**
  * The ids of those of the `limit` oldest rows (by id) made before `before`. Ids grow with time, so the

@@ -3,6 +3,7 @@
 
 import { sql, type Selectable } from 'kysely';
 import type { AnswerCounts, StoredTelephonyClient, TelephonyClient, TelephonyClientRepository } from '../relay/telephonyClients';
+import { forgetOldest } from './attemptTables';
 import { bytewise, step, type Database } from './database';
 import type { Schema } from './schema';
 
@@ -70,6 +71,10 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
       yield* step(db.deleteFrom('telephony_answers').where('client_id', '=', id));
       return true;
     });
+  }
+
+  async forgetAnswers(before: string, limit: number): Promise<number> {
+    return forgetOldest(this.d.db, 'telephony_answers', before, limit);
   }
 
   async recordAnswer(id: string, at: string, bindingId: string | null, since: { minute: string; hour: string; day: string }): Promise<AnswerCounts> {

@@ -82,7 +82,7 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     db.close();
     const purged = await run('purge');
     expect(purged.out).toMatch(/shredded the sealed data of 1 waybill/);
-    expect(purged.out).toMatch(/ 2 old scan, event and verify attempt\(s\), 1 old call receipt\(s\) and 1 old alert\(s\)/);
+    expect(purged.out).toMatch(/ 2 old scan, event and verify attempt\(s\), 1 old call receipt\(s\), 0 old telephony answer\(s\) and 1 old alert\(s\)/);
     expect((await run('alerts', '--kind', 'webhook_disabled')).out.split('\n').slice(1).map((l) => l.split('\t')[3])).toEqual(['last week']);
     expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
 

@@ -120,6 +120,7 @@ describe.each(STORE_BACKENDS)('%s alerts', (_name, backend) => {
       ['cursor=abc', 'query.cursor'],
       ['kind=Courier', 'query.kind'],
       ['from=yesterday', 'query.from'],
+      ['to=9999-12-31T23:59:59-23:59', 'query.to'], // past year 9999 in UTC: it would sort before every time
       ['courier=c1', 'query'],
     ]) {
       const res = await get(`?${query}`);

@@ -300,6 +300,13 @@ describe.each(STORE_BACKENDS)('%s telephony client store', (_name, backend) => {
       // Answers older than a day are forgotten: the same pace a day later starts from nothing.
       expect(await answer(10_000 + 3 * 7200 + 86_400, 'd4')).toEqual({ suspended: false });
 
+      // A client that stops calling (here: revoked) leaves its answers to the sweep, a day after them.
+      const rows = async () => Number((await t.query('SELECT count(*) AS n FROM telephony_answers'))[0]!.n);
+      expect(await rows()).toBeGreaterThan(0);
+      expect(await other.telephony.forgetOldAnswers(at(10_000 + 3 * 7200 + 86_400))).toBe(0);
+      expect(await other.telephony.forgetOldAnswers(at(10_000 + 3 * 7200 + 2 * 86_400 + 1))).toBe(1);
+      expect(await rows()).toBe(0);
+
       expect(await t.stores.telephony.revoke(client.id, at(200_000))).toBe(true);
       expect(await t.stores.telephony.revoke(client.id, at(200_001))).toBe(true);
       expect(await other.telephony.list()).toEqual([{ ...client, revokedAt: at(200_000).toISOString() }]);
