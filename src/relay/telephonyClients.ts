@@ -4,6 +4,7 @@
 
 import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
 import { inChunks } from '../eventLoop';
+import { DAY_MS } from '../time';
 
 export interface TelephonyClient {
   id: string;
@@ -117,7 +118,7 @@ export class TelephonyClients {
    * its old ones, so these are a quiet or revoked client's. Returns how many.
    */
   forgetOldAnswers(now: Date): Promise<number> {
-    const before = new Date(now.getTime() - 86_400_000).toISOString();
+    const before = new Date(now.getTime() - DAY_MS).toISOString();
     return inChunks((limit) => this.repo.forgetAnswers(before, limit));
   }
 
@@ -133,7 +134,7 @@ export class TelephonyClients {
    */
   async countAnswer(id: string, now: Date, bindingId: string | undefined, limits: TelephonyLimits): Promise<{ suspended: boolean; reason?: string }> {
     const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
-    const counts = await this.repo.recordAnswer(id, now.toISOString(), bindingId ?? null, { minute: ago(60_000), hour: ago(3_600_000), day: ago(86_400_000) });
+    const counts = await this.repo.recordAnswer(id, now.toISOString(), bindingId ?? null, { minute: ago(60_000), hour: ago(3_600_000), day: ago(DAY_MS) });
     const reason = harvestReason(counts, limits);
     if (!reason) return { suspended: false };
     return (await this.repo.suspend(id, now.toISOString(), reason)) ? { suspended: true, reason } : { suspended: true };

@@ -17,8 +17,9 @@ import { transition } from './transitions';
 
 /**
  * What a client posts. `after_sales` (a complaint, an exchange) keeps the status but keeps the relay number
- * reachable longer (never past the purge, which does not move later); `handed_over` passes a parcel to another courier; `assigned` lets an outlet's couriers
- * pick up without a pickup scan; `correction` (admins) sets a state outside the table, with a reason.
+ * reachable longer (never past the purge, which does not move later); `handed_over` passes a parcel to
+ * another courier; `assigned` lets an outlet's couriers pick up without a pickup scan; `correction`
+ * (admins) sets a state outside the table, with a reason.
  */
 export const WaybillEvent = z.discriminatedUnion('type', [
   z.object({ type: z.enum(['picked_up', 'delivered', 'returned', 'cancelled', 'after_sales']) }).strict(),

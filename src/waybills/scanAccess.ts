@@ -16,6 +16,7 @@ import type { Keys } from '../vault/keyFile';
 import { hashToken, isWellFormedToken } from '../vault/qrToken';
 import { openSealedContent } from '../vault/sealedWaybill';
 import { formatRelay } from '../relay/relayPool';
+import { DAY_MS } from '../time';
 import type { RelayStore } from '../relay/relayStore';
 
 export const SCAN_PURPOSES = ['delivery', 'pickup', 'return', 'customer-service'] as const;
@@ -137,7 +138,7 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   if (!gate.openedThisWaybill && (await deps.store.scanCounts(courier.id, waybill.id, now)).distinctOpenedDay >= deps.limits.distinctPerDay) {
     // Below the harvest threshold the limit alone would let a courier take its day's addresses every
     // day unseen: the first refusal in a day raises an alert (no suspension: a busy day looks the same).
-    const dayAgo = new Date(now.getTime() - 86_400_000).toISOString();
+    const dayAgo = new Date(now.getTime() - DAY_MS).toISOString();
     await deps.store.recordAlert({ at, kind: 'courier_daily_limit', courierId: courier.id, detail: `opened ${deps.limits.distinctPerDay} distinct waybills in 24 h (the daily limit)` }, dayAgo);
     throw await refuse('limited', 'daily limit of distinct waybills reached', 'limited', waybill, 3600);
   }
