@@ -7,6 +7,7 @@ import { actorOf, type Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { PICKUP_CODE, Shelf, VerifyRequest } from '../stations/station';
 import { recordArrival, verifyAtStation, type StationDeps } from '../stations/stationHandoff';
+import { tokenOfScan } from '../vault/qrToken';
 import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
 import { requireRole, type AuthDeps } from './auth';
@@ -21,13 +22,6 @@ export const CodeArrivalRequest = Shelf.extend({
     .max(512)
     .describe("the text of the parcel's QR code as a scanner reads it (`https://…/w/<token>`), or the token alone"),
 }).strict();
-
-/** The token of a scanned QR text: the last path segment of the scan URL, or the text itself. */
-function tokenOf(code: string): string {
-  const text = code.trim();
-  const at = text.lastIndexOf('/w/');
-  return at >= 0 ? text.slice(at + 3) : text;
-}
 export const ArrivalAnswer = z.strictObject({
   waybillNo: z.string().describe('the waybill (a child number given resolves to its master)'),
   pickupCode: z.string().regex(PICKUP_CODE).describe('shelf-tier-sequence, unique at this station for the day (Beijing time)'),
@@ -77,7 +71,7 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
     const body = CodeArrivalRequest.safeParse(req.body);
     if (!body.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(body.error));
     const { code, ...shelf } = body.data;
-    const { created, ...answer } = await recordArrival(deps.station, station(res), { token: tokenOf(code) }, shelf);
+    const { created, ...answer } = await recordArrival(deps.station, station(res), { token: tokenOfScan(code) }, shelf);
     res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));
   });
   stations.post('/verify', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {

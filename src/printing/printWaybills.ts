@@ -249,6 +249,12 @@ export async function reprintWaybills(
   const copies: CopyPrintRecord[] = [];
   const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[] };
   const issued = new Set<string>();
+  const entry = (waybill: WaybillRecord, i: number): AuditEntry => {
+    const pieces = done.pieces[i]!;
+    if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
+    return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
+  };
+  let saved: { trail?: AuditChain } = {};
   // Paper takes the next print number by a claim under the run's lease, before anything is laid out: of
   // reprints of one waybill running at once (HTTP requests, `serve --workers`, CLI runs, other instances)
   // each gets a number of its own, and its save never meets another's. The save lets the claims go with
@@ -284,24 +290,12 @@ export async function reprintWaybills(
       req.onProgress?.(orderIndex + 1);
     }
     await req.sink.finish();
+    // A view saves nothing; records not written with the save follow it.
+    saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
+    if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true } : {}), ...saved });
   } catch (e) {
     await lease?.drop();
     throw e;
-  }
-  const entry = (waybill: WaybillRecord, i: number): AuditEntry => {
-    const pieces = done.pieces[i]!;
-    if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
-    return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
-  };
-  // A view saves nothing; records not written with the save follow it.
-  const saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
-  if (paper) {
-    try {
-      await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true } : {}), ...saved });
-    } catch (e) {
-      await lease?.drop();
-      throw e;
-    }
   }
   if (!saved.trail) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;

@@ -23,3 +23,10 @@ export function hashToken(token: string, tokenKey: Buffer): string {
 export function tokenUrl(scanBaseUrl: string, token: string): string {
   return `${scanBaseUrl.replace(/\/+$/, '')}/w/${token}`;
 }
+
+/** The token in what a scanner read off a QR code: tokenUrl's last path segment, or the text itself. */
+export function tokenOfScan(text: string): string {
+  const trimmed = text.trim();
+  const at = trimmed.lastIndexOf('/w/');
+  return at >= 0 ? trimmed.slice(at + 3) : trimmed;
+}

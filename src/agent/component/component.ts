@@ -74,7 +74,6 @@ interface TaskState {
   documents: Map<string, { status: DocStatus; msg: string }>;
 }
 
-/** Per-printer settings a client sets (setPrinterConfig) and reads back; they never leave memory. */
 /** A client's id or command said back: a string up to this long, or a finite number; anything else is not. */
 const MAX_ECHO_CHARS = 200;
 function echoed(value: unknown): string | number | undefined {
@@ -90,6 +89,7 @@ function smallJson(value: unknown): boolean {
   }
 }
 
+/** Per-printer settings a client sets (setPrinterConfig) and reads back; they never leave memory. */
 const PrinterSettings = {
   needTopLogo: 'boolean',
   needBottomLogo: 'boolean',
