@@ -10,6 +10,7 @@ import type {
   EventAttempt,
   BatchRecord,
   EventChange,
+  NewAlert,
   PrintFact,
   PrintJobRecord,
   ScanAttempt,
@@ -129,6 +130,17 @@ function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
 
 /** The columns of a new waybill, the same in waybills and staged_waybills. */
 const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed'] as const;
+
+/** An alert and its webhook events, in the caller's transaction. */
+function* insertAlert(db: Kysely<Schema>, alert: NewAlert): Steps<void> {
+  yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
+  // Admin endpoints only. Alert details name ids and reasons, never personal data.
+  const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };
+  const events: OutboxEvent[] = [{ type: 'alert.raised', createdAt: alert.at, client: null, data }];
+  if (alert.kind === 'courier_suspended' && alert.courierId)
+    events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
+  yield* writeOutbox(db, events);
+}
 
 /**
  * Inside a save: the run's staged records into their tables (INSERT … SELECT, nothing through memory),
@@ -608,7 +620,7 @@ export class SqlWaybillRepository implements WaybillStore {
     };
   }
 
-  async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string): Promise<boolean> {
+  async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert): Promise<boolean> {
     // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
     const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
     const { db } = this.d;
@@ -637,6 +649,7 @@ export class SqlWaybillRepository implements WaybillStore {
       );
       const hook = lifecycleEventType(event.type);
       if (hook) yield* writeWaybillOutbox(db, waybillId, hook, event.at);
+      if (alert) yield* insertAlert(db, alert);
       return true;
     });
   }
@@ -753,7 +766,7 @@ export class SqlWaybillRepository implements WaybillStore {
     return { lastMinute: Number(row.last_minute), openedThisWaybill: row.opened_this === true || Number(row.opened_this) === 1 };
   }
 
-  async recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }, unlessSince?: string): Promise<boolean> {
+  async recordAlert(alert: NewAlert, unlessSince?: string): Promise<boolean> {
     const { db } = this.d;
     const postgres = this.d.dialect === 'postgres';
     return this.d.transaction(function* () {
@@ -765,13 +778,7 @@ export class SqlWaybillRepository implements WaybillStore {
         recent = alert.courierId === undefined ? recent.where('courier_id', 'is', null) : recent.where('courier_id', '=', alert.courierId);
         if ((yield* step(recent)).rows.length) return false;
       }
-      yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
-      // Admin endpoints only. Alert details name ids and reasons, never personal data.
-      const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };
-      const events: OutboxEvent[] = [{ type: 'alert.raised', createdAt: alert.at, client: null, data }];
-      if (alert.kind === 'courier_suspended' && alert.courierId)
-        events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
-      yield* writeOutbox(db, events);
+      yield* insertAlert(db, alert);
       return true;
     });
   }

@@ -8,7 +8,7 @@ import { NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
 import { printableText } from '../validation/printableText';
-import { WAYBILL_STATUSES, type EventChange, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
+import { WAYBILL_STATUSES, type EventChange, type NewAlert, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
 import { inTurn } from '../turns';
@@ -93,7 +93,7 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
     if (tries === TRIES) throw new WaybillError('conflict', 'the waybill keeps changing; try again');
     waybill = await liveWaybill(deps.store, req.waybillNo, courier);
     const decided = await decide(deps, waybill, req, courier, at);
-    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter)) change = decided;
+    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor))) change = decided;
   }
   if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill!.id, type: event.type, at, outcome: 'ok' });
   if (deps.relay) await followRelay(deps.relay, waybill!.id, waybill!.createdAt, effect, now);
@@ -102,15 +102,21 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
       ? { at, actor: req.actor, action: 'correct', waybillNo: waybill!.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: change.from.status } }
       : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...(change.detail ? { detail: change.detail } : {}) },
   );
-  // Closed states end a parcel's access (scans, relay numbers); a correction back to a live state opens
-  // it again, which is worth a second pair of eyes.
-  if (event.type === 'correction' && CLOSED.has(change.from.status) && !CLOSED.has(event.status))
-    await deps.store.recordAlert({ at, kind: 'waybill_reopened', detail: `waybill ${waybill!.waybillNo} corrected from ${change.from.status} to ${event.status} by ${req.actor}` });
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
 
 const CLOSED: ReadonlySet<WaybillStatus> = new Set(['delivered', 'returned', 'cancelled']);
+
+/**
+ * Closed states end a parcel's access (scans, relay numbers); a correction back to a live state opens it
+ * again, which is worth a second pair of eyes. The alert is written with the correction, so a crash cannot
+ * keep one without the other.
+ */
+function reopened(change: EventChange, waybillNo: string, actor: string): NewAlert | undefined {
+  if (change.type !== 'correction' || !CLOSED.has(change.from.status) || CLOSED.has(change.status)) return undefined;
+  return { at: change.at, kind: 'waybill_reopened', detail: `waybill ${waybillNo} corrected from ${change.from.status} to ${change.status} by ${actor}` };
+}
 
 async function liveWaybill(store: WaybillStore, waybillNo: string, courier?: Courier): Promise<WaybillRecord> {
   const waybill = await store.findWaybillByNo(waybillNo);

@@ -98,6 +98,14 @@ export interface EventChange {
   assignedOutlet?: string;
 }
 
+/** An alert as raised: its details name ids, states and reasons, never personal data. */
+export interface NewAlert {
+  at: string;
+  kind: string;
+  courierId?: string;
+  detail: string;
+}
+
 /** A courier's event attempt, counted for its per-minute limit and closing-burst detection. */
 export interface EventAttempt {
   courierId: string;
@@ -241,7 +249,7 @@ export interface WaybillStore {
    * decision was made on (`from`): of two racing events at most one applies. False when it was not.
    * `purgeAfter` (when given) can only move the purge earlier.
    */
-  recordEvent(waybillId: string, event: EventChange, purgeAfter?: string): Promise<boolean>;
+  recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert): Promise<boolean>;
   /** Whether this courier opened this waybill with a scan of this purpose. */
   hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean>;
   recordEventAttempt(attempt: EventAttempt): Promise<void>;
@@ -277,7 +285,7 @@ export interface WaybillStore {
    * Records an alert (and its `alert.raised` event); with `unlessSince`, only if no alert of that kind
    * (and courier) was recorded since then: false when it was not recorded.
    */
-  recordAlert(alert: { at: string; kind: string; courierId?: string; detail: string }, unlessSince?: string): Promise<boolean>;
+  recordAlert(alert: NewAlert, unlessSince?: string): Promise<boolean>;
   listAlerts(q: AlertQuery): Promise<StoredAlert[]>;
   /** Deletes alerts recorded before `before`, from the oldest, at most `limit`; returns how many. */
   forgetAlerts(before: string, limit: number): Promise<number>;
