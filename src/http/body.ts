@@ -3,6 +3,7 @@
 // previews) is read as text as it arrives and reaches its route validated: NDJSON line by line.
 
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { isUtf8 } from 'node:buffer';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { nextTurn } from '../eventLoop';
@@ -11,13 +12,20 @@ import type { Order } from '../order/orderSchema';
 import { OrderValidator } from '../order/readOrders';
 
 export function jsonBody(limit: string) {
-  const parseJson = express.json({ limit, type: () => true });
+  // express.json would decode bytes that are no UTF-8 as U+FFFD, which then reaches the order as "�".
+  const parseJson = express.json({ limit, type: () => true, verify: (_req, _res, bytes) => utf8Only(bytes) });
   return (req: Request, res: Response, next: NextFunction): void => {
     const type = acceptedType(req, []);
     if (type instanceof WaybillError) return next(type);
     parseJson(req, res, next);
   };
 }
+
+function utf8Only(bytes: Buffer): void {
+  if (!isUtf8(bytes)) throw notUtf8();
+}
+
+const notUtf8 = () => new WaybillError('bad_request', 'the body is not UTF-8 text');
 
 /** The body's media type if it is one of these (JSON always), or the 415 to answer. */
 function acceptedType(req: Request, extraTypes: string[]): string | WaybillError {
@@ -152,7 +160,7 @@ async function readText(req: Request, limit: number, take: (text: string) => voi
     try {
       return chunk ? utf8.decode(chunk, { stream: true }) : utf8.decode();
     } catch {
-      throw new WaybillError('bad_request', 'the body is not UTF-8 text');
+      throw notUtf8();
     }
   };
   let started = false;

@@ -265,6 +265,10 @@ describe('warehouse API', () => {
   it('answers every client mistake with the right problem status, never a 500', async () => {
     const k = w.keys.acme;
     await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: '{"orderId":' }), 400);
+    // Bytes that are no UTF-8 are refused, not read as "�" onto the label.
+    const [before, after] = JSON.stringify({ ...order(), routingCode: '@@' }).split('@@') as [string, string];
+    const notUtf8 = Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: notUtf8 }), 400)).toMatchObject({ detail: 'the body is not UTF-8 text' });
     await expectProblem(await call(w, 'POST', '/v1/waybills', { body: order() }), 401);
     await expectProblem(await call(w, 'POST', '/v1/waybills', { key: 'wbk_aaaaaaaaaa_nope', body: order() }), 401);
     await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acmePrinter, body: order() }), 403);
