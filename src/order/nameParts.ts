@@ -1,5 +1,6 @@
 // How a person's name is built, for masking and for screening printed text alike: ·-separated segments
-// (麦麦提·赛帕克) and a Han surname, compound surnames (欧阳, 司马 …) matched before one character.
+// (麦麦提·赛帕克) and a Han surname, compound surnames (欧阳, 司马 …) matched before one character; and the
+// name without the titles and notes order systems add to it (王女士, 张伟先生, 张伟（收）, Mr. Smith).
 
 /** Compound (two-character) Chinese surnames; matched before falling back to a one-character surname. */
 const COMPOUND_SURNAMES: ReadonlySet<string> = new Set([
@@ -23,4 +24,17 @@ export function nameSegments(name: string): string[] {
 /** How many of a Han name's characters are its surname. */
 export function hanSurnameLength(chars: readonly string[]): 1 | 2 {
   return chars.length >= 2 && COMPOUND_SURNAMES.has(chars.slice(0, 2).join('')) ? 2 : 1;
+}
+
+/** Forms of address and notes written after a Han name: 先生, 女士 …, 收 (for the attention of). */
+const HAN_TITLES = /(?:\s*(?:先生|女士|小姐|太太|夫人|老师|同学|师傅|阿姨|经理|收|亲启))+$/u;
+/** Titles written before a name. */
+const LATIN_TITLE = /^(?:mr|mrs|ms|miss|mx|dr|prof|mme|mlle|herr|frau|sr|sra|srta)\.?\s+/iu;
+/** A bracketed note or a second name after a slash ("张伟（公司前台）", "张伟/李娜"): the name is before it. */
+const NOTE_AFTER = /\s*[(（[【/／].*$/su;
+
+/** The name without its titles and notes ("测试某某先生" → 测试某某); the name itself when that leaves nothing. */
+export function bareName(name: string): string {
+  const bare = name.trim().replace(NOTE_AFTER, '').replace(HAN_TITLES, '').replace(LATIN_TITLE, '').trim();
+  return bare === '' ? name : bare;
 }

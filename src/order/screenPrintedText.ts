@@ -6,30 +6,35 @@
 // addresses split); each finding is an issue at the field's path whose message names the rule and the
 // party, never the value or what matched.
 //
-// Text is compared folded: characters that draw nothing removed (zero-width spaces, joiners), NFKD
-// (full-width → ASCII, accents split off and dropped), lower case, ß → ss, apostrophes dropped. "Compact"
-// text also drops spaces, punctuation (hyphens, dots, name separators ·, slashes) and symbols.
+// Text is compared folded: characters that draw nothing removed (zero-width spaces, joiners), circled
+// digits as digits, NFKD (full-width → ASCII, accents split off and dropped), lower case, ß → ss, a
+// possessive 's and apostrophes dropped. "Compact" text also drops spaces, punctuation (hyphens, dots,
+// name separators ·, slashes) and symbols.
 //
 // Rules:
-// 1. digit run: parcel.contents holds no run of 6 or more digits. A run is digits with anything but
-//    letters between them (spaces, hyphens, dots, slashes, brackets…): "139 6258 4017", "(139)6258/4017"
-//    and "2024-06-01" are runs of 11, 11 and 8 digits; digits of every script count (full-width,
-//    circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七 is a phone number).
+// 1. digit run: parcel.contents, an international city or region hold no run of 6 or more digits, a
+//    routingCode or postalCode none of 11 (a mobile number's length; no postal code is as long). A run
+//    is digits with anything but letters between them (spaces, hyphens, dots, slashes, brackets…):
+//    "139 6258 4017", "(139)6258/4017" and "2024-06-01" are runs of 11, 11 and 8 digits; digits of
+//    every script count (full-width, circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七
+//    is a phone number, and so is 幺三九六两五八四洞幺拐 as said over a phone line).
 // 2. phone: no field holds 6 consecutive digits of either party's phone, in runs as above that may
-//    also hold one letter between two digit groups ("139a6258b4017"): of its E.164 digits, which hold
-//    those of its national significant number (their tail). A client waybillNo
+//    also hold up to 4 letters between two digit groups ("139xx6258xx4017", "139号码6258号码4017"): of
+//    its E.164 digits, which hold those of its national significant number (their tail). A client waybillNo
 //    is the carrier's number, which the integrator cannot choose, and 6 of its digits meet 6 of a
 //    party's phone by chance in 1 of about 7,000 orders (as often as in the numbers we generate): there
 //    8 count (1 in some 700,000), still every phone put there by mistake; the print alerts on 6 or 7
 //    (waybillNoNearPhone, printWaybills.ts).
 // 3. name: no field holds either party's full name (compact; alphabetic names as whole words, so
 //    "Bo Li" is not in "Bolivia", and one of 8 or more letters also in compact text, so spelt out or
-//    split by punctuation) or a given name:
+//    split by punctuation) or a given name, of the name as sent and without its titles and notes
+//    (测试某某先生, 测试某某（收）, Mr. Smith: nameParts.ts):
 //    - Han or Hangul names: the name minus its surname (compound surnames from maskName.ts), and for a
 //      spaced name ("高橋 悠斗") each word after the first; compared compact.
 //    - ·-separated names: every segment (maskName hides the first one too: it is the given name).
 //    - other names: every word (split at spaces and hyphens; "O'Connor" also as Connor) of 3 or more
-//      letters except particles (de los, van, bin …), as a whole word; Han or kana words of 2 or more.
+//      letters except particles (de los, van, bin …), as a whole word, one of 7 or more also in compact
+//      text ("gift4Alexandra"); Han or kana words of 2 or more.
 //    A one-character given name (李四 → 四) is NOT screened on its own: it is also a common character
 //    (四件套, 明前龙井, 华为 …) and would refuse real product names, while paper shows the surname
 //    only, so a lone character links to nobody. The full name (李四) is still screened.
@@ -44,18 +49,20 @@
 //      Campo", "Maison Aoba"; any spelling of the word: "Mission St"), or a word ending in one
 //      (Hauptstraße, Sakuragaoka-cho). A street word alone is no part: "Road bike parts" passes;
 //    - a building, unit or room: a number or letter with its unit word (5幢, 2单元, 1102室, 8号楼, 3号院,
-//      B座, 1903房, 三单元 — Han-numeral ones from 3 characters, as 一座 also counts lamps; Apt 4B,
-//      Flat 8C, Suite 1205, Level 3, 3. OG). 号, 层 and 楼 alone are no unit words: 5号电池 and
-//      7层置物架 are products;
-//    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7) as a
-//      whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g, 100 ml,
-//      200 件 are amounts).
-// 5. place: an international city or region holds no building, unit or room (anyone's: a place is
-//    printed, a room is an address), and no screened field but the codes an e-mail address.
+//      B座, 1903房, 三单元 — Han-numeral ones from 3 characters, as 一座 also counts lamps — each in
+//      both numerals; 101동, 1203호; Apt 4B, Apt4B, Flat 8C, Suite 1205, Level 3, 3. OG, #1203, 12/F,
+//      3º, кв. 15, PO Box 12). 号, 层 and 楼 alone are no unit words: 5号电池 and 7层置物架 are products;
+//    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7, and the
+//      last of them on its own: the room of 1-2-301; units in a row too: 3栋2单元1203室 is 3-2-1203)
+//      as a whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g,
+//      100 ml, 200 件 are amounts).
+// 5. place: an international city, region or postal code holds no building, unit or room (anyone's: a
+//    place is printed, a room is an address), and no screened field but the codes an e-mail address,
+//    also as typed around a filter ("@163。com", "(at)").
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
-import { hanSurnameLength, nameSegments } from './nameParts';
+import { bareName, hanSurnameLength, nameSegments } from './nameParts';
 import { streetParts, type StreetPart } from './streetParts';
 import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
 import type { ChineseAddress, InternationalAddress } from './addressSchema';
@@ -84,12 +91,16 @@ export interface PrintedTextOrder {
 const PARTIES = ['sender', 'recipient'] as const;
 type Who = (typeof PARTIES)[number];
 
-/** contents: digit-run rule applies; place: names-as-words are not refused; code: neither. */
+/** place: one name word is no name (places are named after people); code: no names-as-words, no e-mail rule. */
 type FieldKind = 'contents' | 'place' | 'code';
 
 interface ScreenedField {
   path: (string | number)[];
   kind: FieldKind;
+  /** How many digits in a row refuse the field, anyone's (none: no such rule). */
+  digitRun: number | undefined;
+  /** Whether a building, unit or room refuses the field, anyone's. */
+  units: boolean;
   /** The text as sent. */
   text: string;
   /** Folded text: for whole-word and whole-number probes. */
@@ -115,13 +126,17 @@ interface PartySecrets {
 }
 
 const DIGIT_RUN_MIN = 6;
+/** In a routing or postal code: a mobile number's length (no postal code is as long), and an ID card's. */
+const CODE_DIGIT_RUN_MIN = 11;
 /** Letters of a full name in a script written with spaces from which it is also looked for in compact text. */
 const COMPACT_NAME_MIN = 8;
+/** Letters of one name word from which it is also looked for in compact text. */
+const COMPACT_WORD_MIN = 7;
 const PHONE_RUN = 6;
 const WAYBILL_NO_PHONE_RUN = 8;
 
 const message = {
-  digitRun: `must not contain ${DIGIT_RUN_MIN} or more digits in a row (anything but letters between digits counts as none)`,
+  digitRun: (run: number) => `must not contain ${run} or more digits in a row (anything but letters between digits counts as none)`,
   phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
@@ -136,10 +151,11 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
   const issues: ScreenIssue[] = [];
   for (const field of fields) {
     const found = (msg: string) => issues.push({ path: field.path, message: msg });
-    if (field.kind === 'contents' && field.runs.some((r) => r.length >= DIGIT_RUN_MIN)) found(message.digitRun);
+    const { digitRun } = field;
+    if (digitRun !== undefined && field.runs.some((r) => r.length >= digitRun)) found(message.digitRun(digitRun));
     // A place is printed: whosever room or mailbox it holds, that is a person's address, not a place.
-    if (field.kind === 'place' && streetParts(field.text).some((p) => p.part === 'building, unit or room')) found(message.unitInPlace);
-    if (field.kind !== 'code' && /@[\p{L}\p{N}-]+\.[\p{L}\p{N}]/u.test(field.folded)) found(message.email);
+    if (field.units && streetParts(field.text).some((p) => p.part === 'building, unit or room')) found(message.unitInPlace);
+    if (field.kind !== 'code' && EMAIL.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
       const s = secrets[who];
       if (field.phoneRuns.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
@@ -154,23 +170,25 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
-  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, phoneRun = PHONE_RUN) => {
+  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number }) => {
     if (!text) return;
     const folded = fold(text);
     const digits = asciiDigits(folded);
-    fields.push({ path, kind, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun });
+    const { digitRun, units = false, phoneRun = PHONE_RUN } = rules;
+    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun });
   };
-  add(['parcel', 'contents'], order.parcel.contents, 'contents');
-  add(['routingCode'], order.routingCode, 'code');
-  add(['waybillNo'], order.waybillNo, 'code', WAYBILL_NO_PHONE_RUN);
+  add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
+  add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });
+  // The carrier's number, long and chosen by the carrier: only the phone rule, from more digits.
+  add(['waybillNo'], order.waybillNo, 'code', { phoneRun: WAYBILL_NO_PHONE_RUN });
   for (const who of PARTIES) {
     const a = order[who].address;
     // Mainland-China divisions are checked against the official table; only free-form ones are screened.
     if (a.country === 'CN') continue;
     const intl = a as InternationalAddress;
-    add([who, 'address', 'city'], intl.city, 'place');
-    add([who, 'address', 'region'], intl.region, 'place');
-    add([who, 'address', 'postalCode'], intl.postalCode, 'code');
+    add([who, 'address', 'city'], intl.city, 'place', { digitRun: DIGIT_RUN_MIN, units: true });
+    add([who, 'address', 'region'], intl.region, 'place', { digitRun: DIGIT_RUN_MIN, units: true });
+    add([who, 'address', 'postalCode'], intl.postalCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN, units: true });
   }
   return fields;
 }
@@ -183,12 +201,27 @@ const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
 const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
-const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*)?\d)*/gu;
-/** Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七); 十 and 百 are no digits. */
-const HAN_DIGITS = /[〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖]/gu;
-const HAN_DIGIT_VALUE: Record<string, string> = Object.fromEntries(
-  [...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))]).concat([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
-);
+/**
+ * An e-mail address, also as typed to get past a filter or by a Chinese input method: "@ 163.com",
+ * "@163。com" (the ideographic full stop), "@163,com", "(at)", "[at]".
+ */
+const EMAIL = /(?:@\s*[\p{L}\p{N}-]+\s*[.。,]|[([]at[)\]]\s*[\p{L}\p{N}-]+\s*(?:[.。]|[([]dot[)\]]))\s*[\p{L}\p{N}]/u;
+/** Up to 4 letters between two digit groups too: "139xx6258xx4017", "139号码6258号码4017". */
+const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*){0,4}\d)*/gu;
+/**
+ * Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七), and so do the digits
+ * people say over a phone line (幺 1, 两 2, 洞 0, 拐 7, 勾 9: 幺三九…); 十 and 百 are no digits.
+ */
+const HAN_DIGITS = /[〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖幺两洞拐勾]/gu;
+const HAN_DIGIT_VALUE: Record<string, string> = {
+  ...Object.fromEntries([...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))])),
+  ...Object.fromEntries([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
+  幺: '1',
+  两: '2',
+  洞: '0',
+  拐: '7',
+  勾: '9',
+};
 
 /** Folded text with the digits of every script (and Han ones) written as ASCII digits. */
 function asciiDigits(folded: string): string {
@@ -240,10 +273,15 @@ export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
 /** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */
 const NAME_PARTICLES: ReadonlySet<string> = new Set(['los', 'las', 'del', 'dos', 'das', 'des', 'van', 'von', 'der', 'den', 'della', 'bin', 'binti', 'ibn']);
 
+/** The name as sent and without its titles and notes (王女士 → 王, 测试某某先生 → 测试某某): both are screened. */
 function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
+  const probes = { names: [] as Probe[], nameWords: [] as Probe[][] };
+  for (const form of new Set([name, bareName(name)])) addNameProbes(form, probes);
+  return probes;
+}
+
+function addNameProbes(name: string, { names, nameWords }: Pick<PartySecrets, 'names' | 'nameWords'>): void {
   const clean = name.normalize('NFC').trim().replace(/\s+/gu, ' ');
-  const names: Probe[] = [];
-  const nameWords: Probe[][] = [];
   const substring = (text: string) => {
     const c = compact(text);
     if (c !== '') names.push(literalProbe('compact', c));
@@ -257,7 +295,9 @@ function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
     // "O'Callaghan" is screened as ocallaghan and as callaghan: fold() drops the apostrophe.
     const forms = [word, ...word.split(/['\u2018\u2019\u02BC`]/u)].map((f) => fold(f).replace(/[^\p{L}\p{N}]/gu, ''));
     const spellings = [...new Set(forms)].filter((w) => chars(w).length >= 3 && !NAME_PARTICLES.has(w));
-    if (spellings.length) nameWords.push(spellings.map((w) => patternProbe('folded', w, wholeWord(escape(w)))));
+    // A long word is looked for in compact text too: spelt out ("A l e x a n d r a") or glued ("gift4Alexandra").
+    const probes = spellings.flatMap((w) => [patternProbe('folded', w, wholeWord(escape(w))), ...(chars(w).length >= COMPACT_WORD_MIN ? [literalProbe('compact', w)] : [])]);
+    if (probes.length) nameWords.push(probes);
   };
   const givenWords = (text: string) => text.split(/[\s\-\u2010-\u2015]+/u).filter((w) => w !== '').forEach(givenWord);
 
@@ -285,5 +325,4 @@ function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
   } else {
     givenWords(clean);
   }
-  return { names, nameWords };
 }

@@ -10,23 +10,76 @@ const HAN_PLACE_WORD = /胡同|广场|大厦|大楼|中心|花园|小区|公寓|
 /** Han characters of a place's name taken before its place word: enough to name it, few enough to catch a shortened name. */
 const HAN_NAME_CHARS = 2;
 
-const HAN_NUMERALS = '零〇一二三四五六七八九十百两';
-const HAN_UNIT = new RegExp(`([0-9a-z]{1,6}|[${HAN_NUMERALS}]{1,4})[\\s.\\-]*(号楼|号院|号室|幢|栋|单元|室|房|座|户|铺位|铺)`, 'gu');
+const HAN_NUMERALS = '零〇一二三四五六七八九十百千两';
+/** Unit words after their number: Han (simplified and traditional), Japanese 階, Korean 동 (building) and 호 (flat); a floor alone (层, 층) is none: 7层置物架 is a shelf. */
+const HAN_UNIT = new RegExp(`([0-9a-z]{1,6}|[${HAN_NUMERALS}]{1,6})[\\s.\\-]*(号楼|號樓|号院|號院|号室|號室|幢|栋|棟|单元|單元|室|房|座|户|戶|铺位|鋪位|铺|鋪|階|동|호)`, 'gu');
 const HAN_NUMERAL_START = new RegExp(`^[${HAN_NUMERALS}]`, 'u');
+const HAN_DIGIT_VALUES: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
+const HAN_POWERS: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
+const HAN_DIGITS_IN_ORDER = '零一二三四五六七八九';
+
+/** A Han numeral as Arabic digits: read digit by digit (一二零三) or counted (一千二百零三, 十二). */
+function arabicOf(han: string): string | undefined {
+  const letters = [...han];
+  if (!letters.some((c) => c in HAN_POWERS)) return letters.map((c) => HAN_DIGIT_VALUES[c] ?? '').join('') || undefined;
+  let total = 0;
+  let digit: number | undefined;
+  for (const c of letters) {
+    if (c in HAN_POWERS) {
+      total += (digit ?? 1) * HAN_POWERS[c]!;
+      digit = undefined;
+    } else digit = HAN_DIGIT_VALUES[c];
+  }
+  return String(total + (digit ?? 0));
+}
+
+/** The ways a number is written in Han numerals: digit by digit (一二零三, 一二〇三) and counted (一千二百零三). */
+function hanFormsOf(digits: string): string[] {
+  const byDigit = [...digits].map((d) => HAN_DIGITS_IN_ORDER[Number(d)]!).join('');
+  const forms = [byDigit, byDigit.replace(/零/g, '〇')];
+  const n = Number(digits);
+  if (digits.length <= 4 && !digits.startsWith('0') && n > 0) forms.push(counted(n));
+  return [...new Set(forms)];
+}
+
+function counted(n: number): string {
+  let out = '';
+  let zero = false;
+  for (const [power, word] of [[1000, '千'], [100, '百'], [10, '十'], [1, '']] as const) {
+    const d = Math.floor(n / power) % 10;
+    if (d === 0) {
+      zero = out !== '';
+      continue;
+    }
+    if (zero) out += '零';
+    zero = false;
+    // 十二, not 一十二, when the number starts at the tens.
+    out += (d === 1 && power === 10 && out === '' ? '' : HAN_DIGITS_IN_ORDER[d]!) + word;
+  }
+  return out;
+}
 
 /** Unit words written before their number, by family (any spelling of the family matches). */
 const UNIT_WORDS: readonly (readonly string[])[] = [
-  ['apartment', 'apt'],
+  ['apartment', 'apt', 'appartement', 'appt', 'apartamento', 'apto', 'departamento', 'dpto', 'depto', 'wohnung', 'whg', 'квартира', 'кв'],
   ['unit'],
   ['flat'],
   ['suite', 'ste'],
   ['room', 'rm'],
-  ['floor', 'fl'],
+  ['floor', 'fl', 'piso', 'etage'],
   ['level', 'lvl'],
   ['tower'],
   ['block', 'blk'],
-  ['building', 'bldg'],
+  ['building', 'bldg', 'batiment', 'bat', 'корпус', 'корп'],
+  ['staircase', 'escalier', 'esc', 'scala'],
+  ['box', 'postfach', 'apartado', 'casilla'],
 ];
+/** A unit word glued to its number ("apt4b", "kv15"). */
+const GLUED_UNIT = /^(\p{L}+)\.?#?(\d[\p{L}\p{N}]{0,4})$/u;
+/** A unit number after "#" ("#1203"), a floor written "3F" or "12/F", an ordinal floor or door ("3º 2ª", folded 3o 2a). */
+const HASH_UNIT = /#\s*(\d{1,5}[a-z]?)(?![\p{L}\p{N}])/gu;
+const F_FLOOR = /(?<![\p{L}\p{N}])(\d{1,3})\s*\/?\s*f(?![\p{L}\p{N}])/gu;
+const ORDINAL_UNIT = /(?<![\p{L}\p{N}])(\d{1,3})\s*[ºª](?![\p{L}\p{N}])/gu;
 /** Floor words written after their number ("3. OG", "15.º andar", "3rd floor"). */
 const FLOOR_AFTER = ['og', 'andar', 'floor', 'etage', 'stock', 'piso'];
 
@@ -96,16 +149,41 @@ export function streetParts(text: string): { part: StreetPart; probe: Probe }[] 
     }
   }
 
-  // Han units: 5幢, 2单元, 1102室, b座, 三单元 (a Han-numeral id must make 3 characters with its word).
-  // Compared on folded text, so the id's left edge is seen ("Court 1102室" is 1102室, "15幢" is not 5幢).
+  // Han units: 5幢, 2单元, 1102室, b座, 三单元 (a Han-numeral id must make 3 characters with its word), each
+  // in both numerals (三栋二单元 is 3栋2单元). Compared on folded text, so the id's left edge is seen
+  // ("Court 1102室" is 1102室, "15幢" is not 5幢).
+  const unitIds: { id: string; end: number; start: number }[] = [];
   for (const m of folded.matchAll(HAN_UNIT)) {
     const id = m[1] ?? '';
     const word = m[2] ?? '';
-    const hanId = HAN_NUMERAL_START.test(id);
-    if (hanId && chars(id + word).length < 3) continue;
-    const body = `${escape(id)}[\\s.\\-]*${[...word].join('\\s*')}`;
-    add('building, unit or room', patternProbe('folded', id, `(?<![${hanId ? HAN_NUMERALS : '0-9a-z'}])${body}`));
+    const arabic = HAN_NUMERAL_START.test(id) ? arabicOf(id) : id;
+    const numeric = arabic !== undefined && /^\d+$/.test(arabic);
+    const spellings = new Set([id, ...(arabic !== undefined ? [arabic] : []), ...(numeric ? hanFormsOf(arabic) : [])]);
+    const ids = [...spellings].flatMap((spelling) => {
+      const hanId = HAN_NUMERAL_START.test(spelling);
+      if (hanId && chars(spelling + word).length < 3) return [];
+      return [`(?<![${hanId ? HAN_NUMERALS : '0-9a-z'}])${escape(spelling)}`];
+    });
+    // One probe for all spellings, guarded by the unit word's last character, which every match holds.
+    if (ids.length) add('building, unit or room', patternProbe('folded', word.slice(-1), `(?:${ids.join('|')})[\\s.\\-]*${[...word].join('\\s*')}`));
+    if (numeric) unitIds.push({ id: arabic, start: m.index, end: m.index + m[0].length });
   }
+  // Units in a row are also written as one number: 3栋2单元1203室 is 3-2-1203, and 2-1203.
+  const joined: string[] = [];
+  for (let i = 0; i < unitIds.length; i++) {
+    let j = i;
+    while (j + 1 < unitIds.length && /^\s*$/.test(folded.slice(unitIds[j]!.end, unitIds[j + 1]!.start))) j++;
+    for (let k = i; k < j; k++) joined.push(unitIds.slice(k, j + 1).map((u) => u.id).join('-'));
+    i = j;
+  }
+
+  // Most texts hold no "#", "f" or ordinal sign: these patterns are not run over them (10,000 orders a batch).
+  const unitsBy = (pattern: RegExp, source: string, body: (n: string) => string) => {
+    for (const m of source.matchAll(pattern)) add('building, unit or room', patternProbe('folded', m[1]!, `(?<![\\p{L}\\p{N}])${body(escape(m[1]!))}(?![\\p{L}\\p{N}])`));
+  };
+  if (folded.includes('#')) unitsBy(HASH_UNIT, folded, (n) => `#\\s*${n}`);
+  if (folded.includes('f')) unitsBy(F_FLOOR, folded, (n) => `${n}\\s*\\/?\\s*f`);
+  if (/[ºª]/.test(text)) unitsBy(ORDINAL_UNIT, text, (n) => `${n}\\s*[oa]`);
 
   const segments = folded.split(/[,;()/:]+/);
   for (const segment of segments) {
@@ -115,8 +193,11 @@ export function streetParts(text: string): { part: StreetPart; probe: Probe }[] 
       const next = words[i + 1];
       // Latin unit before its number: "apt 4b", "flat 8c", "suite 1205", "level 3".
       const unit = UNIT_BY_WORD.get(word);
-      if (unit && next && /^(?=.*\d)[0-9a-z]{1,5}$|^[a-z]$/.test(next))
+      if (unit && next && /^(?=.*\d)[\p{L}\p{N}]{1,5}$|^[a-z]$/u.test(next))
         add('building, unit or room', patternProbe('folded', next, wholeWord(`${alternation(unit)}[\\s#:.\\-]*${escape(next)}`)));
+      const glued = GLUED_UNIT.exec(word);
+      const gluedUnit = glued && UNIT_BY_WORD.get(glued[1]!);
+      if (glued && gluedUnit) add('building, unit or room', patternProbe('folded', glued[2]!, wholeWord(`${alternation(gluedUnit)}[\\s#:.\\-]*${escape(glued[2]!)}`)));
       // Floor after its number: "3. og", "15.o andar", "3rd floor".
       if (FLOOR_AFTER.includes(word) && prev) {
         const n = /^(\d{1,3})(?:st|nd|rd|th|e|er|o|a)?\.?(?:o|a)?$/.exec(prev)?.[1];
@@ -138,8 +219,13 @@ export function streetParts(text: string): { part: StreetPart; probe: Probe }[] 
     });
   }
 
-  // House numbers: 3+ digits (digit groups joined by - or / count together), as a whole number.
-  for (const [groups] of folded.matchAll(NUMBER_GROUPS)) {
+  // House numbers: 3+ digits (digit groups joined by - or / count together), as a whole number; in a
+  // group, its last number (the room of 1-2-301) on its own too.
+  const groupsOf = [...folded.matchAll(NUMBER_GROUPS)].flatMap(([groups]) => {
+    const last = groups.split(/[^\d]/).pop()!;
+    return last !== groups && last.length >= 3 ? [groups, last] : [groups];
+  });
+  for (const groups of new Set([...groupsOf, ...joined])) {
     if (groups.replace(/\D/g, '').length < 3) continue;
     const numbers = groups.split(/[^\d]/);
     const body = numbers.join('[-\\u2010-\\u2015/]');

@@ -10,15 +10,41 @@ export interface Probe {
 /** Characters that draw nothing (joiners, variation selectors, zero-width spaces): no secret is split by them. */
 const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
 
+/**
+ * Circled digits that Unicode gives no compatibility decomposition (❶ ➀ ➊ ⓵ ⓫ ⓿ 🄋), unlike ① or ⑴: each
+ * block as [first code point, last, value of the first]. CJK fonts draw them, so they spell numbers on paper.
+ */
+const CIRCLED_DIGIT_BLOCKS: readonly (readonly [number, number, number])[] = [
+  [0x2776, 0x277f, 1],
+  [0x2780, 0x2789, 1],
+  [0x278a, 0x2793, 1],
+  [0x24f5, 0x24fe, 1],
+  [0x24eb, 0x24f4, 11],
+  [0x24ff, 0x24ff, 0],
+  [0x1f10b, 0x1f10c, 0],
+];
+const CIRCLED_DIGIT = /[\u2776-\u2793\u24eb-\u24ff\u{1f10b}\u{1f10c}]/gu;
+
+function circledValue(c: string): string {
+  const cp = c.codePointAt(0)!;
+  const block = CIRCLED_DIGIT_BLOCKS.find(([first, last]) => cp >= first && cp <= last);
+  return block ? String(cp - block[0] + block[2]) : c;
+}
+
+/** A possessive "'s" ends a word: "Alexandra's" is Alexandra (other apostrophes are dropped: O'Connor is oconnor). */
+const POSSESSIVE = /['\u2018\u2019\u02BC`][sS](?![\p{L}\p{N}])/gu;
+
 /** Case-, width- and accent-insensitive text, without characters that draw nothing. */
 export function fold(text: string): string {
   return text
     .replace(INVISIBLE, '')
+    .replace(CIRCLED_DIGIT, circledValue)
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .normalize('NFC')
     .toLowerCase()
     .replace(/ß/g, 'ss')
+    .replace(POSSESSIVE, '')
     .replace(/['\u2018\u2019\u02BC`]/g, '');
 }
 

@@ -53,6 +53,9 @@ function messagesFor(field: Field, value: string): string[] {
   return issues.map((i) => i.message);
 }
 
+/** The screen's messages for a whole order. */
+const messagesOf = (order: Order) => screenPrintedText(order).map((i) => i.message);
+
 const refused = (field: Field, value: string, rule: RegExp) => expect(messagesFor(field, value)).toEqual(expect.arrayContaining([expect.stringMatching(rule)]));
 const passes = (field: Field, value: string) => expect(messagesFor(field, value)).toEqual([]);
 
@@ -199,6 +202,83 @@ describe('printed free text screening', () => {
     refused('contents', 'No. 425', recipient);
     refused('routingCode', 'R-425', recipient);
     for (const text of ['4780', '1478', '42', '478g 茶叶', '425 ml', '1102 件']) passes('contents', text);
+  });
+
+  it('reads phone digits as people write them to get past a filter: spoken, circled, letters between groups', () => {
+    const sender = /^must not contain 6 or more digits in a row of the sender's phone number$/;
+    // 13962584017 said over a phone line (幺 1, 两 2, 洞 0, 拐 7), in circled digits without a Unicode decomposition, and with words between its groups.
+    for (const text of ['电话幺三九六两五八四洞幺拐', '手机❶❸❾❻❷❺❽❹⓿❶❼', '➀➂➈➅➁➄➇➃🄋➀➆', '⓵⓷⓽⓺⓶⓹⓼⓸⓿⓵⓻', '13962号码58401号码7', '139xx62xx58xx4017', '139电话号码6258'])
+      refused('contents', text, sender);
+    refused('contents', '幺三八零零幺三八零零零', /^must not contain 6 or more digits in a row/);
+    for (const text of ['两件衬衫', '洞洞鞋 2双', 'RTX 4090D 24G', '尺码 38 颜色 40']) passes('contents', text);
+  });
+
+  it('refuses long digit runs in places and codes: no city holds 6 digits, no routing or postal code 11', () => {
+    refused('city', 'Springfield 110101', /^must not contain 6 or more digits in a row/);
+    refused('routingCode', '13800138000', /^must not contain 11 or more digits in a row/);
+    refused('postalCode', '13800138000', /^must not contain 11 or more digits in a row/);
+    passes('routingCode', '571-310012');
+    passes('postalCode', '1234567890');
+  });
+
+  it('refuses e-mail addresses typed around a filter', () => {
+    for (const text of ['zz@163。com', 'zz@ 163.com', 'zz@163,com', 'zz(at)example.com', 'zz [at] example [dot] com']) refused('contents', text, /^must not contain an e-mail address$/);
+    for (const text of ['meet (at) 5', '2 @ 50% off']) passes('contents', text);
+  });
+
+  it('screens a name without the titles and notes order systems add to it', () => {
+    const sender = /^must not contain the sender's name or given name$/;
+    for (const name of ['测试某某先生', '测试某某(收)', '测试某某 收', '测试某某/前台', '测试某某（测试公司）', '测试某某女士']) {
+      const order = structuredClone(base);
+      order.sender.name = name;
+      for (const contents of ['给测试某某的礼物', '试某某']) expect(screenPrintedText({ ...order, parcel: { ...order.parcel, contents } }).map((i) => i.message)).toContain("must not contain the sender's name or given name");
+    }
+    const short = withField('contents', '测某');
+    short.sender.name = '测某女士';
+    expect(messagesOf(short)).toEqual(expect.arrayContaining([expect.stringMatching(sender)]));
+    // 王女士 leaves a surname, which paper shows anyway.
+    const surname = withField('contents', '王老吉');
+    surname.sender.name = '王女士';
+    expect(messagesOf(surname)).toEqual([]);
+  });
+
+  it("finds a name word with a possessive, spelt out or glued to a digit, but lets a place share one word", () => {
+    const recipient = /^must not contain the recipient's name or given name$/;
+    for (const text of ["Mary's gift", 'MARY’S GIFT', "O'Connor's"]) refused('contents', text, recipient);
+    const long = (contents: string, city = 'San Francisco') => {
+      const order = withField('contents', contents);
+      order.recipient.name = 'Alexandra Petrova';
+      order.recipient.address = { ...order.recipient.address, city } as typeof order.recipient.address;
+      return messagesOf(order);
+    };
+    for (const text of ['A l e x a n d r a', 'gift4Alexandra', 'Alexandras gift']) expect(long(text)).toEqual([expect.stringMatching(recipient)]);
+    expect(long('服装', 'Alexandra')).toEqual([]);
+  });
+
+  it('refuses a unit in the other numerals and a row of units written as one number', () => {
+    const unit = /^must not contain part of the sender's street address \(a building, unit or room\)$/;
+    const house = /^must not contain part of the sender's street address \(a house number\)$/;
+    // The sender's detail holds 5幢 2单元 1102室.
+    for (const text of ['五幢二单元一一零二室', '一千一百零二室', '一一〇二室']) refused('contents', text, unit);
+    for (const text of ['5-2-1102', '2-1102']) refused('routingCode', text, house);
+    const dashed = (detail: string, field: 'contents' | 'routingCode', value: string) => {
+      const order = withField(field, value);
+      order.sender.address = { ...order.sender.address, detail } as typeof order.sender.address;
+      return messagesOf(order);
+    };
+    expect(dashed('1-2-301', 'routingCode', '301')).toEqual([expect.stringMatching(house)]);
+    expect(dashed('1-2-301', 'contents', '1号楼2单元301')).toEqual([expect.stringMatching(house)]);
+    expect(dashed('五号楼六层', 'contents', '5号楼6层')).toEqual([expect.stringMatching(unit)]);
+    expect(dashed('五号楼六层', 'contents', '5号电池')).toEqual([]);
+  });
+
+  it('refuses a building, unit, room or mailbox in a place or postal code, as written in many countries', () => {
+    const unit = /^must not contain a building, unit or room: it belongs in line1 or line2, which are never printed$/;
+    for (const text of ['Seoul 101동 1203호', 'Tokyo 3F', 'Hong Kong 12/F', 'Moscow кв. 15', 'Madrid 3º 2ª', 'Paris Bât. B Esc. 3 Appt 12', 'Berlin Whg 5', 'Buenos Aires Dpto 5B', 'Apt4B', '#1203', 'PO Box 1234'])
+      refused('city', text, unit);
+    for (const text of ['Apt 3407', 'Room 5', 'Flat 8C', 'Rm 1203']) refused('postalCode', text, unit);
+    for (const text of ['Seoul', 'Paris 16e', 'District 7', 'Bat Yam', 'Saint-Étienne']) passes('city', text);
+    for (const text of ['SW1A 1AA', 'K1A 0B1', '94105-1234']) passes('postalCode', text);
   });
 
   it('screens the international party fields only: CN city and district are checked divisions', () => {
