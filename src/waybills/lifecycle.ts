@@ -84,7 +84,8 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
   const { event } = req;
   // A correction has the effects of the state it sets; any other event, its own.
   const effect = event.type === 'correction' ? event.status : event.type;
-  const closes = effect === 'delivered' || effect === 'cancelled';
+  // A parcel's life ends delivered, returned to its sender or cancelled: its retention period starts.
+  const closes = effect === 'delivered' || effect === 'returned' || effect === 'cancelled';
   const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
 
   let waybill: WaybillRecord | undefined;
@@ -204,8 +205,8 @@ async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId
   const cap = new Date(new Date(createdAt).getTime() + relay.maxDays * DAY_MS);
   const afterSales = new Date(Math.min(cap.getTime(), now.getTime() + relay.afterSalesDays * DAY_MS));
   if (effect === 'cancelled') await relay.provider.end(waybillId, now);
-  else if (effect === 'delivered') await relay.provider.reschedule(waybillId, afterSales);
-  else if (effect === 'returned' || effect === 'after_sales') await relay.provider.extend(waybillId, afterSales);
+  else if (effect === 'delivered' || effect === 'returned') await relay.provider.reschedule(waybillId, afterSales);
+  else if (effect === 'after_sales') await relay.provider.extend(waybillId, afterSales);
 }
 
 /**

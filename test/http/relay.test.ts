@@ -235,6 +235,22 @@ describe('relay numbers', () => {
     }
   });
 
+  it('ends a returned parcel like a delivered one: the purge in the grace period, the relay number after the after-sales days', async () => {
+    const w = await world();
+    try {
+      await w.event(0, 'picked_up');
+      const returned = await w.event(0, 'returned');
+      expect(returned.purgeAfter).toBe(new Date(w.clock.now.getTime() + 7 * DAY).toISOString());
+      w.clock.now = new Date(w.clock.now.getTime() + 6 * DAY);
+      expect((await w.resolve(0)).body.action).toBe('bridge');
+      // Without a purge sweep in this test: the binding's own end, 15 days after the return.
+      w.clock.now = new Date(w.clock.now.getTime() + 10 * DAY);
+      expect((await w.resolve(0)).body).toMatchObject({ action: 'reject', reason: 'expired' });
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('applies the caller policy: the waybill parties only, or registered couriers only', async () => {
     const parties = await world({ callerPolicy: 'parties' });
     try {
