@@ -123,6 +123,7 @@ export async function serveCommand(
       templatesDir: config.templatesDir,
       defaultTemplate: config.http.defaultTemplate,
       scanBaseUrl: config.scanBaseUrl,
+      pairingByApi: config.scan.pairingByApi,
       maxLifetimeDays: config.maxLifetimeDays,
       ratePerSecond: config.http.ratePerSecond,
       rateBuckets: services.rateBuckets,

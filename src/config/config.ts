@@ -140,6 +140,12 @@ export const Config = z
       harvestOutOfRoutePerDay: z.coerce.number().int().min(1),
       /** Only couriers whose routes match the waybill's routing code may scan it. */
       strict: z.enum(['true', 'false']).transform((v) => v === 'true'),
+      /**
+       * Admin keys may issue courier pairing codes (POST /v1/couriers/{id}/pairings). By default only the
+       * operator may (`waybill couriers pair`): a code's holder gets a courier's scans, so an admin key
+       * alone would otherwise be a courier.
+       */
+      pairingByApi: z.enum(['true', 'false']).transform((v) => v === 'true'),
     }),
     courierEvents: z.object({
       eventsPerMinute: z.coerce.number().int().min(1),
@@ -226,6 +232,7 @@ const ENV_NAMES: Record<string, string> = {
   harvestUnknownPerHour: 'WAYBILL_HARVEST_UNKNOWN_PER_HOUR',
   harvestOutOfRoutePerDay: 'WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY',
   strict: 'WAYBILL_SCAN_STRICT',
+  pairingByApi: 'WAYBILL_COURIER_PAIRING_BY_API',
   eventsPerMinute: 'WAYBILL_COURIER_EVENTS_PER_MINUTE',
   closeBurst: 'WAYBILL_COURIER_CLOSE_BURST',
   verifyPerMinute: 'WAYBILL_STATION_VERIFY_PER_MINUTE',
@@ -385,6 +392,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       harvestUnknownPerHour: env.WAYBILL_HARVEST_UNKNOWN_PER_HOUR ?? 20,
       harvestOutOfRoutePerDay: env.WAYBILL_HARVEST_OUT_OF_ROUTE_PER_DAY ?? 10,
       strict: env.WAYBILL_SCAN_STRICT ?? 'false',
+      pairingByApi: env.WAYBILL_COURIER_PAIRING_BY_API ?? 'false',
     },
     courierEvents: {
       eventsPerMinute: env.WAYBILL_COURIER_EVENTS_PER_MINUTE ?? 60,

@@ -64,6 +64,8 @@ export interface AppDeps {
     templatesDir: string;
     defaultTemplate: string;
     scanBaseUrl: string;
+    /** Whether admin keys may issue courier pairing codes (else only `waybill couriers pair`). */
+    pairingByApi: boolean;
     maxLifetimeDays: number;
     batch: BatchLimits;
     ratePerSecond: number;
@@ -226,7 +228,7 @@ export function createApp(deps: AppDeps): express.Express {
     mount(app, '/v1/batches', batchRoutes({ ...routeDeps, batch: api.batch, log: deps.log }));
     mount(app, '/v1/previews', previewRoutes({ ...routeDeps, batch: api.batch }));
     // Courier device pairing (admin: codes, device lists, revocation; a phone: redeem, whoami, log-out).
-    const courierDevices = courierDeviceRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, audit: deps.audit, scanBaseUrl: api.scanBaseUrl, now: deps.now });
+    const courierDevices = courierDeviceRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, audit: deps.audit, scanBaseUrl: api.scanBaseUrl, pairingByApi: api.pairingByApi, now: deps.now });
     mount(app, '/v1/couriers', courierDevices.couriers);
     mount(app, '/v1/courier-devices', courierDevices.devices);
     const doc = openApiDocument({ batchMaxOrders: api.batch.maxOrders });

@@ -53,6 +53,8 @@ export interface CourierDeviceRouteDeps {
   audit: Pick<AuditLog, 'append'>;
   /** The QR base URL: its origin is where the courier app is served. */
   scanBaseUrl: string;
+  /** Whether admin keys may issue pairing codes; else only the operator's `waybill couriers pair`. */
+  pairingByApi: boolean;
   now: () => Date;
 }
 
@@ -72,8 +74,14 @@ export function courierDeviceRoutes(deps: CourierDeviceRouteDeps): { couriers: e
 
   const admin = express.Router();
   admin.post('/:id/pairings', requireRole(deps.auth, 'admin'), deps.limit, async (req, res) => {
-    const courier = await courierOf(req);
     const now = deps.now();
+    // Whoever holds a code gets a courier's device, and with it that courier's scans of full addresses:
+    // an admin key that could issue codes to itself would be every courier at once.
+    if (!deps.pairingByApi) {
+      await deps.audit.append({ at: now.toISOString(), actor: actorOf(principal(res)), action: 'pairing_issue', outcome: 'refused', requestId: requestId(res) });
+      throw new WaybillError('forbidden', 'pairing codes are issued by the operator (waybill couriers pair) unless WAYBILL_COURIER_PAIRING_BY_API=true');
+    }
+    const courier = await courierOf(req);
     const { code, expiresAt } = await couriers.pair(courier.id, now);
     await deps.audit.append({ at: now.toISOString(), actor: actorOf(principal(res)), action: 'pairing_issue', outcome: 'ok', requestId: requestId(res), detail: { courier: courier.id } });
     res.status(201).json(present(PairingIssued, { code, expiresAt, pairUrl: pairUrl(deps.scanBaseUrl, code) }));

@@ -1033,8 +1033,9 @@ function courierDeviceBlock(): DocumentBlock {
         post: {
           operationId: 'issueCourierPairing',
           tags,
-          summary: 'A one-use code to pair one more handheld of this courier (role: admin)',
+          summary: 'A one-use code to pair one more handheld of this courier (role: admin; only with WAYBILL_COURIER_PAIRING_BY_API=true)',
           description:
+            'Whoever holds a code gets a device of the courier, and with it the courier’s scans: by default only the operator issues codes (`waybill couriers pair`) and this answers 403 `forbidden` (audited as `pairing_issue`, `refused`). ' +
             'The code (`XXXX-XXXX`, no 0/O/1/I) is shown here once and only its hash is kept; it works once, for 10 minutes, and a new code voids the courier’s earlier unused ones. ' +
             '`pairUrl` opens the courier app with the code in the URL fragment, which no server sees: show it as a QR code. Audited (`pairing_issue`; never the code).',
           security,

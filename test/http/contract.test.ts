@@ -73,6 +73,7 @@ beforeAll(async () => {
     WAYBILL_PRINTER_NETWORKS: '127.0.0.1/32',
     WAYBILL_WEBHOOK_NETWORKS: '127.0.0.1/32',
     WAYBILL_WEBHOOK_POLL_MS: '50',
+    WAYBILL_COURIER_PAIRING_BY_API: 'true',
   });
   services = await openServices(config, () => {});
   running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());

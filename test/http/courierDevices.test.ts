@@ -15,7 +15,9 @@ jest.setTimeout(120_000);
 
 // Failed credentials are counted per address; X-Forwarded-For (believed from loopback only) gives each
 // test its own address, so one test's refusals do not throttle another's.
-const ENV = { WAYBILL_AUTH_FAILURES_PER_MINUTE: '30', WAYBILL_AUTH_FAILURE_BURST: '10', WAYBILL_TRUST_PROXY: 'loopback', WAYBILL_API_RATE_PER_SECOND: '1000' };
+// Admin keys issue pairing codes here (WAYBILL_COURIER_PAIRING_BY_API); by default only the operator does (last test).
+const ENV = { WAYBILL_AUTH_FAILURES_PER_MINUTE: '30', WAYBILL_AUTH_FAILURE_BURST: '10', WAYBILL_TRUST_PROXY: 'loopback', WAYBILL_API_RATE_PER_SECOND: '1000', WAYBILL_COURIER_PAIRING_BY_API: 'true' };
+const { WAYBILL_COURIER_PAIRING_BY_API: _byApi, ...ENV_OPERATOR_ONLY } = ENV;
 const CODE = /^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/;
 let seq = 0;
 let address = 0;
@@ -255,5 +257,21 @@ describe.each(STORE_BACKENDS)('%s courier device pairing', (_name, backend) => {
     // The code as shown and as normalised, and each credential's secret part alone.
     expectAbsent(text, [...secrets, ...secrets.map((s) => s.replace('-', '')), ...secrets.filter((s) => s.startsWith('wb')).map((s) => s.slice(15))], 'audit log');
     expect(rows.some((r) => r.action === 'device_pair')).toBe(true);
+  });
+});
+
+describe('pairing codes by default', () => {
+  it('come from the operator only: an admin key is refused (403, audited), so it cannot make itself a courier', async () => {
+    const w = await startApiWorld(STORE_BACKENDS[0]![1], ENV_OPERATOR_ONLY);
+    try {
+      const { courier } = await w.services.couriers.add({ carrier: 'ZT', name: 'courier by default', outlet: 'HZ-XH01', routes: [], device: 'HH-0' }, new Date());
+      const r = await fetch(`${w.running.url}/v1/couriers/${courier.id}/pairings`, { method: 'POST', headers: { authorization: `Bearer ${w.admin}` } });
+      expect(r.status).toBe(403);
+      expect(((await r.json()) as { detail: string }).detail).toMatch(/waybill couriers pair/);
+      expect(await w.t.query("SELECT outcome FROM audit_log WHERE action = 'pairing_issue'")).toEqual([{ outcome: 'refused' }]);
+      expect(await w.t.query('SELECT count(*) AS n FROM courier_pairings')).toEqual([{ n: 0 }]);
+    } finally {
+      await stopApiWorld(w);
+    }
   });
 });

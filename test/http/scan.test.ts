@@ -98,6 +98,7 @@ async function startWorld(opts: { strict?: boolean; orders?: typeof orders } = {
       templatesDir: path.join(ROOT, 'templates'),
       defaultTemplate: 'cn-1ply-76x130',
       scanBaseUrl: 'https://scan.example.com',
+      pairingByApi: false,
       maxLifetimeDays: 30,
       batch: { maxOrders: 10, bodyLimit: '1mb', maxConcurrent: 1 },
       ratePerSecond: 1000,
