@@ -102,3 +102,34 @@ describe('privacy view per copy', () => {
     expect(child.qr).toBe(master.qr); // one token for every piece
   });
 });
+
+describe('routing area abroad', () => {
+  const abroad = (country: string, postalCode: string, city = 'Testville') =>
+    buildCopyView(
+      { ...facts, order: Order.parse({ ...input, recipient: { ...input.recipient, name: 'Test Person', phone: '+44 20 7946 0000', address: { country, city, postalCode, line1: '1 Test Road' } } }) },
+      { copy: 'recipient', title: 'recipient', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'en' },
+      DEFAULT_POLICIES.recipient,
+    ).fields['recipient.area'];
+
+  it('prints the sorting area of a postal code, never the part that names a building or a few households', () => {
+    const cases: [string, string, string][] = [
+      ['IE', 'D02 X285', 'D02'], // an Eircode names one dwelling
+      ['GB', 'SW1A 1AA', 'SW1A'],
+      ['GB', 'm11ae', 'M1'],
+      ['CA', 'K1A 0B1', 'K1A'],
+      ['NL', '1234 AB', '1234'],
+      ['SG', '018956', '01'],
+      ['US', '94105-1234', '94105'],
+      ['BR', '01310-100', '01310'],
+      ['PT', '1000-001', '1000'],
+      ['JP', '100-0001', '100'],
+      ['AR', 'C1425DKF', 'C1425'],
+      ['DE', '10115', '10115'],
+    ];
+    for (const [country, code, area] of cases) {
+      const printed = abroad(country, code);
+      expect(printed).toMatch(new RegExp(`^Testville ${area}, `));
+      if (area !== code) expectAbsent(printed ?? '', [code, code.replace(/[\s-]/g, '')], `${country} area`);
+    }
+  });
+});
