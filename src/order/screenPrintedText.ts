@@ -266,8 +266,13 @@ function sharesDigits(run: string, phoneDigits: string, length: number): boolean
  * refuse it (rule 2), enough for an alert.
  */
 export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
-  const runs = order.waybillNo ? runsIn(asciiDigits(fold(order.waybillNo)), PHONE_DIGIT_RUN) : [];
-  return PARTIES.some((who) => runs.some((run) => sharesDigits(run, order[who].phone.replace(/\D/g, ''), PHONE_RUN)));
+  return order.waybillNo !== undefined && PARTIES.some((who) => sharesPhoneDigits(order.waybillNo!, order[who].phone));
+}
+
+/** Whether printed text holds PHONE_RUN or more digits in a row of a phone (E.164), read as the phone rule reads them. */
+export function sharesPhoneDigits(text: string, phone: string): boolean {
+  const digits = phone.replace(/\D/g, '');
+  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN));
 }
 
 /** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */

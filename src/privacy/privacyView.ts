@@ -7,6 +7,7 @@ import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
 import { maskPhone } from './maskPhone';
+import { sharesPhoneDigits } from '../order/screenPrintedText';
 import type { Lang } from './lang';
 import { destinationZone, routingArea } from './routingArea';
 
@@ -110,7 +111,10 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     masterWaybillNo: asMasked(facts.piece && facts.piece.no > 1 ? facts.piece.masterWaybillNo : ''),
   };
   for (const who of ['sender', 'recipient'] as const) {
-    Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang));
+    // A waybill number holding 6 digits in a row of a party's phone (by chance, or a client's choice: the
+    // print alerts) shows them on every copy: with the last 4 beside them, the number would be whole.
+    const hideAllDigits = sharesPhoneDigits(facts.waybillNo, order[who].phone);
+    Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang, hideAllDigits));
   }
   return { copy: print.copy, fields, barcode: facts.waybillNo, ...(policy.qr ? { qr: facts.qrUrl } : {}) };
 }
@@ -122,11 +126,12 @@ function partyFields(
   relay: string | undefined,
   serviceNumber: string,
   lang: Lang,
+  hideAllDigits: boolean,
 ): Partial<Record<TextField, Masked>> {
   const fields: Partial<Record<TextField, Masked>> = {
     [`${who}.name`]: policy.name === 'surname' ? maskedOnce(party, 'name', () => maskName(party.name)) : asMasked('***'),
   };
-  const phone = phoneText(party, policy.phone, relay, serviceNumber);
+  const phone = phoneText(party, hideAllDigits ? { ...policy.phone, keepFirst: 0, keepLast: 0 } : policy.phone, relay, serviceNumber);
   if (phone !== undefined) fields[`${who}.phone`] = phone;
   if (policy.area !== 'none') fields[`${who}.area`] = routingArea(party.address, policy.area, lang);
   return fields;

@@ -67,6 +67,16 @@ describe('privacy view per copy', () => {
     }
   });
 
+  it("hides every digit of a party's phone whose 6 digits in a row the waybill number holds: with the last 4 they would make it whole", () => {
+    const near = (copy: CopyKind) =>
+      buildCopyView({ ...facts, waybillNo: 'ZT5713957246800' }, { copy, title: copy, copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' }, DEFAULT_POLICIES[copy]).fields;
+    for (const copy of ['recipient', 'sender'] as const) {
+      expect(near(copy)['recipient.phone']).toBe('***********'); // 13957246813: 1395724 is in the number
+      expect(near(copy)['sender.phone']).toBe('*******5678');
+    }
+    expect(near('courier')['recipient.phone']).toBe('*********** / 95311');
+  });
+
   it('marks reprints', () => {
     expect(view('recipient').fields.reprint).toBe('');
     expect(view('recipient', 2).fields.reprint).toBe('重印 第1次'); // the second paper is reprint 1
