@@ -223,7 +223,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
       waybillNo: w.waybillNo,
       event: event.data,
       actor: actorOf(p),
-      ...(p.role === 'courier' ? { courierId: p.id } : {}),
+      ...(p.role === 'courier' ? { courierId: p.id, ...(p.device ? { deviceId: p.device } : {}) } : {}),
       ...(p.role === 'station' ? { stationId: p.station } : {}),
       requestId: res.locals.requestId as string,
     });

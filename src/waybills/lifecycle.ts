@@ -62,6 +62,8 @@ export interface EventRequest {
   actor: string;
   /** Set when a courier posts: custody rules and per-courier limits apply. */
   courierId?: string;
+  /** The courier's paired device that posted, named in the audit record: one lost phone can be told from the others. */
+  deviceId?: string;
   /** Set when a parcel station posts: it holds the parcel and had a recent match (custody). */
   stationId?: string;
   requestId?: string;
@@ -101,13 +103,16 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
   await deps.audit.append(
     event.type === 'correction'
       ? { at, actor: req.actor, action: 'correct', waybillNo: waybill!.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: change.from.status } }
-      : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...(change.detail ? { detail: change.detail } : {}) },
+      : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...detailOf({ ...change.detail, ...deviceOf(req) }) },
   );
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
 
 const CLOSED: ReadonlySet<WaybillStatus> = new Set(['delivered', 'returned', 'cancelled']);
+
+const deviceOf = (req: EventRequest): Record<string, string> => (req.deviceId ? { device: req.deviceId } : {});
+const detailOf = (detail: Record<string, string>) => (Object.keys(detail).length ? { detail } : {});
 
 /**
  * Closed states end a parcel's access (scans, relay numbers); a correction back to a live state opens it
@@ -157,7 +162,7 @@ async function decide(deps: LifecycleDeps, w: WaybillRecord, req: EventRequest, 
   const refuse = async (error: WaybillError, outcome: 'forbidden' | 'invalid_transition') => {
     if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: w.id, type: event.type, at, outcome });
     if (outcome === 'forbidden')
-      await deps.audit.append({ at, actor: req.actor, action: 'refuse', waybillNo: w.waybillNo, outcome, requestId: req.requestId, detail: { event: event.type } });
+      await deps.audit.append({ at, actor: req.actor, action: 'refuse', waybillNo: w.waybillNo, outcome, requestId: req.requestId, detail: { event: event.type, ...deviceOf(req) } });
     return error;
   };
   if (event.type === 'correction') return { ...base, status: event.status, detail: { from: w.status, reason: event.reason } };

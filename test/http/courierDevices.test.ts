@@ -115,6 +115,20 @@ describe.each(STORE_BACKENDS)('%s courier device pairing', (_name, backend) => {
     const scans = await w.t.query("SELECT actor, detail FROM audit_log WHERE action = 'scan' AND actor = ?", `courier:${c.id}`);
     expect(scans).toHaveLength(1);
     expect(JSON.parse(String(scans[0]!.detail))).toEqual({ device });
+    // Its events and their refusals name the device too.
+    const parcel = await call('POST', '/v1/waybills', w.acme, { ...ZT, orderId: `CD-${process.pid}-${++seq}` });
+    const parcelToken = String(parcel.body.qr).split('/').pop()!;
+    // Its first paper moves it to printed.
+    expect((await fetch(`${w.running.url}/v1/waybills/${parcel.body.id}/label`, { headers: { authorization: `Bearer ${w.acme}` } })).status).toBe(200);
+    expect((await call('GET', `/v1/scan/${parcelToken}?purpose=pickup`, answer.body.credential)).status).toBe(200);
+    expect((await call('POST', `/v1/waybills/${parcel.body.waybillNo}/events`, answer.body.credential, { type: 'picked_up' })).status).toBe(201);
+    const other = await call('POST', '/v1/waybills', w.acme, { ...ZT, orderId: `CD-${process.pid}-${++seq}` });
+    expect((await call('POST', `/v1/waybills/${other.body.waybillNo}/events`, answer.body.credential, { type: 'delivered' })).status).toBe(403);
+    const events = await w.t.query("SELECT action, detail FROM audit_log WHERE action IN ('event', 'refuse') AND actor = ? ORDER BY seq", `courier:${c.id}`);
+    expect(events.map((r) => [r.action, JSON.parse(String(r.detail))])).toEqual([
+      ['event', { device }],
+      ['refuse', { event: 'delivered', device }],
+    ]);
     const pairedRecords = await w.t.query("SELECT actor, detail FROM audit_log WHERE action = 'device_pair' AND actor = ?", `courier:${c.id}`);
     expect(pairedRecords.map((r) => JSON.parse(String(r.detail)))).toEqual([{ device }]);
     expect(await w.t.query("SELECT outcome FROM audit_log WHERE action = 'pairing_issue' AND detail LIKE ?", `%${c.id}%`)).toEqual([{ outcome: 'ok' }]);
