@@ -40,6 +40,11 @@ export interface AuditRecord extends AuditEntry {
 export interface AuditKeyRing {
   activeKeyId: string;
   keys: ReadonlyMap<string, Buffer>;
+  /**
+   * When the audit keys were made (key-file mode): every record appended from then on is keyed, so an
+   * unkeyed record written after it was rewritten by someone without the key.
+   */
+  keyedSince?: string;
   /** Re-reads the keys (key-file mode), so a running service learns a key added by `keys rotate-audit`. */
   refresh?: () => void;
 }
@@ -247,6 +252,12 @@ export class ChainWalk {
         return this.fail(r.seq, 'edited', `record ${r.seq} is linked under audit key ${r.keyId} without a key change record before it`);
       }
     }
+    // An insider without the key can rewrite the whole chain as plain hashes (no key change record, nothing
+    // keyed), which links; but not in a log whose records are dated after the audit keys were made.
+    const since = this.options.keys?.keyedSince;
+    if (r.keyId === undefined && since !== undefined && r.at >= since) {
+      return this.fail(r.seq, 'edited', `record ${r.seq} is not keyed, though it is dated after the audit keys were made (${since}): the log was rewritten with plain hashes`);
+    }
     let key: { id: string; secret: Buffer } | undefined;
     if (r.keyId !== undefined) {
       const ring = this.options.keys;
@@ -292,6 +303,9 @@ export class ChainWalk {
           ? this.fail(0, 'edited', 'the recorded head of an empty log was changed')
           : this.fail(head.seq, 'edited', `record ${head.seq} was rewritten: its hash does not match the recorded head`);
       }
+    }
+    if (this.count > 0 && prev.keyId === undefined && head?.keyId !== undefined) {
+      return this.fail(prev.seq, 'edited', `no record is keyed, though the recorded head names audit key ${head.keyId}: the log was rewritten with plain hashes`);
     }
     const c = this.furthest;
     if (c && c.seq > prev.seq) {

@@ -44,6 +44,8 @@ const KeyFile = z
     auditKeys: z.record(z.string(), z.string()).optional(),
     /** The Ed25519 seed (base64) that signs audit checkpoints. */
     auditSigningKey: z.string().optional(),
+    /** When the audit keys were made (ISO 8601): records appended since are keyed. Older files get it on first load. */
+    auditKeyedSince: z.string().optional(),
   })
   .strict();
 type KeyFileContent = z.infer<typeof KeyFile>;
@@ -138,12 +140,14 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
   }
   // A key file from before the keyed audit chain gets its audit keys now (once, under a lock).
   const before = readKeyFileContent(file);
-  if (!before.auditKeys || !before.auditSigningKey) {
+  if (!before.auditKeys || !before.auditSigningKey || !before.auditKeyedSince) {
     withKeyFileLock(file, () => {
       const content = readKeyFileContent(file);
       const added = newAuditKeys(config);
       if (!content.auditKeys || !content.auditActiveKeyId) Object.assign(content, { auditActiveKeyId: added.auditActiveKeyId, auditKeys: added.auditKeys });
       content.auditSigningKey ??= added.auditSigningKey;
+      // A file keyed by an earlier release: its chain is keyed already, so from now on is safe to claim.
+      content.auditKeyedSince ??= added.auditKeyedSince;
       writeKeyFile(file, content);
     });
   }
@@ -156,17 +160,19 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
     if (!fromEnv.audit && loaded.audit && again.audit) {
       loaded.audit.activeKeyId = again.audit.activeKeyId;
       loaded.audit.keys = again.audit.keys;
+      loaded.audit.keyedSince = again.audit.keyedSince;
     }
   };
   if (loaded.audit) loaded.audit.refresh = () => loaded.refresh!();
   return loaded;
 }
 
-function newAuditKeys(config: Config): Pick<KeyFileContent, 'auditActiveKeyId' | 'auditKeys' | 'auditSigningKey'> {
+function newAuditKeys(config: Config): Pick<KeyFileContent, 'auditActiveKeyId' | 'auditKeys' | 'auditSigningKey' | 'auditKeyedSince'> {
   return {
     auditActiveKeyId: config.auditKeyId,
     auditKeys: { [config.auditKeyId]: randomBytes(32).toString('base64') },
     auditSigningKey: randomBytes(32).toString('base64'),
+    auditKeyedSince: new Date().toISOString(),
   };
 }
 
@@ -192,14 +198,14 @@ function readKeyFileContent(file: string): KeyFileContent {
 }
 
 function readKeyFile(file: string): Keys {
-  const { activeKeyId, masterKeys, tokenKey, auditActiveKeyId, auditKeys, auditSigningKey } = readKeyFileContent(file);
+  const { activeKeyId, masterKeys, tokenKey, auditActiveKeyId, auditKeys, auditSigningKey, auditKeyedSince } = readKeyFileContent(file);
   const keys = new Map(Object.entries(masterKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
   if (!keys.has(activeKeyId)) throw new Error(`key file ${file} does not hold its active key ${activeKeyId}`);
   const loaded: Keys = { ring: { activeKeyId, keys }, tokenKey: Buffer.from(tokenKey, 'base64') };
   if (auditKeys && auditActiveKeyId) {
     const audit = new Map(Object.entries(auditKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
     if (!audit.has(auditActiveKeyId)) throw new Error(`key file ${file} does not hold its active audit key ${auditActiveKeyId}`);
-    loaded.audit = { activeKeyId: auditActiveKeyId, keys: audit };
+    loaded.audit = { activeKeyId: auditActiveKeyId, keys: audit, ...(auditKeyedSince ? { keyedSince: auditKeyedSince } : {}) };
   }
   if (auditSigningKey) loaded.auditSigner = signerFromSeed(Buffer.from(auditSigningKey, 'base64'));
   return loaded;

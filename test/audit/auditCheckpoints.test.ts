@@ -16,7 +16,9 @@ import { toRecord, type AuditRow } from '../../src/store/auditRepository';
 import { openServices } from '../../src/wiring';
 import { STORE_BACKENDS, type StoreBackend, type TestDatabase } from '../support/storeBackends';
 
-const at = (i: number) => new Date(Date.UTC(2026, 10, 23, 10, 0, i)).toISOString();
+// Dated as a running service dates them: after its key file's audit keys were made.
+const START = Date.now() + 60_000;
+const at = (i: number) => new Date(START + i * 1000).toISOString();
 
 /** Scans, refusals and prints, as a day at an outlet writes them. */
 const entry = (i: number): AuditEntry =>
@@ -186,16 +188,18 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
     }
   });
 
-  it('fails when a record is deleted and the rest renumbered and rehashed with plain SHA-256', async () => {
+  it('fails when a record is deleted and the rest renumbered and rehashed with plain SHA-256, with or without checkpoints', async () => {
     const w = await checkpointed();
     try {
       const entries = (await w.records()).map(entryOf).filter((e) => e.action !== 'audit_key' && e.waybillNo !== 'ZT1008');
       await w.rewrite(entries);
-      // Without the checkpoint the rewrite passes as a never-keyed chain; the checkpoint catches it.
       expect((await w.run('audit', 'verify', '--checkpoints', path.join(w.dataDir, 'nowhere'))).code).toBe(EXIT.failure); // a named location must exist
+      // A never-keyed chain dated after the key file's audit keys were made: the service would have keyed it.
       const v = await w.run('audit', 'verify');
       expect(v.code).toBe(EXIT.failure);
-      expect(v.out).toMatch(/BROKEN at record 30 \(edited\): record 30 disagrees with the checkpoint/);
+      expect(v.out).toMatch(/BROKEN at record 1 \(edited\): record 1 is not keyed, though it is dated after the audit keys were made/);
+      fs.renameSync(path.join(w.dataDir, 'checkpoints'), path.join(w.dataDir, 'moved'));
+      expect((await w.run('audit', 'verify')).out).toMatch(/BROKEN at record 1 \(edited\)/);
     } finally {
       await w.close();
     }
@@ -215,10 +219,11 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
         }
         const v = await w.run('audit', 'verify');
         expect(v.code).toBe(EXIT.failure);
-        expect(v.out).toMatch(/BROKEN at record (29|30) \(edited\): record (29|30) disagrees with the checkpoint/);
-        // Without checkpoints a consistent rewrite of the whole chain (plain: "not keyed"; or under a stolen key) looks intact: what checkpoints are for.
+        expect(v.out).toMatch(key ? /BROKEN at record (29|30) \(edited\): record (29|30) disagrees with the checkpoint/ : /BROKEN at record 1 \(edited\): record 1 is not keyed/);
+        // Without checkpoints a plain rewrite still fails (dated after the keys were made); one under a stolen
+        // key looks intact: what checkpoints are for.
         fs.renameSync(path.join(w.dataDir, 'checkpoints'), path.join(w.dataDir, 'moved'));
-        expect((await w.run('audit', 'verify')).code).toBe(EXIT.ok);
+        expect((await w.run('audit', 'verify')).code).toBe(key ? EXIT.ok : EXIT.failure);
       } finally {
         await w.close();
       }
@@ -230,9 +235,9 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
     try {
       const entries = (await w.records())
         .map(entryOf)
-        .filter((e) => e.action !== 'audit_key')
         .map((e): AuditEntry => (e.action === 'refuse' ? { ...e, action: 'scan', outcome: 'ok' } : e));
-      await w.rewrite(entries);
+      // Under the stolen key: a plain rewrite fails at record 1 (above), this one only at the checkpoint.
+      await w.rewrite(entries, stolenKey(w));
       const v = await w.run('audit', 'verify');
       expect(v.code).toBe(EXIT.failure);
       expect(v.out).toMatch(/BROKEN at record (29|30) \(edited\)/);
@@ -417,7 +422,7 @@ describe('serve and upgrades', () => {
     expect(before.out).toMatch(/not keyed: no record is linked under an audit key yet/);
     const n = Number(/intact: (\d+) records/.exec(before.out)![1]);
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'keys.json'), 'utf8'));
-    expect(file).toMatchObject({ ...old, auditActiveKeyId: 'a1', auditKeys: { a1: expect.any(String) }, auditSigningKey: expect.any(String) });
+    expect(file).toMatchObject({ ...old, auditActiveKeyId: 'a1', auditKeys: { a1: expect.any(String) }, auditSigningKey: expect.any(String), auditKeyedSince: expect.any(String) });
     expect((await run('audit', 'checkpoint')).code).toBe(EXIT.ok);
     const services = await openServices(loadConfig(env), () => {});
     try {
