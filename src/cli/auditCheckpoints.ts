@@ -62,8 +62,8 @@ export interface CheckpointSchedule {
 }
 
 /**
- * `serve`'s checkpoints: one every `minutes` (0: none) into the directory's checkpoint file, and one at
- * shutdown. Without a signing key it reports that once and writes none. Failures are reported, never thrown.
+ * `serve`'s checkpoints: one at start, one every `minutes` (0: none) into the directory's checkpoint file,
+ * and one at shutdown. Without a signing key it reports that once and writes none. Failures are reported, never thrown.
  */
 export function startCheckpoints(
   w: CheckpointWriter & { dir: string },
@@ -90,6 +90,9 @@ export function startCheckpoints(
     });
     return running;
   };
+  // One at start too: a process that is killed (never shut down) before its first interval would
+  // otherwise leave no checkpoint, and a crash loop none at all.
+  void once();
   const timer = setInterval(once, minutes * 60_000);
   timer.unref();
   return {

@@ -405,6 +405,23 @@ describe('serve and upgrades', () => {
     expect(out.at(-1)).toMatch(new RegExp(`^checkpoints: ${lines.length} agree`));
   });
 
+  it('serve writes a checkpoint as it starts: a process killed before its first interval leaves one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-serve-cp-start-'));
+    const env = { WAYBILL_DATA_DIR: dir, WAYBILL_AUDIT_CHECKPOINT_MINUTES: '60' };
+    const services = await openServices(loadConfig(env), () => {});
+    await services.audit.append(entry(1));
+    const running = await serveCommand(['--port', '0'], services, () => {}, new PassThrough());
+    const file = path.join(dir, 'checkpoints', 'audit-checkpoints.jsonl');
+    try {
+      for (let i = 0; i < 100 && !fs.existsSync(file); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      // Read before shutdown, which writes its own.
+      expect(fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ seq: 2, count: 2 })]);
+    } finally {
+      await running.shutdown();
+      await services.close();
+    }
+  });
+
   it('a database and key file from before keying: the old plain chain verifies, keying starts at the first append', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-upgrade-keyed-'));
     fs.copyFileSync(path.join(__dirname, '..', 'store', 'fixtures', 'release-v10.sqlite'), path.join(dir, 'waybill.db'));

@@ -86,7 +86,8 @@ const sqlite: StoreBackend = {
       query: async (sql, ...params) => side((db) => db.prepare(sql).all(...params) as Record<string, unknown>[]),
       exec: async (sql) => side((db) => void db.exec(sql)),
       dropAuditGuards: async () => side((db) => AUDIT_GUARDS.forEach(([trigger]) => db.exec(`DROP TRIGGER ${trigger}`))),
-      rawBytes: async () => Buffer.concat(fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)))),
+      // Every file of the data directory (a serve's checkpoints directory aside).
+      rawBytes: async () => Buffer.concat(fs.readdirSync(dir, { withFileTypes: true }).filter((f) => f.isFile()).map((f) => fs.readFileSync(path.join(dir, f.name)))),
       ...instances,
     };
   },
