@@ -66,7 +66,8 @@ export class AuthThrottle {
         action: 'auth_throttle',
         outcome: 'limited',
         requestId: source.requestId,
-        detail: { address, kind: presented.kind, ...(presented.credentialId ? { credential: presented.credentialId } : {}) },
+        // What was presented, not who: a refused credential proves nothing, and anyone can send another's id.
+        detail: { address, kind: presented.kind, ...(presented.credentialId ? { claimedCredential: presented.credentialId } : {}) },
       });
     }
     return new WaybillError('limited', 'too many failed authentication attempts from this address', [], Math.max(1, Math.ceil(wait)));

@@ -134,7 +134,7 @@ describe('the agent link and failed authentication', () => {
       expect(await attempt(printerKey)).toEqual({ status: 101 });
       const audited = (await w.t.query(`SELECT detail FROM audit_log WHERE action = ?`, 'auth_throttle')) as { detail: string }[];
       expect(audited).toHaveLength(1);
-      expect(JSON.parse(audited[0]!.detail)).toMatchObject({ address: '127.0.0.1', kind: 'api_key', credential: 'wbk_aaaaaaaaaa' });
+      expect(JSON.parse(audited[0]!.detail)).toMatchObject({ address: '127.0.0.1', kind: 'api_key', claimedCredential: 'wbk_aaaaaaaaaa' });
       expect(audited[0]!.detail).not.toContain('AAAA'); // never the secret
     } finally {
       await stopApiWorld(w);

@@ -178,7 +178,7 @@ describe.each(STORE_BACKENDS)('%s failed authentication', (_name, backend) => {
       const audited = await auditRows(w, 'auth_throttle');
       expect(audited).toHaveLength(1);
       expect(audited[0]).toMatchObject({ actor: 'system', outcome: 'limited' });
-      expect(JSON.parse(audited[0]!.detail!)).toEqual({ address: '127.0.0.1', kind: 'api_key', credential: `wbk_${acmeId}` });
+      expect(JSON.parse(audited[0]!.detail!)).toEqual({ address: '127.0.0.1', kind: 'api_key', claimedCredential: `wbk_${acmeId}` });
 
       // After the Retry-After, a failure is answered 401 again; soon the next is throttled, still within the audit window.
       await sleep(firstThrottled + Number(throttled[0]!.headers.get('retry-after')) * 1000 + 300 - Date.now());
