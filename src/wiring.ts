@@ -75,7 +75,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
   const pool = parseRelayPool(config.relay.numbers);
   const keys = loadKeys(config, warn);
   const location = storeLocation(config);
-  const stores = await openStores(location.backend === 'sqlite' ? { ...location, ...options } : location, keys.audit);
+  const stores = await openStores(location.backend === 'sqlite' ? { ...location, ...options } : location, keys.audit, keys.tokenKey);
   const relay = pool.length
     ? new PoolRelayProvider(stores.relay, stores.couriers, keys, {
         pool,

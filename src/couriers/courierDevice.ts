@@ -2,7 +2,7 @@
 // device and not the courier's identity. A device is paired by a short one-use code an operator issues
 // (`waybill couriers pair`, POST /v1/couriers/{id}/pairings) and the courier types or scans on the phone.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { printableText } from '../validation/printableText';
 
 export interface CourierDevice {
@@ -44,11 +44,13 @@ export function normalisePairingCode(text: string): string | undefined {
 }
 
 /**
- * What is stored of a code: its SHA-256. 40 bits could be searched offline by someone holding the table,
- * but only for the minutes the code is live and only once; the code never reaches the database or a log.
+ * What is stored of a code: its HMAC under a key held outside the database (the token key), so someone
+ * holding the table cannot search the 40 bits offline and redeem a live code first. Without a key (a
+ * store opened by a tool that never pairs) its SHA-256. The code never reaches the database or a log.
  */
-export function hashPairingCode(normalised: string): string {
-  return createHash('sha256').update(`pairing:${normalised}`, 'utf8').digest('hex');
+export function hashPairingCode(normalised: string, key?: Buffer): string {
+  const input = `pairing:${normalised}`;
+  return (key ? createHmac('sha256', key).update(input, 'utf8') : createHash('sha256').update(input, 'utf8')).digest('hex');
 }
 
 /**

@@ -74,7 +74,11 @@ export interface CourierRepository {
 const ID_DRAWS = 4;
 
 export class CourierStore {
-  constructor(private readonly repo: CourierRepository) {}
+  /** `codeKey`: keys the stored hashes of pairing codes (hashPairingCode). */
+  constructor(
+    private readonly repo: CourierRepository,
+    private readonly codeKey?: Buffer,
+  ) {}
 
   /** Validates and saves a new courier with a fresh credential, returned here and never again. */
   async add(input: NewCourier, at: Date): Promise<{ courier: Courier; credential: string }> {
@@ -161,7 +165,7 @@ export class CourierStore {
     if (!isActive(courier)) throw new WaybillError('conflict', `this courier is ${courier.revokedAt ? 'revoked' : 'suspended'}: no device can be paired`);
     const code = newPairingCode();
     const expiresAt = new Date(at.getTime() + PAIRING_MINUTES * 60_000).toISOString();
-    await this.repo.insertPairing({ codeHash: hashPairingCode(normalisePairingCode(code)!), courierId, createdAt: at.toISOString(), expiresAt });
+    await this.repo.insertPairing({ codeHash: hashPairingCode(normalisePairingCode(code)!, this.codeKey), courierId, createdAt: at.toISOString(), expiresAt });
     return { code, expiresAt };
   }
 
@@ -176,7 +180,7 @@ export class CourierStore {
     if (!name.success) throw new WaybillError('invalid_input', 'invalid device name', issuesFromZod(name.error).map((i) => ({ ...i, path: ['name', ...i.path] })));
     const normalised = normalisePairingCode(code);
     if (!normalised) return undefined;
-    const codeHash = hashPairingCode(normalised);
+    const codeHash = hashPairingCode(normalised, this.codeKey);
     const createdAt = at.toISOString();
     for (let draw = 0; draw < ID_DRAWS; draw++) {
       const id = newCredentialId();

@@ -192,7 +192,7 @@ export function createApp(deps: AppDeps): express.Express {
         ...(deps.stations ? { stationMatch: (stationId: string, waybillId: string, now: Date) => matchAllows(deps.stations!, stationId, waybillId, now) } : {}),
         now: deps.now,
       },
-      idempotency: { store: api.idempotency, ring: deps.keys.ring, now: deps.now, waitMs: 30_000 },
+      idempotency: { store: api.idempotency, ring: deps.keys.ring, hashKey: deps.keys.tokenKey, now: deps.now, waitMs: 30_000 },
       metrics,
       template: (id) => {
         let t = templates.get(id);

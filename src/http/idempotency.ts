@@ -3,7 +3,7 @@
 // requests arriving meanwhile wait for its answer; the same key with another body is refused. Answers are
 // kept sealed (they hold the QR token) and expire after a day.
 
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { WaybillError } from '../errors';
 import type { KeyRing, SealedBox } from '../vault/sealing';
 import { seal, unseal } from '../vault/sealing';
@@ -90,13 +90,19 @@ const WAIT_STEP_MS = 25;
 export interface IdempotencyDeps {
   store: IdempotencyStore;
   ring: KeyRing;
+  /** Keys the stored request hashes (held outside the database). */
+  hashKey: Buffer;
   now: () => Date;
   /** How long an identical request waits for the first one before it is told to retry (409). */
   waitMs: number;
 }
 
-export function requestHash(parts: unknown): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+/**
+ * What is kept of a request for a day: an HMAC under a key outside the database, not a plain hash, which
+ * someone holding the table could test guesses against (the rest of an order known: which phone was it?).
+ */
+export function requestHash(key: Buffer, parts: unknown): string {
+  return createHmac('sha256', key).update(JSON.stringify(parts)).digest('hex');
 }
 
 /**

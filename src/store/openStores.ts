@@ -54,13 +54,16 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** `auditKeys`: the audit chain's keys (held outside the database); without them the chain is linked by plain hashes. */
-export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing): Promise<Stores> {
+/**
+ * `auditKeys`: the audit chain's keys (held outside the database); without them the chain is linked by
+ * plain hashes. `codeKey`: keys the stored hashes of courier pairing codes.
+ */
+export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing, codeKey?: Buffer): Promise<Stores> {
   if (location.backend === 'postgres') {
     const database = await openPostgres(location.url, location.poolSize);
     return {
       backend: 'postgres',
-      ...repositories(database, auditKeys),
+      ...repositories(database, auditKeys, codeKey),
       close: () => database.close(),
     };
   }
@@ -69,18 +72,18 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
   const database = sqliteDatabase(db);
   return {
     backend: 'sqlite',
-    ...repositories(database, auditKeys),
+    ...repositories(database, auditKeys, codeKey),
     close: () => store.close(),
   };
 }
 
 /** The aggregates written once over both databases. */
-function repositories(database: Database, auditKeys: AuditKeyRing | undefined) {
+function repositories(database: Database, auditKeys: AuditKeyRing | undefined, codeKey: Buffer | undefined) {
   return {
     store: new SqlWaybillRepository(database),
     apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database)),
     audit: new ChainedAuditLog(new SqlAuditRepository(database), auditKeys),
-    couriers: new CourierStore(new SqlCourierRepository(database)),
+    couriers: new CourierStore(new SqlCourierRepository(database), codeKey),
     telephony: new TelephonyClients(new SqlTelephonyClientRepository(database)),
     idempotency: new IdempotencyStore(new SqlIdempotencyRepository(database)),
     printers: new SqlPrinterRepository(database),

@@ -6,6 +6,7 @@
 // never hold a code, a credential or its hash.
 
 import { parseCredential } from '../../src/auth/credentials';
+import { hashPairingCode } from '../../src/couriers/courierDevice';
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { expectAbsent } from '../support/expectAbsent';
@@ -90,6 +91,11 @@ describe.each(STORE_BACKENDS)('%s courier device pairing', (_name, backend) => {
     expect(issued.body.code).toMatch(CODE);
     expect(issued.body.pairUrl).toBe(`https://scan.example.com/courier/#pair=${issued.body.code}`);
     expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeGreaterThan(9 * 60_000);
+    // The table keeps an HMAC of the code under the token key (outside the database), not a plain hash whose 40 bits could be searched.
+    const [stored] = await w.t.query('SELECT code_hash FROM courier_pairings WHERE courier_id = ?', c.id);
+    const normalised = String(issued.body.code).replace('-', '');
+    expect(stored!.code_hash).toBe(hashPairingCode(normalised, w.services.keys.tokenKey));
+    expect(stored!.code_hash).not.toBe(hashPairingCode(normalised));
     expect(Date.parse(issued.body.expiresAt) - Date.now()).toBeLessThanOrEqual(10 * 60_000);
     secrets.push(issued.body.code);
 
