@@ -853,7 +853,7 @@ function webhookBlock(): DocumentBlock {
           requestBody: jsonRequest('NewWebhook', NewWebhook, { url: view.url, events: view.events }),
           responses: {
             '201': jsonAnswer('registered; `Location` names the endpoint', 'WebhookCreated', WebhookCreated, { ...view, secret }),
-            ...errors([400, 401, 403, 413, 422, 429], {
+            ...errors([400, 401, 403, 413, 415, 422, 429], {
               422: {
                 text: 'invalid endpoint (field paths), a client other than the key’s, admin-only event types for a client endpoint, or a URL the network policy refuses (`url`)',
                 example: problemExample(422, { detail: 'the webhook network policy refuses this URL', errors: [{ path: 'url', message: 'host is a loopback address, refused unless listed in WAYBILL_WEBHOOK_NETWORKS' }] }),

@@ -14,6 +14,7 @@ import { endpointUrlRefusal } from '../webhooks/send';
 import { addEndpoint, endpointView, eventsIssue, NewWebhook, rotateSecret, WebhookView } from '../webhooks/webhooks';
 import type { WebhookEndpoint, WebhookRepository } from '../webhooks/webhookStore';
 import { requireRole, type AuthDeps } from './auth';
+import { jsonBody } from './body';
 
 export interface WebhookRouteDeps {
   auth: AuthDeps;
@@ -55,7 +56,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     // An admin endpoint has no client: recorded as "*".
     deps.audit.append({ at: deps.now().toISOString(), actor: actorOf(p), action, outcome: 'ok', detail: Object.fromEntries(Object.entries(detail).map(([k, v]) => [k, v ?? '*'])) });
 
-  endpoints.post('/', roles, deps.limit, express.json({ limit: '16kb' }), async (req, res) => {
+  endpoints.post('/', roles, deps.limit, jsonBody('16kb'), async (req, res) => {
     const p = principal(res);
     const input = NewWebhook.safeParse(req.body);
     if (!input.success) throw new WaybillError('invalid_input', 'invalid webhook endpoint', issuesFromZod(input.error));

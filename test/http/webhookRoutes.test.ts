@@ -166,6 +166,10 @@ describe.each(STORE_BACKENDS)('%s webhook endpoints: API and CLI', (_name, backe
     // Roles: a printer key may not manage webhooks; no credential is a 401.
     expect((await call('GET', '/v1/webhooks', keys.acmePrinter)).status).toBe(403);
     expect((await call('POST', '/v1/webhooks', undefined, { url })).status).toBe(401);
+    // A body that is not JSON in UTF-8 is refused as on every route (415, 400), never read as no body.
+    const raw = (type: string, body: Buffer | string) => fetchRecorded(`${running.url}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${keys.admin}`, 'content-type': type }, body });
+    expect((await raw('text/plain', JSON.stringify({ url }))).status).toBe(415);
+    expect((await raw('application/json', Buffer.concat([Buffer.from('{"url":"'), Buffer.from([0xff]), Buffer.from('"}')]))).status).toBe(400);
     for (const e of [acme, forAcme, admin]) expect((await call('DELETE', `/v1/webhooks/${e.id}`, keys.admin)).status).toBe(204);
   });
 
