@@ -275,6 +275,20 @@ export function sharesPhoneDigits(text: string, phone: string): boolean {
   return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN));
 }
 
+/** Digits in a row of the part of a phone a masked number hides that, beside its last 4 shown, give too much of it away. */
+const HIDDEN_RUN = 5;
+
+/**
+ * Whether printed text, beside a masked phone that shows its last 4 digits, would give the phone away:
+ * 6 digits in a row of it anywhere (the phone rule's), or 5 of the digits the mask hides ("联系 13962"
+ * under *******4017 leaves 2 of 11 hidden).
+ */
+export function exposesPhone(text: string, phone: string): boolean {
+  const digits = phone.replace(/\D/g, '');
+  const hidden = digits.slice(0, -4);
+  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN) || sharesDigits(run, hidden, HIDDEN_RUN));
+}
+
 /** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */
 const NAME_PARTICLES: ReadonlySet<string> = new Set(['los', 'las', 'del', 'dos', 'das', 'des', 'van', 'von', 'der', 'den', 'della', 'bin', 'binti', 'ibn']);
 

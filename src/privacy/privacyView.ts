@@ -7,7 +7,7 @@ import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
 import { maskPhone } from './maskPhone';
-import { sharesPhoneDigits } from '../order/screenPrintedText';
+import { exposesPhone } from '../order/screenPrintedText';
 import type { Lang } from './lang';
 import { destinationZone, routingArea } from './routingArea';
 
@@ -111,9 +111,11 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     masterWaybillNo: asMasked(facts.piece && facts.piece.no > 1 ? facts.piece.masterWaybillNo : ''),
   };
   for (const who of ['sender', 'recipient'] as const) {
-    // A waybill number holding 6 digits in a row of a party's phone (by chance, or a client's choice: the
-    // print alerts) shows them on every copy: with the last 4 beside them, the number would be whole.
-    const hideAllDigits = sharesPhoneDigits(facts.waybillNo, order[who].phone);
+    // Printed text that holds much of a party's phone (a waybill number by chance or by a client's choice,
+    // digits in the contents below what refuses them) is on every copy: with the last 4 beside it, the
+    // number would be (nearly) whole.
+    const printed = [facts.waybillNo, order.parcel.contents, order.routingCode];
+    const hideAllDigits = printed.some((text) => text !== undefined && exposesPhone(text, order[who].phone));
     Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang, hideAllDigits));
   }
   return { copy: print.copy, fields, barcode: facts.waybillNo, ...(policy.qr ? { qr: facts.qrUrl } : {}) };

@@ -75,6 +75,11 @@ describe('privacy view per copy', () => {
       expect(near(copy)['sender.phone']).toBe('*******5678');
     }
     expect(near('courier')['recipient.phone']).toBe('*********** / 95311');
+    // Contents below what the screen refuses (5 digits) that are 5 of the hidden digits: the same.
+    const withContents = (contents: string) =>
+      buildCopyView({ ...facts, order: { ...order, parcel: { ...order.parcel, contents } } }, { copy: 'recipient', title: 'recipient', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' }, DEFAULT_POLICIES.recipient).fields;
+    expect(withContents('联系 13957')['recipient.phone']).toBe('***********');
+    for (const contents of ['型号 9572', '尺码 24681', '12345']) expect(withContents(contents)['recipient.phone']).toBe('*******6813');
   });
 
   it('marks reprints', () => {
