@@ -126,7 +126,7 @@ interface PartySecrets {
 }
 
 const DIGIT_RUN_MIN = 6;
-/** In a routing or postal code: a mobile number's length (no postal code is as long), and an ID card's. */
+/** In a routing or postal code: a mobile number's length (no postal code is as long), so a phone or an ID card number. */
 const CODE_DIGIT_RUN_MIN = 11;
 /** Letters of a full name in a script written with spaces from which it is also looked for in compact text. */
 const COMPACT_NAME_MIN = 8;
@@ -270,7 +270,7 @@ export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
 }
 
 /** Whether printed text holds PHONE_RUN or more digits in a row of a phone (E.164), read as the phone rule reads them. */
-export function sharesPhoneDigits(text: string, phone: string): boolean {
+function sharesPhoneDigits(text: string, phone: string): boolean {
   const digits = phone.replace(/\D/g, '');
   return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN));
 }
