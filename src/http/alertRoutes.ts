@@ -5,7 +5,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { present } from '../validation/present';
-import type { WaybillStore } from '../waybills/waybillStore';
+import { ALERT_KINDS, type WaybillStore } from '../waybills/waybillStore';
 import { requireRole, type AuthDeps } from './auth';
 import { parseQuery } from './labelFormat';
 import { Instant, pageLimit } from './searchRoutes';
@@ -27,7 +27,7 @@ export const AlertBody = z
   .object({
     id: z.number().int(),
     at: z.string(),
-    kind: z.string().describe('courier_suspended, courier_daily_limit, telephony_suspended, station_verify_locked, webhook_disabled, waybill_reopened, waybill_no_phone_digits, relay_client_quota, relay_unavailable'),
+    kind: z.string().describe(ALERT_KINDS.join(', ')),
     courierId: z.string().optional(),
     detail: z.string().describe('what happened, naming ids (waybill number, client, courier, station), never personal data'),
   })

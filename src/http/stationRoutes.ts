@@ -1,5 +1,6 @@
 // Parcel-station routes (role: station): an arrival (by the parcel's QR code; by number only where
-// configured) issues a pickup code; verify answers match / no match and nothing else. Stations see no personal data: answers carry numbers, codes and booleans only.
+// configured) issues a pickup code; verify answers match / no match and nothing else. Stations see no
+// personal data: answers carry numbers, codes and booleans only.
 
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';

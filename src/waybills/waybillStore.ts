@@ -49,12 +49,8 @@ export interface ScanAttempt {
 }
 
 /** An alert as recorded: ids and reasons, never personal data. `id` grows with time. */
-export interface StoredAlert {
+export interface StoredAlert extends NewAlert {
   id: number;
-  at: string;
-  kind: string;
-  courierId?: string;
-  detail: string;
 }
 
 /** Which alerts to list, newest first: `beforeId` continues a page (ids below it). */
@@ -98,9 +94,23 @@ export interface EventChange {
   assignedOutlet?: string;
 }
 
+/** What the service raises alerts about (GET /v1/alerts, `waybill alerts`, the `alert.raised` webhook). */
+export const ALERT_KINDS = [
+  'courier_suspended',
+  'courier_daily_limit',
+  'telephony_suspended',
+  'station_verify_locked',
+  'webhook_disabled',
+  'waybill_reopened',
+  'waybill_no_phone_digits',
+  'relay_client_quota',
+  'relay_unavailable',
+] as const;
+
 /** An alert as raised: its details name ids, states and reasons, never personal data. */
 export interface NewAlert {
   at: string;
+  /** One of ALERT_KINDS. */
   kind: string;
   courierId?: string;
   detail: string;

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { CLI_CLIENT } from '../auth/apiKey';
+import { ALERT_KINDS } from '../waybills/waybillStore';
 
 export const WAYBILL_EVENT_TYPES = [
   'waybill.created',
@@ -81,7 +82,7 @@ const CallData = z.strictObject({
   releaseCause: z.string().nullable(),
 });
 const CourierSuspendedData = z.strictObject({ courierId: z.string(), reason: z.string().describe('why (ids and rules, never personal data)') });
-const AlertData = z.strictObject({ kind: z.string().describe('courier_suspended, courier_daily_limit, telephony_suspended, station_verify_locked, webhook_disabled, waybill_reopened, waybill_no_phone_digits, relay_client_quota, relay_unavailable (GET /v1/alerts lists them)'), courierId: z.string().nullable(), detail: z.string() });
+const AlertData = z.strictObject({ kind: z.string().describe(`${ALERT_KINDS.join(', ')} (GET /v1/alerts lists them)`), courierId: z.string().nullable(), detail: z.string() });
 
 const payload = <T extends WebhookEventType, D extends z.ZodType>(type: T, data: D) =>
   z.strictObject({
