@@ -42,6 +42,7 @@ const USAGE = `usage:
   waybill couriers add --carrier CODE --name NAME --outlet OUTLET --device DEVICE [--route PREFIX …]
   waybill couriers list [--json] | couriers revoke ID | couriers reinstate ID
   waybill couriers pair ID   (a one-use code, 10 minutes, to pair a handheld) | couriers devices ID [--json] | couriers revoke-device ID DEVICE
+  waybill stations list [--json] | stations reinstate STATION   (parcel stations; a suspension is lifted by hand)
   waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
   waybill event <waybill number> --correct STATUS --reason TEXT   (admin correction, audited)
   waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
@@ -66,7 +67,7 @@ Settings: environment variables or the data directory's waybill.config.json (see
 
 export { EXIT };
 
-const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'event', 'assign', 'purge', 'audit', 'alerts', 'keys', 'relay', 'printers', 'store', 'webhooks', 'agent'];
+const COMMANDS = ['init', 'print', 'preview', 'templates', 'serve', 'couriers', 'stations', 'event', 'assign', 'purge', 'audit', 'alerts', 'keys', 'relay', 'printers', 'store', 'webhooks', 'agent'];
 
 /** A command's own lines of the usage (all of it for no or an unknown command). */
 function usageOf(command: string | undefined): string {
@@ -144,6 +145,10 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
             io,
           ),
         );
+      }
+      case 'stations': {
+        const { stationCommand } = await import('./cli/stationCommands');
+        return await withServices(config, io, (s) => stationCommand(rest, s, io));
       }
       case 'event': {
         const { eventCommand } = await import('./cli/lifecycleCommands');

@@ -84,7 +84,7 @@ function shown(io: Io, what: string, credential: string): number {
   return EXIT.ok;
 }
 
-/** Issuing and revoking credentials is part of the trail an investigator follows. */
-export async function auditCredential(s: Services, action: 'courier_add' | 'courier_revoke' | 'key_create' | 'key_revoke', id: string): Promise<void> {
-  await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action, outcome: 'ok', detail: action.startsWith('courier') ? { courier: id } : { key: id } });
+/** Issuing, revoking and reinstating credentials is part of the trail an investigator follows (reinstate: couriers). */
+export async function auditCredential(s: Services, action: 'courier_add' | 'courier_revoke' | 'reinstate' | 'key_create' | 'key_revoke', id: string): Promise<void> {
+  await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action, outcome: 'ok', detail: action.startsWith('key') ? { key: id } : { courier: id } });
 }

@@ -24,7 +24,7 @@ export interface CourierCommandDeps {
   now: () => Date;
   /** Who issued or revoked a credential is part of the trail an investigator follows. */
   audit?: {
-    record: (action: 'courier_add' | 'courier_revoke', courierId: string) => Promise<void>;
+    record: (action: 'courier_add' | 'courier_revoke' | 'reinstate', courierId: string) => Promise<void>;
     /** Pairing codes issued and devices revoked: the courier and device ids, never the code. */
     device?: (action: 'pairing_issue' | 'device_revoke', courierId: string, deviceId?: string) => Promise<void>;
   };
@@ -128,7 +128,11 @@ async function reinstate(args: string[], deps: CourierCommandDeps, io: Io): Prom
     return EXIT.failure;
   }
   if (!before.suspendedAt) io.err(`courier ${id} was not suspended`);
-  else io.err(`reinstated courier ${id} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
+  else {
+    // Lifting a harvest's suspension is as much part of the trail as the suspension.
+    await deps.audit?.record('reinstate', id);
+    io.err(`reinstated courier ${id} (was suspended at ${before.suspendedAt}: ${before.suspendReason ?? 'no reason given'})`);
+  }
   return EXIT.ok;
 }
 

@@ -156,6 +156,8 @@ export const Config = z
     stations: z.object({
       verifyPerMinute: z.coerce.number().int().min(1),
       wrongPerWaybillDay: z.coerce.number().int().min(1),
+      /** More wrong answers than this in an hour, about any parcels, suspend the station (a sweep of digits). */
+      wrongPerHour: z.coerce.number().int().min(1),
       matchMinutes: z.coerce.number().int().min(1).max(1440),
       /** Arrivals by the waybill number alone (no proof the parcel is there); by default only by its QR code. */
       arrivalByNumber: z.enum(['true', 'false']).transform((v) => v === 'true'),
@@ -237,6 +239,7 @@ const ENV_NAMES: Record<string, string> = {
   closeBurst: 'WAYBILL_COURIER_CLOSE_BURST',
   verifyPerMinute: 'WAYBILL_STATION_VERIFY_PER_MINUTE',
   wrongPerWaybillDay: 'WAYBILL_STATION_WRONG_PER_WAYBILL_DAY',
+  wrongPerHour: 'WAYBILL_STATION_WRONG_PER_HOUR',
   matchMinutes: 'WAYBILL_STATION_MATCH_MINUTES',
   arrivalByNumber: 'WAYBILL_STATION_ARRIVAL_BY_NUMBER',
   numbers: 'WAYBILL_RELAY_NUMBERS',
@@ -401,6 +404,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     stations: {
       verifyPerMinute: env.WAYBILL_STATION_VERIFY_PER_MINUTE ?? 30,
       wrongPerWaybillDay: env.WAYBILL_STATION_WRONG_PER_WAYBILL_DAY ?? 5,
+      wrongPerHour: env.WAYBILL_STATION_WRONG_PER_HOUR ?? 30,
       matchMinutes: env.WAYBILL_STATION_MATCH_MINUTES ?? 30,
       arrivalByNumber: env.WAYBILL_STATION_ARRIVAL_BY_NUMBER ?? 'false',
     },

@@ -170,7 +170,7 @@ export function createApp(deps: AppDeps): express.Express {
     const api = deps.api;
     const templates = new Map<string, LoadedTemplate>();
     const routeDeps: WaybillRouteDeps = {
-      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle },
+      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle, ...(deps.stations ? { stations: deps.stations.stations } : {}) },
       print: {
         store: deps.store,
         audit: deps.audit,

@@ -11,12 +11,16 @@ import type { CourierStore } from '../couriers/courierStore';
 import type { TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillRecord } from '../waybills/waybillStore';
 import { stationCustodian } from '../stations/station';
+import { STATION_SUSPENDED } from '../stations/stationHandoff';
+import type { StationStore } from '../stations/stationStore';
 import type { AuthThrottle } from './authThrottle';
 
 export interface AuthDeps {
   apiKeys: ApiKeyStore;
   couriers: CourierStore;
   telephony: TelephonyClients;
+  /** Where a station's suspension is kept (absent where the station routes are not served). */
+  stations?: Pick<StationStore, 'suspension'>;
   /** Counts refused credentials and throttles their source addresses (absent in some tests). */
   throttle?: AuthThrottle;
 }
@@ -35,7 +39,10 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   if (credential.startsWith('wbk_')) {
     const key = await deps.apiKeys.authenticate(credential);
     if (!key) return undefined;
-    if (key.role === 'station') return { role: 'station', id: key.id, station: key.station! };
+    if (key.role === 'station') {
+      if (await deps.stations?.suspension(key.station!)) throw new WaybillError('suspended', STATION_SUSPENDED);
+      return { role: 'station', id: key.id, station: key.station! };
+    }
     return key.role === 'admin' ? { role: 'admin', id: key.id } : { role: key.role, id: key.id, client: key.client! };
   }
   if (credential.startsWith('wbc_') || credential.startsWith('wbd_')) {

@@ -29,6 +29,7 @@ import { RedeliveryScheduled, SecretRotated, WebhookCreated, WebhookList } from 
 import { WEBHOOK_EVENT_TYPES, WEBHOOK_PAYLOADS, type WebhookEventType } from '../webhooks/events';
 import { NewWebhook } from '../webhooks/webhooks';
 import { ArrivalAnswer, ArrivalRequest, CodeArrivalRequest, StationAnswer, VerifyAnswer, VerifyRequest } from './stationRoutes';
+import { STATION_SUSPENDED } from '../stations/stationHandoff';
 import { CurrentDevice, DeviceList, DevicePaired, PairRequest, PairingIssued } from './courierDeviceRoutes';
 
 /** What the document states from the running configuration. */
@@ -997,6 +998,7 @@ function stationBlock(): DocumentBlock {
             'Give `waybillNo` or `pickupCode`, and the four digits the buyer says. The digits are compared with the recipient’s phone in the sealed order, in constant time (HMACs); ' +
             `no match is ${noMatch}. A match lets this station post \`delivered\` for the waybill within WAYBILL_STATION_MATCH_MINUTES (30). ` +
             'Limited per station (WAYBILL_STATION_VERIFY_PER_MINUTE, 429) and per waybill (WAYBILL_STATION_WRONG_PER_WAYBILL_DAY wrong answers in 24 h lock it: no match, and an alert). ' +
+            'A station whose wrong answers in an hour pass WAYBILL_STATION_WRONG_PER_HOUR (30) is suspended: that answer and every later request of its keys are 403 `suspended` until `waybill stations reinstate`. ' +
             'Every request is audited (outcome and station; never the digits).',
           security,
           requestBody: jsonRequest('StationVerifyRequest', VerifyRequest, { pickupCode: '3-2-0147', phoneLast4: '4017' }),
@@ -1004,6 +1006,7 @@ function stationBlock(): DocumentBlock {
             '200': jsonAnswer(`match or no match (${noMatch})`, 'StationVerifyAnswer', VerifyAnswer, { match: true }),
             ...errors([400, 401, 403, 415, 422, 429], {
               422: { text: 'neither or both of waybillNo and pickupCode, or digits that are not four (field paths only)', example: problemExample(422, { detail: 'the verify request is invalid', errors: [{ path: 'phoneLast4', message: 'must be 4 digits' }] }) },
+              403: { text: 'not a station key (`forbidden`), or the station is suspended after too many wrong answers (`suspended`)', code: 'suspended', detail: STATION_SUSPENDED },
               429: { text: 'this station asked too often this minute; see Retry-After', detail: 'too many verify requests this minute' },
             }),
           },

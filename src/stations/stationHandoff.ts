@@ -23,6 +23,8 @@ export interface StationLimits {
   verifyPerMinute: number;
   /** Wrong answers about one waybill in 24 h after which verify answers no match for it (and alerts). */
   wrongPerWaybillDay: number;
+  /** Wrong answers of one station in an hour, about any parcels, beyond which the station is suspended. */
+  wrongPerHour: number;
   /** How long after a match the station may post `delivered`. */
   matchMinutes: number;
   /** Whether an arrival may name the parcel by its waybill number alone, rather than by its QR code. */
@@ -132,8 +134,26 @@ async function verify(deps: StationDeps, who: StationActor, req: VerifyRequest):
   // The wrong answer that locks the waybill raises an alert, once.
   if (candidate && outcome === 'no_match' && wrongBefore + 1 === limits.wrongPerWaybillDay)
     await deps.store.recordAlert({ at, kind: 'station_verify_locked', detail: `waybill ${candidate.waybillNo} locked for station verify after ${limits.wrongPerWaybillDay} wrong answers in 24 h (station ${who.stationId})` });
+  if (outcome === 'no_match') await suspendIfSweeping(deps, who, now);
   return { match };
 }
+
+/**
+ * The per-waybill lock stops guessing at one parcel; a station guessing a few times at each of many
+ * parcels (or at unknown codes) is sweeping buyers' digits: past its hourly limit of wrong answers it is
+ * suspended, every key it has, with an alert and an audit record, and this answer is already refused.
+ */
+async function suspendIfSweeping(deps: StationDeps, who: StationActor, now: Date): Promise<void> {
+  const wrong = await deps.stations.wrongOfStationSince(who.stationId, new Date(now.getTime() - 3_600_000).toISOString());
+  if (wrong <= deps.limits.wrongPerHour) return;
+  const at = now.toISOString();
+  const reason = `more than ${deps.limits.wrongPerHour} wrong verify answers in an hour`;
+  if (await deps.stations.suspend({ stationId: who.stationId, suspendedAt: at, reason }, { at, kind: 'station_suspended', detail: `station ${who.stationId}: ${reason}` }))
+    await deps.audit.append({ at, actor: 'system', action: 'suspend', outcome: 'suspended', requestId: who.requestId, detail: { station: who.stationId, reason } });
+  throw new WaybillError('suspended', STATION_SUSPENDED);
+}
+
+export const STATION_SUSPENDED = 'this station is suspended until an operator reinstates it (waybill stations reinstate)';
 
 /** Whether this station had a match for this parcel recently enough to hand it over. */
 export function matchAllows(deps: Pick<StationDeps, 'stations' | 'limits'>, stationId: string, waybillId: string, now: Date): Promise<boolean> {

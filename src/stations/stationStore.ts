@@ -1,7 +1,7 @@
 // Where station arrivals and verify attempts live (one implementation for both databases, in src/store/).
 // No row holds personal data: ids, numbers, pickup codes, times and outcomes.
 
-import type { EventChange } from '../waybills/waybillStore';
+import type { EventChange, NewAlert } from '../waybills/waybillStore';
 import type { Shelf } from './station';
 
 export interface Arrival {
@@ -13,6 +13,13 @@ export interface Arrival {
 }
 
 export type VerifyOutcome = 'match' | 'no_match' | 'limited';
+
+/** A station suspended for its wrong answers: its keys open nothing until an operator reinstates it. */
+export interface StationSuspension {
+  stationId: string;
+  suspendedAt: string;
+  reason: string;
+}
 
 export interface StationStore {
   /**
@@ -30,6 +37,14 @@ export interface StationStore {
   verificationsSince(stationId: string, since: string): Promise<number>;
   /** Wrong answers about this waybill after `since`, from any station. */
   wrongSince(waybillId: string, since: string): Promise<number>;
+  /** Wrong answers this station got after `since`, about any waybill or none. */
+  wrongOfStationSince(stationId: string, since: string): Promise<number>;
+  /** Suspends the station and raises the alert in one transaction; false if it was suspended already. */
+  suspend(suspension: StationSuspension, alert: NewAlert): Promise<boolean>;
+  suspension(stationId: string): Promise<StationSuspension | undefined>;
+  suspensions(): Promise<StationSuspension[]>;
+  /** Lifts a suspension; false if the station was not suspended. */
+  reinstate(stationId: string): Promise<boolean>;
   /** Whether this station had a match for this waybill after `since`. */
   matchedSince(stationId: string, waybillId: string, since: string): Promise<boolean>;
   /** Deletes at most `limit` verify attempts made before `before`; returns how many. */

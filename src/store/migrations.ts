@@ -731,6 +731,18 @@ export const MIGRATIONS: Migration[] = [
              key_id = NULL, wrapped_key = NULL, sealed = NULL
        WHERE ended_at IS NULL AND waybill_id IN (SELECT id FROM waybills WHERE purged_at IS NOT NULL);`,
   },
+  {
+    version: 30,
+    // A station whose wrong verify answers in an hour pass its limit is sweeping buyers' digits across
+    // parcels: it is suspended, every key it has, until an operator reinstates it.
+    name: 'station suspensions',
+    sql: (d) => `
+      CREATE TABLE station_suspensions (
+        station_id   text PRIMARY KEY,
+        suspended_at ${TYPES[d].time} NOT NULL,
+        reason       text NOT NULL
+      );`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -212,6 +212,8 @@ export interface Schema {
   station_arrivals: { waybill_id: string; station_id: string; day: string; seq: number; pickup_code: string; arrived_at: string };
   /** Station verify attempts (migration 18): outcome match, no_match or limited; never the digits. */
   station_verifications: { id: GeneratedId; station_id: string; waybill_id: string | null; at: string; outcome: string };
+  /** Suspended stations (migration 30): too many wrong verify answers in an hour. */
+  station_suspensions: { station_id: string; suspended_at: string; reason: string };
   /** A courier's paired handhelds (migration 19): the hash of each device credential's secret. */
   courier_devices: { id: string; courier_id: string; name: string; secret_hash: Buffer; created_at: string; revoked_at: string | null; last_used_at: string | null };
   /** One-use pairing codes (migration 19), keyed by the code's hash; the code itself is never stored. */

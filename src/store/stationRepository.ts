@@ -4,12 +4,13 @@
 
 import type { Selectable } from 'kysely';
 import { pickupCode, type Shelf } from '../stations/station';
-import type { Arrival, StationStore, VerifyOutcome } from '../stations/stationStore';
-import type { EventChange } from '../waybills/waybillStore';
+import type { Arrival, StationStore, StationSuspension, VerifyOutcome } from '../stations/stationStore';
+import type { EventChange, NewAlert } from '../waybills/waybillStore';
 import { WaybillError } from '../errors';
 import { isUniqueViolation, step, type Database } from './database';
 import { forgetOldest } from './attemptTables';
 import type { Schema } from './schema';
+import { insertAlert } from './waybillRepository';
 import { writeWaybillOutbox } from './webhookOutbox';
 
 const TRIES = 5;
@@ -109,6 +110,45 @@ export class SqlStationRepository implements StationStore {
       .where('at', '>', since)
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+
+  async wrongOfStationSince(stationId: string, since: string): Promise<number> {
+    const row = await this.d.db
+      .selectFrom('station_verifications')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('station_id', '=', stationId)
+      .where('at', '>', since)
+      .where('outcome', '=', 'no_match')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  suspend(s: StationSuspension, alert: NewAlert): Promise<boolean> {
+    const { db } = this.d;
+    // The first suspension wins (its time and reason stay); only it raises the alert, in its transaction.
+    return this.d.transaction(function* () {
+      const { changes } = yield* step(
+        db.insertInto('station_suspensions').values({ station_id: s.stationId, suspended_at: s.suspendedAt, reason: s.reason }).onConflict((oc) => oc.column('station_id').doNothing()),
+      );
+      if (changes !== 1) return false;
+      yield* insertAlert(db, alert);
+      return true;
+    });
+  }
+
+  async suspension(stationId: string): Promise<StationSuspension | undefined> {
+    const row = await this.d.db.selectFrom('station_suspensions').selectAll().where('station_id', '=', stationId).executeTakeFirst();
+    return row && { stationId: row.station_id, suspendedAt: row.suspended_at, reason: row.reason };
+  }
+
+  async suspensions(): Promise<StationSuspension[]> {
+    const rows = await this.d.db.selectFrom('station_suspensions').selectAll().orderBy('suspended_at').execute();
+    return rows.map((r) => ({ stationId: r.station_id, suspendedAt: r.suspended_at, reason: r.reason }));
+  }
+
+  async reinstate(stationId: string): Promise<boolean> {
+    const r = await this.d.db.deleteFrom('station_suspensions').where('station_id', '=', stationId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async matchedSince(stationId: string, waybillId: string, since: string): Promise<boolean> {

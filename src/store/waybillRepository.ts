@@ -132,7 +132,7 @@ function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
 const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed'] as const;
 
 /** An alert and its webhook events, in the caller's transaction. */
-function* insertAlert(db: Kysely<Schema>, alert: NewAlert): Steps<void> {
+export function* insertAlert(db: Kysely<Schema>, alert: NewAlert): Steps<void> {
   yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
   // Admin endpoints only. Alert details name ids and reasons, never personal data.
   const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };

@@ -100,6 +100,7 @@ export const ALERT_KINDS = [
   'courier_daily_limit',
   'telephony_suspended',
   'station_verify_locked',
+  'station_suspended',
   'webhook_disabled',
   'waybill_reopened',
   'waybill_no_phone_digits',

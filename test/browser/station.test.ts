@@ -221,4 +221,24 @@ describeBrowser('the parcel station counter at /station, in chromium', () => {
     expect(browser.offHost).toEqual([]);
     expect(browser.consoleErrors.filter((e) => !EXPECTED_REFUSAL.test(e))).toEqual([]);
   });
+
+  it('logs a suspended station out, saying it is suspended and who lifts it', async () => {
+    const station = 'hz-sweep-1';
+    const key = (await services.apiKeys.add({ name: 'sweeping desk', role: 'station', station }, new Date())).credential;
+    browser = await openBrowser('station-page-suspended');
+    const { page } = browser;
+    await page.goto(`${running.url}/station/`);
+    await page.locator('#login').waitFor();
+    await logIn(key);
+    const at = new Date().toISOString();
+    await services.stations.suspend({ stationId: station, suspendedAt: at, reason: 'test' }, { at, kind: 'station_suspended', detail: `station ${station}: test` });
+    await page.fill('#ref', '1-1-0001');
+    await page.fill('#digits', '1234');
+    await page.click('#check');
+    await page.locator('#errors li').filter({ hasText: /suspended/ }).waitFor();
+    expect(await page.locator('#errors').innerText()).toMatch(/operator must reinstate it/);
+    expect(await page.locator('#work').isVisible()).toBe(false);
+    expect(await page.inputValue('#key')).toBe('');
+    expect(browser.consoleErrors.filter((e) => !EXPECTED_REFUSAL.test(e))).toEqual([]);
+  });
 });

@@ -138,8 +138,10 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
     const t = await backend.open();
     const { couriers } = t.stores;
     const lines: string[] = [];
-    const run = (...args: string[]) => courierCommand(args, { couriers, now: () => AT }, (l) => lines.push(l));
-    return { t, couriers, lines, run };
+    const audited: string[] = [];
+    const audit = { record: async (action: string, id: string) => void audited.push(`${action} ${id}`) };
+    const run = (...args: string[]) => courierCommand(args, { couriers, now: () => AT, audit }, (l) => lines.push(l));
+    return { t, couriers, lines, run, audited };
   }
 
   it('adds a courier, shows the credential once, lists without it and revokes', async () => {
@@ -166,6 +168,8 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
     c.lines.length = 0;
     expect(await c.run('reinstate', courierId)).toBe(0);
     expect(courierStatus((await c.couriers.get(courierId))!)).toBe('active');
+    expect(await c.run('reinstate', courierId)).toBe(0); // not suspended: nothing lifted, nothing audited
+    expect(c.audited).toEqual([`courier_add ${courierId}`, `reinstate ${courierId}`]);
 
     c.lines.length = 0;
     expect(await c.run('revoke', courierId)).toBe(0);

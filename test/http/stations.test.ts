@@ -1,7 +1,8 @@
 // Parcel-station handoff over a real server, on both databases: station keys from the shell, arrivals
 // by the parcel's QR code (by number only where configured) with pickup codes (format, per-station per-day uniqueness, the waybill.arrived outbox row without
 // personal data), verify (match, no match alike for wrong digits / unknown waybill / another station),
-// its limits per station and per waybill with audit records free of digits, and `delivered` after a match.
+// its limits per station and per waybill with audit records free of digits, the suspension of a station
+// sweeping digits across parcels, and `delivered` after a match.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { PassThrough } from 'node:stream';
 import { apiKeyCommand } from '../../src/cli/apiKeyCommands';
 import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
+import { stationCommand } from '../../src/cli/stationCommands';
 import { PICKUP_CODE } from '../../src/stations/station';
 import { openServices, type Services } from '../../src/wiring';
 import { requestBurst } from '../support/requestBurst';
@@ -253,6 +255,48 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     const alerts = (await t.query("SELECT detail FROM alerts WHERE kind = 'station_verify_locked'")) as { detail: string }[];
     expect(alerts.filter((x) => x.detail.includes(no))).toHaveLength(1);
     expect((await call('POST', `/v1/waybills/${no}/events`, a, { type: 'delivered' })).status).toBe(403);
+  });
+
+  it('suspends a station guessing across parcels past WAYBILL_STATION_WRONG_PER_HOUR: every key refused, one alert, audited; the operator reinstates it', async () => {
+    // Four wrong answers at each parcel stay under the per-waybill lock; the station's hour counts them all.
+    const sweeping = await openServices(loadConfig({ ...env, WAYBILL_STATION_WRONG_PER_HOUR: '9' }), () => {});
+    const second = await serveCommand(['--port', '0'], sweeping, () => {}, new PassThrough());
+    try {
+      const station = `hz-s-${seq}`;
+      const [key, otherDesk] = [await stationKey(station), await stationKey(station)];
+      const bystander = await stationKey(`hz-t-${seq}`);
+      const nos = [await pickedUp(), await pickedUp(), await pickedUp()];
+      for (const no of nos) await arrive(key, no);
+      const at = (k: string, body: unknown) => answer(fetch(`${second.url}/v1/stations/verify`, { method: 'POST', headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+      const answers = [];
+      for (const no of nos) for (const digits of ['0001', '0002', '0003']) answers.push(await at(key, { waybillNo: no, phoneLast4: digits }));
+      answers.push(await at(key, { pickupCode: '9-9-9999', phoneLast4: RIGHT })); // the 10th wrong answer in the hour
+      expect(answers.slice(0, 9).map((a) => a.body.match)).toEqual(Array(9).fill(false));
+      expect(answers[9]).toMatchObject({ status: 403, body: { type: 'https://waybill.example/problems/suspended' } });
+      // Every key of the station, on every route, even with the right digits; another station is untouched.
+      expect((await at(otherDesk, { waybillNo: nos[0], phoneLast4: RIGHT })).status).toBe(403);
+      expect((await call('GET', '/v1/stations/current', otherDesk)).status).toBe(403);
+      expect((await arrive(key, await pickedUp())).status).toBe(403);
+      expect((await call('POST', `/v1/waybills/${nos[0]}/events`, key, { type: 'delivered' })).status).toBe(403);
+      expect((await call('GET', '/v1/stations/current', bystander)).status).toBe(200);
+
+      const alerts = (await t.query("SELECT detail FROM alerts WHERE kind = 'station_suspended'")) as { detail: string }[];
+      expect(alerts.filter((x) => x.detail.includes(station))).toHaveLength(1);
+      const audited = async (action: string) =>
+        ((await t.query('SELECT actor, outcome, detail FROM audit_log WHERE action = ?', action)) as { actor: string; outcome: string; detail: string }[]).filter((r) => JSON.parse(r.detail).station === station);
+      expect(await audited('suspend')).toEqual([expect.objectContaining({ actor: 'system', outcome: 'suspended' })]);
+
+      const out: string[] = [];
+      const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
+      expect(await stationCommand(['list'], services, io)).toBe(0);
+      expect(out.find((l) => l.startsWith(`${station}\t`))).toMatch(/^\S+\t2\tsuspended /);
+      expect(await stationCommand(['reinstate', station], services, io)).toBe(0);
+      expect((await call('GET', '/v1/stations/current', key)).status).toBe(200);
+      expect(await audited('reinstate')).toEqual([expect.objectContaining({ actor: expect.stringMatching(/^cli:/), outcome: 'ok' })]);
+    } finally {
+      await second.shutdown();
+      await sweeping.close();
+    }
   });
 
   it('meets a burst of guesses with the same locks: five wrong answers, then locked, one alert', async () => {

@@ -25,6 +25,7 @@
       badDigits: 'Enter exactly 4 digits.', badShelf: 'Shelf is 1–99 and tier 1–9 (or leave them empty).',
       refused: 'The key was refused (mistyped, revoked or expired): you are logged out. Enter a station key.',
       notStation: 'This key may not act for a station (another role, or suspended): you are logged out. Enter a station key.',
+      suspended: 'This station is suspended after too many wrong digits in an hour; an operator must reinstate it. You are logged out.',
       forbiddenArrival: 'Scan the QR code on the parcel: this service records arrivals by it, not by the waybill number.',
       forbiddenDeliver: 'Hand-over refused: there was no recent match for this parcel here. Verify the buyer’s digits again first.',
       unknown: 'Unknown waybill number.', notHeld: 'This station does not hold that parcel.',
@@ -48,6 +49,7 @@
       badDigits: '请输入 4 位数字。', badShelf: '货架为 1–99，层为 1–9（或留空）。',
       refused: '密钥被拒绝（输错、已吊销或已过期）：已退出。请输入驿站密钥。',
       notStation: '此密钥不能用于驿站（其他角色或已停用）：已退出。请输入驿站密钥。',
+      suspended: '本驿站一小时内核验错误过多，已被停用，需由运营人员恢复。已退出。',
       forbiddenArrival: '请扫描包裹上的二维码：本服务按二维码登记入库，不按运单号。',
       forbiddenDeliver: '交付被拒绝：本站近期没有此包裹的匹配记录。请先重新核验手机号后 4 位。',
       unknown: '运单号不存在。', notHeld: '本站没有此包裹。',
@@ -123,6 +125,7 @@
     switch (e.status) {
       case 401: logout(t('refused')); return null;
       case 403:
+        if (/\/suspended$/.test((e.body && e.body.type) || '')) { logout(t('suspended')); return null; }
         if (what === 'deliver') return [t('forbiddenDeliver')];
         if (what === 'arrival') return [t('forbiddenArrival')];
         logout(t('notStation')); return null;
