@@ -4,10 +4,10 @@
 
 import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
-import { retryDelivery, type DeliveryResult } from '../printers/deliverJob';
+import { auditCancelled, retryDelivery, type DeliveryResult } from '../printers/deliverJob';
 import { checkHost } from '../printers/networkPolicy';
 import { NewPrinter, PRINTER_LANGUAGES, printerRenderOptions } from '../printers/printer';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../printers/printerStore';
+import { DELIVERY_STATUSES, PRINTER_GONE, type DeliveryStatus } from '../printers/printerStore';
 import { DPIS, checkRenderOptions } from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
 import { deliveryDeps, printerNetworkPolicy, type Services } from '../wiring';
@@ -70,12 +70,14 @@ export async function printerCommand(args: string[], s: Services, output: Output
     return EXIT.ok;
   }
   if (sub === 'remove' && rest.length === 1) {
-    if (!(await s.printers.removePrinter(rest[0]!))) {
+    const cancelled = await s.printers.removePrinter(rest[0]!, now);
+    if (!cancelled) {
       io.err(`waybill printers: unknown printer ${rest[0]}`);
       return EXIT.failure;
     }
     await audit('printer_remove', rest[0]!);
-    io.err(`removed printer ${rest[0]}`);
+    await auditCancelled(s, cancelled, PRINTER_GONE, cliOperator(), now);
+    io.err(`removed printer ${rest[0]}${cancelled.length ? `; cancelled ${cancelled.length} job(s) kept for it (their bytes shredded)` : ''}`);
     return EXIT.ok;
   }
   if (sub === 'jobs') {

@@ -12,7 +12,8 @@ import { CredentialRefused } from '../auth/authFailure';
 import { AGENT_PATH, AgentMessage, parseFrame, type ServiceMessage } from '../agent/agentProtocol';
 import { bearerOf, principalOf, type AuthDeps } from '../http/auth';
 import { unseal } from '../vault/sealing';
-import { cancelKept, deliveryContext, STALE_SENDING_MS, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
+import { auditCancelled, cancelKept, deliveryContext, STALE_SENDING_MS, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
+import { PRINTER_GONE } from './printerStore';
 import { AGENT_ONLINE_MS, type Printer } from './printer';
 
 export interface AgentHubDeps {
@@ -160,7 +161,8 @@ export class AgentHub implements AgentDispatch {
     }
     if (msg.type === 'hello') {
       const now = this.deps.delivery.now();
-      const result = await this.deps.delivery.printers.registerAgentPrinters({ key: conn.key, client: conn.client }, msg.printers, now, new Date(now.getTime() - AGENT_ONLINE_MS));
+      const { printers: result, cancelledJobs } = await this.deps.delivery.printers.registerAgentPrinters({ key: conn.key, client: conn.client }, msg.printers, now, new Date(now.getTime() - AGENT_ONLINE_MS));
+      await auditCancelled(this.deps.delivery, cancelledJobs, PRINTER_GONE, conn.actor, now);
       conn.printers = new Set(result.filter((r) => r.registered).map((r) => r.name));
       conn.seenWrittenAt = now.getTime();
       this.sendTo(conn, { type: 'welcome', printers: result });
@@ -255,7 +257,7 @@ export class AgentHub implements AgentDispatch {
     conn.pumping = true;
     try {
       const d = this.deps.delivery;
-      const pending = await d.printers.pendingDeliveries([...conn.printers], 20);
+      const pending = await d.printers.pendingDeliveries([...conn.printers], conn.client, 20);
       for (const job of pending) {
         if (conn.closed) break;
         if (conn.inflight.has(job.jobId)) continue;

@@ -102,8 +102,12 @@ function viaAgent(deps: DeliveryDeps, jobId: string, printer: Printer, actor: st
 /** Ends a kept job that must never be sent: its bytes are shredded, the reason kept on the job and audited. */
 export async function cancelKept(deps: Pick<DeliveryDeps, 'printers' | 'audit' | 'now'>, jobId: string, reason: string, actor: string): Promise<void> {
   const at = deps.now();
-  if (!(await deps.printers.cancelDelivery(jobId, reason, at))) return;
-  await deps.audit.append({ at: at.toISOString(), actor, action: 'deliver', outcome: 'cancelled', detail: { job: jobId, reason } });
+  if (await deps.printers.cancelDelivery(jobId, reason, at)) await auditCancelled(deps, [jobId], reason, actor, at);
+}
+
+/** The audit records of kept jobs ended unsent (their bytes shredded). */
+export async function auditCancelled(deps: Pick<DeliveryDeps, 'audit'>, jobIds: readonly string[], reason: string, actor: string, at: Date): Promise<void> {
+  if (jobIds.length) await deps.audit.appendAll(jobIds.map((job) => ({ at: at.toISOString(), actor, action: 'deliver' as const, outcome: 'cancelled', detail: { job, reason } })));
 }
 
 async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, known?: Buffer): Promise<DeliveryResult> {

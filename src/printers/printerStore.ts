@@ -29,13 +29,19 @@ export interface Delivery {
   sealed?: SealedBox;
 }
 
+/** Why a printer's kept jobs ended with it (PrinterStore.removePrinter). */
+export const PRINTER_GONE = 'its printer was removed or renamed before the job was sent';
+
 export interface PrinterStore {
   /** Throws UniqueViolation('printer name') when the name is taken. */
   addPrinter(printer: Printer): Promise<void>;
   listPrinters(): Promise<Printer[]>;
   getPrinter(name: string): Promise<Printer | undefined>;
-  /** False for an unknown name. Jobs already sent to it keep its name. */
-  removePrinter(name: string): Promise<boolean>;
+  /**
+   * Undefined for an unknown name. Jobs already sent to it keep its name; its kept jobs (pending, failed)
+   * are cancelled and their bytes shredded: their ids, to audit.
+   */
+  removePrinter(name: string, at: Date): Promise<string[] | undefined>;
 
   saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void>;
   getDelivery(jobId: string): Promise<Delivery | undefined>;
@@ -61,13 +67,13 @@ export interface PrinterStore {
    * An agent's hello: registers its printers for its client (new names), updates the ones it owns, takes
    * over ones another agent key of the same client owned while that agent is offline, and refuses names
    * held by a network printer, another client or an online agent. Its printers absent from the hello are
-   * removed (the hello is the agent's whole list).
+   * removed (the hello is the agent's whole list), and their kept jobs cancelled as by removePrinter.
    */
-  registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<AgentRegistration[]>;
+  registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<{ printers: AgentRegistration[]; cancelledJobs: string[] }>;
   /** Marks an agent's printers as seen now (connected), or offline (`at` undefined). */
   markAgentSeen(key: string, at: Date | undefined): Promise<void>;
-  /** The oldest pending jobs for these printers. */
-  pendingDeliveries(printers: string[], limit: number): Promise<Delivery[]>;
+  /** The oldest pending jobs for these printers of this client (or of no client: an admin's). */
+  pendingDeliveries(printers: string[], client: string, limit: number): Promise<Delivery[]>;
   /** Puts a failed job back in the queue (failed → pending), for an agent printer's retry; false otherwise. */
   requeueDelivery(jobId: string, at: Date): Promise<boolean>;
 }

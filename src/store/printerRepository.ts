@@ -3,7 +3,7 @@
 
 import type { ExpressionBuilder, Selectable } from 'kysely';
 import type { Printer } from '../printers/printer';
-import type { AgentPrinterSpec, AgentRegistration, Delivery, DeliveryStatus, PrinterStore } from '../printers/printerStore';
+import { PRINTER_GONE, type AgentPrinterSpec, type AgentRegistration, type Delivery, type DeliveryStatus, type PrinterStore } from '../printers/printerStore';
 import type { SealedBox } from '../vault/sealing';
 import { bytewise, isUniqueViolation, type Database } from './database';
 import type { Schema } from './schema';
@@ -90,9 +90,25 @@ export class SqlPrinterRepository implements PrinterStore {
     return row && toPrinter(row);
   }
 
-  async removePrinter(name: string): Promise<boolean> {
-    const result = await this.d.db.deleteFrom('printers').where('name', '=', name).executeTakeFirst();
-    return Number(result.numDeletedRows) === 1;
+  async removePrinter(name: string, at: Date): Promise<string[] | undefined> {
+    const gone = await this.d.db.deleteFrom('printers').where('name', '=', name).returning('name').execute();
+    return gone.length ? this.cancelKeptFor([name], at) : undefined;
+  }
+
+  /**
+   * A kept job names its printer only: once the name is gone it may be registered again by anyone, even
+   * another client's agent, which would then be handed the job. So a printer's kept jobs end with it.
+   */
+  private async cancelKeptFor(names: string[], at: Date): Promise<string[]> {
+    if (!names.length) return [];
+    const rows = await this.d.db
+      .updateTable('print_deliveries')
+      .set({ status: 'cancelled', last_error: PRINTER_GONE, updated_at: at.toISOString(), ...SHREDDED })
+      .where('printer', 'in', names)
+      .where('status', 'in', ['pending', 'failed'])
+      .returning('job_id')
+      .execute();
+    return rows.map((r) => r.job_id);
   }
 
   async saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void> {
@@ -165,7 +181,7 @@ export class SqlPrinterRepository implements PrinterStore {
     return rows.map(toDelivery);
   }
 
-  async registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<AgentRegistration[]> {
+  async registerAgentPrinters(agent: { key: string; client: string }, printers: AgentPrinterSpec[], at: Date, onlineSince: Date): Promise<{ printers: AgentRegistration[]; cancelledJobs: string[] }> {
     const now = at.toISOString();
     const out: AgentRegistration[] = [];
     const settings = (p: AgentPrinterSpec) => ({
@@ -207,21 +223,22 @@ export class SqlPrinterRepository implements PrinterStore {
     }
     let gone = this.d.db.deleteFrom('printers').where('agent_key', '=', agent.key);
     if (printers.length) gone = gone.where('name', 'not in', printers.map((p) => p.name));
-    await gone.execute();
-    return out;
+    const removed = await gone.returning('name').execute();
+    return { printers: out, cancelledJobs: await this.cancelKeptFor(removed.map((r) => r.name), at) };
   }
 
   async markAgentSeen(key: string, at: Date | undefined): Promise<void> {
     await this.d.db.updateTable('printers').set({ agent_seen_at: at ? at.toISOString() : null }).where('agent_key', '=', key).execute();
   }
 
-  async pendingDeliveries(printers: string[], limit: number): Promise<Delivery[]> {
+  async pendingDeliveries(printers: string[], client: string, limit: number): Promise<Delivery[]> {
     if (!printers.length) return [];
     const rows = await this.d.db
       .selectFrom('print_deliveries')
       .selectAll()
       .where('status', '=', 'pending')
       .where('printer', 'in', printers)
+      .where((eb) => eb.or([eb('client_id', '=', client), eb('client_id', 'is', null)]))
       .orderBy('created_at')
       .limit(limit)
       .execute();

@@ -15,6 +15,7 @@ import { validateOrders } from '../../src/order/readOrders';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
 import { fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS } from '../support/storeBackends';
+import { PRINTER_GONE } from '../../src/printers/printerStore';
 
 jest.setTimeout(120_000);
 
@@ -320,6 +321,37 @@ describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
     back.ws.send(JSON.stringify({ type: 'ack', jobId: again.jobId, status: 'delivered' }));
     expect(await retrying).toMatchObject({ status: 200, body: { job: sent.jobId, status: 'delivered' } });
     back.ws.close();
+  });
+
+  it("ends the jobs kept for a printer its agent stops announcing: another client's agent taking the name is handed none", async () => {
+    const offline = async (name: string) =>
+      eventually(async () => ((await call('GET', '/v1/printers', w.acme)).body.printers as { name: string; online?: boolean }[]).find((p) => p.name === name && p.online === false));
+    const first = await handAgent(w.running.url, handKey, 'spare-1');
+    first.ws.close();
+    await offline('spare-1');
+    const wb = await newWaybill();
+    const kept = await call('POST', `/v1/waybills/${wb.id}/print`, w.acme, { printer: 'spare-1' });
+    expect(kept).toMatchObject({ status: 202, body: { status: 'pending' } });
+
+    // The agent comes back with the printer renamed: the old name is gone, and its kept job with it.
+    const renamed = await handAgent(w.running.url, handKey, 'spare-1-new');
+    expect(await job(kept.body.job)).toMatchObject({ status: 'cancelled', lastError: PRINTER_GONE });
+    const audited = (await w.services.audit.forJob!(kept.body.job)).filter((r) => r.outcome === 'cancelled');
+    expect(audited).toEqual([expect.objectContaining({ action: 'deliver', actor: expect.stringMatching(/^printer:/), detail: { job: kept.body.job, reason: PRINTER_GONE } })]);
+    const globex = await handAgent(w.running.url, globexPrinterKey, 'spare-1');
+    expect(await w.services.printers.getPrinter('spare-1')).toMatchObject({ client: 'globex' });
+    expect(await w.services.printers.pendingDeliveries(['spare-1'], 'globex', 20)).toEqual([]);
+
+    // Had the row gone another way (a race, a database hand), the queue still hands a job to its own client's agents only.
+    const wb2 = await newWaybill();
+    renamed.ws.close();
+    await offline('spare-1-new');
+    const queued = await call('POST', `/v1/waybills/${wb2.id}/print`, w.acme, { printer: 'spare-1-new' });
+    expect(queued.status).toBe(202);
+    await w.t.exec("DELETE FROM printers WHERE name = 'spare-1-new'");
+    expect(await w.services.printers.pendingDeliveries(['spare-1-new'], 'globex', 20)).toEqual([]);
+    expect((await w.services.printers.pendingDeliveries(['spare-1-new'], 'acme', 20)).map((d) => d.jobId)).toEqual([queued.body.job]);
+    globex.ws.close();
   });
 
   it("gives the print component the agent's printers, creates and previews on the service with a warehouse key", async () => {

@@ -9,7 +9,7 @@ import { deliverNew, retryDelivery, type DeliveryDeps } from '../../src/printers
 import { NewPrinter, type Printer } from '../../src/printers/printer';
 import { SendFailure, sendRaw } from '../../src/printers/rawTcp';
 import { networkPolicy, printerAddress } from '../../src/printers/networkPolicy';
-import type { PrinterStore } from '../../src/printers/printerStore';
+import { PRINTER_GONE, type PrinterStore } from '../../src/printers/printerStore';
 import { jobPrintRefusal } from '../../src/waybills/printable';
 import { closedPort, fakePrinter, type FakePrinter } from '../support/fakePrinter';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
@@ -141,12 +141,16 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     expect(printer.jobs).toHaveLength(1);
   });
 
-  it('sends to the address the printer has now, and fails clearly once it is removed', async () => {
+  it('ends the kept jobs of a printer that is removed: cancelled, bytes shredded, audited; a retry sends nothing', async () => {
+    // Its name may be registered again, by another client's agent even: a job kept under it must not go there.
     await printer.off();
     const jobId = await job();
     await deliverNew({ ...deps, attempts: 1 }, { jobId, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
-    await printers.removePrinter('line-1');
-    expect(await retryDelivery(deps, jobId, 'cli:test')).toMatchObject({ status: 'failed', attempts: 0, error: 'printer "line-1" is no longer registered' });
+    expect(await printers.removePrinter('line-1', new Date())).toEqual([jobId]);
+    expect(await printers.getDelivery(jobId)).toMatchObject({ status: 'cancelled', lastError: PRINTER_GONE });
+    expect((await db.query('SELECT body, wrapped_key FROM print_deliveries WHERE job_id = ?', jobId))[0]).toEqual({ body: null, wrapped_key: null });
+    await expect(retryDelivery(deps, jobId, 'cli:test')).rejects.toMatchObject({ code: 'conflict' });
+    expect(await printers.removePrinter('line-1', new Date())).toBeUndefined();
   });
 
   it('checks the address again at every send: a host an insider changed in the database to another loopback address is never connected to', async () => {
