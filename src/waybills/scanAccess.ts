@@ -88,14 +88,16 @@ export async function scanWaybill(deps: ScanDeps, req: ScanRequest): Promise<Sca
 async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCourier): Promise<ScanResult> {
   const now = deps.now();
   const at = now.toISOString();
+  // Only a purpose of the list is recorded: the query's text is the caller's, and the audit log keeps forever.
+  const stated = (SCAN_PURPOSES as readonly string[]).includes(req.purpose) ? req.purpose : undefined;
 
   // A paired device's scans name the device too: one lost phone can be told from the courier's others.
   const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) => {
     const facts = { ...detail, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
-    return deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: req.purpose, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) });
+    return deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: stated, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) });
   };
   const refuse = async (code: RefusalCode, message: string, attempt?: ScanAttempt['outcome'], waybill?: WaybillRecord, retryAfter?: number) => {
-    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: req.purpose, at, outcome: attempt });
+    if (attempt) await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill?.id, purpose: stated, at, outcome: attempt });
     await audit('refuse', code, waybill?.waybillNo);
     await detectHarvest(deps, courier, now, req.requestId);
     return new WaybillError(code, message, [], retryAfter);
@@ -106,7 +108,7 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
     throw new CredentialRefused('forbidden', 'this courier credential is revoked');
   }
   if (courier.suspendedAt) throw await refuse('suspended', 'this courier is suspended; contact the carrier');
-  if (!(SCAN_PURPOSES as readonly string[]).includes(req.purpose))
+  if (stated === undefined)
     throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
 
   // A malformed token is refused before any lookup, but still counts as an unknown token.

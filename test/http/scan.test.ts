@@ -316,6 +316,13 @@ describe('courier scan API', () => {
     const cred = await courier(w, orders[0]!.carrier);
     await scan(w, w.tokens[0]!, cred);
     await scan(w, w.tokens[0]!, cred, 'return');
+    // A purpose off the list is refused, and its text is neither audited (the log keeps forever) nor stored.
+    const o = orders[0]!;
+    const typed = `${o.recipient.name} ${'street' in o.recipient.address ? o.recipient.address.street : o.recipient.address.line1}`;
+    expect((await scan(w, w.tokens[0]!, cred, encodeURIComponent(typed))).status).toBe(400);
+    const reader = new Database(path.join(w.dir, 'waybill.db'), { readonly: true });
+    expect(reader.prepare("SELECT purpose FROM audit_log WHERE outcome = 'invalid_purpose'").all()).toEqual([{ purpose: null }]);
+    reader.close();
     const db = fs.readFileSync(path.join(w.dir, 'waybill.db')).toString('utf8') + (fs.existsSync(path.join(w.dir, 'waybill.db-wal')) ? fs.readFileSync(path.join(w.dir, 'waybill.db-wal')).toString('utf8') : '');
     const logs = w.logs.join('\n');
     for (const o of orders.slice(0, 3)) {
