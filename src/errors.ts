@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'invalid_purpose' // a scan without a valid purpose
   | 'limited' // a rate or daily limit reached (retryAfterSeconds says when to come back)
   | 'bad_request' // a malformed request (not JSON, bad header)
+  | 'method_not_allowed' // HEAD on the API: a GET there may record a print or count a scan
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'printer_unreachable' // a network printer refused or did not answer

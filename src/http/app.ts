@@ -145,8 +145,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   // No API answer is ever kept by a browser, a service worker or a proxy: they carry personal data or
   // state that changes under them.
-  app.use('/v1', (_req, res, next) => {
+  app.use('/v1', (req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
+    // Express answers HEAD with the GET handler, and an API GET may have effects: a label fetch is a
+    // recorded print (a link checker's HEAD would make the first paper a reprint), a scan is counted.
+    if (req.method === 'HEAD') {
+      res.setHeader('Allow', 'GET');
+      return next(new WaybillError('method_not_allowed', 'HEAD is not served on the API: use GET'));
+    }
     next();
   });
 

@@ -48,6 +48,7 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_purpose: 400,
   limited: 429,
   bad_request: 400,
+  method_not_allowed: 405,
   unsupported_media_type: 415,
   payload_too_large: 413,
   printer_unreachable: 502,

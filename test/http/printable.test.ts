@@ -148,8 +148,12 @@ describe.each(STORE_BACKENDS)('%s: no label without a live waybill; print number
     expect(line.jobs).toHaveLength(0);
   });
 
-  it('counts paper only: JSON views and failed sends take no number, so the first paper has no reprint mark and the second says 重印 第1次', async () => {
+  it('counts paper only: JSON views, HEAD requests and failed sends take no number, so the first paper has no reprint mark and the second says 重印 第1次', async () => {
     const w = await created();
+    // A link checker's or a proxy's HEAD prints nothing: the API does not serve HEAD (a GET there may record a print).
+    const head = await call('HEAD', `/v1/waybills/${w.id}/label`);
+    expect([head.status, head.headers.get('allow'), head.headers.get('x-print-number')]).toEqual([405, 'GET', null]);
+    expect((await call('HEAD', '/v1/scan/abc?purpose=pickup')).status).toBe(405);
     for (let i = 0; i < 2; i++) {
       const view = await call('GET', `/v1/waybills/${w.id}/label?format=json`);
       expect(view.status).toBe(200);
