@@ -3,7 +3,9 @@
 // service sends jobs (their bytes base64) and the agent acknowledges each one.
 
 import { z } from 'zod';
-import { AnnouncedPrinter, PRINTER_NAME, type AgentPrinter } from './printersFile';
+import { PrinterName } from '../printers/printer';
+import { refusingControls } from '../validation/printableText';
+import { AnnouncedPrinter, type AgentPrinter } from './printersFile';
 
 /** The WebSocket path on the service; the agent authenticates with a `printer`-role key of its client. */
 export const AGENT_PATH = '/v1/agent';
@@ -19,7 +21,7 @@ export const AgentMessage = z.discriminatedUnion('type', [
     type: z.literal('ack'),
     jobId: JOB_ID,
     status: z.enum(['delivered', 'failed']),
-    error: z.string().max(300).optional(),
+    error: refusingControls(z.string().max(300)).optional(),
     nothingSent: z.boolean().optional(),
   }),
 ]);
@@ -31,7 +33,7 @@ export const ServiceMessage = z.discriminatedUnion('type', [
     type: z.literal('welcome'),
     printers: z.array(z.strictObject({ name: z.string(), registered: z.boolean(), reason: z.string().optional() })),
   }),
-  z.strictObject({ type: z.literal('job'), jobId: JOB_ID, printer: PRINTER_NAME, bytes: z.base64() }),
+  z.strictObject({ type: z.literal('job'), jobId: JOB_ID, printer: PrinterName, bytes: z.base64() }),
   /** Sent before the service closes the link on a protocol error. */
   z.strictObject({ type: z.literal('error'), message: z.string() }),
 ]);

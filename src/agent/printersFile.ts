@@ -3,9 +3,8 @@
 
 import { z } from 'zod';
 import { WaybillError } from '../errors';
+import { PrinterName } from '../printers/printer';
 import { checkRenderOptions, DPIS, PRINTER_FONT } from '../render/outputFormats';
-
-export const PRINTER_NAME = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'must be 1–40 lower-case letters, digits, dots, dashes or underscores');
 
 export const PrinterConnection = z.discriminatedUnion('kind', [
   /** Raw TCP ("port 9100"). Reached from the agent, on the warehouse LAN. */
@@ -18,7 +17,7 @@ export const PrinterConnection = z.discriminatedUnion('kind', [
 export type PrinterConnection = z.infer<typeof PrinterConnection>;
 
 const AgentPrinterFields = z.strictObject({
-  name: PRINTER_NAME,
+  name: PrinterName,
   language: z.enum(['zpl', 'tspl', 'cpcl']),
   dpi: z.number().pipe(z.literal(DPIS, { error: `must be one of ${DPIS.join(', ')}` })).default(203),
   /** The template matching the media loaded; the service default when absent. */

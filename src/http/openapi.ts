@@ -583,7 +583,7 @@ function relayBlock(): DocumentBlock {
             '200': {
               ...jsonAnswer('bridge or reject', 'RelayResolveAnswer', RelayResolveAnswer, { action: 'bridge', bindingId: EX.binding, target: '+8613962584017', timeLimitSeconds: 600 }),
             },
-            ...errors([401, 403, 415, 422, 429], {
+            ...errors([400, 401, 403, 415, 422, 429], {
               401: 'no valid telephony credential',
               403: { text: 'the telephony client is suspended until an operator reinstates it', code: 'suspended', detail: 'this telephony client is suspended until an operator reinstates it' },
               422: { text: 'invalid resolve request, with field paths', example: problemExample(422, { detail: 'the resolve request is invalid', errors: [{ path: 'ext', message: 'must be 1–4 digits' }] }) },
@@ -602,7 +602,7 @@ function relayBlock(): DocumentBlock {
           responses: {
             '201': jsonAnswer('recorded', 'RelayCallReceipt', RelayCallReceipt, { callId: receipt.callId, outcome: 'recorded' }),
             '200': jsonAnswer('the same receipt was recorded before (a retry)', 'RelayCallReceipt', RelayCallReceipt, { callId: receipt.callId, outcome: 'duplicate' }),
-            ...errors([401, 403, 409, 415, 422, 429], {
+            ...errors([400, 401, 403, 409, 415, 422, 429], {
               401: 'no valid telephony credential',
               403: { text: 'the telephony client is suspended until an operator reinstates it', code: 'suspended', detail: 'this telephony client is suspended until an operator reinstates it' },
               409: { text: 'a different receipt with this call id was already recorded', detail: 'a different receipt with this call id was already recorded' },

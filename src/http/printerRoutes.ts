@@ -8,16 +8,15 @@ import { actorOf } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { CopyKind } from '../privacy/copyPolicy';
 import { retryDelivery, type DeliveryDeps, type DeliveryResult } from '../printers/deliverJob';
-import type { Printer } from '../printers/printer';
 import type { Delivery } from '../printers/printerStore';
 import { requireRole, type AuthDeps } from './auth';
 import { Problem, sendProblem } from './problem';
-import { AGENT_ONLINE_MS, PRINTER_LANGUAGES } from '../printers/printer';
+import { AGENT_ONLINE_MS, PRINTER_LANGUAGES, PrinterName, type Printer } from '../printers/printer';
 import { DELIVERY_STATUSES } from '../printers/printerStore';
 import { present } from '../validation/present';
 
 export const PrintBody = z.strictObject({
-  printer: z.string().min(1).max(40).describe('a registered printer name (GET /v1/printers)'),
+  printer: PrinterName.describe('a registered printer name (GET /v1/printers)'),
   template: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id').optional().describe("the printer's template by default"),
   copies: z.array(CopyKind).min(1).optional().describe('which copies to print; all of the template by default'),
 });

@@ -18,6 +18,7 @@ import { issuesFromZod } from '../validation/zodIssues';
 import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
 import type { AuthThrottle } from './authThrottle';
+import { jsonBody } from './body';
 import { sendProblem } from './problem';
 import { rateLimit, type RateBuckets } from './rateLimit';
 import { present } from '../validation/present';
@@ -93,7 +94,7 @@ export const RelayCallReceipt = z.strictObject({ callId: z.string(), outcome: z.
 
 export function relayRoutes(deps: RelayRouteDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '4kb' }));
+  // The credential first, then the body (jsonBody: JSON only, UTF-8 only): a stranger's body is never read.
   router.use((req, res, next) => {
     deps.telephony.authenticate(bearer(req)).then((client) => {
       if (!client) {
@@ -107,6 +108,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
     }, next);
   });
   router.use(rateLimit(deps.guard.requestsPerSecond, deps.guard.rateBuckets));
+  router.use(jsonBody('4kb'));
 
   router.post('/resolve', async (req, res) => {
     const parsed = ResolveRequest.safeParse(req.body);

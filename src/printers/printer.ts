@@ -11,8 +11,11 @@ export type PrinterLanguage = (typeof PRINTER_LANGUAGES)[number];
 // A host name or an IPv4/IPv6 literal; no scheme, path or port (the port is its own field).
 const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]{2,45}\]?)$/;
 
+/** A printer's name, network or behind an agent: what print requests and jobs name it by. */
+export const PrinterName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'must be 1–40 lower-case letters, digits, dots, dashes or underscores');
+
 export const NewPrinter = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'must be 1–40 lower-case letters, digits, dots, dashes or underscores'),
+  name: PrinterName,
   host: z.string().max(253).regex(HOST, 'must be a host name or IP address (no scheme or port)'),
   port: z.coerce.number().int().min(1).max(65535).default(9100),
   language: z.enum(PRINTER_LANGUAGES),

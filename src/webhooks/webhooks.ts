@@ -11,6 +11,7 @@ import { ADMIN_EVENT_TYPES, WebhookEventType } from './events';
 import { newSecret, signatureHeader } from './signature';
 import type { OutboxEntry, WebhookEndpoint, WebhookRepository } from './webhookStore';
 import { inChunks } from '../eventLoop';
+import { refusingControls } from '../validation/printableText';
 
 /** How long the previous secret keeps signing after a rotation. */
 export const ROTATION_OVERLAP_MS = DAY_MS;
@@ -182,9 +183,8 @@ async function attempt(deps: WebhookDeliveryDeps, entry: OutboxEntry, endpoint: 
 
 /** A registration: the URL (http or https, no credentials in it) and an optional event filter. */
 export const NewWebhook = z.strictObject({
-  url: z
-    .string()
-    .max(2000)
+  // No control, bidi or lone surrogate: a NUL is refused by PostgreSQL, a CR LF silently dropped by the URL parser.
+  url: refusingControls(z.string().max(2000))
     .url()
     .refine((u) => /^https?:\/\//i.test(u), 'must be an http or https URL')
     // zod runs this after a failed url() too: a URL that does not parse is that check's issue alone.
