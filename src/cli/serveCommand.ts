@@ -144,7 +144,8 @@ export async function serveCommand(
     checkReady: () => store.ping(),
     draining: () => draining,
     now,
-    log: (entry) => (entry.level === 'error' ? logger.error(entry) : entry.level === 'warn' ? logger.warn(entry) : logger.info(entry)),
+    // The entry's level picks pino's method and is not repeated in the line (pino writes its own, numeric).
+    log: ({ level, ...entry }) => (level === 'error' ? logger.error(entry) : level === 'warn' ? logger.warn(entry) : logger.info(entry)),
   });
   const sweep = async () => {
     try {
