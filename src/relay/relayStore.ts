@@ -118,8 +118,11 @@ export interface RelayRepository {
   countHeld(number: string, now: string): Promise<number>;
   /** The number's extensions held after `now`. */
   heldExtensions(number: string, now: string): Promise<string[]>;
-  /** The binding whose slot number + ext is held after `now`. */
-  holder(number: string, ext: string, now: string): Promise<RelayBinding | undefined>;
+  /**
+   * The binding whose slot number + ext is held after `now`, and whether its waybill is cancelled (a crash
+   * between a cancel's commit and the end of its bindings leaves them live: they must not bridge).
+   */
+  holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillCancelled: boolean }) | undefined>;
   /** Every binding of a waybill, by validFrom, recipient before sender, then id (bytewise). */
   forWaybill(waybillId: string): Promise<RelayBinding[]>;
   /**
@@ -261,10 +264,11 @@ export class RelayStore {
   /** The binding a number + extension leads to, while its slot is held; undefined when free or unknown. */
   async lookup(number: string, ext: string, now: Date): Promise<{ binding: RelayBinding; state: RelayLookupState } | undefined> {
     const nowIso = now.toISOString();
-    const binding = await this.repo.holder(number, ext, nowIso);
-    if (!binding) return undefined;
+    const held = await this.repo.holder(number, ext, nowIso);
+    if (!held) return undefined;
+    const { waybillCancelled, ...binding } = held;
     if (binding.leaseId) return { binding, state: 'provisional' };
-    const live = !binding.endedAt && binding.expiresAt > nowIso;
+    const live = !binding.endedAt && binding.expiresAt > nowIso && !waybillCancelled;
     return { binding, state: live ? 'live' : 'quarantined' };
   }
 

@@ -223,16 +223,18 @@ export class SqlRelayRepository implements RelayRepository {
     return rows.map((r) => r.ext);
   }
 
-  async holder(number: string, ext: string, now: string): Promise<RelayBinding | undefined> {
+  async holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillCancelled: boolean }) | undefined> {
     const row = await this.d.db
       .selectFrom('relay_slots as s')
       .innerJoin('relay_bindings as b', 'b.id', 's.binding_id')
+      .leftJoin('waybills as w', 'w.id', 'b.waybill_id')
       .selectAll('b')
+      .select('w.status as waybill_status')
       .where('s.number', '=', number)
       .where('s.ext', '=', ext)
       .where('s.held_until', '>', now)
       .executeTakeFirst();
-    return row && toBinding(row);
+    return row && { ...toBinding(row), waybillCancelled: row.waybill_status === 'cancelled' };
   }
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {

@@ -235,6 +235,22 @@ describe('relay numbers', () => {
     }
   });
 
+  it('never bridges the number of a cancelled parcel, even when the process died before the cancel ended its bindings', async () => {
+    const w = await world();
+    try {
+      const waybill = (await w.store.findWaybillByNo(w.printed[0].waybillNo))!;
+      expect((await w.resolve(0)).body.action).toBe('bridge');
+      // The cancel as its commit left it, before its bindings were ended (the crash).
+      const at = w.clock.now.toISOString();
+      expect(await w.store.recordEvent(waybill.id, { type: 'cancelled', at, actor: 'test', from: { status: waybill.status }, status: 'cancelled' })).toBe(true);
+      expect((await w.relayStore.forWaybill(waybill.id)).every((b) => !b.endedAt)).toBe(true);
+      expect((await w.resolve(0)).body).toMatchObject({ action: 'reject', reason: 'expired' });
+      expect((await w.resolve(1)).body.action).toBe('bridge'); // another parcel's number is untouched
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('ends a returned parcel like a delivered one: the purge in the grace period, the relay number after the after-sales days', async () => {
     const w = await world();
     try {
