@@ -620,7 +620,7 @@ export class SqlWaybillRepository implements WaybillStore {
     };
   }
 
-  async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert): Promise<boolean> {
+  async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert, trail?: AuditChain): Promise<boolean> {
     // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
     const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
     const { db } = this.d;
@@ -650,6 +650,8 @@ export class SqlWaybillRepository implements WaybillStore {
       const hook = lifecycleEventType(event.type);
       if (hook) yield* writeWaybillOutbox(db, waybillId, hook, event.at);
       if (alert) yield* insertAlert(db, alert);
+      // Last, so that the audit head is held only until the commit.
+      if (trail) yield* appendSteps(trail);
       return true;
     });
   }
@@ -682,7 +684,7 @@ export class SqlWaybillRepository implements WaybillStore {
     return rows.map(toWaybill);
   }
 
-  async shred(waybillId: string, at: string): Promise<boolean> {
+  async shred(waybillId: string, at: string, trail?: AuditChain): Promise<boolean> {
     // Conditional on not yet purged: of two instances sweeping at once, exactly one gets true.
     const { db } = this.d;
     return this.d.transaction(function* () {
@@ -690,6 +692,7 @@ export class SqlWaybillRepository implements WaybillStore {
       if (changes !== 1) return false;
       yield* step(db.deleteFrom('pickup_rights').where('waybill_id', '=', waybillId));
       yield* writeWaybillOutbox(db, waybillId, 'waybill.purged', at, { purged: true });
+      if (trail) yield* appendSteps(trail);
       return true;
     });
   }

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import type { AuditLog } from '../audit/auditLog';
+import type { AuditEntry } from '../audit/auditRecord';
 import type { Courier } from '../couriers/courier';
 import { NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
@@ -96,15 +97,15 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
     if (tries === TRIES) throw new WaybillError('conflict', 'the waybill keeps changing; try again');
     waybill = await liveWaybill(deps.store, req.waybillNo, courier);
     const decided = await decide(deps, waybill, req, courier, at);
-    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor))) change = decided;
+    // The event's audit record commits with it: a crash cannot leave a cancel or a correction unaudited.
+    const record: AuditEntry =
+      event.type === 'correction'
+        ? { at, actor: req.actor, action: 'correct', waybillNo: waybill.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: decided.from.status } }
+        : { at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: event.type, requestId: req.requestId, ...detailOf({ ...decided.detail, ...deviceOf(req) }) };
+    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor), deps.audit.chain([record]))) change = decided;
   }
   if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill!.id, type: event.type, at, outcome: 'ok' });
   if (deps.relay) await followRelay(deps.relay, waybill!.id, waybill!.createdAt, effect, now);
-  await deps.audit.append(
-    event.type === 'correction'
-      ? { at, actor: req.actor, action: 'correct', waybillNo: waybill!.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: change.from.status } }
-      : { at, actor: req.actor, action: 'event', waybillNo: waybill!.waybillNo, outcome: event.type, requestId: req.requestId, ...detailOf({ ...change.detail, ...deviceOf(req) }) },
-  );
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
@@ -227,9 +228,9 @@ export async function purgeDue(deps: LifecycleDeps, batch = 500): Promise<number
       // The relay bindings end first: a crash between the two leaves the waybill due, and the next sweep
       // ends (again: it is idempotent) and shreds it; never a shredded waybill whose real number still rings.
       await deps.relay?.provider.end(w.id, new Date(at));
-      if (!(await deps.store.shred(w.id, at))) continue;
-      await deps.audit.append({ at, actor: 'system', action: 'purge', waybillNo: w.waybillNo, outcome: 'shredded', detail: { status: w.status } });
-      purged++;
+      // Its audit record commits with it.
+      const trail = deps.audit.chain([{ at, actor: 'system', action: 'purge', waybillNo: w.waybillNo, outcome: 'shredded', detail: { status: w.status } }]);
+      if (await deps.store.shred(w.id, at, trail)) purged++;
     }
     if (due.length < batch) return purged;
   }

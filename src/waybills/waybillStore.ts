@@ -258,9 +258,10 @@ export interface WaybillStore {
   /**
    * Records a lifecycle event and the state it leads to, only if the waybill is still in the state the
    * decision was made on (`from`): of two racing events at most one applies. False when it was not.
-   * `purgeAfter` (when given) can only move the purge earlier.
+   * `purgeAfter` (when given) can only move the purge earlier. The alert and the audit records (`trail`)
+   * are written in the same transaction: a crash keeps all of them or none.
    */
-  recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert): Promise<boolean>;
+  recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert, trail?: AuditChain): Promise<boolean>;
   /** Whether this courier opened this waybill with a scan of this purpose. */
   hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean>;
   recordEventAttempt(attempt: EventAttempt): Promise<void>;
@@ -270,9 +271,10 @@ export interface WaybillStore {
   dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
   /**
    * Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone".
-   * False when it was already shredded (another instance's sweep got there first).
+   * False when it was already shredded (another instance's sweep got there first). Its audit records
+   * (`trail`) commit with it.
    */
-  shred(waybillId: string, at: string): Promise<boolean>;
+  shred(waybillId: string, at: string, trail?: AuditChain): Promise<boolean>;
   /** Sealed boxes not wrapped by `keyId`, at most `limit` at a time, for key rotation. */
   sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]>;
   replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;

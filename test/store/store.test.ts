@@ -100,8 +100,11 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     expect(await store.findWaybillById('w1')).toMatchObject({ status: 'delivered', purgeAfter: '2026-12-01T10:00:00.000Z' });
     expect(await store.findWaybillById('w2')).toMatchObject({ status: 'picked_up', purgeAfter: '2027-03-01T00:00:00.000Z' });
     expect((await store.dueForPurge('2026-12-02T00:00:00.000Z', 10)).map((w) => w.id)).toEqual(['w1']);
-    expect(await store.shred('w1', '2026-12-02T00:00:00.000Z')).toBe(true);
-    expect(await store.shred('w1', '2026-12-03T00:00:00.000Z')).toBe(false); // already shredded: the first time stands
+    // The purge's audit record commits with the shred: one record, however many sweeps try.
+    const purge = (at: string) => t.stores.audit.chain([{ at, actor: 'system', action: 'purge', waybillNo: 'ZT1000000000009', outcome: 'shredded' }]);
+    expect(await store.shred('w1', '2026-12-02T00:00:00.000Z', purge('2026-12-02T00:00:00.000Z'))).toBe(true);
+    expect(await store.shred('w1', '2026-12-03T00:00:00.000Z', purge('2026-12-03T00:00:00.000Z'))).toBe(false); // already shredded: the first time stands
+    expect((await t.stores.audit.forWaybill('ZT1000000000009')).map((r) => r.at)).toEqual(['2026-12-02T00:00:00.000Z']);
     const shredded = await store.findWaybillById('w1');
     expect(shredded?.sealed).toBeUndefined();
     expect(shredded?.purgedAt).toBe('2026-12-02T00:00:00.000Z');

@@ -100,16 +100,21 @@ describe.each(STORE_BACKENDS)('%s waybill lifecycle', (_name, backend) => {
     await t.close();
   });
 
-  it('writes an alert given with an event in the same transaction: none when the event is not stored', async () => {
+  it('writes an alert and the audit record given with an event in the same transaction: none when the event is not stored', async () => {
     const t = await backend.open();
     const w = await newWaybill(t.stores, true);
     const alert = { at: NOW.toISOString(), kind: 'waybill_reopened', detail: `waybill ${w.waybillNo} corrected from cancelled to printed by test` };
     const reopen = { type: 'correction', at: NOW.toISOString(), actor: 'test', from: { status: 'cancelled' as const }, status: 'printed' as const };
-    expect(await t.stores.store.recordEvent(w.id, reopen, undefined, alert)).toBe(false); // it was never cancelled
+    const trail = () => t.stores.audit.chain([{ at: NOW.toISOString(), actor: 'test', action: 'correct', waybillNo: w.waybillNo, outcome: 'printed', detail: { from: 'cancelled' } }]);
+    const corrections = async () => (await t.stores.audit.forWaybill(w.waybillNo)).filter((r) => r.action === 'correct');
+    expect(await t.stores.store.recordEvent(w.id, reopen, undefined, alert, trail())).toBe(false); // it was never cancelled
     expect(await t.stores.store.listAlerts({ kind: 'waybill_reopened', limit: 10 })).toEqual([]);
+    expect(await corrections()).toEqual([]);
     await post(t.stores, w.waybillNo, { type: 'cancelled' });
-    expect(await t.stores.store.recordEvent(w.id, reopen, undefined, alert)).toBe(true);
+    expect(await t.stores.store.recordEvent(w.id, reopen, undefined, alert, trail())).toBe(true);
     expect(await t.stores.store.listAlerts({ kind: 'waybill_reopened', limit: 10 })).toEqual([expect.objectContaining({ detail: alert.detail })]);
+    expect(await corrections()).toEqual([expect.objectContaining({ outcome: 'printed' })]);
+    expect((await t.stores.audit.verify()).ok).toBe(true);
     await t.close();
   });
 
