@@ -16,7 +16,7 @@ import { JsonSink, LabelSink, type WaybillSink } from './printing/waybillSink';
 import { BARCODE_MODES, DPIS, FORMAT_NAMES, TEXT_MODES, checkRenderOptions, labelRenderer, type Dpi, type OutputFormat, type RenderOptions } from './render/outputFormats';
 import type { BarcodeMode, TextMode } from './render/composeLabel';
 import { printerRenderOptions } from './printers/printer';
-import { checkpointDeps, deliveryDeps, openServices, relayDeps, type Services } from './wiring';
+import { checkpointDeps, deliveryDeps, openServices, relayDeps, sweepDeadPrints, type Services } from './wiring';
 import { memoryOutput } from './render/memoryOutput';
 import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
@@ -270,7 +270,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
 
   return withServices(config, io, async (services) => {
     // What killed prints left (provisional relay numbers, staged records, .partial files) goes before this one starts.
-    await services.leases.sweep();
+    await sweepDeadPrints(services);
     const deps = {
       store: services.store,
       audit: services.audit,

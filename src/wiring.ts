@@ -3,7 +3,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import type { ChainedAuditLog, CheckpointHead } from './audit/auditLog';
+import { AUDIT_GROUP, type ChainedAuditLog, type CheckpointHead } from './audit/auditLog';
 import type { ApiKeyStore } from './auth/apiKeyStore';
 import type { Config } from './config/config';
 import type { CourierStore } from './couriers/courierStore';
@@ -115,6 +115,17 @@ export function relayPoolReading(s: Services, now: () => Date = () => new Date()
 /** Signing the audit head into the checkpoint directory (`waybill audit checkpoint`, serve's schedule). */
 export function checkpointDeps(s: Services, now: () => Date = () => new Date()) {
   return { dir: s.config.auditCheckpointDir, signer: s.keys.auditSigner, head: (after?: CheckpointHead) => s.audit.checkpointHead(after), now };
+}
+
+/**
+ * What killed prints left: their leases' leftovers (provisional relay numbers, staged records, .partial
+ * files), and the audit records a save kept that its process did not live to append.
+ */
+export async function sweepDeadPrints(s: Services) {
+  const dead = await s.leases.sweep();
+  let audited = 0;
+  for (let n = 1; n; audited += n) n = (await s.audit.appendPending?.(AUDIT_GROUP)) ?? 0;
+  return { ...dead, audited };
 }
 
 /**

@@ -31,6 +31,12 @@ export interface AuditLog {
    * entries now.
    */
   chain(entries: readonly AuditEntry[]): AuditChain;
+  /**
+   * Appends, `limit` to a transaction, the entries a save kept to append after it (WaybillStore.savePrintJob
+   * `pending`): of one print job, or of any (the sweep, after a crash between a save and its records).
+   * Returns how many. Optional so that simple fakes need not implement it; the stored log does.
+   */
+  appendPending?(limit: number, jobId?: string): Promise<number>;
   /** That waybill's records, oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
   /**
@@ -69,11 +75,19 @@ export interface AuditRepository {
   checkpointHead(after?: CheckpointHead): Promise<CheckpointHead | undefined>;
   /** Oldest first. */
   forWaybill(waybillNo: string): Promise<AuditRecord[]>;
+  /**
+   * In one transaction: takes up to `limit` entries a save kept (of this job, or of any), in order, and
+   * stores the records `chainOf` makes of them after the head. Returns how many it took.
+   */
+  appendPending(limit: number, chainOf: (entries: AuditEntry[]) => AuditChain, jobId?: string): Promise<number>;
   /** Records whose detail's `job` is this id, oldest first. */
   forJob(jobId: string): Promise<AuditRecord[]>;
   /** The head, then every record in seq order, all from one snapshot while others keep appending; `read` may stop early. */
   readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T>;
 }
+
+/** Records a long print writes to one transaction after its save (and the sweep, of what a crash left kept). */
+export const AUDIT_GROUP = 200;
 
 /** At most this many records share one group commit (a bounded transaction). */
 const MAX_GROUP = 256;
@@ -146,6 +160,10 @@ export class ChainedAuditLog implements Required<AuditLog> {
   chain(entries: readonly AuditEntry[]): AuditChain {
     entries.forEach(checkEntry);
     return (head) => this.linkAll(head, entries).records;
+  }
+
+  appendPending(limit: number, jobId?: string): Promise<number> {
+    return this.repo.appendPending(limit, (entries) => this.chain(entries), jobId);
   }
 
   /** Stores the entries after the head in one transaction; returns each entry's record (not the key change records). */

@@ -11,7 +11,7 @@ import { createServer } from '../http/server';
 import { malformedRequestProblem } from '../http/problem';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
-import { deliveryDeps, relayDeps, relayPoolReading, sweepExpired, type Services } from '../wiring';
+import { deliveryDeps, relayDeps, relayPoolReading, sweepDeadPrints, sweepExpired, type Services } from '../wiring';
 import { checkpointDeps } from '../wiring';
 import { startCheckpoints } from './auditCheckpoints';
 import { webhookDeliveryDeps, webhookNetworkPolicy } from '../wiring';
@@ -150,11 +150,11 @@ export async function serveCommand(
   const sweep = async () => {
     try {
       // First the leftovers of dead prints (at start-up: of a crash before it), so their slots are free.
-      const dead = await services.leases.sweep();
+      const dead = await sweepDeadPrints(services);
       const swept = await sweepExpired(services, now);
       const keysForgotten = await services.idempotency.expire(new Date(Date.now() - IDEMPOTENCY_TTL_MS));
       const rateBucketsForgotten = await services.rateBuckets.forgetFull(Math.max(BUCKETS_IDLE_SECONDS, authBucketsRefillSeconds(authFailures)));
-      if (Object.values(swept).some(Boolean) || keysForgotten || rateBucketsForgotten || dead.leases || dead.bindings || dead.staged || dead.files)
+      if (Object.values(swept).some(Boolean) || keysForgotten || rateBucketsForgotten || Object.values(dead).some(Boolean))
         logger.info({
           event: 'purge',
           ...swept,
@@ -164,6 +164,7 @@ export async function serveCommand(
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,
           partialFilesRemoved: dead.files,
+          auditRecordsAppended: dead.audited,
         });
     } catch (e) {
       logger.error({ event: 'purge_failed', error: (e as Error).name });

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { letRequestsIn, nextTurn } from '../eventLoop';
-import type { AuditChain, AuditLog } from '../audit/auditLog';
+import { AUDIT_GROUP, type AuditChain, type AuditLog } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
 import { UniqueViolation, WaybillError, type Issue } from '../errors';
 import type { Order } from '../order/orderSchema';
@@ -121,6 +121,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const trail: { waybillNo: string; pieces: number }[] = [];
   const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces);
   let staged = false;
+  let saved: SavedTrail = {};
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
   try {
     let group: { id: string; order: Order }[] = [];
@@ -198,7 +199,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       await letRequestsIn();
     }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...savedTrail(deps.audit, trail, trailEntry) });
+    saved = savedTrail(deps.audit, trail, trailEntry);
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...saved });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -216,7 +218,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
-  if (!inSave(trail)) await inAuditGroups(deps.audit, trail, trailEntry);
+  if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
   return summary;
 }
 
@@ -254,7 +256,7 @@ export async function reprintWaybills(
     if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
     return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
   };
-  let saved: { trail?: AuditChain } = {};
+  let saved: SavedTrail = {};
   // Paper takes the next print number by a claim under the run's lease, before anything is laid out: of
   // reprints of one waybill running at once (HTTP requests, `serve --workers`, CLI runs, other instances)
   // each gets a number of its own, and its save never meets another's. The save lets the claims go with
@@ -290,14 +292,15 @@ export async function reprintWaybills(
       req.onProgress?.(orderIndex + 1);
     }
     await req.sink.finish();
-    // A view saves nothing; records not written with the save follow it.
+    // A view saves nothing; records not written with the save are kept with it and follow it.
     saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
     if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true } : {}), ...saved });
   } catch (e) {
     await lease?.drop();
     throw e;
   }
-  if (!saved.trail) await inAuditGroups(deps.audit, req.waybills, entry);
+  if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
+  else if (!paper) await inAuditGroups(deps.audit, req.waybills, entry);
   return done;
 }
 
@@ -367,24 +370,32 @@ function areasOf(order: Order, lang: Lang) {
   return { sender: partyArea(order.sender.address, lang), recipient: partyArea(order.recipient.address, lang) };
 }
 
-/** Audit records written in one transaction. */
-const AUDIT_GROUP = 200;
 /** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */
 const AUDIT_COLLECT_EVERY = 1000;
 
 /**
- * Whether a print's trail goes into its save's transaction (saved and audited, or neither: a crash
- * between the two left waybills live with no record of their print): every create and short print. A
- * longer trail follows the save in groups, so the save's hold on the audit head (and SQLite's write lock)
- * stays short.
+ * What a print's save takes of its trail. A create or a short print's records go into its transaction
+ * (saved and audited, or neither). A longer trail is only kept with the save (`pending`, cheap rows) and
+ * appended after it in groups (appendKept), so the save's hold on the audit head (and SQLite's write lock)
+ * stays short; what a crash leaves kept, the next sweep appends (wiring.ts: sweepDeadPrints).
  */
-function inSave(trail: readonly unknown[]): boolean {
-  return trail.length > 0 && trail.length <= AUDIT_GROUP;
+function savedTrail<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): SavedTrail {
+  if (!items.length) return {};
+  const entries = items.map((item, i) => entry(item, i));
+  return entries.length <= AUDIT_GROUP ? { trail: audit.chain(entries) } : { pending: entries };
 }
+type SavedTrail = { trail?: AuditChain; pending?: AuditEntry[] };
 
-/** The save's part of a print's trail: its records when they go into the save (inSave), else nothing. */
-function savedTrail<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): { trail?: AuditChain } {
-  return inSave(items) ? { trail: audit.chain(items.map(entry)) } : {};
+/** A saved print's kept records onto the chain, AUDIT_GROUP to a transaction, with a turn for other requests between. */
+async function appendKept(audit: AuditLog, jobId: string, entries: readonly AuditEntry[]): Promise<void> {
+  if (!audit.appendPending) return inAuditGroups(audit, entries, (e) => e); // a log that keeps nothing (test fakes)
+  for (let done = 0; ; ) {
+    const n = await audit.appendPending(AUDIT_GROUP, jobId);
+    if (!n) return;
+    done += n;
+    if (done % AUDIT_COLLECT_EVERY === 0) collectGarbage();
+    await nextTurn();
+  }
 }
 
 /**

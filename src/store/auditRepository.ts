@@ -4,7 +4,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import type { AuditChain, AuditRepository, CheckpointHead } from '../audit/auditLog';
-import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
+import type { AuditAction, AuditEntry, AuditHead, AuditRecord } from '../audit/auditRecord';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -59,8 +59,34 @@ export function* appendSteps(next: AuditChain) {
   return records.at(-1);
 }
 
+/** Steps of a save that keep a print's audit entries until appendPending takes them (chunked under the bound-value limits). */
+export function* keepPendingSteps(db: Kysely<Schema>, jobId: string, entries: readonly AuditEntry[]) {
+  for (let i = 0; i < entries.length; i += 500)
+    yield* step(db.insertInto('audit_pending').values(entries.slice(i, i + 500).map((e, k) => ({ job_id: jobId, idx: i + k, entry: JSON.stringify(e) }))));
+}
+
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly d: Database) {}
+
+  appendPending(limit: number, chainOf: (entries: AuditEntry[]) => AuditChain, jobId?: string): Promise<number> {
+    const { db } = this.d;
+    return this.d.transaction(function* () {
+      // Taken by deleting them: of two takers at once (the print itself, a sweep) the second waits for the
+      // first's rows and finds them gone, so each entry is appended once.
+      let oldest = db.selectFrom('audit_pending').select(['job_id', 'idx']).orderBy('job_id').orderBy('idx').limit(limit);
+      if (jobId !== undefined) oldest = oldest.where('job_id', '=', jobId);
+      const { rows } = yield* step(
+        db
+          .deleteFrom('audit_pending')
+          .where((eb) => eb(eb.refTuple('job_id', 'idx'), 'in', oldest.$asTuple('job_id', 'idx')))
+          .returning(['job_id', 'idx', 'entry']),
+      );
+      if (!rows.length) return 0;
+      rows.sort((a, b) => (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : a.idx - b.idx));
+      yield* appendSteps(chainOf(rows.map((r) => JSON.parse(r.entry) as AuditEntry)));
+      return rows.length;
+    });
+  }
 
   append(next: AuditChain): Promise<AuditRecord | undefined> {
     // One write transaction from its first statement: SQLite's write lock, PostgreSQL's row lock on the

@@ -743,6 +743,19 @@ export const MIGRATIONS: Migration[] = [
         reason       text NOT NULL
       );`,
   },
+  {
+    version: 31,
+    // A long print's audit records follow its save in groups; they are kept with the save until then, so a
+    // crash between the two cannot leave its waybills recorded without them (auditLog.ts: appendPending).
+    name: 'audit records kept with a save until appended',
+    sql: () => `
+      CREATE TABLE audit_pending (
+        job_id text NOT NULL,
+        idx    integer NOT NULL,
+        entry  text NOT NULL,
+        PRIMARY KEY (job_id, idx)
+      );`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

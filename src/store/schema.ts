@@ -214,6 +214,8 @@ export interface Schema {
   station_verifications: { id: GeneratedId; station_id: string; waybill_id: string | null; at: string; outcome: string };
   /** Suspended stations (migration 30): too many wrong verify answers in an hour. */
   station_suspensions: { station_id: string; suspended_at: string; reason: string };
+  /** Audit entries of a saved print still to be appended to the chain (migration 31). */
+  audit_pending: { job_id: string; idx: number; entry: string };
   /** A courier's paired handhelds (migration 19): the hash of each device credential's secret. */
   courier_devices: { id: string; courier_id: string; name: string; secret_hash: Buffer; created_at: string; revoked_at: string | null; last_used_at: string | null };
   /** One-use pairing codes (migration 19), keyed by the code's hash; the code itself is never stored. */

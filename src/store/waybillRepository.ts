@@ -34,7 +34,8 @@ import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import type { AuditChain } from '../audit/auditLog';
-import { appendSteps } from './auditRepository';
+import type { AuditEntry } from '../audit/auditRecord';
+import { appendSteps, keepPendingSteps } from './auditRepository';
 import { leaseLost } from '../printing/printLeases';
 import type { UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
@@ -351,9 +352,9 @@ export class SqlWaybillRepository implements WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain } = {},
+    run: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] } = {},
   ): Promise<void> {
-    const { leaseId, staged = false, claimed = false, trail } = run;
+    const { leaseId, staged = false, claimed = false, trail, pending } = run;
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -402,6 +403,8 @@ export class SqlWaybillRepository implements WaybillStore {
           for (const part of chunks(job.batch))
             yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId }))));
         }
+        // A long trail is kept to be appended after the save (AuditLog.appendPending), never lost to a crash.
+        if (pending?.length) yield* keepPendingSteps(db, job.id, pending);
         // Last, so that the audit head is held only until the commit.
         if (trail) yield* appendSteps(trail);
       });

@@ -3,6 +3,7 @@
 // src/store/). Records hold sealed boxes and keyed hashes only; no field here is personal data in the clear.
 
 import type { AuditChain } from '../audit/auditLog';
+import type { AuditEntry } from '../audit/auditRecord';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type { UnstoredLease } from '../relay/relayStore';
@@ -208,7 +209,12 @@ export interface WaybillStore {
    * `claimed`, the print numbers the run claimed under its lease (claimPrintNo) are let go in the same
    * transaction, as its copies now hold them.
    */
-  savePrintJob(job: PrintJobRecord, waybills: WaybillRecord[], copies: CopyPrintRecord[], run?: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain }): Promise<void>;
+  savePrintJob(
+    job: PrintJobRecord,
+    waybills: WaybillRecord[],
+    copies: CopyPrintRecord[],
+    run?: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] },
+  ): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere
    * until its save moves them; the lease's drop or sweep deletes them. So a long print need not hold every

@@ -1,6 +1,7 @@
 // A batch's audit trail: one record per waybill, in the orders' order, on an intact chain, however many
 // transactions the print writes them in; a reprint of many waybills likewise. A short print's records
-// commit in its save's transaction.
+// commit in its save's transaction; a long print's are kept with its save, so a process that dies after
+// the save leaves them for the next sweep to append, each once.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -76,6 +77,31 @@ describe.each(STORE_BACKENDS)('%s: a print and its audit records', (_name, backe
     const printed = await print();
     expect([await count('waybills'), await count('print_jobs')]).toEqual([1, 1]);
     expect((await t.stores.audit.forJob(printed.jobId)).map((r) => [r.action, r.waybillNo])).toEqual([['print', printed.waybills[0]!.waybillNo]]);
+    expect((await t.stores.audit.verify()).ok).toBe(true);
+    await t.close();
+  });
+
+  it('keep a long print\'s records with its save: a process dying after the save leaves them to the next sweep, each appended once', async () => {
+    const t = await backend.open();
+    const orders = Array.from({ length: BATCH }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `K-${i}` }));
+    // The process dies once the save has committed, before it appends a record.
+    const dying = Object.assign(Object.create(Object.getPrototypeOf(t.stores.audit)), t.stores.audit, {
+      appendPending: () => Promise.reject(new Error('killed after the save')),
+    });
+    await expect(printWaybills(printDeps({ store: t.stores.store, audit: dying }), { ...request, orders, sink: new JsonSink(memoryOutput().stream) })).rejects.toThrow('killed');
+    const job = ((await t.query('SELECT id FROM print_jobs')) as { id: string }[])[0]!.id;
+    expect(await t.stores.audit.forJob(job)).toEqual([]);
+
+    // The next process's sweep appends them, in the orders' order; another sweep finds nothing left.
+    const other = await t.reopen();
+    const [a, b] = await Promise.all([t.stores.audit.appendPending(200), other.audit.appendPending(200)]);
+    let rest = a + b;
+    for (let n = 1; n; rest += n) n = await t.stores.audit.appendPending(200);
+    expect(rest).toBe(BATCH);
+    const saved = (await t.query('SELECT order_id, waybill_no FROM waybills')) as { order_id: string; waybill_no: string }[];
+    const inOrder = saved.sort((x, y) => Number(x.order_id.slice(2)) - Number(y.order_id.slice(2))).map((w) => w.waybill_no);
+    expect((await t.stores.audit.forJob(job)).map((r) => [r.action, r.waybillNo])).toEqual(inOrder.map((no) => ['print', no]));
+    expect(Number((await t.query('SELECT count(*) AS n FROM audit_pending'))[0]!.n)).toBe(0);
     expect((await t.stores.audit.verify()).ok).toBe(true);
     await t.close();
   });
