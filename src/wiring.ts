@@ -142,6 +142,7 @@ export async function sweepExpired(s: Services, now: () => Date) {
   const callReceiptsForgotten = await s.relayStore.forgetOldCalls(now());
   const alertsForgotten = await forgetOldAlerts(s.store, s.config.alertKeepDays, now());
   const telephonyAnswersForgotten = await s.telephony.forgetOldAnswers(now());
+  if (shredded || relayBindingsExpired || printJobsExpired) await s.store.dropOldPages();
   return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
 }
 

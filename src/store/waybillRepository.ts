@@ -700,6 +700,10 @@ export class SqlWaybillRepository implements WaybillStore {
     });
   }
 
+  async dropOldPages(): Promise<void> {
+    // PostgreSQL keeps old row versions until VACUUM reuses their space (docs/privacy.md says so).
+  }
+
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
     const rows = await this.d.db.selectFrom('waybills').selectAll().where('wrapped_key', 'is not', null).where('key_id', '<>', keyId).limit(limit).execute();
     return rows.map(toWaybill);

@@ -281,6 +281,8 @@ export interface WaybillStore {
    * (`trail`) commit with it.
    */
   shred(waybillId: string, at: string, trail?: AuditChain): Promise<boolean>;
+  /** After shredding: drops what the database still keeps of pages as they were (SQLite's WAL); nothing elsewhere. */
+  dropOldPages(): Promise<void>;
   /** Sealed boxes not wrapped by `keyId`, at most `limit` at a time, for key rotation. */
   sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]>;
   replaceSealed(waybillId: string, sealed: SealedBox): Promise<void>;

@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { MIGRATIONS } from '../../src/store/migrations';
 import { openStores } from '../../src/store/openStores';
 import { PAGE_CACHE_KB, SqliteStore } from '../../src/store/sqliteStore';
@@ -33,6 +37,24 @@ describe('SQLite file', () => {
     expect(store.database.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KB);
     expect(PAGE_CACHE_KB).toBeLessThanOrEqual(4000);
     await store.close();
+  });
+});
+
+describe('SQLite file after a shred', () => {
+  it('keeps nothing of the sealed data: neither in the file\'s free space nor in the WAL', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-shred-'));
+    const file = path.join(dir, 'waybill.db');
+    const store = SqliteStore.open(file);
+    const ciphertext = randomBytes(900); // a sealed order's size; random, so any 32 bytes of it are its own
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009', { sealed: { keyId: 'k1', wrappedKey: randomBytes(60), ciphertext } })], []);
+    const onDisk = () => Buffer.concat([file, `${file}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
+    store.database.pragma('wal_checkpoint(PASSIVE)'); // as the service's checkpoints do: the row is in the file too
+    expect(onDisk().includes(ciphertext.subarray(100, 132))).toBe(true);
+    expect(await store.shred('w1', '2026-12-02T00:00:00.000Z')).toBe(true);
+    await store.dropOldPages();
+    expect(onDisk().includes(ciphertext.subarray(100, 132))).toBe(false);
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
