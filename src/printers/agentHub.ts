@@ -173,23 +173,27 @@ export class AgentHub implements AgentDispatch {
     const job = conn.inflight.get(msg.jobId);
     if (!job) return; // not ours (already ended by a deadline, or never sent on this link)
     const error = msg.status === 'failed' ? `printer "${job.printer}" (via agent): ${msg.error ?? 'did not take the job'}` : undefined;
-    await this.finish(conn, msg.jobId, msg.status, error);
+    // The bytes were the agent's: unless it says no byte reached the printer, part of them may be on paper.
+    await this.finish(conn, msg.jobId, msg.status, error, msg.status === 'failed' && msg.nothingSent !== true);
   }
 
-  /** Ends a job handed to an agent: its status, the audit record, and whoever waits for it. */
-  private async finish(conn: AgentConn, jobId: string, status: 'delivered' | 'failed', error?: string): Promise<void> {
+  /**
+   * Ends a job handed to an agent: its status, the audit record, and whoever waits for it. The record
+   * names the agent's key beside the requester: the outcome is the agent's word.
+   */
+  private async finish(conn: AgentConn, jobId: string, status: 'delivered' | 'failed', error?: string, partlySent = false): Promise<void> {
     const job = conn.inflight.get(jobId);
     if (!job) return;
     conn.inflight.delete(jobId);
     clearTimeout(job.timer);
     const d = this.deps.delivery;
-    await d.printers.finishDelivery(jobId, { status, attempts: 1, ...(error ? { error } : {}), at: d.now() });
+    await d.printers.finishDelivery(jobId, { status, attempts: 1, ...(error ? { error, partlySent } : {}), at: d.now() });
     await d.audit.append({
       at: d.now().toISOString(),
       actor: job.actor,
       action: 'deliver',
       outcome: status === 'delivered' ? 'ok' : 'failed',
-      detail: { job: jobId, printer: job.printer, attempts: 1, bytes: job.bytes, via: 'agent' },
+      detail: { job: jobId, printer: job.printer, attempts: 1, bytes: job.bytes, via: 'agent', agent: conn.key },
     });
     job.settle({ jobId, printer: job.printer, status, attempts: 1, ...(error ? { error } : {}) });
   }
@@ -203,7 +207,7 @@ export class AgentHub implements AgentDispatch {
     }
     // Handed over, never acknowledged: part of it may be on paper, so only a person may send it again.
     for (const jobId of [...conn.inflight.keys()])
-      await this.finish(conn, jobId, 'failed', `printer "${conn.inflight.get(jobId)!.printer}" (via agent): the agent's link closed before it acknowledged the job; part of it may be printed`);
+      await this.finish(conn, jobId, 'failed', `printer "${conn.inflight.get(jobId)!.printer}" (via agent): the agent's link closed before it acknowledged the job; part of it may be printed`, true);
     this.deps.log({ level: 'info', event: 'agent_disconnected', key: conn.key });
   }
 
@@ -239,7 +243,7 @@ export class AgentHub implements AgentDispatch {
     let settle!: (r: DeliveryResult) => void;
     const done = new Promise<DeliveryResult>((resolve) => (settle = resolve));
     const timer = setTimeout(() => {
-      void this.finish(conn, jobId, 'failed', `printer "${printer}" (via agent): no acknowledgement within ${Math.round(this.ackDeadlineMs / 1000)} s; part of it may be printed`);
+      void this.finish(conn, jobId, 'failed', `printer "${printer}" (via agent): no acknowledgement within ${Math.round(this.ackDeadlineMs / 1000)} s; part of it may be printed`, true);
     }, this.ackDeadlineMs);
     timer.unref();
     conn.inflight.set(jobId, { printer, actor, bytes: claimed.byteLength, timer, done, settle });

@@ -120,6 +120,7 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
   let attempts = 0;
   let error = `printer "${claimed.printer}" is no longer registered`;
   let delivered = false;
+  let partlySent = false;
   let refused: PrinterRefused | undefined;
   if (printer) {
     while (attempts < deps.attempts && !delivered) {
@@ -140,12 +141,15 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
         if (!(e instanceof SendFailure)) throw e;
         error = `printer "${printer.name}": ${e.message}`;
         // Part of the job may be on paper: only a person can tell whether to send it again.
-        if (!e.nothingSent) break;
+        if (!e.nothingSent) {
+          partlySent = true;
+          break;
+        }
       }
     }
   }
   const status = delivered ? 'delivered' : 'failed';
-  await deps.printers.finishDelivery(jobId, { status, attempts, ...(delivered ? {} : { error }), at: deps.now() });
+  await deps.printers.finishDelivery(jobId, { status, attempts, ...(delivered ? {} : { error, partlySent }), at: deps.now() });
   await deps.audit.append({
     at: deps.now().toISOString(),
     actor,

@@ -51,8 +51,11 @@ export interface PrinterStore {
    * is unknown, delivered, expired or being sent.
    */
   claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined>;
-  /** Ends a send: delivered shreds the bytes; failed keeps them for a retry. */
-  finishDelivery(jobId: string, outcome: { status: 'delivered' | 'failed'; attempts: number; error?: string; at: Date }): Promise<void>;
+  /**
+   * Ends a send: delivered shreds the bytes; failed keeps them for a retry. `partlySent`: bytes may have
+   * reached paper, so the job keeps its print number and copy codes even once cancelled or expired.
+   */
+  finishDelivery(jobId: string, outcome: { status: 'delivered' | 'failed'; attempts: number; error?: string; partlySent?: boolean; at: Date }): Promise<void>;
   /**
    * Ends a kept job that must not be sent (pending or failed → cancelled), shredding its bytes; `reason`
    * becomes its last error. False when it was not kept (delivered, expired, cancelled, being sent).

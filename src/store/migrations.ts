@@ -756,6 +756,13 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (job_id, idx)
       );`,
   },
+  {
+    version: 32,
+    // A send that failed part way (a link lost mid-job, an agent that took the bytes and said failed) may be
+    // on paper: its print number and copy codes stay its own, never taken over by the next print.
+    name: 'print jobs that may be partly on paper',
+    sql: (d) => `ALTER TABLE print_deliveries ADD COLUMN partly_sent_at ${TYPES[d].time};`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -149,7 +149,7 @@ export class SqlPrinterRepository implements PrinterStore {
     return row && toDelivery(row);
   }
 
-  async finishDelivery(jobId: string, o: { status: 'delivered' | 'failed'; attempts: number; error?: string; at: Date }): Promise<void> {
+  async finishDelivery(jobId: string, o: { status: 'delivered' | 'failed'; attempts: number; error?: string; partlySent?: boolean; at: Date }): Promise<void> {
     const at = o.at.toISOString();
     await this.d.db
       .updateTable('print_deliveries')
@@ -158,7 +158,7 @@ export class SqlPrinterRepository implements PrinterStore {
         updated_at: at,
         ...(o.status === 'delivered'
           ? { status: 'delivered', last_error: null, delivered_at: at, ...SHREDDED }
-          : { status: 'failed', last_error: o.error ?? null }),
+          : { status: 'failed', last_error: o.error ?? null, ...(o.partlySent ? { partly_sent_at: eb.fn.coalesce('partly_sent_at', eb.val(at)) } : {}) }),
       }))
       .where('job_id', '=', jobId)
       .execute();

@@ -158,6 +158,8 @@ export interface Schema {
     key_id: string | null;
     wrapped_key: Buffer | null;
     body: Buffer | null;
+    /** When a failed send may have put part of the job on paper (migration 32). */
+    partly_sent_at: Generated<string | null>;
   };
   print_leases: {
     id: string;

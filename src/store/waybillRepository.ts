@@ -317,7 +317,7 @@ const lastPrintNo = prepared((db, a: { waybillId: string; claim: string }) =>
         .leftJoin('print_deliveries as d', 'd.job_id', 'c.job_id')
         .select('c.print_no as n')
         .where('c.waybill_id', '=', a.waybillId)
-        .where((w) => w.or([w('d.status', 'is', null), w('d.status', 'not in', ['cancelled', 'expired'])]))
+        .where((w) => w.or([w('d.status', 'is', null), w('d.status', 'not in', ['cancelled', 'expired']), w('d.partly_sent_at', 'is not', null)]))
         .unionAll(
           db
             .selectFrom('staged_copy_prints as s')

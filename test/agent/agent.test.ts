@@ -354,6 +354,37 @@ describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
     globex.ws.close();
   });
 
+  it('keeps the print number and copy codes of a job the agent took and said failed: the next paper is a reprint with codes of its own', async () => {
+    const hand = await handAgent(w.running.url, handKey, 'dock-8');
+    const codesOf = async (job: string) => (await w.t.query('SELECT copy_code FROM copy_prints WHERE job_id = ? ORDER BY copy_code', job)).map((r) => r.copy_code);
+    const label = async (id: string) => {
+      const res = await fetch(`${w.running.url}/v1/waybills/${id}/label?copies=courier`, { headers: { authorization: `Bearer ${w.acme}` } });
+      await res.arrayBuffer();
+      return Number(res.headers.get('x-print-number'));
+    };
+
+    // The agent had the bytes and says failed without saying no byte reached the printer: maybe on paper.
+    const taken = await newWaybill();
+    const printing = call('POST', `/v1/waybills/${taken.id}/print`, w.acme, { printer: 'dock-8' });
+    const sent = await hand.next('job');
+    hand.ws.send(JSON.stringify({ type: 'ack', jobId: sent.jobId, status: 'failed', error: 'paper jam' }));
+    expect((await printing).body).toMatchObject({ jobStatus: 'failed' });
+    const kept = await codesOf(sent.jobId);
+    expect(await label(taken.id)).toBe(2);
+    expect(await codesOf(sent.jobId)).toEqual(kept); // still the agent's job's: a photo of that paper traces there
+    const record = (await w.services.audit.forJob!(sent.jobId)).find((r) => r.action === 'deliver' && r.outcome === 'failed');
+    expect(record?.detail).toMatchObject({ via: 'agent', agent: expect.any(String) });
+
+    // No byte reached the printer, as the agent says: the number is free for the first real paper.
+    const untouched = await newWaybill();
+    const again = call('POST', `/v1/waybills/${untouched.id}/print`, w.acme, { printer: 'dock-8' });
+    const second = await hand.next('job');
+    hand.ws.send(JSON.stringify({ type: 'ack', jobId: second.jobId, status: 'failed', error: 'printer off', nothingSent: true }));
+    await again;
+    expect(await label(untouched.id)).toBe(1);
+    hand.ws.close();
+  });
+
   it("gives the print component the agent's printers, creates and previews on the service with a warehouse key", async () => {
     const host = agentHost({ service: w.running.url, componentKey: w.acme, printers: readPrintersFile(file), ports: { lp: env.WAYBILL_AGENT_LP! } });
     expect(host.printers().map((p) => p.name)).toEqual(['dock-1', 'dock-2', 'flaky']);
