@@ -20,7 +20,15 @@ export class SqliteStore extends SqlWaybillRepository {
    * the WAL into the database file; this connection does so itself only past WAL_SAFETY_PAGES.
    */
   static open(file: string, options: { checkpoints?: WalCheckpoints } = {}): SqliteStore {
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      // A new file is the owner's alone (its -wal and -shm take its mode), even in a folder others may read.
+      try {
+        fs.closeSync(fs.openSync(file, 'wx', 0o600));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+    }
     const db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL'); // WAL keeps committed data safe from crashes; only a power cut may lose the last commits

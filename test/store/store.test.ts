@@ -40,6 +40,18 @@ describe('SQLite file', () => {
   });
 });
 
+describe('SQLite file mode', () => {
+  it('creates the database file for its owner alone, even in a folder others may read', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-mode-'));
+    fs.chmodSync(dir, 0o755);
+    const store = SqliteStore.open(path.join(dir, 'waybill.db'));
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009')], []);
+    for (const f of ['waybill.db', 'waybill.db-wal']) expect((fs.statSync(path.join(dir, f)).mode & 0o777).toString(8)).toBe('600');
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
 describe('SQLite file after a shred', () => {
   it('keeps nothing of the sealed data: neither in the file\'s free space nor in the WAL', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-shred-'));
