@@ -320,6 +320,7 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
       },
       values.reprint ? '; the reprint was recorded: --reprint prints these waybills again' : '; the waybills were created: --reprint prints them',
     );
+    await summary.placed?.(); // the file is in place: the run's lease can go
     done(summary, template, format, target!.resolved);
     io.out(target!.resolved);
     return EXIT.ok;

@@ -164,6 +164,7 @@ export async function serveCommand(
           provisionalBindingsReleased: dead.bindings,
           stagedWaybillsDeleted: dead.staged,
           partialFilesRemoved: dead.files,
+          savedOutputFilesPlaced: dead.filesPlaced,
           auditRecordsAppended: dead.audited,
         });
     } catch (e) {

@@ -17,8 +17,10 @@ import type { RunLeaseRecord, UnstoredLease } from '../relay/relayStore';
 export interface PrintLease extends RunLeaseRecord {
   /** A batch's slot among its client's concurrent batches. */
   slot?: number;
-  /** The file the run writes before renaming it into place (CLI), removed if the run dies. */
+  /** The file the run writes before renaming it into place (CLI), removed if the run dies unsaved. */
   output?: string;
+  /** Set by the save of a run with an output: its job, while the run puts the file in place. */
+  savedJob?: string;
 }
 
 /** Where leases live (src/store/); the sweep also releases the relay bindings of dropped runs. */
@@ -33,7 +35,7 @@ export interface PrintLeaseRepository {
   /** Drops the lease and the records its run staged (the run ended without a save). */
   drop(id: string): Promise<void>;
   /** The leases of runs on one host, for the check of their processes. */
-  onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output'>[]>;
+  onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output' | 'savedJob'>[]>;
   /**
    * Drops the leases expired by `now` and those named (dead runs), then deletes every provisional relay
    * binding whose lease is gone, with its slot, and every staged record whose lease is gone, in one
@@ -96,14 +98,20 @@ export class PrintLeases {
   /**
    * Ends dead runs: leases expired, or of a process on this host that is gone; their provisional relay
    * bindings go back to the pool, their staged records are deleted and their `.partial` files removed.
-   * Run at start-up and periodically.
+   * A run that died after its save (its waybills recorded) had written its file whole: that file is put
+   * in place instead, unless something else is there by now. Run at start-up and periodically.
    */
-  async sweep(): Promise<{ leases: number; bindings: number; staged: number; files: number }> {
+  async sweep(): Promise<{ leases: number; bindings: number; staged: number; files: number; filesPlaced: number }> {
     const dead = (await this.repo.onHost(this.host)).filter((l) => l.pid !== this.pid && !this.isAlive(l.pid));
+    let [files, filesPlaced] = [0, 0];
+    // Before the leases go: a run's file is placed or removed while its lease still says which.
+    for (const l of dead) {
+      if (!l.output) continue;
+      if (l.savedJob && placePartial(l.output, l.pid)) filesPlaced++;
+      else if (!l.savedJob && removePartial(l.output, l.pid)) files++;
+    }
     const swept = await this.repo.sweep(this.now().toISOString(), dead.map((l) => l.id));
-    let files = 0;
-    for (const l of dead) if (l.output && removePartial(l.output, l.pid)) files++;
-    return { ...swept, files };
+    return { ...swept, files, filesPlaced };
   }
 
   private expiry(now: Date): string {
@@ -160,11 +168,26 @@ export function partialPath(out: string, pid: number = process.pid): string {
   return path.join(path.dirname(out), `.${path.basename(out)}.${pid}.${randomBytes(6).toString('hex')}.partial`);
 }
 
-const PARTIAL = /^\..+\.(\d+)\.[0-9a-f]{12}\.partial$/;
+const PARTIAL = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.partial$/;
+
+/** Puts a dead, saved run's finished output file in place (the name partialPath hid it under), unless that name is taken. */
+function placePartial(file: string, pid: number): boolean {
+  const m = PARTIAL.exec(path.basename(file));
+  if (m?.[2] !== String(pid)) return false;
+  const target = path.join(path.dirname(file), m[1]!);
+  try {
+    fs.linkSync(file, target); // fails if the name is taken: a later run's output is never replaced
+    fs.chmodSync(target, 0o644);
+    fs.rmSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Removes a dead run's output file, only if its name is one partialPath gave that process. */
 function removePartial(file: string, pid: number): boolean {
-  if (PARTIAL.exec(path.basename(file))?.[1] !== String(pid)) return false;
+  if (PARTIAL.exec(path.basename(file))?.[2] !== String(pid)) return false;
   try {
     fs.rmSync(file);
     return true;

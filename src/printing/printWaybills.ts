@@ -94,6 +94,11 @@ export interface PrintSummary {
   waybills: { orderIndex: number; orderId: string; waybillNo: string; id: string }[];
   labels: number;
   warnings: string[];
+  /**
+   * A print to a file (`output`): to call once the file is in place. Until then its lease outlives the
+   * save, so a process killed in between leaves the finished file for the sweep to put in place.
+   */
+  placed?: () => Promise<void>;
 }
 
 export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise<PrintSummary> {
@@ -200,7 +205,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     saved = savedTrail(deps.audit, trail, trailEntry);
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, staged, ...saved });
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...saved });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -219,7 +224,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   waybills.length = 0;
   copies.length = 0;
   if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
-  return summary;
+  return lease && req.output ? { ...summary, placed: () => lease.drop() } : summary;
 }
 
 export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' | 'clientId' | 'copies'> {
@@ -243,7 +248,7 @@ export async function reprintWaybill(deps: PrintDeps, req: ReprintRequest): Prom
 export async function reprintWaybills(
   deps: PrintDeps,
   req: Omit<ReprintRequest, 'waybill'> & { waybills: WaybillRecord[] },
-): Promise<{ jobId: string; printNos: number[]; labels: number; warnings: string[] }> {
+): Promise<{ jobId: string; printNos: number[]; labels: number; warnings: string[]; placed?: () => Promise<void> }> {
   const now = (deps.now ?? (() => new Date()))();
   for (const waybill of req.waybills) assertPrintable(waybill, now);
   const paper = req.copies !== 'view';
@@ -294,14 +299,14 @@ export async function reprintWaybills(
     await req.sink.finish();
     // A view saves nothing; records not written with the save are kept with it and follow it.
     saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
-    if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true } : {}), ...saved });
+    if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true, keepLease: !!req.output } : {}), ...saved });
   } catch (e) {
     await lease?.drop();
     throw e;
   }
   if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
   else if (!paper) await inAuditGroups(deps.audit, req.waybills, entry);
-  return done;
+  return lease && req.output ? { ...done, placed: () => lease.drop() } : done;
 }
 
 /**
@@ -323,6 +328,7 @@ export async function reprintOrders(deps: PrintDeps, req: PrintRequest & { clien
     waybills: waybills.map((w, orderIndex) => ({ orderIndex, orderId: w.orderId, waybillNo: w.waybillNo, id: w.id })),
     labels: done.labels,
     warnings: done.warnings,
+    ...(done.placed ? { placed: done.placed } : {}),
   };
 }
 

@@ -763,6 +763,13 @@ export const MIGRATIONS: Migration[] = [
     name: 'print jobs that may be partly on paper',
     sql: (d) => `ALTER TABLE print_deliveries ADD COLUMN partly_sent_at ${TYPES[d].time};`,
   },
+  {
+    version: 33,
+    // A print to a file keeps its lease past its save, marked saved, until the file is in place: a run
+    // killed in between leaves its finished .partial for the sweep to put in place, not to delete.
+    name: 'print leases kept past the save until the output file is in place',
+    sql: () => `ALTER TABLE print_leases ADD COLUMN saved_job text;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

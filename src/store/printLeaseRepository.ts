@@ -16,12 +16,13 @@ const SLICE = 500;
 
 // Every create and print takes a lease: the statement is prepared (database.ts's shorter way); a
 // create's first relay claim runs it in the claim's transaction (relayRepository.ts).
-export const insertLease = prepared((db, r: Schema['print_leases']) =>
+export const insertLease = prepared((db, r: LeaseRow) =>
   db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at }),
 );
 
-/** A lease as its row; slot null: no batch slot. */
-export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: number | null = null): Schema['print_leases'] {
+/** A lease as its row when taken (not saved yet); slot null: no batch slot. */
+type LeaseRow = Omit<Schema['print_leases'], 'saved_job'>;
+export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: number | null = null): LeaseRow {
   return {
     id: lease.id,
     client_id: lease.clientId ?? null,
@@ -73,9 +74,9 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
     });
   }
 
-  async onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output'>[]> {
-    const rows = await this.d.db.selectFrom('print_leases').select(['id', 'pid', 'output']).where('host', '=', host).execute();
-    return rows.map((r) => ({ id: r.id, pid: Number(r.pid), ...(r.output ? { output: r.output } : {}) }));
+  async onHost(host: string): Promise<Pick<PrintLease, 'id' | 'pid' | 'output' | 'savedJob'>[]> {
+    const rows = await this.d.db.selectFrom('print_leases').select(['id', 'pid', 'output', 'saved_job']).where('host', '=', host).execute();
+    return rows.map((r) => ({ id: r.id, pid: Number(r.pid), ...(r.output ? { output: r.output } : {}), ...(r.saved_job ? { savedJob: r.saved_job } : {}) }));
   }
 
   async sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number; staged: number }> {

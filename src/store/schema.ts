@@ -170,6 +170,8 @@ export interface Schema {
     output: string | null;
     started_at: string;
     expires_at: string;
+    /** The print job its run saved, while the run puts its output file in place (migration 33). */
+    saved_job: Generated<string | null>;
   };
   api_rate_buckets: { bucket: string; tokens: number; at_ms: number; allowed: number };
   /** Webhook endpoints (migration 16): client_id NULL is an admin endpoint (every client, admin events). */

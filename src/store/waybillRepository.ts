@@ -352,9 +352,9 @@ export class SqlWaybillRepository implements WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] } = {},
+    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] } = {},
   ): Promise<void> {
-    const { leaseId, staged = false, claimed = false, trail, pending } = run;
+    const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending } = run;
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -366,7 +366,11 @@ export class SqlWaybillRepository implements WaybillStore {
         if (leaseId !== undefined) {
           // The run's lease ends with its save, and its relay bindings stop being provisional; a lease
           // already swept (the run was taken for dead) saves nothing, as its bindings and staged records are gone.
-          if ((yield* step(db.deleteFrom('print_leases').where('id', '=', leaseId))).changes !== 1) throw leaseLost();
+          // A run writing a file keeps it, marked saved, until the file is in place (PrintLeases.sweep).
+          const ended = keepLease
+            ? db.updateTable('print_leases').set({ saved_job: job.id }).where('id', '=', leaseId).where('saved_job', 'is', null)
+            : db.deleteFrom('print_leases').where('id', '=', leaseId);
+          if ((yield* step(ended)).changes !== 1) throw leaseLost();
           yield* step(db.updateTable('relay_bindings').set({ lease_id: null }).where('lease_id', '=', leaseId));
           // The print numbers its reprints claimed: the copies below hold them from now on.
           if (claimed) yield* step(db.deleteFrom('staged_copy_prints').where('lease_id', '=', leaseId));

@@ -213,7 +213,7 @@ export interface WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run?: { leaseId?: string; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] },
+    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] },
   ): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere

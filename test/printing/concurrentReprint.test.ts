@@ -163,7 +163,10 @@ describe.each(STORE_BACKENDS)('%s prints of one waybill at once', (_name, backen
     const waybill = (await db.stores.store.findWaybillById(first.id))!;
     const runs = Array.from({ length: 4 }, (_, i) =>
       i % 2 === 0
-        ? reprintWaybills(instances[0]!, { ...reprintRequest(slowSink([], () => 10 + Math.random() * 20)), waybills: [waybill], copies: 'print', output: partialPath(path.join(os.tmpdir(), 'reprint.pdf')) }).then((d) => d.printNos)
+        ? reprintWaybills(instances[0]!, { ...reprintRequest(slowSink([], () => 10 + Math.random() * 20)), waybills: [waybill], copies: 'print', output: partialPath(path.join(os.tmpdir(), 'reprint.pdf')) }).then(async (d) => {
+            await d.placed!(); // as `waybill print --reprint` does once its file is in place: the lease ends
+            return d.printNos;
+          })
         : reprintWaybill(instances[1]!, { ...reprintRequest(slowSink([], () => 10 + Math.random() * 20)), waybill }).then((d) => [d.printNo]),
     );
     const printNos = (await Promise.all(runs)).flat();

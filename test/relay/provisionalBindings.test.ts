@@ -102,11 +102,11 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     expect(await w.live()).toBe(4);
 
     w.clock.now = new Date(T0.getTime() + 59_000); // within the hold: the run may still be alive
-    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, staged: 0, files: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, staged: 0, files: 0, filesPlaced: 0 });
     expect(await w.resolveAll('w-dead')).toEqual(['reject:recipient', 'reject:sender']);
 
     w.clock.now = new Date(T0.getTime() + 60_000);
-    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, staged: 0, files: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, staged: 0, files: 0, filesPlaced: 0 });
     expect(await db.stores.relay.forWaybill('w-dead')).toEqual([]);
     expect(await w.live()).toBe(2); // the saved waybill's two
     expect(await w.resolveAll(saved.waybills[0]!.id)).toEqual(['bridge:recipient', 'bridge:sender']);
@@ -129,12 +129,41 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
       await w.provider.bind([{ waybillId, party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }], 'zh');
 
     const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: (pid) => pid === 4343 });
-    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, staged: 0, files: 1 });
+    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, staged: 0, files: 1, filesPlaced: 0 });
     expect(fs.existsSync(files.dead)).toBe(false);
     expect(fs.existsSync(files.live)).toBe(true);
     expect(fs.existsSync(files.notOurs)).toBe(true);
     expect(await db.stores.relay.forWaybill('w-dead')).toEqual([]);
     expect(await w.resolveAll('w-live')).toEqual(['reject:recipient']); // still provisional, still held
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('puts in place the file of a run killed after its save (its waybills are recorded), never over another file', async () => {
+    const w = world(db.stores);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-saved-'));
+    const run = (pid: number) => new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid });
+    const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: () => false });
+    /** A `waybill print --out` run of process `pid` that saves and dies before its rename: its summary's placed() is never called. */
+    const diesAfterSave = async (out: string, pid: number) => {
+      const partial = partialPath(out, pid);
+      const sink: WaybillSink = { add: async () => {}, finish: async () => fs.writeFileSync(partial, `labels of ${pid}`) };
+      const summary = await printWaybills({ ...w.deps, leases: run(pid) }, { orders: ORDERS.slice(0, 1), template, format: 'json', sink, channel: 'cli', host: 'test', operator: 'test', output: partial });
+      expect(summary.placed).toBeDefined();
+      expect(await db.query('SELECT saved_job FROM print_leases WHERE pid = ?', pid)).toEqual([{ saved_job: summary.jobId }]);
+      return { partial, summary };
+    };
+
+    const out = path.join(dir, 'labels.pdf');
+    const { partial, summary } = await diesAfterSave(out, 5151);
+    expect(await sweeper.sweep()).toMatchObject({ leases: 1, bindings: 0, files: 0, filesPlaced: 1 });
+    expect([fs.readFileSync(out, 'utf8'), fs.existsSync(partial)]).toEqual(['labels of 5151', false]);
+    expect((await w.resolveAll(summary.waybills[0]!.id)).map((a) => a.split(':')[0])).toEqual(['bridge', 'bridge']); // recorded: its numbers stay live
+
+    // Another file is there by now (a later run's): it stays, and so does the dead run's.
+    const other = await diesAfterSave(out, 5252);
+    expect(await sweeper.sweep()).toMatchObject({ leases: 1, filesPlaced: 0 });
+    expect([fs.readFileSync(out, 'utf8'), fs.existsSync(other.partial)]).toEqual(['labels of 5151', true]);
+    expect(Number((await db.query('SELECT count(*) AS n FROM print_leases'))[0]!.n)).toBe(0);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -192,7 +221,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     await expect(w.print(ORDERS.slice(0, 2), failing)).rejects.toThrow();
     // The lease is gone at once (a batch slot of its client is free again), not only after its hold.
     expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
-    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 4, staged: 0, files: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 4, staged: 0, files: 0, filesPlaced: 0 });
     expect(await db.query('SELECT count(*) AS n FROM relay_bindings')).toEqual([{ n: 0 }]);
   });
 });
