@@ -119,7 +119,7 @@ export class PrintLeases {
   }
 }
 
-/** One run's lease: renewed as the run progresses, dropped when it ends (its save drops it too). */
+/** One run's lease: renewed as the run progresses, dropped when it ends (its save drops it too, except a print to a file's: PrintSummary.placed). */
 export class RunLease {
   private renewedAt = performance.now();
 

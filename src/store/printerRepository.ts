@@ -1,11 +1,11 @@
 // Printer and print delivery rows on either database. Each delivery step is one conditional UPDATE, so
 // two processes or instances never send the same job together.
 
-import type { ExpressionBuilder, Selectable } from 'kysely';
+import type { DeleteQueryBuilder, DeleteResult, ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Printer } from '../printers/printer';
 import { PRINTER_GONE, type AgentPrinterSpec, type AgentRegistration, type Delivery, type DeliveryStatus, type PrinterStore } from '../printers/printerStore';
 import type { SealedBox } from '../vault/sealing';
-import { bytewise, isUniqueViolation, type Database } from './database';
+import { bytewise, isUniqueViolation, step, type Database } from './database';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import { inChunks } from '../eventLoop';
@@ -91,24 +91,30 @@ export class SqlPrinterRepository implements PrinterStore {
   }
 
   async removePrinter(name: string, at: Date): Promise<string[] | undefined> {
-    const gone = await this.d.db.deleteFrom('printers').where('name', '=', name).returning('name').execute();
-    return gone.length ? this.cancelKeptFor([name], at) : undefined;
+    const cancelled = await this.removeWithKeptJobs(this.d.db.deleteFrom('printers').where('name', '=', name), at);
+    return cancelled.removed ? cancelled.jobs : undefined;
   }
 
   /**
-   * A kept job names its printer only: once the name is gone it may be registered again by anyone, even
-   * another client's agent, which would then be handed the job. So a printer's kept jobs end with it.
+   * Removes printers and, in the same transaction, ends their kept jobs. A kept job names its printer
+   * only: once the name is free it may be registered again by anyone, even another client's agent, which
+   * would then be handed the job.
    */
-  private async cancelKeptFor(names: string[], at: Date): Promise<string[]> {
-    if (!names.length) return [];
-    const rows = await this.d.db
-      .updateTable('print_deliveries')
-      .set({ status: 'cancelled', last_error: PRINTER_GONE, updated_at: at.toISOString(), ...SHREDDED })
-      .where('printer', 'in', names)
-      .where('status', 'in', ['pending', 'failed'])
-      .returning('job_id')
-      .execute();
-    return rows.map((r) => r.job_id);
+  private removeWithKeptJobs(remove: DeleteQueryBuilder<Schema, 'printers', DeleteResult>, at: Date): Promise<{ removed: number; jobs: string[] }> {
+    const db: Kysely<Schema> = this.d.db;
+    return this.d.transaction(function* () {
+      const { rows: gone } = yield* step(remove.returning('name'));
+      if (!gone.length) return { removed: 0, jobs: [] };
+      const { rows: jobs } = yield* step(
+        db
+          .updateTable('print_deliveries')
+          .set({ status: 'cancelled', last_error: PRINTER_GONE, updated_at: at.toISOString(), ...SHREDDED })
+          .where('printer', 'in', gone.map((g) => g.name))
+          .where('status', 'in', ['pending', 'failed'])
+          .returning('job_id'),
+      );
+      return { removed: gone.length, jobs: jobs.map((r) => r.job_id) };
+    });
   }
 
   async saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void> {
@@ -223,8 +229,7 @@ export class SqlPrinterRepository implements PrinterStore {
     }
     let gone = this.d.db.deleteFrom('printers').where('agent_key', '=', agent.key);
     if (printers.length) gone = gone.where('name', 'not in', printers.map((p) => p.name));
-    const removed = await gone.returning('name').execute();
-    return { printers: out, cancelledJobs: await this.cancelKeptFor(removed.map((r) => r.name), at) };
+    return { printers: out, cancelledJobs: (await this.removeWithKeptJobs(gone, at)).jobs };
   }
 
   async markAgentSeen(key: string, at: Date | undefined): Promise<void> {
