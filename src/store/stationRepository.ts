@@ -91,36 +91,23 @@ export class SqlStationRepository implements StationStore {
     await this.d.db.insertInto('station_verifications').values({ station_id: v.stationId, waybill_id: v.waybillId, at: v.at, outcome: v.outcome }).execute();
   }
 
-  async verificationsSince(stationId: string, since: string): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('station_verifications')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('station_id', '=', stationId)
-      .where('at', '>', since)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  verificationsSince(stationId: string, since: string): Promise<number> {
+    return this.countSince({ station_id: stationId }, since);
   }
 
-  async wrongSince(waybillId: string, since: string): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('station_verifications')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('waybill_id', '=', waybillId)
-      .where('outcome', '=', 'no_match')
-      .where('at', '>', since)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  wrongSince(waybillId: string, since: string): Promise<number> {
+    return this.countSince({ waybill_id: waybillId, outcome: 'no_match' }, since);
   }
 
-  async wrongOfStationSince(stationId: string, since: string): Promise<number> {
-    const row = await this.d.db
-      .selectFrom('station_verifications')
-      .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('station_id', '=', stationId)
-      .where('at', '>', since)
-      .where('outcome', '=', 'no_match')
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  wrongOfStationSince(stationId: string, since: string): Promise<number> {
+    return this.countSince({ station_id: stationId, outcome: 'no_match' }, since);
+  }
+
+  /** Verify attempts after `since` matching every given column (counts are bigint text on PostgreSQL). */
+  private async countSince(match: { station_id?: string; waybill_id?: string; outcome?: VerifyOutcome }, since: string): Promise<number> {
+    let query = this.d.db.selectFrom('station_verifications').select((eb) => eb.fn.countAll<number | string>().as('n')).where('at', '>', since);
+    for (const [column, value] of Object.entries(match) as [keyof typeof match, string][]) query = query.where(column, '=', value);
+    return Number((await query.executeTakeFirstOrThrow()).n);
   }
 
   suspend(s: StationSuspension, alert: NewAlert): Promise<boolean> {
