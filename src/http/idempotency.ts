@@ -5,9 +5,10 @@
 
 import { createHmac } from 'node:crypto';
 import { WaybillError } from '../errors';
-import type { KeyRing, SealedBox } from '../vault/sealing';
+import type { KeyRing } from '../vault/sealing';
 import { seal, unseal } from '../vault/sealing';
 import { inChunks } from '../eventLoop';
+import type { KeptAnswer } from '../waybills/waybillStore';
 
 export interface StoredResponse {
   status: number;
@@ -17,7 +18,7 @@ export interface StoredResponse {
 }
 
 /** A kept answer: what the first request answered, its body sealed (it holds the QR token). */
-export type KeptResponse = Omit<StoredResponse, 'body'> & { sealed: SealedBox };
+export type KeptResponse = KeptAnswer['response'];
 
 export type Claim = { state: 'claimed' } | { state: 'pending' } | { state: 'mismatch' } | { state: 'done'; response: KeptResponse };
 
@@ -36,7 +37,7 @@ export interface IdempotencyRepository {
   find(client: string, key: string): Promise<KeptRequest | undefined>;
   /** Moves a claim still pending and created before `staleBefore` to `at`; true when it did (one caller wins). */
   takeOver(client: string, key: string, at: string, staleBefore: string): Promise<boolean>;
-  complete(client: string, key: string, response: KeptResponse, at: string): Promise<void>;
+  complete(answer: KeptAnswer): Promise<void>;
   /** Deletes the key unless completed. */
   deletePending(client: string, key: string): Promise<void>;
   /** Deletes at most `limit` of the keys created before `before`; returns how many. */
@@ -67,8 +68,8 @@ export class IdempotencyStore {
     }
   }
 
-  complete(client: string, key: string, response: KeptResponse, at: Date): Promise<void> {
-    return this.repo.complete(client, key, response, at.toISOString());
+  complete(answer: KeptAnswer): Promise<void> {
+    return this.repo.complete(answer);
   }
 
   /** Drops a pending claim whose request failed, so a retry runs it again. */
@@ -108,11 +109,14 @@ export function requestHash(key: Buffer, parts: unknown): string {
 /**
  * Runs `produce` once per (client, key, request): the first caller's answer is stored and every later
  * identical call gets it back, marked `replayed`. A failure (thrown) is not stored: the key is released.
+ * `produce` may hand its answer to `keep` and save the result with its own records (one transaction), so
+ * that a process killed between its save and the answer's leaves no claim whose retry finds the order
+ * taken; an answer it did not keep is stored once it returns.
  */
 export async function once(
   deps: IdempotencyDeps,
   scope: { client: string; key: string; hash: string },
-  produce: () => Promise<StoredResponse>,
+  produce: (keep: (response: StoredResponse) => KeptAnswer) => Promise<StoredResponse>,
 ): Promise<StoredResponse & { replayed: boolean }> {
   const context = `idempotency:${scope.client}:${scope.key}`;
   const deadline = Date.now() + deps.waitMs;
@@ -128,15 +132,19 @@ export async function once(
       return { ...rest, body: unseal(sealed, deps.ring, context), replayed: true };
     }
     if (claim.state === 'claimed') {
+      let kept = false;
+      const keep = ({ body, ...rest }: StoredResponse): KeptAnswer => {
+        kept = true;
+        return { client: scope.client, key: scope.key, at: deps.now().toISOString(), response: { ...rest, sealed: seal(body, deps.ring, context) } };
+      };
       let response: StoredResponse;
       try {
-        response = await produce();
+        response = await produce(keep);
       } catch (e) {
         await deps.store.abandon(scope.client, scope.key);
         throw e;
       }
-      const { body, ...rest } = response;
-      await deps.store.complete(scope.client, scope.key, { ...rest, sealed: seal(body, deps.ring, context) }, deps.now());
+      if (!kept) await deps.store.complete(keep(response));
       return { ...response, replayed: false };
     }
     if (Date.now() >= deadline) throw new WaybillError('in_progress', 'a request with this Idempotency-Key is still running; retry shortly');

@@ -10,14 +10,14 @@ import type { ShownCopy, WaybillLayout } from '../layout/layoutWaybill';
 import { tailorTemplate, type LoadedTemplate } from '../layout/loadTemplate';
 import { validateOrders } from '../order/readOrders';
 import type { Order } from '../order/orderSchema';
-import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest } from '../printing/printWaybills';
+import { printWaybills, reprintWaybill, type PrintDeps, type PrintRequest, type PrintSummary } from '../printing/printWaybills';
 import { viewWaybill } from '../printing/waybillView';
 import { copyCodeOf, drawsLabels, LabelSink, type PrintedWaybill, type WaybillSink } from '../printing/waybillSink';
 import { deliverNew, type DeliveryDeps } from '../printers/deliverJob';
 import { memoryOutput } from '../render/memoryOutput';
 import { labelRenderer, type RenderOptions } from '../render/outputFormats';
 import { assertPrintable } from '../waybills/printable';
-import type { WaybillRecord } from '../waybills/waybillStore';
+import type { KeptAnswer, WaybillRecord } from '../waybills/waybillStore';
 import { printerRenderOptions } from '../printers/printer';
 import { issuesFromZod } from '../validation/zodIssues';
 import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../waybills/lifecycle';
@@ -130,22 +130,27 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const [order] = validateOrders([{ value: req.body }]);
 
     let waybillNo: string | undefined;
-    const produce = async (): Promise<StoredResponse> => {
+    // With an Idempotency-Key, the answer is made before the save and kept by it (idempotency.ts: once).
+    const produce = async (keep?: (response: StoredResponse) => KeptAnswer): Promise<StoredResponse> => {
       const existing = await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId);
       if (existing) throw conflictWith(existing);
-      const created = await render(deps, format, template.dpi, (sink) => printWaybills(deps.print, createRequest(deps, p, [order!], template, format, sink)), opts).catch(async (e: unknown) => {
+      let response: StoredResponse | undefined;
+      const answer = (done: Rendered<PrintSummary>) => (response ??= createdResponse(format, template, done));
+      const created = await render<PrintSummary>(
+        deps,
+        format,
+        template.dpi,
+        (sink, rendered) =>
+          printWaybills(deps.print, { ...createRequest(deps, p, [order!], template, format, sink), ...(keep ? { answer: (result) => keep(answer({ ...rendered(), result })) } : {}) }),
+        opts,
+      ).catch(async (e: unknown) => {
         // A create of the same order id that saved while this one printed: the answer a create after it gets.
         const raced = e instanceof WaybillError && e.code === 'conflict' ? await deps.print.store.findWaybillByClientOrder(p.client, order!.orderId) : undefined;
         throw raced ? conflictWith(raced) : e;
       });
       deps.metrics.waybillsCreated.inc({ channel: 'http' });
-      const w = created.printed[0]!;
-      waybillNo = w.waybillNo;
-      const body =
-        format === 'json'
-          ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, created.result.warnings)))
-          : created.bytes;
-      return { status: 201, contentType: contentTypeOf(format), location: `/v1/waybills/${w.id}`, body };
+      waybillNo = created.printed[0]!.waybillNo;
+      return answer(created);
     };
     const key = req.get('idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
@@ -322,21 +327,40 @@ function send(res: Response, r: StoredResponse, replayed: boolean): void {
   res.status(r.status).type(r.contentType).send(r.body);
 }
 
-/** Runs a print into memory (one waybill's labels are small), timing it and counting labels by format. */
+/** What a print into memory gave: the bytes, and what each waybill and copy showed. */
+interface Rendered<T> {
+  result: T;
+  bytes: Buffer;
+  printed: PrintedWaybill[];
+  shown: ShownCopy[];
+}
+
+/**
+ * Runs a print into memory (one waybill's labels are small), timing it and counting labels by format.
+ * `run` may read what is rendered so far (all of it once the sink is finished).
+ */
 async function render<T>(
   deps: Pick<WaybillRouteDeps, 'metrics'>,
   format: LabelFormat,
   dpi: number,
-  run: (sink: WaybillSink) => Promise<T>,
+  run: (sink: WaybillSink, rendered: () => Omit<Rendered<T>, 'result'>) => Promise<T>,
   opts: RenderOptions = {},
-): Promise<{ result: T; bytes: Buffer; printed: PrintedWaybill[]; shown: ShownCopy[] }> {
+): Promise<Rendered<T>> {
   const stop = deps.metrics.renderSeconds.startTimer({ format });
   const out = memoryOutput();
   const capture = new CaptureSink(format === 'json' ? undefined : new LabelSink(labelRenderer(format, out.stream, dpi, opts)));
-  const result = await run(capture);
+  const rendered = () => ({ bytes: out.bytes(), printed: capture.printed, shown: capture.shown });
+  const result = await run(capture, rendered);
   stop();
   deps.metrics.labelsRendered.inc({ format }, capture.labels);
-  return { result, bytes: out.bytes(), printed: capture.printed, shown: capture.shown };
+  return { result, ...rendered() };
+}
+
+/** A create's answer: its label, or (JSON) what each copy shows with the waybill's token and relay numbers. */
+function createdResponse(format: LabelFormat, template: LoadedTemplate, created: Rendered<PrintSummary>): StoredResponse {
+  const w = created.printed[0]!;
+  const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, created.result.warnings))) : created.bytes;
+  return { status: 201, contentType: contentTypeOf(format), location: `/v1/waybills/${w.id}`, body };
 }
 
 /** Remembers what was printed (for the JSON answer) and passes labels on to a renderer, if any. */

@@ -18,7 +18,7 @@ import type { CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
 import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import { partyArea } from '../privacy/routingArea';
-import type { CopyPrintRecord, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
+import type { CopyPrintRecord, KeptAnswer, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import { hashToken, tokenUrl } from '../vault/qrToken';
 import { recordId } from '../ids';
@@ -87,6 +87,8 @@ export interface PrintRequest {
    * order it has printed until the save (some 1.3 kB a waybill).
    */
   releaseOrders?: boolean;
+  /** An idempotent create's answer, made once every byte is in the sink and saved with the job (src/http/idempotency.ts). */
+  answer?: (summary: PrintSummary) => KeptAnswer;
 }
 
 export interface PrintSummary {
@@ -205,7 +207,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
     saved = savedTrail(deps.audit, trail, trailEntry);
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...saved });
+    const answer = req.answer?.(summary);
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...saved, ...(answer ? { answer } : {}) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -227,7 +230,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   return lease && req.output ? { ...summary, placed: () => lease.drop() } : summary;
 }
 
-export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' | 'clientId' | 'copies'> {
+export interface ReprintRequest extends Omit<PrintRequest, 'orders' | 'source' | 'clientId' | 'copies' | 'answer'> {
   waybill: WaybillRecord;
   /** 'view' shows what the next paper would print (its reprint mark) and records no print: no print number, no copy code. */
   copies?: 'print' | 'view';

@@ -1,8 +1,28 @@
 // Idempotency key rows on either database. The primary key (client, key) makes the claim atomic; taking
 // over a stale claim is one conditional UPDATE, so two processes cannot both take it over.
 
-import type { IdempotencyRepository, KeptRequest, KeptResponse } from '../http/idempotency';
+import type { Kysely } from 'kysely';
+import type { IdempotencyRepository, KeptRequest } from '../http/idempotency';
+import type { KeptAnswer } from '../waybills/waybillStore';
 import type { Database } from './database';
+import type { Schema } from './schema';
+
+/** The statement that stores a claim's answer: on its own, or in the save of the waybill it answers for. */
+export function completion(db: Kysely<Schema>, { client, key, at, response: r }: KeptAnswer) {
+  return db
+    .updateTable('idempotency_keys')
+    .set({
+      completed_at: at,
+      status: r.status,
+      content_type: r.contentType,
+      location: r.location ?? null,
+      key_id: r.sealed.keyId,
+      wrapped_key: r.sealed.wrappedKey,
+      body: r.sealed.ciphertext,
+    })
+    .where('client_id', '=', client)
+    .where('key', '=', key);
+}
 
 export class SqlIdempotencyRepository implements IdempotencyRepository {
   constructor(private readonly d: Database) {}
@@ -48,21 +68,8 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
     return Number(result.numUpdatedRows) === 1;
   }
 
-  async complete(client: string, key: string, r: KeptResponse, at: string): Promise<void> {
-    await this.d.db
-      .updateTable('idempotency_keys')
-      .set({
-        completed_at: at,
-        status: r.status,
-        content_type: r.contentType,
-        location: r.location ?? null,
-        key_id: r.sealed.keyId,
-        wrapped_key: r.sealed.wrappedKey,
-        body: r.sealed.ciphertext,
-      })
-      .where('client_id', '=', client)
-      .where('key', '=', key)
-      .execute();
+  async complete(answer: KeptAnswer): Promise<void> {
+    await completion(this.d.db, answer).execute();
   }
 
   async deletePending(client: string, key: string): Promise<void> {

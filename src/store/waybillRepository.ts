@@ -10,6 +10,7 @@ import type {
   EventAttempt,
   BatchRecord,
   EventChange,
+  KeptAnswer,
   NewAlert,
   PrintFact,
   PrintJobRecord,
@@ -36,6 +37,7 @@ import { UniqueViolation } from '../errors';
 import type { AuditChain } from '../audit/auditLog';
 import type { AuditEntry } from '../audit/auditRecord';
 import { appendSteps, keepPendingSteps } from './auditRepository';
+import { completion } from './idempotencyRepository';
 import { leaseLost } from '../printing/printLeases';
 import type { UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
@@ -352,9 +354,9 @@ export class SqlWaybillRepository implements WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] } = {},
+    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[]; answer?: KeptAnswer } = {},
   ): Promise<void> {
-    const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending } = run;
+    const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer } = run;
     const { db } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
@@ -409,6 +411,7 @@ export class SqlWaybillRepository implements WaybillStore {
         }
         // A long trail is kept to be appended after the save (AuditLog.appendPending), never lost to a crash.
         if (pending?.length) yield* keepPendingSteps(db, job.id, pending);
+        if (answer) yield* step(completion(db, answer));
         // Last, so that the audit head is held only until the commit.
         if (trail) yield* appendSteps(trail);
       });

@@ -194,6 +194,17 @@ export interface CopyPrintRecord {
   takenOver?: boolean;
 }
 
+/**
+ * An idempotent create's answer (src/http/idempotency.ts), written by the save of the waybill it answers
+ * for: a process killed just after that save still leaves the answer for the client's retry.
+ */
+export interface KeptAnswer {
+  client: string;
+  key: string;
+  at: string;
+  response: { status: number; contentType: string; location?: string; sealed: SealedBox };
+}
+
 export interface WaybillStore {
   /** Whether a number is taken, as a waybill's number or as a piece's child number. */
   waybillNoExists(waybillNo: string): Promise<boolean>;
@@ -207,13 +218,13 @@ export interface WaybillStore {
    * throws `unavailable` (nothing saved) when the lease was swept as a dead run's. With `trail`, the
    * print's audit records are appended in the same transaction: saved and audited, or neither. With
    * `claimed`, the print numbers the run claimed under its lease (claimPrintNo) are let go in the same
-   * transaction, as its copies now hold them.
+   * transaction, as its copies now hold them. With `answer`, an idempotent create's answer is kept in it too.
    */
   savePrintJob(
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[] },
+    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[]; answer?: KeptAnswer },
   ): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere
