@@ -222,15 +222,20 @@ describe.each([
     fs.writeFileSync(big, Array.from({ length: 1500 }, (_, i) => JSON.stringify({ ...ZT_DOMESTIC, orderId: `SIG-${i}` })).join('\n'));
     const partials = () => (fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((f) => f.endsWith('.partial')) : []);
     const print = child(w.env, ['print', big, '--out', path.join(outDir, 'labels.pdf')]);
+    let ended = false;
+    print.process.once('exit', () => (ended = true));
+    // A file listed may be gone when its size is read (renamed into place or removed): no labels there.
+    const size = (f: string) => fs.statSync(path.join(outDir, f), { throwIfNoEntry: false })?.size ?? 0;
     // Interrupted while it writes labels: the .partial holds real labels by then.
-    await until('the print writes its labels', () => partials().some((f) => fs.statSync(path.join(outDir, f)).size > 10_000));
+    await until('the print writes its labels', () => ended || partials().some((f) => size(f) > 10_000));
+    if (ended) throw new Error(`the print ended before it was interrupted: ${(await print.done()).stderr}`);
     print.process.kill(signal);
-    const ended = await print.done();
+    const result = await print.done();
     // Ended by the signal (the shell shows 128 + the signal number), or with that status.
-    expect(ended.signal === signal || ended.code === status).toBe(true);
+    expect(result.signal === signal || result.code === status).toBe(true);
     expect(partials()).toEqual([]);
-    expect(ended.stderr).toContain(`interrupted (${signal})`);
-    expect(ended.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(result.stderr).toContain(`interrupted (${signal})`);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(fs.existsSync(path.join(outDir, 'labels.pdf'))).toBe(false);
 
     w.lines.length = 0;
