@@ -1,11 +1,11 @@
 // Loads a template file and refuses, with file and path, anything that would print wrong: schema
 // errors, elements outside their section, fields or a QR the copy's policy hides, and policies below
-// the GB/T 41833-2022 floor.
+// the GB/T 41833-2022 floor or showing more than their copy's default.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { WaybillError, type Issue } from '../errors';
-import { CopyPolicy, DEFAULT_POLICIES, policyFloorViolations, type CopyKind } from '../privacy/copyPolicy';
+import { CopyPolicy, DEFAULT_POLICIES, policyFloorViolations, policyLoosenings, type CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
 import { issuesFromZod } from '../validation/zodIssues';
 import { parseJsonText } from '../validation/jsonText';
@@ -83,7 +83,10 @@ function resolvePolicy(section: Section, file: string, at: (string | number)[], 
     sender: { ...base.sender, ...o.sender },
     recipient: { ...base.recipient, ...o.recipient },
   });
-  for (const v of policyFloorViolations(merged)) issues.push({ file, path: [...at, 'policy', ...v.path], message: v.message });
+  const floor = policyFloorViolations(merged);
+  // A phone rule below the floor is refused as such, not also as more than the default.
+  const looser = policyLoosenings(section.copy, merged).filter((l) => !floor.some((f) => f.path.every((p, k) => l.path[k] === p)));
+  for (const v of [...floor, ...looser]) issues.push({ file, path: [...at, 'policy', ...v.path], message: v.message });
   return merged;
 }
 

@@ -35,6 +35,20 @@ describe('template loading', () => {
     expect(issues).toEqual([expect.stringMatching(/^changed\.json: labels\[0\]\.sections\[0\]\.policy\.recipient\.phone: shows 7 of 11 digits.*GB\/T 41833/)]);
   });
 
+  it("refuses a policy that shows more than its copy's default, within the floor or not: a template may only tighten", () => {
+    const more = (path: string) => expect.stringMatching(new RegExp(`^changed\\.json: labels\\[2\\]\\.sections\\[0\\]\\.policy\\.${path}: shows .* beyond the office copy's default`));
+    // 139******17 and a QR on the office stub: within the floor (6 hidden), but the stub shows neither.
+    expect(refusal((t) => (office(t).policy = { qr: true, recipient: { phone: { show: 'masked', keepFirst: 3, keepLast: 2 } } }))).toEqual([more('qr'), more('recipient\\.phone\\.show')]);
+    const courierMore = (change: object) => refusal((t) => (courier(t).policy = change));
+    // The first 5 digits on one section and the last 4 on another would leave 2 of 11 hidden on one paper.
+    expect(courierMore({ recipient: { phone: { show: 'relay', keepFirst: 5, keepLast: 0 } } })).toEqual([expect.stringMatching(/recipient\.phone\.keepFirst: shows more digits of the phone beyond the courier copy's default/)]);
+    expect(courierMore({ sender: { name: 'surname', phone: { show: 'masked' }, area: 'routing' }, recipient: { phone: { show: 'masked' } } })).toEqual([
+      expect.stringMatching(/recipient\.phone\.show: shows more of the phone beyond the courier copy's default/),
+    ]);
+    // Tightening loads: no QR, the phone hidden, the area to the city, two digits instead of four.
+    expect(() => parseTemplate(JSON.stringify({ ...base, labels: base.labels.map((l: any, i: number) => (i === 0 ? { ...l, sections: [{ ...l.sections[0], policy: { recipient: { phone: { show: 'relay', keepLast: 2 }, area: 'city' } } }] } : l)) }), 'tight.json')).not.toThrow();
+  });
+
   it('refuses binding a phone on a copy whose policy shows none', () => {
     const issues = refusal((t) => office(t).elements.push({ type: 'text', field: 'recipient.phone', x: 5, y: 5, w: 20, h: 5, fontPt: 9 }));
     expect(issues.join('\n')).toMatch(/labels\[2\]\.sections\[0\]\.elements\[\d+\]\.field: the office copy's policy does not show recipient\.phone/);
