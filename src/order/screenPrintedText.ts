@@ -57,8 +57,13 @@
 //      as a whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g,
 //      100 ml, 200 件 are amounts).
 // 5. place: an international city, region or postal code holds no building, unit or room (anyone's: a
-//    place is printed, a room is an address), and no screened field but the codes an e-mail address,
-//    also as typed around a filter ("@163。com", "(at)").
+//    place is printed, a room is an address), a city or region no street with a number ("88 Testing
+//    Road", 示例路66号), and no screened field but the codes an e-mail address, also as typed around a
+//    filter ("@163。com", "(at)").
+// 6. together: a party's international city, region and postal code as the label prints them side by
+//    side ("Austin 139 62584", the postal code as its sorting area) are screened once more as one place,
+//    by the phone, name, street and place rules and an 11-digit run, so what is split between them is
+//    whole there ("Springfield Apt" and "4B").
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
@@ -66,6 +71,7 @@ import { bareName, hanSurnameLength, nameSegments } from './nameParts';
 import { streetParts, type StreetPart } from './streetParts';
 import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
 import type { ChineseAddress, InternationalAddress } from './addressSchema';
+import { postalArea } from './postalArea';
 
 export interface ScreenIssue {
   path: (string | number)[];
@@ -113,6 +119,10 @@ interface ScreenedField {
   phoneRuns: string[];
   /** How many consecutive digits of a party's phone refuse the field. */
   phoneRun: number;
+  /** Fields printed side by side, read together once none of them is refused on its own. */
+  joined?: true;
+  /** What the place rule (5) reads, where it is not the text: a joined line's without its postal code. */
+  place?: string;
 }
 
 interface PartySecrets {
@@ -141,6 +151,8 @@ const message = {
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
   unitInPlace: 'must not contain a building, unit or room: it belongs in line1 or line2, which are never printed',
+  streetInPlace: 'must not contain a street with a house number: it belongs in line1 or line2, which are never printed',
+  joined: ' (city, region and postal code, read together as the label prints them)',
   email: 'must not contain an e-mail address',
 };
 
@@ -150,11 +162,20 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
   const secrets = { sender: partySecrets(order.sender), recipient: partySecrets(order.recipient) };
   const issues: ScreenIssue[] = [];
   for (const field of fields) {
-    const found = (msg: string) => issues.push({ path: field.path, message: msg });
+    // Fields read together are screened only when none of them was refused on its own.
+    if (field.joined && issues.some((i) => field.path.every((p, k) => i.path[k] === p))) continue;
+    const found = (msg: string) => issues.push({ path: field.path, message: field.joined ? msg + message.joined : msg });
     const { digitRun } = field;
     if (digitRun !== undefined && field.runs.some((r) => r.length >= digitRun)) found(message.digitRun(digitRun));
-    // A place is printed: whosever room or mailbox it holds, that is a person's address, not a place.
-    if (field.units && streetParts(field.text).some((p) => p.part === 'building, unit or room')) found(message.unitInPlace);
+    // A place is printed: whosever room or mailbox it holds, that is a person's address, not a place; and
+    // so is a street with a number ("88 Testing Road", 示例路66号), where a place word alone names places
+    // (九龙城, 铜锣湾, 北海道).
+    if (field.units) {
+      const place = field.place ?? field.text;
+      const parts = streetParts(place).map((p) => p.part);
+      if (parts.includes('building, unit or room')) found(message.unitInPlace);
+      if (field.kind === 'place' && NUMBER.test(fold(place)) && parts.includes('street or place name')) found(message.streetInPlace);
+    }
     if (field.kind !== 'code' && EMAIL.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
       const s = secrets[who];
@@ -170,12 +191,12 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
 
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
-  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number }) => {
+  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number; joined?: true; place?: string }) => {
     if (!text) return;
     const folded = fold(text);
     const digits = asciiDigits(folded);
-    const { digitRun, units = false, phoneRun = PHONE_RUN } = rules;
-    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun });
+    const { digitRun, units = false, phoneRun = PHONE_RUN, ...more } = rules;
+    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun, ...more });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
   add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });
@@ -190,6 +211,16 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
     add([who, 'address', 'region'], intl.region, 'place', { digitRun: DIGIT_RUN_MIN, units: true });
     add([who, 'address', 'postalCode'], intl.postalCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN, units: true });
   }
+  // The area line prints them side by side ("Austin 139 62584"): a phone or a name split between them is
+  // whole there. Checked after the parts.
+  for (const who of PARTIES) {
+    const a = order[who].address;
+    if (a.country === 'CN') continue;
+    const intl = a as InternationalAddress;
+    const place = [intl.city, intl.region].filter(Boolean).join(' ');
+    const line = [place, intl.postalCode && postalArea(intl.country, intl.postalCode)].filter(Boolean).join(' ');
+    add([who, 'address'], line, 'place', { digitRun: CODE_DIGIT_RUN_MIN, units: true, joined: true, place });
+  }
   return fields;
 }
 
@@ -201,6 +232,8 @@ const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
 const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+/** A number written in digits (of any script; Han numerals name places too: 九龙城). */
+const NUMBER = /\p{Nd}/u;
 /**
  * An e-mail address, also as typed to get past a filter or by a Chinese input method: "@ 163.com",
  * "@163。com" (the ideographic full stop), "@163,com", "(at)", "[at]".
@@ -209,19 +242,26 @@ const EMAIL = /(?:@\s*[\p{L}\p{N}-]+\s*[.。,]|[([]at[)\]]\s*[\p{L}\p{N}-]+\s*(?
 /** Up to 4 letters between two digit groups too: "139xx6258xx4017", "139号码6258号码4017". */
 const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*){0,4}\d)*/gu;
 /**
- * Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七), and so do the digits
- * people say over a phone line (幺 1, 两 2, 洞 0, 拐 7, 勾 9: 幺三九…); 十 and 百 are no digits.
+ * Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七), in their financial
+ * forms too (simplified and traditional: 壹贰叁 / 壹貳參), and so do the digits people say over a phone line
+ * (幺 or 么 1, 两 or 兩 2, 洞 0, 拐 7, 勾 9: 幺三九…) and the Suzhou numerals of market slips (〡〢〣…);
+ * 十 and 百 are no digits.
  */
-const HAN_DIGITS = /[〇零一二三四五六七八九壹贰叁肆伍陆柒捌玖幺两洞拐勾]/gu;
 const HAN_DIGIT_VALUE: Record<string, string> = {
   ...Object.fromEntries([...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))])),
   ...Object.fromEntries([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
+  ...Object.fromEntries([...'壹貳參肆伍陸柒捌玖'].map((d, i) => [d, String(i + 1)])),
+  ...Object.fromEntries([...'〡〢〣〤〥〦〧〨〩'].map((d, i) => [d, String(i + 1)])),
+  参: '3',
   幺: '1',
+  么: '1',
   两: '2',
+  兩: '2',
   洞: '0',
   拐: '7',
   勾: '9',
 };
+const HAN_DIGITS = new RegExp(`[${Object.keys(HAN_DIGIT_VALUE).join('')}]`, 'gu');
 
 /** Folded text with the digits of every script (and Han ones) written as ASCII digits. */
 function asciiDigits(folded: string): string {

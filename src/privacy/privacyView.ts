@@ -102,7 +102,7 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     copyCode: asMasked(print.copyCode),
     reprint: asMasked(print.printNo > 1 ? REPRINT[print.lang](print.printNo - 1) : ''),
     printedOn: asMasked(print.printedAt.toISOString().slice(0, 10)),
-    'parcel.weight': asMasked(`${order.parcel.weightKg} kg`),
+    'parcel.weight': asMasked(`${printedWeight(order.parcel.weightKg)} kg`),
     'parcel.pieces': asMasked(String(order.parcel.pieces)),
     'parcel.contents': asMasked(order.parcel.contents ?? ''),
     // The piece mark "2/5"; a one-piece waybill shows its count as before. The master number only on
@@ -111,14 +111,45 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
     masterWaybillNo: asMasked(facts.piece && facts.piece.no > 1 ? facts.piece.masterWaybillNo : ''),
   };
   for (const who of ['sender', 'recipient'] as const) {
-    // Printed text that holds much of a party's phone (a waybill number by chance or by a client's choice,
-    // digits in the contents below what refuses them) is on every copy: with the last 4 beside it, the
-    // number would be (nearly) whole.
-    const printed = [facts.waybillNo, order.parcel.contents, order.routingCode];
-    const hideAllDigits = printed.some((text) => text !== undefined && exposesPhone(text, order[who].phone));
+    const hideAllDigits = phonesGivenAway(facts, print.lang)[who];
     Object.assign(fields, partyFields(who, order[who], policy[who], facts.relay?.[who], carrier.serviceNumber, print.lang, hideAllDigits));
   }
   return { copy: print.copy, fields, barcode: facts.waybillNo, ...(policy.qr ? { qr: facts.qrUrl } : {}) };
+}
+
+/** Per waybill (or piece), the same for all its copies: computed for its first. */
+const givenAway = new WeakMap<WaybillFacts, Record<'sender' | 'recipient', boolean>>();
+
+/**
+ * Which parties' phones the waybill's printed text gives away beside their last 4 digits, so that no digit
+ * of them is printed: text from the order and the numbers that holds much of a phone (a waybill number by
+ * chance or by a client's choice, digits in the contents, a weight or a postal code below what refuses
+ * them) is on every copy, and with the last 4 beside it the number would be (nearly) whole.
+ */
+function phonesGivenAway(facts: WaybillFacts, lang: Lang): Record<'sender' | 'recipient', boolean> {
+  let found = givenAway.get(facts);
+  if (found) return found;
+  const { order } = facts;
+  const printed = [
+    facts.waybillNo,
+    facts.piece?.masterWaybillNo,
+    order.parcel.contents,
+    order.routingCode,
+    `${printedWeight(order.parcel.weightKg)} kg`,
+    routingArea(order.sender.address, 'routing', lang),
+    routingArea(order.recipient.address, 'routing', lang),
+  ].filter((text): text is string => !!text);
+  const exposed = (who: 'sender' | 'recipient') => printed.some((text) => exposesPhone(text, order[who].phone));
+  givenAway.set(facts, (found = { sender: exposed('sender'), recipient: exposed('recipient') }));
+  return found;
+}
+
+/**
+ * A weight as printed: to the gram, so a number sent with more decimals (a float's 1.2000000000000002, or
+ * digits put there on purpose) never reaches paper whole. The least is 1 g.
+ */
+function printedWeight(kg: number): number {
+  return Math.max(0.001, Math.round(kg * 1000) / 1000);
 }
 
 function partyFields(

@@ -209,6 +209,8 @@ describe('printed free text screening', () => {
     // 13962584017 said over a phone line (幺 1, 两 2, 洞 0, 拐 7), in circled digits without a Unicode decomposition, and with words between its groups.
     for (const text of ['电话幺三九六两五八四洞幺拐', '手机❶❸❾❻❷❺❽❹⓿❶❼', '➀➂➈➅➁➄➇➃🄋➀➆', '⓵⓷⓽⓺⓶⓹⓼⓸⓿⓵⓻', '13962号码58401号码7', '139xx62xx58xx4017', '139电话号码6258'])
       refused('contents', text, sender);
+    // 么 as typed for 幺, traditional financial numerals (貳 參 陸 兩), the variant 参, Suzhou numerals.
+    for (const text of ['么參玖陸貳伍捌肆零么柒', '壹叁玖陆兩伍捌肆零壹柒', '么参九六二五八四零么七', '〡〣〩〦〢〥〨〤〇〡〧']) refused('contents', text, sender);
     refused('contents', '幺三八零零幺三八零零零', /^must not contain 6 or more digits in a row/);
     for (const text of ['两件衬衫', '洞洞鞋 2双', 'RTX 4090D 24G', '尺码 38 颜色 40']) passes('contents', text);
   });
@@ -279,6 +281,43 @@ describe('printed free text screening', () => {
     for (const text of ['Apt 3407', 'Room 5', 'Flat 8C', 'Rm 1203']) refused('postalCode', text, unit);
     for (const text of ['Seoul', 'Paris 16e', 'District 7', 'Bat Yam', 'Saint-Étienne']) passes('city', text);
     for (const text of ['SW1A 1AA', 'K1A 0B1', '94105-1234']) passes('postalCode', text);
+  });
+
+  it('refuses a street with a number in a place, while a place word alone names places', () => {
+    const street = /^must not contain a street with a house number: it belongs in line1 or line2, which are never printed$/;
+    for (const text of ['88 Testing Road, London', '九龙测验街8号测验大厦', '台北市示例路66号', '12 Rue des Essais', 'Teststraße 5 Berlin']) refused('city', text, street);
+    refused('region', 'Testing Avenue 42', street);
+    for (const text of ['九龙城', '铜锣湾', 'Kowloon City', 'Garden City', 'Paris 16e', 'District 7', 'Palm Beach Gardens']) passes('city', text);
+    passes('region', '北海道');
+  });
+
+  it('reads city, region and postal code together, as the area line prints them side by side', () => {
+    const abroad = (recipient: Record<string, unknown>, address: Record<string, unknown>) => {
+      const o = structuredClone(base);
+      Object.assign(o.recipient, recipient);
+      o.recipient.address = { country: 'US', city: 'Austin', line1: '1 Test Road', ...address } as typeof o.recipient.address;
+      return screenPrintedText(o).map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    const together = ' (city, region and postal code, read together as the label prints them)';
+    // The recipient's phone +86 139 5724 6813, split between region and postal code: "Austin 139 57246".
+    expect(abroad({ phone: '+8613957246813' }, { region: '139', postalCode: '57246' })).toEqual([
+      `recipient.address: must not contain 6 or more digits in a row of the recipient's phone number${together}`,
+    ]);
+    // A name split between city and region: each one name word (places are named after people), both the name.
+    expect(abroad({ name: 'Testa Mariposa' }, { city: 'Testa', region: 'Mariposa', postalCode: '94105' })).toEqual([
+      `recipient.address: must not contain the recipient's name or given name${together}`,
+    ]);
+    // A unit or a street with its number split between city and region.
+    const place = ' (city, region and postal code, read together as the label prints them)';
+    expect(abroad({}, { city: 'Springfield Apt', region: '4B' })).toEqual([`recipient.address: must not contain a building, unit or room: it belongs in line1 or line2, which are never printed${place}`]);
+    expect(abroad({}, { city: '88', region: 'Elm Street' })).toEqual([`recipient.address: must not contain a street with a house number: it belongs in line1 or line2, which are never printed${place}`]);
+    // What one of them refuses is reported there only.
+    expect(abroad({}, { city: 'Apt 4B', region: 'TX' })).toEqual([
+      'recipient.address.city: must not contain a building, unit or room: it belongs in line1 or line2, which are never printed',
+    ]);
+    // The postal code as printed: a ZIP+4's +4 is not on paper, so 78701 1234 makes no 11-digit run with the region.
+    expect(abroad({}, { region: '12', postalCode: '78701-1234' })).toEqual([]);
+    expect(abroad({}, { region: 'TX', postalCode: '78701' })).toEqual([]);
   });
 
   it('screens the international party fields only: CN city and district are checked divisions', () => {

@@ -17,6 +17,7 @@ import { CARRIER_CODES } from '../../src/order/carriers';
 import type { Order } from '../../src/order/orderSchema';
 import { parseOrders } from '../../src/order/readOrders';
 import { generateWaybillNo, waybillNoProblem } from '../../src/order/waybillNumber';
+import { exposesPhone } from '../../src/order/screenPrintedText';
 import { PREVIEW_MARK, PREVIEW_SYMBOL, placeholderWaybillNo, previewWaybills } from '../../src/printing/previewWaybills';
 import { printWaybills } from '../../src/printing/printWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../../src/printing/waybillSink';
@@ -101,6 +102,13 @@ describe.each(listTemplates(TEMPLATES))('preview: template %s', (templateId) => 
           const paper = real.copies[j]!;
           const { waybillNo, copyCode, masterWaybillNo, ...rest } = copy.fields;
           const { waybillNo: realNo, copyCode: realCode, masterWaybillNo: realMaster, ...realRest } = paper.fields;
+          // A real number that holds much of a party's phone by chance hides all of that phone's digits
+          // (privacyView.ts), which a placeholder cannot: that phone is not compared then.
+          for (const who of ['sender', 'recipient'] as const)
+            if ([realNo, real.waybillNo].some((no) => no !== undefined && exposesPhone(no, orders[i]![who].phone))) {
+              delete rest[`${who}.phone`];
+              delete realRest[`${who}.phone`];
+            }
           expect(rest).toEqual(realRest);
           expect(waybillNo === undefined).toBe(realNo === undefined);
           if (waybillNo !== undefined) expect(waybillNo).toBe(entry.waybillNo);

@@ -22,6 +22,7 @@ const input = {
 const order = Order.parse(input);
 
 const facts = { order, waybillNo: 'ZT5705024606781', qrUrl: 'https://scan.example.com/w/1UC3JaHJhnIKI9iWjZnQVbg' };
+const PRINT = { copy: 'recipient' as const, title: 'recipient', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' as const };
 const view = (copy: CopyKind, printNo = 1, relay?: string) =>
   buildCopyView(
     { ...facts, relay: relay ? { recipient: relay } : undefined },
@@ -105,6 +106,26 @@ describe('privacy view per copy', () => {
       }
     }
   });
+  it('prints the weight to the gram: more decimals (a float, or digits put there) never reach paper', () => {
+    const weighing = (weightKg: number) => buildCopyView({ ...facts, order: Order.parse({ ...input, parcel: { ...input.parcel, weightKg } }) }, PRINT, DEFAULT_POLICIES.office).fields['parcel.weight'];
+    expect(weighing(1.2000000000000002)).toBe('1.2 kg');
+    expect(weighing(0.25)).toBe('0.25 kg');
+    expect(weighing(139.57246813)).toBe('139.572 kg');
+    expect(weighing(0.0000013957)).toBe('0.001 kg');
+  });
+
+  it("hides every digit of a party's phone that the label's weight, area or master number gives away beside its last 4", () => {
+    const recipientPhone = (changes: Record<string, unknown>, waybill: Partial<typeof facts> & { piece?: { no: number; of: number; masterWaybillNo: string } } = {}) =>
+      buildCopyView({ ...facts, ...waybill, order: Order.parse({ ...input, ...changes }) }, PRINT, DEFAULT_POLICIES.recipient).fields['recipient.phone'];
+    expect(recipientPhone({})).toBe('*******6813');
+    // 13957246813 (the recipient's): its first 7 digits are what the mask hides.
+    expect(recipientPhone({ parcel: { weightKg: 139.57246813 } })).toBe('***********'); // printed as 139.572 kg
+    const abroad = { name: 'Test Person', phone: '+8613957246813', address: { country: 'DE', city: 'Berlin', postalCode: '13957', line1: 'Testweg 1' } };
+    expect(recipientPhone({ recipient: abroad })).toBe('***********');
+    // A child piece prints its master number beside its own.
+    expect(recipientPhone({}, { waybillNo: '73000000000002', piece: { no: 2, of: 2, masterWaybillNo: '70001395724001' } })).toBe('***********');
+  });
+
   it('multi-piece: the piece mark and, on child pieces, the master number; the Code128 is the piece’s own number', () => {
     const print = { copy: 'courier' as const, title: 'courier', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' as const };
     const one = buildCopyView(facts, print, DEFAULT_POLICIES.courier);
@@ -135,6 +156,8 @@ describe('routing area abroad', () => {
       ['NL', '1234 AB', '1234'],
       ['SG', '018956', '01'],
       ['US', '94105-1234', '94105'],
+      ['US', '94105 1234', '94105'], // a ZIP+4 typed without its hyphen
+      ['US', '941051234', '94105'],
       ['BR', '01310-100', '01310'],
       ['PT', '1000-001', '1000'],
       ['JP', '100-0001', '100'],
