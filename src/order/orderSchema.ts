@@ -12,14 +12,13 @@ import { waybillNoProblem } from './waybillNumber';
 /**
  * An extension written after the number: `转`, `分机`, `分机号`, `ext`, `ext.`, `extension`, `x` or `#`
  * (letters in any case, spaces around optional), then 1–6 digits, at the end. The first separator after
- * a digit splits the text. A plain `-` groups digits (`021-6888-3210` is a landline), except the common
- * 总机-分机 form: 1–6 digits after a last `-` are a landline's extension when the whole is no valid
- * number and what stands before that `-` is a landline (`0571-8888 6666-808`). A mobile has no
- * extension, so `13962584017-808` stays a mistake.
+ * a digit splits the text. A plain `-` groups digits (`021-6888-3210` is a landline), except after a
+ * complete number: 1–6 digits after a last `-` are an extension when the whole is no valid number and
+ * what stands before that `-` is one, as in a switchboard's 总机-分机 (`0571-8888 6666-808`) and in the
+ * privacy numbers that shopping platforms hand out for a buyer (`17012345678-1234`).
  */
 const EXTENSION_SEPARATOR = /^(.*?\d)\s*(?:转|分机号?|extension|ext\.?|x|#)\s*(.*)$/iu;
-const LANDLINE_EXTENSION = /^(.*\d)\s*-\s*(\d{1,6})$/u;
-const LANDLINE_TYPES = new Set(['FIXED_LINE', 'FIXED_LINE_OR_MOBILE']);
+const TRAILING_EXTENSION = /^(.*\d)\s*-\s*(\d{1,6})$/u;
 const EXTENSION_DIGITS = /^\d{1,6}$/;
 const EXTENSION_FORMS = '转, 分机, ext, x or #';
 
@@ -33,7 +32,7 @@ const PartyInput = z
       .trim()
       .min(3, 'must be a phone number')
       .max(40, 'must be at most 40 characters')
-      .describe(`a phone number, national (default region: the address country) or international; an extension follows ${EXTENSION_FORMS} as 1–6 digits, e.g. "0571-8888 6666 转 808", or a landline's last "-" ("0571-8888 6666-808")`)),
+      .describe(`a phone number, national (default region: the address country) or international; an extension follows ${EXTENSION_FORMS} as 1–6 digits, e.g. "0571-8888 6666 转 808", or after a last "-" when the number before it is complete ("0571-8888 6666-808", "17012345678-1234")`)),
     address: Address,
   })
   .strict();
@@ -53,8 +52,8 @@ export const Party = PartyInput.transform((party, ctx) => {
     return z.NEVER;
   }
   const written = parsePhoneNumberFromString(numberText, region);
-  const landline = split || written?.isValid() ? undefined : landlineExtension(party.phone, region);
-  const phone = landline?.phone ?? written;
+  const trailing = split || written?.isValid() ? undefined : trailingExtension(party.phone, region);
+  const phone = trailing?.phone ?? written;
   if (!phone || !phone.isValid()) {
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `not a valid phone number (default region ${region})` });
     return z.NEVER;
@@ -65,17 +64,24 @@ export const Party = PartyInput.transform((party, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `an extension must follow ${EXTENSION_FORMS}, as 1–6 digits` });
     return z.NEVER;
   }
-  const phoneExtension = landline?.extension ?? extension;
+  const phoneExtension = trailing?.extension ?? extension;
   return { ...party, phone: phone.number as string, ...(phoneExtension !== undefined ? { phoneExtension } : {}) };
 });
 export type Party = z.infer<typeof Party>;
 
-/** `0571-8888 6666-808`: a landline and its extension after a last `-`, if that is what the text is. */
-function landlineExtension(text: string, region: CountryCode): { phone: PhoneNumber; extension: string } | undefined {
-  const parts = LANDLINE_EXTENSION.exec(text);
+/**
+ * `0571-8888 6666-808`, `17012345678-1234`: a number and its extension after a last `-`, if that is what
+ * the text is. After a mobile, 3 digits at least (platforms give 4): one typed too many
+ * (`13196258401-7` for 13962584017) would otherwise make another valid number the relay would ring.
+ */
+function trailingExtension(text: string, region: CountryCode): { phone: PhoneNumber; extension: string } | undefined {
+  const parts = TRAILING_EXTENSION.exec(text);
   const phone = parts ? parsePhoneNumberFromString(parts[1]!, region) : undefined;
-  return phone?.isValid() && LANDLINE_TYPES.has(phone.getType() ?? '') && !phone.ext ? { phone, extension: parts![2]! } : undefined;
+  if (!phone?.isValid() || phone.ext) return undefined;
+  const extension = parts![2]!;
+  return LANDLINE_TYPES.has(phone.getType() ?? '') || extension.length >= 3 ? { phone, extension } : undefined;
 }
+const LANDLINE_TYPES = new Set(['FIXED_LINE', 'FIXED_LINE_OR_MOBILE']);
 
 /** The most pieces one waybill may have (one master number, the rest child numbers). */
 export const MAX_PIECES = 99;

@@ -61,6 +61,9 @@ describe('order schema', () => {
     ['+86 139 6258 4017 # 808', 'US', '+8613962584017', '808'],
     ['0571-8888 6666-808', 'CN', '+8657188886666', '808'],
     ['010-12345678-8001', 'CN', '+861012345678', '8001'],
+    // A shopping platform's privacy number for the buyer: a mobile number and the extension its PBX dials.
+    ['17012345678-1234', 'CN', '+8617012345678', '1234'],
+    ['139 6258 4017-808', 'CN', '+8613962584017', '808'],
   ])('keeps the extension of written form %# apart from the E.164 number', (phone, country, e164, extension) => {
     const address = country === 'CN' ? order().sender.address : { country, city: 'Los Angeles', line1: '1 Fake St' };
     const parsed = Order.parse(order((o) => Object.assign(o.recipient, { phone, address })));
@@ -68,15 +71,19 @@ describe('order schema', () => {
     expect(parsed.recipient.phoneExtension).toBe(extension);
   });
 
-  it('reads a plain "-" as part of the number, and as an extension only after a landline that is complete without it (总机-分机), never after a mobile', () => {
+  it('reads a plain "-" as part of the number, and as an extension only after a number that is complete without it', () => {
     for (const phone of ['021-6888 3210', '021-6888-3210']) {
       const parsed = Order.parse(order((o) => (o.sender.phone = phone)));
       expect(parsed.sender).toMatchObject({ phone: '+862168883210' });
       expect(parsed.sender).not.toHaveProperty('phoneExtension');
     }
-    expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = '13962584017-808'))))).toEqual([
-      expect.objectContaining({ path: 'sender.phone', message: 'not a valid phone number (default region CN)' }),
-    ]);
+    expect(Order.parse(order((o) => (o.sender.phone = '139-6258-4017'))).sender).not.toHaveProperty('phoneExtension');
+    // Two numbers, or an incomplete one before the "-", are no number with an extension.
+    // 13196258401-7 is 13962584017 mistyped: a mobile's extension after "-" has 3 digits at least.
+    for (const phone of ['13962584017-13800138000', '0571-8888-808', '13196258401-7', '13962584017-12'])
+      expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = phone))))).toEqual([
+        expect.objectContaining({ path: 'sender.phone', message: 'not a valid phone number (default region CN)' }),
+      ]);
   });
 
   it('has no extension when none is written', () => {
