@@ -18,7 +18,7 @@ import type { TelephonyClients } from './relay/telephonyClients';
 import { openStores, type StoreLocation } from './store/openStores';
 import type { WalCheckpoints } from './store/sqliteStore';
 import type { WaybillStore } from './waybills/waybillStore';
-import type { DeliveryDeps } from './printers/deliverJob';
+import { failAbandoned, type DeliveryDeps } from './printers/deliverJob';
 import type { PrinterStore } from './printers/printerStore';
 import { sendRaw } from './printers/rawTcp';
 import { networkPolicy, printerAddress, type NetworkPolicy } from './printers/networkPolicy';
@@ -137,13 +137,14 @@ export async function sweepExpired(s: Services, now: () => Date) {
   const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now, ...(relay ? { relay } : {}) });
   const relayBindingsExpired = await s.relayStore.expireDue(now());
   const printJobsExpired = await s.printers.expireDeliveries(new Date(now().getTime() - s.config.printers.jobHours * 3_600_000), now());
+  const printJobsAbandoned = (await failAbandoned({ printers: s.printers, audit: s.audit, now }, 'system')).length;
   const webhookEventsDeleted = await deleteFinishedEvents(s.webhooks, s.config.webhooks.webhookKeepDays, now());
   const attemptsForgotten = await forgetOldAttempts({ store: s.store, stations: s.stations }, now());
   const callReceiptsForgotten = await s.relayStore.forgetOldCalls(now());
   const alertsForgotten = await forgetOldAlerts(s.store, s.config.alertKeepDays, now());
   const telephonyAnswersForgotten = await s.telephony.forgetOldAnswers(now());
   if (shredded || relayBindingsExpired || printJobsExpired) await s.store.dropOldPages();
-  return { shredded, relayBindingsExpired, printJobsExpired, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
+  return { shredded, relayBindingsExpired, printJobsExpired, printJobsAbandoned, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */

@@ -12,7 +12,7 @@ import { CredentialRefused } from '../auth/authFailure';
 import { AGENT_PATH, AgentMessage, parseFrame, type ServiceMessage } from '../agent/agentProtocol';
 import { bearerOf, principalOf, type AuthDeps } from '../http/auth';
 import { unseal } from '../vault/sealing';
-import { auditCancelled, cancelKept, deliveryContext, STALE_SENDING_MS, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
+import { abandoned, auditCancelled, cancelKept, deliveryContext, failAbandoned, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
 import { PRINTER_GONE } from './printerStore';
 import { AGENT_ONLINE_MS, type Printer } from './printer';
 
@@ -231,8 +231,8 @@ export class AgentHub implements AgentDispatch {
     const running = conn.inflight.get(jobId);
     if (running) return running.done;
     const d = this.deps.delivery;
-    const now = d.now();
-    const claimed = await d.printers.claimDelivery(jobId, now, new Date(now.getTime() - STALE_SENDING_MS));
+    if ((await failAbandoned(d, actor, jobId)).length) return abandoned(d.printers, jobId);
+    const claimed = await d.printers.claimDelivery(jobId, d.now());
     if (!claimed) {
       // Another instance or a poll of this one took it: it is on its way.
       const current = await d.printers.getDelivery(jobId);

@@ -56,6 +56,20 @@ export interface DeliveryResult {
 
 /** A claim on a job in 'sending' older than this belonged to a process that died. */
 export const STALE_SENDING_MS = 10 * 60_000;
+const ABANDONED = 'the process sending it stopped before the send ended; part of it may be printed';
+
+/**
+ * Fails the jobs (one, or all) left 'sending' by a process that died mid-send: part of one may be on
+ * paper, so it is never sent again on its own, as that would make a second paper with the same copy
+ * codes. Failed and partly sent, it keeps its print number and codes; a person may send it again or
+ * print the waybill anew (a reprint with codes of its own). Audited; their ids.
+ */
+export async function failAbandoned(deps: Pick<DeliveryDeps, 'printers' | 'audit' | 'now'>, actor: string, jobId?: string): Promise<string[]> {
+  const at = deps.now();
+  const jobs = await deps.printers.failAbandoned(at, new Date(at.getTime() - STALE_SENDING_MS), ABANDONED, jobId);
+  if (jobs.length) await deps.audit.appendAll(jobs.map((job) => ({ at: at.toISOString(), actor, action: 'deliver' as const, outcome: 'failed', detail: { job, reason: 'abandoned' } })));
+  return jobs;
+}
 
 /** Keeps a rendered job (sealed) and sends it. */
 export async function deliverNew(
@@ -111,8 +125,8 @@ export async function auditCancelled(deps: Pick<DeliveryDeps, 'audit'>, jobIds: 
 }
 
 async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, known?: Buffer): Promise<DeliveryResult> {
-  const now = deps.now();
-  const claimed = await deps.printers.claimDelivery(jobId, now, new Date(now.getTime() - STALE_SENDING_MS));
+  if ((await failAbandoned(deps, actor, jobId)).length) return abandoned(deps.printers, jobId);
+  const claimed = await deps.printers.claimDelivery(jobId, deps.now());
   if (!claimed) throw await unclaimable(deps.printers, jobId);
   const bytes = known ?? unseal(claimed.sealed!, deps.ring, deliveryContext(jobId));
   const printer = await deps.printers.getPrinter(claimed.printer);
@@ -122,31 +136,38 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
   let delivered = false;
   let partlySent = false;
   let refused: PrinterRefused | undefined;
-  if (printer) {
-    while (attempts < deps.attempts && !delivered) {
-      if (attempts > 0) await sleep(deps.backoffMs * 2 ** (attempts - 1));
-      attempts++;
-      try {
-        await deps.send(await deps.route(printer), bytes);
-        delivered = true;
-      } catch (e) {
-        if (e instanceof PrinterRefused) {
-          // No connection was tried, and every retry would be refused alike until the printer's host or
-          // the policy changes: fail now, naming the printer only (API clients read this reason).
-          attempts--;
-          refused = e;
+  // A long job to a slow printer may take longer than a dead sender's claim is kept: the claim is kept fresh.
+  const alive = setInterval(() => void deps.printers.touchDelivery(jobId, deps.now()).catch(() => undefined), STALE_SENDING_MS / 5);
+  alive.unref();
+  try {
+    if (printer) {
+      while (attempts < deps.attempts && !delivered) {
+        if (attempts > 0) await sleep(deps.backoffMs * 2 ** (attempts - 1));
+        attempts++;
+        try {
+          await deps.send(await deps.route(printer), bytes);
+          delivered = true;
+        } catch (e) {
+          if (e instanceof PrinterRefused) {
+            // No connection was tried, and every retry would be refused alike until the printer's host or
+            // the policy changes: fail now, naming the printer only (API clients read this reason).
+            attempts--;
+            refused = e;
+            error = `printer "${printer.name}": ${e.message}`;
+            break;
+          }
+          if (!(e instanceof SendFailure)) throw e;
           error = `printer "${printer.name}": ${e.message}`;
-          break;
-        }
-        if (!(e instanceof SendFailure)) throw e;
-        error = `printer "${printer.name}": ${e.message}`;
-        // Part of the job may be on paper: only a person can tell whether to send it again.
-        if (!e.nothingSent) {
-          partlySent = true;
-          break;
+          // Part of the job may be on paper: only a person can tell whether to send it again.
+          if (!e.nothingSent) {
+            partlySent = true;
+            break;
+          }
         }
       }
     }
+  } finally {
+    clearInterval(alive);
   }
   const status = delivered ? 'delivered' : 'failed';
   await deps.printers.finishDelivery(jobId, { status, attempts, ...(delivered ? {} : { error, partlySent }), at: deps.now() });
@@ -158,6 +179,12 @@ async function sendDelivery(deps: DeliveryDeps, jobId: string, actor: string, kn
     detail: { job: jobId, printer: claimed.printer, attempts, bytes: claimed.byteLength, ...(refused ? { refused: refused.kind } : {}) },
   });
   return { jobId, printer: claimed.printer, status, attempts, ...(delivered ? {} : { error }) };
+}
+
+/** What a send of a job just found abandoned answers: failed, as its dead sender left it. */
+export async function abandoned(printers: PrinterStore, jobId: string): Promise<DeliveryResult> {
+  const d = await printers.getDelivery(jobId);
+  return { jobId, printer: d?.printer ?? '', status: 'failed', attempts: 0, error: ABANDONED };
 }
 
 export async function unclaimable(printers: PrinterStore, jobId: string): Promise<WaybillError> {

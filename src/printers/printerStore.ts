@@ -46,11 +46,17 @@ export interface PrinterStore {
   saveDelivery(d: Omit<Delivery, 'status' | 'attempts' | 'updatedAt'> & { sealed: SealedBox }): Promise<void>;
   getDelivery(jobId: string): Promise<Delivery | undefined>;
   /**
-   * Takes a job for sending (pending or failed → sending), so two processes never send it together; a
-   * 'sending' claim older than `staleBefore` (its process died) is taken over. Undefined when the job
-   * is unknown, delivered, expired or being sent.
+   * Takes a job for sending (pending or failed → sending), so two processes never send it together.
+   * Undefined when the job is unknown, delivered, expired, cancelled or being sent.
    */
-  claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined>;
+  claimDelivery(jobId: string, at: Date): Promise<Delivery | undefined>;
+  /** Says a job being sent is still being sent (its claim stays fresh through a long send). */
+  touchDelivery(jobId: string, at: Date): Promise<void>;
+  /**
+   * Ends the 'sending' claims last touched before `staleBefore` (their process died mid-send; of one job,
+   * or of all): failed, partly sent, with `error`. Their ids.
+   */
+  failAbandoned(at: Date, staleBefore: Date, error: string, jobId?: string): Promise<string[]>;
   /**
    * Ends a send: delivered shreds the bytes; failed keeps them for a retry. `partlySent`: bytes may have
    * reached paper, so the job keeps its print number and copy codes even once cancelled or expired.

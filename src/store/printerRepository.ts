@@ -141,18 +141,33 @@ export class SqlPrinterRepository implements PrinterStore {
     return row && toDelivery(row);
   }
 
-  async claimDelivery(jobId: string, at: Date, staleBefore: Date): Promise<Delivery | undefined> {
+  async claimDelivery(jobId: string, at: Date): Promise<Delivery | undefined> {
     const row = await this.d.db
       .updateTable('print_deliveries')
       .set({ status: 'sending', updated_at: at.toISOString() })
       .where('job_id', '=', jobId)
       .where('body', 'is not', null)
-      .where((eb) =>
-        eb.or([eb('status', 'in', ['pending', 'failed']), eb.and([eb('status', '=', 'sending'), eb('updated_at', '<', staleBefore.toISOString())])]),
-      )
+      .where('status', 'in', ['pending', 'failed'])
       .returningAll()
       .executeTakeFirst();
     return row && toDelivery(row);
+  }
+
+  async touchDelivery(jobId: string, at: Date): Promise<void> {
+    await this.d.db.updateTable('print_deliveries').set({ updated_at: at.toISOString() }).where('job_id', '=', jobId).where('status', '=', 'sending').execute();
+  }
+
+  async failAbandoned(at: Date, staleBefore: Date, error: string, jobId?: string): Promise<string[]> {
+    const now = at.toISOString();
+    const rows = await this.d.db
+      .updateTable('print_deliveries')
+      .set((eb) => ({ status: 'failed', last_error: error, updated_at: now, partly_sent_at: eb.fn.coalesce('partly_sent_at', eb.val(now)) }))
+      .where('status', '=', 'sending')
+      .where('updated_at', '<', staleBefore.toISOString())
+      .$if(jobId !== undefined, (qb) => qb.where('job_id', '=', jobId!))
+      .returning('job_id')
+      .execute();
+    return rows.map((r) => r.job_id);
   }
 
   async finishDelivery(jobId: string, o: { status: 'delivered' | 'failed'; attempts: number; error?: string; partlySent?: boolean; at: Date }): Promise<void> {

@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { deliverNew, retryDelivery, type DeliveryDeps } from '../../src/printers/deliverJob';
+import { deliverNew, failAbandoned, retryDelivery, STALE_SENDING_MS, type DeliveryDeps } from '../../src/printers/deliverJob';
 import { NewPrinter, type Printer } from '../../src/printers/printer';
 import { SendFailure, sendRaw } from '../../src/printers/rawTcp';
 import { networkPolicy, printerAddress } from '../../src/printers/networkPolicy';
@@ -137,6 +137,36 @@ describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
     expect(await Promise.race(retries)).toMatchObject({ refused: { code: 'in_progress' } });
     release();
     expect((await Promise.all(retries)).filter((r) => 'delivered' in r)).toHaveLength(1);
+    await printer.received(1);
+    expect(printer.jobs).toHaveLength(1);
+  });
+
+  it('never sends a job again on its own that a dead process was sending: failed, partly sent and audited, a person may send it', async () => {
+    await printer.off();
+    const [jobId, other, running] = [await job(), await job(), await job()];
+    for (const id of [jobId, other, running]) {
+      await deliverNew({ ...deps, attempts: 1 }, { jobId: id, printer: registered, bytes: Buffer.from('^XA^XZ'), actor: 'cli:test' });
+      // A process claims the job to send it, then is killed mid-send: part of the label may be on paper.
+      expect(await printers.claimDelivery(id, new Date())).toBeDefined();
+    }
+    await printer.on();
+    await printers.touchDelivery(running, new Date(Date.now() + STALE_SENDING_MS));
+    await expect(retryDelivery(deps, jobId, 'cli:test')).rejects.toMatchObject({ code: 'in_progress' });
+    // Ten minutes on, the claim is taken for dead: the retry fails it rather than make a second paper with its copy codes.
+    const later = { ...deps, now: () => new Date(Date.now() + STALE_SENDING_MS + 60_000) };
+    const error = 'the process sending it stopped before the send ended; part of it may be printed';
+    expect(await retryDelivery(later, jobId, 'cli:test')).toEqual({ jobId, printer: 'line-1', status: 'failed', attempts: 0, error });
+    expect(printer.jobs).toHaveLength(0);
+    expect(await printers.getDelivery(jobId)).toMatchObject({ status: 'failed', lastError: error });
+    expect((await db.query('SELECT partly_sent_at FROM print_deliveries WHERE job_id = ?', jobId))[0]!.partly_sent_at).not.toBeNull();
+    // The sweep does the same for every such job.
+    expect(await failAbandoned(later, 'system')).toEqual([other]);
+    for (const id of [jobId, other]) expect((await deps.audit.forJob!(id)).map((r) => [r.outcome, r.detail?.reason])).toEqual([['failed', undefined], ['failed', 'abandoned']]);
+    // A send still running keeps its claim fresh (sendDelivery touches it every 2 minutes): never taken for dead.
+    expect(await failAbandoned(later, 'system')).toEqual([]);
+    expect(await printers.getDelivery(running)).toMatchObject({ status: 'sending' });
+    // A person who has looked at the printer may send it again.
+    expect(await retryDelivery(later, jobId, 'cli:test')).toMatchObject({ status: 'delivered' });
     await printer.received(1);
     expect(printer.jobs).toHaveLength(1);
   });
