@@ -244,15 +244,19 @@ const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*){0,4}\d)*/gu;
 /**
  * Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七), in their financial
  * forms too (simplified and traditional: 壹贰叁 / 壹貳參), and so do the digits people say over a phone line
- * (幺 or 么 1, 两 or 兩 2, 洞 0, 拐 7, 勾 9: 幺三九…) and the Suzhou numerals of market slips (〡〢〣…);
- * 十 and 百 are no digits.
+ * (幺 or 么 1, 两 or 兩 2, 洞 0, 拐 7, 勾 9: 幺三九…), the old forms 弌 弍 弎, the Suzhou numerals of
+ * market slips (〡〢〣…) and counting rods (𝍠𝍡𝍢…); 十 and 百 are no digits.
  */
 const HAN_DIGIT_VALUE: Record<string, string> = {
   ...Object.fromEntries([...'〇零一二三四五六七八九'].map((d, i) => [d, String(Math.max(0, i - 1))])),
   ...Object.fromEntries([...'壹贰叁肆伍陆柒捌玖'].map((d, i) => [d, String(i + 1)])),
   ...Object.fromEntries([...'壹貳參肆伍陸柒捌玖'].map((d, i) => [d, String(i + 1)])),
   ...Object.fromEntries([...'〡〢〣〤〥〦〧〨〩'].map((d, i) => [d, String(i + 1)])),
+  ...Object.fromEntries([...'𝍠𝍡𝍢𝍣𝍤𝍥𝍦𝍧𝍨'].map((d, i) => [d, String(i + 1)])),
   参: '3',
+  弌: '1',
+  弍: '2',
+  弎: '3',
   幺: '1',
   么: '1',
   两: '2',
@@ -315,17 +319,17 @@ function sharesPhoneDigits(text: string, phone: string): boolean {
   return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN));
 }
 
-/** Digits in a row of the part of a phone a masked number hides that, beside its last 4 shown, give too much of it away. */
-const HIDDEN_RUN = 5;
+/** Digits in a row of the part of a phone a masked number hides that, beside its last digits shown, give too much of it away. */
+const HIDDEN_RUN = 4;
 
 /**
- * Whether printed text, beside a masked phone that shows its last 4 digits, would give the phone away:
- * 6 digits in a row of it anywhere (the phone rule's), or 5 of the digits the mask hides ("联系 13962"
- * under *******4017 leaves 2 of 11 hidden).
+ * Whether printed text, beside a masked phone that shows its last `shownLast` digits, would give the phone
+ * away: 6 digits in a row of it anywhere (the phone rule's), or 4 of the digits the mask hides ("货号 6258"
+ * under *******4017 leaves only the 3-digit prefix of 11 hidden; "联系 13962" 2).
  */
-export function exposesPhone(text: string, phone: string): boolean {
+export function exposesPhone(text: string, phone: string, shownLast = 4): boolean {
   const digits = phone.replace(/\D/g, '');
-  const hidden = digits.slice(0, -4);
+  const hidden = digits.slice(0, digits.length - shownLast);
   return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN) || sharesDigits(run, hidden, HIDDEN_RUN));
 }
 

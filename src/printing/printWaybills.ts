@@ -476,7 +476,7 @@ function printPieces(template: LoadedTemplate, facts: WaybillFacts, childNos: st
   const out: PrintedPieces = { layout: { labels: [], shown: [], warnings: [] }, copies: [], copyCodes: {}, pieces: [] };
   for (const [i, waybillNo] of numbers.entries()) {
     const pieceNo = i + 1;
-    const piece = { no: pieceNo, of: numbers.length, masterWaybillNo: facts.waybillNo };
+    const piece = { no: pieceNo, of: numbers.length, masterWaybillNo: facts.waybillNo, numbers };
     const printed = printCopies(template, { ...facts, waybillNo, piece }, { ...print, pieceNo, takeOver: print.takeOver?.[i] }, metrics, symbols);
     out.layout.labels.push(...printed.layout.labels);
     out.layout.shown.push(...(numbers.length > 1 ? printed.layout.shown.map((c) => ({ ...c, pieceNo })) : printed.layout.shown));

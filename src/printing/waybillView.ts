@@ -28,7 +28,8 @@ export interface WaybillView {
   recipient?: PartyArea;
 }
 
-export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now: () => Date }, w: WaybillRecord): Promise<WaybillView> {
+/** `childNos`: a multi-piece waybill's child numbers, which its paper shows too. */
+export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now: () => Date }, w: WaybillRecord, childNos: readonly string[] = []): Promise<WaybillView> {
   const base: WaybillView = {
     id: w.id,
     waybillNo: w.waybillNo,
@@ -46,7 +47,13 @@ export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now
   const lang = content.order.recipient.address.country === 'CN' ? 'zh' : 'en';
   const relay = (await deps.relay?.printedFor(w.id, lang, now)) ?? {};
   const view = buildCopyView(
-    { order: content.order, waybillNo: w.waybillNo, qrUrl: '', relay },
+    {
+      order: content.order,
+      waybillNo: w.waybillNo,
+      qrUrl: '',
+      relay,
+      ...(childNos.length ? { piece: { no: 1, of: childNos.length + 1, masterWaybillNo: w.waybillNo, numbers: [w.waybillNo, ...childNos] } } : {}),
+    },
     { copy: 'courier', title: '', copyCode: '', printNo: 0, printedAt: now, lang },
     { ...DEFAULT_POLICIES.courier, qr: false },
   );

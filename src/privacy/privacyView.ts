@@ -6,7 +6,7 @@ import { CARRIERS } from '../order/carriers';
 import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
-import { maskPhone } from './maskPhone';
+import { DEFAULT_PHONE_MASK, maskPhone, type PhoneMaskRule } from './maskPhone';
 import { exposesPhone } from '../order/screenPrintedText';
 import type { Lang } from './lang';
 import { destinationZone, routingArea } from './routingArea';
@@ -66,6 +66,11 @@ export interface PieceFacts {
   no: number;
   of: number;
   masterWaybillNo: string;
+  /**
+   * Every piece's number, master first (one array for all the pieces): the pieces travel together, so a
+   * phone that one of their numbers gives away is hidden on all of them.
+   */
+  numbers?: readonly string[];
 }
 
 export interface CopyPrintFacts {
@@ -117,8 +122,8 @@ export function buildCopyView(facts: WaybillFacts, print: CopyPrintFacts, policy
   return { copy: print.copy, fields, barcode: facts.waybillNo, ...(policy.qr ? { qr: facts.qrUrl } : {}) };
 }
 
-/** Per waybill (or piece), the same for all its copies: computed for its first. */
-const givenAway = new WeakMap<WaybillFacts, Record<'sender' | 'recipient', boolean>>();
+/** Per waybill, the same for all its copies and pieces: computed for its first. */
+const givenAway = new WeakMap<object, Record<'sender' | 'recipient', boolean>>();
 
 /**
  * Which parties' phones the waybill's printed text gives away beside their last 4 digits, so that no digit
@@ -127,20 +132,26 @@ const givenAway = new WeakMap<WaybillFacts, Record<'sender' | 'recipient', boole
  * them) is on every copy, and with the last 4 beside it the number would be (nearly) whole.
  */
 function phonesGivenAway(facts: WaybillFacts, lang: Lang): Record<'sender' | 'recipient', boolean> {
-  let found = givenAway.get(facts);
+  const key = facts.piece?.numbers ?? facts;
+  let found = givenAway.get(key);
   if (found) return found;
   const { order } = facts;
   const printed = [
     facts.waybillNo,
     facts.piece?.masterWaybillNo,
+    ...(facts.piece?.numbers ?? []),
     order.parcel.contents,
     order.routingCode,
     `${printedWeight(order.parcel.weightKg)} kg`,
     routingArea(order.sender.address, 'routing', lang),
     routingArea(order.recipient.address, 'routing', lang),
   ].filter((text): text is string => !!text);
-  const exposed = (who: 'sender' | 'recipient') => printed.some((text) => exposesPhone(text, order[who].phone));
-  givenAway.set(facts, (found = { sender: exposed('sender'), recipient: exposed('recipient') }));
+  const exposed = (who: 'sender' | 'recipient') => {
+    // As many digits as the copies show at most: a short number's mask shows fewer than 4 (maskPhone.ts).
+    const shownLast = /\d*$/.exec(maskedOnce(order[who], DEFAULT_MASK_KEY, () => maskPhone(order[who].phone)))![0].length;
+    return printed.some((text) => exposesPhone(text, order[who].phone, shownLast));
+  };
+  givenAway.set(key, (found = { sender: exposed('sender'), recipient: exposed('recipient') }));
   return found;
 }
 
@@ -172,7 +183,7 @@ function partyFields(
 
 function phoneText(party: Party, policy: PartyPolicy['phone'], relay: string | undefined, serviceNumber: string): Masked | undefined {
   if (policy.show === 'none') return undefined;
-  const masked = () => maskedOnce(party, `phone ${policy.keepFirst} ${policy.keepLast}`, () => maskPhone(party.phone, policy));
+  const masked = () => maskedOnce(party, maskKey(policy), () => maskPhone(party.phone, policy));
   if (policy.show === 'relay') {
     if (relay) return asMasked(relay);
     // No binding: the masked number plus the carrier's service line, never the real number.
@@ -180,6 +191,9 @@ function phoneText(party: Party, policy: PartyPolicy['phone'], relay: string | u
   }
   return masked();
 }
+
+const maskKey = (rule: PhoneMaskRule) => `phone ${rule.keepFirst} ${rule.keepLast}`;
+const DEFAULT_MASK_KEY = maskKey(DEFAULT_PHONE_MASK);
 
 /**
  * A party's masked name and phone, made once for all the copies of its waybill (parsing the number was

@@ -209,8 +209,9 @@ describe('printed free text screening', () => {
     // 13962584017 said over a phone line (幺 1, 两 2, 洞 0, 拐 7), in circled digits without a Unicode decomposition, and with words between its groups.
     for (const text of ['电话幺三九六两五八四洞幺拐', '手机❶❸❾❻❷❺❽❹⓿❶❼', '➀➂➈➅➁➄➇➃🄋➀➆', '⓵⓷⓽⓺⓶⓹⓼⓸⓿⓵⓻', '13962号码58401号码7', '139xx62xx58xx4017', '139电话号码6258'])
       refused('contents', text, sender);
-    // 么 as typed for 幺, traditional financial numerals (貳 參 陸 兩), the variant 参, Suzhou numerals.
-    for (const text of ['么參玖陸貳伍捌肆零么柒', '壹叁玖陆兩伍捌肆零壹柒', '么参九六二五八四零么七', '〡〣〩〦〢〥〨〤〇〡〧']) refused('contents', text, sender);
+    // 么 as typed for 幺, traditional financial numerals (貳 參 陸 兩), the variants 参 弌 弍 弎, Suzhou numerals, counting rods.
+    for (const text of ['么參玖陸貳伍捌肆零么柒', '壹叁玖陆兩伍捌肆零壹柒', '么参九六二五八四零么七', '〡〣〩〦〢〥〨〤〇〡〧', '弌弎玖陸弍伍捌肆零弌柒', '𝍠𝍢𝍨𝍥𝍡𝍤𝍧𝍣〇𝍠𝍦'])
+      refused('contents', text, sender);
     refused('contents', '幺三八零零幺三八零零零', /^must not contain 6 or more digits in a row/);
     for (const text of ['两件衬衫', '洞洞鞋 2双', 'RTX 4090D 24G', '尺码 38 颜色 40']) passes('contents', text);
   });

@@ -1,6 +1,6 @@
 import { Order } from '../../src/order/orderSchema';
 import { DEFAULT_POLICIES, type CopyKind } from '../../src/privacy/copyPolicy';
-import { buildCopyView } from '../../src/privacy/privacyView';
+import { buildCopyView, type PieceFacts } from '../../src/privacy/privacyView';
 import { expectAbsent } from '../support/expectAbsent';
 
 const input = {
@@ -76,11 +76,11 @@ describe('privacy view per copy', () => {
       expect(near(copy)['sender.phone']).toBe('*******5678');
     }
     expect(near('courier')['recipient.phone']).toBe('*********** / 95311');
-    // Contents below what the screen refuses (5 digits) that are 5 of the hidden digits: the same.
+    // Contents below what the screen refuses (5 digits) that hold 4 of the hidden digits in a row: the same.
     const withContents = (contents: string) =>
       buildCopyView({ ...facts, order: { ...order, parcel: { ...order.parcel, contents } } }, { copy: 'recipient', title: 'recipient', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' }, DEFAULT_POLICIES.recipient).fields;
-    expect(withContents('联系 13957')['recipient.phone']).toBe('***********');
-    for (const contents of ['型号 9572', '尺码 24681', '12345']) expect(withContents(contents)['recipient.phone']).toBe('*******6813');
+    for (const contents of ['联系 13957', '型号 9572', '货号 5724 款']) expect(withContents(contents)['recipient.phone']).toBe('***********');
+    for (const contents of ['型号 957', '尺码 24681', '12345']) expect(withContents(contents)['recipient.phone']).toBe('*******6813');
   });
 
   it('marks reprints', () => {
@@ -115,15 +115,24 @@ describe('privacy view per copy', () => {
   });
 
   it("hides every digit of a party's phone that the label's weight, area or master number gives away beside its last 4", () => {
-    const recipientPhone = (changes: Record<string, unknown>, waybill: Partial<typeof facts> & { piece?: { no: number; of: number; masterWaybillNo: string } } = {}) =>
+    const recipientPhone = (changes: Record<string, unknown>, waybill: Partial<typeof facts> & { piece?: PieceFacts } = {}) =>
       buildCopyView({ ...facts, ...waybill, order: Order.parse({ ...input, ...changes }) }, PRINT, DEFAULT_POLICIES.recipient).fields['recipient.phone'];
     expect(recipientPhone({})).toBe('*******6813');
     // 13957246813 (the recipient's): its first 7 digits are what the mask hides.
     expect(recipientPhone({ parcel: { weightKg: 139.57246813 } })).toBe('***********'); // printed as 139.572 kg
     const abroad = { name: 'Test Person', phone: '+8613957246813', address: { country: 'DE', city: 'Berlin', postalCode: '13957', line1: 'Testweg 1' } };
     expect(recipientPhone({ recipient: abroad })).toBe('***********');
+    // Digits split by more letters than the screen reads as one run: 4 of them in a row are enough.
+    expect(recipientPhone({ parcel: { ...input.parcel, contents: '139 hello 5724' } })).toBe('***********');
+    // A short number's mask shows fewer than 4 digits: those it hides count.
+    const hongKong = { name: 'Test Person', phone: '+852 6258 4017', address: { country: 'HK', city: 'Kowloon', line1: 'Test Road 1' } };
+    expect(recipientPhone({ recipient: hongKong })).toBe('+852 ******17');
+    expect(recipientPhone({ recipient: hongKong, parcel: { ...input.parcel, contents: '62584' } })).toBe('+852 ********');
     // A child piece prints its master number beside its own.
     expect(recipientPhone({}, { waybillNo: '73000000000002', piece: { no: 2, of: 2, masterWaybillNo: '70001395724001' } })).toBe('***********');
+    // The pieces travel together: a child number that gives the phone away hides it on every piece, the master's too.
+    const numbers = [facts.waybillNo, '73000013957201'];
+    expect(recipientPhone({}, { piece: { no: 1, of: 2, masterWaybillNo: facts.waybillNo, numbers } })).toBe('***********');
   });
 
   it('multi-piece: the piece mark and, on child pieces, the master number; the Code128 is the piece’s own number', () => {
