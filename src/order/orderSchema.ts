@@ -58,6 +58,13 @@ export const Party = PartyInput.transform((party, ctx) => {
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `not a valid phone number (default region ${region})` });
     return z.NEVER;
   }
+  // libphonenumber drops a carrier-selection or IP-dialling prefix (17951, 12341 …) from the front, and
+  // one that is no prefix takes the number's own first digit with it: "1234 13962584017" (an extension
+  // written first) read as a landline 0396 258 4017, whose owner the relay would ring. The number alone.
+  if (phone.carrierCode) {
+    ctx.addIssue({ code: 'custom', path: ['phone'], message: 'must be the number alone: no dialling prefix or extension before it' });
+    return z.NEVER;
+  }
   // libphonenumber reads more forms (",", ";ext=", "extn", "- 808#" …) and would keep a second or
   // overlong extension from us; one grammar, refused otherwise, so no extension is silently lost.
   if (phone.ext) {

@@ -86,6 +86,14 @@ describe('order schema', () => {
       ]);
   });
 
+  it('refuses a prefix or an extension written before the number, which would be read as another real number', () => {
+    // libphonenumber takes "12341" of "1234 13962584017" for a carrier code and leaves a valid landline, 0396 258 4017.
+    for (const phone of ['1234 13962584017', '[1234]13962584017', '(1234)13962584017', '1234-13962584017', '分机1234 13962584017', '17951 13962584017'])
+      expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = phone))))).toEqual([
+        expect.objectContaining({ path: 'sender.phone', message: 'must be the number alone: no dialling prefix or extension before it' }),
+      ]);
+  });
+
   it('has no extension when none is written', () => {
     expect(Order.parse(order()).sender).not.toHaveProperty('phoneExtension');
   });
