@@ -78,18 +78,17 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
   if (text.trimStart().startsWith('[')) {
     const value = parseJson(text, file);
     if (!Array.isArray(value)) throw malformed(file, 'expected an array of orders');
-    // Each element is let go once validated.
-    for (let i = 0; i < value.length; i++) {
-      const order: unknown = value[i];
-      value[i] = undefined;
-      yield { value: order };
-    }
+    yield* eachOrder(value);
     return;
   }
-  // One order or NDJSON: try the whole text first so a pretty-printed single order works.
+  // One order, the API's {"orders": [...]}, or NDJSON: try the whole text first so a pretty-printed
+  // document works.
   const whole = tryJson(text);
   if (whole.ok) {
-    yield { value: whole.value };
+    const value = whole.value;
+    const wrapped = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Array.isArray((value as { orders?: unknown }).orders);
+    if (wrapped) yield* eachOrder((value as { orders: unknown[] }).orders);
+    else yield { value };
     return;
   }
   let first = true;
@@ -109,6 +108,15 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
     if (first) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
     // A line that stops mid-value is named as such: the file goes on after it.
     throw malformed(file, `not valid JSON${parsed.position === undefined ? ` at line ${i + 1} (the line ends too early)` : where(text, start + parsed.position)}`);
+  }
+}
+
+/** The orders of an array, each let go once validated. */
+function* eachOrder(list: unknown[]): Generator<RawOrder> {
+  for (let i = 0; i < list.length; i++) {
+    const order: unknown = list[i];
+    list[i] = undefined;
+    yield { value: order };
   }
 }
 

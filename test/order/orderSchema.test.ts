@@ -145,11 +145,14 @@ describe('order schema', () => {
     expectAbsent(JSON.stringify(issues), ['李四'], 'JSON syntax issue');
   });
 
-  it('reads a JSON array, a single object and NDJSON alike', () => {
+  it('reads a JSON array, the API\'s {"orders": [...]}, a single object and NDJSON alike', () => {
     const one = JSON.stringify(order());
     expect(parseOrders(`[${one},${one}]`, 'a.json')).toHaveLength(2);
+    expect(parseOrders(JSON.stringify({ orders: [order(), order()] }, null, 2), 'a.json')).toHaveLength(2);
     expect(parseOrders(JSON.stringify(order(), null, 2), 'a.json')).toHaveLength(1);
     expect(parseOrders(`${one}\n${one}\n`, 'a.ndjson')).toHaveLength(2);
+    // Each order of the wrapped list is named by its index, as in an array.
+    expect(issuesOf(JSON.stringify({ orders: [order(), order((o) => delete o.carrier)] }))).toEqual([expect.objectContaining({ index: 1, path: 'carrier', message: expect.stringMatching(/^must be one of/) })]);
   });
 });
 
