@@ -10,17 +10,17 @@ import { screenPrintedText } from './screenPrintedText';
 import { waybillNoProblem } from './waybillNumber';
 
 /**
- * An extension written after the number: `转`, `分机`, `分机号`, `ext`, `ext.`, `extension`, `x` or `#`
- * (letters in any case, spaces around optional), then 1–6 digits, at the end. The first separator after
+ * An extension written after the number: `转`, `分机`, `分机号`, `ext`, `ext.`, `extension`, `x`, `#` or
+ * `,` (letters in any case, spaces around optional), then 1–6 digits, at the end. The first separator after
  * a digit splits the text. A plain `-` groups digits (`021-6888-3210` is a landline), except after a
  * complete number: 1–6 digits after a last `-` are an extension when the whole is no valid number and
  * what stands before that `-` is one, as in a switchboard's 总机-分机 (`0571-8888 6666-808`) and in the
  * privacy numbers that shopping platforms hand out for a buyer (`17012345678-1234`).
  */
-const EXTENSION_SEPARATOR = /^(.*?\d)\s*(?:转|分机号?|extension|ext\.?|x|#)\s*(.*)$/iu;
+const EXTENSION_SEPARATOR = /^(.*?\d)\s*(?:转|分机号?|extension|ext\.?|x|#|,)\s*(.*)$/iu;
 const TRAILING_EXTENSION = /^(.*\d)\s*-\s*(\d{1,6})$/u;
 const EXTENSION_DIGITS = /^\d{1,6}$/;
-const EXTENSION_FORMS = '转, 分机, ext, x or #';
+const EXTENSION_FORMS = '转, 分机, ext, x, # or a comma';
 
 export { Address, ADDRESS_INPUTS, ChineseAddress, InternationalAddress } from './addressSchema';
 
@@ -44,16 +44,22 @@ const PartyInput = z
  */
 export const Party = PartyInput.transform((party, ctx) => {
   const region = party.address.country as CountryCode;
-  const split = EXTENSION_SEPARATOR.exec(party.phone);
-  const numberText = split ? split[1]! : party.phone;
+  // Full-width digits, hyphens and commas (１３９…，８０８) as typed with a Chinese input method.
+  const written = party.phone.normalize('NFKC');
+  if (written.includes('*')) {
+    ctx.addIssue({ code: 'custom', path: ['phone'], message: 'must be the whole number, not a masked one: the service masks it on paper and keeps it sealed' });
+    return z.NEVER;
+  }
+  const split = EXTENSION_SEPARATOR.exec(written);
+  const numberText = split ? split[1]! : written;
   const extension = split?.[2];
   if (extension !== undefined && !EXTENSION_DIGITS.test(extension)) {
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `the extension after ${EXTENSION_FORMS} must be 1–6 digits` });
     return z.NEVER;
   }
-  const written = parsePhoneNumberFromString(numberText, region);
-  const trailing = split || written?.isValid() ? undefined : trailingExtension(party.phone, region);
-  const phone = trailing?.phone ?? written;
+  const parsed = parsePhoneNumberFromString(numberText, region);
+  const trailing = split || parsed?.isValid() ? undefined : trailingExtension(written, region);
+  const phone = trailing?.phone ?? parsed;
   if (!phone || !phone.isValid()) {
     ctx.addIssue({ code: 'custom', path: ['phone'], message: `not a valid phone number (default region ${region})` });
     return z.NEVER;

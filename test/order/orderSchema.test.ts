@@ -64,6 +64,11 @@ describe('order schema', () => {
     // A shopping platform's privacy number for the buyer: a mobile number and the extension its PBX dials.
     ['17012345678-1234', 'CN', '+8617012345678', '1234'],
     ['139 6258 4017-808', 'CN', '+8613962584017', '808'],
+    // As platforms export them and as a Chinese input method types them: a comma, full-width forms.
+    ['17012345678,1234', 'CN', '+8617012345678', '1234'],
+    ['17012345678，1234', 'CN', '+8617012345678', '1234'],
+    ['17012345678转１２３４', 'CN', '+8617012345678', '1234'],
+    ['17012345678－1234', 'CN', '+8617012345678', '1234'],
   ])('keeps the extension of written form %# apart from the E.164 number', (phone, country, e164, extension) => {
     const address = country === 'CN' ? order().sender.address : { country, city: 'Los Angeles', line1: '1 Fake St' };
     const parsed = Order.parse(order((o) => Object.assign(o.recipient, { phone, address })));
@@ -94,6 +99,13 @@ describe('order schema', () => {
       ]);
   });
 
+  it('says a masked phone is masked: the whole number is needed', () => {
+    for (const phone of ['139****4017', '139＊＊＊＊4017'])
+      expect(issuesOf(JSON.stringify(order((o) => (o.sender.phone = phone))))).toEqual([
+        expect.objectContaining({ path: 'sender.phone', message: 'must be the whole number, not a masked one: the service masks it on paper and keeps it sealed' }),
+      ]);
+  });
+
   it('has no extension when none is written', () => {
     expect(Order.parse(order()).sender).not.toHaveProperty('phoneExtension');
   });
@@ -104,8 +116,8 @@ describe('order schema', () => {
     ['only letters after the separator', '13962584017 ext abcdef', /extension .* 1–6 digits/],
     ['a separator and no digits', '13962584017 分机', /extension .* 1–6 digits/],
     ['a second extension', '13962584017 转 808 转 909', /extension .* 1–6 digits/],
-    ['an extension in a form outside the grammar', '+1 213 373 4253;ext=808', /extension must follow 转, 分机, ext, x or #/],
-    ['a comma as the separator', '+1 213 373 4253, 808', /extension must follow/],
+    ['an extension in a form outside the grammar', '+1 213 373 4253;ext=808', /extension must follow 转, 分机, ext, x, # or a comma/],
+    ['a semicolon as the separator', '+1 213 373 4253; 808', /extension must follow/],
     ['an invalid number before a good extension', '13957 转 808', /not a valid phone number/],
   ])('refuses %s at sender.phone without quoting it', (_what, phone, message) => {
     const issues = issuesOf(JSON.stringify(order((o) => (o.sender.phone = phone))));
