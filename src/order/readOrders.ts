@@ -56,7 +56,7 @@ export class OrderValidator {
   }
 
   add(value: unknown, line?: number): void {
-    const result = Order.safeParse(value);
+    const result = Order.safeParse(withoutNulls(value));
     if (result.success) this.orders.push(result.data);
     else for (const issue of issuesFromZod(result.error)) this.issues.push({ file: this.file, index: this.index, line, ...issue });
     this.index++;
@@ -70,6 +70,16 @@ export class OrderValidator {
     }
     return this.orders;
   }
+}
+
+/**
+ * The value with every property that is null left out, down to an address (order → party → address):
+ * order systems export an empty field as null, which means absent (a required one is then named as
+ * missing). Deeper values are no order's, and the schema refuses them as they are.
+ */
+function withoutNulls(value: unknown, depth = 3): unknown {
+  if (depth === 0 || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === null ? [] : [[k, withoutNulls(v, depth - 1)]])));
 }
 
 /** The file's orders as parsed JSON, one at a time; a line that is no JSON throws when reached. */

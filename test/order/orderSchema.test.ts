@@ -178,6 +178,15 @@ describe('order file errors a person can act on', () => {
     throw new Error('expected a refusal');
   };
 
+  it('reads a null property as absent, as order systems export an empty field', () => {
+    const withNulls = { ...order(), waybillNo: null, routingCode: null, parcel: { weightKg: 1.2, contents: null, pieces: null } };
+    const [parsed] = parseOrders(JSON.stringify(withNulls), 'a.json');
+    expect(parsed).not.toHaveProperty('waybillNo');
+    expect(parsed!.parcel).toEqual({ weightKg: 1.2, pieces: 1 });
+    // A required one is missing, and said so.
+    expect(issuesOf(JSON.stringify({ ...order(), carrier: null }))).toEqual([expect.objectContaining({ path: 'carrier', message: expect.stringMatching(/^must be one of/) })]);
+  });
+
   it('says "required" for a missing field and names the expected type, in our words, not the schema library’s', () => {
     expect(messagesOf(JSON.stringify(order((o) => delete o.recipient.name)))).toEqual(['recipient.name: required']);
     expect(messagesOf(JSON.stringify(order((o) => (o.parcel.weightKg = '1.2'))))).toEqual(['parcel.weightKg: must be a number']);
