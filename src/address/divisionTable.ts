@@ -64,7 +64,10 @@ export class FormIndex {
   }
 }
 
-/** Old names of units renamed or merged since ~2015 that a short form cannot derive: [parent code, old name, current code]. */
+/**
+ * Other names of units, renamed or merged (or, for 三沙, newer than the table), that a short form cannot
+ * derive: [parent code, name, current code]. A name that is also a unit's somewhere today is left out.
+ */
 const RENAMED: readonly [string, string, string][] = [
   ['450100', '横县', '450181'], // 2021
   ['370000', '莱芜市', '370100'], // 2019: merged into 济南市
@@ -87,6 +90,29 @@ const RENAMED: readonly [string, string, string][] = [
   ['630000', '海东地区', '630200'], // 2013
   ['520000', '铜仁地区', '520600'], // 2011
   ['520000', '毕节地区', '520500'], // 2011
+  ['320500', '沧浪区', '320508'], // 2012: merged into 姑苏区
+  ['320500', '平江区', '320508'],
+  ['320500', '金阊区', '320508'],
+  ['320200', '崇安区', '320213'], // 2015: merged into 梁溪区
+  ['320200', '南长区', '320213'],
+  ['320200', '北塘区', '320213'],
+  ['320100', '白下区', '320104'], // 2013: into 秦淮区
+  ['320100', '下关区', '320106'], // 2013: into 鼓楼区
+  ['320400', '戚墅堰区', '320412'], // 2015: into 武进区
+  ['320800', '楚州区', '320803'], // 2012: 淮安区
+  ['330200', '江东区', '330212'], // 2016: into 鄞州区
+  ['330600', '绍兴县', '330603'], // 2013: 柯桥区
+  ['510100', '郫县', '510117'], // 2016: 郫都区
+  ['610100', '户县', '610118'], // 2016: 鄠邑区
+  ['440100', '萝岗区', '440112'], // 2014: into 黄埔区
+  ['440100', '芳村区', '440103'], // 2005: into 荔湾区 (东山区, into 越秀区, is also a district of 鹤岗 today: not mapped)
+  ['120100', '塘沽区', '120116'], // 2009: 滨海新区
+  ['120100', '汉沽区', '120116'],
+  ['120100', '大港区', '120116'],
+  ['500100', '万盛区', '500110'], // 2011: 綦江区 (双桥区, now 大足区, is also a district of 承德: not mapped)
+  ['530000', '思茅市', '530800'], // 2007: 普洱市
+  ['530800', '翠云区', '530802'], // 2007: 思茅区
+  ['460300', '西沙区', '460321'], // 2020: a district; the table still names its islands (南沙区 is also 广州's: not mapped)
 ];
 
 /** Ethnic designations that short forms drop (延边朝鲜族自治州 → 延边, 长阳土家族自治县 → 长阳); 族 is left

@@ -208,6 +208,18 @@ export const ADDRESS_CORPUS: CorpusEntry[] = [
   { kind: 'renamed (old name)', text: '浙江省杭州市下城区延安路528号', want: { province: '浙江省', city: '杭州市', district: '拱墅区', areaCode: '330105', rest: '延安路528号' } },
   { kind: 'renamed (old name)', text: '湖北省襄樊市樊城区人民路37号', want: { province: '湖北省', city: '襄阳市', district: '樊城区', areaCode: '420606', rest: '人民路37号' } },
   { kind: 'renamed (old name)', text: '四川省成都市双流县东升街道棠湖西路16号', want: { province: '四川省', city: '成都市', district: '双流区', areaCode: '510116', rest: '东升街道棠湖西路16号' } },
+  { kind: 'renamed (old name)', text: '江苏省苏州市沧浪区测试路88号', want: { province: '江苏省', city: '苏州市', district: '姑苏区', areaCode: '320508', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '江苏省无锡市崇安区测试路88号', want: { province: '江苏省', city: '无锡市', district: '梁溪区', areaCode: '320213', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '江苏省南京市下关区测试路88号', want: { province: '江苏省', city: '南京市', district: '鼓楼区', areaCode: '320106', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '浙江省宁波市江东区测试路88号', want: { province: '浙江省', city: '宁波市', district: '鄞州区', areaCode: '330212', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '浙江省绍兴市绍兴县测试路88号', want: { province: '浙江省', city: '绍兴市', district: '柯桥区', areaCode: '330603', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '四川省成都市郫县测试路88号', want: { province: '四川省', city: '成都市', district: '郫都区', areaCode: '510117', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '陕西省西安市户县测试路88号', want: { province: '陕西省', city: '西安市', district: '鄠邑区', areaCode: '610118', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '天津市塘沽区测试路88号', want: { province: '天津市', city: '天津市', district: '滨海新区', areaCode: '120116', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '云南省思茅市翠云区测试路88号', want: { province: '云南省', city: '普洱市', district: '思茅区', areaCode: '530802', rest: '测试路88号' } },
+  { kind: 'renamed (old name)', text: '广东省广州市萝岗区测试路88号', want: { province: '广东省', city: '广州市', district: '黄埔区', areaCode: '440112', rest: '测试路88号' } },
+  // A district of 三沙 newer than the table, which still names its islands.
+  { kind: 'renamed (new name)', text: '海南省三沙市西沙区测试路88号', want: { province: '海南省', city: '三沙市', district: '西沙群岛', areaCode: '460321', rest: '测试路88号' } },
 
   // ── development zones that the table lists as county-level units ────────────
   { kind: 'development zone as county-level unit', text: '江苏省苏州市苏州工业园区星湖街328号', want: { province: '江苏省', city: '苏州市', district: '苏州工业园区', areaCode: '320576', rest: '星湖街328号' } },
