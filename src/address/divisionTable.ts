@@ -154,7 +154,10 @@ function load(lines: readonly string[]): DivisionTable {
   const countyForms = new FormIndex();
   for (const division of byCode.values()) {
     const global = division.level === 'province' ? provinceForms : division.level === 'city' ? cityForms : division.level === 'county' ? countyForms : undefined;
-    formsOf(division).forEach((form, i) => global?.add(form, division, i === 0));
+    // A county under its province is found by its short forms only under that province: 昌江 alone is
+    // also 景德镇's 昌江区, which a line without its province must not be guessed to be.
+    const forms = countyUnderProvince(division) ? [division.name] : formsOf(division);
+    forms.forEach((form, i) => global?.add(form, division, i === 0));
   }
   for (const [parentCode, oldName, code] of RENAMED) {
     const division = byCode.get(code);
@@ -178,6 +181,9 @@ function load(lines: readonly string[]): DivisionTable {
   return { provinces, byCode, provinceForms, cityForms, countyForms, childForms };
 }
 
+/** A county-level unit directly under its province (陵水黎族自治县, 神农架林区), listed as a city. */
+const countyUnderProvince = (d: Division) => d.level === 'city' && /(县|林区)$/u.test(d.name);
+
 /** The official name first, then the short forms people write. */
 function formsOf(d: Division): string[] {
   const forms = [d.name];
@@ -193,6 +199,8 @@ function formsOf(d: Division): string[] {
         const stem = withoutEthnic(d.name.replace(/自治州$/u, ''));
         add(stem); // 延边
         add(`${stem}州`); // 延边州
+      } else if (countyUnderProvince(d)) {
+        countyShortForms(d.name).forEach(add); // 陵水黎族自治县 → 陵水, 陵水县
       } else {
         add(d.name.replace(/(市|地区|盟)$/u, ''));
       }

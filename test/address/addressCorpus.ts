@@ -218,6 +218,9 @@ export const ADDRESS_CORPUS: CorpusEntry[] = [
   { kind: 'renamed (old name)', text: '天津市塘沽区测试路88号', want: { province: '天津市', city: '天津市', district: '滨海新区', areaCode: '120116', rest: '测试路88号' } },
   { kind: 'renamed (old name)', text: '云南省思茅市翠云区测试路88号', want: { province: '云南省', city: '普洱市', district: '思茅区', areaCode: '530802', rest: '测试路88号' } },
   { kind: 'renamed (old name)', text: '广东省广州市萝岗区测试路88号', want: { province: '广东省', city: '广州市', district: '黄埔区', areaCode: '440112', rest: '测试路88号' } },
+  // Counties under their province itself, written short as counties are.
+  { kind: 'county under the province, short', text: '海南省陵水县测试路88号', want: { province: '海南省', city: '陵水黎族自治县', areaCode: '469028', rest: '测试路88号' } },
+  { kind: 'county under the province, short', text: '湖北省神农架测试路88号', want: { province: '湖北省', city: '神农架林区', areaCode: '429021', rest: '测试路88号' } },
   // A district of 三沙 newer than the table, which still names its islands.
   { kind: 'renamed (new name)', text: '海南省三沙市西沙区测试路88号', want: { province: '海南省', city: '三沙市', district: '西沙群岛', areaCode: '460321', rest: '测试路88号' } },
 
