@@ -7,6 +7,9 @@ import { postalArea } from '../order/postalArea';
 import { asMasked, type Masked } from './masked';
 import type { Lang } from './lang';
 
+/** As waybills printed in mainland China name them (the CLDR name is 台湾 alone; 香港, 澳门 it gives so). */
+const ZH_REGIONS: Readonly<Record<string, string>> = { TW: '中国台湾' };
+
 const countryNames: Record<Lang, Intl.DisplayNames> = {
   zh: new Intl.DisplayNames(['zh-CN'], { type: 'region' }),
   en: new Intl.DisplayNames(['en'], { type: 'region' }),
@@ -19,7 +22,7 @@ export function routingArea(address: Address, depth: 'routing' | 'city', lang: L
     if (depth === 'routing') parts.push(address.district);
     return asMasked(parts.filter(Boolean).join(' '));
   }
-  const country = countryNames[lang].of(address.country) ?? address.country;
+  const country = (lang === 'zh' ? ZH_REGIONS[address.country] : undefined) ?? countryNames[lang].of(address.country) ?? address.country;
   const postal = depth === 'routing' && address.postalCode ? postalArea(address.country, address.postalCode) : undefined;
   const cityLine = [address.city, address.region, postal].filter(Boolean).join(' ');
   return asMasked(`${cityLine}, ${country}`);

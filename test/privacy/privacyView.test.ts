@@ -180,3 +180,15 @@ describe('routing area abroad', () => {
     }
   });
 });
+
+describe('region names on zh labels', () => {
+  it('names Hong Kong, Macao and Taiwan as mainland waybills do', () => {
+    const area = (country: string) =>
+      buildCopyView(
+        { ...facts, order: Order.parse({ ...input, recipient: { ...input.recipient, name: 'Test Person', phone: '+852 6173 2845', address: { country, city: 'Testville', line1: '1 Test Road' } } }) },
+        PRINT,
+        DEFAULT_POLICIES.recipient,
+      ).fields['recipient.area'];
+    expect([area('HK'), area('MO'), area('TW')]).toEqual(['Testville, 中国香港特别行政区', 'Testville, 中国澳门特别行政区', 'Testville, 中国台湾']);
+  });
+});
