@@ -2,9 +2,9 @@
 // buyer's phone in `contents`, the room number as a routing code) is refused before a waybill exists.
 // Screened fields: parcel.contents, routingCode, a client waybillNo and, for international (non-CN)
 // addresses, city, region and postalCode of both parties (mainland-China divisions are checked against
-// the official table instead). A pure function of the validated order (names as sent, phones in E.164,
-// addresses split); each finding is an issue at the field's path whose message names the rule and the
-// party, never the value or what matched.
+// the official table instead); and the order id, for phones only (below). A pure function of the
+// validated order (names as sent, phones in E.164, addresses split); each finding is an issue at the
+// field's path whose message names the rule and the party, never the value or what matched.
 //
 // Text is compared folded: characters that draw nothing removed (zero-width spaces, joiners), circled
 // digits as digits, NFKD (full-width → ASCII, accents split off and dropped), lower case, ß → ss, a
@@ -87,6 +87,7 @@ interface ScreenedParty {
 
 /** The part of a validated order the screen reads (structural, so the schema can call it on its own output). */
 export interface PrintedTextOrder {
+  orderId?: string | undefined;
   waybillNo?: string | undefined;
   routingCode?: string | undefined;
   parcel: { contents?: string | undefined };
@@ -157,10 +158,10 @@ const message = {
 };
 
 export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
+  const issues = orderIdIssues(order);
   const fields = screenedFields(order);
-  if (fields.length === 0) return [];
+  if (fields.length === 0) return issues;
   const secrets = { sender: partySecrets(order.sender), recipient: partySecrets(order.recipient) };
-  const issues: ScreenIssue[] = [];
   for (const field of fields) {
     // Fields read together are screened only when none of them was refused on its own.
     if (field.joined && issues.some((i) => field.path.every((p, k) => i.path[k] === p))) continue;
@@ -187,6 +188,17 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     }
   }
   return issues;
+}
+
+/**
+ * The order id is the client's own reference and never printed, but it travels in answers, webhooks and
+ * search URLs: a phone put there (an order system keyed by the buyer's number) is refused, from the
+ * waybill number's 8 digits, as order ids are long numbers too.
+ */
+function orderIdIssues(order: PrintedTextOrder): ScreenIssue[] {
+  const id = order.orderId;
+  if (id === undefined) return [];
+  return PARTIES.filter((who) => sharesPhoneDigits(id, order[who].phone, WAYBILL_NO_PHONE_RUN)).map((who) => ({ path: ['orderId'], message: message.phone(who, WAYBILL_NO_PHONE_RUN) }));
 }
 
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
@@ -313,10 +325,10 @@ export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
   return order.waybillNo !== undefined && PARTIES.some((who) => sharesPhoneDigits(order.waybillNo!, order[who].phone));
 }
 
-/** Whether printed text holds PHONE_RUN or more digits in a row of a phone (E.164), read as the phone rule reads them. */
-function sharesPhoneDigits(text: string, phone: string): boolean {
+/** Whether text holds `run` (PHONE_RUN) or more digits in a row of a phone (E.164), read as the phone rule reads them. */
+function sharesPhoneDigits(text: string, phone: string, run = PHONE_RUN): boolean {
   const digits = phone.replace(/\D/g, '');
-  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN));
+  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((found) => sharesDigits(found, digits, run));
 }
 
 /** Digits in a row of the part of a phone a masked number hides that, beside its last digits shown, give too much of it away. */

@@ -321,6 +321,13 @@ describe('printed free text screening', () => {
     expect(abroad({}, { region: 'TX', postalCode: '78701' })).toEqual([]);
   });
 
+  it("refuses an order id holding 8 digits in a row of a party's phone: it travels in answers, webhooks and URLs", () => {
+    const withId = (orderId: string) => screenPrintedText({ ...base, orderId }).map((i) => `${i.path.join('.')}: ${i.message}`);
+    for (const id of ['13962584017', 'SO-139-6258-4017', 'TB8613962584']) expect(withId(id)).toEqual(["orderId: must not contain 8 or more digits in a row of the sender's phone number"]);
+    // Order ids are long numbers: 7 digits of a phone in one is chance, not a phone.
+    for (const id of ['SO-1', '2024060113962580000', '1396258']) expect(withId(id)).toEqual([]);
+  });
+
   it('screens the international party fields only: CN city and district are checked divisions', () => {
     const issues = screenPrintedText(withField('city', 'Apt 4B'));
     expect([...new Set(issues.map((i) => i.path.join('.')))]).toEqual(['recipient.address.city']);
