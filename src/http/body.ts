@@ -10,6 +10,7 @@ import { nextTurn } from '../eventLoop';
 import { WaybillError } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { OrderValidator } from '../order/readOrders';
+import { parseJsonText } from '../validation/jsonText';
 
 export function jsonBody(limit: string) {
   // express.json would decode bytes that are no UTF-8 as U+FFFD, which then reaches the order as "�".
@@ -104,15 +105,22 @@ async function parsedJson(req: Request, limit: number): Promise<unknown> {
   await readText(req, limit, (text) => parts.push(text));
   const text = parts.join('');
   if (text === '') return {};
-  const first = /^[ \t\n\r]*(.)/.exec(text)?.[1];
-  if (first === '{' || first === '[') {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      // V8's message quotes the text: ours names only the body.
-    }
-  }
-  throw new WaybillError('bad_request', 'the body is not valid JSON');
+  const parsed = parseJsonText(text);
+  if (!parsed.ok) throw new WaybillError('bad_request', `the body is ${parsed.why}`);
+  if (!isObjectText(text)) throw new WaybillError('bad_request', OBJECT_OR_ARRAY);
+  return parsed.value;
+}
+
+const OBJECT_OR_ARRAY = 'the body must be a JSON object or array';
+const isObjectText = (text: string) => /^\uFEFF?[ \t\n\r]*[{[]/.test(text);
+
+/**
+ * Why express.json refused a body: where it breaks, as an order file's line and column are told, never
+ * the text (V8's own message quotes it); or that it is no object or array.
+ */
+export function jsonBodyProblem(text: string): string {
+  const parsed = parseJsonText(text);
+  return parsed.ok ? OBJECT_OR_ARRAY : `the body is ${parsed.why}`;
 }
 
 async function ndjsonOrders(req: Request, limit: number, max: number): Promise<Order[]> {

@@ -117,7 +117,8 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
     // the document breaks, not where its first line does.
     if (first) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
     // A line that stops mid-value is named as such: the file goes on after it.
-    throw malformed(file, `not valid JSON${parsed.position === undefined ? ` at line ${i + 1} (the line ends too early)` : where(text, start + parsed.position)}`);
+    const at = parsed.position;
+    throw malformed(file, `not valid JSON${at === 'end' ? ` at line ${i + 1} (the line ends too early)` : at === undefined ? ` at line ${i + 1}` : where(text, start + at)}`);
   }
 }
 

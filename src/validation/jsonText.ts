@@ -3,24 +3,41 @@
 
 import { parse as parseJsonc, type ParseError } from 'jsonc-parser';
 
-export type JsonResult = { ok: true; value: unknown } | { ok: false; position?: number };
+/** Where invalid JSON breaks: a position, `end` (it ends too early), or undefined when it was not located. */
+export type JsonResult = { ok: true; value: unknown } | { ok: false; position?: number | 'end' };
 
 export function tryJson(text: string): JsonResult {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch {
-    // V8's message quotes the text around the error and often has no position: a strict JSON scanner
-    // locates the first error instead.
-    const errors: ParseError[] = [];
-    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
-    const position = errors[0]?.offset;
-    return position === undefined || position >= text.trimEnd().length ? { ok: false } : { ok: false, position };
+    return { ok: false, ...errorPosition(text) };
   }
 }
 
-/** " at line L, column C" (1-based, columns in characters) of a position in `text`. */
-export function where(text: string, position: number | undefined): string {
-  if (position === undefined) return ' (it ends too early)';
+/** Text up to this size is scanned for where it breaks; a larger one is only said to be no JSON. */
+const LOCATED_MAX = 1 << 20;
+
+/**
+ * Where invalid JSON breaks: V8's message quotes the text around the error and often has no position,
+ * so a strict JSON scanner locates the first error instead. It builds the whole tree and recurses, so a
+ * large text costs seconds and memory, and a deeply nested one overflows the stack: neither is located.
+ */
+function errorPosition(text: string): { position?: number | 'end' } {
+  if (text.length > LOCATED_MAX) return {};
+  const errors: ParseError[] = [];
+  try {
+    parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false });
+  } catch {
+    return {};
+  }
+  const position = errors[0]?.offset;
+  return { position: position === undefined || position >= text.trimEnd().length ? 'end' : position };
+}
+
+/** " at line L, column C" (1-based, columns in characters) of a position in `text`, " (it ends too early)", or nothing. */
+export function where(text: string, position: number | 'end' | undefined): string {
+  if (position === undefined) return '';
+  if (position === 'end') return ' (it ends too early)';
   const before = text.slice(0, position);
   const line = 1 + (before.match(/\n/g)?.length ?? 0);
   const column = [...before.slice(before.lastIndexOf('\n') + 1)].length + 1;

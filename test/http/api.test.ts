@@ -264,7 +264,15 @@ describe('warehouse API', () => {
 
   it('answers every client mistake with the right problem status, never a 500', async () => {
     const k = w.keys.acme;
-    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: '{"orderId":' }), 400);
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: '{"orderId":' }), 400)).toMatchObject({ detail: 'the body is not valid JSON (it ends too early)' });
+    // Where a body breaks, as for an order file: line and column, never the text.
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: '{\n  "orderId": "SO-1",\n  "carrier": ZT\n}' }), 400)).toMatchObject({
+      detail: 'the body is not valid JSON at line 3, column 14',
+    });
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: 'null' }), 400)).toMatchObject({ detail: 'the body must be a JSON object or array' });
+    // Too deeply nested to locate (the scanner would overflow the stack): still a 400, not where.
+    for (const route of ['/v1/waybills', '/v1/batches'])
+      expect(await expectProblem(await call(w, 'POST', route, { key: k, body: '['.repeat(30_000) }), 400)).toMatchObject({ detail: 'the body is not valid JSON' });
     // Bytes that are no UTF-8 are refused, not read as "�" onto the label.
     const [before, after] = JSON.stringify({ ...order(), routingCode: '@@' }).split('@@') as [string, string];
     const notUtf8 = Buffer.concat([Buffer.from(before), Buffer.from([0xff, 0xfe]), Buffer.from(after)]);
