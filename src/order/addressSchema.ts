@@ -87,6 +87,17 @@ export const ADDRESS_INPUTS = [
 ];
 
 /**
+ * The country as order systems write it: in lower case too (cn, us), and left out of a mainland-China
+ * address, which names its province or is one line of text (and has no line1, as an Ontario one would).
+ */
+function withCountry(value: object): object {
+  const country = (value as { country?: unknown }).country;
+  if (typeof country === 'string' && /^[a-z]{2}$/iu.test(country)) return { ...value, country: country.toUpperCase() };
+  if (country === undefined && ('province' in value || 'text' in value) && !('line1' in value)) return { ...value, country: 'CN' };
+  return value;
+}
+
+/**
  * Picks the address shape (a plain string is a mainland-China address line), so errors name the
  * fields of the right shape; mainland-China divisions come out checked and canonical.
  */
@@ -98,9 +109,10 @@ export const Address = z.unknown().transform((value, ctx): Address => {
   const line = typeof value === 'string';
   if (line) value = { country: 'CN', text: value };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail([{ path: [], message: 'must be an address object or a mainland-China address line' }]);
-  const country = (value as { country?: unknown }).country;
-  const shape = country !== 'CN' ? InternationalAddress : 'text' in value ? ChineseAddressText : ChineseAddressFields;
-  const parsed = shape.safeParse(value);
+  const written = withCountry(value);
+  const country = (written as { country?: unknown }).country;
+  const shape = country !== 'CN' ? InternationalAddress : 'text' in written ? ChineseAddressText : ChineseAddressFields;
+  const parsed = shape.safeParse(written);
   // Converted first: re-added as 'custom', an unknown key would keep zod's message that quotes it.
   if (!parsed.success) return fail(issuesFromZod(parsed.error));
   const address = parsed.data;

@@ -178,6 +178,17 @@ describe('order file errors a person can act on', () => {
     throw new Error('expected a refusal');
   };
 
+  it('reads an address without a country as mainland China when it names a province or is one line, and a country code in lower case', () => {
+    const cn = { province: '浙江省', city: '杭州市', district: '西湖区', street: '测试路88号' };
+    expect(Order.parse(order((o) => (o.recipient.address = cn))).recipient.address).toMatchObject({ country: 'CN', areaCode: '330106' });
+    expect(Order.parse(order((o) => (o.recipient.address = { text: '浙江省杭州市西湖区测试路88号' }))).recipient.address).toMatchObject({ country: 'CN', district: '西湖区' });
+    expect(Order.parse(order((o) => (o.recipient.address = { ...cn, country: 'cn' }))).recipient.address).toMatchObject({ country: 'CN' });
+    const abroad = (address: object) => order((o) => Object.assign(o.recipient, { phone: '+8613962584017', address }));
+    expect(Order.parse(abroad({ country: 'us', city: 'Testville', line1: '1 Test Road' })).recipient.address).toMatchObject({ country: 'US' });
+    // Without a province it is no mainland-China address: the country is missing.
+    expect(issuesOf(JSON.stringify(abroad({ city: 'Testville', line1: '1 Test Road' })))).toEqual([expect.objectContaining({ path: 'recipient.address.country' })]);
+  });
+
   it('reads a null property as absent, as order systems export an empty field', () => {
     const withNulls = { ...order(), waybillNo: null, routingCode: null, parcel: { weightKg: 1.2, contents: null, pieces: null } };
     const [parsed] = parseOrders(JSON.stringify(withNulls), 'a.json');
