@@ -19,6 +19,7 @@ import { waybillNoProblem } from './waybillNumber';
  */
 const EXTENSION_SEPARATOR = /^(.*?\d)\s*(?:转|分机号?|extension|ext\.?|x|#|,)\s*(.*)$/iu;
 const TRAILING_EXTENSION = /^(.*\d)\s*-\s*(\d{1,6})$/u;
+const LANDLINE_TYPES = new Set(['FIXED_LINE', 'FIXED_LINE_OR_MOBILE']);
 const EXTENSION_DIGITS = /^\d{1,6}$/;
 const EXTENSION_FORMS = '转, 分机, ext, x, # or a comma';
 
@@ -94,7 +95,6 @@ function trailingExtension(text: string, region: CountryCode): { phone: PhoneNum
   const extension = parts![2]!;
   return LANDLINE_TYPES.has(phone.getType() ?? '') || extension.length >= 3 ? { phone, extension } : undefined;
 }
-const LANDLINE_TYPES = new Set(['FIXED_LINE', 'FIXED_LINE_OR_MOBILE']);
 
 /** The most pieces one waybill may have (one master number, the rest child numbers). */
 export const MAX_PIECES = 99;
