@@ -14,6 +14,8 @@ export interface StoredResponse {
   status: number;
   contentType: string;
   location?: string;
+  /** What the label could not show as given (Waybill-Warnings): nothing personal, field names and counts. */
+  warnings?: string[];
   body: Buffer;
 }
 

@@ -86,6 +86,16 @@ export function jsonAnswer<S extends z.ZodType>(description: string, name: strin
 /** Label formats other than JSON (PDF, PNG and the printer languages), as binary bodies. */
 const labelContent = Object.fromEntries(FORMAT_NAMES.filter((f) => f !== 'json').map((f) => [OUTPUT_FORMATS[f].mediaType, { schema: { type: 'string', contentMediaType: OUTPUT_FORMATS[f].mediaType } }]));
 
+/** What a label could not show as given (the JSON body's `warnings`), on every answer that prints one. */
+const labelWarnings = {
+  headers: {
+    'Waybill-Warnings': {
+      description: 'one line per warning, when there are any: a character the font cannot draw, a field shortened to fit its box, no relay number bound (names copies and fields, never values)',
+      schema: { type: 'string' },
+    },
+  },
+};
+
 /** The error code each status is usually answered with (for the examples). */
 const PROBLEMS: Record<number, { code: string; text: string; detail: string }> = {
   400: { code: 'bad_request', text: 'malformed request (not JSON, or a scan without a valid purpose: `invalid_purpose`)', detail: 'the body is not valid JSON' },
@@ -248,7 +258,7 @@ function waybillBlock(): DocumentBlock {
           ],
           requestBody: jsonRequest('Order', Order, order),
           responses: {
-            '201': jsonAnswer('created; `Location` names the waybill', 'WaybillCreated', WaybillCreated, createdExample, labelContent),
+            '201': { ...jsonAnswer('created; `Location` names the waybill', 'WaybillCreated', WaybillCreated, createdExample, labelContent), ...labelWarnings },
             ...errors([400, 401, 403, 406, 409, 410, 413, 415, 422, 429, 503], {
               409: { text: 'this order id is already used by a waybill of this client (`conflict`), the same Idempotency-Key is still running (`in_progress`), or a replay of a waybill since cancelled (`cancelled`)', detail: `a waybill already exists for this order id: /v1/waybills/${EX.id}` },
               410: { text: 'a replay of a waybill past its life (`gone`): its label is no longer given out', code: 'gone', detail: 'this waybill is past its life; its data is destroyed' },
@@ -294,7 +304,7 @@ function waybillBlock(): DocumentBlock {
           security,
           parameters: [idParam, ...queryParameters(LabelQuery)],
           responses: {
-            '200': jsonAnswer('the label (PDF by default), or with `format=json` what it shows', 'WaybillCreated', WaybillCreated, createdExample, labelContent),
+            '200': { ...jsonAnswer('the label (PDF by default), or with `format=json` what it shows', 'WaybillCreated', WaybillCreated, createdExample, labelContent), ...labelWarnings },
             ...errors([401, 403, 404, 406, 409, 410, 422, 429], { 409: { text: 'the waybill is cancelled (`cancelled`)', code: 'cancelled', detail: 'this waybill is cancelled' } }),
           },
         },
@@ -341,7 +351,7 @@ function waybillBlock(): DocumentBlock {
           parameters: [idParam],
           requestBody: jsonRequest('PrintRequest', PrintBody, { printer: 'line-1' }),
           responses: {
-            '200': jsonAnswer('the printer took every byte', 'PrintSent', PrintSent, { job: EX.job, printer: 'line-1', status: 'delivered', attempts: 1, waybillNo: EX.waybillNo, printNo: 1, labels: 2, links: { self: `/v1/print-jobs/${EX.job}` } }),
+            '200': { ...jsonAnswer('the printer took every byte', 'PrintSent', PrintSent, { job: EX.job, printer: 'line-1', status: 'delivered', attempts: 1, waybillNo: EX.waybillNo, printNo: 1, labels: 2, links: { self: `/v1/print-jobs/${EX.job}` } }), ...labelWarnings },
             '202': jsonAnswer('an agent printer: the job is kept and goes out through the agent', 'PrintQueued', PrintQueued, { job: EX.job, printer: 'dock-2', status: 'pending', waybillNo: EX.waybillNo, printNo: 1, labels: 2, links: { self: `/v1/print-jobs/${EX.job}` } }),
             ...errors([401, 403, 404, 409, 410, 415, 422, 429, 502], {
               404: 'no such waybill, or no printers are configured on this service',

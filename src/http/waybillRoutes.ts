@@ -187,8 +187,9 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     );
     if (!view) res.setHeader('X-Print-Number', String(done.result.printNo));
     labelHeaders(res, w.waybillNo, format);
-    const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, done.result.warnings))) : done.bytes;
-    send(res, { status: 200, contentType: contentTypeOf(format), body }, false);
+    const { warnings } = done.result;
+    const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(done.printed[0]!, done.shown, template, warnings))) : done.bytes;
+    send(res, { status: 200, contentType: contentTypeOf(format), ...(warnings.length ? { warnings } : {}), body }, false);
   });
 
   // A print sent straight to a network printer, in its language and resolution: a recorded print like a
@@ -213,6 +214,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const result = await deliverNew(delivery, { jobId: done.result.jobId, printer, ...('client' in p ? { clientId: p.client } : {}), bytes: done.bytes, actor: actorOf(p) });
     res.setHeader('X-Print-Number', String(done.result.printNo));
     res.setHeader('Waybill-No', w.waybillNo);
+    warningHeaders(res, done.result.warnings);
     sendDeliveryResult(res, result, { waybillNo: w.waybillNo, printNo: done.result.printNo, labels: done.result.labels });
   });
 
@@ -323,8 +325,17 @@ async function replayable(deps: WaybillRouteDeps, p: Principal, response: Stored
 
 function send(res: Response, r: StoredResponse, replayed: boolean): void {
   if (r.location) res.setHeader('Location', r.location);
+  warningHeaders(res, r.warnings);
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   res.status(r.status).type(r.contentType).send(r.body);
+}
+
+/**
+ * A label with a missing-glyph box or a shortened field says so in its answer (as the JSON body's
+ * `warnings` do): one `Waybill-Warnings` line each, visible ASCII only (a template's own names could hold more).
+ */
+function warningHeaders(res: Response, warnings: readonly string[] | undefined): void {
+  if (warnings?.length) res.setHeader('Waybill-Warnings', warnings.map((w) => w.replace(/[^\x20-\x7e]/g, '?')));
 }
 
 /** What a print into memory gave: the bytes, and what each waybill and copy showed. */
@@ -359,8 +370,9 @@ async function render<T>(
 /** A create's answer: its label, or (JSON) what each copy shows with the waybill's token and relay numbers. */
 function createdResponse(format: LabelFormat, template: LoadedTemplate, created: Rendered<PrintSummary>): StoredResponse {
   const w = created.printed[0]!;
-  const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, created.result.warnings))) : created.bytes;
-  return { status: 201, contentType: contentTypeOf(format), location: `/v1/waybills/${w.id}`, body };
+  const { warnings } = created.result;
+  const body = format === 'json' ? Buffer.from(JSON.stringify(createdBody(w, created.shown, template, warnings))) : created.bytes;
+  return { status: 201, contentType: contentTypeOf(format), location: `/v1/waybills/${w.id}`, ...(warnings.length ? { warnings } : {}), body };
 }
 
 /** Remembers what was printed (for the JSON answer) and passes labels on to a renderer, if any. */

@@ -16,6 +16,7 @@ export function completion(db: Kysely<Schema>, { client, key, at, response: r }:
       status: r.status,
       content_type: r.contentType,
       location: r.location ?? null,
+      warnings: r.warnings?.length ? JSON.stringify(r.warnings) : null,
       key_id: r.sealed.keyId,
       wrapped_key: r.sealed.wrappedKey,
       body: r.sealed.ciphertext,
@@ -49,6 +50,7 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
               status: r.status!,
               contentType: r.content_type!,
               ...(r.location ? { location: r.location } : {}),
+              ...(r.warnings ? { warnings: JSON.parse(r.warnings) as string[] } : {}),
               sealed: { keyId: r.key_id!, wrappedKey: r.wrapped_key!, ciphertext: r.body! },
             },
           }

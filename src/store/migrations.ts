@@ -770,6 +770,12 @@ export const MIGRATIONS: Migration[] = [
     name: 'print leases kept past the save until the output file is in place',
     sql: () => `ALTER TABLE print_leases ADD COLUMN saved_job text;`,
   },
+  {
+    version: 34,
+    // A replayed label answer says what its label could not show as given (Waybill-Warnings), as the first did.
+    name: 'idempotent answers keep their label warnings',
+    sql: () => `ALTER TABLE idempotency_keys ADD COLUMN warnings text;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

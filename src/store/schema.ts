@@ -92,6 +92,7 @@ export interface Schema {
     status: number | null;
     content_type: string | null;
     location: string | null;
+    warnings: string | null;
     key_id: string | null;
     wrapped_key: Buffer | null;
     body: Buffer | null;

@@ -202,7 +202,7 @@ export interface KeptAnswer {
   client: string;
   key: string;
   at: string;
-  response: { status: number; contentType: string; location?: string; sealed: SealedBox };
+  response: { status: number; contentType: string; location?: string; warnings?: string[]; sealed: SealedBox };
 }
 
 export interface WaybillStore {

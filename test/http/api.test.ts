@@ -196,6 +196,21 @@ describe('warehouse API', () => {
     expect(await w.services.store.findWaybillByClientOrder('acme', String(o2.orderId))).toMatchObject({ id: [...ids][0] });
   });
 
+  it('says in Waybill-Warnings what a label could not draw: on the created PDF, its replay and a reprint', async () => {
+    const o = order({ ...ZT, parcel: { ...(ZT.parcel as object), contents: '服装🎁' } }); // the font has no emoji
+    const glyphs = ['courier', 'recipient', 'office', 'sender'].map((copy) => `order 0: ${copy} copy: parcel.contents has 1 character(s) the font cannot draw`);
+    const headers = { 'idempotency-key': `warn-${orderSeq}-aaaaaaaa`, accept: 'application/pdf' };
+    const created = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers });
+    const replayed = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers });
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true');
+    for (const res of [created, replayed]) expect(res.headers.get('waybill-warnings')).toBe(glyphs.join(', '));
+    const id = created.headers.get('location')!.split('/').pop()!;
+    const reprint = await call(w, 'GET', `/v1/waybills/${id}/label?copies=courier`, { key: w.keys.acme });
+    expect(reprint.headers.get('waybill-warnings')).toBe('courier copy: parcel.contents has 1 character(s) the font cannot draw');
+    // An order the font draws whole has no such header.
+    expect((await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order(), headers: { accept: 'application/pdf' } })).headers.has('waybill-warnings')).toBe(false);
+  });
+
   it('negotiates raster labels: Accept image/png with a dpi parameter gives a 1-bit PNG at that resolution', async () => {
     const res = await call(w, 'POST', '/v1/waybills?copies=courier', { key: w.keys.acme, body: order(), headers: { accept: 'application/pdf;q=0.5, image/png;dpi=300' } });
     expect(res.status).toBe(201);
@@ -418,6 +433,13 @@ describe('network printers', () => {
     const sent = (await (await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acme, body: { printer: 'acme-line-1' } })).json()) as { job: string };
     await expectProblem(await call(w, 'GET', `/v1/print-jobs/${sent.job}`, { key: w.keys.other }), 404);
     await expectProblem(await call(w, 'POST', `/v1/print-jobs/${sent.job}/retry`, { key: w.keys.acme }), 409); // already delivered
+  });
+
+  it('says in Waybill-Warnings what a printer job could not draw', async () => {
+    const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order({ ...ZT, parcel: { ...(ZT.parcel as object), contents: '服装🎁' } }) })).json()) as { id: string };
+    const sent = await call(w, 'POST', `/v1/waybills/${mine.id}/print`, { key: w.keys.acmePrinter, body: { printer: 'acme-line-1', copies: ['courier'] } });
+    expect(sent.status).toBe(200);
+    expect(sent.headers.get('waybill-warnings')).toBe('courier copy: parcel.contents has 1 character(s) the font cannot draw');
   });
 
   it('reports an offline printer with 502 and keeps the job, which a retry delivers once the printer is back', async () => {
