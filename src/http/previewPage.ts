@@ -77,6 +77,7 @@ textarea{font-family:ui-monospace,monospace;font-size:.85rem;width:100%;box-sizi
 #errors{color:#a00;background:#fee;padding:.5rem 1.5rem;border:1px solid #dbb}
 #labels iframe{width:100%;height:80vh;border:1px solid #ccc;background:#fff}
 #labels img{display:block;max-width:100%;margin:.5rem 0;border:1px solid #ccc;background:#fff;image-rendering:pixelated}
+#fields ul.warnings{color:#8a5a00}
 #fields table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
 #fields th,#fields td{border:1px solid #ccc;padding:.2rem .5rem;text-align:left;vertical-align:top}
 `;
@@ -92,12 +93,14 @@ const SCRIPT = `'use strict';
       order: 'Order (JSON, a batch or NDJSON)', file: 'or upload a file', template: 'Template', format: 'Format', dpi: 'DPI', dpiDefault: 'template default',
       zpl: 'ZPL (shown as PNG)', tspl: 'TSPL (shown as PNG)', cpcl: 'CPCL (shown as PNG)', render: 'Preview', rendering: 'Rendering…',
       done: 'Preview of {n} waybill(s); nothing was created.', refused: 'The key was refused.', failed: 'The request failed', empty: 'Paste or upload an order first.',
-      copy: 'Copy', field: 'Field', value: 'Printed as', waybill: 'Waybill', pngCap: 'Only the first {n} waybills are shown as images.', pdfTitle: 'Labels (PDF)' },
+      copy: 'Copy', field: 'Field', value: 'Printed as', waybill: 'Waybill', pngCap: 'Only the first {n} waybills are shown as images.', pdfTitle: 'Labels (PDF)',
+      warnings: 'Not printed as given:' },
     zh: { title: '面单预览', logout: '退出', key: 'API 密钥（仓库）', enter: '进入', keyHint: '仅保存在本标签页，退出或关闭即清除。',
       order: '订单（JSON、批量或 NDJSON）', file: '或上传文件', template: '模板', format: '格式', dpi: '分辨率', dpiDefault: '模板默认',
       zpl: 'ZPL（以 PNG 显示）', tspl: 'TSPL（以 PNG 显示）', cpcl: 'CPCL（以 PNG 显示）', render: '预览', rendering: '正在生成…',
       done: '已预览 {n} 张面单，未创建任何数据。', refused: '密钥被拒绝。', failed: '请求失败', empty: '请先粘贴或上传订单。',
-      copy: '联', field: '字段', value: '打印内容', waybill: '面单', pngCap: '仅以图片显示前 {n} 张面单。', pdfTitle: '面单（PDF）' }
+      copy: '联', field: '字段', value: '打印内容', waybill: '面单', pngCap: '仅以图片显示前 {n} 张面单。', pdfTitle: '面单（PDF）',
+      warnings: '未能按原样打印：' }
   };
   var $ = function (id) { return document.getElementById(id); };
   var urls = [];
@@ -201,6 +204,14 @@ const SCRIPT = `'use strict';
     var box = $('fields');
     entries.forEach(function (w) {
       box.appendChild(el('h2', t('waybill') + ' ' + (w.orderIndex + 1) + ' · ' + w.orderId + ' · ' + w.waybillNo));
+      if (w.warnings) {
+        // A missing-glyph box or a shortened field, said before the field list shows what did print.
+        box.appendChild(el('p', t('warnings')));
+        var list = el('ul');
+        list.className = 'warnings';
+        w.warnings.forEach(function (x) { list.appendChild(el('li', x)); });
+        box.appendChild(list);
+      }
       w.copies.forEach(function (c) {
         var table = el('table');
         table.className = 'copy';

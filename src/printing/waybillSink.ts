@@ -84,6 +84,7 @@ export const DocumentEntry = z.strictObject({
       watermark: z.string().optional().describe('previews only: the mark stamped on the label, 样张 or PREVIEW'),
     }),
   ),
+  warnings: z.array(z.string()).optional().describe('what the labels could not show as given (a character the font cannot draw, a field shortened to fit its box), by copy and field; absent when none'),
 });
 
 /** A JSON array, one entry per waybill: per copy, the printed text of every field, barcode and QR payload. */
@@ -102,6 +103,7 @@ export class JsonSink implements WaybillSink {
       recipient: waybill.areas.recipient,
       ...(waybill.pieces ? { pieces: waybill.pieces.map((p) => ({ pieceNo: p.pieceNo, waybillNo: p.waybillNo })) } : {}),
       copies: layout.shown.map((c) => ({ copy: c.copy, piece: c.pieceNo, copyCode: copyCodeOf(waybill, c), fields: c.fields, barcode: c.barcode, qr: c.qr, watermark: c.watermark })),
+      ...(layout.warnings.length ? { warnings: layout.warnings } : {}),
     });
     const text = (this.count++ === 0 ? '[\n' : ',\n') + JSON.stringify(entry, null, 2);
     if (!this.out.write(text)) await once(this.out, 'drain');

@@ -145,6 +145,12 @@ describeBrowser('the operator preview page at /preview, in chromium', () => {
     await browser.screenshot('2-png');
     expectAbsent(await page.evaluate<string>(PAGE_TEXT), SECRETS, 'preview page text (PNG)');
 
+    // What the font cannot draw is said above the field list, by copy and field.
+    await page.fill('#order', JSON.stringify({ ...ORDER, parcel: { ...ORDER.parcel, contents: '服装🎁' } }));
+    await page.click('#render');
+    await page.locator('#fields ul.warnings li').first().waitFor();
+    expect(await page.locator('#fields ul.warnings li').allInnerTexts()).toContain('courier copy: parcel.contents has 1 character(s) the font cannot draw');
+
     // A bad order: the 422's field paths as a list, nothing rendered.
     await page.fill('#order', JSON.stringify({ ...ORDER, recipient: { ...ORDER.recipient, phone: '12' } }));
     await page.click('#render');

@@ -115,16 +115,19 @@ describe.each(STORE_BACKENDS)('%s: POST /v1/previews creates nothing', (_name, b
     for (const s of symbols) expect(s.text).toBe('PREVIEW');
 
     // A batch as JSON: exactly what each copy shows, with placeholders; the phone as paper shows it without a relay number.
-    const batch = SAMPLES.slice(0, 5);
+    const gift = SAMPLES[4]!;
+    const batch = [...SAMPLES.slice(0, 4), { ...gift, parcel: { ...(gift.parcel as object), contents: '服装🎁' } }]; // the font has no emoji
     const json = await call('/v1/previews?format=json', { orders: batch });
     expect(json.status).toBe(200);
     expect(json.headers.get('x-waybill-count')).toBe('5');
-    const entries = (await json.json()) as { orderId: string; waybillNo: string; copies: { copy: string; copyCode: string; barcode: string; qr?: string; watermark: string; fields: Record<string, string> }[] }[];
+    const entries = (await json.json()) as { orderId: string; waybillNo: string; warnings?: string[]; copies: { copy: string; copyCode: string; barcode: string; qr?: string; watermark: string; fields: Record<string, string> }[] }[];
     expect(entries.map((e) => e.orderId)).toEqual(batch.map((o) => o.orderId));
     const courier = entries[0]!.copies.find((c) => c.copy === 'courier')!;
     expect(courier).toMatchObject({ copyCode: '样张', barcode: 'PREVIEW', qr: 'PREVIEW', watermark: '样张' });
     expect(courier.fields['recipient.phone']).toMatch(new RegExp(`/ ${CARRIERS.ZT.serviceNumber}$`));
     expect(entries[0]!.waybillNo).toMatch(/^7X{13}$/);
+    // What a label could not draw is said per waybill, by copy and field.
+    expect(entries.map((e) => e.warnings ?? [])).toEqual([[], [], [], [], expect.arrayContaining(['courier copy: parcel.contents has 1 character(s) the font cannot draw'])]);
 
     // NDJSON in, a printer language out; an English template; printer and admin keys may preview too.
     const ndjson = await call('/v1/previews', batch.map((o) => JSON.stringify(o)).join('\n'), { type: 'application/x-ndjson', accept: 'application/vnd.zebra.zpl' });
