@@ -35,6 +35,7 @@ export const BatchView = z
           orderId: z.string(),
           waybillId: z.string().uuid(),
           waybillNo: z.string(),
+          warnings: z.array(z.string()).optional().describe("what this waybill's labels could not show as given (a character the font cannot draw, a shortened field, no relay number), by copy and field; absent when none"),
           links: z.object({ self: z.string() }).strict(),
         })
         .strict(),
@@ -147,6 +148,6 @@ export function presentBatch(b: BatchRecord): z.input<typeof BatchView> {
     status: 'done' as const,
     createdAt: b.createdAt,
     count: b.count,
-    items: b.items.map((i) => ({ index: i.index, orderId: i.orderId, waybillId: i.waybillId, waybillNo: i.waybillNo, links: { self: `/v1/waybills/${i.waybillId}` } })),
+    items: b.items.map((i) => ({ index: i.index, orderId: i.orderId, waybillId: i.waybillId, waybillNo: i.waybillNo, ...(i.warnings ? { warnings: i.warnings } : {}), links: { self: `/v1/waybills/${i.waybillId}` } })),
   };
 }

@@ -93,8 +93,10 @@ export interface PrintRequest {
 
 export interface PrintSummary {
   jobId: string;
-  waybills: { orderIndex: number; orderId: string; waybillNo: string; id: string }[];
+  /** Each waybill, with what its labels could not show as given (when anything). */
+  waybills: { orderIndex: number; orderId: string; waybillNo: string; id: string; warnings?: string[] }[];
   labels: number;
+  /** Every waybill's warnings, each led by its order's index. */
   warnings: string[];
   /**
    * A print to a file (`output`): to call once the file is in place. Until then its lease outlives the
@@ -147,8 +149,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       const content: SealedContent = { order, token };
       // Below what refuses it, as likely chance as not; many from one client are not (screenPrintedText.ts).
       if (waybillNoNearPhone(order)) alerts.push({ kind: 'waybill_no_phone_digits', detail: `waybill ${waybillNo}${req.clientId ? ` of client ${req.clientId}` : ''}: its number shares 6 or more digits in a row with a party's phone` });
+      const warnings: string[] = [];
       if (relay.unavailable) {
-        summary.warnings.push(`order ${orderIndex}: no relay number could be bound; the label shows the carrier's service number`);
+        warnings.push("no relay number could be bound; the label shows the carrier's service number");
         alerts.push(
           relay.unavailable === 'client over share'
             ? { kind: 'relay_client_quota', detail: `waybill ${waybillNo}: client ${req.clientId} holds its share of the relay pool` }
@@ -180,10 +183,11 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         { orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang), ...piecesOf(printed) },
         printed.layout,
       );
-      summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id });
+      warnings.push(...printed.layout.warnings);
+      summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id, ...(warnings.length ? { warnings } : {}) });
       trail.push({ waybillNo, pieces: 1 + childNos[orderIndex]!.length });
       summary.labels += printed.layout.labels.length;
-      summary.warnings.push(...printed.layout.warnings.map((w) => `order ${orderIndex}: ${w}`));
+      summary.warnings.push(...warnings.map((w) => `order ${orderIndex}: ${w}`));
       await lease?.keep();
       if (lease && waybills.length >= stageEvery && orderIndex + 1 < req.orders.length) {
         await deps.store.stagePrint(lease.id, waybills, copies);
@@ -205,7 +209,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       collectGarbage();
       await letRequestsIn();
     }
-    if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id }));
+    if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id, ...(w.warnings ? { warnings: w.warnings } : {}) }));
     saved = savedTrail(deps.audit, trail, trailEntry);
     const answer = req.answer?.(summary);
     await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...saved, ...(answer ? { answer } : {}) });

@@ -772,9 +772,11 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 34,
-    // A replayed label answer says what its label could not show as given (Waybill-Warnings), as the first did.
-    name: 'idempotent answers keep their label warnings',
-    sql: () => `ALTER TABLE idempotency_keys ADD COLUMN warnings text;`,
+    // A replayed label answer says what its label could not show as given (Waybill-Warnings), as the first
+    // did; a batch resource says it of each of its waybills.
+    name: 'label warnings kept with idempotent answers and batch items',
+    sql: () => `ALTER TABLE idempotency_keys ADD COLUMN warnings text;
+      ALTER TABLE batch_items ADD COLUMN warnings text;`,
   },
 ];
 

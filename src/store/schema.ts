@@ -212,7 +212,7 @@ export interface Schema {
   };
   /** A PDF or printer-language batch (id = its print job), saved with its waybills (migration 15). */
   batches: { id: string; client_id: string | null; created_at: string; count: number };
-  batch_items: { batch_id: string; idx: number; waybill_id: string };
+  batch_items: { batch_id: string; idx: number; waybill_id: string; warnings: string | null };
   /** Parcel-station arrivals (migration 18): the pickup code is unique per station and day. */
   station_arrivals: { waybill_id: string; station_id: string; day: string; seq: number; pickup_code: string; arrived_at: string };
   /** Station verify attempts (migration 18): outcome match, no_match or limited; never the digits. */

@@ -407,7 +407,7 @@ export class SqlWaybillRepository implements WaybillStore {
           const client = db.selectFrom('waybills').select('client_id').where('id', '=', first);
           yield* step(db.insertInto('batches').values({ id: job.id, client_id: client, created_at: job.createdAt, count: job.batch.length }));
           for (const part of chunks(job.batch))
-            yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId }))));
+            yield* step(db.insertInto('batch_items').values(part.map((b) => ({ batch_id: job.id, idx: b.orderIndex, waybill_id: b.waybillId, warnings: b.warnings ? JSON.stringify(b.warnings) : null }))));
         }
         // A long trail is kept to be appended after the save (AuditLog.appendPending), never lost to a crash.
         if (pending?.length) yield* keepPendingSteps(db, job.id, pending);
@@ -617,7 +617,7 @@ export class SqlWaybillRepository implements WaybillStore {
     const items = await this.d.db
       .selectFrom('batch_items as b')
       .innerJoin('waybills as w', 'w.id', 'b.waybill_id')
-      .select(['b.idx', 'w.id', 'w.order_id', 'w.waybill_no'])
+      .select(['b.idx', 'b.warnings', 'w.id', 'w.order_id', 'w.waybill_no'])
       .where('b.batch_id', '=', id)
       .orderBy('b.idx')
       .execute();
@@ -626,7 +626,7 @@ export class SqlWaybillRepository implements WaybillStore {
       ...(batch.client_id ? { clientId: batch.client_id } : {}),
       createdAt: batch.created_at,
       count: Number(batch.count),
-      items: items.map((i) => ({ index: Number(i.idx), orderId: i.order_id, waybillId: i.id, waybillNo: i.waybill_no })),
+      items: items.map((i) => ({ index: Number(i.idx), orderId: i.order_id, waybillId: i.id, waybillNo: i.waybill_no, ...(i.warnings ? { warnings: JSON.parse(i.warnings) as string[] } : {}) })),
     };
   }
 

@@ -136,7 +136,7 @@ export interface PrintJobRecord {
   host: string; // where it was printed: machine name
   operator: string; // who printed it: OS user or API client, never a customer
   /** A PDF or printer-language API batch: its order index → waybill map, saved with the job as the batch resource. */
-  batch?: { orderIndex: number; waybillId: string }[];
+  batch?: { orderIndex: number; waybillId: string; warnings?: string[] }[];
 }
 
 /** A search over waybills: filters (all optional, ANDed), newest first, after the cursor's position. */
@@ -178,7 +178,7 @@ export interface BatchRecord {
   clientId?: string;
   createdAt: string;
   count: number;
-  items: { index: number; orderId: string; waybillId: string; waybillNo: string }[];
+  items: { index: number; orderId: string; waybillId: string; waybillNo: string; warnings?: string[] }[];
 }
 
 /** One printed copy; `copyCode` is what the paper shows so a leaked photo leads back here. */

@@ -267,16 +267,19 @@ describe.each(STORE_BACKENDS)('%s search, history, batches, templates', (_name, 
     });
 
     it('makes a PDF batch a resource named in Link: order index → waybill id and number, client-scoped', async () => {
-      const orders = [0, 1, 2].map(() => ({ ...ZT, orderId: orderId('BR') }));
+      const gift = { parcel: { ...(ZT.parcel as object), contents: '服装🎁' } }; // the font has no emoji
+      const orders = [0, 1, 2].map((i) => ({ ...ZT, ...(i === 1 ? gift : {}), orderId: orderId('BR') }));
       const res = await call('POST', '/v1/batches?template=cn-1ply-76x130', keys.acme, { orders });
       expect(res.status).toBe(201);
       await res.arrayBuffer();
       const id = /^<\/v1\/batches\/([0-9a-f-]{36})>; rel="batch"$/.exec(res.headers.get('link')!)![1]!;
       const got = await call('GET', `/v1/batches/${id}`, keys.acme);
       expect(got.status).toBe(200);
-      const batch = (await got.json()) as { id: string; status: string; count: number; createdAt: string; items: { index: number; orderId: string; waybillId: string; waybillNo: string }[] };
+      const batch = (await got.json()) as { id: string; status: string; count: number; createdAt: string; items: { index: number; orderId: string; waybillId: string; waybillNo: string; warnings?: string[] }[] };
       expect(batch).toMatchObject({ id, status: 'done', count: 3 });
       expect(batch.items.map((i) => [i.index, i.orderId])).toEqual(orders.map((o, i) => [i, o.orderId]));
+      // What a label could not draw, kept with the item it is of.
+      expect(batch.items.map((i) => i.warnings)).toEqual([undefined, ['courier copy: parcel.contents has 1 character(s) the font cannot draw'], undefined]);
       for (const item of batch.items) {
         const found = await search(keys.acme, `orderId=${item.orderId}`);
         expect(found.items.map((f) => [f.id, f.waybillNo])).toEqual([[item.waybillId, item.waybillNo]]);
