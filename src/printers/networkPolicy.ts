@@ -1,7 +1,7 @@
 // Which addresses a network printer may have. A printer is sent raw bytes holding QR tokens, so it must
 // be a printer on the warehouse network, never a database port, this service itself or a metadata
 // address: only addresses inside WAYBILL_PRINTER_NETWORKS are allowed, and the special ranges (loopback,
-// link-local, unspecified, multicast, broadcast) only when a listed range lies inside them, so a broad
+// link-local, unspecified, multicast, broadcast, reserved) only when a listed range lies inside them, so a broad
 // entry such as 0.0.0.0/0 never lets loopback in by accident. The service's own port on an address of
 // this machine is refused even when listed. Host names are resolved and every address checked, at
 // registration and before every send; the send then connects to the checked address, never re-resolving,
@@ -16,7 +16,7 @@ import { SendFailure } from './rawTcp';
 type Ip = ipaddr.IPv4 | ipaddr.IPv6;
 export type Cidr = [Ip, number];
 
-export type SpecialRange = 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast' | 'private';
+export type SpecialRange = 'loopback' | 'link-local' | 'unspecified' | 'multicast' | 'broadcast' | 'reserved' | 'private';
 
 const SPECIAL: [SpecialRange, Cidr][] = (
   [
@@ -30,6 +30,18 @@ const SPECIAL: [SpecialRange, Cidr][] = (
     ['multicast', '224.0.0.0/4'],
     ['multicast', 'ff00::/8'],
     ['broadcast', '255.255.255.255/32'],
+    // IPv6 forms of IPv4 addresses, which a translating network delivers to the IPv4 address inside:
+    // 64:ff9b::a9fe:a9fe is the metadata address through NAT64. Listing a plain IPv4 range never lets them in.
+    ['reserved', '64:ff9b::/96'], // NAT64
+    ['reserved', '64:ff9b:1::/48'], // local NAT64
+    ['reserved', '2002::/16'], // 6to4
+    ['reserved', '2001::/32'], // Teredo
+    ['reserved', '::/96'], // IPv4-compatible (deprecated)
+    ['reserved', 'fec0::/10'], // site-local (deprecated)
+    ['reserved', '100::/64'], // discard-only
+    ['reserved', '192.0.0.0/24'], // IETF protocol assignments
+    ['reserved', '198.18.0.0/15'], // benchmarking
+    ['reserved', '240.0.0.0/4'], // reserved for future use
   ] as const
 ).map(([kind, range]) => [kind, parseCidr(range)!]);
 

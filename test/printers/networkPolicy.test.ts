@@ -71,6 +71,17 @@ describe('addressRefusal', () => {
     expect(kindOf('0.0.0.0', policy(['0.0.0.0/32']))).toBe('allowed');
   });
 
+  it('refuses IPv6 forms of IPv4 addresses (NAT64, 6to4, Teredo, IPv4-compatible) and reserved ranges unless listed', () => {
+    const everything = policy(['0.0.0.0/0', '::/0']);
+    const translated = ['64:ff9b::a9fe:a9fe', '64:ff9b::a00:1', '64:ff9b:1::a9fe:a9fe', '2002:a9fe:a9fe::', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '::a9fe:a9fe', 'fec0::1', '100::1'];
+    for (const a of [...translated, '198.18.0.1', '240.0.0.1', '192.0.0.170']) expect([a, kindOf(a, everything)]).toEqual([a, 'reserved']);
+    expect(kindOf('::127.0.0.1', everything)).toBe('loopback'); // written with dots, it is read as the IPv4 address
+    // Listing the IPv4 range behind a translated address does not let the translated form in; listing it does.
+    expect(kindOf('64:ff9b::a00:1', policy(['10.0.0.0/8']))).toBe('reserved');
+    expect(kindOf('64:ff9b::a00:1', policy(['64:ff9b::a00:0/120']))).toBe('allowed');
+    expect(kindOf('2001:db8::1', everything)).toBe('allowed'); // an ordinary IPv6 address
+  });
+
   it("refuses the service's own port on any address of this machine, even when listed", () => {
     const listed = policy(['127.0.0.0/8', '0.0.0.0/32', '10.0.0.0/8', '::1/128', 'fe80::/10'], [8080, 41234]);
     for (const a of ['127.0.0.1', '127.0.0.5', '0.0.0.0', '::1', '::ffff:127.0.0.1', '10.0.0.7', 'fe80::1234'])
