@@ -254,8 +254,10 @@ export class ChainWalk {
     }
     // An insider without the key can rewrite the whole chain as plain hashes (no key change record, nothing
     // keyed), which links; but not in a log whose records are dated after the audit keys were made.
+    // Compared as times, not texts: '2026-12-01 03:00Z' sorts before '2026-12-01T…' as text; a date that
+    // does not read as one counts as after.
     const since = this.options.keys?.keyedSince;
-    if (r.keyId === undefined && since !== undefined && r.at >= since) {
+    if (r.keyId === undefined && since !== undefined && !(Date.parse(r.at) < Date.parse(since))) {
       return this.fail(r.seq, 'edited', `record ${r.seq} is not keyed, though it is dated after the audit keys were made (${since}): the log was rewritten with plain hashes`);
     }
     let key: { id: string; secret: Buffer } | undefined;

@@ -193,12 +193,14 @@ export function toRecord(row: AuditRow): AuditRecord {
   };
 }
 
-// A detail that no longer parses was tampered with: keep the raw text, so the hash check reports it
-// as edited instead of verification crashing.
+// A detail that no longer parses, or is not as the log wrote it, was tampered with: keep the raw text, so
+// the hash check reports it as edited instead of verification crashing. A detail with a key twice reads
+// as its last value here but as its first in SQLite's json_extract (forJob), so a hash check of the
+// parsed value alone would let a second `job` hide a record from `audit trace`.
 function parseDetail(text: string): Record<string, string | number | boolean> {
   try {
     const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, string | number | boolean>;
+    if (value && typeof value === 'object' && !Array.isArray(value) && JSON.stringify(value) === text) return value as Record<string, string | number | boolean>;
   } catch {
     // fall through
   }

@@ -205,6 +205,39 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
     }
   });
 
+  it('fails a plain rewrite whose dates are spelt to sort before the audit keys (a space for the T, an extended year)', async () => {
+    for (const spell of [(at: string) => at.replace('T', ' '), (at: string) => `+00${at}`]) {
+      const w = await checkpointed();
+      try {
+        const entries = (await w.records()).map(entryOf).filter((e) => e.action !== 'audit_key');
+        await w.rewrite(entries.map((e) => ({ ...e, at: spell(e.at) })));
+        fs.renameSync(path.join(w.dataDir, 'checkpoints'), path.join(w.dataDir, 'moved'));
+        const v = await w.run('audit', 'verify');
+        expect(v.code).toBe(EXIT.failure);
+        expect(v.out).toMatch(/BROKEN at record 1 \(edited\): record 1 is not keyed, though it is dated after the audit keys were made/);
+      } finally {
+        await w.close();
+      }
+    }
+  });
+
+  it('fails a record whose detail names a key twice (SQLite reads the first, the log the last), keeping its hash', async () => {
+    const w = await checkpointed();
+    try {
+      const print = (await w.records()).find((r) => r.detail?.job !== undefined)!;
+      const { job, ...rest } = print.detail!;
+      // The same value once parsed (the last "job" wins), so its link still matches: only the text differs.
+      const forged = `{"job":"00000000-0000-4000-8000-000000000000",${JSON.stringify({ job, ...rest }).slice(1)}`;
+      await w.t.dropAuditGuards();
+      await w.t.exec(`UPDATE audit_log SET detail = '${forged}' WHERE seq = ${print.seq}`);
+      const v = await w.run('audit', 'verify');
+      expect(v.code).toBe(EXIT.failure);
+      expect(v.out).toMatch(new RegExp(`BROKEN at record ${print.seq} \\(edited\\)`));
+    } finally {
+      await w.close();
+    }
+  });
+
   it("fails when a scan's actor is changed and the chain rehashed, even by an insider holding the audit key", async () => {
     for (const key of [undefined, 'stolen'] as const) {
       const w = await checkpointed();
