@@ -2,6 +2,7 @@
 // waybill or print job and verify the chain. The chain (linking, hashing, checking) is worked out here;
 // the repository (one for both databases, in src/store/) keeps the rows and the head.
 
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WaybillError } from '../errors';
 import {
   ChainWalk,
@@ -31,6 +32,12 @@ export interface AuditLog {
    * entries now.
    */
   chain(entries: readonly AuditEntry[]): AuditChain;
+  /**
+   * These entries as a save keeps them until appendPending takes them: each sealed under the audit key
+   * to its job and place, so that a row a database writer adds, moves or edits is never appended (and
+   * linked under the key) as the service's own.
+   */
+  keep(jobId: string, entries: readonly AuditEntry[]): string[];
   /**
    * Appends, `limit` to a transaction, the entries a save kept to append after it (WaybillStore.savePrintJob
    * `pending`): of one print job, or of any (the sweep, after a crash between a save and its records).
@@ -79,11 +86,18 @@ export interface AuditRepository {
    * In one transaction: takes up to `limit` entries a save kept (of this job, or of any), in order, and
    * stores the records `chainOf` makes of them after the head. Returns how many it took.
    */
-  appendPending(limit: number, chainOf: (entries: AuditEntry[]) => AuditChain, jobId?: string): Promise<number>;
+  appendPending(limit: number, chainOf: (kept: KeptEntry[]) => AuditChain, jobId?: string): Promise<number>;
   /** Records whose detail's `job` is this id, oldest first. */
   forJob(jobId: string): Promise<AuditRecord[]>;
   /** The head, then every record in seq order, all from one snapshot while others keep appending; `read` may stop early. */
   readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T>;
+}
+
+/** An entry as kept with a save (AuditLog.keep): its job, its place in the job's trail, and its sealed text. */
+export interface KeptEntry {
+  jobId: string;
+  idx: number;
+  text: string;
 }
 
 /** Records a long print writes to one transaction after its save (and the sweep, of what a crash left kept). */
@@ -162,8 +176,42 @@ export class ChainedAuditLog implements Required<AuditLog> {
     return (head) => this.linkAll(head, entries).records;
   }
 
+  keep(jobId: string, entries: readonly AuditEntry[]): string[] {
+    entries.forEach(checkEntry);
+    const keys = this.keys;
+    const key = keys && { id: keys.activeKeyId, secret: keys.keys.get(keys.activeKeyId)! };
+    return entries.map((entry, idx) => {
+      const text = JSON.stringify(entry);
+      return JSON.stringify(key ? { keyId: key.id, mac: keptMac(key.secret, jobId, idx, text), entry: text } : { entry: text });
+    });
+  }
+
   appendPending(limit: number, jobId?: string): Promise<number> {
-    return this.repo.appendPending(limit, (entries) => this.chain(entries), jobId);
+    return this.repo.appendPending(limit, (kept) => this.chain(kept.map((k) => this.unkept(k))), jobId);
+  }
+
+  /**
+   * A kept entry, if its seal holds; otherwise a record that one was refused (its job and place, never
+   * its text), so the forgery shows in the job's trail instead of passing for the service's own.
+   */
+  private unkept({ jobId, idx, text }: KeptEntry): AuditEntry {
+    try {
+      const kept = JSON.parse(text) as { keyId?: unknown; mac?: unknown; entry?: unknown };
+      if (typeof kept.entry === 'string') {
+        const keys = this.keys;
+        if (!keys) return JSON.parse(kept.entry) as AuditEntry;
+        if (typeof kept.keyId === 'string' && typeof kept.mac === 'string') {
+          if (!keys.keys.has(kept.keyId)) keys.refresh?.();
+          const secret = keys.keys.get(kept.keyId);
+          const expected = secret && Buffer.from(keptMac(secret, jobId, idx, kept.entry), 'hex');
+          const given = Buffer.from(kept.mac, 'hex');
+          if (expected && given.length === expected.length && timingSafeEqual(given, expected)) return JSON.parse(kept.entry) as AuditEntry;
+        }
+      }
+    } catch {
+      // not a kept entry at all: refused below
+    }
+    return { at: new Date().toISOString(), actor: 'system', action: 'refuse', outcome: 'unsealed_audit_entry', detail: { job: jobId, kept: idx } };
   }
 
   /** Stores the entries after the head in one transaction; returns each entry's record (not the key change records). */
@@ -251,4 +299,9 @@ export class ChainedAuditLog implements Required<AuditLog> {
       return result.ok && checkpoints ? { ...result, head } : result;
     });
   }
+}
+
+/** The seal of a kept entry: HMAC-SHA256 under an audit key over its job, its place and its text. */
+function keptMac(secret: Buffer, jobId: string, idx: number, text: string): string {
+  return createHmac('sha256', secret).update(`kept\n${jobId}\n${idx}\n${text}`, 'utf8').digest('hex');
 }

@@ -210,9 +210,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       await letRequestsIn();
     }
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id, ...(w.warnings ? { warnings: w.warnings } : {}) }));
-    saved = savedTrail(deps.audit, trail, trailEntry);
+    saved = savedTrail(deps.audit, job.id, trail, trailEntry);
     const answer = req.answer?.(summary);
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...saved, ...(answer ? { answer } : {}) });
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...savedRun(saved), ...(answer ? { answer } : {}) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
     // even if the release failed: the sweep then returns the bindings it leaves without a lease.
@@ -305,8 +305,8 @@ export async function reprintWaybills(
     }
     await req.sink.finish();
     // A view saves nothing; records not written with the save are kept with it and follow it.
-    saved = paper ? savedTrail(deps.audit, req.waybills, entry) : {};
-    if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true, keepLease: !!req.output } : {}), ...saved });
+    saved = paper ? savedTrail(deps.audit, job.id, req.waybills, entry) : {};
+    if (paper) await deps.store.savePrintJob(job, [], copies, { ...(lease ? { leaseId: lease.id, claimed: true, keepLease: !!req.output } : {}), ...savedRun(saved) });
   } catch (e) {
     await lease?.drop();
     throw e;
@@ -392,12 +392,17 @@ const AUDIT_COLLECT_EVERY = 1000;
  * appended after it in groups (appendKept), so the save's hold on the audit head (and SQLite's write lock)
  * stays short; what a crash leaves kept, the next sweep appends (wiring.ts: sweepDeadPrints).
  */
-function savedTrail<T>(audit: AuditLog, items: readonly T[], entry: (item: T, index: number) => AuditEntry): SavedTrail {
+function savedTrail<T>(audit: AuditLog, jobId: string, items: readonly T[], entry: (item: T, index: number) => AuditEntry): SavedTrail {
   if (!items.length) return {};
   const entries = items.map((item, i) => entry(item, i));
-  return entries.length <= AUDIT_GROUP ? { trail: audit.chain(entries) } : { pending: entries };
+  return entries.length <= AUDIT_GROUP ? { trail: audit.chain(entries) } : { pending: entries, kept: audit.keep(jobId, entries) };
 }
-type SavedTrail = { trail?: AuditChain; pending?: AuditEntry[] };
+type SavedTrail = { trail?: AuditChain; pending?: AuditEntry[]; kept?: string[] };
+
+/** What a save takes of its trail: the records in its transaction, or the entries it keeps (sealed). */
+function savedRun({ trail, kept }: SavedTrail): { trail?: AuditChain; pending?: string[] } {
+  return { ...(trail ? { trail } : {}), ...(kept ? { pending: kept } : {}) };
+}
 
 /** A saved print's kept records onto the chain, AUDIT_GROUP to a transaction, with a turn for other requests between. */
 async function appendKept(audit: AuditLog, jobId: string, entries: readonly AuditEntry[]): Promise<void> {

@@ -3,8 +3,8 @@
 // and instance queue there and seq and prev-hash never fork.
 
 import { sql, type Kysely } from 'kysely';
-import type { AuditChain, AuditRepository, CheckpointHead } from '../audit/auditLog';
-import type { AuditAction, AuditEntry, AuditHead, AuditRecord } from '../audit/auditRecord';
+import type { AuditChain, AuditRepository, CheckpointHead, KeptEntry } from '../audit/auditLog';
+import type { AuditAction, AuditHead, AuditRecord } from '../audit/auditRecord';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -59,16 +59,16 @@ export function* appendSteps(next: AuditChain) {
   return records.at(-1);
 }
 
-/** Steps of a save that keep a print's audit entries until appendPending takes them (chunked under the bound-value limits). */
-export function* keepPendingSteps(db: Kysely<Schema>, jobId: string, entries: readonly AuditEntry[]) {
-  for (let i = 0; i < entries.length; i += 500)
-    yield* step(db.insertInto('audit_pending').values(entries.slice(i, i + 500).map((e, k) => ({ job_id: jobId, idx: i + k, entry: JSON.stringify(e) }))));
+/** Steps of a save that keep a print's audit entries (as AuditLog.keep sealed them) until appendPending takes them (chunked under the bound-value limits). */
+export function* keepPendingSteps(db: Kysely<Schema>, jobId: string, kept: readonly string[]) {
+  for (let i = 0; i < kept.length; i += 500)
+    yield* step(db.insertInto('audit_pending').values(kept.slice(i, i + 500).map((entry, k) => ({ job_id: jobId, idx: i + k, entry }))));
 }
 
 export class SqlAuditRepository implements AuditRepository {
   constructor(private readonly d: Database) {}
 
-  appendPending(limit: number, chainOf: (entries: AuditEntry[]) => AuditChain, jobId?: string): Promise<number> {
+  appendPending(limit: number, chainOf: (kept: KeptEntry[]) => AuditChain, jobId?: string): Promise<number> {
     const { db } = this.d;
     return this.d.transaction(function* () {
       // Taken by deleting them: of two takers at once (the print itself, a sweep) the second waits for the
@@ -83,7 +83,7 @@ export class SqlAuditRepository implements AuditRepository {
       );
       if (!rows.length) return 0;
       rows.sort((a, b) => (a.job_id < b.job_id ? -1 : a.job_id > b.job_id ? 1 : a.idx - b.idx));
-      yield* appendSteps(chainOf(rows.map((r) => JSON.parse(r.entry) as AuditEntry)));
+      yield* appendSteps(chainOf(rows.map((r) => ({ jobId: r.job_id, idx: Number(r.idx), text: r.entry }))));
       return rows.length;
     });
   }

@@ -35,7 +35,6 @@ import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import type { AuditChain } from '../audit/auditLog';
-import type { AuditEntry } from '../audit/auditRecord';
 import { appendSteps, keepPendingSteps } from './auditRepository';
 import { completion } from './idempotencyRepository';
 import { leaseLost } from '../printing/printLeases';
@@ -354,7 +353,7 @@ export class SqlWaybillRepository implements WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[]; answer?: KeptAnswer } = {},
+    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer } = {},
   ): Promise<void> {
     const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer } = run;
     const { db } = this.d;

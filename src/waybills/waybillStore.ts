@@ -3,7 +3,6 @@
 // src/store/). Records hold sealed boxes and keyed hashes only; no field here is personal data in the clear.
 
 import type { AuditChain } from '../audit/auditLog';
-import type { AuditEntry } from '../audit/auditRecord';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
 import type { UnstoredLease } from '../relay/relayStore';
@@ -224,7 +223,7 @@ export interface WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly AuditEntry[]; answer?: KeptAnswer },
+    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer },
   ): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere

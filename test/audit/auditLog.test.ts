@@ -298,7 +298,7 @@ describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) =>
 
     // An audit log without job lookup still traces the print.
     const lines: string[] = [];
-    const plain = { append: log.append.bind(log), appendAll: log.appendAll.bind(log), chain: log.chain.bind(log), forWaybill: log.forWaybill.bind(log), verify: log.verify.bind(log) };
+    const plain = { append: log.append.bind(log), appendAll: log.appendAll.bind(log), chain: log.chain.bind(log), keep: log.keep.bind(log), forWaybill: log.forWaybill.bind(log), verify: log.verify.bind(log) };
     expect(await auditCommand(['trace', 'ABCD-EFGH'], { audit: plain, findCopyPrint }, (l) => lines.push(l))).toBe(0);
     expect(lines.at(-1)).toMatch(/not available/);
 

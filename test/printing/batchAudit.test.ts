@@ -106,3 +106,35 @@ describe.each(STORE_BACKENDS)('%s: a print and its audit records', (_name, backe
     await t.close();
   });
 });
+
+describe('entries a save keeps until they are appended', () => {
+  it('are appended only with their seal: a row a database writer adds, edits or moves becomes a refusal record naming its job and place', async () => {
+    const file = SqliteStore.open(':memory:');
+    const keys = { activeKeyId: 'a1', keys: new Map([['a1', Buffer.alloc(32, 7)]]) };
+    const keyed = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(file.database)), keys);
+    const orders = Array.from({ length: 210 }, (_, i) => ({ ...samples[i % samples.length]!, orderId: `S-${i}` }));
+    // The print dies after its save: its 210 records are kept (past one group of 200), sealed.
+    const dying = Object.assign(Object.create(Object.getPrototypeOf(keyed)), keyed, { appendPending: () => Promise.reject(new Error('killed after the save')) });
+    await expect(printWaybills(printDeps({ store: file, audit: dying }), { ...request, orders, sink: new JsonSink(memoryOutput().stream) })).rejects.toThrow('killed');
+    const db = file.database;
+    const job = (db.prepare('SELECT id FROM print_jobs').get() as { id: string }).id;
+    const kept = (idx: number) => (db.prepare('SELECT entry FROM audit_pending WHERE job_id = ? AND idx = ?').get(job, idx) as { entry: string }).entry;
+    const forged = { at: '2026-12-01T03:00:00.000Z', actor: 'courier:c-1', action: 'scan', waybillNo: 'ZT1', purpose: 'delivery', outcome: 'ok', detail: { job } };
+    // An entry written in without a seal, one edited under its seal, and a sealed one moved to another place.
+    db.prepare('INSERT INTO audit_pending (job_id, idx, entry) VALUES (?, ?, ?)').run(job, 500, JSON.stringify({ entry: JSON.stringify(forged) }));
+    const edited = JSON.parse(kept(3)) as { entry: string };
+    db.prepare('UPDATE audit_pending SET entry = ? WHERE job_id = ? AND idx = 3').run(JSON.stringify({ ...edited, entry: edited.entry.replace('"print"', '"scan"') }), job);
+    db.prepare('UPDATE audit_pending SET idx = 501 WHERE job_id = ? AND idx = 7').run(job);
+
+    for (let n = 1; n; ) n = await keyed.appendPending(200);
+    const trail = await keyed.forJob(job);
+    expect(trail.filter((r) => r.action === 'print')).toHaveLength(208);
+    expect(trail.filter((r) => r.action === 'scan')).toEqual([]);
+    const refused = trail.filter((r) => r.action === 'refuse');
+    expect(refused.map((r) => [r.actor, r.outcome, r.detail])).toEqual(
+      [3, 500, 501].map((kept) => ['system', 'unsealed_audit_entry', { job, kept }]),
+    );
+    expect((await keyed.verify()).ok).toBe(true);
+    file.close();
+  });
+});
