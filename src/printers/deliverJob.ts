@@ -76,10 +76,12 @@ export async function deliverNew(
   deps: DeliveryDeps,
   job: { jobId: string; printer: Printer; clientId?: string; bytes: Buffer; actor: string },
 ): Promise<DeliveryResult> {
+  // An admin's or the CLI's job for a client's printer is that client's: it goes to no other's printer.
+  const clientId = job.clientId ?? job.printer.client;
   await deps.printers.saveDelivery({
     jobId: job.jobId,
     printer: job.printer.name,
-    ...(job.clientId ? { clientId: job.clientId } : {}),
+    ...(clientId ? { clientId } : {}),
     byteLength: job.bytes.length,
     createdAt: deps.now().toISOString(),
     sealed: seal(job.bytes, deps.ring, deliveryContext(job.jobId)),
@@ -100,6 +102,12 @@ export async function retryDelivery(deps: DeliveryDeps, jobId: string, actor: st
   }
   const kept = await deps.printers.getDelivery(jobId);
   const printer = kept && (await deps.printers.getPrinter(kept.printer));
+  // A kept job names its printer only: a name freed and taken by another client's printer (or agent)
+  // since must not be handed the job.
+  if (kept?.clientId !== undefined && printer && printer.client !== kept.clientId) {
+    await cancelKept(deps, jobId, `printer "${kept.printer}" now belongs to another client`, actor);
+    throw await unclaimable(deps.printers, jobId);
+  }
   if (kept && printer?.agent) {
     // Back in the queue; the agent takes it now if connected here, else when it (re)connects anywhere.
     if (kept.status !== 'pending' && !(await deps.printers.requeueDelivery(jobId, deps.now()))) throw await unclaimable(deps.printers, jobId);

@@ -110,7 +110,8 @@ export class SqlPrinterRepository implements PrinterStore {
           .updateTable('print_deliveries')
           .set({ status: 'cancelled', last_error: PRINTER_GONE, updated_at: at.toISOString(), ...SHREDDED })
           .where('printer', 'in', gone.map((g) => g.name))
-          .where('status', 'in', ['pending', 'failed'])
+          // A job being sent right now too: it ends failed and kept otherwise, for a retry by name.
+          .where('status', 'in', ['pending', 'failed', 'sending'])
           .returning('job_id'),
       );
       return { removed: gone.length, jobs: jobs.map((r) => r.job_id) };

@@ -354,6 +354,28 @@ describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
     globex.ws.close();
   });
 
+  it("ends a job being sent when its printer goes: a retry never hands it to another client's agent that takes the name", async () => {
+    const hand = await handAgent(w.running.url, handKey, 'spare-2');
+    const wb = await newWaybill();
+    const printing = call('POST', `/v1/waybills/${wb.id}/print`, w.acme, { printer: 'spare-2' });
+    const sent = await hand.next('job'); // taken, never acknowledged: sending
+    // The same agent now announces only another printer: spare-2 is gone, and the job with it.
+    hand.ws.send(JSON.stringify({ type: 'hello', printers: [{ name: 'spare-2-new', language: 'zpl', dpi: 203, barcodes: 'native', text: 'raster' }] }));
+    await hand.next('welcome');
+    expect(await job(sent.jobId)).toMatchObject({ status: 'cancelled', lastError: PRINTER_GONE });
+    const globex = await handAgent(w.running.url, globexPrinterKey, 'spare-2');
+    hand.ws.close();
+    await printing;
+    const retried = await call('POST', `/v1/print-jobs/${sent.jobId}/retry`, w.acme);
+    expect(retried.status).toBe(409);
+    // Had the row gone another way (a database hand put it back to failed), the retry checks the printer's client.
+    await w.t.exec(`UPDATE print_deliveries SET status = 'failed' WHERE job_id = '${sent.jobId}'`);
+    expect((await call('POST', `/v1/print-jobs/${sent.jobId}/retry`, w.acme)).status).toBe(409);
+    expect(await job(sent.jobId)).toMatchObject({ status: 'cancelled', lastError: 'printer "spare-2" now belongs to another client' });
+    expect(await Promise.race([globex.next('job').then(() => 'handed a job'), new Promise((r) => setTimeout(() => r('none'), 300))])).toBe('none');
+    globex.ws.close();
+  });
+
   it('keeps the print number and copy codes of a job the agent took and said failed: the next paper is a reprint with codes of its own', async () => {
     const hand = await handAgent(w.running.url, handKey, 'dock-8');
     const codesOf = async (job: string) => (await w.t.query('SELECT copy_code FROM copy_prints WHERE job_id = ? ORDER BY copy_code', job)).map((r) => r.copy_code);
