@@ -164,7 +164,9 @@ export async function checkHost(host: string, port: number, policy: NetworkPolic
     const refusal = addressRefusal(a, port, policy, !literal);
     if (refusal) return { refusal };
   }
-  return { address: addresses[0]! };
+  // The address as it was checked: ipaddr reads '::127.0.0.1' as the IPv4-mapped 127.0.0.1, where a
+  // socket given the text would reach the IPv4-compatible ::7f00:1, another address.
+  return { address: toIp(addresses[0]!)!.toString() };
 }
 
 /** A send refused by the policy: permanent until the printer's host or the policy changes. Names no address. */

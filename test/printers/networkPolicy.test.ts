@@ -82,6 +82,12 @@ describe('addressRefusal', () => {
     expect(kindOf('2001:db8::1', everything)).toBe('allowed'); // an ordinary IPv6 address
   });
 
+  it('connects to the address it checked, written as checked: ::a.b.c.d and ::ffff:a.b.c.d go to a.b.c.d', async () => {
+    const listed = policy(['127.0.0.1/32', '10.0.0.0/8']);
+    for (const [typed, checked] of [['::127.0.0.1', '127.0.0.1'], ['[::ffff:10.1.2.3]', '10.1.2.3'], ['10.1.2.3', '10.1.2.3'], ['fe80::0001', 'fe80::1']] as const)
+      expect([typed, await checkHost(typed, 9100, typed.startsWith('fe80') ? policy(['fe80::/10']) : listed)]).toEqual([typed, { address: checked }]);
+  });
+
   it("refuses the service's own port on any address of this machine, even when listed", () => {
     const listed = policy(['127.0.0.0/8', '0.0.0.0/32', '10.0.0.0/8', '::1/128', 'fe80::/10'], [8080, 41234]);
     for (const a of ['127.0.0.1', '127.0.0.5', '0.0.0.0', '::1', '::ffff:127.0.0.1', '10.0.0.7', 'fe80::1234'])
