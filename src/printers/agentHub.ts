@@ -214,7 +214,7 @@ export class AgentHub implements AgentDispatch {
   async dispatch(jobId: string, printer: Printer, actor: string, bytes?: Buffer): Promise<DeliveryResult> {
     const conn = this.conns.get(printer.agent?.key ?? '');
     if (!conn || conn.closed || !conn.printers.has(printer.name)) return { jobId, printer: printer.name, status: 'pending', attempts: 0 };
-    const done = await this.handOver(conn, jobId, printer.name, actor, bytes);
+    const { done } = await this.handOver(conn, jobId, printer.name, actor, bytes);
     let timer: NodeJS.Timeout | undefined;
     const waited = new Promise<DeliveryResult>((resolve) => {
       timer = setTimeout(() => resolve({ jobId, printer: printer.name, status: 'sending', attempts: 0 }), this.ackWaitMs);
@@ -226,18 +226,21 @@ export class AgentHub implements AgentDispatch {
     }
   }
 
-  /** Claims a kept job and sends it over the link; resolves with the promise of its end. */
-  private async handOver(conn: AgentConn, jobId: string, printer: string, actor: string, known?: Buffer): Promise<Promise<DeliveryResult>> {
+  /**
+   * Claims a kept job and sends it over the link; resolves once sent, with the promise of its end (in an
+   * object: an async function returning the promise itself would wait for the acknowledgement).
+   */
+  private async handOver(conn: AgentConn, jobId: string, printer: string, actor: string, known?: Buffer): Promise<{ done: Promise<DeliveryResult> }> {
     const running = conn.inflight.get(jobId);
-    if (running) return running.done;
+    if (running) return { done: running.done };
     const d = this.deps.delivery;
-    if ((await failAbandoned(d, actor, jobId)).length) return abandoned(d.printers, jobId);
+    if ((await failAbandoned(d, actor, jobId)).length) return { done: abandoned(d.printers, jobId) };
     const claimed = await d.printers.claimDelivery(jobId, d.now());
     if (!claimed) {
       // Another instance or a poll of this one took it: it is on its way.
       const current = await d.printers.getDelivery(jobId);
       const status = current?.status === 'delivered' || current?.status === 'failed' ? current.status : 'sending';
-      return Promise.resolve({ jobId, printer, status, attempts: 0, ...(current?.lastError && status === 'failed' ? { error: current.lastError } : {}) });
+      return { done: Promise.resolve({ jobId, printer, status, attempts: 0, ...(current?.lastError && status === 'failed' ? { error: current.lastError } : {}) }) };
     }
     const bytes = known ?? unseal(claimed.sealed!, d.ring, deliveryContext(jobId));
     let settle!: (r: DeliveryResult) => void;
@@ -249,10 +252,10 @@ export class AgentHub implements AgentDispatch {
     conn.inflight.set(jobId, { printer, actor, bytes: claimed.byteLength, timer, done, settle });
     if (bytes.length > MAX_JOB_BYTES) {
       await this.finish(conn, jobId, 'failed', `printer "${printer}" (via agent): the job is larger than an agent takes`);
-      return done;
+      return { done };
     }
     this.sendTo(conn, { type: 'job', jobId, printer, bytes: bytes.toString('base64') });
-    return done;
+    return { done };
   }
 
   /** Sends the connected agent its pending jobs (those queued while it was away, or by other instances). */
@@ -271,7 +274,7 @@ export class AgentHub implements AgentDispatch {
           await cancelKept(d, job.jobId, refusal.message, conn.actor);
           continue;
         }
-        void (await this.handOver(conn, job.jobId, job.printer, conn.actor));
+        await this.handOver(conn, job.jobId, job.printer, conn.actor); // sent; its end comes with the agent's acknowledgement
       }
     } finally {
       conn.pumping = false;

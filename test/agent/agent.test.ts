@@ -354,6 +354,18 @@ describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
     globex.ws.close();
   });
 
+  it('answers a print 202 sending when the agent has the job but has not acknowledged it within the wait', async () => {
+    const hand = await handAgent(w.running.url, handKey, 'slow-1');
+    const wb = await newWaybill();
+    // The agent never acknowledges: the request is answered once the wait is over, not at the job's deadline.
+    const res = await call('POST', `/v1/waybills/${wb.id}/print`, w.acme, { printer: 'slow-1' });
+    expect(res).toMatchObject({ status: 202, body: { status: 'sending' } });
+    const sent = await hand.next('job');
+    hand.ws.send(JSON.stringify({ type: 'ack', jobId: sent.jobId, status: 'delivered' }));
+    await eventually(async () => ((await job(sent.jobId)).status === 'delivered' ? true : undefined));
+    hand.ws.close();
+  }, 60_000);
+
   it("ends a job being sent when its printer goes: a retry never hands it to another client's agent that takes the name", async () => {
     const hand = await handAgent(w.running.url, handKey, 'spare-2');
     const wb = await newWaybill();
