@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/auditLog';
 import type { AuditRecord, CheckpointClaim } from '../audit/auditRecord';
 import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
-import type { WaybillStore } from '../waybills/waybillStore';
+import type { TracedCopy, WaybillStore } from '../waybills/waybillStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
 import { EXIT, asIo, type Io, type Output } from './io';
 import { checkAppendFile, type OutputGuard } from './outputFile';
@@ -95,6 +95,7 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
       }
       const { job } = print;
       io.out(`copy code:  ${print.copyCode}`);
+      io.out(`waybill:    ${print.waybillNo}`);
       io.out(`copy:       ${print.copy}`);
       if (print.pieceNo) io.out(`piece:      ${print.pieceNo} (a child piece of a multi-piece waybill)`);
       io.out(`print:      ${print.printNo === 1 ? '1 (first print)' : `${print.printNo} (reprint)`}`);
@@ -112,6 +113,11 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
         io.out('audit records of this job:');
         for (const r of records) io.out(`  ${recordLine(r)}`);
       }
+      const disagreement = records && traceDisagreement(print, records);
+      if (disagreement) {
+        io.err(`audit trace: ${disagreement}: the copy_prints or print_jobs rows were changed outside the service; trust the audit log (waybill audit verify)`);
+        return EXIT.failure;
+      }
       return EXIT.ok;
     }
     case undefined:
@@ -119,6 +125,22 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
     default:
       return usage(`unknown subcommand "${sub}"`);
   }
+}
+
+/**
+ * Where the copy's rows disagree with its print record in the audit chain, which names the copy codes
+ * it issued (records from before that release name none, and are not held to it).
+ */
+function traceDisagreement(print: TracedCopy, records: readonly AuditRecord[]): string | undefined {
+  const prints = records.filter((r) => (r.action === 'print' || r.action === 'reprint') && typeof r.detail?.codes === 'string');
+  if (!prints.length) return undefined;
+  const record = prints.find((r) => String(r.detail!.codes).split(' ').includes(print.copyCode));
+  if (!record) return `no print record of job ${print.job.id} in the audit log issued copy code ${print.copyCode}`;
+  const { job } = print;
+  if (record.waybillNo !== print.waybillNo) return `the audit log's record ${record.seq} issued it to waybill ${record.waybillNo ?? '-'}`;
+  if (record.actor !== `${job.channel}:${job.operator}@${job.host}` || record.at !== job.createdAt) return `the audit log's record ${record.seq} names ${record.actor} at ${record.at} for this job`;
+  if (record.detail!.printNo !== print.printNo) return `the audit log's record ${record.seq} says print ${String(record.detail!.printNo)}`;
+  return undefined;
 }
 
 /**

@@ -127,8 +127,8 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // form; a run with a lease writes them to the store's staging STAGE_EVERY waybills at a time, so a
   // 10,000-waybill batch holds no more of them than a 500-waybill one (docs/performance.md).
   const stageEvery = deps.stageEvery ?? STAGE_EVERY;
-  const trail: { waybillNo: string; pieces: number }[] = [];
-  const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces);
+  const trail: { waybillNo: string; pieces: number; codes: string[] }[] = [];
+  const trailEntry = (w: (typeof trail)[number]) => printEntry(job, w.waybillNo, preview ? 0 : 1, preview ? 0 : req.template.copies.length, w.pieces, w.codes);
   let staged = false;
   let saved: SavedTrail = {};
   const purgeAfter = new Date(now.getTime() + deps.maxLifetimeDays * DAY_MS).toISOString();
@@ -185,7 +185,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       );
       warnings.push(...printed.layout.warnings);
       summary.waybills.push({ orderIndex, orderId: order.orderId, waybillNo, id, ...(warnings.length ? { warnings } : {}) });
-      trail.push({ waybillNo, pieces: 1 + childNos[orderIndex]!.length });
+      trail.push({ waybillNo, pieces: 1 + childNos[orderIndex]!.length, codes: printed.copies.map((c) => c.copyCode) });
       summary.labels += printed.layout.labels.length;
       summary.warnings.push(...warnings.map((w) => `order ${orderIndex}: ${w}`));
       await lease?.keep();
@@ -261,11 +261,11 @@ export async function reprintWaybills(
   const paper = req.copies !== 'view';
   const job = newJob(req, now);
   const copies: CopyPrintRecord[] = [];
-  const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[] };
+  const done = { jobId: job.id, printNos: [] as number[], labels: 0, warnings: [] as string[], pieces: [] as number[], codes: [] as string[][] };
   const issued = new Set<string>();
   const entry = (waybill: WaybillRecord, i: number): AuditEntry => {
     const pieces = done.pieces[i]!;
-    if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces);
+    if (paper) return printEntry(job, waybill.waybillNo, done.printNos[i]!, req.template.copies.length, pieces, done.codes[i]!);
     return { at: job.createdAt, actor: actorOf(job), action: 'view', waybillNo: waybill.waybillNo, outcome: 'ok', detail: { template: job.templateId, format: job.format, copies: req.template.copies.length, ...(pieces > 1 ? { pieces } : {}) } };
   };
   let saved: SavedTrail = {};
@@ -297,6 +297,7 @@ export async function reprintWaybills(
       copies.push(...printed.copies);
       done.printNos.push(printNo);
       done.pieces.push(printed.pieces.length);
+      done.codes.push(printed.copies.map((c) => c.copyCode));
       done.labels += printed.layout.labels.length;
       done.warnings.push(...printed.layout.warnings);
       await lease?.keep();
@@ -435,15 +436,16 @@ async function inAuditGroups<T>(audit: AuditLog, items: readonly T[], entry: (it
 }
 
 /** Print 0 is a create without paper (a preview), 1 the first print, 2+ reprints. */
-function printEntry(job: PrintJobRecord, waybillNo: string, printNo: number, copies: number, pieces: number): AuditEntry {
+function printEntry(job: PrintJobRecord, waybillNo: string, printNo: number, copies: number, pieces: number, codes: readonly string[]): AuditEntry {
   return {
     at: job.createdAt,
     actor: actorOf(job),
     action: printNo === 0 ? 'create' : printNo === 1 ? 'print' : 'reprint',
     waybillNo,
     outcome: 'ok',
-    // Copies per piece; a multi-piece waybill names its piece count (each piece printed every copy).
-    detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo, ...(pieces > 1 ? { pieces } : {}) },
+    // Copies per piece; a multi-piece waybill names its piece count (each piece printed every copy). The
+    // copy codes are in the chain too, so a code traces to this record, not only to the copy_prints row.
+    detail: { job: job.id, template: job.templateId, format: job.format, copies, printNo, ...(pieces > 1 ? { pieces } : {}), ...(codes.length ? { codes: codes.join(' ') } : {}) },
   };
 }
 

@@ -14,6 +14,7 @@ import type {
   NewAlert,
   PrintFact,
   PrintJobRecord,
+  TracedCopy,
   ScanAttempt,
   AlertQuery,
   AttemptKind,
@@ -544,11 +545,12 @@ export class SqlWaybillRepository implements WaybillStore {
     return kept.map((k) => k.job_id).filter((id) => !others.has(id));
   }
 
-  async findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined> {
+  async findCopyPrint(copyCode: string): Promise<TracedCopy | undefined> {
     const row = await this.d.db
       .selectFrom('copy_prints as c')
       .innerJoin('print_jobs as j', 'j.id', 'c.job_id')
-      .select(['c.copy_code', 'c.job_id', 'c.waybill_id', 'c.copy', 'c.print_no', 'c.piece_no', 'j.created_at', 'j.channel', 'j.template_id', 'j.format', 'j.host', 'j.operator'])
+      .innerJoin('waybills as w', 'w.id', 'c.waybill_id')
+      .select(['c.copy_code', 'c.job_id', 'c.waybill_id', 'c.copy', 'c.print_no', 'c.piece_no', 'j.created_at', 'j.channel', 'j.template_id', 'j.format', 'j.host', 'j.operator', 'w.waybill_no'])
       .where('c.copy_code', '=', copyCode)
       .executeTakeFirst();
     if (!row) return undefined;
@@ -559,6 +561,7 @@ export class SqlWaybillRepository implements WaybillStore {
       copy: row.copy as CopyKind,
       printNo: Number(row.print_no),
       ...(Number(row.piece_no) > 1 ? { pieceNo: Number(row.piece_no) } : {}),
+      waybillNo: row.waybill_no,
       job: {
         id: row.job_id,
         createdAt: row.created_at,

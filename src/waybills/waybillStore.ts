@@ -180,6 +180,9 @@ export interface BatchRecord {
   items: { index: number; orderId: string; waybillId: string; waybillNo: string; warnings?: string[] }[];
 }
 
+/** A printed copy as `waybill audit trace` finds it: with its print job and its waybill's number. */
+export type TracedCopy = CopyPrintRecord & { job: PrintJobRecord; waybillNo: string };
+
 /** One printed copy; `copyCode` is what the paper shows so a leaked photo leads back here. */
 export interface CopyPrintRecord {
   copyCode: string;
@@ -259,7 +262,7 @@ export interface WaybillStore {
   waybillsOfJob(jobId: string): Promise<WaybillRecord[]>;
   /** This waybill's print jobs kept for a printer and not delivered yet (pending or failed) that print no other waybill. */
   keptJobsOf(waybillId: string): Promise<string[]>;
-  findCopyPrint(copyCode: string): Promise<(CopyPrintRecord & { job: PrintJobRecord }) | undefined>;
+  findCopyPrint(copyCode: string): Promise<TracedCopy | undefined>;
   /** Which of these copy codes are recorded already, or staged by a running print: a new code must name no other copy. */
   copyCodesTaken(codes: string[]): Promise<string[]>;
   /** Waybill summaries matching a search, newest first (createdAt, then id), at most `limit`. */

@@ -243,7 +243,7 @@ describe.each(STORE_BACKENDS)('%s audit log', (_name, backend) => {
 describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) => {
   const job: PrintJobRecord = { id: 'job-1', createdAt: '2026-11-23T09:59:00.000Z', channel: 'cli', templateId: 'cn-4copy', format: 'pdf', host: 'pack-01', operator: 'ops' };
   const copy: CopyPrintRecord = { copyCode: 'ABCD-EFGH', jobId: 'job-1', waybillId: 'w-secret-id', copy: 'courier', printNo: 2 };
-  const findCopyPrint = async (code: string) => (code === 'ABCD-EFGH' ? { ...copy, job } : undefined);
+  const findCopyPrint = async (code: string) => (code === 'ABCD-EFGH' ? { ...copy, job, waybillNo: 'ZT1000' } : undefined);
 
   async function run(args: string[], log: AuditLog) {
     const lines: string[] = [];
@@ -293,8 +293,8 @@ describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) =>
     expect(out).toMatch(/format: +pdf/);
     expect(out).toContain('audit records of this job:');
     expect(out.split('\n').filter((l) => l.startsWith('  '))).toHaveLength(8); // records 3, 9, … 45 carry job-1
+    expect(out).toContain('waybill:    ZT1000');
     expect(out).not.toContain('w-secret-id');
-    expect(out).not.toContain('ZT100');
 
     // An audit log without job lookup still traces the print.
     const lines: string[] = [];

@@ -33,6 +33,29 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect((await run('audit', 'trace', 'ZZZZ-ZZZZ')).code).toBe(EXIT.failure);
   });
 
+  it("holds a trace to the print record in the audit chain: rows changed in the database fail it, naming the disagreement", async () => {
+    const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'));
+    const [a, b] = [printed[0]!, printed[1]!].map((w) => w.copies.find((c) => c.copy === 'sender')!.copyCode);
+    expect((await run('audit', 'trace', a!)).out).toContain(`waybill:    ${printed[0]!.waybillNo}`);
+    // Two copies' codes swapped: each row now blames the other waybill's print.
+    const swap = db.prepare('UPDATE copy_prints SET copy_code = ? WHERE copy_code = ?');
+    db.transaction(() => {
+      swap.run('SWAP-TEMP', a);
+      swap.run(a, b);
+      swap.run(b, 'SWAP-TEMP');
+    })();
+    const swapped = await run('audit', 'trace', a!);
+    expect(swapped.code).toBe(EXIT.failure);
+    expect(swapped.out).toMatch(new RegExp(`audit trace: the audit log's record \\d+ issued it to waybill ${printed[0]!.waybillNo}: the copy_prints or print_jobs rows were changed outside the service`));
+    // The job's operator rewritten: the chain's record still names who printed.
+    swap.run('SWAP-TEMP', a);
+    swap.run(a, b);
+    swap.run(b, 'SWAP-TEMP');
+    db.prepare("UPDATE print_jobs SET operator = 'someone-else'").run();
+    expect((await run('audit', 'trace', a!)).out).toMatch(/audit trace: the audit log's record \d+ names cli:\S+ at \S+ for this job/);
+    db.close();
+  });
+
   it('lists alerts newest first, filtered by kind and time, as lines or JSON', async () => {
     const db = new Database(path.join(env.WAYBILL_DATA_DIR, 'waybill.db'));
     const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
