@@ -107,6 +107,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
         ...(deps.batch.perClient ? { batchSlots: deps.batch.perClient } : {}),
         ...(batchId ? { jobId: batchId, batch: true } : {}),
         releaseOrders: true,
+        streamed: true,
       };
       const summary = await printWaybills(deps.print, request);
       if (!out.readableEnded) await once(out, 'end');

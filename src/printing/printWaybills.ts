@@ -87,6 +87,11 @@ export interface PrintRequest {
    * order it has printed until the save (some 1.3 kB a waybill).
    */
   releaseOrders?: boolean;
+  /**
+   * Its labels leave as they are drawn (an API batch streams to its client): if it fails, the relay
+   * numbers of the waybills already out are ended and quarantined, not freed for new buyers.
+   */
+  streamed?: boolean;
   /** An idempotent create's answer, made once every byte is in the sink and saved with the job (src/http/idempotency.ts). */
   answer?: (summary: PrintSummary) => KeptAnswer;
 }
@@ -118,6 +123,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const waybills: WaybillRecord[] = [];
   const copies: CopyPrintRecord[] = [];
   const bindings: string[] = [];
+  const out: string[] = []; // of waybills whose labels the sink took: on paper or on their way, for a streamed print
   const alerts: { kind: string; detail: string }[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
@@ -179,6 +185,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
         printPieces(req.template, facts, childNos[orderIndex]!, { job, waybillId: id, printNo: preview ? 0 : 1, paper: !preview, at: now }, deps.metrics, new SymbolCache(encoded, draws)),
       );
       if (!preview) copies.push(...printed.copies);
+      if (req.streamed) out.push(...relay.bindingIds); // from its first byte on, the page may be out
       await req.sink.add(
         { orderIndex, orderId: order.orderId, waybillNo, id, copyCodes: printed.copyCodes, relay: relay.printed, areas: areasOf(order, req.template.lang), ...piecesOf(printed) },
         printed.layout,
@@ -214,10 +221,11 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     const answer = req.answer?.(summary);
     await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...savedRun(saved), ...(answer ? { answer } : {}) });
   } catch (e) {
-    // Nothing of a failed print stays bound: its numbers were never on a recorded label. The lease goes
-    // even if the release failed: the sweep then returns the bindings it leaves without a lease.
+    // Nothing of a failed print stays bound: its numbers were never on a recorded label, though a streamed
+    // print's pages already out keep theirs in quarantine. The lease goes even if the release failed: the
+    // sweep then returns the bindings it leaves without a lease.
     try {
-      if (bindings.length) await deps.relay?.provider.release(bindings);
+      if (bindings.length) await deps.relay?.provider.release(bindings, out);
     } finally {
       await lease?.drop();
     }

@@ -136,8 +136,8 @@ export class PoolRelayProvider implements RelayProvider {
     return Object.fromEntries(live.map((b) => [b.party, formatRelay(b.number, b.ext, lang)]));
   }
 
-  release(bindingIds: string[]): Promise<void> {
-    return this.store.release(bindingIds);
+  release(bindingIds: string[], out: readonly string[] = []): Promise<void> {
+    return this.store.release(bindingIds, out, this.now(), this.settings.quarantineDays);
   }
 
   reschedule(waybillId: string, expiresAt: Date): Promise<void> {

@@ -43,8 +43,11 @@ export interface RelayProvider {
   bind(reqs: BindRequest[], lang: Lang, lease?: UnstoredLease): Promise<BindOutcome[]>;
   /** The live relay numbers of a waybill as the paper shows them, for a reprint. */
   printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>>;
-  /** Undoes bindings of a print that failed before it was recorded. */
-  release(bindingIds: string[]): Promise<void>;
+  /**
+   * Undoes bindings of a print that failed before it was recorded; those in `out` were on labels that
+   * left already (streamed pages): ended and quarantined, never freed for a new buyer.
+   */
+  release(bindingIds: string[], out?: readonly string[]): Promise<void>;
   /** Sets when a waybill's live bindings stop reaching anyone (delivery + after-sales, capped); may shorten. */
   reschedule(waybillId: string, expiresAt: Date): Promise<void>;
   /** Moves that time later, never earlier (returns, after-sales). */

@@ -139,6 +139,8 @@ export interface RelayRepository {
   shredExpired(now: string, limit: number): Promise<number>;
   /** Deletes the bindings and their slots, at once. */
   remove(bindingIds: string[]): Promise<void>;
+  /** Ends bindings that never went live at `at` (real number shredded, provisional no more), their slots held until `holdUntil`. */
+  retire(bindingIds: string[], at: string, holdUntil: string): Promise<void>;
   /** Per number with held slots: how many are held after `now`, and how many of their bindings are live. */
   heldPerNumber(numbers: string[], now: string): Promise<Map<string, { held: number; live: number }>>;
   /** Stores a receipt unless one with its call id is stored; whether it was stored. */
@@ -323,9 +325,16 @@ export class RelayStore {
     return inChunks((limit) => this.repo.forgetCalls(before, limit), chunk);
   }
 
-  /** Removes bindings (and frees their slots) of a print that failed before it was recorded. */
-  async release(bindingIds: string[]): Promise<void> {
-    if (bindingIds.length > 0) await this.repo.remove(bindingIds);
+  /**
+   * Removes bindings (and frees their slots) of a print that failed before it was recorded; those in
+   * `out` were on labels that left already (a streamed batch cut short), so they are ended instead and
+   * their numbers quarantined from `at`, as an ended binding's: a page already out never rings a new buyer.
+   */
+  async release(bindingIds: string[], out: readonly string[] = [], at: Date = new Date(), quarantineDays = 0): Promise<void> {
+    const gone = new Set(out);
+    const free = bindingIds.filter((id) => !gone.has(id));
+    if (free.length > 0) await this.repo.remove(free);
+    if (gone.size > 0) await this.repo.retire([...gone], at.toISOString(), addDays(at.toISOString(), checkDays(quarantineDays)));
   }
 
   /** Per pool number: extensions in total, live bindings, and slots held in quarantine. */

@@ -322,6 +322,22 @@ export class SqlRelayRepository implements RelayRepository {
     });
   }
 
+  async retire(bindingIds: string[], at: string, holdUntil: string): Promise<void> {
+    const { db } = this.d;
+    await this.d.transaction(function* () {
+      for (let i = 0; i < bindingIds.length; i += 500) {
+        const ids = bindingIds.slice(i, i + 500);
+        yield* step(
+          db
+            .updateTable('relay_bindings')
+            .set({ lease_id: null, expires_at: at, ended_at: at, quarantine_until: holdUntil, key_id: null, wrapped_key: null, sealed: null })
+            .where('id', 'in', ids),
+        );
+        yield* step(db.updateTable('relay_slots').set({ held_until: holdUntil }).where('binding_id', 'in', ids));
+      }
+    });
+  }
+
   async heldPerNumber(numbers: string[], now: string): Promise<Map<string, { held: number; live: number }>> {
     const counts = new Map<string, { held: number; live: number }>();
     for (const r of await poolCounts(this.d.db, numbers, now).execute()) {
