@@ -1,5 +1,8 @@
 // Raw TCP printing ("port 9100", JetDirect): open a connection, write the job, close. The protocol has
-// no acknowledgement, so "sent" means every byte was handed over and the connection closed cleanly.
+// no acknowledgement, so "sent" means every byte was handed over and the connection closed cleanly: our
+// side closed after the last byte, and then the printer's (as CUPS's socket backend waits for it). Our
+// side's 'finish' alone means only that the bytes reached this machine's send buffer: a printer that
+// read part of the job and then reset, or read nothing at all, looked delivered.
 
 import net from 'node:net';
 
@@ -50,16 +53,28 @@ export function sendRaw(to: PrinterAddress, bytes: Buffer, opts: SendOptions): P
       socket.setTimeout(opts.idleTimeoutMs, () => fail(`stopped taking data for ${opts.idleTimeoutMs} ms`));
       socket.end(bytes);
     });
-    // The printer may close its side as soon as it has read the job: that is success once our FIN is out.
-    socket.once('finish', () => {
-      if (settled) return;
+    // Delivered once both sides closed cleanly, in either order: the printer may close its side as soon as
+    // it has read the job. A reset instead, or a printer that stops reading (the idle timeout), fails the
+    // send with part of it maybe on paper.
+    let finished = false;
+    let ended = false;
+    const done = () => {
+      if (settled || !finished || !ended) return;
       settled = true;
       socket.destroySoon();
       resolve();
+    };
+    socket.once('finish', () => {
+      finished = true;
+      done();
+    });
+    socket.once('end', () => {
+      ended = true;
+      done();
     });
     socket.on('data', () => undefined); // status bytes some printers send back; not needed here
     socket.on('error', (e: NodeJS.ErrnoException) => fail(describe(e))); // on, not once: a late second error must not go unhandled
-    socket.once('close', () => fail('closed the connection before the job was sent'));
+    socket.once('close', () => fail(finished ? 'closed the connection without confirming the job was read' : 'closed the connection before the job was sent'));
   });
 }
 

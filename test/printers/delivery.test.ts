@@ -43,6 +43,24 @@ describe('sendRaw', () => {
     server.close();
     expect(failure).toMatchObject({ name: 'SendFailure', nothingSent: false });
   });
+
+  it('is not delivered until the printer closes its side: a job that fits the send buffers, then a reset or a printer that reads nothing, fails', async () => {
+    // Reads the first chunk, stops, then resets: the rest of the job sat in buffers on the way.
+    const resets = net.createServer((socket) =>
+      socket.once('data', () => {
+        socket.pause();
+        setTimeout(() => socket.resetAndDestroy(), 200);
+      }),
+    );
+    const deaf = net.createServer((socket) => socket.pause()); // takes the connection, never reads
+    for (const [server, size] of [[resets, 1024 * 1024], [deaf, 48 * 1024]] as const) {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as net.AddressInfo;
+      const failure = await sendRaw({ host: '127.0.0.1', port }, randomBytes(size), OPTS).catch((e: unknown) => e);
+      server.close();
+      expect(failure).toMatchObject({ name: 'SendFailure', nothingSent: false });
+    }
+  });
 });
 
 describe.each(STORE_BACKENDS)('%s: print job delivery', (_name, backend) => {
