@@ -2,8 +2,8 @@
 // custody move, its event and its webhook event; the pickup sequence is the station-day's highest + 1,
 // and a racing arrival at the same station (PostgreSQL) hits the UNIQUE and is tried again.
 
-import type { Selectable } from 'kysely';
-import { pickupCode, type Shelf } from '../stations/station';
+import type { Kysely, Selectable } from 'kysely';
+import { pickupCode, stationCustodian, type Shelf } from '../stations/station';
 import type { Arrival, StationStore, StationSuspension, VerifyOutcome } from '../stations/stationStore';
 import type { EventChange, NewAlert } from '../waybills/waybillStore';
 import { WaybillError } from '../errors';
@@ -47,7 +47,12 @@ export class SqlStationRepository implements StationStore {
               .where('station_id', '=', arrival.stationId)
               .where('day', '=', arrival.day),
           );
-          const seq = Number(rows[0]?.last ?? 0) + 1;
+          // Codes repeat from day to day, and parcels wait days: a code the station still holds a parcel
+          // under (from an earlier day) is skipped, so a buyer's code finds their parcel, not a newer one's.
+          const { rows: held } = yield* step(heldCodes(db, arrival.stationId));
+          const taken = new Set(held.map((h) => h.pickup_code));
+          let seq = Number(rows[0]?.last ?? 0) + 1;
+          while (seq <= 9999 && taken.has(pickupCode(arrival.shelf, seq))) seq++;
           if (seq > 9999) throw new WaybillError('limited', 'this station has used every pickup code of the day');
           const code = pickupCode(arrival.shelf, seq);
           yield* step(
@@ -76,12 +81,11 @@ export class SqlStationRepository implements StationStore {
   }
 
   async arrivalByCode(stationId: string, code: string): Promise<Arrival | undefined> {
-    const row = await this.d.db
-      .selectFrom('station_arrivals')
-      .selectAll()
-      .where('station_id', '=', stationId)
-      .where('pickup_code', '=', code)
-      .orderBy('day', 'desc')
+    // The parcel the station holds under the code now (codes of earlier days' parcels recur).
+    const row = await heldArrivals(this.d.db, stationId)
+      .selectAll('a')
+      .where('a.pickup_code', '=', code)
+      .orderBy('a.day', 'desc')
       .limit(1)
       .executeTakeFirst();
     return row && toArrival(row);
@@ -154,4 +158,18 @@ export class SqlStationRepository implements StationStore {
   forgetVerifications(before: string, limit: number): Promise<number> {
     return forgetOldest(this.d.db, 'station_verifications', before, limit);
   }
+}
+
+/** The arrivals of parcels the station still holds (not handed over, returned or gone). */
+function heldArrivals(db: Kysely<Schema>, stationId: string) {
+  return db
+    .selectFrom('station_arrivals as a')
+    .innerJoin('waybills as w', 'w.id', 'a.waybill_id')
+    .where('a.station_id', '=', stationId)
+    .where('w.custodian', '=', stationCustodian(stationId))
+    .where('w.status', '=', 'picked_up');
+}
+
+function heldCodes(db: Kysely<Schema>, stationId: string) {
+  return heldArrivals(db, stationId).select('a.pickup_code');
 }

@@ -114,6 +114,24 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     expect((await services.store.eventsOf(w.id)).map((e) => e.type)).toEqual(['picked_up', 'arrived']);
   });
 
+  it("never gives a code out again while the station holds a parcel under it from an earlier day; a code finds the parcel held under it", async () => {
+    const station = `hz-c-${seq}`;
+    const c = await stationKey(station);
+    const older = await pickedUp();
+    expect((await arrive(c, older)).body.pickupCode).toBe('1-1-0001');
+    // That was yesterday (the day is the station's; moved back by hand, as the clock cannot be).
+    await t.exec(`UPDATE station_arrivals SET day = '2000-01-01' WHERE station_id = '${station}'`);
+    const today = await pickedUp();
+    expect((await arrive(c, today)).body.pickupCode).toBe('1-1-0002'); // 0001 is still on the shelf
+    expect(await verify(c, { pickupCode: '1-1-0001', phoneLast4: RIGHT })).toMatchObject({ status: 200, body: { match: true } });
+    const olderId = (await services.store.findWaybillByNo(older))!.id;
+    expect(await t.query("SELECT waybill_id FROM station_verifications WHERE station_id = ? AND outcome = 'match'", station)).toEqual([{ waybill_id: olderId }]);
+    // Handed over, its code is free again, and finds no parcel.
+    expect((await call('POST', `/v1/waybills/${older}/events`, c, { type: 'delivered' })).status).toBe(201);
+    expect((await arrive(c, await pickedUp())).body.pickupCode).toBe('1-1-0003');
+    expect(await verify(c, { pickupCode: '1-1-0001', phoneLast4: RIGHT })).toMatchObject({ status: 200, body: { match: false } });
+  });
+
   it('moves custody from the courier to the station: the courier can no longer close the waybill', async () => {
     const a = await stationKey(`hz-c-${seq}`);
     const created = await printed();
