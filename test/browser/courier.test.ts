@@ -171,7 +171,7 @@ describeBrowser('the courier app at /courier, in chromium', () => {
     await context.setOffline(true);
     await page.click('#act');
     await page.locator('#message.warn').waitFor();
-    expect(JSON.parse((await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')"))!)).toEqual([{ no: waybillNo, type: 'delivered' }]);
+    expect(JSON.parse((await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')"))!)).toEqual([{ no: waybillNo, type: 'delivered', by: courierId }]);
     await browser.screenshot('4-queued');
     await context.setOffline(false);
     await page.locator('#todayList').filter({ hasText: /delivered/ }).waitFor({ timeout: 45_000 });
@@ -207,5 +207,56 @@ describeBrowser('the courier app at /courier, in chromium', () => {
 
     expect(browser.offHost).toEqual([]);
     expect(browser.consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  });
+
+  it("never sends one courier's queued events under the next courier paired on the device, nor shows it their day", async () => {
+    const pairAs = async (id: string) => {
+      const code = (await cli(['couriers', 'pair', id])).out.join('').trim();
+      if (!page.url().includes('/courier/')) await page.goto(`${running.url}/courier/`);
+      await page.locator('#pair').waitFor();
+      await page.fill('#code', code);
+      await page.click('#pair button[type=submit]');
+      await page.locator('#purpose').waitFor();
+    };
+    browser = await openBrowser('courier-handover', { viewport: PHONE });
+    const { page } = browser;
+    const posted: string[] = [];
+    page.on('request', (r) => {
+      if (/\/events$/.test(new URL(r.url()).pathname)) posted.push(r.url());
+    });
+    await pairAs(courierId);
+    // The first courier's day: an event queued offline and a list (as the app writes them), then its device
+    // credential refused (revoked): the app falls back to pairing, keeping the event for that courier.
+    const queued = [{ no: 'ZT0000000000001', type: 'delivered', by: courierId }];
+    await page.evaluate(`localStorage.setItem('waybill.courier.queue', ${JSON.stringify(JSON.stringify(queued))});
+      localStorage.setItem('waybill.courier.today', JSON.stringify({ day: new Date().getFullYear() + '-' + (new Date().getMonth() + 1) + '-' + new Date().getDate(), items: [{ no: 'ZT0000000000001', status: 'queued' }] }))`);
+    await page.evaluate("localStorage.setItem('waybill.courier.credential', 'wbd_revoked')");
+    await page.reload();
+    await page.locator('#pair').waitFor(); // its flush was refused (401): the event stays queued
+    expect(JSON.parse((await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')"))!)).toEqual(queued);
+    posted.length = 0;
+
+    const other = /courier ([a-z2-7]{10})/.exec((await cli(['couriers', 'add', '--carrier', 'ZT', '--name', '李师傅', '--outlet', 'HZ-XH-01', '--device', 'HH-8'])).err.join('\n'))![1]!;
+    await pairAs(other);
+    await page.waitForTimeout(500); // the app flushes its queue as it starts
+    expect(posted).toEqual([]);
+    expect(JSON.parse((await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')"))!)).toEqual(queued);
+    expect(await page.textContent('#todayList')).toBe('');
+    expect(await page.locator('#pending').isVisible()).toBe(false);
+
+    // The second courier's own event, while it is suspended: refused now, kept; once reinstated, the
+    // event's own refusal (it never held that parcel) drops it, shown as refused.
+    const own = [{ no: 'ZT0000000000002', type: 'delivered', by: other }];
+    await page.evaluate(`localStorage.setItem('waybill.courier.queue', ${JSON.stringify(JSON.stringify(own))})`);
+    await db.exec(`UPDATE couriers SET suspended_at = '${new Date().toISOString()}' WHERE id = '${other}'`);
+    const refused = page.waitForResponse((r) => /\/events$/.test(new URL(r.url()).pathname) && r.status() === 403);
+    await page.reload();
+    await refused;
+    await page.waitForTimeout(500); // the app asks whether its courier may act at all, then keeps the event
+    expect(JSON.parse((await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')"))!)).toEqual(own);
+    expect((await cli(['couriers', 'reinstate', other])).code).toBe(0);
+    await page.reload();
+    await page.locator('#todayList').filter({ hasText: /refused/ }).waitFor();
+    expect(await page.evaluate<string | null>("localStorage.getItem('waybill.courier.queue')")).toBe('[]');
   });
 });

@@ -11,6 +11,8 @@
   var CREDENTIAL = 'waybill.courier.credential';
   var TODAY = 'waybill.courier.today';
   var QUEUE = 'waybill.courier.queue';
+  // Whose device this is now: queued events are sent only under the credential of the courier who made them.
+  var OWNER = 'waybill.courier.owner';
   var PURPOSE = 'waybill.courier.purpose';
   var PARCEL_IDLE_MS = 5 * 60 * 1000;
   var EVENT_OF = { delivery: 'delivered', pickup: 'picked_up', return: 'returned' };
@@ -99,7 +101,18 @@
     try { var q = JSON.parse(localStorage.getItem(QUEUE) || '[]'); return Array.isArray(q) ? q : []; } catch (e) { return []; }
   }
   function writeQueue(q) {
-    localStorage.setItem(QUEUE, JSON.stringify(q.map(function (e) { return { no: e.no, type: e.type }; })));
+    localStorage.setItem(QUEUE, JSON.stringify(q.map(function (e) { return e.by ? { no: e.no, type: e.type, by: e.by } : { no: e.no, type: e.type }; })));
+    renderToday();
+  }
+  function owner() { return localStorage.getItem(OWNER) || undefined; }
+  /** The queued events this device may send now: its courier's own (never another's under this credential). */
+  function mine(q) { var o = owner(); return q.filter(function (e) { return !e.by || e.by === o; }); }
+  /** A courier pairs (or is learnt): another courier's list of the day is not theirs to see. */
+  function adopt(courierId) {
+    var before = owner();
+    if (before === courierId) return;
+    localStorage.setItem(OWNER, courierId);
+    if (before) localStorage.removeItem(TODAY);
     renderToday();
   }
   function renderToday() {
@@ -111,7 +124,7 @@
       li.appendChild(el('span', t('st_' + i.status), 'badge st-' + i.status));
       list.appendChild(li);
     });
-    var n = readQueue().length;
+    var n = mine(readQueue()).length;
     $('pending').textContent = n ? t('queued', { n: n }) : '';
     $('pending').hidden = !n;
   }
@@ -151,6 +164,7 @@
     var name = $('device').value.trim();
     kit.json('/v1/courier-devices', 'POST', { code: code, name: name }).then(function (res) { return res.json(); }).then(function (answer) {
       localStorage.setItem(CREDENTIAL, answer.credential);
+      adopt(answer.courier.id);
       $('code').value = '';
       say(t('paired', { device: answer.device.name }), 'ok');
       start();
@@ -179,6 +193,7 @@
     if (!credential()) { showOnly('pair'); return; }
     renderToday();
     call('/v1/courier-devices/current').then(function (r) { return r.json(); }).then(function (me) {
+      adopt(me.courier.id);
       $('who').textContent = me.courier.carrier + ' · ' + me.courier.outlet + (me.device ? ' · ' + me.device.name : '');
     }).catch(function (err) { if (!err.offline && err.status !== 401) say(explain(err), 'error'); });
     flush();
@@ -325,7 +340,7 @@
       clearParcel();
     }, function (err) {
       if (err.offline) {
-        writeQueue(readQueue().concat([{ no: no, type: type }]));
+        writeQueue(readQueue().concat([{ no: no, type: type, by: owner() }]));
         noteToday(no, 'queued');
         say(t('eventQueued', { no: no, event: t(type) }), 'warn');
         clearParcel();
@@ -350,24 +365,32 @@
   }
   var flushing = false;
   function flush() {
-    var q = readQueue();
+    var q = mine(readQueue());
     if (flushing || !q.length || !credential()) return;
     flushing = true;
     var next = q[0];
+    var without = function () { var all = readQueue(), i = all.findIndex(function (e) { return e.no === next.no && e.type === next.type && e.by === next.by; }); if (i >= 0) all.splice(i, 1); return all; };
     send(next.no, next.type).then(function () {
-      var rest = readQueue().slice(1);
-      writeQueue(rest);
+      writeQueue(without());
       flushing = false;
-      if (!rest.length) say(t('sentAll'), 'ok');
+      if (!mine(readQueue()).length) say(t('sentAll'), 'ok');
       flush();
     }, function (err) {
-      flushing = false;
-      if (err.offline || err.status === 429 || err.status >= 500) { updateNet(); return; } // try again later
-      // Refused for good (custody, state): dropped from the queue with the reason shown.
-      writeQueue(readQueue().slice(1));
-      noteToday(next.no, 'refused');
-      say(next.no + ': ' + explain(err), 'error');
-      flush();
+      // Try again later: offline, busy, or the credential refused for now (the events are the courier's,
+      // kept for when it is paired again or reinstated, never dropped for that).
+      if (err.offline || err.status === 429 || err.status >= 500 || err.status === 401) { flushing = false; updateNet(); return; }
+      // A 403 is the event's own refusal (custody) only while the courier itself may act: a suspended
+      // courier is refused everything, its device's own page too.
+      var mayAct = err.status === 403 ? call('/v1/courier-devices/current').then(function () { return true; }, function () { return false; }) : Promise.resolve(true);
+      mayAct.then(function (yes) {
+        flushing = false;
+        if (!yes) { say(explain(err), 'error'); return; }
+        // Refused for good (custody, state): dropped from the queue with the reason shown.
+        writeQueue(without());
+        noteToday(next.no, 'refused');
+        say(next.no + ': ' + explain(err), 'error');
+        flush();
+      });
     });
   }
   function updateNet() {
