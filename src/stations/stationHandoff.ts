@@ -72,12 +72,12 @@ export async function recordArrival(deps: StationDeps, who: StationActor, ref: A
     const w = await find();
     if (!w) throw new WaybillError('not_found', 'unknown waybill');
     if (!w.sealed) throw new WaybillError('gone', 'this waybill is past its life');
-    if (w.custodian === custodian) {
-      // A second scan of a parcel already here: the code it has, not a new one.
+    if (w.custodian === custodian && w.status === 'picked_up') {
+      // A second scan of a parcel already here: the code it has, not a new one. (One handed over is not here.)
       const here = await deps.stations.arrivalOf(who.stationId, w.id);
       if (here) return { waybillNo: w.waybillNo, pickupCode: here.pickupCode, arrivedAt: here.arrivedAt, created: false };
     }
-    if (w.custodian?.startsWith('station:')) throw new WaybillError('conflict', 'this parcel is at a station already');
+    if (w.custodian?.startsWith('station:') && w.status === 'picked_up') throw new WaybillError('conflict', 'this parcel is at a station already');
     const at = deps.now().toISOString();
     const status = transition(w.status, 'arrived');
     const change = { type: 'arrived', at, actor: who.actor, from: { status: w.status, ...(w.custodian ? { custodian: w.custodian } : {}) }, status, custodian, detail: { station: who.stationId } };
@@ -97,7 +97,11 @@ export async function recordArrival(deps: StationDeps, who: StationActor, ref: A
  */
 export function verifyAtStation(deps: StationDeps, who: StationActor, req: VerifyRequest): Promise<{ match: boolean }> {
   // A station's verifications take turns (turns.ts): a burst of guesses meets the locks one by one.
-  return inTurn(`station:${who.stationId}`, () => verify(deps, who, req));
+  // After waiting, the station is read again: the verifications before may have suspended it.
+  return inTurn(`station:${who.stationId}`, async (waited) => {
+    if (waited && (await deps.stations.suspension(who.stationId))) throw new WaybillError('suspended', STATION_SUSPENDED);
+    return verify(deps, who, req);
+  });
 }
 
 async function verify(deps: StationDeps, who: StationActor, req: VerifyRequest): Promise<{ match: boolean }> {

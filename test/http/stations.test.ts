@@ -317,6 +317,42 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     }
   });
 
+  it('decides nothing of a burst after the answer that suspends the station: every request queued behind it is 403, right digits too', async () => {
+    const sweeping = await openServices(loadConfig({ ...env, WAYBILL_STATION_WRONG_PER_HOUR: '9' }), () => {});
+    const second = await serveCommand(['--port', '0'], sweeping, () => {}, new PassThrough());
+    try {
+      const station = `hz-q-${seq}`;
+      const key = await stationKey(station);
+      const no = await pickedUp();
+      await arrive(key, no);
+      const at = (body: unknown) => answer(fetch(`${second.url}/v1/stations/verify`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+      // Twelve wrong answers (unknown codes) and right ones between them, all at once: they take turns.
+      const guesses = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? { waybillNo: no, phoneLast4: RIGHT } : { pickupCode: `9-9-${String(9000 + i)}`, phoneLast4: RIGHT }));
+      const burst = await Promise.all(guesses.map(at));
+      expect(burst.filter((a) => a.status === 403).length).toBeGreaterThan(0);
+      // Nothing was decided after the suspension: no verify record follows it, and every answer after it is 403.
+      const trail = (await t.query('SELECT seq, action, detail FROM audit_log WHERE action IN (?, ?) ORDER BY seq', 'suspend', 'station_verify')) as { seq: number; action: string; detail: string }[];
+      const mine = trail.filter((r) => JSON.parse(r.detail).station === station);
+      const suspended = mine.findIndex((r) => r.action === 'suspend');
+      expect(suspended).toBeGreaterThan(0);
+      expect(mine.slice(suspended + 1)).toEqual([]);
+      expect(burst.filter((a) => a.status === 200)).toHaveLength(suspended - 1); // the suspending answer itself is 403
+    } finally {
+      await second.shutdown();
+      await sweeping.close();
+    }
+  });
+
+  it('answers a second arrival scan of a parcel the station has handed over with 409, not "already here"', async () => {
+    const station = `hz-h-${seq}`;
+    const key = await stationKey(station);
+    const no = await pickedUp();
+    expect((await arrive(key, no)).status).toBe(201);
+    expect(await verify(key, { waybillNo: no, phoneLast4: RIGHT })).toMatchObject({ body: { match: true } });
+    expect((await call('POST', `/v1/waybills/${no}/events`, key, { type: 'delivered' })).status).toBe(201);
+    expect((await arrive(key, no)).status).toBe(409);
+  });
+
   it('meets a burst of guesses with the same locks: five wrong answers, then locked, one alert', async () => {
     const key = await stationKey(`hz-b-${seq}`);
     const no = await pickedUp();
