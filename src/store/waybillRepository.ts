@@ -39,6 +39,7 @@ import type { AuditChain } from '../audit/auditLog';
 import { appendSteps, keepPendingSteps } from './auditRepository';
 import { completion } from './idempotencyRepository';
 import { leaseLost } from '../printing/printLeases';
+import { printRefused } from '../waybills/printable';
 import type { UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
 import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
@@ -357,7 +358,7 @@ export class SqlWaybillRepository implements WaybillStore {
     run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer } = {},
   ): Promise<void> {
     const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer } = run;
-    const { db } = this.d;
+    const { db, dialect } = this.d;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
     const rows = newWaybillRows(waybills, onPaper);
@@ -376,6 +377,18 @@ export class SqlWaybillRepository implements WaybillStore {
           yield* step(db.updateTable('relay_bindings').set({ lease_id: null }).where('lease_id', '=', leaseId));
           // The print numbers its reprints claimed: the copies below hold them from now on.
           if (claimed) yield* step(db.deleteFrom('staged_copy_prints').where('lease_id', '=', leaseId));
+        }
+        // A reprint decided on the waybill as read before it rendered: a cancel (or purge) that committed
+        // since refuses it here, so no paper is recorded after the cancel. On PostgreSQL the rows are
+        // locked, so a cancel running now waits for this save or this save sees it.
+        for (const part of chunks(reprinted)) {
+          const live = db
+            .selectFrom('waybills')
+            .select((eb) => ['status', 'purge_after', 'purged_at', eb('sealed', 'is', null).as('shredded')])
+            .where('id', 'in', part);
+          const { rows: now } = yield* step(dialect === 'postgres' ? live.forUpdate() : live);
+          if (now.some((w) => w.purged_at !== null || w.shredded || (w.purge_after !== null && w.purge_after <= job.createdAt))) throw printRefused('gone');
+          if (now.some((w) => w.status === 'cancelled')) throw printRefused('cancelled');
         }
         yield* step(
           db

@@ -17,8 +17,14 @@ export function printRefusal(w: WaybillRecord, now: Date): 'cancelled' | 'gone' 
 
 export function assertPrintable(w: WaybillRecord, now: Date): void {
   const refusal = printRefusal(w, now);
-  if (refusal === 'gone') throw new WaybillError('gone', 'this waybill is past its life; its data is destroyed');
-  if (refusal === 'cancelled') throw new WaybillError('cancelled', 'this waybill is cancelled; it can no longer be printed');
+  if (refusal) throw printRefused(refusal);
+}
+
+/** The error a label of a waybill that may not be printed is refused with. */
+export function printRefused(refusal: 'cancelled' | 'gone'): WaybillError {
+  return refusal === 'gone'
+    ? new WaybillError('gone', 'this waybill is past its life; its data is destroyed')
+    : new WaybillError('cancelled', 'this waybill is cancelled; it can no longer be printed');
 }
 
 /** Why a kept print job may not be sent (one of its waybills may not be printed), or undefined when it may. */

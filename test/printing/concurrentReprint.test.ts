@@ -232,6 +232,32 @@ describe.each(STORE_BACKENDS)('%s prints of one waybill at once', (_name, backen
   });
 });
 
+describe.each(STORE_BACKENDS)('%s a reprint and a cancel at once', (_name, backend) => {
+  it('records no paper after the cancel: a reprint whose waybill was cancelled while it rendered is refused at its save', async () => {
+    const db = await backend.open();
+    try {
+      const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+      const deps = instance(db.stores, keys);
+      const summary = await printWaybills(deps, printRequest(slowSink([], () => 0)));
+      const waybill = (await db.stores.store.findWaybillById(summary.waybills[0]!.id))!;
+      // The cancel commits while the reprint is drawing its labels (read as live before it began).
+      const cancelling: WaybillSink = {
+        draws: false,
+        add: async () => {
+          await db.exec(`UPDATE waybills SET status = 'cancelled' WHERE id = '${waybill.id}'`);
+        },
+        finish: async () => {},
+      };
+      await expect(reprintWaybill(deps, { ...reprintRequest(cancelling), waybill })).rejects.toMatchObject({ code: 'cancelled' });
+      expect(Number((await db.query('SELECT count(*) AS n FROM copy_prints WHERE print_no > 1'))[0]!.n)).toBe(0);
+      expect((await db.stores.audit.forWaybill(waybill.waybillNo)).map((r) => r.action)).toEqual(['print']);
+      expect(Number((await db.query('SELECT count(*) AS n FROM print_leases'))[0]!.n)).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 test("a waybill's claims are found by staged_copy_prints' copy-code index, never by walking a long print's staged copies", async () => {
   const sqlite = SqliteStore.open(':memory:');
   const seen: string[] = [];
