@@ -224,8 +224,11 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const event = WaybillEvent.safeParse(req.body);
     if (!event.success)
       throw new WaybillError('invalid_input', 'the event is invalid', issuesFromZod(event.error));
-    if (!EVENTS_BY_ROLE[p.role]!.includes(event.data.type))
+    if (!EVENTS_BY_ROLE[p.role]!.includes(event.data.type)) {
+      // An event above the credential's role (a warehouse key posting a correction) is worth seeing: audited.
+      await deps.print.audit.append({ at: deps.lifecycle.now().toISOString(), actor: actorOf(p), action: 'refuse', waybillNo: w.waybillNo, outcome: 'forbidden', requestId: res.locals.requestId as string, detail: { event: event.data.type, role: p.role } });
       throw new WaybillError('forbidden', `a ${p.role} may post only ${EVENTS_BY_ROLE[p.role]!.join(', ')}`);
+    }
     const result = await recordWaybillEvent(deps.lifecycle, {
       waybillNo: w.waybillNo,
       event: event.data,

@@ -162,8 +162,7 @@ async function decide(deps: LifecycleDeps, w: WaybillRecord, req: EventRequest, 
   const base = { type: event.type, at, actor: req.actor, from };
   const refuse = async (error: WaybillError, outcome: 'forbidden' | 'invalid_transition') => {
     if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: w.id, type: event.type, at, outcome });
-    if (outcome === 'forbidden')
-      await deps.audit.append({ at, actor: req.actor, action: 'refuse', waybillNo: w.waybillNo, outcome, requestId: req.requestId, detail: { event: event.type, ...deviceOf(req) } });
+    await deps.audit.append({ at, actor: req.actor, action: 'refuse', waybillNo: w.waybillNo, outcome, requestId: req.requestId, detail: { event: event.type, ...deviceOf(req) } });
     return error;
   };
   if (event.type === 'correction') return { ...base, status: event.status, detail: { from: w.status, reason: event.reason } };

@@ -53,6 +53,9 @@ describe.each(STORE_BACKENDS)('%s waybill events', (_name, backend) => {
       expect(refused.body).toMatchObject({ type: 'https://waybill.example/problems/invalid_transition', currentStatus: 'printed', allowedEvents: ['assigned', 'picked_up', 'cancelled'] });
       expect((await post(w, waybillNo, w.acme, { type: 'cancelled' })).status).toBe(201);
       expect((await post(w, waybillNo, w.acme, { type: 'cancelled' })).body).toMatchObject({ currentStatus: 'cancelled', allowedEvents: [] });
+      // Each refusal is in the audit trail, as a success would be.
+      const refusals = (await w.services.audit.forWaybill(waybillNo)).filter((r) => r.action === 'refuse');
+      expect(refusals.map((r) => [r.outcome, r.detail?.event])).toEqual([['invalid_transition', 'delivered'], ['invalid_transition', 'cancelled']]);
       const doc = (await (await fetch(`${w.running.url}/openapi.json`)).json()) as { components: { schemas: Record<string, { properties?: Record<string, unknown> }> } };
       expect(Object.keys(doc.components.schemas.TransitionProblem!.properties!)).toEqual(expect.arrayContaining(['currentStatus', 'allowedEvents']));
     });
@@ -98,6 +101,8 @@ describe.each(STORE_BACKENDS)('%s waybill events', (_name, backend) => {
       const { waybillNo } = await printedWaybill(w);
       const correction = { type: 'correction', status: 'cancelled', reason: 'duplicate order' };
       expect((await post(w, waybillNo, w.acme, correction)).status).toBe(403);
+      // A warehouse key trying to correct a state is audited: the insider's attempt is seen.
+      expect((await w.services.audit.forWaybill(waybillNo)).filter((r) => r.action === 'refuse').map((r) => [r.outcome, r.detail])).toEqual([['forbidden', { event: 'correction', role: 'warehouse' }]]);
       expect((await post(w, waybillNo, w.admin, { ...correction, reason: '' })).status).toBe(422);
       expect((await post(w, waybillNo, w.admin, correction)).body).toMatchObject({ status: 'cancelled' });
       const [record] = (await w.services.audit.forWaybill(waybillNo)).filter((r) => r.action === 'correct');
