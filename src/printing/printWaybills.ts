@@ -234,7 +234,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     if (req.clientId && e instanceof UniqueViolation && e.what === 'order id') await refuseKnownOrderIds(deps.store, req.clientId, summary.waybills, req.source);
     throw e;
   }
-  for (const alert of alerts) await deps.store.recordAlert({ at: job.createdAt, ...alert });
+  for (const alert of alertsOfJob(job.id, alerts)) await deps.store.recordAlert({ at: job.createdAt, ...alert });
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
@@ -390,6 +390,25 @@ function ownedBox(box: SealedBox): SealedBox {
 
 function areasOf(order: Order, lang: Lang) {
   return { sender: partyArea(order.sender.address, lang), recipient: partyArea(order.recipient.address, lang) };
+}
+
+/** Alerts of one kind a print raises one by one; the rest are one alert that counts them. */
+const ALERTS_EACH = 3;
+
+/**
+ * A print's alerts, at most ALERTS_EACH of a kind named waybill by waybill and the rest counted in one:
+ * a batch of 10,000 alike would otherwise flood the alert list and every admin webhook.
+ */
+function alertsOfJob(jobId: string, alerts: readonly { kind: string; detail: string }[]): { kind: string; detail: string }[] {
+  const out: { kind: string; detail: string }[] = [];
+  const counted = new Map<string, number>();
+  for (const a of alerts) {
+    const n = (counted.get(a.kind) ?? 0) + 1;
+    counted.set(a.kind, n);
+    if (n <= ALERTS_EACH) out.push(a);
+  }
+  for (const [kind, n] of counted) if (n > ALERTS_EACH) out.push({ kind, detail: `print job ${jobId}: ${n - ALERTS_EACH} more waybill(s) alike` });
+  return out;
 }
 
 /** Records between full collections after a long print (each took ~60 ms of a 10,000-waybill print's heap). */

@@ -55,6 +55,15 @@ describe("a client's waybill number near a party's phone", () => {
     expectAbsent(JSON.stringify(alerts), ['13962584017', '6258 4017', sample!.recipient.name], 'the alert');
   });
 
+  it('names at most three such waybills of one print in alerts of their own, and counts the rest in one', async () => {
+    const nears = Array.from({ length: 7 }, (_, i) => `7812${i}49625840${i}`.slice(0, 14)); // each holds 962584
+    const { summary, alerts } = await print(nears.map((no, i) => withNo(`NEAR-${i}`, no)));
+    expect(alerts).toEqual([
+      ...nears.slice(0, 3).map((no) => ({ kind: 'waybill_no_phone_digits', detail: `waybill ${no} of client acme: its number shares 6 or more digits in a row with a party's phone` })),
+      { kind: 'waybill_no_phone_digits', detail: `print job ${summary.jobId}: 4 more waybill(s) alike` },
+    ]);
+  });
+
   it('refuses one holding 8 digits of the phone before anything is printed', () => {
     const raw = JSON.parse(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8').split('\n')[0]!);
     const result = Order.safeParse({ ...raw, waybillNo: '78113962584017' });
