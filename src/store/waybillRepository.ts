@@ -716,6 +716,12 @@ export class SqlWaybillRepository implements WaybillStore {
       const { changes } = yield* step(db.updateTable('waybills').set({ wrapped_key: null, sealed: null, purged_at: at }).where('id', '=', waybillId).where('purged_at', 'is', null));
       if (changes !== 1) return false;
       yield* step(db.deleteFrom('pickup_rights').where('waybill_id', '=', waybillId));
+      // A correction's reason is an admin's free text, which may name the buyer: it goes with the data.
+      const { rows: corrections } = yield* step(db.selectFrom('waybill_events').select(['id', 'detail']).where('waybill_id', '=', waybillId).where('type', '=', 'correction'));
+      for (const c of corrections) {
+        const { reason: _shredded, ...kept } = JSON.parse(c.detail ?? '{}') as Record<string, unknown>;
+        yield* step(db.updateTable('waybill_events').set({ detail: JSON.stringify(kept) }).where('id', '=', c.id));
+      }
       yield* writeWaybillOutbox(db, waybillId, 'waybill.purged', at, { purged: true });
       if (trail) yield* appendSteps(trail);
       return true;

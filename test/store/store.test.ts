@@ -130,6 +130,7 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     const from = { status: 'created' } as const;
     await store.recordEvent('w1', { type: 'delivered', from, status: 'delivered', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' }, '2026-12-01T10:00:00.000Z');
     await store.recordEvent('w1', { type: 'after_sales', from: { status: 'delivered' }, status: 'delivered', at: '2026-11-25T10:00:00.000Z', actor: 'admin' }, '2027-05-01T00:00:00.000Z');
+    await store.recordEvent('w1', { type: 'correction', from: { status: 'delivered' }, status: 'delivered', at: '2026-11-25T11:00:00.000Z', actor: 'admin', detail: { from: 'delivered', reason: '测试某某 called' } });
     await store.recordEvent('w2', { type: 'picked_up', from, status: 'picked_up', at: '2026-11-24T10:00:00.000Z', actor: 'courier:c1' });
     expect(await store.findWaybillById('w1')).toMatchObject({ status: 'delivered', purgeAfter: '2026-12-01T10:00:00.000Z' });
     expect(await store.findWaybillById('w2')).toMatchObject({ status: 'picked_up', purgeAfter: '2027-03-01T00:00:00.000Z' });
@@ -139,6 +140,8 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     expect(await store.shred('w1', '2026-12-02T00:00:00.000Z', purge('2026-12-02T00:00:00.000Z'))).toBe(true);
     expect(await store.shred('w1', '2026-12-03T00:00:00.000Z', purge('2026-12-03T00:00:00.000Z'))).toBe(false); // already shredded: the first time stands
     expect((await t.stores.audit.forWaybill('ZT1000000000009')).map((r) => r.at)).toEqual(['2026-12-02T00:00:00.000Z']);
+    // An admin's free-text reason goes with the data; what the correction did stays.
+    expect((await store.eventsOf('w1')).find((e) => e.type === 'correction')?.detail).toEqual({ from: 'delivered' });
     const shredded = await store.findWaybillById('w1');
     expect(shredded?.sealed).toBeUndefined();
     expect(shredded?.purgedAt).toBe('2026-12-02T00:00:00.000Z');
