@@ -238,7 +238,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;
-  if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
+  if (saved.kept) await appendKept(deps.audit, job.id, saved.pending ?? []);
   return lease && req.output ? { ...summary, placed: () => lease.drop() } : summary;
 }
 
@@ -320,7 +320,7 @@ export async function reprintWaybills(
     await lease?.drop();
     throw e;
   }
-  if (saved.pending) await appendKept(deps.audit, job.id, saved.pending);
+  if (saved.kept) await appendKept(deps.audit, job.id, saved.pending ?? []);
   else if (!paper) await inAuditGroups(deps.audit, req.waybills, entry);
   return lease && req.output ? { ...done, placed: () => lease.drop() } : done;
 }
@@ -423,9 +423,11 @@ const AUDIT_COLLECT_EVERY = 1000;
 function savedTrail<T>(audit: AuditLog, jobId: string, items: readonly T[], entry: (item: T, index: number) => AuditEntry): SavedTrail {
   if (!items.length) return {};
   const entries = items.map((item, i) => entry(item, i));
-  return entries.length <= AUDIT_GROUP ? { trail: audit.chain(entries) } : { pending: entries, kept: audit.keep(jobId, entries) };
+  if (entries.length <= AUDIT_GROUP) return { trail: audit.chain(entries) };
+  // The entries themselves only for a log that keeps nothing (appendKept then appends them as they are).
+  return { kept: audit.keep(jobId, entries), ...(audit.appendPending ? {} : { pending: entries }) };
 }
-type SavedTrail = { trail?: AuditChain; pending?: AuditEntry[]; kept?: string[] };
+type SavedTrail = { trail?: AuditChain; kept?: string[]; pending?: AuditEntry[] };
 
 /** What a save takes of its trail: the records in its transaction, or the entries it keeps (sealed). */
 function savedRun({ trail, kept }: SavedTrail): { trail?: AuditChain; pending?: string[] } {
