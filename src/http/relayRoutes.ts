@@ -43,7 +43,11 @@ const e164 = (value: string, region?: 'CN') => {
 
 export const ResolveRequest = z
   .object({
-    to: z.string().max(32).describe('the dialled relay number (E.164 or national)').transform((v, ctx) => e164(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be an E.164 number' }), z.NEVER)),
+    to: z
+      .string()
+      .max(32)
+      .describe('the dialled relay number (E.164, or national as dialled in mainland China)')
+      .transform((v, ctx) => e164(v, 'CN') ?? (ctx.addIssue({ code: 'custom', message: 'must be a phone number: E.164, or national in mainland China' }), z.NEVER)),
     ext: z.string().regex(/^\d{1,4}$/, 'must be 1–4 digits').describe('the extension the caller keyed in after the relay number'),
     /** The caller id as the PBX sees it; absent or unparseable means withheld. */
     from: z.string().max(32).optional().describe('the caller id as the PBX sees it; absent or unparseable means withheld'),

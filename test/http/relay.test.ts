@@ -156,6 +156,8 @@ describe('relay numbers', () => {
       const taken = [w.relayOf(1).ext, ...(await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.id)).map((b) => b.ext)];
       if (!taken.includes(unknownExt)) expect((await w.post('/v1/relay/resolve', { to, ext: unknownExt })).body).toMatchObject({ action: 'reject', reason: 'unknown', announcement: 'relay-unknown-number' });
       expect((await w.post('/v1/relay/resolve', { to: '+8613800000000', ext: '1' })).body.reason).toBe('unknown');
+      // A PBX that passes the number as dialled at home: the same binding.
+      expect((await w.post('/v1/relay/resolve', { to: to.replace(/^\+86/, ''), ext })).body).toMatchObject({ action: 'bridge', bindingId: ok.body.bindingId });
       expect((await w.post('/v1/relay/resolve', w.relayOf(0), 'wbt_nobody')).status).toBe(401);
       expect((await w.post('/v1/relay/resolve', { to: 'not a number', ext: '12345' })).status).toBe(422);
     } finally {
