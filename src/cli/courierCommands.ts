@@ -160,11 +160,13 @@ async function devices(args: string[], deps: CourierCommandDeps, io: Io): Promis
   const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('devices takes exactly one courier id');
   const id = positionals[0]!;
-  if (!(await deps.couriers.get(id))) return unknown(id, io);
+  const courier = await deps.couriers.get(id);
+  if (!courier) return unknown(id, io);
+  // A revoked courier's devices are refused whatever their own state: the list says so.
   const rows = (await deps.couriers.devices(id)).map((d) => ({
     id: d.id,
     name: d.name,
-    status: d.revokedAt ? `revoked ${d.revokedAt}` : 'active',
+    status: d.revokedAt ? `revoked ${d.revokedAt}` : courier.revokedAt ? `refused (courier revoked ${courier.revokedAt})` : 'active',
     created: d.createdAt,
     lastUsed: d.lastUsedAt ?? null,
   }));

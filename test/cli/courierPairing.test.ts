@@ -79,7 +79,11 @@ describe('waybill couriers pair, devices and revoke-device', () => {
     expect((await run('couriers', 'pair')).code).toBe(EXIT.usage);
     expect((await run('couriers', 'revoke-device', courier)).code).toBe(EXIT.usage);
 
+    const kept = await redeem((await run('couriers', 'pair', courier)).out, 'Pixel 8');
     expect((await run('couriers', 'revoke', courier)).code).toBe(EXIT.ok);
+    // Its devices are refused with it, and the list says so rather than "active".
+    const listed = JSON.parse((await run('couriers', 'devices', courier, '--json')).out) as { id: string; status: string }[];
+    expect(listed.find((d) => d.id === kept.device.id)?.status).toMatch(/^refused \(courier revoked \d{4}-/);
     const refused = await run('couriers', 'pair', courier);
     expect(refused.code).toBe(EXIT.failure);
     expect(refused.out).toBe('');
