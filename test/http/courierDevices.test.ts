@@ -270,6 +270,16 @@ describe.each(STORE_BACKENDS)('%s courier device pairing', (_name, backend) => {
     expect(records.map((r) => JSON.parse(String(r.detail)))).toEqual([{ courier: c.id, device: d.id }]);
   });
 
+  it('a device of a suspended courier still logs itself out: refused everything else, its credential is dead after reinstatement', async () => {
+    const c = await courier();
+    const d = await paired(c.id);
+    await w.services.couriers.suspend(c.id, new Date(), 'test');
+    expect((await call('GET', '/v1/courier-devices/current', d.credential)).status).toBe(403);
+    expect((await call('DELETE', '/v1/courier-devices/current', d.credential)).status).toBe(204);
+    await w.services.couriers.reinstate(c.id);
+    expect((await call('GET', '/v1/courier-devices/current', d.credential, undefined, newAddress())).status).toBe(401);
+  });
+
   it('no audit record holds a pairing code or a credential', async () => {
     expect(secrets.length).toBeGreaterThan(10);
     const rows = await w.t.query('SELECT * FROM audit_log');
