@@ -23,6 +23,8 @@ export interface AuthDeps {
   stations?: Pick<StationStore, 'suspension'>;
   /** Counts refused credentials and throttles their source addresses (absent in some tests). */
   throttle?: AuthThrottle;
+  /** Admit a suspended courier's paired device (only to give up its access: its own log-out). */
+  suspendedDevices?: 'admit';
 }
 
 export function bearer(req: Request): string | undefined {
@@ -50,7 +52,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
     if (!courier) return undefined;
     // The same answer for both; only a revoked credential counts as failed authentication.
     if (courier.revokedAt) throw new CredentialRefused('forbidden', 'this courier may not act now');
-    if (courier.suspendedAt) throw new WaybillError('forbidden', 'this courier may not act now');
+    if (courier.suspendedAt && !(deps.suspendedDevices === 'admit' && courier.deviceId)) throw new WaybillError('forbidden', 'this courier may not act now');
     return { role: 'courier', id: courier.id, carrier: courier.carrier, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
   }
   if (credential.startsWith('wbt_')) {

@@ -11,7 +11,7 @@ import { DeviceName, pairUrl } from '../couriers/courierDevice';
 import { WaybillError } from '../errors';
 import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
-import { bearer, requireRole, type AuthDeps } from './auth';
+import { requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 
 export const PairingIssued = z.strictObject({
@@ -144,18 +144,7 @@ export function courierDeviceRoutes(deps: CourierDeviceRouteDeps): { couriers: e
   });
   // A device unpairs itself even while its courier is suspended: giving up access is never refused (else
   // a suspended courier's logout left a credential that worked again once the courier was reinstated).
-  const ownDevice = async (req: Request, res: Response, next: express.NextFunction) => {
-    try {
-      const credential = bearer(req);
-      const courier = credential?.startsWith('wbd_') ? await couriers.authenticate(credential, deps.now()) : undefined;
-      if (!courier?.deviceId || courier.revokedAt || !courier.suspendedAt) return requireRole(deps.auth, 'courier')(req, res, next);
-      res.locals.principal = { role: 'courier', id: courier.id, carrier: courier.carrier, device: courier.deviceId } satisfies Principal;
-      next();
-    } catch (e) {
-      next(e);
-    }
-  };
-  devices.delete('/current', ownDevice, deps.limit, async (_req, res) => {
+  devices.delete('/current', requireRole({ ...deps.auth, suspendedDevices: 'admit' }, 'courier'), deps.limit, async (_req, res) => {
     const p = principal(res) as Extract<Principal, { role: 'courier' }>;
     if (!p.device)
       throw new WaybillError('conflict', "this is the courier's own credential, not a paired device's: an operator revokes it (waybill couriers revoke)");

@@ -136,8 +136,10 @@ export class PoolRelayProvider implements RelayProvider {
     return Object.fromEntries(live.map((b) => [b.party, formatRelay(b.number, b.ext, lang)]));
   }
 
-  release(bindingIds: string[], out: readonly string[] = []): Promise<void> {
-    return this.store.release(bindingIds, out, this.now(), this.settings.quarantineDays);
+  async release(bindingIds: string[], out: readonly string[] = []): Promise<void> {
+    const gone = new Set(out);
+    await this.store.release(bindingIds.filter((id) => !gone.has(id)));
+    await this.store.retire(out, this.now(), this.settings.quarantineDays);
   }
 
   reschedule(waybillId: string, expiresAt: Date): Promise<void> {

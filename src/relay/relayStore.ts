@@ -325,16 +325,17 @@ export class RelayStore {
     return inChunks((limit) => this.repo.forgetCalls(before, limit), chunk);
   }
 
+  /** Removes bindings (and frees their slots) of a print that failed before it was recorded. */
+  async release(bindingIds: string[]): Promise<void> {
+    if (bindingIds.length > 0) await this.repo.remove(bindingIds);
+  }
+
   /**
-   * Removes bindings (and frees their slots) of a print that failed before it was recorded; those in
-   * `out` were on labels that left already (a streamed batch cut short), so they are ended instead and
-   * their numbers quarantined from `at`, as an ended binding's: a page already out never rings a new buyer.
+   * Ends bindings of a failed print whose labels left already (a streamed batch cut short): never live,
+   * their numbers quarantined from `at` as an ended binding's are, so a page already out never rings a new buyer.
    */
-  async release(bindingIds: string[], out: readonly string[] = [], at: Date = new Date(), quarantineDays = 0): Promise<void> {
-    const gone = new Set(out);
-    const free = bindingIds.filter((id) => !gone.has(id));
-    if (free.length > 0) await this.repo.remove(free);
-    if (gone.size > 0) await this.repo.retire([...gone], at.toISOString(), addDays(at.toISOString(), checkDays(quarantineDays)));
+  async retire(bindingIds: readonly string[], at: Date, quarantineDays: number): Promise<void> {
+    if (bindingIds.length > 0) await this.repo.retire([...bindingIds], at.toISOString(), addDays(at.toISOString(), checkDays(quarantineDays)));
   }
 
   /** Per pool number: extensions in total, live bindings, and slots held in quarantine. */
