@@ -211,6 +211,7 @@ export function webhookDeliveryDeps(s: Services, worker: string, now: () => Date
     // A claim outlasts the longest send (its timeout) with room, so it is never taken over mid-send.
     claimMs: timeoutMs * 2 + 5000,
     batch: 50,
-    alert: async (detail, at) => void (await s.store.recordAlert({ at, kind: 'webhook_disabled', detail })),
+    sealKey: s.keys.tokenKey,
+    alert: async (kind, detail, at) => void (await s.store.recordAlert({ at, kind, detail })),
   };
 }

@@ -20,6 +20,7 @@ import { CourierStore } from '../couriers/courierStore';
 import { SqlCourierRepository } from '../store/courierRepository';
 import { sqliteDatabase } from '../store/database';
 import { SqlRelayRepository } from '../store/relayRepository';
+import { OutboxWriter } from '../store/webhookOutbox';
 import { RelayStore } from '../relay/relayStore';
 import { PoolRelayProvider } from '../relay/poolRelayProvider';
 import { parseRelayPool } from '../relay/relayPool';
@@ -79,7 +80,7 @@ export function benchPrinter(templateId = 'cn-4copy'): BenchPrinter {
 /** A relay pool of these numbers (4-digit extensions) on the store's file, with production's settings. */
 export function poolProvider(store: SqliteStore, keys: Keys, numbers: string[]): PoolRelayProvider {
   const db = sqliteDatabase(store.database);
-  return new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db)), new CourierStore(new SqlCourierRepository(db)), keys, {
+  return new PoolRelayProvider(new RelayStore(new SqlRelayRepository(db, new OutboxWriter())), new CourierStore(new SqlCourierRepository(db)), keys, {
     pool: parseRelayPool(numbers.join(',')),
     quarantineDays: 90,
     callerPolicy: 'anyone',

@@ -17,6 +17,7 @@ import pg from 'pg';
 import { openPostgres, sqliteDatabase, step, type Database } from '../store/database';
 import { SqliteStore } from '../store/sqliteStore';
 import { SqlWaybillRepository, searchQuery } from '../store/waybillRepository';
+import { OutboxWriter } from '../store/webhookOutbox';
 import { WAYBILL_STATUSES, type WaybillSearch } from '../waybills/waybillStore';
 
 const TOTAL = Number(process.env.BENCH_WAYBILLS ?? 1_000_000);
@@ -118,7 +119,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function measure(label: string, d: Database): Promise<void> {
-  const repo = new SqlWaybillRepository(d);
+  const repo = new SqlWaybillRepository(d, new OutboxWriter());
   console.log(`\n${label}`);
   console.log('query                           rows   p50 ms   p99 ms   plan');
   for (const c of CASES) {

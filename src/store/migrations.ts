@@ -778,6 +778,13 @@ export const MIGRATIONS: Migration[] = [
     sql: () => `ALTER TABLE idempotency_keys ADD COLUMN warnings text;
       ALTER TABLE batch_items ADD COLUMN warnings text;`,
   },
+  {
+    version: 35,
+    // An outbox row carries a seal (HMAC under a key held outside the database) made by the service that
+    // wrote it: a row a database writer inserted or edited is refused, not signed and sent.
+    name: 'webhook outbox rows sealed by the service',
+    sql: () => `ALTER TABLE webhook_outbox ADD COLUMN seal text;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

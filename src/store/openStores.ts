@@ -24,6 +24,7 @@ import { SqliteStore, type WalCheckpoints } from './sqliteStore';
 import { SqlTelephonyClientRepository } from './telephonyClientRepository';
 import { SqlWaybillRepository } from './waybillRepository';
 import { SqlWebhookRepository } from './webhookRepository';
+import { OutboxWriter } from './webhookOutbox';
 import { SqlStationRepository } from './stationRepository';
 import type { StationStore } from '../stations/stationStore';
 import type { WebhookRepository } from '../webhooks/webhookStore';
@@ -56,14 +57,15 @@ export interface Stores {
 
 /**
  * `auditKeys`: the audit chain's keys (held outside the database); without them the chain is linked by
- * plain hashes. `codeKey`: keys the stored hashes of courier pairing codes.
+ * plain hashes. `tokenKey` (held outside the database too): keys the stored hashes of courier pairing
+ * codes and seals webhook outbox rows.
  */
-export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing, codeKey?: Buffer): Promise<Stores> {
+export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing, tokenKey?: Buffer): Promise<Stores> {
   if (location.backend === 'postgres') {
     const database = await openPostgres(location.url, location.poolSize);
     return {
       backend: 'postgres',
-      ...repositories(database, auditKeys, codeKey),
+      ...repositories(database, auditKeys, tokenKey),
       close: () => database.close(),
     };
   }
@@ -72,25 +74,26 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
   const database = sqliteDatabase(db);
   return {
     backend: 'sqlite',
-    ...repositories(database, auditKeys, codeKey),
+    ...repositories(database, auditKeys, tokenKey),
     close: () => store.close(),
   };
 }
 
 /** The aggregates written once over both databases. */
-function repositories(database: Database, auditKeys: AuditKeyRing | undefined, codeKey: Buffer | undefined) {
+function repositories(database: Database, auditKeys: AuditKeyRing | undefined, tokenKey: Buffer | undefined) {
+  const outbox = new OutboxWriter(tokenKey);
   return {
-    store: new SqlWaybillRepository(database),
+    store: new SqlWaybillRepository(database, outbox),
     apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database)),
     audit: new ChainedAuditLog(new SqlAuditRepository(database), auditKeys),
-    couriers: new CourierStore(new SqlCourierRepository(database), codeKey),
+    couriers: new CourierStore(new SqlCourierRepository(database), tokenKey),
     telephony: new TelephonyClients(new SqlTelephonyClientRepository(database)),
     idempotency: new IdempotencyStore(new SqlIdempotencyRepository(database)),
     printers: new SqlPrinterRepository(database),
     leases: new SqlPrintLeaseRepository(database),
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
-    relay: new RelayStore(new SqlRelayRepository(database)),
+    relay: new RelayStore(new SqlRelayRepository(database, outbox)),
     webhooks: new SqlWebhookRepository(database),
-    stations: new SqlStationRepository(database),
+    stations: new SqlStationRepository(database, outbox),
   };
 }

@@ -12,7 +12,7 @@ import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
-import { writeCallOutbox } from './webhookOutbox';
+import type { OutboxWriter } from './webhookOutbox';
 import { insertLease, leaseRow } from './printLeaseRepository';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
@@ -175,7 +175,10 @@ export function poolCounts(db: Kysely<Schema>, numbers: string[], now: string) {
 }
 
 export class SqlRelayRepository implements RelayRepository {
-  constructor(private readonly d: Database) {}
+  constructor(
+    private readonly d: Database,
+    private readonly outbox: OutboxWriter,
+  ) {}
 
   async tryClaim(bindings: ClaimedBinding[], now: string, lease?: RunLeaseRecord): Promise<boolean[]> {
     const all = bindings.map((b) => claimArgs(b, now));
@@ -351,6 +354,7 @@ export class SqlRelayRepository implements RelayRepository {
   async insertCall(r: RelayCallReceipt, bodyHash: string, receivedAt: string): Promise<boolean> {
     const { db } = this.d;
     // The receipt and its relay.call_ended webhook events in one transaction; a repeated receipt adds none.
+    const { outbox } = this;
     return this.d.transaction(function* () {
       const { changes } = yield* step(
         db
@@ -369,7 +373,7 @@ export class SqlRelayRepository implements RelayRepository {
       );
       if (changes !== 1) return false;
       if (r.bindingId)
-        yield* writeCallOutbox(db, r.bindingId, receivedAt, {
+        yield* outbox.call(db, r.bindingId, receivedAt, {
           startedAt: r.startedAt ?? null,
           answeredAt: r.answeredAt ?? null,
           endedAt: r.endedAt ?? null,

@@ -209,6 +209,8 @@ export interface Schema {
     last_error: string | null;
     claimed_by: string | null;
     claimed_until: string | null;
+    /** The service's seal over the row (migration 35); null on rows from before it. */
+    seal: string | null;
   };
   /** A PDF or printer-language batch (id = its print job), saved with its waybills (migration 15). */
   batches: { id: string; client_id: string | null; created_at: string; count: number };

@@ -8,11 +8,14 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations';
 import { sqliteDatabase } from './database';
 import { SqlWaybillRepository } from './waybillRepository';
+import { OutboxWriter } from './webhookOutbox';
 
 /** The waybill store on one SQLite file, which it opens and migrates; `database` is the connection. */
 export class SqliteStore extends SqlWaybillRepository {
   private constructor(readonly database: Database.Database) {
-    super(sqliteDatabase(database));
+    // Its own waybill methods write unsealed outbox rows (benches, tests): the service's stores come from
+    // openStores, which seals them.
+    super(sqliteDatabase(database), new OutboxWriter());
   }
 
   /**

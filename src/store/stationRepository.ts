@@ -11,7 +11,7 @@ import { isUniqueViolation, step, type Database } from './database';
 import { forgetOldest } from './attemptTables';
 import type { Schema } from './schema';
 import { insertAlert } from './waybillRepository';
-import { writeWaybillOutbox } from './webhookOutbox';
+import type { OutboxWriter } from './webhookOutbox';
 
 const TRIES = 5;
 
@@ -20,12 +20,16 @@ function toArrival(r: Selectable<Schema['station_arrivals']>): Arrival {
 }
 
 export class SqlStationRepository implements StationStore {
-  constructor(private readonly d: Database) {}
+  constructor(
+    private readonly d: Database,
+    private readonly outbox: OutboxWriter,
+  ) {}
 
   async recordArrival(waybillId: string, change: EventChange, arrival: { stationId: string; day: string; shelf: Shelf }): Promise<string | undefined> {
     const { db } = this.d;
     for (let tries = 1; ; tries++) {
       try {
+        const { outbox } = this;
         return await this.d.transaction(function* () {
           const { changes } = yield* step(
             db
@@ -59,7 +63,7 @@ export class SqlStationRepository implements StationStore {
             db.insertInto('station_arrivals').values({ waybill_id: waybillId, station_id: arrival.stationId, day: arrival.day, seq, pickup_code: code, arrived_at: change.at }),
           );
           // The client tells its buyer the code; the station is named, never a phone or a name.
-          yield* writeWaybillOutbox(db, waybillId, 'waybill.arrived', change.at, { station: arrival.stationId, pickupCode: code });
+          yield* outbox.waybill(db, waybillId, 'waybill.arrived', change.at, { station: arrival.stationId, pickupCode: code });
           return code;
         });
       } catch (e) {
@@ -117,12 +121,13 @@ export class SqlStationRepository implements StationStore {
   suspend(s: StationSuspension, alert: NewAlert): Promise<boolean> {
     const { db } = this.d;
     // The first suspension wins (its time and reason stay); only it raises the alert, in its transaction.
+    const { outbox } = this;
     return this.d.transaction(function* () {
       const { changes } = yield* step(
         db.insertInto('station_suspensions').values({ station_id: s.stationId, suspended_at: s.suspendedAt, reason: s.reason }).onConflict((oc) => oc.column('station_id').doNothing()),
       );
       if (changes !== 1) return false;
-      yield* insertAlert(db, alert);
+      yield* insertAlert(db, outbox, alert);
       return true;
     });
   }

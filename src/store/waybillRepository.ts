@@ -42,7 +42,7 @@ import { leaseLost } from '../printing/printLeases';
 import { printRefused } from '../waybills/printable';
 import type { UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
-import { waybillData, writeOutbox, writeWaybillOutbox } from './webhookOutbox';
+import { waybillData, type OutboxWriter } from './webhookOutbox';
 import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
 
 type WaybillRow = Selectable<Schema['waybills']>;
@@ -136,21 +136,21 @@ function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
 const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed'] as const;
 
 /** An alert and its webhook events, in the caller's transaction. */
-export function* insertAlert(db: Kysely<Schema>, alert: NewAlert): Steps<void> {
+export function* insertAlert(db: Kysely<Schema>, outbox: OutboxWriter, alert: NewAlert): Steps<void> {
   yield* step(db.insertInto('alerts').values({ at: alert.at, kind: alert.kind, courier_id: alert.courierId ?? null, detail: alert.detail }));
   // Admin endpoints only. Alert details name ids and reasons, never personal data.
   const data = { kind: alert.kind, courierId: alert.courierId ?? null, detail: alert.detail };
   const events: OutboxEvent[] = [{ type: 'alert.raised', createdAt: alert.at, client: null, data }];
   if (alert.kind === 'courier_suspended' && alert.courierId)
     events.push({ type: 'courier.suspended', createdAt: alert.at, client: null, data: { courierId: alert.courierId, reason: alert.detail } });
-  yield* writeOutbox(db, events);
+  yield* outbox.events(db, events);
 }
 
 /**
  * Inside a save: the run's staged records into their tables (INSERT … SELECT, nothing through memory),
  * their webhook events a chunk at a time in the order staged, then the staging rows gone.
  */
-function* moveStaged(db: Kysely<Schema>, leaseId: string, createdAt: string): Steps<void> {
+function* moveStaged(db: Kysely<Schema>, outbox: OutboxWriter, leaseId: string, createdAt: string): Steps<void> {
   yield* step(db.insertInto('waybills').columns([...STAGED_COLUMNS]).expression(db.selectFrom('staged_waybills').select([...STAGED_COLUMNS]).where('lease_id', '=', leaseId)));
   yield* step(
     db
@@ -173,7 +173,7 @@ function* moveStaged(db: Kysely<Schema>, leaseId: string, createdAt: string): St
         .limit(CHUNK),
     );
     if (rows.length === 0) break;
-    yield* writeOutbox(db, newWaybillEvents(rows, createdAt));
+    yield* outbox.events(db, newWaybillEvents(rows, createdAt));
     after = rows.at(-1)!.seq;
   }
 }
@@ -334,7 +334,10 @@ const lastPrintNo = prepared((db, a: { waybillId: string; claim: string }) =>
 );
 
 export class SqlWaybillRepository implements WaybillStore {
-  constructor(private readonly d: Database) {}
+  constructor(
+    private readonly d: Database,
+    private readonly outbox: OutboxWriter,
+  ) {}
 
   async waybillNoExists(waybillNo: string): Promise<boolean> {
     return (await this.d.run(waybillNoTaken, { waybillNo })).rows.length > 0;
@@ -365,6 +368,7 @@ export class SqlWaybillRepository implements WaybillStore {
     const created = new Set(waybills.map((w) => w.id));
     const reprinted = [...onPaper].filter((id) => !created.has(id));
     try {
+      const { outbox } = this;
       await this.d.transaction(function* () {
         if (leaseId !== undefined) {
           // The run's lease ends with its save, and its relay bindings stop being provisional; a lease
@@ -396,7 +400,7 @@ export class SqlWaybillRepository implements WaybillStore {
             .values({ id: job.id, created_at: job.createdAt, channel: job.channel, template_id: job.templateId, format: job.format, host: job.host, operator: job.operator }),
         );
         // The records the run staged as it went (a long print's) come first, in the order staged.
-        if (leaseId !== undefined && staged) yield* moveStaged(db, leaseId, job.createdAt);
+        if (leaseId !== undefined && staged) yield* moveStaged(db, outbox, leaseId, job.createdAt);
         for (const part of chunks(rows.waybills)) yield* step(db.insertInto('waybills').values(part));
         for (const part of chunks(rows.pieces)) yield* step(db.insertInto('waybill_pieces').values(part));
         // A copy code taken over from a print of the same number that never reached paper moves to this job.
@@ -405,14 +409,14 @@ export class SqlWaybillRepository implements WaybillStore {
         for (const part of chunks(copies)) yield* step(db.insertInto('copy_prints').values(part.map(copyRow)));
         // Webhook events in this same transaction: created for new waybills, printed for first paper;
         // written a chunk at a time, so a 10,000-waybill batch never holds all its events at once.
-        for (const part of chunks(rows.waybills)) yield* writeOutbox(db, newWaybillEvents(part, job.createdAt));
+        for (const part of chunks(rows.waybills)) yield* outbox.events(db, newWaybillEvents(part, job.createdAt));
         for (const part of chunks(reprinted)) {
           const events: OutboxEvent[] = [];
           const { rows } = yield* step(
             db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created').returning(['id', 'waybill_no', 'order_id', 'client_id', 'carrier']),
           );
           for (const r of rows) events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: r.client_id ?? LOCAL_CLIENT, data: rowData(r, 'printed') });
-          yield* writeOutbox(db, events);
+          yield* outbox.events(db, events);
         }
         if (job.batch) {
           // The batch's client is its waybills' (saved above, or staged and moved).
@@ -649,6 +653,7 @@ export class SqlWaybillRepository implements WaybillStore {
     // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
     const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
     const { db } = this.d;
+    const { outbox } = this;
     return this.d.transaction(function* () {
       // Conditional on the state the event was decided on: on PostgreSQL a racing update waits for the
       // row lock, then re-checks this condition against the new row and changes nothing.
@@ -673,8 +678,8 @@ export class SqlWaybillRepository implements WaybillStore {
           .values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor, detail: event.detail ? JSON.stringify(event.detail) : null }),
       );
       const hook = lifecycleEventType(event.type);
-      if (hook) yield* writeWaybillOutbox(db, waybillId, hook, event.at);
-      if (alert) yield* insertAlert(db, alert);
+      if (hook) yield* outbox.waybill(db, waybillId, hook, event.at);
+      if (alert) yield* insertAlert(db, outbox, alert);
       // Last, so that the audit head is held only until the commit.
       if (trail) yield* appendSteps(trail);
       return true;
@@ -712,6 +717,7 @@ export class SqlWaybillRepository implements WaybillStore {
   async shred(waybillId: string, at: string, trail?: AuditChain): Promise<boolean> {
     // Conditional on not yet purged: of two instances sweeping at once, exactly one gets true.
     const { db } = this.d;
+    const { outbox } = this;
     return this.d.transaction(function* () {
       const { changes } = yield* step(db.updateTable('waybills').set({ wrapped_key: null, sealed: null, purged_at: at }).where('id', '=', waybillId).where('purged_at', 'is', null));
       if (changes !== 1) return false;
@@ -722,7 +728,7 @@ export class SqlWaybillRepository implements WaybillStore {
         const { reason: _shredded, ...kept } = JSON.parse(c.detail ?? '{}') as Record<string, unknown>;
         yield* step(db.updateTable('waybill_events').set({ detail: JSON.stringify(kept) }).where('id', '=', c.id));
       }
-      yield* writeWaybillOutbox(db, waybillId, 'waybill.purged', at, { purged: true });
+      yield* outbox.waybill(db, waybillId, 'waybill.purged', at, { purged: true });
       if (trail) yield* appendSteps(trail);
       return true;
     });
@@ -807,6 +813,7 @@ export class SqlWaybillRepository implements WaybillStore {
   async recordAlert(alert: NewAlert, unlessSince?: string): Promise<boolean> {
     const { db } = this.d;
     const postgres = this.d.dialect === 'postgres';
+    const { outbox } = this;
     return this.d.transaction(function* () {
       if (unlessSince !== undefined) {
         // One such check at a time per courier: SQLite's write transaction is one at a time already; on
@@ -816,7 +823,7 @@ export class SqlWaybillRepository implements WaybillStore {
         recent = alert.courierId === undefined ? recent.where('courier_id', 'is', null) : recent.where('courier_id', '=', alert.courierId);
         if ((yield* step(recent)).rows.length) return false;
       }
-      yield* insertAlert(db, alert);
+      yield* insertAlert(db, outbox, alert);
       return true;
     });
   }

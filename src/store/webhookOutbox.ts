@@ -5,7 +5,7 @@
 
 import { sql, type Kysely } from 'kysely';
 import { recordId } from '../ids';
-import { endpointReceives, eventBody, LOCAL_CLIENT, type OutboxEvent, type WebhookEventType } from '../webhooks/events';
+import { endpointReceives, eventBody, LOCAL_CLIENT, outboxSeal, type OutboxEvent, type WebhookEventType } from '../webhooks/events';
 import { step, type Result, type Step } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -17,7 +17,7 @@ interface EndpointRow {
   events: string | null;
 }
 
-/** Rows per INSERT: 8 values a row, well under both databases' parameter limits. */
+/** Rows per INSERT: 9 values a row, well under both databases' parameter limits. */
 const CHUNK = 500;
 
 const clientEndpoints = prepared((db, a: { client: string }) =>
@@ -56,48 +56,58 @@ function parseEvents(events: string | null): string[] | null {
   return events === null ? null : (JSON.parse(events) as string[]);
 }
 
-function* insertRows(db: Kysely<Schema>, events: OutboxEvent[], endpoints: EndpointRow[]): Steps<number> {
-  const rows = events.flatMap((e) =>
-    endpoints
-      .filter((ep) => endpointReceives({ client: ep.client_id, events: parseEvents(ep.events) }, e))
-      .map((ep) => {
-        const id = recordId();
-        return { id, endpoint_id: ep.id, client_id: e.client, type: e.type, payload: eventBody(id, e), created_at: e.createdAt, next_attempt_at: e.createdAt, attempts: 0 };
-      }),
-  );
-  for (let i = 0; i < rows.length; i += CHUNK) yield* step(db.insertInto('webhook_outbox').values(rows.slice(i, i + CHUNK)));
-  return rows.length;
-}
+/**
+ * Writes the outbox rows of events, each sealed under `sealKey` (held outside the database; see
+ * outboxSeal). A store opened without the key writes unsealed rows, which a keyed delivery refuses.
+ */
+export class OutboxWriter {
+  constructor(private readonly sealKey?: Buffer) {}
 
-/** Events whose client (or admin-only: null) is known: finds the endpoints per client and writes their rows. */
-export function* writeOutbox(db: Kysely<Schema>, events: OutboxEvent[]): Steps<number> {
-  if (!events.length) return 0;
-  const endpoints = new Map<string, EndpointRow>();
-  for (const client of new Set(events.map((e) => e.client))) {
-    const { rows } = client === null ? yield* step(adminEndpoints, {}) : yield* step(clientEndpoints, { client });
-    for (const r of rows) endpoints.set(r.id, r);
+  /** Events whose client (or admin-only: null) is known: finds the endpoints per client and writes their rows. */
+  *events(db: Kysely<Schema>, events: OutboxEvent[]): Steps<number> {
+    if (!events.length) return 0;
+    const endpoints = new Map<string, EndpointRow>();
+    for (const client of new Set(events.map((e) => e.client))) {
+      const { rows } = client === null ? yield* step(adminEndpoints, {}) : yield* step(clientEndpoints, { client });
+      for (const r of rows) endpoints.set(r.id, r);
+    }
+    return endpoints.size ? yield* this.insert(db, events, [...endpoints.values()]) : 0;
   }
-  return endpoints.size ? yield* insertRows(db, events, [...endpoints.values()]) : 0;
-}
 
-/** A waybill's event (known by id only): its facts come from the same SELECT that finds the endpoints. */
-export function* writeWaybillOutbox(db: Kysely<Schema>, waybillId: string, type: WebhookEventType, at: string, extra: OutboxEvent['data'] = {}): Steps<number> {
-  const { rows } = yield* step(waybillEndpoints, { waybillId });
-  const w = rows[0];
-  if (!w) return 0;
-  const client = w.waybill_client ?? LOCAL_CLIENT;
-  const data = { waybillId: w.waybill_id, waybillNo: w.waybill_no, orderId: w.order_id, client, carrier: w.carrier, status: w.status, ...extra };
-  return yield* insertRows(db, [{ type, createdAt: at, client, data }], rows);
-}
+  /** A waybill's event (known by id only): its facts come from the same SELECT that finds the endpoints. */
+  *waybill(db: Kysely<Schema>, waybillId: string, type: WebhookEventType, at: string, extra: OutboxEvent['data'] = {}): Steps<number> {
+    const { rows } = yield* step(waybillEndpoints, { waybillId });
+    const w = rows[0];
+    if (!w) return 0;
+    const client = w.waybill_client ?? LOCAL_CLIENT;
+    const data = { waybillId: w.waybill_id, waybillNo: w.waybill_no, orderId: w.order_id, client, carrier: w.carrier, status: w.status, ...extra };
+    return yield* this.insert(db, [{ type, createdAt: at, client, data }], rows);
+  }
 
-/** A relay call receipt: the binding's waybill's endpoints get relay.call_ended. */
-export function* writeCallOutbox(db: Kysely<Schema>, bindingId: string, at: string, call: OutboxEvent['data']): Steps<number> {
-  const { rows } = yield* step(bindingEndpoints, { bindingId });
-  const w = rows[0];
-  if (!w) return 0;
-  const client = w.waybill_client ?? LOCAL_CLIENT;
-  const data = { waybillId: w.waybill_id, waybillNo: w.waybill_no, orderId: w.order_id, client, carrier: w.carrier, status: w.status, bindingId, party: w.party, ...call };
-  return yield* insertRows(db, [{ type: 'relay.call_ended', createdAt: at, client, data }], rows);
+  /** A relay call receipt: the binding's waybill's endpoints get relay.call_ended. */
+  *call(db: Kysely<Schema>, bindingId: string, at: string, call: OutboxEvent['data']): Steps<number> {
+    const { rows } = yield* step(bindingEndpoints, { bindingId });
+    const w = rows[0];
+    if (!w) return 0;
+    const client = w.waybill_client ?? LOCAL_CLIENT;
+    const data = { waybillId: w.waybill_id, waybillNo: w.waybill_no, orderId: w.order_id, client, carrier: w.carrier, status: w.status, bindingId, party: w.party, ...call };
+    return yield* this.insert(db, [{ type: 'relay.call_ended', createdAt: at, client, data }], rows);
+  }
+
+  private *insert(db: Kysely<Schema>, events: OutboxEvent[], endpoints: EndpointRow[]): Steps<number> {
+    const rows = events.flatMap((e) =>
+      endpoints
+        .filter((ep) => endpointReceives({ client: ep.client_id, events: parseEvents(ep.events) }, e))
+        .map((ep) => {
+          const id = recordId();
+          const payload = eventBody(id, e);
+          const seal = this.sealKey ? outboxSeal(this.sealKey, { id, endpointId: ep.id, type: e.type, payload }) : null;
+          return { id, endpoint_id: ep.id, client_id: e.client, type: e.type, payload, created_at: e.createdAt, next_attempt_at: e.createdAt, attempts: 0, seal };
+        }),
+    );
+    for (let i = 0; i < rows.length; i += CHUNK) yield* step(db.insertInto('webhook_outbox').values(rows.slice(i, i + CHUNK)));
+    return rows.length;
+  }
 }
 
 /** The data of a waybill event from a record the caller holds (a print's save). */

@@ -42,6 +42,7 @@ function toEntry(r: OutboxRow): OutboxEntry {
     ...(r.delivered_at ? { deliveredAt: r.delivered_at } : {}),
     ...(r.given_up_at ? { givenUpAt: r.given_up_at } : {}),
     ...(r.last_error ? { lastError: r.last_error } : {}),
+    ...(r.seal ? { seal: r.seal } : {}),
   };
 }
 

@@ -102,6 +102,7 @@ export const ALERT_KINDS = [
   'station_verify_locked',
   'station_suspended',
   'webhook_disabled',
+  'webhook_event_refused',
   'waybill_reopened',
   'waybill_no_phone_digits',
   'relay_client_quota',

@@ -2,6 +2,7 @@
 // personal data (no names, phones, addresses, tokens). `waybill.arrived` names the parcel station and the
 // pickup code the client passes on to its buyer (the station never sees the buyer's number).
 
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { CLI_CLIENT } from '../auth/apiKey';
 import { ALERT_KINDS } from '../waybills/waybillStore';
@@ -46,6 +47,15 @@ export const LOCAL_CLIENT = CLI_CLIENT;
 /** The JSON body a receiver gets: `{ id, type, createdAt, data }`. */
 export function eventBody(id: string, e: OutboxEvent): string {
   return JSON.stringify({ id, type: e.type, createdAt: e.createdAt, data: e.data });
+}
+
+/**
+ * An outbox row's seal: HMAC-SHA256, under a key held outside the database, over what the delivery signs
+ * and where it goes. The delivery sends only rows whose seal holds, so a database writer cannot have the
+ * service sign an event it did not write (or send a real one to another endpoint).
+ */
+export function outboxSeal(key: Buffer, row: { id: string; endpointId: string; type: string; payload: string }): string {
+  return createHmac('sha256', key).update(`webhook-outbox\0${row.id}\0${row.endpointId}\0${row.type}\0${row.payload}`, 'utf8').digest('base64url');
 }
 
 /** Whether an endpoint (its client, null for admin; its filter, null for all) receives an event. */

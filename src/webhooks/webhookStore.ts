@@ -35,6 +35,8 @@ export interface OutboxEntry {
   deliveredAt?: string;
   givenUpAt?: string;
   lastError?: string;
+  /** The service's seal over the row (outboxSeal); absent on a row it did not seal. */
+  seal?: string;
 }
 
 export interface WebhookRepository {

@@ -1,13 +1,13 @@
 // Webhook use cases: register, rotate and remove endpoints, redeliver an event, and one delivery pass of
 // the outbox. The sending itself (HTTP with the network policy) is injected: an edge (send.ts).
 
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ClientId } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { rewrap, seal, unseal, type KeyRing } from '../vault/sealing';
 import { DAY_MS } from '../time';
-import { ADMIN_EVENT_TYPES, WebhookEventType } from './events';
+import { ADMIN_EVENT_TYPES, outboxSeal, WEBHOOK_PAYLOADS, WebhookEventType } from './events';
 import { newSecret, signatureHeader } from './signature';
 import type { OutboxEntry, WebhookEndpoint, WebhookRepository } from './webhookStore';
 import { inChunks } from '../eventLoop';
@@ -121,8 +121,10 @@ export interface WebhookDeliveryDeps {
   /** How long a claim holds: longer than a send may take (its timeout), so it is never taken over mid-send. */
   claimMs: number;
   batch: number;
-  /** An endpoint was disabled after failing for retryHours: record an alert. */
-  alert(detail: string, at: string): Promise<void>;
+  /** The key the store sealed outbox rows with (Keys.tokenKey): a row whose seal does not hold is not sent. */
+  sealKey: Buffer;
+  /** An endpoint was disabled after failing for retryHours, or events were refused: record an alert. */
+  alert(kind: 'webhook_disabled' | 'webhook_event_refused', detail: string, at: string): Promise<void>;
   random?: () => number;
 }
 
@@ -131,14 +133,45 @@ export async function deliverDue(deps: WebhookDeliveryDeps): Promise<number> {
   const now = deps.now();
   const claimed = await deps.repo.claimDue(deps.worker, now.toISOString(), new Date(now.getTime() + deps.claimMs).toISOString(), deps.batch);
   const endpoints = new Map<string, Promise<WebhookEndpoint | undefined>>();
+  const refused: string[] = [];
   await Promise.all(
     claimed.map(async (entry) => {
+      if (!writtenByService(entry, deps.sealKey)) {
+        refused.push(entry.id);
+        await deps.repo.finishAttempt(entry.id, deps.worker, { delivered: false, at: now.toISOString(), error: REFUSED, nextAttemptAt: now.toISOString(), giveUp: true });
+        return;
+      }
       let endpoint = endpoints.get(entry.endpointId);
       if (!endpoint) endpoints.set(entry.endpointId, (endpoint = deps.repo.getEndpoint(entry.endpointId)));
       await attempt(deps, entry, await endpoint);
     }),
   );
+  if (refused.length) {
+    const named = refused.slice(0, 3).join(', ') + (refused.length > 3 ? ` and ${refused.length - 3} more` : '');
+    await deps.alert('webhook_event_refused', `webhook event(s) ${named} in the outbox were not written by the service (no seal of its own) and were not sent`, now.toISOString());
+  }
   return claimed.length;
+}
+
+const REFUSED = 'refused: not written by the service';
+
+/**
+ * Whether the service wrote this row as it stands: its seal holds, and its payload is an event body of its
+ * type (ids and states only) carrying its own id. Anything else was inserted or edited in the database.
+ */
+export function writtenByService(entry: OutboxEntry, sealKey: Buffer): boolean {
+  if (!entry.seal) return false;
+  const expected = Buffer.from(outboxSeal(sealKey, entry));
+  const given = Buffer.from(entry.seal);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return false;
+  let body: unknown;
+  try {
+    body = JSON.parse(entry.payload);
+  } catch {
+    return false;
+  }
+  const parsed = WEBHOOK_PAYLOADS[entry.type]?.safeParse(body);
+  return parsed?.success === true && parsed.data.id === entry.id;
 }
 
 async function attempt(deps: WebhookDeliveryDeps, entry: OutboxEntry, endpoint: WebhookEndpoint | undefined): Promise<void> {
@@ -178,7 +211,7 @@ async function attempt(deps: WebhookDeliveryDeps, entry: OutboxEntry, endpoint: 
     giveUp,
   });
   if (disabled && endpoint)
-    await deps.alert(`webhook endpoint ${endpoint.id}${endpoint.client ? ` of client ${endpoint.client}` : ''} failed for ${deps.retryHours} h and was disabled; its events are kept (redeliver one to enable it again)`, at.toISOString());
+    await deps.alert('webhook_disabled', `webhook endpoint ${endpoint.id}${endpoint.client ? ` of client ${endpoint.client}` : ''} failed for ${deps.retryHours} h and was disabled; its events are kept (redeliver one to enable it again)`, at.toISOString());
 }
 
 /** A registration: the URL (http or https, no credentials in it) and an optional event filter. */

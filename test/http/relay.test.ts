@@ -30,6 +30,7 @@ import { SqlCourierRepository } from '../../src/store/courierRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { RelayStore } from '../../src/relay/relayStore';
 import { SqlRelayRepository } from '../../src/store/relayRepository';
+import { OutboxWriter } from '../../src/store/webhookOutbox';
 import { RateBuckets } from '../../src/http/rateLimit';
 import { SqlRateBucketRepository } from '../../src/store/rateBucketRepository';
 import { SqliteStore } from '../../src/store/sqliteStore';
@@ -49,7 +50,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
   const store = SqliteStore.open(path.join(dir, 'waybill.db'));
   const audit = new ChainedAuditLog(new SqlAuditRepository(sqliteDatabase(store.database)));
   const couriers = new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database)));
-  const relayStore = new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database)));
+  const relayStore = new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database), new OutboxWriter()));
   const telephony = new TelephonyClients(new SqlTelephonyClientRepository(sqliteDatabase(store.database)));
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
   const clock = { now: new Date('2026-11-23T08:00:00Z') };

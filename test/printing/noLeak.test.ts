@@ -30,6 +30,7 @@ import { SqlCourierRepository } from '../../src/store/courierRepository';
 import { sqliteDatabase } from '../../src/store/database';
 import { RelayStore } from '../../src/relay/relayStore';
 import { SqlRelayRepository } from '../../src/store/relayRepository';
+import { OutboxWriter } from '../../src/store/webhookOutbox';
 import { PoolRelayProvider } from '../../src/relay/poolRelayProvider';
 import { parseRelayPool } from '../../src/relay/relayPool';
 import { hashToken } from '../../src/vault/qrToken';
@@ -197,7 +198,7 @@ describe.each(listTemplates(TEMPLATES))('no personal data on paper: template %s'
         metrics: fontMetrics,
         maxLifetimeDays: 90,
         // With relay numbers, as in production: the courier copy shows "170 0000 1234 转 5678".
-        relay: { provider: new PoolRelayProvider(new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database))), new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database))), keys, RELAY), maxDays: 60 },
+        relay: { provider: new PoolRelayProvider(new RelayStore(new SqlRelayRepository(sqliteDatabase(store.database), new OutboxWriter())), new CourierStore(new SqlCourierRepository(sqliteDatabase(store.database))), keys, RELAY), maxDays: 60 },
       },
       {
         orders,

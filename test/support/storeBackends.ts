@@ -11,6 +11,12 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStores, type StoreLocation, type Stores } from '../../src/store/openStores';
 
+/**
+ * The token key every test store is opened with (the service always has one): it keys pairing-code hashes
+ * and seals webhook outbox rows.
+ */
+export const TEST_TOKEN_KEY = randomBytes(32);
+
 /** The local server the tests use; `.ci/run` makes sure it is up. */
 export const PG_TEST_URL = process.env.WAYBILL_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -49,7 +55,7 @@ function secondInstances(location: StoreLocation, stores: Stores): Pick<TestData
   const others: Stores[] = [];
   return {
     reopen: async () => {
-      const s = await openStores(location);
+      const s = await openStores(location, undefined, TEST_TOKEN_KEY);
       others.push(s);
       return s;
     },
@@ -64,7 +70,7 @@ const sqlite: StoreBackend = {
   async open() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-store-'));
     const location: StoreLocation = { backend: 'sqlite', file: path.join(dir, 'waybill.db') };
-    const stores = await openStores(location);
+    const stores = await openStores(location, undefined, TEST_TOKEN_KEY);
     const instances = secondInstances(location, stores);
     // A fresh connection per call, opened after everything before it committed, as another client's would be.
     const side = <T>(use: (db: Database.Database) => T): T => {
@@ -161,7 +167,7 @@ const postgres: StoreBackend = {
     const url = new URL(base);
     url.searchParams.set('options', `-c search_path=${schema}`);
     const location: StoreLocation = { backend: 'postgres', url: url.toString(), poolSize: 4 };
-    const stores = await openStores(location);
+    const stores = await openStores(location, undefined, TEST_TOKEN_KEY);
     const instances = secondInstances(location, stores);
     const side = sidePool(location.url);
     const placeholders = (sql: string) => {

@@ -15,7 +15,7 @@ import type { KeyRing } from '../../src/vault/sealing';
 import { endpointUrlRefusal, webhookSender } from '../../src/webhooks/send';
 import { addEndpoint, deliverDue, rotateSecret, type WebhookDeliveryDeps } from '../../src/webhooks/webhooks';
 import { startServiceProcess, type ServiceProcess } from '../support/serviceProcess';
-import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { STORE_BACKENDS, TEST_TOKEN_KEY, type TestDatabase } from '../support/storeBackends';
 
 jest.setTimeout(120_000);
 
@@ -71,7 +71,8 @@ function workerDeps(stores: Stores, worker: string, extra: Partial<WebhookDelive
     maxBackoffMs: 200,
     claimMs: 10_000,
     batch: 50,
-    alert: async (detail, at) => void (await stores.store.recordAlert({ at, kind: 'webhook_disabled', detail })),
+    sealKey: TEST_TOKEN_KEY,
+    alert: async (kind, detail, at) => void (await stores.store.recordAlert({ at, kind, detail })),
     ...extra,
   };
 }
@@ -157,6 +158,44 @@ describe.each(STORE_BACKENDS)('webhooks on %s', (_name, backend) => {
     await r.close();
   });
 
+  it('sends only rows the service wrote: one inserted or edited in the database is refused and alerted, never signed', async () => {
+    const r = await receiver(() => 200);
+    const { endpoint, secret } = await addEndpoint(t.stores.webhooks, ring, { client: 'acme', url: r.url, events: null }, new Date());
+    await saveWaybill(t.stores, 'SO-HOOK-SEAL');
+    const [created, printed] = await t.query("SELECT id FROM webhook_outbox WHERE endpoint_id = ? ORDER BY type", endpoint.id);
+    const copied = randomUUID();
+    const bare = randomUUID();
+    // A database writer: edits a real event, copies another (with its seal) as a new one, inserts one unsealed.
+    await t.exec(`UPDATE webhook_outbox SET payload = replace(payload, '"orderId":"SO-HOOK-SEAL"', '"orderId":"SO-HOOK-OTHER"') WHERE id = '${created!.id}'`);
+    for (const [id, seal] of [[copied, 'seal'], [bare, 'NULL']])
+      await t.exec(
+        `INSERT INTO webhook_outbox (id, endpoint_id, client_id, type, payload, created_at, next_attempt_at, attempts, seal)
+         SELECT '${id}', endpoint_id, client_id, 'waybill.delivered', replace(replace(payload, id, '${id}'), 'waybill.printed', 'waybill.delivered'), created_at, next_attempt_at, 0, ${seal}
+         FROM webhook_outbox WHERE id = '${printed!.id}'`,
+      );
+    await until(async () => (await deliverDue(workerDeps(t.stores, 'w1')), (await t.query('SELECT id FROM webhook_outbox WHERE endpoint_id = ? AND delivered_at IS NULL AND given_up_at IS NULL', endpoint.id)).length === 0));
+    expect(r.received.map((x) => x.eventId)).toEqual([printed!.id]);
+    expect(verify(r.received[0]!.signature, r.received[0]!.body, secret)).toBe(true);
+    for (const id of [created!.id, copied, bare]) {
+      const event = (await t.stores.webhooks.getEvent(String(id)))!;
+      expect({ id, givenUp: event.givenUpAt !== undefined, deliveredAt: event.deliveredAt, lastError: event.lastError }).toEqual({
+        id,
+        givenUp: true,
+        deliveredAt: undefined,
+        lastError: 'refused: not written by the service',
+      });
+    }
+    const [alert] = await t.query("SELECT detail FROM alerts WHERE kind = 'webhook_event_refused'");
+    expect(String(alert!.detail)).toMatch(/^webhook event\(s\) .+ in the outbox were not written by the service/);
+    for (const id of [created!.id, copied, bare]) expect(String(alert!.detail)).toContain(String(id));
+    // A redelivery does not launder it.
+    expect(await t.stores.webhooks.redeliver(copied, new Date().toISOString())).toBe(true);
+    await deliverDue(workerDeps(t.stores, 'w1'));
+    expect(r.received).toHaveLength(1);
+    await t.stores.webhooks.removeEndpoint(endpoint.id);
+    await r.close();
+  });
+
   it('two workers on one database send each attempt once', async () => {
     const r = await receiver(() => 200);
     const { endpoint } = await addEndpoint(t.stores.webhooks, ring, { client: null, url: r.url, events: ['alert.raised'] }, new Date());
@@ -202,7 +241,7 @@ describe('a service killed mid-delivery', () => {
     };
     let hold = true;
     const r = await receiver(() => (hold ? undefined : 200));
-    const stores = await openStores({ backend: 'sqlite', file: path.join(dir, 'waybill.db') });
+    const stores = await openStores({ backend: 'sqlite', file: path.join(dir, 'waybill.db') }, undefined, Buffer.from(env.WAYBILL_TOKEN_KEY, 'base64'));
     const services: ServiceProcess[] = [];
     // Closed whatever happens: a receiver or store left open would keep jest from ever exiting.
     try {
