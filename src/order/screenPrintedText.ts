@@ -18,9 +18,10 @@
 //    "139 6258 4017", "(139)6258/4017" and "2024-06-01" are runs of 11, 11 and 8 digits; digits of
 //    every script count (full-width, circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七
 //    is a phone number, and so is 幺三九六两五八四洞幺拐 as said over a phone line).
-// 2. phone: no field holds 6 consecutive digits of either party's phone, in runs as above that may
-//    also hold up to 4 letters between two digit groups ("139xx6258xx4017", "139号码6258号码4017"): of
-//    its E.164 digits, which hold those of its national significant number (their tail). A client waybillNo
+// 2. phone: no field holds 6 consecutive digits of either party's phone, read from the field's digits
+//    in order whatever stands between them ("139xx6258xx4017", "139号码6258号码4017", "13962ーーーーー58401",
+//    "13962 hello 58401 world 7"): of its E.164 digits, which hold those of its national significant
+//    number (their tail). A client waybillNo
 //    is the carrier's number, which the integrator cannot choose, and 6 of its digits meet 6 of a
 //    party's phone by chance in 1 of about 7,000 orders (as often as in the numbers we generate): there
 //    8 count (1 in some 700,000), still every phone put there by mistake; the print alerts on 6 or 7
@@ -64,9 +65,15 @@
 //    side ("Austin 139 62584", the postal code as its sorting area) are screened once more as one place,
 //    by the phone, name, street and place rules and an 11-digit run, so what is split between them is
 //    whole there ("Springfield Apt" and "4B").
+// 7. pieces: the printed fields (all the screened ones but the carrier's waybillNo, and the weight as
+//    printed) hold, between them, fewer than 6 digits of either party's national number in pieces of 4
+//    or more in a row: "13962" as contents and "58401" as routing code would leave one digit hidden,
+//    where GB/T 41833 hides 6. Pieces of 3 are left to chance (a weight of 1.39 kg). Fewer pieces pass,
+//    and the label then hides every digit of that party's masked number (privacyView.ts).
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { bareName, hanSurnameLength, nameSegments } from './nameParts';
 import { streetParts, type StreetPart } from './streetParts';
 import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
@@ -90,7 +97,7 @@ export interface PrintedTextOrder {
   orderId?: string | undefined;
   waybillNo?: string | undefined;
   routingCode?: string | undefined;
-  parcel: { contents?: string | undefined };
+  parcel: { contents?: string | undefined; weightKg?: number | undefined };
   sender: ScreenedParty;
   recipient: ScreenedParty;
 }
@@ -116,8 +123,8 @@ interface ScreenedField {
   compact: string;
   /** Digit runs with their separators removed. */
   runs: string[];
-  /** The same, one letter between two digit groups allowed too (the phone rule's). */
-  phoneRuns: string[];
+  /** Every digit of the field in order, whatever stands between them (the phone rule's). */
+  digits: string;
   /** How many consecutive digits of a party's phone refuse the field. */
   phoneRun: number;
   /** Fields printed side by side, read together once none of them is refused on its own. */
@@ -129,6 +136,8 @@ interface ScreenedField {
 interface PartySecrets {
   /** The phone's E.164 digits. */
   phoneDigits: string;
+  /** Its national significant number's. */
+  nationalDigits: string;
   /** Full names, and given names of scripts written without spaces. */
   names: Probe[];
   /** Given names as alphabetic words (each with its spellings); in place fields only two or more count. */
@@ -149,6 +158,8 @@ const WAYBILL_NO_PHONE_RUN = 8;
 const message = {
   digitRun: (run: number) => `must not contain ${run} or more digits in a row (anything but letters between digits counts as none)`,
   phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
+  pieces: (who: Who, others: string[]) =>
+    `must not hold${others.length ? `, with ${others.join(' and ')},` : ''} ${PHONE_RUN} or more digits of the ${who}'s phone number (in pieces of ${PHONE_PIECE} or more in a row)`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
   unitInPlace: 'must not contain a building, unit or room: it belongs in line1 or line2, which are never printed',
@@ -180,14 +191,48 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     if (field.kind !== 'code' && EMAIL.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
       const s = secrets[who];
-      if (field.phoneRuns.some((run) => sharesDigits(run, s.phoneDigits, field.phoneRun))) found(message.phone(who, field.phoneRun));
+      if (sharesDigits(field.digits, s.phoneDigits, field.phoneRun)) found(message.phone(who, field.phoneRun));
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
       const parts = new Set(s.street.filter(({ probe: p }) => probe(p, field)).map(({ part }) => part));
       for (const part of parts) found(message.street(who, part));
     }
   }
+  if (issues.length) return issues;
+  const printed = fields.filter((f) => !f.joined && f.path[0] !== 'waybillNo').map((f) => ({ path: f.path, digits: f.digits }));
+  if (order.parcel.weightKg !== undefined) printed.push({ path: ['parcel', 'weightKg'], digits: String(printedWeight(order.parcel.weightKg)).replace(/\D/g, '') });
+  for (const who of PARTIES) {
+    const { nationalDigits } = secrets[who];
+    const shown = new Set<number>();
+    const holding = printed.filter((f) => phonePieces(f.digits, nationalDigits, shown));
+    if (shown.size >= PHONE_RUN)
+      issues.push({ path: holding[0]!.path, message: message.pieces(who, holding.slice(1).map((f) => f.path.join('.'))) });
+  }
   return issues;
+}
+
+/** Pieces shorter than this are left to chance: 3 digits of a phone turn up in 1 of some 100 numbers. */
+const PHONE_PIECE = 4;
+
+/** Adds the places in a national number of the pieces (PHONE_PIECE or more digits in a row of it) that `digits` holds; whether there were any. */
+function phonePieces(digits: string, national: string, into: Set<number>): boolean {
+  let any = false;
+  for (let i = 0; i + PHONE_PIECE <= digits.length; i++) {
+    const piece = digits.slice(i, i + PHONE_PIECE);
+    for (let at = national.indexOf(piece); at >= 0; at = national.indexOf(piece, at + 1)) {
+      for (let k = at; k < at + PHONE_PIECE; k++) into.add(k);
+      any = true;
+    }
+  }
+  return any;
+}
+
+/**
+ * A weight as printed: to the gram, so a number sent with more decimals (a float's 1.2000000000000002, or
+ * digits put there on purpose) never reaches paper whole. The least is 1 g.
+ */
+export function printedWeight(kg: number): number {
+  return Math.max(0.001, Math.round(kg * 1000) / 1000);
 }
 
 /**
@@ -208,7 +253,7 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
     const folded = fold(text);
     const digits = asciiDigits(folded);
     const { digitRun, units = false, phoneRun = PHONE_RUN, ...more } = rules;
-    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), phoneRuns: runsIn(digits, PHONE_DIGIT_RUN), phoneRun, ...more });
+    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), digits: digits.replace(/\D/g, ''), phoneRun, ...more });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
   add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });
@@ -251,8 +296,6 @@ const NUMBER = /\p{Nd}/u;
  * "@163。com" (the ideographic full stop), "@163,com", "(at)", "[at]".
  */
 const EMAIL = /(?:@\s*[\p{L}\p{N}-]+\s*[.。,]|[([]at[)\]]\s*[\p{L}\p{N}-]+\s*(?:[.。]|[([]dot[)\]]))\s*[\p{L}\p{N}]/u;
-/** Up to 4 letters between two digit groups too: "139xx6258xx4017", "139号码6258号码4017". */
-const PHONE_DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*(?:\p{L}[^\p{L}\p{N}]*){0,4}\d)*/gu;
 /**
  * Han digits spell a phone number as well as Arabic ones do (一三九六二五八四零一七), in their financial
  * forms too (simplified and traditional: 壹贰叁 / 壹貳參), and so do the digits people say over a phone line
@@ -306,6 +349,7 @@ function partySecrets(party: ScreenedParty): PartySecrets {
   const streetTexts = a.country === 'CN' ? [(a as ChineseAddress).street, (a as ChineseAddress).detail] : [(a as InternationalAddress).line1, (a as InternationalAddress).line2];
   return {
     phoneDigits: party.phone.replace(/\D/g, ''),
+    nationalDigits: nationalNumber(party.phone),
     ...nameProbes(party.name),
     street: streetTexts.flatMap((t) => (t ? streetParts(t) : [])),
   };
@@ -327,8 +371,7 @@ export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
 
 /** Whether text holds `run` (PHONE_RUN) or more digits in a row of a phone (E.164), read as the phone rule reads them. */
 function sharesPhoneDigits(text: string, phone: string, run = PHONE_RUN): boolean {
-  const digits = phone.replace(/\D/g, '');
-  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((found) => sharesDigits(found, digits, run));
+  return sharesDigits(digitsOf(text), phone.replace(/\D/g, ''), run);
 }
 
 /** Digits in a row of the part of a phone a masked number hides that, beside its last digits shown, give too much of it away. */
@@ -342,7 +385,18 @@ const HIDDEN_RUN = 4;
 export function exposesPhone(text: string, phone: string, shownLast = 4): boolean {
   const digits = phone.replace(/\D/g, '');
   const hidden = digits.slice(0, digits.length - shownLast);
-  return runsIn(asciiDigits(fold(text)), PHONE_DIGIT_RUN).some((run) => sharesDigits(run, digits, PHONE_RUN) || sharesDigits(run, hidden, HIDDEN_RUN));
+  const found = digitsOf(text);
+  return sharesDigits(found, digits, PHONE_RUN) || sharesDigits(found, hidden, HIDDEN_RUN);
+}
+
+/** Every digit of a text, of any script, in order: what the phone rules read. */
+function digitsOf(text: string): string {
+  return asciiDigits(fold(text)).replace(/\D/g, '');
+}
+
+/** A phone's (E.164) national significant number. */
+function nationalNumber(e164: string): string {
+  return parsePhoneNumberFromString(e164)?.nationalNumber ?? e164.replace(/\D/g, '');
 }
 
 /** Particles of Romance, Dutch, German and Arabic names: words of a name, but not names. */

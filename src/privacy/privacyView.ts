@@ -7,7 +7,7 @@ import type { CopyKind, CopyPolicy, PartyPolicy } from './copyPolicy';
 import { asMasked, type Masked } from './masked';
 import { maskName } from './maskName';
 import { DEFAULT_PHONE_MASK, maskPhone, type PhoneMaskRule } from './maskPhone';
-import { exposesPhone } from '../order/screenPrintedText';
+import { exposesPhone, printedWeight } from '../order/screenPrintedText';
 import type { Lang } from './lang';
 import { destinationZone, routingArea } from './routingArea';
 
@@ -155,13 +155,6 @@ function phonesGivenAway(facts: WaybillFacts, lang: Lang): Record<'sender' | 're
   return found;
 }
 
-/**
- * A weight as printed: to the gram, so a number sent with more decimals (a float's 1.2000000000000002, or
- * digits put there on purpose) never reaches paper whole. The least is 1 g.
- */
-function printedWeight(kg: number): number {
-  return Math.max(0.001, Math.round(kg * 1000) / 1000);
-}
 
 function partyFields(
   who: 'sender' | 'recipient',

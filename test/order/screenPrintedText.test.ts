@@ -204,16 +204,39 @@ describe('printed free text screening', () => {
     for (const text of ['4780', '1478', '42', '478g 茶叶', '425 ml', '1102 件']) passes('contents', text);
   });
 
-  it('reads phone digits as people write them to get past a filter: spoken, circled, letters between groups', () => {
+  it('reads phone digits as people write them to get past a filter: spoken, circled, letters or words between groups', () => {
     const sender = /^must not contain 6 or more digits in a row of the sender's phone number$/;
-    // 13962584017 said over a phone line (幺 1, 两 2, 洞 0, 拐 7), in circled digits without a Unicode decomposition, and with words between its groups.
-    for (const text of ['电话幺三九六两五八四洞幺拐', '手机❶❸❾❻❷❺❽❹⓿❶❼', '➀➂➈➅➁➄➇➃🄋➀➆', '⓵⓷⓽⓺⓶⓹⓼⓸⓿⓵⓻', '13962号码58401号码7', '139xx62xx58xx4017', '139电话号码6258'])
+    // 13962584017 said over a phone line (幺 1, 两 2, 洞 0, 拐 7), in circled digits without a Unicode decomposition,
+    // and with words or letters that look like dashes (ー U+30FC, ꞏ U+A78F, ǀ U+01C0) between its groups.
+    for (const text of ['电话幺三九六两五八四洞幺拐', '手机❶❸❾❻❷❺❽❹⓿❶❼', '➀➂➈➅➁➄➇➃🄋➀➆', '⓵⓷⓽⓺⓶⓹⓼⓸⓿⓵⓻', '13962号码58401号码7', '139xx62xx58xx4017', '139电话号码6258',
+      '13962ーーーーー58401ーーーーー7', '13962ꞏꞏꞏꞏꞏ58401ꞏꞏꞏꞏꞏ7', '1396ǀǀǀǀǀ2584ǀǀǀǀǀ017', '13962 hello 58401 world 7', '139 is the start, then 62584017'])
       refused('contents', text, sender);
     // 么 as typed for 幺, traditional financial numerals (貳 參 陸 兩), the variants 参 弌 弍 弎, Suzhou numerals, counting rods.
     for (const text of ['么參玖陸貳伍捌肆零么柒', '壹叁玖陆兩伍捌肆零壹柒', '么参九六二五八四零么七', '〡〣〩〦〢〥〨〤〇〡〧', '弌弎玖陸弍伍捌肆零弌柒', '𝍠𝍢𝍨𝍥𝍡𝍤𝍧𝍣〇𝍠𝍦'])
       refused('contents', text, sender);
     refused('contents', '幺三八零零幺三八零零零', /^must not contain 6 or more digits in a row/);
     for (const text of ['两件衬衫', '洞洞鞋 2双', 'RTX 4090D 24G', '尺码 38 颜色 40']) passes('contents', text);
+  });
+
+  it("refuses a phone split between printed fields: together they show fewer than 6 of its digits, in pieces of 4 or more", () => {
+    const sender = (others: string) => `must not hold${others} 6 or more digits of the sender's phone number (in pieces of 4 or more in a row)`;
+    const order = (o: { contents?: string; routingCode?: string; weightKg?: number; city?: string }) => {
+      const x = structuredClone(base);
+      if (o.contents !== undefined) x.parcel.contents = o.contents;
+      if (o.routingCode !== undefined) x.routingCode = o.routingCode;
+      if (o.weightKg !== undefined) x.parcel.weightKg = o.weightKg;
+      if (o.city !== undefined) x.recipient.address = { ...x.recipient.address, city: o.city } as typeof x.recipient.address;
+      return screenPrintedText(x).map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    // 13962584017: contents, routing code and weight as printed (to the gram) each hold 5 or fewer of it in a row.
+    expect(order({ contents: '13962', routingCode: '58401', weightKg: 7 })).toEqual([`parcel.contents: ${sender(', with routingCode,')}`]);
+    expect(order({ contents: 'SKU 1396', routingCode: 'A-4017' })).toEqual([`parcel.contents: ${sender(', with routingCode,')}`]);
+    expect(order({ weightKg: 139.625 })).toEqual([`parcel.weightKg: ${sender('')}`]);
+    expect(order({ contents: '货号 6258', weightKg: 4.017, city: 'Springfield 1396' })).toEqual([`parcel.contents: ${sender(', with recipient.address.city and parcel.weightKg,')}`]);
+    // 5 of its digits, or pieces of 3 (left to chance), pass: the label then hides every digit of the masked number.
+    for (const o of [{ contents: '13962' }, { contents: '货号 6258' }, { contents: '139', routingCode: '625', weightKg: 840.17 }, { weightKg: 139.6 }]) expect(order(o)).toEqual([]);
+    // The carrier's waybill number is not a piece: 6 of its digits meet a phone by chance (rule 2 reads it from 8).
+    expect(screenPrintedText({ ...base, waybillNo: 'SF1396000004017', parcel: { ...base.parcel, contents: '货号 2584' } })).toEqual([]);
   });
 
   it('refuses long digit runs in places and codes: no city holds 6 digits, no routing or postal code 11', () => {
