@@ -1,7 +1,8 @@
 // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a client retrying a create gets the first
 // answer again, byte for byte, instead of a second waybill. The first request claims the key; identical
-// requests arriving meanwhile wait for its answer; the same key with another body is refused. Answers are
-// kept sealed (they hold the QR token) and expire after a day.
+// requests arriving meanwhile wait for its answer; the same key with another body is refused, and from then
+// on the key replays nothing (see claim). Answers are kept sealed (they hold the QR token) and expire after
+// a day.
 
 import { createHmac } from 'node:crypto';
 import { WaybillError } from '../errors';
@@ -42,6 +43,8 @@ export interface IdempotencyRepository {
   complete(answer: KeptAnswer): Promise<void>;
   /** Deletes the key unless completed. */
   deletePending(client: string, key: string): Promise<void>;
+  /** Makes the key match no request again and drops its kept answer. */
+  burn(client: string, key: string): Promise<void>;
   /** Deletes at most `limit` of the keys created before `before`; returns how many. */
   deleteCreatedBefore(before: string, limit: number): Promise<number>;
 }
@@ -62,7 +65,12 @@ export class IdempotencyStore {
       if (await this.repo.insertPending(client, key, requestHash, at.toISOString())) return { state: 'claimed' };
       const kept = await this.repo.find(client, key);
       if (!kept) continue; // abandoned (or expired) between the two statements: claim afresh
-      if (kept.requestHash !== requestHash) return { state: 'mismatch' };
+      if (kept.requestHash !== requestHash) {
+        // One guess per key: otherwise a key holder could try an order's variants (which phone was it?)
+        // until one replays the first answer, tokens and all.
+        await this.repo.burn(client, key);
+        return { state: 'mismatch' };
+      }
       if (kept.response) return { state: 'done', response: kept.response };
       if (kept.createdAt < staleBefore.toISOString() && (await this.repo.takeOver(client, key, at.toISOString(), staleBefore.toISOString())))
         return { state: 'claimed' };
@@ -127,7 +135,7 @@ export async function once(
     const claim = await deps.store.claim(scope.client, scope.key, scope.hash, now, new Date(now.getTime() - STALE_MS));
     if (claim.state === 'mismatch')
       throw new WaybillError('idempotency_mismatch', 'this Idempotency-Key was used with a different request', [
-        { path: ['Idempotency-Key'], message: 'already used with another body, format or template' },
+        { path: ['Idempotency-Key'], message: 'already used with another body, format or template: it no longer replays its answer (find the waybill by its order id)' },
       ]);
     if (claim.state === 'done') {
       const { sealed, ...rest } = claim.response;

@@ -156,7 +156,14 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
       throw new WaybillError('invalid_input', 'the Idempotency-Key is malformed', [{ path: ['Idempotency-Key'], message: 'must be 8–255 visible ASCII characters' }]);
     const response = key
-      ? await once(deps.idempotency, { client: p.client, key, hash: requestHash(deps.idempotency.hashKey, [format, template.id, template.copies, template.dpi, req.body, ...(Object.keys(opts).length ? [opts] : [])]) }, produce)
+      ? await once(deps.idempotency, { client: p.client, key, hash: requestHash(deps.idempotency.hashKey, [format, template.id, template.copies, template.dpi, req.body, ...(Object.keys(opts).length ? [opts] : [])]) }, produce).catch(
+          async (e: unknown) => {
+            // A key tried with another order: a mistake, or a guess at the first order's data; either way on record.
+            if (e instanceof WaybillError && e.code === 'idempotency_mismatch')
+              await deps.print.audit.append({ at: deps.lifecycle.now().toISOString(), actor: actorOf(p), action: 'refuse', outcome: 'idempotency_mismatch', requestId: res.locals.requestId as string });
+            throw e;
+          },
+        )
       : { ...(await produce()), replayed: false };
     // A replay did not produce: it answers the first answer's paper (or its JSON: tokens, relay numbers)
     // again, so it follows the label rules — only while the waybill may be printed, and audited.

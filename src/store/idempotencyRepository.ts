@@ -25,6 +25,9 @@ export function completion(db: Kysely<Schema>, { client, key, at, response: r }:
     .where('key', '=', key);
 }
 
+/** The request hash of a key used with another request: no HMAC (hex) equals it. */
+const BURNED = 'burned';
+
 export class SqlIdempotencyRepository implements IdempotencyRepository {
   constructor(private readonly d: Database) {}
 
@@ -76,6 +79,15 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
 
   async deletePending(client: string, key: string): Promise<void> {
     await this.d.db.deleteFrom('idempotency_keys').where('client_id', '=', client).where('key', '=', key).where('completed_at', 'is', null).execute();
+  }
+
+  async burn(client: string, key: string): Promise<void> {
+    await this.d.db
+      .updateTable('idempotency_keys')
+      .set({ request_hash: BURNED, key_id: null, wrapped_key: null, body: null })
+      .where('client_id', '=', client)
+      .where('key', '=', key)
+      .execute();
   }
 
   async deleteCreatedBefore(before: string, limit: number): Promise<number> {

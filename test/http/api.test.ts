@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import Database from 'better-sqlite3';
 import { parsePhoneNumber } from 'libphonenumber-js/max';
 import { apiKeyCommand } from '../../src/cli/apiKeyCommands';
 import { purgeCommand } from '../../src/cli/lifecycleCommands';
@@ -161,7 +162,7 @@ describe('warehouse API', () => {
     expect(trail.map((r) => r.action)).toEqual(['create', 'print', 'reprint']);
   });
 
-  it('replays an Idempotency-Key with the same bytes, refuses it with another body, and makes one waybill of 50 concurrent retries', async () => {
+  it('replays an Idempotency-Key with the same bytes, no longer once its waybill is cancelled, and makes one waybill of 50 concurrent retries', async () => {
     const o = order();
     const headers = { 'idempotency-key': `key-${orderSeq}-aaaaaaaa`, accept: 'application/pdf' };
     const a = await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers });
@@ -169,7 +170,6 @@ describe('warehouse API', () => {
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(b.headers.get('idempotent-replayed')).toBe('true');
     expect(Buffer.from(await b.arrayBuffer()).equals(Buffer.from(await a.arrayBuffer()))).toBe(true);
-    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: { ...o, parcel: { weightKg: 9 } }, headers }), 422);
     // The replay gave the first paper out again: audited as that print, replayed.
     const id = a.headers.get('location')!.split('/').pop()!;
     const { waybillNo } = (await w.services.store.findWaybillById(id))!;
@@ -194,6 +194,27 @@ describe('warehouse API', () => {
     const ids = new Set(await Promise.all(burst.map(async (r) => ((await r.json()) as { id: string }).id)));
     expect(ids.size).toBe(1);
     expect(await w.services.store.findWaybillByClientOrder('acme', String(o2.orderId))).toMatchObject({ id: [...ids][0] });
+  });
+
+  it('gives an Idempotency-Key one guess: used with another order it is refused, audited, and replays nothing after', async () => {
+    const o = order();
+    const headers = { 'idempotency-key': `guess-${orderSeq}-aaaaaaaa` };
+    expect((await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers })).status).toBe(201);
+    // A key holder trying the order with another phone: were it the first order's, the replay would give its tokens out.
+    const guessed = { ...o, recipient: { ...(o.recipient as object), phone: '13962584010' } };
+    const refused = await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: guessed, headers }), 422);
+    expect(refused.errors).toEqual([{ path: 'Idempotency-Key', message: expect.stringMatching(/^already used with another body, format or template: it no longer replays/) }]);
+    // From then on the first order itself gets no replay either.
+    await expectProblem(await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: o, headers }), 422);
+    const db = new Database(path.join(w.dir, 'waybill.db'), { readonly: true });
+    const records = db.prepare("SELECT actor, outcome, waybill_no FROM audit_log WHERE action = 'refuse' AND outcome = 'idempotency_mismatch' ORDER BY seq").all();
+    expect(records.slice(-2)).toEqual([
+      { actor: expect.stringMatching(/^warehouse:/), outcome: 'idempotency_mismatch', waybill_no: null },
+      { actor: expect.stringMatching(/^warehouse:/), outcome: 'idempotency_mismatch', waybill_no: null },
+    ]);
+    const kept = db.prepare('SELECT body FROM idempotency_keys WHERE key = ?').get(headers['idempotency-key']);
+    db.close();
+    expect(kept).toEqual({ body: null }); // the first answer (its QR token) is not kept either
   });
 
   it('says in Waybill-Warnings what a label could not draw: on the created PDF, its replay and a reprint', async () => {

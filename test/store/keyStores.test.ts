@@ -34,12 +34,14 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys 
     const stale = new Date(AT.getTime() - 60_000);
     const claims = await Promise.all(instances.map((s) => s.idempotency.claim('acme', 'key-00000001', 'h1', AT, stale)));
     expect(claims.map((c) => c.state).sort()).toEqual(['claimed', 'pending', 'pending']);
-    expect(await instances[1]!.idempotency.claim('acme', 'key-00000001', 'h2', AT, stale)).toEqual({ state: 'mismatch' });
     await instances[0]!.idempotency.complete({ client: 'acme', key: 'key-00000001', at: AT.toISOString(), response: { status: 201, contentType: 'application/pdf', location: '/v1/waybills/x', warnings: ['courier copy: parcel.contents has 1 character(s) the font cannot draw'], sealed } });
     expect(await instances[2]!.idempotency.claim('acme', 'key-00000001', 'h1', AT, stale)).toEqual({
       state: 'done',
       response: { status: 201, contentType: 'application/pdf', location: '/v1/waybills/x', warnings: ['courier copy: parcel.contents has 1 character(s) the font cannot draw'], sealed },
     });
+    // Another request with the key is refused, and from then on the key replays nothing.
+    expect(await instances[1]!.idempotency.claim('acme', 'key-00000001', 'h2', AT, stale)).toEqual({ state: 'mismatch' });
+    expect(await instances[2]!.idempotency.claim('acme', 'key-00000001', 'h1', AT, stale)).toEqual({ state: 'mismatch' });
     // A pending claim whose instance died is taken over by exactly one of the others.
     await instances[0]!.idempotency.claim('acme', 'key-00000002', 'h1', AT, stale);
     const later = new Date(AT.getTime() + 120_000);
