@@ -269,13 +269,17 @@ describe('warehouse API', () => {
     expect((await call(w, 'POST', '/v1/waybills', { key: w.keys.other, body: o })).status).toBe(201);
   });
 
-  it("isolates clients: another client's waybill is not found, whatever the route", async () => {
+  it("isolates clients: another client's waybill is not found, whatever the route, and each try is on record", async () => {
     const mine = (await (await call(w, 'POST', '/v1/waybills', { key: w.keys.acme, body: order() })).json()) as { id: string; waybillNo: string };
     for (const ref of [mine.id, mine.waybillNo]) {
       await expectProblem(await call(w, 'GET', `/v1/waybills/${ref}`, { key: w.keys.other }), 404);
       await expectProblem(await call(w, 'GET', `/v1/waybills/${ref}/label`, { key: w.keys.other }), 404);
       await expectProblem(await call(w, 'POST', `/v1/waybills/${ref}/events`, { key: w.keys.other, body: { type: 'cancelled' } }), 404);
     }
+    const refused = (await w.services.audit.forWaybill(mine.waybillNo)).filter((r) => r.action === 'refuse');
+    expect(refused.map((r) => [r.actor.split(':')[0], r.outcome, r.detail])).toEqual(Array(6).fill(['warehouse', 'not_visible', { role: 'warehouse' }]));
+    // A number nobody holds is answered alike, with nothing to record it under.
+    await expectProblem(await call(w, 'GET', '/v1/waybills/ZT000000000000', { key: w.keys.other }), 404);
     expect((await call(w, 'GET', `/v1/waybills/${mine.id}`, { key: w.keys.acmePrinter })).status).toBe(200);
     expect((await call(w, 'GET', `/v1/waybills/${mine.id}`, { key: w.keys.admin })).status).toBe(200);
   });

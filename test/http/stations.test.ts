@@ -249,7 +249,13 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
     expect(events.map((e) => e.type)).toEqual(['picked_up', 'arrived', 'delivered']);
     expect(events[2]!.actor).toMatch(/^station:/);
     const refused = (await services.audit.forWaybill(no)).filter((r) => r.action === 'refuse');
-    expect(refused.map((r) => r.detail)).toEqual([{ event: 'delivered' }, { event: 'delivered' }, { event: 'returned', role: 'station' }]);
+    // The other station's try too: answered as an unknown waybill, recorded under this one.
+    expect(refused.map((r) => [r.outcome, r.detail])).toEqual([
+      ['forbidden', { event: 'delivered' }],
+      ['forbidden', { event: 'delivered' }],
+      ['not_visible', { role: 'station' }],
+      ['forbidden', { event: 'returned', role: 'station' }],
+    ]);
   });
 
   it('limits a station per minute (429) and a waybill per day (locked: no match even for the right digits, audited and alerted)', async () => {
