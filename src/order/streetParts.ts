@@ -11,8 +11,11 @@ const HAN_PLACE_WORD = /胡同|广场|大厦|大楼|中心|花园|小区|公寓|
 const HAN_NAME_CHARS = 2;
 
 const HAN_NUMERALS = '零〇一二三四五六七八九十百千两';
-/** Unit words after their number: Han (simplified and traditional), Japanese 階, Korean 동 (building) and 호 (flat); a floor alone (层, 층) is none: 7层置物架 is a shelf. */
-const HAN_UNIT = new RegExp(`([0-9a-z]{1,6}|[${HAN_NUMERALS}]{1,6})[\\s.\\-]*(号楼|號樓|号院|號院|号室|號室|幢|栋|棟|单元|單元|室|房|座|户|戶|铺位|鋪位|铺|鋪|階|동|호)`, 'gu');
+/**
+ * Unit words after their number, as folded text has them (traditional characters simplified: 單元 is 单元,
+ * Japanese 階 is 阶), Korean 동 (building) and 호 (flat); a floor alone (层, 층) is none: 7层置物架 is a shelf.
+ */
+const HAN_UNIT = new RegExp(`([0-9a-z]{1,6}|[${HAN_NUMERALS}]{1,6})[\\s.\\-]*(号楼|号院|号室|号房|幢|栋|单元|室|房|座|户|铺位|铺|阶|동|호)`, 'gu');
 const HAN_NUMERAL_START = new RegExp(`^[${HAN_NUMERALS}]`, 'u');
 const HAN_DIGIT_VALUES: Record<string, number> = { 零: 0, 〇: 0, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 六: 6, 七: 7, 八: 8, 九: 9 };
 const HAN_POWERS: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };

@@ -1,5 +1,8 @@
-// Text probes for screening printed free text: folding (case, width, accents), compact forms, whole
-// words, and probes that test a field's text for a secret without compiling a pattern per order.
+// Text probes for screening printed free text: folding (case, width, accents, traditional characters),
+// compact forms, whole words, and probes that test a field's text for a secret without compiling a pattern
+// per order.
+
+import { simplified } from './simplified';
 
 /** A test on one form of a field's text. */
 export interface Probe {
@@ -34,9 +37,9 @@ function circledValue(c: string): string {
 /** A possessive "'s" ends a word: "Alexandra's" is Alexandra (other apostrophes are dropped: O'Connor is oconnor). */
 const POSSESSIVE = /['\u2018\u2019\u02BC`][sS](?![\p{L}\p{N}])/gu;
 
-/** Case-, width- and accent-insensitive text, without characters that draw nothing. */
+/** Case-, width-, accent- and traditional/simplified-insensitive text, without characters that draw nothing. */
 export function fold(text: string): string {
-  return text
+  return simplified(text)
     .replace(INVISIBLE, '')
     .replace(CIRCLED_DIGIT, circledValue)
     .normalize('NFKD')

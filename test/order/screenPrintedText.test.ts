@@ -112,6 +112,16 @@ describe('printed free text screening', () => {
     refused('contents', '11\u200b02室', /^must not contain part of the sender's street address \(a building, unit or room\)$/);
   });
 
+  it('reads traditional characters as simplified: a name, street or unit is the same text in either', () => {
+    // 欧阳晓岚 at 文三路 478 号, 华星时代广场 5幢 2单元 1102室 (the sender), written in traditional characters.
+    refused('contents', '給曉嵐的禮物', /^must not contain the sender's name or given name$/);
+    refused('contents', '歐陽曉嵐', /^must not contain the sender's name or given name$/);
+    refused('contents', '華星時代廣場', /^must not contain part of the sender's street address \(a street or place name\)$/);
+    refused('contents', '五幢二單元', /^must not contain part of the sender's street address \(a building, unit or room\)$/);
+    refused('city', 'Testville 1203號房', /^must not contain a building, unit or room/);
+    passes('contents', '禮物 衣服'); // traditional text is fine in itself
+  });
+
   it('refuses a building, unit or room and an e-mail address in a printed place, whoever they belong to', () => {
     const unit = /^must not contain a building, unit or room: it belongs in line1 or line2, which are never printed$/;
     for (const text of ['Room 1102 Building 5', '5幢2单元1102室', 'Apt 12B Springfield', 'Suite 400']) refused('city', text, unit);
