@@ -4,7 +4,7 @@
 /**
  * The part of a postal code that names a sorting area, where the whole code names far less: an Irish
  * Eircode one dwelling, a Singapore code one building, a full UK postcode some 15 households, a Canadian
- * one a side of a block, a Dutch one part of a street. Elsewhere (5-digit codes of a town or district:
+ * one a side of a block, a Dutch one part of a street, an Iranian one a block. Elsewhere (5-digit codes of a town or district:
  * US, DE, FR, CN …) the code as given, a US ZIP without its +4.
  */
 const POSTAL_AREA: Readonly<Record<string, (code: string) => string>> = {
@@ -22,6 +22,10 @@ const POSTAL_AREA: Readonly<Record<string, (code: string) => string>> = {
   PT: (code) => compactCode(code).slice(0, 4), // 1000 of 1000-001
   JP: (code) => compactCode(code).slice(0, 3), // 100 of 100-0001
   PL: (code) => compactCode(code).slice(0, 2), // 00 of 00-950
+  IR: (code) => compactCode(code).slice(0, 5), // 10987 of 10987-65432: the rest names a block
+  IL: (code) => compactCode(code).slice(0, 5), // 91999 of 9199901: the rest names part of a street
+  CL: (code) => compactCode(code).slice(0, 3), // 832 of 8320000: the commune
+  TW: (code) => compactCode(code).slice(0, 3), // 100 of 100-001 or 10001: the township
 };
 
 export function postalArea(country: string, code: string): string {
