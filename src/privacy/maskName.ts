@@ -1,7 +1,7 @@
 // Masks a person's name for printing on a paper waybill (GB/T 41833-2022 plus our stricter default):
 // Han names keep only the surname, ·-separated names keep only the first letter, spaced alphabetic
-// names keep only each word's initial letter (never a digit or symbol). At least one character is
-// always hidden.
+// names keep only each word's initial letter (never a digit or symbol, nor a one-letter word whole),
+// Hangul and kana only their first character. At least one character is always hidden.
 
 import { hanSurnameLength, nameSegments } from '../order/nameParts';
 import { asMasked, type Masked } from './masked';
@@ -12,7 +12,6 @@ const FIXED_STARS = '***';
 
 const HAN = /^\p{Script=Han}/u;
 const HANGUL_OR_KANA = /^[\p{Script=Hangul}\p{Script=Hiragana}\p{Script=Katakana}]/u;
-const HANGUL = /^\p{Script=Hangul}/u;
 /** A word's initial: its first letter or digit plus any combining marks that belong to it. */
 const INITIAL = /[\p{L}\p{N}][\p{M}]*/u;
 const LETTER = /^\p{L}/u;
@@ -48,9 +47,10 @@ export function maskName(name: string): Masked {
   const single = segments[0] ?? clean;
 
   if (HAN.test(single)) return asMasked(maskHan(single));
-  if (HANGUL_OR_KANA.test(single) && !(HANGUL.test(single) && single.includes(' '))) {
-    // Hangul or kana without word structure we trust: keep the first character only. Spaces are
-    // dropped (they are not name characters and would show where the family name ends).
+  if (HANGUL_OR_KANA.test(single)) {
+    // Hangul or kana: keep the first character only (a Korean surname, as Han names keep theirs; 김 민준
+    // as 김민준, so no given name's first syllable shows). Spaces are dropped (they are not name
+    // characters and would show where the family name ends).
     return asMasked(keepFirstCharacter(single.replace(/ /g, '')));
   }
   return asMasked(maskWords(single));
@@ -102,7 +102,8 @@ function maskWords(name: string): string {
     return [{ initial, bare: lettersOf(word) === lettersOf(initial) }];
   });
   if (words.length === 0) return FIXED_STARS;
-  if (words.some((w) => !w.bare)) return words.map((w) => w.initial + FIXED_STARS).join(' ');
+  // A word that is one letter ("John A", "Mr. A") would print whole as its initial: it prints as stars.
+  if (words.some((w) => !w.bare)) return words.map((w) => (w.bare ? '' : w.initial) + FIXED_STARS).join(' ');
 
   // Every word is a bare initial ("A", "J R"), so initials would print the whole name: drop the
   // last word's initial too (for a one-word name that leaves nothing but stars).

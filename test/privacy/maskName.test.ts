@@ -97,8 +97,8 @@ describe('maskName', () => {
       ['  John    Ronald   Tolkien  ', 'J*** R*** T***'], // extra spaces collapse
       ['J.R.R. Tolkien', 'J*** T***'], // '.' between Latin letters is not a segment separator
       ['Madonna', 'M***'],
-      ['John A', 'J*** A***'],
-      ['김 민준', '김*** 민***'], // Hangul written with spaces follows the word rule
+      ['John A', 'J*** ***'], // a one-letter word would print whole as its initial
+      ['Mr. A', 'M*** ***'],
     ];
     test.each(cases.map(([name, expected]) => ({ name, expected })))('→ $expected', ({ name, expected }) => {
       const masked = maskName(name);
@@ -138,6 +138,7 @@ describe('maskName', () => {
   describe('Hangul or kana without word structure: first character, one * per other character', () => {
     const cases: [name: string, expected: string][] = [
       ['김민준', '김**'],
+      ['김 민준', '김**'], // written with spaces too: no given name's first syllable shows
       ['이서연', '이**'],
       ['やまだ たろう', 'や*****'], // the space is dropped: it would reveal where the family name ends
       ['さくら', 'さ**'],
