@@ -20,6 +20,7 @@ import type { CourierEventLimits } from '../waybills/lifecycle';
 import type { PrintLeases } from '../printing/printLeases';
 import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
+import { RefusalTally, suspendedRefusals } from '../audit/refusalTally';
 import { AuthThrottle, type AuthFailureLimit } from './authThrottle';
 import { alertRoutes } from './alertRoutes';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
@@ -56,7 +57,7 @@ export interface AppDeps {
   /** Parcel stations (arrivals, verify, `delivered` after a match); without it the station routes do not exist. */
   stations?: Pick<StationDeps, 'stations' | 'limits'>;
   retentionGraceDays: number;
-  relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
+  relay?: Omit<RelayRouteDeps, 'store' | 'audit' | 'now' | 'throttle' | 'refused'> & { bindings: Pick<RelayStore, 'forWaybill'>; afterSalesDays: number; maxDays: number };
   /** The warehouse API (API keys, waybills, batches); without it only scan, relay and health routes exist. */
   api?: {
     apiKeys: ApiKeyStore;
@@ -102,6 +103,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('query parser', 'simple'); // no nested objects from a[b]=c: query values are strings or string arrays
   if (deps.trustProxy !== undefined) app.set('trust proxy', deps.trustProxy);
   const authThrottle = new AuthThrottle({ metrics, audit: deps.audit, now: deps.now, ...(deps.authFailures ? { limit: deps.authFailures } : {}) });
+  // Suspended principals and a courier past its scans may retry in a loop: on record once a minute each.
+  const refusals = new RefusalTally();
+  const refused = suspendedRefusals(deps.audit, deps.now, refusals);
 
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
@@ -159,7 +163,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/scan/:token', async (req, res) => {
     try {
-      const result = await scanWaybill({ ...deps, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
+      const result = await scanWaybill({ ...deps, refusals, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
         credential: bearer(req),
         token: String(req.params.token),
         purpose: typeof req.query.purpose === 'string' ? req.query.purpose : '',
@@ -177,7 +181,7 @@ export function createApp(deps: AppDeps): express.Express {
     const api = deps.api;
     const templates = new Map<string, LoadedTemplate>();
     const routeDeps: WaybillRouteDeps = {
-      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle, ...(deps.stations ? { stations: deps.stations.stations } : {}) },
+      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle, refused, ...(deps.stations ? { stations: deps.stations.stations } : {}) },
       print: {
         store: deps.store,
         audit: deps.audit,
@@ -247,7 +251,7 @@ export function createApp(deps: AppDeps): express.Express {
     app.use('/courier', webAppRoutes({ folders: ['common', 'courier'], extra: { '/vendor/jsQR.js': require.resolve('jsqr/dist/jsQR.js') }, headers: { 'Permissions-Policy': 'camera=(self)' } }));
   }
 
-  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle }));
+  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle, refused }));
 
   app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
 

@@ -14,6 +14,7 @@ import { stationCustodian } from '../stations/station';
 import { STATION_SUSPENDED } from '../stations/stationHandoff';
 import type { StationStore } from '../stations/stationStore';
 import type { AuthThrottle } from './authThrottle';
+import type { SuspendedRefusals } from '../audit/refusalTally';
 
 export interface AuthDeps {
   apiKeys: ApiKeyStore;
@@ -25,6 +26,8 @@ export interface AuthDeps {
   throttle?: AuthThrottle;
   /** Admit a suspended courier's paired device (only to give up its access: its own log-out). */
   suspendedDevices?: 'admit';
+  /** Records a suspended station's, courier's or telephony client's refused request (absent in some tests). */
+  refused?: SuspendedRefusals;
 }
 
 export function bearer(req: Request): string | undefined {
@@ -36,13 +39,17 @@ export function bearerOf(authorization: string | undefined): string | undefined 
   return /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
 }
 
-export async function principalOf(deps: AuthDeps, credential: string | undefined): Promise<Principal | undefined> {
+export async function principalOf(deps: AuthDeps, credential: string | undefined, requestId?: string): Promise<Principal | undefined> {
+  const suspended = async (actor: string, error: WaybillError) => {
+    await deps.refused?.(actor, requestId);
+    return error;
+  };
   if (!credential) return undefined;
   if (credential.startsWith('wbk_')) {
     const key = await deps.apiKeys.authenticate(credential);
     if (!key) return undefined;
     if (key.role === 'station') {
-      if (await deps.stations?.suspension(key.station!)) throw new WaybillError('suspended', STATION_SUSPENDED);
+      if (await deps.stations?.suspension(key.station!)) throw await suspended(`station:${key.id}`, new WaybillError('suspended', STATION_SUSPENDED));
       return { role: 'station', id: key.id, station: key.station! };
     }
     return key.role === 'admin' ? { role: 'admin', id: key.id } : { role: key.role, id: key.id, client: key.client! };
@@ -52,12 +59,13 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
     if (!courier) return undefined;
     // The same answer for both; only a revoked credential counts as failed authentication.
     if (courier.revokedAt) throw new CredentialRefused('forbidden', 'this courier may not act now');
-    if (courier.suspendedAt && !(deps.suspendedDevices === 'admit' && courier.deviceId)) throw new WaybillError('forbidden', 'this courier may not act now');
+    if (courier.suspendedAt && !(deps.suspendedDevices === 'admit' && courier.deviceId))
+      throw await suspended(`courier:${courier.id}`, new WaybillError('forbidden', 'this courier may not act now'));
     return { role: 'courier', id: courier.id, carrier: courier.carrier, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
   }
   if (credential.startsWith('wbt_')) {
     const client = await deps.telephony.authenticate(credential);
-    if (client?.suspendedAt) throw new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it');
+    if (client?.suspendedAt) throw await suspended(`telephony:${client.id}`, new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it'));
     return client && { role: 'telephony', id: client.id };
   }
   return undefined;
@@ -67,7 +75,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
 export function requireRole(deps: AuthDeps, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     try {
-      const principal = await principalOf(deps, bearer(req));
+      const principal = await principalOf(deps, bearer(req), res.locals.requestId as string);
       if (!principal) throw new CredentialRefused('unauthenticated', 'a valid API key is required (Authorization: Bearer …)');
       if (!roles.includes(principal.role)) throw new WaybillError('forbidden', `this needs one of the roles: ${roles.join(', ')}`);
       res.locals.principal = principal;

@@ -17,6 +17,7 @@ import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { CredentialRefused } from '../auth/authFailure';
 import { bearer } from './auth';
+import type { SuspendedRefusals } from '../audit/refusalTally';
 import type { AuthThrottle } from './authThrottle';
 import { jsonBody } from './body';
 import { sendProblem } from './problem';
@@ -34,6 +35,8 @@ export interface RelayRouteDeps {
   now: () => Date;
   /** Counts refused credentials and throttles their source addresses (absent in some tests). */
   throttle?: AuthThrottle;
+  /** Records a suspended client's refused request, once a minute (refusalTally.ts). */
+  refused: SuspendedRefusals;
 }
 
 const e164 = (value: string, region?: 'CN') => {
@@ -105,7 +108,11 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
         const refusal = new CredentialRefused('unauthenticated', 'a valid telephony credential is required');
         return deps.throttle ? void deps.throttle.refused(req, res, refusal).then(next, next) : next(refusal);
       }
-      if (client.suspendedAt) return next(new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it'));
+      if (client.suspendedAt)
+        return void deps.refused(`telephony:${client.id}`, res.locals.requestId as string).then(
+          () => next(new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it')),
+          next,
+        );
       res.locals.telephonyClient = client.id;
       res.locals.principal = { role: 'telephony', id: client.id };
       next();

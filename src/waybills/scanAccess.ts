@@ -17,6 +17,7 @@ import { hashToken, isWellFormedToken } from '../vault/qrToken';
 import { openSealedContent } from '../vault/sealedWaybill';
 import { formatRelay } from '../relay/relayPool';
 import { DAY_MS } from '../time';
+import type { RefusalTally } from '../audit/refusalTally';
 import type { RelayStore } from '../relay/relayStore';
 
 export const SCAN_PURPOSES = ['delivery', 'pickup', 'return', 'customer-service'] as const;
@@ -41,6 +42,8 @@ export interface ScanDeps {
   limits: ScanLimits;
   /** Live relay bindings give the number to dial; without them the masked phone and service line. */
   relayBindings?: Pick<RelayStore, 'forWaybill'>;
+  /** A suspended or rate-limited courier's repeated refusals: recorded once a minute (refusalTally.ts). */
+  refusals: RefusalTally;
   now: () => Date;
 }
 
@@ -92,7 +95,7 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   const stated = (SCAN_PURPOSES as readonly string[]).includes(req.purpose) ? req.purpose : undefined;
 
   // A paired device's scans name the device too: one lost phone can be told from the courier's others.
-  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string>) => {
+  const audit = (action: 'scan' | 'refuse', outcome: string, waybillNo?: string, detail?: Record<string, string | number>) => {
     const facts = { ...detail, ...(courier.deviceId ? { device: courier.deviceId } : {}) };
     return deps.audit.append({ at, actor: `courier:${courier.id}`, action, waybillNo, purpose: stated, outcome, requestId: req.requestId, ...(Object.keys(facts).length ? { detail: facts } : {}) });
   };
@@ -102,12 +105,19 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
     await detectHarvest(deps, courier, now, req.requestId);
     return new WaybillError(code, message, [], retryAfter);
   };
+  // Refused before any token is looked up, and again on every retry: on record once a minute, with the
+  // count of those in between. Nothing here counts towards harvesting (no token was read).
+  const refuseAgain = async (code: 'suspended' | 'limited', message: string, retryAfter?: number) => {
+    const tally = deps.refusals.take(`courier:${courier.id}:${code}`, now);
+    if (tally) await audit('refuse', code, undefined, tally.repeated ? { repeated: tally.repeated } : undefined);
+    return new WaybillError(code, message, [], retryAfter);
+  };
 
   if (courier.revokedAt) {
     await refuse('forbidden', 'this courier credential is revoked');
     throw new CredentialRefused('forbidden', 'this courier credential is revoked');
   }
-  if (courier.suspendedAt) throw await refuse('suspended', 'this courier is suspended; contact the carrier');
+  if (courier.suspendedAt) throw await refuseAgain('suspended', 'this courier is suspended; contact the carrier');
   if (stated === undefined)
     throw await refuse('invalid_purpose', `purpose must be one of ${SCAN_PURPOSES.join(', ')}`);
 
@@ -122,7 +132,7 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   // The per-minute limit and "already opened today" in one statement; the limit is decided before the
   // token's answer, so a limited courier learns nothing about the token (no attempt recorded, no waybill).
   const gate = await deps.store.scanGate(courier.id, waybill?.id, now, deps.limits.perMinute);
-  if (gate.lastMinute >= deps.limits.perMinute) throw await refuse('limited', 'too many scans this minute', undefined, undefined, 60);
+  if (gate.lastMinute >= deps.limits.perMinute) throw await refuseAgain('limited', 'too many scans this minute', 60);
 
   if (!waybill) {
     await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config/config';
 import { openStores, type Stores } from '../../src/store/openStores';
 import { loadKeys } from '../../src/vault/keyFile';
 import { scanWaybill } from '../../src/waybills/scanAccess';
+import { RefusalTally } from '../../src/audit/refusalTally';
 import { expectAbsent } from '../support/expectAbsent';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
 
@@ -112,7 +113,7 @@ describe('waybill store copy: the embedded SQLite store into an empty PostgreSQL
     const config = loadConfig({ ...env, ...pgEnv });
     const token = new URL(printed[0]!.copies[0]!.qr).pathname.split('/').pop()!;
     const scanned = await scanWaybill(
-      { store: target.stores.store, couriers: target.stores.couriers, audit: target.stores.audit, keys: loadKeys(config, () => {}), limits: config.scan, relayBindings: target.stores.relay, now: () => new Date() },
+      { store: target.stores.store, couriers: target.stores.couriers, audit: target.stores.audit, keys: loadKeys(config, () => {}), limits: config.scan, relayBindings: target.stores.relay, refusals: new RefusalTally(), now: () => new Date() },
       { credential: courier, token, purpose: 'delivery', requestId: 'copy-test-1' },
     );
     const order = (JSON.parse(fs.readFileSync(ORDERS, 'utf8')) as { recipient: { address: Record<string, string> } }[])[0]!;

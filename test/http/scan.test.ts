@@ -281,6 +281,27 @@ describe('courier scan API', () => {
     expect((await w.audit.verify()).ok).toBe(true);
   });
 
+  it("records a suspended or limited courier's retries once a minute, with how many went unrecorded", async () => {
+    const cred = await courier(w, orders[0]!.carrier);
+    const actor = `courier:${cred.split('_')[1]}`;
+    const refusals = () =>
+      (w.store.database.prepare("SELECT outcome, detail FROM audit_log WHERE actor = ? AND action = 'refuse' AND outcome IN ('limited', 'suspended') ORDER BY seq").all(actor) as { outcome: string; detail: string | null }[]).map(
+        (r) => [r.outcome, JSON.parse(r.detail ?? '{}')],
+      );
+    for (let i = 0; i < LIMITS.perMinute; i++) await scan(w, w.tokens[0]!, cred);
+    for (let i = 0; i < 5; i++) expect((await scan(w, w.tokens[0]!, cred)).status).toBe(429);
+    expect(refusals()).toEqual([['limited', {}]]);
+    // A minute on, probing unknown tokens suspends it; its retries are refused, on record once a minute.
+    w.clock.now = new Date(w.clock.now.getTime() + 61_000);
+    for (let i = 0; i < LIMITS.harvestUnknownPerHour; i++) expect((await scan(w, '1' + randomBytes(16).toString('base64url'), cred)).status).toBe(404);
+    for (let i = 0; i < 10; i++) expect((await scan(w, w.tokens[0]!, cred)).status).toBe(403);
+    expect(refusals()).toEqual([['limited', {}], ['suspended', {}]]);
+    w.clock.now = new Date(w.clock.now.getTime() + 61_000);
+    expect((await scan(w, w.tokens[0]!, cred)).status).toBe(403);
+    expect(refusals()).toEqual([['limited', {}], ['suspended', {}], ['suspended', { repeated: 9 }]]);
+    expect((await w.audit.verify()).ok).toBe(true);
+  });
+
   it('suspends a courier whose burst of unknown tokens reaches the limit while writes wait, and refuses the rest of it', async () => {
     const cred = await courier(w, orders[0]!.carrier);
     const unknown = Array.from({ length: 3 * LIMITS.harvestUnknownPerHour }, () => '1' + randomBytes(16).toString('base64url'));
