@@ -185,8 +185,11 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     if (field.units) {
       const place = field.place ?? field.text;
       const parts = streetParts(place).map((p) => p.part);
-      if (parts.includes('building, unit or room')) found(message.unitInPlace);
-      if (field.kind === 'place' && NUMBER.test(fold(place)) && parts.includes('street or place name')) found(message.streetInPlace);
+      // In a place (no product is named there), a floor (5楼, 13层) is an address too, and so is a numbered
+      // lane or house (12巷, 3弄, 5号), in either numerals.
+      const digits = asciiDigits(fold(place));
+      if (parts.includes('building, unit or room') || HAN_FLOOR.test(digits)) found(message.unitInPlace);
+      if (field.kind === 'place' && ((NUMBER.test(fold(place)) && parts.includes('street or place name')) || HAN_STREET_NUMBER.test(digits))) found(message.streetInPlace);
     }
     if (field.kind !== 'code' && EMAIL.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
@@ -289,6 +292,8 @@ const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
 const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+const HAN_FLOOR = /\d\s*[楼层]/u;
+const HAN_STREET_NUMBER = /\d\s*[号巷弄]/u;
 /** A number written in digits (of any script; Han numerals name places too: 九龙城). */
 const NUMBER = /\p{Nd}/u;
 /**

@@ -68,7 +68,7 @@ const UNIT_WORDS: readonly (readonly string[])[] = [
   ['unit'],
   ['flat'],
   ['suite', 'ste'],
-  ['room', 'rm'],
+  ['room', 'rm', 'kamer', 'chambre', 'zimmer'],
   ['floor', 'fl', 'piso', 'etage'],
   ['level', 'lvl'],
   ['tower'],
@@ -76,6 +76,7 @@ const UNIT_WORDS: readonly (readonly string[])[] = [
   ['building', 'bldg', 'batiment', 'bat', 'корпус', 'корп'],
   ['staircase', 'escalier', 'esc', 'scala'],
   ['box', 'postfach', 'apartado', 'casilla'],
+  ['lot'],
 ];
 /** A unit word glued to its number ("apt4b", "kv15"). */
 const GLUED_UNIT = /^(\p{L}+)\.?#?(\d[\p{L}\p{N}]{0,4})$/u;
@@ -84,7 +85,7 @@ const HASH_UNIT = /#\s*(\d{1,5}[a-z]?)(?![\p{L}\p{N}])/gu;
 const F_FLOOR = /(?<![\p{L}\p{N}])(\d{1,3})\s*\/?\s*f(?![\p{L}\p{N}])/gu;
 const ORDINAL_UNIT = /(?<![\p{L}\p{N}])(\d{1,3})\s*[ºª](?![\p{L}\p{N}])/gu;
 /** Floor words written after their number ("3. OG", "15.º andar", "3rd floor"). */
-const FLOOR_AFTER = ['og', 'andar', 'floor', 'etage', 'stock', 'piso'];
+const FLOOR_AFTER = ['og', 'andar', 'floor', 'fl', 'flr', 'etage', 'stock', 'piso'];
 
 /** Street and building words written after the name, by family. */
 const NAME_THEN_TYPE: readonly (readonly string[])[] = [

@@ -317,6 +317,13 @@ describe('printed free text screening', () => {
     for (const text of ['SW1A 1AA', 'K1A 0B1', '94105-1234']) passes('postalCode', text);
   });
 
+  it('refuses a floor, room or numbered lane in a place as written in Taiwan, Macao and abroad', () => {
+    for (const city of ['台北市 5樓之3', '澳門 13樓B', 'Testville 21st Fl', 'Testville Kamer 12', 'Testville Lot 12', '澳門 七层'])
+      refused('city', city, /^must not contain a building, unit or room/);
+    for (const region of ['12巷3弄5號', '十二巷']) refused('region', region, /^must not contain a street with a house number/);
+    for (const city of ['台北市', '澳門', 'Testville', '九龍城']) passes('city', city);
+  });
+
   it('refuses a street with a number in a place, while a place word alone names places', () => {
     const street = /^must not contain a street with a house number: it belongs in line1 or line2, which are never printed$/;
     for (const text of ['88 Testing Road, London', '九龙测验街8号测验大厦', '台北市示例路66号', '12 Rue des Essais', 'Teststraße 5 Berlin']) refused('city', text, street);
