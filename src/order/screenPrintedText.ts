@@ -119,6 +119,8 @@ interface ScreenedField {
   text: string;
   /** Folded text: for whole-word and whole-number probes. */
   folded: string;
+  /** Folded text with the digits of every script and Han numerals as ASCII digits. */
+  numerals: string;
   /** Compact text: for substrings of scripts written without spaces, and names with spaces ignored. */
   compact: string;
   /** Digit runs with their separators removed. */
@@ -197,7 +199,8 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
       if (sharesDigits(field.digits, s.phoneDigits, field.phoneRun)) found(message.phone(who, field.phoneRun));
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
-      const parts = new Set(s.street.filter(({ probe: p }) => probe(p, field)).map(({ part }) => part));
+      // A house or room number is read in Han numerals too (一二〇三 is 1203).
+      const parts = new Set(s.street.filter(({ part, probe: p }) => probe(p, field) || (part === 'house number' && p.test(field.numerals))).map(({ part }) => part));
       for (const part of parts) found(message.street(who, part));
     }
   }
@@ -256,7 +259,7 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
     const folded = fold(text);
     const digits = asciiDigits(folded);
     const { digitRun, units = false, phoneRun = PHONE_RUN, ...more } = rules;
-    fields.push({ path, kind, digitRun, units, text, folded, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), digits: digits.replace(/\D/g, ''), phoneRun, ...more });
+    fields.push({ path, kind, digitRun, units, text, folded, numerals: digits, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), digits: digits.replace(/\D/g, ''), phoneRun, ...more });
   };
   add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
   add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });

@@ -211,7 +211,10 @@ describe('printed free text screening', () => {
     refused('contents', '第478号', sender);
     refused('contents', 'No. 425', recipient);
     refused('routingCode', 'R-425', recipient);
-    for (const text of ['4780', '1478', '42', '478g 茶叶', '425 ml', '1102 件']) passes('contents', text);
+    // In Han numerals too: 四七八 and 一一〇二 (the sender's room 1102).
+    refused('contents', '四七八', sender);
+    refused('contents', '房号一一〇二', sender);
+    for (const text of ['4780', '1478', '42', '478g 茶叶', '425 ml', '1102 件', '四七八〇']) passes('contents', text);
   });
 
   it('reads phone digits as people write them to get past a filter: spoken, circled, letters or words between groups', () => {
