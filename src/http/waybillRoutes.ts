@@ -254,14 +254,14 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
 export async function visibleWaybill(deps: Pick<WaybillRouteDeps, 'print'>, p: Principal, req: Request): Promise<WaybillRecord> {
   const ref = String(req.params.id);
   const w = UUID.test(ref) ? await deps.print.store.findWaybillById(ref) : /^[A-Z0-9]{6,30}$/.test(ref) ? await deps.print.store.findWaybillByNo(ref) : undefined;
-  if (w && !canSee(p, w)) {
-    // Answered as if it did not exist, but on record: another client's (or carrier's) waybill asked for by
-    // its number or id is what a probing key does.
+  if (w && canSee(p, w)) return w;
+  // Answered as if it did not exist, but on record: another client's (or carrier's) waybill asked for by
+  // its number or id is what a probing key does.
+  if (w) {
     const at = (deps.print.now?.() ?? new Date()).toISOString();
     await deps.print.audit.append({ at, actor: actorOf(p), action: 'refuse', waybillNo: w.waybillNo, outcome: 'not_visible', requestId: req.res?.locals.requestId as string, detail: { role: p.role } });
   }
-  if (!w || !canSee(p, w)) throw new WaybillError('not_found', 'no such waybill');
-  return w;
+  throw new WaybillError('not_found', 'no such waybill');
 }
 
 /** The format (query or Accept) and the template tailored to the asked copies and resolution. */

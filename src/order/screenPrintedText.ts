@@ -189,9 +189,10 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
       const parts = streetParts(place).map((p) => p.part);
       // In a place (no product is named there), a floor (5楼, 13层) is an address too, and so is a numbered
       // lane or house (12巷, 3弄, 5号), in either numerals.
-      const digits = asciiDigits(fold(place));
-      if (parts.includes('building, unit or room') || HAN_FLOOR.test(digits)) found(message.unitInPlace);
-      if (field.kind === 'place' && ((NUMBER.test(fold(place)) && parts.includes('street or place name')) || HAN_STREET_NUMBER.test(digits))) found(message.streetInPlace);
+      const folded = fold(place);
+      const numerals = asciiDigits(folded);
+      if (parts.includes('building, unit or room') || HAN_FLOOR.test(numerals)) found(message.unitInPlace);
+      if (field.kind === 'place' && ((NUMBER.test(folded) && parts.includes('street or place name')) || HAN_STREET_NUMBER.test(numerals))) found(message.streetInPlace);
     }
     if (field.kind !== 'code' && EMAIL.test(field.folded)) found(message.email);
     for (const who of PARTIES) {
@@ -295,6 +296,7 @@ const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
 const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+/** A floor (5楼, 13层) and a numbered house or lane (5号, 12巷, 3弄): in a product's name an amount, in a place an address. */
 const HAN_FLOOR = /\d\s*[楼层]/u;
 const HAN_STREET_NUMBER = /\d\s*[号巷弄]/u;
 /** A number written in digits (of any script; Han numerals name places too: 九龙城). */
