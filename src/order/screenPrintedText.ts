@@ -2,7 +2,8 @@
 // buyer's phone in `contents`, the room number as a routing code) is refused before a waybill exists.
 // Screened fields: parcel.contents, routingCode, a client waybillNo and, for international (non-CN)
 // addresses, city, region and postalCode of both parties (mainland-China divisions are checked against
-// the official table instead); and the order id, for phones only (below). A pure function of the
+// the official table instead); and the order id, never printed but kept and sent on, for phones, names
+// and streets (below). A pure function of the
 // validated order (names as sent, phones in E.164, addresses split); each finding is an issue at the
 // field's path whose message names the rule and the party, never the value or what matched.
 //
@@ -133,6 +134,8 @@ interface ScreenedField {
   joined?: true;
   /** What the place rule (5) reads, where it is not the text: a joined line's without its postal code. */
   place?: string;
+  /** Not on paper (the order id): no house numbers, no pieces (rule 7). */
+  unprinted?: true;
 }
 
 interface PartySecrets {
@@ -171,7 +174,7 @@ const message = {
 };
 
 export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
-  const issues = orderIdIssues(order);
+  const issues: ScreenIssue[] = [];
   const fields = screenedFields(order);
   if (fields.length === 0) return issues;
   const secrets = { sender: partySecrets(order.sender), recipient: partySecrets(order.recipient) };
@@ -201,12 +204,13 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
       // A house or room number is read in Han numerals too (一二〇三 is 1203).
-      const parts = new Set(s.street.filter(({ part, probe: p }) => probe(p, field) || (part === 'house number' && p.test(field.numerals))).map(({ part }) => part));
+      const street = field.unprinted ? s.street.filter(({ part }) => part !== 'house number') : s.street;
+      const parts = new Set(street.filter(({ part, probe: p }) => probe(p, field) || (part === 'house number' && p.test(field.numerals))).map(({ part }) => part));
       for (const part of parts) found(message.street(who, part));
     }
   }
   if (issues.length) return issues;
-  const printed = fields.filter((f) => !f.joined && f.path[0] !== 'waybillNo').map((f) => ({ path: f.path, digits: f.digits }));
+  const printed = fields.filter((f) => !f.joined && !f.unprinted && f.path[0] !== 'waybillNo').map((f) => ({ path: f.path, digits: f.digits }));
   if (order.parcel.weightKg !== undefined) printed.push({ path: ['parcel', 'weightKg'], digits: String(printedWeight(order.parcel.weightKg)).replace(/\D/g, '') });
   for (const who of PARTIES) {
     const { nationalDigits } = secrets[who];
@@ -242,26 +246,20 @@ export function printedWeight(kg: number): number {
   return Math.max(0.001, Math.round(kg * 1000) / 1000);
 }
 
-/**
- * The order id is the client's own reference and never printed, but it travels in answers, webhooks and
- * search URLs: a phone put there (an order system keyed by the buyer's number) is refused, from the
- * waybill number's 8 digits, as order ids are long numbers too.
- */
-function orderIdIssues(order: PrintedTextOrder): ScreenIssue[] {
-  const id = order.orderId;
-  if (id === undefined) return [];
-  return PARTIES.filter((who) => sharesPhoneDigits(id, order[who].phone, WAYBILL_NO_PHONE_RUN)).map((who) => ({ path: ['orderId'], message: message.phone(who, WAYBILL_NO_PHONE_RUN) }));
-}
-
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
-  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number; joined?: true; place?: string }) => {
+  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number; joined?: true; place?: string; unprinted?: true }) => {
     if (!text) return;
     const folded = fold(text);
     const digits = asciiDigits(folded);
     const { digitRun, units = false, phoneRun = PHONE_RUN, ...more } = rules;
     fields.push({ path, kind, digitRun, units, text, folded, numerals: digits, compact: compactFolded(folded), runs: runsIn(digits, DIGIT_RUN), digits: digits.replace(/\D/g, ''), phoneRun, ...more });
   };
+  // The order id is the client's own reference and never printed, but it travels in answers, webhooks and
+  // search URLs, and stays in the store after the order's data is shredded: a phone (from the waybill
+  // number's 8 digits, as order ids are long numbers too), a name or a street put there is refused. A house
+  // number is not looked for: 3 digits of an id meet one by chance.
+  add(['orderId'], order.orderId, 'code', { phoneRun: WAYBILL_NO_PHONE_RUN, unprinted: true });
   add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
   add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });
   // The carrier's number, long and chosen by the carrier: only the phone rule, from more digits.
@@ -376,12 +374,8 @@ function sharesDigits(run: string, phoneDigits: string, length: number): boolean
  * refuse it (rule 2), enough for an alert.
  */
 export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
-  return order.waybillNo !== undefined && PARTIES.some((who) => sharesPhoneDigits(order.waybillNo!, order[who].phone));
-}
-
-/** Whether text holds `run` (PHONE_RUN) or more digits in a row of a phone (E.164), read as the phone rule reads them. */
-function sharesPhoneDigits(text: string, phone: string, run = PHONE_RUN): boolean {
-  return sharesDigits(digitsOf(text), phone.replace(/\D/g, ''), run);
+  const waybillNo = order.waybillNo;
+  return waybillNo !== undefined && PARTIES.some((who) => sharesDigits(digitsOf(waybillNo), order[who].phone.replace(/\D/g, ''), PHONE_RUN));
 }
 
 /** Digits in a row of the part of a phone a masked number hides that, beside its last digits shown, give too much of it away. */

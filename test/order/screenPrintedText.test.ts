@@ -364,11 +364,14 @@ describe('printed free text screening', () => {
     expect(abroad({}, { region: 'TX', postalCode: '78701' })).toEqual([]);
   });
 
-  it("refuses an order id holding 8 digits in a row of a party's phone: it travels in answers, webhooks and URLs", () => {
+  it("refuses an order id holding 8 digits in a row of a party's phone, a name or a street: it travels in answers, webhooks and URLs", () => {
     const withId = (orderId: string) => screenPrintedText({ ...base, orderId }).map((i) => `${i.path.join('.')}: ${i.message}`);
     for (const id of ['13962584017', 'SO-139-6258-4017', 'TB8613962584']) expect(withId(id)).toEqual(["orderId: must not contain 8 or more digits in a row of the sender's phone number"]);
-    // Order ids are long numbers: 7 digits of a phone in one is chance, not a phone.
-    for (const id of ['SO-1', '2024060113962580000', '1396258']) expect(withId(id)).toEqual([]);
+    // Order ids are long numbers: 7 digits of a phone in one is chance, not a phone; and so is a house number.
+    for (const id of ['SO-1', '2024060113962580000', '1396258', 'SO-478']) expect(withId(id)).toEqual([]);
+    // A name or a street is no reference: the id stays in the store after the order's data is shredded.
+    expect(withId('欧阳晓岚-文三路店')).toEqual(["orderId: must not contain the sender's name or given name", "orderId: must not contain part of the sender's street address (a street or place name)"]);
+    expect(withId('SO-5幢2单元1102室')).toEqual(["orderId: must not contain part of the sender's street address (a building, unit or room)"]);
   });
 
   it('screens the international party fields only: CN city and district are checked divisions', () => {
