@@ -182,7 +182,7 @@ function loadClaims(
   return { list: checked.claims, summary: `checkpoints: ${checked.claims.length} agree (latest: record ${latest.seq} at ${latest.at}, ${latest.where})` };
 }
 
-/** time, actor, action, purpose, outcome, request id — tab-separated, '-' for absent fields. */
+/** time, actor, action, purpose, outcome, request id, detail (JSON: ids, codes, counts) — tab-separated, '-' for absent fields. */
 function recordLine(r: AuditRecord): string {
-  return [r.at, r.actor, r.action, r.purpose ?? '-', r.outcome, r.requestId ?? '-'].join('\t');
+  return [r.at, r.actor, r.action, r.purpose ?? '-', r.outcome, r.requestId ?? '-', r.detail ? JSON.stringify(r.detail) : '-'].join('\t');
 }

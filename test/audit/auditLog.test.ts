@@ -265,14 +265,14 @@ describe.each(STORE_BACKENDS)('waybill audit command on %s', (_name, backend) =>
     await t.close();
   });
 
-  it('waybill: one line per record with time, actor, action, purpose, outcome and request id', async () => {
+  it('waybill: one line per record with time, actor, action, purpose, outcome, request id and detail', async () => {
     const { t, log } = await fiftyRecords(backend);
     const { code, out } = await run(['waybill', 'ZT1002'], log);
     expect(code).toBe(0);
     const lines = out.split('\n');
     expect(lines).toHaveLength(10);
-    expect(lines[0]).toBe(['2026-11-23T10:00:02.000Z', 'courier:c2', 'scan', 'delivery', 'ok', 'req-2'].join('\t'));
-    expect(lines[1]).toBe(['2026-11-23T10:00:07.000Z', 'courier:c3', 'scan', 'delivery', 'limited', '-'].join('\t'));
+    expect(lines[0]).toBe(['2026-11-23T10:00:02.000Z', 'courier:c2', 'scan', 'delivery', 'ok', 'req-2', '-'].join('\t'));
+    expect(lines[1]).toBe(['2026-11-23T10:00:07.000Z', 'courier:c3', 'scan', 'delivery', 'limited', '-', '-'].join('\t'));
     expect(await run(['waybill', 'ZT9999'], log)).toEqual({ code: 1, out: 'no audit records for waybill ZT9999' });
     await t.close();
   });

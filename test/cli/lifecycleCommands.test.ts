@@ -117,6 +117,8 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
 
     const history = await run('audit', 'waybill', first!.waybillNo);
     expect(history.out.split('\n').map((l) => l.split('\t')[2])).toEqual(['print', 'event', 'event', 'purge']);
+    // The print names its job and copy codes (detail), for the investigator to follow.
+    expect(JSON.parse(history.out.split('\n')[0]!.split('\t')[6]!)).toMatchObject({ job: expect.any(String), codes: expect.any(String) });
     expect((await run('audit', 'verify')).out).toMatch(/audit log intact: \d+ records/);
   });
 
