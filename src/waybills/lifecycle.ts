@@ -102,7 +102,7 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
       event.type === 'correction'
         ? { at, actor: req.actor, action: 'correct', waybillNo: waybill.waybillNo, outcome: event.status, requestId: req.requestId, detail: { from: decided.from.status } }
         : { at, actor: req.actor, action: 'event', waybillNo: waybill.waybillNo, outcome: event.type, requestId: req.requestId, ...detailOf({ ...decided.detail, ...deviceOf(req) }) };
-    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor), deps.audit.chain([record]))) change = decided;
+    if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor, deps.relay !== undefined), deps.audit.chain([record]))) change = decided;
   }
   if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill!.id, type: event.type, at, outcome: 'ok' });
   if (deps.relay) await followRelay(deps.relay, waybill!.id, waybill!.createdAt, effect, now);
@@ -120,9 +120,12 @@ const detailOf = (detail: Record<string, string>) => (Object.keys(detail).length
  * again, which is worth a second pair of eyes. The alert is written with the correction, so a crash cannot
  * keep one without the other.
  */
-function reopened(change: EventChange, waybillNo: string, actor: string): NewAlert | undefined {
+function reopened(change: EventChange, waybillNo: string, actor: string, relay: boolean): NewAlert | undefined {
   if (change.type !== 'correction' || !CLOSED.has(change.from.status) || CLOSED.has(change.status)) return undefined;
-  return { at: change.at, kind: 'waybill_reopened', detail: `waybill ${waybillNo} corrected from ${change.from.status} to ${change.status} by ${actor}` };
+  // A cancel ended its relay numbers, which stay in quarantine (another buyer never gets them, nor this one
+  // back): its paper from now on shows the masked phone and the carrier's service line.
+  const numbers = relay && change.from.status === 'cancelled' ? '; its relay numbers ended with the cancel: labels printed from now on show the carrier service line' : '';
+  return { at: change.at, kind: 'waybill_reopened', detail: `waybill ${waybillNo} corrected from ${change.from.status} to ${change.status} by ${actor}${numbers}` };
 }
 
 async function liveWaybill(store: WaybillStore, waybillNo: string, courier?: Courier): Promise<WaybillRecord> {

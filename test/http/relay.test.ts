@@ -106,9 +106,12 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     return { to: `+86${m[1]}${m[2]}${m[3]}`, ext: m[4]! };
   };
   const resolve = (i: number, from?: string) => post('/v1/relay/resolve', { ...relayOf(i), ...(from ? { from } : {}) });
-  const event = async (i: number, type: string) => {
+  const event = async (i: number, type: string | Record<string, string>) => {
     const { recordWaybillEvent } = await import('../../src/waybills/lifecycle');
-    return recordWaybillEvent({ store, audit, retentionGraceDays: 7, relay, now: () => clock.now }, { waybillNo: printed[i].waybillNo, event: { type } as never, actor: 'test' });
+    return recordWaybillEvent(
+      { store, audit, retentionGraceDays: 7, relay, now: () => clock.now },
+      { waybillNo: printed[i].waybillNo, event: (typeof type === 'string' ? { type } : type) as never, actor: 'test' },
+    );
   };
   /** What a courier's handheld is told to dial after scanning order i's QR: the shown number and its dialable parts. */
   const scanPhone = async (i: number) => {
@@ -231,6 +234,10 @@ describe('relay numbers', () => {
 
       await w.event(1, 'cancelled');
       expect((await w.resolve(1)).body.reason).toBe('expired');
+      // Cancelled by mistake and corrected: its numbers stay ended, and the alert says what its paper shows now.
+      await w.event(1, { type: 'correction', status: 'printed', reason: 'test' });
+      expect((await w.resolve(1)).body.reason).toBe('expired');
+      expect((await w.store.listAlerts({ kind: 'waybill_reopened', limit: 1 }))[0]!.detail).toMatch(/; its relay numbers ended with the cancel: labels printed from now on show the carrier service line$/);
       w.clock.now = new Date(w.clock.now.getTime() + 91 * DAY);
       expect((await w.resolve(1)).body.reason).toBe('unknown'); // quarantine over: the slot is free again
     } finally {
