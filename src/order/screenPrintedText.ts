@@ -15,7 +15,8 @@
 // Rules:
 // 1. digit run: parcel.contents, an international city or region hold no run of 6 or more digits, a
 //    routingCode or postalCode none of 11 (a mobile number's length; no postal code is as long). A run
-//    is digits with anything but letters between them (spaces, hyphens, dots, slashes, brackets…):
+//    is digits with anything but letters between them (spaces, hyphens, dots, slashes, brackets…), but
+//    for the signs of sizes and specs (*, +, ×: "30*20*15cm", "12+256G" are no runs of 6):
 //    "139 6258 4017", "(139)6258/4017" and "2024-06-01" are runs of 11, 11 and 8 digits; digits of
 //    every script count (full-width, circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七
 //    is a phone number, and so is 幺三九六两五八四洞幺拐 as said over a phone line).
@@ -57,7 +58,10 @@
 //    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7, and the
 //      last of them on its own: the room of 1-2-301; units in a row too: 3栋2单元1203室 is 3-2-1203)
 //      as a whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g,
-//      100 ml, 200 件 are amounts).
+//      100 ml, 200 件 are amounts), also in Han numerals (四七八); not looked for in a code that is a
+//      number of its own (order id, a routing code with letters, postal code and the area line), where
+//      3 digits meet one by chance.
+//    A party's own city or region may hold the district its street is named after (铜锣湾 of 铜锣湾道).
 // 5. place: an international city, region or postal code holds no building, unit or room (anyone's: a
 //    place is printed, a room is an address), a city or region no street with a number ("88 Testing
 //    Road", 示例路66号), and no screened field but the codes an e-mail address, also as typed around a
@@ -76,7 +80,7 @@
 
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { bareName, hanSurnameLength, nameSegments } from './nameParts';
-import { streetParts, type StreetPart } from './streetParts';
+import { streetParts, type StreetPart, type StreetPartProbe } from './streetParts';
 import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
 import type { ChineseAddress, InternationalAddress } from './addressSchema';
 import { postalArea } from './postalArea';
@@ -134,8 +138,14 @@ interface ScreenedField {
   joined?: true;
   /** What the place rule (5) reads, where it is not the text: a joined line's without its postal code. */
   place?: string;
-  /** Not on paper (the order id): no house numbers, no pieces (rule 7). */
+  /** Not on paper (the order id): no pieces (rule 7). */
   unprinted?: true;
+  /**
+   * A code that is a number of its own (order id, a routing code with letters, postal code, and the area
+   * line that prints the postal area): 3 digits of it meet a house number by chance, so house numbers are
+   * not looked for there.
+   */
+  noHouseNumbers?: true;
 }
 
 interface PartySecrets {
@@ -147,7 +157,7 @@ interface PartySecrets {
   names: Probe[];
   /** Given names as alphabetic words (each with its spellings); in place fields only two or more count. */
   nameWords: Probe[][];
-  street: { part: StreetPart; probe: Probe }[];
+  street: StreetPartProbe[];
 }
 
 const DIGIT_RUN_MIN = 6;
@@ -204,7 +214,10 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
       const words = s.nameWords.filter((spellings) => spellings.some((p) => probe(p, field))).length;
       if (s.names.some((p) => probe(p, field)) || words >= (field.kind === 'place' ? 2 : 1)) found(message.name(who));
       // A house or room number is read in Han numerals too (一二〇三 is 1203).
-      const street = field.unprinted ? s.street.filter(({ part }) => part !== 'house number') : s.street;
+      // A party's own city or region may name the district a street of theirs is named after (铜锣湾 of
+      // 铜锣湾道): that district is what the place prints anyway.
+      const own = field.kind === 'place' && field.path[0] === who;
+      const street = s.street.filter(({ part, area }) => !(part === 'house number' && field.noHouseNumbers) && !(area && own));
       const parts = new Set(street.filter(({ part, probe: p }) => probe(p, field) || (part === 'house number' && p.test(field.numerals))).map(({ part }) => part));
       for (const part of parts) found(message.street(who, part));
     }
@@ -248,7 +261,12 @@ export function printedWeight(kg: number): number {
 
 function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   const fields: ScreenedField[] = [];
-  const add = (path: (string | number)[], text: string | undefined, kind: FieldKind, rules: { digitRun?: number; units?: boolean; phoneRun?: number; joined?: true; place?: string; unprinted?: true }) => {
+  const add = (
+    path: (string | number)[],
+    text: string | undefined,
+    kind: FieldKind,
+    rules: { digitRun?: number; units?: boolean; phoneRun?: number; joined?: true; place?: string; unprinted?: true; noHouseNumbers?: true },
+  ) => {
     if (!text) return;
     const folded = fold(text);
     const digits = asciiDigits(folded);
@@ -259,9 +277,11 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
   // search URLs, and stays in the store after the order's data is shredded: a phone (from the waybill
   // number's 8 digits, as order ids are long numbers too), a name or a street put there is refused. A house
   // number is not looked for: 3 digits of an id meet one by chance.
-  add(['orderId'], order.orderId, 'code', { phoneRun: WAYBILL_NO_PHONE_RUN, unprinted: true });
+  add(['orderId'], order.orderId, 'code', { phoneRun: WAYBILL_NO_PHONE_RUN, unprinted: true, noHouseNumbers: true });
   add(['parcel', 'contents'], order.parcel.contents, 'contents', { digitRun: DIGIT_RUN_MIN });
-  add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN });
+  // A sort code with letters (571-B49) meets a house number by chance; one of numbers alone (1102, 2-1102)
+  // is a room or house mapped there by mistake.
+  add(['routingCode'], order.routingCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN, ...(order.routingCode && /\p{L}/u.test(order.routingCode) ? { noHouseNumbers: true as const } : {}) });
   // The carrier's number, long and chosen by the carrier: only the phone rule, from more digits.
   add(['waybillNo'], order.waybillNo, 'code', { phoneRun: WAYBILL_NO_PHONE_RUN });
   for (const who of PARTIES) {
@@ -271,7 +291,9 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
     const intl = a as InternationalAddress;
     add([who, 'address', 'city'], intl.city, 'place', { digitRun: DIGIT_RUN_MIN, units: true });
     add([who, 'address', 'region'], intl.region, 'place', { digitRun: DIGIT_RUN_MIN, units: true });
-    add([who, 'address', 'postalCode'], intl.postalCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN, units: true });
+    // A UK-style postcode in its own form holds no unit, though its area may read as one (RM1 3ER: Romford).
+    const postcode = intl.postalCode && UK_STYLE.has(intl.country) && UK_POSTCODE.test(intl.postalCode.trim());
+    add([who, 'address', 'postalCode'], intl.postalCode, 'code', { digitRun: CODE_DIGIT_RUN_MIN, noHouseNumbers: true, ...(postcode ? {} : { units: true }) });
   }
   // The area line prints them side by side ("Austin 139 62584"): a phone or a name split between them is
   // whole there. Checked after the parts.
@@ -281,7 +303,7 @@ function screenedFields(order: PrintedTextOrder): ScreenedField[] {
     const intl = a as InternationalAddress;
     const place = [intl.city, intl.region].filter(Boolean).join(' ');
     const line = [place, intl.postalCode && postalArea(intl.country, intl.postalCode)].filter(Boolean).join(' ');
-    add([who, 'address'], line, 'place', { digitRun: CODE_DIGIT_RUN_MIN, units: true, joined: true, place });
+    add([who, 'address'], line, 'place', { digitRun: CODE_DIGIT_RUN_MIN, units: true, joined: true, place, noHouseNumbers: true });
   }
   return fields;
 }
@@ -293,7 +315,11 @@ function probe(p: Probe, field: ScreenedField): boolean {
 const SPACELESS = /^[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}]/u;
 const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
-const DIGIT_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+/** Digits with anything but letters between them, and but the signs of sizes and specs (30*20*15, 12+256G, 3×4). */
+const DIGIT_RUN = /\d(?:[^\p{L}\p{N}*+×]*\d)*/gu;
+/** Countries whose postcodes are written the UK's way, and that way (outward code, space, inward code). */
+const UK_STYLE: ReadonlySet<string> = new Set(['GB', 'GG', 'JE', 'IM']);
+const UK_POSTCODE = /^[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}$/i;
 /** A floor (5楼, 13层) and a numbered house or lane (5号, 12巷, 3弄): in a product's name an amount, in a place an address. */
 const HAN_FLOOR = /\d\s*[楼层]/u;
 const HAN_STREET_NUMBER = /\d\s*[号巷弄]/u;

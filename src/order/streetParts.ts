@@ -139,18 +139,30 @@ const HAN_UNITS = '克|千克|公斤|斤|毫升|升|厘米|毫米|米|件|个|�
 const QUANTITY_AFTER = `(?!\\s*(?:(?:${LATIN_UNITS})(?!${WORD_CHAR})|${HAN_UNITS}))`;
 const NUMBER_GROUPS = /\d+(?:[-\u2010-\u2015/]\d+)*/g;
 
-export function streetParts(text: string): { part: StreetPart; probe: Probe }[] {
-  const parts: { part: StreetPart; probe: Probe }[] = [];
-  const add = (part: StreetPart, probe: Probe) => parts.push({ part, probe });
+/**
+ * A part of a street text and the probe that finds it. `area`: a place name that a longer street name is
+ * made of (铜锣湾 of 铜锣湾道, 九龙城 of 九龙城道), which is also the district a city field names.
+ */
+export interface StreetPartProbe {
+  part: StreetPart;
+  probe: Probe;
+  area?: true;
+}
+
+export function streetParts(text: string): StreetPartProbe[] {
+  const parts: StreetPartProbe[] = [];
+  const add = (part: StreetPart, probe: Probe, area?: true) => parts.push({ part, probe, ...(area ? { area } : {}) });
   const folded = fold(text);
 
   // Han place names: the place word and the characters before it in the same run.
   for (const [run] of folded.matchAll(HAN_RUN)) {
-    for (const m of run.matchAll(HAN_PLACE_WORD)) {
+    const words = [...run.matchAll(HAN_PLACE_WORD)];
+    words.forEach((m, i) => {
       const start = Math.max(0, m.index - HAN_NAME_CHARS);
-      if (m.index - start < 1 || m.index + m[0].length - start < 3) continue;
-      add('street or place name', literalProbe('compact', run.slice(start, m.index + m[0].length)));
-    }
+      if (m.index - start < 1 || m.index + m[0].length - start < 3) return;
+      const end = m.index + m[0].length;
+      add('street or place name', literalProbe('compact', run.slice(start, end)), words[i + 1]?.index === end ? true : undefined);
+    });
   }
 
   // Han units: 5幢, 2单元, 1102室, b座, 三单元 (a Han-numeral id must make 3 characters with its word), each

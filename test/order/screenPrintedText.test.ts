@@ -210,7 +210,8 @@ describe('printed free text screening', () => {
     refused('contents', '478', sender);
     refused('contents', '第478号', sender);
     refused('contents', 'No. 425', recipient);
-    refused('routingCode', 'R-425', recipient);
+    refused('routingCode', '425', recipient); // a routing code of numbers alone: a house or room mapped there
+    passes('routingCode', 'R-425'); // a sort code with letters meets 3 digits of a house number by chance
     // In Han numerals too: 四七八 and 一一〇二 (the sender's room 1102).
     refused('contents', '四七八', sender);
     refused('contents', '房号一一〇二', sender);
@@ -318,6 +319,23 @@ describe('printed free text screening', () => {
     for (const text of ['Apt 3407', 'Room 5', 'Flat 8C', 'Rm 1203']) refused('postalCode', text, unit);
     for (const text of ['Seoul', 'Paris 16e', 'District 7', 'Bat Yam', 'Saint-Étienne']) passes('city', text);
     for (const text of ['SW1A 1AA', 'K1A 0B1', '94105-1234']) passes('postalCode', text);
+  });
+
+  it('lets real addresses and products through: a district named like its road, a postal area like a house number, sizes and specs', () => {
+    const to = (address: Record<string, string>, contents = '服装') => {
+      const o = structuredClone(base);
+      o.recipient.address = { ...address } as unknown as typeof o.recipient.address;
+      o.parcel.contents = contents;
+      return messagesOf(o);
+    };
+    // Hong Kong writes 銅鑼灣 for the district and 銅鑼灣道 for its road: the district prints, as it should.
+    const hk = { country: 'HK', city: '銅鑼灣', line1: '銅鑼灣道 81 號' };
+    expect(to(hk)).toEqual([]);
+    expect(to(hk, '銅鑼灣')).toEqual(["must not contain part of the recipient's street address (a street or place name)"]); // not in the contents
+    expect(to({ country: 'TW', city: '台北市', postalCode: '10613', line1: '中山北路二段 106 號' })).toEqual([]); // the area 106 is no house
+    expect(to({ country: 'GB', city: 'Romford', postalCode: 'RM1 3ER', line1: '12 Test Street' })).toEqual([]); // RM1 is no room
+    expect(to({ country: 'GB', city: 'Romford', postalCode: 'Apt 4B', line1: '12 Test Street' })).toEqual([expect.stringMatching(/^must not contain a building, unit or room/)]);
+    for (const contents of ['小米14 12+256G', '纸箱 27*36*27cm', '螺丝 M6*16 100个', '相框 30×40×2']) expect(messagesOf({ ...base, parcel: { ...base.parcel, contents } })).toEqual([]);
   });
 
   it('refuses a floor, room or numbered lane in a place as written in Taiwan, Macao and abroad', () => {
