@@ -27,9 +27,9 @@ export class SqlStationRepository implements StationStore {
 
   async recordArrival(waybillId: string, change: EventChange, arrival: { stationId: string; day: string; shelf: Shelf }): Promise<string | undefined> {
     const { db } = this.d;
+    const { outbox } = this;
     for (let tries = 1; ; tries++) {
       try {
-        const { outbox } = this;
         return await this.d.transaction(function* () {
           const { changes } = yield* step(
             db

@@ -362,13 +362,13 @@ export class SqlWaybillRepository implements WaybillStore {
   ): Promise<void> {
     const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer } = run;
     const { db, dialect } = this.d;
+    const { outbox } = this;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
     const rows = newWaybillRows(waybills, onPaper);
     const created = new Set(waybills.map((w) => w.id));
     const reprinted = [...onPaper].filter((id) => !created.has(id));
     try {
-      const { outbox } = this;
       await this.d.transaction(function* () {
         if (leaseId !== undefined) {
           // The run's lease ends with its save, and its relay bindings stop being provisional; a lease
