@@ -219,7 +219,9 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     if (req.batch) job.batch = summary.waybills.map((w) => ({ orderIndex: w.orderIndex, waybillId: w.id, ...(w.warnings ? { warnings: w.warnings } : {}) }));
     saved = savedTrail(deps.audit, job.id, trail, trailEntry);
     const answer = req.answer?.(summary);
-    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...savedRun(saved), ...(answer ? { answer } : {}) });
+    // The print's alerts commit with it: a crash cannot keep the print and lose what it should have raised.
+    const raised = alertsOfJob(job.id, alerts).map((alert) => ({ at: job.createdAt, ...alert }));
+    await deps.store.savePrintJob(job, waybills, copies, { leaseId: lease?.id, keepLease: !!req.output, staged, ...savedRun(saved), ...(answer ? { answer } : {}), ...(raised.length ? { alerts: raised } : {}) });
   } catch (e) {
     // Nothing of a failed print stays bound: its numbers were never on a recorded label, though a streamed
     // print's pages already out keep theirs in quarantine. The lease goes even if the release failed: the
@@ -234,7 +236,6 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
     if (req.clientId && e instanceof UniqueViolation && e.what === 'order id') await refuseKnownOrderIds(deps.store, req.clientId, summary.waybills, req.source);
     throw e;
   }
-  for (const alert of alertsOfJob(job.id, alerts)) await deps.store.recordAlert({ at: job.createdAt, ...alert });
   // Saved, the records (sealed orders, copy codes) are garbage: the trail needs each number and piece count.
   waybills.length = 0;
   copies.length = 0;

@@ -358,9 +358,9 @@ export class SqlWaybillRepository implements WaybillStore {
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer } = {},
+    run: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer; alerts?: readonly NewAlert[] } = {},
   ): Promise<void> {
-    const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer } = run;
+    const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer, alerts = [] } = run;
     const { db, dialect } = this.d;
     const { outbox } = this;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
@@ -429,6 +429,7 @@ export class SqlWaybillRepository implements WaybillStore {
         // A long trail is kept to be appended after the save (AuditLog.appendPending), never lost to a crash.
         if (pending?.length) yield* keepPendingSteps(db, job.id, pending);
         if (answer) yield* step(completion(db, answer));
+        for (const alert of alerts) yield* insertAlert(db, outbox, alert);
         // Last, so that the audit head is held only until the commit.
         if (trail) yield* appendSteps(trail);
       });

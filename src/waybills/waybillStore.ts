@@ -221,13 +221,13 @@ export interface WaybillStore {
    * throws `unavailable` (nothing saved) when the lease was swept as a dead run's. With `trail`, the
    * print's audit records are appended in the same transaction: saved and audited, or neither. With
    * `claimed`, the print numbers the run claimed under its lease (claimPrintNo) are let go in the same
-   * transaction, as its copies now hold them. With `answer`, an idempotent create's answer is kept in it too.
+   * transaction, as its copies now hold them. With `answer`, an idempotent create's answer is kept in it too, and so are the print's `alerts`.
    */
   savePrintJob(
     job: PrintJobRecord,
     waybills: WaybillRecord[],
     copies: CopyPrintRecord[],
-    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer },
+    run?: { leaseId?: string; keepLease?: boolean; staged?: boolean; claimed?: boolean; trail?: AuditChain; pending?: readonly string[]; answer?: KeptAnswer; alerts?: readonly NewAlert[] },
   ): Promise<void>;
   /**
    * A running print's new waybills and their first copies, written under its lease and visible nowhere

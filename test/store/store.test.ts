@@ -101,12 +101,16 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     await t.close();
   });
 
-  it('is all or nothing: a duplicate waybill number saves no part of the job', async () => {
+  it('is all or nothing: a duplicate waybill number saves no part of the job, nor its alerts', async () => {
     const t = await backend.open();
     const { store } = t.stores;
-    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009')], []);
-    await expect(store.savePrintJob(job('j2'), [waybill('w2', 'ZT2000000000008'), waybill('w3', 'ZT1000000000009')], [])).rejects.toEqual(new UniqueViolation('waybill number'));
+    const alert = (detail: string) => ({ at: '2026-11-23T10:00:00.000Z', kind: 'relay_unavailable', detail });
+    await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009')], [], { alerts: [alert('print job j1: saved')] });
+    await expect(store.savePrintJob(job('j2'), [waybill('w2', 'ZT2000000000008'), waybill('w3', 'ZT1000000000009')], [], { alerts: [alert('print job j2: not saved')] })).rejects.toEqual(
+      new UniqueViolation('waybill number'),
+    );
     expect(await store.waybillNoExists('ZT2000000000008')).toBe(false);
+    expect((await store.listAlerts({ kind: 'relay_unavailable', limit: 10 })).map((a) => a.detail)).toEqual(['print job j1: saved']);
     await store.savePrintJob(job('j3'), [waybill('w4', 'ZT3000000000007', { clientId: 'acme', orderId: 'SO-1' })], []);
     await expect(store.savePrintJob(job('j4'), [waybill('w5', 'ZT4000000000006', { clientId: 'acme', orderId: 'SO-1' })], [])).rejects.toEqual(new UniqueViolation('order id'));
     await expect(store.savePrintJob(job('j5'), [], [{ copyCode: 'ABCD-EFGH', jobId: 'j5', waybillId: 'w1', copy: 'courier', printNo: 1 }, { copyCode: 'ABCD-EFGH', jobId: 'j5', waybillId: 'w1', copy: 'office', printNo: 1 }])).rejects.toEqual(new UniqueViolation('generated identifier'));
