@@ -16,7 +16,8 @@
 // 1. digit run: parcel.contents, an international city or region hold no run of 6 or more digits, a
 //    routingCode or postalCode none of 11 (a mobile number's length; no postal code is as long). A run
 //    is digits with anything but letters between them (spaces, hyphens, dots, slashes, brackets…), but
-//    for the signs of sizes and specs (*, +, ×: "30*20*15cm", "12+256G" are no runs of 6):
+//    for the signs of sizes and specs (*, +, ×: "30*20*15cm", "12+256G" are no runs of 6; a mainland
+//    mobile number is still refused written with them, "177*1234*5678"):
 //    "139 6258 4017", "(139)6258/4017" and "2024-06-01" are runs of 11, 11 and 8 digits; digits of
 //    every script count (full-width, circled, Arabic-Indic, Devanagari, and Han: 一三九六二五八四零一七
 //    is a phone number, and so is 幺三九六两五八四洞幺拐 as said over a phone line).
@@ -80,10 +81,11 @@
 
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { bareName, hanSurnameLength, nameSegments } from './nameParts';
-import { streetParts, type StreetPart, type StreetPartProbe } from './streetParts';
+import { arabicOf, streetParts, type StreetPart, type StreetPartProbe } from './streetParts';
 import { chars, compact, compactFolded, escape, fold, literalProbe, patternProbe, wholeWord, type Probe } from './textProbes';
 import type { ChineseAddress, InternationalAddress } from './addressSchema';
 import { postalArea } from './postalArea';
+import { simplified } from './simplified';
 
 export interface ScreenIssue {
   path: (string | number)[];
@@ -172,9 +174,10 @@ const WAYBILL_NO_PHONE_RUN = 8;
 
 const message = {
   digitRun: (run: number) => `must not contain ${run} or more digits in a row (anything but letters between digits counts as none)`,
+  mobile: 'must not contain a mobile phone number',
   phone: (who: Who, run: number) => `must not contain ${run} or more digits in a row of the ${who}'s phone number`,
   pieces: (who: Who, others: string[]) =>
-    `must not hold${others.length ? `, with ${others.join(' and ')},` : ''} ${PHONE_RUN} or more digits of the ${who}'s phone number (in pieces of ${PHONE_PIECE} or more in a row)`,
+    `must not hold${others.length ? `, with ${others.join(' and ')},` : ''} ${PHONE_RUN} or more digits of the ${who}'s phone number (in pieces of 3 or more, in any order)`,
   name: (who: Who) => `must not contain the ${who}'s name or given name`,
   street: (who: Who, part: StreetPart) => `must not contain part of the ${who}'s street address (a ${part})`,
   unitInPlace: 'must not contain a building, unit or room: it belongs in line1 or line2, which are never printed',
@@ -194,6 +197,8 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     const found = (msg: string) => issues.push({ path: field.path, message: field.joined ? msg + message.joined : msg });
     const { digitRun } = field;
     if (digitRun !== undefined && field.runs.some((r) => r.length >= digitRun)) found(message.digitRun(digitRun));
+    // Anyone's mobile number, also written with the signs that break a run (177*1234*5678).
+    else if (digitRun !== undefined && runsIn(field.numerals, MOBILE_RUN).some((r) => MOBILE.test(r))) found(message.mobile);
     // A place is printed: whosever room or mailbox it holds, that is a person's address, not a place; and
     // so is a street with a number ("88 Testing Road", 示例路66号), where a place word alone names places
     // (九龙城, 铜锣湾, 北海道).
@@ -223,30 +228,36 @@ export function screenPrintedText(order: PrintedTextOrder): ScreenIssue[] {
     }
   }
   if (issues.length) return issues;
-  const printed = fields.filter((f) => !f.joined && !f.unprinted && f.path[0] !== 'waybillNo').map((f) => ({ path: f.path, digits: f.digits }));
-  if (order.parcel.weightKg !== undefined) printed.push({ path: ['parcel', 'weightKg'], digits: String(printedWeight(order.parcel.weightKg)).replace(/\D/g, '') });
+  const printed = fields.filter((f) => !f.joined && !f.unprinted).map((f) => ({ path: f.path, numerals: f.numerals }));
+  if (order.parcel.weightKg !== undefined) printed.push({ path: ['parcel', 'weightKg'], numerals: String(printedWeight(order.parcel.weightKg)) });
   for (const who of PARTIES) {
     const { nationalDigits } = secrets[who];
     const shown = new Set<number>();
-    const holding = printed.filter((f) => phonePieces(f.digits, nationalDigits, shown));
-    if (shown.size >= PHONE_RUN)
+    const holding = printed.filter((f) => phonePieces(f.numerals, nationalDigits, shown));
+    // The carrier's number alone is chance (rule 2 reads it from 8, and the print alerts); with a piece
+    // the integrator wrote beside it, the label spells the phone.
+    if (shown.size >= PHONE_RUN && holding.some((f) => f.path[0] !== 'waybillNo'))
       issues.push({ path: holding[0]!.path, message: message.pieces(who, holding.slice(1).map((f) => f.path.join('.'))) });
   }
   return issues;
 }
 
-/** Pieces shorter than this are left to chance: 3 digits of a phone turn up in 1 of some 100 numbers. */
-const PHONE_PIECE = 4;
-
-/** Adds the places in a national number of the pieces (PHONE_PIECE or more digits in a row of it) that `digits` holds; whether there were any. */
-function phonePieces(digits: string, national: string, into: Set<number>): boolean {
+/**
+ * Adds the places in a national number of the pieces of it that text (folded, ASCII digits) holds, in any
+ * order: a group of exactly 3 digits standing alone ("017*840*625*139"), and any 4 digits in a row; whether
+ * there were any. Shorter pieces are left to chance: 2 digits of a phone are in most numbers.
+ */
+function phonePieces(numerals: string, national: string, into: Set<number>): boolean {
   let any = false;
-  for (let i = 0; i + PHONE_PIECE <= digits.length; i++) {
-    const piece = digits.slice(i, i + PHONE_PIECE);
+  const mark = (piece: string) => {
     for (let at = national.indexOf(piece); at >= 0; at = national.indexOf(piece, at + 1)) {
-      for (let k = at; k < at + PHONE_PIECE; k++) into.add(k);
+      for (let k = at; k < at + piece.length; k++) into.add(k);
       any = true;
     }
+  };
+  for (const group of numerals.match(/\d+/g) ?? []) {
+    if (group.length === 3) mark(group);
+    for (let i = 0; i + 4 <= group.length; i++) mark(group.slice(i, i + 4));
   }
   return any;
 }
@@ -317,6 +328,9 @@ const HAN_OR_HANGUL = /^[\p{Script=Han}\p{Script=Hangul}]/u;
 
 /** Digits with anything but letters between them, and but the signs of sizes and specs (30*20*15, 12+256G, 3×4). */
 const DIGIT_RUN = /\d(?:[^\p{L}\p{N}*+×]*\d)*/gu;
+/** Digits with anything but letters between them, the signs of sizes included, and a mainland mobile number in them. */
+const MOBILE_RUN = /\d(?:[^\p{L}\p{N}]*\d)*/gu;
+const MOBILE = /1[3-9]\d{9}/;
 /** Countries whose postcodes are written the UK's way, and that way (outward code, space, inward code). */
 const UK_STYLE: ReadonlySet<string> = new Set(['GB', 'GG', 'JE', 'IM']);
 const UK_POSTCODE = /^[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}$/i;
@@ -356,9 +370,19 @@ const HAN_DIGIT_VALUE: Record<string, string> = {
 };
 const HAN_DIGITS = new RegExp(`[${Object.keys(HAN_DIGIT_VALUE).join('')}]`, 'gu');
 
-/** Folded text with the digits of every script (and Han ones) written as ASCII digits. */
+/**
+ * A Han number counted with 十, 百 or 千 (四百七十八, 二十, 十二), holding at least one digit: 十, 百 or 千 alone
+ * are words (十全, 百草, 千岛湖).
+ */
+const HAN_COUNTED = /[零〇一二三四五六七八九两]*[十百千][零〇一二三四五六七八九两十百千]*/gu;
+const HAN_COUNTED_DIGIT = /[一二三四五六七八九两]/u;
+
+/** Folded text with the digits of every script (and Han ones, counted ones too) written as ASCII digits. */
 function asciiDigits(folded: string): string {
-  return folded.replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d).replace(DECIMAL_DIGIT, (d) => String(decimalValue(d)));
+  return folded
+    .replace(HAN_COUNTED, (n) => (HAN_COUNTED_DIGIT.test(n) ? (arabicOf(n) ?? n) : n))
+    .replace(HAN_DIGITS, (d) => HAN_DIGIT_VALUE[d] ?? d)
+    .replace(DECIMAL_DIGIT, (d) => String(decimalValue(d)));
 }
 
 /** The digit runs `pattern` finds, with what stands between their digits removed. */
@@ -404,19 +428,19 @@ export function waybillNoNearPhone(order: PrintedTextOrder): boolean {
   return waybillNo !== undefined && PARTIES.some((who) => sharesDigits(digitsOf(waybillNo), order[who].phone.replace(/\D/g, ''), PHONE_RUN));
 }
 
-/** Digits in a row of the part of a phone a masked number hides that, beside its last digits shown, give too much of it away. */
-const HIDDEN_RUN = 4;
-
 /**
- * Whether printed text, beside a masked phone that shows its last `shownLast` digits, would give the phone
- * away: 6 digits in a row of it anywhere (the phone rule's), or 4 of the digits the mask hides ("货号 6258"
- * under *******4017 leaves only the 3-digit prefix of 11 hidden; "联系 13962" 2).
+ * Whether printed texts, beside a masked phone that shows its last `shownLast` digits, would give the phone
+ * away: when their pieces of it (phonePieces: 3 digits standing alone, 4 in a row, in any order) leave
+ * fewer than 6 of the digits the mask hides unprinted ("货号 6258" under *******4017 leaves 3 of 7;
+ * "联系 139" 4).
  */
-export function exposesPhone(text: string, phone: string, shownLast = 4): boolean {
-  const digits = phone.replace(/\D/g, '');
-  const hidden = digits.slice(0, digits.length - shownLast);
-  const found = digitsOf(text);
-  return sharesDigits(found, digits, PHONE_RUN) || sharesDigits(found, hidden, HIDDEN_RUN);
+export function exposesPhone(texts: readonly string[], phone: string, shownLast = 4): boolean {
+  const national = nationalNumber(phone);
+  const hidden = national.length - shownLast;
+  const shown = new Set<number>();
+  for (const text of texts) phonePieces(asciiDigits(fold(text)), national, shown);
+  const hiddenShown = [...shown].filter((k) => k < hidden).length;
+  return hiddenShown > 0 && hidden - hiddenShown < PHONE_RUN;
 }
 
 /** Every digit of a text, of any script, in order: what the phone rules read. */
@@ -435,7 +459,8 @@ const NAME_PARTICLES: ReadonlySet<string> = new Set(['los', 'las', 'del', 'dos',
 /** The name as sent and without its titles and notes (王女士 → 王, 测试某某先生 → 测试某某): both are screened. */
 function nameProbes(name: string): Pick<PartySecrets, 'names' | 'nameWords'> {
   const probes = { names: [] as Probe[], nameWords: [] as Probe[][] };
-  for (const form of new Set([name, bareName(name)])) addNameProbes(form, probes);
+  // Simplified first, so a traditional compound surname (歐陽) is found as one and its given name (曉嵐) is what is looked for.
+  for (const form of new Set([name, bareName(name)].map(simplified))) addNameProbes(form, probes);
   return probes;
 }
 

@@ -7,6 +7,8 @@ export type StreetPart = 'street or place name' | 'building, unit or room' | 'ho
 
 const HAN_RUN = /\p{Script=Han}+/gu;
 const HAN_PLACE_WORD = /胡同|广场|大厦|大楼|中心|花园|小区|公寓|新村|家园|大道|大街|路|街|道|巷|弄|园|苑|村|城|庄|坊|湾|府|汇|阁|邸/gu;
+/** The place words of roads: a place name right before one (铜锣湾 of 铜锣湾道) is the district the road is named after. */
+const ROAD_WORD = /^(?:大道|大街|路|街|道|巷|弄)$/u;
 /** Han characters of a place's name taken before its place word: enough to name it, few enough to catch a shortened name. */
 const HAN_NAME_CHARS = 2;
 
@@ -22,7 +24,7 @@ const HAN_POWERS: Record<string, number> = { 十: 10, 百: 100, 千: 1000 };
 const HAN_DIGITS_IN_ORDER = '零一二三四五六七八九';
 
 /** A Han numeral as Arabic digits: read digit by digit (一二零三) or counted (一千二百零三, 十二). */
-function arabicOf(han: string): string | undefined {
+export function arabicOf(han: string): string | undefined {
   const letters = [...han];
   if (!letters.some((c) => c in HAN_POWERS)) return letters.map((c) => HAN_DIGIT_VALUES[c] ?? '').join('') || undefined;
   let total = 0;
@@ -140,8 +142,8 @@ const QUANTITY_AFTER = `(?!\\s*(?:(?:${LATIN_UNITS})(?!${WORD_CHAR})|${HAN_UNITS
 const NUMBER_GROUPS = /\d+(?:[-\u2010-\u2015/]\d+)*/g;
 
 /**
- * A part of a street text and the probe that finds it. `area`: a place name that a longer street name is
- * made of (铜锣湾 of 铜锣湾道, 九龙城 of 九龙城道), which is also the district a city field names.
+ * A part of a street text and the probe that finds it. `area`: a place name that a road's name is made of
+ * (铜锣湾 of 铜锣湾道, 九龙城 of 九龙城道), which is also the district a city field names.
  */
 export interface StreetPartProbe {
   part: StreetPart;
@@ -161,7 +163,8 @@ export function streetParts(text: string): StreetPartProbe[] {
       const start = Math.max(0, m.index - HAN_NAME_CHARS);
       if (m.index - start < 1 || m.index + m[0].length - start < 3) return;
       const end = m.index + m[0].length;
-      add('street or place name', literalProbe('compact', run.slice(start, end)), words[i + 1]?.index === end ? true : undefined);
+      const next = words[i + 1];
+      add('street or place name', literalProbe('compact', run.slice(start, end)), next?.index === end && ROAD_WORD.test(next[0]) ? true : undefined);
     });
   }
 

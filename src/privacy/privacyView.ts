@@ -149,7 +149,7 @@ function phonesGivenAway(facts: WaybillFacts, lang: Lang): Record<'sender' | 're
   const exposed = (who: 'sender' | 'recipient') => {
     // As many digits as the copies show at most: a short number's mask shows fewer than 4 (maskPhone.ts).
     const shownLast = /\d*$/.exec(maskedOnce(order[who], DEFAULT_MASK_KEY, () => maskPhone(order[who].phone)))![0].length;
-    return printed.some((text) => exposesPhone(text, order[who].phone, shownLast));
+    return exposesPhone(printed, order[who].phone, shownLast);
   };
   givenAway.set(key, (found = { sender: exposed('sender'), recipient: exposed('recipient') }));
   return found;

@@ -120,6 +120,18 @@ describe('printed free text screening', () => {
     refused('contents', '五幢二單元', /^must not contain part of the sender's street address \(a building, unit or room\)$/);
     refused('city', 'Testville 1203號房', /^must not contain a building, unit or room/);
     passes('contents', '禮物 衣服'); // traditional text is fine in itself
+    // Japanese forms too (暁 for 晓, 広場 for 广场), and a traditional compound surname is one surname.
+    refused('contents', '给暁嵐', /^must not contain the sender's name or given name$/);
+    refused('contents', '時代広場', /^must not contain part of the sender's street address \(a street or place name\)$/);
+    const traditional = structuredClone(base);
+    traditional.sender.name = '歐陽曉嵐';
+    traditional.parcel.contents = '给晓岚';
+    expect(messagesOf(traditional)).toEqual(["must not contain the sender's name or given name"]);
+    // Counted Han numbers are numbers: 四百七十八 is the house number 478, 一千一百零二 the room 1102.
+    refused('contents', '四百七十八', /^must not contain part of the sender's street address \(a house number\)$/);
+    refused('contents', '一千一百零二', /^must not contain part of the sender's street address/);
+    refused('city', 'Testville 二十樓', /^must not contain a building, unit or room/);
+    for (const text of ['十全大补', '百草味', '千岛湖']) passes('contents', text);
   });
 
   it('refuses a building, unit or room and an e-mail address in a printed place, whoever they belong to', () => {
@@ -232,8 +244,8 @@ describe('printed free text screening', () => {
     for (const text of ['两件衬衫', '洞洞鞋 2双', 'RTX 4090D 24G', '尺码 38 颜色 40']) passes('contents', text);
   });
 
-  it("refuses a phone split between printed fields: together they show fewer than 6 of its digits, in pieces of 4 or more", () => {
-    const sender = (others: string) => `must not hold${others} 6 or more digits of the sender's phone number (in pieces of 4 or more in a row)`;
+  it("refuses a phone split between printed fields or reordered in one: together they show fewer than 6 of its digits, in pieces of 3 or more", () => {
+    const sender = (others: string) => `must not hold${others} 6 or more digits of the sender's phone number (in pieces of 3 or more, in any order)`;
     const order = (o: { contents?: string; routingCode?: string; weightKg?: number; city?: string }) => {
       const x = structuredClone(base);
       if (o.contents !== undefined) x.parcel.contents = o.contents;
@@ -247,10 +259,17 @@ describe('printed free text screening', () => {
     expect(order({ contents: 'SKU 1396', routingCode: 'A-4017' })).toEqual([`parcel.contents: ${sender(', with routingCode,')}`]);
     expect(order({ weightKg: 139.625 })).toEqual([`parcel.weightKg: ${sender('')}`]);
     expect(order({ contents: '货号 6258', weightKg: 4.017, city: 'Springfield 1396' })).toEqual([`parcel.contents: ${sender(', with recipient.address.city and parcel.weightKg,')}`]);
-    // 5 of its digits, or pieces of 3 (left to chance), pass: the label then hides every digit of the masked number.
-    for (const o of [{ contents: '13962' }, { contents: '货号 6258' }, { contents: '139', routingCode: '625', weightKg: 840.17 }, { weightKg: 139.6 }]) expect(order(o)).toEqual([]);
-    // The carrier's waybill number is not a piece: 6 of its digits meet a phone by chance (rule 2 reads it from 8).
-    expect(screenPrintedText({ ...base, waybillNo: 'SF1396000004017', parcel: { ...base.parcel, contents: '货号 2584' } })).toEqual([]);
+    // Groups of 3 standing alone count in any order: A017 B840 C625 D139 spells it backwards.
+    expect(order({ contents: 'A017 B840 C625 D139' })).toEqual([`parcel.contents: ${sender('')}`]);
+    expect(order({ contents: '规格 八*六二五*一三九' })).toEqual([`parcel.contents: ${sender('')}`]);
+    expect(order({ contents: '139', routingCode: 'A625', weightKg: 8 })).toEqual([`parcel.contents: ${sender(', with routingCode,')}`]);
+    // 5 of its digits, or pieces of 2 (left to chance), pass: the label then hides every digit of the masked number.
+    for (const o of [{ contents: '13962' }, { contents: '货号 6258' }, { contents: 'A84 B25 C96 D13' }, { weightKg: 139.6 }, { contents: '1395 规格' }]) expect(order(o)).toEqual([]);
+    // The carrier's waybill number alone is chance (6 of its digits meet a phone in 1 of 7,000 orders; rule 2
+    // reads it from 8), but not beside a piece the integrator wrote: SF1396258000001 with 尾号4017 spells it.
+    const withNo = (waybillNo: string, contents: string) => screenPrintedText({ ...base, waybillNo, parcel: { ...base.parcel, contents } }).map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(withNo('SF1396258000001', '服装')).toEqual([]);
+    expect(withNo('SF1396258000001', '尾号4017')).toEqual([`parcel.contents: ${sender(', with waybillNo,')}`]);
   });
 
   it('refuses long digit runs in places and codes: no city holds 6 digits, no routing or postal code 11', () => {
@@ -332,10 +351,14 @@ describe('printed free text screening', () => {
     const hk = { country: 'HK', city: '銅鑼灣', line1: '銅鑼灣道 81 號' };
     expect(to(hk)).toEqual([]);
     expect(to(hk, '銅鑼灣')).toEqual(["must not contain part of the recipient's street address (a street or place name)"]); // not in the contents
+    // Only a road is named after its district: an estate's name is no district.
+    expect(to({ country: 'HK', city: '海景花园', line1: '海景花园城 5座' })).toEqual(expect.arrayContaining(["must not contain part of the recipient's street address (a street or place name)"]));
     expect(to({ country: 'TW', city: '台北市', postalCode: '10613', line1: '中山北路二段 106 號' })).toEqual([]); // the area 106 is no house
     expect(to({ country: 'GB', city: 'Romford', postalCode: 'RM1 3ER', line1: '12 Test Street' })).toEqual([]); // RM1 is no room
     expect(to({ country: 'GB', city: 'Romford', postalCode: 'Apt 4B', line1: '12 Test Street' })).toEqual([expect.stringMatching(/^must not contain a building, unit or room/)]);
     for (const contents of ['小米14 12+256G', '纸箱 27*36*27cm', '螺丝 M6*16 100个', '相框 30×40×2']) expect(messagesOf({ ...base, parcel: { ...base.parcel, contents } })).toEqual([]);
+    // Anyone's mobile number is still refused written with those signs.
+    for (const text of ['备用 177*1234*5678', '177+1234+5678', '177×1234×5678']) refused('contents', text, /^must not contain a mobile phone number$/);
   });
 
   it('refuses a floor, room or numbered lane in a place as written in Taiwan, Macao and abroad', () => {

@@ -76,11 +76,13 @@ describe('privacy view per copy', () => {
       expect(near(copy)['sender.phone']).toBe('*******5678');
     }
     expect(near('courier')['recipient.phone']).toBe('*********** / 95311');
-    // Contents below what the screen refuses (5 digits) that hold 4 of the hidden digits in a row: the same.
+    // Contents below what the screen refuses (5 digits) that leave fewer than 6 of the 7 hidden digits
+    // unprinted (3 standing alone, 4 in a row, in any order): the same.
     const withContents = (contents: string) =>
       buildCopyView({ ...facts, order: { ...order, parcel: { ...order.parcel, contents } } }, { copy: 'recipient', title: 'recipient', copyCode: 'ABCD-EFGH', printNo: 1, printedAt: new Date('2026-11-23T10:00:00Z'), lang: 'zh' }, DEFAULT_POLICIES.recipient).fields;
-    for (const contents of ['联系 13957', '型号 9572', '货号 5724 款']) expect(withContents(contents)['recipient.phone']).toBe('***********');
-    for (const contents of ['型号 957', '尺码 24681', '12345']) expect(withContents(contents)['recipient.phone']).toBe('*******6813');
+    for (const contents of ['联系 13957', '型号 9572', '货号 5724 款', '型号 957', '尺码 24681', '724*139']) expect(withContents(contents)['recipient.phone']).toBe('***********');
+    // Pieces of 2, a 3-digit group inside a longer number, or digits of the shown part only: the mask stays.
+    for (const contents of ['型号 95', '12345', '9570', '尺码 6813']) expect(withContents(contents)['recipient.phone']).toBe('*******6813');
   });
 
   it('marks reprints', () => {
