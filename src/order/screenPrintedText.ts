@@ -71,11 +71,12 @@
 //    side ("Austin 139 62584", the postal code as its sorting area) are screened once more as one place,
 //    by the phone, name, street and place rules and an 11-digit run, so what is split between them is
 //    whole there ("Springfield Apt" and "4B").
-// 7. pieces: the printed fields (all the screened ones but the carrier's waybillNo, and the weight as
-//    printed) hold, between them, fewer than 6 digits of either party's national number in pieces of 4
-//    or more in a row: "13962" as contents and "58401" as routing code would leave one digit hidden,
-//    where GB/T 41833 hides 6. Pieces of 3 are left to chance (a weight of 1.39 kg). Fewer pieces pass,
-//    and the label then hides every digit of that party's masked number (privacyView.ts).
+// 7. pieces: the printed fields (the screened ones, and the weight as printed) hold, between them and in
+//    any order, fewer than 6 digits of either party's national number in pieces of it: a group of exactly
+//    3 digits standing alone, or any 4 in a row. "13962" as contents and "58401" as routing code, or
+//    "A017 B840 C625 D139", would leave at most one digit hidden, where GB/T 41833 hides 6. The
+//    carrier's waybillNo counts only beside a piece in another field (alone it is chance, rule 2). Fewer
+//    pieces pass, and the label then hides every digit of that party's masked number (privacyView.ts).
 // A routingCode may in addition only hold ASCII letters, digits and "-", at most 16 (orderSchema.ts),
 // and a client waybillNo must match its carrier's form (waybillNumber.ts).
 
