@@ -8,7 +8,7 @@ import type { Principal, Role } from '../auth/apiKey';
 import { CredentialRefused } from '../auth/authFailure';
 import type { ApiKeyStore } from '../auth/apiKeyStore';
 import type { CourierStore } from '../couriers/courierStore';
-import type { TelephonyClients } from '../relay/telephonyClients';
+import { TELEPHONY_SUSPENDED, type TelephonyClients } from '../relay/telephonyClients';
 import type { WaybillRecord } from '../waybills/waybillStore';
 import { stationCustodian } from '../stations/station';
 import { STATION_SUSPENDED } from '../stations/stationHandoff';
@@ -65,7 +65,7 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   }
   if (credential.startsWith('wbt_')) {
     const client = await deps.telephony.authenticate(credential);
-    if (client?.suspendedAt) throw await suspended(`telephony:${client.id}`, new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it'));
+    if (client?.suspendedAt) throw await suspended(`telephony:${client.id}`, new WaybillError('suspended', TELEPHONY_SUSPENDED));
     return client && { role: 'telephony', id: client.id };
   }
   return undefined;

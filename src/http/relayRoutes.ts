@@ -12,7 +12,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { AuditLog } from '../audit/auditLog';
 import type { RelayProvider } from '../relay/relayProvider';
 import type { RelayStore } from '../relay/relayStore';
-import type { TelephonyClients, TelephonyLimits } from '../relay/telephonyClients';
+import { TELEPHONY_SUSPENDED, type TelephonyClients, type TelephonyLimits } from '../relay/telephonyClients';
 import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { CredentialRefused } from '../auth/authFailure';
@@ -110,7 +110,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
       }
       if (client.suspendedAt)
         return void deps.refused(`telephony:${client.id}`, res.locals.requestId as string).then(
-          () => next(new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it')),
+          () => next(new WaybillError('suspended', TELEPHONY_SUSPENDED)),
           next,
         );
       res.locals.telephonyClient = client.id;
@@ -142,7 +142,7 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
       requestId,
       detail: decision.bindingId ? { binding: decision.bindingId } : undefined,
     });
-    if (counted.suspended) throw new WaybillError('suspended', 'this telephony client is suspended until an operator reinstates it');
+    if (counted.suspended) throw new WaybillError('suspended', TELEPHONY_SUSPENDED);
     const { waybillId: _internal, ...answer } = decision;
     res.json(present(RelayResolveAnswer, answer));
   });

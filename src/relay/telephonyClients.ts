@@ -6,6 +6,9 @@ import { newCredential, newCredentialId, parseCredential, secretMatches } from '
 import { inChunks } from '../eventLoop';
 import { DAY_MS } from '../time';
 
+/** What a suspended telephony client's requests are answered. */
+export const TELEPHONY_SUSPENDED = 'this telephony client is suspended until an operator reinstates it';
+
 export interface TelephonyClient {
   id: string;
   name: string;
