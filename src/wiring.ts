@@ -97,7 +97,7 @@ export async function openServices(config: Config, warn: (message: string) => vo
     telephony: stores.telephony,
     relayStore: stores.relay,
     printers: stores.printers,
-    leases: new PrintLeases(stores.leases, { holdSeconds: config.relay.provisionalHoldSeconds }),
+    leases: new PrintLeases(stores.leases, { holdSeconds: config.relay.provisionalHoldSeconds, quarantineDays: config.relay.quarantineDays }),
     rateBuckets: stores.rateBuckets,
     webhooks: stores.webhooks,
     stations: stores.stations,

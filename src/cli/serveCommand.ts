@@ -162,6 +162,7 @@ export async function serveCommand(
           rateBucketsForgotten,
           deadPrints: dead.leases,
           provisionalBindingsReleased: dead.bindings,
+          streamedBindingsQuarantined: dead.quarantined,
           stagedWaybillsDeleted: dead.staged,
           partialFilesRemoved: dead.files,
           savedOutputFilesPlaced: dead.filesPlaced,

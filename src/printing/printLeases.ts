@@ -4,7 +4,8 @@
 // transaction. A create's lease is stored by its first relay claim, in the claim's transaction. A run
 // that dies (kill -9, crash, lost client) stops renewing: once its lease expires, or at once when its
 // process on this host is gone, the sweep drops the lease and returns its provisional bindings' slots to
-// the pool, and removes the run's `.partial` output file. A client's batches take numbered lease slots,
+// the pool (a streamed run's pages may have left with them: those end in quarantine instead), and removes
+// the run's `.partial` output file. A client's batches take numbered lease slots,
 // so their number is capped across every instance on the database.
 
 import fs from 'node:fs';
@@ -39,14 +40,17 @@ export interface PrintLeaseRepository {
   /**
    * Drops the leases expired by `now` and those named (dead runs), then deletes every provisional relay
    * binding whose lease is gone, with its slot, and every staged record whose lease is gone, in one
-   * transaction. `staged`: the staged waybills deleted.
+   * transaction. A streamed run's bindings are not deleted but ended at `now`, their slots held until
+   * `holdUntil` (`quarantined`). `staged`: the staged waybills deleted.
    */
-  sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number; staged: number }>;
+  sweep(now: string, dead: string[], holdUntil: string): Promise<{ leases: number; bindings: number; quarantined: number; staged: number }>;
 }
 
 export interface PrintLeaseSettings {
   /** How long a run's lease outlives its last renewal: the hold on a dead run's provisional bindings. */
   holdSeconds: number;
+  /** How long a dead streamed run's numbers stay out of the pool, as an ended binding's do. */
+  quarantineDays: number;
   now?: () => Date;
   /** Who runs prints here; this host and process by default. */
   host?: string;
@@ -77,7 +81,7 @@ export class PrintLeases {
    * (RunLease.unstored), not in a transaction of its own; a lease with slots or an output file is stored
    * at once all the same, as the slot decides whether the run may start and the file is about to exist.
    */
-  async take(run: { clientId?: string; slots?: number; output?: string; withFirstClaim?: boolean } = {}): Promise<RunLease | undefined> {
+  async take(run: { clientId?: string; slots?: number; output?: string; streamed?: boolean; withFirstClaim?: boolean } = {}): Promise<RunLease | undefined> {
     const now = this.now();
     const lease: PrintLease = {
       id: randomUUID(),
@@ -85,6 +89,7 @@ export class PrintLeases {
       host: this.host,
       pid: this.pid,
       ...(run.output ? { output: run.output } : {}),
+      ...(run.streamed ? { streamed: true } : {}),
       startedAt: now.toISOString(),
       expiresAt: this.expiry(now),
     };
@@ -101,7 +106,7 @@ export class PrintLeases {
    * A run that died after its save (its waybills recorded) had written its file whole: that file is put
    * in place instead, unless something else is there by now. Run at start-up and periodically.
    */
-  async sweep(): Promise<{ leases: number; bindings: number; staged: number; files: number; filesPlaced: number }> {
+  async sweep(): Promise<{ leases: number; bindings: number; quarantined: number; staged: number; files: number; filesPlaced: number }> {
     const dead = (await this.repo.onHost(this.host)).filter((l) => l.pid !== this.pid && !this.isAlive(l.pid));
     let [files, filesPlaced] = [0, 0];
     // Before the leases go: a run's file is placed or removed while its lease still says which.
@@ -110,7 +115,9 @@ export class PrintLeases {
       if (l.savedJob && placePartial(l.output, l.pid)) filesPlaced++;
       else if (!l.savedJob && removePartial(l.output, l.pid)) files++;
     }
-    const swept = await this.repo.sweep(this.now().toISOString(), dead.map((l) => l.id));
+    const now = this.now();
+    const holdUntil = new Date(now.getTime() + this.settings.quarantineDays * 86_400_000).toISOString();
+    const swept = await this.repo.sweep(now.toISOString(), dead.map((l) => l.id), holdUntil);
     return { ...swept, files, filesPlaced };
   }
 

@@ -89,7 +89,8 @@ export interface PrintRequest {
   releaseOrders?: boolean;
   /**
    * Its labels leave as they are drawn (an API batch streams to its client): if it fails, the relay
-   * numbers of the waybills already out are ended and quarantined, not freed for new buyers.
+   * numbers of the waybills already out are ended and quarantined, not freed for new buyers; if its
+   * process dies, the sweep does the same with every number its lease holds.
    */
   streamed?: boolean;
   /** An idempotent create's answer, made once every byte is in the sink and saved with the job (src/http/idempotency.ts). */
@@ -621,6 +622,7 @@ async function takeLease(deps: PrintDeps, req: PrintRequest): Promise<RunLease |
     ...(req.clientId ? { clientId: req.clientId } : {}),
     ...(req.batchSlots ? { slots: req.batchSlots } : {}),
     ...(req.output ? { output: req.output } : {}),
+    ...(req.streamed ? { streamed: true } : {}),
     // The first thing a run with relay numbers does is claim them: that claim stores the lease.
     withFirstClaim: !!deps.relay && req.orders.length > 0,
   });

@@ -60,6 +60,8 @@ export interface RunLeaseRecord {
   pid: number;
   startedAt: string;
   expiresAt: string;
+  /** The run's pages leave as they are made (a streamed batch): a dead run's numbers may be on paper. */
+  streamed?: boolean;
 }
 
 /**

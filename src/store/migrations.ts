@@ -785,6 +785,13 @@ export const MIGRATIONS: Migration[] = [
     name: 'webhook outbox rows sealed by the service',
     sql: () => `ALTER TABLE webhook_outbox ADD COLUMN seal text;`,
   },
+  {
+    version: 36,
+    // A streamed run's pages leave as they are made: if it dies, the numbers bound under it may be on paper
+    // already, so the sweep ends them in quarantine instead of giving them to the next buyer.
+    name: 'print leases say whether their run streams',
+    sql: (d) => `ALTER TABLE print_leases ADD COLUMN streamed ${TYPES[d].flag};`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

@@ -6,6 +6,7 @@
 
 import type { PrintLease, PrintLeaseRepository } from '../printing/printLeases';
 import type { RunLeaseRecord } from '../relay/relayStore';
+import type { Kysely } from 'kysely';
 import { step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -17,11 +18,11 @@ const SLICE = 500;
 // Every create and print takes a lease: the statement is prepared (database.ts's shorter way); a
 // create's first relay claim runs it in the claim's transaction (relayRepository.ts).
 export const insertLease = prepared((db, r: LeaseRow) =>
-  db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at }),
+  db.insertInto('print_leases').values({ id: r.id, client_id: r.client_id, slot: r.slot, host: r.host, pid: r.pid, output: r.output, started_at: r.started_at, expires_at: r.expires_at, streamed: r.streamed }),
 );
 
 /** A lease as its row when taken (not saved yet); slot null: no batch slot. */
-type LeaseRow = Omit<Schema['print_leases'], 'saved_job'>;
+type LeaseRow = Omit<Schema['print_leases'], 'saved_job' | 'streamed'> & { streamed: number };
 export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: number | null = null): LeaseRow {
   return {
     id: lease.id,
@@ -32,7 +33,25 @@ export function leaseRow(lease: RunLeaseRecord & { output?: string }, slot: numb
     output: lease.output ?? null,
     started_at: lease.startedAt,
     expires_at: lease.expiresAt,
+    streamed: lease.streamed ? 1 : 0,
   };
+}
+
+/**
+ * Ends bindings whose numbers may be on paper though their waybill was never saved (a streamed run's):
+ * no call goes through, the real number is shredded, and the slot stays in quarantine until `holdUntil`.
+ */
+export function* retireSteps(db: Kysely<Schema>, bindingIds: readonly string[], at: string, holdUntil: string) {
+  for (let i = 0; i < bindingIds.length; i += SLICE) {
+    const ids = bindingIds.slice(i, i + SLICE);
+    yield* step(
+      db
+        .updateTable('relay_bindings')
+        .set({ lease_id: null, expires_at: at, ended_at: at, quarantine_until: holdUntil, key_id: null, wrapped_key: null, sealed: null })
+        .where('id', 'in', ids),
+    );
+    yield* step(db.updateTable('relay_slots').set({ held_until: holdUntil }).where('binding_id', 'in', ids));
+  }
 }
 
 export class SqlPrintLeaseRepository implements PrintLeaseRepository {
@@ -46,8 +65,9 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
     }
     const clientId = lease.clientId ?? null;
     return this.d.transaction(function* () {
-      // A dead run's slot is free once its lease expired; its bindings then go with the next sweep.
-      yield* step(db.deleteFrom('print_leases').where('client_id', '=', clientId).where('slot', 'is not', null).where('expires_at', '<=', now));
+      // A dead run's slot is free once its lease expired. The lease itself stays for the sweep, which
+      // reads it to end its bindings (whether its run streamed).
+      yield* step(db.updateTable('print_leases').set({ slot: null }).where('client_id', '=', clientId).where('slot', 'is not', null).where('expires_at', '<=', now));
       for (let slot = 0; slot < slots; slot++) {
         const { changes } = yield* step(
           db
@@ -79,22 +99,31 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
     return rows.map((r) => ({ id: r.id, pid: Number(r.pid), ...(r.output ? { output: r.output } : {}), ...(r.saved_job ? { savedJob: r.saved_job } : {}) }));
   }
 
-  async sweep(now: string, dead: string[]): Promise<{ leases: number; bindings: number; staged: number }> {
+  async sweep(now: string, dead: string[], holdUntil: string): Promise<{ leases: number; bindings: number; quarantined: number; staged: number }> {
     const { db } = this.d;
     return this.d.transaction(function* () {
+      // The streamed runs among those ending, read before their leases go (a flag is read, never compared in SQL).
+      const streamed = new Set<string>();
+      const ending = [db.selectFrom('print_leases').select(['id', 'streamed']).where('expires_at', '<=', now)];
+      for (let i = 0; i < dead.length; i += SLICE) ending.push(db.selectFrom('print_leases').select(['id', 'streamed']).where('id', 'in', dead.slice(i, i + SLICE)));
+      for (const query of ending) for (const r of (yield* step(query)).rows) if (r.streamed) streamed.add(r.id);
       let leases = (yield* step(db.deleteFrom('print_leases').where('expires_at', '<=', now))).changes;
       for (let i = 0; i < dead.length; i += SLICE) leases += (yield* step(db.deleteFrom('print_leases').where('id', 'in', dead.slice(i, i + SLICE)))).changes;
       // Provisional bindings whose run is over: a saved run cleared its lease_id with its waybills.
       const { rows } = yield* step(
         db
           .selectFrom('relay_bindings as b')
-          .select('b.id')
+          .select(['b.id', 'b.lease_id'])
           .where('b.lease_id', 'is not', null)
           .where(({ not, exists, selectFrom }) => not(exists(selectFrom('print_leases as l').select('l.id').whereRef('l.id', '=', 'b.lease_id')))),
       );
+      // A streamed run's numbers may be on its pages already: ended and quarantined, never a new buyer's.
+      const onPaper = rows.filter((r) => streamed.has(r.lease_id!)).map((r) => r.id);
+      yield* retireSteps(db, onPaper, now, holdUntil);
+      const free = rows.filter((r) => !streamed.has(r.lease_id!));
       let bindings = 0;
-      for (let i = 0; i < rows.length; i += SLICE) {
-        const part = rows.slice(i, i + SLICE).map((r) => r.id);
+      for (let i = 0; i < free.length; i += SLICE) {
+        const part = free.slice(i, i + SLICE).map((r) => r.id);
         const { rows: gone } = yield* step(db.deleteFrom('relay_bindings').where('id', 'in', part).where('lease_id', 'is not', null).returning('id'));
         if (gone.length > 0) yield* step(db.deleteFrom('relay_slots').where('binding_id', 'in', gone.map((g) => g.id)));
         bindings += gone.length;
@@ -107,7 +136,7 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
         );
         if (table === STAGED_TABLES[0]) staged = changes;
       }
-      return { leases, bindings, staged };
+      return { leases, bindings, quarantined: onPaper.length, staged };
     });
   }
 }

@@ -13,7 +13,7 @@ import { prepared } from './prepared';
 import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import type { OutboxWriter } from './webhookOutbox';
-import { insertLease, leaseRow } from './printLeaseRepository';
+import { insertLease, leaseRow, retireSteps } from './printLeaseRepository';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
@@ -328,16 +328,7 @@ export class SqlRelayRepository implements RelayRepository {
   async retire(bindingIds: string[], at: string, holdUntil: string): Promise<void> {
     const { db } = this.d;
     await this.d.transaction(function* () {
-      for (let i = 0; i < bindingIds.length; i += 500) {
-        const ids = bindingIds.slice(i, i + 500);
-        yield* step(
-          db
-            .updateTable('relay_bindings')
-            .set({ lease_id: null, expires_at: at, ended_at: at, quarantine_until: holdUntil, key_id: null, wrapped_key: null, sealed: null })
-            .where('id', 'in', ids),
-        );
-        yield* step(db.updateTable('relay_slots').set({ held_until: holdUntil }).where('binding_id', 'in', ids));
-      }
+      yield* retireSteps(db, bindingIds, at, holdUntil);
     });
   }
 

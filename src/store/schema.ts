@@ -173,6 +173,8 @@ export interface Schema {
     expires_at: string;
     /** The print job its run saved, while the run puts its output file in place (migration 33). */
     saved_job: Generated<string | null>;
+    /** Its run's pages leave as they are made (a streamed batch), migration 36. */
+    streamed: Flag;
   };
   api_rate_buckets: { bucket: string; tokens: number; at_ms: number; allowed: number };
   /** Webhook endpoints (migration 16): client_id NULL is an admin endpoint (every client, admin events). */

@@ -1,7 +1,8 @@
 // kill -9 in the middle of a batch, of a real `waybill serve` child and of a real `waybill print` child:
 // nothing of the killed runs is recorded, their relay numbers never bridge a call, and the next start
-// (of the service, then of the CLI) returns their slots and removes their `.partial` files. Afterwards
-// the live bindings are exactly those of recorded waybills and the audit chain verifies.
+// (of the service, then of the CLI) returns the print's slots and removes its `.partial` file, and ends
+// the streamed batch's numbers in quarantine (its pages left as they were made). Afterwards the live
+// bindings are exactly those of recorded waybills and the audit chain verifies.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -79,16 +80,21 @@ describe.each(STORE_BACKENDS)('%s after kill -9 mid-batch', (_name, backend) => 
   const partials = (outDir: string) => fs.readdirSync(outDir).filter((f) => f.endsWith('.partial'));
   const resolveAll = (slots: { number: string; ext: string }[]) => Promise.all(slots.map(async (s) => (await services.relay!.resolve({ to: s.number, ext: s.ext }, new Date())).action));
 
-  /** The store holds only whole runs: every binding belongs to a recorded waybill and holds its slot, nothing provisional. */
-  async function expectOnlyRecordedRuns(): Promise<void> {
+  /**
+   * The store holds only whole runs: every binding belongs to a recorded waybill and holds its slot,
+   * nothing provisional; the `quarantined` bindings of the killed streamed batch are ended and shredded.
+   */
+  async function expectOnlyRecordedRuns(quarantined: number): Promise<void> {
     expect(await count('SELECT count(*) AS n FROM relay_bindings WHERE lease_id IS NOT NULL')).toBe(0);
-    expect(await count('SELECT count(*) AS n FROM relay_bindings b WHERE NOT EXISTS (SELECT 1 FROM waybills w WHERE w.id = b.waybill_id)')).toBe(0);
+    const unrecorded = 'FROM relay_bindings b WHERE NOT EXISTS (SELECT 1 FROM waybills w WHERE w.id = b.waybill_id)';
+    expect(await count(`SELECT count(*) AS n ${unrecorded}`)).toBe(quarantined);
+    expect(await count(`SELECT count(*) AS n ${unrecorded} AND ended_at IS NOT NULL AND sealed IS NULL`)).toBe(quarantined);
     expect(await count('SELECT count(*) AS n FROM relay_slots s WHERE NOT EXISTS (SELECT 1 FROM relay_bindings b WHERE b.id = s.binding_id)')).toBe(0);
     expect(await count('SELECT count(*) AS n FROM print_leases')).toBe(0);
     // No waybill without its print job and paper copies: whole runs only.
     expect(await count('SELECT count(*) AS n FROM waybills w WHERE NOT EXISTS (SELECT 1 FROM copy_prints c WHERE c.waybill_id = w.id)')).toBe(0);
     const recorded = await count('SELECT count(*) AS n FROM waybills');
-    expect(await count('SELECT count(*) AS n FROM relay_bindings')).toBe(2 * recorded);
+    expect(await count('SELECT count(*) AS n FROM relay_bindings')).toBe(2 * recorded + quarantined);
   }
 
   it('records nothing of the killed runs, never bridges their numbers, and the next starts clean up after them', async () => {
@@ -109,7 +115,8 @@ describe.each(STORE_BACKENDS)('%s after kill -9 mid-batch', (_name, backend) => 
     await batch;
 
     // 2. A CLI print killed while it writes its file.
-    const killedFromCli = (await provisional()).length;
+    const streamed = await provisional();
+    const killedFromCli = streamed.length;
     const print = cliPrint(env, bigFile, path.join(outDir, 'labels.pdf'));
     await until('the print has bound relay numbers', async () => (await provisional()).length >= killedFromCli + 20 && partials(outDir).length === 1);
     await print.kill();
@@ -119,11 +126,12 @@ describe.each(STORE_BACKENDS)('%s after kill -9 mid-batch', (_name, backend) => 
     expect(await count('SELECT count(*) AS n FROM print_jobs')).toBe(0);
     expect(new Set(await resolveAll(dead))).toEqual(new Set(['reject'])); // before any clean-up
 
-    // 3. The next service start sweeps them: slots back, the dead print's .partial gone.
+    // 3. The next service start sweeps them: the print's slots back, its .partial gone, the batch's slots
+    // held in quarantine.
     const restarted = await startServiceProcess(env);
     await restarted.stop();
-    await expectOnlyRecordedRuns();
-    expect(await count('SELECT count(*) AS n FROM relay_slots')).toBe(0);
+    await expectOnlyRecordedRuns(streamed.length);
+    expect(await count('SELECT count(*) AS n FROM relay_slots')).toBe(streamed.length);
     expect(partials(outDir)).toEqual([]);
     expect(new Set(await resolveAll(dead))).toEqual(new Set(['reject']));
 
@@ -136,7 +144,7 @@ describe.each(STORE_BACKENDS)('%s after kill -9 mid-batch', (_name, backend) => 
     const next = await cliPrint(env, smallFile, path.join(outDir, 'small.pdf')).done();
     expect(next).toEqual({ code: 0, stderr: expect.stringContaining('printed 3 waybill(s)') });
     expect(partials(outDir)).toEqual([]);
-    await expectOnlyRecordedRuns();
+    await expectOnlyRecordedRuns(streamed.length);
     expect(await count('SELECT count(*) AS n FROM waybills')).toBe(3);
 
     const verify: string[] = [];

@@ -50,7 +50,7 @@ function slowSink(papers: Paper[], ms: () => number): WaybillSink {
 
 /** One instance of the service on the database: its own stores, leases and clock-free deps; the keys are shared. */
 function instance(stores: Stores, keys: Keys): PrintDeps {
-  const leases = new PrintLeases(stores.leases, { holdSeconds: 60 });
+  const leases = new PrintLeases(stores.leases, { holdSeconds: 60, quarantineDays: 90 });
   return { store: stores.store, audit: stores.audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, leases };
 }
 
@@ -131,7 +131,7 @@ describe.each(STORE_BACKENDS)('%s prints of one waybill at once', (_name, backen
         const stores = await openStores(JSON.parse(process.env.STORE_LOCATION));
         const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', Buffer.from(process.env.DATA_KEY, 'base64')]]) }, tokenKey: Buffer.from(process.env.TOKEN_KEY, 'base64') };
         const deps = { store: stores.store, audit: stores.audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90,
-          leases: new PrintLeases(stores.leases, { holdSeconds: 60 }) };
+          leases: new PrintLeases(stores.leases, { holdSeconds: 60, quarantineDays: 90 }) };
         const template = loadTemplate(${JSON.stringify(path.join(ROOT, 'templates'))}, 'cn-4copy');
         const waybill = await stores.store.findWaybillById(process.env.WAYBILL_ID);`,
       race: `

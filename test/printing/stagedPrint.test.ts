@@ -35,7 +35,7 @@ const STAGED_TABLES = ['staged_waybills', 'staged_waybill_pieces', 'staged_copy_
 function world(stores: Stores) {
   const clock = { now: T0 };
   const keys: Keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
-  const leases = new PrintLeases(stores.leases, { holdSeconds: 60, now: () => clock.now });
+  const leases = new PrintLeases(stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => clock.now });
   const deps: PrintDeps = { store: stores.store, audit: stores.audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90, leases, stageEvery: 2, now: () => clock.now };
   const print = (sink: WaybillSink, opts: { batch?: boolean } = {}) =>
     printWaybills(deps, { orders: ORDERS, template, format: 'json', sink, channel: 'http', host: 'test', operator: 'test', clientId: 'acme', ...opts });
@@ -124,7 +124,7 @@ describe.each(STORE_BACKENDS)('%s staged print records', (_name, backend) => {
         if (p.orderIndex !== 3) return;
         // Waybills 0 and 1 are staged; the run stops renewing past the hold and another process sweeps.
         w.clock.now = new Date(T0.getTime() + 120_000);
-        sweeps.push(await new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'another-machine', pid: 1 }).sweep());
+        sweeps.push(await new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'another-machine', pid: 1 }).sweep());
       },
       finish: async () => {},
     };

@@ -42,7 +42,7 @@ function world(stores: Stores, opts: { clientShare?: number; holdSeconds?: numbe
     { pool, quarantineDays: 90, callerPolicy: 'anyone', callLimitSeconds: 600, clientShare: opts.clientShare ?? 1 },
     now,
   );
-  const leases = new PrintLeases(stores.leases, { holdSeconds: opts.holdSeconds ?? 60, now });
+  const leases = new PrintLeases(stores.leases, { holdSeconds: opts.holdSeconds ?? 60, quarantineDays: 90, now });
   const deps: PrintDeps = {
     store: stores.store,
     audit: stores.audit,
@@ -95,18 +95,18 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     const w = world(db.stores, { holdSeconds: 60 });
     const saved = await w.print(ORDERS.slice(0, 1));
     // A run on another machine that died mid-print: a lease and two bindings, no waybill.
-    const remote = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'another-machine', pid: 4242 });
+    const remote = new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'another-machine', pid: 4242 });
     const dead = (await remote.take())!;
     for (const party of ['recipient', 'sender'] as const)
       await w.provider.bind([{ waybillId: 'w-dead', party, realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: dead.id }], 'zh');
     expect(await w.live()).toBe(4);
 
     w.clock.now = new Date(T0.getTime() + 59_000); // within the hold: the run may still be alive
-    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, staged: 0, files: 0, filesPlaced: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 0, quarantined: 0, staged: 0, files: 0, filesPlaced: 0 });
     expect(await w.resolveAll('w-dead')).toEqual(['reject:recipient', 'reject:sender']);
 
     w.clock.now = new Date(T0.getTime() + 60_000);
-    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, staged: 0, files: 0, filesPlaced: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 1, bindings: 2, quarantined: 0, staged: 0, files: 0, filesPlaced: 0 });
     expect(await db.stores.relay.forWaybill('w-dead')).toEqual([]);
     expect(await w.live()).toBe(2); // the saved waybill's two
     expect(await w.resolveAll(saved.waybills[0]!.id)).toEqual(['bridge:recipient', 'bridge:sender']);
@@ -116,10 +116,35 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     expect(await db.query('SELECT id FROM print_jobs WHERE id = ?', job.id)).toEqual([]);
   });
 
+  it('ends in quarantine the numbers of a streamed run that died, as they may be on its pages already, even once another batch took its slot', async () => {
+    const w = world(db.stores, { holdSeconds: 60 });
+    // An API batch on another machine, killed mid-stream: its pages went out with two numbers on them.
+    const remote = new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'another-machine', pid: 4242 });
+    const dead = (await remote.take({ clientId: 'acme', slots: 1, streamed: true }))!;
+    for (const party of ['recipient', 'sender'] as const)
+      await w.provider.bind([{ waybillId: 'w-streamed', party, realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: dead.id }], 'zh');
+    const onPaper = (await db.stores.relay.forWaybill('w-streamed')).map((b) => `${b.number}/${b.ext}`);
+
+    w.clock.now = new Date(T0.getTime() + 60_000);
+    expect(await remote.take({ clientId: 'acme', slots: 1 })).toBeDefined(); // the client's next batch takes the dead run's slot
+    expect(await w.leases.sweep()).toMatchObject({ leases: 1, bindings: 0, quarantined: 2 });
+    expect(await w.resolveAll('w-streamed')).toEqual(['reject:recipient', 'reject:sender']);
+    const held = await db.query('SELECT held_until FROM relay_slots ORDER BY ext');
+    expect(held.map((r) => r.held_until)).toEqual([new Date(w.clock.now.getTime() + 90 * 86_400_000).toISOString(), new Date(w.clock.now.getTime() + 90 * 86_400_000).toISOString()]);
+    const [stored] = await db.query("SELECT key_id, sealed FROM relay_bindings WHERE waybill_id = 'w-streamed'");
+    expect(stored).toEqual({ key_id: null, sealed: null }); // the real number is shredded
+
+    // The pool's other eight slots go to new buyers; the two on the dead run's paper do not.
+    const next = await w.print(ORDERS.slice(0, 5).map((o, i) => ({ ...o, orderId: `${o.orderId}-next-${i}` })));
+    const reissued = (await Promise.all(next.waybills.map((x) => db.stores.relay.forWaybill(x.id)))).flat().map((b) => `${b.number}/${b.ext}`);
+    expect(reissued).toHaveLength(8);
+    expect(reissued.filter((slot) => onPaper.includes(slot))).toEqual([]);
+  });
+
   it('frees at once the run of a process on this host that is gone, removes its .partial file, and leaves a live run alone', async () => {
     const w = world(db.stores);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-partial-'));
-    const run = (pid: number) => new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid });
+    const run = (pid: number) => new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'this-host', pid });
     const files = { dead: partialPath(path.join(dir, 'labels.pdf'), 4242), live: partialPath(path.join(dir, 'labels.pdf'), 4343), notOurs: path.join(dir, 'labels.pdf') };
     for (const f of Object.values(files)) fs.writeFileSync(f, 'x');
     const dead = (await run(4242).take({ output: files.dead }))!;
@@ -128,8 +153,8 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     for (const [waybillId, lease] of [['w-dead', dead], ['w-live', live]] as const)
       await w.provider.bind([{ waybillId, party: 'recipient', realPhone: '+8613962584017', partyPhones: [], validFrom: T0, expiresAt: new Date(T0.getTime() + 86_400_000), leaseId: lease.id }], 'zh');
 
-    const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: (pid) => pid === 4343 });
-    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, staged: 0, files: 1, filesPlaced: 0 });
+    const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: (pid) => pid === 4343 });
+    expect(await sweeper.sweep()).toEqual({ leases: 2, bindings: 1, quarantined: 0, staged: 0, files: 1, filesPlaced: 0 });
     expect(fs.existsSync(files.dead)).toBe(false);
     expect(fs.existsSync(files.live)).toBe(true);
     expect(fs.existsSync(files.notOurs)).toBe(true);
@@ -141,8 +166,8 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
   it('puts in place the file of a run killed after its save (its waybills are recorded), never over another file', async () => {
     const w = world(db.stores);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-saved-'));
-    const run = (pid: number) => new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid });
-    const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: () => false });
+    const run = (pid: number) => new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'this-host', pid });
+    const sweeper = new PrintLeases(db.stores.leases, { holdSeconds: 60, quarantineDays: 90, now: () => w.clock.now, host: 'this-host', pid: 100, isAlive: () => false });
     /** A `waybill print --out` run of process `pid` that saves and dies before its rename: its summary's placed() is never called. */
     const diesAfterSave = async (out: string, pid: number) => {
       const partial = partialPath(out, pid);
@@ -221,7 +246,7 @@ describe.each(STORE_BACKENDS)('%s provisional relay bindings', (_name, backend) 
     await expect(w.print(ORDERS.slice(0, 2), failing)).rejects.toThrow();
     // The lease is gone at once (a batch slot of its client is free again), not only after its hold.
     expect(await db.query('SELECT count(*) AS n FROM print_leases')).toEqual([{ n: 0 }]);
-    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 4, staged: 0, files: 0, filesPlaced: 0 });
+    expect(await w.leases.sweep()).toEqual({ leases: 0, bindings: 4, quarantined: 0, staged: 0, files: 0, filesPlaced: 0 });
     expect(await db.query('SELECT count(*) AS n FROM relay_bindings')).toEqual([{ n: 0 }]);
   });
 });
@@ -253,7 +278,7 @@ describe.each(STORE_BACKENDS)('%s fair share of the relay pool', (_name, backend
   it('lets a client run its number of batches at once across two instances on one database, no more', async () => {
     const other = await db.reopen();
     const clock = { now: T0 };
-    const instances = [db.stores, other].map((s) => new PrintLeases(s.leases, { holdSeconds: 60, now: () => clock.now }));
+    const instances = [db.stores, other].map((s) => new PrintLeases(s.leases, { holdSeconds: 60, quarantineDays: 90, now: () => clock.now }));
     const batch = (i: number, clientId = 'acme') => instances[i]!.take({ clientId, slots: 2 });
     const first = (await batch(0))!;
     expect(await batch(1)).toBeDefined();
