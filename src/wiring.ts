@@ -30,7 +30,7 @@ import type { WebhookDeliveryDeps } from './webhooks/webhooks';
 import { webhookSender } from './webhooks/send';
 import type { StationStore } from './stations/stationStore';
 import { forgetOldAlerts, forgetOldAttempts } from './waybills/attemptRetention';
-import { purgeDue } from './waybills/lifecycle';
+import { purgeDue, settleRelayDue } from './waybills/lifecycle';
 import { deleteFinishedEvents } from './webhooks/webhooks';
 
 export interface Services {
@@ -134,6 +134,8 @@ export async function sweepDeadPrints(s: Services) {
  */
 export async function sweepExpired(s: Services, now: () => Date) {
   const relay = relayDeps(s);
+  // First what events still owe their relay numbers (a cancel's end), so that the expiry below sees it.
+  const relayChangesMade = await settleRelayDue({ store: s.store, now, ...(relay ? { relay } : {}) });
   const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now, ...(relay ? { relay } : {}) });
   const relayBindingsExpired = await s.relayStore.expireDue(now());
   const printJobsExpired = await s.printers.expireDeliveries(new Date(now().getTime() - s.config.printers.jobHours * 3_600_000), now());
@@ -144,7 +146,7 @@ export async function sweepExpired(s: Services, now: () => Date) {
   const alertsForgotten = await forgetOldAlerts(s.store, s.config.alertKeepDays, now());
   const telephonyAnswersForgotten = await s.telephony.forgetOldAnswers(now());
   if (shredded || relayBindingsExpired || printJobsExpired) await s.store.dropOldPages();
-  return { shredded, relayBindingsExpired, printJobsExpired, printJobsAbandoned, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
+  return { relayChangesMade, shredded, relayBindingsExpired, printJobsExpired, printJobsAbandoned, webhookEventsDeleted, attemptsForgotten, callReceiptsForgotten, alertsForgotten, telephonyAnswersForgotten };
 }
 
 /** The relay settings the print and lifecycle use cases take, when a pool is configured. */

@@ -51,7 +51,7 @@ export async function purgeCommand(s: Services, output: Output): Promise<number>
   const now = new Date();
   const swept = await sweepExpired(s, () => now);
   io.err(
-    `shredded the sealed data of ${swept.shredded} waybill(s), the real numbers of ${swept.relayBindingsExpired} expired relay binding(s) and ${swept.printJobsExpired} undelivered print job(s); failed ${swept.printJobsAbandoned} print job(s) whose sender stopped mid-send; deleted ${swept.webhookEventsDeleted} finished webhook event(s), ${swept.attemptsForgotten} old scan, event and verify attempt(s), ${swept.callReceiptsForgotten} old call receipt(s), ${swept.telephonyAnswersForgotten} old telephony answer(s) and ${swept.alertsForgotten} old alert(s)`,
+    `shredded the sealed data of ${swept.shredded} waybill(s), the real numbers of ${swept.relayBindingsExpired} expired relay binding(s) and ${swept.printJobsExpired} undelivered print job(s); made ${swept.relayChangesMade} relay change(s) that events still owed; failed ${swept.printJobsAbandoned} print job(s) whose sender stopped mid-send; deleted ${swept.webhookEventsDeleted} finished webhook event(s), ${swept.attemptsForgotten} old scan, event and verify attempt(s), ${swept.callReceiptsForgotten} old call receipt(s), ${swept.telephonyAnswersForgotten} old telephony answer(s) and ${swept.alertsForgotten} old alert(s)`,
   );
   return EXIT.ok;
 }

@@ -792,6 +792,15 @@ export const MIGRATIONS: Migration[] = [
     name: 'print leases say whether their run streams',
     sql: (d) => `ALTER TABLE print_leases ADD COLUMN streamed ${TYPES[d].flag};`,
   },
+  {
+    version: 37,
+    // What an event's relay numbers still owe (ended, shortened to after-sales, lengthened), committed with
+    // the event and cleared once done: a crash between the two cannot leave a cancelled parcel's number
+    // ringing; the sweep finishes it.
+    name: 'relay changes owed by waybill events',
+    sql: () => `ALTER TABLE waybill_events ADD COLUMN relay_due text;
+      CREATE INDEX waybill_events_relay_due ON waybill_events(id) WHERE relay_due IS NOT NULL;`,
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

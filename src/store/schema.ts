@@ -36,7 +36,16 @@ export interface Schema {
   staged_waybills: Omit<Schema['waybills'], 'purged_at' | 'custodian' | 'assigned_outlet' | 'status'> & { seq: GeneratedId; lease_id: string; status: string };
   staged_waybill_pieces: Schema['waybill_pieces'] & { lease_id: string };
   staged_copy_prints: { lease_id: string; copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: number };
-  waybill_events: { id: GeneratedId; waybill_id: string; type: string; at: string; actor: string; detail: string | null };
+  waybill_events: {
+    id: GeneratedId;
+    waybill_id: string;
+    type: string;
+    at: string;
+    actor: string;
+    detail: string | null;
+    /** The relay change the event still owes (migration 37); null once done, or when it owes none. */
+    relay_due: Generated<string | null>;
+  };
   scan_attempts: { id: GeneratedId; courier_id: string; waybill_id: string | null; purpose: string | null; at: string; outcome: string };
   event_attempts: { id: GeneratedId; courier_id: string; waybill_id: string; type: string; at: string; outcome: string };
   pickup_rights: { waybill_id: string; courier_id: string };

@@ -14,6 +14,8 @@ import type {
   NewAlert,
   PrintFact,
   PrintJobRecord,
+  RelayDue,
+  RelayEffect,
   TracedCopy,
   ScanAttempt,
   AlertQuery,
@@ -676,7 +678,7 @@ export class SqlWaybillRepository implements WaybillStore {
       yield* step(
         db
           .insertInto('waybill_events')
-          .values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor, detail: event.detail ? JSON.stringify(event.detail) : null }),
+          .values({ waybill_id: waybillId, type: event.type, at: event.at, actor: event.actor, detail: event.detail ? JSON.stringify(event.detail) : null, relay_due: event.relayDue ?? null }),
       );
       const hook = lifecycleEventType(event.type);
       if (hook) yield* outbox.waybill(db, waybillId, hook, event.at);
@@ -685,6 +687,22 @@ export class SqlWaybillRepository implements WaybillStore {
       if (trail) yield* appendSteps(trail);
       return true;
     });
+  }
+
+  async relayDue(which: { waybillId: string } | { before: string; limit: number }): Promise<RelayDue[]> {
+    let query = this.d.db
+      .selectFrom('waybill_events as e')
+      .innerJoin('waybills as w', 'w.id', 'e.waybill_id')
+      .select(['e.id', 'e.waybill_id', 'e.relay_due', 'e.at', 'w.created_at', 'w.purged_at'])
+      .where('e.relay_due', 'is not', null)
+      .orderBy('e.id');
+    query = 'waybillId' in which ? query.where('e.waybill_id', '=', which.waybillId) : query.where('e.at', '<=', which.before).limit(which.limit);
+    const rows = await query.execute();
+    return rows.map((r) => ({ eventId: Number(r.id), waybillId: r.waybill_id, effect: r.relay_due as RelayEffect, at: r.at, createdAt: r.created_at, purged: r.purged_at !== null }));
+  }
+
+  async relaySettled(eventId: number): Promise<void> {
+    await this.d.db.updateTable('waybill_events').set({ relay_due: null }).where('id', '=', eventId).execute();
   }
 
   async hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean> {

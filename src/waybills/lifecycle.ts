@@ -9,7 +9,7 @@ import { NewCourier } from '../couriers/courier';
 import type { CourierStore } from '../couriers/courierStore';
 import { WaybillError } from '../errors';
 import { printableText } from '../validation/printableText';
-import { WAYBILL_STATUSES, type EventChange, type NewAlert, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
+import { WAYBILL_STATUSES, type EventChange, type NewAlert, type RelayDue, type RelayEffect, type WaybillRecord, type WaybillStatus, type WaybillStore } from '../waybills/waybillStore';
 import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
 import { inTurn } from '../turns';
@@ -91,12 +91,16 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
   const closes = effect === 'delivered' || effect === 'returned' || effect === 'cancelled';
   const purgeAfter = closes ? new Date(now.getTime() + deps.retentionGraceDays * DAY_MS).toISOString() : undefined;
 
+  // What the event does to the relay numbers is owed with it, in its transaction, until done (below).
+  const relayDue = deps.relay ? relayEffectOf(effect) : undefined;
+
   let waybill: WaybillRecord | undefined;
   let change: EventChange | undefined;
   for (let tries = 0; !change; tries++) {
     if (tries === TRIES) throw new WaybillError('conflict', 'the waybill keeps changing; try again');
     waybill = await liveWaybill(deps.store, req.waybillNo, courier);
     const decided = await decide(deps, waybill, req, courier, at);
+    if (relayDue) decided.relayDue = relayDue;
     // The event's audit record commits with it: a crash cannot leave a cancel or a correction unaudited.
     const record: AuditEntry =
       event.type === 'correction'
@@ -105,7 +109,7 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
     if (await deps.store.recordEvent(waybill.id, decided, purgeAfter, reopened(decided, waybill.waybillNo, req.actor, deps.relay !== undefined), deps.audit.chain([record]))) change = decided;
   }
   if (courier) await deps.store.recordEventAttempt({ courierId: courier.id, waybillId: waybill!.id, type: event.type, at, outcome: 'ok' });
-  if (deps.relay) await followRelay(deps.relay, waybill!.id, waybill!.createdAt, effect, now);
+  if (deps.relay && relayDue) await settleRelay(deps.store, deps.relay, await deps.store.relayDue({ waybillId: waybill!.id }));
   const updated = (await deps.store.findWaybillByNo(req.waybillNo))!;
   return { waybillNo: updated.waybillNo, status: updated.status, purgeAfter: updated.purgeAfter };
 }
@@ -209,12 +213,42 @@ function custodyRule(type: WaybillEvent['type']): string {
     : 'only the courier holding the parcel (its own pickup or a hand-over to it) may post this';
 }
 
-async function followRelay(relay: NonNullable<LifecycleDeps['relay']>, waybillId: string, createdAt: string, effect: string, now: Date) {
-  const cap = new Date(new Date(createdAt).getTime() + relay.maxDays * DAY_MS);
-  const afterSales = new Date(Math.min(cap.getTime(), now.getTime() + relay.afterSalesDays * DAY_MS));
-  if (effect === 'cancelled') await relay.provider.end(waybillId, now);
-  else if (effect === 'delivered' || effect === 'returned') await relay.provider.reschedule(waybillId, afterSales);
-  else if (effect === 'after_sales') await relay.provider.extend(waybillId, afterSales);
+function relayEffectOf(effect: string): RelayEffect | undefined {
+  return effect === 'cancelled' || effect === 'delivered' || effect === 'returned' || effect === 'after_sales' ? effect : undefined;
+}
+
+/**
+ * Makes the relay changes recorded events owe, each as of its event's time and in their order, and marks
+ * each done: a cancel ends the numbers, a delivery or a return shortens them to the after-sales window,
+ * after-sales lengthens them (never past the cap from the waybill's creation). Each change is idempotent,
+ * so one made twice (a crash before its mark) changes nothing more. Returns how many were made.
+ */
+async function settleRelay(store: WaybillStore, relay: NonNullable<LifecycleDeps['relay']>, due: readonly RelayDue[]): Promise<number> {
+  for (const d of due) {
+    // A shredded waybill's numbers ended with its purge.
+    if (!d.purged) {
+      const at = new Date(d.at);
+      const cap = new Date(d.createdAt).getTime() + relay.maxDays * DAY_MS;
+      const afterSales = new Date(Math.min(cap, at.getTime() + relay.afterSalesDays * DAY_MS));
+      if (d.effect === 'cancelled') await relay.provider.end(d.waybillId, at);
+      else if (d.effect === 'after_sales') await relay.provider.extend(d.waybillId, afterSales);
+      else await relay.provider.reschedule(d.waybillId, afterSales);
+    }
+    await store.relaySettled(d.eventId);
+  }
+  return due.length;
+}
+
+/** Events recorded by a process that died before their relay change: the sweep makes those older than this. */
+const RELAY_DUE_GRACE_MS = 60_000;
+
+/** Makes the relay changes that events older than a minute still owe (their process died in between); returns how many. */
+export async function settleRelayDue(deps: Pick<LifecycleDeps, 'store' | 'relay' | 'now'>, batch = 500): Promise<number> {
+  if (!deps.relay) return 0;
+  const before = new Date(deps.now().getTime() - RELAY_DUE_GRACE_MS).toISOString();
+  let settled = 0;
+  for (let n = batch; n === batch; settled += n) n = await settleRelay(deps.store, deps.relay, await deps.store.relayDue({ before, limit: batch }));
+  return settled;
 }
 
 /**

@@ -92,6 +92,24 @@ export interface EventChange {
   /** A new custodian (null: nobody); absent keeps the current one. */
   custodian?: string | null;
   assignedOutlet?: string;
+  /** The change the waybill's relay numbers owe this event, recorded with it until done (RelayDue). */
+  relayDue?: RelayEffect;
+}
+
+/** What a state does to a waybill's relay numbers: end them, shorten them to after-sales, lengthen them. */
+export type RelayEffect = 'cancelled' | 'delivered' | 'returned' | 'after_sales';
+
+/** A recorded event whose relay change is not done yet (its process may have died before it). */
+export interface RelayDue {
+  eventId: number;
+  waybillId: string;
+  effect: RelayEffect;
+  /** When the event happened: the change is made as of then. */
+  at: string;
+  /** The waybill's creation, which caps how long its numbers may live. */
+  createdAt: string;
+  /** The waybill was shredded since: its numbers ended with it, nothing is left to change. */
+  purged: boolean;
 }
 
 /** What the service raises alerts about (GET /v1/alerts, `waybill alerts`, the `alert.raised` webhook). */
@@ -282,6 +300,13 @@ export interface WaybillStore {
    * are written in the same transaction: a crash keeps all of them or none.
    */
   recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert, trail?: AuditChain): Promise<boolean>;
+  /**
+   * Events whose relay change is not done, oldest first: of one waybill, or of any waybill up to `before`
+   * (the sweep's, for events whose process died), at most `limit`.
+   */
+  relayDue(which: { waybillId: string } | { before: string; limit: number }): Promise<RelayDue[]>;
+  /** The event's relay change is done. */
+  relaySettled(eventId: number): Promise<void>;
   /** Whether this courier opened this waybill with a scan of this purpose. */
   hasScanned(courierId: string, waybillId: string, purpose: string): Promise<boolean>;
   recordEventAttempt(attempt: EventAttempt): Promise<void>;

@@ -261,6 +261,48 @@ describe('relay numbers', () => {
     }
   });
 
+  it('shortens a delivered parcel’s numbers to after-sales even when the process died before it did: the sweep makes what the event still owes, in order', async () => {
+    const w = await world();
+    const { settleRelayDue } = await import('../../src/waybills/lifecycle');
+    const relay = { provider: w.provider, afterSalesDays: 15, maxDays: 60 };
+    const sweep = () => settleRelayDue({ store: w.store, relay, now: () => w.clock.now });
+    const expiries = async (i: number) => (await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[i].waybillNo))!.id)).map((b) => b.expiresAt);
+    const reschedule = w.provider.reschedule.bind(w.provider);
+    const dies = () => (w.provider.reschedule = async () => Promise.reject(new Error('the process died')));
+    try {
+      await w.event(0, 'picked_up');
+      dies();
+      const deliveredAt = w.clock.now;
+      await expect(w.event(0, 'delivered')).rejects.toThrow('the process died'); // the event committed, its relay change did not
+      w.provider.reschedule = reschedule;
+      expect((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.status).toBe('delivered');
+      const printedUntil = await expiries(0);
+      expect(await sweep()).toBe(0); // within its first minute the event's own process may still be at it
+      w.clock.now = new Date(deliveredAt.getTime() + 61_000);
+      expect(await sweep()).toBe(1);
+      const afterSales = new Date(deliveredAt.getTime() + 15 * DAY).toISOString();
+      expect(await expiries(0)).toEqual([afterSales, afterSales]);
+      expect(printedUntil.every((t) => t > afterSales)).toBe(true);
+      expect(await sweep()).toBe(0); // done once
+      w.clock.now = new Date(deliveredAt.getTime() + 16 * DAY);
+      expect((await w.resolve(0)).body).toMatchObject({ action: 'reject', reason: 'expired' });
+
+      // A delivery whose change was lost, then a complaint: the next event makes both, the delivery's first.
+      w.clock.now = new Date(deliveredAt.getTime());
+      await w.event(1, 'picked_up');
+      dies();
+      await expect(w.event(1, 'delivered')).rejects.toThrow('the process died');
+      w.provider.reschedule = reschedule;
+      w.clock.now = new Date(deliveredAt.getTime() + 5 * DAY);
+      await w.event(1, 'after_sales');
+      const extended = new Date(w.clock.now.getTime() + 15 * DAY).toISOString();
+      expect(await expiries(1)).toEqual([extended, extended]);
+      expect(await sweep()).toBe(0);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('ends a returned parcel like a delivered one: the purge in the grace period, the relay number after the after-sales days', async () => {
     const w = await world();
     try {

@@ -100,6 +100,27 @@ describe.each(STORE_BACKENDS)('%s waybill lifecycle', (_name, backend) => {
     await t.close();
   });
 
+  it('keeps the relay change an event owes with the event until it is marked done, oldest first, and says when its waybill was shredded since', async () => {
+    const t = await backend.open();
+    const { store } = t.stores;
+    const [a, b] = [await newWaybill(t.stores, true), await newWaybill(t.stores, true)];
+    const change = (type: 'delivered' | 'cancelled', at: string, from: WaybillStatus) => ({ type, at, actor: 'test', from: { status: from }, status: type, relayDue: type });
+    expect(await store.recordEvent(a.id, change('cancelled', '2026-11-24T10:00:00.000Z', 'printed'))).toBe(true);
+    expect(await store.recordEvent(b.id, { type: 'picked_up', at: '2026-11-24T10:00:01.000Z', actor: 'test', from: { status: 'printed' }, status: 'picked_up' })).toBe(true); // owes nothing
+    expect(await store.recordEvent(b.id, change('delivered', '2026-11-24T10:00:02.000Z', 'picked_up'))).toBe(true);
+    const due = (before: string) => store.relayDue({ before, limit: 10 });
+    expect((await due('2026-11-24T10:00:01.000Z')).map((d) => [d.waybillId, d.effect])).toEqual([[a.id, 'cancelled']]);
+    const [first, second] = await due('2026-11-24T11:00:00.000Z');
+    expect(first).toEqual({ eventId: expect.any(Number), waybillId: a.id, effect: 'cancelled', at: '2026-11-24T10:00:00.000Z', createdAt: a.createdAt, purged: false });
+    expect(second).toMatchObject({ waybillId: b.id, effect: 'delivered', purged: false });
+    expect(await store.relayDue({ waybillId: b.id })).toEqual([second]);
+    await store.relaySettled(first!.eventId);
+    expect(await store.relayDue({ waybillId: a.id })).toEqual([]);
+    expect(await store.shred(b.id, '2026-11-24T12:00:00.000Z')).toBe(true);
+    expect(await due('2026-11-24T11:00:00.000Z')).toEqual([{ ...second, purged: true }]);
+    await t.close();
+  });
+
   it('writes an alert and the audit record given with an event in the same transaction: none when the event is not stored', async () => {
     const t = await backend.open();
     const w = await newWaybill(t.stores, true);
