@@ -57,7 +57,8 @@
 //      both numerals; 101동, 1203호; Apt 4B, Apt4B, Flat 8C, Suite 1205, Level 3, 3. OG, #1203, 12/F,
 //      3º, кв. 15, PO Box 12). 号, 层 and 楼 alone are no unit words: 5号电池 and 7层置物架 are products;
 //    - a house number: 3 or more digits (digit groups joined by - or / count together: 3-14-7, and the
-//      last of them on its own: the room of 1-2-301; units in a row too: 3栋2单元1203室 is 3-2-1203)
+//      last of them on its own: the room of 1-2-301; units in a row too: 3栋2单元1203室 is 3-2-1203,
+//      and a house number with the numbers after it from 5 digits: 478号1602室 is 478-1602)
 //      as a whole number, i.e. not inside a longer one, and not followed by a quantity unit (500g,
 //      100 ml, 200 件 are amounts), also in Han numerals (四七八); not looked for in a code that is a
 //      number of its own (order id, a routing code with letters, postal code and the area line), where

@@ -140,6 +140,9 @@ const LATIN_UNITS = 'mg|g|kg|ml|l|mm|cm|m|km|mah|w|kw|v|mb|gb|tb|pcs|pc|x';
 const HAN_UNITS = '克|千克|公斤|斤|毫升|升|厘米|毫米|米|件|个|片|粒|包|瓶|盒|袋|支|只|张|本|套|双|对|台|元|寸';
 const QUANTITY_AFTER = `(?!\\s*(?:(?:${LATIN_UNITS})(?!${WORD_CHAR})|${HAN_UNITS}))`;
 const NUMBER_GROUPS = /\d+(?:[-\u2010-\u2015/]\d+)*/g;
+/** What stands between a house number and a unit number written after it: a unit or house word, a sign, spaces. */
+const HOUSE_TO_UNIT = /^(?:\s*(?:号楼|号院|号|幢|栋|单元|室|座|楼|层|弄|巷|[-\u2010-\u2015/#,.]|\p{L}{1,4}\.?)?\s*)$/u;
+const JOINED_HOUSE_MIN = 5;
 
 /**
  * A part of a street text and the probe that finds it. `area`: a place name that a road's name is made of
@@ -189,12 +192,21 @@ export function streetParts(text: string): StreetPartProbe[] {
   }
   // Units in a row are also written as one number: 3栋2单元1203室 is 3-2-1203, and 2-1203.
   const joined: string[] = [];
-  for (let i = 0; i < unitIds.length; i++) {
-    let j = i;
-    while (j + 1 < unitIds.length && /^\s*$/.test(folded.slice(unitIds[j]!.end, unitIds[j + 1]!.start))) j++;
-    for (let k = i; k < j; k++) joined.push(unitIds.slice(k, j + 1).map((u) => u.id).join('-'));
-    i = j;
-  }
+  const inRow = (numbers: { id: string; start: number; end: number }[], between: RegExp, least: number) => {
+    for (let i = 0; i < numbers.length; i++) {
+      let j = i;
+      while (j + 1 < numbers.length && between.test(folded.slice(numbers[j]!.end, numbers[j + 1]!.start))) j++;
+      for (let k = i; k < j; k++) {
+        const row = numbers.slice(k, j + 1).map((u) => u.id);
+        if (row.join('').length >= least) joined.push(row.join('-'));
+      }
+      i = j;
+    }
+  };
+  inRow(unitIds, /^\s*$/, 0);
+  // So is a house number with the numbers after it (478号1602室 is 478-1602, 12号3栋 12-3): from 5 digits,
+  // as shorter pairs of numbers meet by chance.
+  inRow([...folded.matchAll(/\d+/g)].map((m) => ({ id: m[0], start: m.index, end: m.index + m[0].length })), HOUSE_TO_UNIT, JOINED_HOUSE_MIN);
 
   // Most texts hold no "#", "f" or ordinal sign: these patterns are not run over them (10,000 orders a batch).
   const unitsBy = (pattern: RegExp, source: string, body: (n: string) => string) => {

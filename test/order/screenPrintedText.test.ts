@@ -327,6 +327,10 @@ describe('printed free text screening', () => {
     };
     expect(dashed('1-2-301', 'routingCode', '301')).toEqual([expect.stringMatching(house)]);
     expect(dashed('1-2-301', 'contents', '1号楼2单元301')).toEqual([expect.stringMatching(house)]);
+    // A house number and the room after it, written as one code: 478号1602室 is 478-1602.
+    for (const value of ['478-1602', '478/1602']) expect(dashed('测试路478号1602室', 'routingCode', value)).toEqual([expect.stringMatching(house)]);
+    expect(dashed('测试路478号1602室', 'routingCode', '1602-478')).toEqual([]); // in another order they are two numbers, as chance makes them
+    expect(dashed('测试路8号12室', 'routingCode', '8-12')).toEqual([]); // short pairs meet by chance
     expect(dashed('五号楼六层', 'contents', '5号楼6层')).toEqual([expect.stringMatching(unit)]);
     expect(dashed('五号楼六层', 'contents', '5号电池')).toEqual([]);
   });
