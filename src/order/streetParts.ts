@@ -71,7 +71,7 @@ const UNIT_WORDS: readonly (readonly string[])[] = [
   ['flat'],
   ['suite', 'ste'],
   ['room', 'rm', 'kamer', 'chambre', 'zimmer'],
-  ['floor', 'fl', 'piso', 'etage'],
+  ['floor', 'fl', 'piso', 'etage', 'piano', 'этаж'],
   ['level', 'lvl'],
   ['tower'],
   ['block', 'blk'],
@@ -87,7 +87,7 @@ const HASH_UNIT = /#\s*(\d{1,5}[a-z]?)(?![\p{L}\p{N}])/gu;
 const F_FLOOR = /(?<![\p{L}\p{N}])(\d{1,3})\s*\/?\s*f(?![\p{L}\p{N}])/gu;
 const ORDINAL_UNIT = /(?<![\p{L}\p{N}])(\d{1,3})\s*[ºª](?![\p{L}\p{N}])/gu;
 /** Floor words written after their number ("3. OG", "15.º andar", "3rd floor"). */
-const FLOOR_AFTER = ['og', 'andar', 'floor', 'fl', 'flr', 'etage', 'stock', 'piso'];
+const FLOOR_AFTER = ['og', 'andar', 'floor', 'fl', 'flr', 'etage', 'stock', 'piso', 'piano', 'этаж'];
 
 /** Street and building words written after the name, by family. */
 const NAME_THEN_TYPE: readonly (readonly string[])[] = [

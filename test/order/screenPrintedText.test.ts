@@ -366,10 +366,10 @@ describe('printed free text screening', () => {
   });
 
   it('refuses a floor, room or numbered lane in a place as written in Taiwan, Macao and abroad', () => {
-    for (const city of ['台北市 5樓之3', '澳門 13樓B', 'Testville 21st Fl', 'Testville Kamer 12', 'Testville Lot 12', '澳門 七层'])
+    for (const city of ['台北市 5樓之3', '澳門 13樓B', 'Testville 21st Fl', 'Testville Kamer 12', 'Testville Lot 12', '澳門 七层', '서울 3층', 'Тестоград 5 этаж', 'Тестоград этаж 5', 'Testopoli piano 3', 'Testopoli 3 piano'])
       refused('city', city, /^must not contain a building, unit or room/);
-    for (const region of ['12巷3弄5號', '十二巷']) refused('region', region, /^must not contain a street with a house number/);
-    for (const city of ['台北市', '澳門', 'Testville', '九龍城']) passes('city', city);
+    for (const region of ['12巷3弄5號', '十二巷', '渋谷3丁目5番地', '渋谷三丁目五番']) refused('region', region, /^must not contain a street with a house number/);
+    for (const city of ['台北市', '澳門', 'Testville', '九龍城', '서울', 'Пианино', '渋谷3丁目']) passes('city', city);
   });
 
   it('refuses a street with a number in a place, while a place word alone names places', () => {
