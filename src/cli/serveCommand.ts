@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
-import { createServer } from '../http/server';
+import { createServer, takeUpgrades } from '../http/server';
 import { malformedRequestProblem } from '../http/problem';
 import { Metrics } from '../http/metrics';
 import { DAY_MS } from '../time';
@@ -192,9 +192,7 @@ export async function serveCommand(
     await webhooks?.stop();
   };
   const server = createServer(app);
-  server.on('upgrade', (req, socket, head) => {
-    if (!agentHub.handleUpgrade(req, socket, head)) socket.destroy();
-  });
+  takeUpgrades(server, (req, socket, head) => agentHub.handleUpgrade(req, socket, head));
   // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
   // answer them as problem+json too, then close.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {

@@ -8,6 +8,7 @@
 // --workers 1`, /healthz over 10 connections: 28k → 153k requests in 8 s).
 
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import type express from 'express';
 import { malformedRequestProblem } from './problem';
 
@@ -19,6 +20,47 @@ export function createServer(app: express.Express): http.Server {
     const body = malformedRequestProblem(400);
     res.writeHead(400, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) }).end(body);
   });
+}
+
+/**
+ * Takes the upgrade requests `take` answers (the agent's WebSocket) and serves every other one as the plain
+ * HTTP/1.1 request it also is, the offer ignored as a server may (RFC 9110 §7.8): once an 'upgrade' listener
+ * exists, Node hands it every request that offers one (h2c from `curl --http2`, some HTTP clients' default,
+ * a WebSocket to another path), and such a request would get no answer. Its head is written again without
+ * the offer and put back on the socket, which the server then reads as a new connection: body, keep-alive
+ * and limits as for any request. A CONNECT (no proxy here) is answered 405.
+ */
+export function takeUpgrades(server: http.Server, take: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => boolean): void {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (take(req, socket, head)) return;
+    socket.unshift(Buffer.concat([Buffer.from(headWithoutUpgrade(req), 'latin1'), head]));
+    server.emit('connection', socket);
+  });
+  server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ type: 'https://waybill.example/problems/method_not_allowed', title: 'method not allowed', status: 405, detail: 'this service is no proxy' });
+    socket.on('error', () => socket.destroy());
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
+/** The upgrade offers' headers (RFC 9110 §7.8, RFC 7540 §3.2), dropped; Connection keeps its other options. */
+const OFFER_HEADERS = new Set(['upgrade', 'http2-settings']);
+
+function headWithoutUpgrade(req: http.IncomingMessage): string {
+  const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (OFFER_HEADERS.has(lower)) continue;
+    if (lower === 'connection') {
+      const kept = raw[i + 1]!.split(',').map((o) => o.trim()).filter((o) => o && !OFFER_HEADERS.has(o.toLowerCase()));
+      if (kept.length) lines.push(`${name}: ${kept.join(', ')}`);
+      continue;
+    }
+    lines.push(`${name}: ${raw[i + 1]}`);
+  }
+  return `${lines.join('\r\n')}\r\n\r\n`;
 }
 
 /**
