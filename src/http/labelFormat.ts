@@ -75,25 +75,26 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
 
 /**
  * The format to answer in: `?format=` wins, then the best Accept entry we can produce (q-values honoured,
- * a `dpi` parameter read), then `fallback` for a missing Accept or a wildcard. 406 when nothing fits.
+ * a `dpi` parameter read), then `fallback` for a missing Accept or a wildcard. A type the client refused
+ * (q=0) is never chosen for a wildcard: `application/pdf;q=0, *\/*` gets another format, never a print it
+ * said it cannot take. 406 when nothing fits.
  */
-export function negotiate(req: Request, query: LabelQuery, fallback: LabelFormat): { format: LabelFormat; dpi?: Dpi } {
+export function negotiate(req: Pick<Request, 'get'>, query: LabelQuery, fallback: LabelFormat): { format: LabelFormat; dpi?: Dpi } {
   if (query.format) return { format: query.format, ...(query.dpi ? { dpi: query.dpi } : {}) };
   const accept = req.get('accept');
   if (!accept) return { format: fallback, ...(query.dpi ? { dpi: query.dpi } : {}) };
-  const ranges = accept
-    .split(',')
-    .map((part, order) => {
-      const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
-      const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
-      const q = Number(param('q') ?? 1);
-      return { type, q: Number.isFinite(q) ? q : 0, dpi: param('dpi'), order };
-    })
-    .filter((r) => r.q > 0)
-    .sort((a, b) => b.q - a.q || a.order - b.order);
+  const all = accept.split(',').map((part, order) => {
+    const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const param = (name: string) => params.find((p) => p.startsWith(`${name}=`))?.slice(name.length + 1);
+    const q = Number(param('q') ?? 1);
+    return { type, q: Number.isFinite(q) ? q : 0, dpi: param('dpi'), order };
+  });
+  const refused = new Set(all.filter((r) => r.q <= 0).map((r) => formatOfMediaType(r.type)));
+  const ranges = all.filter((r) => r.q > 0).sort((a, b) => b.q - a.q || a.order - b.order);
   for (const r of ranges) {
+    const wildcard = r.type === '*/*' ? '' : r.type === 'application/*' ? 'application/' : undefined;
     const format =
-      r.type === '*/*' || r.type === 'application/*' ? fallback : formatOfMediaType(r.type);
+      wildcard === undefined ? formatOfMediaType(r.type) : [fallback, ...FORMATS].find((f) => !refused.has(f) && OUTPUT_FORMATS[f].mediaType.startsWith(wildcard));
     if (!format) continue;
     const dpi = query.dpi ?? (DPIS.includes(r.dpi as (typeof DPIS)[number]) ? (Number(r.dpi) as Dpi) : undefined);
     if (r.dpi && !dpi) throw new WaybillError('not_acceptable', `dpi must be one of ${DPIS.join(', ')}`);
