@@ -19,7 +19,7 @@ import { scanWaybill, type ScanLimits } from '../waybills/scanAccess';
 import type { CourierEventLimits } from '../waybills/lifecycle';
 import type { PrintLeases } from '../printing/printLeases';
 import { CredentialRefused } from '../auth/authFailure';
-import { bearer } from './auth';
+import { bearer, otherRoleRefusal, type AuthDeps } from './auth';
 import { RefusalTally, suspendedRefusals } from '../audit/refusalTally';
 import { AuthThrottle, type AuthFailureLimit } from './authThrottle';
 import { alertRoutes } from './alertRoutes';
@@ -161,6 +161,17 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // Who else may call (API keys, telephony): a valid credential of another role is refused 403 on the
+  // routes of one role too, not counted as failed authentication.
+  const auth: AuthDeps | undefined = deps.api && {
+    apiKeys: deps.api.apiKeys,
+    couriers: deps.couriers,
+    telephony: deps.api.telephony,
+    throttle: authThrottle,
+    refused,
+    ...(deps.stations ? { stations: deps.stations.stations } : {}),
+  };
+
   app.get('/v1/scan/:token', async (req, res) => {
     try {
       const result = await scanWaybill({ ...deps, refusals, ...(deps.relay ? { relayBindings: deps.relay.bindings } : {}) }, {
@@ -173,15 +184,16 @@ export function createApp(deps: AppDeps): express.Express {
       res.json(present(ScanAnswer, result));
     } catch (e) {
       metrics.scans.inc({ outcome: e instanceof WaybillError ? e.code : 'error' });
-      throw e instanceof CredentialRefused ? await authThrottle.refused(req, res, e) : e;
+      if (!(e instanceof CredentialRefused)) throw e;
+      throw (await otherRoleRefusal(auth, bearer(req), 'courier', res.locals.requestId as string)) ?? (await authThrottle.refused(req, res, e));
     }
   });
 
-  if (deps.api) {
+  if (deps.api && auth) {
     const api = deps.api;
     const templates = new Map<string, LoadedTemplate>();
     const routeDeps: WaybillRouteDeps = {
-      auth: { apiKeys: api.apiKeys, couriers: deps.couriers, telephony: api.telephony, throttle: authThrottle, refused, ...(deps.stations ? { stations: deps.stations.stations } : {}) },
+      auth,
       print: {
         store: deps.store,
         audit: deps.audit,
@@ -251,7 +263,7 @@ export function createApp(deps: AppDeps): express.Express {
     app.use('/courier', webAppRoutes({ folders: ['common', 'courier'], extra: { '/vendor/jsQR.js': require.resolve('jsqr/dist/jsQR.js') }, headers: { 'Permissions-Policy': 'camera=(self)' } }));
   }
 
-  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle, refused }));
+  if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle, refused, ...(auth ? { auth } : {}) }));
 
   app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
 

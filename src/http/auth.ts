@@ -71,6 +71,20 @@ export async function principalOf(deps: AuthDeps, credential: string | undefined
   return undefined;
 }
 
+/**
+ * For the routes that check one kind of credential themselves (scans: couriers; relay: telephony): the
+ * answer to a credential they refused that is valid for another role, 403 as on every other route and no
+ * failed authentication; undefined when it is no valid credential at all.
+ */
+export async function otherRoleRefusal(deps: AuthDeps | undefined, credential: string | undefined, role: Role, requestId?: string): Promise<WaybillError | undefined> {
+  if (!deps || !credential || ROLE_PREFIXES[role]?.some((prefix) => credential.startsWith(prefix))) return undefined;
+  const principal = await principalOf(deps, credential, requestId);
+  return principal && principal.role !== role ? new WaybillError('forbidden', `this needs the role: ${role}`) : undefined;
+}
+
+/** The credential prefixes of the roles whose routes check their own credentials. */
+const ROLE_PREFIXES: Partial<Record<Role, string[]>> = { courier: ['wbc_', 'wbd_'], telephony: ['wbt_'] };
+
 /** Admits only the given roles; the principal is then in `res.locals.principal`. */
 export function requireRole(deps: AuthDeps, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {

@@ -16,7 +16,7 @@ import { TELEPHONY_SUSPENDED, type TelephonyClients, type TelephonyLimits } from
 import type { WaybillStore } from '../waybills/waybillStore';
 import { issuesFromZod } from '../validation/zodIssues';
 import { CredentialRefused } from '../auth/authFailure';
-import { bearer } from './auth';
+import { bearer, otherRoleRefusal, type AuthDeps } from './auth';
 import type { SuspendedRefusals } from '../audit/refusalTally';
 import type { AuthThrottle } from './authThrottle';
 import { jsonBody } from './body';
@@ -37,6 +37,8 @@ export interface RelayRouteDeps {
   throttle?: AuthThrottle;
   /** Records a suspended client's refused request, once a minute (refusalTally.ts). */
   refused: SuspendedRefusals;
+  /** The other roles' credentials, refused 403 here rather than as unknown ones. */
+  auth?: AuthDeps;
 }
 
 const e164 = (value: string, region?: 'CN') => {
@@ -104,10 +106,12 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
   // The credential first, then the body (jsonBody: JSON only, UTF-8 only): a stranger's body is never read.
   router.use((req, res, next) => {
     deps.telephony.authenticate(bearer(req)).then((client) => {
-      if (!client) {
-        const refusal = new CredentialRefused('unauthenticated', 'a valid telephony credential is required');
-        return deps.throttle ? void deps.throttle.refused(req, res, refusal).then(next, next) : next(refusal);
-      }
+      if (!client)
+        return void otherRoleRefusal(deps.auth, bearer(req), 'telephony', res.locals.requestId as string).then((forbidden) => {
+          if (forbidden) return next(forbidden);
+          const refusal = new CredentialRefused('unauthenticated', 'a valid telephony credential is required');
+          return deps.throttle ? void deps.throttle.refused(req, res, refusal).then(next, next) : next(refusal);
+        }, next);
       if (client.suspendedAt)
         return void deps.refused(`telephony:${client.id}`, res.locals.requestId as string).then(
           () => next(new WaybillError('suspended', TELEPHONY_SUSPENDED)),

@@ -222,13 +222,18 @@ describe('courier scan API', () => {
     expect(refusals).toEqual(['other forbidden return', 'other forbidden delivery', 'other forbidden customer-service', 'other forbidden return']);
   });
 
-  it('answers 401, 404, 400 and 429 as problem+json without personal data', async () => {
+  it('answers 401, 403, 404, 400 and 429 as problem+json without personal data', async () => {
     const order = orders[0]!;
     const cred = await courier(w, order.carrier);
     const other = await courier(w, order.carrier === 'SF' ? 'ZT' : 'SF');
+    const failures = async () => [...(await (await fetch(`${w.base}/metrics`)).text()).matchAll(/^waybill_auth_failures_total\{kind="[^"]+"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const failed = await failures();
+    const wrongRole = await scan(w, w.tokens[0]!, w.admin); // a valid key of another role: refused, no failed authentication
+    expect([wrongRole.body.detail, await failures()]).toEqual(['this needs the role: courier', failed]);
     const cases = [
       [await scan(w, w.tokens[0]!), 401],
       [await scan(w, w.tokens[0]!, 'wbc_nobody_' + 'x'.repeat(43)), 401],
+      [wrongRole, 403],
       [await scan(w, w.tokens[0]!, other), 404], // another carrier's token: as unknown (no oracle)
       [await scan(w, '1' + randomBytes(16).toString('base64url'), cred), 404],
       [await scan(w, w.tokens[0]!, cred, 'curiosity'), 400],
@@ -239,6 +244,7 @@ describe('courier scan API', () => {
       expect(res.body).toMatchObject({ status, requestId: expect.any(String) });
       expectAbsent(JSON.stringify(res.body), [order.recipient.name], `${status} answer`);
     }
+    expect(await failures()).toBe(failed + 2); // the two 401s
     for (let i = 0; i < LIMITS.perMinute; i++) await scan(w, w.tokens[0]!, cred);
     const limited = await scan(w, w.tokens[0]!, cred);
     expect(limited.status).toBe(429);

@@ -102,6 +102,19 @@ async function world(backend: StoreBackend, env: Record<string, string> = {}): P
 const receipt = (n: number) => ({ callId: `call-${n}`, startedAt: AT.toISOString(), endedAt: AT.toISOString() });
 
 describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
+  it('refuse a valid key of another role as such (403), not as an unknown credential', async () => {
+    const w = await world(backend);
+    try {
+      const admin = /^(wbk_\S+)$/m.exec((await w.run('keys', 'create', '--role', 'admin', '--name', 'ops')).out)![1]!;
+      for (const path of ['/v1/relay/resolve', '/v1/relay/calls']) {
+        const asAdmin = await w.post(w.urls[0]!, path, path.endsWith('resolve') ? w.live[0] : receipt(1), admin);
+        expect([asAdmin.status, asAdmin.body.detail]).toEqual([403, 'this needs the role: telephony']);
+      }
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('are listed (also by keys list) and revoked from the shell — by relay clients revoke or keys revoke — and then open nothing', async () => {
     const w = await world(backend);
     try {

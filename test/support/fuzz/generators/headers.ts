@@ -195,10 +195,11 @@ export const wrongRole: Generator = {
       ['GET', `/v1/waybills/${w.waybillId}`, w.telephony, 403],
       ['GET', `/v1/waybills/${w.waybillId}/label`, w.courier, 403],
       ['POST', `/v1/waybills/${w.waybillId}/events`, w.telephony, 403],
-      ['GET', '/v1/scan/abc?purpose=delivery', w.warehouse, 401],
-      ['GET', '/v1/scan/abc?purpose=delivery', w.telephony, 401],
-      ['POST', '/v1/relay/resolve', w.warehouse, 401],
-      ['POST', '/v1/relay/calls', w.courier, 401],
+      // The routes that check one kind of credential themselves refuse another role's as such, not as unknown.
+      ['GET', '/v1/scan/abc?purpose=delivery', w.warehouse, 403],
+      ['GET', '/v1/scan/abc?purpose=delivery', w.telephony, 403],
+      ['POST', '/v1/relay/resolve', w.warehouse, 403],
+      ['POST', '/v1/relay/calls', w.courier, 403],
     ] as const);
     return { method, path: target, headers: { ...auth(credential), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: json(invalidOrder(r, n)) } : {}), expect: [status] };
   },
