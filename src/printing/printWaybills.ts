@@ -709,13 +709,18 @@ async function bindRelays(
 async function assignWaybillNumbers(store: WaybillStore, orders: Order[], file?: string): Promise<{ numbers: string[]; childNos: string[][] }> {
   const issues: Issue[] = [];
   const taken = new Set<string>();
+  let used = false;
   for (const [index, order] of orders.entries()) {
     if (!order.waybillNo) continue;
-    if (taken.has(order.waybillNo) || (await store.waybillNoExists(order.waybillNo)))
-      issues.push({ file, index, path: ['waybillNo'], message: 'waybill number is already used' });
+    if (index > 0 && index % CHECKED_PER_TURN === 0) await nextTurn();
+    const exists = await store.waybillNoExists(order.waybillNo);
+    used ||= exists;
+    if (exists || taken.has(order.waybillNo))
+      issues.push({ file, index, path: ['waybillNo'], message: exists ? 'waybill number is already used' : 'waybill number repeated in this request' });
     taken.add(order.waybillNo);
   }
-  if (issues.length) throw new WaybillError('conflict', 'some waybill numbers are already used', issues);
+  // As with order ids: only a number in use is a conflict; a request that repeats one is its own mistake.
+  if (issues.length) throw used ? new WaybillError('conflict', 'some waybill numbers are already used', issues) : new WaybillError('invalid_input', 'some waybill numbers are repeated in this request', issues);
   const numbers: string[] = [];
   for (const [index, order] of orders.entries()) {
     if (index > 0 && index % CHECKED_PER_TURN === 0) await nextTurn();

@@ -132,6 +132,19 @@ describe('waybill print', () => {
     expect(filesIn(w.out)).toEqual(['a.pdf']);
   });
 
+  it('refuses a waybill number given twice in one file as the file’s own mistake, not as one in use', async () => {
+    const w = workspace();
+    const orders = JSON.parse(fs.readFileSync(path.join(SAMPLES, 'orders.json'), 'utf8')).slice(0, 2);
+    orders[1].carrier = orders[0].carrier;
+    orders[0].waybillNo = orders[1].waybillNo = CARRIERS[orders[0].carrier as CarrierCode].waybill.forms[0].example;
+    const file = path.join(w.dir, 'twice.json');
+    fs.writeFileSync(file, JSON.stringify(orders));
+    expect(await w.run('print', file, '--out', path.join(w.out, 'a.pdf'))).toBe(EXIT.badInput);
+    expect(w.lines.join('\n')).toMatch(/twice\.json: order 1: waybillNo: waybill number repeated in this request/);
+    expect(w.lines.join('\n')).not.toMatch(/already used/);
+    expect(filesIn(w.out)).toEqual([]);
+  });
+
   it('explains its usage', async () => {
     const w = workspace();
     expect(await w.run('print', path.join(SAMPLES, 'orders.json'))).toBe(EXIT.usage);
