@@ -8,6 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { issuesFromZod } from '../validation/zodIssues';
 import { parseJsonText } from '../validation/jsonText';
+import { parseRelayPool } from '../relay/relayPool';
 
 const base64Key = z
   .string()
@@ -28,7 +29,12 @@ export const Config = z
     /** Connections each instance keeps open to PostgreSQL. */
     databasePoolSize: z.coerce.number().int().min(1).max(200),
     /** The QR codes point here: `<scanBaseUrl>/w/<token>`. */
-    scanBaseUrl: z.string().url().refine((u) => /^https?:/.test(u), 'must be an http(s) URL'),
+    scanBaseUrl: z
+      .string()
+      .url()
+      .refine((u) => /^https?:/.test(u), 'must be an http(s) URL')
+      // It is printed in every QR code: a password there would be on paper, and a query or fragment would cut the token off.
+      .refine((u) => URL.canParse(u) && ((url) => !url.username && !url.password && !url.search && !url.hash)(new URL(u)), 'must hold no user, password, query or fragment'),
     templatesDir: z.string().min(1),
     masterKey: base64Key.optional(),
     masterKeyId: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dot, dash or underscore'),
@@ -59,7 +65,13 @@ export const Config = z
     alertKeepDays: z.coerce.number().min(1).max(3650),
     relay: z.object({
       /** The virtual number pool: "+8617000001234,+8617000001235/3" (extension length after /, default 4). */
-      numbers: z.string(),
+      numbers: z.string().superRefine((text, ctx) => {
+        try {
+          parseRelayPool(text);
+        } catch (e) {
+          ctx.addIssue({ code: 'custom', message: (e as Error).message });
+        }
+      }),
       afterSalesDays: z.coerce.number().min(0).max(365),
       maxDays: z.coerce.number().min(1).max(365),
       quarantineDays: z.coerce.number().min(0).max(3650),
@@ -287,7 +299,8 @@ function isProxyAddress(entry: string): boolean {
   const [ip, bits, extra] = entry.split('/');
   const family = isIP(ip ?? '');
   if (!family || extra !== undefined) return false;
-  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  // A range of every address (0.0.0.0/0, ::/0) would believe anyone's X-Forwarded-For, as `true` would.
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) > 0 && Number(bits) <= (family === 4 ? 32 : 128));
 }
 
 export const CONFIG_FILE_NAME = 'waybill.config.json';
@@ -320,7 +333,9 @@ export function withConfigFile(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const env = withConfigFile(environment);
+  // A setting given blank (`WAYBILL_PORT= waybill serve`, "" in the file) is unset: its default, never 0.
+  // But a blank list of printer networks may mean "none": refused, not read as the default private ranges.
+  const env = Object.fromEntries(Object.entries(withConfigFile(environment)).filter(([k, v]) => v === undefined || v.trim() !== '' || k === 'WAYBILL_PRINTER_NETWORKS'));
   const result = Config.safeParse({
     dataDir: env.WAYBILL_DATA_DIR ?? '.waybill',
     databaseUrl: env.DATABASE_URL || undefined,

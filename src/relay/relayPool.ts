@@ -25,7 +25,8 @@ export function parseRelayPool(text: string): RelayNumber[] {
   text.split(',').forEach((raw, i) => {
     const position = i + 1;
     const entry = raw.trim();
-    const bad = (why: string) => new Error(`relay pool entry ${position} ("${entry}"): ${why}`);
+    // The entry is not quoted: a phone pasted there by mistake may be a person's.
+    const bad = (why: string) => new Error(`relay pool entry ${position}: ${why}`);
     if (entry === '') throw bad('is empty');
     const [numberPart = '', extPart, ...rest] = entry.split('/');
     if (rest.length > 0) throw bad('has more than one "/"');

@@ -67,3 +67,27 @@ describe('the settings file in the data directory', () => {
     expect(out).toMatch(message);
   });
 });
+
+describe('settings in the environment', () => {
+  it('take a blank value as unset: its default, never 0', () => {
+    const w = workspace();
+    const config = loadConfig({ ...w.env, WAYBILL_AUDIT_CHECKPOINT_MINUTES: '', WAYBILL_RETENTION_GRACE_DAYS: ' ', WAYBILL_PORT: '' });
+    const defaults = loadConfig(w.env);
+    expect([config.auditCheckpointMinutes, config.retentionGraceDays, config.http.port]).toEqual([defaults.auditCheckpointMinutes, defaults.retentionGraceDays, defaults.http.port]);
+    expect(config.retentionGraceDays).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['a relay pool entry that is no E.164 number, named by position, never quoted (it may be a person’s phone)', { WAYBILL_RELAY_NUMBERS: '13962584017' }, /^waybill: invalid configuration:\n {2}WAYBILL_RELAY_NUMBERS: relay pool entry 1: must be an E\.164 number/],
+    ['a scan address with a password, which every QR code would print', { WAYBILL_SCAN_BASE_URL: 'https://user:secret@scan.example.com' }, /WAYBILL_SCAN_BASE_URL: must hold no user, password, query or fragment/],
+    ['a scan address with a fragment, which would cut the token off', { WAYBILL_SCAN_BASE_URL: 'https://scan.example.com/p#x' }, /WAYBILL_SCAN_BASE_URL: must hold no user, password, query or fragment/],
+    ['a proxy range of every address', { WAYBILL_TRUST_PROXY: '0.0.0.0/0' }, /WAYBILL_TRUST_PROXY: must be a hop count or/],
+    ['an IPv6 range of every address', { WAYBILL_TRUST_PROXY: 'loopback, ::/0' }, /WAYBILL_TRUST_PROXY: must be a hop count or/],
+  ])('refuse %s (exit 78)', async (_what, env, message) => {
+    const w = workspace();
+    const { code, out } = await w.run(['relay', 'pool'], env);
+    expect(code).toBe(EXIT.config);
+    expect(out).toMatch(message);
+    for (const value of Object.values(env)) expect(out).not.toContain(value);
+  });
+});

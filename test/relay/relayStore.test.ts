@@ -36,16 +36,16 @@ describe('relay pool', () => {
   });
 
   it.each([
-    ['+8617000001234,+86123', /entry 2 \("\+86123"\): is not a valid phone number/],
-    ['+8617000001234/5', /entry 1 .*extension length .* 1 to 4/],
-    ['+8617000001234/0', /entry 1 .*extension length/],
-    ['+8617000001234/x', /entry 1 .*extension length/],
-    ['+8617000001234/', /entry 1 .*extension length/],
-    ['+8617000001234/2/3', /entry 1 .*more than one "\/"/],
-    ['8617000001234', /entry 1 .*starting with "\+"/],
-    ['+8617000001234,,+8617000001235', /entry 2 .*is empty/],
-    ['+8617000001234,+8617000001235,+86 170 0000 1234/2', /entry 3 .*duplicates entry 1/],
-    ['+80012345678', /entry 1 .*single region/],
+    ['+8617000001234,+86123', /entry 2: is not a valid phone number/],
+    ['+8617000001234/5', /entry 1: .*extension length .* 1 to 4/],
+    ['+8617000001234/0', /entry 1: .*extension length/],
+    ['+8617000001234/x', /entry 1: .*extension length/],
+    ['+8617000001234/', /entry 1: .*extension length/],
+    ['+8617000001234/2/3', /entry 1: .*more than one "\/"/],
+    ['8617000001234', /entry 1: .*starting with "\+"/],
+    ['+8617000001234,,+8617000001235', /entry 2: .*is empty/],
+    ['+8617000001234,+8617000001235,+86 170 0000 1234/2', /entry 3: .*duplicates entry 1/],
+    ['+80012345678', /entry 1: .*single region/],
   ])('refuses %p, naming the entry', (text, message) => {
     expect(() => parseRelayPool(text)).toThrow(message);
   });
