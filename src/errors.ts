@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'payload_too_large'
   | 'printer_unreachable' // a network printer refused or did not answer
+  | 'bad_config' // the service's own settings or key file, the operator's to mend (never a client's mistake)
   | 'internal';
 
 /** Where in the input a problem is: file, order index (0-based), line (1-based, NDJSON) and field path. */

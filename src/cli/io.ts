@@ -82,6 +82,7 @@ const TEMPORARY: readonly ErrorCode[] = ['unavailable', 'limited', 'in_progress'
 /** The exit code for a domain error: the input's fault (65), try again later (75), or ours (70). */
 export function exitFor(code: ErrorCode): number {
   if (code === 'internal') return EXIT.internal;
+  if (code === 'bad_config') return EXIT.config;
   return TEMPORARY.includes(code) ? EXIT.unavailable : EXIT.badInput;
 }
 

@@ -42,6 +42,7 @@ const STATUS: Record<ErrorCode, number> = {
   in_progress: 409,
   not_acceptable: 406,
   unavailable: 503,
+  bad_config: 500,
   internal: 500,
   unauthenticated: 401,
   suspended: 403,

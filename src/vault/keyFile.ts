@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { WaybillError } from '../errors';
+import { parseJsonText } from '../validation/jsonText';
 import type { Config } from '../config/config';
 import type { AuditKeyRing } from '../audit/auditRecord';
 import { signerFromSeed, type CheckpointSigner } from '../audit/checkpoint';
@@ -191,20 +193,23 @@ function auditFromEnv(config: Config): Pick<Keys, 'audit' | 'auditSigner'> {
 
 function readKeyFileContent(file: string): KeyFileContent {
   const mode = fs.statSync(file).mode & 0o077;
-  if (mode !== 0) throw new Error(`key file ${file} is readable by others; run: chmod 600 ${file}`);
-  const parsed = KeyFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`key file ${file} is not a valid key file`);
+  if (mode !== 0) throw new WaybillError('bad_config', `key file ${file} is readable by others; run: chmod 600 ${file}`);
+  // Where it is broken, never what is there: the file holds the keys.
+  const json = parseJsonText(fs.readFileSync(file, 'utf8'));
+  if (!json.ok) throw new WaybillError('bad_config', `key file ${file}: ${json.why}`);
+  const parsed = KeyFile.safeParse(json.value);
+  if (!parsed.success) throw new WaybillError('bad_config', `key file ${file} is not a valid key file`);
   return parsed.data;
 }
 
 function readKeyFile(file: string): Keys {
   const { activeKeyId, masterKeys, tokenKey, auditActiveKeyId, auditKeys, auditSigningKey, auditKeyedSince } = readKeyFileContent(file);
   const keys = new Map(Object.entries(masterKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
-  if (!keys.has(activeKeyId)) throw new Error(`key file ${file} does not hold its active key ${activeKeyId}`);
+  if (!keys.has(activeKeyId)) throw new WaybillError('bad_config', `key file ${file} does not hold its active key ${activeKeyId}`);
   const loaded: Keys = { ring: { activeKeyId, keys }, tokenKey: Buffer.from(tokenKey, 'base64') };
   if (auditKeys && auditActiveKeyId) {
     const audit = new Map(Object.entries(auditKeys).map(([id, k]) => [id, Buffer.from(k, 'base64')] as const));
-    if (!audit.has(auditActiveKeyId)) throw new Error(`key file ${file} does not hold its active audit key ${auditActiveKeyId}`);
+    if (!audit.has(auditActiveKeyId)) throw new WaybillError('bad_config', `key file ${file} does not hold its active audit key ${auditActiveKeyId}`);
     loaded.audit = { activeKeyId: auditActiveKeyId, keys: audit, ...(auditKeyedSince ? { keyedSince: auditKeyedSince } : {}) };
   }
   if (auditSigningKey) loaded.auditSigner = signerFromSeed(Buffer.from(auditSigningKey, 'base64'));

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { loadKeys } from '../../src/vault/keyFile';
+import { EXIT, main } from '../../src/cli';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-keys-'));
 
@@ -25,6 +26,21 @@ describe('keys', () => {
     loadKeys(config, () => {});
     fs.chmodSync(path.join(dir, 'keys.json'), 0o644);
     expect(() => loadKeys(config, () => {})).toThrow(/chmod 600/);
+  });
+
+  it('names where a damaged key file is broken, never what it holds, as a configuration error (exit 78)', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ WAYBILL_DATA_DIR: dir });
+    loadKeys(config, () => {});
+    const file = path.join(dir, 'keys.json');
+    const text = fs.readFileSync(file, 'utf8');
+    const tokenKey = (JSON.parse(text) as { tokenKey: string }).tokenKey;
+    fs.writeFileSync(file, text.replace('"tokenKey": "', '"tokenKey": \''));
+    expect(() => loadKeys(config, () => {})).toThrow(expect.objectContaining({ code: 'bad_config', message: expect.stringMatching(/keys\.json: not valid JSON at line \d+, column \d+$/) }));
+    const lines: string[] = [];
+    expect(await main(['relay', 'pool'], (l) => lines.push(l), { WAYBILL_DATA_DIR: dir })).toBe(EXIT.config);
+    expect(lines.join('\n')).toMatch(/keys\.json: not valid JSON at line/);
+    for (const part of [tokenKey.slice(0, 6), tokenKey.slice(-6)]) expect(lines.join('\n')).not.toContain(part);
   });
 
   it('takes keys from configuration when given, without writing a file', () => {
