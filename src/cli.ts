@@ -159,6 +159,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await withServices(config, io, (s) => assignCommand(rest, s, io));
       }
       case 'purge': {
+        parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false }); // it takes nothing: a typo never purges
         const { purgeCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => purgeCommand(s, io));
       }

@@ -3,6 +3,7 @@
 // check checkpoint signatures. Output: key ids and the public key only, never a secret.
 
 import { parseArgs } from 'node:util';
+import { KEY_ID, KEY_ID_RULE } from '../config/config';
 import { addAuditKey } from '../vault/keyFile';
 import type { Services } from '../wiring';
 import { EXIT, type Io } from './io';
@@ -37,8 +38,8 @@ export async function auditKeyCommand(
   // rotate-audit
   if (rest.length > 1) return usage(io);
   const id = rest[0];
-  if (id !== undefined && !/^[A-Za-z0-9._-]{1,40}$/.test(id)) {
-    io.err('waybill keys: an audit key id is 1–40 letters, digits, dot, dash or underscore');
+  if (id !== undefined && !KEY_ID.test(id)) {
+    io.err(`waybill keys: an audit key id ${KEY_ID_RULE}`);
     return EXIT.usage;
   }
   if (!s.keys.audit) {

@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
+import { KEY_ID, KEY_ID_RULE } from '../config/config';
 import { issuesFromZod } from '../validation/zodIssues';
 import { addMasterKey, removeMasterKey } from '../vault/keyFile';
 import { auditKeyCommand } from './auditKeyCommands';
@@ -61,6 +62,12 @@ export async function keysCommand(args: string[], s: Services, io: Io): Promise<
   if (sub === 'create' || sub === 'list' || sub === 'revoke') return apiKeyCommand(args, s, io);
   if (sub === 'rotate-audit' || sub === 'audit-public') return auditKeyCommand(args, s, io);
   const fileMode = !s.config.masterKey;
+  // A key id is named in settings (WAYBILL_MASTER_KEY_ID, WAYBILL_PREVIOUS_MASTER_KEYS) and in listings: it
+  // must be one they can name.
+  if ((sub === 'rotate' || sub === 'retire') && ((id !== undefined && !KEY_ID.test(id)) || args.length > 2)) {
+    io.err(`waybill keys: a master key id ${KEY_ID_RULE}; usage: keys rotate [NEW-ID] | keys retire ID`);
+    return EXIT.usage;
+  }
   if (sub === 'rotate') {
     if (fileMode) {
       const newId = id ?? `k${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
@@ -73,6 +80,10 @@ export async function keysCommand(args: string[], s: Services, io: Io): Promise<
     return EXIT.ok;
   }
   if (sub === 'retire' && id) {
+    if (!s.keys.ring.keys.has(id)) {
+      io.err(`waybill keys: there is no master key ${id}`);
+      return EXIT.failure;
+    }
     const blocker = await retireBlocker(s.store, s.keys.ring, id, [sealedWebhookSecrets(s.webhooks)]);
     if (blocker) {
       io.err(`cannot retire ${id}: ${blocker}`);

@@ -10,6 +10,10 @@ import { issuesFromZod } from '../validation/zodIssues';
 import { parseJsonText } from '../validation/jsonText';
 import { parseRelayPool } from '../relay/relayPool';
 
+/** A master or audit key's id, as settings, the key file and records name it. */
+export const KEY_ID = /^[A-Za-z0-9._-]{1,40}$/;
+export const KEY_ID_RULE = 'must be 1–40 letters, digits, dot, dash or underscore';
+
 const base64Key = z
   .string()
   .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
@@ -37,7 +41,7 @@ export const Config = z
       .refine((u) => URL.canParse(u) && ((url) => !url.username && !url.password && !url.search && !url.hash)(new URL(u)), 'must hold no user, password, query or fragment'),
     templatesDir: z.string().min(1),
     masterKey: base64Key.optional(),
-    masterKeyId: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dot, dash or underscore'),
+    masterKeyId: z.string().regex(KEY_ID, KEY_ID_RULE),
     tokenKey: base64Key.optional(),
     /** Retired-but-still-needed master keys during a rotation: "id:base64,id:base64". */
     previousMasterKeys: z
@@ -46,7 +50,7 @@ export const Config = z
       .optional(),
     /** Links the audit chain (HMAC-SHA256); kept off the database host. Unset: the key file's (embedded default) or none. */
     auditKey: base64Key.optional(),
-    auditKeyId: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1–40 letters, digits, dot, dash or underscore'),
+    auditKeyId: z.string().regex(KEY_ID, KEY_ID_RULE),
     /** Older audit keys that records still name: "id:base64,id:base64". */
     previousAuditKeys: z
       .string()

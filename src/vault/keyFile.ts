@@ -60,7 +60,7 @@ const keyFilePath = (config: Config) => path.join(config.dataDir, KEY_FILE_NAME)
 export function addMasterKey(config: Config, id: string): void {
   const file = keyFilePath(config);
   const content = readKeyFileContent(file);
-  if (content.masterKeys[id]) throw new Error(`master key ${id} already exists`);
+  if (content.masterKeys[id]) throw new WaybillError('conflict', `master key ${id} already exists`);
   content.masterKeys[id] = randomBytes(32).toString('base64');
   content.activeKeyId = id;
   writeKeyFile(file, content);
@@ -70,7 +70,7 @@ export function addMasterKey(config: Config, id: string): void {
 export function removeMasterKey(config: Config, id: string): void {
   const file = keyFilePath(config);
   const content = readKeyFileContent(file);
-  if (content.activeKeyId === id) throw new Error(`master key ${id} is the active key`);
+  if (content.activeKeyId === id) throw new WaybillError('conflict', `master key ${id} is the active key`);
   delete content.masterKeys[id];
   writeKeyFile(file, content);
 }
@@ -80,7 +80,7 @@ export function addAuditKey(config: Config, id: string): void {
   const file = keyFilePath(config);
   withKeyFileLock(file, () => {
     const content = readKeyFileContent(file);
-    if (content.auditKeys?.[id]) throw new Error(`audit key ${id} already exists`);
+    if (content.auditKeys?.[id]) throw new WaybillError('conflict', `audit key ${id} already exists`);
     content.auditKeys = { ...content.auditKeys, [id]: randomBytes(32).toString('base64') };
     content.auditActiveKeyId = id;
     writeKeyFile(file, content);

@@ -109,6 +109,12 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect((await run('alerts', '--kind', 'webhook_disabled')).out.split('\n').slice(1).map((l) => l.split('\t')[3])).toEqual(['last week']);
     expect((await run('event', first!.waybillNo, 'returned')).code).toBe(EXIT.badInput);
 
+    // A key id settings could not name, an id taken, a key that is not there: refused, nothing changed.
+    for (const [args, code] of [[['keys', 'rotate', ''], EXIT.usage], [['keys', 'rotate', 'bad\nid'], EXIT.usage], [['keys', 'rotate', 'k1'], EXIT.badInput], [['keys', 'retire', 'k9'], EXIT.failure]] as const)
+      expect((await run(...args)).code).toBe(code);
+    // purge takes nothing: an option it does not know is refused, and nothing is purged by a typo.
+    expect((await run('purge', '--dry-run')).code).toBe(EXIT.usage);
+    expect((await run('purge', 'extra')).code).toBe(EXIT.usage);
     const rotated = await run('keys', 'rotate', 'k2');
     expect(rotated.out).toMatch(/active master key k2; re-wrapped 2 data key/);
     expect((await run('keys', 'retire', 'k1')).code).toBe(EXIT.ok);
