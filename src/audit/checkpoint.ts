@@ -89,6 +89,15 @@ export function checkpointLine(head: CheckpointHead, at: Date, signer: Checkpoin
   return JSON.stringify({ ...body, sig });
 }
 
+/** Whether a line has a checkpoint's form (its signature unchecked): what a file must hold to be appended to. */
+export function isCheckpointLine(text: string): boolean {
+  try {
+    return Line.safeParse(JSON.parse(text)).success;
+  } catch {
+    return false;
+  }
+}
+
 export type CheckedLines = { ok: true; claims: CheckpointClaim[] } | { ok: false; where: string; message: string };
 
 /**

@@ -11,6 +11,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { isCheckpointLine } from '../audit/checkpoint';
 import { CONFIG_FILE_NAME, type Config } from '../config/config';
 import { partialPath } from '../printing/printLeases';
 import { KEY_FILE_NAME } from '../vault/keyFile';
@@ -80,7 +81,29 @@ export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
  */
 export function checkAppendFile(given: string, guard: OutputGuard, checkpointFile: string): string {
   const kept = realTarget(path.resolve(checkpointFile));
-  return checkTarget(given, { ...guard, serviceFiles: guard.serviceFiles.filter((f) => realTarget(path.resolve(f)) !== kept) }, (why) => new UsageError(`--out ${given}: ${why}`));
+  const refuse = (why: string) => new UsageError(`--out ${given}: ${why}`);
+  const target = checkTarget(given, { ...guard, serviceFiles: guard.serviceFiles.filter((f) => realTarget(path.resolve(f)) !== kept) }, refuse);
+  // Appending to an order file or a PDF would spoil it: a file there must already be one of checkpoints.
+  const first = firstLine(target);
+  if (first !== undefined && !isCheckpointLine(first)) throw refuse('is no checkpoint file (its first line is no checkpoint): give a checkpoint file or a new file');
+  return target;
+}
+
+/** The first line of a file (up to 64 kB of it); undefined when there is no file or it is empty. */
+function firstLine(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    return n === 0 ? undefined : buffer.subarray(0, n).toString('utf8').split('\n', 1)[0];
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The real path of `--out given`, refused when it is no file to write or one the guard keeps. */

@@ -161,6 +161,12 @@ describe('--out: refused targets are left as they were, and nothing is stored', 
     for (const file of [own, own, copy]) expect(await w.run('audit', 'checkpoint', '--out', file)).toBe(EXIT.ok);
     expect(fs.readFileSync(own, 'utf8').trim().split('\n')).toHaveLength(2);
     expect(fs.readFileSync(copy, 'utf8').trim().split('\n')).toHaveLength(1);
+    // A file of something else (an order file, a PDF) is never appended to.
+    const orders = path.join(w.dir, 'orders.ndjson');
+    fs.writeFileSync(orders, '{"orderId":"SO-1"}\n');
+    expect(await w.run('audit', 'checkpoint', '--out', orders)).toBe(EXIT.usage);
+    expect(fs.readFileSync(orders, 'utf8')).toBe('{"orderId":"SO-1"}\n');
+    expect(w.lines.join('\n')).toMatch(/--out \S+orders\.ndjson: is no checkpoint file/);
   });
 });
 
