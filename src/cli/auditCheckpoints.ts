@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { CheckpointHead } from '../audit/auditLog';
 import { checkpointLine, type CheckpointSigner } from '../audit/checkpoint';
 import { WaybillError } from '../errors';
+import { makeFolders } from '../folders';
 
 /** The file in the checkpoint directory that `serve` and `waybill audit checkpoint` append to. */
 export const CHECKPOINT_FILE_NAME = 'audit-checkpoints.jsonl';
@@ -24,7 +25,7 @@ export async function writeCheckpoint(w: CheckpointWriter, file: string, after?:
   const head = await w.head(after);
   if (!head) throw new WaybillError('internal', 'the audit head is missing: the log was tampered with; run waybill audit verify');
   const line = checkpointLine(head, w.now(), w.signer) + '\n';
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeFolders(path.dirname(file), 0o700);
   // One write() of a short line in append mode, then fsync: lines from several writers never interleave.
   const fd = fs.openSync(file, 'a', 0o644);
   try {

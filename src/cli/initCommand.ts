@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_FILE_NAME, type Config } from '../config/config';
 import type { Io } from './io';
+import { makeFolders } from '../folders';
 
 /** Two relay numbers to try the service with; a real pool comes from the telephony provider. */
 export const DEMO_SETTINGS = { WAYBILL_RELAY_NUMBERS: '+8617000000001,+8617000000002' };
@@ -14,7 +15,7 @@ export function initCommand(args: string[], config: Config, io: Io): number {
   const { values } = parseArgs({ args, options: { demo: { type: 'boolean' } } });
   const file = path.join(config.dataDir, CONFIG_FILE_NAME);
   if (fs.existsSync(file)) return 0; // already set up: an existing settings file is never overwritten
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeFolders(config.dataDir, 0o700);
   const settings = values.demo ? DEMO_SETTINGS : {};
   fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
   io.err(`wrote ${file}${values.demo ? ': a demo relay pool (replace it with your telephony provider\'s numbers before going live)' : ''}`);

@@ -17,6 +17,7 @@ import { partialPath } from '../printing/printLeases';
 import { KEY_FILE_NAME } from '../vault/keyFile';
 import { CHECKPOINT_FILE_NAME } from './auditCheckpoints';
 import { UsageError, type Io } from './io';
+import { makeFolders } from '../folders';
 
 export interface OutputFile {
   /** The path as given, for messages. */
@@ -60,7 +61,7 @@ export function checkOutputFile(given: string, guard: OutputGuard): OutputFile {
 
   const folder = path.dirname(target);
   try {
-    fs.mkdirSync(folder, { recursive: true });
+    makeFolders(folder);
   } catch (e) {
     throw refuse(`its folder ${folder} cannot be created (${reason(e)})`);
   }

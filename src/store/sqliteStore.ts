@@ -9,6 +9,7 @@ import { MIGRATIONS } from './migrations';
 import { sqliteDatabase } from './database';
 import { SqlWaybillRepository } from './waybillRepository';
 import { OutboxWriter } from './webhookOutbox';
+import { makeFolders } from '../folders';
 
 /** The waybill store on one SQLite file, which it opens and migrates; `database` is the connection. */
 export class SqliteStore extends SqlWaybillRepository {
@@ -24,7 +25,7 @@ export class SqliteStore extends SqlWaybillRepository {
    */
   static open(file: string, options: { checkpoints?: WalCheckpoints } = {}): SqliteStore {
     if (file !== ':memory:') {
-      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      makeFolders(path.dirname(file), 0o700);
       // A new file is the owner's alone (its -wal and -shm take its mode), even in a folder others may read.
       try {
         fs.closeSync(fs.openSync(file, 'wx', 0o600));

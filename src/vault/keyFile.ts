@@ -11,6 +11,7 @@ import type { Config } from '../config/config';
 import type { AuditKeyRing } from '../audit/auditRecord';
 import { signerFromSeed, type CheckpointSigner } from '../audit/checkpoint';
 import { unseal, type KeyRing, type SealedBox } from './sealing';
+import { makeFolders } from '../folders';
 
 export interface Keys {
   ring: KeyRing;
@@ -128,7 +129,7 @@ export function loadKeys(config: Config, warn: (message: string) => void): Keys 
   }
   const file = keyFilePath(config);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    makeFolders(config.dataDir, 0o700);
     const content = {
       version: 1,
       activeKeyId: config.masterKeyId,
