@@ -5,6 +5,7 @@
 import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
 import { inChunks } from '../eventLoop';
 import { DAY_MS } from '../time';
+import { WaybillError } from '../errors';
 
 /** What a suspended telephony client's requests are answered. */
 export const TELEPHONY_SUSPENDED = 'this telephony client is suspended until an operator reinstates it';
@@ -157,6 +158,7 @@ export function telephonyStatus(c: TelephonyClient): string {
 
 /** Refuses names that could not be shown safely in lists and logs. */
 export function checkTelephonyName(name: string): string {
-  if (!/^[\p{L}\p{N} ._-]{1,40}$/u.test(name)) throw new Error('name must be 1–40 letters, digits, spaces, dots, dashes or underscores');
+  if (!/^[\p{L}\p{N} ._-]{1,40}$/u.test(name))
+    throw new WaybillError('invalid_input', 'the telephony client is invalid', [{ path: ['name'], message: 'must be 1–40 letters, digits, spaces, dots, dashes or underscores' }]);
   return name;
 }

@@ -160,6 +160,7 @@ describe('waybill relay from the shell', () => {
       expect.stringMatching(/^recipient\t\+8617000001234\t\d{3}\tlive\t/),
       expect.stringMatching(/^sender\t\+8617000001234\t\d{3}\tlive\t/),
     ]);
+    for (const name of ['', 'pbx\t1']) expect(await run('relay', 'clients', 'add', '--name', name)).toEqual({ code: EXIT.badInput, out: 'waybill: name: must be 1–40 letters, digits, spaces, dots, dashes or underscores' });
     const client = await run('relay', 'clients', 'add', '--name', 'pbx-1');
     expect(client.out).toMatch(/^wbt_\S+$/m);
     expect(client.out).toMatch(/shown only once/);

@@ -24,7 +24,7 @@ describe.each(STORE_BACKENDS)('%s API keys, telephony clients, idempotency keys 
     expect(await (await t.reopen()).telephony.authenticate(credential)).toEqual(client);
     expect(await t.stores.telephony.authenticate(undefined)).toBeUndefined();
     expect(await t.stores.telephony.authenticate(credential.replace('wbt_', 'wbk_'))).toBeUndefined();
-    await expect(t.stores.telephony.add('bad\nname', AT)).rejects.toThrow(/name must be/);
+    await expect(t.stores.telephony.add('bad\nname', AT)).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: ['name'], message: expect.stringMatching(/^must be 1–40 letters/) }] });
     await t.close();
   });
 
