@@ -112,13 +112,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.locals.requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', res.locals.requestId as string);
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
+    // On 'close', not 'finish': an answer cut short (a batch whose client went away) is logged and counted too.
+    res.on('close', () => {
       const base = (res.locals.mountPath as string | undefined) ?? '';
       const route = req.route ? (req.route.path === '/' && base ? base : `${base}${String(req.route.path)}`) : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.inc({ method: req.method, route, status: res.statusCode });
       metrics.httpSeconds.observe({ method: req.method, route }, seconds);
-      deps.log({ requestId: res.locals.requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000 });
+      deps.log({ requestId: res.locals.requestId, method: req.method, route, status: res.statusCode, ms: seconds * 1000, ...(res.writableFinished ? {} : { aborted: true }) });
     });
     if (deps.draining?.() && req.path !== '/healthz') return next(new WaybillError('unavailable', 'the service is shutting down', [], 1));
     next();

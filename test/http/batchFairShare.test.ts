@@ -142,6 +142,8 @@ describe.each(STORE_BACKENDS)('%s batches shared fairly', (_name, backend) => {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.resume(); // drain what reached us: the server ended the connection
       await closed;
+      // The cut answer has its request line too, marked as such.
+      await until('the cut answer is logged', async () => a!.logs.join('').split('\n').some((l) => l.includes('"route":"/v1/batches"') && l.includes('"aborted":true')));
 
       expect(await count(db, 'SELECT count(*) AS n FROM waybills')).toBe(0);
       expect(await count(db, 'SELECT count(*) AS n FROM print_leases')).toBe(0);
