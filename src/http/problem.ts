@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { formatPath, type ErrorCode, type Issue } from '../errors';
 import { present } from '../validation/present';
 
+/** Entries an answer lists: a batch of 10,000 empty orders has some 50,000, a body of megabytes to read. */
+const MAX_ERRORS = 1000;
+
 /** Every error answer (application/problem+json); extension members (job, currentStatus …) may follow. */
 export const Problem = z
   .looseObject({
@@ -24,7 +27,8 @@ export const Problem = z
         }),
       )
       .optional()
-      .describe('one entry per invalid field'),
+      .describe(`one entry per invalid field, the first ${MAX_ERRORS.toLocaleString('en')} of them`),
+    errorsTotal: z.number().int().optional().describe(`how many there were, when more than the ${MAX_ERRORS.toLocaleString('en')} listed`),
   });
 
 
@@ -76,7 +80,12 @@ export function sendProblem(
         detail,
         requestId: res.locals.requestId as string,
         ...(opts.issues?.length
-          ? { errors: opts.issues.map((i) => ({ ...(i.index !== undefined ? { index: i.index } : {}), ...(i.line !== undefined ? { line: i.line } : {}), path: formatPath(i.path), message: i.message })) }
+          ? {
+              errors: opts.issues
+                .slice(0, MAX_ERRORS)
+                .map((i) => ({ ...(i.index !== undefined ? { index: i.index } : {}), ...(i.line !== undefined ? { line: i.line } : {}), path: formatPath(i.path), message: i.message })),
+              ...(opts.issues.length > MAX_ERRORS ? { errorsTotal: opts.issues.length } : {}),
+            }
           : {}),
       })),
     );

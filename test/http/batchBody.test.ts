@@ -208,3 +208,4 @@ it('refuses a batch that repeats an order id as its own mistake (422 naming the 
   expect(known.status).toBe(409);
   expect(JSON.parse(known.body)).toMatchObject({ errors: [{ index: 1, path: 'orderId', message: expect.stringMatching(/^a waybill exists for this order id/) }] });
 });
+
