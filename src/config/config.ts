@@ -16,7 +16,9 @@ export const KEY_ID_RULE = 'must be 1–40 letters, digits, dot, dash or undersc
 
 const base64Key = z
   .string()
-  .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+  .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
+  // A key typed by hand (all zeros, one byte repeated) is no secret: a random one repeats few of its bytes.
+  .refine((s) => new Set(Buffer.from(s, 'base64')).size >= 16, 'must be random bytes (openssl rand -base64 32), not a typed pattern');
 
 /** Where PostgreSQL is: the stores' DATABASE_URL, or the target of `waybill store copy --to`. */
 export const DatabaseUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// (or postgresql://) URL');

@@ -3,6 +3,7 @@
 // triggers would otherwise refuse it) fails `waybill audit verify`, on SQLite and PostgreSQL, through the
 // real CLI. Also: a restored older SQLite file, key rotation, a missing key, forged checkpoints.
 
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -380,9 +381,9 @@ describe.each(STORE_BACKENDS)('audit key rotation on %s', (_name, backend) => {
 
   it('from the environment: a new key id starts its chain at the next append; without the old key verify names it and fails', async () => {
     const w = await world(backend);
-    const k1 = Buffer.alloc(32, 1).toString('base64');
-    const k2 = Buffer.alloc(32, 2).toString('base64');
-    const seed = Buffer.alloc(32, 3).toString('base64');
+    const k1 = randomBytes(32).toString('base64');
+    const k2 = randomBytes(32).toString('base64');
+    const seed = randomBytes(32).toString('base64');
     Object.assign(w.env, { WAYBILL_AUDIT_KEY: k1, WAYBILL_AUDIT_KEY_ID: 'prod-1', WAYBILL_AUDIT_SIGNING_KEY: seed });
     try {
       await w.append(1, 3);
@@ -459,7 +460,7 @@ describe('serve and upgrades', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-upgrade-keyed-'));
     fs.copyFileSync(path.join(__dirname, '..', 'store', 'fixtures', 'release-v10.sqlite'), path.join(dir, 'waybill.db'));
     // A key file as the release before wrote it: no audit keys yet.
-    const old = { version: 1, activeKeyId: 'k1', masterKeys: { k1: Buffer.alloc(32, 7).toString('base64') }, tokenKey: Buffer.alloc(32, 9).toString('base64') };
+    const old = { version: 1, activeKeyId: 'k1', masterKeys: { k1: randomBytes(32).toString('base64') }, tokenKey: randomBytes(32).toString('base64') };
     fs.writeFileSync(path.join(dir, 'keys.json'), JSON.stringify(old), { mode: 0o600 });
     const env = { WAYBILL_DATA_DIR: dir };
     const run = async (...argv: string[]) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +46,7 @@ describe('keys', () => {
 
   it('takes keys from configuration when given, without writing a file', () => {
     const dir = tempDir();
-    const key = Buffer.alloc(32, 7).toString('base64');
+    const key = randomBytes(32).toString('base64');
     const keys = loadKeys(loadConfig({ WAYBILL_DATA_DIR: dir, WAYBILL_MASTER_KEY: key, WAYBILL_TOKEN_KEY: key, WAYBILL_MASTER_KEY_ID: '2026-11' }), () => {});
     expect(keys.ring.activeKeyId).toBe('2026-11');
     expect(fs.existsSync(path.join(dir, 'keys.json'))).toBe(false);
@@ -53,6 +54,11 @@ describe('keys', () => {
 
   it('names the variable of a bad configuration', () => {
     expect(() => loadConfig({ WAYBILL_MASTER_KEY: 'short' })).toThrow(/WAYBILL_MASTER_KEY: must be 32 bytes/);
+    // Typed, not drawn: all zeros, one byte repeated, junk after the key.
+    const random = randomBytes(32).toString('base64');
+    expect(() => loadConfig({ WAYBILL_MASTER_KEY: 'A'.repeat(43) + '=', WAYBILL_TOKEN_KEY: random })).toThrow(/WAYBILL_MASTER_KEY: must be random bytes/);
+    expect(() => loadConfig({ WAYBILL_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), WAYBILL_TOKEN_KEY: random })).toThrow(/WAYBILL_MASTER_KEY: must be random bytes/);
+    expect(() => loadConfig({ WAYBILL_MASTER_KEY: random + 'junk', WAYBILL_TOKEN_KEY: random })).toThrow(/WAYBILL_MASTER_KEY: must be 32 bytes/);
     expect(() => loadConfig({ WAYBILL_SCAN_BASE_URL: 'not a url' })).toThrow(/WAYBILL_SCAN_BASE_URL/);
   });
 });
