@@ -11,7 +11,7 @@ import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { TracedCopy, WaybillStore } from '../waybills/waybillStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
-import { EXIT, asIo, type Io, type Output } from './io';
+import { EXIT, NoInput, asIo, type Io, type Output } from './io';
 import { checkAppendFile, type OutputGuard } from './outputFile';
 
 export const AUDIT_USAGE = `usage:
@@ -154,16 +154,8 @@ function loadClaims(
   deps: AuditCommandDeps,
   io: Io,
 ): { list: CheckpointClaim[]; summary: string } | undefined {
-  const target = given ?? deps.checkpoints?.dir;
-  if (!target || !fs.existsSync(target)) {
-    if (given) {
-      io.err(`audit checkpoints: ${given} does not exist`);
-      return undefined;
-    }
-    return { list: [], summary: `checkpoints: none${target ? ` (${target} does not exist)` : ''}` };
-  }
-  const lines = readCheckpointLines(target);
-  if (!lines.length) return { list: [], summary: `checkpoints: none in ${target}` };
+  // What was named must be there (exit 66), whether or not there are checkpoints to check with it.
+  for (const file of [given, publicKeyFile]) if (file !== undefined && !fs.existsSync(file)) throw new NoInput(`audit checkpoints: ${file} does not exist`);
   const trusted: KeyObject[] = deps.checkpoints?.signer ? [deps.checkpoints.signer.publicKey] : [];
   if (publicKeyFile) {
     try {
@@ -173,6 +165,10 @@ function loadClaims(
       return undefined;
     }
   }
+  const target = given ?? deps.checkpoints?.dir;
+  if (!target || !fs.existsSync(target)) return { list: [], summary: `checkpoints: none${target ? ` (${target} does not exist)` : ''}` };
+  const lines = readCheckpointLines(target);
+  if (!lines.length) return { list: [], summary: `checkpoints: none in ${target}` };
   const checked = checkCheckpointLines(lines, trusted);
   if (!checked.ok) {
     io.err(`audit checkpoint REFUSED at ${checked.where}: ${checked.message}`);

@@ -4,7 +4,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { telephonyStatus } from '../relay/telephonyClients';
 import type { Services } from '../wiring';
 import { auditCredential, cliOperator } from './apiKeyCommands';
-import { EXIT, printList, type Io } from './io';
+import { EXIT, printList, UsageError, type Io } from './io';
 import { parseArgs } from 'node:util';
 
 const USAGE = `usage:
@@ -34,7 +34,8 @@ export async function relayCommand(args: string[], s: Services, io: Io): Promise
       return EXIT.ok;
     }
     case 'show': {
-      const waybill = rest[0] ? await s.store.findWaybillByNo(rest[0]) : undefined;
+      if (rest.filter((a) => a !== '--json').length !== 1) throw new UsageError('relay show takes one waybill number');
+      const waybill = await s.store.findWaybillByNo(rest[0] === '--json' ? rest[1]! : rest[0]!);
       if (!waybill) {
         io.err('unknown waybill');
         return EXIT.failure;
@@ -60,9 +61,10 @@ export async function relayCommand(args: string[], s: Services, io: Io): Promise
     case 'courier-phone': {
       const [id, number] = rest;
       const phone = number ? parsePhoneNumberFromString(number, 'CN') : undefined;
-      if (!id || !phone?.isValid() || !s.relay) {
-        io.err(!s.relay ? 'no relay pool configured' : 'usage: waybill relay courier-phone <courier id> <valid phone number>');
-        return EXIT.usage;
+      if (!id || !phone?.isValid() || rest.length !== 2) throw new UsageError('usage: waybill relay courier-phone <courier id> <valid phone number>');
+      if (!s.relay) {
+        io.err('no relay pool configured');
+        return EXIT.failure;
       }
       const ok = await s.couriers.setPhoneHash(id, s.relay.phoneHash(phone.number as string));
       io.err(ok ? `registered the work phone of courier ${id}` : 'unknown or revoked courier');

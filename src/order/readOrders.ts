@@ -96,9 +96,13 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
   const whole = tryJson(text);
   if (whole.ok) {
     const value = whole.value;
-    const wrapped = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && Array.isArray((value as { orders?: unknown }).orders);
-    if (wrapped) yield* eachOrder((value as { orders: unknown[] }).orders);
-    else yield { value };
+    // No order has an "orders" field: an object with one is the API's document, and must be one.
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && 'orders' in value) {
+      const { orders } = value as { orders: unknown };
+      if (!Array.isArray(orders)) throw malformed(file, '"orders" must be an array of orders');
+      if (Object.keys(value).length > 1) throw malformed(file, 'a document of orders holds "orders" and nothing else');
+      yield* eachOrder(orders);
+    } else yield { value };
     return;
   }
   let first = true;

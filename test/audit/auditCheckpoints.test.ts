@@ -194,7 +194,8 @@ describe.each(STORE_BACKENDS)('audit checkpoints against an insider on %s', (_na
     try {
       const entries = (await w.records()).map(entryOf).filter((e) => e.action !== 'audit_key' && e.waybillNo !== 'ZT1008');
       await w.rewrite(entries);
-      expect((await w.run('audit', 'verify', '--checkpoints', path.join(w.dataDir, 'nowhere'))).code).toBe(EXIT.failure); // a named location must exist
+      expect((await w.run('audit', 'verify', '--checkpoints', path.join(w.dataDir, 'nowhere'))).code).toBe(EXIT.noInput); // a named location must exist
+      expect((await w.run('audit', 'verify', '--public-key', path.join(w.dataDir, 'nowhere.pem'))).code).toBe(EXIT.noInput); // so must a named key
       // A never-keyed chain dated after the key file's audit keys were made: the service would have keyed it.
       const v = await w.run('audit', 'verify');
       expect(v.code).toBe(EXIT.failure);

@@ -154,6 +154,7 @@ describe('waybill relay from the shell', () => {
     expect((await run('print', path.join(ROOT, 'samples', 'orders.json'), '--format', 'json', '--out', out)).code).toBe(EXIT.ok);
     const [first] = JSON.parse(fs.readFileSync(out, 'utf8'));
     expect((await run('relay', 'pool')).out).toMatch(/^number\tcapacity\tlive\tquarantined\tused\n\+8617000001234\t1000\t6\t0\t0\.6 %$/m);
+    for (const args of [['relay', 'show'], ['relay', 'show', first.waybillNo, 'extra'], ['relay', 'courier-phone']]) expect((await run(...args)).code).toBe(EXIT.usage);
     const show = await run('relay', 'show', first.waybillNo);
     expect(show.out.split('\n')).toEqual([
       'party\tnumber\text\tstate\tvalid\tquarantine\tcallers',

@@ -224,4 +224,11 @@ describe('order file errors a person can act on', () => {
     expect(messagesOf(Buffer.from('\n\n'))).toEqual(['-: holds no orders']);
     expect(parseOrders(Buffer.from(JSON.stringify(order())), 'orders.json')).toHaveLength(1);
   });
+
+  it('reads the API’s {"orders": [...]} document, and names a malformed one as such, not as one bad order', () => {
+    expect(parseOrders(Buffer.from(JSON.stringify({ orders: [order(), order()] })), 'orders.json')).toHaveLength(2);
+    expect(messagesOf(JSON.stringify({ orders: {} }))).toEqual(['-: "orders" must be an array of orders']);
+    expect(messagesOf(JSON.stringify({ orders: null }))).toEqual(['-: "orders" must be an array of orders']);
+    expect(messagesOf(JSON.stringify({ orders: [order()], client: 'acme' }))).toEqual(['-: a document of orders holds "orders" and nothing else']);
+  });
 });
