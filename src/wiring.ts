@@ -134,7 +134,7 @@ export async function sweepDeadPrints(s: Services) {
  */
 export async function sweepExpired(s: Services, now: () => Date) {
   const relay = relayDeps(s);
-  // First what events still owe their relay numbers (a cancel's end), so that the expiry below sees it.
+  // First what events still owe their relay numbers (a delivery's shorter life), so that the expiry below sees it.
   const relayChangesMade = await settleRelayDue({ store: s.store, now, ...(relay ? { relay } : {}) });
   const shredded = await purgeDue({ store: s.store, audit: s.audit, retentionGraceDays: s.config.retentionGraceDays, now, ...(relay ? { relay } : {}) });
   const relayBindingsExpired = await s.relayStore.expireDue(now());

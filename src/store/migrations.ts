@@ -795,8 +795,8 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 37,
     // What an event's relay numbers still owe (ended, shortened to after-sales, lengthened), committed with
-    // the event and cleared once done: a crash between the two cannot leave a cancelled parcel's number
-    // ringing; the sweep finishes it.
+    // the event and cleared once done: a crash between the two cannot leave a delivered parcel's number
+    // ringing until its print-time expiry; the sweep finishes it.
     name: 'relay changes owed by waybill events',
     sql: () => `ALTER TABLE waybill_events ADD COLUMN relay_due text;
       CREATE INDEX waybill_events_relay_due ON waybill_events(id) WHERE relay_due IS NOT NULL;`,
