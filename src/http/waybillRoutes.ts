@@ -269,7 +269,7 @@ export function labelOptions(deps: Pick<WaybillRouteDeps, 'template' | 'defaultT
   const query = parseQuery(LabelQuery, req.query);
   const { format, dpi } = negotiate(req, query, fallback);
   const render = renderOptionsOf(query, format);
-  return { format, render, template: tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi }) };
+  return { format, render, template: tailorTemplate(deps.template(query.template ?? deps.defaultTemplate), { copies: query.copies, dpi }, ['query', 'copies']) };
 }
 
 /** An API create: the client's orders, on its account; answered in JSON it is a preview, not a print. */

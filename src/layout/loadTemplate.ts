@@ -119,12 +119,15 @@ function inside(b: { x: number; y: number; w: number; h: number }, outer: { x: n
   return b.x >= outer.x - EPSILON_MM && b.y >= outer.y - EPSILON_MM && b.x + b.w <= outer.x + outer.w + EPSILON_MM && b.y + b.h <= outer.y + outer.h + EPSILON_MM;
 }
 
-/** A template narrowed to some of its copies and/or set to another printer resolution, per request. */
-export function tailorTemplate(t: LoadedTemplate, opts: { copies?: readonly CopyKind[]; dpi?: Template['dpi'] }): LoadedTemplate {
+/**
+ * A template narrowed to some of its copies and/or set to another printer resolution, per request; a copy
+ * it lacks is refused at `copiesPath` (a body's `copies`, a query's `query.copies`).
+ */
+export function tailorTemplate(t: LoadedTemplate, opts: { copies?: readonly CopyKind[]; dpi?: Template['dpi'] }, copiesPath: string[] = ['copies']): LoadedTemplate {
   const unknown = (opts.copies ?? []).filter((c) => !t.copies.includes(c));
   if (unknown.length)
     throw new WaybillError('invalid_input', `template ${t.id} has no ${unknown.join(', ')} copy`, [
-      { path: ['copies'], message: `must be some of ${t.copies.join(', ')}` },
+      { path: copiesPath, message: `must be some of ${t.copies.join(', ')}` },
     ]);
   const wanted = new Set(opts.copies?.length ? opts.copies : t.copies);
   const labels = t.labels

@@ -327,6 +327,8 @@ describe('warehouse API', () => {
     const invalid = await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: { ...order(), carrier: 'XX' } }), 422);
     expect(invalid.errors).toEqual([expect.objectContaining({ path: 'carrier' })]);
     await expectProblem(await call(w, 'POST', '/v1/waybills?copies=cover', { key: k, body: order() }), 422);
+    const lacking = await expectProblem(await call(w, 'POST', '/v1/waybills?template=cn-1ply-76x130&copies=sender', { key: k, body: order() }), 422);
+    expect(lacking.errors).toEqual([expect.objectContaining({ path: 'query.copies' })]); // named where it was given, as every query error
     const cancelled = (await (await call(w, 'POST', '/v1/waybills', { key: k, body: order() })).json()) as { id: string };
     expect((await call(w, 'POST', `/v1/waybills/${cancelled.id}/events`, { key: k, body: { type: 'cancelled' } })).status).toBe(201);
     await expectProblem(await call(w, 'POST', `/v1/waybills/${cancelled.id}/events`, { key: k, body: { type: 'cancelled' } }), 409);
