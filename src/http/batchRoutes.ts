@@ -15,7 +15,7 @@ import { streamedSink } from './streamedDocument';
 import { labelRenderer } from '../render/outputFormats';
 import { requireRole } from './auth';
 import { orderBody, ordersOf } from './body';
-import { contentTypeOf } from './labelFormat';
+import { contentTypeOf, noQuery } from './labelFormat';
 import { createRequest, labelOptions, type WaybillRouteDeps } from './waybillRoutes';
 import type { BatchRecord } from '../waybills/waybillStore';
 import { z } from 'zod';
@@ -131,7 +131,7 @@ export function batchRoutes(deps: WaybillRouteDeps & { batch: BatchLimits; log: 
 
   // The batch resource: order index → waybill, once the batch is saved (404 while it runs or if it failed,
   // which saves nothing). Client-scoped like a waybill: another client's batch is "not found".
-  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
+  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, noQuery, async (req, res) => {
     const p = res.locals.principal as Principal;
     const id = String(req.params.id);
     const batch = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? await deps.print.store.findBatch(id) : undefined;

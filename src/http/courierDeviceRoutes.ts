@@ -13,6 +13,7 @@ import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
 import { requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
+import { noQuery } from './labelFormat';
 
 export const PairingIssued = z.strictObject({
   code: z.string().regex(/^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$/).describe('the one-use code (XXXX-XXXX), shown once; valid until expiresAt'),
@@ -86,7 +87,7 @@ export function courierDeviceRoutes(deps: CourierDeviceRouteDeps): { couriers: e
     await deps.audit.append({ at: now.toISOString(), actor: actorOf(principal(res)), action: 'pairing_issue', outcome: 'ok', requestId: requestId(res), detail: { courier: courier.id } });
     res.status(201).json(present(PairingIssued, { code, expiresAt, pairUrl: pairUrl(deps.scanBaseUrl, code) }));
   });
-  admin.get('/:id/devices', requireRole(deps.auth, 'admin'), deps.limit, async (req, res) => {
+  admin.get('/:id/devices', requireRole(deps.auth, 'admin'), deps.limit, noQuery, async (req, res) => {
     const courier = await courierOf(req);
     const items = (await couriers.devices(courier.id)).map((d) => ({
       id: d.id,
@@ -129,7 +130,7 @@ export function courierDeviceRoutes(deps: CourierDeviceRouteDeps): { couriers: e
       }),
     );
   });
-  devices.get('/current', requireRole(deps.auth, 'courier'), deps.limit, async (_req, res) => {
+  devices.get('/current', requireRole(deps.auth, 'courier'), deps.limit, noQuery, async (_req, res) => {
     const p = principal(res) as Extract<Principal, { role: 'courier' }>;
     const courier = await couriers.get(p.id);
     const device = p.device ? await couriers.device(p.device) : undefined;

@@ -1,7 +1,7 @@
 // Label options of a request: format from `?format=` or the Accept header (with a `dpi` parameter),
 // template, copies and resolution from the query. One zod schema, so the OpenAPI document says the same.
 
-import type { Request } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { WaybillError } from '../errors';
 import { CopyKind } from '../privacy/copyPolicy';
@@ -72,6 +72,14 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
     issuesFromZod(result.error).map((i) => ({ ...i, path: ['query', ...i.path] })),
   );
 }
+
+/**
+ * For the routes that take no query: a parameter is refused as on the routes that take some (a typo such
+ * as ?format=pdf here must not go unnoticed). Its name is not repeated: it is the caller's text.
+ */
+export const noQuery: RequestHandler = (req, _res, next) => {
+  next(Object.keys(req.query).length ? new WaybillError('invalid_input', 'the query is invalid', [{ path: ['query'], message: 'unknown property: this takes no query' }]) : undefined);
+};
 
 /**
  * The format to answer in: `?format=` wins, then the best Accept entry we can produce (q-values honoured,

@@ -14,6 +14,7 @@ import { Problem, sendProblem } from './problem';
 import { AGENT_ONLINE_MS, PRINTER_LANGUAGES, PrinterName, type Printer } from '../printers/printer';
 import { DELIVERY_STATUSES } from '../printers/printerStore';
 import { present } from '../validation/present';
+import { noQuery } from './labelFormat';
 
 export const PrintBody = z.strictObject({
   printer: PrinterName.describe('a registered printer name (GET /v1/printers)'),
@@ -93,7 +94,7 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
   const principal = (res: Response) => res.locals.principal as Principal;
   const roles = requireRole(deps.auth, 'warehouse', 'printer', 'admin');
 
-  printers.get('/', roles, deps.limit, async (_req, res) => {
+  printers.get('/', roles, deps.limit, noQuery, async (_req, res) => {
     const p = principal(res);
     const all = await deps.delivery.printers.listPrinters();
     const onlineSince = deps.delivery.now().getTime() - AGENT_ONLINE_MS;
@@ -113,7 +114,7 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
     );
   });
 
-  jobs.get('/:job', roles, deps.limit, async (req, res) => {
+  jobs.get('/:job', roles, deps.limit, noQuery, async (req, res) => {
     res.json(present(PrintJobView, deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job)))));
   });
 

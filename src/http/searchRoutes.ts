@@ -11,7 +11,7 @@ import { present } from '../validation/present';
 import { printableId } from '../validation/printableText';
 import { WAYBILL_STATUSES, type PrintFact, type StoredWaybillEvent, type WaybillRecord, type WaybillSummary } from '../waybills/waybillStore';
 import { requireRole } from './auth';
-import { parseQuery } from './labelFormat';
+import { parseQuery, noQuery } from './labelFormat';
 import { links, visibleWaybill, type WaybillRouteDeps } from './waybillRoutes';
 
 export const SEARCH_MAX_LIMIT = 200;
@@ -127,7 +127,7 @@ export function searchRoutes(deps: WaybillRouteDeps): express.Router {
     res.json(present(SearchPage, { items: page.map(summaryOf), next: rows.length > q.limit && last ? encodeCursor(last) : null }));
   });
 
-  router.get('/:id/events', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
+  router.get('/:id/events', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, noQuery, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
     const [events, prints] = await Promise.all([deps.print.store.eventsOf(w.id), deps.print.store.printsOf(w.id)]);
     res.json(present(History, historyOf(w, events, prints)));

@@ -13,6 +13,7 @@ import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
 import { requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
+import { noQuery } from './labelFormat';
 
 export const ArrivalRequest = Shelf;
 /** An arrival by the parcel's QR code: what a scanner reads off it (the scan URL), or the token alone. */
@@ -65,7 +66,7 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
 
   const stations = express.Router();
   // Who am I: lets the station's page check its key and show which counter it serves.
-  stations.get('/current', requireRole(deps.auth, 'station'), deps.limit, (_req, res) => {
+  stations.get('/current', requireRole(deps.auth, 'station'), deps.limit, noQuery, (_req, res) => {
     res.json(present(StationAnswer, { station: station(res).stationId }));
   });
   stations.post('/arrivals', requireRole(deps.auth, 'station'), deps.limit, jsonBody('1kb'), async (req, res) => {

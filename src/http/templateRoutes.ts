@@ -8,6 +8,7 @@ import { LANGS } from '../privacy/lang';
 import { CopyKind } from '../privacy/copyPolicy';
 import { present } from '../validation/present';
 import { requireRole, type AuthDeps } from './auth';
+import { noQuery } from './labelFormat';
 
 export const TemplateInfo = z.object({
   id: z.string(),
@@ -31,7 +32,7 @@ export interface TemplateRouteDeps {
 
 export function templateRoutes(deps: TemplateRouteDeps): express.Router {
   const router = express.Router();
-  router.get('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, (_req, res) => {
+  router.get('/', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, noQuery, (_req, res) => {
     const items = listTemplates(deps.templatesDir).map((id) => infoOf(deps.template(id), id === deps.defaultTemplate));
     res.json(present(TemplateList, { items }));
   });

@@ -24,7 +24,7 @@ import { WaybillEvent, recordWaybillEvent, type LifecycleDeps } from '../waybill
 import { canSee, requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
 import { IDEMPOTENCY_KEY, once, requestHash, type IdempotencyDeps, type StoredResponse } from './idempotency';
-import { LabelQuery, contentTypeOf, negotiate, parseQuery, renderOptionsOf, type LabelFormat } from './labelFormat';
+import { LabelQuery, contentTypeOf, negotiate, parseQuery, renderOptionsOf, type LabelFormat, noQuery } from './labelFormat';
 import type { Metrics } from './metrics';
 import { PrintBody, sendDeliveryResult, usablePrinter } from './printerRoutes';
 import { z } from 'zod';
@@ -172,7 +172,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     send(res, response, response.replayed);
   });
 
-  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {
+  router.get('/:id', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, noQuery, async (req, res) => {
     const w = await visibleWaybill(deps, principal(res), req);
     const childNos = await deps.print.store.childNosOf(w.id);
     const pieces = childNos.length ? { pieces: [w.waybillNo, ...childNos].map((waybillNo, i) => ({ pieceNo: i + 1, waybillNo })) } : {};

@@ -15,6 +15,7 @@ import { addEndpoint, endpointView, eventsIssue, NewWebhook, rotateSecret, Webho
 import type { WebhookEndpoint, WebhookRepository } from '../webhooks/webhookStore';
 import { requireRole, type AuthDeps } from './auth';
 import { jsonBody } from './body';
+import { noQuery } from './labelFormat';
 
 export interface WebhookRouteDeps {
   auth: AuthDeps;
@@ -72,7 +73,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     res.status(201).location(`/v1/webhooks/${endpoint.id}`).json(present(WebhookCreated, { ...endpointView(endpoint), secret }));
   });
 
-  endpoints.get('/', roles, deps.limit, async (_req, res) => {
+  endpoints.get('/', roles, deps.limit, noQuery, async (_req, res) => {
     const p = principal(res);
     const list = await deps.repo.listEndpoints(p.role === 'admin' ? undefined : clientOf(p));
     res.json(present(WebhookList, { webhooks: list.map(endpointView) }));
