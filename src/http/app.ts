@@ -159,6 +159,10 @@ export function createApp(deps: AppDeps): express.Express {
       res.setHeader('Allow', 'GET');
       return next(new WaybillError('method_not_allowed', 'HEAD is not served on the API: use GET'));
     }
+    // The query parser decodes a broken %-sequence to U+FFFD, which would then be searched for: refused
+    // as a broken path is.
+    const query = req.originalUrl.indexOf('?');
+    if (query >= 0 && !wellEncoded(req.originalUrl.slice(query + 1))) return next(new WaybillError('bad_request', 'the query is not well percent-encoded'));
     next();
   });
 
@@ -298,4 +302,14 @@ function mount(app: express.Express, path: string, router: express.Router): void
     },
     router,
   );
+}
+
+/** Whether every %-sequence of a query decodes (as UTF-8). */
+function wellEncoded(query: string): boolean {
+  try {
+    decodeURIComponent(query);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -693,7 +693,10 @@ function findBlock(): DocumentBlock {
           parameters: queryParameters(SearchQuery),
           responses: {
             '200': jsonAnswer('a page of waybill summaries', 'SearchPage', SearchPage, { items: [summary], next: 'WyIyMDI2LTA1LTMwVDA4OjE1OjAyLjExM1oiLCIzZjJiOGMxZS02ZDRhLTRlNWYtOWE3Yi0xYzJkM2U0ZjVhNmIiXQ' }),
-            ...errors([401, 403, 422, 429], { 422: { text: 'a bad query parameter, named in the path', example: problemExample(422, { detail: 'the query is invalid', errors: [{ path: 'query.cursor', message: 'is not a cursor this service gave out' }] }) } }),
+            ...errors([400, 401, 403, 422, 429], {
+              400: { text: 'a query that is not well percent-encoded', detail: 'the query is not well percent-encoded' },
+              422: { text: 'a bad query parameter, named in the path', example: problemExample(422, { detail: 'the query is invalid', errors: [{ path: 'query.cursor', message: 'is not a cursor this service gave out' }] }) },
+            }),
           },
         },
       },

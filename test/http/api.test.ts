@@ -329,6 +329,7 @@ describe('warehouse API', () => {
     await expectProblem(await call(w, 'POST', '/v1/waybills?copies=cover', { key: k, body: order() }), 422);
     const lacking = await expectProblem(await call(w, 'POST', '/v1/waybills?template=cn-1ply-76x130&copies=sender', { key: k, body: order() }), 422);
     expect(lacking.errors).toEqual([expect.objectContaining({ path: 'query.copies' })]); // named where it was given, as every query error
+    await expectProblem(await call(w, 'GET', '/v1/waybills?orderId=%E0%A4%A', { key: k }), 400); // a broken %-sequence, as in a path
     // A route that takes no query refuses one, as those that take some refuse what they do not know.
     const made = (await (await call(w, 'POST', '/v1/waybills', { key: k, body: order() })).json()) as { id: string };
     for (const url of [`/v1/waybills/${made.id}?format=pdf`, `/v1/waybills/${made.id}/events?limit=5`, '/v1/templates?all=1']) {

@@ -70,7 +70,16 @@ export const query: Generator = {
     const where = r.pick(['create', 'batch', 'label'] as const);
     if (where === 'label') return { method: 'GET', path: `/v1/waybills/${w.waybillId}/label?${good}${bad}`, headers: auth(w.warehouse) };
     const body = where === 'batch' ? json({ orders: [invalidOrder(r, n)] }) : json(invalidOrder(r, n));
-    return { method: 'POST', path: `${where === 'batch' ? '/v1/batches' : '/v1/waybills'}?${good}${bad}`, headers: jsonHeaders(w.warehouse), body, expect: [422] };
+    // A broken %-sequence is refused before the query is read (400), anything else by the query's schema.
+    const broken = (() => {
+      try {
+        decodeURIComponent(bad);
+        return false;
+      } catch {
+        return true;
+      }
+    })();
+    return { method: 'POST', path: `${where === 'batch' ? '/v1/batches' : '/v1/waybills'}?${good}${bad}`, headers: jsonHeaders(w.warehouse), body, expect: [broken ? 400 : 422] };
   },
 };
 
