@@ -34,8 +34,9 @@ export async function relayCommand(args: string[], s: Services, io: Io): Promise
       return EXIT.ok;
     }
     case 'show': {
-      if (rest.filter((a) => a !== '--json').length !== 1) throw new UsageError('relay show takes one waybill number');
-      const waybill = await s.store.findWaybillByNo(rest[0] === '--json' ? rest[1]! : rest[0]!);
+      const numbers = rest.filter((a) => a !== '--json');
+      if (numbers.length !== 1) throw new UsageError('relay show takes one waybill number');
+      const waybill = await s.store.findWaybillByNo(numbers[0]!);
       if (!waybill) {
         io.err('unknown waybill');
         return EXIT.failure;

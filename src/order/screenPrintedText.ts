@@ -336,10 +336,11 @@ const MOBILE = /1[3-9]\d{9}/;
 /** Countries whose postcodes are written the UK's way, and that way (outward code, space, inward code). */
 const UK_STYLE: ReadonlySet<string> = new Set(['GB', 'GG', 'JE', 'IM']);
 const UK_POSTCODE = /^[a-z]{1,2}\d[a-z\d]?\s*\d[a-z]{2}$/i;
-/** A floor (5楼, 13层) and a numbered house or lane (5号, 12巷, 3弄): in a product's name an amount, in a place an address. */
-/** A floor after its number: 5楼, 13层, 3층 (Korean), 5 этаж. */
+/**
+ * A floor after its number (5楼, 13层, 3층, 5 этаж) and a numbered house, lane or block (5号, 12巷, 3弄, 5番地):
+ * in a product's name an amount, in a place an address.
+ */
 const HAN_FLOOR = /\d\s*(?:[楼层층]|этаж|эт\.)/u;
-/** A house, lane or block number: 5号, 12巷, 3弄, and Japanese 5番 / 5番地. */
 const HAN_STREET_NUMBER = /\d\s*[号巷弄番]/u;
 /** A number written in digits (of any script; Han numerals name places too: 九龙城). */
 const NUMBER = /\p{Nd}/u;

@@ -102,13 +102,14 @@ export class SqlPrintLeaseRepository implements PrintLeaseRepository {
   async sweep(now: string, dead: string[], holdUntil: string): Promise<{ leases: number; bindings: number; quarantined: number; staged: number }> {
     const { db } = this.d;
     return this.d.transaction(function* () {
-      // The streamed runs among those ending, read before their leases go (a flag is read, never compared in SQL).
+      // The streamed runs among those ending, as their leases go (a flag is read, never compared in SQL).
       const streamed = new Set<string>();
-      const ending = [db.selectFrom('print_leases').select(['id', 'streamed']).where('expires_at', '<=', now)];
-      for (let i = 0; i < dead.length; i += SLICE) ending.push(db.selectFrom('print_leases').select(['id', 'streamed']).where('id', 'in', dead.slice(i, i + SLICE)));
-      for (const query of ending) for (const r of (yield* step(query)).rows) if (r.streamed) streamed.add(r.id);
-      let leases = (yield* step(db.deleteFrom('print_leases').where('expires_at', '<=', now))).changes;
-      for (let i = 0; i < dead.length; i += SLICE) leases += (yield* step(db.deleteFrom('print_leases').where('id', 'in', dead.slice(i, i + SLICE)))).changes;
+      const ended = (rows: { id: string; streamed: number | boolean }[]) => {
+        for (const r of rows) if (r.streamed) streamed.add(r.id);
+        return rows.length;
+      };
+      let leases = ended((yield* step(db.deleteFrom('print_leases').where('expires_at', '<=', now).returning(['id', 'streamed']))).rows);
+      for (let i = 0; i < dead.length; i += SLICE) leases += ended((yield* step(db.deleteFrom('print_leases').where('id', 'in', dead.slice(i, i + SLICE)).returning(['id', 'streamed']))).rows);
       // Provisional bindings whose run is over: a saved run cleared its lease_id with its waybills.
       const { rows } = yield* step(
         db
