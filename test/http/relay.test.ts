@@ -346,7 +346,9 @@ describe('relay numbers', () => {
     try {
       const phones = w.printed.map((_: unknown, i: number) => w.courierCopy(i)['recipient.phone']);
       expect(phones.slice(0, 5).every((p: string) => /^170 0000 1234 转 \d$/.test(p))).toBe(true);
-      expect(phones[5]).toMatch(/^\*{7}\d{4} \/ \d{5,6}$/); // masked, then the carrier's service line
+      // Masked, then the carrier's service line. The waybill number is random: when it happens to hold
+      // pieces of the phone's hidden digits, the mask hides all of them (exposesPhone, privacyView.ts).
+      expect(phones[5]).toMatch(/^(?:\*{7}\d{4}|\*{11}) \/ \d{5,6}$/);
       expect(new Set(phones.slice(0, 5)).size).toBe(5);
       expect((await w.store.findWaybillByNo(w.printed[5].waybillNo))!.relayUnavailable).toBe(true);
       expect(w.summary.warnings).toEqual(['order 5: no relay number could be bound; the label shows the carrier\'s service number']);
