@@ -1,12 +1,13 @@
 // API keys: issue, list, revoke and check, over a repository that stores rows only. Only the hash of a
 // key's secret is stored; the credential text exists once, in `add`'s result.
 
-import { newCredential, newCredentialId, parseCredential, secretMatches } from './credentials';
+import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, secretMatches, type CredentialTampered } from './credentials';
 import { NewApiKey, type ApiKey } from './apiKey';
 
-/** An API key as stored: the key and the hash of its secret. */
+/** An API key as stored: the key, the hash of its secret and the row's binding (null once revoked). */
 export interface StoredApiKey extends ApiKey {
   secretHash: Buffer;
+  binding: Buffer | null;
 }
 
 /** Where API keys live (one implementation for both databases, in src/store/). */
@@ -14,19 +15,33 @@ export interface ApiKeyRepository {
   insert(key: StoredApiKey): Promise<void>;
   list(): Promise<ApiKey[]>;
   findById(id: string): Promise<StoredApiKey | undefined>;
-  /** Sets the revocation time unless one is set; false only for an unknown id. */
+  /** Sets the revocation time unless one is set, and drops the binding; false only for an unknown id. */
   revoke(id: string, at: string): Promise<boolean>;
+  /** Keys not revoked whose rows have no binding yet (made by an earlier release). */
+  unbound(): Promise<StoredApiKey[]>;
+  /** Sets the binding of a row that has none. */
+  bind(id: string, binding: Buffer): Promise<void>;
 }
 
 export class ApiKeyStore {
-  constructor(private readonly repo: ApiKeyRepository) {}
+  /** `key`: keys the rows' bindings; `tampered`: told of a credential whose row no longer matches its binding. */
+  constructor(
+    private readonly repo: ApiKeyRepository,
+    private readonly key?: Buffer,
+    private readonly tampered: CredentialTampered = async () => {},
+  ) {}
+
+  /** What binds a key's row: its role, client and station, which say what it may do. */
+  private binding(k: Omit<StoredApiKey, 'binding'>): Buffer {
+    return credentialBinding(this.key, 'wbk', k.id, [k.role, k.client ?? null, k.station ?? null], k.secretHash);
+  }
 
   async add(input: NewApiKey, at: Date): Promise<{ key: ApiKey; credential: string }> {
     const k = NewApiKey.parse(input);
     const id = newCredentialId();
     const { credential, secretHash } = newCredential(id, 'wbk');
     const key: ApiKey = { id, name: k.name, role: k.role, ...(k.client ? { client: k.client } : {}), ...(k.station ? { station: k.station } : {}), createdAt: at.toISOString() };
-    await this.repo.insert({ ...key, secretHash });
+    await this.repo.insert({ ...key, secretHash, binding: this.binding({ ...key, secretHash }) });
     return { key, credential };
   }
 
@@ -45,7 +60,18 @@ export class ApiKeyStore {
     if (!parsed) return undefined;
     const stored = await this.repo.findById(parsed.id);
     if (!stored || stored.revokedAt || !secretMatches(parsed.secret, stored.secretHash)) return undefined;
-    const { secretHash: _hash, ...key } = stored;
+    if (!bindingHolds(stored.binding, this.binding(stored))) {
+      await this.tampered('api key', stored.id);
+      return undefined;
+    }
+    const { secretHash: _hash, binding: _binding, ...key } = stored;
     return key;
+  }
+
+  /** Binds the keys an earlier release made (once, on the first open with keys); how many. */
+  async bindUnbound(): Promise<number> {
+    const keys = await this.repo.unbound();
+    for (const k of keys) await this.repo.bind(k.id, this.binding(k));
+    return keys.length;
   }
 }

@@ -2,7 +2,7 @@
 // telephony clients, wbk for API keys). The id says which row to check, the secret proves possession.
 // Only a hash of the secret is stored; the full text is shown once, at issue.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const ID_LENGTH = 10; // 50 random bits: enough to keep ids of one deployment apart; ids are not secret
@@ -46,4 +46,41 @@ export function secretMatches(secret: string, storedHash: Buffer): boolean {
   const presented = hashSecret(secret);
   // timingSafeEqual throws on different lengths; a stored hash is always 32 bytes, so this only guards corruption.
   return presented.length === storedHash.length && timingSafeEqual(presented, storedHash);
+}
+
+/**
+ * What binds a credential's row to the authority it grants: HMAC-SHA256, under a key the database never
+ * holds (the token key), of the credential's kind, id, authority (role, client, carrier, courier …) and
+ * secret hash. Someone who can only write the database cannot make a row that opens anything: not a new
+ * key, not a key moved to another client or role, not a revoked or suspended one made live again (those
+ * lose their binding, and only the service gives it back). Without a key (some tests), an empty one.
+ */
+export function credentialBinding(key: Buffer | undefined, kind: CredentialKind, id: string, authority: readonly (string | null)[], secretHash: Buffer): Buffer {
+  return createHmac('sha256', key ?? Buffer.alloc(0))
+    .update(`credential-row\0${JSON.stringify([kind, id, ...authority])}\0`)
+    .update(secretHash)
+    .digest();
+}
+
+/** Told of a credential refused because its row no longer matches its binding: which kind, which id. */
+export type CredentialTampered = (what: 'api key' | 'courier' | 'device' | 'telephony client', id: string) => Promise<void>;
+
+/** Whether a stored binding is the one the row's fields call for (constant time). */
+export function bindingHolds(stored: Buffer | null | undefined, expected: Buffer): boolean {
+  return !!stored && stored.length === expected.length && timingSafeEqual(stored, expected);
+}
+
+/** The state a credential row's binding covers: a suspension changes it, so lifting one needs the service. */
+export type BoundState = 'live' | 'suspended';
+
+/**
+ * Whether a credential's row is as the service left it. A revoked one grants nothing and keeps no binding;
+ * a live one needs its live binding (a suspended one's, or none, means someone lifted the suspension or
+ * the revocation in the database); a suspended one either binding, as an earlier release kept the live
+ * one through a suspension.
+ */
+export function rowIntact(row: { revokedAt?: string; suspendedAt?: string; binding: Buffer | null }, bindingFor: (state: BoundState) => Buffer): boolean {
+  if (row.revokedAt) return true;
+  const live = bindingHolds(row.binding, bindingFor('live'));
+  return row.suspendedAt ? live || bindingHolds(row.binding, bindingFor('suspended')) : live;
 }

@@ -31,14 +31,16 @@ async function main(): Promise<void> {
   const dirs: string[] = [];
   const servers: ChildProcess[] = [];
   try {
-    const stores = await openStores({ backend: 'postgres', url: url.toString() });
+    // The instances' token key binds the key's row, as theirs do.
+    const tokenKey = randomBytes(32);
+    const stores = await openStores({ backend: 'postgres', url: url.toString() }, undefined, tokenKey);
     const key = (await stores.apiKeys.add({ name: 'bench', role: 'warehouse', client: 'bench' }, new Date())).credential;
     await stores.close();
     const env: NodeJS.ProcessEnv = {
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WAYBILL_') && k !== 'DATABASE_URL')),
       DATABASE_URL: url.toString(),
       WAYBILL_MASTER_KEY: randomBytes(32).toString('base64'),
-      WAYBILL_TOKEN_KEY: randomBytes(32).toString('base64'),
+      WAYBILL_TOKEN_KEY: tokenKey.toString('base64'),
       WAYBILL_LOG_LEVEL: 'silent',
       WAYBILL_API_RATE_PER_SECOND: '1000000',
       WAYBILL_RELAY_NUMBERS: Array.from({ length: 10 }, (_, i) => `+86170000000${String(i + 1).padStart(2, '0')}`).join(','),

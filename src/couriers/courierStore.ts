@@ -1,20 +1,22 @@
 // Courier identities: issue, list, suspend, revoke and check bearer credentials, over a repository that
 // stores rows only. Only the hash of a credential's secret is stored; the text exists once, in `add`'s result.
 
-import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
+import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
 import { isActive, parseNewCourier, type Courier, type NewCourier } from './courier';
 import { DEVICE_TOUCH_MS, DeviceName, MAX_DEVICES, PAIRING_MINUTES, hashPairingCode, newPairingCode, normalisePairingCode, type CourierDevice } from './courierDevice';
 
-/** A courier as stored: the courier and the hash of its credential's secret. */
+/** A courier as stored: the courier, the hash of its credential's secret and the row's binding (null once revoked). */
 export interface StoredCourier extends Courier {
   credentialHash: Buffer;
+  binding: Buffer | null;
 }
 
-/** A paired device as stored: the device and the hash of its credential's secret. */
+/** A paired device as stored: the device, the hash of its credential's secret and the row's binding (null once revoked). */
 export interface StoredDevice extends CourierDevice {
   secretHash: Buffer;
+  binding: Buffer | null;
 }
 
 /** A pairing code as stored: only its hash. */
@@ -43,12 +45,16 @@ export interface CourierRepository {
   /** Every courier, oldest first (ties by id, bytewise). */
   list(): Promise<Courier[]>;
   findById(id: string): Promise<StoredCourier | undefined>;
-  /** Sets the revocation time unless one is set; false only for an unknown id. */
+  /** Sets the revocation time unless one is set, and drops the binding; false only for an unknown id. */
   revoke(id: string, at: string): Promise<boolean>;
-  /** Sets suspension time and reason unless already suspended; false for an unknown or revoked id. */
-  suspend(id: string, at: string, reason: string): Promise<boolean>;
-  /** Clears any suspension; false for an unknown or revoked id. */
-  reinstate(id: string): Promise<boolean>;
+  /** Sets suspension time and reason unless already suspended, and the binding; false for an unknown or revoked id. */
+  suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean>;
+  /** Clears any suspension and sets the binding; false for an unknown or revoked id. */
+  reinstate(id: string, binding: Buffer): Promise<boolean>;
+  /** Couriers and devices not revoked whose rows have no binding yet (made by an earlier release). */
+  unbound(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }>;
+  /** Sets the binding of a row that has none. */
+  bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void>;
   /** False for an unknown or revoked id. */
   setPhoneHash(id: string, phoneHash: string): Promise<boolean>;
   /** Whether a courier neither revoked nor suspended has this phone hash. */
@@ -60,11 +66,11 @@ export interface CourierRepository {
    * fewer than `maxDevices` unrevoked devices, marks the code used by a conditional UPDATE (of two
    * concurrent redeems exactly one gets a row) and saves the device under that courier.
    */
-  redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId'>, maxDevices: number): Promise<RedeemOutcome>;
+  redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId' | 'binding'>, bind: (courierId: string) => Buffer, maxDevices: number): Promise<RedeemOutcome>;
   /** A courier's devices, oldest first (ties by id, bytewise), every status. */
   listDevices(courierId: string): Promise<CourierDevice[]>;
   findDevice(id: string): Promise<StoredDevice | undefined>;
-  /** Sets the device's revocation time unless one is set; false for a device not of this courier. */
+  /** Sets the device's revocation time unless one is set, and drops its binding; false for a device not of this courier. */
   revokeDevice(courierId: string, deviceId: string, at: string): Promise<boolean>;
   /** Sets last_used_at to `at` unless it is already at or after `staleBefore` (so one write per period at most). */
   touchDevice(id: string, at: string, staleBefore: string): Promise<void>;
@@ -74,11 +80,28 @@ export interface CourierRepository {
 const ID_DRAWS = 4;
 
 export class CourierStore {
-  /** `codeKey`: keys the stored hashes of pairing codes (hashPairingCode). */
+  /**
+   * `codeKey`: keys the stored hashes of pairing codes (hashPairingCode) and the rows' bindings;
+   * `tampered`: told of a credential whose row no longer matches its binding (refused as unknown).
+   */
   constructor(
     private readonly repo: CourierRepository,
     private readonly codeKey?: Buffer,
+    private readonly tampered: CredentialTampered = async () => {},
   ) {}
+
+  /** What binds a courier's row: its carrier, outlet and routes (what it may scan and pick up) and its state. */
+  private courierBinding(c: StoredCourier, state: BoundState): Buffer {
+    return credentialBinding(this.codeKey, 'wbc', c.id, [c.carrier, c.outlet, JSON.stringify(c.routes), state], c.credentialHash);
+  }
+
+  private deviceBinding(d: Omit<StoredDevice, 'binding'>): Buffer {
+    return credentialBinding(this.codeKey, 'wbd', d.id, [d.courierId], d.secretHash);
+  }
+
+  private intact(c: StoredCourier): boolean {
+    return rowIntact(c, (state) => this.courierBinding(c, state));
+  }
 
   /** Validates and saves a new courier with a fresh credential, returned here and never again. */
   async add(input: NewCourier, at: Date): Promise<{ courier: Courier; credential: string }> {
@@ -89,7 +112,8 @@ export class CourierStore {
       const id = newCredentialId();
       const { credential, secretHash } = newCredential(id, 'wbc');
       const courier: Courier = { ...c, id, createdAt };
-      if (await this.repo.insert({ ...courier, credentialHash: secretHash })) return { courier, credential };
+      const stored = { ...courier, credentialHash: secretHash, binding: null };
+      if (await this.repo.insert({ ...stored, binding: this.courierBinding(stored, 'live') })) return { courier, credential };
     }
     throw new Error(`no free courier id after ${ID_DRAWS} draws`);
   }
@@ -111,15 +135,27 @@ export class CourierStore {
 
   /**
    * Suspends a courier until reinstated; if already suspended, the first time and reason are kept.
-   * False for an unknown or a revoked courier.
+   * False for an unknown or a revoked courier. A row changed outside the service is suspended without a
+   * binding, so that it cannot be reinstated.
    */
-  suspend(id: string, at: Date, reason: string): Promise<boolean> {
-    return this.repo.suspend(id, at.toISOString(), reason);
+  async suspend(id: string, at: Date, reason: string): Promise<boolean> {
+    const stored = await this.repo.findById(id);
+    if (!stored || stored.revokedAt) return false;
+    return this.repo.suspend(id, at.toISOString(), reason, this.intact(stored) ? this.courierBinding(stored, 'suspended') : null);
   }
 
-  /** Lifts a suspension (a no-op on an active courier). False for an unknown or a revoked courier. */
-  reinstate(id: string): Promise<boolean> {
-    return this.repo.reinstate(id);
+  /**
+   * Lifts a suspension (a no-op on an active courier). False for an unknown or a revoked courier; a
+   * `conflict` for a courier whose row was changed outside the service (revoke it and add a new one).
+   */
+  async reinstate(id: string): Promise<boolean> {
+    const stored = await this.repo.findById(id);
+    if (!stored || stored.revokedAt) return false;
+    if (!this.intact(stored)) {
+      await this.tampered('courier', id);
+      throw new WaybillError('conflict', 'this courier was changed outside the service and cannot be reinstated: revoke it and add a new one');
+    }
+    return this.repo.reinstate(id, this.courierBinding(stored, 'live'));
   }
 
   /**
@@ -138,7 +174,14 @@ export class CourierStore {
     // nothing; the secret itself is compared in constant time.
     const stored = await this.repo.findById(parsed.id);
     if (!stored || !secretMatches(parsed.secret, stored.credentialHash)) return undefined;
-    return withoutHash(stored);
+    return this.checked(stored);
+  }
+
+  /** The courier of a row whose secret was presented, unless its row was changed outside the service. */
+  private async checked(stored: StoredCourier): Promise<Courier | undefined> {
+    if (this.intact(stored)) return withoutHash(stored);
+    await this.tampered('courier', stored.id);
+    return undefined;
   }
 
   private async authenticateDevice(credential: string, at: Date): Promise<AuthenticatedCourier | undefined> {
@@ -146,12 +189,17 @@ export class CourierStore {
     if (!parsed) return undefined;
     const device = await this.repo.findDevice(parsed.id);
     if (!device || !secretMatches(parsed.secret, device.secretHash) || device.revokedAt) return undefined;
+    if (!bindingHolds(device.binding, this.deviceBinding(device))) {
+      await this.tampered('device', device.id);
+      return undefined;
+    }
     const stored = await this.repo.findById(device.courierId);
-    if (!stored) return undefined;
+    const courier = stored && (await this.checked(stored));
+    if (!courier) return undefined;
     const staleBefore = new Date(at.getTime() - DEVICE_TOUCH_MS).toISOString();
     // Read first, write only when stale: a scan normally costs no write.
     if (!device.lastUsedAt || device.lastUsedAt < staleBefore) await this.repo.touchDevice(device.id, at.toISOString(), staleBefore);
-    return { ...withoutHash(stored), deviceId: device.id };
+    return { ...courier, deviceId: device.id };
   }
 
   /**
@@ -186,7 +234,8 @@ export class CourierStore {
       const id = newCredentialId();
       const { credential, secretHash } = newCredential(id, 'wbd');
       const device = { id, name: name.data, createdAt };
-      const result = await this.repo.redeemPairing(codeHash, createdAt, { ...device, secretHash }, MAX_DEVICES);
+      const bind = (courierId: string) => this.deviceBinding({ ...device, courierId, secretHash });
+      const result = await this.repo.redeemPairing(codeHash, createdAt, { ...device, secretHash }, bind, MAX_DEVICES);
       if (result.outcome === 'id_taken') continue;
       if (result.outcome === 'limit')
         throw new WaybillError('conflict', `this courier already has ${MAX_DEVICES} paired devices, the most allowed: revoke one first`);
@@ -206,13 +255,21 @@ export class CourierStore {
   async device(id: string): Promise<CourierDevice | undefined> {
     const stored = await this.repo.findDevice(id);
     if (!stored) return undefined;
-    const { secretHash: _hash, ...device } = stored;
+    const { secretHash: _hash, binding: _binding, ...device } = stored;
     return device;
   }
 
   /** Revokes one device of the courier; idempotent (the first time is kept). False for a device not of this courier. */
   revokeDevice(courierId: string, deviceId: string, at: Date): Promise<boolean> {
     return this.repo.revokeDevice(courierId, deviceId, at.toISOString());
+  }
+
+  /** Binds the couriers and devices an earlier release made (once, on the first open with keys); how many. */
+  async bindUnbound(): Promise<number> {
+    const { couriers, devices } = await this.repo.unbound();
+    for (const c of couriers) await this.repo.bind({ courier: c.id }, this.courierBinding(c, c.suspendedAt ? 'suspended' : 'live'));
+    for (const d of devices) await this.repo.bind({ device: d.id }, this.deviceBinding(d));
+    return couriers.length + devices.length;
   }
 
   /** Registers the courier's work phone as a keyed hash (for the relay's couriers-only caller policy). */
@@ -227,6 +284,6 @@ export class CourierStore {
 }
 
 function withoutHash(stored: StoredCourier): Courier {
-  const { credentialHash: _hash, ...courier } = stored;
+  const { credentialHash: _hash, binding: _binding, ...courier } = stored;
   return courier;
 }

@@ -2,7 +2,7 @@
 // Their own credential role (`wbt_…`), shown once and stored as a hash, like couriers', over a
 // repository that stores rows only.
 
-import { newCredential, newCredentialId, parseCredential, secretMatches } from '../auth/credentials';
+import { credentialBinding, newCredential, newCredentialId, parseCredential, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
 import { inChunks } from '../eventLoop';
 import { DAY_MS } from '../time';
 import { WaybillError } from '../errors';
@@ -21,9 +21,10 @@ export interface TelephonyClient {
   suspendReason?: string;
 }
 
-/** A telephony client as stored: the client and the hash of its credential's secret. */
+/** A telephony client as stored: the client, the hash of its credential's secret and the row's binding (null once revoked). */
 export interface StoredTelephonyClient extends TelephonyClient {
   credentialHash: Buffer;
+  binding: Buffer | null;
 }
 
 /** Where telephony clients live (one implementation for both databases, in src/store/). */
@@ -32,12 +33,16 @@ export interface TelephonyClientRepository {
   findById(id: string): Promise<StoredTelephonyClient | undefined>;
   /** Every client, oldest first. */
   list(): Promise<TelephonyClient[]>;
-  /** Sets the revocation time unless one is set; false only for an unknown id. */
+  /** Sets the revocation time unless one is set, and drops the binding; false only for an unknown id. */
   revoke(id: string, at: string): Promise<boolean>;
-  /** Suspends a live client that is not suspended yet; true only when this call suspended it. */
-  suspend(id: string, at: string, reason: string): Promise<boolean>;
-  /** Clears a suspension and the client's counted answers; false for an unknown or revoked id. */
-  reinstate(id: string): Promise<boolean>;
+  /** Suspends a live client that is not suspended yet, with the binding; true only when this call suspended it. */
+  suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean>;
+  /** Clears a suspension and the client's counted answers, and sets the binding; false for an unknown or revoked id. */
+  reinstate(id: string, binding: Buffer): Promise<boolean>;
+  /** Clients not revoked whose rows have no binding yet (made by an earlier release). */
+  unbound(): Promise<StoredTelephonyClient[]>;
+  /** Sets the binding of a row that has none. */
+  bind(id: string, binding: Buffer): Promise<void>;
   /**
    * In one transaction: forgets the client's answers before `since.day`, records this one (the binding it
    * reached; null: unknown) at `at`, and counts those left in each window.
@@ -78,7 +83,20 @@ export function harvestReason(c: AnswerCounts, limits: TelephonyLimits): string 
 }
 
 export class TelephonyClients {
-  constructor(private readonly repo: TelephonyClientRepository) {}
+  /** `key`: keys the rows' bindings; `tampered`: told of a credential whose row no longer matches its binding. */
+  constructor(
+    private readonly repo: TelephonyClientRepository,
+    private readonly key?: Buffer,
+    private readonly tampered: CredentialTampered = async () => {},
+  ) {}
+
+  private binding(c: Pick<StoredTelephonyClient, 'id' | 'credentialHash'>, state: BoundState): Buffer {
+    return credentialBinding(this.key, 'wbt', c.id, [state], c.credentialHash);
+  }
+
+  private intact(c: StoredTelephonyClient): boolean {
+    return rowIntact(c, (state) => this.binding(c, state));
+  }
 
   /** Saves a new client with a fresh credential, returned here and never again. */
   async add(name: string, at: Date): Promise<{ client: TelephonyClient; credential: string }> {
@@ -86,7 +104,7 @@ export class TelephonyClients {
     const id = newCredentialId();
     const { credential, secretHash } = newCredential(id, 'wbt');
     const client: TelephonyClient = { id, name, createdAt: at.toISOString() };
-    await this.repo.insert({ ...client, credentialHash: secretHash });
+    await this.repo.insert({ ...client, credentialHash: secretHash, binding: this.binding({ id, credentialHash: secretHash }, 'live') });
     return { client, credential };
   }
 
@@ -100,7 +118,9 @@ export class TelephonyClients {
     if (!parsed) return undefined;
     const stored = await this.repo.findById(parsed.id);
     if (!stored || stored.revokedAt || !secretMatches(parsed.secret, stored.credentialHash)) return undefined;
-    return withoutHash(stored);
+    if (this.intact(stored)) return withoutHash(stored);
+    await this.tampered('telephony client', stored.id);
+    return undefined;
   }
 
   list(): Promise<TelephonyClient[]> {
@@ -126,9 +146,25 @@ export class TelephonyClients {
     return inChunks((limit) => this.repo.forgetAnswers(before, limit));
   }
 
-  /** Lifts a suspension and starts its counts afresh. False for an unknown or revoked client. */
-  reinstate(id: string): Promise<boolean> {
-    return this.repo.reinstate(id);
+  /**
+   * Lifts a suspension and starts its counts afresh. False for an unknown or revoked client; a `conflict`
+   * for one whose row was changed outside the service (revoke it and add a new one).
+   */
+  async reinstate(id: string): Promise<boolean> {
+    const stored = await this.repo.findById(id);
+    if (!stored || stored.revokedAt) return false;
+    if (!this.intact(stored)) {
+      await this.tampered('telephony client', id);
+      throw new WaybillError('conflict', 'this telephony client was changed outside the service and cannot be reinstated: revoke it and add a new one');
+    }
+    return this.repo.reinstate(id, this.binding(stored, 'live'));
+  }
+
+  /** Binds the clients an earlier release made (once, on the first open with keys); how many. */
+  async bindUnbound(): Promise<number> {
+    const clients = await this.repo.unbound();
+    for (const c of clients) await this.repo.bind(c.id, this.binding(c, c.suspendedAt ? 'suspended' : 'live'));
+    return clients.length;
   }
 
   /**
@@ -141,12 +177,15 @@ export class TelephonyClients {
     const counts = await this.repo.recordAnswer(id, now.toISOString(), bindingId ?? null, { minute: ago(60_000), hour: ago(3_600_000), day: ago(DAY_MS) });
     const reason = harvestReason(counts, limits);
     if (!reason) return { suspended: false };
-    return (await this.repo.suspend(id, now.toISOString(), reason)) ? { suspended: true, reason } : { suspended: true };
+    // The client authenticated just now, so its row holds its live binding.
+    const stored = await this.repo.findById(id);
+    const binding = stored && this.intact(stored) ? this.binding(stored, 'suspended') : null;
+    return (await this.repo.suspend(id, now.toISOString(), reason, binding)) ? { suspended: true, reason } : { suspended: true };
   }
 }
 
 function withoutHash(stored: StoredTelephonyClient): TelephonyClient {
-  const { credentialHash: _hash, ...client } = stored;
+  const { credentialHash: _hash, binding: _binding, ...client } = stored;
   return client;
 }
 

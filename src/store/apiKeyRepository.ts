@@ -1,11 +1,13 @@
 // API key rows on either database.
 
+import type { Selectable } from 'kysely';
 import type { ApiKey, ApiRole } from '../auth/apiKey';
 import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
 import { bytewise, type Database } from './database';
 import { prepared } from './prepared';
+import type { Schema } from './schema';
 
-type Row = { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null; station_id: string | null };
+type Row = Selectable<Schema['api_keys']>;
 
 function toKey(r: Row): ApiKey {
   return {
@@ -19,6 +21,8 @@ function toKey(r: Row): ApiKey {
   };
 }
 
+const toStored = (r: Row): StoredApiKey => ({ ...toKey(r), secretHash: r.secret_hash, binding: r.binding });
+
 const keyById = prepared((db, a: { id: string }) => db.selectFrom('api_keys').selectAll().where('id', '=', a.id));
 
 export class SqlApiKeyRepository implements ApiKeyRepository {
@@ -27,7 +31,7 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
   async insert(k: StoredApiKey): Promise<void> {
     await this.d.db
       .insertInto('api_keys')
-      .values({ id: k.id, name: k.name, role: k.role, client_id: k.client ?? null, station_id: k.station ?? null, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: k.revokedAt ?? null })
+      .values({ id: k.id, name: k.name, role: k.role, client_id: k.client ?? null, station_id: k.station ?? null, secret_hash: k.secretHash, created_at: k.createdAt, revoked_at: k.revokedAt ?? null, binding: k.binding })
       .execute();
   }
 
@@ -39,13 +43,22 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
 
   async findById(id: string): Promise<StoredApiKey | undefined> {
     const row = (await this.d.run(keyById, { id })).rows[0];
-    return row && { ...toKey(row), secretHash: row.secret_hash };
+    return row && toStored(row);
+  }
+
+  async unbound(): Promise<StoredApiKey[]> {
+    const rows = await this.d.db.selectFrom('api_keys').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
+    return rows.map(toStored);
+  }
+
+  async bind(id: string, binding: Buffer): Promise<void> {
+    await this.d.db.updateTable('api_keys').set({ binding }).where('id', '=', id).where('binding', 'is', null).execute();
   }
 
   async revoke(id: string, at: string): Promise<boolean> {
     const result = await this.d.db
       .updateTable('api_keys')
-      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)), binding: null }))
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;

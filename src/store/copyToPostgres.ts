@@ -18,6 +18,9 @@ export interface CopyReport {
 
 /** Not copied row by row: the migration ledger (the target has its own), transient request budgets, and the audit chain (below). */
 const NOT_TABLE_ROWS = new Set(['schema_migrations', 'api_rate_buckets', 'audit_log', 'audit_head']);
+// Filled by a migration, so a new database holds it already: the copy replaces the target's rows with the
+// source's (whether the credential rows still owe their binding).
+const MIGRATION_ROWS = new Set(['credential_binding_due']);
 const PAGE = 500;
 
 export async function copySqliteToPostgres(
@@ -36,10 +39,11 @@ export async function copySqliteToPostgres(
       const q = statements(trx);
       // Locking the audit head holds back every audited write (another copy, a service started too early) until we commit.
       const [head] = await q<{ seq: string }>('SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE');
-      const holding = Number(head!.seq) > 0 ? 'audit_log' : await firstNonEmpty(q, tables);
+      const holding = Number(head!.seq) > 0 ? 'audit_log' : await firstNonEmpty(q, tables.filter((t) => !MIGRATION_ROWS.has(t)));
       if (holding) throw new WaybillError('conflict', `the PostgreSQL database already holds data (table ${holding}); copy into an empty database only`);
       const report: CopyReport = { tables: [], auditRecords: 0 };
       for (const table of tables) {
+        if (MIGRATION_ROWS.has(table)) await q(`DELETE FROM "${table}"`);
         const rows = await copyTable(source, q, table);
         report.tables.push({ name: table, rows });
         progress(`${table}: ${rows} rows`);

@@ -24,6 +24,9 @@ function toCourier(r: Row): Courier {
   };
 }
 
+const toStored = (r: Row): StoredCourier => ({ ...toCourier(r), credentialHash: r.credential_hash, binding: r.binding });
+const toStoredDevice = (r: Schema['courier_devices']): StoredDevice => ({ ...toDevice(r), secretHash: r.secret_hash, binding: r.binding });
+
 function toDevice(r: Schema['courier_devices']): CourierDevice {
   return {
     id: r.id,
@@ -55,6 +58,7 @@ export class SqlCourierRepository implements CourierRepository {
           device: c.device,
           credential_hash: c.credentialHash,
           created_at: c.createdAt,
+          binding: c.binding,
         })
         .execute();
       return true;
@@ -73,26 +77,27 @@ export class SqlCourierRepository implements CourierRepository {
 
   async findById(id: string): Promise<StoredCourier | undefined> {
     const row = (await this.d.run(courierById, { id })).rows[0];
-    return row && { ...toCourier(row), credentialHash: row.credential_hash };
+    return row && toStored(row);
   }
 
   async revoke(id: string, at: string): Promise<boolean> {
     // Both backends count every matched row as updated, so an already revoked courier still answers true.
     const result = await this.d.db
       .updateTable('couriers')
-      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)), binding: null }))
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
-  async suspend(id: string, at: string, reason: string): Promise<boolean> {
+  async suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean> {
     // Both right-hand sides read the row as it was, so the reason changes only with the time.
     const result = await this.d.db
       .updateTable('couriers')
       .set((eb) => ({
         suspended_at: eb.fn.coalesce('suspended_at', eb.val(at)),
         suspend_reason: eb.case().when('suspended_at', 'is', null).then(eb.val(reason)).else(eb.ref('suspend_reason')).end(),
+        binding,
       }))
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
@@ -100,10 +105,10 @@ export class SqlCourierRepository implements CourierRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  async reinstate(id: string): Promise<boolean> {
+  async reinstate(id: string, binding: Buffer): Promise<boolean> {
     const result = await this.d.db
       .updateTable('couriers')
-      .set({ suspended_at: null, suspend_reason: null })
+      .set({ suspended_at: null, suspend_reason: null, binding })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
@@ -150,7 +155,7 @@ export class SqlCourierRepository implements CourierRepository {
     }
   }
 
-  async redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId'>, maxDevices: number): Promise<RedeemOutcome> {
+  async redeemPairing(codeHash: string, at: string, device: Omit<StoredDevice, 'courierId' | 'binding'>, bind: (courierId: string) => Buffer, maxDevices: number): Promise<RedeemOutcome> {
     const d = this.d;
     try {
       return await d.transaction<RedeemOutcome>(function* () {
@@ -184,7 +189,14 @@ export class SqlCourierRepository implements CourierRepository {
         );
         if (claimed.changes === 0) return { outcome: 'refused' };
         yield* step(
-          d.db.insertInto('courier_devices').values({ id: device.id, courier_id: found.courierId, name: device.name, secret_hash: device.secretHash, created_at: device.createdAt }),
+          d.db.insertInto('courier_devices').values({
+            id: device.id,
+            courier_id: found.courierId,
+            name: device.name,
+            secret_hash: device.secretHash,
+            created_at: device.createdAt,
+            binding: bind(found.courierId),
+          }),
         );
         return { outcome: 'paired', courierId: found.courierId };
       });
@@ -195,6 +207,19 @@ export class SqlCourierRepository implements CourierRepository {
     }
   }
 
+  async unbound(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }> {
+    const { db } = this.d;
+    const couriers = await db.selectFrom('couriers').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
+    const devices = await db.selectFrom('courier_devices').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
+    return { couriers: couriers.map(toStored), devices: devices.map(toStoredDevice) };
+  }
+
+  async bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void> {
+    const { db } = this.d;
+    if ('courier' in row) await db.updateTable('couriers').set({ binding }).where('id', '=', row.courier).where('binding', 'is', null).execute();
+    else await db.updateTable('courier_devices').set({ binding }).where('id', '=', row.device).where('binding', 'is', null).execute();
+  }
+
   async listDevices(courierId: string): Promise<CourierDevice[]> {
     const rows = await this.d.db.selectFrom('courier_devices').selectAll().where('courier_id', '=', courierId).execute();
     return rows.sort((a, b) => bytewise(a.created_at, b.created_at) || bytewise(a.id, b.id)).map(toDevice);
@@ -202,13 +227,13 @@ export class SqlCourierRepository implements CourierRepository {
 
   async findDevice(id: string): Promise<StoredDevice | undefined> {
     const row = (await this.d.run(deviceById, { id })).rows[0];
-    return row && { ...toDevice(row), secretHash: row.secret_hash };
+    return row && toStoredDevice(row);
   }
 
   async revokeDevice(courierId: string, deviceId: string, at: string): Promise<boolean> {
     const result = await this.d.db
       .updateTable('courier_devices')
-      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)), binding: null }))
       .where('id', '=', deviceId)
       .where('courier_id', '=', courierId)
       .executeTakeFirst();

@@ -801,6 +801,22 @@ export const MIGRATIONS: Migration[] = [
     sql: () => `ALTER TABLE waybill_events ADD COLUMN relay_due text;
       CREATE INDEX waybill_events_relay_due ON waybill_events(id) WHERE relay_due IS NOT NULL;`,
   },
+  {
+    version: 38,
+    // Each credential row's binding (src/auth/credentials.ts): an HMAC under a key the database never holds.
+    // Rows made by earlier releases get theirs once, by the first process that opens the store with its
+    // keys (the marker row says it is owed; that process deletes it and writes an audit record).
+    name: 'credential rows bound to their authority',
+    sql: (d) => {
+      const blob = TYPES[d].blob;
+      return `ALTER TABLE api_keys ADD COLUMN binding ${blob};
+        ALTER TABLE couriers ADD COLUMN binding ${blob};
+        ALTER TABLE courier_devices ADD COLUMN binding ${blob};
+        ALTER TABLE telephony_clients ADD COLUMN binding ${blob};
+        CREATE TABLE credential_binding_due (id integer PRIMARY KEY);
+        INSERT INTO credential_binding_due (id) VALUES (1);`;
+    },
+  },
 ];
 
 const SQLITE_AUDIT_GUARDS = `

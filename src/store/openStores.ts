@@ -3,6 +3,7 @@
 // applied on open, safely when several processes start at once, on both backends.
 
 import { ChainedAuditLog } from '../audit/auditLog';
+import type { CredentialTampered } from '../auth/credentials';
 import type { AuditKeyRing } from '../audit/auditRecord';
 import { ApiKeyStore } from '../auth/apiKeyStore';
 import { SqlApiKeyRepository } from './apiKeyRepository';
@@ -61,33 +62,33 @@ export interface Stores {
  * codes and seals webhook outbox rows.
  */
 export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRing, tokenKey?: Buffer): Promise<Stores> {
-  if (location.backend === 'postgres') {
-    const database = await openPostgres(location.url, location.poolSize);
-    return {
-      backend: 'postgres',
-      ...repositories(database, auditKeys, tokenKey),
-      close: () => database.close(),
-    };
+  const opened =
+    location.backend === 'postgres'
+      ? await openPostgres(location.url, location.poolSize)
+      : SqliteStore.open(location.file, { checkpoints: location.checkpoints ?? 'own' });
+  const database = opened instanceof SqliteStore ? sqliteDatabase(opened.database) : opened;
+  const stores = { backend: location.backend, ...repositories(database, auditKeys, tokenKey), close: () => opened.close() };
+  try {
+    if (tokenKey) await bindOwedCredentials(database, stores);
+  } catch (e) {
+    await stores.close();
+    throw e;
   }
-  const store = SqliteStore.open(location.file, { checkpoints: location.checkpoints ?? 'own' });
-  const db = store.database;
-  const database = sqliteDatabase(db);
-  return {
-    backend: 'sqlite',
-    ...repositories(database, auditKeys, tokenKey),
-    close: () => store.close(),
-  };
+  return stores;
 }
 
 /** The aggregates written once over both databases. */
 function repositories(database: Database, auditKeys: AuditKeyRing | undefined, tokenKey: Buffer | undefined) {
   const outbox = new OutboxWriter(tokenKey);
+  const store = new SqlWaybillRepository(database, outbox);
+  const audit = new ChainedAuditLog(new SqlAuditRepository(database), auditKeys);
+  const tampered = tamperAlarm(store, audit);
   return {
-    store: new SqlWaybillRepository(database, outbox),
-    apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database)),
-    audit: new ChainedAuditLog(new SqlAuditRepository(database), auditKeys),
-    couriers: new CourierStore(new SqlCourierRepository(database), tokenKey),
-    telephony: new TelephonyClients(new SqlTelephonyClientRepository(database)),
+    store,
+    apiKeys: new ApiKeyStore(new SqlApiKeyRepository(database), tokenKey, tampered),
+    audit,
+    couriers: new CourierStore(new SqlCourierRepository(database), tokenKey, tampered),
+    telephony: new TelephonyClients(new SqlTelephonyClientRepository(database), tokenKey, tampered),
     idempotency: new IdempotencyStore(new SqlIdempotencyRepository(database)),
     printers: new SqlPrinterRepository(database),
     leases: new SqlPrintLeaseRepository(database),
@@ -95,5 +96,43 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined, t
     relay: new RelayStore(new SqlRelayRepository(database, outbox)),
     webhooks: new SqlWebhookRepository(database),
     stations: new SqlStationRepository(database, outbox),
+  };
+}
+
+/**
+ * Binds the credential rows an earlier release made, once: the first open with the keys after migration 38
+ * finds its marker, binds every row not revoked that has no binding, deletes the marker and (when there were
+ * any) writes an audit record with the count. Until then nothing is refused that was live before; after
+ * it, a row without its binding opens nothing. A crash in between leaves the marker, and the next open
+ * binds what is left.
+ */
+async function bindOwedCredentials(database: Database, s: Pick<Stores, 'apiKeys' | 'couriers' | 'telephony' | 'audit'>): Promise<void> {
+  const owed = await database.db.selectFrom('credential_binding_due').select('id').executeTakeFirst();
+  if (!owed) return;
+  const bound = (await s.apiKeys.bindUnbound()) + (await s.couriers.bindUnbound()) + (await s.telephony.bindUnbound());
+  if (bound > 0) await s.audit.append({ at: new Date().toISOString(), actor: 'system', action: 'credential_bind', outcome: 'ok', detail: { bound } });
+  await database.db.deleteFrom('credential_binding_due').execute();
+}
+
+// A changed row refused again and again is one alert and one audit record an hour per process, so that
+// retries cannot flood either.
+const TAMPER_REPEAT_MS = 3_600_000;
+
+/** What a credential refused for a changed row raises: an alert (`credential_tampered`) and an audit record. */
+function tamperAlarm(store: WaybillStore, audit: ChainedAuditLog): CredentialTampered {
+  const last = new Map<string, number>();
+  return async (what, id) => {
+    const now = Date.now();
+    const key = `${what}:${id}`;
+    if (now - (last.get(key) ?? -Infinity) < TAMPER_REPEAT_MS) return;
+    if (last.size >= 10_000) last.clear();
+    last.set(key, now);
+    const at = new Date(now).toISOString();
+    const detail = `${what} ${id}: its row was changed outside the service; the credential is refused`;
+    // The request is refused either way: a failed write must not make it a 500.
+    await Promise.all([
+      store.recordAlert({ at, kind: 'credential_tampered', detail }),
+      audit.append({ at, actor: 'system', action: 'refuse', outcome: 'credential_tampered', detail: { credential: what, id } }),
+    ]).catch(() => {});
   };
 }

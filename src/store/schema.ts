@@ -79,8 +79,20 @@ export interface Schema {
     suspended_at: string | null;
     suspend_reason: string | null;
     phone_hash: string | null;
+    /** Migration 38: what binds the row to its authority and state (src/auth/credentials.ts); null once revoked. */
+    binding: Buffer | null;
   };
-  api_keys: { id: string; name: string; role: string; client_id: string | null; secret_hash: Buffer; created_at: string; revoked_at: string | null; station_id: Generated<string | null> };
+  api_keys: {
+    id: string;
+    name: string;
+    role: string;
+    client_id: string | null;
+    secret_hash: Buffer;
+    created_at: string;
+    revoked_at: string | null;
+    station_id: Generated<string | null>;
+    binding: Buffer | null;
+  };
   telephony_clients: {
     id: string;
     name: string;
@@ -89,6 +101,7 @@ export interface Schema {
     revoked_at: string | null;
     suspended_at: string | null;
     suspend_reason: string | null;
+    binding: Buffer | null;
   };
   /** One row per `unknown` resolve answer of the last minute (older rows are deleted as new ones come). */
   telephony_answers: { id: GeneratedId; client_id: string; at: string; binding_id: string | null };
@@ -235,7 +248,9 @@ export interface Schema {
   /** Audit entries of a saved print still to be appended to the chain (migration 31). */
   audit_pending: { job_id: string; idx: number; entry: string };
   /** A courier's paired handhelds (migration 19): the hash of each device credential's secret. */
-  courier_devices: { id: string; courier_id: string; name: string; secret_hash: Buffer; created_at: string; revoked_at: string | null; last_used_at: string | null };
+  courier_devices: { id: string; courier_id: string; name: string; secret_hash: Buffer; created_at: string; revoked_at: string | null; last_used_at: string | null; binding: Buffer | null };
+  /** Migration 38: one row while rows made by an earlier release still owe their binding. */
+  credential_binding_due: { id: number };
   /** One-use pairing codes (migration 19), keyed by the code's hash; the code itself is never stored. */
   courier_pairings: { code_hash: string; courier_id: string; created_at: string; expires_at: string; used_at: string | null; device_id: string | null };
 }

@@ -9,7 +9,7 @@ import type { Schema } from './schema';
 
 type Row = Selectable<Schema['telephony_clients']>;
 
-function toClient(r: Omit<Row, 'credential_hash'>): TelephonyClient {
+function toClient(r: Omit<Row, 'credential_hash' | 'binding'>): TelephonyClient {
   return {
     id: r.id,
     name: r.name,
@@ -20,19 +20,30 @@ function toClient(r: Omit<Row, 'credential_hash'>): TelephonyClient {
   };
 }
 
+const toStored = (r: Row): StoredTelephonyClient => ({ ...toClient(r), credentialHash: r.credential_hash, binding: r.binding });
+
 export class SqlTelephonyClientRepository implements TelephonyClientRepository {
   constructor(private readonly d: Database) {}
 
   async insert(c: StoredTelephonyClient): Promise<void> {
     await this.d.db
       .insertInto('telephony_clients')
-      .values({ id: c.id, name: c.name, credential_hash: c.credentialHash, created_at: c.createdAt, revoked_at: c.revokedAt ?? null })
+      .values({ id: c.id, name: c.name, credential_hash: c.credentialHash, created_at: c.createdAt, revoked_at: c.revokedAt ?? null, binding: c.binding })
       .execute();
   }
 
   async findById(id: string): Promise<StoredTelephonyClient | undefined> {
     const r = await this.d.db.selectFrom('telephony_clients').selectAll().where('id', '=', id).executeTakeFirst();
-    return r && { ...toClient(r), credentialHash: r.credential_hash };
+    return r && toStored(r);
+  }
+
+  async unbound(): Promise<StoredTelephonyClient[]> {
+    const rows = await this.d.db.selectFrom('telephony_clients').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
+    return rows.map(toStored);
+  }
+
+  async bind(id: string, binding: Buffer): Promise<void> {
+    await this.d.db.updateTable('telephony_clients').set({ binding }).where('id', '=', id).where('binding', 'is', null).execute();
   }
 
   async list(): Promise<TelephonyClient[]> {
@@ -44,16 +55,16 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
   async revoke(id: string, at: string): Promise<boolean> {
     const r = await this.d.db
       .updateTable('telephony_clients')
-      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)) }))
+      .set((eb) => ({ revoked_at: eb.fn.coalesce('revoked_at', eb.val(at)), binding: null }))
       .where('id', '=', id)
       .executeTakeFirst();
     return r.numUpdatedRows > 0n;
   }
 
-  async suspend(id: string, at: string, reason: string): Promise<boolean> {
+  async suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean> {
     const r = await this.d.db
       .updateTable('telephony_clients')
-      .set({ suspended_at: at, suspend_reason: reason })
+      .set({ suspended_at: at, suspend_reason: reason, binding })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .where('suspended_at', 'is', null)
@@ -61,11 +72,11 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
     return r.numUpdatedRows > 0n;
   }
 
-  async reinstate(id: string): Promise<boolean> {
+  async reinstate(id: string, binding: Buffer): Promise<boolean> {
     const db = this.d.db;
     return this.d.transaction(function* () {
       const { changes } = yield* step(
-        db.updateTable('telephony_clients').set({ suspended_at: null, suspend_reason: null }).where('id', '=', id).where('revoked_at', 'is', null),
+        db.updateTable('telephony_clients').set({ suspended_at: null, suspend_reason: null, binding }).where('id', '=', id).where('revoked_at', 'is', null),
       );
       if (!changes) return false;
       yield* step(db.deleteFrom('telephony_answers').where('client_id', '=', id));

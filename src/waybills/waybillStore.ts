@@ -125,6 +125,7 @@ export const ALERT_KINDS = [
   'waybill_no_phone_digits',
   'relay_client_quota',
   'relay_unavailable',
+  'credential_tampered',
 ] as const;
 
 /** An alert as raised: its details name ids, states and reasons, never personal data. */

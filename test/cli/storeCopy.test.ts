@@ -112,10 +112,13 @@ describe('waybill store copy: the embedded SQLite store into an empty PostgreSQL
     const pgEnv = { DATABASE_URL: targetUrl };
     const config = loadConfig({ ...env, ...pgEnv });
     const token = new URL(printed[0]!.copies[0]!.qr).pathname.split('/').pop()!;
+    // The service's stores, with its keys: the copied credential rows keep their bindings.
+    const keys = loadKeys(config, () => {});
+    const service = await openStores(target.location, undefined, keys.tokenKey);
     const scanned = await scanWaybill(
-      { store: target.stores.store, couriers: target.stores.couriers, audit: target.stores.audit, keys: loadKeys(config, () => {}), limits: config.scan, relayBindings: target.stores.relay, refusals: new RefusalTally(), now: () => new Date() },
+      { store: service.store, couriers: service.couriers, audit: service.audit, keys, limits: config.scan, relayBindings: service.relay, refusals: new RefusalTally(), now: () => new Date() },
       { credential: courier, token, purpose: 'delivery', requestId: 'copy-test-1' },
-    );
+    ).finally(() => service.close());
     const order = (JSON.parse(fs.readFileSync(ORDERS, 'utf8')) as { recipient: { address: Record<string, string> } }[])[0]!;
     // Compared field by field so a failure names the field, never prints the address.
     const differing = Object.entries(order.recipient.address).filter(([field, value]) => (scanned.recipient.address as Record<string, unknown>)[field] !== value);

@@ -14,7 +14,7 @@ jest.setTimeout(180_000);
 
 
 /** Two `waybill serve` processes on one fresh database, sharing the keys as they share it. */
-async function startTwoInstances(extraEnv: Record<string, string>): Promise<{ url: string; instances: ServiceProcess[]; dirs: string[] }> {
+async function startTwoInstances(extraEnv: Record<string, string>): Promise<{ url: string; tokenKey: Buffer; instances: ServiceProcess[]; dirs: string[] }> {
   const url = await pgTestDatabaseUrl();
   const env = {
     DATABASE_URL: url,
@@ -25,7 +25,7 @@ async function startTwoInstances(extraEnv: Record<string, string>): Promise<{ ur
   };
   const dirs = [0, 1].map((n) => fs.mkdtempSync(path.join(os.tmpdir(), `waybill-instance-${n}-`)));
   const instances = await Promise.all(dirs.map((dir) => startServiceProcess({ ...env, WAYBILL_DATA_DIR: dir })));
-  return { url, instances, dirs };
+  return { url, tokenKey: Buffer.from(env.WAYBILL_TOKEN_KEY, 'base64'), instances, dirs };
 }
 
 async function stopAll(instances: ServiceProcess[], dirs: string[]): Promise<(number | null)[]> {
@@ -42,13 +42,15 @@ describe('two service instances on one PostgreSQL', () => {
 
   beforeAll(async () => {
     let url: string;
-    ({ url, instances, dirs } = await startTwoInstances({
+    let tokenKey: Buffer;
+    ({ url, tokenKey, instances, dirs } = await startTwoInstances({
       // 300 slots with two-digit extensions: dense enough that racing instances often draw the same one.
       WAYBILL_RELAY_NUMBERS: '+8617000001234/2,+8617000001235/2,+8617000001236/2',
       WAYBILL_API_RATE_PER_SECOND: '10000',
       WAYBILL_RELAY_CLIENT_SHARE: '1', // one client takes 200 of the 300 slots here: no fair-share limit
     }));
-    stores = await openStores({ backend: 'postgres', url });
+    // With the instances' token key, which binds the key's row as theirs do.
+    stores = await openStores({ backend: 'postgres', url }, undefined, tokenKey);
     key = (await stores.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
   });
 
@@ -98,8 +100,8 @@ describe('two service instances on one PostgreSQL', () => {
 
 describe('a key’s request budget with two instances on one PostgreSQL', () => {
   it('is one budget: a burst spread over both instances gets the rate, not twice it', async () => {
-    const { url, instances, dirs } = await startTwoInstances({ WAYBILL_API_RATE_PER_SECOND: '5' });
-    const stores = await openStores({ backend: 'postgres', url });
+    const { url, tokenKey, instances, dirs } = await startTwoInstances({ WAYBILL_API_RATE_PER_SECOND: '5' });
+    const stores = await openStores({ backend: 'postgres', url }, undefined, tokenKey);
     try {
       const key = (await stores.apiKeys.add({ name: 'acme wms', role: 'warehouse', client: 'acme' }, new Date())).credential;
       const started = performance.now();

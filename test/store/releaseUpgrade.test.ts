@@ -1,7 +1,7 @@
 // Databases made by an earlier release keep working: a SQLite file and a PostgreSQL dump written by the
 // release before the single migration list are opened by today's code, which records every version,
-// finds the waybills, opens their sealed data, verifies the audit chain, accepts the issued credentials
-// and writes new records.
+// finds the waybills, opens their sealed data, verifies the audit chain, binds and accepts the issued
+// credentials (once, on record) and writes new records.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,10 +17,15 @@ const FIXTURES = path.join(__dirname, 'fixtures');
 const made = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'release-v10.json'), 'utf8')) as Record<'sqlite' | 'postgres', { waybillNos: string[]; apiKey: string; courier: string }>;
 const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', Buffer.alloc(32, 7)]]) }, tokenKey: Buffer.alloc(32, 9) };
 
-async function expectWorking(location: StoreLocation, fixture: (typeof made)['sqlite'], versions: () => Promise<number[]>): Promise<void> {
-  const stores = await openStores(location);
+type Rows = (sql: string) => Promise<Record<string, unknown>[]>;
+
+async function expectWorking(location: StoreLocation, fixture: (typeof made)['sqlite'], rows: Rows): Promise<void> {
+  const stores = await openStores(location, undefined, keys.tokenKey);
   try {
-    expect(await versions()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect((await rows('SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    // The release's credentials were bound to their rows as the store opened, and that is on record.
+    expect(await rows("SELECT detail FROM audit_log WHERE action = 'credential_bind'")).toEqual([{ detail: JSON.stringify({ bound: 2 }) }]);
+    expect(await rows('SELECT id FROM credential_binding_due')).toEqual([]);
     for (const no of fixture.waybillNos) {
       const w = await stores.store.findWaybillByNo(no);
       expect(w?.sealed).toBeDefined();
@@ -35,6 +40,9 @@ async function expectWorking(location: StoreLocation, fixture: (typeof made)['sq
   } finally {
     await stores.close();
   }
+  // Once only: opening again binds nothing more.
+  await (await openStores(location, undefined, keys.tokenKey)).close();
+  expect(await rows("SELECT detail FROM audit_log WHERE action = 'credential_bind'")).toHaveLength(1);
 }
 
 describe('databases made by the release before the single migration list', () => {
@@ -43,11 +51,13 @@ describe('databases made by the release before the single migration list', () =>
     const file = path.join(dir, 'waybill.db');
     fs.copyFileSync(path.join(FIXTURES, 'release-v10.sqlite'), file);
     try {
-      await expectWorking({ backend: 'sqlite', file }, made.sqlite, async () => {
+      await expectWorking({ backend: 'sqlite', file }, made.sqlite, async (sql) => {
         const db = new Database(file, { readonly: true });
-        const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-        db.close();
-        return rows.map((r) => r.version);
+        try {
+          return db.prepare(sql).all() as Record<string, unknown>[];
+        } finally {
+          db.close();
+        }
       });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -64,15 +74,15 @@ describe('databases made by the release before the single migration list', () =>
     } finally {
       await client.end();
     }
-    const versions = async () => {
+    const rows = async (sql: string) => {
       const reader = new pg.Client({ connectionString: url });
       await reader.connect();
       try {
-        return (await reader.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).rows.map((r) => r.version);
+        return (await reader.query<Record<string, unknown>>(sql)).rows;
       } finally {
         await reader.end();
       }
     };
-    await expectWorking({ backend: 'postgres', url }, made.postgres, versions);
+    await expectWorking({ backend: 'postgres', url }, made.postgres, rows);
   });
 });
