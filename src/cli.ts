@@ -22,7 +22,8 @@ import { printProgress, type Progress } from './cli/progress';
 import { readOrderFile } from './cli/orderFile';
 import { checkOutputFile, outputGuard, writeOutputFile } from './cli/outputFile';
 import { useRenderThreadForEveryPrint } from './render/renderThread';
-import { EXIT, STD_IO, UsageError, asIo, printList, printWarnings, reportError, stdOutputFailed, suggestion, type Io, type Output } from './cli/io';
+import { suggestion } from './validation/suggestion';
+import { EXIT, STD_IO, UsageError, asIo, printList, printWarnings, reportError, stdOutputFailed, type Io, type Output } from './cli/io';
 // The other commands' modules load when their command runs (`await import`): the server, the agent, the
 // webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
 

@@ -2,7 +2,7 @@
 // and `waybill keys list --json | jq` work; progress, warnings and summaries on stderr. Exit codes follow
 // sysexits.h, so scripts can tell a bad file from a busy printer.
 
-import { closest, distance } from 'fastest-levenshtein';
+import { suggestion } from '../validation/suggestion';
 import { WaybillError, formatIssue, type ErrorCode } from '../errors';
 
 export interface Io {
@@ -113,13 +113,6 @@ export function reportError(e: unknown, io: Io, usage: string, prefix = 'waybill
   // Unexpected errors: the message only (no stack with data).
   io.err(`${prefix}: failed: ${(e as Error).message ?? String(e)}`);
   return EXIT.internal;
-}
-
-/** " (did you mean X?)" when one of `known` is a likely typo of `given`, else "". */
-export function suggestion(given: string, known: readonly string[]): string {
-  if (!known.length) return '';
-  const best = closest(given, [...known]);
-  return distance(given, best) <= Math.max(2, Math.floor(best.length / 3)) ? ` (did you mean ${best}?)` : '';
 }
 
 /** Warnings of one kind shown order by order before the rest are counted: a 20,000-order print without relay numbers said the same 15,000 times. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { issuesFromZod } from '../validation/zodIssues';
+import { suggestion } from '../validation/suggestion';
 import { parseJsonText } from '../validation/jsonText';
 import { parseRelayPool } from '../relay/relayPool';
 
@@ -19,6 +20,14 @@ const base64Key = z
   .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)')
   // A key typed by hand (all zeros, one byte repeated) is no secret: a random one repeats few of its bytes.
   .refine((s) => new Set(Buffer.from(s, 'base64')).size >= 16, 'must be random bytes (openssl rand -base64 32), not a typed pattern');
+
+/**
+ * A number of a setting: written in decimal, as people type them (`0x10`, `1e3` or `12abc` are more likely
+ * slips than meant). A number from the settings file passes as it is.
+ */
+function decimal(schema: z.ZodNumber) {
+  return z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+}
 
 /** Where PostgreSQL is: the stores' DATABASE_URL, or the target of `waybill store copy --to`. */
 export const DatabaseUrl = z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// (or postgresql://) URL');
@@ -33,7 +42,7 @@ export const Config = z
      */
     databaseUrl: DatabaseUrl.optional(),
     /** Connections each instance keeps open to PostgreSQL. */
-    databasePoolSize: z.coerce.number().int().min(1).max(200),
+    databasePoolSize: decimal(z.number().int().min(1).max(200)),
     /** The QR codes point here: `<scanBaseUrl>/w/<token>`. */
     scanBaseUrl: z
       .string()
@@ -62,13 +71,13 @@ export const Config = z
     auditSigningKey: base64Key.optional(),
     /** Where checkpoints are appended (one JSON line each), and how often `serve` writes one (0: never). */
     auditCheckpointDir: z.string().min(1),
-    auditCheckpointMinutes: z.coerce.number().min(0).max(1440),
+    auditCheckpointMinutes: decimal(z.number().min(0).max(1440)),
     /** Sealed data is shredded this long after delivery or cancellation… */
-    retentionGraceDays: z.coerce.number().min(0).max(365),
+    retentionGraceDays: decimal(z.number().min(0).max(365)),
     /** …and in any case this long after printing. */
-    maxLifetimeDays: z.coerce.number().min(1).max(3650),
+    maxLifetimeDays: decimal(z.number().min(1).max(3650)),
     /** Alerts (ids and reasons, an investigation's leads) are deleted this long after they were raised. */
-    alertKeepDays: z.coerce.number().min(1).max(3650),
+    alertKeepDays: decimal(z.number().min(1).max(3650)),
     relay: z.object({
       /** The virtual number pool: "+8617000001234,+8617000001235/3" (extension length after /, default 4). */
       numbers: z.string().superRefine((text, ctx) => {
@@ -78,51 +87,51 @@ export const Config = z
           ctx.addIssue({ code: 'custom', message: (e as Error).message });
         }
       }),
-      afterSalesDays: z.coerce.number().min(0).max(365),
-      maxDays: z.coerce.number().min(1).max(365),
-      quarantineDays: z.coerce.number().min(0).max(3650),
+      afterSalesDays: decimal(z.number().min(0).max(365)),
+      maxDays: decimal(z.number().min(1).max(365)),
+      quarantineDays: decimal(z.number().min(0).max(3650)),
       callerPolicy: z.enum(['anyone', 'couriers', 'parties']),
-      callLimitSeconds: z.coerce.number().int().min(10).max(7200),
+      callLimitSeconds: decimal(z.number().int().min(10).max(7200)),
       /** The share of the pool's slots one API client may hold; beyond, its labels show the service number. */
-      clientShare: z.coerce.number().gt(0).max(1),
+      clientShare: decimal(z.number().gt(0).max(1)),
       /** How long a print that stopped (killed, stalled) holds its provisional bindings before the sweep frees them. */
-      provisionalHoldSeconds: z.coerce.number().min(1).max(3600),
+      provisionalHoldSeconds: decimal(z.number().min(1).max(3600)),
     }),
     telephony: z.object({
       /** Resolve requests and call receipts per second per telephony credential (429 beyond). */
-      requestsPerSecond: z.coerce.number().int().min(1),
+      requestsPerSecond: decimal(z.number().int().min(1)),
       /** More `unknown` resolve answers than this within a minute, or an hour, suspend the client (a sweep). */
-      unknownPerMinute: z.coerce.number().int().min(1),
-      unknownPerHour: z.coerce.number().int().min(1),
+      unknownPerMinute: decimal(z.number().int().min(1)),
+      unknownPerHour: decimal(z.number().int().min(1)),
       /** Resolves reaching more distinct bindings than this in an hour, or a day, suspend the client (a harvest). */
-      bindingsPerHour: z.coerce.number().int().min(1),
-      bindingsPerDay: z.coerce.number().int().min(1),
+      bindingsPerHour: decimal(z.number().int().min(1)),
+      bindingsPerDay: decimal(z.number().int().min(1)),
     }),
     http: z.object({
-      port: z.coerce.number().int().min(0).max(65535),
+      port: decimal(z.number().int().min(0).max(65535)),
       host: z.string().min(1),
       defaultTemplate: z.string().regex(/^[a-z0-9][a-z0-9-]{1,40}$/, 'must be a template id'),
-      batchMaxOrders: z.coerce.number().int().min(1).max(100_000),
+      batchMaxOrders: decimal(z.number().int().min(1).max(100_000)),
       batchBodyLimit: z.string().regex(/^\d+(kb|mb)$/, 'must be a size such as 32mb'),
-      ratePerSecond: z.coerce.number().int().min(1),
-      maxConcurrentBatches: z.coerce.number().int().min(1).max(64),
+      ratePerSecond: decimal(z.number().int().min(1)),
+      maxConcurrentBatches: decimal(z.number().int().min(1).max(64)),
       /** Batches of one client running at once, across every instance on the database. */
-      maxConcurrentBatchesPerClient: z.coerce.number().int().min(1).max(64),
+      maxConcurrentBatchesPerClient: decimal(z.number().int().min(1).max(64)),
       /** A batch whose client reads nothing for this long is cut off. */
-      batchIdleSeconds: z.coerce.number().min(1).max(3600),
-      shutdownGraceSeconds: z.coerce.number().min(0).max(600),
+      batchIdleSeconds: decimal(z.number().min(1).max(3600)),
+      shutdownGraceSeconds: decimal(z.number().min(0).max(600)),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
       /** `serve` worker processes (node cluster); unset: one per core. `--workers` wins. */
-      workers: z.coerce.number().int().min(1).max(64).optional(),
+      workers: decimal(z.number().int().min(1).max(64)).optional(),
     }),
     printers: z.object({
-      connectTimeoutSeconds: z.coerce.number().min(0.1).max(120),
-      idleTimeoutSeconds: z.coerce.number().min(1).max(600),
+      connectTimeoutSeconds: decimal(z.number().min(0.1).max(120)),
+      idleTimeoutSeconds: decimal(z.number().min(1).max(600)),
       /** Sends of one job per request when the printer refuses or cannot be reached (nothing printed yet). */
-      attempts: z.coerce.number().int().min(1).max(10),
-      retryBackoffMs: z.coerce.number().int().min(0).max(60_000),
+      attempts: decimal(z.number().int().min(1).max(10)),
+      retryBackoffMs: decimal(z.number().int().min(0).max(60_000)),
       /** Undelivered jobs are kept (sealed) this long for a retry, then their bytes are shredded. */
-      jobHours: z.coerce.number().min(1).max(720),
+      jobHours: decimal(z.number().min(1).max(720)),
       /** Where printers may be: CIDR ranges (src/printers/networkPolicy.ts). IPv4 four-part only: "10/8" would read as 0.0.0.10/8. */
       networks: z
         .string()
@@ -142,20 +151,20 @@ export const Config = z
         )
         .transform((list) => list.split(',').map((r) => r.trim())),
       /** How long an event is retried, and an endpoint may fail, before it is given up / disabled. */
-      webhookRetryHours: z.coerce.number().gt(0).max(720),
-      webhookBackoffSeconds: z.coerce.number().min(0.01).max(3600),
-      webhookBackoffMaxSeconds: z.coerce.number().min(0.01).max(86_400),
-      webhookTimeoutSeconds: z.coerce.number().min(0.1).max(60),
-      webhookPollMs: z.coerce.number().int().min(10).max(60_000),
+      webhookRetryHours: decimal(z.number().gt(0).max(720)),
+      webhookBackoffSeconds: decimal(z.number().min(0.01).max(3600)),
+      webhookBackoffMaxSeconds: decimal(z.number().min(0.01).max(86_400)),
+      webhookTimeoutSeconds: decimal(z.number().min(0.1).max(60)),
+      webhookPollMs: decimal(z.number().int().min(10).max(60_000)),
       /** Delivered and given-up outbox rows are deleted this many days after they finished. */
-      webhookKeepDays: z.coerce.number().min(0).max(3650),
+      webhookKeepDays: decimal(z.number().min(0).max(3650)),
     }),
     scan: z.object({
-      perMinute: z.coerce.number().int().min(1),
-      distinctPerDay: z.coerce.number().int().min(1),
-      harvestDistinctPerDay: z.coerce.number().int().min(1),
-      harvestUnknownPerHour: z.coerce.number().int().min(1),
-      harvestOutOfRoutePerDay: z.coerce.number().int().min(1),
+      perMinute: decimal(z.number().int().min(1)),
+      distinctPerDay: decimal(z.number().int().min(1)),
+      harvestDistinctPerDay: decimal(z.number().int().min(1)),
+      harvestUnknownPerHour: decimal(z.number().int().min(1)),
+      harvestOutOfRoutePerDay: decimal(z.number().int().min(1)),
       /** Only couriers whose routes match the waybill's routing code may scan it. */
       strict: z.enum(['true', 'false']).transform((v) => v === 'true'),
       /**
@@ -166,25 +175,25 @@ export const Config = z
       pairingByApi: z.enum(['true', 'false']).transform((v) => v === 'true'),
     }),
     courierEvents: z.object({
-      eventsPerMinute: z.coerce.number().int().min(1),
+      eventsPerMinute: decimal(z.number().int().min(1)),
       /** More closing events (delivered, returned) than this in a minute suspend the courier. */
-      closeBurst: z.coerce.number().int().min(1),
+      closeBurst: decimal(z.number().int().min(1)),
     }),
     /** Parcel stations: verify requests per station and minute, wrong answers per waybill and day, the match's reach. */
     stations: z.object({
-      verifyPerMinute: z.coerce.number().int().min(1),
-      wrongPerWaybillDay: z.coerce.number().int().min(1),
+      verifyPerMinute: decimal(z.number().int().min(1)),
+      wrongPerWaybillDay: decimal(z.number().int().min(1)),
       /** More wrong answers than this in an hour, about any parcels, suspend the station (a sweep of digits). */
-      wrongPerHour: z.coerce.number().int().min(1),
-      matchMinutes: z.coerce.number().int().min(1).max(1440),
+      wrongPerHour: decimal(z.number().int().min(1)),
+      matchMinutes: decimal(z.number().int().min(1).max(1440)),
       /** Arrivals by the waybill number alone (no proof the parcel is there); by default only by its QR code. */
       arrivalByNumber: z.enum(['true', 'false']).transform((v) => v === 'true'),
     }),
     auth: z.object({
       /** Refused credentials per minute one source address may keep sending (429 beyond)… */
-      failuresPerMinute: z.coerce.number().gt(0).max(100_000),
+      failuresPerMinute: decimal(z.number().gt(0).max(100_000)),
       /** …after a first burst of this many. */
-      failureBurst: z.coerce.number().int().min(1).max(100_000),
+      failureBurst: decimal(z.number().int().min(1).max(100_000)),
       /**
        * Express's `trust proxy`: a hop count or a list of proxy addresses (IP, CIDR, loopback, linklocal,
        * uniquelocal) whose X-Forwarded-For is believed. Unset: the socket's address, never the header.
@@ -311,6 +320,9 @@ function isProxyAddress(entry: string): boolean {
 
 export const CONFIG_FILE_NAME = 'waybill.config.json';
 
+/** What a setting's name looks like (every one is an environment variable's). */
+const SETTING_NAME = /^(WAYBILL_[A-Z0-9_]{1,60}|DATABASE_URL)$/;
+
 const SettingsFile = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
 /**
@@ -332,8 +344,14 @@ export function withConfigFile(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const settings = SettingsFile.safeParse(parsed.value);
   if (!settings.success) throw new Error(`${file}: must be one JSON object of setting names to strings, numbers or booleans`);
   const known = new Set(Object.values(ENV_NAMES).filter((n) => n !== 'WAYBILL_DATA_DIR'));
-  // Setting names are ours, not personal data: an unknown one is named so a typo is found.
-  const unknown = Object.keys(settings.data).filter((k) => !known.has(k));
+  // A name shaped like a setting's is named, so that a typo is found; anything else (a value pasted as a
+  // name, a secret among them) is only counted, never quoted.
+  const strange = Object.keys(settings.data).filter((k) => !known.has(k));
+  const others = strange.filter((k) => !SETTING_NAME.test(k)).length;
+  const unknown = [
+    ...strange.filter((k) => SETTING_NAME.test(k)).map((k) => `${k}${suggestion(k, [...known])}`),
+    ...(others ? [`${others} name(s) that are no setting's (not shown: a value may have been pasted there)`] : []),
+  ];
   if (unknown.length) throw new Error(`${file}: unknown setting ${unknown.join(', ')} (the names are those of the environment variables in the README)`);
   return { ...Object.fromEntries(Object.entries(settings.data).map(([k, v]) => [k, String(v)])), ...env };
 }

@@ -55,7 +55,8 @@ describe('the settings file in the data directory', () => {
   });
 
   it.each([
-    ['an unknown setting, named so the typo is found', { WAYBILL_RELAY_NUMBRS: 'x' }, /waybill\.config\.json: unknown setting WAYBILL_RELAY_NUMBRS/],
+    ['an unknown setting, named so the typo is found', { WAYBILL_RELAY_NUMBRS: 'x' }, /waybill\.config\.json: unknown setting WAYBILL_RELAY_NUMBRS \(did you mean WAYBILL_RELAY_NUMBERS\?\)/],
+    ['a value pasted as a name, counted but never shown', { '+8617000001234': 'x', 'pbx secret Zm9vYmFy': 1 }, /unknown setting 2 name\(s\) that are no setting's \(not shown/],
     ['a value that is not a string, number or boolean', { WAYBILL_PORT: [1] }, /waybill\.config\.json: must be one JSON object/],
     ['a bad value, named by its setting', { WAYBILL_SCAN_PER_MINUTE: -1 }, /WAYBILL_SCAN_PER_MINUTE: /],
   ])('refuses %s', async (_what, content, message) => {
@@ -65,6 +66,7 @@ describe('the settings file in the data directory', () => {
     const { code, out } = await w.run(['relay', 'pool']);
     expect(code).not.toBe(EXIT.ok);
     expect(out).toMatch(message);
+    for (const name of Object.keys(content)) if (!name.startsWith('WAYBILL_')) expect(out).not.toContain(name);
   });
 });
 
@@ -77,12 +79,20 @@ describe('settings in the environment', () => {
     expect(config.retentionGraceDays).toBeGreaterThan(0);
   });
 
+  it('read numbers written in decimal, spaces around them aside', () => {
+    const config = loadConfig({ ...workspace().env, WAYBILL_SCAN_PER_MINUTE: ' 12 ', WAYBILL_RELAY_CLIENT_SHARE: '0.25' });
+    expect([config.scan.perMinute, config.relay.clientShare]).toEqual([12, 0.25]);
+  });
+
   it.each([
     ['a relay pool entry that is no E.164 number, named by position, never quoted (it may be a person’s phone)', { WAYBILL_RELAY_NUMBERS: '13962584017' }, /^waybill: invalid configuration:\n {2}WAYBILL_RELAY_NUMBERS: relay pool entry 1: must be an E\.164 number/],
     ['a scan address with a password, which every QR code would print', { WAYBILL_SCAN_BASE_URL: 'https://user:secret@scan.example.com' }, /WAYBILL_SCAN_BASE_URL: must hold no user, password, query or fragment/],
     ['a scan address with a fragment, which would cut the token off', { WAYBILL_SCAN_BASE_URL: 'https://scan.example.com/p#x' }, /WAYBILL_SCAN_BASE_URL: must hold no user, password, query or fragment/],
     ['a proxy range of every address', { WAYBILL_TRUST_PROXY: '0.0.0.0/0' }, /WAYBILL_TRUST_PROXY: must be a hop count or/],
     ['an IPv6 range of every address', { WAYBILL_TRUST_PROXY: 'loopback, ::/0' }, /WAYBILL_TRUST_PROXY: must be a hop count or/],
+    ['a number in hexadecimal', { WAYBILL_SCAN_PER_MINUTE: '0x1e' }, /WAYBILL_SCAN_PER_MINUTE: must be a number/],
+    ['a number with an exponent', { WAYBILL_RETENTION_GRACE_DAYS: '7e1' }, /WAYBILL_RETENTION_GRACE_DAYS: must be a number/],
+    ['a number with letters after it', { WAYBILL_PORT: '8080abc' }, /WAYBILL_PORT: must be a number/],
   ])('refuse %s (exit 78)', async (_what, env, message) => {
     const w = workspace();
     const { code, out } = await w.run(['relay', 'pool'], env);
