@@ -7,13 +7,17 @@ import type { Order } from '../order/orderSchema';
 import { parseOrders } from '../order/readOrders';
 import { NoInput } from './io';
 
+/** `-` is standard input, as for other Unix tools: `wms-export | waybill print - --out labels.pdf`. */
+export const STDIN = '-';
+
 export function readOrderFile(file: string): Order[] {
   let bytes: Buffer;
+  const name = file === STDIN ? 'stdin' : file;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = fs.readFileSync(file === STDIN ? 0 : file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new NoInput(`${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an order file' : `cannot be read (${code ?? 'error'})`}`);
+    throw new NoInput(`${name}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an order file' : `cannot be read (${code ?? 'error'})`}`);
   }
-  return parseOrders(bytes, path.basename(file));
+  return parseOrders(bytes, file === STDIN ? name : path.basename(file));
 }

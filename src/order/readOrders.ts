@@ -24,13 +24,41 @@ export function parseOrders(content: string | Uint8Array, file: string): Order[]
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodeText(bytes: Uint8Array, file: string): string {
-  // A NUL never occurs in JSON text: an image, an archive, a spreadsheet or UTF-16 text was given.
-  if (bytes.includes(0)) throw malformed(file, 'is a binary file, not JSON or NDJSON text');
+  // Spreadsheets on Windows save "Unicode text" as UTF-16 with a byte order mark: read as such.
+  const utf16 = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : undefined;
+  if (utf16) {
+    try {
+      return new TextDecoder(utf16, { fatal: true }).decode(bytes);
+    } catch {
+      throw malformed(file, 'starts as UTF-16 text but is not (a broken or cut-off file?); save it as UTF-8');
+    }
+  }
+  // A NUL never occurs in JSON text: an image, an archive, a spreadsheet or UTF-16 text without its mark.
+  if (bytes.includes(0)) {
+    const ascii16 = bytes.length >= 2 && (bytes[0] === 0) !== (bytes[1] === 0);
+    throw malformed(file, ascii16 ? 'is UTF-16 text without a byte order mark; save it as UTF-8' : 'is a binary file, not JSON or NDJSON text');
+  }
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw malformed(file, 'is not UTF-8 text (another encoding such as GBK?); save it as UTF-8');
+    throw malformed(file, `is not UTF-8 text at line ${firstBadLine(bytes)} (another encoding such as GBK?); save it as UTF-8`);
   }
+}
+
+/** The first line (1-based) that is not UTF-8: a file mostly right names where it goes wrong. */
+function firstBadLine(bytes: Uint8Array): number {
+  let line = 1;
+  for (let start = 0; start < bytes.length; line++) {
+    const end = bytes.indexOf(0x0a, start);
+    const stop = end === -1 ? bytes.length : end;
+    try {
+      UTF8.decode(bytes.subarray(start, stop));
+    } catch {
+      return line;
+    }
+    start = stop + 1;
+  }
+  return line;
 }
 
 export function validateOrders(raw: Iterable<RawOrder>, file?: string): Order[] {

@@ -217,6 +217,21 @@ async function until(what: string, check: () => boolean): Promise<void> {
   throw new Error(`never happened: ${what}`);
 }
 
+describe('orders from standard input (a real child process)', () => {
+  it('reads `-` as standard input, as a pipe from an export gives them', async () => {
+    const w = workspace();
+    const out = path.join(w.dir, 'piped.pdf');
+    const print = child(w.env, ['print', '-', '--out', out], ['pipe', 'pipe', 'pipe']);
+    print.process.stdin!.end(fs.readFileSync(ORDERS));
+    expect(await print.done()).toMatchObject({ code: EXIT.ok });
+    expect(fs.readFileSync(out).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    // Bad input is named as standard input's, with its line.
+    const bad = child(w.env, ['print', '-', '--out', path.join(w.dir, 'bad.pdf')], ['pipe', 'pipe', 'pipe']);
+    bad.process.stdin!.end('{"orderId": "SO-1",, }');
+    expect(await bad.done()).toMatchObject({ code: EXIT.badInput, stderr: expect.stringContaining('stdin: not valid JSON at line 1') });
+  });
+});
+
 describe.each([
   ['SIGINT', 130],
   ['SIGTERM', 143],

@@ -220,7 +220,15 @@ describe('order file errors a person can act on', () => {
   it('names binary and non-UTF-8 files as such, and an empty file once', () => {
     expect(messagesOf(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]))).toEqual(['-: is a binary file, not JSON or NDJSON text']);
     const gbk = Buffer.concat([Buffer.from('{"orderId": "'), Buffer.from([0xc0, 0xee, 0xcb, 0xc4]), Buffer.from('"}')]); // 李四 in GBK
-    expect(messagesOf(gbk)).toEqual([expect.stringMatching(/^-: is not UTF-8 text/)]);
+    expect(messagesOf(gbk)).toEqual([expect.stringMatching(/^-: is not UTF-8 text at line 1 /)]);
+    // Deep in a long file, the line is named.
+    const lines = [JSON.stringify(order()), JSON.stringify(order()), ''];
+    expect(messagesOf(Buffer.concat([Buffer.from(lines.join('\n')), gbk]))).toEqual([expect.stringMatching(/^-: is not UTF-8 text at line 3 \(another encoding such as GBK\?\)/)]);
+    // UTF-16, as spreadsheets save "Unicode text": read with its byte order mark, named without it.
+    const text = JSON.stringify(order());
+    expect(parseOrders(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'orders.txt')).toHaveLength(1);
+    expect(parseOrders(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]), 'orders.txt')).toHaveLength(1);
+    expect(messagesOf(Buffer.from(text, 'utf16le'))).toEqual(['-: is UTF-16 text without a byte order mark; save it as UTF-8']);
     expect(messagesOf(Buffer.from('\n\n'))).toEqual(['-: holds no orders']);
     expect(parseOrders(Buffer.from(JSON.stringify(order())), 'orders.json')).toHaveLength(1);
   });
