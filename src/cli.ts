@@ -5,7 +5,6 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/config';
 import { WaybillError } from './errors';
 import { listTemplates, loadTemplate, tailorTemplate, type LoadedTemplate } from './layout/loadTemplate';
@@ -23,7 +22,7 @@ import { readOrderFile } from './cli/orderFile';
 import { checkOutputFile, outputGuard, writeOutputFile } from './cli/outputFile';
 import { useRenderThreadForEveryPrint } from './render/renderThread';
 import { suggestion } from './validation/suggestion';
-import { EXIT, STD_IO, UsageError, asIo, printList, printWarnings, reportError, stdOutputFailed, type Io, type Output } from './cli/io';
+import { parseOptions, EXIT, STD_IO, UsageError, asIo, printList, printWarnings, reportError, stdOutputFailed, type Io, type Output } from './cli/io';
 // The other commands' modules load when their command runs (`await import`): the server, the agent, the
 // webhook client and the rest would otherwise cost every `waybill print` a third of a second of start-up.
 
@@ -102,7 +101,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       case 'print':
         return await printCommand(rest, config, io);
       case 'templates': {
-        const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+        const { values } = parseOptions({ args: rest, options: { json: { type: 'boolean' } } });
         const rows = listTemplates(config.templatesDir).map((id) => ({ id, name: loadTemplate(config.templatesDir, id).name }));
         printList(io, rows, ['id', 'name'], values.json ?? false);
         return EXIT.ok;
@@ -160,7 +159,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
         return await withServices(config, io, (s) => assignCommand(rest, s, io));
       }
       case 'purge': {
-        parseArgs({ args: rest, options: {}, strict: true, allowPositionals: false }); // it takes nothing: a typo never purges
+        parseOptions({ args: rest, options: {}, strict: true, allowPositionals: false }); // it takes nothing: a typo never purges
         const { purgeCommand } = await import('./cli/lifecycleCommands');
         return await withServices(config, io, (s) => purgeCommand(s, io));
       }
@@ -220,7 +219,7 @@ async function withServices(config: Config, io: Io, run: (s: Services) => Promis
 }
 
 async function printCommand(args: string[], config: Config, io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: {

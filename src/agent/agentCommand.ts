@@ -3,10 +3,9 @@
 // logs are JSON lines on stderr, without job content or personal data. SIGTERM/SIGINT stop it cleanly.
 
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
-import { NoInput, UsageError, type Io } from '../cli/io';
+import { parseOptions, NoInput, UsageError, type Io } from '../cli/io';
 import { startAgent, agentUrl, type AgentLog } from './agent';
 import { agentHost } from './agentHost';
 import { startComponent, VARIANTS, type ComponentVariant, type RunningComponent } from './component/component';
@@ -38,7 +37,7 @@ export function readPrintersFile(file: string): AgentPrinter[] {
 
 /** Runs the agent until `until` resolves (the CLI: a signal). */
 export async function agentCommand(args: string[], env: NodeJS.ProcessEnv, io: Io, until: Promise<unknown>): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       service: { type: 'string' },

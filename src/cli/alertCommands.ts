@@ -1,13 +1,12 @@
 // `waybill alerts`: what the service raised about possible abuse, newest first, for an investigator at the
 // shell (the same list as GET /v1/alerts). Alerts name ids and reasons, never personal data.
 
-import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { AlertQuery } from '../http/alertRoutes';
 import { DAY_MS } from '../time';
 import { issuesFromZod } from '../validation/zodIssues';
 import type { WaybillStore } from '../waybills/waybillStore';
-import { EXIT, asIo, printList, UsageError, type Output } from './io';
+import { parseOptions, EXIT, asIo, printList, UsageError, type Output } from './io';
 
 /** `--since`: a span back from now (hours or days), or what the API's `from` takes (a date or a time). */
 function sinceToFrom(since: string, now: Date): string {
@@ -17,7 +16,7 @@ function sinceToFrom(since: string, now: Date): string {
 
 export async function alertsCommand(args: string[], store: Pick<WaybillStore, 'listAlerts'>, output: Output, now = new Date()): Promise<number> {
   const io = asIo(output);
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { kind: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { kind: { type: 'string' }, since: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
   if (positionals.length) throw new UsageError('alerts takes only options');
   const query = AlertQuery.safeParse({
     ...(values.kind !== undefined ? { kind: values.kind } : {}),

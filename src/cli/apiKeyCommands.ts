@@ -3,14 +3,13 @@
 // a courier keeps its carrier, outlet and routes. Every credential is printed once and stored hashed.
 
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import { NewApiKey, ROLES } from '../auth/apiKey';
 import { WaybillError } from '../errors';
 import { telephonyStatus } from '../relay/telephonyClients';
 import { issuesFromZod } from '../validation/zodIssues';
 import type { Services } from '../wiring';
 import { courierCommand } from './courierCommands';
-import { EXIT, asIo, printList, type Io, type Output } from './io';
+import { parseOptions, EXIT, asIo, printList, type Io, type Output } from './io';
 
 const USAGE = `usage:
   waybill keys create --role warehouse|printer --name NAME --client CLIENT
@@ -34,7 +33,7 @@ export async function apiKeyCommand(args: string[], s: Services, output: Output)
     const others = roleAt >= 0 ? [...rest.slice(0, roleAt), ...rest.slice(roleAt + 2)] : rest;
     if (role === 'courier')
       return courierCommand(['add', ...others], { couriers: s.couriers, now: () => now, audit: { record: (action, id) => auditCredential(s, action, id) } }, io);
-    const { values } = parseArgs({ args: others, options: { name: { type: 'string' }, client: { type: 'string' }, station: { type: 'string' } } });
+    const { values } = parseOptions({ args: others, options: { name: { type: 'string' }, client: { type: 'string' }, station: { type: 'string' } } });
     if (!role || !(ROLES as readonly string[]).includes(role) || !values.name) {
       io.err(`waybill keys: create needs --role (${ROLES.join(', ')}) and --name\n${USAGE}`);
       return EXIT.usage;
@@ -51,7 +50,7 @@ export async function apiKeyCommand(args: string[], s: Services, output: Output)
     return shown(io, `${key.role} key ${key.id}${key.client ? ` for client ${key.client}` : ''}${key.station ? ` for station ${key.station}` : ''}`, credential);
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+    const { values } = parseOptions({ args: rest, options: { json: { type: 'boolean' } } });
     const keys = await s.apiKeys.list();
     const telephony = await s.telephony.list();
     const rows = [

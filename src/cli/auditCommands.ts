@@ -3,7 +3,6 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import type { AuditLog } from '../audit/auditLog';
 import type { AuditRecord, CheckpointClaim } from '../audit/auditRecord';
@@ -11,7 +10,7 @@ import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { TracedCopy, WaybillStore } from '../waybills/waybillStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
-import { EXIT, NoInput, asIo, type Io, type Output } from './io';
+import { parseOptions, EXIT, NoInput, asIo, type Io, type Output } from './io';
 import { checkAppendFile, type OutputGuard } from './outputFile';
 
 export const AUDIT_USAGE = `usage:
@@ -45,7 +44,7 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
   };
   switch (sub) {
     case 'verify': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { checkpoints: { type: 'string' }, 'public-key': { type: 'string' } } });
+      const { values, positionals } = parseOptions({ args: rest, allowPositionals: true, strict: false, options: { checkpoints: { type: 'string' }, 'public-key': { type: 'string' } } });
       if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('verify takes only --checkpoints DIR|FILE and --public-key FILE');
       const claims = loadClaims(values.checkpoints as string | undefined, values['public-key'] as string | undefined, deps, io);
       if (!claims) return EXIT.failure;
@@ -61,7 +60,7 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
       return EXIT.failure;
     }
     case 'checkpoint': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, strict: false, options: { out: { type: 'string' } } });
+      const { values, positionals } = parseOptions({ args: rest, allowPositionals: true, strict: false, options: { out: { type: 'string' } } });
       if (positionals.length || Object.values(values).some((v) => typeof v !== 'string')) return usage('checkpoint takes only --out FILE');
       if (!deps.checkpoints) return usage('checkpoints are not available here');
       const own = path.join(deps.checkpoints.dir, CHECKPOINT_FILE_NAME);

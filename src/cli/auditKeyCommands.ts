@@ -2,11 +2,10 @@
 // (a rotation record starts the new key's chain at once) and the public key an investigator needs to
 // check checkpoint signatures. Output: key ids and the public key only, never a secret.
 
-import { parseArgs } from 'node:util';
 import { KEY_ID, KEY_ID_RULE } from '../config/config';
 import { addAuditKey } from '../vault/keyFile';
 import type { Services } from '../wiring';
-import { EXIT, type Io } from './io';
+import { parseOptions, EXIT, type Io } from './io';
 import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 
 
@@ -17,7 +16,7 @@ export async function auditKeyCommand(
 ): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'audit-public') {
-    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
+    const { values, positionals } = parseOptions({ args: rest, allowPositionals: true, options: { out: { type: 'string' } } });
     if (positionals.length) return usage(io);
     const signer = s.keys.auditSigner;
     if (!signer) {

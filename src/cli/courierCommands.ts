@@ -2,12 +2,11 @@
 // credential is printed once, at add; list never shows a credential or its hash (the store does not even
 // return the hash). A pairing code is printed once, at pair; only its hash is kept.
 
-import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
 import { courierStatus, parseNewCourier } from '../couriers/courier';
 import { PAIRING_MINUTES, pairUrl } from '../couriers/courierDevice';
 import type { CourierStore } from '../couriers/courierStore';
-import { EXIT, UsageError, asIo, printList, reportError, type Io, type Output } from './io';
+import { parseOptions, EXIT, UsageError, asIo, printList, reportError, type Io, type Output } from './io';
 
 const USAGE = `usage:
   waybill courier add --carrier CODE --name NAME --outlet OUTLET [--route PREFIX]... --device DEVICE
@@ -66,7 +65,7 @@ export async function courierCommand(args: string[], deps: CourierCommandDeps, o
 }
 
 async function add(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args,
     options: {
       carrier: { type: 'string' },
@@ -89,7 +88,7 @@ async function add(args: string[], deps: CourierCommandDeps, io: Io): Promise<nu
 }
 
 async function list(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const { values } = parseOptions({ args, options: { json: { type: 'boolean' } } });
   const rows = (await deps.couriers.list()).map((c) => {
     const status = courierStatus(c);
     return {
@@ -157,7 +156,7 @@ async function pair(args: string[], deps: CourierCommandDeps, io: Io): Promise<n
 }
 
 async function devices(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
+  const { values, positionals } = parseOptions({ args, options: { json: { type: 'boolean' } }, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('devices takes exactly one courier id');
   const id = positionals[0]!;
   const courier = await deps.couriers.get(id);
@@ -176,7 +175,7 @@ async function devices(args: string[], deps: CourierCommandDeps, io: Io): Promis
 }
 
 async function revokeDevice(args: string[], deps: CourierCommandDeps, io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  const { positionals } = parseOptions({ args, options: {}, allowPositionals: true });
   if (positionals.length !== 2) throw new UsageError('revoke-device takes a courier id and a device id');
   const [id, deviceId] = positionals as [string, string];
   const before = (await deps.couriers.devices(id)).find((d) => d.id === deviceId);
@@ -193,7 +192,7 @@ async function revokeDevice(args: string[], deps: CourierCommandDeps, io: Io): P
 }
 
 function onlyId(args: string[], sub: string): string {
-  const { positionals } = parseArgs({ args, options: {}, allowPositionals: true });
+  const { positionals } = parseOptions({ args, options: {}, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError(`${sub} takes exactly one courier id`);
   return positionals[0]!;
 }

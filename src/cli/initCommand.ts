@@ -3,16 +3,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { CONFIG_FILE_NAME, type Config } from '../config/config';
-import type { Io } from './io';
+import { parseOptions, type Io } from './io';
 import { makeFolders } from '../folders';
 
 /** Two relay numbers to try the service with; a real pool comes from the telephony provider. */
 export const DEMO_SETTINGS = { WAYBILL_RELAY_NUMBERS: '+8617000000001,+8617000000002' };
 
 export function initCommand(args: string[], config: Config, io: Io): number {
-  const { values } = parseArgs({ args, options: { demo: { type: 'boolean' } } });
+  const { values } = parseOptions({ args, options: { demo: { type: 'boolean' } } });
   const file = path.join(config.dataDir, CONFIG_FILE_NAME);
   if (fs.existsSync(file)) return 0; // already set up: an existing settings file is never overwritten
   makeFolders(config.dataDir, 0o700);

@@ -2,6 +2,7 @@
 // and `waybill keys list --json | jq` work; progress, warnings and summaries on stderr. Exit codes follow
 // sysexits.h, so scripts can tell a bad file from a busy printer.
 
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { suggestion } from '../validation/suggestion';
 import { WaybillError, formatIssue, type ErrorCode } from '../errors';
 
@@ -44,6 +45,21 @@ function writeLine(stream: NodeJS.WriteStream, line: string): void {
     });
   }
   stream.write(line + '\n');
+}
+
+/**
+ * node's parseArgs, which also refuses an option given twice (`--out a.pdf --out b.pdf` took the last
+ * silently) unless it is declared `multiple`.
+ */
+export function parseOptions<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  const parsed = parseArgs(config);
+  const seen = new Set<string>();
+  for (const token of parseArgs({ ...config, tokens: true }).tokens ?? []) {
+    if (token.kind !== 'option' || config.options?.[token.name]?.multiple) continue;
+    if (seen.has(token.name)) throw new UsageError(`${token.rawName.startsWith('--') ? `--${token.name}` : token.rawName} is given more than once`);
+    seen.add(token.name);
+  }
+  return parsed;
 }
 
 export const EXIT = {

@@ -1,6 +1,5 @@
 // `waybill event`, `waybill purge` and `waybill keys`: the waybill's life and the master keys, from the shell.
 
-import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { KEY_ID, KEY_ID_RULE } from '../config/config';
 import { issuesFromZod } from '../validation/zodIssues';
@@ -11,7 +10,7 @@ import { WaybillEvent, recordWaybillEvent } from '../waybills/lifecycle';
 import { sealedWebhookSecrets } from '../webhooks/webhooks';
 import { relayDeps, sweepExpired, type Services } from '../wiring';
 import { apiKeyCommand, cliOperator } from './apiKeyCommands';
-import { EXIT, asIo, printList, type Io, type Output } from './io';
+import { parseOptions, EXIT, asIo, printList, type Io, type Output } from './io';
 
 const EVENT_USAGE = `usage: waybill event <waybill number> picked_up|delivered|returned|cancelled|after_sales
        waybill event <waybill number> --correct STATUS --reason TEXT   (a correction outside the state machine)
@@ -19,7 +18,7 @@ const EVENT_USAGE = `usage: waybill event <waybill number> picked_up|delivered|r
 
 /** `waybill event NO TYPE`, `waybill event NO --correct STATUS --reason TEXT`: the shell acts as an admin. */
 export async function eventCommand(args: string[], s: Services, io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { correct: { type: 'string' }, reason: { type: 'string' } } });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { correct: { type: 'string' }, reason: { type: 'string' } } });
   const [waybillNo, type] = positionals;
   const body = values.correct !== undefined ? { type: 'correction', status: values.correct, reason: values.reason } : { type };
   return recordFromShell(waybillNo && positionals.length === (values.correct !== undefined ? 1 : 2) ? waybillNo : undefined, body, s, io);
@@ -27,7 +26,7 @@ export async function eventCommand(args: string[], s: Services, io: Io): Promise
 
 /** `waybill assign NO --outlet OUTLET`. */
 export async function assignCommand(args: string[], s: Services, io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { outlet: { type: 'string' } } });
+  const { values, positionals } = parseOptions({ args, allowPositionals: true, options: { outlet: { type: 'string' } } });
   return recordFromShell(positionals.length === 1 ? positionals[0] : undefined, { type: 'assigned', outlet: values.outlet }, s, io);
 }
 

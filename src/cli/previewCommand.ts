@@ -2,14 +2,13 @@
 // (nothing to create, nothing to record) and reads only the configuration's templates; orders are parsed
 // and screened exactly as `waybill print` does, so a preview that passes is a print that passes validation.
 
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/config';
 import { loadTemplate, tailorTemplate } from '../layout/loadTemplate';
 import { fontMetrics } from '../layout/textMeasure';
 import { previewWaybills } from '../printing/previewWaybills';
 import { JsonSink, LabelSink, type WaybillSink } from '../printing/waybillSink';
 import { DPIS, labelRenderer, type Dpi, type OutputFormat } from '../render/outputFormats';
-import { EXIT, UsageError, printWarnings, type Io } from './io';
+import { parseOptions, EXIT, UsageError, printWarnings, type Io } from './io';
 import { readOrderFile } from './orderFile';
 import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 
@@ -17,7 +16,7 @@ import { checkOutputFile, outputGuard, writeOutputFile } from './outputFile';
 export const PREVIEW_FORMATS = ['pdf', 'png', 'json'] as const satisfies readonly OutputFormat[];
 
 export async function previewCommand(args: string[], config: Config, io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args,
     allowPositionals: true,
     options: { template: { type: 'string' }, format: { type: 'string' }, dpi: { type: 'string' }, out: { type: 'string' } },

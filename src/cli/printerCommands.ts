@@ -2,7 +2,6 @@
 // them. `waybill print FILE --printer NAME` sends a new print; a job that did not reach its printer is
 // kept and retried here.
 
-import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { auditCancelled, retryDelivery, type DeliveryResult } from '../printers/deliverJob';
 import { checkHost } from '../printers/networkPolicy';
@@ -12,7 +11,8 @@ import { DPIS, checkRenderOptions } from '../render/outputFormats';
 import { issuesFromZod } from '../validation/zodIssues';
 import { deliveryDeps, printerNetworkPolicy, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
-import { EXIT, asIo, printList, type Io, type Output } from './io';
+import { loadTemplate } from '../layout/loadTemplate';
+import { parseOptions, EXIT, asIo, printList, type Io, type Output } from './io';
 
 const USAGE = `usage:
   waybill printers add NAME --host HOST [--port 9100] --language ${PRINTER_LANGUAGES.join('|')} [--dpi ${DPIS.join('|')}]
@@ -29,7 +29,7 @@ export async function printerCommand(args: string[], s: Services, output: Output
     s.audit.append({ at: now.toISOString(), actor: cliOperator(), action, outcome: 'ok', detail: { printer: name } });
 
   if (sub === 'add') {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseOptions({
       args: rest,
       allowPositionals: true,
       options: {
@@ -50,6 +50,8 @@ export async function printerCommand(args: string[], s: Services, output: Output
     if (positionals.length !== 1 || !input.success)
       throw new WaybillError('invalid_input', 'invalid printer', input.success ? [{ path: ['name'], message: 'give exactly one printer name' }] : issuesFromZod(input.error));
     checkRenderOptions(input.data.language, printerRenderOptions(input.data));
+    // A template that is not there would fail every print to this printer: refused now instead.
+    if (input.data.template) loadTemplate(s.config.templatesDir, input.data.template);
     // Checked again before every send (the name may resolve elsewhere later); here so a mistake shows at once.
     const checked = await checkHost(input.data.host, input.data.port, printerNetworkPolicy(s.config));
     if ('refusal' in checked)
@@ -61,7 +63,7 @@ export async function printerCommand(args: string[], s: Services, output: Output
     return EXIT.ok;
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+    const { values } = parseOptions({ args: rest, options: { json: { type: 'boolean' } } });
     const printers = await s.printers.listPrinters();
     // A printer behind a warehouse agent has no address here: the agent's key id stands in for it.
     const rows = printers.map((p) => ({ name: p.name, host: p.agent ? `agent ${p.agent.key}` : p.host, port: p.agent ? null : p.port, language: p.language, dpi: p.dpi, template: p.template ?? null, client: p.client ?? null }));
@@ -81,7 +83,7 @@ export async function printerCommand(args: string[], s: Services, output: Output
     return EXIT.ok;
   }
   if (sub === 'jobs') {
-    const { values } = parseArgs({ args: rest, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
+    const { values } = parseOptions({ args: rest, options: { status: { type: 'string' }, json: { type: 'boolean' } } });
     if (values.status && !(DELIVERY_STATUSES as readonly string[]).includes(values.status)) {
       io.err(`waybill printers: --status must be one of ${DELIVERY_STATUSES.join(', ')}`);
       return EXIT.usage;

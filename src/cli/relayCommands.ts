@@ -4,8 +4,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { telephonyStatus } from '../relay/telephonyClients';
 import type { Services } from '../wiring';
 import { auditCredential, cliOperator } from './apiKeyCommands';
-import { EXIT, printList, UsageError, type Io } from './io';
-import { parseArgs } from 'node:util';
+import { parseOptions, EXIT, printList, UsageError, type Io } from './io';
 
 const USAGE = `usage:
   waybill relay pool [--json]                 utilisation of each virtual number
@@ -21,7 +20,7 @@ export async function relayCommand(args: string[], s: Services, io: Io): Promise
   const now = new Date();
   switch (sub) {
     case 'pool': {
-      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+      const { values } = parseOptions({ args: rest, options: { json: { type: 'boolean' } } });
       if (!s.pool.length) io.err('no relay pool configured (WAYBILL_RELAY_NUMBERS); labels show the carrier service number');
       const rows = (await s.relayStore.utilisation(s.pool, now)).map((u) => ({
         number: u.number,

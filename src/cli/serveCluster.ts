@@ -20,13 +20,12 @@ import type { Server } from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { PACKAGE_ROOT, type Config } from '../config/config';
 import { joinClusterMetrics, serveClusterMetrics } from '../http/metrics';
 import { walCheckpoints } from '../store/sqliteStore';
 import { openServices, relayPoolReading, storeLocation } from '../wiring';
-import { EXIT, UsageError, type Io } from './io';
+import { parseOptions, EXIT, UsageError, type Io } from './io';
 import { serveCommand, type HandedConnections } from './serveCommand';
 
 /** The built CLI, which the workers run (cluster forks a script); absent when running from the TypeScript sources. */
@@ -53,7 +52,7 @@ export function isServeWorker(): boolean {
  * sources (tests, `node -e`) there is no script to fork, so the default there is one.
  */
 export function workerCount(args: string[], config: Config): number {
-  const { values } = parseArgs({ args, options: { workers: { type: 'string' } }, strict: false });
+  const { values } = parseOptions({ args, options: { workers: { type: 'string' } }, strict: false });
   const given = values.workers;
   if (given !== undefined && (typeof given !== 'string' || !/^\d+$/.test(given) || Number(given) < 1 || Number(given) > MAX_WORKERS))
     throw new UsageError(`--workers must be a whole number from 1 to ${MAX_WORKERS}`);
@@ -127,7 +126,7 @@ function takeConnections(server: Server): HandedConnections {
 
 /** The primary: forks the workers, replaces those that die, and stops them all on SIGTERM/SIGINT. */
 export async function servePrimary(args: string[], config: Config, workers: number, io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
+  const { values } = parseOptions({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
   // Migrations, a generated key file and the start-up warnings once, before any worker opens the store.

@@ -4,7 +4,6 @@
 
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createApp } from '../http/app';
 import { createServer, takeUpgrades } from '../http/server';
@@ -18,7 +17,7 @@ import { webhookDeliveryDeps, webhookNetworkPolicy } from '../wiring';
 import { startWebhookDeliveries } from './webhookRunner';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { asIo, type Output } from './io';
+import { parseOptions, asIo, type Output } from './io';
 import { AgentHub } from '../printers/agentHub';
 import { AuthThrottle, authBucketsRefillSeconds } from '../http/authThrottle';
 
@@ -71,7 +70,7 @@ export async function serveCommand(
 ): Promise<RunningService> {
   const io = asIo(output);
   const { config, store, audit, couriers, keys } = services;
-  const { values } = parseArgs({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
+  const { values } = parseOptions({ args, options: { port: { type: 'string', default: String(config.http.port) }, host: { type: 'string', default: config.http.host }, workers: { type: 'string' } } });
   const port = Number(values.port);
   // The port this service listens on (known once listening, for --port 0): never a printer's on this machine.
   let listening = port;

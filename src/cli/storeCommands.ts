@@ -2,7 +2,6 @@
 // deployment grows from one machine to several instances. Output: table names, counts and times only.
 
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DatabaseUrl, type Config } from '../config/config';
 import { WaybillError } from '../errors';
 import { ChainedAuditLog } from '../audit/auditLog';
@@ -13,7 +12,7 @@ import { SqliteStore } from '../store/sqliteStore';
 import { sqliteFile } from '../wiring';
 import { loadKeys } from '../vault/keyFile';
 import { cliOperator } from './apiKeyCommands';
-import { EXIT, type Io } from './io';
+import { parseOptions, EXIT, type Io } from './io';
 
 export const STORE_USAGE = `usage:
   waybill store copy [--to postgres://…]   copy the SQLite store of WAYBILL_DATA_DIR into an EMPTY
@@ -28,7 +27,7 @@ export async function storeCommand(args: string[], config: Config, io: Io): Prom
   };
   const [sub, ...rest] = args;
   if (sub !== 'copy') return usage(sub === undefined ? 'missing subcommand' : `unknown subcommand "${sub}"`);
-  const { values } = parseArgs({ args: rest, options: { to: { type: 'string' } } });
+  const { values } = parseOptions({ args: rest, options: { to: { type: 'string' } } });
   const to = values.to ?? config.databaseUrl;
   if (!to) return usage('give --to postgres://… (or set DATABASE_URL)');
   // The URL may hold a password: never echo it.

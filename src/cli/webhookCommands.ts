@@ -1,7 +1,6 @@
 // `waybill webhooks add|list|remove|rotate-secret|redeliver`: webhook endpoints from the shell. The
 // secret of add and rotate-secret is the command's only stdout (shown once); talk goes to stderr.
 
-import { parseArgs } from 'node:util';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
 import { WEBHOOK_EVENT_TYPES } from '../webhooks/events';
@@ -9,7 +8,7 @@ import { endpointUrlRefusal } from '../webhooks/send';
 import { addEndpoint, endpointView, eventsIssue, NewWebhook, rotateSecret } from '../webhooks/webhooks';
 import { webhookNetworkPolicy, type Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
-import { EXIT, asIo, printList, UsageError, type Output } from './io';
+import { parseOptions, EXIT, asIo, printList, UsageError, type Output } from './io';
 
 export const WEBHOOKS_USAGE = `usage:
   waybill webhooks add (--client ID | --admin) --url URL [--events ${WEBHOOK_EVENT_TYPES.slice(0, 2).join(',')},…]
@@ -23,7 +22,7 @@ export async function webhookCommand(args: string[], s: Services, output: Output
     s.audit.append({ at: now.toISOString(), actor: cliOperator(), action, outcome: 'ok', detail });
 
   if (sub === 'add') {
-    const { values } = parseArgs({ args: rest, options: { client: { type: 'string' }, admin: { type: 'boolean' }, url: { type: 'string' }, events: { type: 'string' } } });
+    const { values } = parseOptions({ args: rest, options: { client: { type: 'string' }, admin: { type: 'boolean' }, url: { type: 'string' }, events: { type: 'string' } } });
     if (!values.client === !values.admin) throw new UsageError('give --client ID (that client\'s events) or --admin (every client, and admin events)');
     const input = NewWebhook.safeParse({
       url: values.url,
@@ -43,7 +42,7 @@ export async function webhookCommand(args: string[], s: Services, output: Output
     return EXIT.ok;
   }
   if (sub === 'list') {
-    const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+    const { values } = parseOptions({ args: rest, options: { json: { type: 'boolean' } } });
     const rows = (await s.webhooks.listEndpoints()).map(endpointView).map((e) => ({
       id: e.id,
       client: e.client ?? '*',

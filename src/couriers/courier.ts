@@ -13,7 +13,8 @@ export const NewCourier = z
     name: printableText(40),
     outlet: z.string().regex(/^[A-Za-z0-9-]{1,20}$/, 'must be an outlet code: 1–20 letters, digits or hyphens'),
     /** Routing-code prefixes this courier serves; empty means no route restriction. */
-    routes: z.array(printableText(16)),
+    // Prefixes of an order's routingCode, so of its form: a route with a space or a 中 never matches one.
+    routes: z.array(z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'must be 1–16 ASCII letters, digits or "-" (a routing code or its start)')),
     device: printableText(40),
   })
   .strict();

@@ -161,6 +161,9 @@ describe('waybill print', () => {
       expect(await run('printers', 'add', 'dock-2', '--host', '127.0.0.1', '--port', String(line.port), '--language', 'tspl', '--template', 'cn-1ply-76x130')).toBe(EXIT.ok);
       expect(await run('printers', 'add', 'Dock 3', '--host', 'http://x', '--language', 'epl')).toBe(EXIT.badInput);
       expect(w.lines.join('\n')).toMatch(/name: must be 1–40 lower-case[\s\S]*host: must be a host name[\s\S]*language: /);
+      // A template that is not there would fail every print to the printer: refused when it is added.
+      expect(await run('printers', 'add', 'dock-4', '--host', '127.0.0.1', '--language', 'tspl', '--template', 'no-such-label')).toBe(EXIT.badInput);
+      expect(w.lines.join('\n')).toMatch(/unknown template; available: cn-/);
       expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-2', '--format', 'zpl')).toBe(EXIT.usage);
       expect(await run('print', path.join(SAMPLES, 'orders.json'), '--printer', 'dock-9')).toBe(EXIT.badInput);
 

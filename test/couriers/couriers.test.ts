@@ -127,6 +127,9 @@ describe.each(STORE_BACKENDS)('%s courier store', (_name, backend) => {
     const { couriers } = t.stores;
     await expect(couriers.add({ ...zhang, outlet: 'HZ XH01' }, AT)).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: ['outlet'] }] });
     await expect(couriers.add({ ...zhang, routes: [''] }, AT)).rejects.toMatchObject({ issues: [{ path: ['routes', 0] }] });
+    // A route is the start of a routing code, which holds no space or other script: such a route would never match.
+    for (const route of ['571 01', '杭州'])
+      await expect(couriers.add({ ...zhang, routes: ['571', route] }, AT)).rejects.toMatchObject({ issues: [{ path: ['routes', 1], message: expect.stringMatching(/^must be 1–16 ASCII letters/) }] });
     await expect(couriers.add({ ...zhang, extra: 1 } as NewCourier, AT)).rejects.toMatchObject({ code: 'invalid_input' });
     expect(await couriers.list()).toEqual([]);
     await t.close();
@@ -204,7 +207,7 @@ describe.each(STORE_BACKENDS)('waybill courier CLI on %s', (_name, backend) => {
 
     c.lines.length = 0;
     expect(await c.run('add', '--carrier', 'ZT', '--name', 'n', '--outlet', 'HZ-XH01', '--route', 'x'.repeat(17), '--device', 'HH-1')).toBe(65);
-    expect(c.lines.join('\n')).toContain('routes[0]: must be at most 16 characters');
+    expect(c.lines.join('\n')).toContain('routes[0]: must be 1–16 ASCII letters, digits or "-"');
     await c.t.close();
   });
 
