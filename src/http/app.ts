@@ -26,6 +26,7 @@ import { alertRoutes } from './alertRoutes';
 import { batchRoutes, type BatchLimits } from './batchRoutes';
 import { previewRoutes } from './previewRoutes';
 import { CONSUMER_PAGE } from './consumerPage';
+import { allowedMethods } from './methodTable';
 import { openApiDocument } from './openapi';
 import { docsRoutes } from './docsPage';
 import { previewPageRoutes } from './previewPage';
@@ -125,6 +126,17 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
 
+  // The document lists every route, so it says which methods a path has (405 and OPTIONS below).
+  const doc = openApiDocument(deps.api ? { batchMaxOrders: deps.api.batch.maxOrders } : {});
+  const allowed = allowedMethods(doc.paths as Record<string, unknown>);
+  // OPTIONS says which methods a path has, and nothing more (no CORS: the pages are served from here).
+  app.use((req, res, next) => {
+    const methods = req.method === 'OPTIONS' ? allowed(req.path) : undefined;
+    if (!methods) return next();
+    res.setHeader('Allow', [...methods, 'OPTIONS'].join(', '));
+    res.status(204).end();
+  });
+
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -156,7 +168,7 @@ export function createApp(deps: AppDeps): express.Express {
     // Express answers HEAD with the GET handler, and an API GET may have effects: a label fetch is a
     // recorded print (a link checker's HEAD would make the first paper a reprint), a scan is counted.
     if (req.method === 'HEAD') {
-      res.setHeader('Allow', 'GET');
+      res.setHeader('Allow', (allowed(req.baseUrl + req.path) ?? ['GET']).join(', '));
       return next(new WaybillError('method_not_allowed', 'HEAD is not served on the API: use GET'));
     }
     // The query parser decodes a broken %-sequence to U+FFFD, which would then be searched for: refused
@@ -259,7 +271,6 @@ export function createApp(deps: AppDeps): express.Express {
     const courierDevices = courierDeviceRoutes({ auth: routeDeps.auth, limit: routeDeps.limit, audit: deps.audit, scanBaseUrl: api.scanBaseUrl, pairingByApi: api.pairingByApi, now: deps.now });
     mount(app, '/v1/couriers', courierDevices.couriers);
     mount(app, '/v1/courier-devices', courierDevices.devices);
-    const doc = openApiDocument({ batchMaxOrders: api.batch.maxOrders });
     app.get('/openapi.json', (_req, res) => {
       res.json(doc);
     });
@@ -270,7 +281,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.relay) mount(app, '/v1/relay', relayRoutes({ ...deps.relay, store: deps.store, audit: deps.audit, now: deps.now, throttle: authThrottle, refused, ...(auth ? { auth } : {}) }));
 
-  app.use((_req, res) => sendProblem(res, 'not_found', 'no such resource'));
+  app.use((req, res) => {
+    const methods = allowed(req.path);
+    if (!methods || methods.includes(req.method)) return sendProblem(res, 'not_found', 'no such resource');
+    res.setHeader('Allow', methods.join(', '));
+    sendProblem(res, 'method_not_allowed', 'this method is not served on this path: Allow lists those that are');
+  });
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return res.destroy();
