@@ -70,6 +70,7 @@ export const EXIT = {
   badInput: 65, // EX_DATAERR
   noInput: 66, // EX_NOINPUT: a file that is not there or cannot be read
   internal: 70, // EX_SOFTWARE
+  ioError: 74, // EX_IOERR: an output file could not be written (a full disk)
   unavailable: 75, // EX_TEMPFAIL: busy or unreachable; try again
   config: 78, // EX_CONFIG
 } as const;
@@ -93,6 +94,9 @@ export class UsageError extends Error {}
 /** A file the command was pointed at is not there or cannot be read: exit 66. */
 export class NoInput extends Error {}
 
+/** An output file that could not be written or put in place (exit 74); the message names it. */
+export class OutputFailed extends Error {}
+
 const TEMPORARY: readonly ErrorCode[] = ['unavailable', 'limited', 'in_progress', 'printer_unreachable'];
 
 /** The exit code for a domain error: the input's fault (65), try again later (75), or ours (70). */
@@ -112,9 +116,9 @@ export function reportError(e: unknown, io: Io, usage: string, prefix = 'waybill
     io.err(`${prefix}: ${message}\n${usage}`);
     return EXIT.usage;
   }
-  if (e instanceof NoInput) {
+  if (e instanceof NoInput || e instanceof OutputFailed) {
     io.err(`${prefix}: ${e.message}`);
-    return EXIT.noInput;
+    return e instanceof NoInput ? EXIT.noInput : EXIT.ioError;
   }
   if (e instanceof WaybillError) {
     // One problem, one line: a lone issue says it more precisely than the summary.

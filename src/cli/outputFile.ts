@@ -16,7 +16,7 @@ import { CONFIG_FILE_NAME, type Config } from '../config/config';
 import { partialPath } from '../printing/printLeases';
 import { KEY_FILE_NAME } from '../vault/keyFile';
 import { CHECKPOINT_FILE_NAME } from './auditCheckpoints';
-import { UsageError, type Io } from './io';
+import { OutputFailed, UsageError, type Io } from './io';
 import { makeFolders } from '../folders';
 
 export interface OutputFile {
@@ -146,12 +146,16 @@ export async function writeOutputFile<T>(file: OutputFile, io: Io, write: (strea
   const stream = fs.createWriteStream(file.partial, { fd });
   const stopWatching = removeOnSignal(file, io);
   try {
-    const result = await write(stream, file.partial);
+    const result = await write(stream, file.partial).catch((e: unknown) => {
+      // The file's own failure (a full disk, a quota), named with the file; anything else as it is.
+      if (typeof (e as NodeJS.ErrnoException).syscall === 'string') throw new OutputFailed(`--out ${file.given}: the output could not be written (${reason(e)})`);
+      throw e;
+    });
     fs.chmodSync(file.partial, 0o644);
     try {
       fs.renameSync(file.partial, file.path);
     } catch (e) {
-      throw new Error(`--out ${file.given}: the output could not be put in place (${reason(e)})${afterFailedRename}`);
+      throw new OutputFailed(`--out ${file.given}: the output could not be put in place (${reason(e)})${afterFailedRename}`);
     }
     return result;
   } finally {

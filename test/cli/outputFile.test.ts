@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { EXIT, main } from '../../src/cli';
 import { loadConfig } from '../../src/config/config';
-import { outputGuard } from '../../src/cli/outputFile';
+import { checkOutputFile, outputGuard, writeOutputFile } from '../../src/cli/outputFile';
+import { OutputFailed, reportError } from '../../src/cli/io';
 import { sqliteFile } from '../../src/wiring';
 import { PREAMBLE } from '../support/raceProcesses';
 import { ZT_DOMESTIC } from '../support/samples';
@@ -216,6 +217,22 @@ async function until(what: string, check: () => boolean): Promise<void> {
   }
   throw new Error(`never happened: ${what}`);
 }
+
+describe('an output the disk does not take', () => {
+  it('names the file and why, exits 74, and leaves no unfinished file', async () => {
+    const w = workspace();
+    const target = checkOutputFile(path.join(w.dir, 'labels.pdf'), outputGuard(loadConfig(w.env)));
+    // What a full disk does to the stream: its write fails with ENOSPC.
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+    const failed = writeOutputFile(target, { out: () => {}, err: () => {} }, (stream) => new Promise((_, reject) => stream.once('error', reject).destroy(full)));
+    await expect(failed).rejects.toThrow(OutputFailed);
+    await expect(failed).rejects.toThrow(`--out ${target.given}: the output could not be written (no space left on the device)`);
+    const lines: string[] = [];
+    expect(reportError(await failed.catch((e: unknown) => e), { out: () => {}, err: (l) => lines.push(l) }, 'usage')).toBe(EXIT.ioError);
+    expect(lines).toEqual([`waybill: --out ${target.given}: the output could not be written (no space left on the device)`]);
+    expect(fs.readdirSync(w.dir).filter((f) => f.includes('labels'))).toEqual([]);
+  });
+});
 
 describe('orders from standard input (a real child process)', () => {
   it('reads `-` as standard input, as a pipe from an export gives them', async () => {
