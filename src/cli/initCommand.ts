@@ -13,7 +13,11 @@ export const DEMO_SETTINGS = { WAYBILL_RELAY_NUMBERS: '+8617000000001,+861700000
 export function initCommand(args: string[], config: Config, io: Io): number {
   const { values } = parseOptions({ args, options: { demo: { type: 'boolean' } } });
   const file = path.join(config.dataDir, CONFIG_FILE_NAME);
-  if (fs.existsSync(file)) return 0; // already set up: an existing settings file is never overwritten
+  if (fs.existsSync(file)) {
+    // Already set up: an existing settings file is never overwritten, and --demo adds nothing to it.
+    io.err(`kept ${file}: it is there already, and is never overwritten${values.demo ? ' (no demo relay pool was added)' : ''}`);
+    return 0;
+  }
   makeFolders(config.dataDir, 0o700);
   const settings = values.demo ? DEMO_SETTINGS : {};
   fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
