@@ -176,7 +176,7 @@ export function waybillRoutes(deps: WaybillRouteDeps): express.Router {
     const w = await visibleWaybill(deps, principal(res), req);
     const childNos = await deps.print.store.childNosOf(w.id);
     const pieces = childNos.length ? { pieces: [w.waybillNo, ...childNos].map((waybillNo, i) => ({ pieceNo: i + 1, waybillNo })) } : {};
-    res.json(present(WaybillViewBody, { ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now }, w, childNos)), ...pieces, links: links(w) }));
+    res.json(present(WaybillViewBody, { ...(await viewWaybill({ keys: deps.print.keys, relay: deps.print.relay?.provider, now: deps.lifecycle.now, store: deps.print.store, audit: deps.print.audit }, w, actorOf(principal(res)), childNos)), ...pieces, links: links(w) }));
   });
 
   router.get('/:id/label', requireRole(deps.auth, 'warehouse', 'printer', 'admin'), deps.limit, async (req, res) => {

@@ -23,7 +23,8 @@ import type { Keys } from '../vault/keyFile';
 import { hashToken, tokenUrl } from '../vault/qrToken';
 import { recordId } from '../ids';
 import { DAY_MS } from '../time';
-import { openSealedContent, sealWaybill, type SealedContent } from '../vault/sealedWaybill';
+import { sealWaybill, type SealedContent } from '../vault/sealedWaybill';
+import { openWaybillSeal } from '../waybills/sealedRecord';
 import type { SealedBox } from '../vault/sealing';
 import { newCopyCode } from './copyCode';
 import { cancelKept } from '../printers/deliverJob';
@@ -153,7 +154,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
       const relay = relays[orderIndex % RELAY_GROUP]!;
       const waybillNo = numbers[orderIndex]!;
       const { token, url, encoded } = await ahead.take(orderIndex);
-      const content: SealedContent = { order, token };
+      const content: SealedContent = { order, token, waybillNo, clientId: req.clientId ?? null };
       // Below what refuses it, as likely chance as not; many from one client are not (screenPrintedText.ts).
       if (waybillNoNearPhone(order)) alerts.push({ kind: 'waybill_no_phone_digits', detail: `waybill ${waybillNo}${req.clientId ? ` of client ${req.clientId}` : ''}: its number shares 6 or more digits in a row with a party's phone` });
       const warnings: string[] = [];
@@ -290,7 +291,7 @@ export async function reprintWaybills(
       // paper under the same number, and the number they held is free again.
       if (paper && deps.printers)
         for (const kept of await deps.store.keptJobsOf(waybill.id)) await cancelKept({ printers: deps.printers, audit: deps.audit, now: () => now }, kept, `replaced by print job ${job.id}`, actorOf(job));
-      const content = openSealedContent(deps.keys, waybill.id, waybill.sealed!);
+      const content = await openWaybillSeal(deps, { ...waybill, sealed: waybill.sealed! }, actorOf(job), job.createdAt);
       const relay = (await deps.relay?.provider.printedFor(waybill.id, req.template.lang, now)) ?? {};
       const facts = { order: content.order, waybillNo: waybill.waybillNo, qrUrl: tokenUrl(deps.scanBaseUrl, content.token), relay };
       const printNo = lease ? await deps.store.claimPrintNo(waybill.id, { id: lease.id, unstored: lease.unstored() }) : await deps.store.nextPrintNo(waybill.id);

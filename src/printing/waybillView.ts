@@ -8,7 +8,7 @@ import { partyArea, type PartyArea } from '../privacy/routingArea';
 import type { WaybillRecord } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import type { RelayProvider } from '../relay/relayProvider';
-import { openSealedContent } from '../vault/sealedWaybill';
+import { openWaybillSeal, type TamperDeps } from '../waybills/sealedRecord';
 
 const SHOWN: TextField[] = ['service', 'routingCode', 'sender.name', 'sender.phone', 'sender.area', 'recipient.name', 'recipient.phone', 'recipient.area', 'parcel.weight', 'parcel.pieces', 'parcel.contents'];
 
@@ -29,7 +29,12 @@ export interface WaybillView {
 }
 
 /** `childNos`: a multi-piece waybill's child numbers, which its paper shows too. */
-export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now: () => Date }, w: WaybillRecord, childNos: readonly string[] = []): Promise<WaybillView> {
+export async function viewWaybill(
+  deps: TamperDeps & { keys: Keys; relay?: RelayProvider; now: () => Date },
+  w: WaybillRecord,
+  actor: string,
+  childNos: readonly string[] = [],
+): Promise<WaybillView> {
   const base: WaybillView = {
     id: w.id,
     waybillNo: w.waybillNo,
@@ -42,8 +47,8 @@ export async function viewWaybill(deps: { keys: Keys; relay?: RelayProvider; now
     relayUnavailable: Boolean(w.relayUnavailable),
   };
   if (!w.sealed) return base;
-  const content = openSealedContent(deps.keys, w.id, w.sealed);
   const now = deps.now();
+  const content = await openWaybillSeal(deps, { ...w, sealed: w.sealed }, actor, now.toISOString());
   const lang = content.order.recipient.address.country === 'CN' ? 'zh' : 'en';
   const relay = (await deps.relay?.printedFor(w.id, lang, now)) ?? {};
   const view = buildCopyView(

@@ -14,7 +14,8 @@ import { maskPhone } from '../privacy/maskPhone';
 import type { ScanAttempt, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import { hashToken, isWellFormedToken } from '../vault/qrToken';
-import { openSealedContent } from '../vault/sealedWaybill';
+import { openSealedContent, sealedRowMatches } from '../vault/sealedWaybill';
+import { tamperedWaybill } from './sealedRecord';
 import { formatRelay } from '../relay/relayPool';
 import { DAY_MS } from '../time';
 import type { RefusalTally } from '../audit/refusalTally';
@@ -156,6 +157,14 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   }
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
+  // A token is sealed with its waybill: a row given another waybill's token hash, number, order or
+  // carrier in the database opens nothing, and is counted as an unknown token.
+  if (content.token !== req.token || !sealedRowMatches(waybill, content)) {
+    await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
+    await tamperedWaybill(deps, waybill, `courier:${courier.id}`, at);
+    await detectHarvest(deps, courier, now, req.requestId);
+    throw new WaybillError('not_found', 'unknown token');
+  }
   // The purpose is kept: a pickup scan is what lets this courier post `picked_up` (lifecycle.ts).
   await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, purpose: req.purpose, at, outcome: 'ok' });
   await audit('scan', 'ok', waybill.waybillNo);

@@ -126,6 +126,7 @@ export const ALERT_KINDS = [
   'relay_client_quota',
   'relay_unavailable',
   'credential_tampered',
+  'waybill_tampered',
 ] as const;
 
 /** An alert as raised: its details name ids, states and reasons, never personal data. */
