@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'method_not_allowed' // HEAD on the API: a GET there may record a print or count a scan
   | 'unsupported_media_type'
   | 'payload_too_large'
+  | 'headers_too_large' // request headers beyond what the server reads (node's parser refuses them)
   | 'printer_unreachable' // a network printer refused or did not answer
   | 'bad_config' // the service's own settings or key file, the operator's to mend (never a client's mistake)
   | 'internal';

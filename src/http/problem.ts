@@ -56,6 +56,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  headers_too_large: 431,
   printer_unreachable: 502,
 };
 
@@ -96,5 +97,6 @@ export function sendProblem(
  * URL): written by hand, as there is no express response to send it with.
  */
 export function malformedRequestProblem(status: 400 | 431): string {
-  return JSON.stringify({ type: 'https://waybill.example/problems/bad_request', title: 'bad request', status, detail: 'the request is malformed' });
+  const [code, detail]: [ErrorCode, string] = status === 431 ? ['headers_too_large', 'the request headers are too large'] : ['bad_request', 'the request is malformed'];
+  return JSON.stringify({ type: `https://waybill.example/problems/${code}`, title: code.replace(/_/g, ' '), status, detail });
 }

@@ -33,6 +33,14 @@ describe('waybill serve', () => {
       });
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(raw).toMatch(/Content-Type: application\/problem\+json/);
+      // Headers beyond what the server reads: 431, as a problem of its own type.
+      const huge = await new Promise<string>((resolve) => {
+        const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+        let text = '';
+        socket.on('data', (c) => (text += c.toString('utf8'))).on('close', () => resolve(text));
+      });
+      expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+      expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toEqual({ type: 'https://waybill.example/problems/headers_too_large', title: 'headers too large', status: 431, detail: 'the request headers are too large' });
       // And one whose target is no URL, which the parser lets through and express's router would answer in HTML.
       const noUrl = await new Promise<string>((resolve) => {
         const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write('GET http://[/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
