@@ -3,6 +3,7 @@
 // Only a hash of the secret is stored; the full text is shown once, at issue.
 
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { WaybillError } from '../errors';
 
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
 const ID_LENGTH = 10; // 50 random bits: enough to keep ids of one deployment apart; ids are not secret
@@ -83,4 +84,21 @@ export function rowIntact(row: { revokedAt?: string; suspendedAt?: string; bindi
   if (row.revokedAt) return true;
   const live = bindingHolds(row.binding, bindingFor('live'));
   return row.suspendedAt ? live || bindingHolds(row.binding, bindingFor('suspended')) : live;
+}
+
+/**
+ * The live binding a reinstatement gives a suspended row back; a `conflict` (and `tampered` told) for a row
+ * changed outside the service, which only a revocation and a new credential mend.
+ */
+export async function reinstatedBinding(
+  what: Parameters<CredentialTampered>[0],
+  row: { id: string; revokedAt?: string; suspendedAt?: string; binding: Buffer | null },
+  bindingFor: (state: BoundState) => Buffer,
+  tampered: CredentialTampered,
+): Promise<Buffer> {
+  if (!rowIntact(row, bindingFor)) {
+    await tampered(what, row.id);
+    throw new WaybillError('conflict', `this ${what} was changed outside the service and cannot be reinstated: revoke it and add a new one`);
+  }
+  return bindingFor('live');
 }

@@ -1,7 +1,7 @@
 // Courier identities: issue, list, suspend, revoke and check bearer credentials, over a repository that
 // stores rows only. Only the hash of a credential's secret is stored; the text exists once, in `add`'s result.
 
-import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
+import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
 import { isActive, parseNewCourier, type Courier, type NewCourier } from './courier';
@@ -151,11 +151,7 @@ export class CourierStore {
   async reinstate(id: string): Promise<boolean> {
     const stored = await this.repo.findById(id);
     if (!stored || stored.revokedAt) return false;
-    if (!this.intact(stored)) {
-      await this.tampered('courier', id);
-      throw new WaybillError('conflict', 'this courier was changed outside the service and cannot be reinstated: revoke it and add a new one');
-    }
-    return this.repo.reinstate(id, this.courierBinding(stored, 'live'));
+    return this.repo.reinstate(id, await reinstatedBinding('courier', stored, (state) => this.courierBinding(stored, state), this.tampered));
   }
 
   /**

@@ -2,7 +2,7 @@
 // Their own credential role (`wbt_…`), shown once and stored as a hash, like couriers', over a
 // repository that stores rows only.
 
-import { credentialBinding, newCredential, newCredentialId, parseCredential, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
+import { credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
 import { inChunks } from '../eventLoop';
 import { DAY_MS } from '../time';
 import { WaybillError } from '../errors';
@@ -153,11 +153,7 @@ export class TelephonyClients {
   async reinstate(id: string): Promise<boolean> {
     const stored = await this.repo.findById(id);
     if (!stored || stored.revokedAt) return false;
-    if (!this.intact(stored)) {
-      await this.tampered('telephony client', id);
-      throw new WaybillError('conflict', 'this telephony client was changed outside the service and cannot be reinstated: revoke it and add a new one');
-    }
-    return this.repo.reinstate(id, this.binding(stored, 'live'));
+    return this.repo.reinstate(id, await reinstatedBinding('telephony client', stored, (state) => this.binding(stored, state), this.tampered));
   }
 
   /** Binds the clients an earlier release made (once, on the first open with keys); how many. */
