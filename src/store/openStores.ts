@@ -102,9 +102,8 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined, t
 /**
  * Binds the credential rows an earlier release made, once: the first open with the keys after migration 38
  * finds its marker, binds every row not revoked that has no binding, deletes the marker and (when there were
- * any) writes an audit record with the count. Until then nothing is refused that was live before; after
- * it, a row without its binding opens nothing. A crash in between leaves the marker, and the next open
- * binds what is left.
+ * any) writes an audit record with the count. From then on a row without its binding opens nothing. A
+ * crash in between leaves the marker, and the next open binds what is left.
  */
 async function bindOwedCredentials(database: Database, s: Pick<Stores, 'apiKeys' | 'couriers' | 'telephony' | 'audit'>): Promise<void> {
   const owed = await database.db.selectFrom('credential_binding_due').select('id').executeTakeFirst();
