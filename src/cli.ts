@@ -262,7 +262,13 @@ async function printCommand(args: string[], config: Config, io: Io): Promise<num
   // Everything that can be refused is checked before any output or store write.
   const orders = readOrderFile(file);
   if (format === 'png' && orders.length > 1) throw new UsageError('--format png holds one waybill; use pdf (or a printer language) for several');
-  if (!values.printer) checkRenderOptions(format, jobOptions);
+  // Flags that do not go together are the command line's mistake (64), named by their flag.
+  try {
+    if (!values.printer) checkRenderOptions(format, jobOptions);
+  } catch (e) {
+    if (!(e instanceof WaybillError)) throw e;
+    throw new UsageError(e.issues.map((i) => `--${String(i.path.at(-1))}: ${i.message}`).join('; '));
+  }
   // The output file: its real path, never the order file, a directory or device, or the data directory's
   // keys and database; its folder created and writable. Refused here, before the store is opened.
   const target = values.out ? checkOutputFile(values.out, outputGuard(config, [file])) : undefined;

@@ -57,6 +57,7 @@ describe('waybill on stdout, stderr and exit codes', () => {
     ['a usage mistake, with the likely option', ['print', 'samples/order.json', '--templat', 'cn-4copy', '--out', 'x.pdf'], EXIT.usage, /unknown option --templat \(did you mean --template\?\)/],
     ['an unknown command, with the likely one', ['pirnt'], EXIT.usage, /unknown command "pirnt" \(did you mean print\?\)/],
     ['an option given twice, of which only one can hold', ['print', 'samples/order.json', '--out', 'a.pdf', '--out', 'b.pdf'], EXIT.usage, /--out is given more than once/],
+    ['flags that do not go together, named by their flag', ['print', 'samples/order.json', '--format', 'zpl', '--text', 'printer-font', '--out', 'x.zpl'], EXIT.usage, /--text: printer-font needs TSPL or CPCL/],
     ['bad order data', ['print', 'samples/bad/invalid-phone.json', '--out', 'x.pdf'], EXIT.badInput, /order 0: recipient\.phone: not a valid phone number/],
   ])('exits with sysexits codes: %s', (_what, args, code, message) => {
     const run = waybill(...args);
