@@ -16,7 +16,8 @@ interface RawOrder {
 export function parseOrders(content: string | Uint8Array, file: string): Order[] {
   const text = typeof content === 'string' ? content : decodeText(content, file);
   // Each order is parsed as validation reaches it: a long file never holds all its parsed JSON at once.
-  const orders = validateOrders(splitOrders(text.replace(/^\uFEFF/, ''), file), file);
+  // A lone CR ends a line too (old Mac exports); JSON holds none inside a string, so nothing else changes.
+  const orders = validateOrders(splitOrders(text.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n'), file), file);
   if (orders.length === 0) throw malformed(file, 'holds no orders');
   return orders;
 }

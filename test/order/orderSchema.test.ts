@@ -229,6 +229,9 @@ describe('order file errors a person can act on', () => {
     expect(parseOrders(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), 'orders.txt')).toHaveLength(1);
     expect(parseOrders(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]), 'orders.txt')).toHaveLength(1);
     expect(messagesOf(Buffer.from(text, 'utf16le'))).toEqual(['-: is UTF-16 text without a byte order mark; save it as UTF-8']);
+    // Lines ended by CR alone (old Mac exports) are lines, and an error names the right one.
+    expect(parseOrders(Buffer.from([text, text].join('\r')), 'orders.ndjson')).toHaveLength(2);
+    expect(messagesOf([text, text, '{"orderId": "SO-3",, }'].join('\r'))).toEqual(['-: not valid JSON at line 3, column 20']);
     expect(messagesOf(Buffer.from('\n\n'))).toEqual(['-: holds no orders']);
     expect(parseOrders(Buffer.from(JSON.stringify(order())), 'orders.json')).toHaveLength(1);
   });
