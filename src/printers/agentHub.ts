@@ -4,6 +4,7 @@
 // while it is offline, or by another instance on a shared database, wait pending and are picked up by a
 // short poll. The agent's acknowledgement ends the job (delivered, or failed and kept for a retry).
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -328,6 +329,8 @@ export class AgentHub implements AgentDispatch {
 
 function refuse(socket: Duplex, status: number, retryAfter?: number): void {
   const text: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+  // Its own id, in the problem and its header, as every API answer has: what an operator quotes to trace it.
+  const requestId = randomUUID();
   const body = JSON.stringify({
     type: `https://waybill.example/problems/${status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : status === 429 ? 'limited' : status === 503 ? 'unavailable' : 'internal'}`,
     title: text[status],
@@ -340,6 +343,15 @@ function refuse(socket: Duplex, status: number, retryAfter?: number): void {
           : status === 429
             ? 'too many failed authentication attempts from this address'
             : 'try again later',
+    requestId,
   });
-  socket.end(`HTTP/1.1 ${status} ${text[status]}\r\n${retryAfter ? `Retry-After: ${retryAfter}\r\n` : ''}Content-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const headers = [
+    ...(retryAfter ? [`Retry-After: ${retryAfter}`] : []),
+    ...(status === 401 ? ['WWW-Authenticate: Bearer realm="waybill"'] : []),
+    `X-Request-Id: ${requestId}`,
+    'Content-Type: application/problem+json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+  ];
+  socket.end(`HTTP/1.1 ${status} ${text[status]}\r\n${headers.join('\r\n')}\r\n\r\n${body}`);
 }

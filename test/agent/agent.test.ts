@@ -245,6 +245,17 @@ describe.each(STORE_BACKENDS)('%s: the warehouse agent', (_name, backend) => {
     expect(await status('wbk_aaaaaaaaaa_' + 'A'.repeat(43))).toBe(401);
     expect(await status(w.acme)).toBe(403);
     expect(await status(w.admin)).toBe(403);
+    // A refusal is a problem like any other answer, with its request id in the body and the header.
+    const refused = await new Promise<{ headers: Record<string, unknown>; body: string }>((resolve) => {
+      const ws = new WebSocket(`${w.running.url.replace('http', 'ws')}/v1/agent`, { headers: { authorization: `Bearer ${w.acme}` } });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString('utf8'))).on('end', () => resolve({ headers: res.headers, body }));
+      });
+      ws.once('error', () => undefined);
+    });
+    expect(refused.headers['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(refused.body)).toEqual({ type: 'https://waybill.example/problems/forbidden', title: 'Forbidden', status: 403, detail: 'an agent needs a printer-role API key of a client', requestId: refused.headers['x-request-id'] });
   });
 
   it("does not let another client's agent take a printer name", async () => {
