@@ -91,7 +91,7 @@ export class CourierStore {
   ) {}
 
   /** What binds a courier's row: its carrier, outlet and routes (what it may scan and pick up) and its state. */
-  private courierBinding(c: StoredCourier, state: BoundState): Buffer {
+  private courierBinding(c: Omit<StoredCourier, 'binding'>, state: BoundState): Buffer {
     return credentialBinding(this.codeKey, 'wbc', c.id, [c.carrier, c.outlet, JSON.stringify(c.routes), state], c.credentialHash);
   }
 
@@ -112,8 +112,8 @@ export class CourierStore {
       const id = newCredentialId();
       const { credential, secretHash } = newCredential(id, 'wbc');
       const courier: Courier = { ...c, id, createdAt };
-      const stored = { ...courier, credentialHash: secretHash, binding: null };
-      if (await this.repo.insert({ ...stored, binding: this.courierBinding(stored, 'live') })) return { courier, credential };
+      const binding = this.courierBinding({ ...courier, credentialHash: secretHash }, 'live');
+      if (await this.repo.insert({ ...courier, credentialHash: secretHash, binding })) return { courier, credential };
     }
     throw new Error(`no free courier id after ${ID_DRAWS} draws`);
   }
