@@ -17,7 +17,7 @@ import { DocumentEntry } from '../printing/waybillSink';
 import { example } from '../validation/present';
 import { LabelQuery } from './labelFormat';
 import { PrintBody, PrintFailedProblem, PrintJobView, PrintQueued, PrintSent, PrinterList } from './printerRoutes';
-import { Problem } from './problem';
+import { Problem, problemHead } from './problem';
 import { CallReceipt, RelayCallReceipt, RelayResolveAnswer, ResolveRequest } from './relayRoutes';
 import { ScanAnswer } from './scanAnswer';
 import { EventResult, WaybillCreated, WaybillViewBody } from './waybillRoutes';
@@ -115,7 +115,7 @@ const PROBLEMS: Record<number, { code: string; text: string; detail: string }> =
 
 export function problemExample(status: number, over: Partial<{ code: string; detail: string }> & Record<string, unknown> = {}) {
   const { code = PROBLEMS[status]?.code ?? 'internal', detail = PROBLEMS[status]?.detail ?? 'internal error', ...extra } = over;
-  const value = { ...extra, type: `https://waybill.example/problems/${code}`, title: code.replace(/_/g, ' '), status, detail, requestId: '7b0e6a52-3c8f-4f4e-9d3a-2f1c5e8a9b10' };
+  const value = { ...extra, ...problemHead(code), status, detail, requestId: '7b0e6a52-3c8f-4f4e-9d3a-2f1c5e8a9b10' };
   return example(Problem, value);
 }
 

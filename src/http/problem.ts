@@ -75,8 +75,7 @@ export function sendProblem(
     .send(
       JSON.stringify(present(Problem, {
         ...opts.extra, // first, so no extension member can replace a standard one
-        type: `https://waybill.example/problems/${code}`,
-        title: code.replace(/_/g, ' '),
+        ...problemHead(code),
         status,
         detail,
         requestId: res.locals.requestId as string,
@@ -98,5 +97,10 @@ export function sendProblem(
  */
 export function malformedRequestProblem(status: 400 | 431): string {
   const [code, detail]: [ErrorCode, string] = status === 431 ? ['headers_too_large', 'the request headers are too large'] : ['bad_request', 'the request is malformed'];
-  return JSON.stringify({ type: `https://waybill.example/problems/${code}`, title: code.replace(/_/g, ' '), status, detail });
+  return JSON.stringify({ ...problemHead(code), status, detail });
+}
+
+/** A problem's type URI and title, from its code: the same in every answer, written by express or by hand. */
+export function problemHead(code: string): { type: string; title: string } {
+  return { type: `https://waybill.example/problems/${code}`, title: code.replace(/_/g, ' ') };
 }

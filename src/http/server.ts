@@ -10,7 +10,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type express from 'express';
-import { malformedRequestProblem } from './problem';
+import { malformedRequestProblem, problemHead } from './problem';
 
 export function createServer(app: express.Express): http.Server {
   return http.createServer({ IncomingMessage: ofPrototype(http.IncomingMessage, app.request), ServerResponse: ofPrototype(http.ServerResponse, app.response) }, (req, res) => {
@@ -37,7 +37,7 @@ export function takeUpgrades(server: http.Server, take: (req: http.IncomingMessa
     server.emit('connection', socket);
   });
   server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => {
-    const body = JSON.stringify({ type: 'https://waybill.example/problems/method_not_allowed', title: 'method not allowed', status: 405, detail: 'this service is no proxy' });
+    const body = JSON.stringify({ ...problemHead('method_not_allowed'), status: 405, detail: 'this service is no proxy' });
     socket.on('error', () => socket.destroy());
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });

@@ -12,6 +12,7 @@ import { actorOf, type Principal } from '../auth/apiKey';
 import { CredentialRefused } from '../auth/authFailure';
 import { AGENT_PATH, AgentMessage, parseFrame, type ServiceMessage } from '../agent/agentProtocol';
 import { bearerOf, principalOf, type AuthDeps } from '../http/auth';
+import { problemHead } from '../http/problem';
 import { unseal } from '../vault/sealing';
 import { abandoned, auditCancelled, cancelKept, deliveryContext, failAbandoned, type AgentDispatch, type DeliveryDeps, type DeliveryResult } from './deliverJob';
 import { PRINTER_GONE } from './printerStore';
@@ -327,12 +328,14 @@ export class AgentHub implements AgentDispatch {
   }
 }
 
+const REFUSAL_CODES: Record<number, string> = { 401: 'unauthenticated', 403: 'forbidden', 429: 'limited', 503: 'unavailable' };
+
 function refuse(socket: Duplex, status: number, retryAfter?: number): void {
   const text: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
   // Its own id, in the problem and its header, as every API answer has: what an operator quotes to trace it.
   const requestId = randomUUID();
   const body = JSON.stringify({
-    type: `https://waybill.example/problems/${status === 401 ? 'unauthenticated' : status === 403 ? 'forbidden' : status === 429 ? 'limited' : status === 503 ? 'unavailable' : 'internal'}`,
+    type: problemHead(REFUSAL_CODES[status] ?? 'internal').type,
     title: text[status],
     status,
     detail:
