@@ -4,6 +4,7 @@ import type { Selectable } from 'kysely';
 import type { ApiKey, ApiRole } from '../auth/apiKey';
 import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
 import { bytewise, type Database } from './database';
+import { bindRow, unboundRows } from './credentialRows';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 
@@ -47,12 +48,11 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
   }
 
   async unbound(): Promise<StoredApiKey[]> {
-    const rows = await this.d.db.selectFrom('api_keys').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
-    return rows.map(toStored);
+    return (await unboundRows(this.d.db, 'api_keys')).map(toStored);
   }
 
-  async bind(id: string, binding: Buffer): Promise<void> {
-    await this.d.db.updateTable('api_keys').set({ binding }).where('id', '=', id).where('binding', 'is', null).execute();
+  bind(id: string, binding: Buffer): Promise<void> {
+    return bindRow(this.d.db, 'api_keys', id, binding);
   }
 
   async revoke(id: string, at: string): Promise<boolean> {

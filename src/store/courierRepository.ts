@@ -4,6 +4,7 @@ import type { Courier } from '../couriers/courier';
 import type { CourierDevice } from '../couriers/courierDevice';
 import type { CourierRepository, RedeemOutcome, StoredCourier, StoredDevice, StoredPairing } from '../couriers/courierStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
+import { bindRow, unboundRows } from './credentialRows';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 
@@ -209,15 +210,11 @@ export class SqlCourierRepository implements CourierRepository {
 
   async unbound(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }> {
     const { db } = this.d;
-    const couriers = await db.selectFrom('couriers').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
-    const devices = await db.selectFrom('courier_devices').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
-    return { couriers: couriers.map(toStored), devices: devices.map(toStoredDevice) };
+    return { couriers: (await unboundRows(db, 'couriers')).map(toStored), devices: (await unboundRows(db, 'courier_devices')).map(toStoredDevice) };
   }
 
-  async bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void> {
-    const { db } = this.d;
-    if ('courier' in row) await db.updateTable('couriers').set({ binding }).where('id', '=', row.courier).where('binding', 'is', null).execute();
-    else await db.updateTable('courier_devices').set({ binding }).where('id', '=', row.device).where('binding', 'is', null).execute();
+  bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void> {
+    return 'courier' in row ? bindRow(this.d.db, 'couriers', row.courier, binding) : bindRow(this.d.db, 'courier_devices', row.device, binding);
   }
 
   async listDevices(courierId: string): Promise<CourierDevice[]> {

@@ -4,6 +4,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { AnswerCounts, StoredTelephonyClient, TelephonyClient, TelephonyClientRepository } from '../relay/telephonyClients';
 import { forgetOldest } from './attemptTables';
+import { bindRow, unboundRows } from './credentialRows';
 import { bytewise, step, type Database } from './database';
 import type { Schema } from './schema';
 
@@ -38,12 +39,11 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
   }
 
   async unbound(): Promise<StoredTelephonyClient[]> {
-    const rows = await this.d.db.selectFrom('telephony_clients').selectAll().where('binding', 'is', null).where('revoked_at', 'is', null).execute();
-    return rows.map(toStored);
+    return (await unboundRows(this.d.db, 'telephony_clients')).map(toStored);
   }
 
-  async bind(id: string, binding: Buffer): Promise<void> {
-    await this.d.db.updateTable('telephony_clients').set({ binding }).where('id', '=', id).where('binding', 'is', null).execute();
+  bind(id: string, binding: Buffer): Promise<void> {
+    return bindRow(this.d.db, 'telephony_clients', id, binding);
   }
 
   async list(): Promise<TelephonyClient[]> {
