@@ -5,7 +5,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { WaybillError } from '../errors';
 
-export const AUDIT_ACTIONS = ['create', 'print', 'reprint', 'view', 'scan', 'refuse', 'suspend', 'reinstate', 'purge', 'event', 'correct', 'courier_add', 'courier_revoke', 'key_create', 'key_revoke', 'key_rotate', 'call', 'deliver', 'printer_add', 'printer_remove', 'store_copy', 'audit_key', 'auth_throttle', 'webhook_add', 'webhook_remove', 'webhook_rotate', 'webhook_redeliver', 'station_arrival', 'station_verify', 'pairing_issue', 'device_pair', 'device_revoke', 'credential_bind'] as const;
+export const AUDIT_ACTIONS = ['create', 'print', 'reprint', 'view', 'scan', 'refuse', 'suspend', 'reinstate', 'purge', 'event', 'correct', 'courier_add', 'courier_revoke', 'key_create', 'key_revoke', 'key_rotate', 'call', 'deliver', 'printer_add', 'printer_remove', 'store_copy', 'audit_key', 'auth_throttle', 'webhook_add', 'webhook_remove', 'webhook_rotate', 'webhook_redeliver', 'station_arrival', 'station_verify', 'pairing_issue', 'device_pair', 'device_revoke', 'credential_bind', 'waybill_bind'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /**

@@ -13,6 +13,7 @@ import type { Keys } from '../vault/keyFile';
 import { openSealedContent, sealWaybill } from '../vault/sealedWaybill';
 import type { SealedBox } from '../vault/sealing';
 import { hashToken, isWellFormedToken } from '../vault/qrToken';
+import { tamperedWaybill } from '../waybills/sealedRecord';
 import { transition } from '../waybills/transitions';
 import type { WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import { lastFour, stationCustodian, stationDay, type Shelf, type VerifyRequest } from './station';
@@ -72,6 +73,7 @@ export async function recordArrival(deps: StationDeps, who: StationActor, ref: A
     const w = await find();
     if (!w) throw new WaybillError('not_found', 'unknown waybill');
     if (!w.sealed) throw new WaybillError('gone', 'this waybill is past its life');
+    if (w.rewritten) throw await tamperedWaybill(deps, w, who.actor, deps.now().toISOString());
     if (w.custodian === custodian && w.status === 'picked_up') {
       // A second scan of a parcel already here: the code it has, not a new one. (One handed over is not here.)
       const here = await deps.stations.arrivalOf(who.stationId, w.id);
@@ -172,7 +174,7 @@ async function heldParcel(deps: StationDeps, stationId: string, req: VerifyReque
     const arrival = await deps.stations.arrivalByCode(stationId, req.pickupCode!);
     w = arrival && (await deps.store.findWaybillById(arrival.waybillId));
   }
-  return w && w.sealed && w.status === 'picked_up' && w.custodian === stationCustodian(stationId) ? w : undefined;
+  return w && w.sealed && !w.rewritten && w.status === 'picked_up' && w.custodian === stationCustodian(stationId) ? w : undefined;
 }
 
 // A sealed box of the same shape as a waybill's, opened when there is no candidate: the same work either way.

@@ -19,8 +19,8 @@ export interface CopyReport {
 /** Not copied row by row: the migration ledger (the target has its own), transient request budgets, and the audit chain (below). */
 const NOT_TABLE_ROWS = new Set(['schema_migrations', 'api_rate_buckets', 'audit_log', 'audit_head']);
 // Filled by a migration, so a new database holds it already: the copy replaces the target's rows with the
-// source's (whether the credential rows still owe their binding).
-const MIGRATION_ROWS = new Set(['credential_binding_due']);
+// source's (whether the credential rows and the waybills still owe their binding).
+const MIGRATION_ROWS = new Set(['credential_binding_due', 'waybill_binding_due']);
 const PAGE = 500;
 
 export async function copySqliteToPostgres(

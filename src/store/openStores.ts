@@ -27,6 +27,7 @@ import { SqlWaybillRepository } from './waybillRepository';
 import { SqlWebhookRepository } from './webhookRepository';
 import { OutboxWriter } from './webhookOutbox';
 import { SqlStationRepository } from './stationRepository';
+import { bindUnboundLives } from './waybillLife';
 import type { StationStore } from '../stations/stationStore';
 import type { WebhookRepository } from '../webhooks/webhookStore';
 import type { WaybillStore } from '../waybills/waybillStore';
@@ -70,6 +71,7 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
   const stores = { backend: location.backend, ...repositories(database, auditKeys, tokenKey), close: () => opened.close() };
   try {
     if (tokenKey) await bindOwedCredentials(database, stores);
+    if (tokenKey) await bindOwedWaybills(database, tokenKey, stores.audit);
   } catch (e) {
     await stores.close();
     throw e;
@@ -80,7 +82,7 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
 /** The aggregates written once over both databases. */
 function repositories(database: Database, auditKeys: AuditKeyRing | undefined, tokenKey: Buffer | undefined) {
   const outbox = new OutboxWriter(tokenKey);
-  const store = new SqlWaybillRepository(database, outbox);
+  const store = new SqlWaybillRepository(database, outbox, tokenKey);
   const audit = new ChainedAuditLog(new SqlAuditRepository(database), auditKeys);
   const tampered = tamperAlarm(store, audit);
   return {
@@ -95,7 +97,7 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined, t
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
     relay: new RelayStore(new SqlRelayRepository(database, outbox)),
     webhooks: new SqlWebhookRepository(database),
-    stations: new SqlStationRepository(database, outbox),
+    stations: new SqlStationRepository(database, outbox, tokenKey),
   };
 }
 
@@ -111,6 +113,18 @@ async function bindOwedCredentials(database: Database, s: Pick<Stores, 'apiKeys'
   const bound = (await s.apiKeys.bindUnbound()) + (await s.couriers.bindUnbound()) + (await s.telephony.bindUnbound());
   if (bound > 0) await s.audit.append({ at: new Date().toISOString(), actor: 'system', action: 'credential_bind', outcome: 'ok', detail: { bound } });
   await database.db.deleteFrom('credential_binding_due').execute();
+}
+
+/**
+ * Binds the state of the waybills an earlier release made, once, as bindOwedCredentials does for
+ * credentials (migration 39's marker, an audit record `waybill_bind` with the count).
+ */
+async function bindOwedWaybills(database: Database, tokenKey: Buffer, audit: Stores['audit']): Promise<void> {
+  const owed = await database.db.selectFrom('waybill_binding_due').select('id').executeTakeFirst();
+  if (!owed) return;
+  const bound = await bindUnboundLives(database, tokenKey);
+  if (bound > 0) await audit.append({ at: new Date().toISOString(), actor: 'system', action: 'waybill_bind', outcome: 'ok', detail: { bound } });
+  await database.db.deleteFrom('waybill_binding_due').execute();
 }
 
 // A changed row refused again and again is one alert and one audit record an hour per process, so that

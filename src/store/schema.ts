@@ -28,12 +28,15 @@ export interface Schema {
     key_id: string;
     wrapped_key: Buffer | null;
     sealed: Buffer | null;
+    /** Migration 39: an after-sales request was recorded; the binding of the row's state (src/waybills/lifeBinding.ts). */
+    after_sales: ColumnType<number | boolean, number | undefined, number>;
+    life_binding: Buffer | null;
   };
   print_jobs: { id: string; created_at: string; channel: string; template_id: string; format: string; host: string; operator: string };
   copy_prints: { copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: Generated<number> };
   waybill_pieces: { waybill_id: string; piece_no: number; waybill_no: string };
   /** A running print's records, under its lease, until its save moves them (migration 22). */
-  staged_waybills: Omit<Schema['waybills'], 'purged_at' | 'custodian' | 'assigned_outlet' | 'status'> & { seq: GeneratedId; lease_id: string; status: string };
+  staged_waybills: Omit<Schema['waybills'], 'purged_at' | 'custodian' | 'assigned_outlet' | 'status' | 'after_sales'> & { seq: GeneratedId; lease_id: string; status: string };
   staged_waybill_pieces: Schema['waybill_pieces'] & { lease_id: string };
   staged_copy_prints: { lease_id: string; copy_code: string; job_id: string; waybill_id: string; copy: string; print_no: number; piece_no: number };
   waybill_events: {
@@ -251,6 +254,8 @@ export interface Schema {
   courier_devices: { id: string; courier_id: string; name: string; secret_hash: Buffer; created_at: string; revoked_at: string | null; last_used_at: string | null; binding: Buffer | null };
   /** Migration 38: one row while rows made by an earlier release still owe their binding. */
   credential_binding_due: { id: number };
+  /** Migration 39: one row while waybills made by an earlier release still owe the binding of their state. */
+  waybill_binding_due: { id: number };
   /** One-use pairing codes (migration 19), keyed by the code's hash; the code itself is never stored. */
   courier_pairings: { code_hash: string; courier_id: string; created_at: string; expires_at: string; used_at: string | null; device_id: string | null };
 }

@@ -11,6 +11,7 @@ import { isUniqueViolation, step, type Database } from './database';
 import { forgetOldest } from './attemptTables';
 import type { Schema } from './schema';
 import { insertAlert } from './waybillRepository';
+import { changeLife } from './waybillLife';
 import type { OutboxWriter } from './webhookOutbox';
 
 const TRIES = 5;
@@ -23,24 +24,17 @@ export class SqlStationRepository implements StationStore {
   constructor(
     private readonly d: Database,
     private readonly outbox: OutboxWriter,
+    /** The token key, which binds each waybill's state (src/waybills/lifeBinding.ts). */
+    private readonly key?: Buffer,
   ) {}
 
   async recordArrival(waybillId: string, change: EventChange, arrival: { stationId: string; day: string; shelf: Shelf }): Promise<string | undefined> {
     const { db } = this.d;
-    const { outbox } = this;
+    const { outbox, key } = this;
     for (let tries = 1; ; tries++) {
       try {
         return await this.d.transaction(function* () {
-          const { changes } = yield* step(
-            db
-              .updateTable('waybills')
-              .set({ status: change.status, custodian: change.custodian ?? null })
-              .where('id', '=', waybillId)
-              .where('status', '=', change.from.status)
-              .where('custodian', change.from.custodian === undefined ? 'is' : '=', change.from.custodian ?? null)
-              .where('purged_at', 'is', null),
-          );
-          if (changes !== 1) return undefined;
+          if (!(yield* changeLife(db, key, waybillId, change.from, (life) => ({ ...life, status: change.status, custodian: change.custodian ?? null })))) return undefined;
           yield* step(
             db.insertInto('waybill_events').values({ waybill_id: waybillId, type: change.type, at: change.at, actor: change.actor, detail: change.detail ? JSON.stringify(change.detail) : null }),
           );

@@ -44,6 +44,8 @@ import { leaseLost } from '../printing/printLeases';
 import { printRefused } from '../waybills/printable';
 import type { UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
+import { changeLife, LIFE_COLUMNS, rowLifeHolds } from './waybillLife';
+import { lifeBinding } from '../waybills/lifeBinding';
 import { waybillData, type OutboxWriter } from './webhookOutbox';
 import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
 
@@ -52,7 +54,7 @@ type WaybillRow = Selectable<Schema['waybills']>;
 /** Rows per INSERT: well under both databases' limits on bound parameters (14 a waybill). */
 const CHUNK = 500;
 
-function toWaybill(row: WaybillRow): WaybillRecord {
+function toWaybill(row: WaybillRow, key: Buffer | undefined): WaybillRecord {
   return {
     id: row.id,
     waybillNo: row.waybill_no,
@@ -68,7 +70,10 @@ function toWaybill(row: WaybillRow): WaybillRecord {
     ...(row.relay_unavailable ? { relayUnavailable: true } : {}),
     ...(row.custodian ? { custodian: row.custodian } : {}),
     ...(row.assigned_outlet ? { assignedOutlet: row.assigned_outlet } : {}),
+    ...(row.after_sales ? { afterSales: true } : {}),
     ...(row.wrapped_key && row.sealed ? { sealed: { keyId: row.key_id, wrappedKey: row.wrapped_key, ciphertext: row.sealed } } : {}),
+    // A shredded waybill opens nothing whatever its state says (and a page of them owed no binding).
+    ...(row.sealed && !rowLifeHolds(key, row) ? { rewritten: true } : {}),
   };
 }
 
@@ -87,11 +92,13 @@ function chunks<T>(all: T[]): T[][] {
   return out;
 }
 
-/** New waybills' rows (status printed when a copy is on paper) and their pieces' rows. */
-function newWaybillRows(waybills: WaybillRecord[], onPaper: Set<string>) {
+/** New waybills' rows (status printed when a copy is on paper, the state bound) and their pieces' rows. */
+function newWaybillRows(waybills: WaybillRecord[], onPaper: Set<string>, key: Buffer | undefined) {
   for (const w of waybills) if (!w.sealed) throw new Error('a new waybill needs its sealed data');
   return {
-    waybills: waybills.map((w) => ({
+    waybills: waybills.map((w) => {
+      const status = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
+      return {
       id: w.id,
       waybill_no: w.waybillNo,
       carrier: w.carrier,
@@ -100,13 +107,15 @@ function newWaybillRows(waybills: WaybillRecord[], onPaper: Set<string>) {
       routing_code: w.routingCode ?? null,
       created_at: w.createdAt,
       token_hash: w.tokenHash,
-      status: w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status,
+      status,
       purge_after: w.purgeAfter,
       relay_unavailable: w.relayUnavailable ? 1 : 0,
       key_id: w.sealed!.keyId,
       wrapped_key: w.sealed!.wrappedKey,
       sealed: w.sealed!.ciphertext,
-    })),
+      life_binding: lifeBinding(key, w.id, { status, custodian: null, assignedOutlet: null, purgeAfter: w.purgeAfter, afterSales: false }),
+      };
+    }),
     pieces: waybills.flatMap((w) => (w.childNos ?? []).map((no, i) => ({ waybill_id: w.id, piece_no: i + 2, waybill_no: no }))),
   };
 }
@@ -135,7 +144,7 @@ function newWaybillEvents(rows: EventRow[], createdAt: string): OutboxEvent[] {
 }
 
 /** The columns of a new waybill, the same in waybills and staged_waybills. */
-const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed'] as const;
+const STAGED_COLUMNS = ['id', 'waybill_no', 'carrier', 'order_id', 'client_id', 'routing_code', 'created_at', 'token_hash', 'status', 'purge_after', 'relay_unavailable', 'key_id', 'wrapped_key', 'sealed', 'life_binding'] as const;
 
 /** An alert and its webhook events, in the caller's transaction. */
 export function* insertAlert(db: Kysely<Schema>, outbox: OutboxWriter, alert: NewAlert): Steps<void> {
@@ -336,9 +345,11 @@ const lastPrintNo = prepared((db, a: { waybillId: string; claim: string }) =>
 );
 
 export class SqlWaybillRepository implements WaybillStore {
+  /** `key`: the token key, which binds each waybill's state (src/waybills/lifeBinding.ts); none in some tests and benches. */
   constructor(
     private readonly d: Database,
     private readonly outbox: OutboxWriter,
+    private readonly key?: Buffer,
   ) {}
 
   async waybillNoExists(waybillNo: string): Promise<boolean> {
@@ -348,7 +359,7 @@ export class SqlWaybillRepository implements WaybillStore {
   async stagePrint(leaseId: string, waybills: WaybillRecord[], copies: CopyPrintRecord[]): Promise<void> {
     const { db } = this.d;
     const onPaper = new Set(copies.map((c) => c.waybillId));
-    const rows = newWaybillRows(waybills, onPaper);
+    const rows = newWaybillRows(waybills, onPaper, this.key);
     await this.d.transaction(function* () {
       for (const part of chunks(rows.waybills)) yield* step(db.insertInto('staged_waybills').values(part.map((w) => ({ ...w, lease_id: leaseId }))));
       for (const part of chunks(rows.pieces)) yield* step(db.insertInto('staged_waybill_pieces').values(part.map((p) => ({ ...p, lease_id: leaseId }))));
@@ -364,10 +375,10 @@ export class SqlWaybillRepository implements WaybillStore {
   ): Promise<void> {
     const { leaseId, keepLease = false, staged = false, claimed = false, trail, pending, answer, alerts = [] } = run;
     const { db, dialect } = this.d;
-    const { outbox } = this;
+    const { outbox, key } = this;
     // Paper moves created → printed: new waybills are saved so; earlier ones (a reprint) are updated.
     const onPaper = new Set(copies.map((c) => c.waybillId));
-    const rows = newWaybillRows(waybills, onPaper);
+    const rows = newWaybillRows(waybills, onPaper, this.key);
     const created = new Set(waybills.map((w) => w.id));
     const reprinted = [...onPaper].filter((id) => !created.has(id));
     try {
@@ -387,14 +398,17 @@ export class SqlWaybillRepository implements WaybillStore {
         // A reprint decided on the waybill as read before it rendered: a cancel (or purge) that committed
         // since refuses it here, so no paper is recorded after the cancel. On PostgreSQL the rows are
         // locked, so a cancel running now waits for this save or this save sees it.
+        // A state rewritten in the database since is refused as gone (its reprint's read raised the alarm).
+        const firstPaper: string[] = [];
         for (const part of chunks(reprinted)) {
           const live = db
             .selectFrom('waybills')
-            .select((eb) => ['status', 'purge_after', 'purged_at', eb('sealed', 'is', null).as('shredded')])
+            .select((eb) => [...LIFE_COLUMNS, 'purged_at', eb('sealed', 'is', null).as('shredded')])
             .where('id', 'in', part);
           const { rows: now } = yield* step(dialect === 'postgres' ? live.forUpdate() : live);
-          if (now.some((w) => w.purged_at !== null || w.shredded || (w.purge_after !== null && w.purge_after <= job.createdAt))) throw printRefused('gone');
+          if (now.some((w) => w.purged_at !== null || w.shredded || !rowLifeHolds(key, w) || (w.purge_after !== null && w.purge_after <= job.createdAt))) throw printRefused('gone');
           if (now.some((w) => w.status === 'cancelled')) throw printRefused('cancelled');
+          for (const w of now) if (w.status === 'created') firstPaper.push(w.id);
         }
         yield* step(
           db
@@ -412,13 +426,10 @@ export class SqlWaybillRepository implements WaybillStore {
         // Webhook events in this same transaction: created for new waybills, printed for first paper;
         // written a chunk at a time, so a 10,000-waybill batch never holds all its events at once.
         for (const part of chunks(rows.waybills)) yield* outbox.events(db, newWaybillEvents(part, job.createdAt));
-        for (const part of chunks(reprinted)) {
-          const events: OutboxEvent[] = [];
-          const { rows } = yield* step(
-            db.updateTable('waybills').set({ status: 'printed' }).where('id', 'in', part).where('status', '=', 'created').returning(['id', 'waybill_no', 'order_id', 'client_id', 'carrier']),
-          );
-          for (const r of rows) events.push({ type: 'waybill.printed', createdAt: job.createdAt, client: r.client_id ?? LOCAL_CLIENT, data: rowData(r, 'printed') });
-          yield* outbox.events(db, events);
+        for (const id of firstPaper) {
+          // Before pickup nobody holds the parcel; the rows were checked just above.
+          if (!(yield* changeLife(db, key, id, { status: 'created' }, (life) => ({ ...life, status: 'printed' })))) throw printRefused('gone');
+          yield* outbox.waybill(db, id, 'waybill.printed', job.createdAt);
         }
         if (job.batch) {
           // The batch's client is its waybills' (saved above, or staged and moved).
@@ -461,7 +472,7 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async findWaybillByTokenHash(tokenHash: string): Promise<WaybillRecord | undefined> {
     const row = (await this.d.run(waybillByTokenHash, { tokenHash })).rows[0];
-    return row && toWaybill(row);
+    return row && toWaybill(row, this.key);
   }
 
   async findWaybillByNo(waybillNo: string): Promise<WaybillRecord | undefined> {
@@ -474,7 +485,7 @@ export class SqlWaybillRepository implements WaybillStore {
         .selectAll()
         .where('id', '=', (eb) => eb.selectFrom('waybill_pieces').select('waybill_id').where('waybill_no', '=', waybillNo))
         .executeTakeFirst());
-    return row && toWaybill(row);
+    return row && toWaybill(row, this.key);
   }
 
   async childNosOf(waybillId: string): Promise<string[]> {
@@ -484,12 +495,12 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async findWaybillById(id: string): Promise<WaybillRecord | undefined> {
     const row = await this.d.db.selectFrom('waybills').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toWaybill(row);
+    return row && toWaybill(row, this.key);
   }
 
   async findWaybillByClientOrder(clientId: string, orderId: string): Promise<WaybillRecord | undefined> {
     const row = (await this.d.run(waybillByClientOrder, { clientId, orderId })).rows[0];
-    return row && toWaybill(row);
+    return row && toWaybill(row, this.key);
   }
 
   async nextPrintNo(waybillId: string): Promise<number> {
@@ -541,7 +552,7 @@ export class SqlWaybillRepository implements WaybillStore {
       .selectAll()
       .where('id', 'in', (eb) => eb.selectFrom('copy_prints').select('waybill_id').where('job_id', '=', jobId))
       .execute();
-    return rows.map(toWaybill);
+    return rows.map((r) => toWaybill(r, this.key));
   }
 
   async keptJobsOf(waybillId: string): Promise<string[]> {
@@ -653,28 +664,19 @@ export class SqlWaybillRepository implements WaybillStore {
   }
 
   async recordEvent(waybillId: string, event: EventChange, purgeAfter?: string, alert?: NewAlert, trail?: AuditChain): Promise<boolean> {
-    // The smaller of two times: min() on SQLite, least() on PostgreSQL (which differ only on NULL).
-    const earlier = this.d.dialect === 'sqlite' ? 'min' : 'least';
     const { db } = this.d;
-    const { outbox } = this;
+    const { outbox, key } = this;
     return this.d.transaction(function* () {
-      // Conditional on the state the event was decided on: on PostgreSQL a racing update waits for the
-      // row lock, then re-checks this condition against the new row and changes nothing.
-      const { changes } = yield* step(
-        db
-          .updateTable('waybills')
-          .set((eb) => ({
-            status: event.status,
-            ...(event.custodian !== undefined ? { custodian: event.custodian } : {}),
-            ...(event.assignedOutlet !== undefined ? { assigned_outlet: event.assignedOutlet } : {}),
-            ...(purgeAfter !== undefined ? { purge_after: eb.fn<string>(earlier, ['purge_after', eb.val(purgeAfter)]) } : {}),
-          }))
-          .where('id', '=', waybillId)
-          .where('status', '=', event.from.status)
-          .where('custodian', event.from.custodian === undefined ? 'is' : '=', event.from.custodian ?? null)
-          .where('purged_at', 'is', null),
-      );
-      if (changes !== 1) return false;
+      // Conditional on the state the event was decided on (changeLife): of two racing events, one applies.
+      const changed = yield* changeLife(db, key, waybillId, event.from, (life) => ({
+        status: event.status,
+        custodian: event.custodian !== undefined ? event.custodian : life.custodian,
+        assignedOutlet: event.assignedOutlet ?? life.assignedOutlet,
+        // Never later: the earlier of the two.
+        purgeAfter: purgeAfter !== undefined && (life.purgeAfter === null || purgeAfter < life.purgeAfter) ? purgeAfter : life.purgeAfter,
+        afterSales: life.afterSales || event.type === 'after_sales',
+      }));
+      if (!changed) return false;
       yield* step(
         db
           .insertInto('waybill_events')
@@ -730,7 +732,7 @@ export class SqlWaybillRepository implements WaybillStore {
       .orderBy('purge_after')
       .limit(limit)
       .execute();
-    return rows.map(toWaybill);
+    return rows.map((r) => toWaybill(r, this.key));
   }
 
   async shred(waybillId: string, at: string, trail?: AuditChain): Promise<boolean> {
@@ -759,7 +761,7 @@ export class SqlWaybillRepository implements WaybillStore {
 
   async sealedNotUnder(keyId: string, limit: number): Promise<WaybillRecord[]> {
     const rows = await this.d.db.selectFrom('waybills').selectAll().where('wrapped_key', 'is not', null).where('key_id', '<>', keyId).limit(limit).execute();
-    return rows.map(toWaybill);
+    return rows.map((r) => toWaybill(r, this.key));
   }
 
   async replaceSealed(waybillId: string, sealed: SealedBox): Promise<void> {

@@ -14,6 +14,7 @@ import type { RelayProvider } from '../relay/relayProvider';
 import { DAY_MS } from '../time';
 import { inTurn } from '../turns';
 import { suspendCourier } from './scanAccess';
+import { tamperedWaybill } from './sealedRecord';
 import { transition } from './transitions';
 
 /**
@@ -98,7 +99,7 @@ async function recordEvent(deps: LifecycleDeps, req: EventRequest): Promise<{ wa
   let change: EventChange | undefined;
   for (let tries = 0; !change; tries++) {
     if (tries === TRIES) throw new WaybillError('conflict', 'the waybill keeps changing; try again');
-    waybill = await liveWaybill(deps.store, req.waybillNo, courier);
+    waybill = await liveWaybill(deps, req, courier, at);
     const decided = await decide(deps, waybill, req, courier, at);
     if (relayDue) decided.relayDue = relayDue;
     // The event's audit record commits with it: a crash cannot leave a cancel or a correction unaudited.
@@ -132,11 +133,13 @@ function reopened(change: EventChange, waybillNo: string, actor: string, relay: 
   return { at: change.at, kind: 'waybill_reopened', detail: `waybill ${waybillNo} corrected from ${change.from.status} to ${change.status} by ${actor}${numbers}` };
 }
 
-async function liveWaybill(store: WaybillStore, waybillNo: string, courier?: Courier): Promise<WaybillRecord> {
-  const waybill = await store.findWaybillByNo(waybillNo);
+async function liveWaybill(deps: LifecycleDeps, req: EventRequest, courier: Courier | undefined, at: string): Promise<WaybillRecord> {
+  const waybill = await deps.store.findWaybillByNo(req.waybillNo);
   // A courier of another carrier learns nothing, not even that the number exists.
   if (!waybill || (courier && courier.carrier !== waybill.carrier)) throw new WaybillError('not_found', 'unknown waybill');
   if (!waybill.sealed) throw new WaybillError('gone', 'this waybill is past its life');
+  // No event is decided on a state someone wrote in the database: the service would bind it as its own.
+  if (waybill.rewritten) throw await tamperedWaybill(deps, waybill, req.actor, at);
   return waybill;
 }
 

@@ -141,10 +141,19 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
     await detectHarvest(deps, courier, now, req.requestId);
     throw new WaybillError('not_found', 'unknown token');
   }
+  // A row changed in the database (its state, say a delivered parcel made live again or given another
+  // holder, or what was sealed with it) opens nothing, and is counted as an unknown token.
+  const tampered = async () => {
+    await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
+    await tamperedWaybill(deps, waybill, `courier:${courier.id}`, at);
+    await detectHarvest(deps, courier, now, req.requestId);
+    return new WaybillError('not_found', 'unknown token');
+  };
+  if (waybill.rewritten) throw await tampered();
   if (!waybill.sealed || waybill.status === 'cancelled' || waybill.purgeAfter <= at)
     throw await refuse('gone', 'this waybill is no longer live', 'gone', waybill);
   if (deps.limits.strict && !onRoute(courier, waybill)) throw await refuse('forbidden', 'this waybill is not on your routes', 'out_of_route', waybill);
-  const custody = await custodyRefusal(deps.store, waybill, courier.id, req.purpose);
+  const custody = custodyRefusal(waybill, courier.id, req.purpose);
   if (custody) throw await refuse('forbidden', custody, 'forbidden', waybill);
 
   // A re-scan of a waybill opened today is free; only a first opening needs the day's distinct count.
@@ -158,13 +167,8 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
 
   const content = openSealedContent(deps.keys, waybill.id, waybill.sealed);
   // A token is sealed with its waybill: a row given another waybill's token hash, number, order or
-  // carrier in the database opens nothing, and is counted as an unknown token.
-  if (content.token !== req.token || !sealedRowMatches(waybill, content)) {
-    await deps.store.recordScanAttempt({ courierId: courier.id, purpose: req.purpose, at, outcome: 'unknown' });
-    await tamperedWaybill(deps, waybill, `courier:${courier.id}`, at);
-    await detectHarvest(deps, courier, now, req.requestId);
-    throw new WaybillError('not_found', 'unknown token');
-  }
+  // carrier in the database opens nothing either.
+  if (content.token !== req.token || !sealedRowMatches(waybill, content)) throw await tampered();
   // The purpose is kept: a pickup scan is what lets this courier post `picked_up` (lifecycle.ts).
   await deps.store.recordScanAttempt({ courierId: courier.id, waybillId: waybill.id, purpose: req.purpose, at, outcome: 'ok' });
   await audit('scan', 'ok', waybill.waybillNo);
@@ -201,12 +205,10 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
  * request (a pickup from the buyer); the sender's details (`return`) are for the courier holding the
  * parcel, or such an after-sales pickup.
  */
-async function custodyRefusal(store: WaybillStore, w: WaybillRecord, courierId: string, purpose: string): Promise<string | undefined> {
+function custodyRefusal(w: WaybillRecord, courierId: string, purpose: string): string | undefined {
   if (w.custodian === courierId) return undefined;
   if (w.status === 'delivered' || w.status === 'returned')
-    return (await store.eventsOf(w.id)).some((e) => e.type === 'after_sales')
-      ? undefined
-      : `this parcel is ${w.status}: it opens for the courier who holds it, or after an after-sales request`;
+    return w.afterSales ? undefined : `this parcel is ${w.status}: it opens for the courier who holds it, or after an after-sales request`;
   if (purpose === 'return') return "the sender's details are for the courier holding the parcel";
   return undefined;
 }

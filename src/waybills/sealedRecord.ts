@@ -1,6 +1,6 @@
 // Opening a waybill's seal where its row may have been rewritten in the database: the row must still say
-// what was sealed with it (sealedRowMatches), or the waybill is refused as if it were not there, with an
-// alert and an audit record naming ids only.
+// what was sealed with it (sealedRowMatches), and its state must carry its binding (lifeBinding.ts), or the
+// waybill is refused as if it were not there, with an alert and an audit record naming ids only.
 
 import type { AuditLog } from '../audit/auditLog';
 import { WaybillError } from '../errors';
@@ -15,6 +15,7 @@ export interface TamperDeps {
 
 /** The sealed content of a waybill whose row still matches it; otherwise `not_found`, raised as above. */
 export async function openWaybillSeal(deps: TamperDeps & { keys: Keys }, w: WaybillRecord & { sealed: NonNullable<WaybillRecord['sealed']> }, actor: string, at: string): Promise<SealedContent> {
+  if (w.rewritten) throw await tamperedWaybill(deps, w, actor, at);
   const content = openSealedContent(deps.keys, w.id, w.sealed);
   if (!sealedRowMatches(w, content)) throw await tamperedWaybill(deps, w, actor, at);
   return content;
@@ -22,7 +23,8 @@ export async function openWaybillSeal(deps: TamperDeps & { keys: Keys }, w: Wayb
 
 /** Raises a waybill found rewritten (alert `waybill_tampered`, audit `refuse` / `record_tampered`); the error to answer. */
 export async function tamperedWaybill(deps: TamperDeps, w: WaybillRecord, actor: string, at: string): Promise<WaybillError> {
-  await deps.store.recordAlert({ at, kind: 'waybill_tampered', detail: `waybill ${w.id}: its row was changed outside the service (it no longer matches its seal); refused` });
+  const what = w.rewritten ? 'its state lacks the binding the service writes with it' : 'it no longer matches its seal';
+  await deps.store.recordAlert({ at, kind: 'waybill_tampered', detail: `waybill ${w.id}: its row was changed outside the service (${what}); refused` });
   await deps.audit.append({ at, actor, action: 'refuse', outcome: 'record_tampered', detail: { waybill: w.id } });
   return new WaybillError('not_found', 'no such waybill');
 }

@@ -30,6 +30,13 @@ export interface WaybillRecord {
   custodian?: string;
   /** The outlet an admin assigned the pickup to: its couriers may pick up without a pickup scan. */
   assignedOutlet?: string;
+  /** An after-sales request was recorded: a delivered or returned parcel opens for any courier of its carrier. */
+  afterSales?: boolean;
+  /**
+   * Read back with a state (status, holder, outlet, purge, after-sales) that lacks the binding the service
+   * writes with it (lifeBinding.ts): changed in the database, so nothing may be decided on it.
+   */
+  rewritten?: boolean;
   /** Absent once purged: the data key is destroyed, so nothing can open the data again. */
   sealed?: SealedBox;
   /**

@@ -471,10 +471,11 @@ describe('serve and upgrades', () => {
     };
     const before = await run('audit', 'verify');
     expect(before.code).toBe(EXIT.ok);
-    // The first open binds the release's credentials to their rows, on record: that is the first append,
-    // so keying starts there (its audit_key record first), and the old plain records before it verify.
+    // The first open binds the release's credentials and waybill states to their rows, on record (two
+    // records): the first is the first append, so keying starts there (its audit_key record first), and the
+    // old plain records before it verify.
     const n = Number(/intact: (\d+) records/.exec(before.out)![1]);
-    expect(before.out).toContain(`keyed from record ${n - 1}; head linked under audit key a1`);
+    expect(before.out).toContain(`keyed from record ${n - 2}; head linked under audit key a1`);
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'keys.json'), 'utf8'));
     expect(file).toMatchObject({ ...old, auditActiveKeyId: 'a1', auditKeys: { a1: expect.any(String) }, auditSigningKey: expect.any(String), auditKeyedSince: expect.any(String) });
     expect((await run('audit', 'checkpoint')).code).toBe(EXIT.ok);
@@ -487,7 +488,7 @@ describe('serve and upgrades', () => {
     const after = await run('audit', 'verify');
     expect(after.code).toBe(EXIT.ok);
     expect(after.out).toContain(`audit log intact: ${n + 1} records`);
-    expect(after.out).toContain(`keyed from record ${n - 1}; head linked under audit key a1`);
+    expect(after.out).toContain(`keyed from record ${n - 2}; head linked under audit key a1`);
     expect(after.out).toMatch(/checkpoints: 1 agree/);
   });
 });

@@ -2,7 +2,10 @@
 // token are sealed with its data, and every place that opens the seal (a courier's scan, a label, the
 // waybill view) checks the row against it. Through the real API on both databases: a token hash moved to
 // another waybill, a waybill moved to another client or carrier are answered as unknown, with an alert
-// and an audit record naming ids only.
+// and an audit record naming ids only. A parcel's state (status, holder, purge, after-sales) carries a
+// binding the service writes with it: a delivered parcel made live again, given to another courier,
+// opened to the carrier or kept past its purge in the database opens for nobody, and no event is decided
+// on such a state.
 
 import { STORE_BACKENDS } from '../support/storeBackends';
 import { startApiWorld, stopApiWorld, type ApiWorld } from '../support/apiWorld';
@@ -28,6 +31,25 @@ describe.each(STORE_BACKENDS)('%s waybill rows rewritten outside the service', (
     return { ...c, token: c.qr.split('/').pop()! };
   };
   const tamperAlerts = async () => (await w.services.store.listAlerts({ kind: 'waybill_tampered', limit: 50 })).map((a) => a.detail);
+  const stateRewritten = (id: string) => `waybill ${id}: its row was changed outside the service (its state lacks the binding the service writes with it); refused`;
+  const courier = async (name: string) => {
+    const { courier: c, credential } = await w.services.couriers.add({ carrier: 'ZT', name, outlet: 'HZ-01', routes: [], device: 'HH-1' }, new Date());
+    return { id: c.id, key: credential };
+  };
+  const scan = (key: string, token: string, purpose = 'delivery') => call('GET', `/v1/scan/${token}?purpose=${purpose}`, key);
+  const post = (key: string, waybillNo: string, event: Record<string, string>) => call('POST', `/v1/waybills/${waybillNo}/events`, key, event);
+  /** A parcel on paper (its first label) that `holder` picked up (a pickup scan, then its event). */
+  const pickedUp = async (holder: { key: string }) => {
+    const p = await created();
+    expect((await call('GET', `/v1/waybills/${p.id}/label?format=pdf`, w.acme)).status).toBe(200);
+    expect((await scan(holder.key, p.token, 'pickup')).status).toBe(200);
+    expect((await post(holder.key, p.waybillNo, { type: 'picked_up' })).status).toBe(201);
+    return p;
+  };
+  const state = async (id: string) => (await w.t.query('SELECT status, custodian, purge_after, after_sales FROM waybills WHERE id = ?', id))[0]!;
+  // A flag is written as a comparison, which is 1/0 on SQLite and true/false on PostgreSQL.
+  const putBack = (id: string, row: Record<string, unknown>) =>
+    w.t.exec(`UPDATE waybills SET status = '${row.status}', custodian = ${row.custodian === null ? 'NULL' : `'${row.custodian}'`}, purge_after = '${row.purge_after}', after_sales = ${row.after_sales ? '(1 = 1)' : '(1 = 0)'} WHERE id = '${id}'`);
 
   it("refuses a scan whose token's row was given to another waybill, as an unknown token", async () => {
     const { credential: courier } = await w.services.couriers.add({ carrier: 'ZT', name: 'courier one', outlet: 'HZ-01', routes: [], device: 'HH-1' }, new Date());
@@ -60,5 +82,65 @@ describe.each(STORE_BACKENDS)('%s waybill rows rewritten outside the service', (
     await w.t.exec(`UPDATE waybills SET carrier = 'ZT' WHERE id = '${moved.id}'`);
     expect((await call('GET', `/v1/waybills/${moved.id}/label?format=pdf`, w.acme)).status).toBe(200);
     expect((await tamperAlerts()).filter((a) => a.startsWith(`waybill ${moved.id}:`)).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('opens a delivered parcel for nobody once its holder, status, after-sales or purge is rewritten; put back as the service left it, for its holder again', async () => {
+    const holder = await courier('courier holder');
+    const other = await courier('courier other');
+    const p = await pickedUp(holder);
+    expect((await post(holder.key, p.waybillNo, { type: 'delivered' })).status).toBe(201);
+    expect((await scan(other.key, p.token)).status).toBe(403); // delivered: for its holder only
+    const delivered = await state(p.id);
+    const refusedToAll = async () => {
+      for (const c of [other, holder]) {
+        const refused = await scan(c.key, p.token);
+        expect([refused.status, ((await refused.json()) as { detail: string }).detail]).toEqual([404, 'unknown token']);
+      }
+    };
+
+    await w.t.exec(`UPDATE waybills SET custodian = '${other.id}' WHERE id = '${p.id}'`); // given to a colluding courier
+    await refusedToAll();
+    await w.t.exec(`UPDATE waybills SET status = 'picked_up' WHERE id = '${p.id}'`); // and made live again
+    await refusedToAll();
+    await putBack(p.id, delivered);
+    expect((await scan(holder.key, p.token)).status).toBe(200);
+
+    await w.t.exec(`UPDATE waybills SET after_sales = NOT after_sales WHERE id = '${p.id}'`); // opened to every courier of the carrier
+    await refusedToAll();
+    await putBack(p.id, delivered);
+    await w.t.exec(`UPDATE waybills SET purge_after = '2099-01-01T00:00:00.000Z' WHERE id = '${p.id}'`); // kept past its purge
+    await refusedToAll();
+    await putBack(p.id, delivered);
+    expect((await scan(holder.key, p.token)).status).toBe(200);
+    // An after-sales event row written in the database opens nothing either: what opens is the bound state.
+    await w.t.exec(`INSERT INTO waybill_events (waybill_id, type, at, actor) VALUES ('${p.id}', 'after_sales', '${new Date().toISOString()}', 'system')`);
+    expect((await scan(other.key, p.token)).status).toBe(403);
+
+    expect((await tamperAlerts()).filter((a) => a === stateRewritten(p.id)).length).toBeGreaterThanOrEqual(4);
+    const records = await w.t.query("SELECT actor FROM audit_log WHERE outcome = 'record_tampered' AND detail = ?", JSON.stringify({ waybill: p.id }));
+    expect(records.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('decides no event on a rewritten state, so the service never binds it as its own', async () => {
+    const holder = await courier('courier holder two');
+    const other = await courier('courier other two');
+    const p = await pickedUp(holder);
+    await w.t.exec(`UPDATE waybills SET custodian = '${other.id}' WHERE id = '${p.id}'`);
+    const refused = await post(other.key, p.waybillNo, { type: 'delivered' });
+    expect(refused.status).toBe(404);
+    expect((await post(w.admin, p.waybillNo, { type: 'correction', status: 'delivered', reason: 'test' })).status).toBe(404);
+    expect(await state(p.id)).toMatchObject({ status: 'picked_up', custodian: other.id }); // as the insider left it, still refused
+    expect((await scan(other.key, p.token)).status).toBe(404);
+    expect(await tamperAlerts()).toContain(stateRewritten(p.id));
+  });
+
+  it('prints no label of a cancelled waybill made printed again in the database', async () => {
+    const p = await created();
+    expect((await post(w.acme, p.waybillNo, { type: 'cancelled' })).status).toBe(201);
+    expect((await call('GET', `/v1/waybills/${p.id}/label?format=pdf`, w.acme)).status).toBe(409);
+    await w.t.exec(`UPDATE waybills SET status = 'printed' WHERE id = '${p.id}'`);
+    expect((await call('GET', `/v1/waybills/${p.id}/label?format=pdf`, w.acme)).status).toBe(404);
+    expect((await call('GET', `/v1/waybills/${p.id}`, w.acme)).status).toBe(404);
+    expect(await tamperAlerts()).toContain(stateRewritten(p.id));
   });
 });

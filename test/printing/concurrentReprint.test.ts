@@ -20,7 +20,8 @@ import type { Stores } from '../../src/store/openStores';
 import { SqliteStore } from '../../src/store/sqliteStore';
 import type { Keys } from '../../src/vault/keyFile';
 import { raceProcesses } from '../support/raceProcesses';
-import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
+import { STORE_BACKENDS, TEST_TOKEN_KEY, type TestDatabase } from '../support/storeBackends';
+import { recordWaybillEvent } from '../../src/waybills/lifecycle';
 
 jest.setTimeout(120_000);
 
@@ -63,7 +64,8 @@ describe.each(STORE_BACKENDS)('%s prints of one waybill at once', (_name, backen
   let instances: PrintDeps[];
   beforeEach(async () => {
     db = await backend.open();
-    keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+    // The token key the stores were opened with, as one key file gives both in the service.
+    keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: TEST_TOKEN_KEY };
     instances = [instance(db.stores, keys), instance(await db.reopen(), keys)];
   });
   afterEach(() => db.close());
@@ -128,7 +130,7 @@ describe.each(STORE_BACKENDS)('%s prints of one waybill at once', (_name, backen
         const { reprintWaybill } = src('printing/printWaybills.ts');
         const { loadTemplate } = src('layout/loadTemplate.ts');
         const { fontMetrics } = src('layout/textMeasure.ts');
-        const stores = await openStores(JSON.parse(process.env.STORE_LOCATION));
+        const stores = await openStores(JSON.parse(process.env.STORE_LOCATION), undefined, Buffer.from(process.env.TOKEN_KEY, 'base64'));
         const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', Buffer.from(process.env.DATA_KEY, 'base64')]]) }, tokenKey: Buffer.from(process.env.TOKEN_KEY, 'base64') };
         const deps = { store: stores.store, audit: stores.audit, keys, scanBaseUrl: 'https://scan.example.com', metrics: fontMetrics, maxLifetimeDays: 90,
           leases: new PrintLeases(stores.leases, { holdSeconds: 60, quarantineDays: 90 }) };
@@ -236,7 +238,7 @@ describe.each(STORE_BACKENDS)('%s a reprint and a cancel at once', (_name, backe
   it('records no paper after the cancel: a reprint whose waybill was cancelled while it rendered is refused at its save', async () => {
     const db = await backend.open();
     try {
-      const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: randomBytes(32) };
+      const keys = { ring: { activeKeyId: 'k1', keys: new Map([['k1', randomBytes(32)]]) }, tokenKey: TEST_TOKEN_KEY };
       const deps = instance(db.stores, keys);
       const summary = await printWaybills(deps, printRequest(slowSink([], () => 0)));
       const waybill = (await db.stores.store.findWaybillById(summary.waybills[0]!.id))!;
@@ -244,13 +246,13 @@ describe.each(STORE_BACKENDS)('%s a reprint and a cancel at once', (_name, backe
       const cancelling: WaybillSink = {
         draws: false,
         add: async () => {
-          await db.exec(`UPDATE waybills SET status = 'cancelled' WHERE id = '${waybill.id}'`);
+          await recordWaybillEvent({ store: db.stores.store, audit: db.stores.audit, retentionGraceDays: 7, now: () => new Date() }, { waybillNo: waybill.waybillNo, event: { type: 'cancelled' }, actor: 'test' });
         },
         finish: async () => {},
       };
       await expect(reprintWaybill(deps, { ...reprintRequest(cancelling), waybill })).rejects.toMatchObject({ code: 'cancelled' });
       expect(Number((await db.query('SELECT count(*) AS n FROM copy_prints WHERE print_no > 1'))[0]!.n)).toBe(0);
-      expect((await db.stores.audit.forWaybill(waybill.waybillNo)).map((r) => r.action)).toEqual(['print']);
+      expect((await db.stores.audit.forWaybill(waybill.waybillNo)).map((r) => r.action)).toEqual(['print', 'event']);
       expect(Number((await db.query('SELECT count(*) AS n FROM print_leases'))[0]!.n)).toBe(0);
     } finally {
       await db.close();

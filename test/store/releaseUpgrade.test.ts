@@ -1,7 +1,7 @@
 // Databases made by an earlier release keep working: a SQLite file and a PostgreSQL dump written by the
 // release before the single migration list are opened by today's code, which records every version,
-// finds the waybills, opens their sealed data, verifies the audit chain, binds and accepts the issued
-// credentials (once, on record) and writes new records.
+// finds the waybills, binds their states and opens their sealed data, verifies the audit chain, binds and
+// accepts the issued credentials (each binding once, on record) and writes new records.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,9 +26,15 @@ async function expectWorking(location: StoreLocation, fixture: (typeof made)['sq
     // The release's credentials were bound to their rows as the store opened, and that is on record.
     expect(await rows("SELECT detail FROM audit_log WHERE action = 'credential_bind'")).toEqual([{ detail: JSON.stringify({ bound: 2 }) }]);
     expect(await rows('SELECT id FROM credential_binding_due')).toEqual([]);
+    // So were its waybills' states (status, holder, purge): every one not shredded.
+    const [{ live }] = (await rows('SELECT count(*) AS live FROM waybills WHERE purged_at IS NULL')) as [{ live: number | string }];
+    expect(Number(live)).toBeGreaterThanOrEqual(fixture.waybillNos.length);
+    expect(await rows("SELECT detail FROM audit_log WHERE action = 'waybill_bind'")).toEqual([{ detail: JSON.stringify({ bound: Number(live) }) }]);
+    expect(await rows('SELECT id FROM waybill_binding_due')).toEqual([]);
     for (const no of fixture.waybillNos) {
       const w = await stores.store.findWaybillByNo(no);
       expect(w?.sealed).toBeDefined();
+      expect(w?.rewritten).toBeUndefined();
       expect(w?.status).toBe('printed'); // they have copies on paper (migration 11)
       expect(openSealedContent(keys, w!.id, w!.sealed!).order.orderId).toMatch(/^SO-/);
     }
@@ -43,6 +49,7 @@ async function expectWorking(location: StoreLocation, fixture: (typeof made)['sq
   // Once only: opening again binds nothing more.
   await (await openStores(location, undefined, keys.tokenKey)).close();
   expect(await rows("SELECT detail FROM audit_log WHERE action = 'credential_bind'")).toHaveLength(1);
+  expect(await rows("SELECT detail FROM audit_log WHERE action = 'waybill_bind'")).toHaveLength(1);
 }
 
 describe('databases made by the release before the single migration list', () => {
