@@ -13,6 +13,9 @@ const MAX_ACTORS = 10_000;
 export class RefusalTally {
   private readonly last = new Map<string, { at: number; repeated: number }>();
 
+  /** `windowMs`: how long after a record the same refusals are only counted (a minute unless said). */
+  constructor(private readonly windowMs = WINDOW_MS) {}
+
   /**
    * Whether to record this refusal (of `key`: actor and reason) now, and how many alike went unrecorded
    * since its last record; undefined: within the minute of that record, counted only.
@@ -20,7 +23,7 @@ export class RefusalTally {
   take(key: string, now: Date): { repeated: number } | undefined {
     const t = now.getTime();
     const seen = this.last.get(key);
-    if (seen && t - seen.at < WINDOW_MS && t >= seen.at) {
+    if (seen && t - seen.at < this.windowMs && t >= seen.at) {
       seen.repeated++;
       return undefined;
     }

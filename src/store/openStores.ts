@@ -3,6 +3,7 @@
 // applied on open, safely when several processes start at once, on both backends.
 
 import { ChainedAuditLog } from '../audit/auditLog';
+import { RefusalTally } from '../audit/refusalTally';
 import type { CredentialTampered } from '../auth/credentials';
 import type { AuditKeyRing } from '../audit/auditRecord';
 import { ApiKeyStore } from '../auth/apiKeyStore';
@@ -133,14 +134,11 @@ const TAMPER_REPEAT_MS = 3_600_000;
 
 /** What a credential refused for a changed row raises: an alert (`credential_tampered`) and an audit record. */
 function tamperAlarm(store: WaybillStore, audit: ChainedAuditLog): CredentialTampered {
-  const last = new Map<string, number>();
+  const tally = new RefusalTally(TAMPER_REPEAT_MS);
   return async (what, id) => {
-    const now = Date.now();
-    const key = `${what}:${id}`;
-    if (now - (last.get(key) ?? -Infinity) < TAMPER_REPEAT_MS) return;
-    if (last.size >= 10_000) last.clear();
-    last.set(key, now);
-    const at = new Date(now).toISOString();
+    const now = new Date();
+    if (!tally.take(`${what}:${id}`, now)) return;
+    const at = now.toISOString();
     const detail = `${what} ${id}: its row was changed outside the service; the credential is refused`;
     // The request is refused either way: a failed write must not make it a 500.
     await Promise.all([

@@ -3,6 +3,7 @@
 // waybill is refused as if it were not there, with an alert and an audit record naming ids only.
 
 import type { AuditLog } from '../audit/auditLog';
+import { RefusalTally } from '../audit/refusalTally';
 import { WaybillError } from '../errors';
 import type { Keys } from '../vault/keyFile';
 import { openSealedContent, sealedRowMatches, type SealedContent } from '../vault/sealedWaybill';
@@ -21,10 +22,16 @@ export async function openWaybillSeal(deps: TamperDeps & { keys: Keys }, w: Wayb
   return content;
 }
 
+// Each refusal of a rewritten waybill is audited with its actor; its alert is raised once an hour per
+// waybill and process, so a handheld or a script retrying cannot flood the alerts and the admins' webhooks.
+const alerted = new RefusalTally(3_600_000);
+
 /** Raises a waybill found rewritten (alert `waybill_tampered`, audit `refuse` / `record_tampered`); the error to answer. */
 export async function tamperedWaybill(deps: TamperDeps, w: WaybillRecord, actor: string, at: string): Promise<WaybillError> {
   const what = w.rewritten ? 'its state lacks the binding the service writes with it' : 'it no longer matches its seal';
-  await deps.store.recordAlert({ at, kind: 'waybill_tampered', detail: `waybill ${w.id}: its row was changed outside the service (${what}); refused` });
+  const tally = alerted.take(w.id, new Date(at));
+  const since = tally?.repeated ? ` (${tally.repeated} more refusals since the last alert)` : '';
+  if (tally) await deps.store.recordAlert({ at, kind: 'waybill_tampered', detail: `waybill ${w.id}: its row was changed outside the service (${what}); refused${since}` });
   await deps.audit.append({ at, actor, action: 'refuse', outcome: 'record_tampered', detail: { waybill: w.id } });
   return new WaybillError('not_found', 'no such waybill');
 }
