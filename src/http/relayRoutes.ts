@@ -4,6 +4,7 @@
 // would (a harvest of real numbers) is suspended. The bridge target is the one
 // place a real number leaves the service, and it is never logged or audited.
 
+import { RefusalTally } from '../audit/refusalTally';
 import { WaybillError } from '../errors';
 import express from 'express';
 import { z } from 'zod';
@@ -102,6 +103,7 @@ export const RelayResolveAnswer = z.union([
 export const RelayCallReceipt = z.strictObject({ callId: z.string(), outcome: z.enum(['recorded', 'duplicate']) });
 
 export function relayRoutes(deps: RelayRouteDeps): express.Router {
+  const tamperAlerts = new RefusalTally(3_600_000);
   const router = express.Router();
   // The credential first, then the body (jsonBody: JSON only, UTF-8 only): a stranger's body is never read.
   router.use((req, res, next) => {
@@ -137,17 +139,22 @@ export function relayRoutes(deps: RelayRouteDeps): express.Router {
     const counted = await deps.telephony.countAnswer(clientId, now, decision.bindingId, deps.guard.limits);
     if (counted.reason) await raiseSuspension(deps, clientId, counted.reason, now, requestId);
     const waybill = decision.waybillId ? await deps.store.findWaybillById(decision.waybillId) : undefined;
+    const tampered = decision.action === 'reject' && decision.tampered === true;
     await deps.audit.append({
       at: now.toISOString(),
       actor: `telephony:${clientId}`,
       action: 'call',
       waybillNo: waybill?.waybillNo,
-      outcome: counted.suspended ? 'suspended' : decision.action === 'bridge' ? 'bridged' : decision.reason,
+      outcome: counted.suspended ? 'suspended' : decision.action === 'bridge' ? 'bridged' : tampered ? 'record_tampered' : decision.reason,
       requestId,
       detail: decision.bindingId ? { binding: decision.bindingId } : undefined,
     });
+    // Once an hour per binding and process, as a rewritten waybill's (the audit has every call).
+    if (tampered && tamperAlerts.take(decision.bindingId!, now))
+      await deps.store.recordAlert({ at: now.toISOString(), kind: 'relay_tampered', detail: `relay binding ${decision.bindingId} of waybill ${decision.waybillId}: its row was changed outside the service; calls refused` });
     if (counted.suspended) throw new WaybillError('suspended', TELEPHONY_SUSPENDED);
     const { waybillId: _internal, ...answer } = decision;
+    if (answer.action === 'reject') delete answer.tampered; // the service's own to know
     res.json(present(RelayResolveAnswer, answer));
   });
 

@@ -132,7 +132,7 @@ export class PoolRelayProvider implements RelayProvider {
   }
 
   async printedFor(waybillId: string, lang: Lang, now: Date): Promise<Partial<Record<RelayParty, string>>> {
-    const live = (await this.store.forWaybill(waybillId)).filter((b) => !b.endedAt && b.sealed && b.expiresAt > now.toISOString());
+    const live = (await this.store.forWaybill(waybillId)).filter((b) => !b.endedAt && b.sealed && !b.rewritten && b.expiresAt > now.toISOString());
     return Object.fromEntries(live.map((b) => [b.party, formatRelay(b.number, b.ext, lang)]));
   }
 
@@ -160,6 +160,8 @@ export class PoolRelayProvider implements RelayProvider {
     const { binding, state } = found;
     // A binding whose print never saved its waybill is no number of ours yet: say nothing of it.
     if (state === 'provisional') return { action: 'reject', reason: 'unknown', announcement: ANNOUNCEMENTS.unknown };
+    // Nor of one whose terms someone rewrote in the database (the caller is told of an unknown number).
+    if (state === 'rewritten') return { action: 'reject', reason: 'unknown', announcement: ANNOUNCEMENTS.unknown, bindingId: binding.id, waybillId: binding.waybillId, tampered: true };
     if (state !== 'live' || !binding.sealed)
       return { action: 'reject', reason: 'expired', announcement: ANNOUNCEMENTS.expired, bindingId: binding.id, waybillId: binding.waybillId };
     if (!(await this.callerAllowed(binding.callerPolicy, binding.partyPhoneHashes, call.from)))

@@ -31,7 +31,15 @@ export type BindOutcome = Bound | undefined | 'client over share';
 
 export type ResolveDecision =
   | { action: 'bridge'; bindingId: string; waybillId: string; target: string; targetExtension?: string; timeLimitSeconds: number }
-  | { action: 'reject'; reason: 'unknown' | 'expired' | 'caller_not_allowed'; announcement: string; bindingId?: string; waybillId?: string };
+  | {
+      action: 'reject';
+      reason: 'unknown' | 'expired' | 'caller_not_allowed';
+      announcement: string;
+      bindingId?: string;
+      waybillId?: string;
+      /** Never told to the PBX: the binding's row was changed in the database (its terms lack their binding). */
+      tampered?: boolean;
+    };
 
 export interface RelayProvider {
   /**

@@ -33,6 +33,8 @@ export interface RelayBinding {
   leaseId?: string;
   /** The API client whose waybill it serves, for the client's share of the pool. */
   clientId?: string;
+  /** Read back with terms (waybill, party, number, callers) that lack the binding made with them: it reaches nobody. */
+  rewritten?: boolean;
 }
 
 export interface NewRelayBinding {
@@ -79,7 +81,7 @@ export interface UnstoredLease {
  * 'expired' is reserved for callers that want to tell expiry from an explicit end; this store reports
  * both as 'quarantined'.
  */
-export type RelayLookupState = 'live' | 'expired' | 'quarantined' | 'provisional';
+export type RelayLookupState = 'live' | 'expired' | 'quarantined' | 'provisional' | 'rewritten';
 
 export interface RelayCallReceipt {
   callId: string;
@@ -124,7 +126,8 @@ export interface RelayRepository {
    * The binding whose slot number + ext is held after `now`, and whether its waybill is cancelled (a crash
    * between a cancel's commit and the end of its bindings leaves them live: they must not bridge).
    */
-  holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillCancelled: boolean }) | undefined>;
+  /** `waybillLive`: its waybill's state, as the service wrote it, is neither cancelled nor past its purge. */
+  holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillLive: boolean }) | undefined>;
   /** Every binding of a waybill, by validFrom, recipient before sender, then id (bytewise). */
   forWaybill(waybillId: string): Promise<RelayBinding[]>;
   /**
@@ -270,9 +273,10 @@ export class RelayStore {
     const nowIso = now.toISOString();
     const held = await this.repo.holder(number, ext, nowIso);
     if (!held) return undefined;
-    const { waybillCancelled, ...binding } = held;
+    const { waybillLive, ...binding } = held;
+    if (binding.rewritten) return { binding, state: 'rewritten' };
     if (binding.leaseId) return { binding, state: 'provisional' };
-    const live = !binding.endedAt && binding.expiresAt > nowIso && !waybillCancelled;
+    const live = !binding.endedAt && binding.expiresAt > nowIso && waybillLive;
     return { binding, state: live ? 'live' : 'quarantined' };
   }
 

@@ -820,14 +820,16 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 39,
     // A waybill's state (status, holder, outlet, purge, after-sales) carries a binding (src/waybills/lifeBinding.ts),
-    // so after-sales, which opens a delivered parcel to its carrier's couriers, becomes a column it covers.
-    // Waybills of earlier releases get theirs as credentials did in 38: the first open with the keys.
-    name: 'waybill states bound to the service',
+    // so after-sales, which opens a delivered parcel to its carrier's couriers, becomes a column it covers; a
+    // relay binding's terms carry one too (src/relay/relayTerms.ts). Those of earlier releases get theirs as
+    // credentials did in 38: the first open with the keys.
+    name: 'waybill states and relay terms bound to the service',
     sql: (d) => {
       const blob = TYPES[d].blob;
       return `ALTER TABLE waybills ADD COLUMN after_sales ${TYPES[d].flag};
         ALTER TABLE waybills ADD COLUMN life_binding ${blob};
         ALTER TABLE staged_waybills ADD COLUMN life_binding ${blob};
+        ALTER TABLE relay_bindings ADD COLUMN terms_binding ${blob};
         UPDATE waybills SET after_sales = ${d === 'sqlite' ? '1' : 'true'} WHERE id IN (SELECT waybill_id FROM waybill_events WHERE type = 'after_sales');
         CREATE TABLE waybill_binding_due (id integer PRIMARY KEY);
         INSERT INTO waybill_binding_due (id) VALUES (1);`;

@@ -13,7 +13,7 @@ import { SqlIdempotencyRepository } from './idempotencyRepository';
 import { SqlPrinterRepository } from './printerRepository';
 import { SqlPrintLeaseRepository } from './printLeaseRepository';
 import { SqlRateBucketRepository } from './rateBucketRepository';
-import { SqlRelayRepository } from './relayRepository';
+import { bindUnboundTerms, SqlRelayRepository } from './relayRepository';
 import { SqlCourierRepository } from './courierRepository';
 import { openPostgres, sqliteDatabase, type Database } from './database';
 import { CourierStore } from '../couriers/courierStore';
@@ -96,7 +96,7 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined, t
     printers: new SqlPrinterRepository(database),
     leases: new SqlPrintLeaseRepository(database),
     rateBuckets: new RateBuckets(new SqlRateBucketRepository(database)),
-    relay: new RelayStore(new SqlRelayRepository(database, outbox)),
+    relay: new RelayStore(new SqlRelayRepository(database, outbox, tokenKey)),
     webhooks: new SqlWebhookRepository(database),
     stations: new SqlStationRepository(database, outbox, tokenKey),
   };
@@ -117,14 +117,16 @@ async function bindOwedCredentials(database: Database, s: Pick<Stores, 'apiKeys'
 }
 
 /**
- * Binds the state of the waybills an earlier release made, once, as bindOwedCredentials does for
- * credentials (migration 39's marker, an audit record `waybill_bind` with the count).
+ * Binds the states of the waybills and the terms of the relay bindings an earlier release made, once, as
+ * bindOwedCredentials does for credentials (migration 39's marker, an audit record `waybill_bind` with
+ * the counts).
  */
 async function bindOwedWaybills(database: Database, tokenKey: Buffer, audit: Stores['audit']): Promise<void> {
   const owed = await database.db.selectFrom('waybill_binding_due').select('id').executeTakeFirst();
   if (!owed) return;
-  const bound = await bindUnboundLives(database, tokenKey);
-  if (bound > 0) await audit.append({ at: new Date().toISOString(), actor: 'system', action: 'waybill_bind', outcome: 'ok', detail: { bound } });
+  const waybills = await bindUnboundLives(database, tokenKey);
+  const relayBindings = await bindUnboundTerms(database, tokenKey);
+  if (waybills + relayBindings > 0) await audit.append({ at: new Date().toISOString(), actor: 'system', action: 'waybill_bind', outcome: 'ok', detail: { waybills, relayBindings } });
   await database.db.deleteFrom('waybill_binding_due').execute();
 }
 

@@ -14,10 +14,17 @@ import type { Schema } from './schema';
 import { UniqueViolation } from '../errors';
 import type { OutboxWriter } from './webhookOutbox';
 import { insertLease, leaseRow, retireSteps } from './printLeaseRepository';
+import { relayTermsBinding, relayTermsHold } from '../relay/relayTerms';
+import { rowLifeHolds, type LifeRow } from './waybillLife';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
-function toBinding(row: BindingRow): RelayBinding {
+function termsOf(row: Pick<BindingRow, 'id' | 'number' | 'ext' | 'waybill_id' | 'party' | 'caller_policy' | 'party_phone_hashes' | 'valid_from'>) {
+  const { id, number, ext, party, waybill_id: waybillId, caller_policy: callerPolicy, valid_from: validFrom } = row;
+  return { id, number, ext, waybillId, party, callerPolicy, partyPhoneHashes: JSON.parse(row.party_phone_hashes) as string[], validFrom };
+}
+
+function toBinding(row: BindingRow, key: Buffer | undefined): RelayBinding {
   return {
     id: row.id,
     number: row.number,
@@ -33,6 +40,8 @@ function toBinding(row: BindingRow): RelayBinding {
     quarantineUntil: row.quarantine_until,
     ...(row.lease_id ? { leaseId: row.lease_id } : {}),
     ...(row.client_id ? { clientId: row.client_id } : {}),
+    // One that ended or expired reaches nobody whatever its terms say (and owed no binding once shredded).
+    ...(row.sealed && !relayTermsHold(key, termsOf(row), row.terms_binding) ? { rewritten: true } : {}),
   };
 }
 
@@ -44,7 +53,7 @@ function later(column: 'expires_at' | 'quarantine_until' | 'held_until', time: s
 /** A claimed binding as its row (and the time of the claim), for the prepared statements below. */
 type ClaimArgs = Omit<BindingRow, 'ended_at'> & { now: string };
 
-function claimArgs(b: ClaimedBinding, now: string): ClaimArgs {
+function claimArgs(b: ClaimedBinding, now: string, key: Buffer | undefined): ClaimArgs {
   return {
     id: b.id,
     number: b.number,
@@ -61,6 +70,7 @@ function claimArgs(b: ClaimedBinding, now: string): ClaimArgs {
     quarantine_until: b.quarantineUntil,
     lease_id: b.leaseId ?? null,
     client_id: b.clientId ?? null,
+    terms_binding: relayTermsBinding(key, b),
     now,
   };
 }
@@ -84,10 +94,10 @@ const claimInOneStatement = prepared(
        WHERE number = ${a.number} AND ext = ${a.ext} AND sealed IS NOT NULL AND expires_at <= ${a.now} AND EXISTS (SELECT 1 FROM slot)
     )
     INSERT INTO relay_bindings (id, number, ext, waybill_id, party, caller_policy, party_phone_hashes, key_id, wrapped_key, sealed,
-                                valid_from, expires_at, quarantine_until, lease_id, client_id)
+                                valid_from, expires_at, quarantine_until, lease_id, client_id, terms_binding)
     SELECT ${a.id}::text, number, ext, ${a.waybill_id}::text, ${a.party}::text, ${a.caller_policy}::text, ${a.party_phone_hashes}::text,
            ${a.key_id}::text, ${a.wrapped_key}::bytea, ${a.sealed}::bytea, ${a.valid_from}::text, ${a.expires_at}::text,
-           ${a.quarantine_until}::text, ${a.lease_id}::text, ${a.client_id}::text
+           ${a.quarantine_until}::text, ${a.lease_id}::text, ${a.client_id}::text, ${a.terms_binding}::bytea
       FROM slot`,
 );
 
@@ -129,6 +139,7 @@ const insertBinding = prepared((db, a: ClaimArgs) =>
     quarantine_until: a.quarantine_until,
     lease_id: a.lease_id,
     client_id: a.client_id,
+    terms_binding: a.terms_binding,
   }),
 );
 
@@ -174,14 +185,33 @@ export function poolCounts(db: Kysely<Schema>, numbers: string[], now: string) {
     );
 }
 
+/**
+ * Binds the terms of the relay bindings an earlier release made (migration 39), a page at a time; returns
+ * how many. Ended or expired ones (shredded) reach nobody and are left.
+ */
+export async function bindUnboundTerms(d: Database, key: Buffer | undefined): Promise<number> {
+  let bound = 0;
+  for (let after = ''; ; ) {
+    const rows = await d.db.selectFrom('relay_bindings').selectAll().where('terms_binding', 'is', null).where('sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(500).execute();
+    if (rows.length === 0) return bound;
+    await d.transaction(function* () {
+      for (const r of rows) yield* step(d.db.updateTable('relay_bindings').set({ terms_binding: relayTermsBinding(key, termsOf(r)) }).where('id', '=', r.id).where('terms_binding', 'is', null));
+    });
+    bound += rows.length;
+    after = rows.at(-1)!.id;
+  }
+}
+
 export class SqlRelayRepository implements RelayRepository {
+  /** `key`: the token key, which binds each binding's terms and reads its waybill's state (none in some tests and benches). */
   constructor(
     private readonly d: Database,
     private readonly outbox: OutboxWriter,
+    private readonly key?: Buffer,
   ) {}
 
   async tryClaim(bindings: ClaimedBinding[], now: string, lease?: RunLeaseRecord): Promise<boolean[]> {
-    const all = bindings.map((b) => claimArgs(b, now));
+    const all = bindings.map((b) => claimArgs(b, now, this.key));
     const postgres = this.d.dialect === 'postgres';
     try {
       if (postgres && all.length === 1 && !lease) return [(await this.d.run(claimInOneStatement, all[0]!)).changes === 1];
@@ -226,25 +256,29 @@ export class SqlRelayRepository implements RelayRepository {
     return rows.map((r) => r.ext);
   }
 
-  async holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillCancelled: boolean }) | undefined> {
+  async holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillLive: boolean }) | undefined> {
     const row = await this.d.db
       .selectFrom('relay_slots as s')
       .innerJoin('relay_bindings as b', 'b.id', 's.binding_id')
       .leftJoin('waybills as w', 'w.id', 'b.waybill_id')
       .selectAll('b')
-      .select('w.status as waybill_status')
+      .select(['w.status', 'w.custodian', 'w.assigned_outlet', 'w.purge_after', 'w.after_sales', 'w.life_binding'])
       .where('s.number', '=', number)
       .where('s.ext', '=', ext)
       .where('s.held_until', '>', now)
       .executeTakeFirst();
-    return row && { ...toBinding(row), waybillCancelled: row.waybill_status === 'cancelled' };
+    if (!row) return undefined;
+    // Calls end with the parcel's life as the service wrote it, whatever the binding's own expiry says.
+    const w = row.status === null ? undefined : { ...(row as LifeRow), id: row.waybill_id };
+    const waybillLive = w !== undefined && w.status !== 'cancelled' && w.purge_after !== null && w.purge_after > now && rowLifeHolds(this.key, w);
+    return { ...toBinding(row, this.key), waybillLive };
   }
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {
     // Ordered here, bytewise, so both backends agree whatever the PostgreSQL locale; a waybill has a few.
     const { rows } = await this.d.run(bindingsOf, { waybillId });
     const senderLast = (r: BindingRow) => (r.party === 'sender' ? 1 : 0);
-    return rows.sort((a, b) => bytewise(a.valid_from, b.valid_from) || senderLast(a) - senderLast(b) || bytewise(a.id, b.id)).map(toBinding);
+    return rows.sort((a, b) => bytewise(a.valid_from, b.valid_from) || senderLast(a) - senderLast(b) || bytewise(a.id, b.id)).map((r) => toBinding(r, this.key));
   }
 
   async retime(waybillId: string, now: string, expiresAt: string, holdUntil: string, how: 'later only' | 'exactly'): Promise<void> {

@@ -140,6 +140,8 @@ export interface Schema {
     /** The print run that made it while its waybill is unsaved (provisional); NULL once saved. */
     lease_id: string | null;
     client_id: string | null;
+    /** Migration 39: the binding of its terms (src/relay/relayTerms.ts); null for one an earlier release made, until bound. */
+    terms_binding: Buffer | null;
   };
   relay_slots: { number: string; ext: string; binding_id: string; held_until: string };
   relay_calls: {

@@ -174,7 +174,8 @@ async function scanAs(deps: ScanDeps, req: ScanRequest, courier: AuthenticatedCo
   await audit('scan', 'ok', waybill.waybillNo);
 
   const purpose = req.purpose as ScanPurpose;
-  const live = (await deps.relayBindings?.forWaybill(waybill.id))?.filter((b) => !b.endedAt && b.sealed && b.expiresAt > at) ?? [];
+  // A binding whose terms were rewritten in the database is no number to dial: the service line instead.
+  const live = (await deps.relayBindings?.forWaybill(waybill.id))?.filter((b) => !b.endedAt && b.sealed && !b.rewritten && b.expiresAt > at) ?? [];
   const party = (who: 'recipient' | 'sender'): PartyDetails => {
     const p = content.order[who];
     const relay = live.find((b) => b.party === who);

@@ -42,6 +42,8 @@ const ROOT = path.join(__dirname, '..', '..');
 const orders = parseOrders(fs.readFileSync(path.join(ROOT, 'samples', 'orders.ndjson'), 'utf8'), 'orders.ndjson');
 const template = loadTemplate(path.join(ROOT, 'templates'), 'cn-4copy');
 const DAY = 86_400_000;
+// Longer than the relay windows followed here: a number never rings past its waybill's purge.
+const GRACE_DAYS = 30;
 
 const tokenOf = (entry: { copies: { copy: string; qr?: string }[] }) => entry.copies.find((c) => c.copy === 'courier')!.qr!.split('/w/')[1]!;
 
@@ -78,7 +80,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
     keys,
     limits: { perMinute: 30, distinctPerDay: 300, harvestDistinctPerDay: 400, harvestUnknownPerHour: 20, harvestOutOfRoutePerDay: 10, strict: false },
     courierEvents: { eventsPerMinute: 60, closeBurst: 20 },
-    retentionGraceDays: 7,
+    retentionGraceDays: GRACE_DAYS,
     relay: {
       provider,
       calls: relayStore,
@@ -109,7 +111,7 @@ async function world(opts: { pool?: string; callerPolicy?: CallerPolicy; orders?
   const event = async (i: number, type: string | Record<string, string>) => {
     const { recordWaybillEvent } = await import('../../src/waybills/lifecycle');
     return recordWaybillEvent(
-      { store, audit, retentionGraceDays: 7, relay, now: () => clock.now },
+      { store, audit, retentionGraceDays: GRACE_DAYS, relay, now: () => clock.now },
       { waybillNo: printed[i].waybillNo, event: (typeof type === 'string' ? { type } : type) as never, actor: 'test' },
     );
   };
@@ -190,7 +192,7 @@ describe('relay numbers', () => {
       const legacy = await w.relayStore.allocate(
         {
           id,
-          waybillId: randomUUID(),
+          waybillId: (await w.store.findWaybillByNo(w.printed[1].waybillNo))!.id, // a live parcel's
           party: 'recipient',
           callerPolicy: 'anyone',
           partyPhoneHashes: [],
@@ -308,7 +310,7 @@ describe('relay numbers', () => {
     try {
       await w.event(0, 'picked_up');
       const returned = await w.event(0, 'returned');
-      expect(returned.purgeAfter).toBe(new Date(w.clock.now.getTime() + 7 * DAY).toISOString());
+      expect(returned.purgeAfter).toBe(new Date(w.clock.now.getTime() + GRACE_DAYS * DAY).toISOString());
       w.clock.now = new Date(w.clock.now.getTime() + 6 * DAY);
       expect((await w.resolve(0)).body.action).toBe('bridge');
       // Without a purge sweep in this test: the binding's own end, 15 days after the return.

@@ -229,8 +229,9 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       const pbx = await w.addClient('pbx-1');
       expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'bridge' });
       for (const event of ['picked_up', 'delivered']) expect((await w.run('event', w.waybillNos[0]!, event)).code).toBe(EXIT.ok);
-      // Delivered: the after-sales days would keep the number ringing; the purge (no grace here) ends it.
-      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+      // Delivered: the after-sales days would keep the number ringing; its purge time (no grace here) ends
+      // it at once, before the sweep has shredded anything, and the purge shreds it.
+      expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body).toMatchObject({ action: 'reject', reason: 'expired' });
       expect((await w.run('purge')).out).toMatch(/shredded the sealed data of 1 waybill/);
       const after = await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential);
       expect(after.body).toMatchObject({ action: 'reject', reason: 'expired' });
@@ -247,6 +248,39 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       await w.t.reopen();
       expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[2], pbx.credential)).body).toMatchObject({ action: 'reject', reason: 'expired' });
       expect((await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[1], pbx.credential)).body).toMatchObject({ action: 'bridge' });
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('reaches nobody through a relay binding whose terms were rewritten in the database (callers, parties, waybill); put back, it rings again', async () => {
+    const w = await world(backend);
+    try {
+      const pbx = await w.addClient('pbx-1');
+      const resolve = async () => (await w.post(w.urls[0]!, '/v1/relay/resolve', w.live[0], pbx.credential)).body;
+      expect(await resolve()).toMatchObject({ action: 'bridge' });
+      const where = `number = '${w.live[0]!.to}' AND ext = '${w.live[0]!.ext}' AND sealed IS NOT NULL`;
+      const [terms] = await w.t.query(`SELECT id, waybill_id, caller_policy, party_phone_hashes FROM relay_bindings WHERE ${where}`);
+      const [other] = await w.t.query('SELECT id FROM waybills WHERE waybill_no = ?', w.waybillNos[1]);
+      const rewrites = [
+        `caller_policy = '${terms!.caller_policy === 'anyone' ? 'parties' : 'anyone'}'`, // who may call
+        `party_phone_hashes = '["an-insider-phone-hash"]'`, // an insider's phone made a party
+        `waybill_id = '${other!.id}'`, // the number moved to another parcel
+      ];
+      for (const rewrite of rewrites) {
+        await w.t.exec(`UPDATE relay_bindings SET ${rewrite} WHERE ${where}`);
+        const refused = await resolve();
+        expect(refused).toMatchObject({ action: 'reject', reason: 'unknown' }); // the PBX learns nothing more
+        expect(refused).not.toHaveProperty('target');
+        expect(refused).not.toHaveProperty('tampered');
+        await w.t.exec(`UPDATE relay_bindings SET waybill_id = '${terms!.waybill_id}', caller_policy = '${terms!.caller_policy}', party_phone_hashes = '${terms!.party_phone_hashes}' WHERE ${where}`);
+        expect(await resolve()).toMatchObject({ action: 'bridge' });
+      }
+      // Every refused call is on record; the alert is raised once an hour per binding and process.
+      expect(await w.t.query("SELECT detail FROM audit_log WHERE action = 'call' AND outcome = 'record_tampered'")).toHaveLength(3);
+      expect(await w.t.query("SELECT detail FROM alerts WHERE kind = 'relay_tampered'")).toEqual([
+        { detail: `relay binding ${terms!.id} of waybill ${terms!.waybill_id}: its row was changed outside the service; calls refused` },
+      ]);
     } finally {
       await w.stop();
     }

@@ -1,5 +1,6 @@
 import { raceProcesses } from '../support/raceProcesses';
-import { STORE_BACKENDS } from '../support/storeBackends';
+import { STORE_BACKENDS, TEST_TOKEN_KEY, type TestDatabase } from '../support/storeBackends';
+import { lifeBinding } from '../../src/waybills/lifeBinding';
 import { UniqueViolation } from '../../src/errors';
 import { formatRelay, parseRelayPool, randomExtension, type RelayNumber } from '../../src/relay/relayPool';
 import { CALL_RECEIPTS_KEPT_DAYS, RelayStore, type NewRelayBinding, type RelayRepository } from '../../src/relay/relayStore';
@@ -23,6 +24,22 @@ const request = (id: string, waybillId = 'w1', over: Partial<NewRelayBinding> = 
   ...over,
 });
 const pool = (text: string): RelayNumber[] => parseRelayPool(text);
+
+/**
+ * The waybills the bindings here serve, live (as the service writes them, state bound) long after these
+ * tests' times: a call goes through only while its waybill's life allows it (relayRepository.ts).
+ */
+async function liveWaybills(t: TestDatabase, ids: string[]): Promise<void> {
+  const purgeAfter = '2099-01-01T00:00:00.000Z';
+  for (const id of ids) {
+    const life = lifeBinding(TEST_TOKEN_KEY, id, { status: 'printed', custodian: null, assignedOutlet: null, purgeAfter, afterSales: false });
+    await t.query(
+      `INSERT INTO waybills (id, waybill_no, carrier, order_id, created_at, token_hash, status, purge_after, key_id, wrapped_key, sealed, life_binding)
+       VALUES (?, ?, 'ZT', ?, ?, ?, 'printed', ?, 'k1', ?, ?, ?) RETURNING id`,
+      id, `ZT-${id}`, `SO-${id}`, isoAt(0), `token-${id}`, purgeAfter, Buffer.from([1]), Buffer.from([2]), life,
+    );
+  }
+}
 
 describe('relay pool', () => {
   it('parses numbers with the default or an explicit extension length, region from the number', () => {
@@ -79,6 +96,7 @@ describe('relay pool', () => {
 describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
   it('allocates random extensions, not sequential ones, and keeps every field', async () => {
     const t = await backend.open();
+    await liveWaybills(t, ['w0']);
     const store = t.stores.relay;
     const bindings = [];
     for (let i = 0; i < 30; i++) bindings.push((await store.allocate(request(`b${i}`, `w${i}`), pool('+8617000001234'), T0))!);
@@ -208,6 +226,7 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
 
   it('keeps ended slots in quarantine, then reuses them', async () => {
     const t = await backend.open();
+    await liveWaybills(t, [...Array.from({ length: 10 }, (_, i) => `w${i}`), 'wx', 'wy', 'wz']);
     const store = t.stores.relay;
     const ten = pool('+8617000001234/1');
     const made = [];
@@ -249,11 +268,18 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
 
   it('looks up live, quarantined, and gone slots', async () => {
     const t = await backend.open();
+    await liveWaybills(t, ['wa', 'wb']);
     const store = t.stores.relay;
     const one = pool('+8617000001234');
     const a = (await store.allocate(request('a', 'wa'), one, T0))!;
     const b = (await store.allocate(request('b', 'wb'), one, T0))!;
     expect((await store.lookup(a.number, a.ext, at(1)))?.state).toBe('live');
+    // A call follows its waybill's life as the service wrote it: none once that state was rewritten in
+    // the database (here its purge moved later), none without the waybill's row.
+    await t.exec("UPDATE waybills SET purge_after = '2099-06-01T00:00:00.000Z' WHERE id = 'wb'");
+    expect((await store.lookup(b.number, b.ext, at(1)))?.state).toBe('quarantined');
+    await t.exec("DELETE FROM waybills WHERE id = 'wb'");
+    expect((await store.lookup(b.number, b.ext, at(1)))?.state).toBe('quarantined');
     await store.end('wa', isoAt(2), 10);
     expect(await store.lookup(a.number, a.ext, at(3))).toEqual({
       binding: { ...a, expiresAt: isoAt(2), endedAt: isoAt(2), quarantineUntil: isoAt(12), sealed: undefined },
@@ -272,6 +298,7 @@ describe.each(STORE_BACKENDS)('%s relay store', (_name, backend) => {
 
   it('extends live bindings and their hold, never shortens, never revives', async () => {
     const t = await backend.open();
+    await liveWaybills(t, ['wa']);
     const store = t.stores.relay;
     const one = pool('+8617000001234');
     const a = (await store.allocate(request('a', 'wa'), one, T0))!;

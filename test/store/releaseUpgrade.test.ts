@@ -26,10 +26,11 @@ async function expectWorking(location: StoreLocation, fixture: (typeof made)['sq
     // The release's credentials were bound to their rows as the store opened, and that is on record.
     expect(await rows("SELECT detail FROM audit_log WHERE action = 'credential_bind'")).toEqual([{ detail: JSON.stringify({ bound: 2 }) }]);
     expect(await rows('SELECT id FROM credential_binding_due')).toEqual([]);
-    // So were its waybills' states (status, holder, purge): every one not shredded.
+    // So were its waybills' states (status, holder, purge) and its relay bindings' terms: every one not shredded.
     const [{ live }] = (await rows('SELECT count(*) AS live FROM waybills WHERE purged_at IS NULL')) as [{ live: number | string }];
     expect(Number(live)).toBeGreaterThanOrEqual(fixture.waybillNos.length);
-    expect(await rows("SELECT detail FROM audit_log WHERE action = 'waybill_bind'")).toEqual([{ detail: JSON.stringify({ bound: Number(live) }) }]);
+    const [{ relay }] = (await rows('SELECT count(*) AS relay FROM relay_bindings WHERE sealed IS NOT NULL')) as [{ relay: number | string }];
+    expect(await rows("SELECT detail FROM audit_log WHERE action = 'waybill_bind'")).toEqual([{ detail: JSON.stringify({ waybills: Number(live), relayBindings: Number(relay) }) }]);
     expect(await rows('SELECT id FROM waybill_binding_due')).toEqual([]);
     for (const no of fixture.waybillNos) {
       const w = await stores.store.findWaybillByNo(no);
