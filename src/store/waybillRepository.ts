@@ -99,21 +99,21 @@ function newWaybillRows(waybills: WaybillRecord[], onPaper: Set<string>, key: Bu
     waybills: waybills.map((w) => {
       const status = w.status === 'created' && onPaper.has(w.id) ? 'printed' : w.status;
       return {
-      id: w.id,
-      waybill_no: w.waybillNo,
-      carrier: w.carrier,
-      order_id: w.orderId,
-      client_id: w.clientId ?? null,
-      routing_code: w.routingCode ?? null,
-      created_at: w.createdAt,
-      token_hash: w.tokenHash,
-      status,
-      purge_after: w.purgeAfter,
-      relay_unavailable: w.relayUnavailable ? 1 : 0,
-      key_id: w.sealed!.keyId,
-      wrapped_key: w.sealed!.wrappedKey,
-      sealed: w.sealed!.ciphertext,
-      life_binding: lifeBinding(key, w.id, { status, custodian: null, assignedOutlet: null, purgeAfter: w.purgeAfter, afterSales: false }),
+        id: w.id,
+        waybill_no: w.waybillNo,
+        carrier: w.carrier,
+        order_id: w.orderId,
+        client_id: w.clientId ?? null,
+        routing_code: w.routingCode ?? null,
+        created_at: w.createdAt,
+        token_hash: w.tokenHash,
+        status,
+        purge_after: w.purgeAfter,
+        relay_unavailable: w.relayUnavailable ? 1 : 0,
+        key_id: w.sealed!.keyId,
+        wrapped_key: w.sealed!.wrappedKey,
+        sealed: w.sealed!.ciphertext,
+        life_binding: lifeBinding(key, w.id, { status, custodian: null, assignedOutlet: null, purgeAfter: w.purgeAfter, afterSales: false }),
       };
     }),
     pieces: waybills.flatMap((w) => (w.childNos ?? []).map((no, i) => ({ waybill_id: w.id, piece_no: i + 2, waybill_no: no }))),
@@ -399,7 +399,7 @@ export class SqlWaybillRepository implements WaybillStore {
         // since refuses it here, so no paper is recorded after the cancel. On PostgreSQL the rows are
         // locked, so a cancel running now waits for this save or this save sees it.
         // A state rewritten in the database since is refused as gone (its reprint's read raised the alarm).
-        const firstPaper: string[] = [];
+        const firstPaper: { id: string; from: EventChange['from'] }[] = [];
         for (const part of chunks(reprinted)) {
           const live = db
             .selectFrom('waybills')
@@ -408,7 +408,7 @@ export class SqlWaybillRepository implements WaybillStore {
           const { rows: now } = yield* step(dialect === 'postgres' ? live.forUpdate() : live);
           if (now.some((w) => w.purged_at !== null || w.shredded || !rowLifeHolds(key, w) || (w.purge_after !== null && w.purge_after <= job.createdAt))) throw printRefused('gone');
           if (now.some((w) => w.status === 'cancelled')) throw printRefused('cancelled');
-          for (const w of now) if (w.status === 'created') firstPaper.push(w.id);
+          for (const w of now) if (w.status === 'created') firstPaper.push({ id: w.id, from: { status: 'created', ...(w.custodian ? { custodian: w.custodian } : {}) } });
         }
         yield* step(
           db
@@ -426,9 +426,9 @@ export class SqlWaybillRepository implements WaybillStore {
         // Webhook events in this same transaction: created for new waybills, printed for first paper;
         // written a chunk at a time, so a 10,000-waybill batch never holds all its events at once.
         for (const part of chunks(rows.waybills)) yield* outbox.events(db, newWaybillEvents(part, job.createdAt));
-        for (const id of firstPaper) {
-          // Before pickup nobody holds the parcel; the rows were checked just above.
-          if (!(yield* changeLife(db, key, id, { status: 'created' }, (life) => ({ ...life, status: 'printed' })))) throw printRefused('gone');
+        for (const { id, from } of firstPaper) {
+          // The rows were checked just above, in this transaction.
+          if (!(yield* changeLife(db, key, id, from, (life) => ({ ...life, status: 'printed' })))) throw printRefused('gone');
           yield* outbox.waybill(db, id, 'waybill.printed', job.createdAt);
         }
         if (job.batch) {

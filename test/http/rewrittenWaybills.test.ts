@@ -145,4 +145,14 @@ describe.each(STORE_BACKENDS)('%s waybill rows rewritten outside the service', (
     expect((await call('GET', `/v1/waybills/${p.id}`, w.acme)).status).toBe(404);
     expect(await tamperAlerts()).toContain(stateRewritten(p.id));
   });
+
+  it("refuses only states written outside the service: one corrected back to created while a courier held it prints again", async () => {
+    const holder = await courier('courier holder three');
+    const p = await pickedUp(holder);
+    expect((await post(w.admin, p.waybillNo, { type: 'correction', status: 'created', reason: 'test' })).status).toBe(201);
+    expect((await call('GET', `/v1/waybills/${p.id}/label?format=pdf`, w.acme)).status).toBe(200);
+    expect(await state(p.id)).toMatchObject({ status: 'printed', custodian: holder.id });
+    expect((await scan(holder.key, p.token)).status).toBe(200);
+    expect(await tamperAlerts()).not.toContain(stateRewritten(p.id));
+  });
 });
