@@ -71,8 +71,17 @@ export async function openStores(location: StoreLocation, auditKeys?: AuditKeyRi
   const database = opened instanceof SqliteStore ? sqliteDatabase(opened.database) : opened;
   const stores = { backend: location.backend, ...repositories(database, auditKeys, tokenKey), close: () => opened.close() };
   try {
-    if (tokenKey) await bindOwedCredentials(database, stores);
-    if (tokenKey) await bindOwedWaybills(database, tokenKey, stores.audit);
+    if (tokenKey) {
+      // Migration 38: the credentials (API keys, couriers, devices, telephony clients).
+      await bindOwed(database, stores.audit, 'credential_binding_due', 'credential_bind', async () => ({
+        bound: (await stores.apiKeys.bindUnbound()) + (await stores.couriers.bindUnbound()) + (await stores.telephony.bindUnbound()),
+      }));
+      // Migration 39: the waybills' states and the relay bindings' terms.
+      await bindOwed(database, stores.audit, 'waybill_binding_due', 'waybill_bind', async () => ({
+        waybills: await bindUnboundLives(database, tokenKey),
+        relayBindings: await bindUnboundTerms(database, tokenKey),
+      }));
+    }
   } catch (e) {
     await stores.close();
     throw e;
@@ -103,31 +112,22 @@ function repositories(database: Database, auditKeys: AuditKeyRing | undefined, t
 }
 
 /**
- * Binds the credential rows an earlier release made, once: the first open with the keys after migration 38
- * finds its marker, binds every row not revoked that has no binding, deletes the marker and (when there were
- * any) writes an audit record with the count. From then on a row without its binding opens nothing. A
- * crash in between leaves the marker, and the next open binds what is left.
+ * Binds the rows an earlier release made without a binding, once: the first open with the keys after the
+ * migration that left `marker` finds it, binds them (`bind` says how many of what), deletes the marker and
+ * (when there were any) writes an audit record `action` with the counts. From then on a row without its
+ * binding is refused. A crash in between leaves the marker, and the next open binds what is left.
  */
-async function bindOwedCredentials(database: Database, s: Pick<Stores, 'apiKeys' | 'couriers' | 'telephony' | 'audit'>): Promise<void> {
-  const owed = await database.db.selectFrom('credential_binding_due').select('id').executeTakeFirst();
-  if (!owed) return;
-  const bound = (await s.apiKeys.bindUnbound()) + (await s.couriers.bindUnbound()) + (await s.telephony.bindUnbound());
-  if (bound > 0) await s.audit.append({ at: new Date().toISOString(), actor: 'system', action: 'credential_bind', outcome: 'ok', detail: { bound } });
-  await database.db.deleteFrom('credential_binding_due').execute();
-}
-
-/**
- * Binds the states of the waybills and the terms of the relay bindings an earlier release made, once, as
- * bindOwedCredentials does for credentials (migration 39's marker, an audit record `waybill_bind` with
- * the counts).
- */
-async function bindOwedWaybills(database: Database, tokenKey: Buffer, audit: Stores['audit']): Promise<void> {
-  const owed = await database.db.selectFrom('waybill_binding_due').select('id').executeTakeFirst();
-  if (!owed) return;
-  const waybills = await bindUnboundLives(database, tokenKey);
-  const relayBindings = await bindUnboundTerms(database, tokenKey);
-  if (waybills + relayBindings > 0) await audit.append({ at: new Date().toISOString(), actor: 'system', action: 'waybill_bind', outcome: 'ok', detail: { waybills, relayBindings } });
-  await database.db.deleteFrom('waybill_binding_due').execute();
+async function bindOwed(
+  database: Database,
+  audit: Stores['audit'],
+  marker: 'credential_binding_due' | 'waybill_binding_due',
+  action: 'credential_bind' | 'waybill_bind',
+  bind: () => Promise<Record<string, number>>,
+): Promise<void> {
+  if (!(await database.db.selectFrom(marker).select('id').executeTakeFirst())) return;
+  const counts = await bind();
+  if (Object.values(counts).some((n) => n > 0)) await audit.append({ at: new Date().toISOString(), actor: 'system', action, outcome: 'ok', detail: counts });
+  await database.db.deleteFrom(marker).execute();
 }
 
 // A changed row refused again and again is one alert and one audit record an hour per process, so that

@@ -16,6 +16,7 @@ import type { OutboxWriter } from './webhookOutbox';
 import { insertLease, leaseRow, retireSteps } from './printLeaseRepository';
 import { relayTermsBinding, relayTermsHold } from '../relay/relayTerms';
 import { rowLifeHolds, type LifeRow } from './waybillLife';
+import { bindInPages } from './owedBindings';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
@@ -185,21 +186,13 @@ export function poolCounts(db: Kysely<Schema>, numbers: string[], now: string) {
     );
 }
 
-/**
- * Binds the terms of the relay bindings an earlier release made (migration 39), a page at a time; returns
- * how many. Ended or expired ones (shredded) reach nobody and are left.
- */
-export async function bindUnboundTerms(d: Database, key: Buffer | undefined): Promise<number> {
-  let bound = 0;
-  for (let after = ''; ; ) {
-    const rows = await d.db.selectFrom('relay_bindings').selectAll().where('terms_binding', 'is', null).where('sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(500).execute();
-    if (rows.length === 0) return bound;
-    await d.transaction(function* () {
-      for (const r of rows) yield* step(d.db.updateTable('relay_bindings').set({ terms_binding: relayTermsBinding(key, termsOf(r)) }).where('id', '=', r.id).where('terms_binding', 'is', null));
-    });
-    bound += rows.length;
-    after = rows.at(-1)!.id;
-  }
+/** Binds the terms of the relay bindings an earlier release made (migration 39); ended or expired ones (shredded) reach nobody and are left. */
+export function bindUnboundTerms(d: Database, key: Buffer | undefined): Promise<number> {
+  return bindInPages(
+    d,
+    (after, limit) => d.db.selectFrom('relay_bindings').selectAll().where('terms_binding', 'is', null).where('sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(limit).execute(),
+    (r) => d.db.updateTable('relay_bindings').set({ terms_binding: relayTermsBinding(key, termsOf(r)) }).where('id', '=', r.id).where('terms_binding', 'is', null),
+  );
 }
 
 export class SqlRelayRepository implements RelayRepository {

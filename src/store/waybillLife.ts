@@ -5,12 +5,13 @@ import type { Kysely, Selectable } from 'kysely';
 import type { EventChange } from '../waybills/waybillStore';
 import { lifeBinding, lifeHolds, type WaybillLife } from '../waybills/lifeBinding';
 import { step, type Database, type Steps } from './database';
+import { bindInPages } from './owedBindings';
 import type { Schema } from './schema';
 
 export const LIFE_COLUMNS = ['id', 'status', 'custodian', 'assigned_outlet', 'purge_after', 'after_sales', 'life_binding'] as const;
 export type LifeRow = Pick<Selectable<Schema['waybills']>, (typeof LIFE_COLUMNS)[number]>;
 
-export function lifeOf(row: Omit<LifeRow, 'id' | 'life_binding'>): WaybillLife {
+function lifeOf(row: Omit<LifeRow, 'id' | 'life_binding'>): WaybillLife {
   return { status: row.status, custodian: row.custodian, assignedOutlet: row.assigned_outlet, purgeAfter: row.purge_after, afterSales: !!row.after_sales };
 }
 
@@ -47,20 +48,11 @@ export function* changeLife(db: Kysely<Schema>, key: Buffer | undefined, waybill
   return changes === 1;
 }
 
-/**
- * Binds the state of the waybills an earlier release made (migration 39), a page at a time; returns how
- * many. Shredded ones open nothing and are left.
- */
-export async function bindUnboundLives(d: Database, key: Buffer | undefined): Promise<number> {
-  let bound = 0;
-  for (let after = ''; ; ) {
-    const page = d.db.selectFrom('waybills').select([...LIFE_COLUMNS]).where('life_binding', 'is', null).where('purged_at', 'is', null).where('id', '>', after).orderBy('id').limit(500);
-    const rows = await page.execute();
-    if (rows.length === 0) return bound;
-    await d.transaction(function* () {
-      for (const r of rows) yield* step(d.db.updateTable('waybills').set({ life_binding: lifeBinding(key, r.id, lifeOf(r)) }).where('id', '=', r.id).where('life_binding', 'is', null));
-    });
-    bound += rows.length;
-    after = rows.at(-1)!.id;
-  }
+/** Binds the state of the waybills an earlier release made (migration 39); shredded ones open nothing and are left. */
+export function bindUnboundLives(d: Database, key: Buffer | undefined): Promise<number> {
+  return bindInPages(
+    d,
+    (after, limit) => d.db.selectFrom('waybills').select([...LIFE_COLUMNS]).where('life_binding', 'is', null).where('purged_at', 'is', null).where('id', '>', after).orderBy('id').limit(limit).execute(),
+    (r) => d.db.updateTable('waybills').set({ life_binding: lifeBinding(key, r.id, lifeOf(r)) }).where('id', '=', r.id).where('life_binding', 'is', null),
+  );
 }
