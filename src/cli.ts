@@ -48,7 +48,7 @@ const USAGE = `usage:
   waybill assign <waybill number> --outlet OUTLET   (pickup by that outlet's couriers)
   waybill purge
   waybill audit verify [--checkpoints DIR|FILE] [--public-key FILE] | audit checkpoint [--out FILE]
-  waybill audit waybill <no> | audit trace <copy code>
+  waybill audit waybill <no> | audit trace <copy code> | audit rows   (rows rewritten outside the service)
   waybill alerts [--kind KIND] [--since 24h|7d|DATE] [--limit N] [--json]   (what looked like abuse, newest first)
   waybill keys create --role warehouse|printer|admin|courier|telephony --name NAME [--client ID] …
   waybill keys list [--json] | keys revoke ID
@@ -166,7 +166,21 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       case 'audit': {
         const { auditCommand } = await import('./cli/auditCommands');
         return await withServices(config, io, (s) =>
-          auditCommand(rest, { audit: s.audit, findCopyPrint: (c) => s.store.findCopyPrint(c), findWaybillByNo: (no) => s.store.findWaybillByNo(no), checkpoints: checkpointDeps(s), outputGuard: outputGuard(config) }, io),
+          auditCommand(
+            rest,
+            {
+              audit: s.audit,
+              findCopyPrint: (c) => s.store.findCopyPrint(c),
+              findWaybillByNo: (no) => s.store.findWaybillByNo(no),
+              checkpoints: checkpointDeps(s),
+              outputGuard: outputGuard(config),
+              checkRows: async () => [
+                { kind: 'waybill states', check: await s.store.checkStates() },
+                { kind: 'relay bindings', check: await s.relayStore.checkTerms() },
+              ],
+            },
+            io,
+          ),
         );
       }
       case 'alerts': {

@@ -9,6 +9,7 @@ import type { AuditRecord, CheckpointClaim } from '../audit/auditRecord';
 import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { TracedCopy, WaybillStore } from '../waybills/waybillStore';
+import type { RowCheck } from '../relay/relayStore';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
 import { parseOptions, EXIT, NoInput, asIo, type Io, type Output } from './io';
 import { checkAppendFile, type OutputGuard } from './outputFile';
@@ -20,7 +21,9 @@ export const AUDIT_USAGE = `usage:
   waybill audit checkpoint [--out FILE]
                                      append the signed head to FILE (default: the checkpoint directory)
   waybill audit waybill <number>     that waybill's records, oldest first
-  waybill audit trace <copy code>    where and when a printed copy came from`;
+  waybill audit trace <copy code>    where and when a printed copy came from
+  waybill audit rows                 every waybill state and relay binding whose row was changed outside
+                                     the service (its binding does not hold); exits 1 if there is any`;
 
 // Same meaning as the CLI's exit codes; kept here so this module does not import the CLI entry point.
 
@@ -33,6 +36,8 @@ export interface AuditCommandDeps {
   checkpoints?: CheckpointWriter & { dir: string };
   /** What `checkpoint --out` never appends to (the keys, the database, the settings). */
   outputGuard?: OutputGuard;
+  /** `rows`: the bound rows of each kind checked (waybill states, relay bindings). */
+  checkRows?: () => Promise<{ kind: string; check: RowCheck }[]>;
 }
 
 export async function auditCommand(args: string[], deps: AuditCommandDeps, output: Output): Promise<number> {
@@ -69,6 +74,20 @@ export async function auditCommand(args: string[], deps: AuditCommandDeps, outpu
       const head = await writeCheckpoint(deps.checkpoints, file);
       io.out(`checkpoint: record ${head.seq}, link ${head.hash}, ${head.count} records, signed by ${deps.checkpoints.signer!.keyId} → ${file}`);
       return EXIT.ok;
+    }
+    case 'rows': {
+      if (rest.length) return usage('rows takes no arguments');
+      if (!deps.checkRows) return usage('rows is not available here');
+      // Rows are otherwise found rewritten only when something uses them; this walks them all (ids only).
+      let rewritten = 0;
+      for (const { kind, check } of await deps.checkRows()) {
+        const found = check.rewritten.length + check.more;
+        rewritten += found;
+        io.out(`${kind}: ${check.checked} checked, ${found} rewritten outside the service`);
+        for (const id of check.rewritten) io.out(`  ${id}`);
+        if (check.more) io.out(`  … and ${check.more} more`);
+      }
+      return rewritten ? EXIT.failure : EXIT.ok;
     }
     case 'waybill': {
       if (rest.length !== 1 || !rest[0]) return usage('waybill takes exactly one waybill number');

@@ -45,7 +45,8 @@ export async function relayCommand(args: string[], s: Services, io: Io): Promise
         party: b.party,
         number: b.number,
         ext: b.ext,
-        state: b.endedAt ? `ended ${b.endedAt}` : b.expiresAt <= now.toISOString() ? 'expired' : 'live',
+        // A binding whose terms were rewritten in the database reaches nobody (docs/relay.md).
+        state: b.rewritten ? 'rewritten (refused)' : b.endedAt ? `ended ${b.endedAt}` : b.expiresAt <= now.toISOString() ? 'expired' : 'live',
         valid: `${b.validFrom} → ${b.expiresAt}`,
         quarantine: b.quarantineUntil,
         callers: b.callerPolicy,

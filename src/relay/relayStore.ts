@@ -106,6 +106,14 @@ export type ClaimedBinding = RelayBinding & { sealed: SealedBox };
  * Where bindings, their slots and call receipts live (one implementation for both databases, in
  * src/store/). Times are ISO 8601 text of the one shape toISOString() gives, compared as text.
  */
+/** A check of every bound row of a kind: how many, and the ids of those rewritten outside the service (the first thousand). */
+export interface RowCheck {
+  checked: number;
+  rewritten: string[];
+  /** Rewritten rows beyond those listed. */
+  more: number;
+}
+
 export interface RelayRepository {
   /**
    * Atomically claims each binding's number + extension until its quarantineUntil and stores the binding:
@@ -126,6 +134,8 @@ export interface RelayRepository {
    * The binding whose slot number + ext is held after `now`, and whether its waybill is cancelled (a crash
    * between a cancel's commit and the end of its bindings leaves them live: they must not bridge).
    */
+  /** Every binding not shredded whose terms lack their binding (relayTerms.ts). */
+  checkTerms(): Promise<RowCheck>;
   /** `waybillLive`: its waybill's state, as the service wrote it, is neither cancelled nor past its purge. */
   holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillLive: boolean }) | undefined>;
   /** Every binding of a waybill, by validFrom, recipient before sender, then id (bytewise). */
@@ -283,6 +293,11 @@ export class RelayStore {
   /** How many slots of the pool the client's bindings hold (live, provisional or quarantined). */
   heldByClient(clientId: string, now: Date): Promise<number> {
     return this.repo.countHeldByClient(clientId, now.toISOString());
+  }
+
+  /** Every binding not shredded whose terms were rewritten outside the service (`waybill audit rows`). */
+  checkTerms(): Promise<RowCheck> {
+    return this.repo.checkTerms();
   }
 
   /** Every binding of a waybill, in every state, oldest first. */

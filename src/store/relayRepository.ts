@@ -7,7 +7,7 @@
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
 import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository, RunLeaseRecord } from '../relay/relayStore';
+import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository, RowCheck, RunLeaseRecord } from '../relay/relayStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
@@ -16,7 +16,7 @@ import type { OutboxWriter } from './webhookOutbox';
 import { insertLease, leaseRow, retireSteps } from './printLeaseRepository';
 import { relayTermsBinding, relayTermsHold } from '../relay/relayTerms';
 import { rowLifeHolds, type LifeRow } from './waybillLife';
-import { bindInPages } from './owedBindings';
+import { bindInPages, checkInPages } from './bindingPages';
 
 type BindingRow = Selectable<Schema['relay_bindings']>;
 
@@ -265,6 +265,13 @@ export class SqlRelayRepository implements RelayRepository {
     const w = row.status === null ? undefined : { ...(row as LifeRow), id: row.waybill_id };
     const waybillLive = w !== undefined && w.status !== 'cancelled' && w.purge_after !== null && w.purge_after > now && rowLifeHolds(this.key, w);
     return { ...toBinding(row, this.key), waybillLive };
+  }
+
+  checkTerms(): Promise<RowCheck> {
+    const { db } = this.d;
+    // An ended or expired binding (shredded) reaches nobody whatever its terms say.
+    const page = (after: string, limit: number) => db.selectFrom('relay_bindings').selectAll().where('sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(limit).execute();
+    return checkInPages(page, (r) => relayTermsHold(this.key, termsOf(r), r.terms_binding));
   }
 
   async forWaybill(waybillId: string): Promise<RelayBinding[]> {

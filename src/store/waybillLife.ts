@@ -5,7 +5,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { EventChange } from '../waybills/waybillStore';
 import { lifeBinding, lifeHolds, type WaybillLife } from '../waybills/lifeBinding';
 import { step, type Database, type Steps } from './database';
-import { bindInPages } from './owedBindings';
+import { bindInPages } from './bindingPages';
 import type { Schema } from './schema';
 
 export const LIFE_COLUMNS = ['id', 'status', 'custodian', 'assigned_outlet', 'purge_after', 'after_sales', 'life_binding'] as const;

@@ -42,9 +42,10 @@ import { appendSteps, keepPendingSteps } from './auditRepository';
 import { completion } from './idempotencyRepository';
 import { leaseLost } from '../printing/printLeases';
 import { printRefused } from '../waybills/printable';
-import type { UnstoredLease } from '../relay/relayStore';
+import type { RowCheck, UnstoredLease } from '../relay/relayStore';
 import { insertLease, leaseRow } from './printLeaseRepository';
 import { changeLife, LIFE_COLUMNS, rowLifeHolds } from './waybillLife';
+import { checkInPages } from './bindingPages';
 import { lifeBinding } from '../waybills/lifeBinding';
 import { waybillData, type OutboxWriter } from './webhookOutbox';
 import { LOCAL_CLIENT, lifecycleEventType, type OutboxEvent } from '../webhooks/events';
@@ -721,6 +722,13 @@ export class SqlWaybillRepository implements WaybillStore {
   async eventAttemptsSince(courierId: string, since: Date): Promise<{ all: number; closing: number }> {
     const row = (await this.d.run(eventAttemptsSince, { courierId, since: since.toISOString() })).rows[0]!;
     return { all: Number(row.all), closing: Number(row.closing) };
+  }
+
+  checkStates(): Promise<RowCheck> {
+    const { db } = this.d;
+    // A shredded waybill opens nothing whatever its state says.
+    const page = (after: string, limit: number) => db.selectFrom('waybills').select([...LIFE_COLUMNS]).where('sealed', 'is not', null).where('id', '>', after).orderBy('id').limit(limit).execute();
+    return checkInPages(page, (r) => rowLifeHolds(this.key, r));
   }
 
   async dueForPurge(now: string, limit: number): Promise<WaybillRecord[]> {

@@ -5,7 +5,7 @@
 import type { AuditChain } from '../audit/auditLog';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
-import type { UnstoredLease } from '../relay/relayStore';
+import type { RowCheck, UnstoredLease } from '../relay/relayStore';
 
 export const WAYBILL_STATUSES = ['created', 'printed', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
 export type WaybillStatus = (typeof WAYBILL_STATUSES)[number];
@@ -323,6 +323,8 @@ export interface WaybillStore {
   eventAttemptsSince(courierId: string, since: Date): Promise<{ all: number; closing: number }>;
   /** Live waybills whose time is up, at most `limit` at a time. */
   dueForPurge(now: string, limit: number): Promise<WaybillRecord[]>;
+  /** Every waybill not shredded whose state lacks its binding (lifeBinding.ts). */
+  checkStates(): Promise<RowCheck>;
   /**
    * Crypto-shreds a waybill: drops its wrapped data key and ciphertext. The token then answers "gone".
    * False when it was already shredded (another instance's sweep got there first). Its audit records

@@ -253,7 +253,7 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
     }
   });
 
-  it('reaches nobody through a relay binding whose terms were rewritten in the database (callers, parties, waybill); put back, it rings again', async () => {
+  it('reaches nobody through a relay binding whose terms were rewritten in the database (callers, parties, waybill), which audit rows finds; put back, it rings again', async () => {
     const w = await world(backend);
     try {
       const pbx = await w.addClient('pbx-1');
@@ -267,8 +267,14 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
         `party_phone_hashes = '["an-insider-phone-hash"]'`, // an insider's phone made a party
         `waybill_id = '${other!.id}'`, // the number moved to another parcel
       ];
+      // An investigator's walk over every bound row finds nothing rewritten yet.
+      const rows = await w.run('audit', 'rows');
+      expect([rows.code, rows.out]).toEqual([EXIT.ok, expect.stringMatching(/^waybill states: \d+ checked, 0 rewritten outside the service\nrelay bindings: \d+ checked, 0 rewritten outside the service$/)]);
       for (const rewrite of rewrites) {
         await w.t.exec(`UPDATE relay_bindings SET ${rewrite} WHERE ${where}`);
+        // Found by the walk before any call uses it: its id, nothing else.
+        const found = await w.run('audit', 'rows');
+        expect([found.code, found.out.split('\n').slice(1)]).toEqual([EXIT.failure, [expect.stringMatching(/^relay bindings: \d+ checked, 1 rewritten outside the service$/), `  ${terms!.id}`]]);
         const refused = await resolve();
         expect(refused).toMatchObject({ action: 'reject', reason: 'unknown' }); // the PBX learns nothing more
         expect(refused).not.toHaveProperty('target');
@@ -276,6 +282,13 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
         await w.t.exec(`UPDATE relay_bindings SET waybill_id = '${terms!.waybill_id}', caller_policy = '${terms!.caller_policy}', party_phone_hashes = '${terms!.party_phone_hashes}' WHERE ${where}`);
         expect(await resolve()).toMatchObject({ action: 'bridge' });
       }
+      // A waybill's state rewritten (its purge moved later) is found by the same walk.
+      const [purge] = await w.t.query('SELECT purge_after FROM waybills WHERE id = ?', other!.id);
+      await w.t.exec(`UPDATE waybills SET purge_after = '2099-01-01T00:00:00.000Z' WHERE id = '${other!.id}'`);
+      const state = await w.run('audit', 'rows');
+      expect([state.code, state.out.split('\n').slice(0, 2)]).toEqual([EXIT.failure, [expect.stringMatching(/^waybill states: \d+ checked, 1 rewritten outside the service$/), `  ${other!.id}`]]);
+      await w.t.exec(`UPDATE waybills SET purge_after = '${purge!.purge_after}' WHERE id = '${other!.id}'`);
+      expect((await w.run('audit', 'rows')).code).toBe(EXIT.ok);
       // Every refused call is on record; the alert is raised once an hour per binding and process.
       expect(await w.t.query("SELECT detail FROM audit_log WHERE action = 'call' AND outcome = 'record_tampered'")).toHaveLength(3);
       expect(await w.t.query("SELECT detail FROM alerts WHERE kind = 'relay_tampered'")).toEqual([
