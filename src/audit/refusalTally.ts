@@ -7,6 +7,8 @@
 import type { AuditLog } from './auditLog';
 
 const WINDOW_MS = 60_000;
+/** A row found changed outside the service (a credential, a waybill, a relay binding) raises its alert once an hour per process. */
+export const TAMPERED_ROW_WINDOW_MS = 3_600_000;
 /** Actors tracked at once; past it the longest-quiet one is forgotten (its uncounted repeats with it). */
 const MAX_ACTORS = 10_000;
 

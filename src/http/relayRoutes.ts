@@ -4,7 +4,7 @@
 // would (a harvest of real numbers) is suspended. The bridge target is the one
 // place a real number leaves the service, and it is never logged or audited.
 
-import { RefusalTally } from '../audit/refusalTally';
+import { RefusalTally, TAMPERED_ROW_WINDOW_MS } from '../audit/refusalTally';
 import { WaybillError } from '../errors';
 import express from 'express';
 import { z } from 'zod';
@@ -103,7 +103,7 @@ export const RelayResolveAnswer = z.union([
 export const RelayCallReceipt = z.strictObject({ callId: z.string(), outcome: z.enum(['recorded', 'duplicate']) });
 
 export function relayRoutes(deps: RelayRouteDeps): express.Router {
-  const tamperAlerts = new RefusalTally(3_600_000);
+  const tamperAlerts = new RefusalTally(TAMPERED_ROW_WINDOW_MS);
   const router = express.Router();
   // The credential first, then the body (jsonBody: JSON only, UTF-8 only): a stranger's body is never read.
   router.use((req, res, next) => {

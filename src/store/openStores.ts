@@ -3,7 +3,7 @@
 // applied on open, safely when several processes start at once, on both backends.
 
 import { ChainedAuditLog } from '../audit/auditLog';
-import { RefusalTally } from '../audit/refusalTally';
+import { RefusalTally, TAMPERED_ROW_WINDOW_MS } from '../audit/refusalTally';
 import type { CredentialTampered } from '../auth/credentials';
 import type { AuditKeyRing } from '../audit/auditRecord';
 import { ApiKeyStore } from '../auth/apiKeyStore';
@@ -130,13 +130,11 @@ async function bindOwed(
   await database.db.deleteFrom(marker).execute();
 }
 
-// A changed row refused again and again is one alert and one audit record an hour per process, so that
-// retries cannot flood either.
-const TAMPER_REPEAT_MS = 3_600_000;
-
+// A changed credential refused again and again is one alert and one audit record an hour per process, so
+// that retries cannot flood either.
 /** What a credential refused for a changed row raises: an alert (`credential_tampered`) and an audit record. */
 function tamperAlarm(store: WaybillStore, audit: ChainedAuditLog): CredentialTampered {
-  const tally = new RefusalTally(TAMPER_REPEAT_MS);
+  const tally = new RefusalTally(TAMPERED_ROW_WINDOW_MS);
   return async (what, id) => {
     const now = new Date();
     if (!tally.take(`${what}:${id}`, now)) return;

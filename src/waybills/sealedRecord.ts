@@ -3,7 +3,7 @@
 // waybill is refused as if it were not there, with an alert and an audit record naming ids only.
 
 import type { AuditLog } from '../audit/auditLog';
-import { RefusalTally } from '../audit/refusalTally';
+import { RefusalTally, TAMPERED_ROW_WINDOW_MS } from '../audit/refusalTally';
 import { WaybillError } from '../errors';
 import type { Keys } from '../vault/keyFile';
 import { openSealedContent, sealedRowMatches, type SealedContent } from '../vault/sealedWaybill';
@@ -24,7 +24,7 @@ export async function openWaybillSeal(deps: TamperDeps & { keys: Keys }, w: Wayb
 
 // Each refusal of a rewritten waybill is audited with its actor; its alert is raised once an hour per
 // waybill and process, so a handheld or a script retrying cannot flood the alerts and the admins' webhooks.
-const alerted = new RefusalTally(3_600_000);
+const alerted = new RefusalTally(TAMPERED_ROW_WINDOW_MS);
 
 /** Raises a waybill found rewritten (alert `waybill_tampered`, audit `refuse` / `record_tampered`); the error to answer. */
 export async function tamperedWaybill(deps: TamperDeps, w: WaybillRecord, actor: string, at: string): Promise<WaybillError> {
