@@ -139,7 +139,9 @@ describe('relay numbers', () => {
         const text = JSON.stringify(w.printed[i]);
         expectAbsent(text.replace(/\s/g, ''), [order.recipient.phone.slice(-8), order.sender.phone.slice(-8)], `printed JSON of order ${i}`);
         const recipientCopy = w.printed[i].copies.find((c: { copy: string }) => c.copy === 'recipient').fields;
-        expect(recipientCopy['recipient.phone']).toMatch(/^\*+\d{4}$/);
+        // Its last 4, or no digit at all when the waybill's random number happens to share enough of the
+        // phone's digits to give it away beside them (privacyView.ts).
+        expect(recipientCopy['recipient.phone']).toMatch(/^\*+(\d{4})?$/);
       }
       expect(await w.relayStore.forWaybill((await w.store.findWaybillByNo(w.printed[0].waybillNo))!.id)).toHaveLength(2);
       const scanned = await w.scanPhone(0);
