@@ -57,10 +57,17 @@ export function secretMatches(secret: string, storedHash: Buffer): boolean {
  * lose their binding, and only the service gives it back). Without a key (some tests), an empty one.
  */
 export function credentialBinding(key: Buffer | undefined, kind: CredentialKind, id: string, authority: readonly (string | null)[], secretHash: Buffer): Buffer {
-  return createHmac('sha256', key ?? Buffer.alloc(0))
-    .update(`credential-row\0${JSON.stringify([kind, id, ...authority])}\0`)
-    .update(secretHash)
-    .digest();
+  return rowBinding(key, 'credential-row', [kind, id, ...authority], secretHash);
+}
+
+/**
+ * The HMAC-SHA256 every row binding is (credentials here, waybill states, relay terms): under the token key,
+ * of what the row is (`label`), its fields as JSON and, for a credential, its secret's hash.
+ */
+export function rowBinding(key: Buffer | undefined, label: string, fields: readonly unknown[], secretHash?: Buffer): Buffer {
+  const mac = createHmac('sha256', key ?? Buffer.alloc(0)).update(`${label}\0${JSON.stringify(fields)}`);
+  if (secretHash) mac.update('\0').update(secretHash);
+  return mac.digest();
 }
 
 /** Told of a credential refused because its row no longer matches its binding: which kind, which id. */

@@ -1,8 +1,7 @@
 // What binds a relay binding's row to the service that made it (as src/waybills/lifeBinding.ts does a
 // waybill's state): an HMAC under the token key, which the database never holds.
 
-import { createHmac } from 'node:crypto';
-import { bindingHolds } from '../auth/credentials';
+import { bindingHolds, rowBinding } from '../auth/credentials';
 
 /**
  * A relay binding's terms, bound when it is made (they never change): which waybill and party its number
@@ -15,8 +14,7 @@ export function relayTermsBinding(
   key: Buffer | undefined,
   b: { id: string; number: string; ext: string; waybillId: string; party: string; callerPolicy: string; partyPhoneHashes: readonly string[]; validFrom: string },
 ): Buffer {
-  const fields = [b.id, b.number, b.ext, b.waybillId, b.party, b.callerPolicy, b.partyPhoneHashes, b.validFrom];
-  return createHmac('sha256', key ?? Buffer.alloc(0)).update(`relay-terms\0${JSON.stringify(fields)}`).digest();
+  return rowBinding(key, 'relay-terms', [b.id, b.number, b.ext, b.waybillId, b.party, b.callerPolicy, b.partyPhoneHashes, b.validFrom]);
 }
 
 /** Whether a row's stored terms binding is the one its terms call for (constant time). */

@@ -8,31 +8,34 @@ import { step, type Database } from './database';
 const PAGE = 500;
 
 /** `page(after)`: up to `limit` rows owing a binding with ids above `after`, in id order; `bind(row)`: its update. Returns how many. */
-export async function bindInPages<R extends { id: string }>(d: Database, page: (after: string, limit: number) => Promise<R[]>, bind: (row: R) => Compilable<unknown>): Promise<number> {
+type Page<R> = (after: string, limit: number) => Promise<R[]>;
+
+/** The pages `page` gives, each after the last id of the one before, until an empty one. */
+async function* pages<R extends { id: string }>(page: Page<R>): AsyncGenerator<R[]> {
+  for (let rows = await page('', PAGE); rows.length > 0; rows = await page(rows.at(-1)!.id, PAGE)) yield rows;
+}
+
+export async function bindInPages<R extends { id: string }>(d: Database, page: Page<R>, bind: (row: R) => Compilable<unknown>): Promise<number> {
   let bound = 0;
-  for (let after = ''; ; ) {
-    const rows = await page(after, PAGE);
-    if (rows.length === 0) return bound;
+  for await (const rows of pages(page)) {
     await d.transaction(function* () {
       for (const r of rows) yield* step(bind(r));
     });
     bound += rows.length;
-    after = rows.at(-1)!.id;
   }
+  return bound;
 }
 
 /** How many rows `page` walks and the ids of those whose binding does not hold (the first `keep` of them). */
-export async function checkInPages<R extends { id: string }>(page: (after: string, limit: number) => Promise<R[]>, holds: (row: R) => boolean, keep = 1000): Promise<{ checked: number; rewritten: string[]; more: number }> {
+export async function checkInPages<R extends { id: string }>(page: Page<R>, holds: (row: R) => boolean, keep = 1000): Promise<{ checked: number; rewritten: string[]; more: number }> {
   const found = { checked: 0, rewritten: [] as string[], more: 0 };
-  for (let after = ''; ; ) {
-    const rows = await page(after, PAGE);
-    if (rows.length === 0) return found;
+  for await (const rows of pages(page)) {
     for (const r of rows) {
       if (holds(r)) continue;
       if (found.rewritten.length < keep) found.rewritten.push(r.id);
       else found.more++;
     }
     found.checked += rows.length;
-    after = rows.at(-1)!.id;
   }
+  return found;
 }

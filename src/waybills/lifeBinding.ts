@@ -6,8 +6,7 @@
 // token key (never in the database), of the waybill's id and its state; a row whose state lacks it is
 // treated as rewritten.
 
-import { createHmac } from 'node:crypto';
-import { bindingHolds } from '../auth/credentials';
+import { bindingHolds, rowBinding } from '../auth/credentials';
 
 /** The columns of a waybill row that decide who may open it, and until when. */
 export interface WaybillLife {
@@ -20,8 +19,7 @@ export interface WaybillLife {
 
 /** HMAC-SHA256 of a waybill's id and state. Without a key (some tests, benches), an empty one. */
 export function lifeBinding(key: Buffer | undefined, id: string, life: WaybillLife): Buffer {
-  const fields = [id, life.status, life.custodian, life.assignedOutlet, life.purgeAfter, life.afterSales];
-  return createHmac('sha256', key ?? Buffer.alloc(0)).update(`waybill-life\0${JSON.stringify(fields)}`).digest();
+  return rowBinding(key, 'waybill-life', [id, life.status, life.custodian, life.assignedOutlet, life.purgeAfter, life.afterSales]);
 }
 
 /** Whether a row's stored binding is the one its state calls for (constant time). */
