@@ -174,10 +174,17 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
               findWaybillByNo: (no) => s.store.findWaybillByNo(no),
               checkpoints: checkpointDeps(s),
               outputGuard: outputGuard(config),
-              checkRows: async () => [
-                { kind: 'waybill states', check: await s.store.checkStates() },
-                { kind: 'relay bindings', check: await s.relayStore.checkTerms() },
-              ],
+              checkRows: async () => {
+                const couriers = await s.couriers.checkRows();
+                return [
+                  { kind: 'waybill states', check: await s.store.checkStates() },
+                  { kind: 'relay bindings', check: await s.relayStore.checkTerms() },
+                  { kind: 'api keys', check: await s.apiKeys.checkRows() },
+                  { kind: 'couriers', check: couriers.couriers },
+                  { kind: 'courier devices', check: couriers.devices },
+                  { kind: 'telephony clients', check: await s.telephony.checkRows() },
+                ];
+              },
             },
             io,
           ),

@@ -1,7 +1,7 @@
 // API keys: issue, list, revoke and check, over a repository that stores rows only. Only the hash of a
 // key's secret is stored; the credential text exists once, in `add`'s result.
 
-import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, secretMatches, type CredentialTampered } from './credentials';
+import { bindingHolds, checkRows, credentialBinding, newCredential, newCredentialId, parseCredential, secretMatches, type CredentialTampered, type RowCheck } from './credentials';
 import { NewApiKey, type ApiKey } from './apiKey';
 
 /** An API key as stored: the key, the hash of its secret and the row's binding (null once revoked). */
@@ -17,8 +17,8 @@ export interface ApiKeyRepository {
   findById(id: string): Promise<StoredApiKey | undefined>;
   /** Sets the revocation time unless one is set, and drops the binding; false only for an unknown id. */
   revoke(id: string, at: string): Promise<boolean>;
-  /** Keys not revoked whose rows have no binding yet (made by an earlier release). */
-  unbound(): Promise<StoredApiKey[]>;
+  /** Keys not revoked, with their bindings (none yet for those an earlier release made). */
+  live(): Promise<StoredApiKey[]>;
   /** Sets the binding of a row that has none. */
   bind(id: string, binding: Buffer): Promise<void>;
 }
@@ -70,8 +70,13 @@ export class ApiKeyStore {
 
   /** Binds the keys an earlier release made (once, on the first open with keys); how many. */
   async bindUnbound(): Promise<number> {
-    const keys = await this.repo.unbound();
+    const keys = (await this.repo.live()).filter((k) => !k.binding);
     for (const k of keys) await this.repo.bind(k.id, this.binding(k));
     return keys.length;
+  }
+
+  /** Every key not revoked whose row was changed outside the service (`waybill audit rows`). */
+  async checkRows(): Promise<RowCheck> {
+    return checkRows(await this.repo.live(), (k) => bindingHolds(k.binding, this.binding(k)));
   }
 }

@@ -70,6 +70,25 @@ export function rowBinding(key: Buffer | undefined, label: string, fields: reado
   return mac.digest();
 }
 
+/** A check of every bound row of a kind: how many, and the ids of those rewritten outside the service (the first thousand). */
+export interface RowCheck {
+  checked: number;
+  rewritten: string[];
+  /** Rewritten rows beyond those listed. */
+  more: number;
+}
+
+/** `rows` added to a check (a fresh one by default): each counted, each whose binding does not hold listed by id. */
+export function checkRows<R extends { id: string }>(rows: readonly R[], holds: (row: R) => boolean, found: RowCheck = { checked: 0, rewritten: [], more: 0 }, keep = 1000): RowCheck {
+  for (const r of rows) {
+    if (holds(r)) continue;
+    if (found.rewritten.length < keep) found.rewritten.push(r.id);
+    else found.more++;
+  }
+  found.checked += rows.length;
+  return found;
+}
+
 /** Told of a credential refused because its row no longer matches its binding: which kind, which id. */
 export type CredentialTampered = (what: 'api key' | 'courier' | 'device' | 'telephony client', id: string) => Promise<void>;
 

@@ -9,7 +9,7 @@ import type { AuditRecord, CheckpointClaim } from '../audit/auditRecord';
 import { checkCheckpointLines, parsePublicKeys } from '../audit/checkpoint';
 import { normaliseCopyCode } from '../printing/copyCode';
 import type { TracedCopy, WaybillStore } from '../waybills/waybillStore';
-import type { RowCheck } from '../relay/relayStore';
+import type { RowCheck } from '../auth/credentials';
 import { CHECKPOINT_FILE_NAME, readCheckpointLines, writeCheckpoint, type CheckpointWriter } from './auditCheckpoints';
 import { parseOptions, EXIT, NoInput, asIo, type Io, type Output } from './io';
 import { checkAppendFile, type OutputGuard } from './outputFile';
@@ -22,8 +22,9 @@ export const AUDIT_USAGE = `usage:
                                      append the signed head to FILE (default: the checkpoint directory)
   waybill audit waybill <number>     that waybill's records, oldest first
   waybill audit trace <copy code>    where and when a printed copy came from
-  waybill audit rows                 every waybill state and relay binding whose row was changed outside
-                                     the service (its binding does not hold); exits 1 if there is any`;
+  waybill audit rows                 every waybill state, relay binding and credential whose row was
+                                     changed outside the service (its binding does not hold); exits 1 if
+                                     there is any`;
 
 // Same meaning as the CLI's exit codes; kept here so this module does not import the CLI entry point.
 
@@ -36,7 +37,7 @@ export interface AuditCommandDeps {
   checkpoints?: CheckpointWriter & { dir: string };
   /** What `checkpoint --out` never appends to (the keys, the database, the settings). */
   outputGuard?: OutputGuard;
-  /** `rows`: the bound rows of each kind checked (waybill states, relay bindings). */
+  /** `rows`: the bound rows of each kind checked (waybill states, relay bindings, credentials). */
   checkRows?: () => Promise<{ kind: string; check: RowCheck }[]>;
 }
 

@@ -1,7 +1,7 @@
 // Courier identities: issue, list, suspend, revoke and check bearer credentials, over a repository that
 // stores rows only. Only the hash of a credential's secret is stored; the text exists once, in `add`'s result.
 
-import { bindingHolds, credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
+import { bindingHolds, checkRows, credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered, type RowCheck } from '../auth/credentials';
 import { WaybillError } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
 import { isActive, parseNewCourier, type Courier, type NewCourier } from './courier';
@@ -51,8 +51,8 @@ export interface CourierRepository {
   suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean>;
   /** Clears any suspension and sets the binding; false for an unknown or revoked id. */
   reinstate(id: string, binding: Buffer): Promise<boolean>;
-  /** Couriers and devices not revoked whose rows have no binding yet (made by an earlier release). */
-  unbound(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }>;
+  /** Couriers and devices not revoked, with their bindings (none yet for those an earlier release made). */
+  live(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }>;
   /** Sets the binding of a row that has none. */
   bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void>;
   /** False for an unknown or revoked id. */
@@ -262,10 +262,18 @@ export class CourierStore {
 
   /** Binds the couriers and devices an earlier release made (once, on the first open with keys); how many. */
   async bindUnbound(): Promise<number> {
-    const { couriers, devices } = await this.repo.unbound();
+    const live = await this.repo.live();
+    const couriers = live.couriers.filter((c) => !c.binding);
+    const devices = live.devices.filter((d) => !d.binding);
     for (const c of couriers) await this.repo.bind({ courier: c.id }, this.courierBinding(c, c.suspendedAt ? 'suspended' : 'live'));
     for (const d of devices) await this.repo.bind({ device: d.id }, this.deviceBinding(d));
     return couriers.length + devices.length;
+  }
+
+  /** Every courier and device not revoked whose row was changed outside the service (`waybill audit rows`). */
+  async checkRows(): Promise<{ couriers: RowCheck; devices: RowCheck }> {
+    const { couriers, devices } = await this.repo.live();
+    return { couriers: checkRows(couriers, (c) => this.intact(c)), devices: checkRows(devices, (d) => bindingHolds(d.binding, this.deviceBinding(d))) };
   }
 
   /** Registers the courier's work phone as a keyed hash (for the relay's couriers-only caller policy). */

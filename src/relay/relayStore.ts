@@ -5,6 +5,7 @@
 
 import { createHash, randomInt } from 'node:crypto';
 import { DAY_MS } from '../time';
+import type { RowCheck } from '../auth/credentials';
 import type { SealedBox } from '../vault/sealing';
 import { MAX_EXT_LENGTH, randomExtension, type RelayNumber } from './relayPool';
 import { inChunks } from '../eventLoop';
@@ -106,13 +107,6 @@ export type ClaimedBinding = RelayBinding & { sealed: SealedBox };
  * Where bindings, their slots and call receipts live (one implementation for both databases, in
  * src/store/). Times are ISO 8601 text of the one shape toISOString() gives, compared as text.
  */
-/** A check of every bound row of a kind: how many, and the ids of those rewritten outside the service (the first thousand). */
-export interface RowCheck {
-  checked: number;
-  rewritten: string[];
-  /** Rewritten rows beyond those listed. */
-  more: number;
-}
 
 export interface RelayRepository {
   /**

@@ -2,7 +2,7 @@
 // Their own credential role (`wbt_…`), shown once and stored as a hash, like couriers', over a
 // repository that stores rows only.
 
-import { credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered } from '../auth/credentials';
+import { checkRows, credentialBinding, newCredential, newCredentialId, parseCredential, reinstatedBinding, rowIntact, secretMatches, type BoundState, type CredentialTampered, type RowCheck } from '../auth/credentials';
 import { inChunks } from '../eventLoop';
 import { DAY_MS } from '../time';
 import { WaybillError } from '../errors';
@@ -39,8 +39,8 @@ export interface TelephonyClientRepository {
   suspend(id: string, at: string, reason: string, binding: Buffer | null): Promise<boolean>;
   /** Clears a suspension and the client's counted answers, and sets the binding; false for an unknown or revoked id. */
   reinstate(id: string, binding: Buffer): Promise<boolean>;
-  /** Clients not revoked whose rows have no binding yet (made by an earlier release). */
-  unbound(): Promise<StoredTelephonyClient[]>;
+  /** Clients not revoked, with their bindings (none yet for those an earlier release made). */
+  live(): Promise<StoredTelephonyClient[]>;
   /** Sets the binding of a row that has none. */
   bind(id: string, binding: Buffer): Promise<void>;
   /**
@@ -158,9 +158,14 @@ export class TelephonyClients {
 
   /** Binds the clients an earlier release made (once, on the first open with keys); how many. */
   async bindUnbound(): Promise<number> {
-    const clients = await this.repo.unbound();
+    const clients = (await this.repo.live()).filter((c) => !c.binding);
     for (const c of clients) await this.repo.bind(c.id, this.binding(c, c.suspendedAt ? 'suspended' : 'live'));
     return clients.length;
+  }
+
+  /** Every client not revoked whose row was changed outside the service (`waybill audit rows`). */
+  async checkRows(): Promise<RowCheck> {
+    return checkRows(await this.repo.live(), (c) => this.intact(c));
   }
 
   /**

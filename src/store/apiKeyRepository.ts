@@ -4,7 +4,7 @@ import type { Selectable } from 'kysely';
 import type { ApiKey, ApiRole } from '../auth/apiKey';
 import type { ApiKeyRepository, StoredApiKey } from '../auth/apiKeyStore';
 import { bytewise, type Database } from './database';
-import { bindRow, unboundRows } from './credentialRows';
+import { bindRow, liveRows } from './credentialRows';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 
@@ -47,8 +47,8 @@ export class SqlApiKeyRepository implements ApiKeyRepository {
     return row && toStored(row);
   }
 
-  async unbound(): Promise<StoredApiKey[]> {
-    return (await unboundRows(this.d.db, 'api_keys')).map(toStored);
+  async live(): Promise<StoredApiKey[]> {
+    return (await liveRows(this.d.db, 'api_keys')).map(toStored);
   }
 
   bind(id: string, binding: Buffer): Promise<void> {

@@ -3,6 +3,7 @@
 // none), and checking them all (`waybill audit rows`).
 
 import type { Compilable } from 'kysely';
+import { checkRows, type RowCheck } from '../auth/credentials';
 import { step, type Database } from './database';
 
 const PAGE = 500;
@@ -26,16 +27,9 @@ export async function bindInPages<R extends { id: string }>(d: Database, page: P
   return bound;
 }
 
-/** How many rows `page` walks and the ids of those whose binding does not hold (the first `keep` of them). */
-export async function checkInPages<R extends { id: string }>(page: Page<R>, holds: (row: R) => boolean, keep = 1000): Promise<{ checked: number; rewritten: string[]; more: number }> {
-  const found = { checked: 0, rewritten: [] as string[], more: 0 };
-  for await (const rows of pages(page)) {
-    for (const r of rows) {
-      if (holds(r)) continue;
-      if (found.rewritten.length < keep) found.rewritten.push(r.id);
-      else found.more++;
-    }
-    found.checked += rows.length;
-  }
+/** How many rows `page` walks and the ids of those whose binding does not hold. */
+export async function checkInPages<R extends { id: string }>(page: Page<R>, holds: (row: R) => boolean): Promise<RowCheck> {
+  const found = checkRows([], holds);
+  for await (const rows of pages(page)) checkRows(rows, holds, found);
   return found;
 }

@@ -4,7 +4,7 @@ import type { Courier } from '../couriers/courier';
 import type { CourierDevice } from '../couriers/courierDevice';
 import type { CourierRepository, RedeemOutcome, StoredCourier, StoredDevice, StoredPairing } from '../couriers/courierStore';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
-import { bindRow, unboundRows } from './credentialRows';
+import { bindRow, liveRows } from './credentialRows';
 import { prepared } from './prepared';
 import type { Schema } from './schema';
 
@@ -208,9 +208,9 @@ export class SqlCourierRepository implements CourierRepository {
     }
   }
 
-  async unbound(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }> {
+  async live(): Promise<{ couriers: StoredCourier[]; devices: StoredDevice[] }> {
     const { db } = this.d;
-    return { couriers: (await unboundRows(db, 'couriers')).map(toStored), devices: (await unboundRows(db, 'courier_devices')).map(toStoredDevice) };
+    return { couriers: (await liveRows(db, 'couriers')).map(toStored), devices: (await liveRows(db, 'courier_devices')).map(toStoredDevice) };
   }
 
   bind(row: { courier: string } | { device: string }, binding: Buffer): Promise<void> {

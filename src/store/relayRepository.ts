@@ -7,7 +7,8 @@
 // PostgreSQL the first write locks the rows the rest of the transaction depends on.
 
 import { sql, type ExpressionBuilder, type Kysely, type RawBuilder, type Selectable } from 'kysely';
-import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository, RowCheck, RunLeaseRecord } from '../relay/relayStore';
+import type { CallerPolicy, ClaimedBinding, RelayBinding, RelayCallReceipt, RelayParty, RelayRepository, RunLeaseRecord } from '../relay/relayStore';
+import type { RowCheck } from '../auth/credentials';
 import { bytewise, isUniqueViolation, step, type Database } from './database';
 import { prepared } from './prepared';
 import type { Schema } from './schema';

@@ -4,7 +4,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { AnswerCounts, StoredTelephonyClient, TelephonyClient, TelephonyClientRepository } from '../relay/telephonyClients';
 import { forgetOldest } from './attemptTables';
-import { bindRow, unboundRows } from './credentialRows';
+import { bindRow, liveRows } from './credentialRows';
 import { bytewise, step, type Database } from './database';
 import type { Schema } from './schema';
 
@@ -38,8 +38,8 @@ export class SqlTelephonyClientRepository implements TelephonyClientRepository {
     return r && toStored(r);
   }
 
-  async unbound(): Promise<StoredTelephonyClient[]> {
-    return (await unboundRows(this.d.db, 'telephony_clients')).map(toStored);
+  async live(): Promise<StoredTelephonyClient[]> {
+    return (await liveRows(this.d.db, 'telephony_clients')).map(toStored);
   }
 
   bind(id: string, binding: Buffer): Promise<void> {

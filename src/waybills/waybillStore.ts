@@ -5,7 +5,8 @@
 import type { AuditChain } from '../audit/auditLog';
 import type { SealedBox } from '../vault/sealing';
 import type { CopyKind } from '../privacy/copyPolicy';
-import type { RowCheck, UnstoredLease } from '../relay/relayStore';
+import type { UnstoredLease } from '../relay/relayStore';
+import type { RowCheck } from '../auth/credentials';
 
 export const WAYBILL_STATUSES = ['created', 'printed', 'picked_up', 'delivered', 'returned', 'cancelled'] as const;
 export type WaybillStatus = (typeof WAYBILL_STATUSES)[number];

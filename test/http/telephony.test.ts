@@ -269,12 +269,14 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       ];
       // An investigator's walk over every bound row finds nothing rewritten yet.
       const rows = await w.run('audit', 'rows');
-      expect([rows.code, rows.out]).toEqual([EXIT.ok, expect.stringMatching(/^waybill states: \d+ checked, 0 rewritten outside the service\nrelay bindings: \d+ checked, 0 rewritten outside the service$/)]);
+      const kinds = ['waybill states', 'relay bindings', 'api keys', 'couriers', 'courier devices', 'telephony clients'];
+      expect([rows.code, rows.out.split('\n')]).toEqual([EXIT.ok, kinds.map((kind) => expect.stringMatching(new RegExp(`^${kind}: \\d+ checked, 0 rewritten outside the service$`)))]);
+      expect(rows.out).toMatch(/^telephony clients: 1 checked/m);
       for (const rewrite of rewrites) {
         await w.t.exec(`UPDATE relay_bindings SET ${rewrite} WHERE ${where}`);
         // Found by the walk before any call uses it: its id, nothing else.
         const found = await w.run('audit', 'rows');
-        expect([found.code, found.out.split('\n').slice(1)]).toEqual([EXIT.failure, [expect.stringMatching(/^relay bindings: \d+ checked, 1 rewritten outside the service$/), `  ${terms!.id}`]]);
+        expect([found.code, found.out.split('\n').slice(1, 4)]).toEqual([EXIT.failure, [expect.stringMatching(/^relay bindings: \d+ checked, 1 rewritten outside the service$/), `  ${terms!.id}`, expect.stringMatching(/^api keys: \d+ checked, 0 rewritten/)]]);
         const refused = await resolve();
         expect(refused).toMatchObject({ action: 'reject', reason: 'unknown' }); // the PBX learns nothing more
         expect(refused).not.toHaveProperty('target');

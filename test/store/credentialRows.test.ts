@@ -3,6 +3,7 @@
 // state. A row written, moved, revived or released in the database opens nothing, and says so in an alert
 // and in the audit log. The service's own suspensions and reinstatements keep working.
 
+import type { RowCheck } from '../../src/auth/credentials';
 import type { Stores } from '../../src/store/openStores';
 import { STORE_BACKENDS } from '../support/storeBackends';
 
@@ -11,6 +12,9 @@ const LIMITS = { unknownPerMinute: 0, unknownPerHour: 100, bindingsPerHour: 100,
 
 /** The same secret under another id: what a tamperer who copied a row would present. */
 const withId = (credential: string, id: string) => credential.replace(/^(wb[a-z])_[a-z2-7]{10}_/, `$1_${id}_`);
+
+/** What `waybill audit rows` reports of a kind: how many rows it checked and the rewritten ones' ids, sorted. */
+const found = (check: RowCheck) => ({ checked: check.checked, rewritten: [...check.rewritten].sort(), more: check.more });
 
 /** The credential_tampered alerts' texts, sorted; the audit chain still verifies. */
 async function tamperRecords(stores: Stores): Promise<{ alerts: string[] }> {
@@ -25,6 +29,8 @@ describe.each(STORE_BACKENDS)('%s credential rows changed outside the service', 
     // A copy of the row (hash and binding too) under a new id, as an admin key.
     await t.exec(`INSERT INTO api_keys (id, name, role, client_id, secret_hash, created_at, binding)
       SELECT 'forgedkey2', 'ops', 'admin', NULL, secret_hash, created_at, binding FROM api_keys WHERE id = '${key.id}'`);
+    // Found by the walk over every live key before anyone presents it.
+    expect(found(await t.stores.apiKeys.checkRows())).toEqual({ checked: 2, rewritten: ['forgedkey2'], more: 0 });
     expect(await t.stores.apiKeys.authenticate(withId(credential, 'forgedkey2'))).toBeUndefined();
     expect(await t.stores.apiKeys.authenticate(credential)).toEqual(key);
 
@@ -34,8 +40,10 @@ describe.each(STORE_BACKENDS)('%s credential rows changed outside the service', 
     expect(await t.stores.apiKeys.authenticate(credential)).toEqual(key);
 
     await t.stores.apiKeys.revoke(key.id, AT);
+    expect(found(await t.stores.apiKeys.checkRows())).toEqual({ checked: 1, rewritten: ['forgedkey2'], more: 0 }); // a revoked key opens nothing, bound or not
     await t.exec(`UPDATE api_keys SET revoked_at = NULL WHERE id = '${key.id}'`);
     expect(await t.stores.apiKeys.authenticate(credential)).toBeUndefined();
+    expect(found(await t.stores.apiKeys.checkRows())).toEqual({ checked: 2, rewritten: [key.id, 'forgedkey2'].sort(), more: 0 });
 
     // One alert and one audit record per credential (an hour apart at most), naming ids only.
     expect(await t.stores.apiKeys.authenticate(credential)).toBeUndefined();
@@ -93,6 +101,11 @@ describe.each(STORE_BACKENDS)('%s credential rows changed outside the service', 
     await t.exec(`UPDATE courier_devices SET courier_id = '${fourth.courier.id}' WHERE id = '${thirdDevice.device.id}'`);
     expect(await authenticated(thirdDevice.credential)).toBeUndefined();
 
+    // The walk finds the same rows, kind by kind; the first courier's device is as the service left it
+    // (it is refused through its courier).
+    const rows = await t.stores.couriers.checkRows();
+    expect(found(rows.couriers)).toEqual({ checked: 4, rewritten: [courier.id, second.courier.id].sort(), more: 0 });
+    expect(found(rows.devices)).toEqual({ checked: 2, rewritten: [thirdDevice.device.id], more: 0 });
     expect((await tamperRecords(t.stores)).alerts).toEqual(
       [`courier ${courier.id}`, `courier ${second.courier.id}`, `device ${thirdDevice.device.id}`].map((who) => `${who}: its row was changed outside the service; the credential is refused`).sort(),
     );
@@ -109,7 +122,9 @@ describe.each(STORE_BACKENDS)('%s credential rows changed outside the service', 
     expect(await t.stores.telephony.authenticate(credential)).toEqual(client);
 
     await suspend();
+    expect(found(await t.stores.telephony.checkRows())).toEqual({ checked: 1, rewritten: [], more: 0 }); // suspended by the service
     await t.exec(`UPDATE telephony_clients SET suspended_at = NULL, suspend_reason = NULL WHERE id = '${client.id}'`);
+    expect(found(await t.stores.telephony.checkRows())).toEqual({ checked: 1, rewritten: [client.id], more: 0 });
     expect(await t.stores.telephony.authenticate(credential)).toBeUndefined();
     await expect(t.stores.telephony.reinstate(client.id)).rejects.toMatchObject({ code: 'conflict' });
     expect((await tamperRecords(t.stores)).alerts).toEqual([`telephony client ${client.id}: its row was changed outside the service; the credential is refused`]);
