@@ -14,7 +14,7 @@ export const ALERTS_MAX_LIMIT = 500;
 
 export const AlertQuery = z
   .object({
-    kind: z.string().regex(/^[a-z][a-z_]{0,39}$/, 'must be an alert kind (lower-case letters and _)').optional().describe('only this kind, e.g. courier_suspended'),
+    kind: z.enum(ALERT_KINDS, { error: `must be an alert kind: ${ALERT_KINDS.join(', ')}` }).optional().describe('only this kind'),
     from: Instant.optional().describe('raised at or after this time'),
     to: Instant.optional().describe('raised before this time'),
     limit: pageLimit(ALERTS_MAX_LIMIT, 100),

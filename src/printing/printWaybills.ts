@@ -18,7 +18,7 @@ import type { CopyKind } from '../privacy/copyPolicy';
 import type { Lang } from '../privacy/lang';
 import { buildCopyView, type CopyView, type WaybillFacts } from '../privacy/privacyView';
 import { partyArea } from '../privacy/routingArea';
-import type { CopyPrintRecord, KeptAnswer, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
+import type { AlertKind, CopyPrintRecord, KeptAnswer, NewAlert, PrintJobRecord, WaybillRecord, WaybillStore } from '../waybills/waybillStore';
 import type { Keys } from '../vault/keyFile';
 import { hashToken, tokenUrl } from '../vault/qrToken';
 import { recordId } from '../ids';
@@ -126,7 +126,7 @@ export async function printWaybills(deps: PrintDeps, req: PrintRequest): Promise
   const copies: CopyPrintRecord[] = [];
   const bindings: string[] = [];
   const out: string[] = []; // of waybills whose labels the sink took: on paper or on their way, for a streamed print
-  const alerts: { kind: string; detail: string }[] = [];
+  const alerts: Omit<NewAlert, 'at'>[] = [];
   const summary: PrintSummary = { jobId: job.id, waybills: [], labels: 0, warnings: [] };
   const issued = new Set<string>();
   const lease = await takeLease(deps, req);
@@ -402,9 +402,9 @@ const ALERTS_EACH = 3;
  * A print's alerts, at most ALERTS_EACH of a kind named waybill by waybill and the rest counted in one:
  * a batch of 10,000 alike would otherwise flood the alert list and every admin webhook.
  */
-function alertsOfJob(jobId: string, alerts: readonly { kind: string; detail: string }[]): { kind: string; detail: string }[] {
-  const out: { kind: string; detail: string }[] = [];
-  const counted = new Map<string, number>();
+function alertsOfJob(jobId: string, alerts: readonly Omit<NewAlert, 'at'>[]): Omit<NewAlert, 'at'>[] {
+  const out: Omit<NewAlert, 'at'>[] = [];
+  const counted = new Map<AlertKind, number>();
   for (const a of alerts) {
     const n = (counted.get(a.kind) ?? 0) + 1;
     counted.set(a.kind, n);

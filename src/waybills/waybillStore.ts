@@ -57,8 +57,10 @@ export interface ScanAttempt {
 }
 
 /** An alert as recorded: ids and reasons, never personal data. `id` grows with time. */
-export interface StoredAlert extends NewAlert {
+/** An alert as kept: an earlier release may have raised a kind this one no longer does. */
+export interface StoredAlert extends Omit<NewAlert, 'kind'> {
   id: number;
+  kind: string;
 }
 
 /** Which alerts to list, newest first: `beforeId` continues a page (ids below it). */
@@ -135,13 +137,14 @@ export const ALERT_KINDS = [
   'relay_unavailable',
   'credential_tampered',
   'waybill_tampered',
+  'relay_tampered',
 ] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /** An alert as raised: its details name ids, states and reasons, never personal data. */
 export interface NewAlert {
   at: string;
-  /** One of ALERT_KINDS. */
-  kind: string;
+  kind: AlertKind;
   courierId?: string;
   detail: string;
 }

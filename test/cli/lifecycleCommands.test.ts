@@ -74,6 +74,10 @@ describe('waybill couriers, event, purge, keys and audit from the shell', () => 
     expect(bad.out).toMatch(/--since: must be hours or days back/);
     expect(bad.out).toMatch(/--limit: must be a whole number from 1 to 500/);
     expect(bad.out).not.toContain('last tuesday');
+    // A kind misspelt would list nothing, as if all were well: it is refused, naming the kinds there are.
+    const typo = await run('alerts', '--kind', 'courier_suspend');
+    expect(typo.code).toBe(EXIT.badInput);
+    expect(typo.out).toMatch(/--kind: must be an alert kind: courier_suspended, .*waybill_tampered, relay_tampered/);
   });
 
   it('adds a courier and shows the credential once, never in the list; issuing and revoking are audited', async () => {

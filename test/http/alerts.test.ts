@@ -119,6 +119,7 @@ describe.each(STORE_BACKENDS)('%s alerts', (_name, backend) => {
       ['cursor=07', 'query.cursor'],
       ['cursor=abc', 'query.cursor'],
       ['kind=Courier', 'query.kind'],
+      ['kind=courier_suspend', 'query.kind'], // no such kind: a typo would otherwise list nothing, as if all were well
       ['from=yesterday', 'query.from'],
       ['to=9999-12-31T23:59:59-23:59', 'query.to'], // past year 9999 in UTC: it would sort before every time
       ['courier=c1', 'query'],
@@ -150,7 +151,7 @@ describe.each(STORE_BACKENDS)('%s alerts', (_name, backend) => {
   it('records a once-a-day alert once, also when two instances raise it at the same moment', async () => {
     const { courier } = await services.couriers.add({ carrier: 'ZT', name: 'courier', outlet: 'HZ-1', routes: [], device: 'HH-1' }, new Date());
     const other = await t.reopen();
-    const alert = { at: new Date().toISOString(), kind: 'courier_daily_limit', courierId: courier.id, detail: 'daily limit' };
+    const alert = { at: new Date().toISOString(), kind: 'courier_daily_limit' as const, courierId: courier.id, detail: 'daily limit' };
     const since = daysAgo(1);
     const recorded = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? other.store : services.store).recordAlert(alert, since)));
     expect(recorded.filter(Boolean)).toHaveLength(1);

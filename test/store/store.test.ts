@@ -104,7 +104,7 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
   it('is all or nothing: a duplicate waybill number saves no part of the job, nor its alerts', async () => {
     const t = await backend.open();
     const { store } = t.stores;
-    const alert = (detail: string) => ({ at: '2026-11-23T10:00:00.000Z', kind: 'relay_unavailable', detail });
+    const alert = (detail: string) => ({ at: '2026-11-23T10:00:00.000Z', kind: 'relay_unavailable' as const, detail });
     await store.savePrintJob(job('j1'), [waybill('w1', 'ZT1000000000009')], [], { alerts: [alert('print job j1: saved')] });
     await expect(store.savePrintJob(job('j2'), [waybill('w2', 'ZT2000000000008'), waybill('w3', 'ZT1000000000009')], [], { alerts: [alert('print job j2: not saved')] })).rejects.toEqual(
       new UniqueViolation('waybill number'),
@@ -198,8 +198,8 @@ describe.each(STORE_BACKENDS)('%s store', (_name, backend) => {
     for (let i = 0; i < 4; i++) await t.stores.store.recordScanAttempt({ courierId: 'c1', at: ago(1_000 + i), outcome: 'unknown' });
     expect((await t.stores.store.scanGate('c1', 'w2', now, 3)).lastMinute).toBe(3); // counted only as far as the limit needs
     expect((await t.stores.store.scanGate('c1', 'w2', now, 30)).lastMinute).toBe(5);
-    await other.store.recordAlert({ at: now.toISOString(), kind: 'harvest', courierId: 'c1', detail: 'too many distinct waybills' });
-    expect(await t.query('SELECT kind, courier_id, detail FROM alerts')).toEqual([{ kind: 'harvest', courier_id: 'c1', detail: 'too many distinct waybills' }]);
+    await other.store.recordAlert({ at: now.toISOString(), kind: 'courier_suspended', courierId: 'c1', detail: 'too many distinct waybills' });
+    expect(await t.query('SELECT kind, courier_id, detail FROM alerts')).toEqual([{ kind: 'courier_suspended', courier_id: 'c1', detail: 'too many distinct waybills' }]);
     await t.stores.store.ping();
     await t.close();
   });

@@ -124,7 +124,7 @@ describe.each(STORE_BACKENDS)('%s waybill lifecycle', (_name, backend) => {
   it('writes an alert and the audit record given with an event in the same transaction: none when the event is not stored', async () => {
     const t = await backend.open();
     const w = await newWaybill(t.stores, true);
-    const alert = { at: NOW.toISOString(), kind: 'waybill_reopened', detail: `waybill ${w.waybillNo} corrected from cancelled to printed by test` };
+    const alert = { at: NOW.toISOString(), kind: 'waybill_reopened' as const, detail: `waybill ${w.waybillNo} corrected from cancelled to printed by test` };
     const reopen = { type: 'correction', at: NOW.toISOString(), actor: 'test', from: { status: 'cancelled' as const }, status: 'printed' as const };
     const trail = () => t.stores.audit.chain([{ at: NOW.toISOString(), actor: 'test', action: 'correct', waybillNo: w.waybillNo, outcome: 'printed', detail: { from: 'cancelled' } }]);
     const corrections = async () => (await t.stores.audit.forWaybill(w.waybillNo)).filter((r) => r.action === 'correct');

@@ -104,7 +104,7 @@ describe.each(STORE_BACKENDS)('%s webhook upkeep', (_name, backend) => {
   it('deletes finished outbox rows older than WAYBILL_WEBHOOK_KEEP_DAYS in waybill purge and the serve sweep', async () => {
     const added = await run(withK2(false), 'webhooks', 'add', '--admin', '--url', 'http://127.0.0.1:9/hooks', '--events', 'alert.raised');
     const endpointId = /added webhook (\S+)/.exec(added.err)![1]!;
-    for (let i = 0; i < 6; i++) await t.stores.store.recordAlert({ at: new Date().toISOString(), kind: 'test', detail: `upkeep ${i}` });
+    for (let i = 0; i < 6; i++) await t.stores.store.recordAlert({ at: new Date().toISOString(), kind: 'relay_unavailable', detail: `upkeep ${i}` });
     // No sending in this test: the endpoint is disabled (its pending events are kept for it).
     await t.exec(`UPDATE webhook_endpoints SET disabled_at = '${new Date().toISOString()}', disabled_reason = 'test' WHERE id = '${endpointId}'`);
     const ids = (await t.query('SELECT id FROM webhook_outbox WHERE endpoint_id = ? ORDER BY id', endpointId)).map((r) => String(r.id));

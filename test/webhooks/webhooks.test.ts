@@ -199,7 +199,7 @@ describe.each(STORE_BACKENDS)('webhooks on %s', (_name, backend) => {
   it('two workers on one database send each attempt once', async () => {
     const r = await receiver(() => 200);
     const { endpoint } = await addEndpoint(t.stores.webhooks, ring, { client: null, url: r.url, events: ['alert.raised'] }, new Date());
-    for (let i = 0; i < 30; i++) await t.stores.store.recordAlert({ at: new Date().toISOString(), kind: 'test', detail: `alert ${i}` });
+    for (let i = 0; i < 30; i++) await t.stores.store.recordAlert({ at: new Date().toISOString(), kind: 'relay_unavailable', detail: `alert ${i}` });
     const second = await t.reopen();
     const a = workerDeps(t.stores, 'instance-a');
     const b = workerDeps(second, 'instance-b', { repo: second.webhooks });
@@ -247,7 +247,7 @@ describe('a service killed mid-delivery', () => {
     try {
       const keys: KeyRing = { activeKeyId: 'k1', keys: new Map([['k1', masterKey]]) };
       const { secret } = await addEndpoint(stores.webhooks, keys, { client: null, url: r.url, events: null }, new Date());
-      await stores.store.recordAlert({ at: new Date().toISOString(), kind: 'test', detail: 'kill test' });
+      await stores.store.recordAlert({ at: new Date().toISOString(), kind: 'relay_unavailable', detail: 'kill test' });
       const first = await startServiceProcess(env);
       services.push(first);
       await until(() => r.received.length >= 1);
