@@ -46,7 +46,6 @@ import { templateRoutes } from './templateRoutes';
 import { stationRoutes } from './stationRoutes';
 import { courierDeviceRoutes } from './courierDeviceRoutes';
 import { matchAllows, type StationDeps } from '../stations/stationHandoff';
-import { jsonBodyProblem } from './body';
 
 export interface AppDeps {
   store: WaybillStore;
@@ -296,10 +295,7 @@ export function createApp(deps: AppDeps): express.Express {
         retryAfterSeconds: err.retryAfterSeconds ?? (err.code === 'in_progress' ? 1 : undefined),
         ...(err.facts ? { extra: err.facts } : {}),
       });
-    const e = err as { type?: string; status?: number; body?: unknown };
-    if (e.type === 'entity.too.large') return sendProblem(res, 'payload_too_large', 'the body is too large');
-    if (e.type === 'entity.parse.failed') return sendProblem(res, 'bad_request', typeof e.body === 'string' ? jsonBodyProblem(e.body) : 'the body is not valid JSON');
-    if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') return sendProblem(res, 'unsupported_media_type', 'unsupported charset or content encoding');
+    const e = err as { status?: number };
     if (e.status && e.status >= 400 && e.status < 500) return sendProblem(res, 'bad_request', 'the request is malformed');
     deps.log({ requestId: res.locals.requestId, level: 'error', error: (err as Error)?.name ?? 'unknown' });
     return sendProblem(res, 'internal', 'internal error');

@@ -2,28 +2,53 @@
 // and JSON is parsed strictly (400). A body never reaches a route unchecked. A body of orders (batches,
 // previews) is read as text as it arrives and reaches its route validated: NDJSON line by line.
 
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { isUtf8 } from 'node:buffer';
+import type { NextFunction, Request, Response } from 'express';
 import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { nextTurn } from '../eventLoop';
 import { WaybillError } from '../errors';
 import type { Order } from '../order/orderSchema';
 import { OrderValidator } from '../order/readOrders';
-import { parseJsonText } from '../validation/jsonText';
+import { parseJsonText, tryJson } from '../validation/jsonText';
 
+/** A JSON body into `req.body`, read as an order body's JSON is (`parsedJson`). */
 export function jsonBody(limit: string) {
-  // express.json would decode bytes that are no UTF-8 as U+FFFD, which then reaches the order as "�".
-  const parseJson = express.json({ limit, type: () => true, verify: (_req, _res, bytes) => utf8Only(bytes) });
-  return (req: Request, res: Response, next: NextFunction): void => {
+  const bytes = bytesOf(limit);
+  return (req: Request, _res: Response, next: NextFunction): void => {
     const type = acceptedType(req, []);
     if (type instanceof WaybillError) return next(type);
-    parseJson(req, res, next);
+    parsedJson(req, bytes).then((body) => {
+      req.body = body;
+      next();
+    }, next);
   };
 }
 
-function utf8Only(bytes: Buffer): void {
-  if (!isUtf8(bytes)) throw notUtf8();
+/** `jsonBody`, where a request without a body (no length, or length 0) stands for `{}`. */
+export function optionalJsonBody(limit: string) {
+  const json = jsonBody(limit);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!Number(req.get('content-length') ?? 0) && !req.get('transfer-encoding')) {
+      req.body = {};
+      return next();
+    }
+    json(req, res, next);
+  };
+}
+
+const emptyJson = optionalJsonBody('1kb');
+
+/**
+ * For a request that takes nothing (a pairing code, a retry, a secret rotation, a redelivery): no body or
+ * `{}`. Anything else is refused rather than ignored, so a client that thinks it set something (an expiry,
+ * a printer) learns that it did not.
+ */
+export function noBody(req: Request, res: Response, next: NextFunction): void {
+  emptyJson(req, res, (e?: unknown) => {
+    if (e === undefined && (Array.isArray(req.body) || Object.keys(req.body as object).length > 0))
+      e = new WaybillError('invalid_input', 'this request takes no body: send none, or {}', [{ path: [], message: 'takes no properties' }]);
+    next(e);
+  });
 }
 
 const notUtf8 = () => new WaybillError('bad_request', 'the body is not UTF-8 text');
@@ -50,7 +75,7 @@ export interface OrderBodyLimits {
  * or an array; with `single`, also one order) or NDJSON, one order a line. Both are read as text a piece at
  * a time (readText), never as one block of bytes: a 10 MB block, once freed, made glibc's malloc keep
  * mid-size buffers in its heap for the rest of the process (docs/performance.md). JSON is then parsed whole,
- * strictly as express.json does. NDJSON is parsed and validated a line at a time, each order let go, and
+ * strictly (parsedJson). NDJSON is parsed and validated a line at a time, each order let go, and
  * the event loop turns between its chunks; a line that is no JSON fails at once (422, with its line), as do
  * too many orders or bytes (413). Invalid orders fail together at the end (422, every index, line and
  * field path).
@@ -99,14 +124,17 @@ export async function jsonOrders(body: unknown, max: number, single: boolean): P
   return validator.finish();
 }
 
-/** A JSON body as express.json takes it: strictly an object or an array, an empty body being `{}`. */
+/**
+ * A JSON body: strictly an object or an array (an empty body being `{}`), UTF-8 (express.json would decode
+ * other bytes as U+FFFD, which then reached an order as "�"), no property named twice in one object.
+ */
 async function parsedJson(req: Request, limit: number): Promise<unknown> {
   const parts: string[] = [];
   await readText(req, limit, (text) => parts.push(text));
   const text = parts.join('');
   if (text === '') return {};
   const parsed = parseJsonText(text);
-  if (!parsed.ok) throw new WaybillError('bad_request', `the body is ${parsed.why}`);
+  if (!parsed.ok) throw new WaybillError('bad_request', `the body ${parsed.twice ? 'has' : 'is'} ${parsed.why}`);
   if (!isObjectText(text)) throw new WaybillError('bad_request', OBJECT_OR_ARRAY);
   return parsed.value;
 }
@@ -114,14 +142,6 @@ async function parsedJson(req: Request, limit: number): Promise<unknown> {
 const OBJECT_OR_ARRAY = 'the body must be a JSON object or array';
 const isObjectText = (text: string) => /^\uFEFF?[ \t\n\r]*[{[]/.test(text);
 
-/**
- * Why express.json refused a body: where it breaks, as an order file's line and column are told, never
- * the text (V8's own message quotes it); or that it is no object or array.
- */
-export function jsonBodyProblem(text: string): string {
-  const parsed = parseJsonText(text);
-  return parsed.ok ? OBJECT_OR_ARRAY : `the body is ${parsed.why}`;
-}
 
 async function ndjsonOrders(req: Request, limit: number, max: number): Promise<Order[]> {
   const validator = new OrderValidator();
@@ -130,23 +150,31 @@ async function ndjsonOrders(req: Request, limit: number, max: number): Promise<O
   const take = (text: string) => {
     line++;
     if (text.trim() === '') return;
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      throw new WaybillError('invalid_input', `line ${line} is not valid JSON`, [{ line, path: [], message: 'not valid JSON' }]);
+    const parsed = tryJson(text);
+    if (!parsed.ok) {
+      const why = parsed.twice ? 'a property named twice in one object' : 'not valid JSON';
+      throw new WaybillError('invalid_input', `line ${line} ${parsed.twice ? 'has' : 'is'} ${why}`, [{ line, path: [], message: why }]);
     }
     if (validator.count === max) throw tooMany(max);
-    validator.add(value, line);
+    validator.add(parsed.value, line);
   };
+  // A line ends in LF, CR LF or, as in old Mac exports, CR alone (as in an order file); raw CR or LF is
+  // never inside a JSON value. A CR that ends a piece may have its LF in the next.
+  const lineEnd = /\r\n?|\n/g;
+  let lfOwed = false;
   await readText(req, limit, (text) => {
+    if (lfOwed && text) {
+      if (text.startsWith('\n')) text = text.slice(1);
+      lfOwed = false;
+    }
     // Only the new text is searched for line ends: a long line does not make each piece rescan it.
     let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      take(pending + text.slice(start, end));
+    lineEnd.lastIndex = 0;
+    for (let end = lineEnd.exec(text); end; end = lineEnd.exec(text)) {
+      take(pending + text.slice(start, end.index));
       pending = '';
-      start = end + 1;
+      start = lineEnd.lastIndex;
+      lfOwed = start === text.length && end[0] === '\r';
     }
     pending += text.slice(start);
   });

@@ -12,7 +12,7 @@ import { WaybillError } from '../errors';
 import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
 import { requireRole, type AuthDeps } from './auth';
-import { jsonBody } from './body';
+import { jsonBody, noBody } from './body';
 import { noQuery } from './labelFormat';
 
 export const PairingIssued = z.strictObject({
@@ -74,7 +74,7 @@ export function courierDeviceRoutes(deps: CourierDeviceRouteDeps): { couriers: e
   };
 
   const admin = express.Router();
-  admin.post('/:id/pairings', requireRole(deps.auth, 'admin'), deps.limit, async (req, res) => {
+  admin.post('/:id/pairings', requireRole(deps.auth, 'admin'), deps.limit, noBody, async (req, res) => {
     const now = deps.now();
     // Whoever holds a code gets a courier's device, and with it that courier's scans of full addresses:
     // an admin key that could issue codes to itself would be every courier at once.

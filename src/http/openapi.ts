@@ -98,7 +98,7 @@ const labelWarnings = {
 
 /** The error code each status is usually answered with (for the examples). */
 const PROBLEMS: Record<number, { code: string; text: string; detail: string }> = {
-  400: { code: 'bad_request', text: 'malformed request (not JSON, or a scan without a valid purpose: `invalid_purpose`)', detail: 'the body is not valid JSON' },
+  400: { code: 'bad_request', text: 'malformed request (not JSON, an object naming a property twice, or a scan without a valid purpose: `invalid_purpose`)', detail: 'the body is not valid JSON' },
   401: { code: 'unauthenticated', text: 'no valid credential (after a burst of them from one address: 429)', detail: 'a valid API key is required' },
   403: { code: 'forbidden', text: 'the role may not do this (`forbidden`), or the credential is suspended (`suspended`)', detail: 'this role may not do this' },
   404: { code: 'not_found', text: 'not found (or not yours)', detail: 'no such waybill' },
@@ -123,6 +123,9 @@ export function problemExample(status: number, over: Partial<{ code: string; det
  * Problem answers by status; `says` replaces the generic description (and example) where an operation
  * means something particular by a status.
  */
+/** What a request that takes nothing answers to a body that asks for something (body.ts `noBody`). */
+const NO_BODY = { 422: { text: 'a body that asks for something: this request takes none (no body, or `{}`)', detail: 'this request takes no body: send none, or {}' } };
+
 export function errors(codes: number[], says: Record<number, string | { text: string; code?: string; detail?: string; schema?: string; example?: unknown }> = {}) {
   return Object.fromEntries(
     codes.map((status) => {
@@ -440,7 +443,8 @@ function printerBlock(): DocumentBlock {
           responses: {
             '200': jsonAnswer('delivered', 'PrintSent', PrintSent, { job: EX.job, printer: 'line-1', status: 'delivered', attempts: 4, links: { self: `/v1/print-jobs/${EX.job}` } }),
             '202': jsonAnswer('an agent printer: queued for its agent', 'PrintQueued', PrintQueued, { job: EX.job, printer: 'dock-2', status: 'pending', links: { self: `/v1/print-jobs/${EX.job}` } }),
-            ...errors([401, 403, 404, 409, 410, 429, 502], {
+            ...errors([400, 401, 403, 404, 409, 410, 415, 422, 429, 502], {
+              ...NO_BODY,
               404: 'no such print job (or not yours)',
               409: { text: 'the waybill was cancelled since: the job is cancelled (`cancelled`)', code: 'cancelled', detail: 'the waybill of this job is cancelled; the job is cancelled' },
               502: { text: 'the printer did not take the job; it is kept for another retry', schema: 'PrintFailedProblem', example: printFailedExample() },
@@ -905,7 +909,7 @@ function webhookBlock(): DocumentBlock {
           parameters: [hookParam],
           responses: {
             '200': jsonAnswer('rotated', 'SecretRotated', SecretRotated, { id: hook, secret, previousSecretExpiresAt: '2026-05-31T08:15:02.113Z' }),
-            ...errors([401, 403, 404, 429], { 404: notFound }),
+            ...errors([400, 401, 403, 404, 415, 422, 429], { ...NO_BODY, 404: notFound }),
           },
         },
       },
@@ -919,7 +923,8 @@ function webhookBlock(): DocumentBlock {
           parameters: [{ name: 'eventId', in: 'path', required: true, description: 'the event id (`Waybill-Event-Id`)', schema: { type: 'string', format: 'uuid' }, example: eventId }],
           responses: {
             '202': jsonAnswer('due again', 'RedeliveryScheduled', RedeliveryScheduled, { id: eventId, endpoint: hook, status: 'scheduled' }),
-            ...errors([401, 403, 404, 409, 429], {
+            ...errors([400, 401, 403, 404, 409, 415, 422, 429], {
+              ...NO_BODY,
               404: { text: 'no such webhook event (or another client’s)', detail: 'no such webhook event' },
               409: { text: 'the event is being sent right now (`in_progress`); see Retry-After', code: 'in_progress', detail: 'the event is being sent right now; try again in a moment' },
             }),
@@ -1062,7 +1067,8 @@ function courierDeviceBlock(): DocumentBlock {
               expiresAt: '2026-05-05T01:12:03.000Z',
               pairUrl: 'https://scan.example.com/courier/#pair=K7QM-4XRT',
             }),
-            ...errors([401, 403, 404, 409, 429], {
+            ...errors([400, 401, 403, 404, 409, 415, 422, 429], {
+              ...NO_BODY,
               404: unknownCourier,
               409: { text: 'the courier is revoked or suspended: no device can be paired', code: 'conflict', detail: 'this courier is suspended: no device can be paired' },
             }),

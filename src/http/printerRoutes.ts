@@ -2,6 +2,7 @@
 // retry). Sending a waybill to a printer is `POST /v1/waybills/{id}/print` (waybillRoutes).
 
 import express, { type Response } from 'express';
+import { noBody } from './body';
 import { z } from 'zod';
 import type { Principal } from '../auth/apiKey';
 import { actorOf } from '../auth/apiKey';
@@ -118,7 +119,7 @@ export function printerRoutes(deps: PrinterRouteDeps): { printers: express.Route
     res.json(present(PrintJobView, deliveryView(await visibleDelivery(deps, principal(res), String(req.params.job)))));
   });
 
-  jobs.post('/:job/retry', roles, deps.limit, async (req, res) => {
+  jobs.post('/:job/retry', roles, deps.limit, noBody, async (req, res) => {
     const p = principal(res);
     const d = await visibleDelivery(deps, p, String(req.params.job));
     sendDeliveryResult(res, await retryDelivery(deps.delivery, d.jobId, actorOf(p)));

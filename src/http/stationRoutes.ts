@@ -2,7 +2,7 @@
 // configured) issues a pickup code; verify answers match / no match and nothing else. Stations see no
 // personal data: answers carry numbers, codes and booleans only.
 
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Response } from 'express';
 import { z } from 'zod';
 import { actorOf, type Principal } from '../auth/apiKey';
 import { WaybillError } from '../errors';
@@ -12,7 +12,7 @@ import { tokenOfScan } from '../vault/qrToken';
 import { present } from '../validation/present';
 import { issuesFromZod } from '../validation/zodIssues';
 import { requireRole, type AuthDeps } from './auth';
-import { jsonBody } from './body';
+import { jsonBody, optionalJsonBody } from './body';
 import { noQuery } from './labelFormat';
 
 export const ArrivalRequest = Shelf;
@@ -39,14 +39,6 @@ export interface StationRouteDeps {
   station: StationDeps;
 }
 
-/** An arrival may come without a body (default shelf and tier). */
-function optionalJson(req: Request, res: Response, next: NextFunction): void {
-  if (!req.get('content-type') && !Number(req.get('content-length') ?? 0) && !req.get('transfer-encoding')) {
-    req.body = {};
-    return next();
-  }
-  jsonBody('1kb')(req, res, next);
-}
 
 export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Router; stations: express.Router } {
   const station = (res: Response) => {
@@ -55,10 +47,10 @@ export function stationRoutes(deps: StationRouteDeps): { arrivals: express.Route
   };
 
   const arrivals = express.Router();
-  arrivals.post('/:no/arrivals', requireRole(deps.auth, 'station'), deps.limit, optionalJson, async (req, res) => {
+  arrivals.post('/:no/arrivals', requireRole(deps.auth, 'station'), deps.limit, optionalJsonBody('1kb'), async (req, res) => {
     const no = String(req.params.no);
     if (!/^[A-Z0-9]{6,30}$/.test(no)) throw new WaybillError('not_found', 'unknown waybill');
-    const shelf = ArrivalRequest.safeParse(req.body ?? {});
+    const shelf = ArrivalRequest.safeParse(req.body);
     if (!shelf.success) throw new WaybillError('invalid_input', 'the arrival is invalid', issuesFromZod(shelf.error));
     const { created, ...answer } = await recordArrival(deps.station, station(res), { waybillNo: no }, shelf.data);
     res.status(created ? 201 : 200).json(present(ArrivalAnswer, answer));

@@ -14,7 +14,7 @@ import { endpointUrlRefusal } from '../webhooks/send';
 import { addEndpoint, endpointView, eventsIssue, NewWebhook, rotateSecret, WebhookView } from '../webhooks/webhooks';
 import type { WebhookEndpoint, WebhookRepository } from '../webhooks/webhookStore';
 import { requireRole, type AuthDeps } from './auth';
-import { jsonBody } from './body';
+import { jsonBody, noBody } from './body';
 import { noQuery } from './labelFormat';
 
 export interface WebhookRouteDeps {
@@ -86,7 +86,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     res.status(204).end();
   });
 
-  endpoints.post('/:id/rotate-secret', roles, deps.limit, async (req, res) => {
+  endpoints.post('/:id/rotate-secret', roles, deps.limit, noBody, async (req, res) => {
     const p = principal(res);
     const e = await visible(deps, p, String(req.params.id));
     const { secret, previousExpiresAt } = await rotateSecret(deps.repo, deps.ring, e, deps.now());
@@ -94,7 +94,7 @@ export function webhookRoutes(deps: WebhookRouteDeps): { endpoints: express.Rout
     res.json(present(SecretRotated, { id: e.id, secret, previousSecretExpiresAt: previousExpiresAt }));
   });
 
-  events.post('/:eventId/redeliver', roles, deps.limit, async (req, res) => {
+  events.post('/:eventId/redeliver', roles, deps.limit, noBody, async (req, res) => {
     const p = principal(res);
     const id = String(req.params.eventId);
     const event = ID.test(id) ? await deps.repo.getEvent(id) : undefined;

@@ -5,7 +5,7 @@
 import { Order } from './orderSchema';
 import { WaybillError, type Issue } from '../errors';
 import { issuesFromZod } from '../validation/zodIssues';
-import { parseJsonText, tryJson, where } from '../validation/jsonText';
+import { parseJsonText, refusal, tryJson } from '../validation/jsonText';
 
 interface RawOrder {
   value: unknown;
@@ -123,6 +123,8 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
   // One order, the API's {"orders": [...]}, or NDJSON: try the whole text first so a pretty-printed
   // document works.
   const whole = tryJson(text);
+  // Valid JSON as a whole is one document, whatever its lines are.
+  if (!whole.ok && whole.twice) throw malformed(file, refusal(text, whole));
   if (whole.ok) {
     const value = whole.value;
     // No order has an "orders" field: an object with one is the API's document, and must be one.
@@ -148,10 +150,10 @@ function* splitOrders(text: string, file: string): Generator<RawOrder> {
     }
     // A first line that is no JSON value of its own is most likely a pretty-printed document: say where
     // the document breaks, not where its first line does.
-    if (first) throw malformed(file, `not valid JSON${where(text, whole.position)}`);
+    if (first && !parsed.twice) throw malformed(file, refusal(text, whole));
     // A line that stops mid-value is named as such: the file goes on after it.
     const at = parsed.position;
-    throw malformed(file, `not valid JSON${at === 'end' ? ` at line ${i + 1} (the line ends too early)` : at === undefined ? ` at line ${i + 1}` : where(text, start + at)}`);
+    throw malformed(file, at === 'end' ? `not valid JSON at line ${i + 1} (the line ends too early)` : at === undefined ? `${refusal(lineText, parsed)} at line ${i + 1}` : refusal(text, parsed, start + at));
   }
 }
 

@@ -310,6 +310,16 @@ describe('warehouse API', () => {
       detail: 'the body is not valid JSON at line 3, column 14',
     });
     expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: 'null' }), 400)).toMatchObject({ detail: 'the body must be a JSON object or array' });
+    // A property named twice, which JSON.parse would settle silently by keeping the last: in an order, a
+    // batch line, or any other body (an event whose type is given twice).
+    const twice = JSON.stringify(order()).replace('"orderId":', '"orderId":"SO-0","orderId":');
+    const column = twice.indexOf('"orderId"', 5) + 1;
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills', { key: k, body: twice }), 400)).toMatchObject({ detail: `the body has a property named twice in one object at line 1, column ${column}` });
+    const batch = await call(w, 'POST', '/v1/batches', { key: k, body: `${JSON.stringify(order())}\n${twice}\n`, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(await expectProblem(batch, 422)).toMatchObject({ detail: 'line 2 has a property named twice in one object' });
+    expect(await expectProblem(await call(w, 'POST', '/v1/waybills/ZT000000000000/events', { key: k, body: '{"type":"cancelled","type":"delivered"}' }), 400)).toMatchObject({
+      detail: 'the body has a property named twice in one object at line 1, column 21',
+    });
     // Too deeply nested to locate (the scanner would overflow the stack): still a 400, not where.
     for (const route of ['/v1/waybills', '/v1/batches'])
       expect(await expectProblem(await call(w, 'POST', route, { key: k, body: '['.repeat(30_000) }), 400)).toMatchObject({ detail: 'the body is not valid JSON' });
@@ -488,6 +498,9 @@ describe('network printers', () => {
     expect(kept).toMatchObject({ status: 'failed', attempts: 3, lastError: expect.stringContaining('refused') });
 
     await line.on();
+    // A retry goes to the job's own printer: a body naming another is refused, not ignored.
+    const elsewhere = await call(w, 'POST', `/v1/print-jobs/${failed.job}/retry`, { key: w.keys.acmePrinter, body: { printer: 'acme-line-2' } });
+    expect(await expectProblem(elsewhere, 422)).toMatchObject({ detail: 'this request takes no body: send none, or {}' });
     const retried = await call(w, 'POST', `/v1/print-jobs/${failed.job}/retry`, { key: w.keys.acmePrinter });
     expect(retried.status).toBe(200);
     expect(await retried.json()).toMatchObject({ job: failed.job, status: 'delivered', attempts: 1 });

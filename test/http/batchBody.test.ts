@@ -81,6 +81,25 @@ it('takes orders whole however the bytes are cut: lines and characters split acr
   expect(await created(list)).toBe(list.length);
 });
 
+it('takes lines ended by CR alone (old Mac exports), as an order file does, and a CR LF cut between two pieces as one line end', async () => {
+  const list = orders(4);
+  const [o1, o2, o3, o4] = list.map((o) => JSON.stringify(o));
+  const { req, answer } = upload();
+  req.write(`${o1}\r${o2}\r`);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  req.end(`\n${o3}\r${o4}\r`);
+  expect((await answer).status).toBe(201);
+  expect(await created(list)).toBe(4);
+  // Lines are counted as the client wrote them: a CR LF is one line end, so the broken line is the second.
+  const bad = orders(2).map((o) => JSON.stringify(o));
+  const refused = upload();
+  refused.req.write(`${bad[0]}\r`);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  refused.req.end(`\n{"orderId": \r${bad[1]}\r`);
+  const { status, body } = await refused.answer;
+  expect([status, JSON.parse(body).detail]).toEqual([422, 'line 2 is not valid JSON']);
+});
+
 it('answers a line that is no JSON while the client is still uploading, naming the line', async () => {
   const list = orders(3);
   const { req, answer } = upload();

@@ -204,7 +204,12 @@ describe.each(STORE_BACKENDS)('%s webhook endpoints: API and CLI', (_name, backe
   it('rotates the secret (both sign for a day), redelivers an event, removes the endpoint with its events', async () => {
     const created = (await register(keys.acme, { url, events: ['waybill.created'] })).body as unknown as View;
     const first = created.secret!;
-    const rotated = await call('POST', `/v1/webhooks/${created.id}/rotate-secret`, keys.acme);
+    // A rotation takes nothing: a body that asks for something (a longer overlap) is refused, not ignored.
+    const asking = await call('POST', `/v1/webhooks/${created.id}/rotate-secret`, keys.acme, { previousSecretHours: 72 });
+    expect([asking.status, asking.body.errors]).toEqual([422, [{ path: '', message: 'takes no properties' }]]);
+    expect((await list(keys.acme)).body.webhooks).toEqual([expect.not.objectContaining({ previousSecretExpiresAt: expect.anything() })]);
+    expect((await call('POST', `/v1/webhooks/${created.id}/rotate-secret`, keys.acme, [])).status).toBe(422);
+    const rotated = await call('POST', `/v1/webhooks/${created.id}/rotate-secret`, keys.acme, {}); // {} is no body
     expect(rotated.status).toBe(200);
     expect(rotated.body).toEqual({ id: created.id, secret: expect.stringMatching(/^whsec_/), previousSecretExpiresAt: expect.any(String) });
     const second = rotated.body.secret as string;

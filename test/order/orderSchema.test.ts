@@ -217,6 +217,26 @@ describe('order file errors a person can act on', () => {
     expect(messagesOf(cut)).toEqual(['-: not valid JSON at line 2 (the line ends too early)']);
   });
 
+  it('refuses an order that names a property twice in one object, saying where and quoting neither value', () => {
+    // JSON.parse keeps the last and drops the first without a word; the order system meant one of them.
+    const twice = (o: object) => JSON.stringify(o).replace('"recipient":{', '"recipient":{"phone":"13962584017",');
+    const pretty = JSON.stringify(order(), null, 2).replace('"recipient": {\n', '"recipient": {\n    "phone": "13962584017",\n');
+    // Named where the second one is: the recipient's own phone, after the one put first.
+    expect(messagesOf(pretty)).toEqual(['-: a property named twice in one object at line 20, column 5']);
+    const line = twice(order());
+    const column = line.indexOf('"phone"', line.indexOf('"recipient"') + 30) + 1;
+    expect(messagesOf([JSON.stringify(order()), line].join('\n'))).toEqual([`-: a property named twice in one object at line 2, column ${column}`]);
+    expect(messagesOf(`[${JSON.stringify(order())},\n${line}]`)).toEqual([`-: a property named twice in one object at line 2, column ${column}`]);
+    expect(messagesOf(JSON.stringify({ orders: [JSON.parse(JSON.stringify(order()))] }).replace('"orderId"', '"orderId":"SO-0","orderId"'))).toEqual([
+      expect.stringMatching(/^-: a property named twice in one object at line 1, column \d+$/),
+    ]);
+    // The same name written with an escape is the same name.
+    expect(messagesOf(JSON.stringify(order()).replace('"carrier"', '"\\u0063arrier":"SF","carrier"'))).toEqual([expect.stringMatching(/^-: a property named twice in one object at line 1, column \d+$/)]);
+    expectAbsent(JSON.stringify([messagesOf(line), messagesOf(pretty)]), ['13962584017', '0018'], 'a property named twice');
+    // The same name in different objects (each party's phone, each order's id) is no repeat.
+    expect(parseOrders([JSON.stringify(order()), JSON.stringify(order((o) => (o.orderId = 'SO-2')))].join('\n'), 'orders.ndjson')).toHaveLength(2);
+  });
+
   it('names binary and non-UTF-8 files as such, and an empty file once', () => {
     expect(messagesOf(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]))).toEqual(['-: is a binary file, not JSON or NDJSON text']);
     const gbk = Buffer.concat([Buffer.from('{"orderId": "'), Buffer.from([0xc0, 0xee, 0xcb, 0xc4]), Buffer.from('"}')]); // 李四 in GBK
