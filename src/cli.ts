@@ -165,6 +165,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
       }
       case 'audit': {
         const { auditCommand } = await import('./cli/auditCommands');
+        const { suspensionsLifted } = await import('./stations/stationStore');
         return await withServices(config, io, (s) =>
           auditCommand(
             rest,
@@ -183,6 +184,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
                   { kind: 'couriers', check: couriers.couriers },
                   { kind: 'courier devices', check: couriers.devices },
                   { kind: 'telephony clients', check: await s.telephony.checkRows() },
+                  { kind: 'station suspensions', check: suspensionsLifted(await s.audit.stationSuspensions(), await s.stations.suspensions()) },
                 ];
               },
             },

@@ -89,6 +89,8 @@ export interface AuditRepository {
   appendPending(limit: number, chainOf: (kept: KeptEntry[]) => AuditChain, jobId?: string): Promise<number>;
   /** Records whose detail's `job` is this id, oldest first. */
   forJob(jobId: string): Promise<AuditRecord[]>;
+  /** The suspensions and reinstatements of parcel stations (records whose detail names a `station`), oldest first. */
+  stationSuspensions(): Promise<AuditRecord[]>;
   /** The head, then every record in seq order, all from one snapshot while others keep appending; `read` may stop early. */
   readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T>;
 }
@@ -280,6 +282,11 @@ export class ChainedAuditLog implements Required<AuditLog> {
 
   forJob(jobId: string): Promise<AuditRecord[]> {
     return this.repo.forJob(jobId);
+  }
+
+  /** The suspensions and reinstatements of parcel stations on record, oldest first. */
+  stationSuspensions(): Promise<AuditRecord[]> {
+    return this.repo.stationSuspensions();
   }
 
   /** The head and record count, for a checkpoint. */

@@ -23,8 +23,8 @@ export const AUDIT_USAGE = `usage:
   waybill audit waybill <number>     that waybill's records, oldest first
   waybill audit trace <copy code>    where and when a printed copy came from
   waybill audit rows                 every waybill state, relay binding and credential whose row was
-                                     changed outside the service (its binding does not hold); exits 1 if
-                                     there is any`;
+                                     changed outside the service (its binding does not hold), and every
+                                     station suspension on record whose row is gone; exits 1 if any`;
 
 // Same meaning as the CLI's exit codes; kept here so this module does not import the CLI entry point.
 
@@ -37,7 +37,7 @@ export interface AuditCommandDeps {
   checkpoints?: CheckpointWriter & { dir: string };
   /** What `checkpoint --out` never appends to (the keys, the database, the settings). */
   outputGuard?: OutputGuard;
-  /** `rows`: the bound rows of each kind checked (waybill states, relay bindings, credentials). */
+  /** `rows`: the bound rows of each kind checked (waybill states, relay bindings, credentials, station suspensions). */
   checkRows?: () => Promise<{ kind: string; check: RowCheck }[]>;
 }
 

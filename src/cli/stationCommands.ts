@@ -1,6 +1,7 @@
 // `waybill stations list|reinstate`: the parcel stations that have keys, whether each is suspended (too
 // many wrong verify answers in an hour), and lifting a suspension, which is audited like the suspension.
 
+import { suspensionsLifted } from '../stations/stationStore';
 import type { Services } from '../wiring';
 import { cliOperator } from './apiKeyCommands';
 import { EXIT, printList, type Io } from './io';
@@ -25,12 +26,16 @@ export async function stationCommand(args: string[], s: Pick<Services, 'apiKeys'
   }
   if (sub === 'reinstate' && arg !== undefined && !more.length) {
     const before = await s.stations.suspension(arg);
-    if (!before || !(await s.stations.reinstate(arg))) {
+    const reinstated = !!before && (await s.stations.reinstate(arg));
+    // A suspension whose row was deleted in the database is still one on record (`waybill audit rows`
+    // names it); reinstating it puts the operator's decision on record too.
+    const liftedOutside = !reinstated && suspensionsLifted(await s.audit.stationSuspensions(), await s.stations.suspensions()).rewritten.includes(arg);
+    if (!reinstated && !liftedOutside) {
       io.err(`station ${arg} was not suspended`);
       return EXIT.ok;
     }
     await s.audit.append({ at: new Date().toISOString(), actor: cliOperator(), action: 'reinstate', outcome: 'ok', detail: { station: arg } });
-    io.err(`reinstated station ${arg} (was suspended at ${before.suspendedAt}: ${before.reason})`);
+    io.err(reinstated ? `reinstated station ${arg} (was suspended at ${before!.suspendedAt}: ${before!.reason})` : `station ${arg}: its suspension was lifted outside the service; the reinstatement is now on record`);
     return EXIT.ok;
   }
   io.err(USAGE);

@@ -142,7 +142,6 @@ async function parsedJson(req: Request, limit: number): Promise<unknown> {
 const OBJECT_OR_ARRAY = 'the body must be a JSON object or array';
 const isObjectText = (text: string) => /^\uFEFF?[ \t\n\r]*[{[]/.test(text);
 
-
 async function ndjsonOrders(req: Request, limit: number, max: number): Promise<Order[]> {
   const validator = new OrderValidator();
   let line = 0;

@@ -1,6 +1,8 @@
 // Where station arrivals and verify attempts live (one implementation for both databases, in src/store/).
 // No row holds personal data: ids, numbers, pickup codes, times and outcomes.
 
+import type { AuditRecord } from '../audit/auditRecord';
+import { checkRows, type RowCheck } from '../auth/credentials';
 import type { EventChange, NewAlert } from '../waybills/waybillStore';
 import type { Shelf } from './station';
 
@@ -19,6 +21,22 @@ export interface StationSuspension {
   stationId: string;
   suspendedAt: string;
   reason: string;
+}
+
+/**
+ * The stations the audit log has suspended and not reinstated, and those of them without their suspension
+ * row: a row deleted in the database lifts a suspension that only the service may lift, and only the
+ * log, which a database writer cannot change unnoticed, still says so (`waybill audit rows`).
+ */
+export function suspensionsLifted(records: readonly AuditRecord[], suspended: readonly StationSuspension[]): RowCheck {
+  const last = new Map<string, AuditRecord['action']>();
+  for (const r of records) {
+    const station = r.detail?.station;
+    if (typeof station === 'string' && (r.action === 'reinstate' || r.outcome === 'suspended')) last.set(station, r.action);
+  }
+  const rows = new Set(suspended.map((s) => s.stationId));
+  const onRecord = [...last].filter(([, action]) => action === 'suspend').map(([id]) => ({ id }));
+  return checkRows(onRecord, (s) => rows.has(s.id));
 }
 
 export interface StationStore {

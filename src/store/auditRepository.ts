@@ -123,6 +123,13 @@ export class SqlAuditRepository implements AuditRepository {
     return rows.map(toRecord);
   }
 
+  async stationSuspensions(): Promise<AuditRecord[]> {
+    // Read once in a while (`waybill audit rows`), so no index: suspensions are few among the records.
+    const station = this.d.dialect === 'sqlite' ? sql<string>`json_extract(detail, '$.station')` : sql<string>`((detail::jsonb) ->> 'station')`;
+    const rows = await this.d.db.selectFrom('audit_log').select(AUDIT_COLUMNS).where('action', 'in', ['suspend', 'reinstate']).where('detail', 'is not', null).where(station, 'is not', null).orderBy('seq').execute();
+    return rows.map(toRecord);
+  }
+
   readChain<T>(read: (head: AuditHead | undefined, records: AsyncIterable<AuditRecord>) => Promise<T>): Promise<T> {
     // One snapshot (REPEATABLE READ on PostgreSQL; any read transaction on SQLite's WAL): head and rows
     // agree while others keep appending.

@@ -13,6 +13,7 @@ import { serveCommand, type RunningService } from '../../src/cli/serveCommand';
 import { loadConfig } from '../../src/config/config';
 import { stationCommand } from '../../src/cli/stationCommands';
 import { PICKUP_CODE } from '../../src/stations/station';
+import { suspensionsLifted } from '../../src/stations/stationStore';
 import { openServices, type Services } from '../../src/wiring';
 import { requestBurst } from '../support/requestBurst';
 import { STORE_BACKENDS, type TestDatabase } from '../support/storeBackends';
@@ -314,8 +315,21 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
       const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
       expect(await stationCommand(['list'], services, io)).toBe(0);
       expect(out.find((l) => l.startsWith(`${station}\t`))).toMatch(/^\S+\t2\tsuspended /);
-      expect(await stationCommand(['reinstate', station], services, io)).toBe(0);
+      // What `waybill audit rows` checks: the log's suspensions against the rows.
+      const lifted = async () => {
+        const check = suspensionsLifted(await services.audit.stationSuspensions(), await services.stations.suspensions());
+        return { suspended: check.checked, lifted: check.rewritten };
+      };
+      expect(await lifted()).toEqual({ suspended: 1, lifted: [] });
+      // A database writer deletes the suspension: the station's keys open again, and the log still says
+      // it is suspended, so the walk names it.
+      await t.exec(`DELETE FROM station_suspensions WHERE station_id = '${station}'`);
       expect((await call('GET', '/v1/stations/current', key)).status).toBe(200);
+      expect(await lifted()).toEqual({ suspended: 1, lifted: [station] });
+      // The operator who decides to let it be puts the reinstatement on record.
+      expect(await stationCommand(['reinstate', station], services, io)).toBe(0);
+      expect(out.at(-1)).toBe(`station ${station}: its suspension was lifted outside the service; the reinstatement is now on record`);
+      expect(await lifted()).toEqual({ suspended: 0, lifted: [] });
       expect(await audited('reinstate')).toEqual([expect.objectContaining({ actor: expect.stringMatching(/^cli:/), outcome: 'ok' })]);
     } finally {
       await second.shutdown();
@@ -343,6 +357,12 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
       expect(suspended).toBeGreaterThan(0);
       expect(mine.slice(suspended + 1)).toEqual([]);
       expect(burst.filter((a) => a.status === 200)).toHaveLength(suspended - 1); // the suspending answer itself is 403
+      // The operator reinstates it: its key works again, and the log agrees with the rows.
+      const said: string[] = [];
+      expect(await stationCommand(['reinstate', station], services, { out: (l) => said.push(l), err: (l) => said.push(l) })).toBe(0);
+      expect(said).toEqual([expect.stringMatching(new RegExp(`^reinstated station ${station} \\(was suspended at `))]);
+      expect((await call('GET', '/v1/stations/current', key)).status).toBe(200);
+      expect(suspensionsLifted(await services.audit.stationSuspensions(), await services.stations.suspensions()).rewritten).toEqual([]);
     } finally {
       await second.shutdown();
       await sweeping.close();

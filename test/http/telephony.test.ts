@@ -269,7 +269,7 @@ describe.each(STORE_BACKENDS)('%s telephony clients', (_name, backend) => {
       ];
       // An investigator's walk over every bound row finds nothing rewritten yet.
       const rows = await w.run('audit', 'rows');
-      const kinds = ['waybill states', 'relay bindings', 'api keys', 'couriers', 'courier devices', 'telephony clients'];
+      const kinds = ['waybill states', 'relay bindings', 'api keys', 'couriers', 'courier devices', 'telephony clients', 'station suspensions'];
       expect([rows.code, rows.out.split('\n')]).toEqual([EXIT.ok, kinds.map((kind) => expect.stringMatching(new RegExp(`^${kind}: \\d+ checked, 0 rewritten outside the service$`)))]);
       expect(rows.out).toMatch(/^telephony clients: 1 checked/m);
       for (const rewrite of rewrites) {
