@@ -10,6 +10,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, type Compilable, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type SqliteDialectConfig } from 'kysely';
 import type pg from 'pg';
+import { WaybillError } from '../errors';
 import type { Prepared } from './prepared';
 import type { Schema } from './schema';
 import { statementCache } from './statementCache';
@@ -94,21 +95,24 @@ function waitingForLock<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = performance.now() + LOCK_WAIT_MS;
   // Any SQLITE_BUSY kind (another's write lock, a recovery under way): each retry is a whole statement
   // or transaction, so it starts from a fresh snapshot.
-  return tryAgain(attempt, (code) => (typeof code === 'string' && code.startsWith('SQLITE_BUSY') && performance.now() < deadline ? 1 : undefined));
+  return tryAgain(attempt, (code) => (typeof code === 'string' && code.startsWith('SQLITE_BUSY') ? (performance.now() < deadline ? 1 : 'busy') : undefined));
 }
 
 /**
  * Runs `attempt` until it succeeds or `pause` gives no wait (ms) for its error's code and the number of
- * tries so far; then the error stands. Only for refusals that changed nothing.
+ * tries so far: undefined, and the error stands; `busy`, when a refusal worth waiting out lasted past every
+ * try. Only for refusals that changed nothing. The store was then too busy, not broken: the caller is
+ * told to come back (503 with Retry-After over HTTP, exit 75 from the CLI), never given a 500.
  */
-async function tryAgain<T>(attempt: () => Promise<T>, pause: (code: unknown, tries: number) => number | undefined): Promise<T> {
+async function tryAgain<T>(attempt: () => Promise<T>, pause: (code: unknown, tries: number) => number | 'busy' | undefined): Promise<T> {
   for (let tries = 1; ; tries++) {
-    let wait: number | undefined;
+    let wait: number | 'busy' | undefined;
     try {
       return await attempt();
     } catch (e) {
       wait = pause((e as { code?: unknown } | null)?.code, tries);
       if (wait === undefined) throw e;
+      if (wait === 'busy') throw new WaybillError('unavailable', 'the store is busy; retry shortly', [], 1);
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
@@ -163,7 +167,7 @@ const PG_TRIES = 5;
  */
 function againOnConflict<T>(attempt: () => Promise<T>): Promise<T> {
   // 40P01 deadlock_detected, 40001 serialization_failure.
-  return tryAgain(attempt, (code, tries) => ((code === '40P01' || code === '40001') && tries < PG_TRIES ? Math.random() * 10 * tries : undefined));
+  return tryAgain(attempt, (code, tries) => (code === '40P01' || code === '40001' ? (tries < PG_TRIES ? Math.random() * 10 * tries : 'busy') : undefined));
 }
 
 let postgresDriver: typeof pg | undefined;

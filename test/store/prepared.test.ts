@@ -143,6 +143,36 @@ describe('SQLite: a write while another process holds the write lock', () => {
   });
 });
 
+describe('SQLite: a write lock another process holds past the wait', () => {
+  it('fails the write as the store being busy (503, exit 75), not as an internal error: statement, transaction and Kysely query alike', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-locked-'));
+    const file = path.join(dir, 'waybill.db');
+    const store = SqliteStore.open(file);
+    const d = sqliteDatabase(store.database);
+    // The wait is 5 s: the other process keeps the lock 6 s (a checkpoint stuck on a slow disk, say).
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => db.exec('COMMIT'), 6000);`, file],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await once(holder.stdout!, 'data');
+    const busy = { code: 'unavailable', message: 'the store is busy; retry shortly', retryAfterSeconds: 1 };
+    await Promise.all([
+      expect(d.run(insertAlert, { kind: 'locked', detail: 'statement' })).rejects.toMatchObject(busy),
+      expect(d.transaction(function* () {
+        yield* step(insertAlert, { kind: 'locked', detail: 'transaction' });
+      })).rejects.toMatchObject(busy),
+      expect(d.db.insertInto('alerts').values({ at: '2026-12-02T00:00:00.000Z', kind: 'locked', courier_id: null, detail: 'kysely' }).execute()).rejects.toMatchObject(busy),
+    ]);
+    await once(holder, 'exit');
+    // Nothing of them was written; the next write lands.
+    await d.run(insertAlert, { kind: 'locked', detail: 'after' });
+    expect((await d.run(alertsOfKind, { kind: 'locked' })).rows).toEqual([{ detail: 'after' }]);
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 20_000);
+});
+
 describe('PostgreSQL: two transactions that deadlock', () => {
   it('both land: the one PostgreSQL ends as the victim starts again from its first step', async () => {
     const d = await openPostgres(await pgTestDatabaseUrl(), 2);
