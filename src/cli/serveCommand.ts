@@ -191,6 +191,10 @@ export async function serveCommand(
     await webhooks?.stop();
   };
   const server = createServer(app);
+  // Node closes an idle connection after 5 s. A proxy or client pool that keeps it longer (a load
+  // balancer's 60 s, a client library's pool) sends its next request into the close and gets a reset
+  // or a 502 for a create it cannot safely repeat: the service keeps it open longer than they do.
+  server.keepAliveTimeout = config.http.keepAliveSeconds * 1000;
   takeUpgrades(server, (req, socket, head) => agentHub.handleUpgrade(req, socket, head));
   // Requests Node's HTTP parser refuses (bad header bytes, oversized headers) never reach express:
   // answer them as problem+json too, then close.

@@ -120,6 +120,8 @@ export const Config = z
       /** A batch whose client reads nothing for this long is cut off. */
       batchIdleSeconds: decimal(z.number().min(1).max(3600)),
       shutdownGraceSeconds: decimal(z.number().min(0).max(600)),
+      /** How long an idle connection is kept for the client's next request: past any proxy's in front. */
+      keepAliveSeconds: decimal(z.number().min(1).max(600)),
       logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']),
       /** `serve` worker processes (node cluster); unset: one per core. `--workers` wins. */
       workers: decimal(z.number().int().min(1).max(64)).optional(),
@@ -240,6 +242,7 @@ const ENV_NAMES: Record<string, string> = {
   ratePerSecond: 'WAYBILL_API_RATE_PER_SECOND',
   maxConcurrentBatches: 'WAYBILL_MAX_CONCURRENT_BATCHES',
   shutdownGraceSeconds: 'WAYBILL_SHUTDOWN_GRACE_SECONDS',
+  keepAliveSeconds: 'WAYBILL_KEEP_ALIVE_SECONDS',
   logLevel: 'WAYBILL_LOG_LEVEL',
   workers: 'WAYBILL_WORKERS',
   connectTimeoutSeconds: 'WAYBILL_PRINTER_CONNECT_TIMEOUT_SECONDS',
@@ -407,6 +410,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       maxConcurrentBatchesPerClient: env.WAYBILL_MAX_CONCURRENT_BATCHES_PER_CLIENT ?? 2,
       batchIdleSeconds: env.WAYBILL_BATCH_IDLE_SECONDS ?? 30,
       shutdownGraceSeconds: env.WAYBILL_SHUTDOWN_GRACE_SECONDS ?? 10,
+      keepAliveSeconds: env.WAYBILL_KEEP_ALIVE_SECONDS ?? 65,
       logLevel: env.WAYBILL_LOG_LEVEL ?? 'info',
       workers: env.WAYBILL_WORKERS || undefined,
     },
