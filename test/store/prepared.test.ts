@@ -2,7 +2,7 @@
 // of the long one: arguments bound per call, a transaction all or nothing on both databases, and on
 // SQLite no statement slipping into another request's open transaction.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -108,19 +108,24 @@ describe('SQLite: the short way never runs inside another request’s open trans
   });
 });
 
+/** Another process that has taken the file's write lock, keeps it `ms`, then commits and exits. */
+async function lockHeldByAnotherProcess(file: string, ms: number): Promise<ChildProcess> {
+  const holder = spawn(
+    process.execPath,
+    ['-e', `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => db.exec('COMMIT'), ${ms});`, file],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await once(holder.stdout!, 'data');
+  return holder;
+}
+
 describe('SQLite: a write while another process holds the write lock', () => {
   it('waits for the lock without freezing this process, then lands: statement, transaction and Kysely query alike', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'waybill-locked-'));
     const file = path.join(dir, 'waybill.db');
     const store = SqliteStore.open(file);
     const d = sqliteDatabase(store.database);
-    // Another process takes the write lock, says so, keeps it 400 ms, then commits.
-    const holder = spawn(
-      process.execPath,
-      ['-e', `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => db.exec('COMMIT'), 400);`, file],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    await once(holder.stdout!, 'data');
+    const holder = await lockHeldByAnotherProcess(file, 400);
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 10);
     try {
@@ -150,12 +155,7 @@ describe('SQLite: a write lock another process holds past the wait', () => {
     const store = SqliteStore.open(file);
     const d = sqliteDatabase(store.database);
     // The wait is 5 s: the other process keeps the lock 6 s (a checkpoint stuck on a slow disk, say).
-    const holder = spawn(
-      process.execPath,
-      ['-e', `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); console.log('locked'); setTimeout(() => db.exec('COMMIT'), 6000);`, file],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    await once(holder.stdout!, 'data');
+    const holder = await lockHeldByAnotherProcess(file, 6000);
     const busy = { code: 'unavailable', message: 'the store is busy; retry shortly', retryAfterSeconds: 1 };
     await Promise.all([
       expect(d.run(insertAlert, { kind: 'locked', detail: 'statement' })).rejects.toMatchObject(busy),
