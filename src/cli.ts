@@ -184,7 +184,7 @@ export async function main(argv: string[], output: Output = STD_IO, env: NodeJS.
                   { kind: 'couriers', check: couriers.couriers },
                   { kind: 'courier devices', check: couriers.devices },
                   { kind: 'telephony clients', check: await s.telephony.checkRows() },
-                  { kind: 'station suspensions', check: suspensionsLifted(await s.audit.stationSuspensions(), await s.stations.suspensions()) },
+                  { kind: 'station suspensions', check: await suspensionsLifted(s) },
                 ];
               },
             },

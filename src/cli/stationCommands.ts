@@ -29,7 +29,7 @@ export async function stationCommand(args: string[], s: Pick<Services, 'apiKeys'
     const reinstated = !!before && (await s.stations.reinstate(arg));
     // A suspension whose row was deleted in the database is still one on record (`waybill audit rows`
     // names it); reinstating it puts the operator's decision on record too.
-    const liftedOutside = !reinstated && suspensionsLifted(await s.audit.stationSuspensions(), await s.stations.suspensions()).rewritten.includes(arg);
+    const liftedOutside = !reinstated && (await suspensionsLifted(s)).rewritten.includes(arg);
     if (!reinstated && !liftedOutside) {
       io.err(`station ${arg} was not suspended`);
       return EXIT.ok;

@@ -107,7 +107,6 @@ export type ClaimedBinding = RelayBinding & { sealed: SealedBox };
  * Where bindings, their slots and call receipts live (one implementation for both databases, in
  * src/store/). Times are ISO 8601 text of the one shape toISOString() gives, compared as text.
  */
-
 export interface RelayRepository {
   /**
    * Atomically claims each binding's number + extension until its quarantineUntil and stores the binding:
@@ -124,13 +123,13 @@ export interface RelayRepository {
   countHeld(number: string, now: string): Promise<number>;
   /** The number's extensions held after `now`. */
   heldExtensions(number: string, now: string): Promise<string[]>;
-  /**
-   * The binding whose slot number + ext is held after `now`, and whether its waybill is cancelled (a crash
-   * between a cancel's commit and the end of its bindings leaves them live: they must not bridge).
-   */
   /** Every binding not shredded whose terms lack their binding (relayTerms.ts). */
   checkTerms(): Promise<RowCheck>;
-  /** `waybillLive`: its waybill's state, as the service wrote it, is neither cancelled nor past its purge. */
+  /**
+   * The binding whose slot number + ext is held after `now`, and whether its waybill is live
+   * (`waybillLive`): its state, as the service wrote it, is neither cancelled nor past its purge (a crash
+   * between a cancel's commit and the end of its bindings leaves them live: they must not bridge).
+   */
   holder(number: string, ext: string, now: string): Promise<(RelayBinding & { waybillLive: boolean }) | undefined>;
   /** Every binding of a waybill, by validFrom, recipient before sender, then id (bytewise). */
   forWaybill(waybillId: string): Promise<RelayBinding[]>;

@@ -28,15 +28,16 @@ export interface StationSuspension {
  * row: a row deleted in the database lifts a suspension that only the service may lift, and only the
  * log, which a database writer cannot change unnoticed, still says so (`waybill audit rows`).
  */
-export function suspensionsLifted(records: readonly AuditRecord[], suspended: readonly StationSuspension[]): RowCheck {
+export async function suspensionsLifted(s: { audit: { stationSuspensions(): Promise<AuditRecord[]> }; stations: Pick<StationStore, 'suspensions'> }): Promise<RowCheck> {
+  const [records, suspended] = [await s.audit.stationSuspensions(), await s.stations.suspensions()];
   const last = new Map<string, AuditRecord['action']>();
   for (const r of records) {
     const station = r.detail?.station;
     if (typeof station === 'string' && (r.action === 'reinstate' || r.outcome === 'suspended')) last.set(station, r.action);
   }
-  const rows = new Set(suspended.map((s) => s.stationId));
+  const rows = new Set(suspended.map((x) => x.stationId));
   const onRecord = [...last].filter(([, action]) => action === 'suspend').map(([id]) => ({ id }));
-  return checkRows(onRecord, (s) => rows.has(s.id));
+  return checkRows(onRecord, (x) => rows.has(x.id));
 }
 
 export interface StationStore {

@@ -8,7 +8,7 @@ import { step, type Database } from './database';
 
 const PAGE = 500;
 
-/** `page(after)`: up to `limit` rows owing a binding with ids above `after`, in id order; `bind(row)`: its update. Returns how many. */
+/** Up to `limit` rows with ids above `after`, in id order. */
 type Page<R> = (after: string, limit: number) => Promise<R[]>;
 
 /** The pages `page` gives, each after the last id of the one before, until an empty one. */
@@ -16,6 +16,7 @@ async function* pages<R extends { id: string }>(page: Page<R>): AsyncGenerator<R
   for (let rows = await page('', PAGE); rows.length > 0; rows = await page(rows.at(-1)!.id, PAGE)) yield rows;
 }
 
+/** Binds the rows `page` gives (those owing a binding) with `bind(row)`, each page in one transaction; how many. */
 export async function bindInPages<R extends { id: string }>(d: Database, page: Page<R>, bind: (row: R) => Compilable<unknown>): Promise<number> {
   let bound = 0;
   for await (const rows of pages(page)) {
@@ -29,7 +30,7 @@ export async function bindInPages<R extends { id: string }>(d: Database, page: P
 
 /** How many rows `page` walks and the ids of those whose binding does not hold. */
 export async function checkInPages<R extends { id: string }>(page: Page<R>, holds: (row: R) => boolean): Promise<RowCheck> {
-  const found = checkRows([], holds);
+  const found: RowCheck = { checked: 0, rewritten: [], more: 0 };
   for await (const rows of pages(page)) checkRows(rows, holds, found);
   return found;
 }

@@ -56,8 +56,10 @@ export interface ScanAttempt {
   outcome: 'ok' | 'unknown' | 'forbidden' | 'out_of_route' | 'gone' | 'limited';
 }
 
-/** An alert as recorded: ids and reasons, never personal data. `id` grows with time. */
-/** An alert as kept: an earlier release may have raised a kind this one no longer does. */
+/**
+ * An alert as recorded: ids and reasons, never personal data. `id` grows with time; `kind` is text, as an
+ * earlier release may have raised a kind this one no longer does.
+ */
 export interface StoredAlert extends Omit<NewAlert, 'kind'> {
   id: number;
   kind: string;

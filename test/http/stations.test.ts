@@ -317,7 +317,7 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
       expect(out.find((l) => l.startsWith(`${station}\t`))).toMatch(/^\S+\t2\tsuspended /);
       // What `waybill audit rows` checks: the log's suspensions against the rows.
       const lifted = async () => {
-        const check = suspensionsLifted(await services.audit.stationSuspensions(), await services.stations.suspensions());
+        const check = await suspensionsLifted(services);
         return { suspended: check.checked, lifted: check.rewritten };
       };
       expect(await lifted()).toEqual({ suspended: 1, lifted: [] });
@@ -362,7 +362,7 @@ describe.each(STORE_BACKENDS)('%s parcel stations', (_name, backend) => {
       expect(await stationCommand(['reinstate', station], services, { out: (l) => said.push(l), err: (l) => said.push(l) })).toBe(0);
       expect(said).toEqual([expect.stringMatching(new RegExp(`^reinstated station ${station} \\(was suspended at `))]);
       expect((await call('GET', '/v1/stations/current', key)).status).toBe(200);
-      expect(suspensionsLifted(await services.audit.stationSuspensions(), await services.stations.suspensions()).rewritten).toEqual([]);
+      expect((await suspensionsLifted(services)).rewritten).toEqual([]);
     } finally {
       await second.shutdown();
       await sweeping.close();
